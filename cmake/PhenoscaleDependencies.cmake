@@ -1,0 +1,75 @@
+# Finds every third-party component of phenoscale and fails with a clear
+# message (and the Debian package to install) when one is missing or wrong.
+
+find_package(MPI REQUIRED COMPONENTS C CXX)
+find_package(OpenMP REQUIRED COMPONENTS CXX)
+find_package(Threads REQUIRED)
+
+# --- parallel HDF5 ----------------------------------------------------------
+# Debian installs serial and MPI builds side by side; prefer the MPI one.
+set(HDF5_PREFER_PARALLEL TRUE)
+if(EXISTS /usr/lib/x86_64-linux-gnu/hdf5/openmpi AND NOT HDF5_ROOT)
+  set(HDF5_C_COMPILER_EXECUTABLE /usr/bin/h5pcc.openmpi CACHE FILEPATH "HDF5 MPI compiler wrapper")
+endif()
+find_package(HDF5 REQUIRED COMPONENTS C)
+if(NOT HDF5_IS_PARALLEL)
+  message(FATAL_ERROR
+    "phenoscale needs a parallel (MPI-IO) HDF5, but the HDF5 found at "
+    "'${HDF5_INCLUDE_DIRS}' is serial. Install libhdf5-openmpi-dev "
+    "(jobs/local/setup.sh) or point HDF5_ROOT at a parallel build.")
+endif()
+add_library(phenoscale_hdf5 INTERFACE)
+target_include_directories(phenoscale_hdf5 SYSTEM INTERFACE ${HDF5_C_INCLUDE_DIRS} ${HDF5_INCLUDE_DIRS})
+target_link_libraries(phenoscale_hdf5 INTERFACE ${HDF5_C_LIBRARIES} ${HDF5_LIBRARIES})
+target_compile_definitions(phenoscale_hdf5 INTERFACE ${HDF5_DEFINITIONS} H5_USE_110_API)
+
+# --- LibTorch (nn/ and the pipelines' models) --------------------------------
+find_package(Torch REQUIRED)
+
+# --- PETSc (distributed sparse graphs in ml/) via pkg-config -------------------
+find_package(PkgConfig REQUIRED)
+file(GLOB _petsc_pc_dirs /usr/lib/petscdir/petsc*/x86_64-linux-gnu-real/lib/pkgconfig)
+if(_petsc_pc_dirs)
+  set(ENV{PKG_CONFIG_PATH} "$ENV{PKG_CONFIG_PATH}:${_petsc_pc_dirs}")
+endif()
+if(DEFINED ENV{PETSC_DIR})
+  set(ENV{PKG_CONFIG_PATH} "$ENV{PKG_CONFIG_PATH}:$ENV{PETSC_DIR}/$ENV{PETSC_ARCH}/lib/pkgconfig:$ENV{PETSC_DIR}/lib/pkgconfig")
+endif()
+pkg_check_modules(PETSC REQUIRED IMPORTED_TARGET PETSc)
+
+# --- header libraries and small helpers --------------------------------------
+find_package(Eigen3 3.4 REQUIRED NO_MODULE)
+find_package(tomlplusplus 3 REQUIRED)
+find_package(CLI11 2 REQUIRED)
+find_package(TIFF REQUIRED)
+pkg_check_modules(FFTW3 REQUIRED IMPORTED_TARGET fftw3f fftw3)
+if(PHENOSCALE_BUILD_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+
+# --- CUDA / NCCL -------------------------------------------------------------
+# The NCCL allreducer needs only the CUDA runtime and NCCL, not a CUDA LibTorch,
+# so it is compiled wherever the toolkit is present (AUTO) to keep it honest.
+set(PHENOSCALE_HAVE_NCCL OFF)
+if(PHENOSCALE_WITH_CUDA OR NOT PHENOSCALE_WITH_NCCL STREQUAL "OFF")
+  if(NOT CUDAToolkit_ROOT AND EXISTS /usr/local/cuda)
+    set(CUDAToolkit_ROOT /usr/local/cuda)
+  endif()
+  find_package(CUDAToolkit QUIET)
+  find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS} /usr/local/cuda/include)
+  find_library(NCCL_LIBRARY nccl HINTS ${CUDAToolkit_LIBRARY_DIR} /usr/local/cuda/lib64)
+  if(CUDAToolkit_FOUND AND NCCL_INCLUDE_DIR AND NCCL_LIBRARY)
+    set(PHENOSCALE_HAVE_NCCL ON)
+  elseif(PHENOSCALE_WITH_CUDA OR PHENOSCALE_WITH_NCCL STREQUAL "ON")
+    message(FATAL_ERROR "PHENOSCALE_WITH_CUDA/NCCL requested but the CUDA toolkit with nccl.h and libnccl "
+                        "was not found (looked in /usr/local/cuda; set CUDAToolkit_ROOT).")
+  endif()
+endif()
+
+# --- ccache -----------------------------------------------------------------
+find_program(CCACHE_PROGRAM ccache)
+if(CCACHE_PROGRAM AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${CCACHE_PROGRAM})
+  set(CMAKE_C_COMPILER_LAUNCHER ${CCACHE_PROGRAM})
+endif()
+

@@ -1,0 +1,62 @@
+// Counter-based random numbers keyed by (seed, stream, global index).
+//
+// Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3",
+// SC'11): a bijection of a 128-bit counter under a 64-bit key. Every random
+// quantity of phenoscale is drawn from an `Rng` built from the run's seed, a
+// stream id naming *what* is drawn (noise, rotation, shuffle, bootstrap ...)
+// and the *global* index of the sample it belongs to. The draws for sample i
+// are therefore the same whichever rank owns i and however many ranks there
+// are — the basis of rank-count-independent results.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+namespace phenoscale::core {
+
+// The raw block cipher: 10 rounds of Philox4x32.
+std::array<std::uint32_t, 4> philox4x32_10(std::array<std::uint32_t, 4> counter,
+                                           std::array<std::uint32_t, 2> key);
+
+// Named streams keep independent uses of one seed apart. Add new ones at the
+// end; never renumber (stored datasets depend on them).
+enum class Stream : std::uint32_t {
+  test = 0,
+  data_synthesis = 1,
+  shuffle = 2,
+  split = 3,
+  rotation = 4,
+  noise = 5,
+  init = 6,
+  bootstrap = 7,
+  kmeans = 8,
+};
+
+class Rng {
+ public:
+  Rng(std::uint64_t seed, Stream stream, std::uint64_t index);
+
+  std::uint32_t next_u32();
+  std::uint64_t next_u64();
+  double uniform();                          // [0, 1), 53 random bits
+  double uniform(double lo, double hi);      // [lo, hi)
+  double normal();                           // N(0, 1), Box–Muller
+  double normal(double mean, double stddev);
+  std::uint64_t below(std::uint64_t n);      // uniform integer in [0, n), unbiased
+
+  // How many 32-bit words this generator has produced so far.
+  std::uint64_t words_drawn() const { return draws_; }
+
+ private:
+  std::array<std::uint32_t, 2> key_;
+  std::uint32_t stream_;
+  std::uint64_t index_;
+  std::uint32_t block_ = 0;  // which 128-bit block of the (stream, index) sequence
+  std::array<std::uint32_t, 4> buffer_{};
+  int used_ = 4;
+  std::uint64_t draws_ = 0;
+  bool have_spare_normal_ = false;
+  double spare_normal_ = 0.0;
+};
+
+}  // namespace phenoscale::core

@@ -1,0 +1,50 @@
+// Single-particle trajectories as CSV, and plain numeric result tables.
+//
+// The DeepSPT pipeline takes tracks from whatever tracker a lab uses
+// (trackpy's `particle,frame,x,y`, TrackMate's `TRACK_ID,FRAME,POSITION_X,...`,
+// hand-written `track_id,frame,x,y,z`), so column names are matched loosely
+// while the values are checked strictly: a misparsed coordinate would quietly
+// change a diffusion class. Rows come back grouped by track and ordered by
+// frame, with CSR offsets, because every consumer walks one track at a time.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace phenoscale::io {
+
+struct TrajectoryTable {
+  std::vector<std::int64_t> track_id;
+  std::vector<std::int64_t> frame;
+  std::vector<double> x, y, z;  // z is empty unless has_z
+  bool has_z = false;
+  // Rows of track k are [track_offsets[k], track_offsets[k+1]); size tracks()+1.
+  std::vector<std::int64_t> track_offsets;
+
+  std::size_t rows() const { return track_id.size(); }
+  std::size_t tracks() const { return track_offsets.empty() ? 0 : track_offsets.size() - 1; }
+};
+
+// Reads a trajectory CSV. A header row is required; columns are matched
+// case-insensitively: track id as `track_id`, `particle` or `trajectory`,
+// frame as `frame` or `t`, coordinates as `x`, `y` and optionally `z` (or
+// TrackMate's `position_x`...). Other columns are ignored. The separator is
+// `,`, or `;` or tab when the header uses it. Blank lines and lines starting
+// with `#` are skipped. Rows are sorted stably by (track, frame); gaps in the
+// frames are kept. Throws InputError (file:line, column, text found) for a
+// missing column, a non-numeric or non-finite value, a non-integer frame or
+// track id, or a frame repeated within a track.
+TrajectoryTable read_trajectories_csv(const std::string& path);
+
+// Writes `track_id,frame,x,y[,z]` in the table's row order, atomically, with
+// shortest round-trip formatting (reading back gives identical doubles).
+void write_trajectories_csv(const std::string& path, const TrajectoryTable& table);
+
+// Writes a numeric table, one vector per column, atomically. NaN/Inf are
+// written as `nan`/`inf` (pandas reads them back).
+void write_csv_table(const std::string& path, const std::vector<std::string>& header,
+                     const std::vector<std::vector<double>>& columns);
+
+}  // namespace phenoscale::io

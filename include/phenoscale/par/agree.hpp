@@ -1,0 +1,35 @@
+// Collective error agreement: one failing rank never leaves the others hanging.
+//
+// Work that may fail on some ranks only (reading a shard with NaN, a missing
+// file on one node) is wrapped in `collectively(comm, fn)`. Every rank then
+// learns whether any rank failed; if so, all ranks throw the same
+// `CollectiveError` carrying the message of the lowest failing rank, and the
+// program exits cleanly through MPI_Finalize with the same code everywhere.
+#pragma once
+
+#include <exception>
+#include <string>
+
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/par/comm.hpp"
+
+namespace phenoscale::par {
+
+// Collective. `local_error` is null on ranks that succeeded.
+void agree(const Comm& comm, std::exception_ptr local_error);
+
+// Collective. Throws on every rank if `ok` is false on any rank.
+void check_all(const Comm& comm, bool ok, const std::string& message_if_not_ok);
+
+template <typename F>
+void collectively(const Comm& comm, F&& fn) {
+  std::exception_ptr error;
+  try {
+    fn();
+  } catch (...) {
+    error = std::current_exception();
+  }
+  agree(comm, error);
+}
+
+}  // namespace phenoscale::par

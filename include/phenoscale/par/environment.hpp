@@ -1,0 +1,36 @@
+// The MPI environment: the only process-wide state of phenoscale.
+//
+// Constructed first thing in main (RAII: MPI_Init_thread ... MPI_Finalize).
+// It also fixes the process settings every rank must share before any HDF5
+// call: file locking off unless the user chose otherwise (parallel file
+// systems such as Lustre/GPFS and NFS scratch often reject POSIX locks, and
+// MPI-IO does its own coordination).
+#pragma once
+
+#include "phenoscale/par/comm.hpp"
+
+namespace phenoscale::par {
+
+class Environment {
+ public:
+  Environment(int& argc, char**& argv);
+  ~Environment();
+  Environment(const Environment&) = delete;
+  Environment& operator=(const Environment&) = delete;
+
+  Comm& world() { return world_; }
+
+  // Ends every rank at once with `code`. Only for errors that could not be
+  // agreed collectively (a rank stuck in a collective would otherwise hang).
+  [[noreturn]] static void abort(int code);
+
+ private:
+  // Runs MPI_Init_thread before `world_` is built (members initialise in order).
+  struct Init {
+    Init(int& argc, char**& argv);
+  };
+  Init init_;
+  Comm world_;
+};
+
+}  // namespace phenoscale::par

@@ -1,0 +1,414 @@
+#include "phenoscale/io/csv.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <numeric>
+#include <optional>
+#include <string_view>
+
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/io/atomic_file.hpp"
+
+namespace phenoscale::io {
+namespace {
+
+// --- text helpers ------------------------------------------------------------
+
+std::string_view trim(std::string_view s) {
+  const char* ws = " \t\r\n";
+  std::size_t b = s.find_first_not_of(ws);
+  if (b == std::string_view::npos) return {};
+  return s.substr(b, s.find_last_not_of(ws) - b + 1);
+}
+
+// Trims and drops one pair of surrounding double quotes (spreadsheet exports).
+std::string_view field_text(std::string_view s) {
+  s = trim(s);
+  if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = trim(s.substr(1, s.size() - 2));
+  return s;
+}
+
+std::vector<std::string_view> split(std::string_view line, char sep) {
+  std::vector<std::string_view> fields;
+  std::size_t start = 0;
+  for (std::size_t k = 0; k <= line.size(); ++k) {
+    if (k == line.size() || line[k] == sep) {
+      fields.push_back(field_text(line.substr(start, k - start)));
+      start = k + 1;
+    }
+  }
+  return fields;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string read_whole_file(const std::string& path) {
+  UniqueFile f = open_input(path);
+  std::string text;
+  char buffer[1 << 16];
+  std::size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, f.get())) > 0) text.append(buffer, n);
+  if (std::ferror(f.get())) throw InputError(at_file(path, "read error"));
+  if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);  // UTF-8 byte-order mark from Excel
+  return text;
+}
+
+// Splits into lines, remembering 1-based line numbers for messages.
+struct Line {
+  std::size_t number;
+  std::string_view text;
+};
+
+std::vector<Line> content_lines(std::string_view text) {
+  std::vector<Line> lines;
+  std::size_t number = 0;
+  for (std::size_t start = 0; start < text.size();) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    ++number;
+    std::string_view line = trim(text.substr(start, end - start));
+    if (!line.empty() && line.front() != '#') lines.push_back({number, line});
+    start = end + 1;
+  }
+  return lines;
+}
+
+// --- numbers -----------------------------------------------------------------
+
+std::optional<double> parse_double(std::string_view s) {
+  if (s.size() > 1 && s.front() == '+' && s[1] != '-') s.remove_prefix(1);
+  double v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || end != s.data() + s.size() || s.empty()) return std::nullopt;
+  return v;
+}
+
+// Integers may come as "12" or, from pandas columns that once held NaN, "12.0".
+std::optional<std::int64_t> parse_integer(std::string_view s) {
+  if (s.size() > 1 && s.front() == '+' && s[1] != '-') s.remove_prefix(1);
+  std::int64_t v = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec == std::errc() && end == s.data() + s.size() && !s.empty()) return v;
+  std::optional<double> d = parse_double(s);
+  if (!d || !std::isfinite(*d) || std::floor(*d) != *d || std::abs(*d) >= 9.2e18) return std::nullopt;
+  return static_cast<std::int64_t>(*d);
+}
+
+// --- header --------------------------------------------------------------------
+
+enum Role { kTrack, kFrame, kX, kY, kZ, kRoles };
+
+struct Layout {
+  char sep = ',';
+  std::vector<std::string> names;  // as written in the header
+  std::array<int, kRoles> column{-1, -1, -1, -1, -1};
+  bool trackmate = false;  // TrackMate >= 7 puts three descriptive rows under the header
+};
+
+const std::array<std::vector<std::string>, kRoles>& aliases() {
+  static const std::array<std::vector<std::string>, kRoles> a{{
+      {"track_id", "particle", "trajectory"},
+      {"frame", "t"},
+      {"x", "position_x"},
+      {"y", "position_y"},
+      {"z", "position_z"},
+  }};
+  return a;
+}
+
+const char* role_description(int role) {
+  switch (role) {
+    case kTrack: return "track id (track_id, particle or trajectory)";
+    case kFrame: return "frame (frame or t)";
+    case kX: return "x";
+    case kY: return "y";
+    default: return "z";
+  }
+}
+
+char choose_separator(std::string_view header) {
+  const char candidates[] = {',', ';', '\t'};
+  char best = ',';
+  std::ptrdiff_t best_count = 0;
+  for (char c : candidates) {
+    std::ptrdiff_t n = std::count(header.begin(), header.end(), c);
+    if (n > best_count) best = c, best_count = n;
+  }
+  return best;
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + (n.empty() ? std::string("(unnamed)") : n);
+  return out;
+}
+
+// Picks the column for `role`: the first alias present wins; an alias written twice is ambiguous.
+int find_column(const std::vector<std::string>& lowered, int role, const std::string& path) {
+  for (const std::string& alias : aliases()[role]) {
+    auto first = std::find(lowered.begin(), lowered.end(), alias);
+    if (first == lowered.end()) continue;
+    auto again = std::find(first + 1, lowered.end(), alias);
+    if (again != lowered.end())
+      throw InputError(at_file(path, "column '" + alias + "' appears twice in the header (fields " +
+                                         std::to_string(first - lowered.begin() + 1) + " and " +
+                                         std::to_string(again - lowered.begin() + 1) + ")"));
+    return static_cast<int>(first - lowered.begin());
+  }
+  return -1;
+}
+
+Layout parse_header(const Line& header, const std::string& path) {
+  Layout layout;
+  layout.sep = choose_separator(header.text);
+  std::vector<std::string> lowered;
+  for (std::string_view name : split(header.text, layout.sep)) {
+    layout.names.emplace_back(name);
+    lowered.push_back(lower(name));
+  }
+  std::string missing;
+  for (int role = 0; role < kRoles; ++role) {
+    layout.column[role] = find_column(lowered, role, path);
+    if (layout.column[role] < 0 && role != kZ) missing += (missing.empty() ? "" : " and ") + std::string(role_description(role));
+  }
+  if (!missing.empty())
+    throw InputError(at_file(path, "no column for " + missing + "; columns found: " + joined(layout.names)));
+  layout.trackmate = std::find(lowered.begin(), lowered.end(), "position_x") != lowered.end();
+  return layout;
+}
+
+// --- rows ------------------------------------------------------------------------
+
+struct RowContext {
+  const std::string& path;
+  const Layout& layout;
+  const Line& line;
+  const std::vector<std::string_view>& fields;
+
+  std::string where() const { return path + ":" + std::to_string(line.number); }
+  std::string_view field(int role) const {
+    int c = layout.column[role];
+    if (static_cast<std::size_t>(c) >= fields.size())
+      throw InputError(where() + ": row has " + std::to_string(fields.size()) + " fields; expected at least " +
+                       std::to_string(c + 1) + " (column '" + layout.names[c] + "' is field " +
+                       std::to_string(c + 1) + ")");
+    return fields[c];
+  }
+  [[noreturn]] void bad(int role, std::string_view text, const std::string& expected) const {
+    std::string found = text.empty() ? "is empty" : "has '" + std::string(text) + "'";
+    throw InputError(where() + ": column '" + layout.names[layout.column[role]] + "' " + found + "; expected " +
+                     expected);
+  }
+  std::int64_t integer(int role, const char* what) const {
+    std::string_view text = field(role);
+    std::optional<std::int64_t> v = parse_integer(text);
+    if (!v) bad(role, text, std::string("an integer ") + what);
+    return *v;
+  }
+  double coordinate(int role) const {
+    std::string_view text = field(role);
+    std::optional<double> v = parse_double(text);
+    if (!v) bad(role, text, "a number");
+    if (!std::isfinite(*v)) bad(role, text, "a finite coordinate");
+    return *v;
+  }
+};
+
+struct ParsedRows {
+  TrajectoryTable table;
+  std::vector<std::size_t> line_numbers;
+};
+
+// TrackMate's descriptive rows ("Track ID", "(micron)") sit right under the header.
+bool is_trackmate_description(const Layout& layout, const std::vector<std::string_view>& fields, std::size_t row) {
+  if (!layout.trackmate || row >= 3) return false;
+  std::size_t c = static_cast<std::size_t>(layout.column[kX]);
+  return c < fields.size() && !parse_double(fields[c]);
+}
+
+ParsedRows parse_rows(const std::vector<Line>& lines, const Layout& layout, const std::string& path) {
+  ParsedRows p;
+  TrajectoryTable& t = p.table;
+  t.has_z = layout.column[kZ] >= 0;
+  for (std::size_t k = 1; k < lines.size(); ++k) {
+    std::vector<std::string_view> fields = split(lines[k].text, layout.sep);
+    if (is_trackmate_description(layout, fields, k - 1)) continue;
+    RowContext row{path, layout, lines[k], fields};
+    t.track_id.push_back(row.integer(kTrack, "track id"));
+    t.frame.push_back(row.integer(kFrame, "frame number"));
+    t.x.push_back(row.coordinate(kX));
+    t.y.push_back(row.coordinate(kY));
+    if (t.has_z) t.z.push_back(row.coordinate(kZ));
+    p.line_numbers.push_back(lines[k].number);
+  }
+  return p;
+}
+
+template <typename T>
+void permute(std::vector<T>& v, const std::vector<std::size_t>& order) {
+  if (v.empty()) return;
+  std::vector<T> out(v.size());
+  for (std::size_t k = 0; k < order.size(); ++k) out[k] = v[order[k]];
+  v.swap(out);
+}
+
+void sort_by_track_and_frame(ParsedRows& p) {
+  TrajectoryTable& t = p.table;
+  std::vector<std::size_t> order(t.rows());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return t.track_id[a] != t.track_id[b] ? t.track_id[a] < t.track_id[b] : t.frame[a] < t.frame[b];
+  });
+  permute(t.track_id, order), permute(t.frame, order);
+  permute(t.x, order), permute(t.y, order), permute(t.z, order);
+  permute(p.line_numbers, order);
+}
+
+void check_unique_frames(const ParsedRows& p, const std::string& path) {
+  const TrajectoryTable& t = p.table;
+  for (std::size_t k = 1; k < t.rows(); ++k) {
+    if (t.track_id[k] != t.track_id[k - 1] || t.frame[k] != t.frame[k - 1]) continue;
+    throw InputError(at_file(path, "track " + std::to_string(t.track_id[k]) + " has frame " +
+                                       std::to_string(t.frame[k]) + " twice (lines " +
+                                       std::to_string(p.line_numbers[k - 1]) + " and " +
+                                       std::to_string(p.line_numbers[k]) + "); expected one row per frame"));
+  }
+}
+
+std::vector<std::int64_t> track_offsets(const std::vector<std::int64_t>& sorted_ids) {
+  std::vector<std::int64_t> offsets{0};
+  for (std::size_t k = 1; k <= sorted_ids.size(); ++k)
+    if (k == sorted_ids.size() || sorted_ids[k] != sorted_ids[k - 1]) offsets.push_back(static_cast<std::int64_t>(k));
+  if (sorted_ids.empty()) return {0};
+  return offsets;
+}
+
+// --- writing ---------------------------------------------------------------------
+
+// Buffers text and hands it to the file in large pieces.
+class CsvWriter {
+ public:
+  explicit CsvWriter(const std::string& path) : path_(path), temp_(path), file_(open_output(temp_.path())) {}
+  void text(std::string_view s) {
+    buffer_.append(s);
+    if (buffer_.size() > (1u << 20)) flush();
+  }
+  void number(double v) {
+    char digits[32];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, v);  // shortest round-trip form
+    buffer_.append(digits, end);
+  }
+  void integer(std::int64_t v) {
+    char digits[24];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, v);
+    buffer_.append(digits, end);
+  }
+  void commit() {
+    flush();
+    close_output(file_, path_);
+    temp_.commit();
+  }
+
+ private:
+  void flush() {
+    write_all(file_.get(), buffer_.data(), buffer_.size(), path_);
+    buffer_.clear();
+  }
+  std::string path_;
+  AtomicFile temp_;
+  UniqueFile file_;
+  std::string buffer_;
+};
+
+void check_trajectory_table(const TrajectoryTable& t, const std::string& path) {
+  const std::size_t n = t.track_id.size();
+  bool ok = t.frame.size() == n && t.x.size() == n && t.y.size() == n && (!t.has_z || t.z.size() == n);
+  if (!ok)
+    throw IoError(at_file(path, "cannot write trajectories: columns have different lengths (track_id " +
+                                    std::to_string(n) + ", frame " + std::to_string(t.frame.size()) + ", x " +
+                                    std::to_string(t.x.size()) + ", y " + std::to_string(t.y.size()) + ", z " +
+                                    std::to_string(t.z.size()) + ")"));
+  for (std::size_t k = 0; k < n; ++k) {
+    bool finite = std::isfinite(t.x[k]) && std::isfinite(t.y[k]) && (!t.has_z || std::isfinite(t.z[k]));
+    if (!finite)
+      throw IoError(at_file(path, "cannot write trajectories: row " + std::to_string(k) + " (track " +
+                                      std::to_string(t.track_id[k]) + ", frame " + std::to_string(t.frame[k]) +
+                                      ") has a non-finite coordinate"));
+  }
+}
+
+void check_result_table(const std::vector<std::string>& header, const std::vector<std::vector<double>>& columns,
+                        const std::string& path) {
+  if (header.size() != columns.size())
+    throw IoError(at_file(path, "cannot write table: " + std::to_string(header.size()) + " column names for " +
+                                    std::to_string(columns.size()) + " columns"));
+  for (std::size_t c = 0; c < columns.size(); ++c) {
+    if (header[c].find_first_of(",\"\n\r") != std::string::npos)
+      throw IoError(at_file(path, "cannot write table: column name '" + header[c] +
+                                      "' contains a comma, quote or line break"));
+    if (columns[c].size() != columns[0].size())
+      throw IoError(at_file(path, "cannot write table: column '" + header[c] + "' has " +
+                                      std::to_string(columns[c].size()) + " rows; expected " +
+                                      std::to_string(columns[0].size()) + " as column '" + header[0] + "'"));
+  }
+}
+
+}  // namespace
+
+TrajectoryTable read_trajectories_csv(const std::string& path) {
+  const std::string text = read_whole_file(path);
+  const std::vector<Line> lines = content_lines(text);
+  if (lines.empty())
+    throw InputError(at_file(path, "file has no header row; expected columns track_id (or particle), frame, x, y "
+                                   "and optionally z"));
+  const Layout layout = parse_header(lines[0], path);
+  ParsedRows parsed = parse_rows(lines, layout, path);
+  sort_by_track_and_frame(parsed);
+  check_unique_frames(parsed, path);
+  parsed.table.track_offsets = track_offsets(parsed.table.track_id);
+  return std::move(parsed.table);
+}
+
+void write_trajectories_csv(const std::string& path, const TrajectoryTable& t) {
+  check_trajectory_table(t, path);
+  CsvWriter out(path);
+  out.text(t.has_z ? "track_id,frame,x,y,z\n" : "track_id,frame,x,y\n");
+  for (std::size_t k = 0; k < t.rows(); ++k) {
+    out.integer(t.track_id[k]);
+    out.text(",");
+    out.integer(t.frame[k]);
+    out.text(",");
+    out.number(t.x[k]);
+    out.text(",");
+    out.number(t.y[k]);
+    if (t.has_z) out.text(","), out.number(t.z[k]);
+    out.text("\n");
+  }
+  out.commit();
+}
+
+void write_csv_table(const std::string& path, const std::vector<std::string>& header,
+                     const std::vector<std::vector<double>>& columns) {
+  check_result_table(header, columns, path);
+  CsvWriter out(path);
+  for (std::size_t c = 0; c < header.size(); ++c) out.text((c ? "," : "") + header[c]);
+  out.text("\n");
+  const std::size_t rows = columns.empty() ? 0 : columns[0].size();
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t c = 0; c < columns.size(); ++c) {
+      if (c) out.text(",");
+      out.number(columns[c][r]);
+    }
+    out.text("\n");
+  }
+  out.commit();
+}
+
+}  // namespace phenoscale::io

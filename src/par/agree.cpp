@@ -1,0 +1,45 @@
+#include "phenoscale/par/agree.hpp"
+
+#include <cstdint>
+#include <vector>
+
+namespace phenoscale::par {
+namespace {
+
+struct LocalFailure {
+  std::string message;
+  int code = exit_code::error;
+};
+
+LocalFailure describe(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return {e.what(), exit_code_for(e)};
+  } catch (...) {
+    return {"unknown error", exit_code::error};
+  }
+}
+
+}  // namespace
+
+void agree(const Comm& comm, std::exception_ptr local_error) {
+  const int candidate = local_error ? comm.rank() : comm.size();
+  const int first_failed = comm.allreduce_min(candidate);
+  if (first_failed == comm.size()) return;
+
+  LocalFailure failure;
+  if (comm.rank() == first_failed) failure = describe(local_error);
+  comm.broadcast(failure.message, first_failed);
+  std::int32_t code = failure.code;
+  comm.broadcast(code, first_failed);
+  throw CollectiveError(failure.message, first_failed, code);
+}
+
+void check_all(const Comm& comm, bool ok, const std::string& message_if_not_ok) {
+  std::exception_ptr error;
+  if (!ok) error = std::make_exception_ptr(InputError(message_if_not_ok));
+  agree(comm, error);
+}
+
+}  // namespace phenoscale::par

@@ -1,0 +1,65 @@
+#include "phenoscale/par/comm.hpp"
+
+#include <utility>
+
+namespace phenoscale::par {
+
+Comm::Comm(MPI_Comm comm) : comm_(comm) {
+  MPI_Comm_rank(comm_, &rank_);
+  MPI_Comm_size(comm_, &size_);
+}
+
+Comm::~Comm() {
+  if (owned_ && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+}
+
+Comm::Comm(Comm&& other) noexcept
+    : comm_(other.comm_), owned_(other.owned_), rank_(other.rank_), size_(other.size_) {
+  other.comm_ = MPI_COMM_NULL;
+  other.owned_ = false;
+}
+
+Comm& Comm::operator=(Comm&& other) noexcept {
+  if (this != &other) {
+    if (owned_ && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+    comm_ = std::exchange(other.comm_, MPI_COMM_NULL);
+    owned_ = std::exchange(other.owned_, false);
+    rank_ = other.rank_;
+    size_ = other.size_;
+  }
+  return *this;
+}
+
+Comm Comm::duplicate() const {
+  MPI_Comm dup;
+  MPI_Comm_dup(comm_, &dup);
+  Comm c(dup);
+  c.owned_ = true;
+  return c;
+}
+
+Comm Comm::split(int color, int key) const {
+  MPI_Comm out;
+  MPI_Comm_split(comm_, color, key, &out);
+  Comm c(out);
+  c.owned_ = true;
+  return c;
+}
+
+Comm Comm::split_shared() const {
+  MPI_Comm out;
+  MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &out);
+  Comm c(out);
+  c.owned_ = true;
+  return c;
+}
+
+void Comm::barrier() const { MPI_Barrier(comm_); }
+
+void Comm::broadcast(std::string& text, int root) const {
+  std::vector<char> buffer(text.begin(), text.end());
+  broadcast(buffer, root);
+  text.assign(buffer.begin(), buffer.end());
+}
+
+}  // namespace phenoscale::par

@@ -1,0 +1,38 @@
+#include "phenoscale/par/environment.hpp"
+
+#include <cstdlib>
+
+#include "phenoscale/core/log.hpp"
+
+namespace phenoscale::par {
+
+Environment::Init::Init(int& argc, char**& argv) {
+  // Must precede the first HDF5 call; `0` keeps an explicit user choice.
+  setenv("HDF5_USE_FILE_LOCKING", "FALSE", 0);
+  int initialized = 0;
+  MPI_Initialized(&initialized);
+  if (!initialized) {
+    int provided = 0;
+    // FUNNELED: OpenMP threads compute, only the main thread calls MPI.
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  }
+}
+
+Environment::Environment(int& argc, char**& argv) : init_(argc, argv), world_(MPI_COMM_WORLD) {
+  // Errors come back as codes so they can be turned into one-line messages.
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  core::Log::set_rank(world_.rank(), world_.size());
+}
+
+Environment::~Environment() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+void Environment::abort(int code) {
+  MPI_Abort(MPI_COMM_WORLD, code);
+  std::exit(code);  // not reached
+}
+
+}  // namespace phenoscale::par

@@ -1,0 +1,281 @@
+// Trajectory CSV parsing (layouts of trackpy, TrackMate and hand-written
+// files), its error messages, and the atomic CSV writers.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/io/csv.hpp"
+
+namespace fs = std::filesystem;
+using phenoscale::InputError;
+using phenoscale::IoError;
+using namespace phenoscale::io;
+using I64 = std::vector<std::int64_t>;
+using F64 = std::vector<double>;
+
+namespace {
+
+class CsvTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::path(::testing::TempDir()) / ("phenoscale_csv_" + std::to_string(::getpid()) + "_" + info->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string file(const std::string& name) const { return (dir_ / name).string(); }
+  std::string write(const std::string& name, const std::string& content) const {
+    std::ofstream(file(name), std::ios::binary) << content;
+    return file(name);
+  }
+  std::string slurp(const std::string& name) const {
+    std::ifstream in(file(name), std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  std::vector<std::string> entries() const {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir_)) names.push_back(e.path().filename().string());
+    return names;
+  }
+  fs::path dir_;
+};
+
+template <typename E, typename Fn>
+std::string message_of(Fn fn) {
+  try {
+    fn();
+  } catch (const E& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected an exception";
+  return "";
+}
+
+// --- layouts ----------------------------------------------------------------------
+
+TEST_F(CsvTest, TrackpyLayoutIsSortedByTrackThenFrame) {
+  std::string path = write("trackpy.csv",
+                           "# exported by trackpy\n"
+                           ",particle,frame,x,y,mass\n"
+                           "0,7,3,30.5,31.5,100\n"
+                           "1,2,5,1.25,2.5,90\n"
+                           "\n"
+                           "2,7,1,10.5,11.5,100\n"
+                           "3,2,4,0.5,-1.5,90\n"
+                           "4,7,2,20.5,21.5,100\n"
+                           "5,2,8,3.0,4.0,90\n");  // frames 4,5,8 of track 2: the gap stays
+  TrajectoryTable t = read_trajectories_csv(path);
+  EXPECT_FALSE(t.has_z);
+  EXPECT_TRUE(t.z.empty());
+  EXPECT_EQ(t.track_id, (I64{2, 2, 2, 7, 7, 7}));
+  EXPECT_EQ(t.frame, (I64{4, 5, 8, 1, 2, 3}));
+  EXPECT_EQ(t.x, (F64{0.5, 1.25, 3.0, 10.5, 20.5, 30.5}));
+  EXPECT_EQ(t.y, (F64{-1.5, 2.5, 4.0, 11.5, 21.5, 31.5}));
+  EXPECT_EQ(t.track_offsets, (I64{0, 3, 6}));
+  EXPECT_EQ(t.tracks(), 2u);
+  EXPECT_EQ(t.rows(), 6u);
+}
+
+TEST_F(CsvTest, ThreeDimensionalColumnsInAnyOrderAndCase) {
+  std::string path = write("xyz.csv",
+                           "Z,X,Track_ID,Frame,Y\r\n"
+                           "0.3,0.1,11,1,0.2\r\n"
+                           "3.3,3.1,5,0,3.2\r\n"
+                           "1.3,1.1,11,0,1.2\r\n"
+                           "2.3,2.1,-4,9,2.2\r\n");
+  TrajectoryTable t = read_trajectories_csv(path);
+  EXPECT_TRUE(t.has_z);
+  EXPECT_EQ(t.track_id, (I64{-4, 5, 11, 11}));
+  EXPECT_EQ(t.frame, (I64{9, 0, 0, 1}));
+  EXPECT_EQ(t.x, (F64{2.1, 3.1, 1.1, 0.1}));
+  EXPECT_EQ(t.y, (F64{2.2, 3.2, 1.2, 0.2}));
+  EXPECT_EQ(t.z, (F64{2.3, 3.3, 1.3, 0.3}));
+  EXPECT_EQ(t.track_offsets, (I64{0, 1, 2, 4}));
+}
+
+TEST_F(CsvTest, SemicolonAndTabSeparators) {
+  TrajectoryTable a = read_trajectories_csv(write("semi.csv", "trajectory;t;x;y\n1;0;1e-3;+2\n1;1;-4.5E2;5\n"));
+  EXPECT_EQ(a.frame, (I64{0, 1}));
+  EXPECT_EQ(a.x, (F64{1e-3, -450.0}));
+  EXPECT_EQ(a.y, (F64{2.0, 5.0}));
+  TrajectoryTable b = read_trajectories_csv(write("tab.tsv", "\xEF\xBB\xBFparticle\tframe\tx\ty\n3\t1\t 1.5 \t2\n"));
+  EXPECT_EQ(b.track_id, (I64{3}));
+  EXPECT_EQ(b.x, (F64{1.5}));
+}
+
+TEST_F(CsvTest, TrackMateSpotTableWithDescriptionRows) {
+  std::string path = write("trackmate.csv",
+                           "LABEL,ID,TRACK_ID,QUALITY,POSITION_X,POSITION_Y,POSITION_Z,POSITION_T,FRAME\n"
+                           "Label,Spot ID,Track ID,Quality,X,Y,Z,T,Frame\n"
+                           "Label,Spot ID,Track ID,Quality,X,Y,Z,T,Frame\n"
+                           ",,,(quality),(micron),(micron),(micron),(sec),\n"
+                           "ID1,1,0,5.0,1.5,2.5,0.0,0.2,2\n"
+                           "ID0,0,0,5.0,0.5,1.5,0.0,0.1,1\n");
+  TrajectoryTable t = read_trajectories_csv(path);
+  EXPECT_EQ(t.frame, (I64{1, 2}));  // FRAME, not POSITION_T
+  EXPECT_EQ(t.x, (F64{0.5, 1.5}));
+  EXPECT_EQ(t.z, (F64{0.0, 0.0}));
+  EXPECT_EQ(t.track_offsets, (I64{0, 2}));
+}
+
+TEST_F(CsvTest, IntegralFloatFramesAreAccepted) {
+  TrajectoryTable t = read_trajectories_csv(write("f.csv", "track_id,frame,x,y\n1.0,3.0,0,0\n"));
+  EXPECT_EQ(t.track_id, (I64{1}));
+  EXPECT_EQ(t.frame, (I64{3}));
+}
+
+TEST_F(CsvTest, HeaderOnlyGivesAnEmptyTable) {
+  TrajectoryTable t = read_trajectories_csv(write("empty.csv", "track_id,frame,x,y,z\n"));
+  EXPECT_EQ(t.rows(), 0u);
+  EXPECT_EQ(t.tracks(), 0u);
+  EXPECT_EQ(t.track_offsets, (I64{0}));
+  EXPECT_TRUE(t.has_z);
+}
+
+// --- errors ---------------------------------------------------------------------------
+
+TEST_F(CsvTest, MissingColumnNamesTheColumnsFound) {
+  std::string path = write("m.csv", "particle,x,y,intensity\n1,2,3,4\n");
+  EXPECT_EQ(message_of<InputError>([&] { read_trajectories_csv(path); }),
+            path + ": no column for frame (frame or t); columns found: particle, x, y, intensity");
+  path = write("m2.csv", "id,time,x\n");
+  EXPECT_EQ(message_of<InputError>([&] { read_trajectories_csv(path); }),
+            path + ": no column for track id (track_id, particle or trajectory) and frame (frame or t) and y; "
+                   "columns found: id, time, x");
+}
+
+TEST_F(CsvTest, BadNumberNamesLineColumnAndText) {
+  std::string path = write("bad.csv", "particle,frame,x,y\n# comment\n1,0,1.0,2.0\n1,1,abc,2.0\n");
+  EXPECT_EQ(message_of<InputError>([&] { read_trajectories_csv(path); }),
+            path + ":4: column 'x' has 'abc'; expected a number");
+  path = write("empty_field.csv", "particle,frame,x,y\n1,0,1.0,\n");
+  EXPECT_EQ(message_of<InputError>([&] { read_trajectories_csv(path); }),
+            path + ":2: column 'y' is empty; expected a number");
+  path = write("decimal_comma.csv", "particle;frame;x;y\n1;0;1,5;2\n");
+  EXPECT_EQ(message_of<InputError>([&] { read_trajectories_csv(path); }),
+            path + ":2: column 'x' has '1,5'; expected a number");
+}
+
+TEST_F(CsvTest, NonIntegerFrameOrTrack) {
+  std::string path = write("frame.csv", "track_id,frame,x,y\n1,0,0,0\n1,2.5,0,0\n");
+  EXPECT_EQ(message_of<InputError>([&] { read_trajectories_csv(path); }),
+            path + ":3: column 'frame' has '2.5'; expected an integer frame number");
+  path = write("track.csv", "track_id,frame,x,y\nA7,0,0,0\n");
+  EXPECT_EQ(message_of<InputError>([&] { read_trajectories_csv(path); }),
+            path + ":2: column 'track_id' has 'A7'; expected an integer track id");
+}
+
+TEST_F(CsvTest, NonFiniteCoordinates) {
+  std::string path = write("nan.csv", "track_id,frame,x,y\n1,0,0,nan\n");
+  EXPECT_EQ(message_of<InputError>([&] { read_trajectories_csv(path); }),
+            path + ":2: column 'y' has 'nan'; expected a finite coordinate");
+  path = write("inf.csv", "track_id,frame,x,y,z\n1,0,0,0,-inf\n");
+  EXPECT_EQ(message_of<InputError>([&] { read_trajectories_csv(path); }),
+            path + ":2: column 'z' has '-inf'; expected a finite coordinate");
+}
+
+TEST_F(CsvTest, DuplicateFrameNamesBothLines) {
+  std::string path = write("dup.csv", "track_id,frame,x,y\n1,1,0,0\n1,2,0,0\n2,2,0,0\n1,2,5,5\n");
+  EXPECT_EQ(message_of<InputError>([&] { read_trajectories_csv(path); }),
+            path + ": track 1 has frame 2 twice (lines 3 and 5); expected one row per frame");
+}
+
+TEST_F(CsvTest, ShortRowAndDuplicateColumnAndNoHeader) {
+  std::string path = write("short.csv", "track_id,frame,x,y\n1,0,3\n");
+  EXPECT_EQ(message_of<InputError>([&] { read_trajectories_csv(path); }),
+            path + ":2: row has 3 fields; expected at least 4 (column 'y' is field 4)");
+  path = write("twice.csv", "track_id,frame,x,y,x\n");
+  EXPECT_EQ(message_of<InputError>([&] { read_trajectories_csv(path); }),
+            path + ": column 'x' appears twice in the header (fields 3 and 5)");
+  path = write("nothing.csv", "# only a comment\n\n");
+  EXPECT_NE(message_of<InputError>([&] { read_trajectories_csv(path); }).find(path + ": file has no header row"),
+            std::string::npos);
+  EXPECT_NE(message_of<InputError>([&] { read_trajectories_csv(file("missing.csv")); }).find("No such file"),
+            std::string::npos);
+}
+
+// --- writing ---------------------------------------------------------------------------
+
+TEST_F(CsvTest, TrajectoriesRoundTripExactly) {
+  TrajectoryTable t;
+  t.track_id = {1, 1, 4};
+  t.frame = {0, 3, -2};
+  t.x = {0.1, 1.0 / 3.0, -1e-300};
+  t.y = {123456.789, -0.0, 6.02214076e23};
+  t.z = {1.5, 2.5, std::nextafter(1.0, 2.0)};
+  t.has_z = true;
+  write_trajectories_csv(file("out.csv"), t);
+  EXPECT_EQ(entries(), std::vector<std::string>{"out.csv"});
+  EXPECT_EQ(slurp("out.csv").rfind("track_id,frame,x,y,z\n1,0,0.1,123456.789,1.5\n1,3,", 0), 0u) << slurp("out.csv");
+
+  TrajectoryTable r = read_trajectories_csv(file("out.csv"));
+  EXPECT_EQ(r.track_id, t.track_id);
+  EXPECT_EQ(r.frame, t.frame);
+  EXPECT_EQ(r.x, t.x);
+  EXPECT_EQ(r.y, t.y);
+  EXPECT_EQ(r.z, t.z);
+  EXPECT_EQ(r.track_offsets, (I64{0, 2, 3}));
+
+  t.has_z = false;
+  write_trajectories_csv(file("out.csv"), t);
+  EXPECT_EQ(slurp("out.csv").substr(0, 19), "track_id,frame,x,y\n");
+  EXPECT_FALSE(read_trajectories_csv(file("out.csv")).has_z);
+}
+
+TEST_F(CsvTest, TrajectoryWriterRefusesInconsistentTables) {
+  TrajectoryTable t;
+  t.track_id = {1, 2};
+  t.frame = {0, 0};
+  t.x = {0, 0};
+  t.y = {0};
+  EXPECT_THROW(write_trajectories_csv(file("bad.csv"), t), IoError);
+  t.y = {0, NAN};
+  EXPECT_NE(message_of<IoError>([&] { write_trajectories_csv(file("bad.csv"), t); }).find("track 2, frame 0"),
+            std::string::npos);
+  EXPECT_TRUE(entries().empty());
+}
+
+TEST_F(CsvTest, ResultTableContent) {
+  write_csv_table(file("res.csv"), {"k", "score", "p"}, {{1, 2, 3}, {0.5, -2.25, NAN}, {1e-10, INFINITY, 0}});
+  EXPECT_EQ(slurp("res.csv"), "k,score,p\n1,0.5,1e-10\n2,-2.25,inf\n3,nan,0\n");
+  EXPECT_EQ(entries(), std::vector<std::string>{"res.csv"});
+}
+
+TEST_F(CsvTest, ResultTableErrorsLeaveNoFile) {
+  EXPECT_NE(message_of<IoError>([&] { write_csv_table(file("r.csv"), {"a", "b"}, {{1, 2}, {3}}); })
+                .find("column 'b' has 1 rows; expected 2"),
+            std::string::npos);
+  EXPECT_THROW(write_csv_table(file("r.csv"), {"a"}, {{1}, {2}}), IoError);
+  EXPECT_THROW(write_csv_table(file("r.csv"), {"a,b"}, {{1}}), IoError);
+  EXPECT_TRUE(entries().empty());
+}
+
+TEST_F(CsvTest, LargeTableRoundTripsThroughTheBuffer) {
+  TrajectoryTable t;
+  for (int track = 0; track < 300; ++track)
+    for (int f = 0; f < 200; ++f) {
+      t.track_id.push_back(track);
+      t.frame.push_back(f);
+      t.x.push_back(std::sin(track * 200.0 + f));
+      t.y.push_back(std::cos(track * 200.0 + f) * 1e3);
+    }
+  write_trajectories_csv(file("big.csv"), t);
+  TrajectoryTable r = read_trajectories_csv(file("big.csv"));
+  EXPECT_EQ(r.x, t.x);
+  EXPECT_EQ(r.y, t.y);
+  EXPECT_EQ(r.tracks(), 300u);
+  EXPECT_EQ(r.track_offsets[150], 150 * 200);
+}
+
+}  // namespace

@@ -1,0 +1,152 @@
+#!/bin/bash
+# End-to-end test of the Slurm job scripts on a real single-node Slurm:
+# starts munged + slurmctld + slurmd in a temp dir, submits the demo chain
+#   jobs/slurm/submit --wait --deck inputs/data/demo.toml --ntasks 2 \
+#       --output-dir $WORK/out data generate summarize
+# and checks job states, exit codes, HDF5 outputs and the job logs. Then it
+# checks the preemption path of template.sbatch (exit 75 -> requeue -> rerun)
+# with a stub binary. Exit 77 (ctest: skipped) without root or Slurm.
+#
+# Env: PHENOSCALE_BINARY (default <repo>/build/bin/phenoscale),
+#      PHENOSCALE_SOURCE_DIR (default: derived from this script's location),
+#      SLURM_TEST_KEEP=1 keeps the work dir for inspection.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+repo=${PHENOSCALE_SOURCE_DIR:-$(cd "$here/../.." && pwd -P)}
+binary=${PHENOSCALE_BINARY:-$repo/build/bin/phenoscale}
+submit="$repo/jobs/slurm/submit"
+deck="$repo/inputs/data/demo.toml"
+
+skip() { echo "SKIP test_sbatch: $*"; exit 77; }
+[ "$(id -u)" -eq 0 ] || skip "needs root to run slurmctld/slurmd"
+for cmd in munged slurmctld slurmd sbatch scontrol squeue sinfo mpirun; do
+  command -v "$cmd" >/dev/null 2>&1 || skip "$cmd not installed (jobs/local/setup.sh)"
+done
+
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+[ -x "$binary" ] || { echo "FAIL test_sbatch: phenoscale binary not found: $binary"; exit 1; }
+[ -f "$deck" ] || { echo "FAIL test_sbatch: deck not found: $deck"; exit 1; }
+
+# shellcheck source=slurm_cluster.sh
+source "$here/slurm_cluster.sh"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/phenoscale-slurm.XXXXXX")
+cleanup() {
+  local rc=$?
+  slurm_stop "$WORK" || true
+  if [ "${SLURM_TEST_KEEP:-0}" = 1 ] || [ "$rc" -ne 0 ]; then
+    echo "work dir kept: $WORK" >&2
+  else
+    rm -rf "$WORK"
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM   # run cleanup on interruption too
+
+t0=$SECONDS
+slurm_start "$WORK/cluster"
+echo "cluster up in $((SECONDS - t0)) s"
+
+# ---------------------------------------------------------------- demo chain
+out="$WORK/out"
+# Jobs run in the submit directory; use the repo so relative deck paths hold.
+cd "$repo"
+set +e
+ids=$(PHENOSCALE_BINARY=$binary timeout 300 "$submit" --wait --wait-timeout 240 \
+      --deck inputs/data/demo.toml --ntasks 2 --time 10:00 --output-dir "$out" \
+      data generate summarize)
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || fail "submit --wait exited $rc"
+mapfile -t jobs <<<"$ids"
+[ "${#jobs[@]}" -eq 2 ] || fail "expected 2 job ids, got: ${ids//$'\n'/ }"
+
+stages=(generate summarize)
+for i in "${!jobs[@]}"; do
+  job=${jobs[$i]} stage=${stages[$i]:-?} before=$fails
+  info=$(scontrol -o show job "$job" 2>/dev/null || true)
+  [[ $info == *"JobState=COMPLETED"* ]] || fail "job $job ($stage) not COMPLETED: $(grep -o 'JobState=[^ ]*' <<<"$info")"
+  [[ $info == *" ExitCode=0:0"* ]] || fail "job $job ($stage) exit code: $(grep -o ' ExitCode=[^ ]*' <<<"$info")"
+  log="$out/data-$stage-$job.out"
+  if [ -f "$log" ]; then
+    grep -q "^phenoscale: data $stage done in " "$log" || fail "$log lacks 'phenoscale: data $stage done in'"
+    grep -q "^exit code 0$" "$log" || fail "$log lacks 'exit code 0'"
+    if [ "$fails" -ne "$before" ]; then echo "----- $log -----" >&2; tail -n 30 "$log" >&2; fi
+  else
+    fail "job log missing: $log"
+  fi
+done
+# afterok: summarize may only start once generate has ended (ISO times sort).
+if [ "${#jobs[@]}" -eq 2 ]; then
+  gen_end=$(scontrol -o show job "${jobs[0]}" | grep -o 'EndTime=[^ ]*' | cut -d= -f2)
+  sum_start=$(scontrol -o show job "${jobs[1]}" | grep -o 'StartTime=[^ ]*' | cut -d= -f2)
+  [[ ! $sum_start < $gen_end ]] || fail "summarize started ($sum_start) before generate ended ($gen_end)"
+fi
+
+for f in samples.h5 summary.h5; do
+  if [ ! -s "$out/$f" ]; then fail "missing output $out/$f"; continue; fi
+  if command -v h5ls >/dev/null 2>&1; then
+    h5ls "$out/$f" >/dev/null 2>&1 || fail "$out/$f is not valid HDF5 (h5ls)"
+  else
+    "$binary" info "$out/$f" >/dev/null 2>&1 || fail "$out/$f is not readable ($binary info)"
+  fi
+done
+
+# ------------------------------------------- preemption: 75 -> requeue -> rerun
+# A stub stands in for phenoscale: first run waits for SIGUSR1, "checkpoints"
+# and exits 75; the requeued run finds the checkpoint and succeeds.
+stub="$WORK/stub-phenoscale"
+cat >"$stub" <<'EOF'
+#!/bin/bash
+set -u
+ckpt=$OUTPUT_DIR/ckpt
+if [ -e "$ckpt" ]; then echo "phenoscale: $1 $2 resumed, done in 0 s" >&2; exit 0; fi
+trap '[ "${OMPI_COMM_WORLD_RANK:-0}" = 0 ] && touch "$ckpt"; exit 75' USR1
+touch "$OUTPUT_DIR/ready.${OMPI_COMM_WORLD_RANK:-0}"
+for _ in $(seq 600); do sleep 0.1; done
+exit 1
+EOF
+chmod +x "$stub"
+pout="$WORK/preempt"
+mkdir -p "$pout"
+pjob=$(PIPELINE=stub STAGE=preempt PHENOSCALE=$stub OUTPUT_DIR=$pout DECK="" EXTRA="" \
+       sbatch --parsable --export=ALL --ntasks=2 --time=5:00 --job-name=stub-preempt \
+       --output="$pout/%x-%j.out" "$repo/jobs/slurm/template.sbatch")
+pjob=${pjob%%;*}
+deadline=$((SECONDS + 60))
+until [ -e "$pout/ready.0" ] && [ -e "$pout/ready.1" ]; do
+  ((SECONDS < deadline)) || { fail "preempt job $pjob never started its ranks"; break; }
+  sleep 0.5
+done
+# Only the batch shell gets the signal, as with --signal=B:USR1@120.
+scancel --batch --signal=USR1 "$pjob" || fail "scancel --batch --signal=USR1 failed"
+state=""
+deadline=$((SECONDS + 150))
+while ((SECONDS < deadline)); do
+  state=$(scontrol -o show job "$pjob" 2>/dev/null | grep -o 'JobState=[^ ]*' || true)
+  [ "$state" = JobState=COMPLETED ] && break
+  case $state in JobState=FAILED | JobState=CANCELLED | JobState=TIMEOUT) break ;; esac
+  sleep 1
+done
+pinfo=$(scontrol -o show job "$pjob" 2>/dev/null || true)
+[ "$state" = JobState=COMPLETED ] || fail "preempted job $pjob: $state (expected COMPLETED after requeue)"
+[[ $pinfo == *"Restarts=1"* ]] || fail "preempted job $pjob was not requeued once: $(grep -o 'Restarts=[^ ]*' <<<"$pinfo")"
+[[ $pinfo == *" ExitCode=0:0"* ]] || fail "preempted job $pjob exit code: $(grep -o ' ExitCode=[^ ]*' <<<"$pinfo")"
+plog="$pout/stub-preempt-$pjob.out"
+grep -q "requeueing job $pjob" "$plog" 2>/dev/null || fail "$plog lacks the requeue message"
+grep -q "resumed, done" "$plog" 2>/dev/null || fail "$plog lacks the resumed run"
+
+# ------------------------------------------------------------------ teardown
+slurm_stop "$WORK/cluster"
+for pidfile in "$WORK/cluster/run/slurmctld.pid" "$WORK/cluster/run/slurmd.pid" \
+               "$WORK/cluster/munge/munged.pid"; do
+  [ ! -e "$pidfile" ] || fail "pid file left behind: $pidfile"
+done
+
+if [ "$fails" -eq 0 ]; then
+  echo "PASS test_sbatch: data generate -> summarize (jobs ${jobs[*]}) and requeue of job $pjob in $((SECONDS - t0)) s"
+else
+  echo "FAIL test_sbatch: $fails check(s) failed; logs under $WORK"
+  exit 1
+fi
