@@ -375,16 +375,20 @@ bool Config::is_set(const std::string& key) const {
 }
 
 std::string Config::to_toml() const {
-  std::ostringstream os;
-  std::string section;
+  // Sections in order of first appearance in the schema, keys in schema order.
+  std::vector<std::string> sections;
   for (const auto& spec : schema_.keys()) {
-    const auto dot = spec.key.find('.');
-    const std::string sec = spec.key.substr(0, dot);
-    if (sec != section) {
-      os << (section.empty() ? "" : "\n") << "[" << sec << "]\n";
-      section = sec;
+    const std::string sec = spec.key.substr(0, spec.key.find('.'));
+    if (std::find(sections.begin(), sections.end(), sec) == sections.end()) sections.push_back(sec);
+  }
+  std::ostringstream os;
+  for (const auto& sec : sections) {
+    os << (&sec == &sections.front() ? "" : "\n") << "[" << sec << "]\n";
+    for (const auto& spec : schema_.keys()) {
+      const auto dot = spec.key.find('.');
+      if (spec.key.compare(0, dot, sec) != 0 || dot != sec.size()) continue;
+      os << spec.key.substr(dot + 1) << " = " << format_value(values_.at(spec.key)) << "\n";
     }
-    os << spec.key.substr(dot + 1) << " = " << format_value(values_.at(spec.key)) << "\n";
   }
   return os.str();
 }

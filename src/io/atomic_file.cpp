@@ -82,6 +82,15 @@ UniqueFile open_output(const std::string& path) {
   return f;
 }
 
+UniqueFile open_output(const AtomicFile& target) {
+  UniqueFile f(std::fopen(target.path().c_str(), "wb"));
+  if (!f) {
+    int err = errno;
+    throw IoError(at_file(target.final_path(), "cannot create the temporary file " + target.path() + ": " + errno_text(err)));
+  }
+  return f;
+}
+
 void write_all(std::FILE* f, const void* data, std::size_t bytes, const std::string& path) {
   if (bytes == 0) return;
   if (std::fwrite(data, 1, bytes, f) != bytes) {

@@ -295,7 +295,7 @@ std::vector<std::int64_t> track_offsets(const std::vector<std::int64_t>& sorted_
 // Buffers text and hands it to the file in large pieces.
 class CsvWriter {
  public:
-  explicit CsvWriter(const std::string& path) : path_(path), temp_(path), file_(open_output(temp_.path())) {}
+  explicit CsvWriter(const std::string& path) : path_(path), temp_(path), file_(open_output(temp_)) {}
   void text(std::string_view s) {
     buffer_.append(s);
     if (buffer_.size() > (1u << 20)) flush();

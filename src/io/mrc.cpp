@@ -461,7 +461,7 @@ void write_mrc(const std::string& path, const MrcVolume& v, int mode) {
   const Stats stats = stored_stats(v, mode, path);
   const std::vector<unsigned char> header = build_header(v, mode, stats);
   AtomicFile out(path);
-  UniqueFile f = open_output(out.path());
+  UniqueFile f = open_output(out);
   write_all(f.get(), header.data(), header.size(), path);
   write_data(f.get(), v, mode, path);
   close_output(f, path);

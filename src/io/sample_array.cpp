@@ -81,6 +81,8 @@ void write_samples(H5File& file, const std::string& dataset, const T* data,
   par::check_all(comm, ds.valid(),
                  file.where(dataset) + ": cannot create dataset: " + last_hdf5_error());
 
+  // A dataset with no elements has no storage to write to (HDF5 rejects the transfer).
+  if (total == 0 || product(sample_shape) == 0) return;
   select_rows(filespace.get(), dims, first, local_rows);
   H5Id memspace = memory_space(dims, local_rows);
   const T dummy{};
@@ -124,6 +126,7 @@ SampleBlock<T> read_sample_rows(const H5File& file, const std::string& dataset, 
 
   block.rows = range;
   block.data.resize(range.size() * block.sample_size());
+  if (block.global_rows == 0 || block.sample_size() == 0) return block;  // nothing stored
   H5Id filespace(H5Dget_space(ds.get()));
   select_rows(filespace.get(), dims, range.begin, range.size());
   H5Id memspace = memory_space(dims, range.size());

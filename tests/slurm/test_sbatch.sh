@@ -121,13 +121,19 @@ until [ -e "$pout/ready.0" ] && [ -e "$pout/ready.1" ]; do
 done
 # Only the batch shell gets the signal, as with --signal=B:USR1@120.
 scancel --batch --signal=USR1 "$pjob" || fail "scancel --batch --signal=USR1 failed"
-state=""
-deadline=$((SECONDS + 150))
+state="" released=0
+deadline=$((SECONDS + 90))
 while ((SECONDS < deadline)); do
-  state=$(scontrol -o show job "$pjob" 2>/dev/null | grep -o 'JobState=[^ ]*' || true)
+  pinfo=$(scontrol -o show job "$pjob" 2>/dev/null || true)
+  state=$(grep -o 'JobState=[^ ]*' <<<"$pinfo" || true)
   [ "$state" = JobState=COMPLETED ] && break
   case $state in JobState=FAILED | JobState=CANCELLED | JobState=TIMEOUT) break ;; esac
-  sleep 1
+  # Slurm holds a requeued job back for 121 s (Reason=BeginTime); release it
+  # now rather than sit out the delay.
+  if [ "$released" -eq 0 ] && [ "$state" = JobState=PENDING ] && [[ $pinfo == *"Restarts=1"* ]]; then
+    scontrol update JobId="$pjob" StartTime=now && released=1
+  fi
+  sleep 0.5
 done
 pinfo=$(scontrol -o show job "$pjob" 2>/dev/null || true)
 [ "$state" = JobState=COMPLETED ] || fail "preempted job $pjob: $state (expected COMPLETED after requeue)"

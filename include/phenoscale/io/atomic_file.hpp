@@ -65,6 +65,8 @@ using UniqueFile = std::unique_ptr<std::FILE, FileCloser>;
 UniqueFile open_input(const std::string& path);
 // Opens for binary writing; failure is an IoError.
 UniqueFile open_output(const std::string& path);
+// Opens the temporary of `target` for writing; a failure names the final path.
+UniqueFile open_output(const AtomicFile& target);
 // Writes all bytes or throws IoError (disk full, quota) naming `path`.
 void write_all(std::FILE* f, const void* data, std::size_t bytes, const std::string& path);
 // Closes a file that was written, surfacing the errors a plain fclose in a

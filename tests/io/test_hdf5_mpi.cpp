@@ -1,0 +1,206 @@
+// Parallel HDF5 sample arrays and ragged series: collective writes at the
+// current rank count (1, 2 or 3 under ctest; uneven blocks and, for small N,
+// empty ranks) read back bit-identical by sub-communicators of 1 and 2 ranks;
+// validation errors; atomic outputs.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/core/rng.hpp"
+#include "phenoscale/io/hdf5.hpp"
+#include "phenoscale/io/provenance.hpp"
+#include "phenoscale/io/ragged.hpp"
+#include "phenoscale/io/sample_array.hpp"
+#include "phenoscale/par/agree.hpp"
+#include "phenoscale/par/partition.hpp"
+
+using namespace phenoscale;
+namespace fs = std::filesystem;
+
+namespace {
+
+const par::Comm& world() {
+  static par::Comm comm(MPI_COMM_WORLD);
+  return comm;
+}
+
+// A directory shared by all ranks of this test run.
+std::string shared_dir() {
+  static std::string dir = [] {
+    std::string d = (fs::temp_directory_path() / ("phenoscale-h5-" + std::to_string(getpid()))).string();
+    world().broadcast(d);
+    if (world().is_root()) fs::create_directories(d);
+    world().barrier();
+    return d;
+  }();
+  return dir;
+}
+
+// Sample i's values depend only on i (counter-based RNG), like real data.
+float value(std::uint64_t i, std::uint64_t j) {
+  core::Rng rng(5, core::Stream::test, i);
+  float v = 0;
+  for (std::uint64_t k = 0; k <= j; ++k) v = static_cast<float>(rng.normal());
+  return v;
+}
+std::uint64_t frames_of(std::uint64_t i) { return i % 5 == 0 ? 0 : 1 + (i * 7) % 13; }  // some empty series
+
+// Each rank writes its own block of `n` samples of shape 3x2 and a ragged
+// series per sample, as a stage would.
+void write_fixture(const std::string& path, std::uint64_t n) {
+  const auto mine = par::BlockPartition::over(n, world()).range(world().rank());
+  std::vector<float> samples;
+  io::RaggedSeries<float> series;
+  series.width = 2;
+  for (std::uint64_t i = mine.begin; i < mine.end; ++i) {
+    for (std::uint64_t j = 0; j < 6; ++j) samples.push_back(value(i, j));
+    std::vector<float> s;
+    for (std::uint64_t f = 0; f < frames_of(i); ++f) {
+      s.push_back(value(i, 10 + 2 * f));
+      s.push_back(value(i, 11 + 2 * f));
+    }
+    series.push_back(s.data(), frames_of(i));
+  }
+  io::H5File f = io::H5File::create(path, world());
+  io::write_samples(f, "/samples", samples, {3, 2});
+  io::write_ragged(f, "/series", series);
+  io::write_provenance(f, {"test", "[run]\nseed = 5\n", "test_hdf5_mpi", {}, 5});
+  f.commit();
+}
+
+void expect_fixture(const std::string& path, std::uint64_t n, const par::Comm& comm) {
+  io::H5File f = io::H5File::open(path, comm);
+  const auto block = io::read_samples<float>(f, "/samples", {{3, 2}, true});
+  ASSERT_EQ(block.global_rows, n);
+  ASSERT_EQ(block.rows.size(), par::BlockPartition::over(n, comm).range(comm.rank()).size());
+  for (std::uint64_t r = 0; r < block.rows.size(); ++r) {
+    for (std::uint64_t j = 0; j < 6; ++j) {
+      // Bit-identical, not merely close.
+      ASSERT_EQ(block.row(r)[j], value(block.rows.begin + r, j)) << "sample " << block.rows.begin + r;
+    }
+  }
+  const auto series = io::read_ragged<float>(f, "/series", 2);
+  ASSERT_EQ(series.global_series, n);
+  ASSERT_EQ(series.first_series, block.rows.begin);
+  for (std::uint64_t s = 0; s < series.size(); ++s) {
+    const std::uint64_t i = series.first_series + s;
+    ASSERT_EQ(series.length(s), frames_of(i)) << "series " << i;
+    for (std::uint64_t f = 0; f < frames_of(i); ++f) {
+      ASSERT_EQ(series.series(s)[2 * f], value(i, 10 + 2 * f));
+      ASSERT_EQ(series.series(s)[2 * f + 1], value(i, 11 + 2 * f));
+    }
+  }
+  EXPECT_EQ(f.read_int_attribute("/", "mpi_ranks"), world().size());
+  EXPECT_EQ(f.read_string_attribute("/", "deck"), "[run]\nseed = 5\n");
+}
+
+}  // namespace
+
+class Hdf5RoundTrip : public ::testing::TestWithParam<std::uint64_t> {};
+
+TEST_P(Hdf5RoundTrip, WrittenAtThisRankCountReadBackAtOneAndTwoRanks) {
+  const std::uint64_t n = GetParam();
+  const std::string path = shared_dir() + "/roundtrip-" + std::to_string(n) + ".h5";
+  write_fixture(path, n);
+  expect_fixture(path, n, world());
+  // Sub-communicators of 1 and 2 ranks read the file written by all ranks.
+  for (int readers : {1, 2}) {
+    if (readers > world().size()) continue;
+    const bool member = world().rank() < readers;
+    par::Comm sub = world().split(member ? 0 : 1, world().rank());
+    if (member) expect_fixture(path, n, sub);
+    world().barrier();
+  }
+}
+
+// n = 2 leaves rank 2 empty at np = 3; 1001 gives uneven blocks.
+INSTANTIATE_TEST_SUITE_P(Sizes, Hdf5RoundTrip, ::testing::Values(0, 2, 7, 1001));
+
+TEST(Hdf5, OutputIsInvisibleUntilCommitAndRemovedOnFailure) {
+  const std::string path = shared_dir() + "/atomic.h5";
+  std::string temporary;
+  try {
+    io::H5File f = io::H5File::create(path, world());
+    temporary = f.temporary_path();
+    std::vector<double> x(4, 1.0);
+    io::write_samples(f, "/x", x, {});
+    EXPECT_FALSE(fs::exists(path));
+    EXPECT_TRUE(fs::exists(temporary));
+    // A failure on the last rank only, mid-write, agreed by all.
+    par::collectively(world(), [] {
+      if (world().rank() == world().size() - 1) throw IoError("simulated failure mid-write");
+    });
+    f.commit();
+  } catch (const CollectiveError& e) {
+    EXPECT_STREQ(e.what(), "simulated failure mid-write");
+  }
+  world().barrier();
+  EXPECT_FALSE(fs::exists(path));
+  EXPECT_FALSE(fs::exists(temporary));
+}
+
+namespace {
+std::string open_error(const std::string& path) {
+  try {
+    io::H5File::open(path, world());
+  } catch (const CollectiveError& e) {
+    return e.what();
+  }
+  return "";
+}
+}  // namespace
+
+TEST(Hdf5, MissingNotHdf5AndTruncatedFilesAreNamed) {
+  EXPECT_EQ(open_error(shared_dir() + "/nope.h5"), shared_dir() + "/nope.h5: no such file");
+  const std::string text = shared_dir() + "/text.h5";
+  const std::string cut = shared_dir() + "/truncated.h5";
+  const std::string full = shared_dir() + "/full.h5";
+  write_fixture(full, 500);
+  if (world().is_root()) {
+    std::FILE* f = std::fopen(text.c_str(), "w");
+    std::fputs("this is not HDF5\n", f);
+    std::fclose(f);
+    fs::copy_file(full, cut, fs::copy_options::overwrite_existing);
+    fs::resize_file(cut, fs::file_size(full) / 2);
+  }
+  world().barrier();
+  EXPECT_EQ(open_error(text), text + ": not an HDF5 file (no HDF5 signature found)");
+  const std::string m = open_error(cut);
+  EXPECT_EQ(m.rfind(cut + ": cannot open HDF5 file (truncated or corrupt?)", 0), 0u) << m;
+}
+
+TEST(Hdf5, WrongDtypeShapeAndNaNAreRejectedOnAllRanks) {
+  const std::string path = shared_dir() + "/validate.h5";
+  {
+    const auto mine = par::BlockPartition::over(9, world()).range(world().rank());
+    std::vector<double> x(mine.size() * 4, 1.0);
+    // NaN only in the last sample, owned by the last rank.
+    if (mine.contains(8)) x[(8 - mine.begin) * 4 + 2] = std::nan("");
+    io::H5File f = io::H5File::create(path, world());
+    io::write_samples(f, "/x", x, {4});
+    f.commit();
+  }
+  io::H5File f = io::H5File::open(path, world());
+  auto message = [&](auto read) -> std::string {
+    try {
+      read();
+    } catch (const CollectiveError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_EQ(message([&] { io::read_samples<float>(f, "/x"); }),
+            path + ":/x: expected dtype float32, found float64");
+  EXPECT_EQ(message([&] { io::read_samples<double>(f, "/x", {{2, 2}, true}); }),
+            path + ":/x: expected samples of shape [2, 2], found [4] (dataset shape [9, 4])");
+  EXPECT_EQ(message([&] { io::read_samples<double>(f, "/x"); }),
+            path + ":/x: NaN value in sample 8 (element 2); expected finite values");
+  EXPECT_EQ(message([&] { io::read_samples<double>(f, "/missing"); }),
+            path + ": dataset '/missing' not found");
+  EXPECT_EQ(message([&] { io::read_ragged<double>(f, "/x"); }),
+            path + ":/x: expected a ragged series group with datasets 'values' and 'offsets'; 'values' not found");
+  EXPECT_NO_THROW(io::read_samples<double>(f, "/x", {{}, false}));
+}
