@@ -107,8 +107,10 @@ int run_cli(int argc, char** argv, const par::Comm& world) {
   for (const auto& pipeline : pipelines()) {
     CLI::App* p = app.add_subcommand(pipeline.name, pipeline.summary);
     p->require_subcommand(1);
+    p->fallthrough();  // -v/-q may follow the subcommands
     for (const auto& stage : pipeline.stages) {
       CLI::App* s = p->add_subcommand(stage.name, stage.summary);
+      s->fallthrough();
       s->add_option("-c,--config", options.deck, "Input deck (TOML); defaults apply to keys it omits")
           ->check(CLI::ExistingFile);
       s->add_option("--set", options.overrides, "Override a deck key: --set section.key=value (repeatable)")
@@ -123,6 +125,7 @@ int run_cli(int argc, char** argv, const par::Comm& world) {
   std::string info_path;
   bool show_deck = false;
   CLI::App* info = app.add_subcommand("info", "Show datasets, shapes, attributes and provenance of an HDF5 file");
+  info->fallthrough();
   info->add_option("file", info_path, "HDF5 file")->required();
   info->add_flag("--deck", show_deck, "Also print the resolved input deck stored in the file");
   CLI::App* list = app.add_subcommand("list", "List pipelines, stages and allreduce backends");

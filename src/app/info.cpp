@@ -1,16 +1,25 @@
 // `phenoscale info FILE.h5`: a human-readable listing of a stage output —
 // provenance first, then every dataset with dtype and shape, then the
-// attributes of groups and datasets. Output goes to stdout (rank 0).
+// attributes of groups and datasets. MRC volumes, TIFF stacks and trajectory
+// CSV files get a short validated summary. Output goes to stdout (rank 0).
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
 
 #include "phenoscale/app/cli.hpp"
+#include "phenoscale/io/csv.hpp"
 #include "phenoscale/io/hdf5.hpp"
+#include "phenoscale/io/mrc.hpp"
+#include "phenoscale/io/tiff.hpp"
+#include "phenoscale/par/agree.hpp"
 #include "phenoscale/io/provenance.hpp"
 
 namespace phenoscale::app {
 namespace {
+
+void print_hdf5_info(const std::string& path, bool show_deck, const par::Comm& comm);
 
 struct Entry {
   std::string path;
@@ -51,6 +60,11 @@ std::string attribute_text(hid_t attr) {
     }
     return "\"" + text + "\"";
   }
+  if (cls == H5T_INTEGER && n == 1) {
+    std::int64_t v = 0;
+    H5Aread(attr, H5T_NATIVE_INT64, &v);
+    return std::to_string(v);
+  }
   if ((cls == H5T_FLOAT || cls == H5T_INTEGER) && n > 0 && n <= 16) {
     std::vector<double> values(n);
     H5Aread(attr, H5T_NATIVE_DOUBLE, values.data());
@@ -75,9 +89,66 @@ void print_attributes(hid_t object, const std::string& indent, const std::vector
   }
 }
 
+
+bool has_extension(const std::string& path, std::initializer_list<const char*> extensions) {
+  const auto dot = path.rfind('.');
+  if (dot == std::string::npos) return false;
+  std::string ext = path.substr(dot + 1);
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* e : extensions) {
+    if (ext == e) return true;
+  }
+  return false;
+}
+
+void print_mrc_info(const std::string& path) {
+  const io::MrcVolume v = io::read_mrc(path);  // validates header, size and values
+  const io::MrcHeader h = io::read_mrc_header(path);
+  double sum = 0, lo = v.data.empty() ? 0 : v.data[0], hi = lo;
+  for (float x : v.data) {
+    sum += x;
+    lo = std::min<double>(lo, x);
+    hi = std::max<double>(hi, x);
+  }
+  std::cout << path << "\n  MRC volume " << h.nx << " x " << h.ny << " x " << h.nz << ", mode "
+            << h.mode << ", voxel " << h.voxel_size_angstrom[0] << " x " << h.voxel_size_angstrom[1]
+            << " x " << h.voxel_size_angstrom[2] << " Å, extended header " << h.nsymbt << " bytes"
+            << (h.big_endian ? ", big-endian" : "") << "\n  min " << lo << ", max " << hi << ", mean "
+            << (v.data.empty() ? 0.0 : sum / double(v.data.size())) << "\n";
+}
+
+void print_tiff_info(const std::string& path) {
+  const io::ImageStack s = io::read_tiff_stack(path);
+  std::cout << path << "\n  TIFF stack " << s.frames << " frames of " << s.width << " x " << s.height
+            << ", " << s.bits_per_sample << " bits per sample\n";
+}
+
+void print_csv_info(const std::string& path) {
+  const io::TrajectoryTable t = io::read_trajectories_csv(path);
+  std::cout << path << "\n  trajectories: " << t.track_offsets.size() - 1 << " tracks, "
+            << t.track_id.size() << " localisations, " << (t.has_z ? "3-D" : "2-D") << "\n";
+}
+
 }  // namespace
 
 void print_file_info(const std::string& path, bool show_deck, const par::Comm& comm) {
+  // Serial formats are read on rank 0; the outcome is agreed so no rank hangs.
+  if (has_extension(path, {"mrc", "mrcs", "map", "rec", "st", "ali"}) ||
+      has_extension(path, {"tif", "tiff"}) || has_extension(path, {"csv"})) {
+    par::collectively(comm, [&] {
+      if (!comm.is_root()) return;
+      if (has_extension(path, {"tif", "tiff"})) print_tiff_info(path);
+      else if (has_extension(path, {"csv"})) print_csv_info(path);
+      else print_mrc_info(path);
+    });
+    return;
+  }
+  print_hdf5_info(path, show_deck, comm);
+}
+
+namespace {
+
+void print_hdf5_info(const std::string& path, bool show_deck, const par::Comm& comm) {
   io::H5File file = io::H5File::open(path, comm);
   if (!comm.is_root()) return;
   std::cout << path << "\n";
@@ -117,5 +188,7 @@ void print_file_info(const std::string& path, bool show_deck, const par::Comm& c
     std::cout << "deck:\n" << file.read_string_attribute("/", "deck");
   }
 }
+
+}  // namespace
 
 }  // namespace phenoscale::app

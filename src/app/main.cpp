@@ -12,5 +12,5 @@
 
 int main(int argc, char** argv) {
   phenoscale::par::Environment environment(argc, argv);
-  return phenoscale::app::run_cli(argc, argv, environment.world());
+  return environment.finish(phenoscale::app::run_cli(argc, argv, environment.world()));
 }

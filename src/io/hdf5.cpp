@@ -8,6 +8,7 @@
 
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/par/agree.hpp"
+#include "phenoscale/par/environment.hpp"
 
 namespace phenoscale::io {
 namespace {
@@ -47,7 +48,11 @@ H5Id collective_dxpl() {
 
 void close_id(hid_t id) {
   switch (H5Iget_type(id)) {
-    case H5I_FILE: H5Fclose(id); break;
+    case H5I_FILE:
+      // A close whose final flush failed (disk full, quota) leaves a
+      // half-torn-down file that HDF5 1.10 would crash on at MPI_Finalize.
+      if (H5Fclose(id) < 0) par::Environment::skip_finalize();
+      break;
     case H5I_GROUP: H5Gclose(id); break;
     case H5I_DATASET: H5Dclose(id); break;
     case H5I_DATASPACE: H5Sclose(id); break;

@@ -219,9 +219,12 @@ ImageJInfo imagej_info(TIFF* tif) {
   return info;
 }
 
+// Pages interleave channels (or z) with time only if the channel count is not
+// the page count; tifffile labels every plain 3-D stack "channels=N", so
+// images == channels is taken as a sequence of frames.
 void check_imagej_layout(const ImageJInfo& ij, const std::string& path) {
   if (!ij.present) return;
-  if (ij.channels > 1)
+  if (ij.channels > 1 && ij.images != ij.channels)
     throw InputError(at_file(path, "ImageJ hyperstack with " + std::to_string(ij.channels) +
                                        " channels; expected a single-channel movie (split the channels in Fiji "
                                        "and pass one)"));
@@ -235,6 +238,14 @@ void check_imagej_page_count(const ImageJInfo& ij, std::size_t pages, const std:
   throw InputError(at_file(path, "ImageJ description says " + std::to_string(ij.images) + " images but the file has " +
                                      std::to_string(pages) + " TIFF page(s); ImageJ stores stacks over 4 GiB this "
                                      "way; re-save it as BigTIFF (e.g. Fiji's Bio-Formats exporter or tifffile)"));
+}
+
+// Walks the directory chain without decoding; a broken chain is reported
+// when the reading loop reaches it, with the page number.
+std::size_t count_pages(TIFF* tif) {
+  std::size_t n = TIFFNumberOfDirectories(tif);
+  t_tiff_error.clear();
+  return n;
 }
 
 // Advances to the next page; false at the end. A broken page chain is an error.
@@ -292,10 +303,6 @@ void encode_row(const ImageStack& s, std::size_t first, int bits, const std::str
   }
 }
 
-std::string imagej_description(int frames) {
-  return "ImageJ=1.11a\nimages=" + std::to_string(frames) + "\nframes=" + std::to_string(frames) + "\nloop=false\n";
-}
-
 void set_page_tags(TIFF* tif, const ImageStack& s, int frame, int bits, bool deflate) {
   TIFFSetField(tif, TIFFTAG_IMAGEWIDTH, std::uint32_t(s.width));
   TIFFSetField(tif, TIFFTAG_IMAGELENGTH, std::uint32_t(s.height));
@@ -309,7 +316,6 @@ void set_page_tags(TIFF* tif, const ImageStack& s, int frame, int bits, bool def
   TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, TIFFDefaultStripSize(tif, 0));
   TIFFSetField(tif, TIFFTAG_SUBFILETYPE, std::uint32_t(s.frames > 1 ? FILETYPE_PAGE : 0));
   if (s.frames <= 0xffff) TIFFSetField(tif, TIFFTAG_PAGENUMBER, std::uint16_t(frame), std::uint16_t(s.frames));
-  if (frame == 0) TIFFSetField(tif, TIFFTAG_IMAGEDESCRIPTION, imagej_description(s.frames).c_str());
 }
 
 void write_page(TIFF* tif, const ImageStack& s, int frame, int bits, bool deflate, const std::string& path) {
@@ -329,8 +335,10 @@ void write_page(TIFF* tif, const ImageStack& s, int frame, int bits, bool deflat
 
 ImageStack read_tiff_stack(const std::string& path) {
   UniqueTiff tif = open_for_reading(path);
+  const std::size_t pages = count_pages(tif.get());
   const ImageJInfo ij = imagej_info(tif.get());
   check_imagej_layout(ij, path);
+  check_imagej_page_count(ij, pages, path);
   const PageFormat first = page_format(tif.get(), 0, path);
   check_supported(first, 0, path);
 
@@ -339,6 +347,7 @@ ImageStack read_tiff_stack(const std::string& path) {
   s.height = static_cast<int>(first.height);
   s.bits_per_sample = first.bits;
   const std::size_t page_pixels = std::size_t(first.width) * first.height;
+  s.data.reserve(pages * page_pixels);  // one allocation: movies can be most of memory
   std::size_t page = 0;
   do {
     const PageFormat f = page_format(tif.get(), page, path);
@@ -353,7 +362,6 @@ ImageStack read_tiff_stack(const std::string& path) {
     if (f.bits == 32) check_finite(out, f, page, path);
     ++page;
   } while (next_page(tif.get(), page, path));
-  check_imagej_page_count(ij, page, path);
   s.frames = static_cast<int>(page);
   return s;
 }

@@ -1,5 +1,7 @@
 #include "phenoscale/par/environment.hpp"
 
+#include <atomic>
+#include <cstdio>
 #include <cstdlib>
 
 #include "phenoscale/core/log.hpp"
@@ -22,6 +24,22 @@ Environment::Environment(int& argc, char**& argv) : init_(argc, argv), world_(MP
   // Errors come back as codes so they can be turned into one-line messages.
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   core::Log::set_rank(world_.rank(), world_.size());
+}
+
+namespace {
+std::atomic<bool> finalize_unsafe{false};
+}
+
+void Environment::skip_finalize() { finalize_unsafe = true; }
+
+int Environment::finish(int code) {
+  if (finalize_unsafe) {
+    // The error has been reported already; the exit code carries it.
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(code == 0 ? 1 : code);
+  }
+  return code;
 }
 
 Environment::~Environment() {

@@ -34,7 +34,7 @@ source "$here/slurm_cluster.sh"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/phenoscale-slurm.XXXXXX")
 cleanup() {
   local rc=$?
-  slurm_stop "$WORK" || true
+  slurm_stop "$WORK/cluster" || true
   if [ "${SLURM_TEST_KEEP:-0}" = 1 ] || [ "$rc" -ne 0 ]; then
     echo "work dir kept: $WORK" >&2
   else

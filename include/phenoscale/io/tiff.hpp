@@ -41,8 +41,11 @@ ImageStack read_tiff_stack(const std::string& path);
 
 // Writes one page per frame as 8- or 16-bit unsigned integers (values are
 // rounded to the nearest integer and must fit) or 32-bit float, uncompressed
-// or deflate-compressed, with an ImageJ description so Fiji opens it as a
-// time series. BigTIFF is used above 4 GB. Atomic; throws IoError.
+// or deflate-compressed; BigTIFF above 4 GB. Atomic; throws IoError.
+// No ImageJ description is written: ImageJ and tifffile read a stack so
+// described as one contiguous block, and libtiff puts each page's directory
+// between the pages' data, so they would read garbage. Fiji opens the file
+// as z-slices (Image > Properties relabels them as frames).
 void write_tiff_stack(const std::string& path, const ImageStack& stack, int bits = 16, bool deflate = false);
 
 }  // namespace phenoscale::io

@@ -20,6 +20,14 @@ class Environment {
 
   Comm& world() { return world_; }
 
+  // Ends the program with `code`: MPI_Finalize, or a plain process exit when
+  // skip_finalize() was called (a library left in a state that would crash
+  // inside MPI_Finalize). Every rank must call it.
+  int finish(int code);
+
+  // Called when an HDF5 file could not be closed cleanly after an I/O error.
+  static void skip_finalize();
+
   // Ends every rank at once with `code`. Only for errors that could not be
   // agreed collectively (a rank stuck in a collective would otherwise hang).
   [[noreturn]] static void abort(int code);

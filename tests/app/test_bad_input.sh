@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Bad input: every case must end all ranks with one line naming the file or
+# key, a non-zero exit code, no hang (2 ranks, some failures on rank 1 only),
+# and no output file under its final name.
+source "$(dirname "$0")/common.bash"
+cd "$WORK"
+DECK=$SRC/inputs/data/demo.toml
+SMALL=(--set generate.samples=5000 --set generate.max_frames=40)
+
+# A valid input to corrupt.
+run_np 2 data generate -c "$DECK" "${SMALL[@]}" --set run.output_dir=good -q || { fail "setup"; finish; exit 1; }
+
+# --- input decks ---------------------------------------------------------------
+expect_error "missing deck" "nope.toml" 2 data generate -c nope.toml
+printf '[generate]\nsampels = 10\n' > typo.toml
+expect_error "unknown deck key" "typo.toml: unknown key 'generate.sampels' (did you mean 'generate.samples'?)" 2 \
+  data generate -c typo.toml
+expect_error "out-of-range value" "key 'generate.features' = 0 is out of range" 2 \
+  data generate --set generate.features=0
+expect_error "wrong value type" "expected integer for 'generate.samples'" 2 \
+  data generate --set generate.samples=many
+printf '[generate\nsamples = 1\n' > broken.toml
+expect_error "TOML syntax" "broken.toml:1:" 2 data generate -c broken.toml
+
+# --- HDF5 inputs ---------------------------------------------------------------
+expect_error "missing input file" "$WORK/none.h5: no such file" 2 \
+  data summarize --set summarize.input="$WORK/none.h5" --set run.output_dir=out1
+echo "not hdf5" > text.h5
+expect_error "not HDF5" "text.h5: not an HDF5 file" 2 \
+  data summarize --set summarize.input=text.h5 --set run.output_dir=out2
+head -c 20000 good/samples.h5 > truncated.h5
+expect_error "truncated HDF5" "truncated.h5: cannot open HDF5 file (truncated or corrupt?)" 2 \
+  data summarize --set summarize.input=truncated.h5 --set run.output_dir=out3
+
+"$PY" - <<'PY'
+import h5py, numpy as np, shutil
+for name in ("dtype", "shape", "nan"):
+    shutil.copy("good/samples.h5", f"{name}.h5")
+with h5py.File("dtype.h5", "r+") as f:
+    x = f["features"][...]
+    del f["features"]
+    f["features"] = x.astype(np.int64)
+with h5py.File("shape.h5", "r+") as f:
+    c = f["centres"][...]
+    del f["centres"]
+    f["centres"] = c[:, :3]
+with h5py.File("nan.h5", "r+") as f:
+    # The last sample belongs to rank 1 at 2 ranks: rank 0's data is fine.
+    f["features"][4999, 5] = np.nan
+PY
+expect_error "wrong dtype" "dtype.h5:/features: expected dtype float32, found int64" 2 \
+  data summarize --set summarize.input=dtype.h5 --set run.output_dir=out4
+expect_error "wrong shape" "shape.h5:/centres: expected samples of shape [8], found [3]" 2 \
+  data summarize --set summarize.input=shape.h5 --set run.output_dir=out5
+expect_error "NaN on rank 1 only" "nan.h5:/features: NaN value in sample 4999 (element 5)" 2 \
+  data summarize --set summarize.input=nan.h5 --set run.output_dir=out6
+for d in out1 out2 out3 out4 out5 out6; do
+  if [ -e "$d/summary.h5" ]; then fail "$d/summary.h5 exists after a failed run"; fi
+done
+
+# --- MRC -----------------------------------------------------------------------
+"$PY" - <<'PY'
+import numpy as np, struct
+header = bytearray(1024)
+struct.pack_into("<3i", header, 0, 8, 8, 8)
+struct.pack_into("<i", header, 12, 7)          # mode 7 does not exist
+struct.pack_into("<3i", header, 28, 8, 8, 8)
+header[208:212] = b"MAP "
+header[212:214] = b"\x44\x44"
+open("badmode.mrc", "wb").write(bytes(header) + np.zeros(512, np.float32).tobytes())
+struct.pack_into("<i", header, 12, 2)
+open("short.mrc", "wb").write(bytes(header) + np.zeros(100, np.float32).tobytes())
+PY
+expect_error "MRC bad mode" "badmode.mrc:" 2 info badmode.mrc
+expect_error "MRC shorter than its header says" "short.mrc: MRC header says 8x8x8 voxels" 2 info short.mrc
+
+# --- a failure mid-write leaves no file under the final name -----------------------
+# Each rank may write at most 2 MB (SIGXFSZ ignored, so write() fails with
+# EFBIG): the tracks dataset fails after /features and /labels were written.
+out=$(timeout -k 5 90 mpirun -n 2 bash -c 'trap "" XFSZ; ulimit -f 2000; exec "$0" "$@"' "$BIN" \
+  data generate -c "$DECK" --set generate.samples=20000 --set run.output_dir=full 2>&1); rc=$?
+if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -q 'phenoscale: error: full/samples.h5' <<<"$out" \
+   && [ -z "$(ls -A full 2>/dev/null)" ]; then
+  pass "disk full mid-write (exit $rc): no samples.h5, no temporary left"
+else
+  fail "disk full mid-write: rc=$rc, dir: $(ls -A full 2>/dev/null | tr '\n' ' ') $(grep 'phenoscale: error' <<<"$out")"
+fi
+
+finish
