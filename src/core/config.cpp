@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <sstream>
 #include <toml++/toml.h>
 
@@ -136,27 +138,61 @@ const char* type_name(ValueType type) {
   return "?";
 }
 
+namespace {
+
+// Shortest text that reads back as the same double, always with a '.' or an
+// exponent so TOML keeps it a float: 0.1 -> "0.1", 6 -> "6.0".
+std::string format_real(double x) {
+  if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+  if (std::isnan(x)) return "nan";
+  char buf[32];
+  if (x == std::floor(x) && std::fabs(x) < 1e15) {
+    std::snprintf(buf, sizeof buf, "%.1f", x);
+    return buf;
+  }
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buf, sizeof buf, "%.*g", precision, x);
+    if (std::strtod(buf, nullptr) == x) break;
+  }
+  std::string text(buf);
+  if (text.find_first_of(".en") == std::string::npos) text += ".0";
+  return text;
+}
+
+std::string format_string(const std::string& v) {
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string format_scalar(bool v) { return v ? "true" : "false"; }
+std::string format_scalar(std::int64_t v) { return std::to_string(v); }
+std::string format_scalar(double v) { return format_real(v); }
+std::string format_scalar(const std::string& v) { return format_string(v); }
+
+}  // namespace
+
 std::string format_value(const Value& value) {
-  std::ostringstream os;
-  std::visit(
-      [&](const auto& v) {
+  return std::visit(
+      [](const auto& v) -> std::string {
         using T = std::decay_t<decltype(v)>;
-        if constexpr (std::is_same_v<T, bool>) {
-          os << (v ? "true" : "false");
-        } else if constexpr (std::is_same_v<T, std::int64_t>) {
-          os << v;
-        } else if constexpr (std::is_same_v<T, double>) {
-          os << toml::value<double>(v);
-        } else if constexpr (std::is_same_v<T, std::string>) {
-          os << toml::value<std::string>(v);
+        if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::int64_t> ||
+                      std::is_same_v<T, double> || std::is_same_v<T, std::string>) {
+          return format_scalar(v);
         } else {
-          toml::array arr;
-          for (const auto& x : v) arr.push_back(x);
-          os << arr;
+          std::string out = "[";
+          for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + format_scalar(v[i]);
+          return out + "]";
         }
       },
       value);
-  return os.str();
 }
 
 std::size_t levenshtein(const std::string& a, const std::string& b) {
@@ -242,14 +278,13 @@ std::string Schema::to_markdown() const {
   os << "| key | type | default | range / choices | meaning |\n|---|---|---|---|---|\n";
   for (const auto& k : keys_) {
     std::string range;
-    if (k.min || k.max) {
-      std::ostringstream r;
-      r << (k.min ? "≥ " : "") ;
-      if (k.min) r << *k.min;
-      if (k.min && k.max) r << ", ";
-      if (k.max) r << "≤ " << *k.max;
-      range = r.str();
-    }
+    auto number = [](double x) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, std::fabs(x) < 1e12 && x == std::floor(x) ? "%.0f" : "%g", x);
+      return std::string(buf);
+    };
+    if (k.min) range = "≥ " + number(*k.min);
+    if (k.max) range += (range.empty() ? "" : ", ") + std::string("≤ ") + number(*k.max);
     for (const auto& c : k.choices) range += (range.empty() ? "" : ", ") + std::string("`") + c + "`";
     os << "| `" << k.key << "` | " << type_name(k.type) << " | `" << format_value(k.default_value)
        << "` | " << range << " | " << k.doc << " |\n";

@@ -86,7 +86,8 @@ UniqueFile open_output(const AtomicFile& target) {
   UniqueFile f(std::fopen(target.path().c_str(), "wb"));
   if (!f) {
     int err = errno;
-    throw IoError(at_file(target.final_path(), "cannot create the temporary file " + target.path() + ": " + errno_text(err)));
+    throw IoError(at_file(target.final_path(),
+                          "cannot create the temporary file " + target.path() + ": " + errno_text(err)));
   }
   return f;
 }

@@ -176,7 +176,8 @@ Layout parse_header(const Line& header, const std::string& path) {
   std::string missing;
   for (int role = 0; role < kRoles; ++role) {
     layout.column[role] = find_column(lowered, role, path);
-    if (layout.column[role] < 0 && role != kZ) missing += (missing.empty() ? "" : " and ") + std::string(role_description(role));
+    if (layout.column[role] < 0 && role != kZ)
+      missing += (missing.empty() ? "" : " and ") + std::string(role_description(role));
   }
   if (!missing.empty())
     throw InputError(at_file(path, "no column for " + missing + "; columns found: " + joined(layout.names)));
@@ -196,15 +197,15 @@ struct RowContext {
   std::string_view field(int role) const {
     int c = layout.column[role];
     if (static_cast<std::size_t>(c) >= fields.size())
-      throw InputError(where() + ": row has " + std::to_string(fields.size()) + " fields; expected at least " +
-                       std::to_string(c + 1) + " (column '" + layout.names[c] + "' is field " +
-                       std::to_string(c + 1) + ")");
+      throw InputError(where() + ": row has " + std::to_string(fields.size()) +
+                       " fields; expected at least " + std::to_string(c + 1) + " (column '" +
+                       layout.names[c] + "' is field " + std::to_string(c + 1) + ")");
     return fields[c];
   }
   [[noreturn]] void bad(int role, std::string_view text, const std::string& expected) const {
     std::string found = text.empty() ? "is empty" : "has '" + std::string(text) + "'";
-    throw InputError(where() + ": column '" + layout.names[layout.column[role]] + "' " + found + "; expected " +
-                     expected);
+    throw InputError(where() + ": column '" + layout.names[layout.column[role]] + "' " + found +
+                     "; expected " + expected);
   }
   std::int64_t integer(int role, const char* what) const {
     std::string_view text = field(role);
@@ -227,7 +228,8 @@ struct ParsedRows {
 };
 
 // TrackMate's descriptive rows ("Track ID", "(micron)") sit right under the header.
-bool is_trackmate_description(const Layout& layout, const std::vector<std::string_view>& fields, std::size_t row) {
+bool is_trackmate_description(const Layout& layout, const std::vector<std::string_view>& fields,
+                              std::size_t row) {
   if (!layout.trackmate || row >= 3) return false;
   std::size_t c = static_cast<std::size_t>(layout.column[kX]);
   return c < fields.size() && !parse_double(fields[c]);
@@ -285,7 +287,8 @@ void check_unique_frames(const ParsedRows& p, const std::string& path) {
 std::vector<std::int64_t> track_offsets(const std::vector<std::int64_t>& sorted_ids) {
   std::vector<std::int64_t> offsets{0};
   for (std::size_t k = 1; k <= sorted_ids.size(); ++k)
-    if (k == sorted_ids.size() || sorted_ids[k] != sorted_ids[k - 1]) offsets.push_back(static_cast<std::int64_t>(k));
+    if (k == sorted_ids.size() || sorted_ids[k] != sorted_ids[k - 1])
+      offsets.push_back(static_cast<std::int64_t>(k));
   if (sorted_ids.empty()) return {0};
   return offsets;
 }
@@ -333,26 +336,26 @@ void check_trajectory_table(const TrajectoryTable& t, const std::string& path) {
   if (!ok)
     throw IoError(at_file(path, "cannot write trajectories: columns have different lengths (track_id " +
                                     std::to_string(n) + ", frame " + std::to_string(t.frame.size()) + ", x " +
-                                    std::to_string(t.x.size()) + ", y " + std::to_string(t.y.size()) + ", z " +
-                                    std::to_string(t.z.size()) + ")"));
+                                    std::to_string(t.x.size()) + ", y " + std::to_string(t.y.size()) +
+                                    ", z " + std::to_string(t.z.size()) + ")"));
   for (std::size_t k = 0; k < n; ++k) {
     bool finite = std::isfinite(t.x[k]) && std::isfinite(t.y[k]) && (!t.has_z || std::isfinite(t.z[k]));
     if (!finite)
       throw IoError(at_file(path, "cannot write trajectories: row " + std::to_string(k) + " (track " +
-                                      std::to_string(t.track_id[k]) + ", frame " + std::to_string(t.frame[k]) +
-                                      ") has a non-finite coordinate"));
+                                      std::to_string(t.track_id[k]) + ", frame " +
+                                      std::to_string(t.frame[k]) + ") has a non-finite coordinate"));
   }
 }
 
-void check_result_table(const std::vector<std::string>& header, const std::vector<std::vector<double>>& columns,
-                        const std::string& path) {
+void check_result_table(const std::vector<std::string>& header,
+                        const std::vector<std::vector<double>>& columns, const std::string& path) {
   if (header.size() != columns.size())
-    throw IoError(at_file(path, "cannot write table: " + std::to_string(header.size()) + " column names for " +
-                                    std::to_string(columns.size()) + " columns"));
+    throw IoError(at_file(path, "cannot write table: " + std::to_string(header.size()) +
+                                    " column names for " + std::to_string(columns.size()) + " columns"));
   for (std::size_t c = 0; c < columns.size(); ++c) {
     if (header[c].find_first_of(",\"\n\r") != std::string::npos)
-      throw IoError(at_file(path, "cannot write table: column name '" + header[c] +
-                                      "' contains a comma, quote or line break"));
+      throw IoError(at_file(
+          path, "cannot write table: column name '" + header[c] + "' contains a comma, quote or line break"));
     if (columns[c].size() != columns[0].size())
       throw IoError(at_file(path, "cannot write table: column '" + header[c] + "' has " +
                                       std::to_string(columns[c].size()) + " rows; expected " +
@@ -366,8 +369,9 @@ TrajectoryTable read_trajectories_csv(const std::string& path) {
   const std::string text = read_whole_file(path);
   const std::vector<Line> lines = content_lines(text);
   if (lines.empty())
-    throw InputError(at_file(path, "file has no header row; expected columns track_id (or particle), frame, x, y "
-                                   "and optionally z"));
+    throw InputError(at_file(path,
+                             "file has no header row; expected columns track_id (or particle), frame, x, y "
+                             "and optionally z"));
   const Layout layout = parse_header(lines[0], path);
   ParsedRows parsed = parse_rows(lines, layout, path);
   sort_by_track_and_frame(parsed);

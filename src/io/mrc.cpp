@@ -76,13 +76,15 @@ const char* mode_name(int mode) {
 std::size_t bytes_per_voxel(int mode) {
   switch (mode) {
     case 0: return 1;
-    case 1: case 6: case 12: return 2;
+    case 1:
+    case 6:
+    case 12: return 2;
     case 2: return 4;
     default: return 0;  // unsupported
   }
 }
 
-bool is_known_mode(int mode) { return std::string(mode_name(mode)) != "unknown"; }
+bool is_known_mode(int mode) { return std::strcmp(mode_name(mode), "unknown") != 0; }
 
 // --- header decoding ---------------------------------------------------------
 
@@ -165,8 +167,8 @@ void fill_derived(MrcHeader& h) {
 void check_dimensions(const MrcHeader& h, const std::string& path) {
   if (h.nx > 0 && h.ny > 0 && h.nz > 0 && h.nx < kMaxDim && h.ny < kMaxDim && h.nz < kMaxDim) return;
   std::ostringstream os;
-  os << "MRC header says nx=" << h.nx << ", ny=" << h.ny << ", nz=" << h.nz << "; expected each between 1 and "
-     << kMaxDim - 1 << " (not an MRC file, or a corrupt header)";
+  os << "MRC header says nx=" << h.nx << ", ny=" << h.ny << ", nz=" << h.nz
+     << "; expected each between 1 and " << kMaxDim - 1 << " (not an MRC file, or a corrupt header)";
   throw InputError(at_file(path, os.str()));
 }
 
@@ -201,8 +203,9 @@ void check_sizes(const MrcHeader& h, const std::string& path) {
                                        " bytes long; expected 0 or more (corrupt header)"));
   if (h.file_bytes < h.data_offset) {
     std::ostringstream os;
-    os << "MRC header says a " << h.nsymbt << "-byte extended header follows the main header but the file ends "
-       << h.file_bytes - kHeaderBytes << " bytes after it";
+    os << "MRC header says a " << h.nsymbt
+       << "-byte extended header follows the main header but the file ends " << h.file_bytes - kHeaderBytes
+       << " bytes after it";
     throw InputError(at_file(path, os.str()));
   }
   std::uint64_t held = h.file_bytes - h.data_offset;
@@ -247,7 +250,8 @@ void decode(const unsigned char* src, std::size_t n, const MrcHeader& h, float* 
         dst[k] = h.int8_unsigned ? float(src[k]) : float(static_cast<std::int8_t>(src[k]));
       break;
     case 1:
-      for (std::size_t k = 0; k < n; ++k) dst[k] = float(static_cast<std::int16_t>(load_u16(src + 2 * k, big)));
+      for (std::size_t k = 0; k < n; ++k)
+        dst[k] = float(static_cast<std::int16_t>(load_u16(src + 2 * k, big)));
       break;
     case 6:
       for (std::size_t k = 0; k < n; ++k) dst[k] = float(load_u16(src + 2 * k, big));
@@ -289,7 +293,8 @@ void check_finite(const MrcVolume& v, const std::string& path) {
   if (bad == v.data.end()) return;
   std::size_t index = static_cast<std::size_t>(bad - v.data.begin());
   throw InputError(at_file(path, voxel_position(v, index) + " is " + (std::isnan(*bad) ? "NaN" : "infinite") +
-                                     "; expected finite values (mode " + std::to_string(v.mode_on_disk) + ")"));
+                                     "; expected finite values (mode " + std::to_string(v.mode_on_disk) +
+                                     ")"));
 }
 
 // --- writing ---------------------------------------------------------------------
@@ -312,8 +317,10 @@ Stats stored_stats(const MrcVolume& v, int mode, const std::string& path) {
     if (!std::isfinite(f)) {
       std::ostringstream os;
       os << "cannot write " << voxel_position(v, k) << " = " << v.data[k];
-      if (std::isfinite(v.data[k])) os << ": beyond the float16 range of +-65504; write mode 2 instead";
-      else os << "; expected finite values";
+      if (std::isfinite(v.data[k]))
+        os << ": beyond the float16 range of +-65504; write mode 2 instead";
+      else
+        os << "; expected finite values";
       throw IoError(at_file(path, os.str()));
     }
     s.min = std::min(s.min, f);
@@ -332,12 +339,12 @@ Stats stored_stats(const MrcVolume& v, int mode, const std::string& path) {
 
 void check_writable(const MrcVolume& v, int mode, const std::string& path) {
   if (mode != 2 && mode != 12)
-    throw IoError(at_file(path, "cannot write MRC mode " + std::to_string(mode) +
-                                    "; expected 2 (float32) or 12 (float16)"));
+    throw IoError(at_file(
+        path, "cannot write MRC mode " + std::to_string(mode) + "; expected 2 (float32) or 12 (float16)"));
   std::ostringstream os;
   if (v.nx <= 0 || v.ny <= 0 || v.nz <= 0 || v.nx >= kMaxDim || v.ny >= kMaxDim || v.nz >= kMaxDim) {
-    os << "cannot write a volume of " << v.nx << "x" << v.ny << "x" << v.nz << " voxels; expected each between 1 and "
-       << kMaxDim - 1;
+    os << "cannot write a volume of " << v.nx << "x" << v.ny << "x" << v.nz
+       << " voxels; expected each between 1 and " << kMaxDim - 1;
     throw IoError(at_file(path, os.str()));
   }
   if (v.data.size() != v.voxel_count()) {
@@ -347,7 +354,9 @@ void check_writable(const MrcVolume& v, int mode, const std::string& path) {
   }
 }
 
-void put_i32(unsigned char* h, int word, std::int32_t v) { store_u32(h + 4 * (word - 1), static_cast<std::uint32_t>(v)); }
+void put_i32(unsigned char* h, int word, std::int32_t v) {
+  store_u32(h + 4 * (word - 1), static_cast<std::uint32_t>(v));
+}
 void put_f32(unsigned char* h, int word, float v) { store_u32(h + 4 * (word - 1), float_to_bits(v)); }
 
 std::vector<unsigned char> build_header(const MrcVolume& v, int mode, const Stats& s) {
@@ -417,7 +426,8 @@ std::uint16_t float_to_half(float f) {
   const std::uint32_t sign = (x >> 16) & 0x8000u;
   const std::uint32_t a = x & 0x7fffffffu;
   if (a >= 0x7f800000u)  // Inf stays Inf; NaN stays a (quiet) NaN
-    return static_cast<std::uint16_t>(sign | 0x7c00u | (a > 0x7f800000u ? 0x200u | ((a >> 13) & 0x3ffu) : 0u));
+    return static_cast<std::uint16_t>(sign | 0x7c00u |
+                                      (a > 0x7f800000u ? 0x200u | ((a >> 13) & 0x3ffu) : 0u));
   if (a >= 0x477ff000u) return static_cast<std::uint16_t>(sign | 0x7c00u);  // >= 65520 rounds to Inf
   if (a >= 0x38800000u) {  // normal half: rebias and round the 13 dropped bits to nearest even
     std::uint32_t h = ((((a >> 23) - 127 + 15) << 10) | ((a & 0x7fffffu) >> 13));

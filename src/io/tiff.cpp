@@ -69,7 +69,9 @@ struct PageFormat {
 
 std::string page_label(std::size_t page) { return "page " + std::to_string(page); }
 
-std::string size_text(const PageFormat& f) { return std::to_string(f.width) + "x" + std::to_string(f.height); }
+std::string size_text(const PageFormat& f) {
+  return std::to_string(f.width) + "x" + std::to_string(f.height);
+}
 
 std::string sample_text(const PageFormat& f) {
   std::string kind = f.sample_format == SAMPLEFORMAT_IEEEFP ? "float"
@@ -86,9 +88,12 @@ void check_magic(const std::string& path) {
   const std::size_t n = std::fread(magic, 1, 4, f.get());
   if (n == 4 && magic[0] == magic[1] && (magic[0] == 'I' || magic[0] == 'M')) return;
   char found[40] = "";
-  if (n == 4) std::snprintf(found, sizeof found, "bytes %02x %02x %02x %02x", magic[0], magic[1], magic[2], magic[3]);
-  else std::snprintf(found, sizeof found, "a %zu-byte file", n);
-  throw InputError(at_file(path, std::string("not a TIFF file; expected it to start with 'II' or 'MM', found ") + found));
+  if (n == 4)
+    std::snprintf(found, sizeof found, "bytes %02x %02x %02x %02x", magic[0], magic[1], magic[2], magic[3]);
+  else
+    std::snprintf(found, sizeof found, "a %zu-byte file", n);
+  throw InputError(
+      at_file(path, std::string("not a TIFF file; expected it to start with 'II' or 'MM', found ") + found));
 }
 
 UniqueTiff open_for_reading(const std::string& path) {
@@ -117,23 +122,29 @@ PageFormat page_format(TIFF* tif, std::size_t page, const std::string& path) {
 
 void check_supported(const PageFormat& f, std::size_t page, const std::string& path) {
   if (f.channels != 1)
-    throw InputError(at_file(path, page_label(page) + " has " + std::to_string(f.channels) +
-                                       " samples per pixel; expected single-channel images (split the channels, "
-                                       "e.g. in Fiji, and pass one)"));
+    throw InputError(
+        at_file(path, page_label(page) + " has " + std::to_string(f.channels) +
+                          " samples per pixel; expected single-channel images (split the channels, "
+                          "e.g. in Fiji, and pass one)"));
   bool uint = f.sample_format == SAMPLEFORMAT_UINT || f.sample_format == SAMPLEFORMAT_VOID;
-  bool ok = (uint && (f.bits == 8 || f.bits == 16)) || (f.sample_format == SAMPLEFORMAT_IEEEFP && f.bits == 32);
+  bool ok =
+      (uint && (f.bits == 8 || f.bits == 16)) || (f.sample_format == SAMPLEFORMAT_IEEEFP && f.bits == 32);
   if (!ok)
     throw InputError(at_file(path, page_label(page) + " has " + sample_text(f) +
                                        " samples; expected 8- or 16-bit unsigned integer or 32-bit float"));
-  if (f.width > std::uint32_t(std::numeric_limits<int>::max()) || f.height > std::uint32_t(std::numeric_limits<int>::max()))
+  if (f.width > std::uint32_t(std::numeric_limits<int>::max()) ||
+      f.height > std::uint32_t(std::numeric_limits<int>::max()))
     throw InputError(at_file(path, page_label(page) + " is " + size_text(f) + " pixels; too large"));
 }
 
-void check_same_as_first(const PageFormat& f, const PageFormat& first, std::size_t page, const std::string& path) {
+void check_same_as_first(const PageFormat& f, const PageFormat& first, std::size_t page,
+                         const std::string& path) {
   if (f.width != first.width || f.height != first.height)
-    throw InputError(at_file(path, page_label(page) + " is " + size_text(f) + " pixels (width x height) but page 0 is " +
-                                       size_text(first) + "; expected all pages the same size"));
-  if (f.bits != first.bits || (f.sample_format == SAMPLEFORMAT_IEEEFP) != (first.sample_format == SAMPLEFORMAT_IEEEFP))
+    throw InputError(at_file(path, page_label(page) + " is " + size_text(f) +
+                                       " pixels (width x height) but page 0 is " + size_text(first) +
+                                       "; expected all pages the same size"));
+  if (f.bits != first.bits ||
+      (f.sample_format == SAMPLEFORMAT_IEEEFP) != (first.sample_format == SAMPLEFORMAT_IEEEFP))
     throw InputError(at_file(path, page_label(page) + " has " + sample_text(f) + " samples but page 0 has " +
                                        sample_text(first) + "; expected one sample type for all pages"));
 }
@@ -157,8 +168,8 @@ void read_strips(TIFF* tif, const PageFormat& f, std::size_t page, const std::st
   std::vector<unsigned char> line(static_cast<std::size_t>(TIFFScanlineSize(tif)));
   for (std::uint32_t row = 0; row < f.height; ++row) {
     if (TIFFReadScanline(tif, line.data(), row, 0) < 0)
-      throw InputError(at_file(path, page_label(page) + ", row " + std::to_string(row) + ": cannot decode" +
-                                         libtiff_reason()));
+      throw InputError(at_file(
+          path, page_label(page) + ", row " + std::to_string(row) + ": cannot decode" + libtiff_reason()));
     to_float(line.data(), f.width, f, out + std::size_t(row) * f.width);
   }
 }
@@ -171,10 +182,12 @@ void read_tiles(TIFF* tif, const PageFormat& f, std::size_t page, const std::str
   for (std::uint32_t ty = 0; ty < f.height; ty += f.tile_height) {
     for (std::uint32_t tx = 0; tx < f.width; tx += f.tile_width) {
       if (TIFFReadTile(tif, tile.data(), tx, ty, 0, 0) < 0)
-        throw InputError(at_file(path, page_label(page) + ", tile at column " + std::to_string(tx) + ", row " +
-                                           std::to_string(ty) + ": cannot decode" + libtiff_reason()));
+        throw InputError(at_file(path, page_label(page) + ", tile at column " + std::to_string(tx) +
+                                           ", row " + std::to_string(ty) + ": cannot decode" +
+                                           libtiff_reason()));
       // Edge tiles are padded to the full tile size; copy only the image part.
-      std::uint32_t rows = std::min(f.tile_height, f.height - ty), cols = std::min(f.tile_width, f.width - tx);
+      std::uint32_t rows = std::min(f.tile_height, f.height - ty),
+                    cols = std::min(f.tile_width, f.width - tx);
       for (std::uint32_t r = 0; r < rows; ++r)
         to_float(tile.data() + std::size_t(r) * f.tile_width * bytes, cols, f,
                  out + std::size_t(ty + r) * f.width + tx);
@@ -187,8 +200,9 @@ void check_finite(const float* page_data, const PageFormat& f, std::size_t page,
   const float* bad = std::find_if(page_data, page_data + n, [](float v) { return !std::isfinite(v); });
   if (bad == page_data + n) return;
   std::size_t k = static_cast<std::size_t>(bad - page_data);
-  throw InputError(at_file(path, page_label(page) + ", pixel (row " + std::to_string(k / f.width) + ", column " +
-                                     std::to_string(k % f.width) + ") is " + (std::isnan(*bad) ? "NaN" : "infinite") +
+  throw InputError(at_file(path, page_label(page) + ", pixel (row " + std::to_string(k / f.width) +
+                                     ", column " + std::to_string(k % f.width) + ") is " +
+                                     (std::isnan(*bad) ? "NaN" : "infinite") +
                                      "; expected finite intensities"));
 }
 
@@ -225,19 +239,23 @@ ImageJInfo imagej_info(TIFF* tif) {
 void check_imagej_layout(const ImageJInfo& ij, const std::string& path) {
   if (!ij.present) return;
   if (ij.channels > 1 && ij.images != ij.channels)
-    throw InputError(at_file(path, "ImageJ hyperstack with " + std::to_string(ij.channels) +
-                                       " channels; expected a single-channel movie (split the channels in Fiji "
-                                       "and pass one)"));
+    throw InputError(
+        at_file(path, "ImageJ hyperstack with " + std::to_string(ij.channels) +
+                          " channels; expected a single-channel movie (split the channels in Fiji "
+                          "and pass one)"));
   if (ij.slices > 1 && ij.frames > 1)
     throw InputError(at_file(path, "ImageJ hyperstack with " + std::to_string(ij.slices) + " z-slices and " +
-                                       std::to_string(ij.frames) + " frames; expected a single-plane time series"));
+                                       std::to_string(ij.frames) +
+                                       " frames; expected a single-plane time series"));
 }
 
 void check_imagej_page_count(const ImageJInfo& ij, std::size_t pages, const std::string& path) {
   if (!ij.present || ij.images <= static_cast<long>(pages)) return;
-  throw InputError(at_file(path, "ImageJ description says " + std::to_string(ij.images) + " images but the file has " +
-                                     std::to_string(pages) + " TIFF page(s); ImageJ stores stacks over 4 GiB this "
-                                     "way; re-save it as BigTIFF (e.g. Fiji's Bio-Formats exporter or tifffile)"));
+  throw InputError(
+      at_file(path, "ImageJ description says " + std::to_string(ij.images) + " images but the file has " +
+                        std::to_string(pages) +
+                        " TIFF page(s); ImageJ stores stacks over 4 GiB this way; re-save it as BigTIFF "
+                        "(e.g. Fiji's Bio-Formats exporter or tifffile)"));
 }
 
 // Walks the directory chain without decoding; a broken chain is reported
@@ -261,7 +279,8 @@ bool next_page(TIFF* tif, std::size_t page, const std::string& path) {
 
 void check_writable(const ImageStack& s, int bits, const std::string& path) {
   if (bits != 8 && bits != 16 && bits != 32)
-    throw IoError(at_file(path, "cannot write " + std::to_string(bits) + "-bit TIFF; expected 8, 16 or 32 (float)"));
+    throw IoError(
+        at_file(path, "cannot write " + std::to_string(bits) + "-bit TIFF; expected 8, 16 or 32 (float)"));
   if (s.frames <= 0 || s.height <= 0 || s.width <= 0 || s.data.size() != s.pixel_count()) {
     std::ostringstream os;
     os << "cannot write a stack of " << s.frames << " frames of " << s.width << "x" << s.height
@@ -275,15 +294,17 @@ void check_writable(const ImageStack& s, int bits, const std::string& path) {
   std::size_t frame = k / (std::size_t(s.width) * s.height), rest = k % (std::size_t(s.width) * s.height);
   std::ostringstream os;
   os << "cannot write frame " << frame << ", pixel (row " << rest / s.width << ", column " << rest % s.width
-     << ") = " << s.data[k] << " as " << bits << "-bit ";
-  if (bits == 32)
-    os << "float; expected finite values";
+     << ") = " << s.data[k];
+  if (!std::isfinite(s.data[k]))
+    os << "; expected finite values";
   else
-    os << "unsigned integer; expected 0.." << (bits == 8 ? 255 : 65535) << " (write 32-bit float instead)";
+    os << " as " << bits << "-bit unsigned integer; expected 0.." << (bits == 8 ? 255 : 65535)
+       << " (write 32-bit float instead)";
   throw IoError(at_file(path, os.str()));
 }
 
-void encode_row(const ImageStack& s, std::size_t first, int bits, const std::string& path, unsigned char* out) {
+void encode_row(const ImageStack& s, std::size_t first, int bits, const std::string& path,
+                unsigned char* out) {
   const double max = bits == 8 ? 255.0 : 65535.0;
   for (std::size_t c = 0; c < std::size_t(s.width); ++c) {
     float v = s.data[first + c];
@@ -308,14 +329,17 @@ void set_page_tags(TIFF* tif, const ImageStack& s, int frame, int bits, bool def
   TIFFSetField(tif, TIFFTAG_IMAGELENGTH, std::uint32_t(s.height));
   TIFFSetField(tif, TIFFTAG_SAMPLESPERPIXEL, std::uint16_t(1));
   TIFFSetField(tif, TIFFTAG_BITSPERSAMPLE, std::uint16_t(bits));
-  TIFFSetField(tif, TIFFTAG_SAMPLEFORMAT, std::uint16_t(bits == 32 ? SAMPLEFORMAT_IEEEFP : SAMPLEFORMAT_UINT));
+  TIFFSetField(tif, TIFFTAG_SAMPLEFORMAT,
+               std::uint16_t(bits == 32 ? SAMPLEFORMAT_IEEEFP : SAMPLEFORMAT_UINT));
   TIFFSetField(tif, TIFFTAG_PHOTOMETRIC, std::uint16_t(PHOTOMETRIC_MINISBLACK));
   TIFFSetField(tif, TIFFTAG_PLANARCONFIG, std::uint16_t(PLANARCONFIG_CONTIG));
-  TIFFSetField(tif, TIFFTAG_COMPRESSION, std::uint16_t(deflate ? COMPRESSION_ADOBE_DEFLATE : COMPRESSION_NONE));
+  TIFFSetField(tif, TIFFTAG_COMPRESSION,
+               std::uint16_t(deflate ? COMPRESSION_ADOBE_DEFLATE : COMPRESSION_NONE));
   if (deflate && bits != 32) TIFFSetField(tif, TIFFTAG_PREDICTOR, std::uint16_t(PREDICTOR_HORIZONTAL));
   TIFFSetField(tif, TIFFTAG_ROWSPERSTRIP, TIFFDefaultStripSize(tif, 0));
   TIFFSetField(tif, TIFFTAG_SUBFILETYPE, std::uint32_t(s.frames > 1 ? FILETYPE_PAGE : 0));
-  if (s.frames <= 0xffff) TIFFSetField(tif, TIFFTAG_PAGENUMBER, std::uint16_t(frame), std::uint16_t(s.frames));
+  if (s.frames <= 0xffff)
+    TIFFSetField(tif, TIFFTAG_PAGENUMBER, std::uint16_t(frame), std::uint16_t(s.frames));
 }
 
 void write_page(TIFF* tif, const ImageStack& s, int frame, int bits, bool deflate, const std::string& path) {
@@ -324,8 +348,8 @@ void write_page(TIFF* tif, const ImageStack& s, int frame, int bits, bool deflat
   for (int r = 0; r < s.height; ++r) {
     encode_row(s, s.index(frame, r, 0), bits, path, row.data());
     if (TIFFWriteScanline(tif, row.data(), std::uint32_t(r), 0) < 0)
-      throw IoError(at_file(path, "cannot write frame " + std::to_string(frame) + ", row " + std::to_string(r) +
-                                      libtiff_reason()));
+      throw IoError(at_file(path, "cannot write frame " + std::to_string(frame) + ", row " +
+                                      std::to_string(r) + libtiff_reason()));
   }
   if (!TIFFWriteDirectory(tif))
     throw IoError(at_file(path, "cannot write frame " + std::to_string(frame) + libtiff_reason()));

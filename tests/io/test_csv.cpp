@@ -26,7 +26,8 @@ class CsvTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) / ("phenoscale_csv_" + std::to_string(::getpid()) + "_" + info->name());
+    dir_ = fs::path(::testing::TempDir()) /
+           ("phenoscale_csv_" + std::to_string(::getpid()) + "_" + info->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -105,11 +106,13 @@ TEST_F(CsvTest, ThreeDimensionalColumnsInAnyOrderAndCase) {
 }
 
 TEST_F(CsvTest, SemicolonAndTabSeparators) {
-  TrajectoryTable a = read_trajectories_csv(write("semi.csv", "trajectory;t;x;y\n1;0;1e-3;+2\n1;1;-4.5E2;5\n"));
+  TrajectoryTable a =
+      read_trajectories_csv(write("semi.csv", "trajectory;t;x;y\n1;0;1e-3;+2\n1;1;-4.5E2;5\n"));
   EXPECT_EQ(a.frame, (I64{0, 1}));
   EXPECT_EQ(a.x, (F64{1e-3, -450.0}));
   EXPECT_EQ(a.y, (F64{2.0, 5.0}));
-  TrajectoryTable b = read_trajectories_csv(write("tab.tsv", "\xEF\xBB\xBFparticle\tframe\tx\ty\n3\t1\t 1.5 \t2\n"));
+  TrajectoryTable b =
+      read_trajectories_csv(write("tab.tsv", "\xEF\xBB\xBFparticle\tframe\tx\ty\n3\t1\t 1.5 \t2\n"));
   EXPECT_EQ(b.track_id, (I64{3}));
   EXPECT_EQ(b.x, (F64{1.5}));
 }
@@ -151,8 +154,9 @@ TEST_F(CsvTest, MissingColumnNamesTheColumnsFound) {
             path + ": no column for frame (frame or t); columns found: particle, x, y, intensity");
   path = write("m2.csv", "id,time,x\n");
   EXPECT_EQ(message_of<InputError>([&] { read_trajectories_csv(path); }),
-            path + ": no column for track id (track_id, particle or trajectory) and frame (frame or t) and y; "
-                   "columns found: id, time, x");
+            path +
+                ": no column for track id (track_id, particle or trajectory) and frame (frame or t) and y; "
+                "columns found: id, time, x");
 }
 
 TEST_F(CsvTest, BadNumberNamesLineColumnAndText) {
@@ -199,8 +203,9 @@ TEST_F(CsvTest, ShortRowAndDuplicateColumnAndNoHeader) {
   EXPECT_EQ(message_of<InputError>([&] { read_trajectories_csv(path); }),
             path + ": column 'x' appears twice in the header (fields 3 and 5)");
   path = write("nothing.csv", "# only a comment\n\n");
-  EXPECT_NE(message_of<InputError>([&] { read_trajectories_csv(path); }).find(path + ": file has no header row"),
-            std::string::npos);
+  EXPECT_NE(
+      message_of<InputError>([&] { read_trajectories_csv(path); }).find(path + ": file has no header row"),
+      std::string::npos);
   EXPECT_NE(message_of<InputError>([&] { read_trajectories_csv(file("missing.csv")); }).find("No such file"),
             std::string::npos);
 }
@@ -217,7 +222,8 @@ TEST_F(CsvTest, TrajectoriesRoundTripExactly) {
   t.has_z = true;
   write_trajectories_csv(file("out.csv"), t);
   EXPECT_EQ(entries(), std::vector<std::string>{"out.csv"});
-  EXPECT_EQ(slurp("out.csv").rfind("track_id,frame,x,y,z\n1,0,0.1,123456.789,1.5\n1,3,", 0), 0u) << slurp("out.csv");
+  EXPECT_EQ(slurp("out.csv").rfind("track_id,frame,x,y,z\n1,0,0.1,123456.789,1.5\n1,3,", 0), 0u)
+      << slurp("out.csv");
 
   TrajectoryTable r = read_trajectories_csv(file("out.csv"));
   EXPECT_EQ(r.track_id, t.track_id);
@@ -253,8 +259,9 @@ TEST_F(CsvTest, ResultTableContent) {
 }
 
 TEST_F(CsvTest, ResultTableErrorsLeaveNoFile) {
-  EXPECT_NE(message_of<IoError>([&] { write_csv_table(file("r.csv"), {"a", "b"}, {{1, 2}, {3}}); })
-                .find("column 'b' has 1 rows; expected 2"),
+  EXPECT_NE(message_of<IoError>([&] {
+              write_csv_table(file("r.csv"), {"a", "b"}, {{1, 2}, {3}});
+            }).find("column 'b' has 1 rows; expected 2"),
             std::string::npos);
   EXPECT_THROW(write_csv_table(file("r.csv"), {"a"}, {{1}, {2}}), IoError);
   EXPECT_THROW(write_csv_table(file("r.csv"), {"a,b"}, {{1}}), IoError);

@@ -26,8 +26,8 @@ class MrcTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) /
-           ("phenoscale_mrc_" + std::to_string(::getpid()) + "_" + info->test_suite_name() + "_" + info->name());
+    dir_ = fs::path(::testing::TempDir()) / ("phenoscale_mrc_" + std::to_string(::getpid()) + "_" +
+                                             info->test_suite_name() + "_" + info->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -126,7 +126,7 @@ TEST(HalfFloat, KnownEncodings) {
   EXPECT_EQ(float_to_half(65519.0f), 0x7bff);
   EXPECT_EQ(float_to_half(65520.0f), 0x7c00);  // ties to even: Inf
   EXPECT_EQ(float_to_half(std::ldexp(1.0f, -24)), 0x0001);
-  EXPECT_EQ(float_to_half(std::ldexp(1.0f, -25)), 0x0000);         // tie to even: zero
+  EXPECT_EQ(float_to_half(std::ldexp(1.0f, -25)), 0x0000);  // tie to even: zero
   EXPECT_EQ(float_to_half(std::ldexp(1.5f, -25)), 0x0001);
   EXPECT_EQ(float_to_half(std::ldexp(1.5f, -24)), 0x0002);  // subnormal ties go to even
   EXPECT_EQ(float_to_half(std::ldexp(2.5f, -24)), 0x0002);
@@ -221,7 +221,8 @@ TEST_F(MrcTest, WriteRejectsUnsupportedModeAndWrongDataSize) {
   MrcVolume v = ramp(2, 2, 2);
   EXPECT_NE(message_of<IoError>([&] { write_mrc(file("a.mrc"), v, 1); }).find("mode 1"), std::string::npos);
   v.data.pop_back();
-  EXPECT_NE(message_of<IoError>([&] { write_mrc(file("a.mrc"), v); }).find("holds 7 values"), std::string::npos);
+  EXPECT_NE(message_of<IoError>([&] { write_mrc(file("a.mrc"), v); }).find("holds 7 values"),
+            std::string::npos);
   EXPECT_TRUE(entries().empty());
 }
 
@@ -353,10 +354,12 @@ TEST_F(MrcTest, GarbageHeaderIsRejected) {
 }
 
 TEST_F(MrcTest, DataShorterThanHeaderClaims) {
-  write_bytes(file("tomo.mrc"), HeaderBytes::standard(64, 64, 64, 2).bytes, std::vector<unsigned char>(1024, 0));
+  write_bytes(file("tomo.mrc"), HeaderBytes::standard(64, 64, 64, 2).bytes,
+              std::vector<unsigned char>(1024, 0));
   std::string msg = message_of<InputError>([&] { read_mrc(file("tomo.mrc")); });
   EXPECT_EQ(msg, file("tomo.mrc") +
-                     ": MRC header says 64x64x64 voxels of mode 2 (1048576 bytes) but the file holds 1024 bytes of data");
+                     ": MRC header says 64x64x64 voxels of mode 2 (1048576 bytes) but the file holds 1024 "
+                     "bytes of data");
 }
 
 TEST_F(MrcTest, NegativeOrTruncatedExtendedHeader) {
@@ -367,8 +370,9 @@ TEST_F(MrcTest, NegativeOrTruncatedExtendedHeader) {
             std::string::npos);
   h.word(24, 4096);
   write_bytes(file("shortext.mrc"), h.bytes, f32({1.f}));
-  EXPECT_NE(message_of<InputError>([&] { read_mrc(file("shortext.mrc")); })
-                .find("4096-byte extended header follows the main header but the file ends 4 bytes after it"),
+  EXPECT_NE(message_of<InputError>([&] {
+              read_mrc(file("shortext.mrc"));
+            }).find("4096-byte extended header follows the main header but the file ends 4 bytes after it"),
             std::string::npos);
 }
 

@@ -27,7 +27,8 @@ class TiffTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) / ("phenoscale_tiff_" + std::to_string(::getpid()) + "_" + info->name());
+    dir_ = fs::path(::testing::TempDir()) /
+           ("phenoscale_tiff_" + std::to_string(::getpid()) + "_" + info->name());
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -73,7 +74,8 @@ struct RawPage {
 };
 
 template <typename T>
-RawPage page_of(std::uint32_t width, std::uint32_t height, const std::vector<T>& values, std::uint16_t format) {
+RawPage page_of(std::uint32_t width, std::uint32_t height, const std::vector<T>& values,
+                std::uint16_t format) {
   RawPage p{width, height, static_cast<std::uint16_t>(8 * sizeof(T)), format, 1, {}, 0, ""};
   p.bytes.resize(values.size() * sizeof(T));
   std::memcpy(p.bytes.data(), values.data(), p.bytes.size());
@@ -88,8 +90,8 @@ void write_tiles(TIFF* tif, const RawPage& p) {
       std::fill(tile.begin(), tile.end(), 0xEE);  // padding must not leak into the image
       for (std::uint32_t r = 0; r < p.tile && ty + r < p.height; ++r)
         for (std::uint32_t c = 0; c < p.tile && tx + c < p.width; ++c)
-          std::memcpy(&tile[(std::size_t(r) * p.tile + c) * pixel], &p.bytes[(std::size_t(ty + r) * p.width + tx + c) * pixel],
-                      pixel);
+          std::memcpy(&tile[(std::size_t(r) * p.tile + c) * pixel],
+                      &p.bytes[(std::size_t(ty + r) * p.width + tx + c) * pixel], pixel);
       ASSERT_GE(TIFFWriteTile(tif, tile.data(), tx, ty, 0, 0), 0);
     }
 }
@@ -125,7 +127,9 @@ std::vector<std::uint16_t> ramp16(std::size_t n, std::uint16_t start) {
   return v;
 }
 
-std::vector<float> as_float(const std::vector<std::uint16_t>& v) { return std::vector<float>(v.begin(), v.end()); }
+std::vector<float> as_float(const std::vector<std::uint16_t>& v) {
+  return std::vector<float>(v.begin(), v.end());
+}
 
 // --- round trips ---------------------------------------------------------------------------
 
@@ -147,13 +151,15 @@ TEST_F(TiffTest, Uint16StackRoundTripIsBitIdentical) {
 }
 
 TEST_F(TiffTest, Uint8AndFloat32RoundTrips) {
-  ImageStack s8 = stack_of(2, 16, 16, [](int f, int r, int c) { return float((f * 256 + r * 16 + c) % 256); });
+  ImageStack s8 =
+      stack_of(2, 16, 16, [](int f, int r, int c) { return float((f * 256 + r * 16 + c) % 256); });
   write_tiff_stack(file("u8.tif"), s8, 8);
   ImageStack r8 = read_tiff_stack(file("u8.tif"));
   EXPECT_EQ(r8.bits_per_sample, 8);
   EXPECT_EQ(r8.data, s8.data);
 
-  ImageStack sf = stack_of(4, 3, 9, [](int f, int r, int c) { return std::sin(float(f * 27 + r * 9 + c)) * 1e3f - 0.1f; });
+  ImageStack sf = stack_of(
+      4, 3, 9, [](int f, int r, int c) { return std::sin(float(f * 27 + r * 9 + c)) * 1e3f - 0.1f; });
   sf.at(1, 1, 1) = 1e-30f, sf.at(3, 2, 8) = -3e38f;
   for (bool deflate : {false, true}) {
     write_tiff_stack(file("f32.tif"), sf, 32, deflate);
@@ -165,7 +171,9 @@ TEST_F(TiffTest, Uint8AndFloat32RoundTrips) {
 }
 
 TEST_F(TiffTest, IntegerWritesRoundToNearest) {
-  ImageStack s = stack_of(1, 1, 4, [](int, int, int c) { return std::vector<float>{2.4f, 2.6f, -0.4f, 254.5f}[c]; });
+  ImageStack s = stack_of(1, 1, 4, [](int, int, int c) {
+    return std::vector<float>{2.4f, 2.6f, -0.4f, 254.5f}[c];
+  });
   write_tiff_stack(file("round.tif"), s, 8);
   EXPECT_EQ(read_tiff_stack(file("round.tif")).data, (std::vector<float>{2, 3, 0, 255}));
 }
@@ -190,8 +198,9 @@ TEST_F(TiffTest, ValueOutOfRangeMidWriteLeavesNothingBehind) {
   ImageStack s = stack_of(3, 4, 5, [](int, int, int) { return 100.f; });
   s.at(2, 3, 1) = 70000.f;  // the last frame: two pages are already written when it fails
   std::string msg = message_of<IoError>([&] { write_tiff_stack(file("out.tif"), s, 16); });
-  EXPECT_EQ(msg, file("out.tif") + ": cannot write frame 2, pixel (row 3, column 1) = 70000 as 16-bit unsigned "
-                                   "integer; expected 0..65535 (write 32-bit float instead)");
+  EXPECT_EQ(msg, file("out.tif") +
+                     ": cannot write frame 2, pixel (row 3, column 1) = 70000 as 16-bit unsigned "
+                     "integer; expected 0..65535 (write 32-bit float instead)");
   EXPECT_TRUE(entries().empty());
 
   write_tiff_stack(file("out.tif"), stack_of(1, 1, 1, [](int, int, int) { return 9.f; }), 8);
@@ -202,10 +211,12 @@ TEST_F(TiffTest, ValueOutOfRangeMidWriteLeavesNothingBehind) {
 
 TEST_F(TiffTest, WriterRefusesBadArguments) {
   ImageStack s = stack_of(1, 2, 2, value16);
-  EXPECT_NE(message_of<IoError>([&] { write_tiff_stack(file("x.tif"), s, 12); }).find("12-bit"), std::string::npos);
-  s.at(0, 1, 1) = NAN;
-  EXPECT_NE(message_of<IoError>([&] { write_tiff_stack(file("x.tif"), s, 32); }).find("expected finite values"),
+  EXPECT_NE(message_of<IoError>([&] { write_tiff_stack(file("x.tif"), s, 12); }).find("12-bit"),
             std::string::npos);
+  s.at(0, 1, 1) = NAN;
+  EXPECT_NE(
+      message_of<IoError>([&] { write_tiff_stack(file("x.tif"), s, 32); }).find("expected finite values"),
+      std::string::npos);
   s.data.pop_back();
   EXPECT_THROW(write_tiff_stack(file("x.tif"), s, 16), IoError);
   EXPECT_TRUE(entries().empty());
@@ -241,34 +252,40 @@ TEST_F(TiffTest, PagesOfDifferentSizesAreRefused) {
                                      page_of(16, 8, ramp16(128, 1), SAMPLEFORMAT_UINT),
                                      page_of(16, 9, ramp16(144, 2), SAMPLEFORMAT_UINT)});
   EXPECT_EQ(message_of<InputError>([&] { read_tiff_stack(file("mixed.tif")); }),
-            file("mixed.tif") + ": page 2 is 16x9 pixels (width x height) but page 0 is 16x8; expected all pages "
-                                "the same size");
+            file("mixed.tif") +
+                ": page 2 is 16x9 pixels (width x height) but page 0 is 16x8; expected all pages "
+                "the same size");
 }
 
 TEST_F(TiffTest, PagesOfDifferentSampleTypesAreRefused) {
   write_raw_tiff(file("types.tif"), {page_of(2, 2, std::vector<std::uint8_t>{1, 2, 3, 4}, SAMPLEFORMAT_UINT),
                                      page_of(2, 2, ramp16(4, 0), SAMPLEFORMAT_UINT)});
   EXPECT_EQ(message_of<InputError>([&] { read_tiff_stack(file("types.tif")); }),
-            file("types.tif") + ": page 1 has 16-bit unsigned integer samples but page 0 has 8-bit unsigned integer; "
-                                "expected one sample type for all pages");
+            file("types.tif") +
+                ": page 1 has 16-bit unsigned integer samples but page 0 has 8-bit unsigned integer; "
+                "expected one sample type for all pages");
 }
 
 TEST_F(TiffTest, UnsupportedSamplesAreNamed) {
   write_raw_tiff(file("s16.tif"), {page_of(2, 2, std::vector<std::int16_t>{-1, 2, 3, 4}, SAMPLEFORMAT_INT)});
   EXPECT_EQ(message_of<InputError>([&] { read_tiff_stack(file("s16.tif")); }),
-            file("s16.tif") + ": page 0 has 16-bit signed integer samples; expected 8- or 16-bit unsigned integer "
-                              "or 32-bit float");
+            file("s16.tif") +
+                ": page 0 has 16-bit signed integer samples; expected 8- or 16-bit unsigned integer "
+                "or 32-bit float");
   RawPage rgb = page_of(2, 1, std::vector<std::uint8_t>{1, 2, 3, 4, 5, 6}, SAMPLEFORMAT_UINT);
   rgb.channels = 3;
   write_raw_tiff(file("rgb.tif"), {rgb});
-  EXPECT_NE(message_of<InputError>([&] { read_tiff_stack(file("rgb.tif")); }).find("page 0 has 3 samples per pixel"),
+  EXPECT_NE(message_of<InputError>([&] {
+              read_tiff_stack(file("rgb.tif"));
+            }).find("page 0 has 3 samples per pixel"),
             std::string::npos);
 }
 
 TEST_F(TiffTest, NanInFloatPageIsNamed) {
   std::vector<float> good(20, 1.f), bad(20, 1.f);
   bad[2 * 5 + 3] = NAN;
-  write_raw_tiff(file("nan.tif"), {page_of(5, 4, good, SAMPLEFORMAT_IEEEFP), page_of(5, 4, bad, SAMPLEFORMAT_IEEEFP)});
+  write_raw_tiff(file("nan.tif"),
+                 {page_of(5, 4, good, SAMPLEFORMAT_IEEEFP), page_of(5, 4, bad, SAMPLEFORMAT_IEEEFP)});
   EXPECT_EQ(message_of<InputError>([&] { read_tiff_stack(file("nan.tif")); }),
             file("nan.tif") + ": page 1, pixel (row 2, column 3) is NaN; expected finite intensities");
 }
@@ -276,7 +293,8 @@ TEST_F(TiffTest, NanInFloatPageIsNamed) {
 TEST_F(TiffTest, NotATiffNamesTheFile) {
   std::ofstream(file("notes.tif")) << "hello world";
   EXPECT_EQ(message_of<InputError>([&] { read_tiff_stack(file("notes.tif")); }),
-            file("notes.tif") + ": not a TIFF file; expected it to start with 'II' or 'MM', found bytes 68 65 6c 6c");
+            file("notes.tif") +
+                ": not a TIFF file; expected it to start with 'II' or 'MM', found bytes 68 65 6c 6c");
   std::ofstream(file("fake.tif")) << std::string("II*\0garbage", 11);
   std::string msg = message_of<InputError>([&] { read_tiff_stack(file("fake.tif")); });
   EXPECT_EQ(msg.rfind(file("fake.tif") + ": cannot open as a TIFF file (libtiff: ", 0), 0u) << msg;
@@ -292,14 +310,16 @@ TEST_F(TiffTest, ImageJLayoutsThatAreNotMoviesAreRefused) {
   RawPage p = page_of(2, 2, ramp16(4, 0), SAMPLEFORMAT_UINT);
   p.description = "ImageJ=1.53t\nimages=4\nchannels=2\nframes=2\nhyperstack=true\nmode=composite\n";
   write_raw_tiff(file("channels.tif"), {p, p, p, p});
-  EXPECT_NE(message_of<InputError>([&] { read_tiff_stack(file("channels.tif")); })
-                .find("ImageJ hyperstack with 2 channels"),
+  EXPECT_NE(message_of<InputError>([&] {
+              read_tiff_stack(file("channels.tif"));
+            }).find("ImageJ hyperstack with 2 channels"),
             std::string::npos);
 
   p.description = "ImageJ=1.53t\nimages=1000\nframes=1000\n";
   write_raw_tiff(file("raw4g.tif"), {p});
-  EXPECT_NE(message_of<InputError>([&] { read_tiff_stack(file("raw4g.tif")); })
-                .find("says 1000 images but the file has 1 TIFF page(s)"),
+  EXPECT_NE(message_of<InputError>([&] {
+              read_tiff_stack(file("raw4g.tif"));
+            }).find("says 1000 images but the file has 1 TIFF page(s)"),
             std::string::npos);
 
   p.description = "ImageJ=1.53t\nimages=2\nframes=2\n";

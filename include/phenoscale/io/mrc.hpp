@@ -50,13 +50,13 @@ struct MrcHeader {
   int mapc = 1, mapr = 2, maps = 3;
   float dmin = 0, dmax = 0, dmean = 0, rms = 0;
   int ispg = 0;
-  int nsymbt = 0;       // extended header bytes after the main header
-  std::string exttyp;   // e.g. "FEI1", "SERI"; empty if unset
-  int nversion = 0;     // 20140 for MRC2014 files
+  int nsymbt = 0;      // extended header bytes after the main header
+  std::string exttyp;  // e.g. "FEI1", "SERI"; empty if unset
+  int nversion = 0;    // 20140 for MRC2014 files
   float origin[3] = {0, 0, 0};
-  bool has_map_tag = false;   // 'MAP ' at byte 208 (absent in pre-2000 files)
-  bool big_endian = false;    // from the machine stamp or, failing that, the header values
-  bool int8_unsigned = false; // mode 0 written unsigned by old IMOD
+  bool has_map_tag = false;    // 'MAP ' at byte 208 (absent in pre-2000 files)
+  bool big_endian = false;     // from the machine stamp or, failing that, the header values
+  bool int8_unsigned = false;  // mode 0 written unsigned by old IMOD
   std::vector<std::string> labels;
 
   // Derived values.

@@ -21,10 +21,12 @@ struct ImageStack {
   int bits_per_sample = 16;  // on disk: 8 or 16 (unsigned integer) or 32 (float)
 
   std::size_t pixel_count() const {
-    return static_cast<std::size_t>(frames) * static_cast<std::size_t>(height) * static_cast<std::size_t>(width);
+    return static_cast<std::size_t>(frames) * static_cast<std::size_t>(height) *
+           static_cast<std::size_t>(width);
   }
   std::size_t index(int frame, int row, int col) const {
-    return (static_cast<std::size_t>(frame) * static_cast<std::size_t>(height) + static_cast<std::size_t>(row)) *
+    return (static_cast<std::size_t>(frame) * static_cast<std::size_t>(height) +
+            static_cast<std::size_t>(row)) *
                static_cast<std::size_t>(width) +
            static_cast<std::size_t>(col);
   }
