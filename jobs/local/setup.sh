@@ -7,7 +7,7 @@ set -euo pipefail
 
 PACKAGES=(
   # toolchain
-  build-essential cmake ninja-build ccache pkg-config git
+  build-essential cmake ninja-build ccache pkg-config git bc
   # parallel stack
   openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
   # numerics and ML

@@ -14,7 +14,13 @@
 # loopback. Every wait is bounded; failures print the daemons' log tails.
 #
 # Tunables (environment): SLURM_START_TIMEOUT (s, default 60),
-# SLURM_NODE_NAME (default `hostname -s`).
+# SLURM_NODE_NAME (default `hostname -s`), SLURM_NODE_CPUS (default nproc,
+# at least 2).
+#
+# The node name must be this host's short name: mpirun inside a job compares
+# SLURM_JOB_NODELIST with its own hostname and would try to start remote
+# daemons through srun for a name it does not recognise as itself. All
+# traffic uses 127.0.0.1 (NodeAddr, SlurmctldHost), so no DNS is needed.
 
 SLURM_CLUSTER_DIR=""
 
@@ -31,36 +37,50 @@ _slurm_dump_logs() {
   done
 }
 
-# True when the pid in file $1 is alive and is the program $2 (guards
-# against a stale pid file whose pid the kernel has handed to someone else).
-_slurm_pid_is() {
-  local pidfile=$1 comm=$2 pid
-  [ -s "$pidfile" ] || return 1
-  pid=$(tr -dc '0-9' 2>/dev/null <"$pidfile") || return 1
-  [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] || return 1
-  [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$comm" ] || return 1
-  # A zombie is already dead (our shell may be its parent and not reap it).
+# True when process $1 is alive and is the program $2 (guards against a
+# stale pid file whose pid the kernel has handed to someone else).
+_slurm_alive() {
+  local pid=$1 comm=$2
+  [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$comm" ] || return 1
+  # A zombie is already dead (its parent may simply not have reaped it).
   ! grep -q '^State:[[:space:]]*Z' "/proc/$pid/status" 2>/dev/null
 }
 
-# TERM, bounded wait, then KILL the daemon recorded in pid file $1.
-_slurm_kill_pidfile() {
-  local pidfile=$1 comm=$2 pid i
-  if _slurm_pid_is "$pidfile" "$comm"; then
+# Pids of our daemons $1 (comm) whose command line mentions $2 (this
+# cluster's config, key or socket path): finds a daemon that has not written
+# its pid file yet, or whose pid file is gone.
+_slurm_find_pids() {
+  local comm=$1 needle=$2 d
+  for d in /proc/[0-9]*; do
+    [ "$(cat "$d/comm" 2>/dev/null)" = "$comm" ] || continue
+    tr '\0' ' ' 2>/dev/null <"$d/cmdline" | grep -qF -- "$needle" && echo "${d#/proc/}"
+  done
+  return 0
+}
+
+# TERM, bounded wait, then KILL: the daemon $1 (comm) named in pid file $2
+# plus any other $1 whose command line mentions $3.
+_slurm_kill() {
+  local comm=$1 pidfile=$2 needle=$3 pid i alive
+  local -a pids=()
+  if [ -s "$pidfile" ]; then
     pid=$(tr -dc '0-9' 2>/dev/null <"$pidfile") || pid=""
-    [ -n "$pid" ] || { rm -f "$pidfile"; return 0; }
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do   # up to 10 s for a clean shutdown
-      _slurm_pid_is "$pidfile" "$comm" || break
-      sleep 0.2
-    done
-    if _slurm_pid_is "$pidfile" "$comm"; then
-      _slurm_log "$comm (pid $pid) ignored SIGTERM; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      sleep 0.2
-    fi
+    ! _slurm_alive "$pid" "$comm" || pids+=("$pid")
   fi
+  mapfile -t -O "${#pids[@]}" pids < <(_slurm_find_pids "$comm" "$needle")
   rm -f "$pidfile"
+  [ ${#pids[@]} -gt 0 ] || return 0
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  # Wait on the processes, not the pid file: daemons drop it before exiting.
+  for ((i = 0; i < 75; i++)); do   # up to 15 s for a clean shutdown
+    alive=()
+    for pid in "${pids[@]}"; do _slurm_alive "$pid" "$comm" && alive+=("$pid"); done
+    [ ${#alive[@]} -gt 0 ] || return 0
+    sleep 0.2
+  done
+  _slurm_log "$comm (pid ${alive[*]}) ignored SIGTERM; sending SIGKILL"
+  kill -KILL "${alive[@]}" 2>/dev/null || true
+  sleep 0.2
 }
 
 # True when every directory from / down to $1 is searchable by all (munged
@@ -115,14 +135,14 @@ slurm_start() {
   SLURM_CLUSTER_DIR=$(cd "$workdir" && pwd -P)
   local w=$SLURM_CLUSTER_DIR
   # A previous run in the same workdir may have left daemons or state behind.
-  slurm_stop >/dev/null 2>&1 || true
+  slurm_stop "$w" >/dev/null 2>&1 || true
   SLURM_CLUSTER_DIR=$w
   [ ! -s "$w/munge/socket_dir" ] || rm -rf "$(cat "$w/munge/socket_dir")"
   rm -rf "$w/state" "$w/spool" "$w/run" "$w/log" "$w/munge"
   # munged insists that every directory on the socket's path is searchable
   # by all (and the key not readable by others): mktemp -d gives 0700.
   chmod 755 "$w"
-  mkdir -p "$w/state" "$w/spool" "$w/run" "$w/log" "$w/munge"
+  mkdir -p "$w/state" "$w/spool/$node" "$w/run" "$w/log" "$w/munge"
   chmod 755 "$w/munge" "$w/run" "$w/log"
   local sockdir="$w/munge"
   # Fall back to a short private dir in /tmp when an ancestor of workdir is
@@ -153,14 +173,18 @@ slurm_start() {
   # --- slurm.conf ---
   local port cpus mem
   port=$(_slurm_pick_ports) || return 1
-  cpus=$(nproc)
+  # GNU nproc obeys OMP_NUM_THREADS (ctest sets it to 1): ask without it.
+  # At least 2 so 2-rank jobs fit on a 1-core box (config_overrides below
+  # lets the node line exceed the hardware).
+  cpus=${SLURM_NODE_CPUS:-$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)}
+  ((cpus >= 2)) || cpus=2
   # Leave headroom so a job's --mem request never exceeds what the OS has.
   mem=$(free -m | awk '/^Mem:/ { m = int($2 * 0.9) - 256; print (m < 256 ? 256 : m) }')
   export SLURM_CONF="$w/slurm.conf"
   cat >"$SLURM_CONF" <<EOF
 # Generated by tests/slurm/slurm_cluster.sh: throw-away single-node cluster.
 ClusterName=phenoscale-test
-SlurmctldHost=$node(127.0.0.1)
+SlurmctldHost=$(hostname -s)(127.0.0.1)
 SlurmctldPort=$port
 SlurmdPort=$((port + 1))
 SlurmUser=root
@@ -228,13 +252,14 @@ EOF
         # A node left DOWN by an earlier incarnation: bring it back.
         timeout 10 scontrol update NodeName="$node" State=RESUME >/dev/null 2>&1 || true ;;
     esac
-    _slurm_pid_is "$w/run/slurmctld.pid" slurmctld || { state="slurmctld died"; break; }
+    # By command line: the pid file may not be written yet right after fork.
+    [ -n "$(_slurm_find_pids slurmctld "$SLURM_CONF")" ] || { state="slurmctld died"; break; }
     sleep 0.5
   done
   if [ "$state" != idle ]; then
     _slurm_log "node $node not idle after ${timeout}s (state: ${state:-unknown})"
     _slurm_dump_logs
-    timeout 10 scontrol show node "$node" >&2 2>&1 || true
+    [ "$state" = "slurmctld died" ] || timeout 10 scontrol show node "$node" >&2 2>&1 || true
     return 1
   fi
   _slurm_log "up: node $node idle, ctld port $port, conf $SLURM_CONF"
@@ -246,21 +271,22 @@ slurm_stop() {
   local w=${1:-$SLURM_CLUSTER_DIR}
   [ -n "$w" ] && [ -d "$w" ] || return 0
   local conf="$w/slurm.conf" pids i
-  if [ -f "$conf" ] && _slurm_pid_is "$w/run/slurmctld.pid" slurmctld; then
+  if [ -f "$conf" ] && _slurm_alive "$(cat "$w/run/slurmctld.pid" 2>/dev/null)" slurmctld; then
     SLURM_CONF=$conf timeout 10 scancel --user="$(id -un)" >/dev/null 2>&1 || true
     for ((i = 0; i < 30; i++)); do   # up to 15 s for jobs to wind down
       [ -z "$(SLURM_CONF=$conf timeout 5 squeue -h -t running,completing -o %i 2>/dev/null)" ] && break
       sleep 0.5
     done
   fi
-  if [ -f "$conf" ] && _slurm_pid_is "$w/run/slurmd.pid" slurmd; then
+  if [ -f "$conf" ] && _slurm_alive "$(cat "$w/run/slurmd.pid" 2>/dev/null)" slurmd; then
     # Anything still attached to a job step on this node gets killed outright.
-    pids=$(SLURM_CONF=$conf timeout 5 scontrol listpids 2>/dev/null | awk 'NR > 1 && $1 ~ /^[0-9]+$/ { print $1 }' || true)
-    [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+    mapfile -t pids < <(SLURM_CONF=$conf timeout 5 scontrol listpids 2>/dev/null |
+                        awk 'NR > 1 && $1 ~ /^[0-9]+$/ { print $1 }' || true)
+    [ ${#pids[@]} -eq 0 ] || kill -KILL "${pids[@]}" 2>/dev/null || true
   fi
-  _slurm_kill_pidfile "$w/run/slurmd.pid" slurmd
-  _slurm_kill_pidfile "$w/run/slurmctld.pid" slurmctld
-  _slurm_kill_pidfile "$w/munge/munged.pid" munged
+  _slurm_kill slurmd "$w/run/slurmd.pid" "$conf"
+  _slurm_kill slurmctld "$w/run/slurmctld.pid" "$conf"
+  _slurm_kill munged "$w/munge/munged.pid" "$w/munge/munge.key"
   if [ -s "$w/munge/socket_dir" ]; then
     rm -rf "$(cat "$w/munge/socket_dir")"
     rm -f "$w/munge/socket_dir"

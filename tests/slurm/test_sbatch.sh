@@ -29,12 +29,14 @@ fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
 [ -x "$binary" ] || { echo "FAIL test_sbatch: phenoscale binary not found: $binary"; exit 1; }
 [ -f "$deck" ] || { echo "FAIL test_sbatch: deck not found: $deck"; exit 1; }
 
-# shellcheck source=slurm_cluster.sh
+# shellcheck source=SCRIPTDIR/slurm_cluster.sh
 source "$here/slurm_cluster.sh"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/phenoscale-slurm.XXXXXX")
+summary=0   # set once the PASS/FAIL line is printed
 cleanup() {
   local rc=$?
   slurm_stop "$WORK/cluster" || true
+  [ "$summary" -eq 1 ] || [ "$rc" -eq 0 ] || echo "FAIL test_sbatch: aborted (exit $rc)"
   if [ "${SLURM_TEST_KEEP:-0}" = 1 ] || [ "$rc" -ne 0 ]; then
     echo "work dir kept: $WORK" >&2
   else
@@ -45,7 +47,11 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM   # run cleanup on interruption too
 
 t0=$SECONDS
-slurm_start "$WORK/cluster"
+if ! slurm_start "$WORK/cluster"; then
+  summary=1
+  echo "FAIL test_sbatch: could not start Slurm (daemon logs above)"
+  exit 1
+fi
 echo "cluster up in $((SECONDS - t0)) s"
 
 # ---------------------------------------------------------------- demo chain
@@ -53,7 +59,7 @@ out="$WORK/out"
 # Jobs run in the submit directory; use the repo so relative deck paths hold.
 cd "$repo"
 set +e
-ids=$(PHENOSCALE_BINARY=$binary timeout 300 "$submit" --wait --wait-timeout 240 \
+ids=$(PHENOSCALE_BINARY=$binary timeout 180 "$submit" --wait --wait-timeout 120 \
       --deck inputs/data/demo.toml --ntasks 2 --time 10:00 --output-dir "$out" \
       data generate summarize)
 rc=$?
@@ -114,15 +120,19 @@ pjob=$(PIPELINE=stub STAGE=preempt PHENOSCALE=$stub OUTPUT_DIR=$pout DECK="" EXT
        sbatch --parsable --export=ALL --ntasks=2 --time=5:00 --job-name=stub-preempt \
        --output="$pout/%x-%j.out" "$repo/jobs/slurm/template.sbatch")
 pjob=${pjob%%;*}
+started=1
 deadline=$((SECONDS + 60))
 until [ -e "$pout/ready.0" ] && [ -e "$pout/ready.1" ]; do
-  ((SECONDS < deadline)) || { fail "preempt job $pjob never started its ranks"; break; }
+  ((SECONDS < deadline)) || { fail "preempt job $pjob never started its ranks"; started=0; break; }
   sleep 0.5
 done
 # Only the batch shell gets the signal, as with --signal=B:USR1@120.
-scancel --batch --signal=USR1 "$pjob" || fail "scancel --batch --signal=USR1 failed"
+if [ "$started" -eq 1 ]; then
+  scancel --batch --signal=USR1 "$pjob" || fail "scancel --batch --signal=USR1 failed"
+fi
 state="" released=0
 deadline=$((SECONDS + 90))
+[ "$started" -eq 1 ] || deadline=0
 while ((SECONDS < deadline)); do
   pinfo=$(scontrol -o show job "$pjob" 2>/dev/null || true)
   state=$(grep -o 'JobState=[^ ]*' <<<"$pinfo" || true)
@@ -150,6 +160,7 @@ for pidfile in "$WORK/cluster/run/slurmctld.pid" "$WORK/cluster/run/slurmd.pid" 
   [ ! -e "$pidfile" ] || fail "pid file left behind: $pidfile"
 done
 
+summary=1
 if [ "$fails" -eq 0 ]; then
   echo "PASS test_sbatch: data generate -> summarize (jobs ${jobs[*]}) and requeue of job $pjob in $((SECONDS - t0)) s"
 else
