@@ -25,7 +25,7 @@ PY
 )
 bytes=$(stat -c %s "$file")
 t0=$(date +%s.%N); dd if="$file" of=/dev/null bs=16M status=none; t1=$(date +%s.%N)
-dd_gbs=$(echo "$bytes / 1e9 / ($t1 - $t0)" | bc -l)
+dd_gbs=$(echo "$bytes / 1000000000 / ($t1 - $t0)" | bc -l)
 printf '\n| reader | read GB/s | phenoscale np=1 / reader | phenoscale np=2 / reader |\n|---|---|---|---|\n'
 for name in h5py dd; do
   v=$([ $name = h5py ] && echo "$h5py_gbs" || echo "$dd_gbs")

@@ -1,6 +1,8 @@
 // Progress and timer formatting used in every log line.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "phenoscale/core/progress.hpp"
 #include "phenoscale/core/timer.hpp"
 
