@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "phenoscale/app/registry.hpp"
@@ -24,6 +25,8 @@ struct StageOptions {
   std::string deck;
   std::vector<std::string> overrides;
   bool print_deck = false;
+  std::map<std::string, std::string> alias_values;  // deck key -> value from --input etc.
+  std::vector<std::pair<const CLI::Option*, std::string>> alias_options;  // (option, deck key)
 };
 
 std::string join_command_line(int argc, char** argv) {
@@ -53,7 +56,13 @@ void run_stage(const Pipeline& pipeline, const Stage& stage, const StageOptions&
   const std::string deck_text = read_deck(options.deck, comm);
   core::Config config;
   par::collectively(comm, [&] {
-    config = core::Config::resolve(pipeline.schema(), deck_text, options.deck, options.overrides);
+    // Option aliases (--input X) come first so an explicit --set wins.
+    std::vector<std::string> overrides;
+    for (const auto& [option, key] : options.alias_options) {
+      if (option->count() > 0) overrides.push_back(key + "=" + options.alias_values.at(key));
+    }
+    overrides.insert(overrides.end(), options.overrides.begin(), options.overrides.end());
+    config = core::Config::resolve(pipeline.schema(), deck_text, options.deck, overrides);
   });
   if (options.print_deck) {
     if (comm.is_root()) std::cout << config.to_toml();
@@ -105,6 +114,7 @@ int run_cli(int argc, char** argv, const par::Comm& world) {
   const Stage* chosen_stage = nullptr;
   StageOptions options;
   for (const auto& pipeline : pipelines()) {
+    if (pipeline.stages.empty()) continue;
     CLI::App* p = app.add_subcommand(pipeline.name, pipeline.summary);
     p->require_subcommand(1);
     p->fallthrough();  // -v/-q may follow the subcommands
@@ -116,6 +126,11 @@ int run_cli(int argc, char** argv, const par::Comm& world) {
       s->add_option("--set", options.overrides, "Override a deck key: --set section.key=value (repeatable)")
           ->type_name("KEY=VALUE");
       s->add_flag("--print-deck", options.print_deck, "Print the resolved deck and exit");
+      for (const auto& alias : stage.aliases) {
+        const CLI::Option* option = s->add_option("--" + alias.option, options.alias_values[alias.key],
+                                                  "Shortcut for --set " + alias.key + "=VALUE");
+        options.alias_options.emplace_back(option, alias.key);
+      }
       s->callback([&chosen_pipeline, &chosen_stage, &pipeline, &stage] {
         chosen_pipeline = &pipeline;
         chosen_stage = &stage;

@@ -13,9 +13,9 @@
 //               reports how close they are.
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 
 #include "phenoscale/app/registry.hpp"
+#include "phenoscale/app/stage_io.hpp"
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/core/progress.hpp"
@@ -30,7 +30,6 @@
 namespace phenoscale::app {
 namespace {
 
-namespace fs = std::filesystem;
 using core::cat;
 
 core::Schema data_schema() {
@@ -50,19 +49,6 @@ core::Schema data_schema() {
       .string("summarize.output", "summary.h5", "Output file name inside run.output_dir")
       .string("summarize.table", "summary.csv", "Per-cluster CSV table inside run.output_dir");
   return s;
-}
-
-std::string output_path(const core::Config& cfg, const std::string& name) {
-  return (fs::path(cfg.string("run.output_dir")) / name).string();
-}
-
-void make_output_dir(const StageContext& ctx) {
-  par::collectively(ctx.comm, [&] {
-    const fs::path dir = ctx.config.string("run.output_dir");
-    std::error_code ec;
-    if (ctx.comm.is_root()) fs::create_directories(dir, ec);
-    if (ec) throw IoError(at_file(dir.string(), "cannot create output directory: " + ec.message()));
-  });
 }
 
 // The planted centres, identical on every rank: stream `init`, index = cluster.
@@ -124,9 +110,9 @@ void generate(const StageContext& ctx) {
     }
   }
 
-  make_output_dir(ctx);
   core::ScopedTimer t(ctx.timers, "write");
   const std::string path = output_path(cfg, cfg.string("generate.output"));
+  make_parent_dir(ctx, path);
   io::H5File out = io::H5File::create(path, ctx.comm);
   io::write_samples(out, "/features", features, {static_cast<std::uint64_t>(d)});
   io::write_samples(out, "/labels", labels, {});
@@ -138,7 +124,7 @@ void generate(const StageContext& ctx) {
   out.write_attribute("/tracks", "diffusion_coefficient_um2_s",
                       cfg.real("generate.diffusion_coefficient_um2_s"));
   out.write_attribute("/tracks", "columns", std::string("x_um, y_um"));
-  io::write_provenance(out, {ctx.stage, cfg.to_toml(), ctx.command_line, {}, cfg.integer("run.seed")});
+  io::write_provenance(out, stage_provenance(ctx, {}));
   out.commit();
   core::Log::info("data generate: wrote " + path);
 }
@@ -213,8 +199,8 @@ void summarize(const StageContext& ctx) {
                       " clusters; centre recovery RMSE = ", centre_rmse, "; D = ", estimated_d,
                       " µm²/s (planted ", planted_d, ") from ", tracks.global_series, " tracks"));
 
-  make_output_dir(ctx);
   const std::string path = output_path(cfg, cfg.string("summarize.output"));
+  make_parent_dir(ctx, path);
   io::H5File out = io::H5File::create(path, ctx.comm);
   std::vector<std::int64_t> sizes(counts.begin(), counts.end());
   const std::uint64_t rows = ctx.comm.is_root() ? k : 0;
@@ -224,7 +210,7 @@ void summarize(const StageContext& ctx) {
   out.write_attribute("/", "diffusion_coefficient_estimate_um2_s", estimated_d);
   out.write_attribute("/", "diffusion_coefficient_planted_um2_s", planted_d);
   out.write_attribute("/", "samples", static_cast<std::int64_t>(features.global_rows));
-  io::write_provenance(out, {ctx.stage, cfg.to_toml(), ctx.command_line, {input}, cfg.integer("run.seed")});
+  io::write_provenance(out, stage_provenance(ctx, {input}));
   out.commit();
 
   // The same per-cluster table as CSV for spreadsheets and pandas.

@@ -16,6 +16,7 @@ const std::vector<Pipeline>& pipelines() {
   // The one table: tomo, spt and edge register here as they arrive.
   static const std::vector<Pipeline> table = {
       data_pipeline(),
+      ml_pipeline(),
   };
   return table;
 }

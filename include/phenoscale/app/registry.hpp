@@ -26,10 +26,17 @@ struct StageContext {
   core::Timers& timers;
 };
 
+// A command-line shortcut for a deck key: `--input X` means `--set kmeans.input=X`.
+struct OptionAlias {
+  std::string option;  // "input" -> --input
+  std::string key;     // "kmeans.input"
+};
+
 struct Stage {
   std::string name;
   std::string summary;
   std::function<void(const StageContext&)> run;
+  std::vector<OptionAlias> aliases = {};
 };
 
 struct Pipeline {
@@ -47,5 +54,6 @@ void add_run_section(core::Schema& schema);
 
 // The pipelines, each defined in its own file.
 Pipeline data_pipeline();
+Pipeline ml_pipeline();
 
 }  // namespace phenoscale::app

@@ -30,6 +30,10 @@ enum class Stream : std::uint32_t {
   init = 6,
   bootstrap = 7,
   kmeans = 8,
+  embedding = 9,
+  silhouette_sample = 10,
+  communities = 11,
+  knn = 12,
 };
 
 class Rng {

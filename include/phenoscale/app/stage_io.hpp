@@ -1,0 +1,23 @@
+// Helpers every stage uses for its outputs: where they go, creating the
+// output directory (rank 0, agreed), and the provenance record.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "phenoscale/app/registry.hpp"
+#include "phenoscale/io/provenance.hpp"
+
+namespace phenoscale::app {
+
+// `name` inside run.output_dir, unless `name` is an absolute path or starts
+// with "./" (then it is used as given).
+std::string output_path(const core::Config& config, const std::string& name);
+
+// Collective. Creates the parent directory of `path` (rank 0), agreed on all ranks.
+void make_parent_dir(const StageContext& ctx, const std::string& path);
+
+// Provenance of the current stage with the given input files.
+io::Provenance stage_provenance(const StageContext& ctx, std::vector<std::string> inputs);
+
+}  // namespace phenoscale::app

@@ -1,0 +1,33 @@
+#include "phenoscale/app/stage_io.hpp"
+
+#include <filesystem>
+
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/par/agree.hpp"
+
+namespace phenoscale::app {
+
+namespace fs = std::filesystem;
+
+std::string output_path(const core::Config& config, const std::string& name) {
+  if (fs::path(name).is_absolute() || name.rfind("./", 0) == 0) return name;
+  return (fs::path(config.string("run.output_dir")) / name).string();
+}
+
+void make_parent_dir(const StageContext& ctx, const std::string& path) {
+  par::collectively(ctx.comm, [&] {
+    if (!ctx.comm.is_root()) return;
+    const fs::path dir = fs::path(path).parent_path();
+    if (dir.empty()) return;
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw IoError(at_file(dir.string(), "cannot create output directory: " + ec.message()));
+  });
+}
+
+io::Provenance stage_provenance(const StageContext& ctx, std::vector<std::string> inputs) {
+  return {ctx.stage, ctx.config.to_toml(), ctx.command_line, std::move(inputs),
+          ctx.config.integer("run.seed")};
+}
+
+}  // namespace phenoscale::app

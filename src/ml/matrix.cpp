@@ -1,0 +1,78 @@
+#include "phenoscale/ml/matrix.hpp"
+
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/io/sample_array.hpp"
+#include "phenoscale/par/agree.hpp"
+#include "phenoscale/par/partition.hpp"
+
+namespace phenoscale::ml {
+
+DatasetSpec parse_dataset_spec(const std::string& spec) {
+  // The dataset part starts at the last ":/" so Windows-style or URL-like
+  // file names with ':' elsewhere still work.
+  const auto split = spec.rfind(":/");
+  if (split == std::string::npos) return {spec, "/features"};
+  return {spec.substr(0, split), spec.substr(split + 1)};
+}
+
+ShardedMatrix read_matrix(const DatasetSpec& spec, const par::Comm& comm) {
+  io::H5File file = io::H5File::open(spec.file, comm);
+  std::string dtype;
+  par::collectively(comm, [&] {
+    const auto info = file.info(spec.dataset);
+    if (info.shape.empty() || info.shape.size() > 2) {
+      throw InputError(file.where(spec.dataset) + ": expected a matrix of shape [N, d] or [N], found " +
+                       io::shape_string(info.shape));
+    }
+    if (info.dtype != "float32" && info.dtype != "float64") {
+      throw InputError(file.where(spec.dataset) + ": expected dtype float32 or float64, found " + info.dtype);
+    }
+    dtype = info.dtype;
+  });
+  ShardedMatrix m;
+  auto fill = [&m](const auto& block) {
+    m.cols = block.sample_shape.empty() ? 1 : block.sample_shape[0];
+    m.local_rows = block.rows.size();
+    m.global_rows = block.global_rows;
+    m.first_row = block.rows.begin;
+    m.data.assign(block.data.begin(), block.data.end());
+  };
+  if (dtype == "float32") fill(io::read_samples<float>(file, spec.dataset));
+  else fill(io::read_samples<double>(file, spec.dataset));
+  return m;
+}
+
+ShardedMatrix shard_rows(const std::vector<float>& all, std::uint64_t cols, const par::Comm& comm) {
+  ShardedMatrix m;
+  m.cols = cols;
+  m.global_rows = cols ? all.size() / cols : 0;
+  const auto range = par::BlockPartition::over(m.global_rows, comm).range(comm.rank());
+  m.first_row = range.begin;
+  m.local_rows = range.size();
+  m.data.assign(all.begin() + range.begin * cols, all.begin() + range.end * cols);
+  return m;
+}
+
+namespace {
+// Blocks are contiguous in rank order, so concatenation is global order.
+template <typename T>
+std::vector<T> gather_block(const std::vector<T>& local, const par::Comm& comm) {
+  const auto counts = comm.allgather(static_cast<int>(local.size()));
+  std::vector<int> displs(counts.size(), 0);
+  for (std::size_t r = 1; r < counts.size(); ++r) displs[r] = displs[r - 1] + counts[r - 1];
+  std::vector<T> all(displs.back() + counts.back());
+  MPI_Allgatherv(local.data(), static_cast<int>(local.size()), par::mpi_type<T>(), all.data(),
+                 counts.data(), displs.data(), par::mpi_type<T>(), comm.raw());
+  return all;
+}
+}  // namespace
+
+std::vector<float> gather_rows(const ShardedMatrix& m, const par::Comm& comm) {
+  return gather_block(m.data, comm);
+}
+
+std::vector<std::int64_t> gather_values(const std::vector<std::int64_t>& local, const par::Comm& comm) {
+  return gather_block(local, comm);
+}
+
+}  // namespace phenoscale::ml
