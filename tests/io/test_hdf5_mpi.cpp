@@ -88,9 +88,9 @@ void expect_fixture(const std::string& path, std::uint64_t n, const par::Comm& c
   for (std::uint64_t s = 0; s < series.size(); ++s) {
     const std::uint64_t i = series.first_series + s;
     ASSERT_EQ(series.length(s), frames_of(i)) << "series " << i;
-    for (std::uint64_t f = 0; f < frames_of(i); ++f) {
-      ASSERT_EQ(series.series(s)[2 * f], value(i, 10 + 2 * f));
-      ASSERT_EQ(series.series(s)[2 * f + 1], value(i, 11 + 2 * f));
+    for (std::uint64_t frame = 0; frame < frames_of(i); ++frame) {
+      ASSERT_EQ(series.series(s)[2 * frame], value(i, 10 + 2 * frame));
+      ASSERT_EQ(series.series(s)[2 * frame + 1], value(i, 11 + 2 * frame));
     }
   }
   EXPECT_EQ(f.read_int_attribute("/", "mpi_ranks"), world().size());
