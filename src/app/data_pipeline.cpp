@@ -64,10 +64,15 @@ std::vector<double> planted_centres(const core::Config& cfg) {
 
 void generate(const StageContext& ctx) {
   const auto& cfg = ctx.config;
-  if (cfg.integer("generate.min_frames") > cfg.integer("generate.max_frames")) {
-    throw ConfigError(cat(cfg.deck_name(), ": generate.min_frames = ", cfg.integer("generate.min_frames"),
-                          " exceeds generate.max_frames = ", cfg.integer("generate.max_frames")));
-  }
+  // Checked collectively: an exception outside agreement would end the job
+  // through MPI_Abort instead of one clean error line.
+  par::collectively(ctx.comm, [&] {
+    if (cfg.integer("generate.min_frames") > cfg.integer("generate.max_frames")) {
+      throw ConfigError(cat(cfg.deck_name().empty() ? "input deck" : cfg.deck_name(),
+                            ": generate.min_frames = ", cfg.integer("generate.min_frames"),
+                            " exceeds generate.max_frames = ", cfg.integer("generate.max_frames")));
+    }
+  });
   const std::uint64_t n = cfg.integer("generate.samples");
   const std::int64_t d = cfg.integer("generate.features");
   const std::int64_t k = cfg.integer("generate.clusters");

@@ -10,7 +10,13 @@ namespace {
 core::Schema ml_schema() {
   core::Schema s;
   add_run_section(s);
-  // One line per tool: its deck section.
+  add_ml_kmeans_keys(s);
+  add_ml_knn_keys(s);
+  add_ml_communities_keys(s);
+  add_ml_bootstrap_keys(s);
+  add_ml_embed_keys(s);
+  add_ml_pca_keys(s);
+  add_ml_quality_keys(s);
   return s;
 }
 
@@ -21,7 +27,13 @@ Pipeline ml_pipeline() {
           "Distributed k-means, PCA, kNN graphs, communities, cluster quality, bootstrap, embeddings",
           ml_schema,
           {
-              // One line per tool: its stage.
+              ml_kmeans_stage(),
+              ml_knn_stage(),
+              ml_communities_stage(),
+              ml_bootstrap_stage(),
+              ml_embed_stage(),
+              ml_pca_stage(),
+              ml_quality_stage(),
           }};
 }
 

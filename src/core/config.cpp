@@ -286,8 +286,13 @@ std::string Schema::to_markdown() const {
     if (k.min) range = "≥ " + number(*k.min);
     if (k.max) range += (range.empty() ? "" : ", ") + std::string("≤ ") + number(*k.max);
     for (const auto& c : k.choices) range += (range.empty() ? "" : ", ") + std::string("`") + c + "`";
-    os << "| `" << k.key << "` | " << type_name(k.type) << " | `" << format_value(k.default_value)
-       << "` | " << range << " | " << k.doc << " |\n";
+    // A '|' inside a cell (the choice "k-means||") would end the cell: escape it.
+    auto cell = [](std::string text) {
+      for (std::size_t pos = 0; (pos = text.find('|', pos)) != std::string::npos; pos += 2) text.insert(pos, "\\");
+      return text;
+    };
+    os << "| `" << k.key << "` | " << type_name(k.type) << " | `" << cell(format_value(k.default_value))
+       << "` | " << cell(range) << " | " << cell(k.doc) << " |\n";
   }
   return os.str();
 }

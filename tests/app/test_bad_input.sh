@@ -19,6 +19,8 @@ expect_error "out-of-range value" "key 'generate.features' = 0 is out of range" 
   data generate --set generate.features=0
 expect_error "wrong value type" "expected integer for 'generate.samples'" 2 \
   data generate --set generate.samples=many
+expect_error "inconsistent keys" "generate.min_frames = 50 exceeds generate.max_frames = 40" 2 \
+  data generate --set generate.min_frames=50 --set generate.max_frames=40 --set run.output_dir=out0
 printf '[generate\nsamples = 1\n' > broken.toml
 expect_error "TOML syntax" "broken.toml:1:" 2 data generate -c broken.toml
 

@@ -1,0 +1,52 @@
+// Exact k-nearest-neighbour search over row-sharded feature matrices.
+//
+// DeepHACKS (METHODS.md §3) clusters protrusion time series by community
+// detection on a kNN graph of their distances; this is the graph's first
+// half. Every rank keeps its row block and the blocks travel around a ring,
+// so each local row meets every global row exactly once and the result is
+// exact (no approximate index). Squared Euclidean distances come from a
+// float32 GEMM of mean-shifted rows (||x||² − 2x·y + ||y||²) used only as a
+// filter whose margin exceeds the GEMM's rounding bound: the k survivors of
+// each row are re-measured directly, so the neighbour lists and distances are
+// exact and bit-identical at any rank count. Ties go to the lower global
+// index. SAX/ACF distances, which are not Euclidean, enter as a precomputed
+// N × N distance matrix sharded by rows.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "phenoscale/ml/matrix.hpp"
+#include "phenoscale/par/comm.hpp"
+
+namespace phenoscale::ml {
+
+// The k nearest neighbours (self excluded) of this rank's rows, nearest first.
+struct KnnResult {
+  std::uint64_t k = 0;
+  std::uint64_t first_row = 0;    // global index of local row 0
+  std::uint64_t local_rows = 0;
+  std::uint64_t global_rows = 0;
+  std::vector<std::int64_t> neighbours;  // local_rows × k global row indices
+  std::vector<float> distances;          // local_rows × k, Euclidean (not squared)
+
+  const std::int64_t* neighbours_of(std::uint64_t local) const { return neighbours.data() + local * k; }
+  const float* distances_of(std::uint64_t local) const { return distances.data() + local * k; }
+};
+
+// Collective. Exact Euclidean kNN of the rows of `x`. Requires 1 <= k < N.
+KnnResult exact_knn(const ShardedMatrix& x, std::uint64_t k, const par::Comm& comm);
+
+// Collective. kNN from a precomputed N × N distance matrix sharded by rows
+// (row i holds d(i, ·)); distances must be finite and non-negative.
+KnnResult knn_from_distances(const ShardedMatrix& distances, std::uint64_t k, const par::Comm& comm);
+
+// The two inputs the CLI accepts: feature rows, or a precomputed distance matrix.
+enum class KnnMetric { euclidean, precomputed };
+KnnMetric parse_knn_metric(const std::string& name, const std::string& key);
+
+// Collective. exact_knn or knn_from_distances, as `metric` says.
+KnnResult knn(const ShardedMatrix& x, std::uint64_t k, KnnMetric metric, const par::Comm& comm);
+
+}  // namespace phenoscale::ml

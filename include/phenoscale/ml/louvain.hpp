@@ -1,0 +1,57 @@
+// Community detection on distributed graphs: distributed Louvain and the
+// igraph reference methods.
+//
+// DeepHACKS (METHODS.md §3) groups protrusion time series into phenotypes as
+// modularity communities of their kNN graph. Our Louvain follows the
+// distributed scheme of vite (ECP ExaGraph): vertices stay in their 1-D
+// blocks, ghost vertices' community ids are refreshed once per sweep, each
+// rank moves its own vertices greedily (fixed order, lowest-id tie-break),
+// community totals live with the rank owning the community id and are updated
+// by exchanged deltas, and communities are coarsened into the vertices of the
+// next level until modularity stops improving. igraph's multilevel, Leiden and
+// Infomap run on rank 0 over the gathered graph as single-node references.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "phenoscale/ml/graph.hpp"
+#include "phenoscale/par/comm.hpp"
+
+namespace phenoscale::ml {
+
+struct CommunityOptions {
+  std::string method = "louvain";  // see community_methods()
+  double resolution = 1.0;         // γ of the modularity
+  double tolerance = 1e-6;         // a sweep gaining less than this ends the level
+  int max_iterations = 100;        // sweeps per level
+  int max_levels = 32;
+  std::uint64_t seed = 1;          // igraph's random choices (Leiden, Infomap)
+};
+
+struct Communities {
+  std::vector<std::int64_t> labels;  // per local vertex; 0 = largest community
+  std::uint64_t count = 0;
+  double modularity = 0.0;           // of `labels` on the input graph, at `resolution`
+  int levels = 0;                    // coarsening levels (1 for flat methods)
+  std::string method;
+};
+
+// The names accepted by CommunityOptions::method.
+std::vector<std::string> community_methods();
+
+// Collective. Runs the method named by `options.method`.
+Communities detect_communities(const DistGraph& graph, const CommunityOptions& options, const par::Comm& comm);
+
+// Collective. Modularity of a partition given as per-local-vertex labels
+// (any int64 ids), accumulated in double.
+double modularity(const DistGraph& graph, const std::vector<std::int64_t>& labels, double resolution,
+                  const par::Comm& comm);
+
+// Collective. The same quantity computed by igraph_modularity on the
+// gathered graph (rank 0, broadcast): the independent check of ours.
+double igraph_modularity(const DistGraph& graph, const std::vector<std::int64_t>& labels, double resolution,
+                         const par::Comm& comm);
+
+}  // namespace phenoscale::ml

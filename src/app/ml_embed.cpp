@@ -1,0 +1,141 @@
+// `phenoscale ml embed`: 2-D t-SNE or UMAP embeddings for figures — t-SNE
+// maps of CNN features (tomo paper) and UMAPs of phenotypes (DeepHACKS)
+// (methods in include/phenoscale/ml/embedding.hpp). Figure-sized data only:
+// the rows are gathered to rank 0, which computes; the other ranks wait.
+#include "phenoscale/app/ml_stages.hpp"
+#include "phenoscale/app/stage_io.hpp"
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/core/log.hpp"
+#include "phenoscale/io/provenance.hpp"
+#include "phenoscale/io/sample_array.hpp"
+#include "phenoscale/ml/embedding.hpp"
+#include "phenoscale/ml/matrix.hpp"
+#include "phenoscale/par/agree.hpp"
+
+namespace phenoscale::app {
+namespace {
+
+using core::cat;
+
+struct Computed {
+  ml::EmbeddingResult result;
+  double knn_preservation = 0.0;
+};
+
+Computed compute(const core::Config& cfg, const std::vector<float>& all, std::uint64_t n, std::uint64_t d) {
+  const auto init = ml::parse_embedding_init(cfg.string("embed.initialisation"), "embed.initialisation");
+  const auto seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
+  const auto max_points = static_cast<std::uint64_t>(cfg.integer("embed.max_points"));
+  Computed c;
+  if (cfg.string("embed.method") == "tsne") {
+    ml::TsneOptions o;
+    o.perplexity = cfg.real("embed.perplexity");
+    o.iterations = static_cast<std::uint64_t>(cfg.integer("embed.iterations"));
+    o.theta = cfg.real("embed.theta");
+    o.init = init;
+    o.seed = seed;
+    o.max_points = max_points;
+    c.result = ml::tsne(all, n, d, o);
+  } else {
+    ml::UmapOptions o;
+    o.n_neighbors = static_cast<std::uint64_t>(cfg.integer("embed.n_neighbors"));
+    o.min_dist = cfg.real("embed.min_dist");
+    o.epochs = static_cast<std::uint64_t>(cfg.integer("embed.epochs"));
+    o.init = init;
+    o.seed = seed;
+    o.max_points = max_points;
+    c.result = ml::umap(all, n, d, o);
+  }
+  c.knn_preservation = ml::knn_preservation(all, d, c.result.coordinates, 2, n, 15);
+  return c;
+}
+
+void run_embed(const StageContext& ctx) {
+  const auto& cfg = ctx.config;
+  if (cfg.string("embed.input").empty()) {
+    throw ConfigError("embed.input is empty: give the features with --input FILE.h5:/dataset");
+  }
+  const auto spec = ml::parse_dataset_spec(cfg.string("embed.input"));
+  const std::string method = cfg.string("embed.method");
+  ml::ShardedMatrix x;
+  {
+    core::ScopedTimer t(ctx.timers, "read");
+    x = ml::read_matrix(spec, ctx.comm);
+  }
+  // Every rank knows N, so every rank refuses alike before anything is gathered.
+  ml::check_embedding_size(x.global_rows, static_cast<std::uint64_t>(cfg.integer("embed.max_points")));
+  const std::uint64_t n = x.global_rows, d = x.cols;
+  core::Log::info(cat("ml embed: ", method, " of ", n, " × ", d, " ", spec.file, ":", spec.dataset,
+                      " on rank 0 of ", ctx.comm.size()));
+  std::vector<float> all;
+  {
+    core::ScopedTimer t(ctx.timers, "gather");
+    all = ml::gather_rows(x, ctx.comm);
+  }
+  x = ml::ShardedMatrix{};
+  Computed c;
+  {
+    core::ScopedTimer t(ctx.timers, "embed");
+    par::collectively(ctx.comm, [&] {
+      if (ctx.comm.is_root()) c = compute(cfg, all, n, d);
+    });
+  }
+  std::vector<double> scalars{c.result.kl_divergence, c.knn_preservation, c.result.learning_rate, c.result.a,
+                              c.result.b, static_cast<double>(c.result.iterations)};
+  ctx.comm.broadcast(scalars);
+
+  core::ScopedTimer t(ctx.timers, "write");
+  const std::string path = output_path(cfg, cfg.string("embed.output"));
+  make_parent_dir(ctx, path);
+  io::H5File out = io::H5File::create(path, ctx.comm);
+  io::write_samples(out, "/embedding", c.result.coordinates.data(), ctx.comm.is_root() ? n : 0, {2});
+  out.write_attribute("/embedding", "method", method);
+  out.write_attribute("/embedding", "knn_preservation", scalars[1]);
+  out.write_attribute("/embedding", "knn_preservation_k", std::int64_t{15});
+  out.write_attribute("/embedding", "iterations", static_cast<std::int64_t>(scalars[5]));
+  out.write_attribute("/embedding", "initialisation", cfg.string("embed.initialisation"));
+  out.write_attribute("/embedding", "seed", cfg.integer("run.seed"));
+  if (method == "tsne") {
+    out.write_attribute("/embedding", "kl_divergence", scalars[0]);
+    out.write_attribute("/embedding", "perplexity", cfg.real("embed.perplexity"));
+    out.write_attribute("/embedding", "theta", cfg.real("embed.theta"));
+    out.write_attribute("/embedding", "learning_rate", scalars[2]);
+  } else {
+    out.write_attribute("/embedding", "n_neighbors", cfg.integer("embed.n_neighbors"));
+    out.write_attribute("/embedding", "min_dist", cfg.real("embed.min_dist"));
+    out.write_attribute("/embedding", "a", scalars[3]);
+    out.write_attribute("/embedding", "b", scalars[4]);
+  }
+  io::write_provenance(out, stage_provenance(ctx, {spec.file}));
+  out.commit();
+  core::Log::info(cat("ml embed: kNN preservation (k = 15) ", scalars[1],
+                      method == "tsne" ? cat(", KL divergence ", scalars[0]) : std::string(), "; wrote ", path));
+}
+
+}  // namespace
+
+void add_ml_embed_keys(core::Schema& s) {
+  s.string("embed.input", "", "Features to embed, FILE.h5:/dataset (N × d; /features when omitted); required")
+      .string("embed.output", "embed.h5", "Output file (inside run.output_dir unless absolute or ./-prefixed)")
+      .string("embed.method", "tsne", "Barnes-Hut t-SNE or UMAP", {"tsne", "umap"})
+      .real("embed.perplexity", 30.0, "t-SNE perplexity (uses the 3·perplexity + 1 nearest neighbours)", 1.0, 1e4)
+      .integer("embed.iterations", 1000, "t-SNE iterations, including 250 of early exaggeration 12", 1, 1e7)
+      .real("embed.theta", 0.5, "t-SNE Barnes-Hut opening angle (0 = exact, O(N^2) per iteration)", 0.0, 10.0)
+      .integer("embed.n_neighbors", 15, "UMAP neighbours per point, the point itself included", 2, 10000)
+      .real("embed.min_dist", 0.1, "UMAP minimum distance of the low-dimensional kernel (spread 1)", 0.0, 10.0)
+      .integer("embed.epochs", 0, "UMAP epochs; 0 = 500 for N <= 10^4, 200 above", 0, 1e7)
+      .integer("embed.max_points", 100000, "Largest N accepted (embeddings run on one rank)", 3, 1e9)
+      .string("embed.initialisation", "pca",
+              "Initial layout: first two principal components (t-SNE: std 1e-4; UMAP: rescaled to [0, 10]) "
+              "or random from run.seed",
+              {"pca", "random"});
+}
+
+Stage ml_embed_stage() {
+  return {"embed",
+          "2-D t-SNE (Barnes-Hut) or UMAP embedding for figures, with kNN preservation",
+          run_embed,
+          {{"input", "embed.input"}, {"output", "embed.output"}}};
+}
+
+}  // namespace phenoscale::app

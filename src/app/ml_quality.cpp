@@ -1,0 +1,109 @@
+// `phenoscale ml quality`: silhouette and Davies–Bouldin of a clustering of
+// a feature matrix (choice of K in DeepHACKS, of k in the tomo paper's
+// k-means), and, given reference labels (simulated ground truth), the
+// adjusted Rand index and normalised mutual information.
+#include <algorithm>
+
+#include "phenoscale/app/ml_stages.hpp"
+#include "phenoscale/app/stage_io.hpp"
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/core/log.hpp"
+#include "phenoscale/io/provenance.hpp"
+#include "phenoscale/ml/matrix.hpp"
+#include "phenoscale/ml/quality.hpp"
+#include "phenoscale/par/agree.hpp"
+
+namespace phenoscale::app {
+namespace {
+
+using core::cat;
+
+void run_quality(const StageContext& ctx) {
+  const auto& cfg = ctx.config;
+  par::collectively(ctx.comm, [&] {
+    if (cfg.string("quality.input").empty()) {
+      throw ConfigError("quality.input is empty: give the features with --input FILE.h5:/features");
+    }
+    if (cfg.string("quality.labels").empty()) {
+      throw ConfigError("quality.labels is empty: give the cluster labels with --set quality.labels=FILE.h5:/labels");
+    }
+  });
+  const auto spec = ml::parse_dataset_spec(cfg.string("quality.input"));
+  const std::string reference_spec = cfg.string("quality.reference");
+  ml::ShardedMatrix x;
+  std::vector<std::int64_t> labels, reference;
+  {
+    core::ScopedTimer t(ctx.timers, "read");
+    x = ml::read_matrix(spec, ctx.comm);
+    labels = ml::read_labels(cfg.string("quality.labels"), x, ctx.comm);
+    if (!reference_spec.empty()) reference = ml::read_labels(reference_spec, x, ctx.comm);
+  }
+  core::Log::info(cat("ml quality: ", x.global_rows, " x ", x.cols, " from ", spec.file, ":", spec.dataset,
+                      ", labels ", cfg.string("quality.labels"), " on ", ctx.comm.size(), " rank(s)"));
+
+  ml::SilhouetteOptions options;
+  options.exact_limit = static_cast<std::uint64_t>(cfg.integer("quality.exact_limit"));
+  options.sample_size = static_cast<std::uint64_t>(cfg.integer("quality.sample_size"));
+  options.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
+  ml::SilhouetteResult s;
+  double db = 0.0, ari = 0.0, nmi = 0.0;
+  {
+    core::ScopedTimer t(ctx.timers, "silhouette");
+    s = ml::silhouette(x, labels, options, ctx.comm);
+  }
+  {
+    core::ScopedTimer t(ctx.timers, "davies_bouldin");
+    db = ml::davies_bouldin(x, labels, ctx.comm);
+  }
+  const char* mode = s.exact ? "exact" : "sampled";
+  core::Log::info(cat("ml quality: silhouette = ", s.value, " (", mode, ", ", s.samples, " rows",
+                      s.exact ? std::string() : cat(", standard error ", s.standard_error), "); Davies-Bouldin = ",
+                      db));
+  if (!reference.empty()) {
+    core::ScopedTimer t(ctx.timers, "external");
+    ari = ml::adjusted_rand_index(reference, labels, ctx.comm);
+    nmi = ml::normalized_mutual_info(reference, labels, ctx.comm);
+    core::Log::info(cat("ml quality: against ", reference_spec, ": adjusted Rand index = ", ari, "; NMI = ", nmi));
+  }
+
+  core::ScopedTimer t(ctx.timers, "write");
+  const std::string path = output_path(cfg, cfg.string("quality.output"));
+  make_parent_dir(ctx, path);
+  io::H5File out = io::H5File::create(path, ctx.comm);
+  out.write_attribute("/", "silhouette", s.value);
+  out.write_attribute("/", "silhouette_stderr", s.standard_error);
+  out.write_attribute("/", "silhouette_mode", std::string(mode));
+  out.write_attribute("/", "silhouette_samples", static_cast<std::int64_t>(s.samples));
+  out.write_attribute("/", "davies_bouldin", db);
+  if (!reference.empty()) {
+    out.write_attribute("/", "adjusted_rand_index", ari);
+    out.write_attribute("/", "nmi", nmi);
+  }
+  std::vector<std::string> inputs{spec.file, ml::parse_dataset_spec(cfg.string("quality.labels")).file};
+  if (!reference_spec.empty()) inputs.push_back(ml::parse_dataset_spec(reference_spec).file);
+  std::sort(inputs.begin(), inputs.end());
+  inputs.erase(std::unique(inputs.begin(), inputs.end()), inputs.end());
+  io::write_provenance(out, stage_provenance(ctx, inputs));
+  out.commit();
+  core::Log::info("ml quality: wrote " + path);
+}
+
+}  // namespace
+
+void add_ml_quality_keys(core::Schema& s) {
+  s.string("quality.input", "",
+           "Features FILE.h5:/dataset (N x d float32/float64; dataset defaults to /features); required")
+      .string("quality.output", "quality.h5", "Output file (inside run.output_dir unless absolute or ./-prefixed)")
+      .string("quality.labels", "", "Cluster labels FILE.h5:/dataset (int64 [N]; dataset defaults to /labels); required")
+      .string("quality.reference", "",
+              "Reference labels FILE.h5:/dataset (int64 [N]) for ARI and NMI; empty = internal measures only")
+      .integer("quality.exact_limit", 50000, "Exact silhouette up to this many rows; sampled above", 2, 1e12)
+      .integer("quality.sample_size", 10000, "Expected number of sampled rows of the sampled silhouette", 2, 1e9);
+}
+
+Stage ml_quality_stage() {
+  return {"quality", "Cluster quality: silhouette, Davies-Bouldin, and ARI/NMI against reference labels",
+          run_quality, {{"input", "quality.input"}, {"output", "quality.output"}}};
+}
+
+}  // namespace phenoscale::app

@@ -1,0 +1,247 @@
+#include "phenoscale/ml/knn.hpp"
+
+#include <Eigen/Dense>
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/core/log.hpp"
+#include "phenoscale/core/progress.hpp"
+#include "phenoscale/par/agree.hpp"
+#include "phenoscale/par/partition.hpp"
+
+namespace phenoscale::ml {
+namespace {
+
+using core::cat;
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+struct Candidate {
+  double d2;
+  std::int64_t index;
+};
+
+// Strict order that makes the result unique: nearer first, then lower index.
+bool nearer(const Candidate& a, const Candidate& b) {
+  return a.d2 < b.d2 || (a.d2 == b.d2 && a.index < b.index);
+}
+
+// The k best candidates of one row; a max-heap so the worst is evicted in O(log k).
+class TopK {
+ public:
+  explicit TopK(std::size_t k = 0) : k_(k) { heap_.reserve(k); }
+  bool full() const { return heap_.size() == k_; }
+  double worst_d2() const { return full() ? heap_.front().d2 : std::numeric_limits<double>::infinity(); }
+  void offer(const Candidate& c) {
+    if (!full()) {
+      heap_.push_back(c);
+      std::push_heap(heap_.begin(), heap_.end(), nearer);
+    } else if (nearer(c, heap_.front())) {
+      std::pop_heap(heap_.begin(), heap_.end(), nearer);
+      heap_.back() = c;
+      std::push_heap(heap_.begin(), heap_.end(), nearer);
+    }
+  }
+  std::vector<Candidate> sorted() const {
+    auto out = heap_;
+    std::sort(out.begin(), out.end(), nearer);
+    return out;
+  }
+
+ private:
+  std::size_t k_;
+  std::vector<Candidate> heap_;
+};
+
+// The one place a squared distance is measured for the result: a fixed
+// summation order in double, so it does not depend on which block or rank
+// count brought the two rows together.
+double squared_distance(const float* a, const float* b, std::uint64_t d) {
+  double s = 0.0;
+  for (std::uint64_t c = 0; c < d; ++c) {
+    const double e = static_cast<double>(a[c]) - static_cast<double>(b[c]);
+    s += e * e;
+  }
+  return s;
+}
+
+// Rows minus a common shift (the global mean), so that the norms in the GEMM
+// identity are of the spread of the data rather than of its offset; the
+// difference is exact in double and rounded once to float.
+struct Shifted {
+  RowMatrix rows;
+  Eigen::VectorXd norms;  // squared, of the float rows, in double
+};
+Shifted shifted(const float* data, std::uint64_t rows, std::uint64_t cols, const std::vector<double>& shift) {
+  Shifted s{RowMatrix(rows, cols), Eigen::VectorXd::Zero(rows)};
+  for (std::uint64_t i = 0; i < rows; ++i) {
+    for (std::uint64_t c = 0; c < cols; ++c) {
+      const float v = static_cast<float>(static_cast<double>(data[i * cols + c]) - shift[c]);
+      s.rows(i, c) = v;
+      s.norms[i] += static_cast<double>(v) * v;
+    }
+  }
+  return s;
+}
+
+void check_k(std::uint64_t k, std::uint64_t n) {
+  if (k < 1 || k >= n) {
+    throw ConfigError(cat("kNN: k = ", k, " must be in [1, N-1] for N = ", n, " rows"));
+  }
+}
+
+KnnResult finish(std::vector<TopK>& best, std::uint64_t k, std::uint64_t first_row, std::uint64_t n) {
+  KnnResult r;
+  r.k = k;
+  r.first_row = first_row;
+  r.local_rows = best.size();
+  r.global_rows = n;
+  r.neighbours.resize(best.size() * k);
+  r.distances.resize(best.size() * k);
+  for (std::size_t i = 0; i < best.size(); ++i) {
+    const auto sorted = best[i].sorted();
+    for (std::size_t j = 0; j < k; ++j) {
+      r.neighbours[i * k + j] = sorted[j].index;
+      r.distances[i * k + j] = static_cast<float>(std::sqrt(std::max(0.0, sorted[j].d2)));
+    }
+  }
+  return r;
+}
+
+// Offers every row of one block (global rows [block_first, ...)) to every local row.
+void scan_block(const ShardedMatrix& x, const Shifted& mine, const std::vector<double>& shift,
+                const float* block, std::uint64_t block_rows, std::uint64_t block_first,
+                std::vector<TopK>& best) {
+  const std::uint64_t d = x.cols;
+  const Shifted theirs = shifted(block, block_rows, d, shift);
+  const RowMatrix& xd = mine.rows;
+  const RowMatrix& bd = theirs.rows;
+  const Eigen::VectorXd& xnorm = mine.norms;
+  const Eigen::VectorXd& bnorm = theirs.norms;
+  // Float GEMM rounding and the rounding of the shifted rows stay below
+  // (d + 4)·2⁻²⁴·(‖x‖² + ‖y‖²); the filter margin is four times that.
+  const double margin = 4.0 * (static_cast<double>(d) + 4.0) * std::ldexp(1.0, -24);
+  // The filter `approx > threshold + margin·scale`, rearranged so the inner
+  // loop is one float multiply-subtract and compare per pair (the float
+  // rounding of key and limit is far inside the fourfold margin).
+  Eigen::VectorXf column_key(block_rows);
+  for (std::uint64_t j = 0; j < block_rows; ++j) column_key[j] = static_cast<float>(bnorm[j] * (1.0 - margin));
+  auto row_limit = [&](std::uint64_t li, double threshold) {
+    return static_cast<float>(threshold - xnorm[li] * (1.0 - margin));
+  };
+  // Tiles small enough for the Gram block to stay in L2.
+  constexpr std::int64_t row_chunk = 128, col_tile = 1024;
+  const auto local_rows = static_cast<std::int64_t>(x.local_rows);
+#pragma omp parallel for schedule(dynamic)
+  for (std::int64_t r0 = 0; r0 < local_rows; r0 += row_chunk) {
+    const std::int64_t nr = std::min(row_chunk, local_rows - r0);
+    RowMatrix gram;
+    for (std::int64_t c0 = 0; c0 < static_cast<std::int64_t>(block_rows); c0 += col_tile) {
+      const std::int64_t nc = std::min(col_tile, static_cast<std::int64_t>(block_rows) - c0);
+      gram.noalias() = xd.middleRows(r0, nr) * bd.middleRows(c0, nc).transpose();
+      const float* key = column_key.data() + c0;
+      for (std::int64_t i = 0; i < nr; ++i) {
+        const std::uint64_t li = r0 + i;
+        const auto self = static_cast<std::int64_t>(x.first_row + li);
+        TopK& top = best[li];
+        float limit = row_limit(li, top.worst_d2());
+        const float* g = gram.data() + i * nc;
+        for (std::int64_t j = 0; j < nc; ++j) {
+          // The GEMM value only filters; the margin covers its rounding so no
+          // true neighbour is lost and the kept value is the direct one.
+          if (key[j] - 2.0f * g[j] > limit) continue;
+          const auto gj = static_cast<std::int64_t>(block_first + c0 + j);
+          if (gj == self) continue;
+          top.offer({squared_distance(x.row(li), block + (c0 + j) * d, d), gj});
+          limit = row_limit(li, top.worst_d2());
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+KnnResult exact_knn(const ShardedMatrix& x, std::uint64_t k, const par::Comm& comm) {
+  check_k(k, x.global_rows);
+  const int ranks = comm.size(), rank = comm.rank();
+  const auto partition = par::BlockPartition::over(x.global_rows, comm);
+  std::uint64_t max_rows = 0;
+  for (int r = 0; r < ranks; ++r) max_rows = std::max(max_rows, partition.range(r).size());
+
+  // The shift only moves the GEMM filter, never the kept distances, so its
+  // rank-count-dependent rounding cannot change the result.
+  std::vector<double> shift(x.cols, 0.0);
+  for (std::uint64_t i = 0; i < x.local_rows; ++i) {
+    for (std::uint64_t c = 0; c < x.cols; ++c) shift[c] += x.row(i)[c];
+  }
+  comm.allreduce_sum_inplace(shift);
+  for (auto& s : shift) s /= static_cast<double>(x.global_rows);
+  const Shifted mine = shifted(x.data.data(), x.local_rows, x.cols, shift);
+  std::vector<TopK> best(x.local_rows, TopK(k));
+  std::vector<float> current(max_rows * x.cols), next(max_rows * x.cols);
+  std::copy(x.data.begin(), x.data.end(), current.begin());
+
+  // Ring: at step s this rank holds the block of rank (rank - s) mod P and
+  // passes it on to rank + 1 while scanning it, so communication overlaps compute.
+  core::Progress progress("ml knn (rows x ring steps)", x.global_rows * ranks, ranks);
+  const int to = (rank + 1) % ranks, from = (rank + ranks - 1) % ranks;
+  for (int step = 0; step < ranks; ++step) {
+    const int holder = (rank - step + ranks) % ranks;
+    const auto held = partition.range(holder);
+    MPI_Request requests[2];
+    const bool pass = step + 1 < ranks;
+    if (pass) {
+      const auto incoming = partition.range((holder - 1 + ranks) % ranks);
+      MPI_Irecv(next.data(), static_cast<int>(incoming.size() * x.cols), MPI_FLOAT, from, step, comm.raw(),
+                &requests[0]);
+      MPI_Isend(current.data(), static_cast<int>(held.size() * x.cols), MPI_FLOAT, to, step, comm.raw(),
+                &requests[1]);
+    }
+    scan_block(x, mine, shift, current.data(), held.size(), held.begin, best);
+    progress.advance(x.local_rows);
+    if (pass) {
+      MPI_Waitall(2, requests, MPI_STATUSES_IGNORE);
+      std::swap(current, next);
+    }
+  }
+  progress.finish();
+  return finish(best, k, x.first_row, x.global_rows);
+}
+
+KnnResult knn_from_distances(const ShardedMatrix& distances, std::uint64_t k, const par::Comm& comm) {
+  const std::uint64_t n = distances.global_rows;
+  if (distances.cols != n) {
+    throw InputError(cat("kNN: a precomputed distance matrix must be N × N, found ", n, " × ", distances.cols));
+  }
+  check_k(k, n);
+  std::vector<TopK> best(distances.local_rows, TopK(k));
+  par::collectively(comm, [&] {
+    for (std::uint64_t i = 0; i < distances.local_rows; ++i) {
+      const float* row = distances.row(i);
+      const std::uint64_t self = distances.first_row + i;
+      for (std::uint64_t j = 0; j < n; ++j) {
+        if (row[j] < 0.0f) {
+          throw InputError(cat("kNN: precomputed distance d(", self, ", ", j, ") = ", row[j], " is negative"));
+        }
+        if (j == self) continue;
+        const double d = row[j];
+        best[i].offer({d * d, static_cast<std::int64_t>(j)});
+      }
+    }
+  });
+  return finish(best, k, distances.first_row, n);
+}
+
+KnnMetric parse_knn_metric(const std::string& name, const std::string& key) {
+  if (name == "euclidean") return KnnMetric::euclidean;
+  if (name == "precomputed") return KnnMetric::precomputed;
+  throw ConfigError(cat(key, " = \"", name, "\" is not one of euclidean, precomputed"));
+}
+
+KnnResult knn(const ShardedMatrix& x, std::uint64_t k, KnnMetric metric, const par::Comm& comm) {
+  return metric == KnnMetric::euclidean ? exact_knn(x, k, comm) : knn_from_distances(x, k, comm);
+}
+
+}  // namespace phenoscale::ml

@@ -1,0 +1,620 @@
+#include "phenoscale/ml/louvain.hpp"
+
+#include <igraph/igraph.h>
+
+#include <algorithm>
+#include <functional>
+#include <limits>
+#include <numeric>
+#include <unordered_map>
+#include <utility>
+
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/core/log.hpp"
+#include "phenoscale/par/agree.hpp"
+#include "phenoscale/par/partition.hpp"
+
+namespace phenoscale::ml {
+namespace {
+
+using core::cat;
+
+std::vector<std::int64_t> sorted_unique(std::vector<std::int64_t> v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
+// Sends each key to the rank `owner(key)` names and returns `answer(key)`
+// from there, in the order of `keys` (the request/reply pattern of every
+// owner-keyed table: community totals, new community ids).
+template <typename T>
+std::vector<T> ask_owners(const std::vector<std::int64_t>& keys, const std::function<int(std::int64_t)>& owner,
+                          const std::function<T(std::int64_t)>& answer, const par::Comm& comm) {
+  const int ranks = comm.size();
+  std::vector<std::vector<std::int64_t>> requests(ranks);
+  std::vector<std::vector<std::size_t>> positions(ranks);
+  for (std::size_t p = 0; p < keys.size(); ++p) {
+    const int r = owner(keys[p]);
+    requests[r].push_back(keys[p]);
+    positions[r].push_back(p);
+  }
+  std::vector<int> counts;
+  const auto incoming = all_to_all(requests, comm, &counts);
+  std::vector<std::vector<T>> replies(ranks);
+  std::size_t at = 0;
+  for (int r = 0; r < ranks; ++r) {
+    for (int i = 0; i < counts[r]; ++i) replies[r].push_back(answer(incoming[at++]));
+  }
+  const auto answers = all_to_all(replies, comm);
+  std::vector<T> out(keys.size());
+  at = 0;
+  for (int r = 0; r < ranks; ++r) {
+    for (std::size_t p : positions[r]) out[p] = answers[at++];
+  }
+  return out;
+}
+
+// Which remote vertices this rank's edges touch, and the slot of every edge's
+// target in a "local values then ghost values" array; built once per level so
+// each refresh of ghost values is a single pair of all-to-alls.
+class Ghosts {
+ public:
+  Ghosts(const DistGraph& g, const par::Comm& comm)
+      : comm_(comm), first_(g.first_vertex), local_(g.local_vertices()) {
+    const par::BlockPartition partition(g.global_vertices, comm.size());
+    std::vector<std::int64_t> remote;
+    for (auto t : g.targets) {
+      if (!is_local(t)) remote.push_back(t);
+    }
+    ids_ = sorted_unique(std::move(remote));
+    std::vector<std::vector<std::int64_t>> wanted(comm.size());
+    for (auto id : ids_) wanted[partition.owner(id)].push_back(id);
+    serve_ = all_to_all(wanted, comm, &serve_counts_);
+    slots_.resize(g.targets.size());
+    for (std::size_t e = 0; e < g.targets.size(); ++e) {
+      const auto t = g.targets[e];
+      slots_[e] = is_local(t) ? static_cast<std::uint64_t>(t) - first_
+                              : local_ + (std::lower_bound(ids_.begin(), ids_.end(), t) - ids_.begin());
+    }
+  }
+
+  // Collective. `local` (one value per local vertex) followed by the ghosts' values.
+  template <typename T>
+  std::vector<T> with_ghosts(const std::vector<T>& local) const {
+    std::vector<std::vector<T>> replies(comm_.size());
+    std::size_t at = 0;
+    for (int r = 0; r < comm_.size(); ++r) {
+      for (int i = 0; i < serve_counts_[r]; ++i) replies[r].push_back(local[serve_[at++] - first_]);
+    }
+    // Owners answer in rank order and ids_ is sorted, so arrival order is ids_ order.
+    const auto ghost = all_to_all(replies, comm_);
+    std::vector<T> all(local);
+    all.insert(all.end(), ghost.begin(), ghost.end());
+    return all;
+  }
+
+  std::uint64_t slot(std::size_t edge) const { return slots_[edge]; }
+
+ private:
+  bool is_local(std::int64_t v) const {
+    return v >= static_cast<std::int64_t>(first_) && v < static_cast<std::int64_t>(first_ + local_);
+  }
+  const par::Comm& comm_;
+  std::uint64_t first_, local_;
+  std::vector<std::int64_t> ids_;
+  std::vector<std::int64_t> serve_;
+  std::vector<int> serve_counts_;
+  std::vector<std::uint64_t> slots_;
+};
+
+// One level of the Louvain hierarchy: a graph whose vertex ids double as the
+// initial community ids, so a community's totals live on its id's owner.
+class Level {
+ public:
+  Level(const DistGraph& g, const CommunityOptions& options, const par::Comm& comm)
+      : g_(g), options_(options), comm_(comm), partition_(g.global_vertices, comm.size()), ghosts_(g, comm) {
+    const std::uint64_t n = g.local_vertices();
+    degree_.assign(n, 0.0);
+    for (std::uint64_t v = 0; v < n; ++v) {
+      for (auto e = g.offsets[v]; e < g.offsets[v + 1]; ++e) degree_[v] += g.weights[e];
+    }
+    m2_ = comm.allreduce_sum(std::accumulate(degree_.begin(), degree_.end(), 0.0));
+    community_.resize(n);
+    std::iota(community_.begin(), community_.end(), static_cast<std::int64_t>(g.first_vertex));
+    rebuild_totals();
+  }
+
+  double total_weight() const { return m2_; }
+  const std::vector<std::int64_t>& community() const { return community_; }
+
+  // Sweeps until a sweep gains less than the tolerance; returns the gain of the level.
+  double optimise() {
+    const double start = modularity();
+    double q = start;
+    for (int it = 0; it < options_.max_iterations; ++it) {
+      const auto before = community_;
+      if (comm_.allreduce_sum(sweep()) == 0) break;
+      const double next = modularity();
+      if (next < q) {
+        // Concurrent moves on different ranks read stale neighbours and can
+        // lose modularity; the sweep is undone and the level ends.
+        community_ = before;
+        rebuild_totals();
+        break;
+      }
+      const double gain = next - q;
+      q = next;
+      if (gain < options_.tolerance) break;
+    }
+    return q - start;
+  }
+
+  // Collective. Modularity of the current communities on this level's graph.
+  double modularity() const {
+    const auto all = ghosts_.with_ghosts(community_);
+    double internal = 0.0;
+    for (std::uint64_t v = 0; v < community_.size(); ++v) {
+      for (auto e = g_.offsets[v]; e < g_.offsets[v + 1]; ++e) {
+        if (all[ghosts_.slot(e)] == community_[v]) internal += g_.weights[e];
+      }
+    }
+    double squares = 0.0;
+    for (double t : tot_) squares += t * t;
+    internal = comm_.allreduce_sum(internal);
+    squares = comm_.allreduce_sum(squares);
+    return internal / m2_ - options_.resolution * squares / (m2_ * m2_);
+  }
+
+  // Collective. The next level's graph (non-empty communities renumbered in id
+  // order) and, for each of `vertices` (ids of this level, any owner), the id
+  // of its community in that graph.
+  DistGraph coarsen(std::vector<std::int64_t>& vertices) const {
+    const std::uint64_t first = g_.first_vertex;
+    std::int64_t kept = 0;
+    for (auto s : size_) kept += s > 0 ? 1 : 0;
+    const std::int64_t base = comm_.exscan_sum(kept);
+    const auto communities = static_cast<std::uint64_t>(comm_.allreduce_sum(kept));
+    std::vector<std::int64_t> renumber(size_.size(), -1);
+    std::int64_t next = base;
+    for (std::size_t c = 0; c < size_.size(); ++c) {
+      if (size_[c] > 0) renumber[c] = next++;
+    }
+    const auto owner = [this](std::int64_t c) { return partition_.owner(static_cast<std::uint64_t>(c)); };
+    const auto all = ghosts_.with_ghosts(community_);
+    const auto keys = sorted_unique(all);
+    const auto new_ids = ask_owners<std::int64_t>(
+        keys, owner, [&](std::int64_t c) { return renumber[c - first]; }, comm_);
+    std::unordered_map<std::int64_t, std::int64_t> to_new;
+    for (std::size_t i = 0; i < keys.size(); ++i) to_new[keys[i]] = new_ids[i];
+
+    // Arcs between communities, merged here first so only one arc per
+    // community pair and rank travels.
+    std::vector<std::pair<std::pair<std::int64_t, std::int64_t>, double>> arcs;
+    for (std::uint64_t v = 0; v < community_.size(); ++v) {
+      const auto a = to_new.at(community_[v]);
+      for (auto e = g_.offsets[v]; e < g_.offsets[v + 1]; ++e) {
+        arcs.push_back({{a, to_new.at(all[ghosts_.slot(e)])}, g_.weights[e]});
+      }
+    }
+    std::sort(arcs.begin(), arcs.end());
+    std::vector<std::int64_t> sources, targets;
+    std::vector<double> weights;
+    for (const auto& arc : arcs) {
+      if (!sources.empty() && sources.back() == arc.first.first && targets.back() == arc.first.second) {
+        weights.back() += arc.second;
+        continue;
+      }
+      sources.push_back(arc.first.first);
+      targets.push_back(arc.first.second);
+      weights.push_back(arc.second);
+    }
+    vertices = ask_owners<std::int64_t>(
+        vertices, owner, [&](std::int64_t v) { return to_new.at(community_[v - first]); }, comm_);
+    return graph_from_arcs(communities, sources, targets, weights, Duplicates::sum, comm_);
+  }
+
+ private:
+  int owner(std::int64_t c) const { return partition_.owner(static_cast<std::uint64_t>(c)); }
+
+  // Collective. Totals (Σ_tot, member count) of the owned communities from scratch.
+  void rebuild_totals() {
+    std::vector<std::vector<std::int64_t>> keys(comm_.size());
+    std::vector<std::vector<double>> degrees(comm_.size());
+    for (std::size_t v = 0; v < community_.size(); ++v) {
+      keys[owner(community_[v])].push_back(community_[v]);
+      degrees[owner(community_[v])].push_back(degree_[v]);
+    }
+    apply_deltas(keys, degrees, true);
+  }
+
+  void apply_deltas(const std::vector<std::vector<std::int64_t>>& keys,
+                    const std::vector<std::vector<double>>& dtot, bool reset,
+                    const std::vector<std::vector<std::int64_t>>* dsize = nullptr) {
+    const auto k = all_to_all(keys, comm_);
+    const auto t = all_to_all(dtot, comm_);
+    std::vector<std::int64_t> s;
+    if (dsize) s = all_to_all(*dsize, comm_);
+    if (reset) {
+      tot_.assign(g_.local_vertices(), 0.0);
+      size_.assign(g_.local_vertices(), 0);
+    }
+    for (std::size_t i = 0; i < k.size(); ++i) {
+      const auto c = static_cast<std::uint64_t>(k[i]) - g_.first_vertex;
+      tot_[c] += t[i];
+      size_[c] += dsize ? s[i] : 1;
+    }
+  }
+
+  // Collective. One pass over the local vertices in id order; returns the moves made.
+  std::int64_t sweep() {
+    struct Totals {
+      double tot;
+      std::int64_t size;
+    };
+    auto all = ghosts_.with_ghosts(community_);
+    const auto keys = sorted_unique(all);
+    const std::uint64_t first = g_.first_vertex;
+    const auto owner_of = [this](std::int64_t c) { return owner(c); };
+    const auto tots = ask_owners<double>(keys, owner_of, [&](std::int64_t c) { return tot_[c - first]; }, comm_);
+    const auto sizes =
+        ask_owners<std::int64_t>(keys, owner_of, [&](std::int64_t c) { return size_[c - first]; }, comm_);
+    // This rank's view of the totals: exact for its own moves, one sweep
+    // stale for the other ranks' (the vite scheme).
+    std::unordered_map<std::int64_t, Totals> view, delta;
+    for (std::size_t i = 0; i < keys.size(); ++i) view[keys[i]] = {tots[i], sizes[i]};
+
+    const double gamma = options_.resolution;
+    std::vector<std::pair<std::int64_t, double>> links;
+    std::int64_t moves = 0;
+    for (std::uint64_t v = 0; v < community_.size(); ++v) {
+      const auto self = static_cast<std::int64_t>(first + v);
+      const std::int64_t current = community_[v];
+      const double k = degree_[v];
+      links.clear();
+      for (auto e = g_.offsets[v]; e < g_.offsets[v + 1]; ++e) {
+        if (g_.targets[e] != self) links.push_back({all[ghosts_.slot(e)], g_.weights[e]});
+      }
+      std::sort(links.begin(), links.end());
+      double to_current = 0.0;
+      for (const auto& l : links) to_current += l.first == current ? l.second : 0.0;
+      const double stay = to_current - gamma * k * (view[current].tot - k) / m2_;
+      std::int64_t best = current;
+      double best_gain = -std::numeric_limits<double>::infinity();
+      for (std::size_t i = 0; i < links.size();) {
+        const std::int64_t c = links[i].first;
+        double w = 0.0;
+        for (; i < links.size() && links[i].first == c; ++i) w += links[i].second;
+        if (c == current) continue;
+        const double gain = w - gamma * k * view[c].tot / m2_;
+        if (gain > best_gain) {  // ascending ids: ties keep the lowest
+          best_gain = gain;
+          best = c;
+        }
+      }
+      if (best == current || !(best_gain > stay)) continue;
+      // Two singletons on different ranks would swap into each other forever;
+      // only the move towards the lower id is allowed.
+      if (view[current].size == 1 && view[best].size == 1 && best > current) continue;
+      view[current].tot -= k;
+      view[current].size -= 1;
+      view[best].tot += k;
+      view[best].size += 1;
+      delta[current].tot -= k;
+      delta[current].size -= 1;
+      delta[best].tot += k;
+      delta[best].size += 1;
+      community_[v] = best;
+      all[v] = best;
+      ++moves;
+    }
+
+    std::vector<std::int64_t> changed;
+    for (const auto& d : delta) changed.push_back(d.first);
+    std::sort(changed.begin(), changed.end());
+    std::vector<std::vector<std::int64_t>> keys_out(comm_.size()), sizes_out(comm_.size());
+    std::vector<std::vector<double>> tots_out(comm_.size());
+    for (auto c : changed) {
+      keys_out[owner(c)].push_back(c);
+      tots_out[owner(c)].push_back(delta[c].tot);
+      sizes_out[owner(c)].push_back(delta[c].size);
+    }
+    apply_deltas(keys_out, tots_out, false, &sizes_out);
+    return moves;
+  }
+
+  const DistGraph& g_;
+  const CommunityOptions& options_;
+  const par::Comm& comm_;
+  par::BlockPartition partition_;
+  Ghosts ghosts_;
+  std::vector<double> degree_;
+  double m2_ = 0.0;
+  std::vector<std::int64_t> community_;
+  std::vector<double> tot_;          // Σ_tot of the owned community ids
+  std::vector<std::int64_t> size_;   // members of the owned community ids
+};
+
+struct Partition {
+  std::vector<std::int64_t> labels;  // per local vertex of the input graph
+  int levels = 1;
+};
+
+Partition louvain(const DistGraph& graph, const CommunityOptions& options, const par::Comm& comm) {
+  Partition result;
+  result.levels = 0;
+  result.labels.resize(graph.local_vertices());
+  std::iota(result.labels.begin(), result.labels.end(), static_cast<std::int64_t>(graph.first_vertex));
+  DistGraph current = graph;
+  for (int level = 0; level < options.max_levels; ++level) {
+    Level l(current, options, comm);
+    if (l.total_weight() <= 0.0) break;
+    const double gain = l.optimise();
+    const std::uint64_t before = current.global_vertices;
+    DistGraph next = l.coarsen(result.labels);
+    const bool merged = next.global_vertices < before;
+    current = std::move(next);
+    if (merged) ++result.levels;
+    core::Log::debug(cat("louvain level ", level, ": ", before, " -> ", current.global_vertices,
+                         " vertices, modularity gain ", gain));
+    if (!merged || gain < options.tolerance) break;
+  }
+  return result;
+}
+
+// --- igraph reference path -------------------------------------------------
+
+void check(igraph_error_t rc, const char* what) {
+  if (rc != IGRAPH_SUCCESS) throw IoError(cat("igraph ", what, " failed: ", igraph_strerror(rc)));
+}
+
+// igraph aborts the process on errors by default; within this scope it
+// returns codes instead, which `check` turns into exceptions.
+class IgraphErrorsAsCodes {
+ public:
+  IgraphErrorsAsCodes() : previous_(igraph_set_error_handler(igraph_error_handler_ignore)) {}
+  ~IgraphErrorsAsCodes() { igraph_set_error_handler(previous_); }
+  IgraphErrorsAsCodes(const IgraphErrorsAsCodes&) = delete;
+  IgraphErrorsAsCodes& operator=(const IgraphErrorsAsCodes&) = delete;
+
+ private:
+  igraph_error_handler_t* previous_;
+};
+
+class IgraphGraph {
+ public:
+  IgraphGraph(const EdgeList& edges, std::uint64_t vertices) {
+    igraph_vector_int_t list;
+    check(igraph_vector_int_init(&list, static_cast<igraph_integer_t>(2 * edges.from.size())), "vector");
+    for (std::size_t e = 0; e < edges.from.size(); ++e) {
+      VECTOR(list)[2 * e] = edges.from[e];
+      VECTOR(list)[2 * e + 1] = edges.to[e];
+    }
+    const auto rc = igraph_create(&graph_, &list, static_cast<igraph_integer_t>(vertices), IGRAPH_UNDIRECTED);
+    igraph_vector_int_destroy(&list);
+    check(rc, "create");
+    if (igraph_vector_init(&weights_, static_cast<igraph_integer_t>(edges.weight.size())) != IGRAPH_SUCCESS) {
+      igraph_destroy(&graph_);
+      throw IoError("igraph vector allocation failed");
+    }
+    for (std::size_t e = 0; e < edges.weight.size(); ++e) VECTOR(weights_)[e] = edges.weight[e];
+  }
+  ~IgraphGraph() {
+    igraph_vector_destroy(&weights_);
+    igraph_destroy(&graph_);
+  }
+  IgraphGraph(const IgraphGraph&) = delete;
+  IgraphGraph& operator=(const IgraphGraph&) = delete;
+  const igraph_t* graph() const { return &graph_; }
+  const igraph_vector_t* weights() const { return &weights_; }
+
+ private:
+  igraph_t graph_;
+  igraph_vector_t weights_;
+};
+
+class IgraphMembership {
+ public:
+  IgraphMembership() { check(igraph_vector_int_init(&v_, 0), "vector"); }
+  ~IgraphMembership() { igraph_vector_int_destroy(&v_); }
+  IgraphMembership(const IgraphMembership&) = delete;
+  IgraphMembership& operator=(const IgraphMembership&) = delete;
+  igraph_vector_int_t* get() { return &v_; }
+  std::vector<std::int64_t> values() const {
+    std::vector<std::int64_t> out(igraph_vector_int_size(&v_));
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = VECTOR(v_)[i];
+    return out;
+  }
+
+ private:
+  igraph_vector_int_t v_;
+};
+
+int igraph_multilevel(const IgraphGraph& g, const CommunityOptions& o, IgraphMembership& m) {
+  igraph_matrix_int_t levels;
+  check(igraph_matrix_int_init(&levels, 0, 0), "matrix");
+  const auto rc = igraph_community_multilevel(g.graph(), g.weights(), o.resolution, m.get(), &levels, nullptr);
+  const auto count = static_cast<int>(igraph_matrix_int_nrow(&levels));
+  igraph_matrix_int_destroy(&levels);
+  check(rc, "community_multilevel");
+  return count;
+}
+
+int igraph_leiden(const IgraphGraph& g, const CommunityOptions& o, IgraphMembership& m) {
+  // Leiden optimises modularity when node weights are the strengths and the
+  // resolution is scaled by 1/(2m).
+  igraph_vector_t strength;
+  check(igraph_vector_init(&strength, 0), "vector");
+  auto rc = igraph_strength(g.graph(), &strength, igraph_vss_all(), IGRAPH_ALL, IGRAPH_LOOPS, g.weights());
+  const double m2 = rc == IGRAPH_SUCCESS ? igraph_vector_sum(&strength) : 1.0;
+  igraph_integer_t clusters = 0;
+  igraph_real_t quality = 0;
+  if (rc == IGRAPH_SUCCESS) {
+    rc = igraph_community_leiden(g.graph(), g.weights(), &strength, o.resolution / m2, 0.01, false, -1, m.get(),
+                                 &clusters, &quality);
+  }
+  igraph_vector_destroy(&strength);
+  check(rc, "community_leiden");
+  return 1;
+}
+
+int igraph_infomap(const IgraphGraph& g, const CommunityOptions&, IgraphMembership& m) {
+  igraph_real_t codelength = 0;
+  check(igraph_community_infomap(g.graph(), g.weights(), nullptr, 10, m.get(), &codelength), "community_infomap");
+  return 1;
+}
+
+using IgraphMethod = int (*)(const IgraphGraph&, const CommunityOptions&, IgraphMembership&);
+
+// Gathers the graph, runs `method` on rank 0 and hands every rank its labels.
+Partition run_on_root(IgraphMethod method, const DistGraph& graph, const CommunityOptions& options,
+                      const par::Comm& comm) {
+  const EdgeList edges = gather_edges(graph, comm);
+  std::vector<std::int64_t> membership;
+  int levels = 1;
+  par::collectively(comm, [&] {
+    if (!comm.is_root()) return;
+    IgraphErrorsAsCodes codes;
+    igraph_rng_seed(igraph_rng_default(), options.seed);
+    IgraphGraph g(edges, graph.global_vertices);
+    IgraphMembership m;
+    levels = method(g, options, m);
+    membership = m.values();
+  });
+  comm.broadcast(membership);
+  comm.broadcast(levels);
+  Partition p;
+  p.levels = levels;
+  p.labels.assign(membership.begin() + graph.first_vertex,
+                  membership.begin() + graph.first_vertex + graph.local_vertices());
+  return p;
+}
+
+using Method = std::function<Partition(const DistGraph&, const CommunityOptions&, const par::Comm&)>;
+
+// The one table of community methods: name → implementation.
+const std::vector<std::pair<std::string, Method>>& method_table() {
+  static const std::vector<std::pair<std::string, Method>> table = {
+      {"louvain", louvain},
+      {"igraph-louvain",
+       [](const DistGraph& g, const CommunityOptions& o, const par::Comm& c) {
+         return run_on_root(igraph_multilevel, g, o, c);
+       }},
+      {"igraph-leiden",
+       [](const DistGraph& g, const CommunityOptions& o, const par::Comm& c) {
+         return run_on_root(igraph_leiden, g, o, c);
+       }},
+      {"igraph-infomap",
+       [](const DistGraph& g, const CommunityOptions& o, const par::Comm& c) {
+         return run_on_root(igraph_infomap, g, o, c);
+       }},
+  };
+  return table;
+}
+
+// Labels 0, 1, ... by decreasing community size (ties: lower original id).
+// Original labels are in [0, n) for every method here.
+std::vector<std::int64_t> relabel_by_size(const std::vector<std::int64_t>& labels, std::uint64_t n,
+                                          std::uint64_t& count, const par::Comm& comm) {
+  std::vector<std::int64_t> sizes(n, 0);
+  for (auto l : labels) ++sizes[l];
+  comm.allreduce_sum_inplace(sizes);
+  std::vector<std::int64_t> order;
+  for (std::uint64_t c = 0; c < n; ++c) {
+    if (sizes[c] > 0) order.push_back(static_cast<std::int64_t>(c));
+  }
+  std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) { return sizes[a] > sizes[b]; });
+  std::vector<std::int64_t> rank(n, -1);
+  for (std::size_t i = 0; i < order.size(); ++i) rank[order[i]] = static_cast<std::int64_t>(i);
+  count = order.size();
+  std::vector<std::int64_t> out(labels.size());
+  for (std::size_t i = 0; i < labels.size(); ++i) out[i] = rank[labels[i]];
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> community_methods() {
+  std::vector<std::string> names;
+  for (const auto& m : method_table()) names.push_back(m.first);
+  return names;
+}
+
+Communities detect_communities(const DistGraph& graph, const CommunityOptions& options, const par::Comm& comm) {
+  const auto& table = method_table();
+  const auto it = std::find_if(table.begin(), table.end(), [&](const auto& m) { return m.first == options.method; });
+  if (it == table.end()) {
+    std::string names;
+    for (const auto& m : table) names += (names.empty() ? "" : ", ") + m.first;
+    throw ConfigError(cat("communities.method = \"", options.method, "\" is not one of ", names));
+  }
+  const Partition p = it->second(graph, options, comm);
+  Communities out;
+  out.method = options.method;
+  out.levels = p.levels;
+  std::int64_t largest = -1;
+  for (auto l : p.labels) largest = std::max(largest, l);
+  const auto span = static_cast<std::uint64_t>(comm.allreduce_max(largest) + 1);
+  out.labels = relabel_by_size(p.labels, span, out.count, comm);
+  out.modularity = modularity(graph, out.labels, options.resolution, comm);
+  return out;
+}
+
+double modularity(const DistGraph& graph, const std::vector<std::int64_t>& labels, double resolution,
+                  const par::Comm& comm) {
+  const Ghosts ghosts(graph, comm);
+  const auto all = ghosts.with_ghosts(labels);
+  const int ranks = comm.size();
+  // Σ_tot of arbitrary label ids: each label's total is summed on rank (label mod P).
+  std::vector<std::vector<std::int64_t>> keys(ranks);
+  std::vector<std::vector<double>> degrees(ranks);
+  double internal = 0.0, m2 = 0.0;
+  for (std::uint64_t v = 0; v < graph.local_vertices(); ++v) {
+    double k = 0.0;
+    for (auto e = graph.offsets[v]; e < graph.offsets[v + 1]; ++e) {
+      k += graph.weights[e];
+      if (all[ghosts.slot(e)] == labels[v]) internal += graph.weights[e];
+    }
+    m2 += k;
+    const int owner = static_cast<int>(((labels[v] % ranks) + ranks) % ranks);
+    keys[owner].push_back(labels[v]);
+    degrees[owner].push_back(k);
+  }
+  const auto mine = all_to_all(keys, comm);
+  const auto k = all_to_all(degrees, comm);
+  std::unordered_map<std::int64_t, double> tot;
+  for (std::size_t i = 0; i < mine.size(); ++i) tot[mine[i]] += k[i];
+  std::vector<std::pair<std::int64_t, double>> ordered(tot.begin(), tot.end());
+  std::sort(ordered.begin(), ordered.end());
+  double squares = 0.0;
+  for (const auto& t : ordered) squares += t.second * t.second;
+  internal = comm.allreduce_sum(internal);
+  squares = comm.allreduce_sum(squares);
+  m2 = comm.allreduce_sum(m2);
+  if (m2 <= 0.0) return 0.0;
+  return internal / m2 - resolution * squares / (m2 * m2);
+}
+
+double igraph_modularity(const DistGraph& graph, const std::vector<std::int64_t>& labels, double resolution,
+                         const par::Comm& comm) {
+  const EdgeList edges = gather_edges(graph, comm);
+  const auto all = gather_values(labels, comm);
+  double q = 0.0;
+  par::collectively(comm, [&] {
+    if (!comm.is_root()) return;
+    IgraphErrorsAsCodes codes;
+    IgraphGraph g(edges, graph.global_vertices);
+    // igraph wants memberships 0..C-1.
+    const auto ids = sorted_unique(all);
+    IgraphMembership m;
+    check(igraph_vector_int_resize(m.get(), static_cast<igraph_integer_t>(all.size())), "vector");
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      VECTOR(*m.get())[i] = std::lower_bound(ids.begin(), ids.end(), all[i]) - ids.begin();
+    }
+    check(::igraph_modularity(g.graph(), m.get(), g.weights(), resolution, false, &q), "modularity");
+  });
+  comm.broadcast(q);
+  return q;
+}
+
+}  // namespace phenoscale::ml

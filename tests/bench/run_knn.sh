@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Exact kNN (k = 15) of 100,000 × 15 float32 rows: phenoscale's ring-exchange
+# GEMM search at 1 and 2 ranks (1 OpenMP thread each) against scikit-learn's
+# NearestNeighbors(algorithm="brute") at 1 and 2 threads, on the same file in
+# the same run. Recall is scored against sklearn (ties aside: a row whose
+# index set differs counts as matching when the sorted distances agree).
+# FAISS is not installed on this machine, so it is not a peer here.
+#   bash tests/bench/run_knn.sh [build_dir] [rows=100000] [k=15]
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:-$src/build}; rows=${2:-100000}; k=${3:-15}
+source "$src/jobs/local/env.sh"
+cache=$build/bench-data; mkdir -p "$cache"
+data=$cache/knn_${rows}x15.h5
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+if [ ! -f "$data" ]; then  # made once, deterministic
+  /usr/bin/python3 - "$data" "$rows" <<'PY'
+import sys, h5py, numpy as np
+x = np.random.default_rng(2026).standard_normal((int(sys.argv[2]), 15)).astype(np.float32)
+with h5py.File(sys.argv[1], "w") as f:
+    f["features"] = x
+PY
+fi
+declare -A ours
+for np in 1 2; do
+  line=$(OMP_NUM_THREADS=1 mpirun -n $np "$build/tests/bench/bench_knn" "$data:/features" "$work/ours_np$np.h5" "$k")
+  echo "$line"
+  ours[$np]=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$line")
+done
+for threads in 1 2; do
+  OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads MKL_NUM_THREADS=$threads \
+    /usr/bin/python3 - "$data" "$work/sk_$threads.h5" "$k" <<'PY'
+import sys, time, h5py, numpy as np
+from sklearn.neighbors import NearestNeighbors
+x = h5py.File(sys.argv[1], "r")["features"][...]
+k = int(sys.argv[3])
+t = time.perf_counter()
+nn = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(x)
+dist, idx = nn.kneighbors()  # no query: each point is not its own neighbour
+seconds = time.perf_counter() - t
+with h5py.File(sys.argv[2], "w") as f:
+    f["neighbours"] = idx; f["distances"] = dist; f.attrs["seconds"] = seconds
+PY
+done
+/usr/bin/python3 - "$work" "${ours[1]}" "${ours[2]}" <<'PY'
+import sys, h5py, numpy as np
+work, t1, t2 = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+sk = h5py.File(f"{work}/sk_1.h5", "r"); sk2 = h5py.File(f"{work}/sk_2.h5", "r")
+si, sd = sk["neighbours"][...], sk["distances"][...]
+rows = []
+for np_ in (1, 2):
+    o = h5py.File(f"{work}/ours_np{np_}.h5", "r")
+    oi, od = o["neighbours"][...], o["distances"][...]
+    same = np.array([len(set(a) & set(b)) for a, b in zip(oi, si)])
+    recall = same.sum() / si.size
+    differ = np.nonzero(same < si.shape[1])[0]
+    ties = sum(np.allclose(np.sort(od[r]), np.sort(sd[r]), rtol=1e-5, atol=1e-6) for r in differ)
+    recall_ties = (same.sum() + sum(si.shape[1] - same[r] for r in differ
+                   if np.allclose(np.sort(od[r]), np.sort(sd[r]), rtol=1e-5, atol=1e-6))) / si.size
+    rows.append((np_, recall, len(differ), ties, recall_ties, np.abs(od - sd).max()))
+s1, s2 = sk.attrs["seconds"], sk2.attrs["seconds"]
+print(f"\nExact kNN, N = {si.shape[0]}, d = 15, k = {si.shape[1]} (float32 data; 2-core machine shared with other jobs)\n")
+print("| run | ours (s) | sklearn brute (s) | ours / sklearn |")
+print("|---|---|---|---|")
+print(f"| 1 thread: ours np=1 × 1 thread vs sklearn 1 thread | {t1:.2f} | {s1:.2f} | {t1 / s1:.2f} |")
+print(f"| 2 threads: ours np=2 × 1 thread vs sklearn 2 threads | {t2:.2f} | {s2:.2f} | {t2 / s2:.2f} |")
+print("\n| ours | recall vs sklearn (indices) | rows with other indices | of which equal distances (ties) | recall, ties aside | max abs. distance difference |")
+print("|---|---|---|---|---|---|")
+for np_, r, d, t, rt, m in rows:
+    print(f"| np={np_} | {r:.6f} | {d} | {t} | {rt:.6f} | {m:.2e} |")
+PY

@@ -1,0 +1,171 @@
+// Exact kNN and the symmetrised kNN graph at 1, 2 and 3 ranks: neighbour
+// lists equal a brute-force search done here (recall 1.0, same distances),
+// equal the size-1 run bit for bit, the precomputed-distance path agrees with
+// the feature path, and the union graph is symmetric and holds every kNN edge.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <utility>
+
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/core/rng.hpp"
+#include "phenoscale/ml/graph.hpp"
+#include "phenoscale/ml/knn.hpp"
+#include "phenoscale/ml/matrix.hpp"
+
+using namespace phenoscale;
+
+namespace {
+
+const par::Comm& world() {
+  static par::Comm comm(MPI_COMM_WORLD);
+  return comm;
+}
+
+// Row i depends only on i (counter-based RNG), whichever rank holds it.
+std::vector<float> gaussian_rows(std::uint64_t n, std::uint64_t d) {
+  std::vector<float> all(n * d);
+  for (std::uint64_t i = 0; i < n; ++i) {
+    core::Rng rng(11, core::Stream::test, i);
+    for (std::uint64_t j = 0; j < d; ++j) all[i * d + j] = static_cast<float>(rng.normal());
+  }
+  return all;
+}
+
+// The k nearest of row i by sorting all N distances (double, lower index first on ties).
+std::vector<std::pair<double, std::int64_t>> brute_force(const std::vector<float>& all, std::uint64_t n,
+                                                         std::uint64_t d, std::uint64_t i, std::uint64_t k) {
+  std::vector<std::pair<double, std::int64_t>> all_d;
+  for (std::uint64_t j = 0; j < n; ++j) {
+    if (j == i) continue;
+    double s = 0;
+    for (std::uint64_t c = 0; c < d; ++c) {
+      const double e = double(all[i * d + c]) - double(all[j * d + c]);
+      s += e * e;
+    }
+    all_d.push_back({s, static_cast<std::int64_t>(j)});
+  }
+  std::partial_sort(all_d.begin(), all_d.begin() + k, all_d.end());
+  all_d.resize(k);
+  return all_d;
+}
+
+constexpr std::uint64_t N = 2000, D = 15, K = 15;
+
+TEST(Knn, RecallOneAgainstBruteForce) {
+  const auto all = gaussian_rows(N, D);
+  const auto x = ml::shard_rows(all, D, world());
+  const auto r = ml::exact_knn(x, K, world());
+  ASSERT_EQ(r.local_rows, x.local_rows);
+  ASSERT_EQ(r.first_row, x.first_row);
+  std::uint64_t hits = 0;
+  for (std::uint64_t i = 0; i < r.local_rows; ++i) {
+    const auto expected = brute_force(all, N, D, r.first_row + i, K);
+    for (std::uint64_t j = 0; j < K; ++j) {
+      hits += r.neighbours_of(i)[j] == expected[j].second ? 1 : 0;
+      // Distances are stored as float: equal to the double sqrt rounded once.
+      EXPECT_EQ(r.distances_of(i)[j], static_cast<float>(std::sqrt(expected[j].first)));
+    }
+  }
+  EXPECT_EQ(world().allreduce_sum(hits), N * K);  // recall 1.0, same order
+}
+
+TEST(Knn, SameNeighboursAtOneRank) {
+  const auto all = gaussian_rows(N, D);
+  const auto here = ml::exact_knn(ml::shard_rows(all, D, world()), K, world());
+  // Each rank repeats the whole search alone and compares its own block.
+  const par::Comm alone = world().split(world().rank(), 0);
+  const auto single = ml::exact_knn(ml::shard_rows(all, D, alone), K, alone);
+  ASSERT_EQ(single.local_rows, N);
+  for (std::uint64_t i = 0; i < here.local_rows; ++i) {
+    for (std::uint64_t j = 0; j < K; ++j) {
+      ASSERT_EQ(here.neighbours_of(i)[j], single.neighbours_of(here.first_row + i)[j]);
+      ASSERT_EQ(here.distances_of(i)[j], single.distances_of(here.first_row + i)[j]);
+    }
+  }
+}
+
+TEST(Knn, PrecomputedDistancesGiveTheSameGraph) {
+  constexpr std::uint64_t n = 300, d = 4, k = 7;
+  const auto all = gaussian_rows(n, d);
+  std::vector<float> dist(n * n);
+  for (std::uint64_t i = 0; i < n; ++i) {
+    for (std::uint64_t j = 0; j < n; ++j) {
+      double s = 0;
+      for (std::uint64_t c = 0; c < d; ++c) {
+        const double e = double(all[i * d + c]) - double(all[j * d + c]);
+        s += e * e;
+      }
+      dist[i * n + j] = static_cast<float>(std::sqrt(s));
+    }
+  }
+  const auto from_features = ml::knn(ml::shard_rows(all, d, world()), k, ml::KnnMetric::euclidean, world());
+  const auto from_matrix = ml::knn(ml::shard_rows(dist, n, world()), k, ml::KnnMetric::precomputed, world());
+  EXPECT_EQ(from_features.neighbours, from_matrix.neighbours);
+  EXPECT_EQ(from_features.distances, from_matrix.distances);
+}
+
+TEST(Knn, RejectsBadK) {
+  const auto x = ml::shard_rows(gaussian_rows(10, 3), 3, world());
+  EXPECT_THROW(ml::exact_knn(x, 10, world()), ConfigError);
+  EXPECT_THROW(ml::exact_knn(x, 0, world()), ConfigError);
+  EXPECT_THROW(ml::knn(x, 2, ml::KnnMetric::precomputed, world()), InputError);  // 10 × 3 is not N × N
+}
+
+TEST(KnnGraph, UnionIsSymmetricAndHoldsEveryKnnEdge) {
+  const auto all = gaussian_rows(N, D);
+  const auto r = ml::exact_knn(ml::shard_rows(all, D, world()), K, world());
+  const auto g = ml::symmetrise(r, {}, world());
+  ASSERT_EQ(g.first_vertex, r.first_row);
+  ASSERT_EQ(g.local_vertices(), r.local_rows);
+  std::vector<std::int64_t> sources, targets;
+  for (std::uint64_t v = 0; v < g.local_vertices(); ++v) {
+    for (auto e = g.offsets[v]; e < g.offsets[v + 1]; ++e) {
+      sources.push_back(static_cast<std::int64_t>(g.first_vertex + v));
+      targets.push_back(g.targets[e]);
+      EXPECT_EQ(g.weights[e], 1.0);
+      if (e > g.offsets[v]) {
+        EXPECT_LT(g.targets[e - 1], g.targets[e]);  // sorted, no duplicates
+      }
+    }
+  }
+  const auto s = ml::gather_values(sources, world()), t = ml::gather_values(targets, world());
+  std::set<std::pair<std::int64_t, std::int64_t>> arcs;
+  for (std::size_t e = 0; e < s.size(); ++e) arcs.insert({s[e], t[e]});
+  ASSERT_EQ(arcs.size(), s.size());
+  std::set<std::pair<std::int64_t, std::int64_t>> expected;
+  for (std::uint64_t i = 0; i < N; ++i) {
+    for (const auto& nb : brute_force(all, N, D, i, K)) {
+      expected.insert({static_cast<std::int64_t>(i), nb.second});
+      expected.insert({nb.second, static_cast<std::int64_t>(i)});
+    }
+  }
+  EXPECT_EQ(arcs, expected);
+  for (const auto& a : arcs) EXPECT_NE(a.first, a.second);
+}
+
+TEST(KnnGraph, GaussianWeightsAreSymmetricSimilarities) {
+  const auto all = gaussian_rows(500, 5);
+  const auto r = ml::exact_knn(ml::shard_rows(all, 5, world()), 6, world());
+  ml::EdgeWeighting w;
+  w.gaussian = true;
+  w.sigma = 1.5;
+  const auto g = ml::symmetrise(r, w, world());
+  const auto edges = ml::gather_edges(g, world());
+  ASSERT_FALSE(edges.from.empty());
+  for (std::size_t e = 0; e < edges.from.size(); ++e) {
+    double s = 0;
+    for (std::uint64_t c = 0; c < 5; ++c) {
+      const double x = double(all[edges.from[e] * 5 + c]) - double(all[edges.to[e] * 5 + c]);
+      s += x * x;
+    }
+    const double d = static_cast<float>(std::sqrt(s));  // distances travel as float
+    EXPECT_NEAR(edges.weight[e], std::exp(-d * d / (1.5 * 1.5)), 1e-12);
+  }
+  w.sigma = 0.0;
+  EXPECT_THROW(ml::symmetrise(r, w, world()), ConfigError);
+}
+
+}  // namespace
