@@ -2,8 +2,40 @@
 // under mpiexec at 1, 2 and 3 ranks) and lets only rank 0 print results,
 // while a failure on any rank fails the test process on every rank.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <map>
 
 #include "phenoscale/par/environment.hpp"
+#include "test_support.hpp"
+
+namespace phenoscale::testing {
+
+const par::Comm& world() {
+  static par::Comm comm(MPI_COMM_WORLD);
+  return comm;
+}
+
+std::string shared_temp_dir(const std::string& prefix) {
+  static std::map<std::string, std::string> made;
+  auto it = made.find(prefix);
+  if (it != made.end()) return it->second;
+  namespace fs = std::filesystem;
+  std::string dir = (fs::temp_directory_path() / (prefix + "-" + std::to_string(getpid()))).string();
+  world().broadcast(dir);
+  if (world().is_root()) fs::create_directories(dir);
+  world().barrier();
+  return made[prefix] = dir;
+}
+
+std::string source_path(const std::string& relative_to_tests) {
+  const char* src = std::getenv("PHENOSCALE_SOURCE_DIR");
+  return std::string(src ? src : ".") + "/tests/" + relative_to_tests;
+}
+
+}  // namespace phenoscale::testing
 
 int main(int argc, char** argv) {
   phenoscale::par::Environment environment(argc, argv);

@@ -16,28 +16,16 @@
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/par/agree.hpp"
 #include "phenoscale/par/partition.hpp"
+#include "test_support.hpp"
 
 using namespace phenoscale;
+using phenoscale::testing::world;
 namespace fs = std::filesystem;
 
 namespace {
 
-const par::Comm& world() {
-  static par::Comm comm(MPI_COMM_WORLD);
-  return comm;
-}
-
 // A directory shared by all ranks of this test run.
-std::string shared_dir() {
-  static std::string dir = [] {
-    std::string d = (fs::temp_directory_path() / ("phenoscale-h5-" + std::to_string(getpid()))).string();
-    world().broadcast(d);
-    if (world().is_root()) fs::create_directories(d);
-    world().barrier();
-    return d;
-  }();
-  return dir;
-}
+std::string shared_dir() { return phenoscale::testing::shared_temp_dir("phenoscale-h5"); }
 
 // Sample i's values depend only on i (counter-based RNG), like real data.
 float value(std::uint64_t i, std::uint64_t j) {

@@ -17,16 +17,13 @@
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/ml/bootstrap.hpp"
 #include "phenoscale/par/partition.hpp"
+#include "test_support.hpp"
 
 using namespace phenoscale;
+using phenoscale::testing::world;
 namespace fs = std::filesystem;
 
 namespace {
-
-const par::Comm& world() {
-  static par::Comm comm(MPI_COMM_WORLD);
-  return comm;
-}
 
 std::string fixture(const std::string& name) {
   const char* src = std::getenv("PHENOSCALE_SOURCE_DIR");

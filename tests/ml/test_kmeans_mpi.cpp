@@ -15,15 +15,12 @@
 #include "phenoscale/core/rng.hpp"
 #include "phenoscale/ml/kmeans.hpp"
 #include "phenoscale/ml/matrix.hpp"
+#include "test_support.hpp"
 
 using namespace phenoscale;
+using phenoscale::testing::world;
 
 namespace {
-
-const par::Comm& world() {
-  static par::Comm comm(MPI_COMM_WORLD);
-  return comm;
-}
 
 struct Mixture {
   std::vector<float> x;               // n × d, global

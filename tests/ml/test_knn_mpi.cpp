@@ -14,15 +14,12 @@
 #include "phenoscale/ml/graph.hpp"
 #include "phenoscale/ml/knn.hpp"
 #include "phenoscale/ml/matrix.hpp"
+#include "test_support.hpp"
 
 using namespace phenoscale;
+using phenoscale::testing::world;
 
 namespace {
-
-const par::Comm& world() {
-  static par::Comm comm(MPI_COMM_WORLD);
-  return comm;
-}
 
 // Row i depends only on i (counter-based RNG), whichever rank holds it.
 std::vector<float> gaussian_rows(std::uint64_t n, std::uint64_t d) {

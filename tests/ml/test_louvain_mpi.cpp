@@ -13,15 +13,12 @@
 #include "phenoscale/ml/knn.hpp"
 #include "phenoscale/ml/louvain.hpp"
 #include "phenoscale/ml/matrix.hpp"
+#include "test_support.hpp"
 
 using namespace phenoscale;
+using phenoscale::testing::world;
 
 namespace {
-
-const par::Comm& world() {
-  static par::Comm comm(MPI_COMM_WORLD);
-  return comm;
-}
 
 // Two triangles {0,1,2}, {3,4,5} joined by the edge 2–3; rank 0 supplies
 // every arc, the exchange delivers them to their owners.

@@ -20,32 +20,17 @@
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/ml/matrix.hpp"
 #include "phenoscale/ml/pca.hpp"
+#include "test_support.hpp"
 
 using namespace phenoscale;
+using phenoscale::testing::world;
 namespace fs = std::filesystem;
 
 namespace {
 
-const par::Comm& world() {
-  static par::Comm comm(MPI_COMM_WORLD);
-  return comm;
-}
+std::string fixture() { return phenoscale::testing::source_path("ml/fixtures/quality.h5"); }
 
-std::string fixture() {
-  const char* src = std::getenv("PHENOSCALE_SOURCE_DIR");
-  return std::string(src ? src : ".") + "/tests/ml/fixtures/quality.h5";
-}
-
-std::string shared_dir() {
-  static std::string dir = [] {
-    std::string d = (fs::temp_directory_path() / ("phenoscale-pca-" + std::to_string(getpid()))).string();
-    world().broadcast(d);
-    if (world().is_root()) fs::create_directories(d);
-    world().barrier();
-    return d;
-  }();
-  return dir;
-}
+std::string shared_dir() { return phenoscale::testing::shared_temp_dir("phenoscale-pca"); }
 
 std::vector<double> read_all(const std::string& dataset, const par::Comm& comm) {
   io::H5File f = io::H5File::open(fixture(), comm);

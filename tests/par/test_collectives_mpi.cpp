@@ -7,14 +7,12 @@
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/par/agree.hpp"
 #include "phenoscale/par/allreducer.hpp"
+#include "test_support.hpp"
 
 using namespace phenoscale;
+using phenoscale::testing::world;
 
 namespace {
-const par::Comm& world() {
-  static par::Comm comm(MPI_COMM_WORLD);
-  return comm;
-}
 }  // namespace
 
 TEST(Comm, ExscanAndAllreduce) {
