@@ -53,13 +53,7 @@ void run_communities(const StageContext& ctx) {
     throw ConfigError("communities.input is empty: give the features with --input FILE.h5:/features "
                       "(or a kNN output with --set communities.graph=knn.h5)");
   }
-  ml::CommunityOptions options;
-  options.method = cfg.string("communities.method");
-  options.resolution = cfg.real("communities.resolution");
-  options.tolerance = cfg.real("communities.tolerance");
-  options.max_iterations = static_cast<int>(cfg.integer("communities.max_iterations"));
-  options.max_levels = static_cast<int>(cfg.integer("communities.max_levels"));
-  options.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
+  const ml::CommunityOptions options = community_options(cfg);
   ml::EdgeWeighting weighting;
   weighting.gaussian = cfg.string("communities.weights") == "gaussian";
   weighting.sigma = cfg.real("communities.sigma");
@@ -119,6 +113,17 @@ void run_communities(const StageContext& ctx) {
 }
 
 }  // namespace
+
+ml::CommunityOptions community_options(const core::Config& cfg) {
+  ml::CommunityOptions options;
+  options.method = cfg.string("communities.method");
+  options.resolution = cfg.real("communities.resolution");
+  options.tolerance = cfg.real("communities.tolerance");
+  options.max_iterations = static_cast<int>(cfg.integer("communities.max_iterations"));
+  options.max_levels = static_cast<int>(cfg.integer("communities.max_levels"));
+  options.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
+  return options;
+}
 
 void add_ml_communities_keys(core::Schema& s) {
   s.string("communities.input", "",

@@ -32,15 +32,7 @@ void run_kmeans(const StageContext& ctx) {
     x = ml::read_matrix(spec, ctx.comm);
   }
 
-  ml::KMeansOptions opt;
-  opt.k = cfg.integer("kmeans.k");
-  opt.n_init = static_cast<int>(cfg.integer("kmeans.n_init"));
-  opt.max_iter = static_cast<int>(cfg.integer("kmeans.max_iter"));
-  opt.tol = cfg.real("kmeans.tol");
-  opt.init = cfg.string("kmeans.init");
-  opt.oversampling = cfg.real("kmeans.oversampling");
-  opt.rounds = static_cast<int>(cfg.integer("kmeans.rounds"));
-  opt.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
+  ml::KMeansOptions opt = kmeans_options(cfg);
   opt.on_restart = [&](const ml::KMeansRestart& r) {
     core::Log::info(cat("ml kmeans: restart ", r.restart + 1, "/", opt.n_init, ": inertia ", r.inertia, " after ",
                         r.iterations, " iteration(s)", r.converged ? "" : " (max_iter reached)", ", ",
@@ -86,6 +78,19 @@ void run_kmeans(const StageContext& ctx) {
 }
 
 }  // namespace
+
+ml::KMeansOptions kmeans_options(const core::Config& cfg) {
+  ml::KMeansOptions opt;
+  opt.k = cfg.integer("kmeans.k");
+  opt.n_init = static_cast<int>(cfg.integer("kmeans.n_init"));
+  opt.max_iter = static_cast<int>(cfg.integer("kmeans.max_iter"));
+  opt.tol = cfg.real("kmeans.tol");
+  opt.init = cfg.string("kmeans.init");
+  opt.oversampling = cfg.real("kmeans.oversampling");
+  opt.rounds = static_cast<int>(cfg.integer("kmeans.rounds"));
+  opt.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
+  return opt;
+}
 
 void add_ml_kmeans_keys(core::Schema& s) {
   s.string("kmeans.input", "", "Feature matrix FILE.h5:/dataset (N×d float32/float64; dataset defaults to /features)")

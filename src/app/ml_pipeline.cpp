@@ -17,6 +17,7 @@ core::Schema ml_schema() {
   add_ml_embed_keys(s);
   add_ml_pca_keys(s);
   add_ml_quality_keys(s);
+  add_ml_sweep_keys(s);
   return s;
 }
 
@@ -34,6 +35,7 @@ Pipeline ml_pipeline() {
               ml_embed_stage(),
               ml_pca_stage(),
               ml_quality_stage(),
+              ml_sweep_stage(),
           }};
 }
 

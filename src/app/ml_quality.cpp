@@ -41,10 +41,7 @@ void run_quality(const StageContext& ctx) {
   core::Log::info(cat("ml quality: ", x.global_rows, " x ", x.cols, " from ", spec.file, ":", spec.dataset,
                       ", labels ", cfg.string("quality.labels"), " on ", ctx.comm.size(), " rank(s)"));
 
-  ml::SilhouetteOptions options;
-  options.exact_limit = static_cast<std::uint64_t>(cfg.integer("quality.exact_limit"));
-  options.sample_size = static_cast<std::uint64_t>(cfg.integer("quality.sample_size"));
-  options.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
+  const ml::SilhouetteOptions options = silhouette_options(cfg);
   ml::SilhouetteResult s;
   double db = 0.0, ari = 0.0, nmi = 0.0;
   {
@@ -89,6 +86,14 @@ void run_quality(const StageContext& ctx) {
 }
 
 }  // namespace
+
+ml::SilhouetteOptions silhouette_options(const core::Config& cfg) {
+  ml::SilhouetteOptions options;
+  options.exact_limit = static_cast<std::uint64_t>(cfg.integer("quality.exact_limit"));
+  options.sample_size = static_cast<std::uint64_t>(cfg.integer("quality.sample_size"));
+  options.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
+  return options;
+}
 
 void add_ml_quality_keys(core::Schema& s) {
   s.string("quality.input", "",

@@ -3,6 +3,9 @@
 #pragma once
 
 #include "phenoscale/app/registry.hpp"
+#include "phenoscale/ml/kmeans.hpp"
+#include "phenoscale/ml/louvain.hpp"
+#include "phenoscale/ml/quality.hpp"
 
 namespace phenoscale::app {
 
@@ -21,5 +24,13 @@ void add_ml_pca_keys(core::Schema& schema);
 Stage ml_pca_stage();
 void add_ml_quality_keys(core::Schema& schema);
 Stage ml_quality_stage();
+void add_ml_sweep_keys(core::Schema& schema);
+Stage ml_sweep_stage();
+
+// Method options from their deck sections ([kmeans], [communities],
+// [quality]), shared by the tools and the sweep.
+ml::KMeansOptions kmeans_options(const core::Config& config);
+ml::CommunityOptions community_options(const core::Config& config);
+ml::SilhouetteOptions silhouette_options(const core::Config& config);
 
 }  // namespace phenoscale::app

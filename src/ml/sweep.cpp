@@ -1,0 +1,99 @@
+#include "phenoscale/ml/sweep.hpp"
+
+#include <cmath>
+#include <limits>
+#include <set>
+
+#include "phenoscale/core/log.hpp"
+#include "phenoscale/ml/graph.hpp"
+#include "phenoscale/ml/knn.hpp"
+
+namespace phenoscale::ml {
+namespace {
+
+constexpr double kUndefined = std::numeric_limits<double>::quiet_NaN();
+
+std::int64_t count_clusters(const std::vector<std::int64_t>& labels, const par::Comm& comm) {
+  // Labels of both k-means and communities are 0..n-1: the count of distinct
+  // labels is one more than the largest label that occurs, if all are used.
+  std::set<std::int64_t> local(labels.begin(), labels.end());
+  std::int64_t largest = local.empty() ? -1 : *local.rbegin();
+  largest = comm.allreduce_max(largest);
+  std::vector<std::int64_t> present(largest + 1, 0);
+  for (auto l : local) present[l] = 1;
+  comm.allreduce_sum_inplace(present);
+  std::int64_t n = 0;
+  for (auto p : present) n += p > 0;
+  return n;
+}
+
+// Scores one partition; silhouette and Davies–Bouldin only where defined.
+SweepPoint score(const ShardedMatrix& x, std::int64_t parameter, const std::vector<std::int64_t>& labels,
+                 double objective, const SilhouetteOptions& quality, const std::vector<std::int64_t>& reference,
+                 const par::Comm& comm) {
+  SweepPoint p;
+  p.parameter = parameter;
+  p.objective = objective;
+  p.clusters = count_clusters(labels, comm);
+  const bool defined = p.clusters >= 2 && static_cast<std::uint64_t>(p.clusters) < x.global_rows;
+  if (defined) {
+    const SilhouetteResult s = silhouette(x, labels, quality, comm);
+    p.silhouette = s.value;
+    p.silhouette_stderr = s.standard_error;
+    p.davies_bouldin = davies_bouldin(x, labels, comm);
+  } else {
+    p.silhouette = p.silhouette_stderr = p.davies_bouldin = kUndefined;
+  }
+  const bool have_reference = comm.allreduce_max<int>(reference.empty() ? 0 : 1) > 0;
+  p.adjusted_rand_index = have_reference ? adjusted_rand_index(reference, labels, comm) : kUndefined;
+  p.nmi = have_reference ? normalized_mutual_info(reference, labels, comm) : kUndefined;
+  core::Log::info(core::cat("ml sweep: parameter ", parameter, ": ", p.clusters, " clusters, silhouette ",
+                            p.silhouette, ", Davies-Bouldin ", p.davies_bouldin, ", objective ", objective));
+  return p;
+}
+
+// Keeps the labels of the best point seen so far.
+void consider(SweepResult& result, SweepPoint point, std::vector<std::int64_t> labels) {
+  result.points.push_back(point);
+  const SweepPoint& best = result.points[result.best];
+  const bool first = result.points.size() == 1;
+  const bool better = !std::isnan(point.silhouette) &&
+                      (std::isnan(best.silhouette) || point.silhouette > best.silhouette);
+  if (first || better) {
+    result.best = result.points.size() - 1;
+    result.best_labels = std::move(labels);
+  }
+}
+
+}  // namespace
+
+SweepResult sweep_kmeans(const ShardedMatrix& x, const std::vector<std::int64_t>& ks, const KMeansOptions& base,
+                         const SilhouetteOptions& quality, const std::vector<std::int64_t>& reference,
+                         const par::Comm& comm) {
+  SweepResult result;
+  for (const std::int64_t k : ks) {
+    KMeansOptions options = base;
+    options.k = k;
+    KMeansResult fit = kmeans_fit(x, options, comm);
+    // Scored before the labels are moved (argument evaluation order is unspecified).
+    const SweepPoint point = score(x, k, fit.labels, fit.inertia, quality, reference, comm);
+    consider(result, point, std::move(fit.labels));
+  }
+  return result;
+}
+
+SweepResult sweep_communities(const ShardedMatrix& x, const std::vector<std::int64_t>& neighbour_counts,
+                              const CommunityOptions& communities, const SilhouetteOptions& quality,
+                              const std::vector<std::int64_t>& reference, const par::Comm& comm) {
+  SweepResult result;
+  for (const std::int64_t k : neighbour_counts) {
+    const KnnResult neighbours = exact_knn(x, static_cast<std::uint64_t>(k), comm);
+    const DistGraph graph = symmetrise(neighbours, EdgeWeighting{}, comm);
+    Communities found = detect_communities(graph, communities, comm);
+    const SweepPoint point = score(x, k, found.labels, found.modularity, quality, reference, comm);
+    consider(result, point, std::move(found.labels));
+  }
+  return result;
+}
+
+}  // namespace phenoscale::ml
