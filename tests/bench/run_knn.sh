@@ -4,7 +4,8 @@
 # NearestNeighbors(algorithm="brute") at 1 and 2 threads, on the same file in
 # the same run. Recall is scored against sklearn (ties aside: a row whose
 # index set differs counts as matching when the sorted distances agree).
-# FAISS is not installed on this machine, so it is not a peer here.
+# FAISS (python3-faiss, IndexFlatL2: exact brute force) is timed on the same
+# file at 1 and 2 threads.
 #   bash tests/bench/run_knn.sh [build_dir] [rows=100000] [k=15]
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -42,9 +43,28 @@ with h5py.File(sys.argv[2], "w") as f:
     f["neighbours"] = idx; f["distances"] = dist; f.attrs["seconds"] = seconds
 PY
 done
+for threads in 1 2; do
+  /usr/bin/python3 - "$data" "$work/faiss_$threads.h5" "$k" "$threads" <<'PY'
+import sys, time, h5py, numpy as np, faiss
+x = np.ascontiguousarray(h5py.File(sys.argv[1], "r")["features"][...])
+k, threads = int(sys.argv[3]), int(sys.argv[4])
+faiss.omp_set_num_threads(threads)
+t = time.perf_counter()
+index = faiss.IndexFlatL2(x.shape[1])
+index.add(x)
+dist, idx = index.search(x, k + 1)  # each row finds itself first; drop it below
+seconds = time.perf_counter() - t
+rows = np.arange(len(x))[:, None]
+keep = idx != rows
+idx = np.array([r[m][:k] for r, m in zip(idx, keep)])
+with h5py.File(sys.argv[2], "w") as f:
+    f["neighbours"] = idx; f.attrs["seconds"] = seconds
+PY
+done
 /usr/bin/python3 - "$work" "${ours[1]}" "${ours[2]}" <<'PY'
 import sys, h5py, numpy as np
 work, t1, t2 = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+fa1 = h5py.File(f"{work}/faiss_1.h5", "r"); fa2 = h5py.File(f"{work}/faiss_2.h5", "r")
 sk = h5py.File(f"{work}/sk_1.h5", "r"); sk2 = h5py.File(f"{work}/sk_2.h5", "r")
 si, sd = sk["neighbours"][...], sk["distances"][...]
 rows = []
@@ -64,6 +84,13 @@ print("| run | ours (s) | sklearn brute (s) | ours / sklearn |")
 print("|---|---|---|---|")
 print(f"| 1 thread: ours np=1 × 1 thread vs sklearn 1 thread | {t1:.2f} | {s1:.2f} | {t1 / s1:.2f} |")
 print(f"| 2 threads: ours np=2 × 1 thread vs sklearn 2 threads | {t2:.2f} | {s2:.2f} | {t2 / s2:.2f} |")
+f1, f2 = fa1.attrs["seconds"], fa2.attrs["seconds"]
+print("\n| run | ours (s) | FAISS IndexFlatL2 (s) | ours / FAISS |")
+print("|---|---|---|---|")
+print(f"| 1 thread | {t1:.2f} | {f1:.2f} | {t1 / f1:.2f} |")
+print(f"| 2 threads (ours np=2) | {t2:.2f} | {f2:.2f} | {t2 / f2:.2f} |")
+fi = fa1["neighbours"][...]
+print(f"\nFAISS recall against sklearn (indices): {np.mean([len(set(a) & set(b)) for a, b in zip(fi, si)]) / si.shape[1]:.6f}")
 print("\n| ours | recall vs sklearn (indices) | rows with other indices | of which equal distances (ties) | recall, ties aside | max abs. distance difference |")
 print("|---|---|---|---|---|---|")
 for np_, r, d, t, rt, m in rows:

@@ -5,7 +5,7 @@
 #       --output-dir $WORK/out data generate summarize
 # and checks job states, exit codes, HDF5 outputs and the job logs. Then it
 # checks the preemption path of template.sbatch (exit 75 -> requeue -> rerun)
-# with a stub binary. Exit 77 (ctest: skipped) without root or Slurm.
+# with a stand-in program. Exit 77 (ctest: skipped) without root or Slurm.
 #
 # Env: PHENOSCALE_BINARY (default <repo>/build/bin/phenoscale),
 #      PHENOSCALE_SOURCE_DIR (default: derived from this script's location),
@@ -100,10 +100,10 @@ for f in samples.h5 summary.h5; do
 done
 
 # ------------------------------------------- preemption: 75 -> requeue -> rerun
-# A stub stands in for phenoscale: first run waits for SIGUSR1, "checkpoints"
+# A stand-in program replaces phenoscale: first run waits for SIGUSR1, "checkpoints"
 # and exits 75; the requeued run finds the checkpoint and succeeds.
-stub="$WORK/stub-phenoscale"
-cat >"$stub" <<'EOF'
+standin="$WORK/standin-phenoscale"
+cat >"$standin" <<'EOF'
 #!/bin/bash
 set -u
 ckpt=$OUTPUT_DIR/ckpt
@@ -113,11 +113,11 @@ touch "$OUTPUT_DIR/ready.${OMPI_COMM_WORLD_RANK:-0}"
 for _ in $(seq 600); do sleep 0.1; done
 exit 1
 EOF
-chmod +x "$stub"
+chmod +x "$standin"
 pout="$WORK/preempt"
 mkdir -p "$pout"
-pjob=$(PIPELINE=stub STAGE=preempt PHENOSCALE=$stub OUTPUT_DIR=$pout DECK="" EXTRA="" \
-       sbatch --parsable --export=ALL --ntasks=2 --time=5:00 --job-name=stub-preempt \
+pjob=$(PIPELINE=standin STAGE=preempt PHENOSCALE=$standin OUTPUT_DIR=$pout DECK="" EXTRA="" \
+       sbatch --parsable --export=ALL --ntasks=2 --time=5:00 --job-name=standin-preempt \
        --output="$pout/%x-%j.out" "$repo/jobs/slurm/template.sbatch")
 pjob=${pjob%%;*}
 started=1
@@ -149,7 +149,7 @@ pinfo=$(scontrol -o show job "$pjob" 2>/dev/null || true)
 [ "$state" = JobState=COMPLETED ] || fail "preempted job $pjob: $state (expected COMPLETED after requeue)"
 [[ $pinfo == *"Restarts=1"* ]] || fail "preempted job $pjob was not requeued once: $(grep -o 'Restarts=[^ ]*' <<<"$pinfo")"
 [[ $pinfo == *" ExitCode=0:0"* ]] || fail "preempted job $pjob exit code: $(grep -o ' ExitCode=[^ ]*' <<<"$pinfo")"
-plog="$pout/stub-preempt-$pjob.out"
+plog="$pout/standin-preempt-$pjob.out"
 grep -q "requeueing job $pjob" "$plog" 2>/dev/null || fail "$plog lacks the requeue message"
 grep -q "resumed, done" "$plog" 2>/dev/null || fail "$plog lacks the resumed run"
 
