@@ -35,6 +35,23 @@ std::string source_path(const std::string& relative_to_tests) {
   return std::string(src ? src : ".") + "/tests/" + relative_to_tests;
 }
 
+void TempDirTest::SetUp() {
+  namespace fs = std::filesystem;
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  dir_ = fs::path(::testing::TempDir()) / ("phenoscale_" + std::to_string(getpid()) + "_" +
+                                           info->test_suite_name() + "_" + info->name());
+  fs::remove_all(dir_);
+  fs::create_directories(dir_);
+}
+
+void TempDirTest::TearDown() { std::filesystem::remove_all(dir_); }
+
+std::vector<std::string> TempDirTest::entries() const {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir_)) names.push_back(e.path().filename().string());
+  return names;
+}
+
 }  // namespace phenoscale::testing
 
 int main(int argc, char** argv) {

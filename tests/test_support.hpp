@@ -1,7 +1,11 @@
 // Shared helpers of the test executables (defined in tests/mpi_test_main.cpp).
 #pragma once
 
+#include <gtest/gtest.h>
+
+#include <filesystem>
 #include <string>
+#include <vector>
 
 #include "phenoscale/par/comm.hpp"
 
@@ -16,5 +20,29 @@ std::string shared_temp_dir(const std::string& prefix);
 
 // A file under tests/ of the source tree ($PHENOSCALE_SOURCE_DIR, set by ctest).
 std::string source_path(const std::string& relative_to_tests);
+
+// A fixture with a fresh, empty directory per test (removed afterwards),
+// for tests of file readers and atomic writers.
+class TempDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+  std::string file(const std::string& name) const { return (dir_ / name).string(); }
+  // Names of the files in the directory (to check no temporary is left over).
+  std::vector<std::string> entries() const;
+  std::filesystem::path dir_;
+};
+
+// The message of the E that `fn` throws; a test failure if it throws none.
+template <typename E, typename Fn>
+std::string message_of(Fn fn) {
+  try {
+    fn();
+  } catch (const E& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "expected an exception";
+  return "";
+}
 
 }  // namespace phenoscale::testing

@@ -12,6 +12,7 @@
 
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/io/csv.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using phenoscale::InputError;
@@ -22,18 +23,8 @@ using F64 = std::vector<double>;
 
 namespace {
 
-class CsvTest : public ::testing::Test {
+class CsvTest : public phenoscale::testing::TempDirTest {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) /
-           ("phenoscale_csv_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  std::string file(const std::string& name) const { return (dir_ / name).string(); }
   std::string write(const std::string& name, const std::string& content) const {
     std::ofstream(file(name), std::ios::binary) << content;
     return file(name);
@@ -44,24 +35,9 @@ class CsvTest : public ::testing::Test {
     ss << in.rdbuf();
     return ss.str();
   }
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(dir_)) names.push_back(e.path().filename().string());
-    return names;
-  }
-  fs::path dir_;
 };
 
-template <typename E, typename Fn>
-std::string message_of(Fn fn) {
-  try {
-    fn();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return "";
-}
+using phenoscale::testing::message_of;
 
 // --- layouts ----------------------------------------------------------------------
 

@@ -14,6 +14,7 @@
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/io/atomic_file.hpp"
 #include "phenoscale/io/mrc.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using phenoscale::InputError;
@@ -22,24 +23,7 @@ using namespace phenoscale::io;
 
 namespace {
 
-class MrcTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) / ("phenoscale_mrc_" + std::to_string(::getpid()) + "_" +
-                                             info->test_suite_name() + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string file(const std::string& name) const { return (dir_ / name).string(); }
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(dir_)) names.push_back(e.path().filename().string());
-    return names;
-  }
-  fs::path dir_;
-};
+using MrcTest = phenoscale::testing::TempDirTest;
 
 // A 1024-byte MRC header built word by word (words numbered from 1 as in the
 // MRC2014 table), little-endian unless `big` is set.
@@ -98,16 +82,7 @@ std::vector<unsigned char> f32(const std::vector<float>& values, bool big = fals
 }
 
 // Expects `fn` to throw E and returns its message.
-template <typename E, typename Fn>
-std::string message_of(Fn fn) {
-  try {
-    fn();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return "";
-}
+using phenoscale::testing::message_of;
 
 MrcVolume ramp(int nx, int ny, int nz) {
   MrcVolume v;

@@ -15,6 +15,7 @@
 
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/io/tiff.hpp"
+#include "test_support.hpp"
 
 namespace fs = std::filesystem;
 using phenoscale::InputError;
@@ -23,35 +24,9 @@ using namespace phenoscale::io;
 
 namespace {
 
-class TiffTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = fs::path(::testing::TempDir()) /
-           ("phenoscale_tiff_" + std::to_string(::getpid()) + "_" + info->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string file(const std::string& name) const { return (dir_ / name).string(); }
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(dir_)) names.push_back(e.path().filename().string());
-    return names;
-  }
-  fs::path dir_;
-};
+using TiffTest = phenoscale::testing::TempDirTest;
 
-template <typename E, typename Fn>
-std::string message_of(Fn fn) {
-  try {
-    fn();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return "";
-}
+using phenoscale::testing::message_of;
 
 ImageStack stack_of(int frames, int height, int width, float (*value)(int, int, int)) {
   ImageStack s;
