@@ -36,6 +36,31 @@ namespace embedding_detail {
 
 using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
+std::vector<WeightedPair> symmetric_pairs(const Neighbours& nb, const std::vector<double>& weight,
+                                          double (*combine)(double, double)) {
+  const std::uint64_t n = nb.k ? nb.index.size() / nb.k : 0, k = nb.k;
+  std::vector<WeightedPair> e;
+  e.reserve(2 * n * k);
+  for (std::uint64_t i = 0; i < n; ++i) {
+    for (std::uint64_t m = 0; m < k; ++m) {
+      e.push_back({i, nb.index[i * k + m], weight[i * k + m]});
+      e.push_back({nb.index[i * k + m], i, weight[i * k + m]});
+    }
+  }
+  std::sort(e.begin(), e.end(), [](const WeightedPair& a, const WeightedPair& b) {
+    return a.row != b.row ? a.row < b.row : (a.col != b.col ? a.col < b.col : a.value < b.value);
+  });
+  std::vector<WeightedPair> out;
+  for (std::size_t a = 0; a < e.size();) {
+    double v = e[a].value;
+    std::size_t b = a + 1;
+    for (; b < e.size() && e[b].row == e[a].row && e[b].col == e[a].col; ++b) v = combine(v, e[b].value);
+    out.push_back({e[a].row, e[a].col, v});
+    a = b;
+  }
+  return out;
+}
+
 Neighbours exact_knn(const float* X, std::uint64_t n, std::uint64_t d, std::uint64_t k) {
   if (k == 0 || k >= n) throw InputError(cat("exact kNN: need 1 <= k < N, found k = ", k, ", N = ", n));
   RowMatrix A(n, d);
@@ -264,32 +289,14 @@ struct SparseP {
 };
 
 SparseP joint_affinities(const Neighbours& nb, const std::vector<double>& cond, std::uint64_t n) {
-  const std::uint64_t k = nb.k;
-  struct Entry {
-    std::uint64_t row, col;
-    double value;
-  };
-  std::vector<Entry> e;
-  e.reserve(2 * n * k);
-  for (std::uint64_t i = 0; i < n; ++i)
-    for (std::uint64_t m = 0; m < k; ++m) {
-      e.push_back({i, nb.index[i * k + m], cond[i * k + m]});
-      e.push_back({nb.index[i * k + m], i, cond[i * k + m]});
-    }
-  std::sort(e.begin(), e.end(), [](const Entry& a, const Entry& b) {
-    return a.row != b.row ? a.row < b.row : (a.col != b.col ? a.col < b.col : a.value < b.value);
-  });
+  const auto pairs = symmetric_pairs(nb, cond, [](double a, double b) { return a + b; });
   SparseP P;
   P.start.assign(n + 1, 0);
   const double norm = 2.0 * static_cast<double>(n);  // Σ of conditional P is N per direction
-  for (std::size_t a = 0; a < e.size();) {
-    std::size_t b = a;
-    double v = 0.0;
-    while (b < e.size() && e[b].row == e[a].row && e[b].col == e[a].col) v += e[b++].value;
-    P.col.push_back(e[a].col);
-    P.value.push_back(v / norm);
-    ++P.start[e[a].row + 1];
-    a = b;
+  for (const auto& p : pairs) {
+    P.col.push_back(p.col);
+    P.value.push_back(p.value / norm);
+    ++P.start[p.row + 1];
   }
   for (std::uint64_t i = 0; i < n; ++i) P.start[i + 1] += P.start[i];
   return P;

@@ -118,35 +118,20 @@ Graph fuzzy_graph(const Neighbours& nb, std::uint64_t n, std::uint64_t n_neighbo
     mean /= static_cast<double>(k);
     sigma[i] = std::max(mid, 1e-3 * (rho[i] > 0 ? mean : global_mean));
   }
-  struct Entry {
-    std::uint64_t row, col;
-    double value;
-  };
-  std::vector<Entry> e;
-  e.reserve(2 * n * k);
-  for (std::uint64_t i = 0; i < n; ++i)
+  std::vector<double> w(n * k);
+  for (std::uint64_t i = 0; i < n; ++i) {
     for (std::uint64_t m = 0; m < k; ++m) {
       const double excess = nb.distance[i * k + m] - rho[i];
-      const double w = excess > 0 ? std::exp(-excess / sigma[i]) : 1.0;
-      e.push_back({i, nb.index[i * k + m], w});
-      e.push_back({nb.index[i * k + m], i, w});
+      w[i * k + m] = excess > 0 ? std::exp(-excess / sigma[i]) : 1.0;
     }
-  std::sort(e.begin(), e.end(), [](const Entry& x, const Entry& y) {
-    return x.row != y.row ? x.row < y.row : (x.col != y.col ? x.col < y.col : x.value < y.value);
-  });
+  }
+  // Probabilistic t-conorm a + b − ab: the union of the two directed memberships.
+  const auto pairs = symmetric_pairs(nb, w, [](double a, double b) { return a + b - a * b; });
   Graph g;
-  for (std::size_t a = 0; a < e.size();) {
-    double v = 0.0;
-    std::size_t b = a;
-    // Probabilistic t-conorm a + b − ab: the union of the two directed memberships.
-    while (b < e.size() && e[b].row == e[a].row && e[b].col == e[a].col) {
-      v = v + e[b].value - v * e[b].value;
-      ++b;
-    }
-    g.head.push_back(e[a].row);
-    g.tail.push_back(e[a].col);
-    g.weight.push_back(v);
-    a = b;
+  for (const auto& p : pairs) {
+    g.head.push_back(p.row);
+    g.tail.push_back(p.col);
+    g.weight.push_back(p.value);
   }
   return g;
 }

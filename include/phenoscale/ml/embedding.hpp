@@ -106,6 +106,16 @@ struct Neighbours {
 };
 Neighbours exact_knn(const float* X, std::uint64_t n, std::uint64_t d, std::uint64_t k);
 
+// A weighted kNN edge list made symmetric: both directions i→j and j→i of
+// every edge, sorted by (row, col), with the weights of duplicate pairs folded
+// by `combine` in ascending weight order (t-SNE adds, UMAP takes the fuzzy union).
+struct WeightedPair {
+  std::uint64_t row, col;
+  double value;
+};
+std::vector<WeightedPair> symmetric_pairs(const Neighbours& nb, const std::vector<double>& weight,
+                                          double (*combine)(double, double));
+
 // Conditional affinities p_{j|i} = exp(−β_i d²_ij) / Σ, with β_i bisected until
 // the Shannon entropy (nats) of row i equals log(perplexity). `sq_distances`
 // is N × k. Returns the N × k probabilities; `beta` gets the precisions.
