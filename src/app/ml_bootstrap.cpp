@@ -81,11 +81,7 @@ void write_table(const StageContext& ctx, const std::string& path, const ml::Boo
 
 void run_bootstrap(const StageContext& ctx) {
   const auto& cfg = ctx.config;
-  par::collectively(ctx.comm, [&] {
-    if (cfg.string("bootstrap.input").empty()) {
-      throw ConfigError("bootstrap.input is empty: give the observations file with --input FILE.h5");
-    }
-  });
+  require_setting(ctx, "bootstrap.input", "give the observations file with --input FILE.h5");
   // FILE.h5:/dataset names the labels dataset, like the other ml tools' inputs.
   std::string input = cfg.string("bootstrap.input");
   std::string labels = cfg.string("bootstrap.labels");

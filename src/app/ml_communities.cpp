@@ -49,9 +49,10 @@ ml::KnnResult read_knn(const std::string& path, const par::Comm& comm) {
 void run_communities(const StageContext& ctx) {
   const auto& cfg = ctx.config;
   const std::string graph_file = cfg.string("communities.graph");
-  if (cfg.string("communities.input").empty() && graph_file.empty()) {
-    throw ConfigError("communities.input is empty: give the features with --input FILE.h5:/features "
-                      "(or a kNN output with --set communities.graph=knn.h5)");
+  if (graph_file.empty()) {
+    require_setting(ctx, "communities.input",
+                    "give the features with --input FILE.h5:/features (or a kNN output with "
+                    "--set communities.graph=knn.h5)");
   }
   const ml::CommunityOptions options = community_options(cfg);
   ml::EdgeWeighting weighting;

@@ -52,9 +52,7 @@ Computed compute(const core::Config& cfg, const std::vector<float>& all, std::ui
 
 void run_embed(const StageContext& ctx) {
   const auto& cfg = ctx.config;
-  if (cfg.string("embed.input").empty()) {
-    throw ConfigError("embed.input is empty: give the features with --input FILE.h5:/dataset");
-  }
+  require_setting(ctx, "embed.input", "give the features with --input FILE.h5:/dataset");
   const auto spec = ml::parse_dataset_spec(cfg.string("embed.input"));
   const std::string method = cfg.string("embed.method");
   ml::ShardedMatrix x;

@@ -20,11 +20,7 @@ using core::cat;
 
 void run_kmeans(const StageContext& ctx) {
   const auto& cfg = ctx.config;
-  par::collectively(ctx.comm, [&] {
-    if (cfg.string("kmeans.input").empty()) {
-      throw ConfigError("kmeans.input is empty: give the feature matrix as --input FILE.h5:/dataset");
-    }
-  });
+  require_setting(ctx, "kmeans.input", "give the feature matrix as --input FILE.h5:/dataset");
   const ml::DatasetSpec spec = ml::parse_dataset_spec(cfg.string("kmeans.input"));
   ml::ShardedMatrix x;
   {

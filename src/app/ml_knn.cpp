@@ -17,9 +17,7 @@ using core::cat;
 
 void run_knn(const StageContext& ctx) {
   const auto& cfg = ctx.config;
-  if (cfg.string("knn.input").empty()) {
-    throw ConfigError("knn.input is empty: give the features with --input FILE.h5:/features");
-  }
+  require_setting(ctx, "knn.input", "give the features with --input FILE.h5:/features");
   const auto metric = ml::parse_knn_metric(cfg.string("knn.metric"), "knn.metric");
   const auto spec = ml::parse_dataset_spec(cfg.string("knn.input"));
   const auto k = static_cast<std::uint64_t>(cfg.integer("knn.k"));

@@ -19,11 +19,7 @@ using core::cat;
 
 void run_pca(const StageContext& ctx) {
   const auto& cfg = ctx.config;
-  par::collectively(ctx.comm, [&] {
-    if (cfg.string("pca.input").empty()) {
-      throw ConfigError("pca.input is empty: give the features with --input FILE.h5:/features");
-    }
-  });
+  require_setting(ctx, "pca.input", "give the features with --input FILE.h5:/features");
   const auto spec = ml::parse_dataset_spec(cfg.string("pca.input"));
   ml::ShardedMatrix x;
   {

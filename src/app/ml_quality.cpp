@@ -20,14 +20,8 @@ using core::cat;
 
 void run_quality(const StageContext& ctx) {
   const auto& cfg = ctx.config;
-  par::collectively(ctx.comm, [&] {
-    if (cfg.string("quality.input").empty()) {
-      throw ConfigError("quality.input is empty: give the features with --input FILE.h5:/features");
-    }
-    if (cfg.string("quality.labels").empty()) {
-      throw ConfigError("quality.labels is empty: give the cluster labels with --set quality.labels=FILE.h5:/labels");
-    }
-  });
+  require_setting(ctx, "quality.input", "give the features with --input FILE.h5:/features");
+  require_setting(ctx, "quality.labels", "give the cluster labels with --set quality.labels=FILE.h5:/labels");
   const auto spec = ml::parse_dataset_spec(cfg.string("quality.input"));
   const std::string reference_spec = cfg.string("quality.reference");
   ml::ShardedMatrix x;

@@ -67,11 +67,7 @@ void write_sweep(const StageContext& ctx, const ml::SweepResult& result, const s
 
 void run_sweep(const StageContext& ctx) {
   const auto& cfg = ctx.config;
-  par::collectively(ctx.comm, [&] {
-    if (cfg.string("sweep.input").empty()) {
-      throw ConfigError("sweep.input is empty: give the features with --input FILE.h5:/features");
-    }
-  });
+  require_setting(ctx, "sweep.input", "give the features with --input FILE.h5:/features");
   const auto spec = ml::parse_dataset_spec(cfg.string("sweep.input"));
   ml::ShardedMatrix x;
   std::vector<std::int64_t> reference, values;

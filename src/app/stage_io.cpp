@@ -25,6 +25,12 @@ void make_parent_dir(const StageContext& ctx, const std::string& path) {
   });
 }
 
+void require_setting(const StageContext& ctx, const std::string& key, const std::string& how_to_set_it) {
+  par::collectively(ctx.comm, [&] {
+    if (ctx.config.string(key).empty()) throw ConfigError(key + " is empty: " + how_to_set_it);
+  });
+}
+
 io::Provenance stage_provenance(const StageContext& ctx, std::vector<std::string> inputs) {
   return {ctx.stage, ctx.config.to_toml(), ctx.command_line, std::move(inputs),
           ctx.config.integer("run.seed")};

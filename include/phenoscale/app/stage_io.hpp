@@ -17,6 +17,10 @@ std::string output_path(const core::Config& config, const std::string& name);
 // Collective. Creates the parent directory of `path` (rank 0), agreed on all ranks.
 void make_parent_dir(const StageContext& ctx, const std::string& path);
 
+// Collective. Throws the same ConfigError on every rank when the string key
+// `key` is empty: "<key> is empty: <how_to_set_it>".
+void require_setting(const StageContext& ctx, const std::string& key, const std::string& how_to_set_it);
+
 // Provenance of the current stage with the given input files.
 io::Provenance stage_provenance(const StageContext& ctx, std::vector<std::string> inputs);
 
