@@ -21,6 +21,9 @@ expect_error "wrong value type" "expected integer for 'generate.samples'" 2 \
   data generate --set generate.samples=many
 expect_error "inconsistent keys" "generate.min_frames = 50 exceeds generate.max_frames = 40" 2 \
   data generate --set generate.min_frames=50 --set generate.max_frames=40 --set run.output_dir=out0
+for tool in kmeans knn communities embed; do
+  expect_error "ml $tool without input" "$tool.input is empty" 2 ml "$tool"
+done
 printf '[generate\nsamples = 1\n' > broken.toml
 expect_error "TOML syntax" "broken.toml:1:" 2 data generate -c broken.toml
 
