@@ -1,0 +1,1 @@
+// Placeholder so the nn layer links before its first component lands.

@@ -1,0 +1,1 @@
+// Placeholder so the tomo layer links before its first component lands.
