@@ -170,6 +170,9 @@ int run_cli(int argc, char** argv, const par::Comm& world) {
       run_stage(*chosen_pipeline, *chosen_stage, options, join_command_line(argc, argv), world);
     }
     return exit_code::ok;
+  } catch (const Preempted& e) {
+    if (world.is_root()) std::fprintf(stderr, "phenoscale: preempted: %s\n", e.what());
+    return e.exit_code();
   } catch (const CollectiveError& e) {
     // Every rank holds the same message; rank 0 reports it once.
     if (world.is_root()) std::fprintf(stderr, "phenoscale: error: %s\n", e.what());

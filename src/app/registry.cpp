@@ -17,6 +17,7 @@ const std::vector<Pipeline>& pipelines() {
   static const std::vector<Pipeline> table = {
       data_pipeline(),
       ml_pipeline(),
+      nn_pipeline(),
   };
   return table;
 }

@@ -61,6 +61,14 @@ constexpr int usage = 2;        // bad command line or input deck
 constexpr int preempted = 75;   // checkpoint written after SIGTERM/SIGUSR1; requeue (EX_TEMPFAIL)
 }  // namespace exit_code
 
+// Thrown on every rank together when a stop signal (SIGTERM/SIGUSR1: Slurm
+// preemption or time limit with --signal) arrived and the checkpoint has been
+// written: the job exits 75 and the job script requeues it.
+class Preempted : public CollectiveError {
+ public:
+  explicit Preempted(const std::string& message) : CollectiveError(message, 0, exit_code::preempted) {}
+};
+
 // Maps an exception to the process exit code above.
 int exit_code_for(const std::exception& e);
 

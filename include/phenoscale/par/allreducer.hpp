@@ -25,6 +25,10 @@ class PendingReduction {
  public:
   virtual ~PendingReduction() = default;
   virtual void wait() = 0;
+  // Non-blocking progress poke: MPI progresses a non-blocking collective only
+  // inside MPI calls, so the trainer tests pending reductions from its
+  // autograd hooks. True once the reduction is complete.
+  virtual bool test() { return false; }
 };
 
 class Allreducer {

@@ -104,6 +104,25 @@ class Comm {
   }
   void broadcast(std::string& text, int root = 0) const;
 
+  // Personalised all-to-all: `send` holds the blocks for ranks 0..size-1 back
+  // to back, `send_counts[r]` elements for rank r. Returns the blocks received
+  // from ranks 0..size-1 in rank order; `recv_counts` gets their sizes.
+  template <typename T>
+  std::vector<T> alltoallv(const std::vector<T>& send, const std::vector<int>& send_counts,
+                           std::vector<int>& recv_counts) const {
+    recv_counts.assign(size_, 0);
+    MPI_Alltoall(send_counts.data(), 1, MPI_INT, recv_counts.data(), 1, MPI_INT, comm_);
+    std::vector<int> send_displs(size_, 0), recv_displs(size_, 0);
+    for (int r = 1; r < size_; ++r) {
+      send_displs[r] = send_displs[r - 1] + send_counts[r - 1];
+      recv_displs[r] = recv_displs[r - 1] + recv_counts[r - 1];
+    }
+    std::vector<T> recv(static_cast<std::size_t>(recv_displs[size_ - 1] + recv_counts[size_ - 1]));
+    MPI_Alltoallv(send.data(), send_counts.data(), send_displs.data(), mpi_type<T>(), recv.data(),
+                  recv_counts.data(), recv_displs.data(), mpi_type<T>(), comm_);
+    return recv;
+  }
+
  private:
   MPI_Comm comm_;
   bool owned_ = false;

@@ -1,0 +1,30 @@
+// Graceful stop on SIGTERM / SIGUSR1 (Slurm preemption, `--signal` before the
+// time limit, scancel --signal).
+//
+// While a StopSignal is alive the two signals only raise a flag; long loops
+// (training) poll it collectively at step boundaries, write a checkpoint and
+// end with exit code 75 so the job script requeues. The flag is the one piece
+// of process-wide state a signal handler allows. Destruction restores the
+// previous handlers.
+#pragma once
+
+#include <csignal>
+
+namespace phenoscale::core {
+
+class StopSignal {
+ public:
+  StopSignal();
+  ~StopSignal();
+  StopSignal(const StopSignal&) = delete;
+  StopSignal& operator=(const StopSignal&) = delete;
+
+  // The signal number received so far (0: none).
+  static int received();
+
+ private:
+  struct sigaction previous_term_ {};
+  struct sigaction previous_usr1_ {};
+};
+
+}  // namespace phenoscale::core

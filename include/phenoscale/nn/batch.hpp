@@ -1,0 +1,34 @@
+// One rank's part of a global mini-batch, as tensors.
+//
+// Fixed-shape samples (subtomograms, feature vectors) stack to [B, shape...].
+// Variable-length series (trajectories, protrusion velocities; METHODS.md
+// §2.2 and §3.3) are zero-padded to the longest series of the batch, [B, T, C],
+// with a mask [B, T] that is 1 on real frames: losses and accuracies are
+// computed on real frames only, so padding never changes a result.
+//
+// Losses are sums over this rank's samples (or frames) divided by the count
+// of the *global* batch, and gradients are summed over ranks: the update is
+// the same whatever the rank count and however unevenly the batch is split.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace phenoscale::nn {
+
+struct Batch {
+  torch::Tensor inputs;   // [B, shape...] or [B, T, C], float32
+  torch::Tensor targets;  // int64 [B] (per sample) or [B, T] (per frame); undefined when unlabelled
+  torch::Tensor mask;     // float32 [B, T], sequences only
+  torch::Tensor lengths;  // int64 [B], frames per series (1 for fixed-shape samples)
+  std::vector<std::int64_t> indices;  // global sample indices, in batch order
+  double global_samples = 0.0;        // samples in the whole global batch (all ranks)
+  double global_frames = 0.0;         // real frames in the whole global batch
+
+  std::int64_t size() const { return static_cast<std::int64_t>(indices.size()); }
+  bool sequences() const { return mask.defined(); }
+};
+
+}  // namespace phenoscale::nn

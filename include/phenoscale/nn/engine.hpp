@@ -1,0 +1,81 @@
+// The deep-learning engine as the pipelines see it, without LibTorch headers.
+//
+// Deck sections shared by every pipeline that trains a network:
+//   [model]  architecture = "dsrf3d"          (registered names: model_spec.hpp)
+//   [model.<architecture>]  its hyper-parameters (classes, size, hidden ...)
+//   [train]  optimiser, schedule, epochs, batch, split, checkpoints, device
+//   [predict] ensemble members, batch, temperature
+// `run_training` and `run_prediction` read one HDF5 dataset (fixed-shape
+// samples or CSR series, with labels), and write a model file / prediction
+// file with provenance. tomo, spt and edge call them with their own datasets.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "phenoscale/core/config.hpp"
+#include "phenoscale/io/provenance.hpp"
+#include "phenoscale/nn/model_spec.hpp"
+#include "phenoscale/par/comm.hpp"
+
+namespace phenoscale::nn {
+
+// [model], [model.<architecture>] for every registered architecture.
+void add_model_schema(core::Schema& schema);
+// [train] (inputs and outputs included).
+void add_train_schema(core::Schema& schema);
+// [predict].
+void add_predict_schema(core::Schema& schema);
+
+// The spec selected by model.architecture with its deck section applied.
+ModelSpec spec_from_config(const core::Config& config);
+
+struct TrainFiles {
+  std::string data;             // HDF5 file
+  std::string inputs = "/samples";
+  std::string labels = "/labels";
+  std::string model;            // output model file
+  std::string metrics_csv;      // "" : none
+  std::string checkpoint;       // "" : none
+};
+
+struct TrainSummary {
+  std::int64_t steps = 0, epochs = 0, best_epoch = -1;
+  bool resumed = false, early_stopped = false;
+  double final_train_loss = 0, final_train_accuracy = 0;
+  double final_validation_accuracy = 0;
+  bool has_test = false;
+  double test_loss = 0, test_accuracy = 0;
+  double samples_per_s = 0;     // mean over epochs
+  std::int64_t parameters = 0;
+};
+
+// Collective. Trains the deck's model on `files.data` and writes `files.model`.
+TrainSummary run_training(const core::Config& config, const TrainFiles& files, const io::Provenance& provenance,
+                          const par::Comm& comm);
+
+struct PredictFiles {
+  std::string data;
+  std::string inputs = "/samples";
+  std::string labels;                // "" : unlabelled
+  std::vector<std::string> models;   // ensemble members
+  std::string output;
+};
+
+struct PredictSummary {
+  std::int64_t rows = 0;
+  double temperature = 1.0, accuracy = 0.0, negative_log_likelihood = 0.0;
+  bool labelled = false;
+  double samples_per_s = 0.0;
+};
+
+// Collective. Writes /logits, /probabilities, /predictions (and /features for
+// per-sample tasks; CSR groups for per-frame tasks) in input order.
+PredictSummary run_prediction(const core::Config& config, const PredictFiles& files, const io::Provenance& provenance,
+                              const par::Comm& comm);
+
+// Sets LibTorch's intra-op threads from OMP_NUM_THREADS (one per core by default).
+void configure_threads();
+
+}  // namespace phenoscale::nn

@@ -1,0 +1,211 @@
+// Deck sections and the train / predict entry points of the engine.
+#include "phenoscale/nn/engine.hpp"
+
+#include <omp.h>
+
+#include <chrono>
+
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/core/log.hpp"
+#include "phenoscale/io/hdf5.hpp"
+#include "phenoscale/io/ragged.hpp"
+#include "phenoscale/io/sample_array.hpp"
+#include "phenoscale/nn/inference.hpp"
+#include "phenoscale/nn/model_file.hpp"
+#include "phenoscale/nn/trainer.hpp"
+#include "phenoscale/par/agree.hpp"
+
+namespace phenoscale::nn {
+
+using core::cat;
+
+void configure_threads() {
+  torch::set_num_threads(std::max(1, omp_get_max_threads()));
+}
+
+void add_model_schema(core::Schema& s) {
+  std::vector<std::string> names;
+  for (const auto& a : architectures()) names.push_back(a.name);
+  s.string("model.architecture", "mlp", "Network, by registered name (see `phenoscale list`)", names);
+  for (const auto& a : architectures()) {
+    for (const auto& h : a.hyperparameters) {
+      const std::string key = "model." + a.name + "." + h.key;
+      const std::string doc = a.name + ": " + h.doc;
+      if (h.integer) s.integer(key, static_cast<std::int64_t>(h.default_value), doc, h.min, h.max);
+      else s.real(key, h.default_value, doc, h.min, h.max);
+    }
+  }
+}
+
+void add_train_schema(core::Schema& s) {
+  s.string("train.optimizer", "sgd", "Optimiser: sgd (Nesterov momentum), adam, rmsprop", optimizer_names())
+      .real("train.learning_rate", 0.01, "Initial learning rate lr", 0.0, 1e3)
+      .real("train.momentum", 0.9, "SGD momentum", 0.0, 1.0)
+      .boolean("train.nesterov", true, "SGD with Nesterov momentum")
+      .real("train.decay", 1e-6, "Learning-rate decay per step: lr_t = lr / (1 + decay·t)", 0.0, 1e3)
+      .real("train.weight_decay", 0.0, "L2 weight decay", 0.0, 1e3)
+      .integer("train.epochs", 20, "Epochs", 1, 1e9)
+      .integer("train.batch_size", 64, "Global mini-batch size (split over ranks)", 1, 1e9)
+      .integer("train.max_steps", 0, "Stop after this many optimiser steps in total (0: no limit)", 0, 1e15)
+      .real("train.validation_fraction", 0.1, "Fraction of samples held out for model selection", 0.0, 0.99)
+      .real("train.test_fraction", 0.0, "Fraction of samples held out for the final test", 0.0, 0.99)
+      .string("train.select_by", "accuracy", "Keep the epoch with the best validation accuracy or loss",
+              {"accuracy", "loss"})
+      .integer("train.patience", 0, "Early stopping: epochs without validation improvement (0: off)", 0, 1e9)
+      .real("train.bucket_mib", 25.0, "Gradient bucket size for the overlapped allreduce, MiB", 0.001, 1e6)
+      .boolean("train.overlap", true, "Allreduce gradient buckets during backward (false: one allreduce after)")
+      .integer("train.bucket_batches", 50, "Series of similar length are batched together within windows of this many batches (0: off)", 0, 1e9)
+      .string("train.device", "cpu", "cpu, or cuda (CUDA LibTorch build, one GPU per rank)", {"cpu", "cuda"})
+      .string("train.precision", "fp32", "fp32, or bf16 autocast of the forward pass", {"fp32", "bf16"})
+      .string("train.input", "", "Training data, HDF5 file")
+      .string("train.inputs_dataset", "/samples", "Samples: dataset N×shape, or CSR group (values, offsets) of series")
+      .string("train.labels_dataset", "/labels", "Labels: dataset of N classes, or CSR group of per-frame classes")
+      .string("train.output", "model.h5", "Trained model file, inside run.output_dir")
+      .string("train.metrics", "training.csv", "Per-epoch metrics CSV, inside run.output_dir (empty: none)")
+      .string("train.checkpoint", "checkpoint.pt", "Checkpoint file, inside run.output_dir (empty: none)")
+      .integer("train.checkpoint_every_steps", 0, "Also checkpoint every this many steps (0: epoch ends only)", 0, 1e15)
+      .boolean("train.resume", true, "Continue from train.checkpoint when it exists");
+}
+
+void add_predict_schema(core::Schema& s) {
+  s.string("predict.input", "", "Data to predict, HDF5 file")
+      .string("predict.inputs_dataset", "/samples", "Samples: dataset N×shape, or CSR group of series")
+      .string("predict.labels_dataset", "", "Labels for accuracy and temperature fitting (empty: none)")
+      .string_list("predict.models", {}, "Model files; several = ensemble (mean of softmax)")
+      .string("predict.output", "predictions.h5", "Output file, inside run.output_dir")
+      .integer("predict.batch_size", 64, "Samples per forward pass on each rank", 1, 1e9)
+      .real("predict.temperature", 1.0, "Temperature T: softmax(logits / T)", 1e-6, 1e6)
+      .boolean("predict.fit_temperature", false, "Fit T on the labelled input by minimising the NLL");
+}
+
+ModelSpec spec_from_config(const core::Config& config) {
+  const auto& arch = find_architecture(config.string("model.architecture"));
+  std::map<std::string, double> values;
+  for (const auto& h : arch.hyperparameters) {
+    const std::string key = "model." + arch.name + "." + h.key;
+    values[h.key] = h.integer ? static_cast<double>(config.integer(key)) : config.real(key);
+  }
+  return make_spec(arch.name, values);
+}
+
+namespace {
+
+TrainerOptions trainer_options(const core::Config& c, const TrainFiles& files) {
+  TrainerOptions o;
+  o.optimizer.name = c.string("train.optimizer");
+  o.optimizer.learning_rate = c.real("train.learning_rate");
+  o.optimizer.momentum = c.real("train.momentum");
+  o.optimizer.nesterov = c.boolean("train.nesterov");
+  o.optimizer.decay = c.real("train.decay");
+  o.optimizer.weight_decay = c.real("train.weight_decay");
+  o.epochs = c.integer("train.epochs");
+  o.global_batch = c.integer("train.batch_size");
+  o.max_steps = c.integer("train.max_steps");
+  o.validation_fraction = c.real("train.validation_fraction");
+  o.test_fraction = c.real("train.test_fraction");
+  o.select_by = c.string("train.select_by");
+  o.patience = c.integer("train.patience");
+  o.seed = static_cast<std::uint64_t>(c.integer("run.seed"));
+  o.allreduce = c.string("run.allreduce");
+  o.sync.bucket_bytes = static_cast<std::size_t>(c.real("train.bucket_mib") * 1024.0 * 1024.0);
+  o.sync.overlap = c.boolean("train.overlap");
+  o.bucket_batches = c.integer("train.bucket_batches");
+  o.device = c.string("train.device");
+  o.precision = c.string("train.precision");
+  o.checkpoint_path = files.checkpoint;
+  o.checkpoint_every_steps = c.integer("train.checkpoint_every_steps");
+  o.resume = c.boolean("train.resume");
+  o.metrics_csv = files.metrics_csv;
+  o.progress_interval_s = c.real("run.progress_interval_s");
+  return o;
+}
+
+}  // namespace
+
+TrainSummary run_training(const core::Config& config, const TrainFiles& files, const io::Provenance& provenance,
+                          const par::Comm& comm) {
+  configure_threads();
+  ModelSpec spec;
+  par::collectively(comm, [&] { spec = spec_from_config(config); });
+  const SampleStore data = load_samples(files.data, files.inputs, files.labels, comm);
+  spec = fit_spec_to_data(spec, data, files.data + ":" + files.inputs, comm);
+  torch::manual_seed(config.integer("run.seed"));
+  std::shared_ptr<Model> model;
+  par::collectively(comm, [&] { model = make_model(spec); });
+  const TrainingResult r = train(*model, data, trainer_options(config, files), comm);
+  save_model(files.model, *model, provenance, comm);
+
+  TrainSummary s;
+  s.steps = r.steps;
+  s.epochs = static_cast<std::int64_t>(r.history.size());
+  s.best_epoch = r.best_epoch;
+  s.resumed = r.resumed;
+  s.early_stopped = r.early_stopped;
+  if (!r.history.empty()) {
+    s.final_train_loss = r.history.back().train_loss;
+    s.final_train_accuracy = r.history.back().train_accuracy;
+    s.final_validation_accuracy = r.history.back().validation_accuracy;
+    for (const auto& e : r.history) s.samples_per_s += e.samples_per_s / double(r.history.size());
+  }
+  s.has_test = r.test.v[5] > 0;
+  s.test_loss = r.test.loss(r.reconstruction_weight);
+  s.test_accuracy = r.test.accuracy();
+  for (const auto& p : model->parameters()) s.parameters += p.numel();
+  return s;
+}
+
+PredictSummary run_prediction(const core::Config& config, const PredictFiles& files, const io::Provenance& provenance,
+                              const par::Comm& comm) {
+  configure_threads();
+  std::vector<std::shared_ptr<Model>> ensemble;
+  for (const auto& path : files.models) ensemble.push_back(load_model(path, comm));
+  const SampleStore data = load_samples(files.data, files.inputs, files.labels, comm);
+  fit_spec_to_data(ensemble.front()->spec(), data, files.data + ":" + files.inputs, comm);
+  PredictOptions options;
+  options.batch = config.integer("predict.batch_size");
+  options.temperature = config.real("predict.temperature");
+  options.fit_temperature = config.boolean("predict.fit_temperature");
+  const auto t0 = std::chrono::steady_clock::now();
+  const Predictions p = predict(ensemble, data, options, comm);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  io::H5File out = io::H5File::create(files.output, comm);
+  const auto k = static_cast<std::uint64_t>(p.classes);
+  if (p.per_frame) {
+    auto ragged = [&](const std::string& group, const auto& values, std::uint64_t width) {
+      using T = typename std::decay_t<decltype(values)>::value_type;
+      io::RaggedSeries<T> r;
+      r.width = width;
+      for (std::int64_t i = 0; i < data.size(); ++i) {
+        r.push_back(values.data() + p.offsets[i] * width, static_cast<std::uint64_t>(data.lengths[i]));
+      }
+      io::write_ragged(out, group, r);
+    };
+    ragged("/logits", p.logits, k);
+    ragged("/probabilities", p.probabilities, k);
+    ragged("/predictions", p.predicted, 1);
+  } else {
+    io::write_samples(out, "/logits", p.logits, {k});
+    io::write_samples(out, "/probabilities", p.probabilities, {k});
+    io::write_samples(out, "/predictions", p.predicted, {});
+    io::write_samples(out, "/features", p.features, {static_cast<std::uint64_t>(p.feature_size)});
+  }
+  out.write_attribute("/", "temperature", p.temperature);
+  out.write_attribute("/", "ensemble_members", static_cast<std::int64_t>(ensemble.size()));
+  std::string members;
+  for (const auto& m : files.models) members += (members.empty() ? "" : "\n") + m;
+  out.write_attribute("/", "models", members);
+  io::write_provenance(out, provenance);
+  out.commit();
+
+  PredictSummary s;
+  s.rows = comm.allreduce_sum<std::int64_t>(data.size());
+  s.temperature = p.temperature;
+  s.labelled = data.labelled;
+  s.accuracy = p.accuracy;
+  s.negative_log_likelihood = p.negative_log_likelihood;
+  s.samples_per_s = seconds > 0 ? double(s.rows) / comm.allreduce_max(seconds) : 0.0;
+  return s;
+}
+
+}  // namespace phenoscale::nn

@@ -1,0 +1,160 @@
+// Sharded inference, ensembles and temperature scaling (see inference.hpp).
+#include "phenoscale/nn/inference.hpp"
+
+#include <cmath>
+
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/core/log.hpp"
+#include "phenoscale/par/agree.hpp"
+
+namespace phenoscale::nn {
+
+using core::cat;
+
+namespace {
+
+// Member logits of every local row: [members][rows × classes].
+struct RawOutputs {
+  std::vector<std::vector<float>> member_logits;
+  std::vector<float> features;
+  std::vector<std::int64_t> labels;  // per row, when labelled
+  std::int64_t rows = 0;
+};
+
+void append_rows(std::vector<float>& out, const torch::Tensor& t) {
+  auto c = t.detach().to(torch::kCPU).to(torch::kFloat32).contiguous();
+  out.insert(out.end(), c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+// Real frames of a [B, T, K] tensor, series after series.
+torch::Tensor real_frames(const torch::Tensor& per_frame, const torch::Tensor& lengths) {
+  std::vector<torch::Tensor> parts;
+  for (std::int64_t i = 0; i < per_frame.size(0); ++i) parts.push_back(per_frame[i].narrow(0, 0, lengths[i].item<std::int64_t>()));
+  return torch::cat(parts, 0);
+}
+
+RawOutputs run_members(const std::vector<std::shared_ptr<Model>>& ensemble, const SampleStore& data, Task task,
+                       std::int64_t batch_size) {
+  torch::NoGradGuard no_grad;
+  RawOutputs raw;
+  raw.member_logits.resize(ensemble.size());
+  for (auto& m : ensemble) m->eval();
+  for (std::int64_t b = 0; b < data.size(); b += batch_size) {
+    const auto e = std::min(data.size(), b + batch_size);
+    const SampleStore part = local_slice(data, b, e);
+    std::vector<std::int64_t> idx(e - b);
+    for (std::int64_t i = 0; i < e - b; ++i) idx[i] = data.first + b + i;
+    Batch batch = collate(part, idx, double(idx.size()), 0.0);
+    const auto device = ensemble.front()->parameters().front().device();
+    if (!device.is_cpu()) {
+      batch.inputs = batch.inputs.to(device);
+      if (batch.mask.defined()) batch.mask = batch.mask.to(device);
+    }
+    for (std::size_t m = 0; m < ensemble.size(); ++m) {
+      const ModelOutput out = ensemble[m]->forward(batch);
+      append_rows(raw.member_logits[m], task == Task::segment ? real_frames(out.logits, batch.lengths) : out.logits);
+      if (m == 0 && task != Task::segment) append_rows(raw.features, out.features);
+    }
+    if (data.labelled) raw.labels.insert(raw.labels.end(), part.targets.begin(), part.targets.end());
+  }
+  return raw;
+}
+
+// Mean over members of softmax(logits / T), row by row.
+void ensemble_probabilities(const RawOutputs& raw, std::int64_t k, double t, std::vector<float>& p) {
+  p.assign(raw.rows * k, 0.0f);
+  std::vector<double> z(k);
+  for (const auto& logits : raw.member_logits) {
+    for (std::int64_t r = 0; r < raw.rows; ++r) {
+      double mx = -INFINITY, sum = 0.0;
+      for (std::int64_t j = 0; j < k; ++j) mx = std::max(mx, logits[r * k + j] / t);
+      for (std::int64_t j = 0; j < k; ++j) sum += (z[j] = std::exp(logits[r * k + j] / t - mx));
+      for (std::int64_t j = 0; j < k; ++j) p[r * k + j] += static_cast<float>(z[j] / sum / raw.member_logits.size());
+    }
+  }
+}
+
+// Σ −log p[label] and #correct over this rank's rows, then over all ranks.
+std::pair<double, double> nll_and_accuracy(const RawOutputs& raw, std::int64_t k, double t, const par::Comm& comm) {
+  std::vector<float> p;
+  ensemble_probabilities(raw, k, t, p);
+  std::vector<double> sums(3, 0.0);
+  for (std::int64_t r = 0; r < raw.rows; ++r) {
+    const float* row = p.data() + r * k;
+    sums[0] -= std::log(std::max(1e-30, double(row[raw.labels[r]])));
+    sums[1] += (std::max_element(row, row + k) - row) == raw.labels[r] ? 1.0 : 0.0;
+    sums[2] += 1.0;
+  }
+  comm.allreduce_sum_inplace(sums);
+  return {sums[2] > 0 ? sums[0] / sums[2] : 0.0, sums[2] > 0 ? sums[1] / sums[2] : 0.0};
+}
+
+double fit_temperature(const RawOutputs& raw, std::int64_t k, const par::Comm& comm) {
+  // Golden-section search on log T over [1/20, 20]; the NLL is unimodal in T
+  // for one model and in practice for small ensembles.
+  const double phi = (std::sqrt(5.0) - 1.0) / 2.0;
+  double a = std::log(0.05), b = std::log(20.0);
+  double c = b - phi * (b - a), d = a + phi * (b - a);
+  double fc = nll_and_accuracy(raw, k, std::exp(c), comm).first, fd = nll_and_accuracy(raw, k, std::exp(d), comm).first;
+  for (int it = 0; it < 40; ++it) {
+    if (fc < fd) {
+      b = d, d = c, fd = fc;
+      c = b - phi * (b - a);
+      fc = nll_and_accuracy(raw, k, std::exp(c), comm).first;
+    } else {
+      a = c, c = d, fc = fd;
+      d = a + phi * (b - a);
+      fd = nll_and_accuracy(raw, k, std::exp(d), comm).first;
+    }
+  }
+  return std::exp((a + b) / 2.0);
+}
+
+}  // namespace
+
+Predictions predict(const std::vector<std::shared_ptr<Model>>& ensemble, const SampleStore& data,
+                    const PredictOptions& options, const par::Comm& comm) {
+  if (ensemble.empty()) throw ConfigError("predict: no model given");
+  const auto& arch = find_architecture(ensemble.front()->spec().architecture);
+  const std::int64_t k = ensemble.front()->spec().integer("classes");
+  par::collectively(comm, [&] {
+    for (const auto& m : ensemble) {
+      const auto& a = find_architecture(m->spec().architecture);
+      if (a.task != arch.task || m->spec().integer("classes") != k) {
+        throw ConfigError(cat("ensemble members disagree: '", arch.name, "' (", task_name(arch.task), ", ", k,
+                              " classes) and '", a.name, "' (", task_name(a.task), ", ", m->spec().integer("classes"), " classes)"));
+      }
+    }
+    if (options.fit_temperature && !data.labelled) {
+      throw ConfigError("predict.fit_temperature = true needs labelled data (set predict.labels_dataset)");
+    }
+    if (!(options.temperature > 0)) throw ConfigError(cat("predict.temperature = ", options.temperature, ": must be > 0"));
+  });
+  RawOutputs raw;
+  par::collectively(comm, [&] { raw = run_members(ensemble, data, arch.task, options.batch); });
+  raw.rows = static_cast<std::int64_t>(raw.member_logits.front().size()) / k;
+
+  Predictions out;
+  out.per_frame = arch.task == Task::segment;
+  out.classes = k;
+  out.temperature = options.fit_temperature ? fit_temperature(raw, k, comm) : options.temperature;
+  if (options.fit_temperature) core::Log::info(cat("predict: fitted temperature T = ", out.temperature));
+  ensemble_probabilities(raw, k, out.temperature, out.probabilities);
+  out.logits.assign(raw.rows * k, 0.0f);
+  for (const auto& logits : raw.member_logits) {
+    for (std::size_t i = 0; i < logits.size(); ++i) out.logits[i] += logits[i] / float(ensemble.size());
+  }
+  out.predicted.resize(raw.rows);
+  for (std::int64_t r = 0; r < raw.rows; ++r) {
+    const float* row = out.probabilities.data() + r * k;
+    out.predicted[r] = std::max_element(row, row + k) - row;
+  }
+  out.features = std::move(raw.features);
+  out.feature_size = data.size() > 0 && !out.per_frame ? static_cast<std::int64_t>(out.features.size()) / data.size() : 0;
+  out.feature_size = comm.allreduce_max(out.feature_size);
+  if (out.per_frame) out.offsets = data.offsets;
+  if (data.labelled) std::tie(out.negative_log_likelihood, out.accuracy) = nll_and_accuracy(raw, k, out.temperature, comm);
+  return out;
+}
+
+}  // namespace phenoscale::nn

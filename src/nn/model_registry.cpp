@@ -1,0 +1,141 @@
+// The table of network architectures — the one place to register a model.
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "models.hpp"
+#include "phenoscale/core/config.hpp"
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/core/log.hpp"
+
+namespace phenoscale::nn {
+
+using core::cat;
+
+std::string task_name(Task task) {
+  switch (task) {
+    case Task::classify: return "classify";
+    case Task::segment: return "segment";
+    case Task::guided_autoencoder: return "guided-autoencoder";
+  }
+  return "?";
+}
+
+double ModelSpec::real(const std::string& key) const {
+  auto it = values.find(key);
+  if (it == values.end()) throw ConfigError(cat("model '", architecture, "' has no hyper-parameter '", key, "'"));
+  return it->second;
+}
+
+std::int64_t ModelSpec::integer(const std::string& key) const { return std::llround(real(key)); }
+
+std::string ModelSpec::to_text() const {
+  std::string text;
+  for (const auto& [k, v] : values) text += k + " = " + core::format_value(v) + "\n";
+  return text;
+}
+
+ModelSpec ModelSpec::from_text(const std::string& architecture, const std::string& text) {
+  std::map<std::string, double> values;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto eq = line.find(" = ");
+    if (eq == std::string::npos) continue;
+    values[line.substr(0, eq)] = std::stod(line.substr(eq + 3));
+  }
+  return make_spec(architecture, values);
+}
+
+namespace {
+
+// Hyper-parameters shared by several architectures.
+HyperParameter classes(double def = 2) { return {"classes", def, "Number of output classes", 1, 1e6}; }
+HyperParameter cube_size() {
+  return {"size", 40, "Side of the cubic input volume, voxels", 8, 1024};
+}
+HyperParameter channels() {
+  return {"channels", 0, "Values per frame of the input series (0: taken from the data)", 0, 1e6};
+}
+
+}  // namespace
+
+const std::vector<Architecture>& architectures() {
+  static const std::vector<Architecture> table = {
+      {"mlp", "Multi-layer perceptron on feature vectors", Task::classify, InputKind::fixed,
+       {{"inputs", 0, "Input features d (0: taken from the data)", 0, 1e9}, {"hidden", 64, "Units per hidden layer", 1, 1e6},
+        {"layers", 2, "Hidden layers", 0, 64}, {"dropout", 0.0, "Dropout probability after each hidden layer", 0, 0.99, false},
+        classes()},
+       make_mlp},
+      {"cnn3d-small", "Two 3³ conv layers + global average pooling (tests, benchmarks)", Task::classify,
+       InputKind::fixed, {cube_size(), {"channels", 8, "Channels of the first conv layer", 1, 4096}, classes()},
+       make_small_cnn3d},
+      {"inception3d", "Inception3D subtomogram classifier (Xu et al. 2017; ~18.2 M parameters at 40³)",
+       Task::classify, InputKind::fixed,
+       {cube_size(), classes(23), {"dropout", 0.7, "Dropout probability before the last layer", 0, 0.99, false}},
+       make_inception3d},
+      {"dsrf3d", "DSRF3D subtomogram classifier (Xu et al. 2017; ~33.2 M parameters at 40³)", Task::classify,
+       InputKind::fixed, {cube_size(), classes(23)}, make_dsrf3d},
+      {"dsrf3d-v2", "DSRF3D-v2: three conv blocks, FC 1024 with dropout", Task::classify, InputKind::fixed,
+       {cube_size(), classes(23), {"dropout", 0.5, "Dropout probability after each FC layer", 0, 0.99, false}},
+       make_dsrf3d_v2},
+      {"lstm-classifier", "Bi-LSTM over a series, final states → classes", Task::classify, InputKind::sequence,
+       {channels(), {"hidden", 32, "LSTM units per direction", 1, 1e5}, {"layers", 1, "Stacked LSTM layers", 1, 16},
+        classes()},
+       make_lstm_classifier},
+      {"lstm-tagger", "Bi-LSTM over a series, one class per frame", Task::segment, InputKind::sequence,
+       {channels(), {"hidden", 32, "LSTM units per direction", 1, 1e5}, {"layers", 1, "Stacked LSTM layers", 1, 16},
+        classes(4)},
+       make_lstm_tagger},
+      {"guided-bilstm-ae", "Guided bi-LSTM autoencoder of DeepHACKS (classifier head on the latent)",
+       Task::guided_autoencoder, InputKind::sequence,
+       {channels(), {"hidden1", 10, "First encoder bi-LSTM units", 1, 1e5},
+        {"hidden2", 20, "Second encoder / decoder LSTM units", 1, 1e5},
+        {"latent", 30, "Latent size (third encoder LSTM)", 1, 1e5}, {"head", 32, "Classifier head units", 1, 1e5},
+        {"dropout", 0.5, "Classifier head dropout", 0, 0.99, false},
+        {"reconstruction_weight", 25.0, "λ: loss = cross-entropy + λ·MSE", 0, 1e6, false}, classes(6)},
+       make_guided_bilstm_autoencoder},
+  };
+  return table;
+}
+
+const Architecture& find_architecture(const std::string& name) {
+  for (const auto& a : architectures()) {
+    if (a.name == name) return a;
+  }
+  std::string names;
+  for (const auto& a : architectures()) names += (names.empty() ? "" : ", ") + a.name;
+  throw ConfigError(cat("unknown model architecture '", name, "'; registered: ", names));
+}
+
+ModelSpec make_spec(const std::string& architecture, const std::map<std::string, double>& values) {
+  const auto& arch = find_architecture(architecture);
+  ModelSpec spec{architecture, {}};
+  for (const auto& h : arch.hyperparameters) spec.values[h.key] = h.default_value;
+  for (const auto& [key, value] : values) {
+    auto it = std::find_if(arch.hyperparameters.begin(), arch.hyperparameters.end(),
+                           [&](const HyperParameter& h) { return h.key == key; });
+    if (it == arch.hyperparameters.end()) {
+      throw ConfigError(cat("model.", architecture, ".", key, ": '", architecture, "' has no hyper-parameter '", key, "'"));
+    }
+    if (!(value >= it->min && value <= it->max) || (it->integer && value != std::round(value))) {
+      throw ConfigError(cat("model.", architecture, ".", key, " = ", value, ": expected ",
+                            it->integer ? "an integer" : "a number", " in [", it->min, ", ", it->max, "]"));
+    }
+    spec.values[key] = value;
+  }
+  return spec;
+}
+
+std::shared_ptr<Model> make_model(const ModelSpec& spec) { return find_architecture(spec.architecture).make(spec); }
+
+std::vector<std::int64_t> expected_sample_shape(const ModelSpec& spec) {
+  if (spec.values.count("size")) {
+    const auto n = spec.integer("size");
+    return {n, n, n};
+  }
+  if (spec.values.count("inputs") && spec.integer("inputs") > 0) return {spec.integer("inputs")};
+  return {};
+}
+
+}  // namespace phenoscale::nn

@@ -1,0 +1,113 @@
+// Variable-length series networks: a bi-LSTM classifier and per-frame tagger,
+// and the guided bi-LSTM autoencoder of DeepHACKS (METHODS.md §3.3).
+//
+// Every recurrent layer runs on packed sequences, so a series' output never
+// depends on how much padding its batch needed (a padded backward LSTM would
+// read zeros first): a result is the same in any batch, at any rank count.
+#include "models.hpp"
+
+namespace phenoscale::nn {
+namespace {
+
+namespace rnn = torch::nn::utils::rnn;
+namespace F = torch::nn::functional;
+
+torch::nn::LSTM lstm(std::int64_t in, std::int64_t hidden, bool bidirectional, std::int64_t layers = 1) {
+  return torch::nn::LSTM(torch::nn::LSTMOptions(in, hidden).num_layers(layers).batch_first(true).bidirectional(bidirectional));
+}
+
+rnn::PackedSequence pack(const torch::Tensor& padded, const torch::Tensor& lengths) {
+  return rnn::pack_padded_sequence(padded, lengths, /*batch_first=*/true, /*enforce_sorted=*/false);
+}
+
+torch::Tensor unpack(const rnn::PackedSequence& packed, std::int64_t frames) {
+  return std::get<0>(rnn::pad_packed_sequence(packed, /*batch_first=*/true, 0.0, frames));
+}
+
+// The last layer's final hidden state of both directions, [B, 2H] (or [B, H]).
+torch::Tensor final_state(const torch::Tensor& h_n, bool bidirectional) {
+  if (!bidirectional) return h_n[-1];
+  return torch::cat({h_n[-2], h_n[-1]}, 1);
+}
+
+class LstmClassifier final : public Model {
+ public:
+  LstmClassifier(const ModelSpec& spec, bool per_frame) : Model(spec), per_frame_(per_frame) {
+    const auto h = spec.integer("hidden");
+    lstm_ = register_module("lstm", lstm(spec.integer("channels"), h, true, spec.integer("layers")));
+    out_ = register_module("out", torch::nn::Linear(2 * h, spec.integer("classes")));
+  }
+  ModelOutput forward(const Batch& batch) override {
+    auto [packed, state] = lstm_->forward_with_packed_input(pack(batch.inputs, batch.lengths));
+    if (per_frame_) {
+      auto frames = unpack(packed, batch.inputs.size(1));
+      auto logits = out_->forward(frames);
+      return {logits, frames, {}};
+    }
+    auto features = final_state(std::get<0>(state), true);
+    return {out_->forward(features), features, {}};
+  }
+
+ private:
+  bool per_frame_;
+  torch::nn::LSTM lstm_{nullptr};
+  torch::nn::Linear out_{nullptr};
+};
+
+// Guided bi-LSTM autoencoder ("student", METHODS.md §3.3): encoder
+// BiLSTM(h1) → LSTM(h2) → LSTM(latent); the latent is the final state of the
+// last encoder layer. Decoder: latent repeated over the series' frames →
+// BiLSTM(latent) → BiLSTM(h2) → LSTM(channels). Classifier head on the latent:
+// Dense 32 → BatchNorm → ReLU → Dropout → Dense(teacher clusters).
+class GuidedBiLstmAutoencoder final : public Model {
+ public:
+  explicit GuidedBiLstmAutoencoder(const ModelSpec& spec) : Model(spec) {
+    const auto c = spec.integer("channels"), h1 = spec.integer("hidden1"), h2 = spec.integer("hidden2"),
+               z = spec.integer("latent"), head = spec.integer("head");
+    enc1_ = register_module("encoder1", lstm(c, h1, true));
+    enc2_ = register_module("encoder2", lstm(2 * h1, h2, false));
+    enc3_ = register_module("encoder3", lstm(h2, z, false));
+    dec1_ = register_module("decoder1", lstm(z, z, true));
+    dec2_ = register_module("decoder2", lstm(2 * z, h2, true));
+    dec3_ = register_module("decoder3", lstm(2 * h2, c, false));
+    head1_ = register_module("head1", torch::nn::Linear(z, head));
+    norm_ = register_module("head_norm", torch::nn::BatchNorm1d(head));
+    head2_ = register_module("head2", torch::nn::Linear(head, spec.integer("classes")));
+    dropout_ = spec.real("dropout");
+  }
+  ModelOutput forward(const Batch& batch) override {
+    const auto frames = batch.inputs.size(1);
+    auto x = pack(batch.inputs, batch.lengths);
+    x = std::get<0>(enc1_->forward_with_packed_input(x));
+    x = std::get<0>(enc2_->forward_with_packed_input(x));
+    auto latent = std::get<0>(std::get<1>(enc3_->forward_with_packed_input(x)))[-1];
+    auto repeated = latent.unsqueeze(1).expand({latent.size(0), frames, latent.size(1)}).contiguous();
+    auto y = pack(repeated, batch.lengths);
+    y = std::get<0>(dec1_->forward_with_packed_input(y));
+    y = std::get<0>(dec2_->forward_with_packed_input(y));
+    auto reconstruction = unpack(std::get<0>(dec3_->forward_with_packed_input(y)), frames);
+    auto h = torch::relu(norm_->forward(head1_->forward(latent)));
+    h = F::dropout(h, F::DropoutFuncOptions().p(dropout_).training(is_training()));
+    return {head2_->forward(h), latent, reconstruction};
+  }
+
+ private:
+  torch::nn::LSTM enc1_{nullptr}, enc2_{nullptr}, enc3_{nullptr}, dec1_{nullptr}, dec2_{nullptr}, dec3_{nullptr};
+  torch::nn::Linear head1_{nullptr}, head2_{nullptr};
+  torch::nn::BatchNorm1d norm_{nullptr};
+  double dropout_ = 0.5;
+};
+
+}  // namespace
+
+std::shared_ptr<Model> make_lstm_classifier(const ModelSpec& spec) {
+  return std::make_shared<LstmClassifier>(spec, false);
+}
+std::shared_ptr<Model> make_lstm_tagger(const ModelSpec& spec) {
+  return std::make_shared<LstmClassifier>(spec, true);
+}
+std::shared_ptr<Model> make_guided_bilstm_autoencoder(const ModelSpec& spec) {
+  return std::make_shared<GuidedBiLstmAutoencoder>(spec);
+}
+
+}  // namespace phenoscale::nn

@@ -1,0 +1,67 @@
+// The table of optimisers.
+#include "phenoscale/nn/optimizer.hpp"
+
+#include <functional>
+
+#include "phenoscale/core/error.hpp"
+
+namespace phenoscale::nn {
+namespace {
+
+using Params = std::vector<torch::Tensor>;
+using Factory = std::function<std::unique_ptr<torch::optim::Optimizer>(const OptimizerSettings&, Params)>;
+
+struct Entry {
+  std::string name;
+  Factory make;
+};
+
+const std::vector<Entry>& table() {
+  static const std::vector<Entry> entries = {
+      {"sgd",
+       [](const OptimizerSettings& s, Params p) -> std::unique_ptr<torch::optim::Optimizer> {
+         return std::make_unique<torch::optim::SGD>(
+             std::move(p), torch::optim::SGDOptions(s.learning_rate)
+                               .momentum(s.momentum)
+                               .nesterov(s.nesterov && s.momentum > 0)
+                               .weight_decay(s.weight_decay));
+       }},
+      {"adam",
+       [](const OptimizerSettings& s, Params p) -> std::unique_ptr<torch::optim::Optimizer> {
+         return std::make_unique<torch::optim::Adam>(
+             std::move(p), torch::optim::AdamOptions(s.learning_rate).weight_decay(s.weight_decay));
+       }},
+      {"rmsprop",
+       [](const OptimizerSettings& s, Params p) -> std::unique_ptr<torch::optim::Optimizer> {
+         return std::make_unique<torch::optim::RMSprop>(
+             std::move(p), torch::optim::RMSpropOptions(s.learning_rate).weight_decay(s.weight_decay));
+       }},
+  };
+  return entries;
+}
+
+}  // namespace
+
+std::vector<std::string> optimizer_names() {
+  std::vector<std::string> names;
+  for (const auto& e : table()) names.push_back(e.name);
+  return names;
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerSettings& settings, Params parameters) {
+  for (const auto& e : table()) {
+    if (e.name == settings.name) return e.make(settings, std::move(parameters));
+  }
+  std::string names;
+  for (const auto& e : table()) names += (names.empty() ? "" : ", ") + e.name;
+  throw ConfigError("train.optimizer = '" + settings.name + "' is not registered; available: " + names);
+}
+
+double schedule_learning_rate(torch::optim::Optimizer& optimizer, const OptimizerSettings& settings,
+                              std::int64_t step) {
+  const double lr = settings.learning_rate / (1.0 + settings.decay * static_cast<double>(step));
+  for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
+  return lr;
+}
+
+}  // namespace phenoscale::nn

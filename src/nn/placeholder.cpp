@@ -1,1 +1,0 @@
-// Placeholder so the nn layer links before its first component lands.

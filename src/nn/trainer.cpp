@@ -1,0 +1,480 @@
+// The data-parallel training loop, checkpoints and evaluation (see trainer.hpp).
+#include "phenoscale/nn/trainer.hpp"
+
+#include <ATen/autocast_mode.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/core/log.hpp"
+#include "phenoscale/core/progress.hpp"
+#include "phenoscale/core/rng.hpp"
+#include "phenoscale/core/stop_signal.hpp"
+#include "phenoscale/io/atomic_file.hpp"
+#include "phenoscale/io/csv.hpp"
+#include "phenoscale/io/hdf5.hpp"
+#include "phenoscale/nn/sampler.hpp"
+#include "phenoscale/par/agree.hpp"
+
+namespace phenoscale::nn {
+
+using core::cat;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Everything that a resumed run needs to continue exactly where it stopped.
+struct TrainingState {
+  std::int64_t epoch = 0;
+  std::int64_t next_batch = 0;  // within the epoch
+  std::int64_t step = 0;
+  MetricSums epoch_sums;        // global sums of the epoch so far
+  std::pair<double, double> best_score{-std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
+  std::int64_t best_epoch = -1;
+  std::int64_t epochs_without_improvement = 0;
+  torch::Tensor best_parameters;
+  std::vector<EpochRecord> history;
+};
+
+// Options that must match between a checkpoint and the run resuming from it.
+std::string fingerprint(const Model& model, const SampleStore& data, const TrainerOptions& o) {
+  return cat(model.spec().architecture, "|", model.spec().to_text(), "|samples=", data.global_count,
+             "|batch=", o.global_batch, "|seed=", o.seed, "|optimizer=", o.optimizer.name,
+             "|lr=", o.optimizer.learning_rate, "|validation=", o.validation_fraction, "|test=", o.test_fraction);
+}
+
+constexpr int kRecordFields = 12;
+
+torch::Tensor history_tensor(const std::vector<EpochRecord>& history) {
+  auto t = torch::zeros({static_cast<std::int64_t>(history.size()), kRecordFields}, torch::kFloat64);
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    const auto& r = history[i];
+    const double row[kRecordFields] = {double(r.epoch), double(r.step), r.learning_rate, r.train_loss,
+                                       r.train_cross_entropy, r.train_reconstruction, r.train_accuracy,
+                                       r.validation_loss, r.validation_accuracy, r.samples_per_s, r.seconds,
+                                       r.communication_wait_s};
+    for (int j = 0; j < kRecordFields; ++j) t[i][j] = row[j];
+  }
+  return t;
+}
+
+std::vector<EpochRecord> history_from(const torch::Tensor& t) {
+  std::vector<EpochRecord> out;
+  auto a = t.accessor<double, 2>();
+  for (std::int64_t i = 0; i < t.size(0); ++i) {
+    EpochRecord r;
+    r.epoch = static_cast<std::int64_t>(a[i][0]);
+    r.step = static_cast<std::int64_t>(a[i][1]);
+    r.learning_rate = a[i][2];
+    r.train_loss = a[i][3];
+    r.train_cross_entropy = a[i][4];
+    r.train_reconstruction = a[i][5];
+    r.train_accuracy = a[i][6];
+    r.validation_loss = a[i][7];
+    r.validation_accuracy = a[i][8];
+    r.samples_per_s = a[i][9];
+    r.seconds = a[i][10];
+    r.communication_wait_s = a[i][11];
+    out.push_back(r);
+  }
+  return out;
+}
+
+// Rank 0 writes the checkpoint under a temporary name and renames it; every
+// rank learns whether that worked.
+void save_checkpoint(const std::string& path, const TrainingState& s, Model& model, GradientSynchroniser& sync,
+                     torch::optim::Optimizer& optimizer, const std::string& print, const par::Comm& comm) {
+  par::collectively(comm, [&] {
+    if (!comm.is_root()) return;
+    torch::serialize::OutputArchive archive;
+    archive.write("fingerprint", c10::IValue(print));
+    archive.write("flat_parameters", sync.flat_parameters().detach().to(torch::kCPU));
+    for (const auto& b : model.named_buffers()) archive.write("buffer." + b.key(), b.value().detach().to(torch::kCPU), true);
+    torch::serialize::OutputArchive opt;
+    optimizer.save(opt);
+    archive.write("optimizer", opt);
+    archive.write("counters", torch::tensor({s.epoch, s.next_batch, s.step, s.best_epoch, s.epochs_without_improvement}, torch::kInt64));
+    auto sums = torch::zeros({8}, torch::kFloat64);
+    for (int i = 0; i < 6; ++i) sums[i] = s.epoch_sums.v[i];
+    sums[6] = s.best_score.first;
+    sums[7] = s.best_score.second;
+    archive.write("sums", sums);
+    archive.write("history", history_tensor(s.history));
+    if (s.best_parameters.defined()) archive.write("best_parameters", s.best_parameters, true);
+    io::AtomicFile file(path);
+    archive.save_to(file.path());
+    file.commit();
+  });
+}
+
+bool load_checkpoint(const std::string& path, TrainingState& s, Model& model, GradientSynchroniser& sync,
+                     torch::optim::Optimizer& optimizer, const std::string& print, const par::Comm& comm) {
+  const int exists = comm.allreduce_min<int>(std::filesystem::exists(path) ? 1 : 0);
+  if (!exists) return false;
+  par::collectively(comm, [&] {
+    torch::serialize::InputArchive archive;
+    try {
+      archive.load_from(path);
+    } catch (const c10::Error& e) {
+      throw InputError(cat(path, ": not a readable phenoscale checkpoint (", std::string(e.what_without_backtrace()).substr(0, 120), ")"));
+    }
+    c10::IValue stored;
+    archive.read("fingerprint", stored);
+    if (stored.toStringRef() != print) {
+      throw ConfigError(cat(path, ": checkpoint was written by a different configuration; delete it or restore the deck.\n  checkpoint: ",
+                            stored.toStringRef(), "\n  this run:   ", print));
+    }
+    torch::NoGradGuard no_grad;
+    torch::Tensor t;
+    archive.read("flat_parameters", t);
+    sync.flat_parameters().detach().copy_(t);
+    for (auto& b : model.named_buffers()) {
+      archive.read("buffer." + b.key(), t, true);
+      b.value().copy_(t);
+    }
+    torch::serialize::InputArchive opt;
+    archive.read("optimizer", opt);
+    optimizer.load(opt);
+    archive.read("counters", t);
+    auto c = t.accessor<std::int64_t, 1>();
+    s.epoch = c[0];
+    s.next_batch = c[1];
+    s.step = c[2];
+    s.best_epoch = c[3];
+    s.epochs_without_improvement = c[4];
+    archive.read("sums", t);
+    for (int i = 0; i < 6; ++i) s.epoch_sums.v[i] = t[i].item<double>();
+    s.best_score = {t[6].item<double>(), t[7].item<double>()};
+    archive.read("history", t);
+    s.history = history_from(t);
+    torch::Tensor best;
+    if (archive.try_read("best_parameters", best, true)) s.best_parameters = best;
+  });
+  return true;
+}
+
+void write_metrics(const std::string& path, const std::vector<EpochRecord>& history) {
+  std::vector<std::vector<double>> cols(kRecordFields);
+  for (const auto& r : history) {
+    const double row[kRecordFields] = {double(r.epoch), double(r.step), r.learning_rate, r.train_loss,
+                                       r.train_cross_entropy, r.train_reconstruction, r.train_accuracy,
+                                       r.validation_loss, r.validation_accuracy, r.samples_per_s, r.seconds,
+                                       r.communication_wait_s};
+    for (int j = 0; j < kRecordFields; ++j) cols[j].push_back(row[j]);
+  }
+  io::write_csv_table(path,
+                      {"epoch", "step", "learning_rate", "train_loss", "train_cross_entropy", "train_reconstruction",
+                       "train_accuracy", "validation_loss", "validation_accuracy", "samples_per_s", "seconds",
+                       "communication_wait_s"},
+                      cols);
+}
+
+// Dropout masks of step t on rank r come from their own seed: a resumed run
+// draws the same masks without saving generator state.
+void seed_step(std::uint64_t seed, std::int64_t step, int rank) {
+  core::Rng rng(seed, core::Stream::init, (static_cast<std::uint64_t>(step) << 16) + static_cast<std::uint64_t>(rank));
+  torch::manual_seed(rng.next_u64() >> 1);
+}
+
+// bf16 autocast on CPU (or CUDA) for the forward pass, off by default.
+class AutocastGuard {
+ public:
+  AutocastGuard(bool enabled, bool cuda) : enabled_(enabled), cuda_(cuda) {
+    if (!enabled_) return;
+    if (cuda_) {
+      at::autocast::set_enabled(true);
+    } else {
+      at::autocast::set_cpu_enabled(true);
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+    }
+  }
+  ~AutocastGuard() {
+    if (!enabled_) return;
+    if (cuda_) at::autocast::set_enabled(false);
+    else at::autocast::set_cpu_enabled(false);
+    at::autocast::clear_cache();
+  }
+
+ private:
+  bool enabled_, cuda_;
+};
+
+torch::Device choose_device(const TrainerOptions& o, const par::Allreducer& reducer, const par::Comm& comm) {
+  torch::Device device(torch::kCPU);
+  par::collectively(comm, [&] {
+    if (o.device == "cuda") {
+      if (!torch::cuda::is_available()) {
+        throw ConfigError("train.device = \"cuda\" but this LibTorch has no CUDA support or no GPU is visible; "
+                          "build against a CUDA LibTorch with -DPHENOSCALE_WITH_CUDA=ON, or use device = \"cpu\"");
+      }
+      const auto gpus = static_cast<int>(torch::cuda::device_count());
+      device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(comm.rank() % gpus));
+    } else if (o.device != "cpu") {
+      throw ConfigError(cat("train.device = \"", o.device, "\": expected \"cpu\" or \"cuda\""));
+    }
+    if (reducer.device_memory() != device.is_cuda()) {
+      throw ConfigError(cat("train.allreduce = \"", reducer.name(), "\" works on ",
+                            reducer.device_memory() ? "GPU" : "host", " memory but train.device = \"", o.device,
+                            "\"; use allreduce = \"", device.is_cuda() ? "nccl" : "mpi", "\""));
+    }
+  });
+  return device;
+}
+
+Batch to_device(Batch b, const torch::Device& device) {
+  if (device.is_cpu()) return b;
+  b.inputs = b.inputs.to(device);
+  if (b.targets.defined()) b.targets = b.targets.to(device);
+  if (b.mask.defined()) b.mask = b.mask.to(device);
+  return b;  // lengths stay on the host (packed sequences need them there)
+}
+
+std::array<double, 7> allreduce_step(const MetricSums& local, bool stop, const par::Comm& comm) {
+  std::array<double, 7> v{};
+  for (int i = 0; i < 6; ++i) v[i] = local.v[i];
+  v[6] = stop ? 1.0 : 0.0;
+  MPI_Allreduce(MPI_IN_PLACE, v.data(), 7, MPI_DOUBLE, MPI_SUM, comm.raw());
+  return v;
+}
+
+// Higher is better; accuracy ties (common on easy data) go to the lower loss.
+std::pair<double, double> validation_score(const MetricSums& m, const std::string& select_by, double weight) {
+  if (select_by == "loss") return {-m.loss(weight), m.accuracy()};
+  return {m.accuracy(), -m.loss(weight)};
+}
+
+}  // namespace
+
+MetricSums evaluate(Model& model, const SampleStore& data, const std::vector<std::int64_t>& pool,
+                    std::int64_t global_batch, const par::Comm& comm) {
+  torch::NoGradGuard no_grad;
+  model.eval();
+  const auto& arch = find_architecture(model.spec().architecture);
+  const double weight = reconstruction_weight(model.spec());
+  const torch::Device device = model.parameters().empty() ? torch::Device(torch::kCPU) : model.parameters().front().device();
+  DistributedSampler order(pool, data.all_lengths, {global_batch, 0, false, 0});
+  MetricSums local;
+  for (const auto& global : order.epoch(0)) {
+    const auto mine = DistributedSampler::slice(global, comm.rank(), comm.size());
+    const SampleStore samples = fetch(data, mine, comm);
+    if (mine.empty()) continue;
+    Batch batch = to_device(collate(samples, mine, double(global.size()), order.frames(global)), device);
+    local.add(compute_loss(arch.task, model.forward(batch), batch, weight).sums);
+  }
+  MPI_Allreduce(MPI_IN_PLACE, local.v.data(), static_cast<int>(local.v.size()), MPI_DOUBLE, MPI_SUM, comm.raw());
+  return local;
+}
+
+ModelSpec fit_spec_to_data(ModelSpec spec, const SampleStore& data, const std::string& where, const par::Comm& comm) {
+  const auto& arch = find_architecture(spec.architecture);
+  std::int64_t max_label = -1;
+  for (auto t : data.targets) max_label = std::max(max_label, t);
+  max_label = comm.allreduce_max(max_label);
+  par::collectively(comm, [&] {
+    const bool sequences = arch.input == InputKind::sequence;
+    if (sequences != data.sequences) {
+      throw InputError(cat(where, ": model '", spec.architecture, "' takes ", sequences ? "variable-length series (a CSR group with values and offsets)" : "fixed-shape samples",
+                           " but the data holds ", data.sequences ? "variable-length series" : "fixed-shape samples"));
+    }
+    if (spec.values.count("inputs") && spec.integer("inputs") == 0) spec.values["inputs"] = double(data.frame_size());
+    if (spec.values.count("channels") && spec.integer("channels") == 0) spec.values["channels"] = double(data.frame_size());
+    const auto expected = expected_sample_shape(spec);
+    if (!sequences && !expected.empty()) {
+      const bool flat_ok = expected.size() == 1 && data.frame_size() == expected[0];
+      if (data.sample_shape != expected && !flat_ok) {
+        std::vector<std::uint64_t> e(expected.begin(), expected.end()), f(data.sample_shape.begin(), data.sample_shape.end());
+        throw InputError(cat(where, ": samples have shape ", io::shape_string(f), " but model '", spec.architecture,
+                             "' expects ", io::shape_string(e), " (set model.", spec.architecture, ".size or resample the data)"));
+      }
+    }
+    if (sequences && spec.values.count("channels") && spec.integer("channels") != data.frame_size()) {
+      throw InputError(cat(where, ": series have ", data.frame_size(), " values per frame but model.", spec.architecture,
+                           ".channels = ", spec.integer("channels")));
+    }
+    if (arch.task == Task::segment && data.labelled && !data.per_frame_targets) {
+      throw InputError(cat(where, ": model '", spec.architecture, "' predicts one class per frame and needs per-frame labels (a CSR group)"));
+    }
+    if (spec.values.count("classes") && max_label >= spec.integer("classes")) {
+      throw InputError(cat(where, ": label ", max_label, " is outside the model's ", spec.integer("classes"),
+                           " classes (set model.", spec.architecture, ".classes)"));
+    }
+  });
+  return spec;
+}
+
+TrainingResult train(Model& model, const SampleStore& data, const TrainerOptions& o, const par::Comm& comm) {
+  const auto& arch = find_architecture(model.spec().architecture);
+  const double weight = reconstruction_weight(model.spec());
+  if (!data.labelled) throw InputError("training needs labelled data");
+  auto reducer = par::make_allreducer(o.allreduce, comm);
+  const torch::Device device = choose_device(o, *reducer, comm);
+  par::collectively(comm, [&] {
+    if (o.precision != "fp32" && o.precision != "bf16") {
+      throw ConfigError(cat("train.precision = \"", o.precision, "\": expected \"fp32\" or \"bf16\""));
+    }
+    if (o.select_by != "accuracy" && o.select_by != "loss") {
+      throw ConfigError(cat("train.select_by = \"", o.select_by, "\": expected \"accuracy\" or \"loss\""));
+    }
+  });
+  model.to(device);
+
+  // 1. Identical replicas: rank 0's initial weights everywhere.
+  GradientSynchroniser sync(model, *reducer, comm, o.sync);
+  sync.broadcast_from_root();
+  auto optimizer = make_optimizer(o.optimizer, {sync.flat_parameters()});
+
+  // 2. The seeded split and the rank-independent sampler.
+  Split split;
+  par::collectively(comm, [&] { split = split_samples(data.global_count, o.validation_fraction, o.test_fraction, o.seed); });
+  DistributedSampler sampler(split.train, data.sequences ? data.all_lengths : std::vector<std::int64_t>{},
+                             {o.global_batch, o.seed, true, data.sequences ? o.bucket_batches : 0});
+
+  // 3. Resume when a checkpoint of this configuration exists.
+  TrainingState state;
+  TrainingResult result;
+  result.reconstruction_weight = weight;
+  const std::string print = fingerprint(model, data, o);
+  if (!o.checkpoint_path.empty() && o.resume &&
+      load_checkpoint(o.checkpoint_path, state, model, sync, *optimizer, print, comm)) {
+    result.resumed = true;
+    core::Log::info(cat("train: resumed from ", o.checkpoint_path, " at epoch ", state.epoch + 1, ", batch ",
+                        state.next_batch, " (step ", state.step, ")"));
+  }
+  auto checkpoint = [&] {
+    if (!o.checkpoint_path.empty()) save_checkpoint(o.checkpoint_path, state, model, sync, *optimizer, print, comm);
+  };
+
+  core::StopSignal stop_signal;
+  core::Log::info(cat("train: ", arch.name, " (", sync.parameter_count(), " parameters, ", sync.bucket_count(),
+                      " gradient bucket(s)) on ", split.train.size(), " samples, ", split.validation.size(),
+                      " validation, ", split.test.size(), " test; global batch ", o.global_batch, " over ",
+                      comm.size(), " rank(s), allreduce ", reducer->name(), o.sync.overlap ? " overlapped" : " after backward"));
+  bool done = o.max_steps > 0 && state.step >= o.max_steps;
+  for (; state.epoch < o.epochs && !done; ++state.epoch) {
+    const auto batches = sampler.epoch(state.epoch);
+    const auto epoch_start = Clock::now();
+    const double wait_before = sync.wait_seconds();
+    double samples_done = 0.0, lr = 0.0;
+    core::Progress progress(cat("train epoch ", state.epoch + 1, "/", o.epochs), split.train.size(), 1,
+                            o.progress_interval_s);
+    for (; state.next_batch < static_cast<std::int64_t>(batches.size()); ++state.next_batch) {
+      const auto& global = batches[state.next_batch];
+      const auto mine = DistributedSampler::slice(global, comm.rank(), comm.size());
+      const SampleStore samples = fetch(data, mine, comm);
+      lr = schedule_learning_rate(*optimizer, o.optimizer, state.step);
+      sync.start_step();
+      MetricSums local;
+      if (!mine.empty()) {
+        Batch batch = to_device(collate(samples, mine, double(global.size()), sampler.frames(global)), device);
+        seed_step(o.seed, state.step, comm.rank());
+        model.train();
+        ModelOutput out;
+        {
+          AutocastGuard autocast(o.precision == "bf16", device.is_cuda());
+          out = model.forward(batch);
+        }
+        if (o.precision == "bf16") {
+          out.logits = out.logits.to(torch::kFloat32);
+          if (out.reconstruction.defined()) out.reconstruction = out.reconstruction.to(torch::kFloat32);
+        }
+        LossResult loss = compute_loss(arch.task, out, batch, weight);
+        loss.loss.backward();
+        local = loss.sums;
+      }
+      sync.finish_step();
+      optimizer->step();
+      const auto g = allreduce_step(local, core::StopSignal::received() != 0, comm);
+      for (int i = 0; i < 6; ++i) state.epoch_sums.v[i] += g[i];
+      ++state.step;
+      samples_done += double(global.size());
+      progress.advance(global.size());
+      if (g[6] > 0) {
+        ++state.next_batch;
+        checkpoint();
+        throw Preempted(o.checkpoint_path.empty()
+                            ? cat("stop signal at step ", state.step, "; no train.checkpoint set, progress is lost")
+                            : cat("stop signal at step ", state.step, "; checkpoint written to ", o.checkpoint_path,
+                                  "; run the same command again to resume"));
+      }
+      if (o.checkpoint_every_steps > 0 && state.step % o.checkpoint_every_steps == 0) {
+        ++state.next_batch;
+        checkpoint();
+        --state.next_batch;
+      }
+      if (o.max_steps > 0 && state.step >= o.max_steps) {
+        done = true;
+        ++state.next_batch;
+        checkpoint();
+        break;
+      }
+    }
+    progress.finish();
+    if (done && state.next_batch < static_cast<std::int64_t>(batches.size())) break;  // partial epoch: no record
+
+    // 4. Epoch end: one model on every rank, validation, selection, log.
+    sync.average_buffers();
+    EpochRecord rec;
+    rec.epoch = state.epoch + 1;
+    rec.step = state.step;
+    rec.learning_rate = lr;
+    rec.train_cross_entropy = state.epoch_sums.cross_entropy();
+    rec.train_reconstruction = state.epoch_sums.reconstruction();
+    rec.train_loss = state.epoch_sums.loss(weight);
+    rec.train_accuracy = state.epoch_sums.accuracy();
+    rec.seconds = seconds_since(epoch_start);
+    rec.samples_per_s = rec.seconds > 0 ? samples_done / rec.seconds : 0.0;
+    rec.communication_wait_s = sync.wait_seconds() - wait_before;
+    if (!split.validation.empty()) {
+      const MetricSums v = evaluate(model, data, split.validation, o.global_batch, comm);
+      rec.validation_loss = v.loss(weight);
+      rec.validation_accuracy = v.accuracy();
+      const auto score = validation_score(v, o.select_by, weight);
+      if (score > state.best_score) {
+        state.best_score = score;
+        state.best_epoch = rec.epoch;
+        state.best_parameters = sync.flat_parameters().detach().clone();
+        state.epochs_without_improvement = 0;
+      } else {
+        ++state.epochs_without_improvement;
+      }
+    }
+    state.history.push_back(rec);
+    core::Log::info(cat("epoch ", rec.epoch, "/", o.epochs, ": loss ", rec.train_loss, ", accuracy ", rec.train_accuracy,
+                        split.validation.empty() ? std::string() : cat(" | validation loss ", rec.validation_loss, ", accuracy ", rec.validation_accuracy),
+                        " | ", static_cast<std::int64_t>(rec.samples_per_s), " samples/s"));
+    if (comm.is_root() && !o.metrics_csv.empty()) write_metrics(o.metrics_csv, state.history);
+    state.epoch_sums = MetricSums{};
+    state.next_batch = 0;
+    if (o.patience > 0 && state.epochs_without_improvement >= o.patience) {
+      core::Log::info(cat("train: early stop, no improvement for ", o.patience, " epoch(s)"));
+      result.early_stopped = true;
+      ++state.epoch;
+      checkpoint();
+      break;
+    }
+    ++state.epoch;  // the checkpoint resumes at the next epoch
+    checkpoint();
+    --state.epoch;
+  }
+  if (state.best_parameters.defined()) {
+    torch::NoGradGuard no_grad;
+    sync.flat_parameters().detach().copy_(state.best_parameters);
+    core::Log::info(cat("train: kept the model of epoch ", state.best_epoch, " (best validation ", o.select_by, ")"));
+  }
+  if (!split.test.empty()) result.test = evaluate(model, data, split.test, o.global_batch, comm);
+  result.history = state.history;
+  result.steps = state.step;
+  result.best_epoch = state.best_epoch;
+  return result;
+}
+
+}  // namespace phenoscale::nn
