@@ -122,7 +122,36 @@ TrainerOptions trainer_options(const core::Config& c, const TrainFiles& files) {
 
 }  // namespace
 
+TrainSummary run_training_unchecked(const core::Config&, const TrainFiles&, const io::Provenance&, const par::Comm&);
+PredictSummary run_prediction_unchecked(const core::Config&, const PredictFiles&, const io::Provenance&,
+                                        const par::Comm&);
+
+namespace {
+
+// LibTorch errors carry a C++ backtrace in what(): report the first line.
+template <typename F>
+auto torch_errors_as_one_line(F&& fn) {
+  try {
+    return fn();
+  } catch (const c10::Error& e) {
+    const std::string text = e.what_without_backtrace();
+    throw Error("LibTorch: " + text.substr(0, text.find('\n')));
+  }
+}
+
+}  // namespace
+
 TrainSummary run_training(const core::Config& config, const TrainFiles& files, const io::Provenance& provenance,
+                          const par::Comm& comm) {
+  return torch_errors_as_one_line([&] { return run_training_unchecked(config, files, provenance, comm); });
+}
+
+PredictSummary run_prediction(const core::Config& config, const PredictFiles& files, const io::Provenance& provenance,
+                              const par::Comm& comm) {
+  return torch_errors_as_one_line([&] { return run_prediction_unchecked(config, files, provenance, comm); });
+}
+
+TrainSummary run_training_unchecked(const core::Config& config, const TrainFiles& files, const io::Provenance& provenance,
                           const par::Comm& comm) {
   configure_threads();
   ModelSpec spec;
@@ -154,8 +183,8 @@ TrainSummary run_training(const core::Config& config, const TrainFiles& files, c
   return s;
 }
 
-PredictSummary run_prediction(const core::Config& config, const PredictFiles& files, const io::Provenance& provenance,
-                              const par::Comm& comm) {
+PredictSummary run_prediction_unchecked(const core::Config& config, const PredictFiles& files,
+                                        const io::Provenance& provenance, const par::Comm& comm) {
   configure_threads();
   std::vector<std::shared_ptr<Model>> ensemble;
   for (const auto& path : files.models) ensemble.push_back(load_model(path, comm));

@@ -37,6 +37,8 @@ void SampleStore::finish_sharding(const par::Comm& comm) {
   const auto counts = comm.allgather<std::int64_t>(size());
   global_count = std::accumulate(counts.begin(), counts.end(), std::int64_t{0});
   first = std::accumulate(counts.begin(), counts.begin() + comm.rank(), std::int64_t{0});
+  rank_firsts.assign(comm.size(), 0);
+  for (int r = 1; r < comm.size(); ++r) rank_firsts[r] = rank_firsts[r - 1] + counts[r - 1];
   // Every rank needs every length: the sampler buckets series by length and
   // the normaliser of a global batch is its total frame count.
   std::vector<int> sizes(counts.begin(), counts.end());
@@ -76,7 +78,8 @@ std::int64_t target_count(const SampleStore& s, std::int64_t local) {
 SampleStore fetch(const SampleStore& local, const std::vector<std::int64_t>& wanted,
                   const par::Comm& comm) {
   const int p = comm.size();
-  const auto firsts = comm.allgather<std::int64_t>(local.first);
+  const auto firsts = static_cast<int>(local.rank_firsts.size()) == p ? local.rank_firsts
+                                                                     : comm.allgather<std::int64_t>(local.first);
   // 1. Requests: which global indices this rank needs from each owner.
   std::vector<std::vector<std::int64_t>> requests(p);
   for (auto i : wanted) {

@@ -130,32 +130,32 @@ bool load_checkpoint(const std::string& path, TrainingState& s, Model& model, Gr
     c10::IValue stored;
     archive.read("fingerprint", stored);
     if (stored.toStringRef() != print) {
-      throw ConfigError(cat(path, ": checkpoint was written by a different configuration; delete it or restore the deck.\n  checkpoint: ",
-                            stored.toStringRef(), "\n  this run:   ", print));
+      throw ConfigError(cat(path, ": checkpoint was written by a different configuration; delete it or restore the deck (checkpoint: ",
+                            stored.toStringRef(), "; this run: ", print, ")"));
     }
     torch::NoGradGuard no_grad;
-    torch::Tensor t;
-    archive.read("flat_parameters", t);
-    sync.flat_parameters().detach().copy_(t);
-    for (auto& b : model.named_buffers()) {
-      archive.read("buffer." + b.key(), t, true);
-      b.value().copy_(t);
-    }
+    // InputArchive::read copies into a defined tensor: read into fresh ones.
+    auto read = [&](const std::string& key, bool buffer = false) {
+      torch::Tensor t;
+      archive.read(key, t, buffer);
+      return t;
+    };
+    sync.flat_parameters().detach().copy_(read("flat_parameters"));
+    for (auto& b : model.named_buffers()) b.value().copy_(read("buffer." + b.key(), true));
     torch::serialize::InputArchive opt;
     archive.read("optimizer", opt);
     optimizer.load(opt);
-    archive.read("counters", t);
-    auto c = t.accessor<std::int64_t, 1>();
+    const torch::Tensor counters = read("counters");
+    auto c = counters.accessor<std::int64_t, 1>();
     s.epoch = c[0];
     s.next_batch = c[1];
     s.step = c[2];
     s.best_epoch = c[3];
     s.epochs_without_improvement = c[4];
-    archive.read("sums", t);
+    const torch::Tensor t = read("sums");
     for (int i = 0; i < 6; ++i) s.epoch_sums.v[i] = t[i].item<double>();
     s.best_score = {t[6].item<double>(), t[7].item<double>()};
-    archive.read("history", t);
-    s.history = history_from(t);
+    s.history = history_from(read("history"));
     torch::Tensor best;
     if (archive.try_read("best_parameters", best, true)) s.best_parameters = best;
   });

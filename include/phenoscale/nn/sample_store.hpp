@@ -34,6 +34,7 @@ struct SampleStore {
   std::vector<float> values;               // local frames × frame_size
   std::vector<std::int64_t> targets;       // per sample, or per frame (CSR by offsets)
   std::vector<std::int64_t> all_lengths;   // frames of every sample, all ranks (bucketing, normalisers)
+  std::vector<std::int64_t> rank_firsts;   // global index of the first sample of every rank
 
   std::int64_t size() const { return static_cast<std::int64_t>(lengths.size()); }
   std::int64_t frame_size() const;

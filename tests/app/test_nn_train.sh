@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# `nn train` / `nn predict` end to end on 2 ranks:
+#  1. SIGTERM mid-training → checkpoint, exit 75, "preempted" line; the same
+#     command resumes and ends with parameters bit-identical to an
+#     uninterrupted run (h5diff).
+#  2. predict: high accuracy on planted clusters; a 2-member ensemble of
+#     identical models equals the single model; predictions at 1 and 3 ranks
+#     agree.
+#  3. Data that does not fit the model: one clear error line.
+source "$(dirname "$0")/common.bash"
+cd "$WORK"
+DECK=$SRC/inputs/nn/classify.toml
+run_np 2 -q data generate --set run.output_dir=. --set generate.samples=4000 --set generate.clusters=5 \
+  || fail "data generate"
+TRAIN=(nn train -c "$DECK" --input samples.h5 --set train.batch_size=16 --set train.epochs=4)
+
+# Uninterrupted reference.
+run_np 2 -q "${TRAIN[@]}" --set run.output_dir=A || fail "uninterrupted training"
+
+# Interrupted run: SIGTERM to both ranks once the first epoch is logged.
+timeout -k 5 120 mpirun -n 2 "$BIN" "${TRAIN[@]}" --set run.output_dir=B > B.log 2>&1 &
+launcher=$!
+for _ in $(seq 1 600); do [ -s B/training.csv ] && break; sleep 0.05; done
+mpirun_pid=$(pgrep -P "$launcher" | head -1)
+ranks=$(pgrep -P "$mpirun_pid" | tr '\n' ' ')
+kill -TERM $ranks 2>/dev/null
+wait "$launcher"; rc=$?
+if [ "$rc" -eq 75 ] && grep -q '^phenoscale: preempted:' B.log && [ -f B/checkpoint.pt ] && [ ! -f B/model.h5 ]; then
+  pass "SIGTERM to ranks $ranks: exit 75, checkpoint written, no model yet ($(grep '^phenoscale: preempted:' B.log))"
+else
+  fail "SIGTERM: rc=$rc, log: $(tail -5 B.log)"
+fi
+if run_np 2 "${TRAIN[@]}" --set run.output_dir=B > B2.log 2>&1 && grep -q "resumed from" B2.log; then
+  pass "resumed: $(grep -o 'resumed from.*' B2.log)"
+else
+  fail "resume: $(tail -5 B2.log)"
+fi
+for g in /parameters /buffers; do
+  if h5diff -q A/model.h5 B/model.h5 "$g" "$g"; then pass "$g of resumed run bit-identical to uninterrupted run"
+  else fail "$g of resumed run differs from the uninterrupted run"; fi
+done
+if cmp -s <(cut -d, -f1-9 A/training.csv) <(cut -d, -f1-9 B/training.csv); then
+  pass "metrics log of the resumed run equals the uninterrupted one (epoch, step, lr, losses, accuracies)"
+else
+  fail "metrics logs differ"
+fi
+
+# Predict: single model, ensemble, rank counts.
+run_np 2 -q nn predict -c "$DECK" --input samples.h5 --set run.output_dir=P \
+  --set "predict.models=[\"A/model.h5\"]" || fail "predict"
+run_np 2 -q nn predict -c "$DECK" --input samples.h5 --set run.output_dir=E \
+  --set "predict.models=[\"A/model.h5\", \"B/model.h5\"]" || fail "ensemble predict"
+run_np 3 -q nn predict -c "$DECK" --input samples.h5 --set run.output_dir=P3 \
+  --set "predict.models=[\"A/model.h5\"]" || fail "predict at np=3"
+h5diff -q P/predictions.h5 E/predictions.h5 /probabilities /probabilities \
+  && pass "ensemble of two identical members = the single model" || fail "ensemble differs from its member"
+h5diff -q P/predictions.h5 P3/predictions.h5 /predictions /predictions \
+  && h5diff -q -d 1e-6 P/predictions.h5 P3/predictions.h5 /probabilities /probabilities \
+  && pass "predictions identical at 2 and 3 ranks" || fail "predictions depend on the rank count"
+if "$PY" - <<'PY'
+import h5py, numpy as np
+p = h5py.File("P/predictions.h5", "r"); s = h5py.File("samples.h5", "r")
+acc = float(np.mean(p["/predictions"][:] == s["/labels"][:]))
+prob = p["/probabilities"][:]
+assert prob.shape == (4000, 5) and p["/features"].shape == (4000, 5), prob.shape
+assert np.allclose(prob.sum(1), 1.0, atol=1e-5)
+print(f"accuracy on planted clusters {acc:.4f}")
+assert acc > 0.95, acc
+PY
+then pass "predict accuracy > 0.95, probabilities sum to 1"; else fail "predict output"; fi
+
+# Bad input.
+expect_error "wrong sample shape" "expects [40, 40, 40]" 2 nn train -c "$DECK" --input samples.h5 \
+  --set run.output_dir=X --set model.architecture=cnn3d-small
+expect_error "label outside the classes" "outside the model's 2 classes" 2 nn train -c "$DECK" --input samples.h5 \
+  --set run.output_dir=X --set model.mlp.classes=2
+expect_error "series model on fixed samples" "takes variable-length series" 2 nn train -c "$DECK" --input samples.h5 \
+  --set run.output_dir=X --set model.architecture=lstm-classifier
+expect_error "cuda without a CUDA LibTorch" "no CUDA support" 2 nn train -c "$DECK" --input samples.h5 \
+  --set run.output_dir=X --set train.device=cuda
+expect_error "predict with a non-model file" "not a phenoscale model file" 2 nn predict -c "$DECK" --input samples.h5 \
+  --set run.output_dir=X --set 'predict.models=["samples.h5"]'
+finish
