@@ -11,7 +11,7 @@ PACKAGES=(
   # parallel stack
   openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
   # numerics and ML
-  libtorch-dev petsc-dev libeigen3-dev libfftw3-dev libigraph-dev
+  libtorch-dev libopenblas0-openmp petsc-dev libeigen3-dev libfftw3-dev libigraph-dev
   # helpers
   libtomlplusplus-dev libcli11-dev libtiff-dev zlib1g-dev nlohmann-json3-dev
   # tests and benchmarks
@@ -21,7 +21,7 @@ PACKAGES=(
   # postprocess (figures, reading our HDF5/MRC outputs)
   python3 python3-numpy python3-h5py python3-matplotlib python3-mrcfile
   # peers the benchmarks and reference tests compare against
-  python3-sklearn python3-scipy python3-igraph python3-leidenalg python3-faiss
+  python3-sklearn python3-scipy python3-igraph python3-leidenalg python3-faiss python3-torch
 )
 
 missing=()

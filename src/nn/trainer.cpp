@@ -473,6 +473,7 @@ TrainingResult train(Model& model, const SampleStore& data, const TrainerOptions
   if (!split.test.empty()) result.test = evaluate(model, data, split.test, o.global_batch, comm);
   result.history = state.history;
   result.steps = state.step;
+  result.communication_wait_s = sync.wait_seconds();
   result.best_epoch = state.best_epoch;
   return result;
 }

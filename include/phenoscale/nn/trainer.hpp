@@ -67,6 +67,7 @@ struct TrainingResult {
   bool resumed = false;
   MetricSums test;               // empty when test_fraction = 0
   double reconstruction_weight = 0;
+  double communication_wait_s = 0;  // total time waiting for gradient reductions after backward
 };
 
 // Collective. Trains `model` in place on `data` (labelled). Throws Preempted

@@ -1,0 +1,159 @@
+// Deep-learning engine benchmarks (run by run_nn.sh, which adds the Python
+// PyTorch peer and prints the ratios).
+//
+//   bench_nn throughput ARCH BATCH STEPS [key=value ...]
+//       training samples/s of the full engine step (sampler, batch exchange,
+//       forward, backward, gradient sync, optimiser) and inference samples/s,
+//       on synthetic data of the architecture's input kind.
+//   mpirun -n 2 bench_nn overlap ARCH BATCH STEPS [key=value ...]
+//       step time with bucketed allreduce overlapped with backward vs one
+//       allreduce after backward, and the exposed (waited-for) communication.
+// Hyper-parameters as key=value (size=32 channels=8 ...); also optimizer=,
+// series_min=, series_max= (series lengths), bucket_mib=.
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <string>
+
+#include "phenoscale/core/log.hpp"
+#include "phenoscale/core/rng.hpp"
+#include "phenoscale/nn/engine.hpp"
+#include "phenoscale/nn/inference.hpp"
+#include "phenoscale/nn/trainer.hpp"
+#include "phenoscale/par/environment.hpp"
+#include "phenoscale/par/partition.hpp"
+
+using namespace phenoscale;
+
+namespace {
+
+struct Args {
+  std::string mode, arch;
+  std::int64_t batch = 32, steps = 20;
+  std::map<std::string, double> hyper;
+  std::string optimizer = "sgd";
+  std::int64_t series_min = 50, series_max = 150;
+  double bucket_mib = 25.0;
+};
+
+nn::SampleStore synthetic(const nn::ModelSpec& spec, const Args& a, std::int64_t n, const par::Comm& comm) {
+  const auto& arch = nn::find_architecture(spec.architecture);
+  nn::SampleStore s;
+  s.sequences = arch.input == nn::InputKind::sequence;
+  s.labelled = true;
+  s.per_frame_targets = arch.task == nn::Task::segment;
+  if (s.sequences) s.sample_shape = {spec.integer("channels")};
+  else if (spec.values.count("size")) s.sample_shape = {spec.integer("size"), spec.integer("size"), spec.integer("size")};
+  else s.sample_shape = {spec.integer("inputs")};
+  const auto r = par::BlockPartition::over(n, comm).range(comm.rank());
+  const std::int64_t classes = spec.integer("classes");
+  for (auto i = static_cast<std::int64_t>(r.begin); i < static_cast<std::int64_t>(r.end); ++i) {
+    core::Rng rng(1, core::Stream::test, i);
+    const std::int64_t frames = s.sequences ? a.series_min + static_cast<std::int64_t>(rng.below(a.series_max - a.series_min + 1)) : 1;
+    std::vector<float> x(frames * s.frame_size());
+    for (auto& v : x) v = static_cast<float>(rng.normal());
+    std::vector<std::int64_t> t(s.per_frame_targets ? frames : 1, i % classes);
+    s.push_back(x.data(), frames, t.data());
+  }
+  s.finish_sharding(comm);
+  return s;
+}
+
+double timed_training(nn::Model& model, const nn::SampleStore& data, nn::TrainerOptions o, std::int64_t steps,
+                      const par::Comm& comm, double* wait_s = nullptr) {
+  o.max_steps = steps;
+  comm.barrier();
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto r = nn::train(model, data, o, comm);
+  comm.barrier();
+  if (wait_s) *wait_s = comm.allreduce_max(r.communication_wait_s);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+nn::TrainerOptions options(const Args& a) {
+  nn::TrainerOptions o;
+  o.optimizer.name = a.optimizer;
+  o.optimizer.learning_rate = 1e-3;
+  o.global_batch = a.batch;
+  o.epochs = 1000000;
+  o.progress_interval_s = 1e9;
+  o.sync.bucket_bytes = static_cast<std::size_t>(a.bucket_mib * 1048576.0);
+  return o;
+}
+
+int run(const Args& a, const par::Comm& comm) {
+  nn::configure_threads();
+  auto spec = nn::make_spec(a.arch, a.hyper);
+  const std::int64_t n = a.batch * 8;
+  auto data = synthetic(spec, a, n, comm);
+  spec = nn::fit_spec_to_data(spec, data, "synthetic", comm);
+  torch::manual_seed(1);
+  auto model = nn::make_model(spec);
+  std::int64_t params = 0;
+  for (const auto& p : model->parameters()) params += p.numel();
+  const auto o = options(a);
+  timed_training(*model, data, o, 2, comm);  // warm-up: allocator, thread pool
+  if (a.mode == "throughput") {
+    const double t = timed_training(*model, data, o, a.steps, comm);
+    nn::PredictOptions po;
+    po.batch = a.batch;
+    nn::predict({model}, data, po, comm);  // warm-up
+    const auto t0 = std::chrono::steady_clock::now();
+    nn::predict({model}, data, po, comm);
+    const double ti = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (comm.is_root()) {
+      std::printf("arch=%s params=%lld batch=%lld steps=%lld threads=%d ranks=%d\n", a.arch.c_str(),
+                  static_cast<long long>(params), static_cast<long long>(a.batch), static_cast<long long>(a.steps),
+                  torch::get_num_threads(), comm.size());
+      std::printf("train_samples_per_s=%.2f\ninfer_samples_per_s=%.2f\n", a.steps * a.batch / t, n / ti);
+    }
+    return 0;
+  }
+  auto o2 = o;
+  double wait_on = 0, wait_off = 0;
+  o2.sync.overlap = true;
+  const double on = timed_training(*model, data, o2, a.steps, comm, &wait_on);
+  o2.sync.overlap = false;
+  const double off = timed_training(*model, data, o2, a.steps, comm, &wait_off);
+  if (comm.is_root()) {
+    std::printf("arch=%s params=%lld global_batch=%lld steps=%lld ranks=%d bucket_mib=%.1f\n", a.arch.c_str(),
+                static_cast<long long>(params), static_cast<long long>(a.batch), static_cast<long long>(a.steps),
+                comm.size(), a.bucket_mib);
+    std::printf("overlapped_step_s=%.4f overlapped_wait_s=%.4f\nafter_backward_step_s=%.4f after_backward_wait_s=%.4f\n",
+                on / a.steps, wait_on / a.steps, off / a.steps, wait_off / a.steps);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  par::Environment env(argc, argv);
+  par::Comm world;
+  core::Log::set_level(core::LogLevel::warn);
+  if (argc < 5) {
+    if (world.is_root()) std::fprintf(stderr, "usage: bench_nn throughput|overlap ARCH BATCH STEPS [key=value ...]\n");
+    return 2;
+  }
+  Args a;
+  a.mode = argv[1];
+  a.arch = argv[2];
+  a.batch = std::stoll(argv[3]);
+  a.steps = std::stoll(argv[4]);
+  for (int i = 5; i < argc; ++i) {
+    const std::string kv = argv[i];
+    const auto eq = kv.find('=');
+    const std::string k = kv.substr(0, eq), v = kv.substr(eq + 1);
+    if (k == "optimizer") a.optimizer = v;
+    else if (k == "series_min") a.series_min = std::stoll(v);
+    else if (k == "series_max") a.series_max = std::stoll(v);
+    else if (k == "bucket_mib") a.bucket_mib = std::stod(v);
+    else a.hyper[k] = std::stod(v);
+  }
+  try {
+    return run(a, world);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_nn: %s\n", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,144 @@
+"""Python PyTorch peer of bench_nn: the same networks, batch, data sizes and
+optimisers as phenoscale's registered architectures, trained the way a
+PyTorch user would (torch.optim defaults, packed sequences), one process.
+
+  /usr/bin/python3 tests/bench/nn_peer.py ARCH BATCH STEPS THREADS [key=value ...]
+prints train_samples_per_s and infer_samples_per_s like bench_nn.
+"""
+import sys, time
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+
+class SmallCnn3d(nn.Module):
+    def __init__(self, size, channels, classes):
+        super().__init__()
+        self.conv1 = nn.Conv3d(1, channels, 3, padding=1)
+        self.conv2 = nn.Conv3d(channels, 2 * channels, 3, padding=1)
+        self.out = nn.Linear(2 * channels, classes)
+
+    def forward(self, x, lengths=None):
+        x = F.max_pool3d(F.relu(self.conv1(x.unsqueeze(1))), 2)
+        x = F.relu(self.conv2(x)).mean(dim=(2, 3, 4))
+        return self.out(x)
+
+
+class LstmClassifier(nn.Module):
+    def __init__(self, channels, hidden, layers, classes):
+        super().__init__()
+        self.lstm = nn.LSTM(channels, hidden, num_layers=layers, batch_first=True, bidirectional=True)
+        self.out = nn.Linear(2 * hidden, classes)
+
+    def forward(self, x, lengths):
+        _, (h, _) = self.lstm(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
+        return self.out(torch.cat([h[-2], h[-1]], 1))
+
+
+class GuidedBiLstmAutoencoder(nn.Module):
+    def __init__(self, channels, classes, h1=10, h2=20, z=30, head=32, dropout=0.5):
+        super().__init__()
+        L = lambda i, h, bi: nn.LSTM(i, h, batch_first=True, bidirectional=bi)
+        self.enc1, self.enc2, self.enc3 = L(channels, h1, True), L(2 * h1, h2, False), L(h2, z, False)
+        self.dec1, self.dec2, self.dec3 = L(z, z, True), L(2 * z, h2, True), L(2 * h2, channels, False)
+        self.head1, self.norm, self.head2 = nn.Linear(z, head), nn.BatchNorm1d(head), nn.Linear(head, classes)
+        self.dropout = dropout
+
+    def forward(self, x, lengths):
+        T = x.shape[1]
+        p = lambda t: pack_padded_sequence(t, lengths, batch_first=True, enforce_sorted=False)
+        y = self.enc1(p(x))[0]
+        y = self.enc2(y)[0]
+        latent = self.enc3(y)[1][0][-1]
+        r = p(latent.unsqueeze(1).expand(-1, T, -1).contiguous())
+        r = self.dec2(self.dec1(r)[0])[0]
+        rec = pad_packed_sequence(self.dec3(r)[0], batch_first=True, total_length=T)[0]
+        h = F.dropout(F.relu(self.norm(self.head1(latent))), self.dropout, self.training)
+        return self.head2(h), rec
+
+
+def main():
+    arch, batch, steps, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+    kv = dict(a.split("=") for a in sys.argv[5:])
+    torch.set_num_threads(threads)
+    torch.manual_seed(1)
+    opt_name = kv.pop("optimizer", "sgd")
+    smin, smax = int(kv.pop("series_min", 50)), int(kv.pop("series_max", 150))
+    kv.pop("bucket_mib", None)
+    n = batch * 8
+    classes = int(kv.get("classes", 2))
+    seq = arch != "cnn3d-small"
+    if arch == "cnn3d-small":
+        size = int(kv.get("size", 40))
+        model = SmallCnn3d(size, int(kv.get("channels", 8)), classes)
+        data = [(torch.randn(size, size, size), i % classes) for i in range(n)]
+    else:
+        channels = int(kv.get("channels", 2))
+        g = torch.Generator().manual_seed(1)
+        lens = torch.randint(smin, smax + 1, (n,), generator=g)
+        data = [(torch.randn(int(l), channels), i % classes) for i, l in enumerate(lens)]
+        if arch == "lstm-classifier":
+            model = LstmClassifier(channels, int(kv.get("hidden", 32)), int(kv.get("layers", 1)), classes)
+        else:
+            model = GuidedBiLstmAutoencoder(channels, classes)
+    if opt_name == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, nesterov=True)
+    elif opt_name == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    else:
+        opt = torch.optim.RMSprop(model.parameters(), lr=1e-3)
+
+    def batches():
+        perm = torch.randperm(n)
+        for b in range(0, n, batch):
+            items = [data[i] for i in perm[b:b + batch]]
+            y = torch.tensor([t for _, t in items])
+            if not seq:
+                yield torch.stack([x for x, _ in items]), None, y
+            else:
+                lengths = torch.tensor([x.shape[0] for x, _ in items])
+                x = torch.nn.utils.rnn.pad_sequence([x for x, _ in items], batch_first=True)
+                yield x, lengths, y
+
+    def step(x, lengths, y):
+        opt.zero_grad()
+        out = model(x, lengths)
+        if isinstance(out, tuple):
+            logits, rec = out
+            mask = (torch.arange(x.shape[1])[None, :] < lengths[:, None]).float().unsqueeze(2)
+            loss = F.cross_entropy(logits, y) + 25.0 * (((rec - x) * mask) ** 2).sum() / (mask.sum() * x.shape[2])
+        else:
+            loss = F.cross_entropy(out, y)
+        loss.backward()
+        opt.step()
+
+    def train(k):
+        done = 0
+        while done < k:
+            for x, lengths, y in batches():
+                step(x, lengths, y)
+                done += 1
+                if done == k:
+                    return
+
+    model.train()
+    train(2)
+    t0 = time.perf_counter()
+    train(steps)
+    t = time.perf_counter() - t0
+    model.eval()
+    with torch.no_grad():
+        for x, lengths, _ in batches():
+            model(x, lengths)
+        t0 = time.perf_counter()
+        for x, lengths, _ in batches():
+            model(x, lengths)
+        ti = time.perf_counter() - t0
+    print(f"arch={arch} params={sum(p.numel() for p in model.parameters())} batch={batch} steps={steps} threads={torch.get_num_threads()}")
+    print(f"train_samples_per_s={steps * batch / t:.2f}")
+    print(f"infer_samples_per_s={n / ti:.2f}")
+
+
+if __name__ == "__main__":
+    main()

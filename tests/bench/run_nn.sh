@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Deep-learning engine: phenoscale C++ (LibTorch) against the same networks in
+# Python PyTorch (python3-torch, the same 1.13 build of the library), one
+# process, the same batch, data sizes, optimiser and thread count; then the
+# bucketed allreduce overlapped with backward against one allreduce after
+# backward on a ≥ 10 M-parameter model at np=2.
+#   bash tests/bench/run_nn.sh [build_dir] [threads] [repeats]
+# Each figure is the median of `repeats` alternating runs (ours, peer, ours,
+# peer, ...), so drifting load on a shared machine hits both sides alike.
+# Targets (issue 4): training samples/s ratio ≥ 1.0 for the 3D CNN and ≥ 1.2
+# for the bi-LSTMs.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:-$src/build}; threads=${2:-1}; repeats=${3:-3}
+source "$src/jobs/local/env.sh"
+export OMP_NUM_THREADS=$threads
+PY=/usr/bin/python3
+BENCH=$build/tests/bench/bench_nn
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); BLAS: $(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3)"
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+field() { grep -o "$1=[0-9.e+-]*" | cut -d= -f2; }
+
+CASES=(
+  "cnn3d-small 16 10 size=32 channels=8 classes=4 optimizer=sgd"
+  "lstm-classifier 64 10 channels=2 hidden=32 classes=4 optimizer=adam"
+  "guided-bilstm-ae 128 5 channels=1 classes=6 optimizer=rmsprop"
+)
+printf '\n%-18s %7s %12s %12s %7s %12s %12s %7s\n' model batch "ours train/s" "torch py/s" ratio "ours infer/s" "py infer/s" ratio
+for c in "${CASES[@]}"; do
+  set -- $c
+  ours_t=(); peer_t=(); ours_i=(); peer_i=()
+  for _ in $(seq "$repeats"); do
+    o=$("$BENCH" throughput "$@" 2>/dev/null); p=$("$PY" "$src/tests/bench/nn_peer.py" "$1" "$2" "$3" "$threads" "${@:4}")
+    ours_t+=("$(field train_samples_per_s <<<"$o")"); peer_t+=("$(field train_samples_per_s <<<"$p")")
+    ours_i+=("$(field infer_samples_per_s <<<"$o")"); peer_i+=("$(field infer_samples_per_s <<<"$p")")
+  done
+  ot=$(printf '%s\n' "${ours_t[@]}" | median); pt=$(printf '%s\n' "${peer_t[@]}" | median)
+  oi=$(printf '%s\n' "${ours_i[@]}" | median); pi=$(printf '%s\n' "${peer_i[@]}" | median)
+  printf '%-18s %7s %12.1f %12.1f %7.2f %12.1f %12.1f %7.2f\n' "$1" "$2" "$ot" "$pt" "$(echo "$ot/$pt" | bc -l)" \
+    "$oi" "$pi" "$(echo "$oi/$pi" | bc -l)"
+done
+
+echo
+echo "Overlapped bucketed allreduce vs one allreduce after backward, np=2 × $threads thread(s):"
+printf '%-30s %10s %14s %12s %14s %12s\n' model bucket "overlap step s" "exposed s" "after step s" "exposed s"
+for c in "mlp 64 20 inputs=1024 hidden=2048 layers=3 classes=10 bucket_mib=25" \
+         "mlp 64 20 inputs=1024 hidden=2048 layers=3 classes=10 bucket_mib=4" \
+         "dsrf3d 8 5 size=32 classes=23 bucket_mib=25"; do
+  set -- $c
+  on=(); onw=(); off=(); offw=()
+  for _ in $(seq "$repeats"); do
+    o=$(mpirun -n 2 --bind-to none "$BENCH" overlap "$@" 2>/dev/null)
+    on+=("$(field overlapped_step_s <<<"$o")"); onw+=("$(field overlapped_wait_s <<<"$o")")
+    off+=("$(field after_backward_step_s <<<"$o")"); offw+=("$(field after_backward_wait_s <<<"$o")")
+    params=$(field params <<<"$o")
+  done
+  printf '%-30s %10s %14.4f %12.4f %14.4f %12.4f\n' "$1 ($params params)" "${*: -1}" \
+    "$(printf '%s\n' "${on[@]}" | median)" "$(printf '%s\n' "${onw[@]}" | median)" \
+    "$(printf '%s\n' "${off[@]}" | median)" "$(printf '%s\n' "${offw[@]}" | median)"
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
