@@ -14,6 +14,7 @@
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/core/progress.hpp"
 #include "phenoscale/par/agree.hpp"
+#include "phenoscale/nn/model_spec.hpp"
 #include "phenoscale/par/allreducer.hpp"
 #include "phenoscale/par/environment.hpp"
 #include "phenoscale/par/timer_report.hpp"
@@ -88,6 +89,11 @@ void print_list() {
   }
   std::cout << "allreduce backends (run.allreduce):\n";
   for (const auto& b : par::allreducer_backends()) std::cout << "  " << b.name << " — " << b.description << "\n";
+  std::cout << "network architectures (model.architecture):\n";
+  for (const auto& a : nn::architectures()) {
+    std::cout << "  " << a.name << " — " << a.summary << " [" << nn::task_name(a.task) << ", "
+              << (a.input == nn::InputKind::sequence ? "series" : "fixed-shape") << "]\n";
+  }
 }
 
 void print_deck_reference() {

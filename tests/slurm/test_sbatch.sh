@@ -5,7 +5,7 @@
 #       --output-dir $WORK/out data generate summarize
 # and checks job states, exit codes, HDF5 outputs and the job logs. Then it
 # checks the preemption path of template.sbatch (exit 75 -> requeue -> rerun)
-# with a stand-in program. Exit 77 (ctest: skipped) without root or Slurm.
+# with the real trainer (nn train). Exit 77 (ctest: skipped) without root or Slurm.
 #
 # Env: PHENOSCALE_BINARY (default <repo>/build/bin/phenoscale),
 #      PHENOSCALE_SOURCE_DIR (default: derived from this script's location),
@@ -100,38 +100,29 @@ for f in samples.h5 summary.h5; do
 done
 
 # ------------------------------------------- preemption: 75 -> requeue -> rerun
-# A stand-in program replaces phenoscale: first run waits for SIGUSR1, "checkpoints"
-# and exits 75; the requeued run finds the checkpoint and succeeds.
-standin="$WORK/standin-phenoscale"
-cat >"$standin" <<'EOF'
-#!/bin/bash
-set -u
-ckpt=$OUTPUT_DIR/ckpt
-if [ -e "$ckpt" ]; then echo "phenoscale: $1 $2 resumed, done in 0 s" >&2; exit 0; fi
-trap '[ "${OMPI_COMM_WORLD_RANK:-0}" = 0 ] && touch "$ckpt"; exit 75' USR1
-touch "$OUTPUT_DIR/ready.${OMPI_COMM_WORLD_RANK:-0}"
-for _ in $(seq 600); do sleep 0.1; done
-exit 1
-EOF
-chmod +x "$standin"
+# The real trainer: `nn train` on the demo data. Once its first epoch is
+# logged, Slurm signals the batch shell (as --signal=B:USR1@120 does); the
+# ranks checkpoint and exit 75, the job requeues itself, and the rerun
+# resumes from the checkpoint and completes.
 pout="$WORK/preempt"
 mkdir -p "$pout"
-pjob=$(PIPELINE=standin STAGE=preempt PHENOSCALE=$standin OUTPUT_DIR=$pout DECK="" EXTRA="" \
-       sbatch --parsable --export=ALL --ntasks=2 --time=5:00 --job-name=standin-preempt \
+pjob=$(PIPELINE=nn STAGE=train PHENOSCALE=$binary OUTPUT_DIR=$pout DECK=inputs/nn/classify.toml \
+       EXTRA="--input $out/samples.h5 --set train.batch_size=8 --set train.epochs=15" \
+       sbatch --parsable --export=ALL --ntasks=2 --time=5:00 --job-name=nn-preempt \
        --output="$pout/%x-%j.out" "$repo/jobs/slurm/template.sbatch")
 pjob=${pjob%%;*}
 started=1
-deadline=$((SECONDS + 60))
-until [ -e "$pout/ready.0" ] && [ -e "$pout/ready.1" ]; do
-  ((SECONDS < deadline)) || { fail "preempt job $pjob never started its ranks"; started=0; break; }
-  sleep 0.5
+deadline=$((SECONDS + 90))
+until [ -s "$pout/training.csv" ]; do
+  ((SECONDS < deadline)) || { fail "preempt job $pjob never finished an epoch"; started=0; break; }
+  sleep 0.2
 done
 # Only the batch shell gets the signal, as with --signal=B:USR1@120.
 if [ "$started" -eq 1 ]; then
   scancel --batch --signal=USR1 "$pjob" || fail "scancel --batch --signal=USR1 failed"
 fi
 state="" released=0
-deadline=$((SECONDS + 90))
+deadline=$((SECONDS + 180))
 [ "$started" -eq 1 ] || deadline=0
 while ((SECONDS < deadline)); do
   pinfo=$(scontrol -o show job "$pjob" 2>/dev/null || true)
@@ -149,9 +140,11 @@ pinfo=$(scontrol -o show job "$pjob" 2>/dev/null || true)
 [ "$state" = JobState=COMPLETED ] || fail "preempted job $pjob: $state (expected COMPLETED after requeue)"
 [[ $pinfo == *"Restarts=1"* ]] || fail "preempted job $pjob was not requeued once: $(grep -o 'Restarts=[^ ]*' <<<"$pinfo")"
 [[ $pinfo == *" ExitCode=0:0"* ]] || fail "preempted job $pjob exit code: $(grep -o ' ExitCode=[^ ]*' <<<"$pinfo")"
-plog="$pout/standin-preempt-$pjob.out"
+plog="$pout/nn-preempt-$pjob.out"
 grep -q "requeueing job $pjob" "$plog" 2>/dev/null || fail "$plog lacks the requeue message"
-grep -q "resumed, done" "$plog" 2>/dev/null || fail "$plog lacks the resumed run"
+grep -q "^phenoscale: preempted: stop signal at step" "$plog" 2>/dev/null || fail "$plog lacks the preempted line"
+grep -q "train: resumed from .*checkpoint.pt" "$plog" 2>/dev/null || fail "$plog lacks the resumed run"
+[ -s "$pout/model.h5" ] || fail "requeued training left no model.h5"
 
 # ------------------------------------------------------------------ teardown
 slurm_stop "$WORK/cluster"
