@@ -24,7 +24,7 @@ std::vector<float> missing_wedge_mask(int nx, int ny, int nz, double tilt_max_de
   std::vector<float> mask(static_cast<std::size_t>(nz) * ny * (nx / 2 + 1));
   const Mat3 rt = transpose(r);
   for_each_frequency(shape, [&](std::size_t i, int, double fx, double fy, double fz) {
-    mask[i] = observed_frequency(apply(rt, {fx, fy, fz}), tilt_max_deg) ? 1.0f : 0.0f;
+    mask[i] = observed_frequency(rotate_vector(rt, {fx, fy, fz}), tilt_max_deg) ? 1.0f : 0.0f;
   });
   return mask;
 }

@@ -96,7 +96,7 @@ Atoms subunit(core::Rng& rng, double radius_nm) {
 void add_transformed(Atoms& out, const Atoms& in, const Mat3& r, const Vec3& t) {
   for (const auto& a : in) {
     Atom b = a;
-    const Vec3 p = apply(r, a.position_nm);
+    const Vec3 p = rotate_vector(r, a.position_nm);
     for (int k = 0; k < 3; ++k) b.position_nm[k] = p[k] + t[k];
     out.push_back(b);
   }
@@ -162,7 +162,7 @@ Structure build(std::uint64_t seed, int class_id) {
         for (int attempt = 0; attempt < 200; ++attempt) {
           const double r = c.radius_nm * std::cbrt(rng.uniform());
           const Mat3 dir = random_rotation(rng);
-          p = apply(dir, {0, 0, r});
+          p = rotate_vector(dir, {0, 0, r});
           bool clear = true;
           for (const auto& q : centres) {
             const double d2 = (p[0] - q[0]) * (p[0] - q[0]) + (p[1] - q[1]) * (p[1] - q[1]) + (p[2] - q[2]) * (p[2] - q[2]);

@@ -265,7 +265,7 @@ Structure rotated(const Structure& s, const Mat3& r) {
   Structure out = s;
   const Vec3 c = s.centre_of_mass_nm();
   for (auto& a : out.atoms) {
-    const Vec3 d = apply(r, {a.position_nm[0] - c[0], a.position_nm[1] - c[1], a.position_nm[2] - c[2]});
+    const Vec3 d = rotate_vector(r, {a.position_nm[0] - c[0], a.position_nm[1] - c[1], a.position_nm[2] - c[2]});
     for (int k = 0; k < 3; ++k) a.position_nm[k] = c[k] + d[k];
   }
   return out;

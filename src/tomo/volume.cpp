@@ -41,7 +41,7 @@ Mat3 multiply(const Mat3& a, const Mat3& b) {
 
 Mat3 transpose(const Mat3& r) { return {r[0], r[3], r[6], r[1], r[4], r[7], r[2], r[5], r[8]}; }
 
-Vec3 apply(const Mat3& r, const Vec3& v) {
+Vec3 rotate_vector(const Mat3& r, const Vec3& v) {
   return {r[0] * v[0] + r[1] * v[1] + r[2] * v[2], r[3] * v[0] + r[4] * v[1] + r[5] * v[2],
           r[6] * v[0] + r[7] * v[1] + r[8] * v[2]};
 }
@@ -156,7 +156,7 @@ Volume rotate(const Volume& v, const Mat3& r, const Vec3& shift_voxels) {
   for (int z = 0; z < v.nz; ++z)
     for (int y = 0; y < v.ny; ++y)
       for (int x = 0; x < v.nx; ++x) {
-        const Vec3 p = apply(rt, {x - cx - shift_voxels[0], y - cy - shift_voxels[1], z - cz - shift_voxels[2]});
+        const Vec3 p = rotate_vector(rt, {x - cx - shift_voxels[0], y - cy - shift_voxels[1], z - cz - shift_voxels[2]});
         out.at(x, y, z) = sample_trilinear(v, p[0] + cx, p[1] + cy, p[2] + cz);
       }
   return out;

@@ -32,11 +32,11 @@ Volume blob(int n, const Vec3& centre, const Vec3& sigma) {
 TEST(Rotation, ZyzOfKnownAnglesMapsAxesAsExpected) {
   // Rz(90°) sends x to y; Ry(90°) sends z to x.
   const auto rz = rotation_zyz({deg(90), 0, 0});
-  const auto e = apply(rz, {1, 0, 0});
+  const auto e = rotate_vector(rz, {1, 0, 0});
   EXPECT_NEAR(e[0], 0, 1e-12);
   EXPECT_NEAR(e[1], 1, 1e-12);
   const auto ry = rotation_zyz({0, deg(90), 0});
-  const auto f = apply(ry, {0, 0, 1});
+  const auto f = rotate_vector(ry, {0, 0, 1});
   EXPECT_NEAR(f[0], 1, 1e-12);
   EXPECT_NEAR(f[2], 0, 1e-12);
 }

@@ -55,7 +55,7 @@ EulerZyz euler_from_rotation(const Mat3& r);
 Mat3 rotation_about_axis(const Vec3& axis, double angle_rad);
 Mat3 multiply(const Mat3& a, const Mat3& b);
 Mat3 transpose(const Mat3& r);
-Vec3 apply(const Mat3& r, const Vec3& v);
+Vec3 rotate_vector(const Mat3& r, const Vec3& v);
 // Angle of the rotation a^T b (the geodesic distance on SO(3)), in radians.
 double geodesic_distance_rad(const Mat3& a, const Mat3& b);
 // Uniform on SO(3) (Haar measure) from a uniform unit quaternion (Shoemake 1992).
