@@ -17,6 +17,7 @@ const std::vector<Pipeline>& pipelines() {
   static const std::vector<Pipeline> table = {
       data_pipeline(),
       ml_pipeline(),
+      tomo_pipeline(),
   };
   return table;
 }

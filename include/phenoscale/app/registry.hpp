@@ -55,5 +55,6 @@ void add_run_section(core::Schema& schema);
 // The pipelines, each defined in its own file.
 Pipeline data_pipeline();
 Pipeline ml_pipeline();
+Pipeline tomo_pipeline();
 
 }  // namespace phenoscale::app
