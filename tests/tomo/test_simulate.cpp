@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 
 #include "phenoscale/tomo/fourier.hpp"
 #include "phenoscale/tomo/missing_wedge.hpp"

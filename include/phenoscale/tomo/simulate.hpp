@@ -48,7 +48,7 @@ struct Pose {
 struct SimulatedSubtomogram {
   Volume volume;
   Pose pose;
-  double noise_sd = 0.0;
+  double noise_sd = 0.0;  // NaN for tilt_series (noise is added per projection)
 };
 
 // The noise-free image of `v` through the acquisition (wedge, CTF, MTF or the
