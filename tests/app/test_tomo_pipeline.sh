@@ -46,4 +46,8 @@ sys.exit(0 if ok else 1)
 PY
 then pass "acquisition attributes, average resolution and picking recall"; else fail "tomo chain known answers"; fi
 expect_error "average.class_id out of range" "average.class_id = 9" 2 tomo average -c "$DECK" --set run.output_dir=np1 --set average.class_id=9
+# A bad structure file read by one rank ends every rank with the same line.
+printf 'HEADER    NOTHING\nEND\n' > empty.pdb
+expect_error "PDB without atoms" "PDB with no atoms" 2 tomo structures -c "$DECK" --set run.output_dir=bad \
+  --set 'structures.files=["empty.pdb"]'
 finish
