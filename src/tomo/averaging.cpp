@@ -2,15 +2,15 @@
 // (see include/phenoscale/tomo/averaging.hpp).
 #include "phenoscale/tomo/averaging.hpp"
 
-#include <Eigen/Dense>
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
 
 #include "phenoscale/core/error.hpp"
-#include "phenoscale/core/rng.hpp"
+#include "phenoscale/ml/kmeans.hpp"
+#include "phenoscale/ml/pca.hpp"
+#include "phenoscale/par/agree.hpp"
 #include "phenoscale/tomo/missing_wedge.hpp"
 
 namespace phenoscale::tomo {
@@ -64,148 +64,112 @@ Volume masked(const Volume& v, const std::vector<float>& mask) {
   return inverse_fft(s);
 }
 
-// Lloyd's k-means with k-means++ seeding; the best of `restarts` by inertia.
-std::vector<int> kmeans(const Eigen::MatrixXd& x, int k, std::uint64_t seed, int restarts = 8) {
-  const int n = static_cast<int>(x.rows());
-  std::vector<int> best_labels(n, 0);
-  double best_inertia = std::numeric_limits<double>::infinity();
-  for (int r = 0; r < restarts; ++r) {
-    core::Rng rng(seed, core::Stream::kmeans, static_cast<std::uint64_t>(r));
-    Eigen::MatrixXd centres(k, x.cols());
-    centres.row(0) = x.row(static_cast<int>(rng.below(n)));
-    for (int c = 1; c < k; ++c) {
-      std::vector<double> d2(n);
-      double total = 0;
-      for (int i = 0; i < n; ++i) {
-        double m = std::numeric_limits<double>::infinity();
-        for (int j = 0; j < c; ++j) m = std::min(m, (x.row(i) - centres.row(j)).squaredNorm());
-        d2[i] = m;
-        total += m;
-      }
-      double u = rng.uniform() * total;
-      int pick = n - 1;
-      for (int i = 0; i < n; ++i) {
-        if ((u -= d2[i]) <= 0) {
-          pick = i;
-          break;
-        }
-      }
-      centres.row(c) = x.row(pick);
-    }
-    std::vector<int> labels(n, -1);
-    double inertia = 0;
-    for (int iteration = 0; iteration < 100; ++iteration) {
-      bool changed = false;
-      inertia = 0;
-      for (int i = 0; i < n; ++i) {
-        int arg = 0;
-        double m = std::numeric_limits<double>::infinity();
-        for (int j = 0; j < k; ++j) {
-          const double d = (x.row(i) - centres.row(j)).squaredNorm();
-          if (d < m) {
-            m = d;
-            arg = j;
-          }
-        }
-        changed = changed || labels[i] != arg;
-        labels[i] = arg;
-        inertia += m;
-      }
-      if (!changed) break;
-      for (int j = 0; j < k; ++j) {
-        Eigen::RowVectorXd sum = Eigen::RowVectorXd::Zero(x.cols());
-        int count = 0;
-        for (int i = 0; i < n; ++i)
-          if (labels[i] == j) {
-            sum += x.row(i);
-            ++count;
-          }
-        if (count > 0) centres.row(j) = sum / count;
-      }
-    }
-    if (inertia < best_inertia) {
-      best_inertia = inertia;
-      best_labels = labels;
-    }
-  }
-  return best_labels;
+// Class averages from the labels (Fourier sums over all ranks).
+std::vector<FourierAverager> class_sums(const std::vector<Volume>& subs, double tilt,
+                                        const std::vector<AlignmentResult>& al, const std::vector<std::int64_t>& labels,
+                                        int classes, const par::Comm& comm, int n, double voxel_nm) {
+  std::vector<FourierAverager> sums(classes, FourierAverager(n, voxel_nm));
+  for (std::size_t i = 0; i < subs.size(); ++i) sums[labels[i]].add(subs[i], tilt, al[i]);
+  for (auto& a : sums) comm.allreduce_sum_inplace(a.accumulators());
+  return sums;
 }
 
-// Step 1 of the classification: PCA features of the masked differences
-// between each aligned subtomogram and the global average, then k-means.
-std::vector<int> initial_labels(const std::vector<Volume>& subs, double tilt, const std::vector<AlignmentResult>& al,
-                                const ClassificationSettings& s) {
-  const int n = subs.front().nx;
-  FourierAverager global(n, subs.front().voxel_nm);
+// Steps 1-4: PCA features of the masked differences to the global average, k-means labels.
+std::vector<std::int64_t> initial_labels(const std::vector<Volume>& subs, double tilt,
+                                         const std::vector<AlignmentResult>& al, const ClassificationSettings& s,
+                                         const par::Comm& comm, int n, double voxel_nm) {
+  FourierAverager global(n, voxel_nm);
   for (std::size_t i = 0; i < subs.size(); ++i) global.add(subs[i], tilt, al[i]);
+  comm.allreduce_sum_inplace(global.accumulators());
   const Volume avg = global.average(s.min_count);
+  const std::size_t voxels = static_cast<std::size_t>(n) * n * n;
   std::vector<Volume> diffs;
+  // Per-voxel Σd and Σd² over all subtomograms, for the variance ranking.
+  std::vector<double> moments(2 * voxels, 0.0);
   for (std::size_t i = 0; i < subs.size(); ++i) {
     // Compare only where subtomogram i observed: its rotated wedge on both.
     const auto m = missing_wedge_mask(n, n, n, tilt, al[i].rotation);
     Volume d = masked(apply_alignment(subs[i], al[i]), m);
     const Volume a = masked(avg, m);
-    for (std::size_t v = 0; v < d.size(); ++v) d.data[v] -= a.data[v];
+    for (std::size_t v = 0; v < voxels; ++v) {
+      d.data[v] -= a.data[v];
+      moments[v] += d.data[v];
+      moments[voxels + v] += double(d.data[v]) * d.data[v];
+    }
     diffs.push_back(std::move(d));
   }
-  // The highest-variance voxels carry the differences between classes.
-  const std::size_t voxels = diffs.front().size();
-  std::vector<double> var(voxels, 0.0);
+  comm.allreduce_sum_inplace(moments);
+  const double total = comm.allreduce_sum(static_cast<double>(subs.size()));
+  std::vector<double> var(voxels);
   for (std::size_t v = 0; v < voxels; ++v) {
-    double m = 0, m2 = 0;
-    for (const auto& d : diffs) {
-      m += d.data[v];
-      m2 += double(d.data[v]) * d.data[v];
-    }
-    m /= diffs.size();
-    var[v] = m2 / diffs.size() - m * m;
+    const double mean = moments[v] / total;
+    var[v] = moments[voxels + v] / total - mean * mean;
   }
+  // The highest-variance voxels carry the differences between classes; the
+  // same on every rank (identical sums, ties broken by index).
   std::vector<std::size_t> order(voxels);
   std::iota(order.begin(), order.end(), 0);
-  const std::size_t keep = std::max<std::size_t>(1, static_cast<std::size_t>(s.high_variance_fraction * voxels));
+  const std::size_t keep = std::clamp<std::size_t>(static_cast<std::size_t>(s.high_variance_fraction * voxels), 1,
+                                                   std::max<std::uint64_t>(1, s.max_high_variance_voxels));
   std::partial_sort(order.begin(), order.begin() + keep, order.end(),
                     [&](std::size_t a, std::size_t b) { return var[a] > var[b] || (var[a] == var[b] && a < b); });
-  Eigen::MatrixXd x(diffs.size(), keep);
-  for (std::size_t i = 0; i < diffs.size(); ++i)
-    for (std::size_t j = 0; j < keep; ++j) x(i, j) = diffs[i].data[order[j]];
-  x.rowwise() -= x.colwise().mean();
-  Eigen::JacobiSVD<Eigen::MatrixXd> svd(x, Eigen::ComputeThinU);
-  const int comps = std::min<int>(s.pca_components, static_cast<int>(svd.singularValues().size()));
-  Eigen::MatrixXd features = svd.matrixU().leftCols(comps) * svd.singularValues().head(comps).asDiagonal();
-  return kmeans(features, s.classes, s.seed);
+  ml::ShardedMatrix x;
+  x.local_rows = subs.size();
+  x.cols = keep;
+  x.global_rows = static_cast<std::uint64_t>(total);
+  x.first_row = comm.exscan_sum(static_cast<std::uint64_t>(subs.size()));
+  x.data.resize(x.local_rows * keep);
+  for (std::size_t i = 0; i < subs.size(); ++i)
+    for (std::size_t j = 0; j < keep; ++j) x.row(i)[j] = diffs[i].data[order[j]];
+  ml::PcaOptions pca;
+  pca.components = static_cast<std::uint64_t>(std::min<std::size_t>(s.pca_components, keep));
+  const ml::PcaModel model = ml::pca_fit(x, pca, comm);
+  ml::KMeansOptions km;
+  km.k = s.classes;
+  km.n_init = 8;
+  km.seed = s.seed;
+  return ml::kmeans_fit(ml::pca_transform(model, x), km, comm).labels;
 }
 
 }  // namespace
 
 ClassificationResult classify(const std::vector<Volume>& subs, double tilt, const std::vector<AlignmentResult>& initial,
-                              const ClassificationSettings& s) {
-  if (subs.size() != initial.size() || subs.size() < static_cast<std::size_t>(s.classes) || s.classes < 1)
-    throw Error("tomo::classify: expected at least `classes` subtomograms with one initial alignment each, found " +
-                std::to_string(subs.size()) + " subtomograms, " + std::to_string(initial.size()) + " alignments, " +
-                std::to_string(s.classes) + " classes");
-  const int n = subs.front().nx;
+                              const ClassificationSettings& s, const par::Comm& comm) {
+  // Shape and count checks agree across ranks: a rank with no rows must not hang.
+  int n = subs.empty() ? 0 : subs.front().nx;
+  n = comm.allreduce_max(n);
+  const double voxel_nm = comm.allreduce_max(subs.empty() ? 0.0 : subs.front().voxel_nm);
+  const auto total = comm.allreduce_sum(static_cast<std::uint64_t>(subs.size()));
+  bool ok = subs.size() == initial.size() && s.classes >= 1 && total >= static_cast<std::uint64_t>(s.classes);
+  for (const auto& v : subs) ok = ok && v.is_cube() && v.nx == n;
+  par::check_all(comm, ok,
+                 "tomo::classify: expected at least `classes` = " + std::to_string(s.classes) +
+                     " cubic subtomograms of one size, each with an initial alignment; found " + std::to_string(total) +
+                     " subtomograms in all");
   ClassificationResult result;
   result.alignments = initial;
-  result.labels = initial_labels(subs, tilt, initial, s);
-  for (int iteration = 0; iteration < s.iterations; ++iteration) {
-    // Class averages from the current labels and alignments.
-    std::vector<FourierAverager> averagers(s.classes, FourierAverager(n, subs.front().voxel_nm));
-    for (std::size_t i = 0; i < subs.size(); ++i) averagers[result.labels[i]].add(subs[i], tilt, result.alignments[i]);
+  result.labels = initial_labels(subs, tilt, initial, s, comm, n, voxel_nm);
+  for (int iteration = 0;; ++iteration) {
+    const auto sums = class_sums(subs, tilt, result.alignments, result.labels, s.classes, comm, n, voxel_nm);
     result.class_averages.clear();
     std::vector<std::vector<float>> masks;
-    for (const auto& a : averagers) {
+    for (const auto& a : sums) {
       result.class_averages.push_back(a.average(s.min_count));
       masks.push_back(a.observed_mask(s.min_count));
     }
-    if (iteration == s.iterations - 1) break;
-    // Realign every subtomogram to every class average (local search from its
-    // current pose) and move it to the best-scoring class.
-    bool changed = false;
+    result.iterations_run = iteration;
+    if (iteration >= s.iterations) break;
+    // Realign every local subtomogram to every class average (local search
+    // from its current pose) and move it to the best-scoring class.
+    std::vector<double> occupied(s.classes);
+    for (int c = 0; c < s.classes; ++c) occupied[c] = static_cast<double>(sums[c].added());
+    comm.allreduce_sum_inplace(occupied);
+    std::uint64_t changed = 0;
     for (std::size_t i = 0; i < subs.size(); ++i) {
       AlignmentResult best;
-      int best_class = result.labels[i];
+      std::int64_t best_class = result.labels[i];
       for (int c = 0; c < s.classes; ++c) {
-        if (averagers[c].added() == 0) continue;
+        if (occupied[c] == 0) continue;
         const AlignmentResult r =
             refine_alignment(result.class_averages[c], masks[c], subs[i], tilt, result.alignments[i].rotation, s.alignment);
         if (r.score > best.score) {
@@ -213,14 +177,23 @@ ClassificationResult classify(const std::vector<Volume>& subs, double tilt, cons
           best_class = c;
         }
       }
-      changed = changed || best_class != result.labels[i];
+      changed += best_class != result.labels[i];
       result.labels[i] = best_class;
       result.alignments[i] = best;
     }
-    if (!changed && iteration > 0) {
-      iteration = s.iterations - 2;  // converged: one last pass to form the averages
+    if (comm.allreduce_sum(changed) == 0) {
+      // Converged: the averages above already match these labels, up to the
+      // refined poses; one more pass forms them from the final poses.
+      const auto final_sums = class_sums(subs, tilt, result.alignments, result.labels, s.classes, comm, n, voxel_nm);
+      result.class_averages.clear();
+      for (const auto& a : final_sums) result.class_averages.push_back(a.average(s.min_count));
+      result.iterations_run = iteration + 1;
+      break;
     }
   }
+  result.class_sizes.assign(s.classes, 0);
+  for (auto l : result.labels) ++result.class_sizes[l];
+  comm.allreduce_sum_inplace(result.class_sizes);
   return result;
 }
 

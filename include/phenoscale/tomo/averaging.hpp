@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "phenoscale/par/comm.hpp"
 #include "phenoscale/tomo/alignment.hpp"
 #include "phenoscale/tomo/fourier.hpp"
 #include "phenoscale/tomo/volume.hpp"
@@ -49,24 +50,35 @@ struct ClassificationSettings {
   int classes = 3;
   int iterations = 5;
   int pca_components = 5;
-  double high_variance_fraction = 0.1;  // voxels of highest variance used by the PCA
+  double high_variance_fraction = 0.1;  // of the voxels, ranked by variance of the masked differences
+  std::uint64_t max_high_variance_voxels = 2000;  // caps the PCA dimension (d×d covariance)
   double min_count = 2.0;
   std::uint64_t seed = 1;
-  AlignmentSettings alignment;
+  AlignmentSettings alignment;  // its refine_steps_deg drive the local realignment
 };
 
 struct ClassificationResult {
-  std::vector<int> labels;                  // per subtomogram
-  std::vector<AlignmentResult> alignments;  // to its class average
-  std::vector<Volume> class_averages;
+  std::vector<std::int64_t> labels;         // per local subtomogram
+  std::vector<AlignmentResult> alignments;  // of each local subtomogram to its class average
+  std::vector<Volume> class_averages;       // on every rank
+  std::vector<std::int64_t> class_sizes;    // global
+  int iterations_run = 0;
 };
 
-// Iterative reference-free classification: global average → masked
-// differences to it → PCA on the highest-variance voxels → k-means → class
-// averages → realign every subtomogram to every class average and assign it
-// to the best score → repeat. `initial` gives the starting alignment of each
-// subtomogram to a common frame (e.g. all identity for pre-aligned data).
-ClassificationResult classify(const std::vector<Volume>& subtomograms, double tilt_max_deg,
-                              const std::vector<AlignmentResult>& initial, const ClassificationSettings& settings);
+// Collective. Iterative reference-free classification of subtomograms held
+// in row blocks over the ranks of `comm` (each rank passes its own block and
+// the starting alignment of each to a common frame):
+//  1. global average (Fourier sums, allreduce);
+//  2. differences to it, both seen through the subtomogram's rotated wedge;
+//  3. PCA (ml::pca_fit, distributed) of the highest-variance voxels of the
+//     differences;
+//  4. k-means (ml::kmeans_fit, distributed) → labels;
+//  then, for each iteration: class averages (allreduce) → realign every
+//  subtomogram to every class average (local search from its current pose,
+//  each rank its own block) → assign it to the best score; stop early when
+//  no label changes. The final class averages use the final labels.
+ClassificationResult classify(const std::vector<Volume>& local_subtomograms, double tilt_max_deg,
+                              const std::vector<AlignmentResult>& local_initial, const ClassificationSettings& settings,
+                              const par::Comm& comm);
 
 }  // namespace phenoscale::tomo
