@@ -9,11 +9,14 @@
 //   pick       : DoG particle picking on an MRC tomogram, boxes extracted;
 //   average    : missing-wedge-aware Fourier average of one class, with the
 //                true poses or by alignment to the class map, and its FSC
-//                against that map.
+//                against that map;
+//   classify   : iterative reference-free classification (PCA + k-means of
+//                masked differences, realignment to class averages).
 //
 //   mpirun -n 4 phenoscale tomo structures -c inputs/tomo/demo.toml
 //   mpirun -n 4 phenoscale tomo simulate   -c inputs/tomo/demo.toml --set simulate.snr=0.05
 //   mpirun -n 2 phenoscale tomo average    -c inputs/tomo/demo.toml --set average.class_id=9
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <numeric>
@@ -96,7 +99,19 @@ core::Schema tomo_schema() {
       .real("average.coarse_step_deg", 30.0, "Coarse rotation grid step of the alignment search", 1.0, 90.0)
       .real("average.min_count", 2.0, "Fourier voxels observed by fewer subtomograms are set to 0", 1.0, 1e9)
       .string("average.output", "average.h5", "Output file name inside run.output_dir")
-      .string("average.mrc", "average.mrc", "Average as MRC inside run.output_dir; empty = none");
+      .string("average.mrc", "average.mrc", "Average as MRC inside run.output_dir; empty = none")
+      .string("classify.input", "", "Subtomograms; empty = run.output_dir/<simulate.output>")
+      .integer_list("classify.label_ids", {}, "Classify only subtomograms with these /labels values; empty = all")
+      .integer("classify.classes", 3, "Number of classes k", 1, 10000)
+      .integer("classify.iterations", 5, "Realignment passes (stops early when no label changes)", 0, 1000)
+      .integer("classify.pca_components", 5, "PCA components of the masked differences", 1, 1000)
+      .real("classify.high_variance_fraction", 0.1, "Fraction of voxels (highest variance) fed to the PCA", 1e-6, 1.0)
+      .integer("classify.max_high_variance_voxels", 500, "Cap on the PCA dimension (its d x d covariance is diagonalised)", 1, 100000)
+      .string("classify.initial_alignment", "truth",
+              "truth: the simulated poses; identity: subtomograms already in a common frame", {"truth", "identity"})
+      .real_list("classify.refine_steps_deg", {4.0, 2.0}, "Local realignment steps, degrees (coarse to fine)", 0.01, 90.0)
+      .real("classify.min_count", 2.0, "Fourier voxels observed by fewer subtomograms are set to 0", 1.0, 1e9)
+      .string("classify.output", "classes.h5", "Output file name inside run.output_dir");
   return s;
 }
 
@@ -463,6 +478,106 @@ void average(const StageContext& ctx) {
                       search ? cat(", mean rotation error ", used > 0 ? error_sum / used : 0.0, " deg") : std::string()));
 }
 
+void classify(const StageContext& ctx) {
+  const auto& cfg = ctx.config;
+  const std::string input = input_or(cfg, "classify.input", "simulate.output");
+  io::H5File in = io::H5File::open(input, ctx.comm);
+  const auto info = in.info("/subtomograms");
+  par::check_all(ctx.comm, info.shape.size() == 4 && info.shape[1] == info.shape[2] && info.shape[2] == info.shape[3],
+                 cat(in.where("/subtomograms"), ": expected N x n x n x n, found shape ", io::shape_string(info.shape)));
+  const std::uint64_t un = info.shape[1];
+  const int n = static_cast<int>(un);
+  const auto subs = io::read_samples<float>(in, "/subtomograms", {{un, un, un}, true});
+  const auto labels = io::read_samples<std::int64_t>(in, "/labels", {{}, true});
+  const double tilt = in.read_double_attribute("/subtomograms", "tilt_max_deg");
+  const double voxel_nm = in.read_double_attribute("/subtomograms", "voxel_nm");
+  const bool truth = cfg.string("classify.initial_alignment") == "truth";
+  io::SampleBlock<double> rotations, shifts;
+  if (truth) {
+    rotations = io::read_samples<double>(in, "/rotations", {{3, 3}, true});
+    shifts = io::read_samples<double>(in, "/shifts_voxels", {{3}, true});
+  }
+  const auto& wanted = cfg.integer_list("classify.label_ids");
+  std::vector<tomo::Volume> local;
+  std::vector<tomo::AlignmentResult> initial;
+  std::vector<std::int64_t> rows, true_labels;
+  for (std::uint64_t i = 0; i < labels.data.size(); ++i) {
+    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), labels.data[i]) == wanted.end()) continue;
+    tomo::Volume v = tomo::Volume::cube(n, voxel_nm);
+    std::copy(subs.row(i), subs.row(i) + v.size(), v.data.begin());
+    tomo::AlignmentResult start;
+    if (truth) {
+      std::copy(rotations.row(i), rotations.row(i) + 9, start.rotation.begin());
+      start.rotation = tomo::transpose(start.rotation);  // undo the simulated pose
+      const tomo::Vec3 back = tomo::rotate_vector(start.rotation, {shifts.row(i)[0], shifts.row(i)[1], shifts.row(i)[2]});
+      start.shift_voxels = {-back[0], -back[1], -back[2]};
+    }
+    local.push_back(std::move(v));
+    initial.push_back(start);
+    rows.push_back(static_cast<std::int64_t>(labels.rows.begin + i));
+    true_labels.push_back(labels.data[i]);
+  }
+  const std::uint64_t total = ctx.comm.allreduce_sum(static_cast<std::uint64_t>(local.size()));
+  par::check_all(ctx.comm, total >= static_cast<std::uint64_t>(cfg.integer("classify.classes")),
+                 cat(cfg.deck_name().empty() ? "input deck" : cfg.deck_name(), ": classify.classes = ",
+                     cfg.integer("classify.classes"), " but only ", total, " subtomograms of ", input,
+                     " match classify.label_ids"));
+  tomo::ClassificationSettings s;
+  s.classes = static_cast<int>(cfg.integer("classify.classes"));
+  s.iterations = static_cast<int>(cfg.integer("classify.iterations"));
+  s.pca_components = static_cast<int>(cfg.integer("classify.pca_components"));
+  s.high_variance_fraction = cfg.real("classify.high_variance_fraction");
+  s.max_high_variance_voxels = cfg.integer("classify.max_high_variance_voxels");
+  s.min_count = cfg.real("classify.min_count");
+  s.seed = cfg.integer("run.seed");
+  s.alignment.refine_steps_deg = cfg.real_list("classify.refine_steps_deg");
+  s.alignment.max_shift_voxels = std::max(2.0, in.read_double_attribute("/subtomograms", "max_shift_voxels") + 2.0);
+  core::Log::info(cat("tomo classify: ", total, " subtomograms of ", n, "^3 into ", s.classes, " classes, up to ",
+                      s.iterations, " realignment passes, on ", ctx.comm.size(), " rank(s)"));
+  tomo::ClassificationResult result;
+  {
+    core::ScopedTimer t(ctx.timers, "classify");
+    result = tomo::classify(local, tilt, initial, s, ctx.comm);
+  }
+  // Purity against the true labels: Σ_k max_l n_kl / N (contingency summed over ranks).
+  std::int64_t max_label = 0;
+  for (auto l : true_labels) max_label = std::max(max_label, l);
+  max_label = ctx.comm.allreduce_max(max_label);
+  const std::size_t width = static_cast<std::size_t>(max_label + 1);
+  std::vector<std::int64_t> contingency(static_cast<std::size_t>(s.classes) * width, 0);
+  for (std::size_t i = 0; i < true_labels.size(); ++i)
+    if (true_labels[i] >= 0) ++contingency[result.labels[i] * width + true_labels[i]];
+  ctx.comm.allreduce_sum_inplace(contingency);
+  std::int64_t majority = 0;
+  for (int k = 0; k < s.classes; ++k)
+    majority += *std::max_element(contingency.begin() + k * width, contingency.begin() + (k + 1) * width);
+  const double purity = total > 0 ? double(majority) / double(total) : 0.0;
+  std::vector<double> rot, shift;
+  std::vector<float> averages;
+  for (const auto& a : result.alignments) {
+    rot.insert(rot.end(), a.rotation.begin(), a.rotation.end());
+    shift.insert(shift.end(), a.shift_voxels.begin(), a.shift_voxels.end());
+  }
+  for (const auto& v : result.class_averages) averages.insert(averages.end(), v.data.begin(), v.data.end());
+  const std::string path = output_path(cfg, cfg.string("classify.output"));
+  make_parent_dir(ctx, path);
+  io::H5File out = io::H5File::create(path, ctx.comm);
+  io::write_samples(out, "/predicted_labels", result.labels, {});
+  io::write_samples(out, "/rows", rows, {});
+  io::write_samples(out, "/true_labels", true_labels, {});
+  io::write_samples(out, "/rotations", rot, {3, 3});
+  io::write_samples(out, "/shifts_voxels", shift, {3});
+  io::write_samples(out, "/class_averages", averages.data(), ctx.comm.is_root() ? result.class_averages.size() : 0,
+                    {un, un, un});
+  io::write_samples(out, "/class_sizes", result.class_sizes.data(), ctx.comm.is_root() ? result.class_sizes.size() : 0, {});
+  out.write_attribute("/", "purity", purity);
+  out.write_attribute("/", "realignment_passes", static_cast<std::int64_t>(result.iterations_run));
+  out.write_attribute("/class_averages", "voxel_nm", voxel_nm);
+  io::write_provenance(out, stage_provenance(ctx, {input}));
+  out.commit();
+  core::Log::info(cat("tomo classify: purity ", purity, " after ", result.iterations_run, " realignment pass(es) -> ", path));
+}
+
 }  // namespace
 
 Pipeline tomo_pipeline() {
@@ -475,6 +590,7 @@ Pipeline tomo_pipeline() {
               {"tomogram", "Simulate one crowded tomogram and its true particle list", tomogram},
               {"pick", "DoG particle picking on an MRC tomogram; extract boxes", pick},
               {"average", "Missing-wedge-aware Fourier average of one class and its FSC", average},
+              {"classify", "Reference-free classification: PCA of masked differences, k-means, realignment", classify},
           }};
 }
 

@@ -2,7 +2,8 @@
 # The tomo chain end to end on the demo deck (small): class maps; simulated
 # subtomograms bit-identical at 1, 2 and 3 ranks (draws keyed by sample
 # index); acquisition attributes recorded; the class average at known poses
-# resolves the map better than 5 nm; picking finds the tomogram's particles.
+# resolves the map better than 5 nm; classification separates two classes;
+# picking finds the tomogram's particles.
 source "$(dirname "$0")/common.bash"
 cd "$WORK"
 DECK=$SRC/inputs/tomo/demo.toml
@@ -23,6 +24,8 @@ for np in 2 3; do
   done
 done
 run_np 2 -q tomo average -c "$DECK" --set run.output_dir=np1 "${SMALL[@]}" || fail "average"
+run_np 2 -q tomo classify -c "$DECK" --set run.output_dir=np1 "${SMALL[@]}" --set 'classify.label_ids=[17, 18]' \
+  --set classify.classes=2 --set classify.iterations=0 || fail "classify"
 run_np 1 -q tomo tomogram -c "$DECK" --set run.output_dir=np1 "${SMALL[@]}" || fail "tomogram"
 run_np 2 -q tomo pick -c "$DECK" --set run.output_dir=np1 "${SMALL[@]}" || fail "pick"
 if "$PY" - <<'PY'
@@ -36,6 +39,9 @@ avg = h5py.File("np1/average.h5", "r")
 res = avg.attrs["fsc_resolution_nm"]
 print(f"average of {avg.attrs['subtomograms_averaged']} at SNR 0.5: FSC-0.5 resolution {res:.2f} nm")
 ok &= avg.attrs["subtomograms_averaged"] == 12 and res < 5.0
+cl = h5py.File("np1/classes.h5", "r")
+print(f"classification of cluster_5 vs cluster_8: purity {cl.attrs['purity']:.2f}")
+ok &= cl["predicted_labels"].shape == (24,) and cl.attrs["purity"] >= 0.9
 t = h5py.File("np1/tomogram_particles.h5", "r")["centres_voxel"][...]
 p = h5py.File("np1/picks.h5", "r")["centres_voxel"][...]
 d = np.sqrt(((t[:, None, :] - p[None, :, :]) ** 2).sum(-1)).min(1)

@@ -51,7 +51,7 @@ struct ClassificationSettings {
   int iterations = 5;
   int pca_components = 5;
   double high_variance_fraction = 0.1;  // of the voxels, ranked by variance of the masked differences
-  std::uint64_t max_high_variance_voxels = 2000;  // caps the PCA dimension (d×d covariance)
+  std::uint64_t max_high_variance_voxels = 500;  // caps the PCA dimension (d×d covariance, eigensolver)
   double min_count = 2.0;
   std::uint64_t seed = 1;
   AlignmentSettings alignment;  // its refine_steps_deg drive the local realignment
