@@ -43,6 +43,8 @@ find_package(tomlplusplus 3 REQUIRED)
 find_package(CLI11 2 REQUIRED)
 find_package(TIFF REQUIRED)
 pkg_check_modules(FFTW3 REQUIRED IMPORTED_TARGET fftw3f fftw3)
+# zlib: gzip-compressed PDB/mmCIF structures and coordinate files (tomo/).
+find_package(ZLIB REQUIRED)
 # igraph: the single-rank reference path of community detection (Louvain, Leiden, Infomap).
 pkg_check_modules(IGRAPH REQUIRED IMPORTED_TARGET igraph)
 if(PHENOSCALE_BUILD_TESTS)

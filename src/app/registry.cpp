@@ -18,6 +18,7 @@ const std::vector<Pipeline>& pipelines() {
       data_pipeline(),
       ml_pipeline(),
       nn_pipeline(),
+      tomo_pipeline(),
   };
   return table;
 }

@@ -56,5 +56,6 @@ void add_run_section(core::Schema& schema);
 Pipeline data_pipeline();
 Pipeline ml_pipeline();
 Pipeline nn_pipeline();
+Pipeline tomo_pipeline();
 
 }  // namespace phenoscale::app

@@ -34,6 +34,8 @@ enum class Stream : std::uint32_t {
   silhouette_sample = 10,
   communities = 11,
   knn = 12,
+  structure = 13,   // tomo: procedural macromolecule generator, keyed by class id
+  placement = 14,   // tomo: particle placement in simulated tomograms, keyed by tomogram index
 };
 
 class Rng {

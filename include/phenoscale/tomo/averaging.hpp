@@ -1,0 +1,84 @@
+// Missing-wedge-aware subtomogram averaging and reference-free classification
+// (seed 002 §2.3, METHODS §1.3).
+//
+// The average is formed in Fourier space, avg(k) = Σ_i R_i(F_i)(k) / Σ_i R_i(M_i)(k)
+// wherever the count of observations Σ_i R_i(M_i)(k) reaches a threshold
+// (2), else 0: every frequency is averaged only over the subtomograms that
+// saw it, so the wedges fill each other in. The accumulators are plain
+// sums, so partial averages from several ranks add up (merge / allreduce of
+// `accumulators()`).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "phenoscale/par/comm.hpp"
+#include "phenoscale/tomo/alignment.hpp"
+#include "phenoscale/tomo/fourier.hpp"
+#include "phenoscale/tomo/volume.hpp"
+
+namespace phenoscale::tomo {
+
+class FourierAverager {
+ public:
+  FourierAverager(int n, double voxel_nm);
+
+  // Adds rotate(v, rotation, shift) with its rotated wedge mask R(M).
+  void add(const Volume& subtomogram, double tilt_max_deg, const Mat3& rotation, const Vec3& shift_voxels);
+  void add(const Volume& subtomogram, double tilt_max_deg, const AlignmentResult& alignment) {
+    add(subtomogram, tilt_max_deg, alignment.rotation, alignment.shift_voxels);
+  }
+  void merge(const FourierAverager& other);
+
+  // The average (zero where fewer than min_count subtomograms observed k).
+  Volume average(double min_count = 2.0) const;
+  // Half-spectrum mask of the frequencies with count ≥ min_count: the
+  // average's own "observed region" when it becomes an alignment reference.
+  std::vector<float> observed_mask(double min_count = 2.0) const;
+  std::uint64_t added() const { return added_; }
+  // [re, im, count] per half-spectrum point, for an MPI sum across ranks.
+  std::vector<double>& accumulators() { return sums_; }
+
+ private:
+  int n_;
+  double voxel_nm_;
+  std::vector<double> sums_;
+  std::uint64_t added_ = 0;
+};
+
+struct ClassificationSettings {
+  int classes = 3;
+  int iterations = 5;
+  int pca_components = 5;
+  double high_variance_fraction = 0.1;  // of the voxels, ranked by variance of the masked differences
+  std::uint64_t max_high_variance_voxels = 500;  // caps the PCA dimension (d×d covariance, eigensolver)
+  double min_count = 2.0;
+  std::uint64_t seed = 1;
+  AlignmentSettings alignment;  // its refine_steps_deg drive the local realignment
+};
+
+struct ClassificationResult {
+  std::vector<std::int64_t> labels;         // per local subtomogram
+  std::vector<AlignmentResult> alignments;  // of each local subtomogram to its class average
+  std::vector<Volume> class_averages;       // on every rank
+  std::vector<std::int64_t> class_sizes;    // global
+  int iterations_run = 0;
+};
+
+// Collective. Iterative reference-free classification of subtomograms held
+// in row blocks over the ranks of `comm` (each rank passes its own block and
+// the starting alignment of each to a common frame):
+//  1. global average (Fourier sums, allreduce);
+//  2. differences to it, both seen through the subtomogram's rotated wedge;
+//  3. PCA (ml::pca_fit, distributed) of the highest-variance voxels of the
+//     differences;
+//  4. k-means (ml::kmeans_fit, distributed) → labels;
+//  then, for each iteration: class averages (allreduce) → realign every
+//  subtomogram to every class average (local search from its current pose,
+//  each rank its own block) → assign it to the best score; stop early when
+//  no label changes. The final class averages use the final labels.
+ClassificationResult classify(const std::vector<Volume>& local_subtomograms, double tilt_max_deg,
+                              const std::vector<AlignmentResult>& local_initial, const ClassificationSettings& settings,
+                              const par::Comm& comm);
+
+}  // namespace phenoscale::tomo

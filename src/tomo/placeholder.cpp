@@ -1,1 +1,0 @@
-// Placeholder so the tomo layer links before its first component lands.
