@@ -42,6 +42,7 @@ void train(const StageContext& ctx) {
   files.model = output_path(cfg, cfg.string("train.output"));
   files.metrics_csv = optional_output(cfg, "train.metrics");
   files.checkpoint = optional_output(cfg, "train.checkpoint");
+  files.exclude_labels = cfg.integer_list("train.exclude_classes");
   make_parent_dir(ctx, files.model);
   const auto s = nn::run_training(cfg, files, stage_provenance(ctx, {files.data}), ctx.comm);
   core::Log::info(cat("nn train: ", s.steps, " steps, ", s.epochs, " epoch(s), final loss ", s.final_train_loss,

@@ -23,6 +23,7 @@
 
 #include "phenoscale/app/registry.hpp"
 #include "phenoscale/app/stage_io.hpp"
+#include "phenoscale/app/tomo_learning.hpp"
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/core/progress.hpp"
@@ -581,9 +582,13 @@ void classify(const StageContext& ctx) {
 }  // namespace
 
 Pipeline tomo_pipeline() {
-  return {"tomo",
-          "Cryo-ET: class maps, simulated subtomograms and tomograms, DoG picking, averaging (seed 002)",
-          tomo_schema,
+  Pipeline p{"tomo",
+          "Cryo-ET: class maps, simulated subtomograms and tomograms, CNN classification, subdivision, averaging (seed 002)",
+          [] {
+            core::Schema s = tomo_schema();
+            add_tomo_learning_keys(s);
+            return s;
+          },
           {
               {"structures", "Density maps of the procedural classes and of PDB/mmCIF files", structures},
               {"simulate", "Simulate subtomograms (wedge, CTF, MTF, noise at a target SNR)", simulate},
@@ -592,6 +597,10 @@ Pipeline tomo_pipeline() {
               {"average", "Missing-wedge-aware Fourier average of one class and its FSC", average},
               {"classify", "Reference-free classification: PCA of masked differences, k-means, realignment", classify},
           }};
+  // simulate -> train -> extract -> subdivide -> average: the learning stages after simulate.
+  auto learning = tomo_learning_stages();
+  p.stages.insert(p.stages.begin() + 2, learning.begin(), learning.end());
+  return p;
 }
 
 }  // namespace phenoscale::app

@@ -34,10 +34,10 @@ void configure_threads() {
   (void)once;
 }
 
-void add_model_schema(core::Schema& s) {
+void add_model_schema(core::Schema& s, const EngineDefaults& d) {
   std::vector<std::string> names;
   for (const auto& a : architectures()) names.push_back(a.name);
-  s.string("model.architecture", "mlp", "Network, by registered name (see `phenoscale list`)", names);
+  s.string("model.architecture", d.architecture, "Network, by registered name (see `phenoscale list`)", names);
   for (const auto& a : architectures()) {
     for (const auto& h : a.hyperparameters) {
       const std::string key = "model." + a.name + "." + h.key;
@@ -48,7 +48,7 @@ void add_model_schema(core::Schema& s) {
   }
 }
 
-void add_train_schema(core::Schema& s) {
+void add_train_schema(core::Schema& s, const EngineDefaults& d) {
   s.string("train.optimizer", "sgd", "Optimiser: sgd (Nesterov momentum), adam, rmsprop", optimizer_names())
       .real("train.learning_rate", 0.01, "Initial learning rate lr", 0.0, 1e3)
       .real("train.momentum", 0.9, "SGD momentum", 0.0, 1.0)
@@ -68,19 +68,20 @@ void add_train_schema(core::Schema& s) {
       .integer("train.bucket_batches", 50, "Series of similar length are batched together within windows of this many batches (0: off)", 0, 1e9)
       .string("train.device", "cpu", "cpu, or cuda (CUDA LibTorch build, one GPU per rank)", {"cpu", "cuda"})
       .string("train.precision", "fp32", "fp32, or bf16 autocast of the forward pass", {"fp32", "bf16"})
-      .string("train.input", "", "Training data, HDF5 file")
-      .string("train.inputs_dataset", "/samples", "Samples: dataset N×shape, or CSR group (values, offsets) of series")
-      .string("train.labels_dataset", "/labels", "Labels: dataset of N classes, or CSR group of per-frame classes")
+      .string("train.input", "", d.input_doc)
+      .string("train.inputs_dataset", d.inputs_dataset, "Samples: dataset N×shape, or CSR group (values, offsets) of series")
+      .string("train.labels_dataset", d.labels_dataset, "Labels: dataset of N classes, or CSR group of per-frame classes")
       .string("train.output", "model.h5", "Trained model file, inside run.output_dir")
       .string("train.metrics", "training.csv", "Per-epoch metrics CSV, inside run.output_dir (empty: none)")
       .string("train.checkpoint", "checkpoint.pt", "Checkpoint file, inside run.output_dir (empty: none)")
       .integer("train.checkpoint_every_steps", 0, "Also checkpoint every this many steps (0: epoch ends only)", 0, 1e15)
-      .boolean("train.resume", true, "Continue from train.checkpoint when it exists");
+      .boolean("train.resume", true, "Continue from train.checkpoint when it exists")
+      .integer_list("train.exclude_classes", {}, "Labels whose samples are left out of training (leave-one-class-out)", 0);
 }
 
-void add_predict_schema(core::Schema& s) {
+void add_predict_schema(core::Schema& s, const EngineDefaults& d) {
   s.string("predict.input", "", "Data to predict, HDF5 file")
-      .string("predict.inputs_dataset", "/samples", "Samples: dataset N×shape, or CSR group of series")
+      .string("predict.inputs_dataset", d.inputs_dataset, "Samples: dataset N×shape, or CSR group of series")
       .string("predict.labels_dataset", "", "Labels for accuracy and temperature fitting (empty: none)")
       .string_list("predict.models", {}, "Model files; several = ensemble (mean of softmax)")
       .string("predict.output", "predictions.h5", "Output file, inside run.output_dir")
@@ -167,13 +168,24 @@ TrainSummary run_training_unchecked(const core::Config& config, const TrainFiles
   configure_threads();
   ModelSpec spec;
   par::collectively(comm, [&] { spec = spec_from_config(config); });
-  const SampleStore data = load_samples(files.data, files.inputs, files.labels, comm);
+  SampleStore data = load_samples(files.data, files.inputs, files.labels, comm);
+  if (!files.exclude_labels.empty()) {
+    data = without_labels(data, files.exclude_labels, comm);
+    core::Log::info(cat("train: ", data.global_count, " samples after leaving out classes ",
+                        core::format_value(files.exclude_labels)));
+  }
   spec = fit_spec_to_data(spec, data, files.data + ":" + files.inputs, comm);
   torch::manual_seed(config.integer("run.seed"));
   std::shared_ptr<Model> model;
   par::collectively(comm, [&] { model = make_model(spec); });
   const TrainingResult r = train(*model, data, trainer_options(config, files), comm);
-  save_model(files.model, *model, provenance, comm);
+  std::map<std::string, double> metrics{{"steps", double(r.steps)}, {"best_epoch", double(r.best_epoch)}};
+  if (r.test.v[5] > 0) {
+    metrics["test_accuracy"] = r.test.accuracy();
+    metrics["test_loss"] = r.test.loss(r.reconstruction_weight);
+    metrics["test_samples"] = r.test.v[1];
+  }
+  save_model(files.model, *model, provenance, comm, metrics);
 
   TrainSummary s;
   s.steps = r.steps;
@@ -229,6 +241,16 @@ PredictSummary run_prediction_unchecked(const core::Config& config, const Predic
     io::write_samples(out, "/probabilities", p.probabilities, {k});
     io::write_samples(out, "/predictions", p.predicted, {});
     io::write_samples(out, "/features", p.features, {static_cast<std::uint64_t>(p.feature_size)});
+    if (data.labelled) {
+      // Confusion matrix, true class × predicted class, summed over ranks.
+      std::vector<std::int64_t> confusion(k * k, 0);
+      for (std::size_t i = 0; i < p.predicted.size(); ++i) {
+        const auto t = static_cast<std::uint64_t>(data.targets[i]);
+        if (t < k) ++confusion[t * k + static_cast<std::uint64_t>(p.predicted[i])];
+      }
+      comm.allreduce_sum_inplace(confusion);
+      io::write_samples(out, "/confusion", confusion.data(), comm.is_root() ? k : 0, {k});
+    }
   }
   out.write_attribute("/", "temperature", p.temperature);
   out.write_attribute("/", "ensemble_members", static_cast<std::int64_t>(ensemble.size()));

@@ -48,7 +48,8 @@ void read_tensor(const io::H5File& file, const std::string& name, torch::Tensor&
 
 }  // namespace
 
-void save_model(const std::string& path, Model& model, const io::Provenance& provenance, const par::Comm& comm) {
+void save_model(const std::string& path, Model& model, const io::Provenance& provenance, const par::Comm& comm,
+                const std::map<std::string, double>& metrics) {
   io::H5File file = io::H5File::create(path, comm);
   file.create_group("/parameters");
   file.create_group("/buffers");
@@ -58,6 +59,7 @@ void save_model(const std::string& path, Model& model, const io::Provenance& pro
   file.write_attribute("/", "architecture", model.spec().architecture);
   file.write_attribute("/", "hyperparameters", model.spec().to_text());
   file.write_attribute("/", "task", task_name(arch.task));
+  for (const auto& [name, value] : metrics) file.write_attribute("/", name, value);
   io::write_provenance(file, provenance);
   file.commit();
 }

@@ -158,6 +158,22 @@ SampleStore local_slice(const SampleStore& local, std::int64_t begin, std::int64
   return out;
 }
 
+SampleStore without_labels(const SampleStore& local, const std::vector<std::int64_t>& excluded,
+                           const par::Comm& comm) {
+  par::collectively(comm, [&] {
+    if (!local.labelled || local.per_frame_targets) {
+      throw ConfigError("leaving classes out needs one label per sample");
+    }
+  });
+  SampleStore out = empty_like(local);
+  for (std::int64_t l = 0; l < local.size(); ++l) {
+    if (std::find(excluded.begin(), excluded.end(), local.targets[l]) != excluded.end()) continue;
+    out.push_back(local.values.data() + local.offsets[l] * local.frame_size(), local.lengths[l], &local.targets[l]);
+  }
+  out.finish_sharding(comm);
+  return out;
+}
+
 Batch collate(const SampleStore& samples, const std::vector<std::int64_t>& indices,
               double global_samples, double global_frames) {
   Batch batch;

@@ -47,7 +47,9 @@ struct TrainingState {
 
 // Options that must match between a checkpoint and the run resuming from it.
 std::string fingerprint(const Model& model, const SampleStore& data, const TrainerOptions& o) {
-  return cat(model.spec().architecture, "|", model.spec().to_text(), "|samples=", data.global_count,
+  std::string spec = model.spec().to_text();
+  std::replace(spec.begin(), spec.end(), '\n', ' ');
+  return cat(model.spec().architecture, "|", spec, "|samples=", data.global_count,
              "|batch=", o.global_batch, "|seed=", o.seed, "|optimizer=", o.optimizer.name,
              "|lr=", o.optimizer.learning_rate, "|validation=", o.validation_fraction, "|test=", o.test_fraction);
 }

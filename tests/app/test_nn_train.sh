@@ -69,6 +69,27 @@ assert acc > 0.95, acc
 PY
 then pass "predict accuracy > 0.95, probabilities sum to 1"; else fail "predict output"; fi
 
+# Temperature scaling: the fitted T never has a worse NLL than T = 1.
+nll() { grep -o 'NLL [0-9.e+-]*' | cut -d' ' -f2; }
+n1=$(run_np 2 nn predict -c "$DECK" --input samples.h5 --set run.output_dir=T1 \
+     --set 'predict.models=["A/model.h5"]' 2>&1 | nll)
+nf=$(run_np 2 nn predict -c "$DECK" --input samples.h5 --set run.output_dir=TF \
+     --set 'predict.models=["A/model.h5"]' --set predict.fit_temperature=true 2>&1 | nll)
+tf=$(h5dump -a /temperature TF/predictions.h5 2>/dev/null | grep -o '(0): [0-9.e+-]*' | cut -d' ' -f2)
+if [ -n "$n1" ] && [ -n "$nf" ] && awk -v a="$nf" -v b="$n1" 'BEGIN { exit !(a <= b * (1 + 1e-9)) }'; then
+  pass "fitted temperature T = $tf: NLL $nf <= $n1 at T = 1"
+else fail "temperature fit: NLL $nf vs $n1 (T = $tf)"; fi
+
+# bf16 autocast and the Adam / RMSprop optimisers train (finite loss, sensible accuracy).
+for opt in "train.precision=bf16" "train.optimizer=adam" "train.optimizer=rmsprop"; do
+  if out=$(run_np 2 nn train -c "$DECK" --input samples.h5 --set run.output_dir="O-${opt##*=}" --set "$opt" \
+           --set train.learning_rate=0.005 --set train.epochs=2 2>&1) \
+     && acc=$(grep -o 'test accuracy [0-9.e+-]*' <<<"$out" | cut -d' ' -f3) \
+     && awk -v a="$acc" 'BEGIN { exit !(a > 0.9) }'; then
+    pass "$opt: test accuracy $acc"
+  else fail "$opt: $(tail -3 <<<"$out")"; fi
+done
+
 # Bad input.
 expect_error "wrong sample shape" "expects [40, 40, 40]" 2 nn train -c "$DECK" --input samples.h5 \
   --set run.output_dir=X --set model.architecture=cnn3d-small

@@ -133,6 +133,25 @@ TEST(DataParallel, AllreduceAfterBackwardGivesTheSameModel) {
   EXPECT_TRUE(torch::equal(overlapped, after));
 }
 
+TEST(TrainingLoop, EarlyStoppingAndBestEpochSelection) {
+  const Synthetic cubes{false, 8, 3};
+  const auto spec = make_spec("cnn3d-small", {{"size", 8}, {"channels", 4}, {"classes", 3}});
+  torch::manual_seed(3);
+  auto model = make_model(spec);
+  const SampleStore data = cubes.shard(60, world());
+  auto o = twenty_steps(1 << 20);
+  o.max_steps = 0;
+  o.epochs = 50;
+  o.validation_fraction = 0.25;
+  o.optimizer.learning_rate = 0.0;  // nothing improves after the first epoch
+  o.patience = 2;
+  const auto r = train(*model, data, o, world());
+  EXPECT_TRUE(r.early_stopped);
+  EXPECT_EQ(r.history.size(), 3u);  // epoch 1 sets the best, 2 and 3 do not improve
+  EXPECT_EQ(r.best_epoch, 1);
+  EXPECT_EQ(r.steps, 3 * 3);        // 45 training samples / batch 16 = 3 steps per epoch
+}
+
 TEST(SampleExchange, FetchReturnsTheRequestedSamplesInOrder) {
   const Synthetic series{true, 0, 3, true};
   const auto& comm = world();

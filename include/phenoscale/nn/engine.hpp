@@ -21,12 +21,19 @@
 
 namespace phenoscale::nn {
 
+// Defaults a pipeline gives the shared sections (its dataset names, its network).
+struct EngineDefaults {
+  std::string architecture = "mlp";
+  std::string inputs_dataset = "/samples";
+  std::string labels_dataset = "/labels";
+  std::string input_doc = "Training data, HDF5 file";
+};
 // [model], [model.<architecture>] for every registered architecture.
-void add_model_schema(core::Schema& schema);
+void add_model_schema(core::Schema& schema, const EngineDefaults& defaults = {});
 // [train] (inputs and outputs included).
-void add_train_schema(core::Schema& schema);
+void add_train_schema(core::Schema& schema, const EngineDefaults& defaults = {});
 // [predict].
-void add_predict_schema(core::Schema& schema);
+void add_predict_schema(core::Schema& schema, const EngineDefaults& defaults = {});
 
 // The spec selected by model.architecture with its deck section applied.
 ModelSpec spec_from_config(const core::Config& config);
@@ -38,6 +45,7 @@ struct TrainFiles {
   std::string model;            // output model file
   std::string metrics_csv;      // "" : none
   std::string checkpoint;       // "" : none
+  std::vector<std::int64_t> exclude_labels;  // samples of these classes are left out (leave-one-class-out)
 };
 
 struct TrainSummary {
@@ -71,7 +79,8 @@ struct PredictSummary {
 };
 
 // Collective. Writes /logits, /probabilities, /predictions (and /features for
-// per-sample tasks; CSR groups for per-frame tasks) in input order.
+// per-sample tasks; CSR groups for per-frame tasks) in input order, and with
+// labels the confusion matrix /confusion (true class × predicted class).
 PredictSummary run_prediction(const core::Config& config, const PredictFiles& files, const io::Provenance& provenance,
                               const par::Comm& comm);
 

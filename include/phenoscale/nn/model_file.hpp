@@ -9,6 +9,7 @@
 // without the deck that trained it; h5py reads the weights directly.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -19,8 +20,10 @@
 
 namespace phenoscale::nn {
 
-// Collective: writes `model` (rank 0's copy) to `path` atomically.
-void save_model(const std::string& path, Model& model, const io::Provenance& provenance, const par::Comm& comm);
+// Collective: writes `model` (rank 0's copy) to `path` atomically, with
+// `metrics` (e.g. held-out test accuracy) as root attributes.
+void save_model(const std::string& path, Model& model, const io::Provenance& provenance, const par::Comm& comm,
+                const std::map<std::string, double>& metrics = {});
 
 // Collective: rebuilds the network stored in `path` on every rank.
 std::shared_ptr<Model> load_model(const std::string& path, const par::Comm& comm);

@@ -53,6 +53,11 @@ SampleStore fetch(const SampleStore& local, const std::vector<std::int64_t>& wan
 // This rank's local samples [begin, end) (local indices), no communication.
 SampleStore local_slice(const SampleStore& local, std::int64_t begin, std::int64_t end);
 
+// Collective. The samples whose (per-sample) label is not in `excluded`,
+// re-indexed 0..N'-1 in the original order, still in row blocks.
+SampleStore without_labels(const SampleStore& local, const std::vector<std::int64_t>& excluded,
+                           const par::Comm& comm);
+
 // Tensors of `samples` (from fetch), with the global-batch normalisers.
 Batch collate(const SampleStore& samples, const std::vector<std::int64_t>& indices,
               double global_samples, double global_frames);

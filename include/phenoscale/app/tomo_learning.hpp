@@ -1,0 +1,19 @@
+// The deep-learning half of the tomo pipeline (seed 002, METHODS.md §1.2-1.3):
+//   train     : Inception3D / DSRF3D on simulated subtomograms (nn/ engine),
+//               optionally leaving classes out (leave-one-class-out study);
+//   extract   : linear (pre-softmax) outputs = structural features of every
+//               subtomogram, sharded inference, plus the confusion matrix;
+//   subdivide : distributed k-means (k = 100) in feature space, cluster-size
+//               histogram and the enrichment of every true class per cluster.
+#pragma once
+
+#include <vector>
+
+#include "phenoscale/app/registry.hpp"
+
+namespace phenoscale::app {
+
+void add_tomo_learning_keys(core::Schema& schema);
+std::vector<Stage> tomo_learning_stages();
+
+}  // namespace phenoscale::app

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Report and figures for a `phenoscale tomo` chain (the demo job).
+
+Usage: /usr/bin/python3 postprocess/tomo_report.py RUN_DIR
+
+Reads, from RUN_DIR, the outputs of tomo structures / simulate / train /
+extract / subdivide / average (default file names) and writes
+  figures/confusion.png        confusion matrix of the CNN on all subtomograms
+  figures/training.png         loss and accuracy per epoch
+  figures/cluster_sizes.png    k-means cluster-size histogram in feature space
+  figures/average_slices.png   central slices: class map vs subtomogram average
+  figures/fsc.png              FSC of the average against the class map
+  figures/features_pca.png     structural features projected on 2 principal axes
+  report.md                    the figures' numbers, with chance level
+Needs Debian's python3-h5py, python3-numpy and python3-matplotlib.
+"""
+import csv
+import os
+import sys
+
+import h5py
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def atomic_savefig(fig, path):
+    tmp = path + ".partial.png"
+    fig.savefig(tmp, dpi=120, bbox_inches="tight")
+    os.replace(tmp, path)
+    plt.close(fig)
+
+
+def text(value):
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    run = sys.argv[1]
+    figs = os.path.join(run, "figures")
+    os.makedirs(figs, exist_ok=True)
+    path = lambda name: os.path.join(run, name)
+    structures = h5py.File(path("structures.h5"), "r")
+    names = text(structures["/maps"].attrs["class_names"]).replace(",", "\n").split("\n")
+    names = [n.strip() for n in names if n.strip()]
+    model = h5py.File(path("model.h5"), "r")
+    pred = h5py.File(path("predictions.h5"), "r")
+    sub = h5py.File(path("subdivide.h5"), "r")
+    avg = h5py.File(path("average.h5"), "r")
+    lines = ["# tomo demo report", ""]
+
+    confusion = pred["/confusion"][()]
+    c = confusion.shape[0]
+    total_acc = np.trace(confusion) / confusion.sum()
+    per_class = np.diag(confusion) / np.maximum(confusion.sum(1), 1)
+    arch = text(model.attrs["architecture"])
+    test_acc = model.attrs.get("test_accuracy", float("nan"))
+    lines += [f"## Classification ({arch}, {c} classes, chance {1.0 / c:.3f})", "",
+              f"- held-out test accuracy (seeded split, never trained on): **{test_acc:.3f}**",
+              f"- accuracy over all {int(confusion.sum())} subtomograms (train + test): {total_acc:.3f}", "",
+              "| class | name | accuracy |", "|---|---|---|"]
+    for i in range(c):
+        lines.append(f"| {i} | {names[i] if i < len(names) else '?'} | {per_class[i]:.3f} |")
+    fig, ax = plt.subplots(figsize=(4 + 0.3 * c, 3.5 + 0.3 * c))
+    im = ax.imshow(confusion / np.maximum(confusion.sum(1, keepdims=True), 1), cmap="viridis", vmin=0, vmax=1)
+    ax.set_xlabel("predicted class"); ax.set_ylabel("true class"); ax.set_title(f"{arch} confusion (row-normalised)")
+    fig.colorbar(im); atomic_savefig(fig, os.path.join(figs, "confusion.png"))
+
+    with open(path("training.csv")) as f:
+        rows = list(csv.DictReader(f))
+    if rows:
+        ep = [int(r["epoch"]) for r in rows]
+        fig, ax = plt.subplots(1, 2, figsize=(9, 3.2))
+        ax[0].plot(ep, [float(r["train_loss"]) for r in rows], label="train")
+        ax[0].plot(ep, [float(r["validation_loss"]) for r in rows], label="validation")
+        ax[0].set_xlabel("epoch"); ax[0].set_ylabel("cross-entropy"); ax[0].legend()
+        ax[1].plot(ep, [float(r["train_accuracy"]) for r in rows], label="train")
+        ax[1].plot(ep, [float(r["validation_accuracy"]) for r in rows], label="validation")
+        ax[1].set_xlabel("epoch"); ax[1].set_ylabel("accuracy"); ax[1].legend()
+        atomic_savefig(fig, os.path.join(figs, "training.png"))
+        lines += ["", f"Training: {len(rows)} epochs, {rows[-1]['step']} steps, "
+                  f"{float(rows[-1]['samples_per_s']):.1f} samples/s in the last epoch."]
+
+    sizes = sub["/cluster_sizes"][()]
+    counts = sub["/class_counts"][()]
+    best = sub["/most_enriched_cluster"][()]
+    frac = sub["/most_enriched_fraction"][()]
+    lines += ["", f"## Subdivision (k-means, k = {len(sizes)}, in the {pred['/features'].shape[1]}-d feature space)", "",
+              f"- clusters with ≤ 10 members: {int(sub.attrs['clusters_with_at_most_10_members'])} of {len(sizes)}",
+              "", "| class | most enriched cluster | its purity | share of the class in it |", "|---|---|---|---|"]
+    for i in range(len(best)):
+        j = int(best[i])
+        share = counts[j, i] / max(counts[:, i].sum(), 1) if j >= 0 else 0
+        lines.append(f"| {names[i] if i < len(names) else i} | {j} | {frac[i]:.2f} | {share:.2f} |")
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.hist(sizes, bins=20); ax.set_xlabel("cluster size"); ax.set_ylabel("clusters")
+    atomic_savefig(fig, os.path.join(figs, "cluster_sizes.png"))
+
+    feats = pred["/features"][()]
+    truth = h5py.File(path("subtomograms.h5"), "r")["/class_rows"][()]
+    centred = feats - feats.mean(0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    xy = centred @ vt[:2].T
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    for i in range(c):
+        m = truth == i
+        ax.scatter(xy[m, 0], xy[m, 1], s=6, label=names[i] if i < len(names) else str(i))
+    ax.legend(fontsize=6, markerscale=2); ax.set_title("structural features, 2 principal axes")
+    atomic_savefig(fig, os.path.join(figs, "features_pca.png"))
+
+    res = float(avg.attrs["fsc_resolution_nm"])
+    row = int(avg.attrs["class_row"])
+    average = avg["/average"][()].reshape(avg["/average"].shape[-3:])
+    truth_map = structures["/maps"][row]
+    lines += ["", "## Subtomogram average", "", f"- FSC-0.5 resolution against the class map: **{res:.2f} nm**"]
+    n = average.shape[0]
+    fig, ax = plt.subplots(1, 2, figsize=(6, 3))
+    ax = np.atleast_1d(ax)
+    lines.append(f"- class {names[row] if row < len(names) else row}, "
+                 f"{int(avg.attrs['subtomograms_averaged'])} subtomograms, alignment: {text(avg.attrs['alignment'])}")
+    ax[0].imshow(average[n // 2], cmap="gray"); ax[0].set_title("average, central slice")
+    ax[1].imshow(truth_map[n // 2], cmap="gray"); ax[1].set_title("class map, central slice")
+    for a in ax: a.axis("off")
+    atomic_savefig(fig, os.path.join(figs, "average_slices.png"))
+    fig, ax = plt.subplots(figsize=(5, 3.2))
+    ax.plot(avg["/fsc_frequency_per_nm"][()].ravel(), avg["/fsc"][()].ravel()); ax.axhline(0.5, ls="--", c="gray")
+    ax.set_xlabel("spatial frequency (1/nm)"); ax.set_ylabel("FSC"); ax.set_title(f"FSC-0.5 at {res:.2f} nm")
+    atomic_savefig(fig, os.path.join(figs, "fsc.png"))
+
+    lines += ["", "Figures: " + ", ".join(sorted(f for f in os.listdir(figs) if f.endswith(".png"))), ""]
+    tmp = path("report.md.partial")
+    with open(tmp, "w") as f:
+        f.write("\n".join(lines))
+    os.replace(tmp, path("report.md"))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+// tomo train / extract / subdivide (see tomo_learning.hpp).
+//   mpirun -n 2 phenoscale tomo train     -c inputs/tomo/demo.toml
+//   mpirun -n 2 phenoscale tomo extract   -c inputs/tomo/demo.toml
+//   mpirun -n 2 phenoscale tomo subdivide -c inputs/tomo/demo.toml --set subdivide.k=100
+#include "phenoscale/app/tomo_learning.hpp"
+
+#include <algorithm>
+
+#include "phenoscale/app/stage_io.hpp"
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/core/log.hpp"
+#include "phenoscale/io/sample_array.hpp"
+#include "phenoscale/ml/kmeans.hpp"
+#include "phenoscale/ml/matrix.hpp"
+#include "phenoscale/nn/engine.hpp"
+#include "phenoscale/par/agree.hpp"
+
+namespace phenoscale::app {
+namespace {
+
+using core::cat;
+
+// `key` when set, else `fallback_key`'s output inside run.output_dir.
+std::string input_or(const core::Config& cfg, const std::string& key, const std::string& fallback_key) {
+  return cfg.string(key).empty() ? output_path(cfg, cfg.string(fallback_key)) : cfg.string(key);
+}
+
+std::string optional_output(const core::Config& cfg, const std::string& key) {
+  return cfg.string(key).empty() ? std::string() : output_path(cfg, cfg.string(key));
+}
+
+void train(const StageContext& ctx) {
+  const auto& cfg = ctx.config;
+  nn::TrainFiles files;
+  files.data = input_or(cfg, "train.input", "simulate.output");
+  files.inputs = cfg.string("train.inputs_dataset");
+  files.labels = cfg.string("train.labels_dataset");
+  files.model = output_path(cfg, cfg.string("train.output"));
+  files.metrics_csv = optional_output(cfg, "train.metrics");
+  files.checkpoint = optional_output(cfg, "train.checkpoint");
+  files.exclude_labels = cfg.integer_list("train.exclude_classes");
+  make_parent_dir(ctx, files.model);
+  const auto s = nn::run_training(cfg, files, stage_provenance(ctx, {files.data}), ctx.comm);
+  core::Log::info(cat("tomo train: ", cfg.string("model.architecture"), " (", s.parameters, " parameters), ", s.steps,
+                      " steps, train accuracy ", s.final_train_accuracy,
+                      s.has_test ? cat(", held-out test accuracy ", s.test_accuracy) : std::string(), " -> ",
+                      files.model));
+}
+
+void extract(const StageContext& ctx) {
+  const auto& cfg = ctx.config;
+  nn::PredictFiles files;
+  files.data = input_or(cfg, "predict.input", "simulate.output");
+  files.inputs = cfg.string("predict.inputs_dataset");
+  files.labels = cfg.string("predict.labels_dataset");
+  files.models = cfg.string_list("predict.models");
+  if (files.models.empty()) files.models = {output_path(cfg, cfg.string("train.output"))};
+  files.output = output_path(cfg, cfg.string("predict.output"));
+  make_parent_dir(ctx, files.output);
+  const auto s = nn::run_prediction(cfg, files, stage_provenance(ctx, {files.data}), ctx.comm);
+  core::Log::info(cat("tomo extract: structural features of ", s.rows, " subtomograms, ",
+                      static_cast<std::int64_t>(s.samples_per_s), " samples/s",
+                      s.labelled ? cat(", accuracy ", s.accuracy) : std::string(), " -> ", files.output));
+}
+
+void subdivide(const StageContext& ctx) {
+  const auto& cfg = ctx.config;
+  const std::string features_path = input_or(cfg, "subdivide.input", "predict.output");
+  const std::string labels_path = input_or(cfg, "subdivide.labels_input", "simulate.output");
+  const std::string labels_ds = cfg.string("subdivide.labels_dataset");
+  const ml::ShardedMatrix x = ml::read_matrix({features_path, "/features"}, ctx.comm);
+  io::H5File labels_file = io::H5File::open(labels_path, ctx.comm);
+  const auto labels = io::read_samples<std::int64_t>(labels_file, labels_ds, {{}, true});
+  par::check_all(ctx.comm, labels.global_rows == x.global_rows,
+                 cat(labels_file.where(labels_ds), ": ", labels.global_rows, " labels for ", x.global_rows,
+                     " feature rows in ", features_path, ":/features"));
+  ml::KMeansOptions options;
+  options.k = cfg.integer("subdivide.k");
+  options.n_init = static_cast<int>(cfg.integer("subdivide.n_init"));
+  options.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
+  par::check_all(ctx.comm, static_cast<std::uint64_t>(options.k) <= x.global_rows,
+                 cat("subdivide.k = ", options.k, " exceeds the ", x.global_rows, " subtomograms"));
+  const ml::KMeansResult km = ml::kmeans_fit(x, options, ctx.comm);
+
+  // Enrichment: members of every true class in every cluster.
+  std::int64_t classes = 0;
+  for (auto l : labels.data) classes = std::max(classes, l + 1);
+  classes = ctx.comm.allreduce_max(classes);
+  std::vector<std::int64_t> counts(km.k * classes, 0);
+  for (std::size_t i = 0; i < km.labels.size(); ++i) ++counts[km.labels[i] * classes + labels.data[i]];
+  ctx.comm.allreduce_sum_inplace(counts);
+  // The cluster most enriched in each class: highest fraction of its members.
+  std::vector<std::int64_t> best_cluster(classes, -1);
+  std::vector<double> best_fraction(classes, 0.0);
+  for (std::int64_t c = 0; c < classes; ++c) {
+    for (std::int64_t j = 0; j < km.k; ++j) {
+      if (km.cluster_sizes[j] == 0) continue;
+      const double f = double(counts[j * classes + c]) / double(km.cluster_sizes[j]);
+      if (f > best_fraction[c]) best_fraction[c] = f, best_cluster[c] = j;
+    }
+  }
+  std::int64_t small = 0;
+  for (auto n : km.cluster_sizes) small += n <= 10 ? 1 : 0;
+
+  const std::string path = output_path(cfg, cfg.string("subdivide.output"));
+  make_parent_dir(ctx, path);
+  io::H5File out = io::H5File::create(path, ctx.comm);
+  const auto k = static_cast<std::uint64_t>(km.k), c = static_cast<std::uint64_t>(classes);
+  io::write_samples(out, "/labels", km.labels, {});
+  io::write_samples(out, "/centroids", km.centroids.data(), ctx.comm.is_root() ? k : 0, {static_cast<std::uint64_t>(km.d)});
+  io::write_samples(out, "/cluster_sizes", km.cluster_sizes.data(), ctx.comm.is_root() ? k : 0, {});
+  io::write_samples(out, "/class_counts", counts.data(), ctx.comm.is_root() ? k : 0, {c});
+  io::write_samples(out, "/most_enriched_cluster", best_cluster.data(), ctx.comm.is_root() ? c : 0, {});
+  io::write_samples(out, "/most_enriched_fraction", best_fraction.data(), ctx.comm.is_root() ? c : 0, {});
+  out.write_attribute("/", "inertia", km.inertia);
+  out.write_attribute("/", "clusters_with_at_most_10_members", small);
+  io::write_provenance(out, stage_provenance(ctx, {features_path, labels_path}));
+  out.commit();
+  core::Log::info(cat("tomo subdivide: k-means k = ", km.k, " on ", x.global_rows, " x ", km.d, " features; ", small,
+                      " cluster(s) with <= 10 members -> ", path));
+}
+
+}  // namespace
+
+void add_tomo_learning_keys(core::Schema& s) {
+  const nn::EngineDefaults d{"dsrf3d", "/subtomograms", "/class_rows",
+                             "Subtomograms; empty = run.output_dir/<simulate.output>"};
+  nn::add_model_schema(s, d);
+  nn::add_train_schema(s, d);
+  nn::add_predict_schema(s, d);
+  s.string("subdivide.input", "", "Structural features (/features); empty = run.output_dir/<predict.output>")
+      .string("subdivide.labels_input", "", "True classes for the enrichment table; empty = the simulate output")
+      .string("subdivide.labels_dataset", "/class_rows", "Dataset of true classes (0..C-1)")
+      .integer("subdivide.k", 100, "Number of k-means clusters (the paper: 100)", 1, 1e7)
+      .integer("subdivide.n_init", 3, "k-means restarts", 1, 1000)
+      .string("subdivide.output", "subdivide.h5", "Output file name inside run.output_dir");
+}
+
+std::vector<Stage> tomo_learning_stages() {
+  return {
+      {"train", "Train Inception3D/DSRF3D on simulated subtomograms (data-parallel, checkpointed)", train},
+      {"extract", "Structural features (linear outputs) of every subtomogram, confusion matrix", extract},
+      {"subdivide", "k-means in feature space, cluster sizes, enrichment of each class per cluster", subdivide},
+  };
+}
+
+}  // namespace phenoscale::app
