@@ -7,6 +7,7 @@
 // (fixed-shape samples N×shape, or CSR series); tomo, spt and edge use the
 // same engine with their own data. mpirun -n 4 phenoscale nn train ... runs
 // data-parallel on 4 ranks and gives the model of a 1-rank run.
+#include "phenoscale/app/nn_stage_io.hpp"
 #include "phenoscale/app/registry.hpp"
 #include "phenoscale/app/stage_io.hpp"
 #include "phenoscale/core/error.hpp"
@@ -27,23 +28,10 @@ core::Schema nn_schema() {
   return s;
 }
 
-// An output key resolved inside run.output_dir; empty stays empty (= none).
-std::string optional_output(const core::Config& cfg, const std::string& key) {
-  return cfg.string(key).empty() ? std::string() : output_path(cfg, cfg.string(key));
-}
-
 void train(const StageContext& ctx) {
   const auto& cfg = ctx.config;
   require_setting(ctx, "train.input", "give the training data as --input FILE.h5");
-  nn::TrainFiles files;
-  files.data = cfg.string("train.input");
-  files.inputs = cfg.string("train.inputs_dataset");
-  files.labels = cfg.string("train.labels_dataset");
-  files.model = output_path(cfg, cfg.string("train.output"));
-  files.metrics_csv = optional_output(cfg, "train.metrics");
-  files.checkpoint = optional_output(cfg, "train.checkpoint");
-  files.exclude_labels = cfg.integer_list("train.exclude_classes");
-  make_parent_dir(ctx, files.model);
+  const nn::TrainFiles files = train_files(ctx, cfg.string("train.input"));
   const auto s = nn::run_training(cfg, files, stage_provenance(ctx, {files.data}), ctx.comm);
   core::Log::info(cat("nn train: ", s.steps, " steps, ", s.epochs, " epoch(s), final loss ", s.final_train_loss,
                       ", accuracy ", s.final_train_accuracy,
@@ -53,17 +41,7 @@ void train(const StageContext& ctx) {
 void predict(const StageContext& ctx) {
   const auto& cfg = ctx.config;
   require_setting(ctx, "predict.input", "give the data as --input FILE.h5");
-  nn::PredictFiles files;
-  files.data = cfg.string("predict.input");
-  files.inputs = cfg.string("predict.inputs_dataset");
-  files.labels = cfg.string("predict.labels_dataset");
-  files.models = cfg.string_list("predict.models");
-  if (files.models.empty()) {
-    // The model the `nn train` stage of the same deck wrote.
-    files.models = {output_path(cfg, cfg.string("train.output"))};
-  }
-  files.output = output_path(cfg, cfg.string("predict.output"));
-  make_parent_dir(ctx, files.output);
+  const nn::PredictFiles files = predict_files(ctx, cfg.string("predict.input"));
   const auto s = nn::run_prediction(cfg, files, stage_provenance(ctx, {files.data}), ctx.comm);
   core::Log::info(cat("nn predict: ", s.rows, " samples with ", files.models.size(), " model(s), ",
                       static_cast<std::int64_t>(s.samples_per_s), " samples/s",

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "phenoscale/app/nn_stage_io.hpp"
 #include "phenoscale/app/stage_io.hpp"
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
@@ -25,21 +26,9 @@ std::string input_or(const core::Config& cfg, const std::string& key, const std:
   return cfg.string(key).empty() ? output_path(cfg, cfg.string(fallback_key)) : cfg.string(key);
 }
 
-std::string optional_output(const core::Config& cfg, const std::string& key) {
-  return cfg.string(key).empty() ? std::string() : output_path(cfg, cfg.string(key));
-}
-
 void train(const StageContext& ctx) {
   const auto& cfg = ctx.config;
-  nn::TrainFiles files;
-  files.data = input_or(cfg, "train.input", "simulate.output");
-  files.inputs = cfg.string("train.inputs_dataset");
-  files.labels = cfg.string("train.labels_dataset");
-  files.model = output_path(cfg, cfg.string("train.output"));
-  files.metrics_csv = optional_output(cfg, "train.metrics");
-  files.checkpoint = optional_output(cfg, "train.checkpoint");
-  files.exclude_labels = cfg.integer_list("train.exclude_classes");
-  make_parent_dir(ctx, files.model);
+  const nn::TrainFiles files = train_files(ctx, input_or(cfg, "train.input", "simulate.output"));
   const auto s = nn::run_training(cfg, files, stage_provenance(ctx, {files.data}), ctx.comm);
   core::Log::info(cat("tomo train: ", cfg.string("model.architecture"), " (", s.parameters, " parameters), ", s.steps,
                       " steps, train accuracy ", s.final_train_accuracy,
@@ -49,14 +38,7 @@ void train(const StageContext& ctx) {
 
 void extract(const StageContext& ctx) {
   const auto& cfg = ctx.config;
-  nn::PredictFiles files;
-  files.data = input_or(cfg, "predict.input", "simulate.output");
-  files.inputs = cfg.string("predict.inputs_dataset");
-  files.labels = cfg.string("predict.labels_dataset");
-  files.models = cfg.string_list("predict.models");
-  if (files.models.empty()) files.models = {output_path(cfg, cfg.string("train.output"))};
-  files.output = output_path(cfg, cfg.string("predict.output"));
-  make_parent_dir(ctx, files.output);
+  const nn::PredictFiles files = predict_files(ctx, input_or(cfg, "predict.input", "simulate.output"));
   const auto s = nn::run_prediction(cfg, files, stage_provenance(ctx, {files.data}), ctx.comm);
   core::Log::info(cat("tomo extract: structural features of ", s.rows, " subtomograms, ",
                       static_cast<std::int64_t>(s.samples_per_s), " samples/s",
