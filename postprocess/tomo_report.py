@@ -11,6 +11,7 @@ extract / subdivide / average (default file names) and writes
   figures/average_slices.png   central slices: class map vs subtomogram average
   figures/fsc.png              FSC of the average against the class map
   figures/features_pca.png     structural features projected on 2 principal axes
+  figures/features_tsne.png    t-SNE of the structural features (python3-sklearn)
   report.md                    the figures' numbers, with chance level
 Needs Debian's python3-h5py, python3-numpy and python3-matplotlib.
 """
@@ -111,6 +112,18 @@ def main():
         ax.scatter(xy[m, 0], xy[m, 1], s=6, label=names[i] if i < len(names) else str(i))
     ax.legend(fontsize=6, markerscale=2); ax.set_title("structural features, 2 principal axes")
     atomic_savefig(fig, os.path.join(figs, "features_pca.png"))
+    try:
+        from sklearn.manifold import TSNE
+        emb = TSNE(n_components=2, perplexity=min(30.0, max(5.0, len(feats) / 10)), init="pca",
+                   random_state=0).fit_transform(feats)
+        fig, ax = plt.subplots(figsize=(4.5, 4))
+        for i in range(c):
+            m = truth == i
+            ax.scatter(emb[m, 0], emb[m, 1], s=6, label=names[i] if i < len(names) else str(i))
+        ax.legend(fontsize=6, markerscale=2); ax.set_title("structural features, t-SNE")
+        atomic_savefig(fig, os.path.join(figs, "features_tsne.png"))
+    except ImportError:
+        lines.append("(t-SNE figure skipped: python3-sklearn not installed)")
 
     res = float(avg.attrs["fsc_resolution_nm"])
     row = int(avg.attrs["class_row"])

@@ -31,6 +31,10 @@ void require_setting(const StageContext& ctx, const std::string& key, const std:
   });
 }
 
+std::string input_or_output(const core::Config& config, const std::string& key, const std::string& output_key) {
+  return config.string(key).empty() ? output_path(config, config.string(output_key)) : config.string(key);
+}
+
 io::Provenance stage_provenance(const StageContext& ctx, std::vector<std::string> inputs) {
   return {ctx.stage, ctx.config.to_toml(), ctx.command_line, std::move(inputs),
           ctx.config.integer("run.seed")};

@@ -21,14 +21,9 @@ namespace {
 
 using core::cat;
 
-// `key` when set, else `fallback_key`'s output inside run.output_dir.
-std::string input_or(const core::Config& cfg, const std::string& key, const std::string& fallback_key) {
-  return cfg.string(key).empty() ? output_path(cfg, cfg.string(fallback_key)) : cfg.string(key);
-}
-
 void train(const StageContext& ctx) {
   const auto& cfg = ctx.config;
-  const nn::TrainFiles files = train_files(ctx, input_or(cfg, "train.input", "simulate.output"));
+  const nn::TrainFiles files = train_files(ctx, input_or_output(cfg, "train.input", "simulate.output"));
   const auto s = nn::run_training(cfg, files, stage_provenance(ctx, {files.data}), ctx.comm);
   core::Log::info(cat("tomo train: ", cfg.string("model.architecture"), " (", s.parameters, " parameters), ", s.steps,
                       " steps, train accuracy ", s.final_train_accuracy,
@@ -38,7 +33,7 @@ void train(const StageContext& ctx) {
 
 void extract(const StageContext& ctx) {
   const auto& cfg = ctx.config;
-  const nn::PredictFiles files = predict_files(ctx, input_or(cfg, "predict.input", "simulate.output"));
+  const nn::PredictFiles files = predict_files(ctx, input_or_output(cfg, "predict.input", "simulate.output"));
   const auto s = nn::run_prediction(cfg, files, stage_provenance(ctx, {files.data}), ctx.comm);
   core::Log::info(cat("tomo extract: structural features of ", s.rows, " subtomograms, ",
                       static_cast<std::int64_t>(s.samples_per_s), " samples/s",
@@ -47,8 +42,8 @@ void extract(const StageContext& ctx) {
 
 void subdivide(const StageContext& ctx) {
   const auto& cfg = ctx.config;
-  const std::string features_path = input_or(cfg, "subdivide.input", "predict.output");
-  const std::string labels_path = input_or(cfg, "subdivide.labels_input", "simulate.output");
+  const std::string features_path = input_or_output(cfg, "subdivide.input", "predict.output");
+  const std::string labels_path = input_or_output(cfg, "subdivide.labels_input", "simulate.output");
   const std::string labels_ds = cfg.string("subdivide.labels_dataset");
   const ml::ShardedMatrix x = ml::read_matrix({features_path, "/features"}, ctx.comm);
   io::H5File labels_file = io::H5File::open(labels_path, ctx.comm);

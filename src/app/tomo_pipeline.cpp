@@ -20,10 +20,13 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
+#include <sstream>
 
 #include "phenoscale/app/registry.hpp"
 #include "phenoscale/app/stage_io.hpp"
+#include "phenoscale/app/tomo_common.hpp"
 #include "phenoscale/app/tomo_learning.hpp"
+#include "phenoscale/app/tomo_sweep.hpp"
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/core/progress.hpp"
@@ -116,10 +119,6 @@ core::Schema tomo_schema() {
   return s;
 }
 
-std::string input_or(const core::Config& cfg, const std::string& key, const std::string& fallback_key) {
-  return cfg.string(key).empty() ? output_path(cfg, cfg.string(fallback_key)) : cfg.string(key);
-}
-
 tomo::AcquisitionSettings acquisition(const core::Config& cfg) {
   tomo::AcquisitionSettings a;
   a.snr = cfg.real("simulate.snr");
@@ -163,31 +162,6 @@ io::MrcVolume to_mrc(const tomo::Volume& v) {
 }
 
 // The class maps of a structures file, on every rank.
-struct ClassMaps {
-  std::vector<tomo::Volume> maps;
-  std::vector<std::int64_t> class_ids;
-  double voxel_nm = 1.0;
-};
-
-ClassMaps read_class_maps(const std::string& path, const par::Comm& comm) {
-  io::H5File in = io::H5File::open(path, comm);
-  const auto info = in.info("/maps");
-  par::check_all(comm, info.shape.size() == 4 && info.shape[1] == info.shape[2] && info.shape[2] == info.shape[3],
-                 cat(in.where("/maps"), ": expected N x n x n x n class maps, found shape ", io::shape_string(info.shape)));
-  const std::uint64_t count = info.shape[0], n = info.shape[1];
-  const auto maps = io::read_sample_rows<float>(in, "/maps", {0, count}, {{n, n, n}, true});
-  const auto ids = io::read_sample_rows<std::int64_t>(in, "/class_ids", {0, count}, {{}, true});
-  ClassMaps out;
-  out.voxel_nm = in.read_double_attribute("/maps", "voxel_nm");
-  out.class_ids = ids.data;
-  for (std::uint64_t c = 0; c < count; ++c) {
-    tomo::Volume v = tomo::Volume::cube(static_cast<int>(n), out.voxel_nm);
-    std::copy(maps.row(c), maps.row(c) + v.size(), v.data.begin());
-    out.maps.push_back(std::move(v));
-  }
-  return out;
-}
-
 void structures(const StageContext& ctx) {
   const auto& cfg = ctx.config;
   std::vector<std::int64_t> ids = cfg.integer_list("structures.classes");
@@ -248,7 +222,7 @@ void structures(const StageContext& ctx) {
 
 void simulate(const StageContext& ctx) {
   const auto& cfg = ctx.config;
-  const std::string input = input_or(cfg, "simulate.input", "structures.output");
+  const std::string input = input_or_output(cfg, "simulate.input", "structures.output");
   const ClassMaps classes = read_class_maps(input, ctx.comm);
   const tomo::AcquisitionSettings a = acquisition(cfg);
   const std::uint64_t per_class = cfg.integer("simulate.samples_per_class");
@@ -300,7 +274,7 @@ void simulate(const StageContext& ctx) {
 
 void tomogram(const StageContext& ctx) {
   const auto& cfg = ctx.config;
-  const std::string input = input_or(cfg, "simulate.input", "structures.output");
+  const std::string input = input_or_output(cfg, "simulate.input", "structures.output");
   ClassMaps classes = read_class_maps(input, ctx.comm);
   // The "empty" class has no particle to place.
   std::vector<tomo::Volume> maps;
@@ -354,7 +328,7 @@ void tomogram(const StageContext& ctx) {
 
 void pick(const StageContext& ctx) {
   const auto& cfg = ctx.config;
-  const std::string input = input_or(cfg, "pick.input", "tomogram.output");
+  const std::string input = input_or_output(cfg, "pick.input", "tomogram.output");
   tomo::PickingSettings ps;
   ps.sigma1_nm = cfg.real("pick.sigma1_nm");
   ps.sigma_ratio = cfg.real("pick.sigma_ratio");
@@ -404,8 +378,8 @@ void pick(const StageContext& ctx) {
 
 void average(const StageContext& ctx) {
   const auto& cfg = ctx.config;
-  const std::string input = input_or(cfg, "average.input", "simulate.output");
-  const std::string reference = input_or(cfg, "average.reference", "structures.output");
+  const std::string input = input_or_output(cfg, "average.input", "simulate.output");
+  const std::string reference = input_or_output(cfg, "average.reference", "structures.output");
   const ClassMaps classes = read_class_maps(reference, ctx.comm);
   const std::int64_t row = cfg.integer("average.class_id");
   par::check_all(ctx.comm, row < static_cast<std::int64_t>(classes.maps.size()),
@@ -481,7 +455,7 @@ void average(const StageContext& ctx) {
 
 void classify(const StageContext& ctx) {
   const auto& cfg = ctx.config;
-  const std::string input = input_or(cfg, "classify.input", "simulate.output");
+  const std::string input = input_or_output(cfg, "classify.input", "simulate.output");
   io::H5File in = io::H5File::open(input, ctx.comm);
   const auto info = in.info("/subtomograms");
   par::check_all(ctx.comm, info.shape.size() == 4 && info.shape[1] == info.shape[2] && info.shape[2] == info.shape[3],
@@ -581,12 +555,42 @@ void classify(const StageContext& ctx) {
 
 }  // namespace
 
+ClassMaps read_class_maps(const std::string& path, const par::Comm& comm) {
+  using core::cat;
+  io::H5File in = io::H5File::open(path, comm);
+  const auto info = in.info("/maps");
+  par::check_all(comm, info.shape.size() == 4 && info.shape[1] == info.shape[2] && info.shape[2] == info.shape[3],
+                 cat(in.where("/maps"), ": expected N x n x n x n class maps, found shape ", io::shape_string(info.shape)));
+  const std::uint64_t count = info.shape[0], n = info.shape[1];
+  const auto maps = io::read_sample_rows<float>(in, "/maps", {0, count}, {{n, n, n}, true});
+  const auto ids = io::read_sample_rows<std::int64_t>(in, "/class_ids", {0, count}, {{}, true});
+  ClassMaps out;
+  out.voxel_nm = in.read_double_attribute("/maps", "voxel_nm");
+  out.class_ids = ids.data;
+  std::stringstream names(in.has_attribute("/maps", "class_names") ? in.read_string_attribute("/maps", "class_names")
+                                                                   : std::string());
+  for (std::string name; std::getline(names, name, ',');) out.names.push_back(name);
+  out.names.resize(count);
+  for (std::uint64_t c = 0; c < count; ++c) {
+    if (out.names[c].empty()) out.names[c] = cat("class_row_", c);
+    tomo::Volume v = tomo::Volume::cube(static_cast<int>(n), out.voxel_nm);
+    std::copy(maps.row(c), maps.row(c) + v.size(), v.data.begin());
+    out.maps.push_back(std::move(v));
+  }
+  return out;
+}
+
+bool is_empty_map(const tomo::Volume& map) {
+  return std::all_of(map.data.begin(), map.data.end(), [](float v) { return v == 0.0f; });
+}
+
 Pipeline tomo_pipeline() {
   Pipeline p{"tomo",
           "Cryo-ET: class maps, simulated subtomograms and tomograms, CNN classification, subdivision, averaging (seed 002)",
           [] {
             core::Schema s = tomo_schema();
             add_tomo_learning_keys(s);
+            add_tomo_sweep_keys(s);
             return s;
           },
           {
@@ -600,6 +604,9 @@ Pipeline tomo_pipeline() {
   // simulate -> train -> extract -> subdivide -> average: the learning stages after simulate.
   auto learning = tomo_learning_stages();
   p.stages.insert(p.stages.begin() + 2, learning.begin(), learning.end());
+  // recover, sweep, sweep-report: the leave-one-class-out study, after classify.
+  auto study = tomo_sweep_stages();
+  p.stages.insert(p.stages.end(), study.begin(), study.end());
   return p;
 }
 

@@ -34,4 +34,13 @@ grep -q "120 samples after leaving out classes \[2\]" <<<"$out" && pass "train.e
   || fail "exclude_classes: $(grep 'train:' <<<"$out" | head -2)"
 expect_error "model size mismatch" "expects [40, 40, 40]" 2 tomo train "${COMMON[@]}" --set run.output_dir=bad --set train.input=subtomograms.h5 \
   --set model.dsrf3d.size=40
+# A NaN voxel in one subtomogram: one error line naming file, dataset and sample.
+"$PY" - <<'PY'
+import h5py, numpy as np, shutil
+shutil.copy("subtomograms.h5", "nan.h5")
+with h5py.File("nan.h5", "r+") as f:
+    v = f["/subtomograms"][7]; v[3, 4, 5] = np.nan; f["/subtomograms"][7] = v
+PY
+expect_error "NaN voxel" "nan.h5:/subtomograms: NaN value in sample 7" 2 tomo train "${COMMON[@]}" --set run.output_dir=bad \
+  --set train.input=nan.h5
 finish

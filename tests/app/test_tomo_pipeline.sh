@@ -56,4 +56,19 @@ expect_error "average.class_id out of range" "average.class_id = 9" 2 tomo avera
 printf 'HEADER    NOTHING\nEND\n' > empty.pdb
 expect_error "PDB without atoms" "PDB with no atoms" 2 tomo structures -c "$DECK" --set run.output_dir=bad \
   --set 'structures.files=["empty.pdb"]'
+# An MRC tomogram of an unsupported mode (3: complex int16), and one whose
+# header promises more voxels than the file holds.
+"$PY" - <<'PY'
+import struct
+def header(nx, ny, nz, mode):
+    h = bytearray(1024)
+    struct.pack_into("<4i", h, 0, nx, ny, nz, mode)
+    h[208:212] = b"MAP "; h[212:216] = bytes([0x44, 0x44, 0, 0])
+    return bytes(h)
+open("mode3.mrc", "wb").write(header(8, 8, 8, 3) + bytes(8 * 8 * 8 * 4))
+open("short.mrc", "wb").write(header(64, 64, 64, 2) + bytes(1024))
+PY
+expect_error "MRC of unsupported mode" "mode 3 (complex int16) is not supported" 2 tomo pick -c "$DECK" \
+  --set run.output_dir=bad --set pick.input=mode3.mrc
+expect_error "MRC shorter than its header" "short.mrc" 2 tomo pick -c "$DECK" --set run.output_dir=bad --set pick.input=short.mrc
 finish

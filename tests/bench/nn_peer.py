@@ -25,6 +25,44 @@ class SmallCnn3d(nn.Module):
         return self.out(x)
 
 
+class Inception3d(nn.Module):
+    """METHODS.md §1.2: conv 32x5^3 valid, max-pool 2, inception module
+    (1 | 1->3 | 1->5 | pool->1; 160 channels), avg-pool 2 stride 1, dropout 0.7, linear."""
+    def __init__(self, size, classes):
+        super().__init__()
+        C = lambda i, o, k: nn.Conv3d(i, o, k, padding=k // 2)
+        self.stem = nn.Conv3d(1, 32, 5)
+        self.b1, self.b2a, self.b2b = C(32, 32, 1), C(32, 32, 1), C(32, 64, 3)
+        self.b3a, self.b3b, self.b4 = C(32, 16, 1), C(16, 32, 5), C(32, 32, 1)
+        side = (size - 4) // 2 - 1
+        self.out = nn.Linear(160 * side ** 3, classes)
+
+    def forward(self, x, lengths=None):
+        x = F.max_pool3d(F.relu(self.stem(x.unsqueeze(1))), 2)
+        pooled = F.max_pool3d(F.pad(x, (0, 1, 0, 1, 0, 1), value=float("-inf")), 2, stride=1)
+        x = torch.cat([F.relu(self.b1(x)), F.relu(self.b2b(F.relu(self.b2a(x)))),
+                       F.relu(self.b3b(F.relu(self.b3a(x)))), F.relu(self.b4(pooled))], 1)
+        x = F.dropout(F.avg_pool3d(x, 2, stride=1).flatten(1), 0.7, self.training)
+        return self.out(x)
+
+
+class Dsrf3d(nn.Module):
+    """METHODS.md §1.2: conv 32,32 | pool | conv 64,64 | pool, FC 512, 512, linear."""
+    def __init__(self, size, classes):
+        super().__init__()
+        self.convs = nn.ModuleList([nn.Conv3d(i, o, 3, padding=1) for i, o in [(1, 32), (32, 32), (32, 64), (64, 64)]])
+        self.fc1, self.fc2 = nn.Linear(64 * (size // 4) ** 3, 512), nn.Linear(512, 512)
+        self.out = nn.Linear(512, classes)
+
+    def forward(self, x, lengths=None):
+        x = x.unsqueeze(1)
+        for i, c in enumerate(self.convs):
+            x = F.relu(c(x))
+            if i % 2 == 1:
+                x = F.max_pool3d(x, 2)
+        return self.out(F.relu(self.fc2(F.relu(self.fc1(x.flatten(1))))))
+
+
 class LstmClassifier(nn.Module):
     def __init__(self, channels, hidden, layers, classes):
         super().__init__()
@@ -68,10 +106,15 @@ def main():
     kv.pop("bucket_mib", None)
     n = batch * 8
     classes = int(kv.get("classes", 2))
-    seq = arch != "cnn3d-small"
-    if arch == "cnn3d-small":
+    seq = arch not in ("cnn3d-small", "inception3d", "dsrf3d")
+    if not seq:
         size = int(kv.get("size", 40))
-        model = SmallCnn3d(size, int(kv.get("channels", 8)), classes)
+        if arch == "cnn3d-small":
+            model = SmallCnn3d(size, int(kv.get("channels", 8)), classes)
+        elif arch == "inception3d":
+            model = Inception3d(size, classes)
+        else:
+            model = Dsrf3d(size, classes)
         data = [(torch.randn(size, size, size), i % classes) for i in range(n)]
     else:
         channels = int(kv.get("channels", 2))

@@ -5,7 +5,8 @@
 #       --output-dir $WORK/out data generate summarize
 # and checks job states, exit codes, HDF5 outputs and the job logs. Then it
 # checks the preemption path of template.sbatch (exit 75 -> requeue -> rerun)
-# with the real trainer (nn train). Exit 77 (ctest: skipped) without root or Slurm.
+# with the real trainer (nn train), and runs a reduced leave-one-class-out
+# sweep as a job array (jobs/slurm/tomo_sweep, inputs/tomo/leave_one_out.toml). Exit 77 (ctest: skipped) without root or Slurm.
 #
 # Env: PHENOSCALE_BINARY (default <repo>/build/bin/phenoscale),
 #      PHENOSCALE_SOURCE_DIR (default: derived from this script's location),
@@ -145,6 +146,48 @@ grep -q "requeueing job $pjob" "$plog" 2>/dev/null || fail "$plog lacks the requ
 grep -q "^phenoscale: preempted: stop signal at step" "$plog" 2>/dev/null || fail "$plog lacks the preempted line"
 grep -q "train: resumed from .*checkpoint.pt" "$plog" 2>/dev/null || fail "$plog lacks the resumed run"
 [ -s "$pout/model.h5" ] || fail "requeued training left no model.h5"
+if [ "$fails" -ne 0 ] && [ -f "$plog" ]; then echo "----- $plog -----" >&2; tail -n 40 "$plog" >&2; fi
+
+# ------------------------------------- leave-one-class-out sweep: a job array
+# jobs/slurm/tomo_sweep: data (structures, simulate) -> one array task per
+# left-out class (train without it, extract, subdivide, recover) -> report.
+sout="$WORK/sweep"
+before=$fails
+set +e
+sids=$(PHENOSCALE_BINARY=$binary timeout 900 "$repo/jobs/slurm/tomo_sweep" --wait --wait-timeout 840 \
+       --deck "$repo/inputs/tomo/leave_one_out.toml" --output-dir "$sout" --ntasks 2 --time 15:00 \
+       --max-parallel 1)
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || fail "tomo_sweep --wait exited $rc"
+mapfile -t sjobs <<<"$sids"
+[ "${#sjobs[@]}" -eq 4 ] || fail "expected 4 job ids (structures, simulate, array, report), got: ${sids//$'\n'/ }"
+array_job=${sjobs[2]:-0} report_job=${sjobs[3]:-0}
+tasks=$(scontrol -o show job "$array_job" 2>/dev/null | grep -c 'ArrayTaskId=' || true)
+[ "$tasks" -eq 6 ] || fail "array job $array_job has $tasks tasks, expected 6"
+ok_tasks=$(scontrol -o show job "$array_job" 2>/dev/null | grep 'JobState=COMPLETED' | grep -c ' ExitCode=0:0' || true)
+[ "$ok_tasks" -eq 6 ] || fail "array job $array_job: $ok_tasks of 6 tasks COMPLETED with exit 0"
+# afterok on the array: the report starts after the last task ended.
+last_end=$(scontrol -o show job "$array_job" 2>/dev/null | grep -o 'EndTime=[^ ]*' | cut -d= -f2 | sort | tail -n 1)
+report_start=$(scontrol -o show job "$report_job" 2>/dev/null | grep -o 'StartTime=[^ ]*' | cut -d= -f2)
+[[ -n $last_end && ! $report_start < $last_end ]] || fail "sweep-report started ($report_start) before the last task ended ($last_end)"
+csv="$sout/sweep.csv"
+if [ -s "$csv" ]; then
+  rows=$(($(wc -l <"$csv") - 1))
+  [ "$rows" -eq 6 ] || fail "$csv has $rows class rows, expected 6"
+  # Every class: a finite discrepancy in nm and a verdict consistent with the 7 nm criterion.
+  awk -F, 'NR > 1 && !($8 > 0 && (($8 < 7) == ($9 == "yes"))) { bad = 1 } END { exit bad }' "$csv" ||
+    fail "$csv: a row lacks a positive discrepancy or its verdict disagrees with < 7 nm"
+  recovered=$(awk -F, 'NR > 1 && $9 == "yes"' "$csv" | wc -l)
+  echo "sweep: $recovered/6 left-out classes recovered"; column -s, -t "$csv" | cut -c1-150
+  # Planted structure: distinct assemblies at high SNR; most must come back.
+  [ "$recovered" -ge 4 ] || fail "only $recovered of 6 left-out classes recovered (< 7 nm), expected >= 4"
+else
+  fail "sweep table missing: $csv"
+fi
+if [ "$fails" -ne "$before" ]; then
+  for log in "$sout"/*.out; do echo "----- $log -----" >&2; tail -n 15 "$log" >&2; done
+fi
 
 # ------------------------------------------------------------------ teardown
 slurm_stop "$WORK/cluster"

@@ -14,6 +14,10 @@ namespace phenoscale::app {
 // with "./" (then it is used as given).
 std::string output_path(const core::Config& config, const std::string& name);
 
+// An input file: the string key `key` when set, else the output named by
+// `output_key` inside run.output_dir (the previous stage's output).
+std::string input_or_output(const core::Config& config, const std::string& key, const std::string& output_key);
+
 // Collective. Creates the parent directory of `path` (rank 0), agreed on all ranks.
 void make_parent_dir(const StageContext& ctx, const std::string& path);
 

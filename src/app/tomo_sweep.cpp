@@ -1,0 +1,411 @@
+// tomo recover / sweep / sweep-report: the leave-one-class-out structure
+// discovery study of seed 002 (§2.4, §3.3; METHODS §1.3, the paper's Table 3).
+//
+//   recover      the k-means cluster most enriched in one class → reference-
+//                free alignment and classification (3 classes, 5 iterations)
+//                → the class most enriched in it, C_pred → its average against
+//                the true map: the FSC-0.5 "structural discrepancy" in nm,
+//                recovered when < recover.success_nm (7 nm in the paper)
+//                and (recover.closer_than_others) closer to its own map
+//                than to any other class map.
+//   sweep        for each left-out class C (all, or the one `sweep.task`
+//                picks: a Slurm array task): train without C → extract →
+//                subdivide → recover, in run.output_dir/<sweep.dir>/class-<C>/.
+//                A class whose recover.h5 exists is skipped, so a killed
+//                sweep resumes where it stopped.
+//   sweep-report gathers every class's recover.h5 into sweep.h5 + sweep.csv.
+#include "phenoscale/app/tomo_sweep.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "phenoscale/app/stage_io.hpp"
+#include "phenoscale/app/tomo_common.hpp"
+#include "phenoscale/app/tomo_learning.hpp"
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/core/log.hpp"
+#include "phenoscale/io/atomic_file.hpp"
+#include "phenoscale/io/sample_array.hpp"
+#include "phenoscale/par/agree.hpp"
+#include "phenoscale/tomo/recovery.hpp"
+
+namespace phenoscale::app {
+namespace {
+
+using core::cat;
+
+std::string deck_of(const core::Config& cfg) { return cfg.deck_name().empty() ? "input deck" : cfg.deck_name(); }
+
+// The subtomograms of this rank's rows that k-means put in `cluster`.
+struct ClusterMembers {
+  std::vector<tomo::Volume> volumes;
+  std::vector<std::int64_t> rows;        // global rows in the subtomogram file
+  std::vector<std::int64_t> class_rows;  // their true classes
+  double tilt_max_deg = 60.0;
+};
+
+ClusterMembers read_cluster(const std::string& input, const std::string& subdivide_path, std::int64_t cluster,
+                            const par::Comm& comm) {
+  io::H5File in = io::H5File::open(input, comm);
+  const auto info = in.info("/subtomograms");
+  par::check_all(comm, info.shape.size() == 4 && info.shape[1] == info.shape[2] && info.shape[2] == info.shape[3],
+                 cat(in.where("/subtomograms"), ": expected N x n x n x n, found shape ", io::shape_string(info.shape)));
+  const std::uint64_t un = info.shape[1];
+  const auto subs = io::read_samples<float>(in, "/subtomograms", {{un, un, un}, true});
+  const auto truth = io::read_samples<std::int64_t>(in, "/class_rows", {{}, true});
+  io::H5File sd = io::H5File::open(subdivide_path, comm);
+  const auto clusters = io::read_samples<std::int64_t>(sd, "/labels", {{}, true});
+  par::check_all(comm, clusters.global_rows == subs.global_rows,
+                 cat(sd.where("/labels"), ": ", clusters.global_rows, " cluster labels for ", subs.global_rows,
+                     " subtomograms in ", in.where("/subtomograms")));
+  ClusterMembers m;
+  m.tilt_max_deg = in.read_double_attribute("/subtomograms", "tilt_max_deg");
+  const double voxel_nm = in.read_double_attribute("/subtomograms", "voxel_nm");
+  for (std::uint64_t i = 0; i < clusters.data.size(); ++i) {
+    if (clusters.data[i] != cluster) continue;
+    tomo::Volume v = tomo::Volume::cube(static_cast<int>(un), voxel_nm);
+    std::copy(subs.row(i), subs.row(i) + v.size(), v.data.begin());
+    m.volumes.push_back(std::move(v));
+    m.rows.push_back(static_cast<std::int64_t>(subs.rows.begin + i));
+    m.class_rows.push_back(truth.data[i]);
+  }
+  return m;
+}
+
+tomo::RecoverySettings recovery_settings(const core::Config& cfg, std::uint64_t members) {
+  tomo::RecoverySettings s;
+  s.alignment_iterations = static_cast<int>(cfg.integer("recover.alignment_iterations"));
+  s.alignment.coarse_step_deg = cfg.real("recover.coarse_step_deg");
+  s.alignment.refine_steps_deg = cfg.real_list("recover.refine_steps_deg");
+  s.alignment.max_shift_voxels = cfg.real("recover.max_shift_voxels");
+  s.alignment.refine_candidates = static_cast<int>(cfg.integer("recover.refine_candidates"));
+  // A cluster smaller than the class count is averaged as one class.
+  s.classification.classes = static_cast<int>(std::min<std::uint64_t>(cfg.integer("recover.classes"), members));
+  s.classification.iterations = static_cast<int>(cfg.integer("recover.iterations"));
+  s.classification.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
+  s.classification.alignment.refine_steps_deg = cfg.real_list("recover.realign_steps_deg");
+  s.classification.alignment.max_shift_voxels = s.alignment.max_shift_voxels;
+  return s;
+}
+
+// The non-empty class map (other than `row`) closest to `average`: how far a
+// failed recovery landed.
+std::pair<std::int64_t, double> nearest_other_class(const tomo::Volume& average, const ClassMaps& maps, std::int64_t row,
+                                                    const tomo::AlignmentSettings& as) {
+  std::pair<std::int64_t, double> best{-1, 0.0};
+  for (std::size_t c = 0; c < maps.maps.size(); ++c) {
+    if (static_cast<std::int64_t>(c) == row || is_empty_map(maps.maps[c])) continue;
+    const double r = tomo::structural_discrepancy(average, maps.maps[c], as).resolution_nm;
+    if (best.first < 0 || r < best.second) best = {static_cast<std::int64_t>(c), r};
+  }
+  return best;
+}
+
+void recover(const StageContext& ctx) {
+  const auto& cfg = ctx.config;
+  const std::string input = input_or_output(cfg, "recover.input", "simulate.output");
+  const std::string subdivide_path = input_or_output(cfg, "recover.subdivide_input", "subdivide.output");
+  const std::string reference = input_or_output(cfg, "recover.reference", "structures.output");
+  const ClassMaps maps = read_class_maps(reference, ctx.comm);
+  const std::int64_t row = cfg.integer("recover.class_row");
+  par::check_all(ctx.comm, row < static_cast<std::int64_t>(maps.maps.size()),
+                 cat(deck_of(cfg), ": recover.class_row = ", row, " but ", reference, " holds ", maps.maps.size(),
+                     " class maps"));
+  std::int64_t cluster = 0;
+  double cluster_fraction = 0.0;
+  {
+    io::H5File sd = io::H5File::open(subdivide_path, ctx.comm);
+    const auto best = io::read_sample_rows<std::int64_t>(sd, "/most_enriched_cluster", {0, sd.info("/most_enriched_cluster").shape[0]}, {{}, true});
+    const auto fraction = io::read_sample_rows<double>(sd, "/most_enriched_fraction", {0, best.global_rows}, {{}, true});
+    par::check_all(ctx.comm, static_cast<std::uint64_t>(row) < best.global_rows && best.data[row] >= 0,
+                   cat(sd.where("/most_enriched_cluster"), ": no cluster holds class row ", row));
+    cluster = best.data[row];
+    cluster_fraction = fraction.data[row];
+  }
+  const ClusterMembers m = read_cluster(input, subdivide_path, cluster, ctx.comm);
+  const auto members = ctx.comm.allreduce_sum(static_cast<std::uint64_t>(m.volumes.size()));
+  const tomo::RecoverySettings settings = recovery_settings(cfg, members);
+  core::Log::info(cat("tomo recover: class row ", row, " (", maps.names[row], "): cluster ", cluster, " of ", members,
+                      " subtomograms (", static_cast<int>(100 * cluster_fraction + 0.5), "% of them of this class); ",
+                      settings.alignment_iterations, " reference-free alignment pass(es), then ",
+                      settings.classification.classes, " classes x ", settings.classification.iterations,
+                      " iterations"));
+  tomo::ClassificationResult result;
+  {
+    core::ScopedTimer t(ctx.timers, "recover");
+    result = tomo::recover_classes(m.volumes, m.tilt_max_deg, settings, ctx.comm);
+  }
+  // C_pred: the class with the highest fraction of the left-out class (ties: the larger).
+  const int k = settings.classification.classes;
+  std::vector<std::int64_t> hits(k, 0);
+  for (std::size_t i = 0; i < m.class_rows.size(); ++i) hits[result.labels[i]] += m.class_rows[i] == row;
+  ctx.comm.allreduce_sum_inplace(hits);
+  std::vector<double> fraction(k, 0.0);
+  int predicted = 0;
+  for (int c = 0; c < k; ++c) {
+    fraction[c] = result.class_sizes[c] ? double(hits[c]) / double(result.class_sizes[c]) : 0.0;
+    if (fraction[c] > fraction[predicted] ||
+        (fraction[c] == fraction[predicted] && result.class_sizes[c] > result.class_sizes[predicted]))
+      predicted = c;
+  }
+  // Scoring against the truth is the same computation on every rank; rank 0's result is written.
+  tomo::AlignmentSettings score_alignment;
+  score_alignment.coarse_step_deg = cfg.real("recover.coarse_step_deg");
+  score_alignment.max_shift_voxels = cfg.real("recover.max_shift_voxels");
+  const tomo::Discrepancy d = tomo::structural_discrepancy(result.class_averages[predicted], maps.maps[row], score_alignment);
+  const auto nearest = nearest_other_class(result.class_averages[predicted], maps, row, score_alignment);
+  const double success_nm = cfg.real("recover.success_nm");
+  // With recover.closer_than_others, a map that merely resembles the true
+  // one at low resolution (as any compact assembly of similar size does in a
+  // small box) does not count: the average must also match its own class
+  // better than every other class map.
+  const bool recovered = d.resolution_nm < success_nm &&
+                         (!cfg.boolean("recover.closer_than_others") || nearest.first < 0 || d.resolution_nm < nearest.second);
+
+  const std::string path = output_path(cfg, cfg.string("recover.output"));
+  make_parent_dir(ctx, path);
+  io::H5File out = io::H5File::create(path, ctx.comm);
+  const std::uint64_t n = static_cast<std::uint64_t>(maps.maps[row].nx), root = ctx.comm.is_root() ? 1 : 0;
+  std::vector<float> averages;
+  for (const auto& v : result.class_averages) averages.insert(averages.end(), v.data.begin(), v.data.end());
+  io::write_samples(out, "/class_averages", averages.data(), root ? k : 0, {n, n, n});
+  io::write_samples(out, "/class_sizes", result.class_sizes.data(), root ? k : 0, {});
+  io::write_samples(out, "/class_fraction_left_out", fraction.data(), root ? k : 0, {});
+  io::write_samples(out, "/average", result.class_averages[predicted].data.data(), root, {n, n, n});
+  const tomo::Volume truth_posed = tomo::apply_alignment(maps.maps[row], d.pose);
+  io::write_samples(out, "/truth_in_average_frame", truth_posed.data.data(), root, {n, n, n});
+  io::write_samples(out, "/fsc", d.fsc.fsc.data(), root, {d.fsc.fsc.size()});
+  io::write_samples(out, "/fsc_frequency_per_nm", d.fsc.frequency_per_nm.data(), root, {d.fsc.frequency_per_nm.size()});
+  io::write_samples(out, "/members", m.rows, {});
+  io::write_samples(out, "/member_class_rows", m.class_rows, {});
+  io::write_samples(out, "/member_classes", result.labels, {});
+  out.write_attribute("/", "class_row", row);
+  out.write_attribute("/", "class_name", maps.names[row]);
+  out.write_attribute("/", "cluster", cluster);
+  out.write_attribute("/", "cluster_size", static_cast<std::int64_t>(members));
+  out.write_attribute("/", "cluster_fraction", cluster_fraction);
+  out.write_attribute("/", "predicted_class", static_cast<std::int64_t>(predicted));
+  out.write_attribute("/", "predicted_class_size", result.class_sizes[predicted]);
+  out.write_attribute("/", "predicted_class_fraction", fraction[predicted]);
+  out.write_attribute("/", "discrepancy_nm", d.resolution_nm);
+  out.write_attribute("/", "success_nm", success_nm);
+  out.write_attribute("/", "recovered", static_cast<std::int64_t>(recovered));
+  out.write_attribute("/", "nearest_other_class_row", nearest.first);
+  out.write_attribute("/", "nearest_other_class_nm", nearest.second);
+  out.write_attribute("/average", "voxel_nm", maps.voxel_nm);
+  io::write_provenance(out, stage_provenance(ctx, {input, subdivide_path, reference}));
+  out.commit();
+  core::Log::info(cat("tomo recover: ", maps.names[row], ": C_pred = class ", predicted, " (",
+                      result.class_sizes[predicted], " subtomograms, ", static_cast<int>(100 * fraction[predicted] + 0.5),
+                      "% ", maps.names[row], "), structural discrepancy ", d.resolution_nm, " nm -> ",
+                      recovered ? "recovered" : "not recovered", " (< ", success_nm, " nm); nearest other class ",
+                      nearest.first >= 0 ? maps.names[nearest.first] : std::string("-"), " at ", nearest.second,
+                      " nm -> ", path));
+}
+
+// The class rows a sweep leaves out: sweep.class_rows, else every class row with density.
+std::vector<std::int64_t> sweep_rows(const core::Config& cfg, const ClassMaps& maps) {
+  std::vector<std::int64_t> rows = cfg.integer_list("sweep.class_rows");
+  if (rows.empty())
+    for (std::size_t c = 0; c < maps.maps.size(); ++c)
+      if (!is_empty_map(maps.maps[c])) rows.push_back(static_cast<std::int64_t>(c));
+  return rows;
+}
+
+std::string class_dir(const core::Config& cfg, std::int64_t row) {
+  return output_path(cfg, cat(cfg.string("sweep.dir"), "/class-", row));
+}
+
+// The deck of one leave-one-out task: the same keys, outputs in the class's
+// directory, the shared inputs (class maps, subtomograms) by absolute path.
+core::Config class_config(const core::Config& cfg, std::int64_t row) {
+  namespace fs = std::filesystem;
+  auto absolute = [](const std::string& p) { return fs::absolute(p).lexically_normal().string(); };
+  const std::string data = absolute(input_or_output(cfg, "train.input", "simulate.output"));
+  const std::string features_data = absolute(input_or_output(cfg, "predict.input", "simulate.output"));
+  const std::string maps = absolute(input_or_output(cfg, "recover.reference", "structures.output"));
+  const std::vector<std::string> overrides = {
+      cat("run.output_dir=", absolute(class_dir(cfg, row))),
+      cat("train.exclude_classes=[", row, "]"),
+      cat("train.input=", data),
+      cat("predict.input=", features_data),
+      cat("subdivide.labels_input=", data),
+      "subdivide.input=",
+      cat("recover.input=", features_data),
+      cat("recover.reference=", maps),
+      "recover.subdivide_input=",
+      cat("recover.class_row=", row),
+  };
+  return core::Config::resolve(tomo_pipeline().schema(), cfg.to_toml(), cfg.deck_name(), overrides);
+}
+
+void sweep(const StageContext& ctx) {
+  const auto& cfg = ctx.config;
+  const std::string reference = input_or_output(cfg, "recover.reference", "structures.output");
+  const ClassMaps maps = read_class_maps(reference, ctx.comm);
+  std::vector<std::int64_t> rows = sweep_rows(cfg, maps);
+  bool rows_ok = !rows.empty();
+  for (auto r : rows) rows_ok = rows_ok && r >= 0 && r < static_cast<std::int64_t>(maps.maps.size());
+  par::check_all(ctx.comm, rows_ok,
+                 cat(deck_of(cfg), ": sweep.class_rows must name rows 0..", maps.maps.size() - 1, " of ", reference));
+  const std::int64_t task = cfg.integer("sweep.task");
+  par::check_all(ctx.comm, task < static_cast<std::int64_t>(rows.size()),
+                 cat(deck_of(cfg), ": sweep.task = ", task, " but the sweep has ", rows.size(),
+                     " classes (array tasks 0..", rows.size() - 1, ")"));
+  if (task >= 0) rows = {rows[task]};
+  for (const std::int64_t row : rows) {
+    const core::Config one = class_config(cfg, row);
+    const std::string done = output_path(one, one.string("recover.output"));
+    // Agreed on every rank: a class already recovered is not redone.
+    if (ctx.comm.allreduce_min<int>(std::filesystem::exists(done) ? 1 : 0)) {
+      core::Log::info(cat("tomo sweep: ", maps.names[row], " (class row ", row, ") already done: ", done));
+      continue;
+    }
+    core::Log::info(cat("tomo sweep: leaving out ", maps.names[row], " (class row ", row, ") -> ", class_dir(cfg, row)));
+    for (const auto& stage : tomo_pipeline().stages) {
+      if (stage.name != "train" && stage.name != "extract" && stage.name != "subdivide" && stage.name != "recover")
+        continue;
+      const StageContext sub{one, ctx.comm, cat("tomo ", stage.name, " (sweep, class row ", row, ")"), ctx.command_line,
+                             ctx.timers};
+      stage.run(sub);
+    }
+  }
+}
+
+// A sweep-report row, read from one class's recover.h5.
+struct SweepRow {
+  std::int64_t class_row = 0, cluster = 0, cluster_size = 0, predicted_size = 0, recovered = 0, nearest_row = -1;
+  std::string name, nearest_name;
+  double cluster_fraction = 0, predicted_fraction = 0, discrepancy_nm = 0, nearest_nm = 0;
+};
+
+void sweep_report(const StageContext& ctx) {
+  const auto& cfg = ctx.config;
+  const std::string reference = input_or_output(cfg, "recover.reference", "structures.output");
+  const ClassMaps maps = read_class_maps(reference, ctx.comm);
+  const std::vector<std::int64_t> rows = sweep_rows(cfg, maps);
+  std::vector<SweepRow> table;
+  std::vector<std::string> inputs, missing;
+  for (const std::int64_t row : rows) {
+    const std::string path = cat(class_dir(cfg, row), "/", cfg.string("recover.output"));
+    if (ctx.comm.allreduce_min<int>(std::filesystem::exists(path) ? 1 : 0) == 0) {
+      missing.push_back(path);
+      continue;
+    }
+    io::H5File in = io::H5File::open(path, ctx.comm);
+    SweepRow r;
+    r.class_row = in.read_int_attribute("/", "class_row");
+    r.name = in.read_string_attribute("/", "class_name");
+    r.cluster = in.read_int_attribute("/", "cluster");
+    r.cluster_size = in.read_int_attribute("/", "cluster_size");
+    r.cluster_fraction = in.read_double_attribute("/", "cluster_fraction");
+    r.predicted_size = in.read_int_attribute("/", "predicted_class_size");
+    r.predicted_fraction = in.read_double_attribute("/", "predicted_class_fraction");
+    r.discrepancy_nm = in.read_double_attribute("/", "discrepancy_nm");
+    r.recovered = in.read_int_attribute("/", "recovered");
+    r.nearest_row = in.read_int_attribute("/", "nearest_other_class_row");
+    r.nearest_nm = in.read_double_attribute("/", "nearest_other_class_nm");
+    r.nearest_name = r.nearest_row >= 0 && r.nearest_row < static_cast<std::int64_t>(maps.names.size())
+                         ? maps.names[r.nearest_row] : std::string("-");
+    par::check_all(ctx.comm, r.class_row == row,
+                   cat(path, ": holds class row ", r.class_row, ", expected ", row, " (a file from another sweep?)"));
+    table.push_back(r);
+    inputs.push_back(path);
+  }
+  if (!missing.empty()) {
+    std::string list;
+    for (const auto& p : missing) list += (list.empty() ? "" : ", ") + p;
+    par::check_all(ctx.comm, false,
+                   cat("tomo sweep-report: ", missing.size(), " of ", rows.size(),
+                       " classes have no result yet (run `tomo sweep` for them): ", list));
+  }
+  std::int64_t recovered = 0;
+  for (const auto& r : table) recovered += r.recovered;
+  const std::string h5 = output_path(cfg, cfg.string("sweep.output"));
+  make_parent_dir(ctx, h5);
+  {
+    io::H5File out = io::H5File::create(h5, ctx.comm);
+    const std::uint64_t count = ctx.comm.is_root() ? table.size() : 0;
+    std::vector<std::int64_t> ints;
+    std::vector<double> reals;
+    for (const auto& r : table) {
+      ints.insert(ints.end(), {r.class_row, r.cluster, r.cluster_size, r.predicted_size, r.recovered, r.nearest_row});
+      reals.insert(reals.end(), {r.discrepancy_nm, r.cluster_fraction, r.predicted_fraction, r.nearest_nm});
+    }
+    io::write_samples(out, "/table_int", ints.data(), count, {6});
+    io::write_samples(out, "/table_real", reals.data(), count, {4});
+    out.write_attribute("/table_int", "columns",
+                        std::string("class_row,cluster,cluster_size,predicted_class_size,recovered,nearest_other_class_row"));
+    out.write_attribute("/table_real", "columns",
+                        std::string("discrepancy_nm,cluster_fraction,predicted_class_fraction,nearest_other_class_nm"));
+    out.write_attribute("/", "recovered", recovered);
+    out.write_attribute("/", "classes", static_cast<std::int64_t>(table.size()));
+    out.write_attribute("/", "success_nm", cfg.real("recover.success_nm"));
+    io::write_provenance(out, stage_provenance(ctx, inputs));
+    out.commit();
+  }
+  const std::string csv = output_path(cfg, cfg.string("sweep.csv"));
+  par::collectively(ctx.comm, [&] {
+    if (!ctx.comm.is_root()) return;
+    std::ostringstream text;
+    text << "class_row,class_name,cluster,cluster_size,cluster_fraction,predicted_class_size,predicted_class_fraction,"
+            "discrepancy_nm,recovered,nearest_other_class,nearest_other_class_nm\n";
+    for (const auto& r : table)
+      text << r.class_row << ',' << r.name << ',' << r.cluster << ',' << r.cluster_size << ',' << r.cluster_fraction
+           << ',' << r.predicted_size << ',' << r.predicted_fraction << ',' << r.discrepancy_nm << ','
+           << (r.recovered ? "yes" : "no") << ',' << r.nearest_name << ',' << r.nearest_nm << '\n';
+    io::AtomicFile file(csv);
+    {
+      std::ofstream f(file.path());
+      f << text.str();
+      if (!f.flush()) throw IoError(cat(csv, ": cannot write the sweep table"));
+    }
+    file.commit();
+  });
+  for (const auto& r : table)
+    core::Log::info(cat("  ", r.name, ": discrepancy ", r.discrepancy_nm, " nm, ", r.recovered ? "recovered" : "not recovered",
+                        " (cluster ", r.cluster, ", ", r.cluster_size, " subtomograms, ",
+                        static_cast<int>(100 * r.cluster_fraction + 0.5), "% left-out class)"));
+  core::Log::info(cat("tomo sweep-report: ", recovered, "/", table.size(), " left-out classes recovered at < ",
+                      cfg.real("recover.success_nm"), " nm -> ", h5, ", ", csv));
+}
+
+}  // namespace
+
+void add_tomo_sweep_keys(core::Schema& s) {
+  s.string("recover.input", "", "Subtomograms; empty = run.output_dir/<simulate.output>")
+      .string("recover.subdivide_input", "", "k-means subdivision; empty = run.output_dir/<subdivide.output>")
+      .string("recover.reference", "", "True class maps; empty = run.output_dir/<structures.output>")
+      .integer("recover.class_row", 0, "Class (row of the class maps) whose most enriched cluster is recovered", 0, 1e6)
+      .integer("recover.alignment_iterations", 2, "Reference-free global alignment passes before classification", 1, 100)
+      .real("recover.coarse_step_deg", 30.0, "Rotation grid step of the global alignment, degrees", 1.0, 90.0)
+      .real_list("recover.refine_steps_deg", {10.0, 5.0, 2.5}, "Its local refinement steps, degrees", 0.01, 90.0)
+      .integer("recover.refine_candidates", 3, "Best grid rotations refined by the global alignment", 1, 100)
+      .real_list("recover.realign_steps_deg", {4.0, 2.0}, "Local realignment steps during classification, degrees",
+                 0.01, 90.0)
+      .real("recover.max_shift_voxels", 4.0, "Translation search range, voxels", 0.0, 1e3)
+      .integer("recover.classes", 3, "Reference-free classes (the paper: 3)", 1, 100)
+      .integer("recover.iterations", 5, "Classification iterations (the paper: 5)", 0, 100)
+      .real("recover.success_nm", 7.0, "Recovered when the FSC-0.5 discrepancy is below this (the paper: 7 nm)", 0.0, 1e6)
+      .boolean("recover.closer_than_others", true,
+               "Recovered also requires a smaller discrepancy to the own map than to any other class map")
+      .string("recover.output", "recover.h5", "Output file name inside run.output_dir")
+      .integer_list("sweep.class_rows", {}, "Classes left out one at a time; empty = every class row with density", 0)
+      .integer("sweep.task", -1, "Run only entry `task` of the class list (a Slurm array task id); -1 = all in turn",
+               -1, 1e6)
+      .string("sweep.dir", "sweep", "Directory inside run.output_dir holding class-<row>/ per left-out class")
+      .string("sweep.output", "sweep.h5", "sweep-report: the per-class table (HDF5) inside run.output_dir")
+      .string("sweep.csv", "sweep.csv", "sweep-report: the same table as CSV inside run.output_dir");
+}
+
+std::vector<Stage> tomo_sweep_stages() {
+  return {
+      {"recover", "Reference-free alignment/classification of a class's most enriched cluster; FSC vs truth", recover},
+      {"sweep", "Leave-one-class-out: train without C, extract, subdivide, recover (one class or all)", sweep},
+      {"sweep-report", "Per-class table of the sweep: discrepancy (nm), recovered or not", sweep_report},
+  };
+}
+
+}  // namespace phenoscale::app
