@@ -587,6 +587,7 @@ Pipeline tomo_pipeline() {
           [] {
             core::Schema s = tomo_schema();
             add_tomo_learning_keys(s);
+            add_tomo_rif_svm_keys(s);
             return s;
           },
           {
@@ -599,6 +600,7 @@ Pipeline tomo_pipeline() {
           }};
   // simulate -> train -> extract -> subdivide -> average: the learning stages after simulate.
   auto learning = tomo_learning_stages();
+  learning.push_back(tomo_rif_svm_stage());  // the baseline beside the CNNs (Table 2)
   p.stages.insert(p.stages.begin() + 2, learning.begin(), learning.end());
   return p;
 }
