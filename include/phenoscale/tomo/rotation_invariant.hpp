@@ -59,7 +59,12 @@ struct RotationInvariantSettings {
   // than the box's own frequency grid before the trilinear interpolation.
   // A particle half the box across makes |F| vary within one or two
   // unpadded grid steps; 2 cuts the features' rotation error about
-  // threefold (tests/tomo/test_rotation_invariant.cpp) for 8× the FFT work.
+  // twofold (0.083 → 0.038 relative, tests/tomo/test_rotation_invariant.cpp)
+  // for 8× the FFT work (7 ms per 32³ subtomogram on one core). On noisy
+  // data the classifier hardly notices: SNR 0.05, 10 classes, 300/300 rows,
+  // test accuracy 0.92 (1) vs 0.90 (2) at L = 8, 0.93 vs 0.94 at L = 12 —
+  // noise and the missing wedge dominate there. 2 is kept for features that
+  // are what they claim to be; 1 is the cheap choice for large runs.
   int oversampling = 2;
 };
 
