@@ -60,7 +60,7 @@ struct RotationInvariantSettings {
   // A particle half the box across makes |F| vary within one or two
   // unpadded grid steps; 2 cuts the features' rotation error about
   // twofold (0.083 → 0.038 relative, tests/tomo/test_rotation_invariant.cpp)
-  // for 8× the FFT work (7 ms per 32³ subtomogram on one core). On noisy
+  // for 8× the FFT work (~10 ms per 32³ subtomogram on a loaded core). On noisy
   // data the classifier hardly notices: SNR 0.05, 10 classes, 300/300 rows,
   // test accuracy 0.92 (1) vs 0.90 (2) at L = 8, 0.93 vs 0.94 at L = 12 —
   // noise and the missing wedge dominate there. 2 is kept for features that
