@@ -45,6 +45,17 @@ find_package(TIFF REQUIRED)
 pkg_check_modules(FFTW3 REQUIRED IMPORTED_TARGET fftw3f fftw3)
 # zlib: gzip-compressed PDB/mmCIF structures and coordinate files (tomo/).
 find_package(ZLIB REQUIRED)
+# libsvm: the RBF SVM of the tomo RIF-SVM baseline (ml/svm). Debian ships
+# neither a CMake config nor a pkg-config file for it.
+find_path(LIBSVM_INCLUDE_DIR svm.h PATH_SUFFIXES libsvm)
+find_library(LIBSVM_LIBRARY NAMES svm)
+if(NOT LIBSVM_INCLUDE_DIR OR NOT LIBSVM_LIBRARY)
+  message(FATAL_ERROR "libsvm (svm.h and libsvm.so) not found: install the Debian package libsvm-dev "
+                      "(jobs/local/setup.sh) or set LIBSVM_INCLUDE_DIR and LIBSVM_LIBRARY.")
+endif()
+add_library(phenoscale_libsvm INTERFACE)
+target_include_directories(phenoscale_libsvm SYSTEM INTERFACE ${LIBSVM_INCLUDE_DIR})
+target_link_libraries(phenoscale_libsvm INTERFACE ${LIBSVM_LIBRARY})
 # igraph: the single-rank reference path of community detection (Louvain, Leiden, Infomap).
 pkg_check_modules(IGRAPH REQUIRED IMPORTED_TARGET igraph)
 if(PHENOSCALE_BUILD_TESTS)

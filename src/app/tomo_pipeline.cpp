@@ -591,6 +591,7 @@ Pipeline tomo_pipeline() {
             core::Schema s = tomo_schema();
             add_tomo_learning_keys(s);
             add_tomo_sweep_keys(s);
+            add_tomo_rif_svm_keys(s);
             return s;
           },
           {
@@ -603,6 +604,7 @@ Pipeline tomo_pipeline() {
           }};
   // simulate -> train -> extract -> subdivide -> average: the learning stages after simulate.
   auto learning = tomo_learning_stages();
+  learning.push_back(tomo_rif_svm_stage());  // the baseline beside the CNNs (Table 2)
   p.stages.insert(p.stages.begin() + 2, learning.begin(), learning.end());
   // recover, sweep, sweep-report: the leave-one-class-out study, after classify.
   auto study = tomo_sweep_stages();

@@ -91,6 +91,18 @@ class Comm {
     MPI_Allgather(&value, 1, mpi_type<T>(), out.data(), 1, mpi_type<T>(), comm_);
     return out;
   }
+  // Concatenation of every rank's `local` in rank order, on every rank
+  // (counts may differ between ranks; the total must fit an int per rank).
+  template <typename T>
+  std::vector<T> allgatherv(const std::vector<T>& local) const {
+    const std::vector<int> counts = allgather(static_cast<int>(local.size()));
+    std::vector<int> displs(size_, 0);
+    for (int r = 1; r < size_; ++r) displs[r] = displs[r - 1] + counts[r - 1];
+    std::vector<T> out(static_cast<std::size_t>(displs[size_ - 1]) + static_cast<std::size_t>(counts[size_ - 1]));
+    MPI_Allgatherv(local.data(), static_cast<int>(local.size()), mpi_type<T>(), out.data(), counts.data(),
+                   displs.data(), mpi_type<T>(), comm_);
+    return out;
+  }
   template <typename T>
   void broadcast(T& value, int root = 0) const {
     MPI_Bcast(&value, 1, mpi_type<T>(), root, comm_);
