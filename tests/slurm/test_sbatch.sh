@@ -131,9 +131,11 @@ while ((SECONDS < deadline)); do
   [ "$state" = JobState=COMPLETED ] && break
   case $state in JobState=FAILED | JobState=CANCELLED | JobState=TIMEOUT) break ;; esac
   # Slurm holds a requeued job back for 121 s (Reason=BeginTime); release it
-  # now rather than sit out the delay.
+  # sooner rather than sit out the delay, but not within the second of the
+  # requeue: slurmd revoked the old run's credential then, and a restart in
+  # the same second dies with "Job credential revoked" (ExitCode 1:0).
   if [ "$released" -eq 0 ] && [ "$state" = JobState=PENDING ] && [[ $pinfo == *"Restarts=1"* ]]; then
-    scontrol update JobId="$pjob" StartTime=now && released=1
+    scontrol update JobId="$pjob" StartTime=now+5 && released=1
   fi
   sleep 0.5
 done
