@@ -10,7 +10,10 @@
 #   bash tests/bench/run_tomo_table2.sh [build_dir] [samples_per_class] [epochs] [ranks]
 #   bash tests/bench/run_tomo_table2.sh build 20 1      # a smoke run of the whole chain (~2 min)
 # The full run (200 per class, 20 epochs) takes about half an hour of 2 cores.
-# Outputs stay under runs/table2/snr<SNR>/ (OUT=... to move them).
+# Outputs stay under runs/table2/snr<SNR>/ (OUT=... to move them). TABLE2_SET adds
+# deck overrides, e.g. the 24³ run of docs/performance.md:
+#   TABLE2_SET="--set structures.box=24 --set structures.voxel_nm=1.6 --set structures.resolution_nm=3.2
+#     --set model.inception3d.size=24 --set model.dsrf3d.size=24" bash tests/bench/run_tomo_table2.sh build 120 10
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build}; per_class=${2:-200}; epochs=${3:-20}; ranks=${4:-2}
@@ -27,7 +30,9 @@ ROWS=()
 for snr in 0.1 0.05; do
   dir=$OUT/snr$snr
   rm -rf "$dir"   # no stale checkpoint may resume a previous run
-  common=(-c "$DECK" --set run.output_dir="$dir" --set simulate.snr="$snr" --set simulate.samples_per_class="$per_class")
+  # shellcheck disable=SC2206  # TABLE2_SET: extra "--set k=v" words, e.g. a smaller box
+  common=(-c "$DECK" --set run.output_dir="$dir" --set simulate.snr="$snr" --set simulate.samples_per_class="$per_class"
+          ${TABLE2_SET:-})
   mpirun -n "$ranks" "$BIN" -q tomo structures "${common[@]}"
   mpirun -n "$ranks" "$BIN" -q tomo simulate "${common[@]}"
   declare -A SECONDS_OF=()
