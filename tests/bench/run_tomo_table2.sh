@@ -61,7 +61,8 @@ PY
 done
 
 echo
-echo "Test accuracy on the held-out half, ours (paper's Table 2); $per_class per class x 10 classes, 32³, $epochs epochs:"
+box=$("$PY" -c "import h5py,sys; print(h5py.File(sys.argv[1])[\"/maps\"].shape[-1])" "$OUT/snr0.1/structures.h5")
+echo "Test accuracy on the held-out half, ours (paper's Table 2); $per_class per class x 10 classes, ${box}³, $epochs epochs:"
 echo
 echo "| SNR | tilt | Inception3D | DSRF3D | RIF-SVM | wall s (Inc / DSRF / RIF) |"
 echo "|---|---|---|---|---|---|"
