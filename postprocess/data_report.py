@@ -16,23 +16,9 @@ import os
 import sys
 
 import h5py
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-
-def atomic_savefig(fig, path):
-    # Same rule as the C++ side: no half-written file under the final name.
-    tmp = path + ".partial.png"
-    fig.savefig(tmp, dpi=120, bbox_inches="tight")
-    os.replace(tmp, path)
-
-
-def text(value):
-    """Fixed-length HDF5 string attributes come back from h5py as bytes."""
-    return value.decode() if isinstance(value, bytes) else str(value)
+from report_common import atomic_savefig, atomic_write_text, plt, text
 
 
 def time_averaged_msd(values, offsets, max_lag):
@@ -104,10 +90,7 @@ phenoscale {text(samples.attrs['phenoscale_version'])} (git {text(samples.attrs[
 Figures: `figures/features.png`, `figures/msd.png`. Inspect the files with
 `phenoscale info {os.path.join(run, 'samples.h5')}`.
 """
-    tmp = os.path.join(run, "report.md.partial")
-    with open(tmp, "w") as f:
-        f.write(report)
-    os.replace(tmp, os.path.join(run, "report.md"))
+    atomic_write_text(os.path.join(run, "report.md"), report)
     print(f"data_report: wrote {os.path.join(run, 'report.md')} and {figures}/*.png")
 
 

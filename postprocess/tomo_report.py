@@ -20,22 +20,18 @@ import os
 import sys
 
 import h5py
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from report_common import atomic_savefig, atomic_write_text, plt, text
 
 
-def atomic_savefig(fig, path):
-    tmp = path + ".partial.png"
-    fig.savefig(tmp, dpi=120, bbox_inches="tight")
-    os.replace(tmp, path)
-    plt.close(fig)
-
-
-def text(value):
-    return value.decode() if isinstance(value, bytes) else str(value)
+def scatter_by_class(xy, truth, names, classes, title, path):
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    for i in range(classes):
+        m = truth == i
+        ax.scatter(xy[m, 0], xy[m, 1], s=6, label=names[i] if i < len(names) else str(i))
+    ax.legend(fontsize=6, markerscale=2); ax.set_title(title)
+    atomic_savefig(fig, path)
 
 
 def main():
@@ -106,22 +102,12 @@ def main():
     centred = feats - feats.mean(0)
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
     xy = centred @ vt[:2].T
-    fig, ax = plt.subplots(figsize=(4.5, 4))
-    for i in range(c):
-        m = truth == i
-        ax.scatter(xy[m, 0], xy[m, 1], s=6, label=names[i] if i < len(names) else str(i))
-    ax.legend(fontsize=6, markerscale=2); ax.set_title("structural features, 2 principal axes")
-    atomic_savefig(fig, os.path.join(figs, "features_pca.png"))
+    scatter_by_class(xy, truth, names, c, "structural features, 2 principal axes", os.path.join(figs, "features_pca.png"))
     try:
         from sklearn.manifold import TSNE
         emb = TSNE(n_components=2, perplexity=min(30.0, max(5.0, len(feats) / 10)), init="pca",
                    random_state=0).fit_transform(feats)
-        fig, ax = plt.subplots(figsize=(4.5, 4))
-        for i in range(c):
-            m = truth == i
-            ax.scatter(emb[m, 0], emb[m, 1], s=6, label=names[i] if i < len(names) else str(i))
-        ax.legend(fontsize=6, markerscale=2); ax.set_title("structural features, t-SNE")
-        atomic_savefig(fig, os.path.join(figs, "features_tsne.png"))
+        scatter_by_class(emb, truth, names, c, "structural features, t-SNE", os.path.join(figs, "features_tsne.png"))
     except ImportError:
         lines.append("(t-SNE figure skipped: python3-sklearn not installed)")
 
@@ -145,10 +131,7 @@ def main():
     atomic_savefig(fig, os.path.join(figs, "fsc.png"))
 
     lines += ["", "Figures: " + ", ".join(sorted(f for f in os.listdir(figs) if f.endswith(".png"))), ""]
-    tmp = path("report.md.partial")
-    with open(tmp, "w") as f:
-        f.write("\n".join(lines))
-    os.replace(tmp, path("report.md"))
+    atomic_write_text(path("report.md"), "\n".join(lines))
     print("\n".join(lines))
 
 

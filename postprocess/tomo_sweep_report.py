@@ -17,18 +17,9 @@ import os
 import sys
 
 import h5py
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-
-def atomic_savefig(fig, path):
-    tmp = path + ".partial.png"
-    fig.savefig(tmp, dpi=120, bbox_inches="tight")
-    os.replace(tmp, path)
-    plt.close(fig)
+from report_common import atomic_savefig, atomic_write_text, plt
 
 
 def main():
@@ -70,10 +61,7 @@ def main():
               "the paper: 16/22 with Inception3D, 18/22 with DSRF3D).",
               "", "Figures: figures/sweep_averages.png (recovered average above the true map aligned to it), "
               "figures/sweep_fsc.png", ""]
-    tmp = os.path.join(run, "sweep_report.md.partial")
-    with open(tmp, "w") as f:
-        f.write("\n".join(lines))
-    os.replace(tmp, os.path.join(run, "sweep_report.md"))
+    atomic_write_text(os.path.join(run, "sweep_report.md"), "\n".join(lines))
     print("\n".join(lines))
 
 
