@@ -68,7 +68,7 @@ void generate(const StageContext& ctx) {
   // through MPI_Abort instead of one clean error line.
   par::collectively(ctx.comm, [&] {
     if (cfg.integer("generate.min_frames") > cfg.integer("generate.max_frames")) {
-      throw ConfigError(cat(cfg.deck_name().empty() ? "input deck" : cfg.deck_name(),
+      throw ConfigError(cat(deck_label(cfg),
                             ": generate.min_frames = ", cfg.integer("generate.min_frames"),
                             " exceeds generate.max_frames = ", cfg.integer("generate.max_frames")));
     }

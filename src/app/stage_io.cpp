@@ -31,6 +31,10 @@ void require_setting(const StageContext& ctx, const std::string& key, const std:
   });
 }
 
+std::string deck_label(const core::Config& config) {
+  return config.deck_name().empty() ? std::string("input deck") : config.deck_name();
+}
+
 std::string input_or_output(const core::Config& config, const std::string& key, const std::string& output_key) {
   return config.string(key).empty() ? output_path(config, config.string(output_key)) : config.string(key);
 }

@@ -383,7 +383,7 @@ void average(const StageContext& ctx) {
   const ClassMaps classes = read_class_maps(reference, ctx.comm);
   const std::int64_t row = cfg.integer("average.class_id");
   par::check_all(ctx.comm, row < static_cast<std::int64_t>(classes.maps.size()),
-                 cat(cfg.deck_name().empty() ? "input deck" : cfg.deck_name(), ": average.class_id = ", row,
+                 cat(deck_label(cfg), ": average.class_id = ", row,
                      " but ", reference, " holds ", classes.maps.size(), " class maps"));
   const tomo::Volume& truth = classes.maps[row];
   io::H5File in = io::H5File::open(input, ctx.comm);
@@ -457,12 +457,9 @@ void classify(const StageContext& ctx) {
   const auto& cfg = ctx.config;
   const std::string input = input_or_output(cfg, "classify.input", "simulate.output");
   io::H5File in = io::H5File::open(input, ctx.comm);
-  const auto info = in.info("/subtomograms");
-  par::check_all(ctx.comm, info.shape.size() == 4 && info.shape[1] == info.shape[2] && info.shape[2] == info.shape[3],
-                 cat(in.where("/subtomograms"), ": expected N x n x n x n, found shape ", io::shape_string(info.shape)));
-  const std::uint64_t un = info.shape[1];
-  const int n = static_cast<int>(un);
-  const auto subs = io::read_samples<float>(in, "/subtomograms", {{un, un, un}, true});
+  const SubtomogramBlock subs = read_subtomograms(in);
+  const int n = subs.n;
+  const std::uint64_t un = static_cast<std::uint64_t>(n);
   const auto labels = io::read_samples<std::int64_t>(in, "/labels", {{}, true});
   const double tilt = in.read_double_attribute("/subtomograms", "tilt_max_deg");
   const double voxel_nm = in.read_double_attribute("/subtomograms", "voxel_nm");
@@ -478,8 +475,7 @@ void classify(const StageContext& ctx) {
   std::vector<std::int64_t> rows, true_labels;
   for (std::uint64_t i = 0; i < labels.data.size(); ++i) {
     if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), labels.data[i]) == wanted.end()) continue;
-    tomo::Volume v = tomo::Volume::cube(n, voxel_nm);
-    std::copy(subs.row(i), subs.row(i) + v.size(), v.data.begin());
+    tomo::Volume v = subs.volume(i, voxel_nm);
     tomo::AlignmentResult start;
     if (truth) {
       std::copy(rotations.row(i), rotations.row(i) + 9, start.rotation.begin());
@@ -494,7 +490,7 @@ void classify(const StageContext& ctx) {
   }
   const std::uint64_t total = ctx.comm.allreduce_sum(static_cast<std::uint64_t>(local.size()));
   par::check_all(ctx.comm, total >= static_cast<std::uint64_t>(cfg.integer("classify.classes")),
-                 cat(cfg.deck_name().empty() ? "input deck" : cfg.deck_name(), ": classify.classes = ",
+                 cat(deck_label(cfg), ": classify.classes = ",
                      cfg.integer("classify.classes"), " but only ", total, " subtomograms of ", input,
                      " match classify.label_ids"));
   tomo::ClassificationSettings s;
@@ -578,6 +574,22 @@ ClassMaps read_class_maps(const std::string& path, const par::Comm& comm) {
     out.maps.push_back(std::move(v));
   }
   return out;
+}
+
+SubtomogramBlock read_subtomograms(const io::H5File& in) {
+  using core::cat;
+  const auto info = in.info("/subtomograms");
+  par::check_all(in.comm(), info.shape.size() == 4 && info.shape[1] == info.shape[2] && info.shape[2] == info.shape[3],
+                 cat(in.where("/subtomograms"), ": expected N x n x n x n subtomograms, found shape ",
+                     io::shape_string(info.shape)));
+  const std::uint64_t n = info.shape[1];
+  return {io::read_samples<float>(in, "/subtomograms", {{n, n, n}, true}), static_cast<int>(n)};
+}
+
+tomo::Volume SubtomogramBlock::volume(std::uint64_t local_row, double voxel_nm) const {
+  tomo::Volume v = tomo::Volume::cube(n, voxel_nm);
+  std::copy(block.row(local_row), block.row(local_row) + v.size(), v.data.begin());
+  return v;
 }
 
 bool is_empty_map(const tomo::Volume& map) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "phenoscale/app/stage_io.hpp"
+#include "phenoscale/app/tomo_common.hpp"
 #include "phenoscale/app/tomo_learning.hpp"
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
@@ -37,19 +38,15 @@ using core::cat;
 
 void rif_svm(const StageContext& ctx) {
   const auto& cfg = ctx.config;
-  const std::string deck = cfg.deck_name().empty() ? "input deck" : cfg.deck_name();
-  const std::string input =
-      cfg.string("rif_svm.input").empty() ? output_path(cfg, cfg.string("simulate.output")) : cfg.string("rif_svm.input");
+  const std::string deck = deck_label(cfg);
+  const std::string input = input_or_output(cfg, "rif_svm.input", "simulate.output");
   const std::string labels_ds = cfg.string("rif_svm.labels_dataset");
 
   // 1. This rank's subtomograms and labels.
   io::H5File in = io::H5File::open(input, ctx.comm);
-  const auto info = in.info("/subtomograms");
-  par::check_all(ctx.comm, info.shape.size() == 4 && info.shape[1] == info.shape[2] && info.shape[2] == info.shape[3],
-                 cat(in.where("/subtomograms"), ": expected N x n x n x n subtomograms, found shape ",
-                     io::shape_string(info.shape)));
-  const std::uint64_t un = info.shape[1];
-  const int n = static_cast<int>(un);
+  const SubtomogramBlock block = read_subtomograms(in);
+  const auto& subs = block.block;
+  const int n = block.n;
   tomo::RotationInvariantSettings settings;
   settings.degree = static_cast<int>(cfg.integer("rif_svm.degree"));
   settings.shells = static_cast<int>(cfg.integer("rif_svm.shells"));
@@ -58,7 +55,6 @@ void rif_svm(const StageContext& ctx) {
   par::check_all(ctx.comm, settings.shells <= max_shells,
                  cat(deck, ": rif_svm.shells = ", settings.shells, " but the ", n, "^3 subtomograms of ", input,
                      " hold at most (n - 1)/2 = ", max_shells, " Fourier shells"));
-  const auto subs = io::read_samples<float>(in, "/subtomograms", {{un, un, un}, true});
   const auto labels = io::read_samples<std::int64_t>(in, labels_ds, {{}, true});
   par::check_all(ctx.comm, labels.global_rows == subs.global_rows,
                  cat(in.where(labels_ds), ": ", labels.global_rows, " labels for ", subs.global_rows,
@@ -79,7 +75,7 @@ void rif_svm(const StageContext& ctx) {
   {
     core::ScopedTimer t(ctx.timers, "features");
     const auto start = std::chrono::steady_clock::now();
-    local = tomo::rotation_invariant_features(subs.data.data(), subs.data.size() / (un * un * un), n, settings);
+    local = tomo::rotation_invariant_features(subs.data.data(), subs.data.size() / subs.sample_size(), n, settings);
     feature_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
   feature_seconds = ctx.comm.allreduce_max(feature_seconds);

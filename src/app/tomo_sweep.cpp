@@ -36,8 +36,6 @@ namespace {
 
 using core::cat;
 
-std::string deck_of(const core::Config& cfg) { return cfg.deck_name().empty() ? "input deck" : cfg.deck_name(); }
-
 // The subtomograms of this rank's rows that k-means put in `cluster`.
 struct ClusterMembers {
   std::vector<tomo::Volume> volumes;
@@ -49,26 +47,20 @@ struct ClusterMembers {
 ClusterMembers read_cluster(const std::string& input, const std::string& subdivide_path, std::int64_t cluster,
                             const par::Comm& comm) {
   io::H5File in = io::H5File::open(input, comm);
-  const auto info = in.info("/subtomograms");
-  par::check_all(comm, info.shape.size() == 4 && info.shape[1] == info.shape[2] && info.shape[2] == info.shape[3],
-                 cat(in.where("/subtomograms"), ": expected N x n x n x n, found shape ", io::shape_string(info.shape)));
-  const std::uint64_t un = info.shape[1];
-  const auto subs = io::read_samples<float>(in, "/subtomograms", {{un, un, un}, true});
+  const SubtomogramBlock subs = read_subtomograms(in);
   const auto truth = io::read_samples<std::int64_t>(in, "/class_rows", {{}, true});
   io::H5File sd = io::H5File::open(subdivide_path, comm);
   const auto clusters = io::read_samples<std::int64_t>(sd, "/labels", {{}, true});
-  par::check_all(comm, clusters.global_rows == subs.global_rows,
-                 cat(sd.where("/labels"), ": ", clusters.global_rows, " cluster labels for ", subs.global_rows,
+  par::check_all(comm, clusters.global_rows == subs.block.global_rows,
+                 cat(sd.where("/labels"), ": ", clusters.global_rows, " cluster labels for ", subs.block.global_rows,
                      " subtomograms in ", in.where("/subtomograms")));
   ClusterMembers m;
   m.tilt_max_deg = in.read_double_attribute("/subtomograms", "tilt_max_deg");
   const double voxel_nm = in.read_double_attribute("/subtomograms", "voxel_nm");
   for (std::uint64_t i = 0; i < clusters.data.size(); ++i) {
     if (clusters.data[i] != cluster) continue;
-    tomo::Volume v = tomo::Volume::cube(static_cast<int>(un), voxel_nm);
-    std::copy(subs.row(i), subs.row(i) + v.size(), v.data.begin());
-    m.volumes.push_back(std::move(v));
-    m.rows.push_back(static_cast<std::int64_t>(subs.rows.begin + i));
+    m.volumes.push_back(subs.volume(i, voxel_nm));
+    m.rows.push_back(static_cast<std::int64_t>(subs.block.rows.begin + i));
     m.class_rows.push_back(truth.data[i]);
   }
   return m;
@@ -111,7 +103,7 @@ void recover(const StageContext& ctx) {
   const ClassMaps maps = read_class_maps(reference, ctx.comm);
   const std::int64_t row = cfg.integer("recover.class_row");
   par::check_all(ctx.comm, row < static_cast<std::int64_t>(maps.maps.size()),
-                 cat(deck_of(cfg), ": recover.class_row = ", row, " but ", reference, " holds ", maps.maps.size(),
+                 cat(deck_label(cfg), ": recover.class_row = ", row, " but ", reference, " holds ", maps.maps.size(),
                      " class maps"));
   std::int64_t cluster = 0;
   double cluster_fraction = 0.0;
@@ -220,7 +212,7 @@ std::string class_dir(const core::Config& cfg, std::int64_t row) {
 
 // The deck of one leave-one-out task: the same keys, outputs in the class's
 // directory, the shared inputs (class maps, subtomograms) by absolute path.
-core::Config class_config(const core::Config& cfg, std::int64_t row) {
+core::Config class_config(const core::Config& cfg, const core::Schema& schema, std::int64_t row) {
   namespace fs = std::filesystem;
   auto absolute = [](const std::string& p) { return fs::absolute(p).lexically_normal().string(); };
   const std::string data = absolute(input_or_output(cfg, "train.input", "simulate.output"));
@@ -238,7 +230,7 @@ core::Config class_config(const core::Config& cfg, std::int64_t row) {
       "recover.subdivide_input=",
       cat("recover.class_row=", row),
   };
-  return core::Config::resolve(tomo_pipeline().schema(), cfg.to_toml(), cfg.deck_name(), overrides);
+  return core::Config::resolve(schema, cfg.to_toml(), cfg.deck_name(), overrides);
 }
 
 void sweep(const StageContext& ctx) {
@@ -249,14 +241,20 @@ void sweep(const StageContext& ctx) {
   bool rows_ok = !rows.empty();
   for (auto r : rows) rows_ok = rows_ok && r >= 0 && r < static_cast<std::int64_t>(maps.maps.size());
   par::check_all(ctx.comm, rows_ok,
-                 cat(deck_of(cfg), ": sweep.class_rows must name rows 0..", maps.maps.size() - 1, " of ", reference));
+                 cat(deck_label(cfg), ": sweep.class_rows must name rows 0..", maps.maps.size() - 1, " of ", reference));
   const std::int64_t task = cfg.integer("sweep.task");
   par::check_all(ctx.comm, task < static_cast<std::int64_t>(rows.size()),
-                 cat(deck_of(cfg), ": sweep.task = ", task, " but the sweep has ", rows.size(),
+                 cat(deck_label(cfg), ": sweep.task = ", task, " but the sweep has ", rows.size(),
                      " classes (array tasks 0..", rows.size() - 1, ")"));
   if (task >= 0) rows = {rows[task]};
+  // One leave-one-out task is these stages of this pipeline, in this order.
+  const Pipeline tomo = tomo_pipeline();
+  const core::Schema schema = tomo.schema();
+  std::vector<const Stage*> chain;
+  for (const std::string name : {"train", "extract", "subdivide", "recover"})
+    chain.push_back(&*std::find_if(tomo.stages.begin(), tomo.stages.end(), [&](const Stage& s) { return s.name == name; }));
   for (const std::int64_t row : rows) {
-    const core::Config one = class_config(cfg, row);
+    const core::Config one = class_config(cfg, schema, row);
     const std::string done = output_path(one, one.string("recover.output"));
     // Agreed on every rank: a class already recovered is not redone.
     if (ctx.comm.allreduce_min<int>(std::filesystem::exists(done) ? 1 : 0)) {
@@ -264,12 +262,10 @@ void sweep(const StageContext& ctx) {
       continue;
     }
     core::Log::info(cat("tomo sweep: leaving out ", maps.names[row], " (class row ", row, ") -> ", class_dir(cfg, row)));
-    for (const auto& stage : tomo_pipeline().stages) {
-      if (stage.name != "train" && stage.name != "extract" && stage.name != "subdivide" && stage.name != "recover")
-        continue;
-      const StageContext sub{one, ctx.comm, cat("tomo ", stage.name, " (sweep, class row ", row, ")"), ctx.command_line,
-                             ctx.timers};
-      stage.run(sub);
+    for (const Stage* stage : chain) {
+      const StageContext sub{one, ctx.comm, cat("tomo ", stage->name, " (sweep, class row ", row, ")"),
+                             ctx.command_line, ctx.timers};
+      stage->run(sub);
     }
   }
 }
@@ -314,13 +310,11 @@ void sweep_report(const StageContext& ctx) {
     table.push_back(r);
     inputs.push_back(path);
   }
-  if (!missing.empty()) {
-    std::string list;
-    for (const auto& p : missing) list += (list.empty() ? "" : ", ") + p;
-    par::check_all(ctx.comm, false,
-                   cat("tomo sweep-report: ", missing.size(), " of ", rows.size(),
-                       " classes have no result yet (run `tomo sweep` for them): ", list));
-  }
+  std::string list;  // the same on every rank: existence was agreed above
+  for (const auto& p : missing) list += (list.empty() ? "" : ", ") + p;
+  par::check_all(ctx.comm, missing.empty(),
+                 cat("tomo sweep-report: ", missing.size(), " of ", rows.size(),
+                     " classes have no result yet (run `tomo sweep` for them): ", list));
   std::int64_t recovered = 0;
   for (const auto& r : table) recovered += r.recovered;
   const std::string h5 = output_path(cfg, cfg.string("sweep.output"));

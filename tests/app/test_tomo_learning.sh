@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tomo train → extract → subdivide on 2 ranks with planted answers: three
-# distinct classes (a ring, a filament stub, an empty box) at high SNR are classified far above chance, the
+# distinct classes (a ring, a straight filament rod, an empty box) at high SNR are classified far above chance, the
 # structural features separate them (each class has a k-means cluster it
 # dominates), the confusion matrix counts every subtomogram once, and
 # train.exclude_classes leaves a class out of training.

@@ -18,6 +18,10 @@ std::string output_path(const core::Config& config, const std::string& name);
 // `output_key` inside run.output_dir (the previous stage's output).
 std::string input_or_output(const core::Config& config, const std::string& key, const std::string& output_key);
 
+// How error messages name the deck: its file name, or "input deck" when the
+// keys came from defaults and --set only.
+std::string deck_label(const core::Config& config);
+
 // Collective. Creates the parent directory of `path` (rank 0), agreed on all ranks.
 void make_parent_dir(const StageContext& ctx, const std::string& path);
 

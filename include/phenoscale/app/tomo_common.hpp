@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "phenoscale/io/hdf5.hpp"
+#include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/par/comm.hpp"
 #include "phenoscale/tomo/volume.hpp"
 
@@ -21,6 +23,15 @@ struct ClassMaps {
 
 // Collective. Reads /maps, /class_ids and the class names of a structures file.
 ClassMaps read_class_maps(const std::string& path, const par::Comm& comm);
+
+// Collective. This rank's rows of `in`:/subtomograms, checked to be
+// N × n × n × n; `n` is the box edge.
+struct SubtomogramBlock {
+  io::SampleBlock<float> block;
+  int n = 0;
+  tomo::Volume volume(std::uint64_t local_row, double voxel_nm) const;  // one row as a Volume
+};
+SubtomogramBlock read_subtomograms(const io::H5File& in);
 
 // True when class row `row` holds no density (the "no particle" class).
 bool is_empty_map(const tomo::Volume& map);
