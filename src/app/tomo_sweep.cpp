@@ -83,15 +83,24 @@ tomo::RecoverySettings recovery_settings(const core::Config& cfg, std::uint64_t 
 }
 
 // The non-empty class map (other than `row`) closest to `average`: how far a
-// failed recovery landed.
+// failed recovery landed. Each comparison is a full alignment, so the maps
+// are dealt round-robin over the ranks and the discrepancies summed (each
+// entry is computed by exactly one rank, so the sum is exact and every rank
+// picks the same nearest class).
 std::pair<std::int64_t, double> nearest_other_class(const tomo::Volume& average, const ClassMaps& maps, std::int64_t row,
-                                                    const tomo::AlignmentSettings& as) {
+                                                    const tomo::AlignmentSettings& as, const par::Comm& comm) {
+  const auto scored = [&](std::size_t c) {
+    return static_cast<std::int64_t>(c) != row && !is_empty_map(maps.maps[c]);
+  };
+  std::vector<double> nm(maps.maps.size(), 0.0);
+  par::collectively(comm, [&] {
+    for (std::size_t c = static_cast<std::size_t>(comm.rank()); c < nm.size(); c += static_cast<std::size_t>(comm.size()))
+      if (scored(c)) nm[c] = tomo::structural_discrepancy(average, maps.maps[c], as).resolution_nm;
+  });
+  comm.allreduce_sum_inplace(nm);
   std::pair<std::int64_t, double> best{-1, 0.0};
-  for (std::size_t c = 0; c < maps.maps.size(); ++c) {
-    if (static_cast<std::int64_t>(c) == row || is_empty_map(maps.maps[c])) continue;
-    const double r = tomo::structural_discrepancy(average, maps.maps[c], as).resolution_nm;
-    if (best.first < 0 || r < best.second) best = {static_cast<std::int64_t>(c), r};
-  }
+  for (std::size_t c = 0; c < nm.size(); ++c)
+    if (scored(c) && (best.first < 0 || nm[c] < best.second)) best = {static_cast<std::int64_t>(c), nm[c]};
   return best;
 }
 
@@ -142,12 +151,13 @@ void recover(const StageContext& ctx) {
         (fraction[c] == fraction[predicted] && result.class_sizes[c] > result.class_sizes[predicted]))
       predicted = c;
   }
-  // Scoring against the truth is the same computation on every rank; rank 0's result is written.
+  // The discrepancy to the true map is the same computation on every rank (rank 0's is written);
+  // the comparisons with the other class maps are shared out over the ranks.
   tomo::AlignmentSettings score_alignment;
   score_alignment.coarse_step_deg = cfg.real("recover.coarse_step_deg");
   score_alignment.max_shift_voxels = cfg.real("recover.max_shift_voxels");
   const tomo::Discrepancy d = tomo::structural_discrepancy(result.class_averages[predicted], maps.maps[row], score_alignment);
-  const auto nearest = nearest_other_class(result.class_averages[predicted], maps, row, score_alignment);
+  const auto nearest = nearest_other_class(result.class_averages[predicted], maps, row, score_alignment, ctx.comm);
   const double success_nm = cfg.real("recover.success_nm");
   // With recover.closer_than_others, a map that merely resembles the true
   // one at low resolution (as any compact assembly of similar size does in a

@@ -125,6 +125,24 @@ std::vector<std::int64_t> check_training(const std::vector<double>& x, std::size
   return labels;
 }
 
+// Mean and 1/sd of every feature over `rows` (a constant feature keeps scale 1).
+void moments_of(const std::vector<double>& x, std::size_t d, const std::vector<std::size_t>& rows,
+                std::vector<double>& mean, std::vector<double>& scale) {
+  const double n = double(rows.size());
+  mean.assign(d, 0.0);
+  scale.assign(d, 1.0);
+  for (std::size_t i : rows)
+    for (std::size_t j = 0; j < d; ++j) mean[j] += x[i * d + j];
+  for (auto& m : mean) m /= n;
+  std::vector<double> var(d, 0.0);
+  for (std::size_t i : rows)
+    for (std::size_t j = 0; j < d; ++j) var[j] += (x[i * d + j] - mean[j]) * (x[i * d + j] - mean[j]);
+  for (std::size_t j = 0; j < d; ++j) {
+    const double sd = std::sqrt(var[j] / n);
+    scale[j] = sd > 1e-12 * (1.0 + std::fabs(mean[j])) ? 1.0 / sd : 1.0;
+  }
+}
+
 std::vector<double> standardised(const std::vector<double>& x, std::size_t d, const std::vector<double>& mean,
                                  const std::vector<double>& scale) {
   std::vector<double> out(x.size());
@@ -153,19 +171,9 @@ void RbfSvmClassifier::fit(const std::vector<double>& x, std::size_t d, const st
 }
 
 void RbfSvmClassifier::standardise_like(const std::vector<double>& x, std::size_t d) {
-  const std::size_t n = x.size() / d;
-  mean_.assign(d, 0.0);
-  scale_.assign(d, 1.0);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t j = 0; j < d; ++j) mean_[j] += x[i * d + j];
-  for (auto& m : mean_) m /= double(n);
-  std::vector<double> var(d, 0.0);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t j = 0; j < d; ++j) var[j] += (x[i * d + j] - mean_[j]) * (x[i * d + j] - mean_[j]);
-  for (std::size_t j = 0; j < d; ++j) {
-    const double sd = std::sqrt(var[j] / double(n));
-    scale_[j] = sd > 1e-12 * (1.0 + std::fabs(mean_[j])) ? 1.0 / sd : 1.0;
-  }
+  std::vector<std::size_t> all(x.size() / d);
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  moments_of(x, d, all, mean_, scale_);
 }
 
 void RbfSvmClassifier::fit_cross_validated(const std::vector<double>& x, std::size_t d,
@@ -195,9 +203,16 @@ void RbfSvmClassifier::fit_cross_validated(const std::vector<double>& x, std::si
     for (std::size_t i = 0; i < rows.size(); ++i) fold_of[rows[i]] = static_cast<int>(i % folds);
   }
 
-  // Standardise once with the whole training set (as the final model will).
-  standardise_like(x, d);
-  const std::vector<double> xs = standardised(x, d, mean_, scale_);
+  // Each fold is standardised with its own training rows, as the final model
+  // is with the whole training set: the held-out rows never shape the scaling.
+  std::vector<std::vector<std::size_t>> train_rows(folds), held_out_rows(folds);
+  std::vector<std::vector<double>> xs(folds);
+  for (int f = 0; f < folds; ++f) {
+    for (std::size_t i = 0; i < n; ++i) (fold_of[i] == f ? held_out_rows : train_rows)[f].push_back(i);
+    std::vector<double> mean, scale;
+    moments_of(x, d, train_rows[f], mean, scale);
+    xs[f] = standardised(x, d, mean, scale);
+  }
 
   std::vector<SvmCvPoint> points;
   for (double lc : grid.log2_c)
@@ -213,12 +228,11 @@ void RbfSvmClassifier::fit_cross_validated(const std::vector<double>& x, std::si
     try {
       const auto& point = points[static_cast<std::size_t>(t / folds)];
       const int fold = static_cast<int>(t % folds);
-      std::vector<std::size_t> train, held_out;
-      for (std::size_t i = 0; i < n; ++i) (fold_of[i] == fold ? held_out : train).push_back(i);
-      const auto m = train_machine(xs, d, classes, train, point.c, point.gamma);
+      const auto m = train_machine(xs[fold], d, classes, train_rows[fold], point.c, point.gamma);
       std::vector<svm_node> scratch;
       std::int64_t right = 0;
-      for (std::size_t i : held_out) right += predict_row(*m, xs.data() + i * d, d, scratch) == classes[i];
+      for (std::size_t i : held_out_rows[fold])
+        right += predict_row(*m, xs[fold].data() + i * d, d, scratch) == classes[i];
       correct[static_cast<std::size_t>(t)] = right;
     } catch (const std::exception& e) {
       errors[static_cast<std::size_t>(t)] = e.what();

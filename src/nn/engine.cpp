@@ -11,6 +11,7 @@
 #include "phenoscale/io/hdf5.hpp"
 #include "phenoscale/io/ragged.hpp"
 #include "phenoscale/io/sample_array.hpp"
+#include "phenoscale/nn/augment.hpp"
 #include "phenoscale/nn/inference.hpp"
 #include "phenoscale/nn/model_file.hpp"
 #include "phenoscale/nn/trainer.hpp"
@@ -65,6 +66,10 @@ void add_train_schema(core::Schema& s, const EngineDefaults& d) {
       .integer("train.patience", 0, "Early stopping: epochs without validation improvement (0: off)", 0, 1e9)
       .real("train.bucket_mib", 25.0, "Gradient bucket size for the overlapped allreduce, MiB", 0.001, 1e6)
       .boolean("train.overlap", true, "Allreduce gradient buckets during backward (false: one allreduce after)")
+      .string("train.augment", "none",
+              "Training-time augmentation: none, or rot180 (3-D samples turned 180° about x, y or z at random; "
+              "keeps a missing wedge)",
+              augmentation_names())
       .integer("train.bucket_batches", 50, "Series of similar length are batched together within windows of this many batches (0: off)", 0, 1e9)
       .string("train.device", "cpu", "cpu, or cuda (CUDA LibTorch build, one GPU per rank)", {"cpu", "cuda"})
       .string("train.precision", "fp32", "fp32, or bf16 autocast of the forward pass", {"fp32", "bf16"})
@@ -121,6 +126,7 @@ TrainerOptions trainer_options(const core::Config& c, const TrainFiles& files) {
   o.allreduce = c.string("run.allreduce");
   o.sync.bucket_bytes = static_cast<std::size_t>(c.real("train.bucket_mib") * 1024.0 * 1024.0);
   o.sync.overlap = c.boolean("train.overlap");
+  o.augment = c.string("train.augment");
   o.bucket_batches = c.integer("train.bucket_batches");
   o.device = c.string("train.device");
   o.precision = c.string("train.precision");

@@ -19,6 +19,7 @@
 #include "phenoscale/io/atomic_file.hpp"
 #include "phenoscale/io/csv.hpp"
 #include "phenoscale/io/hdf5.hpp"
+#include "phenoscale/nn/augment.hpp"
 #include "phenoscale/nn/sampler.hpp"
 #include "phenoscale/par/agree.hpp"
 
@@ -51,7 +52,8 @@ std::string fingerprint(const Model& model, const SampleStore& data, const Train
   std::replace(spec.begin(), spec.end(), '\n', ' ');
   return cat(model.spec().architecture, "|", spec, "|samples=", data.global_count,
              "|batch=", o.global_batch, "|seed=", o.seed, "|optimizer=", o.optimizer.name,
-             "|lr=", o.optimizer.learning_rate, "|validation=", o.validation_fraction, "|test=", o.test_fraction);
+             "|lr=", o.optimizer.learning_rate, "|validation=", o.validation_fraction, "|test=", o.test_fraction,
+             "|augment=", o.augment);
 }
 
 constexpr int kRecordFields = 12;
@@ -326,7 +328,14 @@ TrainingResult train(Model& model, const SampleStore& data, const TrainerOptions
     if (o.select_by != "accuracy" && o.select_by != "loss") {
       throw ConfigError(cat("train.select_by = \"", o.select_by, "\": expected \"accuracy\" or \"loss\""));
     }
+    const Augmentation& a = find_augmentation(o.augment);
+    if (a.spatial_dims > 0 && (data.sequences || static_cast<int>(data.sample_shape.size()) < a.spatial_dims)) {
+      throw ConfigError(cat("train.augment = \"", o.augment, "\" needs samples with ", a.spatial_dims,
+                            " spatial dimensions; found ", data.sequences ? "series of " : "samples of shape ",
+                            io::shape_string({data.sample_shape.begin(), data.sample_shape.end()})));
+    }
   });
+  const Augmentation& augmentation = find_augmentation(o.augment);
   model.to(device);
 
   // 1. Identical replicas: rank 0's initial weights everywhere.
@@ -377,6 +386,7 @@ TrainingResult train(Model& model, const SampleStore& data, const TrainerOptions
       MetricSums local;
       if (!mine.empty()) {
         Batch batch = to_device(collate(samples, mine, double(global.size()), sampler.frames(global)), device);
+        batch.inputs = augmentation.apply(batch.inputs, batch.indices, o.seed, state.epoch);
         seed_step(o.seed, state.step, comm.rank());
         model.train();
         ModelOutput out;

@@ -18,7 +18,7 @@ fail() { FAILURES=$((FAILURES + 1)); echo "FAIL: $1" >&2; }
 # instead of blocking ctest.
 run_np() {
   local np=$1; shift
-  timeout -k 5 90 mpirun -n "$np" "$BIN" "$@"
+  timeout -k 5 "${RUN_NP_TIMEOUT:-90}" mpirun -n "$np" "$BIN" "$@"
 }
 
 # expect_error NAME EXPECTED_TEXT NP ARGS...: the command must exit non-zero

@@ -9,20 +9,20 @@
 # paper's figures.
 #   bash tests/bench/run_tomo_table2.sh [build_dir] [samples_per_class] [epochs] [ranks]
 #   bash tests/bench/run_tomo_table2.sh build 20 1      # a smoke run of the whole chain (~2 min)
-# The full run (200 per class, 20 epochs) takes about half an hour of 2 cores.
-# Outputs stay under runs/table2/snr<SNR>/ (OUT=... to move them). TABLE2_SET adds
-# deck overrides, e.g. the 24³ run of docs/performance.md:
-#   TABLE2_SET="--set structures.box=24 --set structures.voxel_nm=1.6 --set structures.resolution_nm=3.2
-#     --set model.inception3d.size=24 --set model.dsrf3d.size=24" bash tests/bench/run_tomo_table2.sh build 120 10
+# The full run (200 per class, at most 40 epochs with early stopping) takes
+# about an hour of 2 cores. Outputs stay under runs/table2/snr<SNR>/ (OUT=...
+# to move them). TABLE2_SET adds deck overrides, e.g. without augmentation:
+#   TABLE2_SET="--set train.augment=none" bash tests/bench/run_tomo_table2.sh build 200 40
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
-build=${1:-$src/build}; per_class=${2:-200}; epochs=${3:-20}; ranks=${4:-2}
+build=${1:-$src/build}; per_class=${2:-200}; epochs=${3:-40}; ranks=${4:-2}
 source "$src/jobs/local/env.sh"
 PY=/usr/bin/python3
 BIN=$build/bin/phenoscale
 DECK=$src/inputs/tomo/table2.toml
 OUT=${OUT:-$src/runs/table2}
-echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); $per_class subtomograms per class, $epochs epochs, $ranks rank(s)"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); $per_class subtomograms per class, $epochs epochs, $ranks rank(s);" \
+  "deck overrides: ${TABLE2_SET:-none}"
 
 # The paper's Table 2 (tilt ±60°): Inception3D / DSRF3D / RIF-SVM.
 declare -A PAPER=([0.1]="0.851 0.891 0.762" [0.05]="0.757 0.767 0.592")

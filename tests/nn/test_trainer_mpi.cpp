@@ -12,6 +12,7 @@
 #include <numeric>
 #include <set>
 
+#include "phenoscale/core/error.hpp"
 #include "phenoscale/core/rng.hpp"
 #include "phenoscale/nn/loss.hpp"
 #include "phenoscale/nn/sampler.hpp"
@@ -131,6 +132,36 @@ TEST(DataParallel, AllreduceAfterBackwardGivesTheSameModel) {
   o.sync.overlap = false;
   const torch::Tensor after = train_flat(spec, [&](const par::Comm& c) { return cubes.shard(50, c); }, o, world());
   EXPECT_TRUE(torch::equal(overlapped, after));
+}
+
+TEST(DataParallel, Rot180AugmentationMatchesOneRankAndChangesTheModel) {
+  const Synthetic cubes{false, 8, 3};
+  const auto spec = make_spec("cnn3d-small", {{"size", 8}, {"channels", 4}, {"classes", 3}});
+  auto o = twenty_steps(2048);
+  o.augment = "rot180";
+  expect_rank_independent(spec, [&](const par::Comm& c) { return cubes.shard(50, c); }, o);
+  const torch::Tensor turned = train_flat(spec, [&](const par::Comm& c) { return cubes.shard(50, c); }, o, world());
+  o.augment = "none";
+  const torch::Tensor plain = train_flat(spec, [&](const par::Comm& c) { return cubes.shard(50, c); }, o, world());
+  EXPECT_GT((turned - plain).abs().max().item<double>(), 1e-4);
+}
+
+TEST(DataParallel, Rot180OnSeriesIsAConfigError) {
+  const Synthetic series{true, 0, 3};
+  const auto spec = make_spec("lstm-classifier", {{"channels", 2}, {"hidden", 8}, {"classes", 3}});
+  auto o = twenty_steps(1024);
+  o.augment = "rot180";
+  torch::manual_seed(3);
+  auto model = make_model(spec);
+  const SampleStore data = series.shard(20, world());
+  try {
+    train(*model, data, o, world());
+    FAIL() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("train.augment = \"rot180\" needs samples with 3 spatial dimensions"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(TrainingLoop, EarlyStoppingAndBestEpochSelection) {

@@ -36,6 +36,7 @@ enum class Stream : std::uint32_t {
   knn = 12,
   structure = 13,   // tomo: procedural macromolecule generator, keyed by class id
   placement = 14,   // tomo: particle placement in simulated tomograms, keyed by tomogram index
+  augmentation = 15,  // nn: training-time augmentation, keyed by global sample index (seed varies per epoch)
 };
 
 class Rng {

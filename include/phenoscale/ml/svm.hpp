@@ -10,7 +10,9 @@
 // both are owned together and freed together.
 //
 // Features are standardised with the training set's mean and standard
-// deviation (constant columns are left centred, not scaled). C and γ are
+// deviation (constant columns are left centred, not scaled); in
+// cross-validation each fold is standardised with its own training rows, so
+// the held-out rows never leak into the scaling. C and γ are
 // chosen by stratified k-fold cross-validation on the training set over a
 // grid C = 2^log2_c, γ = scale / d (d = feature dimension, so the default
 // γ is libsvm's 1/d): the highest CV accuracy wins, ties go to the smaller C

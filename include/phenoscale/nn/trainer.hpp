@@ -42,6 +42,7 @@ struct TrainerOptions {
   std::uint64_t seed = 0;
   std::string allreduce = "mpi";
   GradientSyncOptions sync;
+  std::string augment = "none";        // a name of nn::augmentations(), applied to training batches only
   std::int64_t bucket_batches = 50;    // length bucketing window for series (0: off)
   std::string device = "cpu";          // "cpu" | "cuda"
   std::string precision = "fp32";      // "fp32" | "bf16" (autocast)
