@@ -321,6 +321,7 @@ TrainingResult train(Model& model, const SampleStore& data, const TrainerOptions
   if (!data.labelled) throw InputError("training needs labelled data");
   auto reducer = par::make_allreducer(o.allreduce, comm);
   const torch::Device device = choose_device(o, *reducer, comm);
+  const Augmentation* augmentation = nullptr;
   par::collectively(comm, [&] {
     if (o.precision != "fp32" && o.precision != "bf16") {
       throw ConfigError(cat("train.precision = \"", o.precision, "\": expected \"fp32\" or \"bf16\""));
@@ -328,14 +329,14 @@ TrainingResult train(Model& model, const SampleStore& data, const TrainerOptions
     if (o.select_by != "accuracy" && o.select_by != "loss") {
       throw ConfigError(cat("train.select_by = \"", o.select_by, "\": expected \"accuracy\" or \"loss\""));
     }
-    const Augmentation& a = find_augmentation(o.augment);
-    if (a.spatial_dims > 0 && (data.sequences || static_cast<int>(data.sample_shape.size()) < a.spatial_dims)) {
-      throw ConfigError(cat("train.augment = \"", o.augment, "\" needs samples with ", a.spatial_dims,
+    augmentation = &find_augmentation(o.augment);
+    const int dims = augmentation->spatial_dims;
+    if (dims > 0 && (data.sequences || static_cast<int>(data.sample_shape.size()) < dims)) {
+      throw ConfigError(cat("train.augment = \"", o.augment, "\" needs samples with ", dims,
                             " spatial dimensions; found ", data.sequences ? "series of " : "samples of shape ",
                             io::shape_string({data.sample_shape.begin(), data.sample_shape.end()})));
     }
   });
-  const Augmentation& augmentation = find_augmentation(o.augment);
   model.to(device);
 
   // 1. Identical replicas: rank 0's initial weights everywhere.
@@ -386,7 +387,7 @@ TrainingResult train(Model& model, const SampleStore& data, const TrainerOptions
       MetricSums local;
       if (!mine.empty()) {
         Batch batch = to_device(collate(samples, mine, double(global.size()), sampler.frames(global)), device);
-        batch.inputs = augmentation.apply(batch.inputs, batch.indices, o.seed, state.epoch);
+        batch.inputs = augmentation->apply(batch.inputs, batch.indices, o.seed, state.epoch);
         seed_step(o.seed, state.step, comm.rank());
         model.train();
         ModelOutput out;
