@@ -250,6 +250,18 @@ std::array<double, 7> allreduce_step(const MetricSums& local, bool stop, const p
   return v;
 }
 
+// A NaN or infinite loss never recovers: every later step, the checkpoint
+// and the model file would carry it. The sums are global, so every rank
+// stops together with the same message (as Keras' TerminateOnNaN, but an
+// error: the run did not produce a model).
+void throw_if_diverged(const std::array<double, 7>& global, const TrainingState& state, double lr,
+                       const TrainerOptions& o) {
+  if (std::isfinite(global[0]) && std::isfinite(global[2])) return;
+  throw Error(cat("train: the training loss became ", std::isnan(global[0] + global[2]) ? "NaN" : "infinite",
+                  " at epoch ", state.epoch + 1, ", step ", state.step + 1, " (", o.optimizer.name,
+                  ", learning rate ", lr, "): the model diverged; lower train.learning_rate"));
+}
+
 // Higher is better; accuracy ties (common on easy data) go to the lower loss.
 std::pair<double, double> validation_score(const MetricSums& m, const std::string& select_by, double weight) {
   if (select_by == "loss") return {-m.loss(weight), m.accuracy()};
@@ -406,6 +418,7 @@ TrainingResult train(Model& model, const SampleStore& data, const TrainerOptions
       sync.finish_step();
       optimizer->step();
       const auto g = allreduce_step(local, core::StopSignal::received() != 0, comm);
+      throw_if_diverged(g, state, lr, o);
       for (int i = 0; i < 6; ++i) state.epoch_sums.v[i] += g[i];
       ++state.step;
       samples_done += double(global.size());

@@ -33,6 +33,22 @@ TEST(Models, PaperNetworksHaveThePublishedSizes) {
   EXPECT_EQ(inception->named_parameters()["out.weight"].size(1), 786080);
 }
 
+TEST(Models, PlainDsrf3dStartsWithOrderOneLogits) {
+  // DSRF3D has no batch norm: with LibTorch's default initialisation its
+  // logits on unit-variance input spread ~0.02 and noisy subtomograms left
+  // it at chance (loss ln L). He initialisation keeps the signal's power
+  // through the ReLU stack, so the logits start at order one.
+  torch::manual_seed(7);
+  torch::NoGradGuard no_grad;
+  for (const char* name : {"dsrf3d", "dsrf3d-v2"}) {
+    auto m = make_model(make_spec(name, {{"size", 16}, {"classes", 5}}));
+    m->eval();
+    const double spread = m->forward(cubes(16, 16)).logits.std().item<double>();
+    EXPECT_GT(spread, 0.2) << name;
+    EXPECT_LT(spread, 20.0) << name;
+  }
+}
+
 TEST(Models, ClassifiersGiveOneLogitPerClass) {
   torch::NoGradGuard no_grad;
   for (const char* name : {"inception3d", "dsrf3d", "dsrf3d-v2"}) {

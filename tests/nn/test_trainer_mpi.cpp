@@ -183,6 +183,23 @@ TEST(TrainingLoop, EarlyStoppingAndBestEpochSelection) {
   EXPECT_EQ(r.steps, 3 * 3);        // 45 training samples / batch 16 = 3 steps per epoch
 }
 
+TEST(TrainingLoop, DivergenceStopsEveryRankWithOneMessage) {
+  // A learning rate of 1e30 overflows the weights after one step; the next
+  // loss is not finite and the run must stop there, not train on NaN.
+  const Synthetic cubes{false, 8, 3};
+  const auto spec = make_spec("cnn3d-small", {{"size", 8}, {"channels", 4}, {"classes", 3}});
+  torch::manual_seed(3);
+  auto model = make_model(spec);
+  const SampleStore data = cubes.shard(60, world());
+  auto o = twenty_steps(1 << 20);
+  o.optimizer.learning_rate = 1e30;
+  o.optimizer.decay = 0.0;
+  const std::string message = testing::message_of<Error>([&] { train(*model, data, o, world()); });
+  EXPECT_NE(message.find("train: the training loss became"), std::string::npos) << message;
+  EXPECT_NE(message.find("epoch 1, step 2 (sgd, learning rate 1e+30): the model diverged"), std::string::npos)
+      << message;
+}
+
 TEST(SampleExchange, FetchReturnsTheRequestedSamplesInOrder) {
   const Synthetic series{true, 0, 3, true};
   const auto& comm = world();
