@@ -149,10 +149,10 @@ class Dsrf3d final : public Model {
   // 1/(3·fan_in)) shrinks the signal ~6× in power at every ReLU layer: after
   // seven layers the logits spread ~0.02 (0.01 for v2) on unit-variance input
   // and, on noisy subtomograms, the network sat at chance (loss ln L) for
-  // epochs. He initialisation (He et al.
-  // 2015: normal, variance 2/fan_in, zero bias) keeps the power of a plain
-  // ReLU stack constant, which is what a network of this shape needs to start
-  // learning; the output layer keeps a variance-1/fan_in scale.
+  // epochs. He initialisation (He et al. 2015: normal, variance 2/fan_in,
+  // zero bias) keeps the power of a plain ReLU stack constant, which is what
+  // a network of this shape needs to start learning; the output layer keeps
+  // a variance-1/fan_in scale.
   void initialise_he() {
     torch::NoGradGuard no_grad;
     for (auto& conv : convs_) {
