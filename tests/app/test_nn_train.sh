@@ -12,7 +12,10 @@ cd "$WORK"
 DECK=$SRC/inputs/nn/classify.toml
 run_np 2 -q data generate --set run.output_dir=. --set generate.samples=4000 --set generate.clusters=5 \
   || fail "data generate"
-TRAIN=(nn train -c "$DECK" --input samples.h5 --set train.batch_size=16 --set train.epochs=4)
+# 60 epochs: an epoch of this MLP takes ~0.03 s on an idle machine, and the
+# SIGTERM below must land while training is still running (with 4 epochs the
+# run sometimes finished first and was killed outside training: rc 143).
+TRAIN=(nn train -c "$DECK" --input samples.h5 --set train.batch_size=16 --set train.epochs=60)
 
 # Uninterrupted reference.
 run_np 2 -q "${TRAIN[@]}" --set run.output_dir=A || fail "uninterrupted training"
