@@ -164,12 +164,15 @@ TEST(DataParallel, Rot180OnSeriesIsAConfigError) {
   }
 }
 
-TEST(TrainingLoop, EarlyStoppingAndBestEpochSelection) {
-  const Synthetic cubes{false, 8, 3};
-  const auto spec = make_spec("cnn3d-small", {{"size", 8}, {"channels", 4}, {"classes", 3}});
+// A seeded cnn3d-small and 60 synthetic 8³ cubes of 3 classes, sharded.
+std::pair<std::shared_ptr<Model>, SampleStore> small_cube_problem() {
   torch::manual_seed(3);
-  auto model = make_model(spec);
-  const SampleStore data = cubes.shard(60, world());
+  auto model = make_model(make_spec("cnn3d-small", {{"size", 8}, {"channels", 4}, {"classes", 3}}));
+  return {model, Synthetic{false, 8, 3}.shard(60, world())};
+}
+
+TEST(TrainingLoop, EarlyStoppingAndBestEpochSelection) {
+  const auto [model, data] = small_cube_problem();
   auto o = twenty_steps(1 << 20);
   o.max_steps = 0;
   o.epochs = 50;
@@ -186,11 +189,7 @@ TEST(TrainingLoop, EarlyStoppingAndBestEpochSelection) {
 TEST(TrainingLoop, DivergenceStopsEveryRankWithOneMessage) {
   // A learning rate of 1e30 overflows the weights after one step; the next
   // loss is not finite and the run must stop there, not train on NaN.
-  const Synthetic cubes{false, 8, 3};
-  const auto spec = make_spec("cnn3d-small", {{"size", 8}, {"channels", 4}, {"classes", 3}});
-  torch::manual_seed(3);
-  auto model = make_model(spec);
-  const SampleStore data = cubes.shard(60, world());
+  const auto [model, data] = small_cube_problem();
   auto o = twenty_steps(1 << 20);
   o.optimizer.learning_rate = 1e30;
   o.optimizer.decay = 0.0;
