@@ -256,6 +256,7 @@ std::array<double, 7> allreduce_step(const MetricSums& local, bool stop, const p
 // error: the run did not produce a model).
 void throw_if_diverged(const std::array<double, 7>& global, const TrainingState& state, double lr,
                        const TrainerOptions& o) {
+  // [0] and [2]: the global cross-entropy and reconstruction sums (MetricSums).
   if (std::isfinite(global[0]) && std::isfinite(global[2])) return;
   throw Error(cat("train: the training loss became ", std::isnan(global[0] + global[2]) ? "NaN" : "infinite",
                   " at epoch ", state.epoch + 1, ", step ", state.step + 1, " (", o.optimizer.name,
