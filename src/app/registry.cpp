@@ -13,12 +13,13 @@ void add_run_section(core::Schema& schema) {
 }
 
 const std::vector<Pipeline>& pipelines() {
-  // The one table: tomo, spt and edge register here as they arrive.
+  // The one table: edge registers here when it arrives.
   static const std::vector<Pipeline> table = {
       data_pipeline(),
       ml_pipeline(),
       nn_pipeline(),
       tomo_pipeline(),
+      spt_pipeline(),
   };
   return table;
 }

@@ -400,14 +400,26 @@ void write_trajectories_csv(const std::string& path, const TrajectoryTable& t) {
 
 void write_csv_table(const std::string& path, const std::vector<std::string>& header,
                      const std::vector<std::vector<double>>& columns) {
+  write_csv_table(path, {}, {}, header, columns);
+}
+
+void write_csv_table(const std::string& path, const std::vector<std::string>& text_header,
+                     const std::vector<std::vector<std::string>>& text_columns, const std::vector<std::string>& header,
+                     const std::vector<std::vector<double>>& columns) {
   check_result_table(header, columns, path);
-  CsvWriter out(path);
-  for (std::size_t c = 0; c < header.size(); ++c) out.text((c ? "," : "") + header[c]);
-  out.text("\n");
   const std::size_t rows = columns.empty() ? 0 : columns[0].size();
+  for (const auto& column : text_columns) {
+    if (column.size() != rows) throw Error(path + ": text and number columns of different lengths");
+  }
+  CsvWriter out(path);
+  std::vector<std::string> names = text_header;
+  names.insert(names.end(), header.begin(), header.end());
+  for (std::size_t c = 0; c < names.size(); ++c) out.text((c ? "," : "") + names[c]);
+  out.text("\n");
   for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t c = 0; c < text_columns.size(); ++c) out.text((c ? "," : "") + text_columns[c][r]);
     for (std::size_t c = 0; c < columns.size(); ++c) {
-      if (c) out.text(",");
+      if (c || !text_columns.empty()) out.text(",");
       out.number(columns[c][r]);
     }
     out.text("\n");

@@ -123,6 +123,7 @@ TrainerOptions trainer_options(const core::Config& c, const TrainFiles& files) {
   o.select_by = c.string("train.select_by");
   o.patience = c.integer("train.patience");
   o.seed = static_cast<std::uint64_t>(c.integer("run.seed"));
+  o.member = files.member;
   o.allreduce = c.string("run.allreduce");
   o.sync.bucket_bytes = static_cast<std::size_t>(c.real("train.bucket_mib") * 1024.0 * 1024.0);
   o.sync.overlap = c.boolean("train.overlap");
@@ -181,7 +182,7 @@ TrainSummary run_training_unchecked(const core::Config& config, const TrainFiles
                         core::format_value(files.exclude_labels)));
   }
   spec = fit_spec_to_data(spec, data, files.data + ":" + files.inputs, comm);
-  torch::manual_seed(config.integer("run.seed"));
+  torch::manual_seed(static_cast<std::uint64_t>(config.integer("run.seed")) + files.member);
   std::shared_ptr<Model> model;
   par::collectively(comm, [&] { model = make_model(spec); });
   const TrainingResult r = train(*model, data, trainer_options(config, files), comm);
@@ -274,6 +275,49 @@ PredictSummary run_prediction_unchecked(const core::Config& config, const Predic
   s.negative_log_likelihood = p.negative_log_likelihood;
   s.samples_per_s = seconds > 0 ? double(s.rows) / comm.allreduce_max(seconds) : 0.0;
   return s;
+}
+
+FramePredictions predict_series(const std::vector<std::string>& models, const SeriesBlock& series,
+                                const PredictOptions& options, const std::string& where, const par::Comm& comm) {
+  return torch_errors_as_one_line([&] {
+    configure_threads();
+    std::vector<std::shared_ptr<Model>> ensemble;
+    for (const auto& path : models) ensemble.push_back(load_model(path, comm));
+    par::collectively(comm, [&] {
+      if (find_architecture(ensemble.front()->spec().architecture).task != Task::segment) {
+        throw InputError(cat(models.front(), ": model '", ensemble.front()->spec().architecture,
+                             "' does not predict one class per frame"));
+      }
+    });
+    SampleStore data;
+    data.sequences = true;
+    data.sample_shape = {series.channels};
+    data.per_frame_targets = true;
+    data.labelled = comm.allreduce_max<int>(series.targets.empty() ? 0 : 1) == 1;
+    std::int64_t offset = 0;
+    for (const auto length : series.lengths) {
+      data.push_back(series.values.data() + offset * series.channels, length,
+                     data.labelled ? series.targets.data() + offset : nullptr);
+      offset += length;
+    }
+    data.finish_sharding(comm);
+    fit_spec_to_data(ensemble.front()->spec(), data, where, comm);
+    const auto t0 = std::chrono::steady_clock::now();
+    Predictions p = predict(ensemble, data, options, comm);
+    const double seconds = comm.allreduce_max(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    FramePredictions out;
+    out.classes = p.classes;
+    out.probabilities = std::move(p.probabilities);
+    out.predicted = std::move(p.predicted);
+    out.temperature = p.temperature;
+    out.accuracy = p.accuracy;
+    out.samples_per_s = seconds > 0 ? double(data.global_count) / seconds : 0.0;
+    return out;
+  });
+}
+
+ModelSpec read_model_spec(const std::string& path, const par::Comm& comm) {
+  return torch_errors_as_one_line([&] { return load_model(path, comm)->spec(); });
 }
 
 }  // namespace phenoscale::nn

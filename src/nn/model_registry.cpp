@@ -58,6 +58,17 @@ HyperParameter channels() {
   return {"channels", 0, "Values per frame of the input series (0: taken from the data)", 0, 1e6};
 }
 
+// The 1D U-Net's knobs (METHODS.md §2.2); the presets differ only in defaults.
+std::vector<HyperParameter> unet1d_hyperparameters(double channels, double depth, double kernel) {
+  return {{"inputs", 0, "Values per frame of the input series (0: taken from the data)", 0, 1e6},
+          {"channels", channels, "Channels of the first encoder level (doubled per level)", 1, 1e5},
+          {"depth", depth, "Encoder levels (max-pool 2 after each)", 1, 10},
+          {"kernel", kernel, "Convolution kernel (odd)", 1, 99},
+          {"dilation", 2, "Dilation of the encoder convolutions", 1, 64},
+          {"convs", 2, "Convolutions per block", 1, 8},
+          classes(4)};
+}
+
 }  // namespace
 
 const std::vector<Architecture>& architectures() {
@@ -95,6 +106,12 @@ const std::vector<Architecture>& architectures() {
         {"dropout", 0.5, "Classifier head dropout", 0, 0.99, false},
         {"reconstruction_weight", 25.0, "λ: loss = cross-entropy + λ·MSE", 0, 1e6, false}, classes(6)},
        make_guided_bilstm_autoencoder},
+      {"unet1d", "1D U-Net of DeepSPT: per-frame diffusion states of a trajectory (small default)", Task::segment,
+       InputKind::sequence, unet1d_hyperparameters(32, 3, 5), make_unet1d},
+      {"unet1d-paper2d", "DeepSPT's 2D U-Net (130 channels, depth 4, kernel 7)", Task::segment, InputKind::sequence,
+       unet1d_hyperparameters(130, 4, 7), make_unet1d},
+      {"unet1d-paper3d", "DeepSPT's 3D U-Net (48 channels, depth 3, kernel 5)", Task::segment, InputKind::sequence,
+       unet1d_hyperparameters(48, 3, 5), make_unet1d},
   };
   return table;
 }

@@ -51,7 +51,7 @@ std::string fingerprint(const Model& model, const SampleStore& data, const Train
   std::string spec = model.spec().to_text();
   std::replace(spec.begin(), spec.end(), '\n', ' ');
   return cat(model.spec().architecture, "|", spec, "|samples=", data.global_count,
-             "|batch=", o.global_batch, "|seed=", o.seed, "|optimizer=", o.optimizer.name,
+             "|batch=", o.global_batch, "|seed=", o.seed, "|member=", o.member, "|optimizer=", o.optimizer.name,
              "|lr=", o.optimizer.learning_rate, "|validation=", o.validation_fraction, "|test=", o.test_fraction,
              "|augment=", o.augment);
 }
@@ -313,9 +313,11 @@ ModelSpec fit_spec_to_data(ModelSpec spec, const SampleStore& data, const std::s
                              "' expects ", io::shape_string(e), " (set model.", spec.architecture, ".size or resample the data)"));
       }
     }
-    if (sequences && spec.values.count("channels") && spec.integer("channels") != data.frame_size()) {
+    // A series model names its values per frame `inputs` when `channels` means its own width (unet1d).
+    const std::string frame_key = spec.values.count("inputs") ? "inputs" : "channels";
+    if (sequences && spec.values.count(frame_key) && spec.integer(frame_key) != data.frame_size()) {
       throw InputError(cat(where, ": series have ", data.frame_size(), " values per frame but model.", spec.architecture,
-                           ".channels = ", spec.integer("channels")));
+                           ".", frame_key, " = ", spec.integer(frame_key)));
     }
     if (arch.task == Task::segment && data.labelled && !data.per_frame_targets) {
       throw InputError(cat(where, ": model '", spec.architecture, "' predicts one class per frame and needs per-frame labels (a CSR group)"));
@@ -361,7 +363,7 @@ TrainingResult train(Model& model, const SampleStore& data, const TrainerOptions
   Split split;
   par::collectively(comm, [&] { split = split_samples(data.global_count, o.validation_fraction, o.test_fraction, o.seed); });
   DistributedSampler sampler(split.train, data.sequences ? data.all_lengths : std::vector<std::int64_t>{},
-                             {o.global_batch, o.seed, true, data.sequences ? o.bucket_batches : 0});
+                             {o.global_batch, o.member_seed(), true, data.sequences ? o.bucket_batches : 0});
 
   // 3. Resume when a checkpoint of this configuration exists.
   TrainingState state;
@@ -400,8 +402,8 @@ TrainingResult train(Model& model, const SampleStore& data, const TrainerOptions
       MetricSums local;
       if (!mine.empty()) {
         Batch batch = to_device(collate(samples, mine, double(global.size()), sampler.frames(global)), device);
-        batch.inputs = augmentation->apply(batch.inputs, batch.indices, o.seed, state.epoch);
-        seed_step(o.seed, state.step, comm.rank());
+        batch.inputs = augmentation->apply(batch.inputs, batch.indices, o.member_seed(), state.epoch);
+        seed_step(o.member_seed(), state.step, comm.rank());
         model.train();
         ModelOutput out;
         {

@@ -57,5 +57,6 @@ Pipeline data_pipeline();
 Pipeline ml_pipeline();
 Pipeline nn_pipeline();
 Pipeline tomo_pipeline();
+Pipeline spt_pipeline();
 
 }  // namespace phenoscale::app

@@ -37,6 +37,7 @@ enum class Stream : std::uint32_t {
   structure = 13,   // tomo: procedural macromolecule generator, keyed by class id
   placement = 14,   // tomo: particle placement in simulated tomograms, keyed by tomogram index
   augmentation = 15,  // nn: training-time augmentation, keyed by global sample index (seed varies per epoch)
+  spt_simulation = 16,  // spt: diffusion track simulation, keyed by global track index
 };
 
 class Rng {

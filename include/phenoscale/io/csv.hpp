@@ -46,5 +46,9 @@ void write_trajectories_csv(const std::string& path, const TrajectoryTable& tabl
 // written as `nan`/`inf` (pandas reads them back).
 void write_csv_table(const std::string& path, const std::vector<std::string>& header,
                      const std::vector<std::vector<double>>& columns);
+// The same with leading text columns (method names, subsets; written as given).
+void write_csv_table(const std::string& path, const std::vector<std::string>& text_header,
+                     const std::vector<std::vector<std::string>>& text_columns, const std::vector<std::string>& header,
+                     const std::vector<std::vector<double>>& columns);
 
 }  // namespace phenoscale::io

@@ -17,6 +17,7 @@
 #include "phenoscale/core/config.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/nn/model_spec.hpp"
+#include "phenoscale/nn/predict_options.hpp"
 #include "phenoscale/par/comm.hpp"
 
 namespace phenoscale::nn {
@@ -46,6 +47,7 @@ struct TrainFiles {
   std::string metrics_csv;      // "" : none
   std::string checkpoint;       // "" : none
   std::vector<std::int64_t> exclude_labels;  // samples of these classes are left out (leave-one-class-out)
+  std::uint64_t member = 0;     // ensemble member: initialisation and shuffles from run.seed + member
 };
 
 struct TrainSummary {
@@ -83,6 +85,34 @@ struct PredictSummary {
 // labels the confusion matrix /confusion (true class × predicted class).
 PredictSummary run_prediction(const core::Config& config, const PredictFiles& files, const io::Provenance& provenance,
                               const par::Comm& comm);
+
+// Series held in memory by a pipeline stage (spt segment): this rank's block
+// of series in CSR layout, with optional per-frame labels.
+struct SeriesBlock {
+  std::int64_t channels = 0;            // values per frame
+  std::vector<std::int64_t> lengths;    // frames per series
+  std::vector<float> values;            // frames × channels, series after series
+  std::vector<std::int64_t> targets;    // frames, or empty (unlabelled)
+};
+
+struct FramePredictions {
+  std::int64_t classes = 0;
+  std::vector<float> probabilities;     // frames × classes: mean of the members' softmax(logits / T)
+  std::vector<std::int64_t> predicted;  // frames, argmax of probabilities
+  double temperature = 1.0;
+  double accuracy = 0.0;                // all ranks, when labelled
+  double samples_per_s = 0.0;           // series per second, all ranks
+};
+
+// Collective. Applies the per-frame ensemble `models` (each a segment-task
+// model file) to `series`. With `fit_temperature` the series must be labelled
+// and T is fitted on them (by NLL); else `temperature` is used. `where`
+// names the data in errors.
+FramePredictions predict_series(const std::vector<std::string>& models, const SeriesBlock& series,
+                                const PredictOptions& options, const std::string& where, const par::Comm& comm);
+
+// The architecture and hyper-parameters stored in a model file (collective).
+ModelSpec read_model_spec(const std::string& path, const par::Comm& comm);
 
 // Sets LibTorch's intra-op threads from OMP_NUM_THREADS (one per core by default).
 void configure_threads();

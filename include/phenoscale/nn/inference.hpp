@@ -14,16 +14,11 @@
 #include <vector>
 
 #include "phenoscale/nn/model.hpp"
+#include "phenoscale/nn/predict_options.hpp"
 #include "phenoscale/nn/sample_store.hpp"
 #include "phenoscale/par/comm.hpp"
 
 namespace phenoscale::nn {
-
-struct PredictOptions {
-  std::int64_t batch = 64;       // samples per forward pass on each rank
-  double temperature = 1.0;
-  bool fit_temperature = false;  // needs labels
-};
 
 // Outputs for this rank's samples. Per-sample tasks: rows = samples;
 // per-frame tasks (segment): rows = frames, in the CSR order of the input.

@@ -1,0 +1,24 @@
+// The spt pipeline's stages (DeepSPT; docs/cli.md "spt"), grouped by file:
+// spt_tracks.cpp (simulate, import, features), spt_segment.cpp (train,
+// segment, baseline, evaluate), spt_fingerprint.cpp (fingerprint).
+#pragma once
+
+#include "phenoscale/app/registry.hpp"
+#include "phenoscale/core/config.hpp"
+
+namespace phenoscale::app {
+
+void add_spt_track_keys(core::Schema& s);
+void add_spt_segment_keys(core::Schema& s);
+void add_spt_fingerprint_keys(core::Schema& s);
+
+void spt_simulate(const StageContext& ctx);
+void spt_import(const StageContext& ctx);
+void spt_features(const StageContext& ctx);
+void spt_train(const StageContext& ctx);
+void spt_segment(const StageContext& ctx);
+void spt_baseline(const StageContext& ctx);
+void spt_evaluate(const StageContext& ctx);
+void spt_fingerprint(const StageContext& ctx);
+
+}  // namespace phenoscale::app

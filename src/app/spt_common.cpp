@@ -1,0 +1,154 @@
+#include "phenoscale/app/spt_common.hpp"
+
+#include <filesystem>
+
+#include "phenoscale/app/stage_io.hpp"
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/core/log.hpp"
+#include "phenoscale/io/csv.hpp"
+#include "phenoscale/io/sample_array.hpp"
+#include "phenoscale/par/agree.hpp"
+#include "phenoscale/par/partition.hpp"
+#include "phenoscale/spt/features.hpp"
+
+namespace phenoscale::app {
+namespace {
+
+using core::cat;
+
+bool is_csv(const std::string& path) {
+  auto ext = std::filesystem::path(path).extension().string();
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext == ".csv" || ext == ".tsv" || ext == ".txt";
+}
+
+TrackBlock from_table(const io::TrajectoryTable& table, const par::Comm& comm, double pixel_um, double dt_s) {
+  TrackBlock out;
+  out.dim = table.has_z ? 3 : 2;
+  out.dt_s = dt_s;
+  out.global_tracks = table.tracks();
+  const par::Range mine = par::BlockPartition::over(table.tracks(), comm).range(comm.rank());
+  out.first = mine.begin;
+  out.positions.width = static_cast<std::uint64_t>(out.dim);
+  for (std::uint64_t k = mine.begin; k < mine.end; ++k) {
+    const auto begin = table.track_offsets[k], end = table.track_offsets[k + 1];
+    std::vector<double> xyz;
+    std::vector<std::int64_t> frames;
+    for (auto r = begin; r < end; ++r) {
+      xyz.push_back(table.x[r] * pixel_um);
+      xyz.push_back(table.y[r] * pixel_um);
+      if (table.has_z) xyz.push_back(table.z[r] * pixel_um);
+      frames.push_back(table.frame[r]);
+    }
+    out.track_id.push_back(table.track_id[begin]);
+    out.positions.push_back(xyz.data(), frames.size());
+    out.frames.push_back(frames.data(), frames.size());
+  }
+  return out;
+}
+
+TrackBlock from_hdf5(const std::string& path, const par::Comm& comm) {
+  io::H5File in = io::H5File::open(path, comm);
+  TrackBlock out;
+  const auto positions = io::read_ragged<float>(in, "/tracks");
+  par::check_all(comm, positions.width == 2 || positions.width == 3,
+                 cat(in.where("/tracks"), ": expected 2 or 3 coordinates per frame (x, y[, z]), found ", positions.width));
+  out.dim = static_cast<int>(positions.width);
+  out.dt_s = in.has_attribute("/tracks", "dt_s") ? in.read_double_attribute("/tracks", "dt_s") : 1.0;
+  out.first = positions.first_series;
+  out.global_tracks = positions.global_series;
+  out.positions.width = positions.width;
+  out.positions.values.assign(positions.values.begin(), positions.values.end());
+  out.positions.offsets = positions.offsets;
+  if (in.has("/frames")) {
+    out.frames = io::read_ragged<std::int64_t>(in, "/frames", 1);
+  } else {
+    for (std::uint64_t i = 0; i < positions.size(); ++i) {
+      std::vector<std::int64_t> f(positions.length(i));
+      for (std::size_t t = 0; t < f.size(); ++t) f[t] = static_cast<std::int64_t>(t);
+      out.frames.push_back(f.data(), f.size());
+    }
+  }
+  if (in.has("/states")) out.states = io::read_ragged<std::int64_t>(in, "/states", 1);
+  if (in.has("/track_id")) {
+    out.track_id = io::read_samples<std::int64_t>(in, "/track_id").data;
+  } else {
+    for (std::uint64_t i = 0; i < positions.size(); ++i) out.track_id.push_back(static_cast<std::int64_t>(out.first + i));
+  }
+  if (in.has("/D")) out.diffusion = io::read_samples<double>(in, "/D").data;
+  if (in.has("/Q")) out.quality = io::read_samples<double>(in, "/Q").data;
+  par::collectively(comm, [&] {
+    for (std::uint64_t i = 0; i < out.size(); ++i) {
+      if (out.frames.length(i) != out.positions.length(i) ||
+          (out.states.size() > 0 && out.states.length(i) != out.positions.length(i))) {
+        throw InputError(cat(path, ": track ", out.first + i, " has ", out.positions.length(i),
+                             " positions but a different number of /frames or /states entries"));
+      }
+      for (std::uint64_t t = 0; t < out.states.length(i); ++t) {
+        const auto s = out.states.series(i)[t];
+        if (s < 0 || s >= spt::kStates) {
+          throw InputError(cat(in.where("/states"), ": state ", s, " of track ", out.first + i,
+                               " is outside 0..", spt::kStates - 1));
+        }
+      }
+    }
+  });
+  return out;
+}
+
+}  // namespace
+
+TrackBlock read_tracks(const std::string& path, const par::Comm& comm, double pixel_um, double dt_s) {
+  if (!is_csv(path)) return from_hdf5(path, comm);
+  io::TrajectoryTable table;
+  par::collectively(comm, [&] { table = io::read_trajectories_csv(path); });
+  return from_table(table, comm, pixel_um, dt_s);
+}
+
+void write_tracks(io::H5File& out, const TrackBlock& tracks) {
+  io::RaggedSeries<float> positions;
+  positions.width = tracks.positions.width;
+  positions.values.assign(tracks.positions.values.begin(), tracks.positions.values.end());
+  positions.offsets = tracks.positions.offsets;
+  io::write_ragged(out, "/tracks", positions);
+  out.write_attribute("/tracks", "dim", static_cast<std::int64_t>(tracks.dim));
+  out.write_attribute("/tracks", "dt_s", tracks.dt_s);
+  out.write_attribute("/tracks", "columns", std::string(tracks.dim == 3 ? "x, y, z" : "x, y"));
+  io::write_ragged(out, "/frames", tracks.frames);
+  if (any_states(tracks, out.comm())) {
+    io::write_ragged(out, "/states", tracks.states);
+    out.write_attribute("/states", "names", std::string("0 normal, 1 directed, 2 confined, 3 subdiffusive"));
+  }
+  std::vector<std::int64_t> lengths;
+  for (std::uint64_t i = 0; i < tracks.size(); ++i) lengths.push_back(static_cast<std::int64_t>(tracks.positions.length(i)));
+  io::write_samples(out, "/track_id", tracks.track_id, {});
+  io::write_samples(out, "/length", lengths, {});
+  const bool simulated = out.comm().allreduce_max<int>(tracks.diffusion.empty() ? 0 : 1) == 1;
+  if (simulated) {
+    io::write_samples(out, "/D", tracks.diffusion, {});
+    io::write_samples(out, "/Q", tracks.quality, {});
+  }
+}
+
+bool any_states(const TrackBlock& tracks, const par::Comm& comm) {
+  return comm.allreduce_max<int>(tracks.has_states() ? 1 : 0) == 1;
+}
+
+FrameFeatures frame_features(const TrackBlock& tracks) {
+  FrameFeatures f;
+  f.channels = spt::feature_channels(tracks.dim);
+  for (std::uint64_t i = 0; i < tracks.size(); ++i) {
+    spt::append_frame_features(tracks.view(i), f.values);
+    f.lengths.push_back(static_cast<std::int64_t>(tracks.positions.length(i)));
+  }
+  return f;
+}
+
+std::string member_path(const core::Config& config, const std::string& key, std::int64_t member) {
+  if (config.string(key).empty()) return {};
+  const std::filesystem::path base(config.string(key));
+  const auto name = base.stem().string() + "_member" + std::to_string(member) + base.extension().string();
+  return output_path(config, (base.parent_path() / name).string());
+}
+
+}  // namespace phenoscale::app

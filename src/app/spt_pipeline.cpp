@@ -1,0 +1,62 @@
+// The `spt` pipeline: DeepSPT (Kæstel-Hansen et al. 2024; METHODS.md §2,
+// docs/methods.md "spt") on the shared engines.
+//
+//   mpirun -n 2 phenoscale spt simulate    -c inputs/spt/demo.toml   → tracks.h5 (+ tracks.csv)
+//   mpirun -n 2 phenoscale spt features    -c inputs/spt/demo.toml   → features.h5
+//   mpirun -n 2 phenoscale spt train       -c inputs/spt/demo.toml   → model_member<i>.h5 (ensemble)
+//   mpirun -n 2 phenoscale spt segment     -c inputs/spt/demo.toml --set segment.input=tracks.csv
+//                                                                    → segments/segments.csv, segments.h5
+//   mpirun -n 2 phenoscale spt baseline    -c inputs/spt/demo.toml   → baseline/segments.csv (rolling MSD)
+//   mpirun -n 2 phenoscale spt evaluate    -c inputs/spt/demo.toml   → evaluation.csv
+//   mpirun -n 2 phenoscale spt fingerprint -c inputs/spt/demo.toml   → fingerprints.csv, fingerprints.h5
+// Ranks hold contiguous blocks of tracks; every output is the same at any rank count.
+#include "phenoscale/app/registry.hpp"
+#include "phenoscale/app/spt_stages.hpp"
+#include "phenoscale/nn/engine.hpp"
+
+namespace phenoscale::app {
+namespace {
+
+core::Schema spt_schema() {
+  core::Schema s;
+  add_run_section(s);
+  nn::EngineDefaults defaults;
+  defaults.architecture = "unet1d";
+  defaults.inputs_dataset = "/features";
+  defaults.labels_dataset = "/states";
+  defaults.input_doc = "Training data: per-frame features with truth states (default: features.output)";
+  nn::add_model_schema(s, defaults);
+  nn::add_train_schema(s, defaults);
+  add_spt_track_keys(s);
+  add_spt_segment_keys(s);
+  add_spt_fingerprint_keys(s);
+  return s;
+}
+
+}  // namespace
+
+Pipeline spt_pipeline() {
+  return {"spt",
+          "DeepSPT: diffusion simulation, U-Net ensemble segmentation of trajectories, fingerprints",
+          spt_schema,
+          {
+              {"simulate", "Heterogeneous-diffusion tracks with per-frame truth (2D/3D; AnDi models)", spt_simulate,
+               {{"output", "simulate.output"}}},
+              {"import", "Trajectory CSV/HDF5 -> tracks.h5 (units, gaps, short tracks reported)", spt_import,
+               {{"input", "import.input"}, {"output", "import.output"}}},
+              {"features", "Per-frame network input (centred coordinates, step length, dot product)", spt_features,
+               {{"input", "features.input"}, {"output", "features.output"}}},
+              {"train", "Train the U-Net ensemble (train.members networks, or one with train.member)", spt_train,
+               {{"input", "train.input"}}},
+              {"segment", "Ensemble segmentation: per-frame states, probabilities, changepoints", spt_segment,
+               {{"input", "segment.input"}, {"output", "segment.output"}}},
+              {"baseline", "Rolling-MSD segmentation (the comparison method)", spt_baseline,
+               {{"input", "baseline.input"}, {"output", "baseline.output"}}},
+              {"evaluate", "Per-frame accuracy, macro-F1 and changepoint error against simulated truth",
+               spt_evaluate, {{"output", "evaluate.output"}}},
+              {"fingerprint", "Diffusional fingerprint per track (MSD, HMM, hull, segmentation features)",
+               spt_fingerprint, {{"input", "fingerprint.input"}, {"output", "fingerprint.output"}}},
+          }};
+}
+
+}  // namespace phenoscale::app

@@ -1,0 +1,246 @@
+// spt simulate / import / features (docs/cli.md "spt").
+//   mpirun -n 2 phenoscale spt simulate -c inputs/spt/demo.toml --set simulate.tracks=5000
+//   mpirun -n 2 phenoscale spt import   -c inputs/spt/demo.toml --input my_tracks.csv --set import.pixel_um=0.108
+//   mpirun -n 2 phenoscale spt features -c inputs/spt/demo.toml
+#include <algorithm>
+#include <cmath>
+
+#include "phenoscale/app/spt_common.hpp"
+#include "phenoscale/app/spt_stages.hpp"
+#include "phenoscale/app/stage_io.hpp"
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/core/log.hpp"
+#include "phenoscale/core/progress.hpp"
+#include "phenoscale/io/csv.hpp"
+#include "phenoscale/io/provenance.hpp"
+#include "phenoscale/io/sample_array.hpp"
+#include "phenoscale/io/sharded_text.hpp"
+#include "phenoscale/par/agree.hpp"
+#include "phenoscale/par/partition.hpp"
+#include "phenoscale/spt/features.hpp"
+#include "phenoscale/spt/simulate.hpp"
+
+namespace phenoscale::app {
+namespace {
+
+using core::cat;
+
+spt::SimulationOptions simulation_options(const core::Config& cfg) {
+  spt::SimulationOptions o;
+  o.dim = static_cast<int>(cfg.integer("simulate.dim"));
+  o.dt = cfg.real("simulate.dt");
+  o.min_length = cfg.integer("simulate.min_length");
+  o.max_length = cfg.integer("simulate.max_length");
+  o.single_mode_fraction = cfg.real("simulate.single_mode_fraction");
+  o.d_min = cfg.real("simulate.d_min");
+  o.d_max = cfg.real("simulate.d_max");
+  o.model = cfg.string("simulate.model");
+  return o;
+}
+
+// The table rows of this rank's tracks, `track_id,frame,x,y[,z]`, shortest round-trip numbers.
+std::string trajectory_rows(const TrackBlock& tracks) {
+  std::string text;
+  char buffer[64];
+  auto number = [&](double v) {
+    const auto r = std::snprintf(buffer, sizeof buffer, "%.9g", v);
+    text.append(buffer, static_cast<std::size_t>(r));
+  };
+  for (std::uint64_t i = 0; i < tracks.size(); ++i) {
+    const auto view = tracks.view(i);
+    for (std::int64_t t = 0; t < view.frames; ++t) {
+      text += std::to_string(tracks.track_id[i]) + "," + std::to_string(tracks.frames.series(i)[t]);
+      for (int a = 0; a < view.dim; ++a) {
+        text += ",";
+        number(view.at(t, a));
+      }
+      text += "\n";
+    }
+  }
+  return text;
+}
+
+void write_tracks_file(const StageContext& ctx, const TrackBlock& tracks, const std::string& path,
+                       const std::vector<std::string>& inputs) {
+  make_parent_dir(ctx, path);
+  io::H5File out = io::H5File::create(path, ctx.comm);
+  write_tracks(out, tracks);
+  io::write_provenance(out, stage_provenance(ctx, inputs));
+  out.commit();
+}
+
+}  // namespace
+
+void add_spt_track_keys(core::Schema& s) {
+  s.string("simulate.output", "tracks.h5", "Simulated tracks (tracks.h5 layout), inside run.output_dir")
+      .string("simulate.csv", "", "Also write the tracks as a trajectory CSV track_id,frame,x,y[,z] (empty: none)")
+      .integer("simulate.tracks", 1000, "Number of tracks", 1, 1e10)
+      .integer("simulate.dim", 2, "Dimensionality: 2 or 3", 2, 3)
+      .string("simulate.model", "deepspt",
+              "deepspt (4 modes with switching, METHODS.md §2.1) or an AnDi-2021 model andi:<attm|ctrw|fbm|lw|sbm>")
+      .real("simulate.dt", 1.0, "Frame interval dt", 1e-9, 1e9)
+      .integer("simulate.min_length", 5, "Shortest track, frames", 2, 1e7)
+      .integer("simulate.max_length", 600, "Track lengths are uniform in [min_length, max_length)", 3, 1e7)
+      .real("simulate.single_mode_fraction", 0.2, "Fraction of tracks with one diffusion mode", 0, 1)
+      .real("simulate.d_min", 1e-4, "Smallest diffusion coefficient D (log-uniform)", 1e-12, 1e6)
+      .real("simulate.d_max", 0.5, "Largest diffusion coefficient D", 1e-12, 1e6)
+      .string("import.input", "", "Trajectory CSV (track_id|particle, frame, x, y[, z]) or tracks HDF5; required")
+      .string("import.output", "tracks.h5", "Imported tracks, inside run.output_dir")
+      .real("import.pixel_um", 1.0, "Coordinates are multiplied by this (pixels -> µm)", 1e-12, 1e12)
+      .real("import.dt_s", 1.0, "Frame interval, seconds", 1e-12, 1e12)
+      .integer("import.min_length", 5, "Tracks with fewer frames are skipped (counted) or rejected", 1, 1e9)
+      .string("import.short_tracks", "skip", "skip (count them) or error", {"skip", "error"})
+      .string("import.gaps", "keep", "Tracks with missing frames: keep (counted), skip (counted) or error",
+              {"keep", "skip", "error"})
+      .string("features.input", "", "Tracks (tracks.h5 layout or a trajectory CSV); default: simulate.output")
+      .string("features.output", "features.h5", "Per-frame features (CSR /features) and /states, inside run.output_dir");
+}
+
+void spt_simulate(const StageContext& ctx) {
+  const auto& cfg = ctx.config;
+  spt::SimulationOptions options;
+  par::collectively(ctx.comm, [&] {
+    options = simulation_options(cfg);
+    spt::validate(options);
+  });
+  const auto total = static_cast<std::uint64_t>(cfg.integer("simulate.tracks"));
+  const auto seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
+  const par::Range mine = par::BlockPartition::over(total, ctx.comm).range(ctx.comm.rank());
+  core::Log::info(cat("spt simulate: ", total, " ", options.dim, "D tracks (", options.model, ") on ",
+                      ctx.comm.size(), " rank(s)"));
+  TrackBlock tracks;
+  tracks.dim = options.dim;
+  tracks.dt_s = options.dt;
+  tracks.first = mine.begin;
+  tracks.global_tracks = total;
+  tracks.positions.width = static_cast<std::uint64_t>(options.dim);
+  {
+    core::ScopedTimer t(ctx.timers, "simulate");
+    core::Progress progress("simulate", total, ctx.comm.size(), cfg.real("run.progress_interval_s"));
+    for (std::uint64_t i = mine.begin; i < mine.end; ++i) {
+      const spt::Track track = spt::simulate_track(options, seed, i);
+      std::vector<std::int64_t> frames(static_cast<std::size_t>(track.frames()));
+      for (std::size_t t = 0; t < frames.size(); ++t) frames[t] = static_cast<std::int64_t>(t);
+      tracks.track_id.push_back(static_cast<std::int64_t>(i));
+      tracks.positions.push_back(track.xyz.data(), frames.size());
+      tracks.frames.push_back(frames.data(), frames.size());
+      tracks.states.push_back(track.states.data(), frames.size());
+      tracks.diffusion.push_back(track.diffusion);
+      tracks.quality.push_back(track.quality);
+      progress.advance();
+    }
+    progress.finish();
+  }
+  core::ScopedTimer t(ctx.timers, "write");
+  const std::string path = output_path(cfg, cfg.string("simulate.output"));
+  write_tracks_file(ctx, tracks, path, {});
+  if (!cfg.string("simulate.csv").empty()) {
+    const std::string csv = output_path(cfg, cfg.string("simulate.csv"));
+    const std::string header = options.dim == 3 ? "track_id,frame,x,y,z\n" : "track_id,frame,x,y\n";
+    io::write_text_in_rank_order(csv, (ctx.comm.is_root() ? header : "") + trajectory_rows(tracks), ctx.comm);
+    core::Log::info("spt simulate: wrote " + csv);
+  }
+  core::Log::info("spt simulate: wrote " + path);
+}
+
+namespace {
+
+bool has_gap(const std::int64_t* frames, std::uint64_t n) {
+  for (std::uint64_t t = 1; t < n; ++t) {
+    if (frames[t] != frames[t - 1] + 1) return true;
+  }
+  return false;
+}
+
+// Keeps the tracks that pass the deck's rules; counts what was dropped.
+TrackBlock filter_tracks(const TrackBlock& in, const core::Config& cfg, const std::string& where,
+                         const par::Comm& comm, std::int64_t counts[3]) {
+  const auto min_length = static_cast<std::uint64_t>(cfg.integer("import.min_length"));
+  const std::string short_rule = cfg.string("import.short_tracks"), gap_rule = cfg.string("import.gaps");
+  TrackBlock out;
+  out.dim = in.dim;
+  out.dt_s = in.dt_s;
+  out.positions.width = in.positions.width;
+  std::string error;
+  for (std::uint64_t i = 0; i < in.size(); ++i) {
+    const auto n = in.positions.length(i);
+    const bool gap = has_gap(in.frames.series(i), n);
+    if (n < min_length) {
+      ++counts[0];
+      if (short_rule == "error" && error.empty()) {
+        error = cat(where, ": track ", in.track_id[i], " has ", n, " frame(s), fewer than import.min_length = ",
+                    min_length, " (set import.short_tracks = \"skip\" to drop such tracks)");
+      }
+      continue;
+    }
+    if (gap) {
+      ++counts[1];
+      if (gap_rule == "error" && error.empty()) {
+        error = cat(where, ": track ", in.track_id[i], " has missing frames (set import.gaps = \"keep\" or \"skip\")");
+      }
+      if (gap_rule != "keep") continue;
+    }
+    ++counts[2];
+    out.track_id.push_back(in.track_id[i]);
+    out.positions.push_back(in.positions.series(i), n);
+    out.frames.push_back(in.frames.series(i), n);
+    if (in.has_states()) out.states.push_back(in.states.series(i), n);
+  }
+  par::collectively(comm, [&] {
+    if (!error.empty()) throw InputError(error);
+  });
+  return out;
+}
+
+}  // namespace
+
+void spt_import(const StageContext& ctx) {
+  const auto& cfg = ctx.config;
+  require_setting(ctx, "import.input", "give the trajectories with --input tracks.csv");
+  const std::string input = cfg.string("import.input");
+  TrackBlock raw;
+  {
+    core::ScopedTimer t(ctx.timers, "read");
+    raw = read_tracks(input, ctx.comm, cfg.real("import.pixel_um"), cfg.real("import.dt_s"));
+  }
+  std::int64_t counts[3] = {0, 0, 0};  // short, with gaps, kept
+  TrackBlock tracks = filter_tracks(raw, cfg, input, ctx.comm, counts);
+  for (auto& c : counts) c = ctx.comm.allreduce_sum(c);
+  tracks.global_tracks = static_cast<std::uint64_t>(counts[2]);
+  core::Log::info(cat("spt import: ", raw.global_tracks, " tracks (", raw.dim, "D) in ", input, "; ", counts[0],
+                      " shorter than ", cfg.integer("import.min_length"), " frames skipped; ", counts[1],
+                      " with missing frames (", cfg.string("import.gaps"), "); ", counts[2], " kept"));
+  par::check_all(ctx.comm, counts[2] > 0, cat(input, ": no track left after import.min_length and import.gaps"));
+  write_tracks_file(ctx, tracks, output_path(cfg, cfg.string("import.output")), {input});
+  core::Log::info("spt import: wrote " + output_path(cfg, cfg.string("import.output")));
+}
+
+void spt_features(const StageContext& ctx) {
+  const auto& cfg = ctx.config;
+  const std::string input = input_or_output(cfg, "features.input", "simulate.output");
+  const TrackBlock tracks = read_tracks(input, ctx.comm);
+  const FrameFeatures features = frame_features(tracks);
+  const std::string path = output_path(cfg, cfg.string("features.output"));
+  make_parent_dir(ctx, path);
+  io::H5File out = io::H5File::create(path, ctx.comm);
+  io::RaggedSeries<float> series;
+  series.width = static_cast<std::uint64_t>(features.channels);
+  std::int64_t offset = 0;
+  for (auto length : features.lengths) {
+    series.push_back(features.values.data() + offset * features.channels, static_cast<std::uint64_t>(length));
+    offset += length;
+  }
+  io::write_ragged(out, "/features", series);
+  out.write_attribute("/features", "dim", static_cast<std::int64_t>(tracks.dim));
+  out.write_attribute("/features", "columns",
+                      std::string(tracks.dim == 3 ? "x-x0, y-y0, z-z0, step, dot" : "x-x0, y-y0, step, dot"));
+  const bool labelled = any_states(tracks, ctx.comm);
+  if (labelled) io::write_ragged(out, "/states", tracks.states);
+  io::write_samples(out, "/track_id", tracks.track_id, {});
+  io::write_provenance(out, stage_provenance(ctx, {input}));
+  out.commit();
+  core::Log::info(cat("spt features: ", tracks.global_tracks, " tracks, ", features.channels, " channels per frame",
+                      labelled ? " with truth states" : "", " -> ", path));
+}
+
+}  // namespace phenoscale::app

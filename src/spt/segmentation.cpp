@@ -1,0 +1,78 @@
+#include "phenoscale/spt/segmentation.hpp"
+
+#include <cmath>
+#include <limits>
+
+namespace phenoscale::spt {
+
+std::vector<Run> runs_of(const std::int64_t* states, std::int64_t frames) {
+  std::vector<Run> runs;
+  for (std::int64_t t = 0; t < frames; ++t) {
+    if (runs.empty() || states[t] != runs.back().state) runs.push_back({t, t + 1, states[t]});
+    else runs.back().end = t + 1;
+  }
+  return runs;
+}
+
+void merge_short_runs(std::int64_t* states, std::int64_t frames, std::int64_t min_run) {
+  for (;;) {
+    auto runs = runs_of(states, frames);
+    if (runs.size() < 2) return;
+    std::size_t shortest = 0;
+    for (std::size_t i = 1; i < runs.size(); ++i) {
+      if (runs[i].length() < runs[shortest].length()) shortest = i;
+    }
+    if (runs[shortest].length() >= min_run) return;
+    const bool has_before = shortest > 0, has_after = shortest + 1 < runs.size();
+    const std::int64_t before = has_before ? runs[shortest - 1].length() : -1;
+    const std::int64_t after = has_after ? runs[shortest + 1].length() : -1;
+    const std::int64_t into = before >= after ? runs[shortest - 1].state : runs[shortest + 1].state;
+    for (std::int64_t t = runs[shortest].begin; t < runs[shortest].end; ++t) states[t] = into;
+  }
+}
+
+std::vector<std::int64_t> changepoints(const std::int64_t* states, std::int64_t frames) {
+  std::vector<std::int64_t> points;
+  for (std::int64_t t = 1; t < frames; ++t) {
+    if (states[t] != states[t - 1]) points.push_back(t);
+  }
+  return points;
+}
+
+void Confusion::add(const std::int64_t* truth, const std::int64_t* predicted, std::int64_t frames) {
+  for (std::int64_t t = 0; t < frames; ++t) ++counts[truth[t] * kStates + predicted[t]];
+}
+
+std::int64_t Confusion::total() const {
+  std::int64_t n = 0;
+  for (auto c : counts) n += c;
+  return n;
+}
+
+double Confusion::accuracy() const {
+  std::int64_t correct = 0;
+  for (int k = 0; k < kStates; ++k) correct += counts[k * kStates + k];
+  return total() > 0 ? double(correct) / double(total()) : std::numeric_limits<double>::quiet_NaN();
+}
+
+double Confusion::f1(int state) const {
+  std::int64_t true_count = 0, predicted_count = 0;
+  for (int k = 0; k < kStates; ++k) {
+    true_count += counts[state * kStates + k];
+    predicted_count += counts[k * kStates + state];
+  }
+  if (true_count + predicted_count == 0) return std::numeric_limits<double>::quiet_NaN();
+  return 2.0 * double(counts[state * kStates + state]) / double(true_count + predicted_count);
+}
+
+double Confusion::macro_f1() const {
+  double sum = 0.0;
+  int present = 0;
+  for (int k = 0; k < kStates; ++k) {
+    const double f = f1(k);
+    if (!std::isnan(f)) sum += f, ++present;
+  }
+  return present ? sum / present : std::numeric_limits<double>::quiet_NaN();
+}
+
+}  // namespace phenoscale::spt
