@@ -8,6 +8,10 @@
 #                 (missing wedge, CTF, MTF, SNR 0.5) → Inception3D training →
 #                 structural features → k-means subdivision → class average
 #                 and FSC; tomo/report.md and tomo/figures/*.png
+#   spt/          the spt chain (DeepSPT): simulated heterogeneous diffusion →
+#                 3-member 1D U-Net ensemble → segmentation of held-out test
+#                 tracks (from their CSV) against the rolling-MSD baseline →
+#                 scores and fingerprints; spt/report.md and spt/figures/*.png
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 start=$(date +%s)
@@ -30,4 +34,15 @@ for stage in structures simulate train extract subdivide average; do
   mpirun -n 2 build/bin/phenoscale tomo "$stage" -c "$tomo_deck" --set run.output_dir="$out/tomo"
 done
 /usr/bin/python3 postprocess/tomo_report.py "$out/tomo"
+
+spt_deck=inputs/spt/demo.toml
+spt=(-c "$spt_deck" --set run.output_dir="$out/spt")
+for stage in simulate features train; do
+  mpirun -n 2 build/bin/phenoscale spt "$stage" "${spt[@]}"
+done
+mpirun -n 2 build/bin/phenoscale spt segment "${spt[@]}" --input "$out/spt/test_tracks.csv"
+for stage in baseline evaluate fingerprint; do
+  mpirun -n 2 build/bin/phenoscale spt "$stage" "${spt[@]}"
+done
+/usr/bin/python3 postprocess/spt_report.py "$out/spt"
 echo "demo.sh: done in $(( $(date +%s) - start )) s; see $out/report.md"

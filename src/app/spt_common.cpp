@@ -84,6 +84,7 @@ TrackBlock from_hdf5(const std::string& path, const par::Comm& comm) {
         throw InputError(cat(path, ": track ", out.first + i, " has ", out.positions.length(i),
                              " positions but a different number of /frames or /states entries"));
       }
+      if (out.states.size() == 0) continue;  // no truth: no /states to check
       for (std::uint64_t t = 0; t < out.states.length(i); ++t) {
         const auto s = out.states.series(i)[t];
         if (s < 0 || s >= spt::kStates) {
@@ -127,6 +128,11 @@ void write_tracks(io::H5File& out, const TrackBlock& tracks) {
   if (simulated) {
     io::write_samples(out, "/D", tracks.diffusion, {});
     io::write_samples(out, "/Q", tracks.quality, {});
+  }
+  const bool populations = out.comm().allreduce_max<int>(tracks.population.empty() ? 0 : 1) == 1;
+  if (populations) {
+    io::write_samples(out, "/population", tracks.population, {});
+    io::write_samples(out, "/experiment", tracks.experiment, {});
   }
 }
 

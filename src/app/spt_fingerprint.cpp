@@ -42,7 +42,7 @@ std::string header_of(const std::string& leading) {
 }  // namespace
 
 void add_spt_fingerprint_keys(core::Schema& s) {
-  s.string("fingerprint.input", "", "Tracks (tracks.h5 layout or a trajectory CSV); default: simulate.output")
+  s.string("fingerprint.input", "", "Tracks (tracks.h5 layout or a trajectory CSV); default: simulate.test_output")
       .string("fingerprint.segments", "",
               "Segmentation directory (segments.h5 of spt segment or baseline) for the per-segment and "
               "segmentation columns; empty: none (those columns are NaN)")
@@ -54,7 +54,7 @@ void add_spt_fingerprint_keys(core::Schema& s) {
 
 void spt_fingerprint(const StageContext& ctx) {
   const auto& cfg = ctx.config;
-  const std::string input = input_or_output(cfg, "fingerprint.input", "simulate.output");
+  const std::string input = input_or_output(cfg, "fingerprint.input", "simulate.test_output");
   const TrackBlock tracks = read_tracks(input, ctx.comm);
   std::vector<std::string> inputs = {input};
   io::RaggedSeries<std::int64_t> segmentation;

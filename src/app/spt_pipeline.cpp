@@ -9,6 +9,10 @@
 //   mpirun -n 2 phenoscale spt baseline    -c inputs/spt/demo.toml   → baseline/segments.csv (rolling MSD)
 //   mpirun -n 2 phenoscale spt evaluate    -c inputs/spt/demo.toml   → evaluation.csv
 //   mpirun -n 2 phenoscale spt fingerprint -c inputs/spt/demo.toml   → fingerprints.csv, fingerprints.h5
+//   mpirun -n 2 phenoscale spt event-features -c inputs/spt/demo.toml → event_features.h5
+//   mpirun -n 2 phenoscale spt event-train -c inputs/spt/demo.toml   → event_model.h5 (bi-GRU)
+//   mpirun -n 2 phenoscale spt events      -c inputs/spt/demo.toml   → events/events.csv, events_summary.csv
+//   mpirun -n 2 phenoscale spt classify    -c inputs/spt/classify.toml → classify/summary.csv, classify.h5
 // Ranks hold contiguous blocks of tracks; every output is the same at any rank count.
 #include "phenoscale/app/registry.hpp"
 #include "phenoscale/app/spt_stages.hpp"
@@ -30,6 +34,8 @@ core::Schema spt_schema() {
   add_spt_track_keys(s);
   add_spt_segment_keys(s);
   add_spt_fingerprint_keys(s);
+  add_spt_event_keys(s);
+  add_spt_classify_keys(s);
   return s;
 }
 
@@ -37,7 +43,7 @@ core::Schema spt_schema() {
 
 Pipeline spt_pipeline() {
   return {"spt",
-          "DeepSPT: diffusion simulation, U-Net ensemble segmentation of trajectories, fingerprints",
+          "DeepSPT: diffusion simulation, U-Net ensemble segmentation of trajectories, fingerprints, event timing",
           spt_schema,
           {
               {"simulate", "Heterogeneous-diffusion tracks with per-frame truth (2D/3D; AnDi models)", spt_simulate,
@@ -56,6 +62,13 @@ Pipeline spt_pipeline() {
                spt_evaluate, {{"output", "evaluate.output"}}},
               {"fingerprint", "Diffusional fingerprint per track (MSD, HMM, hull, segmentation features)",
                spt_fingerprint, {{"input", "fingerprint.input"}, {"output", "fingerprint.output"}}},
+              {"event-features", "Sliding-window features per frame and before/after labels for event timing",
+               spt_event_features, {{"input", "events.input"}, {"output", "events.features"}}},
+              {"event-train", "Train the event-timing network (events.architecture, bi-GRU) on events.features",
+               spt_event_train, {{"input", "events.train_input"}, {"output", "events.model"}}},
+              {"events", "Event time per track (first frame after the switch); errors against truth",
+               spt_events, {{"input", "events.predict_input"}, {"output", "events.output"}}},
+              {"classify", "Population classifier on fingerprints: LR / MLP, stratified and leave-one-experiment-out CV", spt_classify, {{"input", "classify.input"}, {"output", "classify.output"}}},
           }};
 }
 

@@ -123,7 +123,7 @@ nn::SeriesBlock series_of(const TrackBlock& tracks, bool with_truth) {
 void add_spt_segment_keys(core::Schema& s) {
   s.integer("train.members", 3, "Ensemble size: networks trained with seeds run.seed + member (METHODS.md §2.2)", 1, 1000)
       .integer("train.member", -1, "Train only this member (a Slurm array task); -1: all members in turn", -1, 999)
-      .string("segment.input", "", "Tracks to segment: trajectory CSV or tracks HDF5 (default: simulate.output)")
+      .string("segment.input", "", "Tracks to segment: trajectory CSV or tracks HDF5 (default: simulate.test_output)")
       .string("segment.output", "segments", "Directory receiving segments.csv and segments.h5, inside run.output_dir")
       .string_list("segment.models", {}, "Ensemble model files (default: the train.members members of train.output)")
       .real("segment.temperature", 1.0, "Temperature T: members' softmax(logits / T), averaged", 1e-6, 1e6)
@@ -132,12 +132,12 @@ void add_spt_segment_keys(core::Schema& s) {
       .integer("segment.min_run", 5, "Runs shorter than this many frames are merged into a neighbour", 1, 1e9)
       .integer("segment.batch_size", 64, "Tracks per forward pass on each rank", 1, 1e9)
       .real("segment.pixel_um", 1.0, "CSV input: coordinates are multiplied by this", 1e-12, 1e12)
-      .string("baseline.input", "", "Tracks (default: simulate.output)")
+      .string("baseline.input", "", "Tracks (default: simulate.test_output)")
       .string("baseline.output", "baseline", "Directory receiving segments.csv and segments.h5, inside run.output_dir")
       .integer("baseline.window", 20, "Frames per rolling-MSD window", 3, 1e6)
       .real("baseline.alpha_low", 0.7, "α at or below this: subdiffusive", 0, 10)
       .real("baseline.alpha_high", 1.3, "α at or above this: directed", 0, 10)
-      .string("evaluate.truth", "", "Tracks with truth /states (default: simulate.output)")
+      .string("evaluate.truth", "", "Tracks with truth /states (default: simulate.test_output)")
       .string_list("evaluate.methods", {"segments", "baseline"},
                    "Segmentation directories to score (each holding segments.h5), inside run.output_dir")
       .string("evaluate.output", "evaluation.csv", "Scores per method and subset, inside run.output_dir")
@@ -167,7 +167,7 @@ void spt_train(const StageContext& ctx) {
 
 void spt_segment(const StageContext& ctx) {
   const auto& cfg = ctx.config;
-  const std::string input = input_or_output(cfg, "segment.input", "simulate.output");
+  const std::string input = input_or_output(cfg, "segment.input", "simulate.test_output");
   const auto models = ensemble_models(cfg);
   TrackBlock tracks;
   {
@@ -217,7 +217,7 @@ void spt_segment(const StageContext& ctx) {
 
 void spt_baseline(const StageContext& ctx) {
   const auto& cfg = ctx.config;
-  const std::string input = input_or_output(cfg, "baseline.input", "simulate.output");
+  const std::string input = input_or_output(cfg, "baseline.input", "simulate.test_output");
   const TrackBlock tracks = read_tracks(input, ctx.comm);
   spt::RollingMsdOptions options;
   options.window = cfg.integer("baseline.window");
@@ -281,7 +281,7 @@ std::vector<double> changepoint_errors(const TrackBlock& truth, const io::Ragged
 
 void spt_evaluate(const StageContext& ctx) {
   const auto& cfg = ctx.config;
-  const std::string truth_path = input_or_output(cfg, "evaluate.truth", "simulate.output");
+  const std::string truth_path = input_or_output(cfg, "evaluate.truth", "simulate.test_output");
   const TrackBlock truth = read_tracks(truth_path, ctx.comm);
   par::check_all(ctx.comm, any_states(truth, ctx.comm), cat(truth_path, ": no /states (per-frame truth) to score against"));
   const auto sets = subsets();

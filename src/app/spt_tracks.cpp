@@ -34,7 +34,26 @@ spt::SimulationOptions simulation_options(const core::Config& cfg) {
   o.single_mode_fraction = cfg.real("simulate.single_mode_fraction");
   o.d_min = cfg.real("simulate.d_min");
   o.d_max = cfg.real("simulate.d_max");
+  o.q_min = cfg.real("simulate.q_min");
+  o.q_max = cfg.real("simulate.q_max");
+  o.alpha_min = cfg.real("simulate.alpha_min");
+  o.alpha_max = cfg.real("simulate.alpha_max");
   o.model = cfg.string("simulate.model");
+  o.populations = cfg.integer("simulate.populations");
+  o.population_segment_frames = cfg.integer("simulate.population_segment_frames");
+  o.experiments = cfg.integer("simulate.experiments");
+  // The deck's flat list holds 4 weights (normal, directed, confined, subdiffusive) per population.
+  const auto& weights = cfg.real_list("simulate.population_weights");
+  if (o.populations > 0 && static_cast<std::int64_t>(weights.size()) != spt::kStates * o.populations) {
+    throw ConfigError(cat(deck_label(cfg), ": simulate.population_weights has ", weights.size(), " values; expected ",
+                          spt::kStates, " per population (normal, directed, confined, subdiffusive) x ",
+                          o.populations, " populations = ", spt::kStates * o.populations));
+  }
+  for (std::size_t p = 0; o.populations > 0 && p < static_cast<std::size_t>(o.populations); ++p) {
+    std::array<double, spt::kStates> row{};
+    std::copy_n(weights.begin() + static_cast<std::ptrdiff_t>(p * spt::kStates), spt::kStates, row.begin());
+    o.population_weights.push_back(row);
+  }
   return o;
 }
 
@@ -74,7 +93,11 @@ void write_tracks_file(const StageContext& ctx, const TrackBlock& tracks, const 
 void add_spt_track_keys(core::Schema& s) {
   s.string("simulate.output", "tracks.h5", "Simulated tracks (tracks.h5 layout), inside run.output_dir")
       .string("simulate.csv", "", "Also write the tracks as a trajectory CSV track_id,frame,x,y[,z] (empty: none)")
-      .integer("simulate.tracks", 1000, "Number of tracks", 1, 1e10)
+      .integer("simulate.tracks", 1000, "Number of training tracks (train splits them into training and validation)", 1, 1e10)
+      .integer("simulate.test_tracks", 0, "Number of held-out test tracks, drawn after the training tracks (0: none)", 0, 1e10)
+      .string("simulate.test_output", "test_tracks.h5", "Held-out test tracks, inside run.output_dir; the default "
+              "input of segment, baseline, evaluate and fingerprint")
+      .string("simulate.test_csv", "", "Also write the test tracks as a trajectory CSV (empty: none)")
       .integer("simulate.dim", 2, "Dimensionality: 2 or 3", 2, 3)
       .string("simulate.model", "deepspt",
               "deepspt (4 modes with switching, METHODS.md §2.1) or an AnDi-2021 model andi:<attm|ctrw|fbm|lw|sbm>")
@@ -84,6 +107,21 @@ void add_spt_track_keys(core::Schema& s) {
       .real("simulate.single_mode_fraction", 0.2, "Fraction of tracks with one diffusion mode", 0, 1)
       .real("simulate.d_min", 1e-4, "Smallest diffusion coefficient D (log-uniform)", 1e-12, 1e6)
       .real("simulate.d_max", 0.5, "Largest diffusion coefficient D", 1e-12, 1e6)
+      .real("simulate.q_min", 1.0, "Smallest localisation quality Q (uniform; noise sigma = sqrt(D dt)/Q)", 1e-6, 1e6)
+      .real("simulate.q_max", 16.0, "Largest localisation quality Q", 1e-6, 1e6)
+      .real("simulate.alpha_min", 0.0, "Subdiffusive segments: smallest anomalous exponent alpha (uniform)", 0, 1.999)
+      .real("simulate.alpha_max", 0.7, "Subdiffusive segments: largest alpha (fBm with H = alpha/2)", 0, 1.999)
+      .integer("simulate.populations", 0,
+               "Labelled populations P for spt classify (0: off). Track i is in population i mod P and experiment "
+               "(i / P) mod simulate.experiments; writes /population and /experiment", 0, 1e6)
+      .real_list("simulate.population_weights", {},
+                 "Per population, 4 weights (normal, directed, confined, subdiffusive): the share of every track's "
+                 "frames in each mode, e.g. [0.6, 0, 0, 0.4, 0.4, 0, 0, 0.6]", 0, 1e12)
+      .integer("simulate.population_segment_frames", 25,
+               "With populations: each mode's frames are cut into pieces of about this many frames, in random order",
+               1, 1e7)
+      .integer("simulate.experiments", 1, "With populations: number of experiment labels (leave-one-experiment-out)",
+               1, 1e9)
       .string("import.input", "", "Trajectory CSV (track_id|particle, frame, x, y[, z]) or tracks HDF5; required")
       .string("import.output", "tracks.h5", "Imported tracks, inside run.output_dir")
       .real("import.pixel_um", 1.0, "Coordinates are multiplied by this (pixels -> µm)", 1e-12, 1e12)
@@ -96,29 +134,25 @@ void add_spt_track_keys(core::Schema& s) {
       .string("features.output", "features.h5", "Per-frame features (CSR /features) and /states, inside run.output_dir");
 }
 
-void spt_simulate(const StageContext& ctx) {
-  const auto& cfg = ctx.config;
-  spt::SimulationOptions options;
-  par::collectively(ctx.comm, [&] {
-    options = simulation_options(cfg);
-    spt::validate(options);
-  });
-  const auto total = static_cast<std::uint64_t>(cfg.integer("simulate.tracks"));
-  const auto seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
-  const par::Range mine = par::BlockPartition::over(total, ctx.comm).range(ctx.comm.rank());
-  core::Log::info(cat("spt simulate: ", total, " ", options.dim, "D tracks (", options.model, ") on ",
-                      ctx.comm.size(), " rank(s)"));
+namespace {
+
+// Simulates tracks [first_index, first_index + count) of the seed's stream
+// (track ids 0..count-1) into `path` and, when `csv` is set, a trajectory CSV.
+void simulate_set(const StageContext& ctx, const spt::SimulationOptions& options, std::uint64_t first_index,
+                  std::uint64_t count, const std::string& path, const std::string& csv) {
+  const auto seed = static_cast<std::uint64_t>(ctx.config.integer("run.seed"));
+  const par::Range mine = par::BlockPartition::over(count, ctx.comm).range(ctx.comm.rank());
   TrackBlock tracks;
   tracks.dim = options.dim;
   tracks.dt_s = options.dt;
   tracks.first = mine.begin;
-  tracks.global_tracks = total;
+  tracks.global_tracks = count;
   tracks.positions.width = static_cast<std::uint64_t>(options.dim);
   {
     core::ScopedTimer t(ctx.timers, "simulate");
-    core::Progress progress("simulate", total, ctx.comm.size(), cfg.real("run.progress_interval_s"));
+    core::Progress progress("simulate", count, ctx.comm.size(), ctx.config.real("run.progress_interval_s"));
     for (std::uint64_t i = mine.begin; i < mine.end; ++i) {
-      const spt::Track track = spt::simulate_track(options, seed, i);
+      const spt::Track track = spt::simulate_track(options, seed, first_index + i);
       std::vector<std::int64_t> frames(static_cast<std::size_t>(track.frames()));
       for (std::size_t t = 0; t < frames.size(); ++t) frames[t] = static_cast<std::int64_t>(t);
       tracks.track_id.push_back(static_cast<std::int64_t>(i));
@@ -127,20 +161,52 @@ void spt_simulate(const StageContext& ctx) {
       tracks.states.push_back(track.states.data(), frames.size());
       tracks.diffusion.push_back(track.diffusion);
       tracks.quality.push_back(track.quality);
+      if (options.populations > 0) {
+        tracks.population.push_back(spt::population_of(options, first_index + i));
+        tracks.experiment.push_back(spt::experiment_of(options, first_index + i));
+      }
       progress.advance();
     }
     progress.finish();
   }
   core::ScopedTimer t(ctx.timers, "write");
-  const std::string path = output_path(cfg, cfg.string("simulate.output"));
   write_tracks_file(ctx, tracks, path, {});
-  if (!cfg.string("simulate.csv").empty()) {
-    const std::string csv = output_path(cfg, cfg.string("simulate.csv"));
+  core::Log::info(cat("spt simulate: ", count, " tracks -> ", path));
+  if (!csv.empty()) {
     const std::string header = options.dim == 3 ? "track_id,frame,x,y,z\n" : "track_id,frame,x,y\n";
     io::write_text_in_rank_order(csv, (ctx.comm.is_root() ? header : "") + trajectory_rows(tracks), ctx.comm);
     core::Log::info("spt simulate: wrote " + csv);
   }
-  core::Log::info("spt simulate: wrote " + path);
+}
+
+std::string optional_output(const core::Config& cfg, const std::string& key) {
+  return cfg.string(key).empty() ? std::string() : output_path(cfg, cfg.string(key));
+}
+
+}  // namespace
+
+void spt_simulate(const StageContext& ctx) {
+  const auto& cfg = ctx.config;
+  spt::SimulationOptions options;
+  par::collectively(ctx.comm, [&] {
+    options = simulation_options(cfg);
+    spt::validate(options);
+  });
+  const auto train = static_cast<std::uint64_t>(cfg.integer("simulate.tracks"));
+  const auto test = static_cast<std::uint64_t>(cfg.integer("simulate.test_tracks"));
+  core::Log::info(cat("spt simulate: ", train, " training and ", test, " test ", options.dim, "D tracks (",
+                      options.model, ") on ", ctx.comm.size(), " rank(s)"));
+  if (options.populations > 0) {
+    core::Log::info(cat("spt simulate: ", options.populations, " labelled populations (mode shares ",
+                        core::format_value(cfg.real_list("simulate.population_weights")), ") in ", options.experiments,
+                        " experiment(s)"));
+  }
+  simulate_set(ctx, options, 0, train, output_path(cfg, cfg.string("simulate.output")), optional_output(cfg, "simulate.csv"));
+  // The test tracks continue the seed's stream after the training tracks: independent draws.
+  if (test > 0) {
+    simulate_set(ctx, options, train, test, output_path(cfg, cfg.string("simulate.test_output")),
+                 optional_output(cfg, "simulate.test_csv"));
+  }
 }
 
 namespace {

@@ -10,7 +10,7 @@
 
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
-#include "phenoscale/core/rng.hpp"
+#include "phenoscale/ml/cross_validation.hpp"
 
 namespace phenoscale::ml {
 namespace {
@@ -125,29 +125,14 @@ std::vector<std::int64_t> check_training(const std::vector<double>& x, std::size
   return labels;
 }
 
-// Mean and 1/sd of every feature over `rows` (a constant feature keeps scale 1).
-void moments_of(const std::vector<double>& x, std::size_t d, const std::vector<std::size_t>& rows,
-                std::vector<double>& mean, std::vector<double>& scale) {
-  const double n = double(rows.size());
-  mean.assign(d, 0.0);
-  scale.assign(d, 1.0);
-  for (std::size_t i : rows)
-    for (std::size_t j = 0; j < d; ++j) mean[j] += x[i * d + j];
-  for (auto& m : mean) m /= n;
-  std::vector<double> var(d, 0.0);
-  for (std::size_t i : rows)
-    for (std::size_t j = 0; j < d; ++j) var[j] += (x[i * d + j] - mean[j]) * (x[i * d + j] - mean[j]);
-  for (std::size_t j = 0; j < d; ++j) {
-    const double sd = std::sqrt(var[j] / n);
-    scale[j] = sd > 1e-12 * (1.0 + std::fabs(mean[j])) ? 1.0 / sd : 1.0;
-  }
-}
-
+// The training rows' column scaling (ml/cross_validation.hpp) applied to all of `x`.
 std::vector<double> standardised(const std::vector<double>& x, std::size_t d, const std::vector<double>& mean,
                                  const std::vector<double>& scale) {
-  std::vector<double> out(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) out[i] = (x[i] - mean[i % d]) * scale[i % d];
-  return out;
+  Standardiser s;
+  s.mean = mean;
+  s.scale = scale;
+  s.present.assign(d, true);
+  return s.apply(x);
 }
 
 }  // namespace
@@ -173,7 +158,9 @@ void RbfSvmClassifier::fit(const std::vector<double>& x, std::size_t d, const st
 void RbfSvmClassifier::standardise_like(const std::vector<double>& x, std::size_t d) {
   std::vector<std::size_t> all(x.size() / d);
   for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
-  moments_of(x, d, all, mean_, scale_);
+  Standardiser s = Standardiser::fit(x, d, all);
+  mean_ = std::move(s.mean);
+  scale_ = std::move(s.scale);
 }
 
 void RbfSvmClassifier::fit_cross_validated(const std::vector<double>& x, std::size_t d,
@@ -188,30 +175,21 @@ void RbfSvmClassifier::fit_cross_validated(const std::vector<double>& x, std::si
   const std::size_t n = y.size();
 
   // Stratified folds: each class's rows in a seeded order, dealt round-robin.
-  std::vector<std::vector<std::size_t>> by_class(labels.size());
-  for (std::size_t i = 0; i < n; ++i) by_class[classes[i]].push_back(i);
-  std::size_t smallest = n;
-  for (const auto& rows : by_class) smallest = std::min(smallest, rows.size());
+  std::vector<std::size_t> class_rows(labels.size(), 0);
+  for (int k : classes) ++class_rows[static_cast<std::size_t>(k)];
+  const std::size_t smallest = *std::min_element(class_rows.begin(), class_rows.end());
   if (smallest < 2)
     throw InputError(cat("SVM: a class of the training set has a single row; cross-validation needs at least 2 per class"));
   const int folds = static_cast<int>(std::min<std::size_t>(std::max(grid.folds, 2), smallest));
-  std::vector<int> fold_of(n, 0);
-  for (std::size_t k = 0; k < by_class.size(); ++k) {
-    auto& rows = by_class[k];
-    core::Rng rng(grid.seed, core::Stream::split, 0x5356'4d00ULL + k);  // "SVM" folds, one stream per class
-    for (std::size_t i = rows.size(); i > 1; --i) std::swap(rows[i - 1], rows[rng.below(i)]);
-    for (std::size_t i = 0; i < rows.size(); ++i) fold_of[rows[i]] = static_cast<int>(i % folds);
-  }
-
+  const std::vector<int> fold_of = stratified_folds(classes, static_cast<int>(labels.size()), folds, grid.seed,
+                                                    0x5356'4d00ULL);  // "SVM" folds, one stream per class
   // Each fold is standardised with its own training rows, as the final model
   // is with the whole training set: the held-out rows never shape the scaling.
   std::vector<std::vector<std::size_t>> train_rows(folds), held_out_rows(folds);
   std::vector<std::vector<double>> xs(folds);
   for (int f = 0; f < folds; ++f) {
     for (std::size_t i = 0; i < n; ++i) (fold_of[i] == f ? held_out_rows : train_rows)[f].push_back(i);
-    std::vector<double> mean, scale;
-    moments_of(x, d, train_rows[f], mean, scale);
-    xs[f] = standardised(x, d, mean, scale);
+    xs[f] = Standardiser::fit(x, d, train_rows[f]).apply(x);
   }
 
   std::vector<SvmCvPoint> points;

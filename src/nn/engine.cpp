@@ -316,6 +316,61 @@ FramePredictions predict_series(const std::vector<std::string>& models, const Se
   });
 }
 
+namespace {
+
+SampleStore store_of(const RowSet& rows, bool labelled, const par::Comm& self) {
+  SampleStore store;
+  store.sample_shape = {rows.features};
+  store.labelled = labelled;
+  for (std::int64_t i = 0; i < rows.rows(); ++i)
+    store.push_back(rows.values.data() + i * rows.features, 1, labelled ? &rows.labels[static_cast<std::size_t>(i)] : nullptr);
+  store.finish_sharding(self);
+  return store;
+}
+
+// LibTorch on one thread while it lives: a fit's floating-point reductions
+// then never depend on the thread count (tiny models gain nothing from more).
+class OneTorchThread {
+ public:
+  OneTorchThread() : before_(torch::get_num_threads()) { torch::set_num_threads(1); }
+  ~OneTorchThread() { torch::set_num_threads(before_); }
+  OneTorchThread(const OneTorchThread&) = delete;
+  OneTorchThread& operator=(const OneTorchThread&) = delete;
+
+ private:
+  int before_;
+};
+
+}  // namespace
+
+std::vector<float> fit_predict_rows(const RowFit& fit, const RowSet& train, const RowSet& test) {
+  return torch_errors_as_one_line([&] {
+    if (train.features <= 0 || train.features != test.features)
+      throw InputError(cat("fit_predict_rows: ", train.features, " training and ", test.features,
+                           " test features per row; expected the same positive number"));
+    if (static_cast<std::int64_t>(train.labels.size()) != train.rows())
+      throw InputError(cat("fit_predict_rows: ", train.labels.size(), " labels for ", train.rows(), " training rows"));
+    OneTorchThread one_thread;
+    const par::Comm self(MPI_COMM_SELF);
+    const SampleStore data = store_of(train, true, self);
+    const ModelSpec spec = fit_spec_to_data(fit.spec, data, "training rows", self);
+    torch::manual_seed(fit.seed);
+    const std::shared_ptr<Model> model = make_model(spec);
+    TrainerOptions o;
+    o.optimizer.name = fit.optimizer;
+    o.optimizer.learning_rate = fit.learning_rate;
+    o.optimizer.weight_decay = fit.weight_decay;
+    o.epochs = fit.epochs;
+    o.global_batch = fit.batch_size;
+    o.seed = fit.seed;
+    o.quiet = true;
+    nn::train(*model, data, o, self);  // the loop, not the rows `train`
+    PredictOptions p;
+    p.batch = 4096;
+    return predict({model}, store_of(test, false, self), p, self).probabilities;
+  });
+}
+
 ModelSpec read_model_spec(const std::string& path, const par::Comm& comm) {
   return torch_errors_as_one_line([&] { return load_model(path, comm)->spec(); });
 }

@@ -13,6 +13,7 @@ std::shared_ptr<Model> make_dsrf3d(const ModelSpec& spec);
 std::shared_ptr<Model> make_dsrf3d_v2(const ModelSpec& spec);
 std::shared_ptr<Model> make_lstm_classifier(const ModelSpec& spec);
 std::shared_ptr<Model> make_lstm_tagger(const ModelSpec& spec);
+std::shared_ptr<Model> make_gru_tagger(const ModelSpec& spec);
 std::shared_ptr<Model> make_guided_bilstm_autoencoder(const ModelSpec& spec);
 std::shared_ptr<Model> make_unet1d(const ModelSpec& spec);
 

@@ -1,5 +1,7 @@
 // Variable-length series networks: a bi-LSTM classifier and per-frame tagger,
-// and the guided bi-LSTM autoencoder of DeepHACKS (METHODS.md §3.3).
+// the bi-GRU per-frame tagger of DeepSPT's event timing (METHODS.md §2.4;
+// docs/methods.md §2.6), and the guided bi-LSTM autoencoder of DeepHACKS
+// (METHODS.md §3.3).
 //
 // Every recurrent layer runs on packed sequences, so a series' output never
 // depends on how much padding its batch needed (a padded backward LSTM would
@@ -30,29 +32,46 @@ torch::Tensor final_state(const torch::Tensor& h_n, bool bidirectional) {
   return torch::cat({h_n[-2], h_n[-1]}, 1);
 }
 
-class LstmClassifier final : public Model {
+// The hidden state h_n of a recurrent layer's final state: LSTMs return
+// (h_n, c_n), GRUs h_n alone.
+torch::Tensor hidden_of(const std::tuple<torch::Tensor, torch::Tensor>& state) { return std::get<0>(state); }
+torch::Tensor hidden_of(const torch::Tensor& state) { return state; }
+
+// A stacked bidirectional RNN (torch::nn::LSTM or torch::nn::GRU, with its
+// options type) over packed series, then one linear layer: on the final
+// states of both directions (one class per series) or on every frame's
+// output (one class per frame).
+template <typename Rnn, typename RnnOptions>
+class RnnClassifier final : public Model {
  public:
-  LstmClassifier(const ModelSpec& spec, bool per_frame) : Model(spec), per_frame_(per_frame) {
+  RnnClassifier(const ModelSpec& spec, const std::string& name, bool per_frame) : Model(spec), per_frame_(per_frame) {
     const auto h = spec.integer("hidden");
-    lstm_ = register_module("lstm", lstm(spec.integer("channels"), h, true, spec.integer("layers")));
+    rnn_ = register_module(name, Rnn(RnnOptions(spec.integer("channels"), h)
+                                         .num_layers(spec.integer("layers"))
+                                         .batch_first(true)
+                                         .bidirectional(true)));
     out_ = register_module("out", torch::nn::Linear(2 * h, spec.integer("classes")));
   }
   ModelOutput forward(const Batch& batch) override {
-    auto [packed, state] = lstm_->forward_with_packed_input(pack(batch.inputs, batch.lengths));
+    auto [packed, state] = rnn_->forward_with_packed_input(pack(batch.inputs, batch.lengths));
     if (per_frame_) {
       auto frames = unpack(packed, batch.inputs.size(1));
       auto logits = out_->forward(frames);
       return {logits, frames, {}};
     }
-    auto features = final_state(std::get<0>(state), true);
+    auto features = final_state(hidden_of(state), true);
     return {out_->forward(features), features, {}};
   }
 
  private:
   bool per_frame_;
-  torch::nn::LSTM lstm_{nullptr};
+  Rnn rnn_{nullptr};
   torch::nn::Linear out_{nullptr};
 };
+
+// Module names ("lstm", "gru") are part of the model files' parameter names.
+using LstmClassifier = RnnClassifier<torch::nn::LSTM, torch::nn::LSTMOptions>;
+using GruClassifier = RnnClassifier<torch::nn::GRU, torch::nn::GRUOptions>;
 
 // Guided bi-LSTM autoencoder ("student", METHODS.md §3.3): encoder
 // BiLSTM(h1) → LSTM(h2) → LSTM(latent); the latent is the final state of the
@@ -101,10 +120,13 @@ class GuidedBiLstmAutoencoder final : public Model {
 }  // namespace
 
 std::shared_ptr<Model> make_lstm_classifier(const ModelSpec& spec) {
-  return std::make_shared<LstmClassifier>(spec, false);
+  return std::make_shared<LstmClassifier>(spec, "lstm", false);
 }
 std::shared_ptr<Model> make_lstm_tagger(const ModelSpec& spec) {
-  return std::make_shared<LstmClassifier>(spec, true);
+  return std::make_shared<LstmClassifier>(spec, "lstm", true);
+}
+std::shared_ptr<Model> make_gru_tagger(const ModelSpec& spec) {
+  return std::make_shared<GruClassifier>(spec, "gru", true);
 }
 std::shared_ptr<Model> make_guided_bilstm_autoencoder(const ModelSpec& spec) {
   return std::make_shared<GuidedBiLstmAutoencoder>(spec);

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <optional>
 
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
@@ -32,6 +33,13 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// The loop's story (start, epochs, selection): info, or debug for quiet
+// callers that train many small models (cross-validation folds).
+void say(const TrainerOptions& o, const std::string& line) {
+  if (o.quiet) core::Log::debug(line);
+  else core::Log::info(line);
+}
 
 // Everything that a resumed run needs to continue exactly where it stopped.
 struct TrainingState {
@@ -373,26 +381,27 @@ TrainingResult train(Model& model, const SampleStore& data, const TrainerOptions
   if (!o.checkpoint_path.empty() && o.resume &&
       load_checkpoint(o.checkpoint_path, state, model, sync, *optimizer, print, comm)) {
     result.resumed = true;
-    core::Log::info(cat("train: resumed from ", o.checkpoint_path, " at epoch ", state.epoch + 1, ", batch ",
-                        state.next_batch, " (step ", state.step, ")"));
+    say(o, cat("train: resumed from ", o.checkpoint_path, " at epoch ", state.epoch + 1, ", batch ",
+               state.next_batch, " (step ", state.step, ")"));
   }
   auto checkpoint = [&] {
     if (!o.checkpoint_path.empty()) save_checkpoint(o.checkpoint_path, state, model, sync, *optimizer, print, comm);
   };
 
   core::StopSignal stop_signal;
-  core::Log::info(cat("train: ", arch.name, " (", sync.parameter_count(), " parameters, ", sync.bucket_count(),
-                      " gradient bucket(s)) on ", split.train.size(), " samples, ", split.validation.size(),
-                      " validation, ", split.test.size(), " test; global batch ", o.global_batch, " over ",
-                      comm.size(), " rank(s), allreduce ", reducer->name(), o.sync.overlap ? " overlapped" : " after backward"));
+  say(o, cat("train: ", arch.name, " (", sync.parameter_count(), " parameters, ", sync.bucket_count(),
+             " gradient bucket(s)) on ", split.train.size(), " samples, ", split.validation.size(),
+             " validation, ", split.test.size(), " test; global batch ", o.global_batch, " over ",
+             comm.size(), " rank(s), allreduce ", reducer->name(), o.sync.overlap ? " overlapped" : " after backward"));
   bool done = o.max_steps > 0 && state.step >= o.max_steps;
   for (; state.epoch < o.epochs && !done; ++state.epoch) {
     const auto batches = sampler.epoch(state.epoch);
     const auto epoch_start = Clock::now();
     const double wait_before = sync.wait_seconds();
     double samples_done = 0.0, lr = 0.0;
-    core::Progress progress(cat("train epoch ", state.epoch + 1, "/", o.epochs), split.train.size(), 1,
-                            o.progress_interval_s);
+    std::optional<core::Progress> progress;
+    if (!o.quiet) progress.emplace(cat("train epoch ", state.epoch + 1, "/", o.epochs), split.train.size(), 1,
+                                   o.progress_interval_s);
     for (; state.next_batch < static_cast<std::int64_t>(batches.size()); ++state.next_batch) {
       const auto& global = batches[state.next_batch];
       const auto mine = DistributedSampler::slice(global, comm.rank(), comm.size());
@@ -425,7 +434,7 @@ TrainingResult train(Model& model, const SampleStore& data, const TrainerOptions
       for (int i = 0; i < 6; ++i) state.epoch_sums.v[i] += g[i];
       ++state.step;
       samples_done += double(global.size());
-      progress.advance(global.size());
+      if (progress) progress->advance(global.size());
       if (g[6] > 0) {
         ++state.next_batch;
         checkpoint();
@@ -446,7 +455,7 @@ TrainingResult train(Model& model, const SampleStore& data, const TrainerOptions
         break;
       }
     }
-    progress.finish();
+    if (progress) progress->finish();
     if (done && state.next_batch < static_cast<std::int64_t>(batches.size())) break;  // partial epoch: no record
 
     // 4. Epoch end: one model on every rank, validation, selection, log.
@@ -477,14 +486,14 @@ TrainingResult train(Model& model, const SampleStore& data, const TrainerOptions
       }
     }
     state.history.push_back(rec);
-    core::Log::info(cat("epoch ", rec.epoch, "/", o.epochs, ": loss ", rec.train_loss, ", accuracy ", rec.train_accuracy,
-                        split.validation.empty() ? std::string() : cat(" | validation loss ", rec.validation_loss, ", accuracy ", rec.validation_accuracy),
-                        " | ", static_cast<std::int64_t>(rec.samples_per_s), " samples/s"));
+    say(o, cat("epoch ", rec.epoch, "/", o.epochs, ": loss ", rec.train_loss, ", accuracy ", rec.train_accuracy,
+               split.validation.empty() ? std::string() : cat(" | validation loss ", rec.validation_loss, ", accuracy ", rec.validation_accuracy),
+               " | ", static_cast<std::int64_t>(rec.samples_per_s), " samples/s"));
     if (comm.is_root() && !o.metrics_csv.empty()) write_metrics(o.metrics_csv, state.history);
     state.epoch_sums = MetricSums{};
     state.next_batch = 0;
     if (o.patience > 0 && state.epochs_without_improvement >= o.patience) {
-      core::Log::info(cat("train: early stop, no improvement for ", o.patience, " epoch(s)"));
+      say(o, cat("train: early stop, no improvement for ", o.patience, " epoch(s)"));
       result.early_stopped = true;
       ++state.epoch;
       checkpoint();
@@ -497,7 +506,7 @@ TrainingResult train(Model& model, const SampleStore& data, const TrainerOptions
   if (state.best_parameters.defined()) {
     torch::NoGradGuard no_grad;
     sync.flat_parameters().detach().copy_(state.best_parameters);
-    core::Log::info(cat("train: kept the model of epoch ", state.best_epoch, " (best validation ", o.select_by, ")"));
+    say(o, cat("train: kept the model of epoch ", state.best_epoch, " (best validation ", o.select_by, ")"));
   }
   if (!split.test.empty()) result.test = evaluate(model, data, split.test, o.global_batch, comm);
   result.history = state.history;

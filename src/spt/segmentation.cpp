@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "phenoscale/ml/cross_validation.hpp"
+
 namespace phenoscale::spt {
 
 std::vector<Run> runs_of(const std::int64_t* states, std::int64_t frames) {
@@ -15,6 +17,7 @@ std::vector<Run> runs_of(const std::int64_t* states, std::int64_t frames) {
 }
 
 void merge_short_runs(std::int64_t* states, std::int64_t frames, std::int64_t min_run) {
+  if (frames < min_run) return;  // documented: a track shorter than min_run is unchanged
   for (;;) {
     auto runs = runs_of(states, frames);
     if (runs.size() < 2) return;
@@ -55,24 +58,9 @@ double Confusion::accuracy() const {
   return total() > 0 ? double(correct) / double(total()) : std::numeric_limits<double>::quiet_NaN();
 }
 
-double Confusion::f1(int state) const {
-  std::int64_t true_count = 0, predicted_count = 0;
-  for (int k = 0; k < kStates; ++k) {
-    true_count += counts[state * kStates + k];
-    predicted_count += counts[k * kStates + state];
-  }
-  if (true_count + predicted_count == 0) return std::numeric_limits<double>::quiet_NaN();
-  return 2.0 * double(counts[state * kStates + state]) / double(true_count + predicted_count);
-}
+// The K-class definitions of ml/cross_validation.hpp (also `spt classify`'s).
+double Confusion::f1(int state) const { return ml::f1_score(counts.data(), kStates, state); }
 
-double Confusion::macro_f1() const {
-  double sum = 0.0;
-  int present = 0;
-  for (int k = 0; k < kStates; ++k) {
-    const double f = f1(k);
-    if (!std::isnan(f)) sum += f, ++present;
-  }
-  return present ? sum / present : std::numeric_limits<double>::quiet_NaN();
-}
+double Confusion::macro_f1() const { return ml::macro_f1(counts.data(), kStates); }
 
 }  // namespace phenoscale::spt

@@ -110,6 +110,45 @@ Layout deepspt_layout(const SimulationOptions& o, core::Rng& rng) {
   return layout;
 }
 
+// A mode's `frames` cut into pieces of about o.population_segment_frames,
+// each at least min_segment frames long where they fit (else one piece).
+std::vector<std::int64_t> mode_pieces(std::int64_t frames, const SimulationOptions& o, core::Rng& rng) {
+  const std::int64_t wanted = (frames + o.population_segment_frames / 2) / o.population_segment_frames;
+  const std::int64_t fit = std::max<std::int64_t>(1, frames / o.min_segment);
+  const auto k = static_cast<int>(std::clamp<std::int64_t>(wanted, 1, fit));
+  return random_segment_lengths(frames, k, std::min(o.min_segment, frames / k), rng);
+}
+
+// A labelled population's track (see the header): N, D and Q as for DeepSPT,
+// then exact frame shares per mode, cut into pieces put in random order.
+Layout population_layout(const SimulationOptions& o, std::int64_t population, core::Rng& rng) {
+  Layout layout;
+  layout.frames = uniform_int(o.min_length, o.max_length, rng);
+  layout.diffusion = log_uniform(o.d_min, o.d_max, rng);
+  layout.quality = rng.uniform(o.q_min, o.q_max);
+  const auto shares = mode_frame_shares(o.population_weights[static_cast<std::size_t>(population)], layout.frames);
+  std::vector<Segment> pieces;
+  for (int m = 0; m < kStates; ++m) {
+    if (shares[m] == 0) continue;
+    for (std::int64_t length : mode_pieces(shares[m], o, rng)) {
+      Segment seg;
+      seg.frames = length;
+      seg.parameters.state = static_cast<DiffusionState>(m);
+      pieces.push_back(seg);
+    }
+  }
+  for (std::size_t i = pieces.size(); i > 1; --i) std::swap(pieces[i - 1], pieces[rng.below(i)]);
+  std::int64_t begin = 0;
+  for (Segment& seg : pieces) {
+    seg.begin = begin;
+    seg.parameters = random_parameters(seg.parameters.state, o, layout.diffusion, rng);
+    seg.noise_sd = noise_sd(seg.parameters, layout.diffusion, o.dt, layout.quality);
+    begin += seg.frames;
+  }
+  layout.segments = std::move(pieces);
+  return layout;
+}
+
 // Adds N(0, σ_segment) per axis per frame to the true positions.
 std::vector<double> add_localisation_noise(const std::vector<double>& truth, const std::vector<Segment>& segments,
                                            int dim, core::Rng& rng) {
@@ -128,10 +167,11 @@ std::vector<std::int64_t> frame_states(const std::vector<Segment>& segments, std
   return states;
 }
 
-SimulatedTrack simulate_deepspt(const SimulationOptions& o, core::Rng& rng) {
+SimulatedTrack simulate_deepspt(const SimulationOptions& o, std::int64_t population, core::Rng& rng) {
   // The whole layout is drawn before any path (see the header).
-  const Layout layout = deepspt_layout(o, rng);
+  const Layout layout = population >= 0 ? population_layout(o, population, rng) : deepspt_layout(o, rng);
   SimulatedTrack out;
+  out.population = population;
   out.segments = layout.segments;
   out.true_xyz.reserve(static_cast<std::size_t>(layout.frames * o.dim));
   std::array<double, 3> start{};
@@ -179,6 +219,29 @@ SimulatedTrack simulate_andi_track(const SimulationOptions& o, core::Rng& rng) {
   return out;
 }
 
+void validate_populations(const SimulationOptions& o) {
+  if (o.populations < 0) bad_option("populations", o.populations, "0 (off) or a number of populations");
+  if (o.experiments < 1) bad_option("experiments", o.experiments, "at least 1");
+  if (o.populations == 0) return;
+  if (is_andi(o.model)) bad_option("populations", o.populations, "0 with an AnDi model (populations mix DeepSPT modes)");
+  if (o.population_segment_frames < 1)
+    bad_option("population_segment_frames", o.population_segment_frames, "at least 1 frame");
+  if (static_cast<std::int64_t>(o.population_weights.size()) != o.populations)
+    bad_option("population_weights", std::to_string(o.population_weights.size()) + " population(s)",
+               std::to_string(o.populations) + " (simulate.populations) rows of 4 weights");
+  for (std::size_t p = 0; p < o.population_weights.size(); ++p) {
+    double total = 0.0;
+    for (double w : o.population_weights[p]) {
+      if (!(w >= 0.0 && std::isfinite(w)))
+        bad_option("population_weights", w, "finite weights >= 0 (population " + std::to_string(p) + ")");
+      total += w;
+    }
+    if (!(total > 0.0))
+      bad_option("population_weights", "all zero for population " + std::to_string(p),
+                 "at least one positive weight per population");
+  }
+}
+
 }  // namespace
 
 // ---- options ---------------------------------------------------------------
@@ -213,14 +276,50 @@ void validate(const SimulationOptions& o) {
   const auto& models = simulation_models();
   if (std::find(models.begin(), models.end(), o.model) == models.end())
     bad_option("model", "\"" + o.model + "\"", "deepspt, andi:attm, andi:ctrw, andi:fbm, andi:lw or andi:sbm");
+  validate_populations(o);
 }
 
 // ---- tracks ----------------------------------------------------------------
 
+std::int64_t population_of(const SimulationOptions& o, std::uint64_t index) {
+  if (o.populations <= 0) return -1;
+  return static_cast<std::int64_t>(index % static_cast<std::uint64_t>(o.populations));
+}
+
+std::int64_t experiment_of(const SimulationOptions& o, std::uint64_t index) {
+  if (o.populations <= 0) return -1;
+  const auto block = index / static_cast<std::uint64_t>(o.populations);
+  return static_cast<std::int64_t>(block % static_cast<std::uint64_t>(o.experiments));
+}
+
+std::array<std::int64_t, kStates> mode_frame_shares(const std::array<double, kStates>& weights, std::int64_t frames) {
+  double total = 0.0;
+  for (double w : weights) total += w;
+  std::array<std::int64_t, kStates> shares{};
+  std::array<double, kStates> remainder{};
+  std::int64_t given = 0;
+  for (int m = 0; m < kStates; ++m) {
+    const double exact = total > 0 ? weights[m] / total * static_cast<double>(frames) : 0.0;
+    shares[m] = static_cast<std::int64_t>(std::floor(exact));
+    remainder[m] = exact - static_cast<double>(shares[m]);
+    given += shares[m];
+  }
+  // Largest remainder first; ties to the lower mode (a stable order).
+  std::array<int, kStates> order{0, 1, 2, 3};
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return remainder[a] > remainder[b]; });
+  for (int r = 0; given < frames && total > 0; r = (r + 1) % kStates) {
+    if (weights[order[r]] <= 0) continue;  // a mode without weight never gets frames
+    ++shares[order[r]];
+    ++given;
+  }
+  return shares;
+}
+
 SimulatedTrack simulate_track_detailed(const SimulationOptions& options, std::uint64_t seed, std::uint64_t index) {
   validate(options);
   core::Rng rng(seed, core::Stream::spt_simulation, index);
-  return is_andi(options.model) ? simulate_andi_track(options, rng) : simulate_deepspt(options, rng);
+  return is_andi(options.model) ? simulate_andi_track(options, rng)
+                                : simulate_deepspt(options, population_of(options, index), rng);
 }
 
 Track simulate_track(const SimulationOptions& options, std::uint64_t seed, std::uint64_t index) {

@@ -2,6 +2,9 @@
 // files that rebuild the same network without a deck, and clear errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdio>
+
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/nn/model.hpp"
 #include "phenoscale/nn/model_file.hpp"
@@ -102,6 +105,159 @@ TEST(Models, UnknownNamesAndValuesAreConfigErrors) {
   EXPECT_NE(range.find("model.mlp.layers"), std::string::npos) << range;
   const auto key = testing::message_of<ConfigError>([] { make_spec("mlp", {{"depth", 2}}); });
   EXPECT_NE(key.find("no hyper-parameter 'depth'"), std::string::npos) << key;
+}
+
+
+// --- unet1d (DeepSPT, METHODS.md §2.2) -------------------------------------
+
+// A batch of series [B, T, C] zero-padded to the longest, with mask and lengths.
+Batch series_batch(const std::vector<torch::Tensor>& series) {
+  std::int64_t longest = 0;
+  for (const auto& s : series) longest = std::max(longest, s.size(0));
+  const auto b = static_cast<std::int64_t>(series.size()), c = series.front().size(1);
+  Batch batch;
+  batch.inputs = torch::zeros({b, longest, c});
+  batch.mask = torch::zeros({b, longest});
+  std::vector<std::int64_t> lengths;
+  for (std::int64_t i = 0; i < b; ++i) {
+    const auto n = series[i].size(0);
+    batch.inputs[i].narrow(0, 0, n).copy_(series[i]);
+    batch.mask[i].narrow(0, 0, n).fill_(1.0);
+    lengths.push_back(n);
+  }
+  batch.lengths = torch::tensor(lengths, torch::kInt64);
+  batch.indices.resize(b);
+  return batch;
+}
+
+ModelSpec small_unet(std::int64_t inputs = 4) {
+  return make_spec("unet1d", {{"inputs", inputs}, {"channels", 8}, {"depth", 2}, {"kernel", 3}});
+}
+
+// Parameters of the current unet1d by its structure (models_unet1d.cpp):
+// conv in·out·k + out, BatchNorm 2·out; encoder/bottleneck/decoder blocks of
+// `convs` convolutions, one-convolution "up" blocks, head conv k=3, 1×1 out.
+std::int64_t unet1d_parameters(std::int64_t inputs, std::int64_t c, std::int64_t depth, std::int64_t k,
+                               std::int64_t convs = 2, std::int64_t classes = 4) {
+  auto block = [&](std::int64_t in, std::int64_t out, std::int64_t n) {
+    std::int64_t p = 0;
+    for (std::int64_t i = 0; i < n; ++i) p += (i == 0 ? in : out) * out * k + out + 2 * out;
+    return p;
+  };
+  std::int64_t p = 0, in = inputs;
+  for (std::int64_t l = 0; l < depth; ++l) p += block(in, c << l, convs), in = c << l;
+  p += block(in, c << depth, convs);
+  for (std::int64_t l = 0; l < depth; ++l) p += block(c << (l + 1), c << l, 1) + block(2 * (c << l), c << l, convs);
+  return p + c * c * 3 + c + c * classes + classes;
+}
+
+TEST(Unet1d, OneLogitPerClassPerFrameForOddLengths) {
+  torch::manual_seed(1);
+  torch::NoGradGuard no_grad;
+  auto m = make_model(small_unet());
+  m->eval();
+  for (std::int64_t t : {1, 5, 13}) {
+    const auto out = m->forward(series_batch({torch::randn({t, 4}), torch::randn({t, 4})}));
+    EXPECT_EQ(out.logits.sizes(), (std::vector<std::int64_t>{2, t, 4})) << "T = " << t;
+    EXPECT_TRUE(torch::isfinite(out.logits).all().item<bool>()) << "T = " << t;
+  }
+}
+
+TEST(Unet1d, PaddingInABatchDoesNotChangeASeriesLogits) {
+  // models_unet1d.cpp: every block's output is masked, so in eval mode a
+  // series' logits are those of the series alone, whatever its batch's
+  // padding. A few training-mode passes first give BatchNorm non-trivial
+  // running statistics (a shift that would leak into unmasked padding).
+  torch::manual_seed(2);
+  auto m = make_model(make_spec("unet1d", {{"inputs", 5}, {"channels", 8}, {"depth", 3}, {"kernel", 5}}));
+  {
+    torch::NoGradGuard no_grad;
+    m->train();
+    for (int i = 0; i < 5; ++i) m->forward(series_batch({torch::randn({40, 5}) * 3 + 1}));
+  }
+  m->eval();
+  torch::NoGradGuard no_grad;
+  for (std::int64_t n : {9, 16, 21}) {
+    const auto series = torch::randn({n, 5});
+    const auto alone = m->forward(series_batch({series})).logits[0];
+    const auto batched = m->forward(series_batch({torch::randn({37, 5}), series, torch::randn({n + 2, 5})})).logits[1];
+    EXPECT_EQ(batched.size(0), 37);
+    const double diff = (batched.narrow(0, 0, n) - alone).abs().max().item<double>();
+    EXPECT_LE(diff, 1e-5) << "series of " << n << " frames in a batch padded to 37";
+  }
+  // Control: the same zero padding counted as real frames (mask 1) does change
+  // the logits, so the comparison above would see a leak.
+  const auto series = torch::randn({9, 5});
+  const auto alone = m->forward(series_batch({series})).logits[0];
+  auto unmasked = series_batch({torch::randn({37, 5}), series});
+  unmasked.mask.fill_(1.0);
+  const double leak = (m->forward(unmasked).logits[1].narrow(0, 0, 9) - alone).abs().max().item<double>();
+  EXPECT_GT(leak, 1e-3);
+}
+
+TEST(Unet1d, ParameterCountsOfThePaperPresets) {
+  // The count follows the structure above at every size (formula = model).
+  auto small = make_model(small_unet());
+  EXPECT_EQ(count_parameters(*small), unet1d_parameters(4, 8, 2, 3));
+  EXPECT_EQ(count_parameters(*small), 11636);
+  auto paper3d = make_model(make_spec("unet1d-paper3d", {{"inputs", 5}}));
+  auto paper2d = make_model(make_spec("unet1d-paper2d", {{"inputs", 4}}));
+  const auto n3 = count_parameters(*paper3d), n2 = count_parameters(*paper2d);
+  std::printf("unet1d-paper2d (inputs 4): %lld parameters; unet1d-paper3d (inputs 5): %lld parameters\n",
+              static_cast<long long>(n2), static_cast<long long>(n3));
+  EXPECT_EQ(n2, unet1d_parameters(4, 130, 4, 7));
+  EXPECT_EQ(n3, unet1d_parameters(5, 48, 3, 5));
+  // METHODS.md §2.2 gives ≈131 M (2D) and ≈4.9 M (3D); this architecture has
+  // 110.8 M and 2.69 M (reported to the lead; not asserted against the paper).
+  EXPECT_EQ(n2, 110825524);
+  EXPECT_EQ(n3, 2688340);
+}
+
+TEST(Unet1d, EvenKernelIsAConfigError) {
+  const auto message = testing::message_of<ConfigError>(
+      [] { make_model(make_spec("unet1d", {{"inputs", 4}, {"kernel", 4}})); });
+  EXPECT_NE(message.find("model.unet1d.kernel = 4"), std::string::npos) << message;
+  EXPECT_NE(message.find("odd"), std::string::npos) << message;
+}
+
+// --- gru-tagger (DeepSPT event timing, METHODS.md §2.4) -----------------------
+
+TEST(GruTagger, PaperSizeAndOneLogitPerClassPerFrame) {
+  // Bi-GRU 5 layers × 25 units (METHODS.md §2.4), before/after per frame.
+  // Per direction and layer 3H(in + H) + 6H parameters (in = channels, then 2H),
+  // then the linear head 2H·classes + classes.
+  auto m = make_model(make_spec("gru-tagger", {{"channels", 5}}));
+  const std::int64_t h = 25, per_layer0 = 3 * h * (5 + h) + 6 * h, per_layer = 3 * h * (2 * h + h) + 6 * h;
+  EXPECT_EQ(count_parameters(*m), 2 * per_layer0 + 4 * 2 * per_layer + 2 * h * 2 + 2);
+  EXPECT_EQ(count_parameters(*m), 51102);
+  // Parameter names are part of the model files: "gru." here, "lstm." for the LSTM tagger.
+  EXPECT_EQ(m->named_parameters().contains("gru.weight_ih_l4_reverse"), true);
+  EXPECT_EQ(make_model(make_spec("lstm-tagger", {{"channels", 5}}))->named_parameters().contains("lstm.weight_ih_l0"),
+            true);
+  torch::manual_seed(3);
+  torch::NoGradGuard no_grad;
+  m->eval();
+  const auto out = m->forward(series_batch({torch::randn({12, 5}), torch::randn({7, 5}), torch::randn({1, 5})}));
+  EXPECT_EQ(out.logits.sizes(), (std::vector<std::int64_t>{3, 12, 2}));
+  EXPECT_EQ(out.features.sizes(), (std::vector<std::int64_t>{3, 12, 50}));
+  EXPECT_TRUE(torch::isfinite(out.logits).all().item<bool>());
+}
+
+TEST(GruTagger, PaddingInABatchDoesNotChangeASeriesLogits) {
+  // Packed sequences: the backward GRU starts at a series' own last frame, so
+  // in eval mode its logits alone and in a batch padded to 31 frames agree.
+  torch::manual_seed(5);
+  auto m = make_model(make_spec("gru-tagger", {{"channels", 3}, {"hidden", 6}, {"layers", 2}}));
+  m->eval();
+  torch::NoGradGuard no_grad;
+  for (std::int64_t n : {1, 8, 30}) {
+    const auto series = torch::randn({n, 3});
+    const auto alone = m->forward(series_batch({series})).logits[0];
+    const auto batched = m->forward(series_batch({torch::randn({31, 3}), series, torch::randn({4, 3})})).logits[1];
+    EXPECT_EQ(batched.size(0), 31);
+    const double diff = (batched.narrow(0, 0, n) - alone).abs().max().item<double>();
+    EXPECT_LE(diff, 1e-5) << "series of " << n << " frames in a batch padded to 31";
+  }
 }
 
 }  // namespace

@@ -191,6 +191,35 @@ if [ "$fails" -ne "$before" ]; then
   for log in "$sout"/*.out; do echo "----- $log -----" >&2; tail -n 15 "$log" >&2; done
 fi
 
+# ------------------------------------------- spt chain: ensemble as a job array
+# jobs/slurm/spt_chain: simulate, features -> one train array task per ensemble
+# member (train.member = task id) -> segment, baseline, evaluate, fingerprint.
+tout="$WORK/spt"
+before=$fails
+tiny="--set simulate.tracks=160 --set simulate.test_tracks=60 --set simulate.max_length=60 --set train.members=2
+      --set train.epochs=1 --set train.batch_size=16 --set model.unet1d.channels=8 --set model.unet1d.depth=2
+      --set model.unet1d.kernel=3"
+set +e
+tids=$(PHENOSCALE_BINARY=$binary timeout 600 "$repo/jobs/slurm/spt_chain" --wait --wait-timeout 540 \
+       --deck "$repo/inputs/spt/demo.toml" --output-dir "$tout" --ntasks 2 --time 10:00 --extra "${tiny//$'\n'/ }")
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || fail "spt_chain --wait exited $rc"
+mapfile -t tjobs <<<"$tids"
+[ "${#tjobs[@]}" -eq 7 ] || fail "expected 7 job ids (simulate, features, train array, segment, baseline, evaluate, fingerprint), got: ${tids//$'\n'/ }"
+train_array=${tjobs[2]:-0}
+ok_members=$(scontrol -o show job "$train_array" 2>/dev/null | grep 'JobState=COMPLETED' | grep -c ' ExitCode=0:0' || true)
+[ "$ok_members" -eq 2 ] || fail "train array $train_array: $ok_members of 2 member tasks COMPLETED with exit 0"
+for f in model_member0.h5 model_member1.h5 segments/segments.csv baseline/segments.csv evaluation.csv fingerprints/fingerprints.csv; do
+  [ -s "$tout/$f" ] || fail "spt chain left no $f"
+done
+[ "$(head -n 1 "$tout/segments/segments.csv" 2>/dev/null)" = "track_id,frame,state,p_normal,p_directed,p_confined,p_subdiffusive" ] ||
+  fail "segments.csv header: $(head -n 1 "$tout/segments/segments.csv" 2>/dev/null)"
+grep -q -- "--set train.member=1" "$tout"/spt-train-"$train_array"_1.out 2>/dev/null || fail "array task 1 did not run train.member=1"
+if [ "$fails" -ne "$before" ]; then
+  for log in "$tout"/*.out; do echo "----- $log -----" >&2; tail -n 15 "$log" >&2; done
+fi
+
 # ------------------------------------------------------------------ teardown
 slurm_stop "$WORK/cluster"
 for pidfile in "$WORK/cluster/run/slurmctld.pid" "$WORK/cluster/run/slurmd.pid" \

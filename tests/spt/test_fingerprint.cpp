@@ -181,6 +181,16 @@ TEST(Fingerprint, ShortTracksAreNaNExceptLengthAndSegmentation) {
   EXPECT_DOUBLE_EQ(g["fraction_positive_dots"], 0.0);
   EXPECT_NEAR(g["hull_measure"], 1.0, 1e-14);
   EXPECT_FALSE(std::isnan(g["msd_alpha"]));
+  // A motionless track: no exception, undefined ratios are NaN.
+  const std::vector<double> still(20, 0.25);
+  auto h = features({still.data(), 10, 2});
+  for (const char* c : {"msd_alpha", "efficiency", "efficiency_log", "fractal_dimension", "gaussianity", "kurtosis",
+                        "step_cv", "trappedness", "msd_ratio"})
+    EXPECT_TRUE(std::isnan(h[c])) << c;
+  EXPECT_DOUBLE_EQ(h["step_sum"], 0.0);
+  EXPECT_DOUBLE_EQ(h["instant_diffusion"], 0.0);
+  EXPECT_DOUBLE_EQ(h["hmm_fraction_0"], 1.0);
+  EXPECT_DOUBLE_EQ(h["hull_measure"], 0.0);
 }
 
 TEST(Fingerprint, SegmentEqualsCopiedSubTrackAndIsDeterministic) {

@@ -511,6 +511,92 @@ TEST(Mixture, InvalidOptionsAreConfigErrorsNamingTheOption) {
   EXPECT_EQ(message([](SimulationOptions&) {}), "no error");
 }
 
+// ---- labelled populations (spt classify's test data) -------------------------
+
+TEST(Populations, FrameSharesAreLargestRemainderRoundingsSummingToTheLength) {
+  using Shares = std::array<std::int64_t, kStates>;
+  EXPECT_EQ(mode_frame_shares({0.6, 0, 0, 0.4}, 301), (Shares{181, 0, 0, 120}));  // 180.6, 120.4
+  EXPECT_EQ(mode_frame_shares({0.4, 0, 0, 0.6}, 300), (Shares{120, 0, 0, 180}));
+  EXPECT_EQ(mode_frame_shares({1, 1, 1, 0}, 10), (Shares{4, 3, 3, 0}));           // ties to the lower mode
+  EXPECT_EQ(mode_frame_shares({3, 0, 0, 2}, 5), (Shares{3, 0, 0, 2}));            // weights need not sum to 1
+  EXPECT_EQ(mode_frame_shares({0, 0, 1, 0}, 7), (Shares{0, 0, 7, 0}));
+}
+
+TEST(Populations, TracksSpendTheirPopulationsSharesInEachMode) {
+  SimulationOptions o;
+  o.min_length = 200;
+  o.max_length = 400;
+  o.populations = 2;
+  o.experiments = 3;
+  o.population_weights = {{0.6, 0, 0, 0.4}, {0.4, 0, 0, 0.6}};
+  std::map<std::pair<std::int64_t, std::int64_t>, int> tracks_per_cell;  // (population, experiment)
+  for (std::uint64_t i = 0; i < 60; ++i) {
+    const std::int64_t p = population_of(o, i), e = experiment_of(o, i);
+    ASSERT_EQ(p, static_cast<std::int64_t>(i % 2));
+    ASSERT_EQ(e, static_cast<std::int64_t>((i / 2) % 3));
+    ++tracks_per_cell[{p, e}];
+    const SimulatedTrack s = simulate_track_detailed(o, 9, i);
+    ASSERT_EQ(s.population, p);
+    const auto shares = mode_frame_shares(o.population_weights[static_cast<std::size_t>(p)], s.track.frames());
+    std::array<std::int64_t, kStates> frames{}, pieces{};
+    for (auto state : s.track.states) ++frames[static_cast<std::size_t>(state)];
+    EXPECT_EQ(frames, shares) << "track " << i;
+    std::int64_t begin = 0;
+    for (const Segment& seg : s.segments) {
+      ASSERT_EQ(seg.begin, begin);
+      ASSERT_GE(seg.frames, o.min_segment);
+      begin += seg.frames;
+      ++pieces[static_cast<std::size_t>(seg.parameters.state)];
+    }
+    ASSERT_EQ(begin, s.track.frames());
+    // About population_segment_frames (25) frames per piece: round(n / 25) pieces per mode.
+    for (int m = 0; m < kStates; ++m)
+      EXPECT_EQ(pieces[m], shares[m] == 0 ? 0 : std::max<std::int64_t>(1, (shares[m] + 12) / 25)) << "mode " << m;
+  }
+  for (const auto& [cell, count] : tracks_per_cell) EXPECT_EQ(count, 10) << "every experiment holds every population";
+}
+
+TEST(Populations, OffByDefaultAndWithoutEffectOnTheDeepSptStream) {
+  SimulationOptions plain, off = plain;
+  off.population_weights = {{1, 0, 0, 0}};
+  off.experiments = 4;  // populations = 0: ignored
+  EXPECT_EQ(population_of(plain, 5), -1);
+  EXPECT_EQ(experiment_of(plain, 5), -1);
+  for (int i = 0; i < 20; ++i) {
+    const SimulatedTrack a = simulate_track_detailed(plain, 2, i), b = simulate_track_detailed(off, 2, i);
+    ASSERT_EQ(a.track.xyz, b.track.xyz);
+    ASSERT_EQ(a.track.states, b.track.states);
+    ASSERT_EQ(a.population, -1);
+  }
+}
+
+TEST(Populations, InvalidOptionsNameTheOption) {
+  auto message = [](auto mutate) {
+    SimulationOptions o;
+    o.populations = 2;
+    o.population_weights = {{0.6, 0, 0, 0.4}, {0.4, 0, 0, 0.6}};
+    mutate(o);
+    try {
+      simulate_track(o, 1, 0);
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message([](SimulationOptions&) {}), "no error");
+  EXPECT_NE(message([](SimulationOptions& o) { o.population_weights.pop_back(); }).find("simulate.population_weights"),
+            std::string::npos);
+  EXPECT_NE(message([](SimulationOptions& o) { o.population_weights[1] = {0, 0, 0, 0}; }).find("all zero for population 1"),
+            std::string::npos);
+  EXPECT_NE(message([](SimulationOptions& o) { o.population_weights[0][2] = -1; }).find("simulate.population_weights = -1"),
+            std::string::npos);
+  EXPECT_NE(message([](SimulationOptions& o) { o.model = "andi:fbm"; }).find("simulate.populations = 2"),
+            std::string::npos);
+  EXPECT_NE(message([](SimulationOptions& o) { o.experiments = 0; }).find("simulate.experiments = 0"), std::string::npos);
+  EXPECT_NE(message([](SimulationOptions& o) { o.population_segment_frames = 0; }).find("population_segment_frames"),
+            std::string::npos);
+}
+
 // ---- AnDi 2021 models -------------------------------------------------------
 
 TEST(Andi, TracksAreSingleModeWithTheAlphaLabel) {

@@ -7,6 +7,7 @@
 //   /states    CSR int64, per-frame diffusion state (simulated truth; optional)
 //   /track_id  int64 per track;  /length int64 per track
 //   /D, /Q     float64 per track (simulation only)
+//   /population, /experiment  int64 per track (simulated labelled populations only)
 // Tracks are dealt to ranks in contiguous blocks (par::BlockPartition), so
 // every stage's per-track output is the same at any rank count.
 #pragma once
@@ -31,6 +32,7 @@ struct TrackBlock {
   io::RaggedSeries<std::int64_t> frames;   // width 1
   io::RaggedSeries<std::int64_t> states;   // width 1; no series when there is no truth
   std::vector<double> diffusion, quality;  // simulation only
+  std::vector<std::int64_t> population, experiment;  // simulated labelled populations only
 
   std::uint64_t size() const { return track_id.size(); }
   bool has_states() const { return states.size() == size() && size() > 0; }

@@ -111,6 +111,37 @@ struct FramePredictions {
 FramePredictions predict_series(const std::vector<std::string>& models, const SeriesBlock& series,
                                 const PredictOptions& options, const std::string& where, const par::Comm& comm);
 
+// Fixed-length feature rows held in memory by a pipeline stage (spt
+// classify): `features` values per row, one class per row.
+struct RowSet {
+  std::int64_t features = 0;
+  std::vector<float> values;         // rows × features, row-major
+  std::vector<std::int64_t> labels;  // one class per row (training rows; ignored for prediction)
+  std::int64_t rows() const { return features > 0 ? static_cast<std::int64_t>(values.size()) / features : 0; }
+};
+
+// One small classifier fit: a per-sample architecture (`mlp`: layers = 0 is
+// a single linear layer, i.e. multinomial logistic regression) trained from
+// a fresh initialisation on every row, no validation split, no checkpoint.
+struct RowFit {
+  ModelSpec spec;                  // `inputs` 0 is filled from the rows
+  std::string optimizer = "adam";
+  double learning_rate = 1e-3;
+  double weight_decay = 0.0;
+  std::int64_t epochs = 10;
+  std::int64_t batch_size = 32;
+  std::uint64_t seed = 0;          // initialisation, shuffles and dropout
+};
+
+// Trains `fit` on `train` and returns the softmax probabilities of the rows of
+// `test` (rows × classes). Not collective: it runs on this process alone
+// (MPI_COMM_SELF) and on one LibTorch thread, so that cross-validation can
+// deal whole fits to ranks (as ml::RbfSvmClassifier deals its grid) and get
+// the same numbers at any rank and thread count. Throws a one-line Error for
+// rows the model cannot take (labels outside its classes, feature counts
+// that differ or are 0, a label count that is not the row count).
+std::vector<float> fit_predict_rows(const RowFit& fit, const RowSet& train, const RowSet& test);
+
 // The architecture and hyper-parameters stored in a model file (collective).
 ModelSpec read_model_spec(const std::string& path, const par::Comm& comm);
 

@@ -56,6 +56,7 @@ struct TrainerOptions {
   bool resume = true;                  // continue from checkpoint_path when it exists
   std::string metrics_csv;             // empty: no log file
   double progress_interval_s = 10.0;
+  bool quiet = false;                  // progress and per-epoch lines at debug level (many small fits)
 };
 
 struct EpochRecord {

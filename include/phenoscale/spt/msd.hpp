@@ -45,8 +45,9 @@ struct MsdFit {
 
 // Fits MSD = 2·dim·D·t^α (+ c) to msd[k−1] = MSD(k), k = 1..msd.size().
 // The log–log fit skips lags whose MSD is not positive (a log is undefined);
-// when fewer than 2 lags remain (or, with an offset, fewer than 3), or the
-// MSD does not vary (R² undefined), every field is NaN except lags_used.
+// when fewer than 2 lags remain (or, with an offset, fewer than 3) every field
+// is NaN except lags_used. When the fitted values do not vary at all (a flat
+// MSD) α and D are defined but R² (0/0) is NaN.
 // Throws InputError on a negative or non-finite MSD, a dim other than 2/3 or
 // dt ≤ 0.
 MsdFit fit_msd(const std::vector<double>& msd, int dim, const MsdFitOptions& options = {});

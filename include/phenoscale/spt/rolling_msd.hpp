@@ -12,7 +12,7 @@
 // window has the same length and hence the same estimator noise. A track with
 // fewer than w frames is one window: all its frames get the α of the whole
 // track. Within a window of n frames the time-averaged MSD is fitted in log–log
-// on lags 1..min(max_lag, n − 1) (spt/msd.hpp). Frames whose α is undefined
+// on lags 1..max(2, min(max_lag, n − 1)) (spt/msd.hpp). Frames whose α is undefined
 // (tracks of fewer than 3 frames, motionless windows) are labelled normal, the
 // "no evidence of anomaly" class.
 #pragma once
@@ -27,7 +27,11 @@ namespace phenoscale::spt {
 struct RollingMsdOptions {
   std::int64_t window = 20;  // frames per window (≥ 3)
   // Largest MSD lag fitted in each window. Few short lags keep α's variance low
-  // in a 20-frame window (long lags average few, strongly correlated pairs).
+  // in a 20-frame window (long lags average few, strongly correlated pairs):
+  // on 2-D Brownian motion the fraction of frames labelled normal is 0.79 with
+  // lags 1..3 or 1..4 but 0.70 with 1..10 (the window's N/2), in 3-D 0.89 vs
+  // 0.73. Even so ≈ 20 % of Brownian frames in 2-D fall outside [lo, hi]:
+  // that is the baseline's inherent noise on 20 frames.
   std::int64_t max_lag = 4;
   double lo = 0.7;           // α ≤ lo → subdiffusive
   double hi = 1.3;           // α ≥ hi → directed

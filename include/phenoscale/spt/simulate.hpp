@@ -23,6 +23,22 @@
 // sqrt(D dt + v² dt²)/Q with that segment's v); the per-frame states are the
 // segment types.
 //
+// Labelled populations (`populations` > 0; the test data of `spt classify`,
+// docs/methods.md §2.1): track i belongs to population i mod P and to
+// experiment (i / P) mod E (so every experiment holds every population
+// equally), and population p's tracks spend the share population_weights[p][m]
+// (normalised) of their frames in mode m — the largest-remainder rounding of
+// the shares to whole frames. Each mode's frames are cut into pieces of about
+// population_segment_frames (at least min_segment frames each where they
+// fit) at uniform cut points, and all pieces are put in a uniformly random
+// order; consecutive pieces may share a mode, each still drawing its own
+// parameters. N, D and Q are drawn as for every DeepSPT track;
+// single_mode_fraction does not apply. Why shares and not a mode drawn per
+// segment: a per-segment draw makes each track's mixture a binomial sample
+// of a few segments, so two populations with shares 60/40 and 40/60 overlap
+// almost entirely track by track; with shares the populations differ in
+// their mixture, and only there, in every track.
+//
 // Reproducibility: every random number of track i comes from one
 // core::Rng(seed, Stream::spt_simulation, i), so simulate_track(o, seed, i) is
 // the same on every rank, in every order and at every rank count. The track's
@@ -62,6 +78,11 @@ struct SimulationOptions {
   int substeps = 100;                 // confined: Brownian substeps per frame
   double alpha_min = 0.0, alpha_max = 0.7;    // subdiffusive: α uniform, H = α/2 (≥ kMinHurst)
   std::string model = "deepspt";      // or "andi:attm", "andi:ctrw", "andi:fbm", "andi:lw", "andi:sbm"
+  // Labelled populations (see above); 0: off, every track is a DeepSPT track.
+  std::int64_t populations = 0;
+  std::vector<std::array<double, kStates>> population_weights;  // per population: share of frames per mode
+  std::int64_t population_segment_frames = 25;                   // frames per piece of a mode, about
+  std::int64_t experiments = 1;                                  // experiment labels 0..E-1
 };
 
 // The accepted values of SimulationOptions::model.
@@ -105,7 +126,18 @@ struct SimulatedTrack {
   std::vector<double> true_xyz;    // noise-free positions, frames × dim
   std::vector<Segment> segments;   // in frame order; one for single-mode and AnDi tracks
   double andi_alpha = 0.0;         // AnDi models: the anomalous exponent (0 for deepspt)
+  std::int64_t population = -1;    // with populations: population_of(options, index)
 };
+
+// The population (0..P-1) and experiment (0..E-1) of the track with stream
+// index `index`; -1 for both when options.populations is 0.
+std::int64_t population_of(const SimulationOptions& options, std::uint64_t index);
+std::int64_t experiment_of(const SimulationOptions& options, std::uint64_t index);
+
+// Frames per mode of an N-frame track with these mode weights: the shares
+// weights / Σ weights of N, rounded by largest remainder (ties to the lower
+// mode), so they sum to N exactly.
+std::array<std::int64_t, kStates> mode_frame_shares(const std::array<double, kStates>& weights, std::int64_t frames);
 
 // Track `index` of the data set `seed`: options.model decides DeepSPT or AnDi.
 // Validates the options.

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# The spt chain end to end on a tiny deck (DeepSPT, METHODS.md §2):
+#  1. simulate → features → train → segment (from the test CSV) → baseline →
+#     evaluate → fingerprint at 1 and 2 ranks. Simulated tracks and features
+#     are bit-identical; the ensemble is trained once (2 ranks) and the same
+#     model files segment at 1 and 2 ranks: segments.csv, baseline,
+#     evaluation.csv and fingerprints are byte-identical.
+#  2. segments.csv: the contract header, one row per frame of the input in
+#     its order, probabilities summing to 1, no run shorter than
+#     segment.min_run; evaluation.csv: accuracies recomputed from the CSVs.
+#  3. train.member = 1 trains (and writes) member 1 only.
+#  4. Bad input: one error line, non-zero exit, no output file left behind.
+source "$(dirname "$0")/common.bash"
+cd "$WORK"
+DECK=$SRC/inputs/spt/demo.toml
+TINY=(--set simulate.tracks=200 --set simulate.test_tracks=50 --set simulate.max_length=60
+      --set simulate.csv=tracks.csv --set simulate.test_csv=test_tracks.csv
+      --set model.unet1d.channels=8 --set model.unet1d.depth=2 --set model.unet1d.kernel=3
+      --set train.members=2 --set train.epochs=2 --set train.batch_size=16)
+spt() {  # spt NP DIR STAGE ARGS...
+  local np=$1 dir=$2 stage=$3; shift 3
+  run_np "$np" -q spt "$stage" -c "$DECK" "${TINY[@]}" --set run.output_dir="$dir" "$@" || fail "$stage at np=$np ($dir)"
+}
+same_file() {  # same_file NAME A B
+  if cmp -s "$2" "$3"; then pass "$1 byte-identical at np=1 and np=2"; else fail "$1 differs between np=1 and np=2"; fi
+}
+same_datasets() {  # same_datasets A.h5 B.h5 DATASET...
+  local a=$1 b=$2; shift 2
+  for ds in "$@"; do
+    if h5diff -q "$a" "$b" "$ds" "$ds"; then pass "$(basename "$a") $ds bit-identical at np=1 and np=2"
+    else fail "$(basename "$a") $ds differs between np=1 and np=2"; fi
+  done
+}
+no_files() {  # no_files NAME DIR: a failed run leaves no file in its output dir
+  local left
+  left=$(find "$2" -type f 2>/dev/null)
+  if [ -z "$left" ]; then pass "$1: nothing left in $2"; else fail "$1: files left behind: $left"; fi
+}
+
+# --- 1. the chain at 1 and 2 ranks -----------------------------------------------
+for np in 1 2; do
+  spt "$np" "np$np" simulate
+  spt "$np" "np$np" features
+done
+same_datasets np1/tracks.h5 np2/tracks.h5 /tracks/values /tracks/offsets /states/values /frames/values /track_id /D /Q
+same_datasets np1/test_tracks.h5 np2/test_tracks.h5 /tracks/values /states/values
+same_file tracks.csv np1/tracks.csv np2/tracks.csv
+same_file test_tracks.csv np1/test_tracks.csv np2/test_tracks.csv
+same_datasets np1/features.h5 np2/features.h5 /features/values /features/offsets /states/values
+
+# Training is not rank-count independent (BatchNorm sees each rank's part of
+# the batch): train once, then segment with the same model files everywhere.
+spt 2 np1 train
+cp np1/model_member0.h5 np1/model_member1.h5 np2/
+for np in 1 2; do
+  spt "$np" "np$np" segment --input "np$np/test_tracks.csv"
+  spt "$np" "np$np" baseline
+  spt "$np" "np$np" evaluate
+  spt "$np" "np$np" fingerprint
+done
+same_file segments/segments.csv np1/segments/segments.csv np2/segments/segments.csv
+same_datasets np1/segments/segments.h5 np2/segments/segments.h5 /states/values /probabilities/values /changepoints/values
+same_file baseline/segments.csv np1/baseline/segments.csv np2/baseline/segments.csv
+same_file evaluation.csv np1/evaluation.csv np2/evaluation.csv
+same_file fingerprints.csv np1/fingerprints/fingerprints.csv np2/fingerprints/fingerprints.csv
+same_file segment_fingerprints.csv np1/fingerprints/segment_fingerprints.csv np2/fingerprints/segment_fingerprints.csv
+
+# --- 2. contents -----------------------------------------------------------------
+header=$(head -1 np1/segments/segments.csv)
+if [ "$header" = "track_id,frame,state,p_normal,p_directed,p_confined,p_subdiffusive" ]; then
+  pass "segments.csv header"
+else
+  fail "segments.csv header: '$header'"
+fi
+if "$PY" - <<'PY'
+import csv, h5py, numpy as np, sys
+ok = True
+truth = h5py.File("np1/test_tracks.h5", "r")
+lengths = truth["length"][...]
+states = truth["states/values"][:, 0]
+frames = int(lengths.sum())
+tracks_csv = np.loadtxt("np1/test_tracks.csv", delimiter=",", skiprows=1)
+scores = {}
+for method in ("segments", "baseline"):
+    seg = np.loadtxt(f"np1/{method}/segments.csv", delimiter=",", skiprows=1)
+    if seg.shape != (frames, 7):
+        print(f"{method}/segments.csv: shape {seg.shape}, expected ({frames}, 7)"); ok = False; continue
+    if not (seg[:, :2] == tracks_csv[:, :2]).all():
+        print(f"{method}: (track_id, frame) columns differ from test_tracks.csv"); ok = False
+    p = seg[:, 3:]
+    if np.abs(p.sum(1) - 1).max() > 1e-4 or p.min() < 0:
+        print(f"{method}: probabilities do not sum to 1 (max error {np.abs(p.sum(1) - 1).max()})"); ok = False
+    pred = seg[:, 2].astype(int)
+    if not set(np.unique(pred)) <= {0, 1, 2, 3}:
+        print(f"{method}: states outside 0..3"); ok = False
+    scores[method] = (pred == states).mean()
+    if method == "segments":
+        # segment.min_run = 5 (demo deck) and every simulated track has ≥ 5 frames.
+        start = np.concatenate([[0], np.cumsum(lengths)])
+        shortest = min(np.diff(np.flatnonzero(np.diff(np.r_[-1, pred[a:b], -1]) != 0)).min()
+                       for a, b in zip(start[:-1], start[1:]))
+        if shortest < 5:
+            print(f"segments: a run of {shortest} frames survived segment.min_run = 5"); ok = False
+rows = {(r["method"], r["subset"]): r for r in csv.DictReader(open("np1/evaluation.csv"))}
+for method in ("segments", "baseline"):
+    r = rows.get((method, "all"))
+    if r is None:
+        print(f"evaluation.csv: no row for {method}, all"); ok = False; continue
+    acc = float(r["accuracy"])
+    print(f"{method}: {r['frames']} frames, accuracy {acc:.4f} (recomputed {scores.get(method, float('nan')):.4f}), "
+          f"macro-F1 {float(r['macro_f1']):.4f}")
+    ok &= int(r["tracks"]) == len(lengths) and int(r["frames"]) == frames
+    ok &= abs(acc - scores.get(method, -1)) < 1e-12
+sys.exit(0 if ok else 1)
+PY
+then pass "segments.csv has one row per input frame in order; evaluation.csv scores match the CSVs"
+else fail "segments.csv / evaluation.csv contents"; fi
+
+# --- 3. one ensemble member ------------------------------------------------------
+mkdir -p member && cp np1/features.h5 member/
+spt 2 member train --set train.member=1 --set train.epochs=1
+models=$(cd member && ls model_member*.h5 2>/dev/null | tr '\n' ' ')
+if [ "$models" = "model_member1.h5 " ] && [ -z "$(find member -name '*member0*')" ]; then
+  pass "train.member=1 writes model_member1.h5 only"
+else
+  fail "train.member=1 wrote: $(ls member)"
+fi
+expect_error "train.member out of range" "train.member = 2 but train.members = 2" 2 \
+  spt train -c "$DECK" "${TINY[@]}" --set run.output_dir=member --set train.member=2
+
+# --- 4. bad input ----------------------------------------------------------------
+SEG=(spt segment -c "$DECK" "${TINY[@]}" --set "segment.models=[\"$WORK/np1/model_member0.h5\", \"$WORK/np1/model_member1.h5\"]")
+good=np1/test_tracks.csv
+{ echo "track_id,frame,x"; tail -n +2 "$good" | cut -d, -f1-3; } > missing_column.csv
+awk -F, -v OFS=, 'NR == 40 { $3 = "abc" } 1' "$good" > non_numeric.csv
+{ cat "$good"; sed -n 2p "$good"; } > duplicate.csv
+awk -F, -v OFS=, 'NR == 40 { $4 = "nan" } 1' "$good" > nan.csv
+dup_track=$(sed -n 2p "$good" | cut -d, -f1) dup_frame=$(sed -n 2p "$good" | cut -d, -f2)
+expect_error "segment: missing column" "missing_column.csv: no column for y" 2 "${SEG[@]}" \
+  --input missing_column.csv --set run.output_dir=bad1
+expect_error "segment: non-numeric cell" "column 'x' has 'abc'; expected a number" 2 "${SEG[@]}" \
+  --input non_numeric.csv --set run.output_dir=bad2
+expect_error "segment: duplicate (track, frame)" "track $dup_track has frame $dup_frame twice" 2 "${SEG[@]}" \
+  --input duplicate.csv --set run.output_dir=bad3
+expect_error "segment: NaN coordinate" "column 'y' has 'nan'" 2 "${SEG[@]}" --input nan.csv --set run.output_dir=bad4
+for d in bad1 bad2 bad3 bad4; do no_files "segment on bad CSV" "$d"; done
+
+# A 2D ensemble given 3D tracks.
+run_np 2 -q spt simulate -c "$DECK" --set run.output_dir=d3 --set simulate.dim=3 --set simulate.tracks=6 \
+  --set simulate.max_length=20 --set simulate.csv=tracks3d.csv || fail "3D simulate"
+expect_error "segment: 2D model, 3D tracks" "trained on 2D tracks (4 channels per frame) but d3/tracks3d.csv holds 3D tracks" 2 \
+  "${SEG[@]}" --input d3/tracks3d.csv --set run.output_dir=bad5
+no_files "2D model on 3D tracks" bad5
+
+# Import: a track of one frame is an error or is skipped and counted.
+{ cat "$good"; echo "9999,3,0.5,0.5"; } > short_track.csv
+expect_error "import: 1-frame track with short_tracks=error" "track 9999 has 1 frame(s), fewer than import.min_length = 5" 2 \
+  spt import -c "$DECK" --input short_track.csv --set import.short_tracks=error --set run.output_dir=bad6
+no_files "import with short_tracks=error" bad6
+if run_np 2 spt import -c "$DECK" --input short_track.csv --set import.short_tracks=skip --set run.output_dir=imported \
+     > import.log 2>&1 && grep -q "1 shorter than 5 frames skipped" import.log &&
+   [ "$("$PY" -c 'import h5py; print(len(h5py.File("imported/tracks.h5")["track_id"]))')" = 50 ]; then
+  pass "import with short_tracks=skip: $(grep -o '[0-9]* tracks (.*kept' import.log)"
+else
+  fail "import with short_tracks=skip: $(tail -3 import.log)"
+fi
+finish
