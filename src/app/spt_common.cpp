@@ -143,6 +143,8 @@ bool any_states(const TrackBlock& tracks, const par::Comm& comm) {
 FrameFeatures frame_features(const TrackBlock& tracks) {
   FrameFeatures f;
   f.channels = spt::feature_channels(tracks.dim);
+  // One allocation for all tracks (a reserve per track would copy the buffer every time).
+  f.values.reserve(tracks.positions.offsets.back() * static_cast<std::uint64_t>(f.channels));
   for (std::uint64_t i = 0; i < tracks.size(); ++i) {
     spt::append_frame_features(tracks.view(i), f.values);
     f.lengths.push_back(static_cast<std::int64_t>(tracks.positions.length(i)));

@@ -1,7 +1,7 @@
 // spt event-features / event-train / events: DeepSPT's event timing
-// (Kæstel-Hansen et al. 2024; METHODS.md §2.4 "Event timing";
-// docs/methods.md §2.6): sliding-window features per frame → bidirectional
-// GRU → per-frame before/after; the event is the first frame "after".
+// (Kæstel-Hansen et al. 2024; docs/methods.md §2.6): sliding-window features
+// per frame → bidirectional GRU → per-frame before/after; the event is the
+// first frame "after".
 //   mpirun -n 2 phenoscale spt event-features -c inputs/spt/demo.toml          → event_features.h5
 //   mpirun -n 2 phenoscale spt event-train    -c inputs/spt/demo.toml          → event_model.h5
 //   mpirun -n 2 phenoscale spt events         -c inputs/spt/demo.toml --input test_tracks.csv
@@ -78,7 +78,7 @@ void add_spt_event_keys(core::Schema& s) {
               "Event-timing features (CSR /features, /labels with truth): event-features writes, event-train reads, "
               "inside run.output_dir")
       .string("events.train_input", "", "Training data of event-train (default: events.features)")
-      .integer("events.window", 20, "Frames per sliding window of the event features (METHODS.md §2.4: 20-30); "
+      .integer("events.window", 20, "Frames per sliding window of the event features (docs/methods.md §2.6; the paper uses 20-30); "
                "events checks it against the model's", 3, 1e6)
       .string("events.tracks", "all",
               "Tracks with truth that event-features keeps: all (no changepoint: all frames 'before'), switching "

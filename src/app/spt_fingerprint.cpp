@@ -1,5 +1,5 @@
 // spt fingerprint (docs/cli.md "spt"): the diffusional fingerprint of every
-// track (DeepSPT, METHODS.md §2.3; spt/fingerprint.hpp), and with a
+// track (DeepSPT, docs/methods.md §2.3; spt/fingerprint.hpp), and with a
 // segmentation also of every segment.
 //   mpirun -n 2 phenoscale spt fingerprint -c inputs/spt/demo.toml --set fingerprint.segments=segments
 #include <cmath>

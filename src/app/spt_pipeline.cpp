@@ -1,4 +1,4 @@
-// The `spt` pipeline: DeepSPT (Kæstel-Hansen et al. 2024; METHODS.md §2,
+// The `spt` pipeline: DeepSPT (Kæstel-Hansen et al. 2024; docs/methods.md §2,
 // docs/methods.md "spt") on the shared engines.
 //
 //   mpirun -n 2 phenoscale spt simulate    -c inputs/spt/demo.toml   → tracks.h5 (+ tracks.csv)

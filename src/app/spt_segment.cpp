@@ -121,7 +121,7 @@ nn::SeriesBlock series_of(const TrackBlock& tracks, bool with_truth) {
 }  // namespace
 
 void add_spt_segment_keys(core::Schema& s) {
-  s.integer("train.members", 3, "Ensemble size: networks trained with seeds run.seed + member (METHODS.md §2.2)", 1, 1000)
+  s.integer("train.members", 3, "Ensemble size: networks trained with seeds run.seed + member (docs/methods.md §2.2)", 1, 1000)
       .integer("train.member", -1, "Train only this member (a Slurm array task); -1: all members in turn", -1, 999)
       .string("segment.input", "", "Tracks to segment: trajectory CSV or tracks HDF5 (default: simulate.test_output)")
       .string("segment.output", "segments", "Directory receiving segments.csv and segments.h5, inside run.output_dir")

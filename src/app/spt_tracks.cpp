@@ -100,7 +100,7 @@ void add_spt_track_keys(core::Schema& s) {
       .string("simulate.test_csv", "", "Also write the test tracks as a trajectory CSV (empty: none)")
       .integer("simulate.dim", 2, "Dimensionality: 2 or 3", 2, 3)
       .string("simulate.model", "deepspt",
-              "deepspt (4 modes with switching, METHODS.md §2.1) or an AnDi-2021 model andi:<attm|ctrw|fbm|lw|sbm>")
+              "deepspt (4 modes with switching, docs/methods.md §2.1) or an AnDi-2021 model andi:<attm|ctrw|fbm|lw|sbm>")
       .real("simulate.dt", 1.0, "Frame interval dt", 1e-9, 1e9)
       .integer("simulate.min_length", 5, "Shortest track, frames", 2, 1e7)
       .integer("simulate.max_length", 600, "Track lengths are uniform in [min_length, max_length)", 3, 1e7)

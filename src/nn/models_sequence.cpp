@@ -1,7 +1,7 @@
 // Variable-length series networks: a bi-LSTM classifier and per-frame tagger,
-// the bi-GRU per-frame tagger of DeepSPT's event timing (METHODS.md §2.4;
+// the bi-GRU per-frame tagger of DeepSPT's event timing (docs/methods.md §2.6;
 // docs/methods.md §2.6), and the guided bi-LSTM autoencoder of DeepHACKS
-// (METHODS.md §3.3).
+// (DeepHACKS; the edge pipeline).
 //
 // Every recurrent layer runs on packed sequences, so a series' output never
 // depends on how much padding its batch needed (a padded backward LSTM would
@@ -73,7 +73,7 @@ class RnnClassifier final : public Model {
 using LstmClassifier = RnnClassifier<torch::nn::LSTM, torch::nn::LSTMOptions>;
 using GruClassifier = RnnClassifier<torch::nn::GRU, torch::nn::GRUOptions>;
 
-// Guided bi-LSTM autoencoder ("student", METHODS.md §3.3): encoder
+// Guided bi-LSTM autoencoder ("student" of DeepHACKS): encoder
 // BiLSTM(h1) → LSTM(h2) → LSTM(latent); the latent is the final state of the
 // last encoder layer. Decoder: latent repeated over the series' frames →
 // BiLSTM(latent) → BiLSTM(h2) → LSTM(channels). Classifier head on the latent:

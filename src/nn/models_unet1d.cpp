@@ -1,4 +1,4 @@
-// The 1D U-Net of DeepSPT (Kæstel-Hansen et al. 2024; METHODS.md §2.2,
+// The 1D U-Net of DeepSPT (Kæstel-Hansen et al. 2024; docs/methods.md §2.2,
 // docs/methods.md "spt segmentation network"): per-frame diffusion-state
 // logits of a variable-length trajectory.
 //

@@ -1,5 +1,5 @@
 // Sliding-window features for event timing (spt/event_features.hpp;
-// METHODS.md §2.4; docs/methods.md §2.6).
+// docs/methods.md §2.6).
 #include "phenoscale/spt/event_features.hpp"
 
 #include <algorithm>
@@ -115,7 +115,6 @@ std::vector<double> event_features(const TrackView& track, const EventFeatureOpt
 
 void append_event_features(const TrackView& track, const EventFeatureOptions& options, std::vector<float>& out) {
   const auto values = event_features(track, options);
-  out.reserve(out.size() + values.size());
   for (double v : values) out.push_back(static_cast<float>(v));
 }
 

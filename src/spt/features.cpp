@@ -24,7 +24,6 @@ double rms_step(const TrackView& track) {
 void append_frame_features(const TrackView& track, std::vector<float>& out) {
   const int dim = track.dim;
   const double scale = 1.0 / rms_step(track);
-  out.reserve(out.size() + static_cast<std::size_t>(track.frames * feature_channels(dim)));
   for (std::int64_t t = 0; t < track.frames; ++t) {
     double step2 = 0.0, dot = 0.0;
     for (int a = 0; a < dim; ++a) {

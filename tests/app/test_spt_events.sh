@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Event timing end to end (DeepSPT, METHODS.md §2.4; docs/methods.md §2.6):
+# Event timing end to end (DeepSPT, docs/methods.md §2.6):
 #  1. simulate 300 switching tracks (≤ 150 frames) + 200 test tracks →
 #     event-features at 1 and 2 ranks (bit-identical) → event-train (a small
 #     bi-GRU, 2 × 8, 5 epochs) → events on the held-out test tracks at 1 and

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The spt chain end to end on a tiny deck (DeepSPT, METHODS.md §2):
+# The spt chain end to end on a tiny deck (DeepSPT, docs/methods.md §2):
 #  1. simulate → features → train → segment (from the test CSV) → baseline →
 #     evaluate → fingerprint at 1 and 2 ranks. Simulated tracks and features
 #     are bit-identical; the ensemble is trained once (2 ranks) and the same

@@ -1,7 +1,7 @@
-// Event-timing features and labels (spt/event_features.hpp; METHODS.md §2.4,
-// docs/methods.md §2.6) on tracks with known answers: a straight run, a
-// back-and-forth hop, a run that stops, a short track; scale invariance and
-// window placement; before/after labels from truth states.
+// Event-timing features and labels (spt/event_features.hpp; docs/methods.md
+// §2.6) on tracks with known answers: a straight run, a back-and-forth hop,
+// a run that stops, a short track; scale invariance and window placement;
+// before/after labels from truth states.
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -1,4 +1,4 @@
-// Per-frame network input (spt/features.hpp, METHODS.md §2.2): dim + 2
+// Per-frame network input (spt/features.hpp, docs/methods.md §2.2): dim + 2
 // channels (centred coordinates, step length, dot product of consecutive
 // steps), lengths divided by the track's RMS step s (dots by s²), checked on
 // hand-computed 2D and 3D tracks; invariance to scale and translation; the

@@ -1,4 +1,4 @@
-// Fingerprint features (spt/fingerprint.hpp, METHODS.md §2.3): the column
+// Fingerprint features (spt/fingerprint.hpp, docs/methods.md §2.3): the column
 // contract, exact values on a straight line and on a hand-computed 5-point
 // track, segmentation statistics on a known state sequence, NaN rules for
 // short tracks, segments, and Brownian-motion reference values.

@@ -1,4 +1,4 @@
-// The rolling-MSD baseline (spt/rolling_msd.hpp, METHODS.md §2.4) on pure
+// The rolling-MSD baseline (spt/rolling_msd.hpp, docs/methods.md §2.4) on pure
 // motion modes generated here: Brownian → normal, strong drift → directed,
 // a particle in a tiny box → subdiffusive; window placement and options.
 #include <gtest/gtest.h>

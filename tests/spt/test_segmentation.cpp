@@ -1,4 +1,4 @@
-// From per-frame states to segments (spt/segmentation.hpp, METHODS.md §2.2
+// From per-frame states to segments (spt/segmentation.hpp, docs/methods.md §2.2
 // "Inference"): runs, the merge of short runs (into the longer neighbour, ties
 // to the preceding one, shortest run first, earlier run on ties), changepoints,
 // and the per-frame scores (accuracy, macro-F1 over the classes present)

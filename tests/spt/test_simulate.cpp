@@ -1,4 +1,4 @@
-// The DeepSPT diffusion simulator (METHODS.md §2.1), Davies–Harte fGn and the
+// The DeepSPT diffusion simulator (docs/methods.md §2.1), Davies–Harte fGn and the
 // AnDi-2021 models: known answers for each motion type, the mixture's
 // statistics, and rank/order independence.
 #include <gtest/gtest.h>
@@ -323,7 +323,7 @@ TEST(Modes, SegmentLengthsRespectTheMinimumAndSum) {
 // ---- the DeepSPT mixture ----------------------------------------------------
 
 TEST(Mixture, PropertiesOfFiveThousandTracks) {
-  SimulationOptions o;  // METHODS.md defaults
+  SimulationOptions o;  // docs/methods.md §2.1 defaults
   const int n = 5000;
   const std::uint64_t seed = 77;
   int single = 0, switching_long = 0;

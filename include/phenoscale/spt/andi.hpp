@@ -1,7 +1,7 @@
 // The five anomalous-diffusion models of the AnDi 2021 challenge
 // (G. Muñoz-Gil et al., "Objective comparison of methods to decode anomalous
 // diffusion", Nat Commun 12:6253, 2021), as out-of-distribution single-mode
-// tracks for the DeepSPT segmentation network (METHODS.md §2.4).
+// tracks for the DeepSPT segmentation network (docs/methods.md §2.1).
 //
 // Every model is tuned by its anomalous exponent α (MSD ∝ t^α), taken from
 // the AnDi grid 0.05, 0.10, …, 2.00 restricted to the model's range. Each is

@@ -1,6 +1,6 @@
 // Size of the region a track explores: area of the 2-D / volume of the 3-D
 // convex hull of its positions (DeepSPT fingerprint, Kæstel-Hansen et al.
-// 2024; METHODS.md §2.3 "convex hull area/volume").
+// 2024; docs/methods.md §2.3 "convex hull area/volume").
 //
 // 2-D: Andrew's monotone chain (Andrew 1979), O(n log n), then the shoelace
 // formula. 3-D: incremental hull (O(n²) worst case — tracks have at most a few

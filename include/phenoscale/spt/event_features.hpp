@@ -1,5 +1,5 @@
 // Per-frame input of DeepSPT's event-timing network (Kæstel-Hansen et al.
-// 2024; METHODS.md §2.4 "Event timing"; docs/methods.md §2.6): features of a
+// 2024; docs/methods.md §2.6): features of a
 // sliding window around every frame, the per-frame before/after labels a
 // bidirectional GRU learns from, and the event time read off its output.
 //

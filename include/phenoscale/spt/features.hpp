@@ -1,4 +1,4 @@
-// Per-frame input channels of the DeepSPT segmentation network (METHODS.md
+// Per-frame input channels of the DeepSPT segmentation network (docs/methods.md
 // §2.2; docs/methods.md "spt features").
 //
 // For a track of N frames in `dim` dimensions, frame t gets dim + 2 values:
@@ -9,7 +9,7 @@
 //
 // Deviation (docs/methods.md): lengths are divided by the track's RMS step
 // length s (dot products by s²). D spans 3.7 decades in the training set
-// (METHODS.md §2.1) and the classes differ in the shape of the motion, not its
+// (docs/methods.md §2.1) and the classes differ in the shape of the motion, not its
 // scale; unscaled, a 16-channel U-Net reached 0.48 per-frame accuracy on the
 // demo set after 8 epochs, the rolling-MSD baseline's level.
 #pragma once

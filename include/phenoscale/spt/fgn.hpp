@@ -2,7 +2,7 @@
 // Davies–Harte method (R. B. Davies & D. S. Harte, "Tests for Hurst effect",
 // Biometrika 74:95–101, 1987; see also Dietrich & Newsam 1997).
 //
-// The subdiffusive class of the DeepSPT simulator (METHODS.md §2.1) and the
+// The subdiffusive class of the DeepSPT simulator (docs/methods.md §2.1) and the
 // AnDi FBM model are fractional Brownian motion, whose increments are fGn.
 // Davies–Harte draws them with exactly the fGn covariance (no truncation or
 // spectral approximation) in O(n log n): the Toeplitz covariance of n samples is

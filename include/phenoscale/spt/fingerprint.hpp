@@ -1,5 +1,5 @@
 // Per-track "fingerprint" features of DeepSPT (Kæstel-Hansen et al. 2024;
-// METHODS.md §2.3): ≈40 numbers summarising how a particle moved, the input
+// docs/methods.md §2.3): ≈40 numbers summarising how a particle moved, the input
 // of the downstream classifiers (§2.4). The same function applied to a
 // sub-range of frames (track_segment) fingerprints one segment of a
 // segmentation.

@@ -1,5 +1,5 @@
 // Gaussian hidden Markov model on a 1-D sequence — the step-length HMM of the
-// DeepSPT fingerprint (Kæstel-Hansen et al. 2024; METHODS.md §2.3: "4-state
+// DeepSPT fingerprint (Kæstel-Hansen et al. 2024; docs/methods.md §2.3: "4-state
 // Gaussian HMM on step lengths → fraction of time and mean dwell time per
 // state").
 //

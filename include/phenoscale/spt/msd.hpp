@@ -1,5 +1,5 @@
 // Mean squared displacement of one track and its anomalous-diffusion fit
-// (DeepSPT, Kæstel-Hansen et al. 2024; METHODS.md §2.3 "MSD fit", §2.4
+// (DeepSPT, Kæstel-Hansen et al. 2024; docs/methods.md §2.3 "MSD fit", §2.4
 // rolling-MSD baseline).
 //
 // The time-averaged MSD at lag k is the mean over every pair of frames k

@@ -1,5 +1,5 @@
 // The rolling-MSD baseline segmentation that DeepSPT is compared against
-// (Kæstel-Hansen et al. 2024; METHODS.md §2.4 "Baselines").
+// (Kæstel-Hansen et al. 2024; docs/methods.md §2.4 "Baselines").
 //
 // Each frame is labelled from the anomalous exponent α of the MSD of a short
 // window around it: α ≤ lo → subdiffusive (3), α ≥ hi → directed (1), else

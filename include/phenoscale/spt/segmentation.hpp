@@ -1,4 +1,4 @@
-// From per-frame states to segments (DeepSPT, METHODS.md §2.2 "Inference"):
+// From per-frame states to segments (DeepSPT, docs/methods.md §2.2 "Inference"):
 // runs of equal state, short runs merged into a neighbour, changepoints at
 // run boundaries; and the per-frame scores of a segmentation against truth
 // (accuracy, macro-F1, changepoint error).

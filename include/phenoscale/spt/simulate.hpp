@@ -1,6 +1,6 @@
 // Simulated single-particle trajectories: the training and test data of the
 // DeepSPT segmentation network — DeepSPT (Kæstel-Hansen, ... Hatzakis 2024),
-// METHODS.md §2.1 — plus the AnDi-2021 out-of-distribution models
+// docs/methods.md §2.1 — plus the AnDi-2021 out-of-distribution models
 // (spt/andi.hpp).
 //
 // A DeepSPT track has N frames (N uniform in [min_length, max_length)), one
@@ -61,7 +61,7 @@
 
 namespace phenoscale::spt {
 
-// Every bound of METHODS.md §2.1, as an option. Lengths are frames; D is in
+// Every bound of docs/methods.md §2.1, as an option. Lengths are frames; D is in
 // length²/time (for the subdiffusive class the generalised coefficient in
 // length²/time^α); dt in time units.
 struct SimulationOptions {
