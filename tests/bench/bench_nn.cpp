@@ -4,15 +4,21 @@
 //   bench_nn throughput ARCH BATCH STEPS [key=value ...]
 //       training samples/s of the full engine step (sampler, batch exchange,
 //       forward, backward, gradient sync, optimiser) and inference samples/s,
-//       on synthetic data of the architecture's input kind.
+//       on synthetic data of the architecture's input kind. STEPS = 0:
+//       inference only (no training; for networks too big to train here).
 //   mpirun -n 2 bench_nn overlap ARCH BATCH STEPS [key=value ...]
 //       step time with bucketed allreduce overlapped with backward vs one
 //       allreduce after backward, and the exposed (waited-for) communication.
 // Hyper-parameters as key=value (size=32 channels=8 ...); also optimizer=,
-// series_min=, series_max= (series lengths), bucket_mib=.
+// series_min=, series_max= (series lengths, inclusive), bucket_mib=,
+// infer_passes= (timed inference passes over the samples, default 1). Values
+// per frame of a series: `inputs` where the model has it (unet1d, whose
+// `channels` is its own width), else `channels`.
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <map>
+#include <stdexcept>
 #include <string>
 
 #include "phenoscale/core/log.hpp"
@@ -34,6 +40,7 @@ struct Args {
   std::string optimizer = "sgd";
   std::int64_t series_min = 50, series_max = 150;
   double bucket_mib = 25.0;
+  int infer_passes = 1;
 };
 
 nn::SampleStore synthetic(const nn::ModelSpec& spec, const Args& a, std::int64_t n, const par::Comm& comm) {
@@ -42,9 +49,15 @@ nn::SampleStore synthetic(const nn::ModelSpec& spec, const Args& a, std::int64_t
   s.sequences = arch.input == nn::InputKind::sequence;
   s.labelled = true;
   s.per_frame_targets = arch.task == nn::Task::segment;
-  if (s.sequences) s.sample_shape = {spec.integer("channels")};
-  else if (spec.values.count("size")) s.sample_shape = {spec.integer("size"), spec.integer("size"), spec.integer("size")};
-  else s.sample_shape = {spec.integer("inputs")};
+  if (s.sequences) {
+    const std::string frame_key = spec.values.count("inputs") ? "inputs" : "channels";
+    if (spec.integer(frame_key) < 1) throw std::runtime_error("series models need " + frame_key + "=N (values per frame)");
+    s.sample_shape = {spec.integer(frame_key)};
+  } else if (spec.values.count("size")) {
+    s.sample_shape = {spec.integer("size"), spec.integer("size"), spec.integer("size")};
+  } else {
+    s.sample_shape = {spec.integer("inputs")};
+  }
   const auto r = par::BlockPartition::over(n, comm).range(comm.rank());
   const std::int64_t classes = spec.integer("classes");
   for (auto i = static_cast<std::int64_t>(r.begin); i < static_cast<std::int64_t>(r.end); ++i) {
@@ -57,6 +70,19 @@ nn::SampleStore synthetic(const nn::ModelSpec& spec, const Args& a, std::int64_t
   }
   s.finish_sharding(comm);
   return s;
+}
+
+// CPU seconds of this process (all threads).
+double cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+
+std::int64_t frames(const nn::SampleStore& data) {
+  std::int64_t total = 0;
+  for (auto l : data.all_lengths) total += l;
+  return total;
 }
 
 double timed_training(nn::Model& model, const nn::SampleStore& data, nn::TrainerOptions o, std::int64_t steps,
@@ -92,23 +118,36 @@ int run(const Args& a, const par::Comm& comm) {
   std::int64_t params = 0;
   for (const auto& p : model->parameters()) params += p.numel();
   const auto o = options(a);
-  timed_training(*model, data, o, 2, comm);  // warm-up: allocator, thread pool
   if (a.mode == "throughput") {
-    const double t = timed_training(*model, data, o, a.steps, comm);
+    // Wall time, and this process's CPU time (less sensitive to other load
+    // on a shared machine at one thread).
+    double train_wall = 0, train_cpu = 0;
+    if (a.steps > 0) {  // STEPS = 0: inference only
+      timed_training(*model, data, o, 2, comm);  // warm-up: allocator, thread pool
+      const double c0 = cpu_seconds();
+      train_wall = timed_training(*model, data, o, a.steps, comm);
+      train_cpu = cpu_seconds() - c0;
+    }
     nn::PredictOptions po;
     po.batch = a.batch;
     nn::predict({model}, data, po, comm);  // warm-up
+    const double c0 = cpu_seconds();
     const auto t0 = std::chrono::steady_clock::now();
-    nn::predict({model}, data, po, comm);
-    const double ti = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    for (int i = 0; i < a.infer_passes; ++i) nn::predict({model}, data, po, comm);
+    const double ti = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / a.infer_passes;
+    const double infer_cpu = (cpu_seconds() - c0) / a.infer_passes;
     if (comm.is_root()) {
-      std::printf("arch=%s params=%lld batch=%lld steps=%lld threads=%d ranks=%d\n", a.arch.c_str(),
+      std::printf("arch=%s params=%lld batch=%lld steps=%lld threads=%d ranks=%d frames=%lld\n", a.arch.c_str(),
                   static_cast<long long>(params), static_cast<long long>(a.batch), static_cast<long long>(a.steps),
-                  torch::get_num_threads(), comm.size());
-      std::printf("train_samples_per_s=%.2f\ninfer_samples_per_s=%.2f\n", a.steps * a.batch / t, n / ti);
+                  torch::get_num_threads(), comm.size(), static_cast<long long>(frames(data)));
+      if (a.steps > 0) {
+        std::printf("train_samples_per_s=%.2f train_cpu_s=%.3f\n", a.steps * a.batch / train_wall, train_cpu);
+      }
+      std::printf("infer_samples_per_s=%.2f infer_cpu_s=%.3f\n", n / ti, infer_cpu);
     }
     return 0;
   }
+  timed_training(*model, data, o, 2, comm);  // warm-up: allocator, thread pool
   auto o2 = o;
   double wait_on = 0, wait_off = 0;
   o2.sync.overlap = true;
@@ -148,6 +187,7 @@ int main(int argc, char** argv) {
     else if (k == "series_min") a.series_min = std::stoll(v);
     else if (k == "series_max") a.series_max = std::stoll(v);
     else if (k == "bucket_mib") a.bucket_mib = std::stod(v);
+    else if (k == "infer_passes") a.infer_passes = std::stoi(v);
     else a.hyper[k] = std::stod(v);
   }
   try {

@@ -3,7 +3,14 @@ optimisers as phenoscale's registered architectures, trained the way a
 PyTorch user would (torch.optim defaults, packed sequences), one process.
 
   /usr/bin/python3 tests/bench/nn_peer.py ARCH BATCH STEPS THREADS [key=value ...]
-prints train_samples_per_s and infer_samples_per_s like bench_nn.
+prints train_samples_per_s and infer_samples_per_s like bench_nn; STEPS = 0
+measures inference only (no training).
+
+The 1D U-Nets (unet1d, unet1d-paper2d, unet1d-paper3d) see exactly bench_nn's
+batches: the same series lengths (bench_nn's Philox draw, replicated below),
+training batches bucketed by length as phenoscale's DistributedSampler does
+(one window: the epoch is sorted by length, cut into batches, batch order
+shuffled), inference batches in storage order.
 """
 import sys, time
 import torch
@@ -96,6 +103,166 @@ class GuidedBiLstmAutoencoder(nn.Module):
         return self.head2(h), rec
 
 
+class ConvBlock(nn.Module):
+    """[Conv1d("same", dilation) -> BatchNorm -> ReLU] x convs, each output masked."""
+    def __init__(self, cin, cout, kernel, dilation, convs):
+        super().__init__()
+        self.convs = nn.ModuleList([nn.Conv1d(cin if i == 0 else cout, cout, kernel, dilation=dilation,
+                                              padding=(kernel - 1) * dilation // 2) for i in range(convs)])
+        self.norms = nn.ModuleList([nn.BatchNorm1d(cout) for _ in range(convs)])
+
+    def forward(self, x, mask):
+        for conv, norm in zip(self.convs, self.norms):
+            x = F.relu(norm(conv(x))) * mask
+        return x
+
+
+class UNet1d(nn.Module):
+    """DeepSPT's 1D U-Net, layer for layer src/nn/models_unet1d.cpp (docs/methods.md §2.2)."""
+    def __init__(self, inputs, channels, depth, kernel, dilation=2, convs=2, classes=4):
+        super().__init__()
+        c, self.depth = channels, depth
+        self.encoder = nn.ModuleList([ConvBlock(inputs if l == 0 else c << (l - 1), c << l, kernel, dilation, convs)
+                                      for l in range(depth)])
+        self.bottleneck = ConvBlock(c << (depth - 1), c << depth, kernel, dilation, convs)
+        self.up = nn.ModuleList([ConvBlock(c << (l + 1), c << l, kernel, 1, 1) for l in reversed(range(depth))])
+        self.decoder = nn.ModuleList([ConvBlock(2 * (c << l), c << l, kernel, 1, convs) for l in reversed(range(depth))])
+        self.head = nn.Conv1d(c, c, 3, padding=1)
+        self.out = nn.Conv1d(c, classes, 1)
+
+    def forward(self, x, mask):
+        """x [B, T, C] zero-padded, mask [B, T] float -> logits [B, T, K]."""
+        frames = x.shape[1]
+        unit = 1 << self.depth
+        pad = (frames + unit - 1) // unit * unit - frames
+        x = F.pad(x.transpose(1, 2), (0, pad))
+        mask = F.pad(mask, (0, pad)).unsqueeze(1)
+        x = x * mask
+        skips, masks = [], []
+        for block in self.encoder:
+            x = block(x, mask)
+            skips.append(x)
+            masks.append(mask)
+            x = F.max_pool1d(x, 2)
+            mask = F.max_pool1d(mask, 2)
+        x = self.bottleneck(x, mask)
+        for up, dec, skip, m in zip(self.up, self.decoder, reversed(skips), reversed(masks)):
+            x = up(x.repeat_interleave(2, 2), m)
+            x = dec(torch.cat([x, skip], 1), m)
+        hidden = F.relu(self.head(x)) * masks[0]
+        return self.out(hidden)[:, :, :frames].transpose(1, 2).contiguous()
+
+
+UNET_PRESETS = {"unet1d": (32, 3, 5), "unet1d-paper2d": (130, 4, 7), "unet1d-paper3d": (48, 3, 5)}
+
+M32 = 0xFFFFFFFF
+
+
+def philox4x32_10(c, k):
+    """phenoscale::core::philox4x32_10 (src/core/rng.cpp)."""
+    c, k = list(c), list(k)
+    for r in range(10):
+        if r > 0:
+            k = [(k[0] + 0x9E3779B9) & M32, (k[1] + 0xBB67AE85) & M32]
+        p0, p1 = 0xD2511F53 * c[0], 0xCD9E8D57 * c[2]
+        c = [(p1 >> 32) ^ c[1] ^ k[0], p1 & M32, (p0 >> 32) ^ c[3] ^ k[1], p0 & M32]
+    return c
+
+
+def bench_length(i, smin, smax):
+    """The length bench_nn's synthetic() gives series i: the first
+    core::Rng(1, Stream::test, i).below(smax - smin + 1) draw."""
+    n = smax - smin + 1
+    if n <= 1:
+        return smin
+    limit = (2 ** 64 - 1) - ((2 ** 64 - 1) % n)
+    block = 0
+    while True:
+        w = philox4x32_10([block, i & M32, i >> 32, 0], [1, 0])
+        for x in ((w[0] << 32) | w[1], (w[2] << 32) | w[3]):
+            if x < limit:
+                return smin + x % n
+        block += 1
+
+
+def main_unet(arch, batch, steps, threads, kv, opt_name, smin, smax, passes):
+    """Per-frame segmentation: the trainer's step (masked per-frame cross-entropy
+    summed over real frames / real frames, backward, optimiser) and inference
+    (eval, no_grad, per-frame softmax and argmax)."""
+    n = batch * 8
+    c, depth, kernel = UNET_PRESETS[arch]
+    inputs = int(kv.get("inputs", 4))
+    classes = int(kv.get("classes", 4))
+    model = UNet1d(inputs, int(kv.get("channels", c)), int(kv.get("depth", depth)), int(kv.get("kernel", kernel)),
+                   int(kv.get("dilation", 2)), int(kv.get("convs", 2)), classes)
+    lens = [bench_length(i, smin, smax) for i in range(n)]
+    data = [(torch.randn(l, inputs), torch.full((l,), i % classes, dtype=torch.long)) for i, l in enumerate(lens)]
+    if opt_name == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, nesterov=True)
+    elif opt_name == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    else:
+        opt = torch.optim.RMSprop(model.parameters(), lr=1e-3)
+
+    def collate(idx):
+        xs, ys = [data[i][0] for i in idx], [data[i][1] for i in idx]
+        lengths = torch.tensor([len(y) for y in ys])
+        x = torch.nn.utils.rnn.pad_sequence(xs, batch_first=True)
+        y = torch.nn.utils.rnn.pad_sequence(ys, batch_first=True)
+        mask = (torch.arange(x.shape[1])[None, :] < lengths[:, None]).float()
+        return x, mask, y
+
+    def train_batches():
+        order = torch.randperm(n).tolist()
+        order.sort(key=lambda i: lens[i])  # one bucketing window (batch·50 ≥ n): stable sort by length
+        chunks = [order[b:b + batch] for b in range(0, n, batch)]
+        for p in torch.randperm(len(chunks)).tolist():
+            yield collate(chunks[p])
+
+    def step(x, mask, y):
+        opt.zero_grad()
+        logits = model(x, mask)
+        ce = F.cross_entropy(logits.reshape(-1, logits.shape[2]), y.reshape(-1), reduction="none")
+        m = mask.reshape(-1)
+        loss = (ce * m).sum() / m.sum()
+        loss.backward()
+        opt.step()
+
+    def train(k):
+        done = 0
+        while done < k:
+            for b in train_batches():
+                step(*b)
+                done += 1
+                if done == k:
+                    return
+
+    def infer():
+        for b in range(0, n, batch):
+            x, mask, _ = collate(range(b, min(n, b + batch)))
+            model(x, mask).softmax(-1).argmax(-1)
+
+    params = sum(p.numel() for p in model.parameters())
+    if steps > 0:
+        model.train()
+        train(2)
+        c0, t0 = time.process_time(), time.perf_counter()
+        train(steps)
+        t, tc = time.perf_counter() - t0, time.process_time() - c0
+    model.eval()
+    with torch.no_grad():
+        infer()
+        c0, t0 = time.process_time(), time.perf_counter()
+        for _ in range(passes):
+            infer()
+        ti, tic = (time.perf_counter() - t0) / passes, (time.process_time() - c0) / passes
+    print(f"arch={arch} params={params} batch={batch} steps={steps} threads={torch.get_num_threads()} "
+          f"frames={sum(lens)}")
+    if steps > 0:
+        print(f"train_samples_per_s={steps * batch / t:.2f} train_cpu_s={tc:.3f}")
+    print(f"infer_samples_per_s={n / ti:.2f} infer_cpu_s={tic:.3f}")
+
+
 def main():
     arch, batch, steps, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
     kv = dict(a.split("=") for a in sys.argv[5:])
@@ -104,6 +271,9 @@ def main():
     opt_name = kv.pop("optimizer", "sgd")
     smin, smax = int(kv.pop("series_min", 50)), int(kv.pop("series_max", 150))
     kv.pop("bucket_mib", None)
+    passes = int(kv.pop("infer_passes", 1))
+    if arch in UNET_PRESETS:
+        return main_unet(arch, batch, steps, threads, kv, opt_name, smin, smax, passes)
     n = batch * 8
     classes = int(kv.get("classes", 2))
     seq = arch not in ("cnn3d-small", "inception3d", "dsrf3d")
