@@ -305,9 +305,7 @@ void spt_evaluate(const StageContext& ctx) {
         confusion.add(truth.states.series(i), predicted.series(i), static_cast<std::int64_t>(truth.states.length(i)));
         ++count;
       }
-      std::vector<std::int64_t> counts(confusion.counts.begin(), confusion.counts.end());
-      ctx.comm.allreduce_sum_inplace(counts);
-      std::copy(counts.begin(), counts.end(), confusion.counts.begin());
+      ctx.comm.allreduce_sum_inplace(confusion.counts);
       count = ctx.comm.allreduce_sum(count);
       if (count == 0) continue;
       method_names.push_back(method);

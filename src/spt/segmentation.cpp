@@ -43,24 +43,7 @@ std::vector<std::int64_t> changepoints(const std::int64_t* states, std::int64_t 
 }
 
 void Confusion::add(const std::int64_t* truth, const std::int64_t* predicted, std::int64_t frames) {
-  for (std::int64_t t = 0; t < frames; ++t) ++counts[truth[t] * kStates + predicted[t]];
+  for (std::int64_t t = 0; t < frames; ++t) ++counts[static_cast<std::size_t>(truth[t] * kStates + predicted[t])];
 }
-
-std::int64_t Confusion::total() const {
-  std::int64_t n = 0;
-  for (auto c : counts) n += c;
-  return n;
-}
-
-double Confusion::accuracy() const {
-  std::int64_t correct = 0;
-  for (int k = 0; k < kStates; ++k) correct += counts[k * kStates + k];
-  return total() > 0 ? double(correct) / double(total()) : std::numeric_limits<double>::quiet_NaN();
-}
-
-// The K-class definitions of ml/cross_validation.hpp (also `spt classify`'s).
-double Confusion::f1(int state) const { return ml::f1_score(counts.data(), kStates, state); }
-
-double Confusion::macro_f1() const { return ml::macro_f1(counts.data(), kStates); }
 
 }  // namespace phenoscale::spt

@@ -76,8 +76,7 @@ struct ConfusionMatrix {
   double macro_f1() const;    // mean of the non-NaN f1; NaN when empty
 };
 
-// The same scores on raw counts (classes × classes, row = true class), for
-// callers that keep their own fixed-size counts (spt::Confusion).
+// The same scores on raw counts (classes × classes, row = true class).
 double f1_score(const std::int64_t* counts, int classes, int k);
 double macro_f1(const std::int64_t* counts, int classes);
 

@@ -4,10 +4,10 @@
 // (accuracy, macro-F1, changepoint error).
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <vector>
 
+#include "phenoscale/ml/cross_validation.hpp"
 #include "phenoscale/spt/track.hpp"
 
 namespace phenoscale::spt {
@@ -29,16 +29,13 @@ void merge_short_runs(std::int64_t* states, std::int64_t frames, std::int64_t mi
 // Frames where a new run starts (the first frame of every run but the first).
 std::vector<std::int64_t> changepoints(const std::int64_t* states, std::int64_t frames);
 
-// Counts of (true, predicted) frame pairs, summed over tracks and ranks by
-// the caller; scores by the field's definitions (macro-F1 over the classes
-// that occur in truth or prediction).
-struct Confusion {
-  std::array<std::int64_t, kStates * kStates> counts{};  // true × predicted
+// Per-frame counts of (true, predicted) states over tracks, scored by the
+// field's definitions of ml::ConfusionMatrix (macro-F1 over the states that
+// occur in truth or prediction); summed over ranks by the caller.
+struct Confusion : ml::ConfusionMatrix {
+  Confusion() : ml::ConfusionMatrix(kStates) {}
+  using ml::ConfusionMatrix::add;
   void add(const std::int64_t* truth, const std::int64_t* predicted, std::int64_t frames);
-  std::int64_t total() const;
-  double accuracy() const;
-  double f1(int state) const;        // NaN when the state is absent from truth and prediction
-  double macro_f1() const;
 };
 
 }  // namespace phenoscale::spt
