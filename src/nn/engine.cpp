@@ -371,8 +371,4 @@ std::vector<float> fit_predict_rows(const RowFit& fit, const RowSet& train, cons
   });
 }
 
-ModelSpec read_model_spec(const std::string& path, const par::Comm& comm) {
-  return torch_errors_as_one_line([&] { return load_model(path, comm)->spec(); });
-}
-
 }  // namespace phenoscale::nn

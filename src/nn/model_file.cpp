@@ -2,6 +2,7 @@
 #include "phenoscale/nn/model_file.hpp"
 
 #include "phenoscale/core/error.hpp"
+#include "phenoscale/nn/engine.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/par/agree.hpp"
@@ -64,16 +65,32 @@ void save_model(const std::string& path, Model& model, const io::Provenance& pro
   file.commit();
 }
 
-std::shared_ptr<Model> load_model(const std::string& path, const par::Comm& comm) {
-  io::H5File file = io::H5File::open(path, comm);
-  std::shared_ptr<Model> model;
-  par::collectively(comm, [&] {
+namespace {
+
+// Collective. The architecture and hyper-parameters stored on `/`.
+ModelSpec stored_spec(const io::H5File& file, const std::string& path) {
+  ModelSpec spec;
+  par::collectively(file.comm(), [&] {
     if (!file.has_attribute("/", "architecture") || !file.has_attribute("/", "hyperparameters")) {
       throw InputError(cat(path, ": not a phenoscale model file (no 'architecture' and 'hyperparameters' attributes)"));
     }
     const auto arch = file.read_string_attribute("/", "architecture");
-    model = make_model(ModelSpec::from_text(arch, file.read_string_attribute("/", "hyperparameters")));
+    spec = ModelSpec::from_text(arch, file.read_string_attribute("/", "hyperparameters"));
   });
+  return spec;
+}
+
+}  // namespace
+
+ModelSpec read_model_spec(const std::string& path, const par::Comm& comm) {
+  return stored_spec(io::H5File::open(path, comm), path);
+}
+
+std::shared_ptr<Model> load_model(const std::string& path, const par::Comm& comm) {
+  io::H5File file = io::H5File::open(path, comm);
+  const ModelSpec spec = stored_spec(file, path);
+  std::shared_ptr<Model> model;
+  par::collectively(comm, [&] { model = make_model(spec); });
   for (auto& p : model->named_parameters()) read_tensor(file, "/parameters/" + p.key(), p.value());
   for (auto& b : model->named_buffers()) read_tensor(file, "/buffers/" + b.key(), b.value());
   return model;

@@ -142,7 +142,8 @@ struct RowFit {
 // that differ or are 0, a label count that is not the row count).
 std::vector<float> fit_predict_rows(const RowFit& fit, const RowSet& train, const RowSet& test);
 
-// The architecture and hyper-parameters stored in a model file (collective).
+// The architecture and hyper-parameters stored in a model file, read from its
+// attributes without loading the weights (collective; nn/model_file.cpp).
 ModelSpec read_model_spec(const std::string& path, const par::Comm& comm);
 
 // Sets LibTorch's intra-op threads from OMP_NUM_THREADS (one per core by default).
