@@ -12,6 +12,11 @@
 #                 3-member 1D U-Net ensemble → segmentation of held-out test
 #                 tracks (from their CSV) against the rolling-MSD baseline →
 #                 scores and fingerprints; spt/report.md and spt/figures/*.png
+#   edge/         the edge chain (DeepHACKS): 45 simulated live-cell movies in 3
+#                 conditions → windows → aligned protrusion samples → EMD →
+#                 ACF teacher → guided bi-LSTM student (λ sweep) → phenotypes →
+#                 bootstrap drug statistics → single-cell phenotypes;
+#                 edge/report.md and edge/figures/*.png
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 start=$(date +%s)
@@ -45,4 +50,10 @@ for stage in baseline evaluate fingerprint; do
   mpirun -n 2 build/bin/phenoscale spt "$stage" "${spt[@]}"
 done
 /usr/bin/python3 postprocess/spt_report.py "$out/spt"
+
+edge_deck=inputs/edge/demo.toml
+for stage in simulate window events denoise teacher student phenotype stats cells; do
+  mpirun -n 2 build/bin/phenoscale edge "$stage" -c "$edge_deck" --set run.output_dir="$out/edge"
+done
+/usr/bin/python3 postprocess/edge_report.py "$out/edge"
 echo "demo.sh: done in $(( $(date +%s) - start )) s; see $out/report.md"

@@ -1,7 +1,9 @@
-// `phenoscale ml embed`: 2-D t-SNE or UMAP embeddings for figures — t-SNE
-// maps of CNN features (tomo paper) and UMAPs of phenotypes (DeepHACKS)
-// (methods in include/phenoscale/ml/embedding.hpp). Figure-sized data only:
-// the rows are gathered to rank 0, which computes; the other ranks wait.
+// `phenoscale ml embed`: 2-D t-SNE or UMAP embeddings in embed.components
+// dimensions (2 by default) for figures — t-SNE maps of CNN features (tomo
+// paper) and UMAPs (McInnes, Healy & Melville 2018) of phenotypes, 3-D in
+// DeepHACKS (methods in include/phenoscale/ml/embedding.hpp). Figure-sized
+// data only: the rows are gathered to rank 0, which computes; the other
+// ranks wait.
 #include "phenoscale/app/ml_stages.hpp"
 #include "phenoscale/app/stage_io.hpp"
 #include "phenoscale/core/error.hpp"
@@ -22,7 +24,8 @@ struct Computed {
   double knn_preservation = 0.0;
 };
 
-Computed compute(const core::Config& cfg, const std::vector<float>& all, std::uint64_t n, std::uint64_t d) {
+Computed compute(const core::Config& cfg, const std::vector<float>& all, std::uint64_t n, std::uint64_t d,
+                 std::uint64_t components) {
   const auto init = ml::parse_embedding_init(cfg.string("embed.initialisation"), "embed.initialisation");
   const auto seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
   const auto max_points = static_cast<std::uint64_t>(cfg.integer("embed.max_points"));
@@ -38,6 +41,7 @@ Computed compute(const core::Config& cfg, const std::vector<float>& all, std::ui
     c.result = ml::tsne(all, n, d, o);
   } else {
     ml::UmapOptions o;
+    o.n_components = components;
     o.n_neighbors = static_cast<std::uint64_t>(cfg.integer("embed.n_neighbors"));
     o.min_dist = cfg.real("embed.min_dist");
     o.epochs = static_cast<std::uint64_t>(cfg.integer("embed.epochs"));
@@ -46,7 +50,7 @@ Computed compute(const core::Config& cfg, const std::vector<float>& all, std::ui
     o.max_points = max_points;
     c.result = ml::umap(all, n, d, o);
   }
-  c.knn_preservation = ml::knn_preservation(all, d, c.result.coordinates, 2, n, 15);
+  c.knn_preservation = ml::knn_preservation(all, d, c.result.coordinates, components, n, 15);
   return c;
 }
 
@@ -55,6 +59,17 @@ void run_embed(const StageContext& ctx) {
   require_setting(ctx, "embed.input", "give the features with --input FILE.h5:/dataset");
   const auto spec = ml::parse_dataset_spec(cfg.string("embed.input"));
   const std::string method = cfg.string("embed.method");
+  const auto components = static_cast<std::uint64_t>(cfg.integer("embed.components"));
+  // Checked collectively: an exception outside agreement would end the job
+  // through MPI_Abort instead of one clean error line.
+  par::collectively(ctx.comm, [&] {
+    // The Barnes–Hut quadtree is two-dimensional (van der Maaten 2014).
+    if (method == "tsne" && components != 2) {
+      throw ConfigError(cat(deck_label(cfg), ": embed.components = ", components,
+                            ", but t-SNE embeds in 2 dimensions only; set embed.components = 2 or "
+                            "embed.method = \"umap\""));
+    }
+  });
   ml::ShardedMatrix x;
   {
     core::ScopedTimer t(ctx.timers, "read");
@@ -63,8 +78,8 @@ void run_embed(const StageContext& ctx) {
   // Every rank knows N, so every rank refuses alike before anything is gathered.
   ml::check_embedding_size(x.global_rows, static_cast<std::uint64_t>(cfg.integer("embed.max_points")));
   const std::uint64_t n = x.global_rows, d = x.cols;
-  core::Log::info(cat("ml embed: ", method, " of ", n, " × ", d, " ", spec.file, ":", spec.dataset,
-                      " on rank 0 of ", ctx.comm.size()));
+  core::Log::info(cat("ml embed: ", components, "-D ", method, " of ", n, " × ", d, " ", spec.file, ":",
+                      spec.dataset, " on rank 0 of ", ctx.comm.size()));
   std::vector<float> all;
   {
     core::ScopedTimer t(ctx.timers, "gather");
@@ -75,7 +90,7 @@ void run_embed(const StageContext& ctx) {
   {
     core::ScopedTimer t(ctx.timers, "embed");
     par::collectively(ctx.comm, [&] {
-      if (ctx.comm.is_root()) c = compute(cfg, all, n, d);
+      if (ctx.comm.is_root()) c = compute(cfg, all, n, d, components);
     });
   }
   std::vector<double> scalars{c.result.kl_divergence, c.knn_preservation, c.result.learning_rate, c.result.a,
@@ -86,7 +101,7 @@ void run_embed(const StageContext& ctx) {
   const std::string path = output_path(cfg, cfg.string("embed.output"));
   make_parent_dir(ctx, path);
   io::H5File out = io::H5File::create(path, ctx.comm);
-  io::write_samples(out, "/embedding", c.result.coordinates.data(), ctx.comm.is_root() ? n : 0, {2});
+  io::write_samples(out, "/embedding", c.result.coordinates.data(), ctx.comm.is_root() ? n : 0, {components});
   out.write_attribute("/embedding", "method", method);
   out.write_attribute("/embedding", "knn_preservation", scalars[1]);
   out.write_attribute("/embedding", "knn_preservation_k", std::int64_t{15});
@@ -119,19 +134,21 @@ void add_ml_embed_keys(core::Schema& s) {
       .real("embed.perplexity", 30.0, "t-SNE perplexity (uses the 3·perplexity + 1 nearest neighbours)", 1.0, 1e4)
       .integer("embed.iterations", 1000, "t-SNE iterations, including 250 of early exaggeration 12", 1, 1e7)
       .real("embed.theta", 0.5, "t-SNE Barnes-Hut opening angle (0 = exact, O(N^2) per iteration)", 0.0, 10.0)
+      .integer("embed.components", 2,
+               "Output dimensions (N × components); UMAP takes 1 to 10 (3 for DeepHACKS), t-SNE only 2", 1, 10)
       .integer("embed.n_neighbors", 15, "UMAP neighbours per point, the point itself included", 2, 10000)
       .real("embed.min_dist", 0.1, "UMAP minimum distance of the low-dimensional kernel (spread 1)", 0.0, 10.0)
       .integer("embed.epochs", 0, "UMAP epochs; 0 = 500 for N <= 10^4, 200 above", 0, 1e7)
       .integer("embed.max_points", 100000, "Largest N accepted (embeddings run on one rank)", 3, 1e9)
       .string("embed.initialisation", "pca",
-              "Initial layout: first two principal components (t-SNE: std 1e-4; UMAP: rescaled to [0, 10]) "
-              "or random from run.seed",
+              "Initial layout: first embed.components principal components (t-SNE: std 1e-4; UMAP: "
+              "rescaled to [0, 10]; components beyond the input features random) or random from run.seed",
               {"pca", "random"});
 }
 
 Stage ml_embed_stage() {
   return {"embed",
-          "2-D t-SNE (Barnes-Hut) or UMAP embedding for figures, with kNN preservation",
+          "2-D t-SNE (Barnes-Hut) or UMAP (embed.components-D) embedding for figures, with kNN preservation",
           run_embed,
           {{"input", "embed.input"}, {"output", "embed.output"}}};
 }

@@ -13,13 +13,14 @@ void add_run_section(core::Schema& schema) {
 }
 
 const std::vector<Pipeline>& pipelines() {
-  // The one table: edge registers here when it arrives.
+  // The one table of pipelines.
   static const std::vector<Pipeline> table = {
       data_pipeline(),
       ml_pipeline(),
       nn_pipeline(),
       tomo_pipeline(),
       spt_pipeline(),
+      edge_pipeline(),
   };
   return table;
 }

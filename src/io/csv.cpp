@@ -5,6 +5,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <optional>
 #include <string_view>
@@ -425,6 +426,57 @@ void write_csv_table(const std::string& path, const std::vector<std::string>& te
     out.text("\n");
   }
   out.commit();
+}
+
+// --- generic text tables -----------------------------------------------------
+
+int TextTable::column(const std::string& name) const {
+  const std::string wanted = lower(name);
+  for (std::size_t c = 0; c < header.size(); ++c)
+    if (lower(header[c]) == wanted) return static_cast<int>(c);
+  return -1;
+}
+
+std::string TextTable::where(std::size_t k) const { return path + ":" + std::to_string(line.at(k)); }
+
+TextTable read_csv_text(const std::string& path) {
+  const std::string text = read_whole_file(path);
+  const std::vector<Line> lines = content_lines(text);
+  if (lines.empty()) throw InputError(at_file(path, "empty file; expected a header row and data rows"));
+  TextTable t;
+  t.path = path;
+  const char sep = choose_separator(lines.front().text);
+  for (std::string_view f : split(lines.front().text, sep)) t.header.emplace_back(f);
+  for (std::size_t k = 1; k < lines.size(); ++k) {
+    auto fields = split(lines[k].text, sep);
+    if (fields.size() != t.header.size())
+      throw InputError(path + ":" + std::to_string(lines[k].number) + ": expected " +
+                       std::to_string(t.header.size()) + " fields as in the header, found " +
+                       std::to_string(fields.size()));
+    t.rows.emplace_back(fields.begin(), fields.end());
+    t.line.push_back(lines[k].number);
+  }
+  return t;
+}
+
+double parse_real_field(const TextTable& t, std::size_t row, int column, bool allow_nan) {
+  const std::string& s = t.rows.at(row).at(static_cast<std::size_t>(column));
+  const std::string low = lower(s);
+  if (allow_nan && (s.empty() || low == "nan" || low == "na")) return std::numeric_limits<double>::quiet_NaN();
+  std::optional<double> v = parse_double(s);
+  if (!v || !std::isfinite(*v))
+    throw InputError(t.where(row) + ": column '" + t.header[static_cast<std::size_t>(column)] +
+                     "': expected a finite number, found '" + s + "'");
+  return *v;
+}
+
+std::int64_t parse_integer_field(const TextTable& t, std::size_t row, int column) {
+  const std::string& s = t.rows.at(row).at(static_cast<std::size_t>(column));
+  std::optional<std::int64_t> v = parse_integer(s);
+  if (!v)
+    throw InputError(t.where(row) + ": column '" + t.header[static_cast<std::size_t>(column)] +
+                     "': expected an integer, found '" + s + "'");
+  return *v;
 }
 
 }  // namespace phenoscale::io

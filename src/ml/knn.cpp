@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string_view>
+#include <unordered_map>
 
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
@@ -208,6 +210,104 @@ KnnResult exact_knn(const ShardedMatrix& x, std::uint64_t k, const par::Comm& co
   }
   progress.finish();
   return finish(best, k, x.first_row, x.global_rows);
+}
+
+namespace {
+
+// Distinct rows of the gathered matrix, in order of first occurrence, with the
+// global indices of their copies (ascending).
+struct DistinctRows {
+  std::vector<std::uint64_t> first;                 // row index of each distinct vector's first copy
+  std::vector<std::vector<std::int64_t>> members;   // per distinct vector
+  std::vector<std::uint32_t> of_row;                // distinct id of every row
+};
+
+DistinctRows distinct_rows(const std::vector<float>& all, std::uint64_t n, std::uint64_t d) {
+  DistinctRows out;
+  out.of_row.resize(n);
+  std::unordered_map<std::string_view, std::uint32_t> seen;
+  const auto* bytes = reinterpret_cast<const char*>(all.data());
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const std::string_view key(bytes + i * d * sizeof(float), d * sizeof(float));
+    auto [it, fresh] = seen.emplace(key, static_cast<std::uint32_t>(out.first.size()));
+    if (fresh) {
+      out.first.push_back(i);
+      out.members.emplace_back();
+    }
+    out.of_row[i] = it->second;
+    out.members[it->second].push_back(static_cast<std::int64_t>(i));
+  }
+  return out;
+}
+
+// The k + 1 nearest rows (the query's own copies included) of one distinct
+// vector, in the strict (distance, index) order of exact_knn: distinct vectors
+// ordered by squared distance, and the copies of vectors at the same distance
+// merged by row index.
+std::vector<Candidate> nearest_rows(const std::vector<float>& all, std::uint64_t d, const DistinctRows& rows,
+                                    std::uint32_t query, std::uint64_t want) {
+  const float* q = all.data() + rows.first[query] * d;
+  std::vector<std::pair<double, std::uint32_t>> by_distance(rows.first.size());
+  for (std::uint32_t u = 0; u < by_distance.size(); ++u)
+    by_distance[u] = {squared_distance(q, all.data() + rows.first[u] * d, d), u};
+  std::sort(by_distance.begin(), by_distance.end());
+  std::vector<Candidate> out;
+  for (std::size_t a = 0; a < by_distance.size() && out.size() < want;) {
+    std::size_t b = a;
+    std::vector<std::int64_t> level;
+    while (b < by_distance.size() && by_distance[b].first == by_distance[a].first) {
+      const auto& m = rows.members[by_distance[b].second];
+      level.insert(level.end(), m.begin(), m.end());
+      ++b;
+    }
+    std::sort(level.begin(), level.end());
+    for (auto index : level) {
+      if (out.size() == want) break;
+      out.push_back({by_distance[a].first, index});
+    }
+    a = b;
+  }
+  return out;
+}
+
+}  // namespace
+
+KnnResult exact_knn_deduplicated(const ShardedMatrix& x, std::uint64_t k, const par::Comm& comm) {
+  check_k(k, x.global_rows);
+  const std::vector<float> all = gather_rows(x, comm);
+  const DistinctRows rows = distinct_rows(all, x.global_rows, x.cols);
+  std::vector<TopK> best(x.local_rows, TopK(k));
+  // One search per distinct vector held here (k + 1 rows: the query's own copy
+  // is among them and is then left out of its own list).
+  std::vector<std::uint32_t> queries;
+  for (std::uint64_t i = 0; i < x.local_rows; ++i) queries.push_back(rows.of_row[x.first_row + i]);
+  std::sort(queries.begin(), queries.end());
+  queries.erase(std::unique(queries.begin(), queries.end()), queries.end());
+  std::vector<std::vector<Candidate>> found(queries.size());
+#pragma omp parallel for schedule(dynamic, 16)
+  for (std::int64_t j = 0; j < static_cast<std::int64_t>(queries.size()); ++j)
+    found[static_cast<std::size_t>(j)] = nearest_rows(all, x.cols, rows, queries[static_cast<std::size_t>(j)], k + 1);
+  for (std::uint64_t i = 0; i < x.local_rows; ++i) {
+    const auto self = static_cast<std::int64_t>(x.first_row + i);
+    const auto j = std::lower_bound(queries.begin(), queries.end(), rows.of_row[self]) - queries.begin();
+    for (const auto& c : found[static_cast<std::size_t>(j)])
+      if (c.index != self) best[i].offer(c);
+  }
+  return finish(best, k, x.first_row, x.global_rows);
+}
+
+KnnResult nearest_prefix(const KnnResult& knn, std::uint64_t k) {
+  if (k < 1 || k > knn.k) throw ConfigError(cat("kNN prefix: k = ", k, " must be in [1, ", knn.k, "]"));
+  KnnResult r = knn;
+  r.k = k;
+  r.neighbours.resize(knn.local_rows * k);
+  r.distances.resize(knn.local_rows * k);
+  for (std::uint64_t i = 0; i < knn.local_rows; ++i)
+    for (std::uint64_t j = 0; j < k; ++j) {
+      r.neighbours[i * k + j] = knn.neighbours[i * knn.k + j];
+      r.distances[i * k + j] = knn.distances[i * knn.k + j];
+    }
+  return r;
 }
 
 KnnResult knn_from_distances(const ShardedMatrix& distances, std::uint64_t k, const par::Comm& comm) {

@@ -1,5 +1,6 @@
 #include "phenoscale/ml/sweep.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <set>
@@ -84,10 +85,15 @@ SweepResult sweep_kmeans(const ShardedMatrix& x, const std::vector<std::int64_t>
 
 SweepResult sweep_communities(const ShardedMatrix& x, const std::vector<std::int64_t>& neighbour_counts,
                               const CommunityOptions& communities, const SilhouetteOptions& quality,
-                              const std::vector<std::int64_t>& reference, const par::Comm& comm) {
+                              const std::vector<std::int64_t>& reference, const par::Comm& comm,
+                              const KnnResult* neighbours_at_max) {
   SweepResult result;
+  if (neighbour_counts.empty()) return result;
+  const auto largest = static_cast<std::uint64_t>(*std::max_element(neighbour_counts.begin(), neighbour_counts.end()));
+  // One search at the largest K; every smaller K is its prefix (exact: the order is strict).
+  const KnnResult all = neighbours_at_max ? *neighbours_at_max : exact_knn(x, largest, comm);
   for (const std::int64_t k : neighbour_counts) {
-    const KnnResult neighbours = exact_knn(x, static_cast<std::uint64_t>(k), comm);
+    const KnnResult neighbours = nearest_prefix(all, static_cast<std::uint64_t>(k));
     const DistGraph graph = symmetrise(neighbours, EdgeWeighting{}, comm);
     Communities found = detect_communities(graph, communities, comm);
     const SweepPoint point = score(x, k, found.labels, found.modularity, quality, reference, comm);

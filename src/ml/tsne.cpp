@@ -108,32 +108,7 @@ Neighbours exact_knn(const float* X, std::uint64_t n, std::uint64_t d, std::uint
 }
 
 std::vector<double> pca_scores_2d(const float* X, std::uint64_t n, std::uint64_t d) {
-  Eigen::VectorXd mean = Eigen::VectorXd::Zero(d);
-  for (std::uint64_t i = 0; i < n; ++i)
-    for (std::uint64_t c = 0; c < d; ++c) mean(c) += X[i * d + c];
-  mean /= static_cast<double>(n);
-  Eigen::MatrixXd cov = Eigen::MatrixXd::Zero(d, d);
-  Eigen::VectorXd row(d);
-  for (std::uint64_t i = 0; i < n; ++i) {
-    for (std::uint64_t c = 0; c < d; ++c) row(c) = X[i * d + c] - mean(c);
-    cov.selfadjointView<Eigen::Lower>().rankUpdate(row);
-  }
-  cov = cov.selfadjointView<Eigen::Lower>();
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(cov);
-  std::vector<double> scores(2 * n, 0.0);
-  for (std::uint64_t pc = 0; pc < std::min<std::uint64_t>(2, d); ++pc) {
-    Eigen::VectorXd v = eig.eigenvectors().col(static_cast<Eigen::Index>(d - 1 - pc));
-    Eigen::Index big = 0;
-    for (Eigen::Index c = 1; c < v.size(); ++c)
-      if (std::abs(v(c)) > std::abs(v(big))) big = c;
-    if (v(big) < 0) v = -v;  // scikit-learn ≥ 1.5's sign: largest loading positive
-    for (std::uint64_t i = 0; i < n; ++i) {
-      double s = 0.0;
-      for (std::uint64_t c = 0; c < d; ++c) s += (X[i * d + c] - mean(c)) * v(c);
-      scores[2 * i + pc] = s;
-    }
-  }
-  return scores;
+  return pca_scores(X, n, d, 2);  // the general helper (umap.cpp), two columns
 }
 
 std::vector<double> conditional_affinities(const std::vector<double>& sq_distances, std::uint64_t n,

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include <Eigen/Dense>
+
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/core/progress.hpp"
@@ -66,6 +68,37 @@ void fit_ab(double min_dist, double spread, double& a, double& b) {
     }
     if (!improved) break;
   }
+}
+
+std::vector<double> pca_scores(const float* X, std::uint64_t n, std::uint64_t d, std::uint64_t components) {
+  // The same arithmetic as pca_scores_2d, column for column, so that UMAP's
+  // two-dimensional initialisation did not change when it moved here.
+  Eigen::VectorXd mean = Eigen::VectorXd::Zero(d);
+  for (std::uint64_t i = 0; i < n; ++i)
+    for (std::uint64_t c = 0; c < d; ++c) mean(c) += X[i * d + c];
+  mean /= static_cast<double>(n);
+  Eigen::MatrixXd cov = Eigen::MatrixXd::Zero(d, d);
+  Eigen::VectorXd row(d);
+  for (std::uint64_t i = 0; i < n; ++i) {
+    for (std::uint64_t c = 0; c < d; ++c) row(c) = X[i * d + c] - mean(c);
+    cov.selfadjointView<Eigen::Lower>().rankUpdate(row);
+  }
+  cov = cov.selfadjointView<Eigen::Lower>();
+  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(cov);
+  std::vector<double> scores(components * n, 0.0);
+  for (std::uint64_t pc = 0; pc < std::min(components, d); ++pc) {
+    Eigen::VectorXd v = eig.eigenvectors().col(static_cast<Eigen::Index>(d - 1 - pc));
+    Eigen::Index big = 0;
+    for (Eigen::Index c = 1; c < v.size(); ++c)
+      if (std::abs(v(c)) > std::abs(v(big))) big = c;
+    if (v(big) < 0) v = -v;  // scikit-learn ≥ 1.5's sign: largest loading positive
+    for (std::uint64_t i = 0; i < n; ++i) {
+      double s = 0.0;
+      for (std::uint64_t c = 0; c < d; ++c) s += (X[i * d + c] - mean(c)) * v(c);
+      scores[components * i + pc] = s;
+    }
+  }
+  return scores;
 }
 
 }  // namespace embedding_detail
@@ -138,32 +171,104 @@ Graph fuzzy_graph(const Neighbours& nb, std::uint64_t n, std::uint64_t n_neighbo
 
 std::vector<double> initial_layout(const std::vector<float>& X, std::uint64_t n, std::uint64_t d,
                                    const UmapOptions& o) {
-  std::vector<double> y(2 * n);
+  const std::uint64_t dim = o.n_components;
+  std::vector<double> y(dim * n);
   if (o.init == EmbeddingInit::pca) {
-    y = pca_scores_2d(X.data(), n, d);
-    // One feature has no second component: a degenerate line would never unfold.
-    for (std::uint64_t i = 0; d == 1 && i < n; ++i)
-      y[2 * i + 1] = core::Rng(o.seed, core::Stream::embedding, i).uniform(-10.0, 10.0);
+    y = pca_scores(X.data(), n, d, dim);
+    // Fewer features than output dimensions leave components without a
+    // principal axis: a degenerate layout would never unfold, so those are
+    // drawn at random (for d = 1 in 2-D, the draw UMAP always made).
+    for (std::uint64_t i = 0; d < dim && i < n; ++i) {
+      core::Rng rng(o.seed, core::Stream::embedding, i);
+      for (std::uint64_t c = d; c < dim; ++c) y[dim * i + c] = rng.uniform(-10.0, 10.0);
+    }
   } else {
     for (std::uint64_t i = 0; i < n; ++i) {
       core::Rng rng(o.seed, core::Stream::embedding, i);
-      y[2 * i] = rng.uniform(-10.0, 10.0);
-      y[2 * i + 1] = rng.uniform(-10.0, 10.0);
+      for (std::uint64_t c = 0; c < dim; ++c) y[dim * i + c] = rng.uniform(-10.0, 10.0);
     }
   }
   // umap-learn rescales every initialisation to [0, 10] per coordinate.
-  for (int c = 0; c < 2; ++c) {
+  for (std::uint64_t c = 0; c < dim; ++c) {
     double lo = std::numeric_limits<double>::infinity(), hi = -lo;
     for (std::uint64_t i = 0; i < n; ++i) {
-      lo = std::min(lo, y[2 * i + c]);
-      hi = std::max(hi, y[2 * i + c]);
+      lo = std::min(lo, y[dim * i + c]);
+      hi = std::max(hi, y[dim * i + c]);
     }
-    for (std::uint64_t i = 0; i < n; ++i) y[2 * i + c] = hi > lo ? 10.0 * (y[2 * i + c] - lo) / (hi - lo) : 0.0;
+    for (std::uint64_t i = 0; i < n; ++i)
+      y[dim * i + c] = hi > lo ? 10.0 * (y[dim * i + c] - lo) / (hi - lo) : 0.0;
   }
   return y;
 }
 
 double clip4(double v) { return std::max(-4.0, std::min(4.0, v)); }
+
+// Squared distance of two embedded points, summed from coordinate 0 up (in
+// 2-D exactly the (Δ0)² + (Δ1)² the layout always computed).
+double squared_distance(const double* p, const double* q, std::uint64_t dim) {
+  double s = 0.0;
+  for (std::uint64_t c = 0; c < dim; ++c) s += (p[c] - q[c]) * (p[c] - q[c]);
+  return s;
+}
+
+// Which edges the SGD samples and how often (McInnes et al. 2018, appendix):
+// edge e is sampled every per_sample[e] epochs, with a negative sample every
+// per_negative[e] epochs.
+struct Schedule {
+  std::vector<std::uint64_t> head, tail;
+  std::vector<double> per_sample, per_negative;
+};
+
+// The SGD on the layout y (N × dim). Fixed > 0 makes the dimension a
+// compile-time constant, so that the common 2-D and 3-D layouts run as fast
+// as dedicated code (the loops over coordinates unroll); Fixed = 0 takes
+// `runtime_dim`. The arithmetic, and so every coordinate, is the same either way.
+template <std::uint64_t Fixed>
+void optimise_layout(std::vector<double>& y, std::uint64_t runtime_dim, std::uint64_t n, const Schedule& s,
+                     std::uint64_t epochs, double a, double b, const UmapOptions& o) {
+  const std::uint64_t dim = Fixed > 0 ? Fixed : runtime_dim;
+  const std::uint64_t edges = s.head.size();
+  const double neg_rate = static_cast<double>(o.negative_samples);
+  std::vector<double> next_sample = s.per_sample, next_negative = s.per_negative;
+  core::Progress progress("UMAP epochs", epochs);
+  for (std::uint64_t epoch = 0; epoch < epochs; ++epoch) {
+    const double alpha = o.learning_rate * (1.0 - static_cast<double>(epoch) / static_cast<double>(epochs));
+    const double now = static_cast<double>(epoch);
+    for (std::uint64_t e = 0; e < edges; ++e) {
+      if (next_sample[e] > now) continue;
+      double* cur = &y[dim * s.head[e]];
+      double* oth = &y[dim * s.tail[e]];
+      double d2 = squared_distance(cur, oth, dim);
+      if (d2 > 0) {
+        // Attraction: gradient of log(1 / (1 + a d^{2b})).
+        const double coeff = -2.0 * a * b * std::pow(d2, b - 1.0) / (a * std::pow(d2, b) + 1.0);
+        for (std::uint64_t c = 0; c < dim; ++c) {
+          const double gd = clip4(coeff * (cur[c] - oth[c]));
+          cur[c] += gd * alpha;
+          oth[c] -= gd * alpha;
+        }
+      }
+      next_sample[e] += s.per_sample[e];
+      if (neg_rate <= 0) continue;
+      const double due = (now - next_negative[e]) / s.per_negative[e];
+      const auto negatives = due > 0 ? static_cast<std::uint64_t>(due) : std::uint64_t{0};
+      core::Rng rng(o.seed, core::Stream::embedding, n + epoch * edges + e);
+      for (std::uint64_t r = 0; r < negatives; ++r) {
+        const std::uint64_t k = rng.below(n);
+        const double* neg = &y[dim * k];
+        d2 = squared_distance(cur, neg, dim);
+        if (d2 <= 0 && k == s.head[e]) continue;
+        // Repulsion: gradient of log(1 − 1 / (1 + a d^{2b})), softened by 0.001 at d → 0.
+        const double coeff = d2 > 0 ? 2.0 * b / ((0.001 + d2) * (a * std::pow(d2, b) + 1.0)) : 0.0;
+        for (std::uint64_t c = 0; c < dim; ++c)
+          cur[c] += (coeff > 0 ? clip4(coeff * (cur[c] - neg[c])) : 4.0) * alpha;
+      }
+      next_negative[e] += static_cast<double>(negatives) * s.per_negative[e];
+    }
+    progress.advance();
+  }
+  progress.finish();
+}
 
 }  // namespace
 
@@ -173,10 +278,13 @@ EmbeddingResult umap(const std::vector<float>& X, std::uint64_t n, std::uint64_t
     throw InputError(cat("UMAP: need at least 3 points of dimension >= 1, found N = ", n, ", d = ", d));
   }
   if (X.size() != n * d) throw InputError(cat("UMAP: X has ", X.size(), " values, expected N × d = ", n * d));
-  if (o.n_neighbors < 2 || !(o.min_dist >= 0) || !(o.spread > 0) || !(o.learning_rate > 0)) {
-    throw ConfigError(cat("UMAP: need n_neighbors >= 2, min_dist >= 0, spread > 0, learning_rate > 0; found ",
-                          o.n_neighbors, ", ", o.min_dist, ", ", o.spread, ", ", o.learning_rate));
+  if (o.n_components < 1 || o.n_neighbors < 2 || !(o.min_dist >= 0) || !(o.spread > 0) || !(o.learning_rate > 0)) {
+    throw ConfigError(cat("UMAP: need n_components >= 1, n_neighbors >= 2, min_dist >= 0, spread > 0, "
+                          "learning_rate > 0; found ",
+                          o.n_components, ", ", o.n_neighbors, ", ", o.min_dist, ", ", o.spread, ", ",
+                          o.learning_rate));
   }
+  const std::uint64_t dim = o.n_components;
   const std::uint64_t n_neighbors = std::min(o.n_neighbors, n);
   const Neighbours nb = exact_knn(X.data(), n, d, n_neighbors - 1);
   Graph g = fuzzy_graph(nb, n, n_neighbors);
@@ -191,60 +299,24 @@ EmbeddingResult umap(const std::vector<float>& X, std::uint64_t n, std::uint64_t
 
   // Edges too weak to be sampled once in `epochs` are dropped (as umap-learn does).
   const double wmax = *std::max_element(g.weight.begin(), g.weight.end());
-  std::vector<std::uint64_t> head, tail;
-  std::vector<double> per_sample;
+  Schedule sched;
   for (std::size_t e = 0; e < g.weight.size(); ++e) {
     if (g.weight[e] < wmax / static_cast<double>(epochs)) continue;
-    head.push_back(g.head[e]);
-    tail.push_back(g.tail[e]);
-    per_sample.push_back(wmax / g.weight[e]);
+    sched.head.push_back(g.head[e]);
+    sched.tail.push_back(g.tail[e]);
+    sched.per_sample.push_back(wmax / g.weight[e]);
   }
-  const std::uint64_t edges = head.size();
   const double neg_rate = static_cast<double>(o.negative_samples);
-  std::vector<double> next_sample = per_sample, per_negative(edges), next_negative(edges);
-  for (std::uint64_t e = 0; e < edges; ++e) {
-    per_negative[e] = neg_rate > 0 ? per_sample[e] / neg_rate : std::numeric_limits<double>::infinity();
-    next_negative[e] = per_negative[e];
-  }
+  sched.per_negative.resize(sched.head.size());
+  for (std::size_t e = 0; e < sched.head.size(); ++e)
+    sched.per_negative[e] = neg_rate > 0 ? sched.per_sample[e] / neg_rate : std::numeric_limits<double>::infinity();
 
   std::vector<double> y = initial_layout(X, n, d, o);
-  core::Progress progress("UMAP epochs", epochs);
-  for (std::uint64_t epoch = 0; epoch < epochs; ++epoch) {
-    const double alpha = o.learning_rate * (1.0 - static_cast<double>(epoch) / static_cast<double>(epochs));
-    const double now = static_cast<double>(epoch);
-    for (std::uint64_t e = 0; e < edges; ++e) {
-      if (next_sample[e] > now) continue;
-      double* cur = &y[2 * head[e]];
-      double* oth = &y[2 * tail[e]];
-      double d2 = (cur[0] - oth[0]) * (cur[0] - oth[0]) + (cur[1] - oth[1]) * (cur[1] - oth[1]);
-      if (d2 > 0) {
-        // Attraction: gradient of log(1 / (1 + a d^{2b})).
-        const double coeff = -2.0 * a * b * std::pow(d2, b - 1.0) / (a * std::pow(d2, b) + 1.0);
-        for (int c = 0; c < 2; ++c) {
-          const double gd = clip4(coeff * (cur[c] - oth[c]));
-          cur[c] += gd * alpha;
-          oth[c] -= gd * alpha;
-        }
-      }
-      next_sample[e] += per_sample[e];
-      if (neg_rate <= 0) continue;
-      const double due = (now - next_negative[e]) / per_negative[e];
-      const auto negatives = due > 0 ? static_cast<std::uint64_t>(due) : std::uint64_t{0};
-      core::Rng rng(o.seed, core::Stream::embedding, n + epoch * edges + e);
-      for (std::uint64_t s = 0; s < negatives; ++s) {
-        const std::uint64_t k = rng.below(n);
-        const double* neg = &y[2 * k];
-        d2 = (cur[0] - neg[0]) * (cur[0] - neg[0]) + (cur[1] - neg[1]) * (cur[1] - neg[1]);
-        if (d2 <= 0 && k == head[e]) continue;
-        // Repulsion: gradient of log(1 − 1 / (1 + a d^{2b})), softened by 0.001 at d → 0.
-        const double coeff = d2 > 0 ? 2.0 * b / ((0.001 + d2) * (a * std::pow(d2, b) + 1.0)) : 0.0;
-        for (int c = 0; c < 2; ++c) cur[c] += (coeff > 0 ? clip4(coeff * (cur[c] - neg[c])) : 4.0) * alpha;
-      }
-      next_negative[e] += static_cast<double>(negatives) * per_negative[e];
-    }
-    progress.advance();
+  switch (dim) {
+    case 2: optimise_layout<2>(y, dim, n, sched, epochs, a, b, o); break;
+    case 3: optimise_layout<3>(y, dim, n, sched, epochs, a, b, o); break;
+    default: optimise_layout<0>(y, dim, n, sched, epochs, a, b, o); break;
   }
-  progress.finish();
   res.coordinates.assign(y.begin(), y.end());
   return res;
 }

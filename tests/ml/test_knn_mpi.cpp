@@ -104,6 +104,47 @@ TEST(Knn, PrecomputedDistancesGiveTheSameGraph) {
   EXPECT_EQ(from_features.distances, from_matrix.distances);
 }
 
+// Rows that repeat, as SAX/ACF vectors do: few distinct values on a coarse
+// grid, so many exact distance ties between different vectors as well.
+std::vector<float> repeated_rows(std::uint64_t n, std::uint64_t d) {
+  std::vector<float> all(n * d);
+  for (std::uint64_t i = 0; i < n; ++i) {
+    core::Rng rng(12, core::Stream::test, i % 37);  // 37 distinct vectors at most
+    for (std::uint64_t j = 0; j < d; ++j) all[i * d + j] = static_cast<float>(rng.below(3)) * 0.5f;
+  }
+  return all;
+}
+
+TEST(Knn, DeduplicatedSearchIsTheExactSearchBitForBit) {
+  const std::uint64_t n = 400, d = 5;
+  const auto all = repeated_rows(n, d);
+  const auto x = ml::shard_rows(all, d, world());
+  for (std::uint64_t k : {1u, 7u, 30u, 120u}) {
+    const auto ring = ml::exact_knn(x, k, world());
+    const auto dedup = ml::exact_knn_deduplicated(x, k, world());
+    EXPECT_EQ(ring.neighbours, dedup.neighbours) << "k = " << k;
+    EXPECT_EQ(ring.distances, dedup.distances) << "k = " << k;
+    // And against the brute force done here (ties to the lower index).
+    for (std::uint64_t li = 0; li < x.local_rows; li += 17) {
+      const auto expected = brute_force(all, n, d, x.first_row + li, k);
+      for (std::uint64_t j = 0; j < k; ++j) EXPECT_EQ(dedup.neighbours_of(li)[j], expected[j].second);
+    }
+  }
+}
+
+TEST(Knn, PrefixOfTheLargestKIsTheSmallerSearch) {
+  const std::uint64_t n = 300, d = 4;
+  const auto x = ml::shard_rows(gaussian_rows(n, d), d, world());
+  const auto big = ml::exact_knn(x, 40, world());
+  for (std::uint64_t k : {1u, 5u, 40u}) {
+    const auto small = ml::exact_knn(x, k, world());
+    const auto prefix = ml::nearest_prefix(big, k);
+    EXPECT_EQ(small.neighbours, prefix.neighbours);
+    EXPECT_EQ(small.distances, prefix.distances);
+  }
+  EXPECT_THROW(ml::nearest_prefix(big, 41), ConfigError);
+}
+
 TEST(Knn, RejectsBadK) {
   const auto x = ml::shard_rows(gaussian_rows(10, 3), 3, world());
   EXPECT_THROW(ml::exact_knn(x, 10, world()), ConfigError);

@@ -220,6 +220,57 @@ if [ "$fails" -ne "$before" ]; then
   for log in "$tout"/*.out; do echo "----- $log -----" >&2; tail -n 15 "$log" >&2; done
 fi
 
+# ------------------------------------------- edge chain: λ sweep as a job array
+# jobs/slurm/edge_chain: simulate, window, events, denoise, teacher -> one
+# student array task per λ (student.lambda_index = task id) -> the λ choice
+# (student.select_only=true, afterok on the array) -> phenotype, stats, cells.
+# 12 small movies of 120 frames (~550 samples), 2 epochs: ~1 min of work.
+eout="$WORK/edge"
+before=$fails e0=$SECONDS
+etiny="--set simulate.cells_per_condition=4 --set simulate.frames=120 --set simulate.size=96
+       --set simulate.radius_nm=1800 --set train.epochs=2 --set student.lambdas=[1.0,5.0]
+       --set teacher.neighbours=[10,20] --set phenotype.neighbours=[10,20] --set stats.replicates=200
+       --set cells.min_samples=1 --set cells.n_neighbors=4 --set cells.neighbours=[3,4]"
+set +e
+eids=$(PHENOSCALE_BINARY=$binary timeout 420 "$repo/jobs/slurm/edge_chain" --wait --wait-timeout 360 \
+       --deck "$repo/inputs/edge/demo.toml" --output-dir "$eout" --ntasks 2 --time 10:00 --extra "${etiny//$'\n'/ }")
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || fail "edge_chain --wait exited $rc"
+echo "edge chain: ended in $((SECONDS - e0)) s"
+mapfile -t ejobs <<<"$eids"
+[ "${#ejobs[@]}" -eq 10 ] ||
+  fail "expected 10 job ids (simulate, window, events, denoise, teacher, student array, λ choice, phenotype, stats, cells), got: ${eids//$'\n'/ }"
+lambda_array=${ejobs[5]:-0} choice_job=${ejobs[6]:-0}
+ok_lambdas=$(scontrol -o show job "$lambda_array" 2>/dev/null | grep 'JobState=COMPLETED' | grep -c ' ExitCode=0:0' || true)
+[ "$ok_lambdas" -eq 2 ] || fail "student array $lambda_array: $ok_lambdas of 2 λ tasks COMPLETED with exit 0"
+for i in 0 1; do
+  grep -q -- "--set student.lambda_index=$i" "$eout"/edge-student-"$lambda_array"_$i.out 2>/dev/null ||
+    fail "array task $i did not run student.lambda_index=$i"
+done
+grep -q -- "--set student.select_only=true" "$eout/edge-student-$choice_job.out" 2>/dev/null ||
+  fail "job $choice_job did not run student.select_only=true"
+# afterok on the array: the λ choice starts after the last λ task ended.
+last_end=$(scontrol -o show job "$lambda_array" 2>/dev/null | grep -o 'EndTime=[^ ]*' | cut -d= -f2 | sort | tail -n 1)
+choice_start=$(scontrol -o show job "$choice_job" 2>/dev/null | grep -o 'StartTime=[^ ]*' | cut -d= -f2)
+[[ -n $last_end && ! $choice_start < $last_end ]] || fail "λ choice started ($choice_start) before the last λ task ended ($last_end)"
+sweep_csv="$eout/student/lambda_sweep.csv"
+if [ -s "$sweep_csv" ]; then
+  rows=$(($(wc -l <"$sweep_csv") - 1))
+  [ "$rows" -eq 2 ] || fail "$sweep_csv has $rows λ rows, expected 2"
+  [ "$(awk -F, 'NR > 1 { n += $NF } END { print n }' "$sweep_csv")" = 1 ] || fail "$sweep_csv: not exactly one λ chosen"
+else
+  fail "λ sweep table missing: $sweep_csv"
+fi
+[ "$(head -n 1 "$eout/phenotypes.csv" 2>/dev/null)" = "sample_id,cell_id,condition,teacher_cluster,phenotype,deep_phenotype" ] ||
+  fail "phenotypes.csv header: $(head -n 1 "$eout/phenotypes.csv" 2>/dev/null)"
+for f in student/latent.h5 phenotypes.h5 stats.csv cells.csv; do
+  [ -s "$eout/$f" ] || fail "edge chain left no $f"
+done
+if [ "$fails" -ne "$before" ]; then
+  for log in "$eout"/*.out; do echo "----- $log -----" >&2; tail -n 15 "$log" >&2; done
+fi
+
 # ------------------------------------------------------------------ teardown
 slurm_stop "$WORK/cluster"
 for pidfile in "$WORK/cluster/run/slurmctld.pid" "$WORK/cluster/run/slurmd.pid" \

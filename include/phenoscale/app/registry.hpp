@@ -58,5 +58,6 @@ Pipeline ml_pipeline();
 Pipeline nn_pipeline();
 Pipeline tomo_pipeline();
 Pipeline spt_pipeline();
+Pipeline edge_pipeline();
 
 }  // namespace phenoscale::app

@@ -38,6 +38,8 @@ enum class Stream : std::uint32_t {
   placement = 14,   // tomo: particle placement in simulated tomograms, keyed by tomogram index
   augmentation = 15,  // nn: training-time augmentation, keyed by global sample index (seed varies per epoch)
   spt_simulation = 16,  // spt: diffusion track simulation, keyed by global track index
+  edge_simulation = 17,  // edge: protrusion events and movies, keyed by cell index
+  edge_padding = 18,     // edge: teacher noise padding, keyed by global sample index
 };
 
 class Rng {

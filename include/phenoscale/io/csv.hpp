@@ -51,4 +51,28 @@ void write_csv_table(const std::string& path, const std::vector<std::string>& te
                      const std::vector<std::vector<std::string>>& text_columns, const std::vector<std::string>& header,
                      const std::vector<std::vector<double>>& columns);
 
+// A CSV read as text: the header and every content row with its line number,
+// for stages whose columns are not trajectories (edge import's protrusion
+// series). Same conventions as read_trajectories_csv: `,`, `;` or tab
+// separator chosen from the header, blank and `#` lines skipped, one pair of
+// surrounding quotes dropped, UTF-8 byte-order mark ignored. Throws
+// InputError for an unreadable or empty file and for a row whose field count
+// differs from the header's (file:line).
+struct TextTable {
+  std::string path;
+  std::vector<std::string> header;             // as written
+  std::vector<std::vector<std::string>> rows;  // fields per content row
+  std::vector<std::size_t> line;               // 1-based line number of each row
+  // Index of the column named `name` (case-insensitive), or -1.
+  int column(const std::string& name) const;
+  // "path:line" of row k, for messages.
+  std::string where(std::size_t k) const;
+};
+TextTable read_csv_text(const std::string& path);
+
+// Numbers of a TextTable field; InputError "path:line: column 'c': expected
+// <what>, found 'text'" otherwise. Integers accept "12.0" (pandas).
+double parse_real_field(const TextTable& t, std::size_t row, int column, bool allow_nan);
+std::int64_t parse_integer_field(const TextTable& t, std::size_t row, int column);
+
 }  // namespace phenoscale::io

@@ -1,10 +1,12 @@
-// Two-dimensional embeddings for figures: Barnes–Hut t-SNE and UMAP.
+// Low-dimensional embeddings for figures: Barnes–Hut t-SNE (2-D) and UMAP
+// (any number of components; 2 by default).
 //
 // The tomo paper shows t-SNE maps of the CNN features of subtomograms, and
 // DeepHACKS shows UMAPs of cell phenotypes (issue 3). Both are figure tools
 // run on at most ~10^5 points, so they run on a single rank: the CLI gathers
 // the rows to rank 0 and computes there. Everything is double precision
-// internally and the result is stored as float32 N × 2.
+// internally and the result is stored as float32 N × 2 (t-SNE) or
+// N × n_components (UMAP).
 //
 // t-SNE (van der Maaten 2014, "Accelerating t-SNE using tree-based
 // algorithms"): affinities from the ⌊3·perplexity⌋ + 1 nearest neighbours
@@ -26,11 +28,18 @@
 // exponential of (min_dist, spread) on 300 points of [0, 3·spread] (about
 // a = 1.577, b = 0.895 for 0.1, 1); edges sampled by epochs_per_sample, 5
 // negative samples per positive sample, learning rate 1 decaying linearly;
-// epochs 500 for N ≤ 10^4, 200 above. Initialisation is PCA (or uniform
-// random), rescaled to [0, 10] per coordinate — no spectral initialisation.
-// The layout runs on one thread in edge order; negative samples are drawn
-// from Rng(seed, Stream::embedding, N + epoch · edges + edge), so a run is
-// reproducible bit for bit.
+// epochs 500 for N ≤ 10^4, 200 above. The layout lives in n_components
+// dimensions (McInnes et al. define it for any target dimension; DeepHACKS
+// uses 3-D UMAPs with 10 neighbours, min_dist 0.1); distances and gradients
+// are the 2-D ones summed over every coordinate, with the same per-coordinate
+// clip at ±4. Initialisation is the first n_components principal components
+// (or uniform random in n_components dimensions), rescaled to [0, 10] per
+// coordinate — no spectral initialisation; components beyond the d input
+// features have no principal axis and are drawn at random. The layout runs
+// on one thread in edge order; negative samples are drawn from
+// Rng(seed, Stream::embedding, N + epoch · edges + edge), so a run is
+// reproducible bit for bit. n_components = 2 gives exactly the coordinates of
+// the two-dimensional implementation this generalises.
 #pragma once
 
 #include <cstdint>
@@ -57,6 +66,7 @@ struct TsneOptions {
 };
 
 struct UmapOptions {
+  std::uint64_t n_components = 2;              // output dimensions, >= 1 (embed.components)
   std::uint64_t n_neighbors = 15;              // including the point itself
   double min_dist = 0.1;
   double spread = 1.0;
@@ -69,7 +79,7 @@ struct UmapOptions {
 };
 
 struct EmbeddingResult {
-  std::vector<float> coordinates;              // N × 2, row-major
+  std::vector<float> coordinates;              // N × 2 (t-SNE) or N × n_components (UMAP), row-major
   std::uint64_t points = 0;
   std::uint64_t iterations = 0;                // t-SNE iterations or UMAP epochs run
   // t-SNE only: KL(P‖Q) of the final layout (Q normalised with the Barnes–Hut
@@ -150,6 +160,11 @@ class QuadTree {
 // eigenvectors, largest-magnitude loading positive), N × 2; the second column
 // is zero when d = 1 (t-SNE and UMAP then draw it at random from the seed).
 std::vector<double> pca_scores_2d(const float* X, std::uint64_t n, std::uint64_t d);
+
+// The same on the first `components` principal components, N × components;
+// columns beyond d are zero (UMAP draws them at random from the seed).
+// pca_scores(X, n, d, 2) equals pca_scores_2d bit for bit.
+std::vector<double> pca_scores(const float* X, std::uint64_t n, std::uint64_t d, std::uint64_t components);
 
 // Least-squares fit of 1/(1 + a x^{2b}) to 1 (x < min_dist) and
 // exp(−(x − min_dist)/spread) (x ≥ min_dist) on 300 points of [0, 3·spread].

@@ -38,6 +38,19 @@ struct KnnResult {
 // Collective. Exact Euclidean kNN of the rows of `x`. Requires 1 <= k < N.
 KnnResult exact_knn(const ShardedMatrix& x, std::uint64_t k, const par::Comm& comm);
 
+// Collective. The same result as exact_knn, bit for bit, for data whose rows
+// repeat (DeepHACKS' SAX/ACF vectors take few distinct values: ~14,000
+// distinct among 10^5): every rank gathers all rows (N × d floats), searches
+// once per distinct vector held locally among the distinct vectors, and
+// expands the copies in (distance, index) order. Cost O(m_local · m · d) for
+// m distinct rows instead of O(N² d / P); memory N × d per rank.
+KnnResult exact_knn_deduplicated(const ShardedMatrix& x, std::uint64_t k, const par::Comm& comm);
+
+// The first k ≤ knn.k neighbours of every row: because the order is strict
+// (distance, then index), this is exactly the k-nearest-neighbour result, so
+// a sweep over k searches once at its largest k.
+KnnResult nearest_prefix(const KnnResult& knn, std::uint64_t k);
+
 // Collective. kNN from a precomputed N × N distance matrix sharded by rows
 // (row i holds d(i, ·)); distances must be finite and non-negative.
 KnnResult knn_from_distances(const ShardedMatrix& distances, std::uint64_t k, const par::Comm& comm);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "phenoscale/ml/kmeans.hpp"
+#include "phenoscale/ml/knn.hpp"
 #include "phenoscale/ml/louvain.hpp"
 #include "phenoscale/ml/matrix.hpp"
 #include "phenoscale/ml/quality.hpp"
@@ -45,9 +46,12 @@ SweepResult sweep_kmeans(const ShardedMatrix& x, const std::vector<std::int64_t>
                          const par::Comm& comm);
 
 // Collective. Community detection on the union-symmetrised exact kNN graph
-// for each neighbour count in `neighbour_counts`.
+// for each neighbour count in `neighbour_counts`. The kNN search runs once,
+// at the largest count (smaller ones are its prefixes), or not at all when
+// `neighbours_at_max` (a result for at least the largest count) is given.
 SweepResult sweep_communities(const ShardedMatrix& x, const std::vector<std::int64_t>& neighbour_counts,
                               const CommunityOptions& communities, const SilhouetteOptions& quality,
-                              const std::vector<std::int64_t>& reference, const par::Comm& comm);
+                              const std::vector<std::int64_t>& reference, const par::Comm& comm,
+                              const KnnResult* neighbours_at_max = nullptr);
 
 }  // namespace phenoscale::ml

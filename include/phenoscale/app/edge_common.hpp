@@ -1,0 +1,69 @@
+// The edge pipeline's sample file (events.h5, denoised.h5): aligned protrusion
+// samples and what is known about each (DeepHACKS, Ma et al. 2024, §2;
+// docs/file-formats.md "edge"). Every later stage reads this layout, whether
+// it came from movies (edge events) or from a user's CSV (edge import).
+//
+//   /velocity      CSR group (values N_frames × 1 float32 nm/s, offsets N + 1):
+//                  sample i starts `before` frames ahead of its protrusion onset
+//   /sample_id     int64 N   as imported (movies: the row index)
+//   /cell_id       int64 N   −1 when unknown (imported series without cells)
+//   /condition     int64 N   index into the root attribute `conditions`
+//   /experiment    int64 N   paired-experiment id (0 when unknown)
+//   /window        int64 N   probing window (−1 when unknown)
+//   /onset_frame   int64 N   frame of the onset in its movie block (−1 when unknown)
+//   /truth/phenotype int64 N planted phenotype (simulated data only; scoring only)
+//   attributes on /: conditions ("DMSO\nCK666", newline-separated), frame_s
+//
+// Samples are in a global order that does not depend on the rank count
+// (cells in order, then windows, then onsets); ranks hold BlockPartition blocks.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "phenoscale/io/hdf5.hpp"
+#include "phenoscale/io/ragged.hpp"
+#include "phenoscale/par/comm.hpp"
+
+namespace phenoscale::app {
+
+struct EdgeSamples {
+  io::RaggedSeries<float> velocity;
+  std::vector<std::int64_t> sample_id, cell_id, condition, experiment, window, onset_frame;
+  std::vector<std::int64_t> truth;          // empty unless simulated
+  std::vector<std::string> conditions{"all"};  // names, identical on every rank
+  double frame_s = 5.0;
+  std::uint64_t size() const { return velocity.size(); }
+  // Appends one sample with its annotations.
+  void push_back(const std::vector<double>& v, std::int64_t id, std::int64_t cell, std::int64_t cond,
+                 std::int64_t exp, std::int64_t win, std::int64_t onset);
+};
+
+// Collective. Reads this rank's block; InputError naming file and dataset for
+// a missing dataset, a length mismatch or a condition index outside the names.
+EdgeSamples read_edge_samples(const std::string& path, const par::Comm& comm);
+
+// Collective. Writes the layout above into `out` (the caller adds provenance
+// and commits). The truth dataset is written when any rank holds truth.
+void write_edge_samples(io::H5File& out, const EdgeSamples& samples);
+
+// Collective. Whether every sample has a cell id (cell_id ≥ 0) on every rank.
+bool all_have_cells(const EdgeSamples& samples, const par::Comm& comm);
+
+// Collective. The global per-sample vector (rank order), on every rank.
+std::vector<std::int64_t> gather_all(const std::vector<std::int64_t>& local, const par::Comm& comm);
+
+// This rank's (truth, labels) pairs of the samples matched to a planted
+// phenotype (truth ≥ 0), for ARI scoring only: truth coarse (the rare
+// sub-phenotype merged into bursting) or fine.
+std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>> scored_pairs(const EdgeSamples& samples,
+                                                                            const std::vector<std::int64_t>& labels,
+                                                                            bool coarse);
+
+// `path` without a trailing `suffix` (".csv", ".h5"): sibling outputs such as
+// teacher_sweep.csv are named after their stage's main output.
+std::string without_suffix(const std::string& path, const std::string& suffix);
+
+}  // namespace phenoscale::app

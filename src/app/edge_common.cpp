@@ -1,0 +1,126 @@
+// The edge sample file (app/edge_common.hpp).
+#include "phenoscale/app/edge_common.hpp"
+
+#include <sstream>
+
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/core/log.hpp"
+#include "phenoscale/edge/phenotype.hpp"
+#include "phenoscale/io/sample_array.hpp"
+#include "phenoscale/par/agree.hpp"
+
+namespace phenoscale::app {
+namespace {
+
+using core::cat;
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string s;
+  for (std::size_t i = 0; i < names.size(); ++i) s += (i ? "\n" : "") + names[i];
+  return s;
+}
+
+std::vector<std::string> split_lines(const std::string& s) {
+  std::vector<std::string> out;
+  std::istringstream in(s);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+std::vector<std::int64_t> read_ints(const io::H5File& in, const std::string& name, std::uint64_t expected_rows,
+                                   const par::Comm& comm) {
+  par::check_all(comm, in.has(name), cat(in.where(name), ": missing; expected int64 per sample (edge sample layout)"));
+  auto block = io::read_samples<std::int64_t>(in, name);
+  par::check_all(comm, block.global_rows == expected_rows,
+                 cat(in.where(name), ": ", block.global_rows, " rows, expected one per sample (", expected_rows, ")"));
+  return std::move(block.data);
+}
+
+}  // namespace
+
+void EdgeSamples::push_back(const std::vector<double>& v, std::int64_t id, std::int64_t cell, std::int64_t cond,
+                            std::int64_t exp, std::int64_t win, std::int64_t onset) {
+  std::vector<float> f(v.begin(), v.end());
+  velocity.push_back(f.data(), f.size());
+  sample_id.push_back(id);
+  cell_id.push_back(cell);
+  condition.push_back(cond);
+  experiment.push_back(exp);
+  window.push_back(win);
+  onset_frame.push_back(onset);
+}
+
+EdgeSamples read_edge_samples(const std::string& path, const par::Comm& comm) {
+  io::H5File in = io::H5File::open(path, comm);
+  EdgeSamples s;
+  par::check_all(comm, in.has("/velocity"),
+                 cat(in.where("/velocity"), ": missing; expected the CSR group of aligned velocity series "
+                                             "(written by edge events or edge import)"));
+  s.velocity = io::read_ragged<float>(in, "/velocity", 1);
+  const std::uint64_t n = s.velocity.global_series;
+  s.sample_id = read_ints(in, "/sample_id", n, comm);
+  s.cell_id = read_ints(in, "/cell_id", n, comm);
+  s.condition = read_ints(in, "/condition", n, comm);
+  s.experiment = read_ints(in, "/experiment", n, comm);
+  s.window = read_ints(in, "/window", n, comm);
+  s.onset_frame = read_ints(in, "/onset_frame", n, comm);
+  if (in.has("/truth/phenotype")) s.truth = read_ints(in, "/truth/phenotype", n, comm);
+  s.conditions = split_lines(in.read_string_attribute("/", "conditions"));
+  s.frame_s = in.read_double_attribute("/", "frame_s");
+  bool ok = true;
+  for (auto c : s.condition) ok = ok && c >= 0 && c < static_cast<std::int64_t>(s.conditions.size());
+  par::check_all(comm, ok, cat(in.where("/condition"), ": condition index outside 0..", s.conditions.size() - 1,
+                               " (the names in the 'conditions' attribute)"));
+  return s;
+}
+
+void write_edge_samples(io::H5File& out, const EdgeSamples& s) {
+  io::write_ragged(out, "/velocity", s.velocity);
+  out.write_attribute("/velocity", "units", std::string("nm/s"));
+  io::write_samples(out, "/sample_id", s.sample_id, {});
+  io::write_samples(out, "/cell_id", s.cell_id, {});
+  io::write_samples(out, "/condition", s.condition, {});
+  io::write_samples(out, "/experiment", s.experiment, {});
+  io::write_samples(out, "/window", s.window, {});
+  io::write_samples(out, "/onset_frame", s.onset_frame, {});
+  const bool truth = out.comm().allreduce_max<int>(s.truth.empty() ? 0 : 1) == 1;
+  if (truth) {
+    out.create_group("/truth");
+    io::write_samples(out, "/truth/phenotype", s.truth, {});
+    out.write_attribute("/truth/phenotype", "names",
+                        std::string("0 steady, 1 bursting, 2 periodic, 3 accelerating, 4 bursting_early (rare)"));
+  }
+  out.write_attribute("/", "conditions", joined(s.conditions));
+  out.write_attribute("/", "frame_s", s.frame_s);
+}
+
+bool all_have_cells(const EdgeSamples& s, const par::Comm& comm) {
+  int ok = 1;
+  for (auto c : s.cell_id) ok = ok && c >= 0;
+  return comm.allreduce_min<int>(ok) == 1;
+}
+
+std::vector<std::int64_t> gather_all(const std::vector<std::int64_t>& local, const par::Comm& comm) {
+  return comm.allgatherv(local);
+}
+
+// Local truth restricted to matched samples, coarse (rare merged into its parent) or fine.
+std::pair<std::vector<std::int64_t>, std::vector<std::int64_t>> scored_pairs(const EdgeSamples& s,
+                                                                            const std::vector<std::int64_t>& labels,
+                                                                            bool coarse) {
+  std::vector<std::int64_t> truth, predicted;
+  for (std::uint64_t i = 0; i < s.truth.size(); ++i) {
+    if (s.truth[i] < 0) continue;
+    const auto t = static_cast<edge::Phenotype>(s.truth[i]);
+    truth.push_back(static_cast<std::int64_t>(coarse ? edge::coarse_phenotype(t) : t));
+    predicted.push_back(labels[i]);
+  }
+  return {truth, predicted};
+}
+
+std::string without_suffix(const std::string& path, const std::string& suffix) {
+  const bool has = path.size() >= suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return has ? path.substr(0, path.size() - suffix.size()) : path;
+}
+
+}  // namespace phenoscale::app

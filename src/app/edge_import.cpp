@@ -1,0 +1,207 @@
+// edge import (docs/cli.md "edge import"; docs/file-formats.md "edge series CSV").
+//   mpirun -n 2 phenoscale edge import -c inputs/edge/demo.toml --set import.input=series.csv
+// Aligned protrusion samples windowed and aligned elsewhere, into the sample
+// layout every later stage reads (app/edge_common.hpp). Two CSV layouts:
+//   long: sample_id,frame,velocity[,cell_id,condition,experiment,window]
+//   wide: sample_id[,cell_id,condition,experiment,window],v0,v1,...,vN
+// (trailing empty or NaN cells of a wide row end a shorter sample). The key
+// (import.input) and these column names are a fixed contract: external
+// evaluations write them. Interior NaN are filled as for movies (±4 frames);
+// samples that still hold NaN (all-NaN, or NaN at the ends) are skipped and
+// counted. Every rank parses the file and keeps its BlockPartition block of
+// samples, so the result does not depend on the rank count.
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "phenoscale/app/edge_common.hpp"
+#include "phenoscale/app/edge_stages.hpp"
+#include "phenoscale/app/stage_io.hpp"
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/core/log.hpp"
+#include "phenoscale/edge/series.hpp"
+#include "phenoscale/io/csv.hpp"
+#include "phenoscale/io/provenance.hpp"
+#include "phenoscale/par/agree.hpp"
+#include "phenoscale/par/partition.hpp"
+
+namespace phenoscale::app {
+namespace {
+
+using core::cat;
+
+// One imported sample before sharding.
+struct ImportedSample {
+  std::int64_t id = 0, cell = -1, experiment = 0, window = -1;
+  std::string condition = "all";
+  std::vector<double> velocity;
+  std::size_t row = 0;  // first row, for messages
+};
+
+// The optional annotation columns, -1 when absent.
+struct Annotations {
+  int cell = -1, condition = -1, experiment = -1, window = -1;
+  explicit Annotations(const io::TextTable& t)
+      : cell(t.column("cell_id")), condition(t.column("condition")), experiment(t.column("experiment")),
+        window(t.column("window")) {}
+  void fill(const io::TextTable& t, std::size_t k, ImportedSample& s) const {
+    if (cell >= 0) s.cell = io::parse_integer_field(t, k, cell);
+    if (condition >= 0) s.condition = t.rows[k][static_cast<std::size_t>(condition)];
+    if (experiment >= 0) s.experiment = io::parse_integer_field(t, k, experiment);
+    if (window >= 0) s.window = io::parse_integer_field(t, k, window);
+    if (s.condition.empty()) throw InputError(t.where(k) + ": column 'condition' is empty; expected a name");
+  }
+  bool same(const ImportedSample& a, const ImportedSample& b) const {
+    return a.cell == b.cell && a.condition == b.condition && a.experiment == b.experiment && a.window == b.window;
+  }
+};
+
+int required_column(const io::TextTable& t, const std::string& name, const std::string& layout) {
+  const int c = t.column(name);
+  if (c < 0) {
+    std::string found;
+    for (const auto& h : t.header) found += (found.empty() ? "" : ",") + h;
+    throw InputError(cat(t.path, ": no column '", name, "'; expected ", layout, ", found ", found));
+  }
+  return c;
+}
+
+const char* kLong = "sample_id,frame,velocity[,cell_id,condition,experiment,window]";
+const char* kWide = "sample_id[,cell_id,condition,experiment,window],v0,v1,...";
+
+std::vector<ImportedSample> read_long(const io::TextTable& t) {
+  const int id = required_column(t, "sample_id", kLong), frame = required_column(t, "frame", kLong),
+            velocity = required_column(t, "velocity", kLong);
+  const Annotations ann(t);
+  struct Row {
+    std::int64_t frame;
+    double v;
+    std::size_t k;
+  };
+  std::map<std::int64_t, std::vector<Row>> rows;
+  std::map<std::int64_t, ImportedSample> meta;
+  for (std::size_t k = 0; k < t.rows.size(); ++k) {
+    const auto sid = io::parse_integer_field(t, k, id);
+    rows[sid].push_back({io::parse_integer_field(t, k, frame), io::parse_real_field(t, k, velocity, true), k});
+    ImportedSample s;
+    s.id = sid;
+    s.row = k;
+    ann.fill(t, k, s);
+    auto [it, fresh] = meta.emplace(sid, s);
+    if (!fresh && !ann.same(it->second, s))
+      throw InputError(cat(t.where(k), ": sample ", sid, " has other cell_id/condition/experiment/window than on line ",
+                           t.line[it->second.row], "; a sample belongs to one window of one cell"));
+  }
+  std::vector<ImportedSample> out;
+  for (auto& [sid, r] : rows) {
+    std::stable_sort(r.begin(), r.end(), [](const Row& a, const Row& b) { return a.frame < b.frame; });
+    ImportedSample s = meta[sid];
+    for (std::size_t j = 0; j < r.size(); ++j) {
+      if (j > 0 && r[j].frame == r[j - 1].frame)
+        throw InputError(cat(t.where(r[j].k), ": frame ", r[j].frame, " of sample ", sid, " repeats line ",
+                             t.line[r[j - 1].k]));
+      if (j > 0 && r[j].frame != r[j - 1].frame + 1)
+        throw InputError(cat(t.where(r[j].k), ": sample ", sid, " jumps from frame ", r[j - 1].frame, " to ",
+                             r[j].frame, "; write missing frames with an empty or NaN velocity"));
+      s.velocity.push_back(r[j].v);
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<ImportedSample> read_wide(const io::TextTable& t) {
+  const int id = required_column(t, "sample_id", kWide);
+  std::vector<int> value_columns;
+  for (int j = 0;; ++j) {
+    const int c = t.column("v" + std::to_string(j));
+    if (c < 0) break;
+    value_columns.push_back(c);
+  }
+  if (value_columns.empty()) required_column(t, "v0", kWide);
+  const Annotations ann(t);
+  std::vector<ImportedSample> out;
+  std::map<std::int64_t, std::size_t> seen;
+  for (std::size_t k = 0; k < t.rows.size(); ++k) {
+    ImportedSample s;
+    s.id = io::parse_integer_field(t, k, id);
+    s.row = k;
+    ann.fill(t, k, s);
+    if (auto [it, fresh] = seen.emplace(s.id, k); !fresh)
+      throw InputError(cat(t.where(k), ": sample_id ", s.id, " repeats line ", t.line[it->second]));
+    for (int c : value_columns) s.velocity.push_back(io::parse_real_field(t, k, c, true));
+    while (!s.velocity.empty() && std::isnan(s.velocity.back())) s.velocity.pop_back();  // shorter sample
+    out.push_back(std::move(s));
+  }
+  std::sort(out.begin(), out.end(), [](const ImportedSample& a, const ImportedSample& b) { return a.id < b.id; });
+  return out;
+}
+
+std::vector<ImportedSample> read_series_csv(const std::string& path, const std::string& format) {
+  const io::TextTable t = io::read_csv_text(path);
+  std::string layout = format;
+  if (layout == "auto") layout = t.column("frame") >= 0 && t.column("velocity") >= 0 ? "long" : "wide";
+  return layout == "long" ? read_long(t) : read_wide(t);
+}
+
+}  // namespace
+
+void add_edge_import_keys(core::Schema& s) {
+  s.string("import.input", "", "Aligned series CSV: long sample_id,frame,velocity[,cell_id,condition,experiment,window] "
+                               "or wide sample_id[,cell_id,condition,experiment,window],v0..vN; required")
+      .string("import.output", "events.h5", "Sample file, inside run.output_dir (where later stages look by default)")
+      .string("import.format", "auto", "CSV layout: auto (long when frame and velocity columns exist), long, wide",
+              {"auto", "long", "wide"})
+      .real("import.frame_s", 5.0, "Frame interval of the series, s", 1e-6, 1e6)
+      .integer("import.min_frames", 17, "Shorter samples are skipped (counted)", 2, 100000);
+}
+
+void edge_import(const StageContext& ctx) {
+  const auto& cfg = ctx.config;
+  require_setting(ctx, "import.input", "give the series with --input series.csv (or --set import.input=FILE)");
+  const std::string input = cfg.string("import.input");
+  std::vector<ImportedSample> all;
+  par::collectively(ctx.comm, [&] { all = read_series_csv(input, cfg.string("import.format")); });
+  // Conditions by first appearance in the file; samples with NaN left after
+  // gap filling, or too short, are skipped with counts.
+  EdgeSamples samples;
+  samples.conditions.clear();
+  samples.frame_s = cfg.real("import.frame_s");
+  std::size_t nan_skipped = 0, short_skipped = 0, filled = 0;
+  std::vector<ImportedSample> kept;
+  for (auto& s : all) {
+    if (std::find(samples.conditions.begin(), samples.conditions.end(), s.condition) == samples.conditions.end())
+      samples.conditions.push_back(s.condition);
+    filled += edge::fill_gaps(s.velocity, static_cast<int>(cfg.integer("events.gap_half_width")));
+    if (s.velocity.empty() || std::any_of(s.velocity.begin(), s.velocity.end(), [](double v) { return std::isnan(v); })) {
+      ++nan_skipped;
+      continue;
+    }
+    if (static_cast<std::int64_t>(s.velocity.size()) < cfg.integer("import.min_frames")) {
+      ++short_skipped;
+      continue;
+    }
+    kept.push_back(std::move(s));
+  }
+  par::check_all(ctx.comm, !kept.empty(),
+                 cat(input, ": no usable sample among ", all.size(), " (", nan_skipped, " all-NaN or NaN at the ends, ",
+                     short_skipped, " shorter than import.min_frames = ", cfg.integer("import.min_frames"), ")"));
+  const par::Range mine = par::BlockPartition::over(kept.size(), ctx.comm).range(ctx.comm.rank());
+  for (std::uint64_t i = mine.begin; i < mine.end; ++i) {
+    const auto& s = kept[i];
+    const auto cond = std::find(samples.conditions.begin(), samples.conditions.end(), s.condition) - samples.conditions.begin();
+    samples.push_back(s.velocity, s.id, s.cell, cond, s.experiment, s.window, -1);
+  }
+  const std::string path = output_path(cfg, cfg.string("import.output"));
+  make_parent_dir(ctx, path);
+  io::H5File out = io::H5File::create(path, ctx.comm);
+  write_edge_samples(out, samples);
+  io::write_provenance(out, stage_provenance(ctx, {input}));
+  out.commit();
+  core::Log::info(cat("edge import: ", kept.size(), " samples of ", all.size(), " in ", input, " (", nan_skipped,
+                      " skipped: all NaN or NaN at the ends; ", short_skipped, " skipped: shorter than ",
+                      cfg.integer("import.min_frames"), " frames; ", filled, " interior NaN filled), ",
+                      samples.conditions.size(), " condition(s) -> ", path));
+}
+
+}  // namespace phenoscale::app

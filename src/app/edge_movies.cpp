@@ -1,0 +1,591 @@
+// edge simulate / window / events (docs/cli.md "edge"; docs/methods.md §3.1).
+//   mpirun -n 2 phenoscale edge simulate -c inputs/edge/demo.toml   → movies/cell_0000.tif ..., movies.csv, truth.h5
+//   mpirun -n 2 phenoscale edge window   -c inputs/edge/demo.toml   → windows/cell_0000.h5 ..., movies.csv
+//   mpirun -n 2 phenoscale edge events   -c inputs/edge/demo.toml   → events.h5
+// Movies are sharded over ranks in BlockPartition blocks of the movie list;
+// each rank writes the files of its own movies (HDF5 on MPI_COMM_SELF), and
+// the per-sample outputs are written collectively in movie order, so every
+// file is the same at any rank count.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <array>
+#include <map>
+
+#include "phenoscale/app/edge_common.hpp"
+#include "phenoscale/app/edge_stages.hpp"
+#include "phenoscale/app/stage_io.hpp"
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/core/log.hpp"
+#include "phenoscale/core/progress.hpp"
+#include "phenoscale/core/rng.hpp"
+#include "phenoscale/edge/movie.hpp"
+#include "phenoscale/edge/phenotype.hpp"
+#include "phenoscale/edge/protrusion_model.hpp"
+#include "phenoscale/edge/series.hpp"
+#include "phenoscale/edge/windows.hpp"
+#include "phenoscale/io/csv.hpp"
+#include "phenoscale/io/provenance.hpp"
+#include "phenoscale/io/sample_array.hpp"
+#include "phenoscale/io/tiff.hpp"
+#include "phenoscale/par/agree.hpp"
+#include "phenoscale/par/partition.hpp"
+
+namespace phenoscale::app {
+namespace {
+
+using core::cat;
+namespace fs = std::filesystem;
+
+// One row of movies.csv: a movie of one cell and what is known about it.
+struct MovieEntry {
+  std::string movie;       // file name inside the movie directory
+  std::int64_t cell_id = 0;
+  std::string condition;
+  std::int64_t experiment = 0;
+};
+
+std::string movie_name(std::int64_t cell) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "cell_%04lld", static_cast<long long>(cell));
+  return buffer;
+}
+
+// ---- movies.csv ---------------------------------------------------------------
+
+std::vector<MovieEntry> read_movie_table(const std::string& path, const par::Comm& comm) {
+  std::vector<MovieEntry> movies;
+  par::collectively(comm, [&] {
+    const io::TextTable t = io::read_csv_text(path);
+    const int movie = t.column("movie"), cell = t.column("cell_id"), cond = t.column("condition"),
+              exp = t.column("experiment");
+    if (movie < 0 || cell < 0 || cond < 0)
+      throw InputError(cat(path, ": expected columns movie,cell_id,condition[,experiment]; found ", t.header.size(),
+                           " columns (", t.header.empty() ? "" : t.header.front(), ", ...)"));
+    for (std::size_t k = 0; k < t.rows.size(); ++k) {
+      MovieEntry e;
+      e.movie = t.rows[k][static_cast<std::size_t>(movie)];
+      e.cell_id = io::parse_integer_field(t, k, cell);
+      e.condition = t.rows[k][static_cast<std::size_t>(cond)];
+      e.experiment = exp >= 0 ? io::parse_integer_field(t, k, exp) : 0;
+      if (e.movie.empty()) throw InputError(t.where(k) + ": column 'movie' is empty; expected a file name");
+      movies.push_back(e);
+    }
+    if (movies.empty()) throw InputError(cat(path, ": no movies listed; expected one row per movie"));
+  });
+  return movies;
+}
+
+void write_movie_table(const std::string& path, const std::vector<MovieEntry>& movies,
+                       const std::vector<std::int64_t>& windows = {}, const std::vector<std::int64_t>& frames = {}) {
+  std::vector<std::string> names, conditions;
+  std::vector<double> cells, experiments;
+  for (const auto& m : movies) {
+    names.push_back(m.movie);
+    conditions.push_back(m.condition);
+    cells.push_back(static_cast<double>(m.cell_id));
+    experiments.push_back(static_cast<double>(m.experiment));
+  }
+  std::vector<std::string> header{"cell_id", "experiment"};
+  std::vector<std::vector<double>> columns{cells, experiments};
+  if (!windows.empty()) {
+    header.insert(header.end(), {"windows", "frames"});
+    columns.emplace_back(windows.begin(), windows.end());
+    columns.emplace_back(frames.begin(), frames.end());
+  }
+  io::write_csv_table(path, {"movie", "condition"}, {names, conditions}, header, columns);
+}
+
+// Condition names in order of first appearance, and each movie's index into them.
+std::vector<std::string> condition_names(const std::vector<MovieEntry>& movies) {
+  std::vector<std::string> names;
+  for (const auto& m : movies)
+    if (std::find(names.begin(), names.end(), m.condition) == names.end()) names.push_back(m.condition);
+  return names;
+}
+
+std::int64_t condition_index(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) - names.begin();
+}
+
+// ---- simulate -------------------------------------------------------------------
+
+// Base phenotype proportions with the deck's drug effects applied: each
+// "condition:phenotype:delta" adds delta to that phenotype and takes it from
+// the others in proportion to their share.
+std::vector<double> condition_proportions(const core::Config& cfg, const std::string& condition) {
+  std::vector<double> p = cfg.real_list("simulate.proportions");
+  if (p.size() != static_cast<std::size_t>(edge::kPhenotypes))
+    throw ConfigError(cat("simulate.proportions has ", p.size(), " values; expected ", edge::kPhenotypes,
+                          " (steady, bursting, periodic, accelerating, bursting_early)"));
+  for (const auto& effect : cfg.string_list("simulate.effects")) {
+    const auto a = effect.find(':'), b = effect.rfind(':');
+    if (a == std::string::npos || a == b)
+      throw ConfigError(cat("simulate.effects entry '", effect, "': expected condition:phenotype:delta"));
+    if (effect.substr(0, a) != condition) continue;
+    const auto target = static_cast<std::size_t>(edge::parse_phenotype(effect.substr(a + 1, b - a - 1), "simulate.effects"));
+    const double delta = std::stod(effect.substr(b + 1));
+    double others = 0;
+    for (std::size_t k = 0; k < p.size(); ++k) others += k == target ? 0 : p[k];
+    for (std::size_t k = 0; k < p.size(); ++k) p[k] = k == target ? p[k] + delta : p[k] * (1 - (p[target] + delta)) / others;
+  }
+  double total = 0;
+  for (double& v : p) {
+    if (v < 0) throw ConfigError(cat("simulate.effects make a proportion negative for condition ", condition));
+    total += v;
+  }
+  for (double& v : p) v /= total;
+  return p;
+}
+
+std::vector<MovieEntry> planned_cells(const core::Config& cfg) {
+  std::vector<MovieEntry> cells;
+  const auto conditions = cfg.string_list("simulate.conditions");
+  if (conditions.empty()) throw ConfigError("simulate.conditions is empty: name at least one condition");
+  for (std::int64_t e = 0; e < cfg.integer("simulate.experiments"); ++e)
+    for (const auto& c : conditions)
+      for (std::int64_t k = 0; k < cfg.integer("simulate.cells_per_condition"); ++k) {
+        MovieEntry m;
+        m.cell_id = static_cast<std::int64_t>(cells.size());
+        m.movie = movie_name(m.cell_id) + ".tif";
+        m.condition = c;
+        m.experiment = e;
+        cells.push_back(m);
+      }
+  return cells;
+}
+
+edge::ProtrusionModel protrusion_model(const core::Config& cfg) {
+  edge::ProtrusionModel m;
+  m.frame_s = cfg.real("simulate.frame_s");
+  m.frames = static_cast<int>(cfg.integer("simulate.frames"));
+  m.noise_sd = cfg.real("simulate.velocity_noise");
+  m.noise_phi = cfg.real("simulate.velocity_noise_phi");
+  m.amplitude_jitter = cfg.real("simulate.amplitude_jitter");
+  m.velocity_scale = cfg.real("simulate.velocity_scale");
+  return m;
+}
+
+edge::MovieOptions movie_options(const core::Config& cfg) {
+  edge::MovieOptions o;
+  o.size = static_cast<int>(cfg.integer("simulate.size"));
+  o.pixel_nm = cfg.real("simulate.pixel_nm");
+  o.radius_nm = cfg.real("simulate.radius_nm");
+  o.read_noise = cfg.real("simulate.read_noise");
+  o.cell_level = cfg.real("simulate.cell_level");
+  o.rim_level = 0.5 * o.cell_level;
+  return o;
+}
+
+// Planted truth of this rank's cells: one velocity series per sector, and the events.
+struct PlantedTruth {
+  io::RaggedSeries<float> sector_velocity;
+  std::vector<std::int64_t> sector_cell;
+  std::vector<double> sector_angle;
+  std::vector<std::int64_t> event_cell, event_sector, event_onset, event_end, event_phenotype;
+
+  void add(std::int64_t cell, std::int64_t sector, double angle, const edge::PlantedSeries& s) {
+    std::vector<float> v(s.velocity.begin(), s.velocity.end());
+    sector_velocity.push_back(v.data(), v.size());
+    sector_cell.push_back(cell);
+    sector_angle.push_back(angle);
+    for (const auto& e : s.events) {
+      event_cell.push_back(cell);
+      event_sector.push_back(sector);
+      event_onset.push_back(e.onset);
+      event_end.push_back(e.end);
+      event_phenotype.push_back(static_cast<std::int64_t>(e.phenotype));
+    }
+  }
+};
+
+void write_truth(const StageContext& ctx, const std::string& path, const PlantedTruth& t) {
+  io::H5File out = io::H5File::create(path, ctx.comm);
+  io::write_ragged(out, "/sector_velocity", t.sector_velocity);
+  out.write_attribute("/sector_velocity", "units", std::string("nm/s, planted (before imaging)"));
+  io::write_samples(out, "/sector_cell", t.sector_cell, {});
+  io::write_samples(out, "/sector_angle", t.sector_angle, {});
+  for (const auto& [name, v] : {std::pair{"/event_cell", &t.event_cell}, {"/event_sector", &t.event_sector},
+                                {"/event_onset", &t.event_onset}, {"/event_end", &t.event_end},
+                                {"/event_phenotype", &t.event_phenotype}})
+    io::write_samples(out, name, *v, {});
+  out.write_attribute("/", "phenotypes",
+                      std::string("0 steady, 1 bursting, 2 periodic, 3 accelerating, 4 bursting_early (rare)"));
+  io::write_provenance(out, stage_provenance(ctx, {}));
+  out.commit();
+}
+
+int sector_count(const core::Config& cfg) {
+  const double kTwoPi = 6.283185307179586;
+  return std::max(4, static_cast<int>(std::lround(kTwoPi * cfg.real("simulate.radius_nm") / cfg.real("window.width_nm"))));
+}
+
+// kind = "series": the planted window series cut into aligned samples directly
+// (no imaging, no windowing): benchmarks and statistics at scale.
+void simulate_series(const StageContext& ctx, const std::vector<MovieEntry>& cells, par::Range mine) {
+  const auto& cfg = ctx.config;
+  const auto names = condition_names(cells);
+  const auto model = protrusion_model(cfg);
+  edge::AlignOptions align;
+  align.before = static_cast<int>(cfg.integer("events.before"));
+  align.after = static_cast<int>(cfg.integer("events.after"));
+  align.min_frames = static_cast<int>(cfg.integer("events.min_frames"));
+  EdgeSamples samples;
+  samples.conditions = names;
+  samples.frame_s = model.frame_s;
+  for (std::uint64_t i = mine.begin; i < mine.end; ++i) {
+    const auto& cell = cells[i];
+    core::Rng rng(static_cast<std::uint64_t>(cfg.integer("run.seed")), core::Stream::edge_simulation, i);
+    const auto proportions = condition_proportions(cfg, cell.condition);
+    for (int s = 0; s < sector_count(cfg); ++s) {
+      const auto planted = edge::simulate_window_series(model, proportions, rng);
+      for (const auto& e : planted.events) {
+        std::vector<edge::ProtrusionEvent> one{{e.onset, e.end}};
+        for (auto& a : edge::align_events(planted.velocity, one, align)) {
+          samples.push_back(a.velocity, 0, cell.cell_id, condition_index(names, cell.condition), cell.experiment, s,
+                            a.onset);
+          samples.truth.push_back(static_cast<std::int64_t>(e.phenotype));
+        }
+      }
+    }
+  }
+  const auto first = ctx.comm.exscan_sum<std::uint64_t>(samples.size());
+  for (std::uint64_t k = 0; k < samples.size(); ++k) samples.sample_id[k] = static_cast<std::int64_t>(first + k);
+  const std::string path = output_path(cfg, cfg.string("simulate.series_output"));
+  make_parent_dir(ctx, path);
+  io::H5File out = io::H5File::create(path, ctx.comm);
+  write_edge_samples(out, samples);
+  io::write_provenance(out, stage_provenance(ctx, {}));
+  out.commit();
+  core::Log::info(cat("edge simulate: ", ctx.comm.allreduce_sum<std::uint64_t>(samples.size()),
+                      " aligned samples of ", cells.size(), " cells -> ", path));
+}
+
+void simulate_movies(const StageContext& ctx, const std::vector<MovieEntry>& cells, par::Range mine) {
+  const auto& cfg = ctx.config;
+  const std::string dir = output_path(cfg, cfg.string("simulate.output"));
+  make_parent_dir(ctx, (fs::path(dir) / "movies.csv").string());
+  const auto model = protrusion_model(cfg);
+  const auto options = movie_options(cfg);
+  PlantedTruth truth;
+  core::Progress progress("edge simulate: movies", cells.size(), ctx.comm.size(), cfg.real("run.progress_interval_s"));
+  par::collectively(ctx.comm, [&] {
+    for (std::uint64_t i = mine.begin; i < mine.end; ++i) {
+      core::Rng rng(static_cast<std::uint64_t>(cfg.integer("run.seed")), core::Stream::edge_simulation, i);
+      const auto cell = edge::simulate_cell(options, model, condition_proportions(cfg, cells[i].condition),
+                                            cfg.real("window.width_nm"), rng);
+      io::write_tiff_stack((fs::path(dir) / cells[i].movie).string(), cell.movie, 16);
+      for (std::size_t s = 0; s < cell.sectors.size(); ++s)
+        truth.add(cells[i].cell_id, static_cast<std::int64_t>(s), cell.sector_angle[s], cell.sectors[s]);
+      progress.advance();
+    }
+  });
+  progress.finish();
+  write_truth(ctx, (fs::path(dir) / "truth.h5").string(), truth);
+  if (ctx.comm.is_root()) write_movie_table((fs::path(dir) / "movies.csv").string(), cells);
+  ctx.comm.barrier();
+  core::Log::info(cat("edge simulate: ", cells.size(), " movies (", cfg.integer("simulate.frames"), " frames of ",
+                      options.size, "x", options.size, " px, ", options.pixel_nm, " nm/px) -> ", dir));
+}
+
+// ---- window ---------------------------------------------------------------------
+
+std::string movie_dir(const core::Config& cfg) {
+  return cfg.string("window.input").empty() ? output_path(cfg, cfg.string("simulate.output")) : cfg.string("window.input");
+}
+
+edge::WindowOptions window_options(const core::Config& cfg) {
+  edge::WindowOptions o;
+  o.width_nm = cfg.real("window.width_nm");
+  o.pixel_nm = cfg.real("window.pixel_nm");
+  o.frame_s = cfg.real("window.frame_s");
+  o.sigma_px = cfg.real("window.sigma_px");
+  o.rays_per_window = static_cast<int>(cfg.integer("window.rays_per_window"));
+  return o;
+}
+
+void write_velocity_map(const std::string& path, const edge::VelocityMap& map, const MovieEntry& movie,
+                        const edge::WindowOptions& o, const StageContext& ctx, const std::string& source) {
+  par::Comm self(MPI_COMM_SELF);
+  io::H5File out = io::H5File::create(path, self);
+  std::vector<float> v(map.velocity.begin(), map.velocity.end());
+  io::write_samples(out, "/velocity", v, {static_cast<std::uint64_t>(map.frames)});
+  out.write_attribute("/velocity", "units", std::string("nm/s; windows x frames; frame 0 is NaN (no previous frame)"));
+  io::write_samples(out, "/angle", map.angle, {});
+  io::write_samples(out, "/x", map.x, {});
+  io::write_samples(out, "/y", map.y, {});
+  out.write_attribute("/", "cell_id", movie.cell_id);
+  out.write_attribute("/", "condition", movie.condition);
+  out.write_attribute("/", "experiment", movie.experiment);
+  out.write_attribute("/", "pixel_nm", o.pixel_nm);
+  out.write_attribute("/", "frame_s", o.frame_s);
+  out.write_attribute("/", "width_nm", o.width_nm);
+  out.write_attribute("/", "centroid", std::vector<double>{map.cx, map.cy});
+  io::write_provenance(out, stage_provenance(ctx, {source}));
+  out.commit();
+}
+
+std::string map_name(const MovieEntry& m) { return fs::path(m.movie).stem().string() + ".h5"; }
+
+// ---- events ---------------------------------------------------------------------
+
+struct VelocityMapFile {
+  std::vector<double> velocity;  // windows × frames, NaN where unknown
+  std::vector<double> angle;
+  int windows = 0, frames = 0;
+  double frame_s = 5.0;
+};
+
+VelocityMapFile read_velocity_map(const std::string& path) {
+  par::Comm self(MPI_COMM_SELF);
+  io::H5File in = io::H5File::open(path, self);
+  io::ReadOptions any;
+  any.require_finite = false;  // NaN marks frames without a boundary
+  auto v = io::read_samples<float>(in, "/velocity", any);
+  if (v.sample_shape.size() != 1) throw InputError(cat(in.where("/velocity"), ": expected windows x frames"));
+  VelocityMapFile m;
+  m.windows = static_cast<int>(v.global_rows);
+  m.frames = static_cast<int>(v.sample_shape[0]);
+  m.velocity.assign(v.data.begin(), v.data.end());
+  m.angle = io::read_samples<double>(in, "/angle").data;
+  m.frame_s = in.read_double_attribute("/", "frame_s");
+  return m;
+}
+
+// Planted events of every cell (simulated data): for matching samples to truth.
+struct TruthIndex {
+  std::map<std::int64_t, std::vector<std::pair<double, std::int64_t>>> sectors;  // cell -> (angle, global sector)
+  std::map<std::int64_t, std::vector<std::array<std::int64_t, 3>>> events;        // global sector -> (onset, end, phenotype)
+};
+
+TruthIndex read_truth(const std::string& path) {
+  par::Comm self(MPI_COMM_SELF);
+  io::H5File in = io::H5File::open(path, self);
+  const auto cell = io::read_samples<std::int64_t>(in, "/sector_cell").data;
+  const auto angle = io::read_samples<double>(in, "/sector_angle").data;
+  TruthIndex t;
+  for (std::size_t s = 0; s < cell.size(); ++s) t.sectors[cell[s]].push_back({angle[s], static_cast<std::int64_t>(s)});
+  const auto ec = io::read_samples<std::int64_t>(in, "/event_cell").data;
+  const auto es = io::read_samples<std::int64_t>(in, "/event_sector").data;
+  const auto eo = io::read_samples<std::int64_t>(in, "/event_onset").data;
+  const auto ee = io::read_samples<std::int64_t>(in, "/event_end").data;
+  const auto ep = io::read_samples<std::int64_t>(in, "/event_phenotype").data;
+  // event_sector is the sector index within its cell; map it to the global one.
+  for (std::size_t k = 0; k < ec.size(); ++k) {
+    const auto& list = t.sectors.at(ec[k]);
+    t.events[list.at(static_cast<std::size_t>(es[k])).second].push_back({eo[k], ee[k], ep[k]});
+  }
+  return t;
+}
+
+// The planted phenotype of a detected event: the sector nearest in angle to
+// the window, and the planted event of that sector whose onset is nearest to
+// the detected one (within `tolerance` frames); −1 when none.
+std::int64_t planted_phenotype(const TruthIndex& truth, std::int64_t cell, double angle, int onset, int tolerance) {
+  auto it = truth.sectors.find(cell);
+  if (it == truth.sectors.end()) return -1;
+  double best = 1e9;
+  std::int64_t sector = -1;
+  for (const auto& [a, s] : it->second) {
+    const double d = std::abs(std::remainder(a - angle, 6.283185307179586));
+    if (d < best) best = d, sector = s;
+  }
+  auto ev = truth.events.find(sector);
+  if (ev == truth.events.end()) return -1;
+  std::int64_t phenotype = -1;
+  int nearest = tolerance + 1;
+  for (const auto& e : ev->second) {
+    const int d = std::abs(static_cast<int>(e[0]) - onset);
+    if (d < nearest) nearest = d, phenotype = e[2];
+  }
+  return phenotype;
+}
+
+edge::OnsetOptions onset_options(const core::Config& cfg, double frame_s) {
+  edge::OnsetOptions o;
+  o.min_separation = static_cast<int>(cfg.integer("events.min_separation"));
+  o.rise_threshold = cfg.real("events.rise_nm");
+  o.smoothing = cfg.real("events.smoothing");
+  o.frame_s = frame_s;
+  return o;
+}
+
+edge::AlignOptions align_options(const core::Config& cfg) {
+  edge::AlignOptions o;
+  o.before = static_cast<int>(cfg.integer("events.before"));
+  o.after = static_cast<int>(cfg.integer("events.after"));
+  o.min_frames = static_cast<int>(cfg.integer("events.min_frames"));
+  return o;
+}
+
+}  // namespace
+
+void add_edge_movie_keys(core::Schema& s) {
+  s.string("simulate.kind", "movies",
+           "movies: 16-bit TIFF movies of cells (then window, events); series: aligned samples directly (benchmarks)",
+           {"movies", "series"})
+      .string("simulate.output", "movies", "Directory of the movies, movies.csv and truth.h5, inside run.output_dir")
+      .string("simulate.series_output", "events.h5", "kind = series: the aligned samples, inside run.output_dir")
+      .string_list("simulate.conditions", {"DMSO", "drug"}, "Condition names; the first is the control")
+      .integer("simulate.cells_per_condition", 15, "Cells (movies) per condition and experiment", 1, 1e7)
+      .integer("simulate.experiments", 1, "Paired experiments, each with every condition", 1, 1e5)
+      .real_list("simulate.proportions", {0.30, 0.25, 0.20, 0.20, 0.05},
+                 "Phenotype proportions of control events: steady, bursting, periodic, accelerating, bursting_early (rare)")
+      .string_list("simulate.effects", {"drug:accelerating:0.10"},
+                   "Drug effects 'condition:phenotype:delta' (delta added to the proportion, the others rescaled)")
+      .integer("simulate.frames", 200, "Frames per movie (one block)", 20, 1e6)
+      .real("simulate.frame_s", 5.0, "Frame interval, s", 1e-6, 1e6)
+      .integer("simulate.size", 128, "Movie width and height, pixels", 32, 8192)
+      .real("simulate.pixel_nm", 65.0, "Pixel size, nm", 1e-3, 1e6)
+      .real("simulate.radius_nm", 2500.0, "Mean cell radius, nm", 100, 1e6)
+      .real("simulate.read_noise", 6.0, "Camera read noise, counts (shot noise is added too)", 0, 1e6)
+      .real("simulate.cell_level", 3000.0, "Cell fluorescence above background, counts (the rim adds half of it)", 1, 6e4)
+      .real("simulate.velocity_noise", 0.3, "Planted velocity fluctuation (stationary sd of an AR(1)), nm/s", 0, 1e3)
+      .real("simulate.velocity_noise_phi", 0.5, "AR(1) coefficient of the velocity fluctuation", 0, 0.999)
+      .real("simulate.velocity_scale", 1.6,
+              "Every planted profile (and the retraction speed) is multiplied by this (1.6: median velocity 1.2 nm/s, "
+              "as the paper's data)", 1e-3, 1e3)
+      .real("simulate.amplitude_jitter", 0.2, "Each event's profile is scaled by U[1 - j, 1 + j]", 0, 0.99)
+      .string("window.input", "", "Directory with movies.csv (movie,cell_id,condition[,experiment]) and the TIFF movies "
+                                  "(default: simulate.output)")
+      .string("window.output", "windows", "Directory of the velocity maps (one HDF5 per movie), inside run.output_dir")
+      .real("window.width_nm", 500.0, "Probing window width along the edge, nm", 1, 1e6)
+      .real("window.pixel_nm", 65.0, "Pixel size of the movies, nm", 1e-3, 1e6)
+      .real("window.frame_s", 5.0, "Frame interval of the movies, s", 1e-6, 1e6)
+      .real("window.sigma_px", 1.0, "Gaussian smoothing before the Otsu threshold, pixels", 0, 100)
+      .integer("window.rays_per_window", 8, "Boundary points (rays) per window", 1, 1000)
+      .string("events.input", "", "Directory of velocity maps with movies.csv (default: window.output)")
+      .string("events.truth", "",
+              "Planted truth (scoring only; default: truth.h5 of simulate.output when it exists)")
+      .string("events.output", "events.h5", "Aligned protrusion samples, inside run.output_dir")
+      .integer("events.gap_half_width", 4, "Gap filling: interior NaN -> mean of the values within ± this many frames", 1, 1000)
+      .integer("events.min_separation", 10, "Maxima of the smoothed displacement at least this many frames apart", 1, 1e6)
+      .real("events.rise_nm", 20.0, "A minimum is an onset when the displacement rises by more than this, nm", 0, 1e9)
+      .real("events.smoothing", 0.1, "Smoothing-spline parameter p in (0, 1] (csaps convention; 1 interpolates)", 1e-9, 1)
+      .integer("events.before", 5, "Frames kept before the onset", 0, 1000)
+      .integer("events.after", 50, "Frames kept after the onset (full samples: before + after + 1)", 1, 100000)
+      .integer("events.min_frames", 17, "Shorter samples are dropped (counted)", 2, 100000)
+      .integer("events.truth_tolerance", 3, "Scoring: a detected onset matches a planted one within this many frames", 0, 1000);
+}
+
+void edge_simulate(const StageContext& ctx) {
+  const auto& cfg = ctx.config;
+  const auto cells = planned_cells(cfg);
+  const par::Range mine = par::BlockPartition::over(cells.size(), ctx.comm).range(ctx.comm.rank());
+  if (cfg.string("simulate.kind") == "series") return simulate_series(ctx, cells, mine);
+  simulate_movies(ctx, cells, mine);
+}
+
+void edge_window(const StageContext& ctx) {
+  const auto& cfg = ctx.config;
+  const std::string in_dir = movie_dir(cfg);
+  const std::string table = (fs::path(in_dir) / "movies.csv").string();
+  const auto movies = read_movie_table(table, ctx.comm);
+  const std::string out_dir = output_path(cfg, cfg.string("window.output"));
+  make_parent_dir(ctx, (fs::path(out_dir) / "movies.csv").string());
+  const auto options = window_options(cfg);
+  const par::Range mine = par::BlockPartition::over(movies.size(), ctx.comm).range(ctx.comm.rank());
+  std::vector<std::int64_t> windows, frames;
+  std::uint64_t frame_count = 0;
+  core::Progress progress("edge window: movies", movies.size(), ctx.comm.size(), cfg.real("run.progress_interval_s"));
+  const double start = MPI_Wtime();
+  par::collectively(ctx.comm, [&] {
+    for (std::uint64_t i = mine.begin; i < mine.end; ++i) {
+      const std::string source = (fs::path(in_dir) / movies[i].movie).string();
+      const io::ImageStack movie = io::read_tiff_stack(source);
+      if (movie.frames < 3) throw InputError(cat(source, ": ", movie.frames, " frame(s); expected at least 3"));
+      edge::VelocityMap map;
+      try {
+        map = edge::window_velocities(movie, options);
+      } catch (const InputError& e) {
+        throw InputError(cat(source, ": ", e.what()));
+      }
+      write_velocity_map((fs::path(out_dir) / map_name(movies[i])).string(), map, movies[i], options, ctx, source);
+      windows.push_back(map.windows);
+      frames.push_back(map.frames);
+      frame_count += static_cast<std::uint64_t>(movie.frames);
+      progress.advance();
+    }
+  });
+  progress.finish();
+  const double seconds = MPI_Wtime() - start;
+  const auto all_windows = ctx.comm.allgatherv(windows), all_frames = ctx.comm.allgatherv(frames);
+  std::vector<MovieEntry> renamed = movies;
+  for (auto& m : renamed) m.movie = map_name(m);
+  if (ctx.comm.is_root()) write_movie_table((fs::path(out_dir) / "movies.csv").string(), renamed, all_windows, all_frames);
+  ctx.comm.barrier();
+  core::Log::info(cat("edge window: ", movies.size(), " movies, ", frame_count / std::max(seconds, 1e-9),
+                      " frames/s on rank 0 -> ", out_dir));
+}
+
+void edge_events(const StageContext& ctx) {
+  const auto& cfg = ctx.config;
+  const std::string in_dir =
+      cfg.string("events.input").empty() ? output_path(cfg, cfg.string("window.output")) : cfg.string("events.input");
+  const auto movies = read_movie_table((fs::path(in_dir) / "movies.csv").string(), ctx.comm);
+  std::string truth_path = cfg.string("events.truth");
+  if (truth_path.empty()) {
+    const std::string simulated = (fs::path(output_path(cfg, cfg.string("simulate.output"))) / "truth.h5").string();
+    if (fs::exists(simulated)) truth_path = simulated;
+  }
+  const par::Range mine = par::BlockPartition::over(movies.size(), ctx.comm).range(ctx.comm.rank());
+  const auto names = condition_names(movies);
+  const auto align = align_options(cfg);
+  const int gap = static_cast<int>(cfg.integer("events.gap_half_width"));
+  EdgeSamples samples;
+  samples.conditions = names;
+  std::uint64_t skipped = 0, filled = 0, series = 0;
+  par::collectively(ctx.comm, [&] {
+    TruthIndex truth;
+    if (!truth_path.empty()) truth = read_truth(truth_path);
+    for (std::uint64_t i = mine.begin; i < mine.end; ++i) {
+      const auto map = read_velocity_map((fs::path(in_dir) / movies[i].movie).string());
+      samples.frame_s = map.frame_s;
+      const auto onset = onset_options(cfg, map.frame_s);
+      for (int w = 0; w < map.windows; ++w) {
+        std::vector<double> v(map.velocity.begin() + static_cast<std::ptrdiff_t>(w) * map.frames,
+                              map.velocity.begin() + static_cast<std::ptrdiff_t>(w + 1) * map.frames);
+        v.erase(v.begin());  // frame 0 has no velocity
+        filled += edge::fill_gaps(v, gap);
+        ++series;
+        if (std::any_of(v.begin(), v.end(), [](double x) { return std::isnan(x); })) {
+          ++skipped;  // leading/trailing gaps: the window lost the edge
+          continue;
+        }
+        std::size_t short_events = 0;
+        for (const auto& a : edge::align_events(v, edge::detect_onsets(v, onset), align, &short_events)) {
+          samples.push_back(a.velocity, 0, movies[i].cell_id, condition_index(names, movies[i].condition),
+                            movies[i].experiment, w, a.onset + 1);
+          if (!truth_path.empty())
+            samples.truth.push_back(planted_phenotype(truth, movies[i].cell_id, map.angle[static_cast<std::size_t>(w)],
+                                                      a.onset + 1, static_cast<int>(cfg.integer("events.truth_tolerance"))));
+        }
+      }
+    }
+  });
+  const auto first = ctx.comm.exscan_sum<std::uint64_t>(samples.size());
+  for (std::uint64_t k = 0; k < samples.size(); ++k) samples.sample_id[k] = static_cast<std::int64_t>(first + k);
+  samples.frame_s = ctx.comm.allreduce_max(samples.frame_s);
+  const auto total = ctx.comm.allreduce_sum<std::uint64_t>(samples.size());
+  par::check_all(ctx.comm, total > 0,
+                 cat(in_dir, ": no protrusion events found in ", ctx.comm.allreduce_sum(series),
+                     " window series; lower events.rise_nm or check the velocity maps"));
+  const std::string path = output_path(cfg, cfg.string("events.output"));
+  make_parent_dir(ctx, path);
+  io::H5File out = io::H5File::create(path, ctx.comm);
+  write_edge_samples(out, samples);
+  io::write_provenance(out, stage_provenance(ctx, {in_dir}));
+  out.commit();
+  std::int64_t matched = 0;
+  for (auto t : samples.truth) matched += t >= 0;
+  core::Log::info(cat("edge events: ", total, " samples from ", ctx.comm.allreduce_sum(series), " window series (",
+                      ctx.comm.allreduce_sum(skipped), " series with gaps at the ends skipped, ",
+                      ctx.comm.allreduce_sum(filled), " interior gaps filled)",
+                      truth_path.empty() ? std::string()
+                                         : cat("; ", ctx.comm.allreduce_sum(matched), " matched to planted events"),
+                      " -> ", path));
+}
+
+}  // namespace phenoscale::app

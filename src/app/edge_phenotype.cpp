@@ -1,0 +1,455 @@
+// edge phenotype (docs/cli.md "edge phenotype"; docs/methods.md §3.4).
+//   mpirun -n 2 phenoscale edge phenotype -c inputs/edge/demo.toml  → phenotypes.csv, phenotypes.h5,
+//                                                                    phenotype_profiles.csv, phenotype_summary.csv
+// DeepHACKS' phenotyping (Ma et al. 2024, §2 "phenotyping"): the student's
+// latent → PCA (15 components) → kNN graph → communities, per paired
+// experiment, K by silhouette: the coarse phenotypes; then each phenotype with
+// enough samples is sub-clustered by k-means, K by silhouette, into deep
+// phenotypes (kept only when the best silhouette clears
+// phenotype.min_silhouette: otherwise the phenotype stays whole). Mean
+// velocity profiles carry bootstrap 95 % bands (resampling samples).
+//
+// phenotypes.csv (sample_id,cell_id,condition,teacher_cluster,phenotype,
+// deep_phenotype) is a fixed contract: external evaluations read it.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <limits>
+#include <map>
+
+#include "phenoscale/app/edge_common.hpp"
+#include "phenoscale/app/edge_stages.hpp"
+#include "phenoscale/app/stage_io.hpp"
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/core/log.hpp"
+#include "phenoscale/core/rng.hpp"
+#include "phenoscale/edge/phenotype.hpp"
+#include "phenoscale/io/csv.hpp"
+#include "phenoscale/io/provenance.hpp"
+#include "phenoscale/io/sample_array.hpp"
+#include "phenoscale/io/sharded_text.hpp"
+#include "phenoscale/ml/embedding.hpp"
+#include "phenoscale/ml/kmeans.hpp"
+#include "phenoscale/ml/louvain.hpp"
+#include "phenoscale/ml/matrix.hpp"
+#include "phenoscale/ml/pca.hpp"
+#include "phenoscale/ml/quality.hpp"
+#include "phenoscale/ml/sweep.hpp"
+#include "phenoscale/par/agree.hpp"
+
+namespace phenoscale::app {
+namespace {
+
+using core::cat;
+
+// The rows of `x` whose global flag is set, re-sharded in BlockPartition
+// blocks (communities and k-means expect balanced blocks), with their global
+// row indices in the original matrix.
+struct Subset {
+  ml::ShardedMatrix x;
+  std::vector<std::int64_t> rows;  // global indices in the original, all subset rows
+};
+
+Subset subset(const std::vector<float>& all_rows, std::uint64_t cols, const std::vector<char>& keep,
+              const par::Comm& comm) {
+  Subset s;
+  std::vector<float> picked;
+  for (std::size_t i = 0; i < keep.size(); ++i)
+    if (keep[i]) {
+      s.rows.push_back(static_cast<std::int64_t>(i));
+      picked.insert(picked.end(), all_rows.begin() + static_cast<std::ptrdiff_t>(i * cols),
+                    all_rows.begin() + static_cast<std::ptrdiff_t>((i + 1) * cols));
+    }
+  s.x = ml::shard_rows(picked, cols, comm);
+  return s;
+}
+
+ml::CommunityOptions community_options(const core::Config& cfg) {
+  ml::CommunityOptions o;
+  o.method = cfg.string("phenotype.method");
+  o.resolution = cfg.real("phenotype.resolution");
+  o.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
+  return o;
+}
+
+// Coarse phenotypes: communities per group of rows (a paired experiment, or
+// all), numbered consecutively across groups. Returns the global labels.
+std::vector<std::int64_t> coarse_phenotypes(const core::Config& cfg, const std::vector<float>& all_rows,
+                                            std::uint64_t cols, const std::vector<std::int64_t>& group,
+                                            const par::Comm& comm, std::vector<ml::SweepPoint>& chosen) {
+  std::vector<std::int64_t> labels(group.size(), -1);
+  std::vector<std::int64_t> groups = group;
+  std::sort(groups.begin(), groups.end());
+  groups.erase(std::unique(groups.begin(), groups.end()), groups.end());
+  std::int64_t next = 0;
+  ml::SilhouetteOptions quality;
+  quality.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
+  for (auto g : groups) {
+    if (g < 0) continue;  // samples left out of the clustering
+    std::vector<char> keep(group.size());
+    for (std::size_t i = 0; i < group.size(); ++i) keep[i] = group[i] == g;
+    const Subset sub = subset(all_rows, cols, keep, comm);
+    auto ks = cfg.integer_list("phenotype.neighbours");
+    ks.erase(std::remove_if(ks.begin(), ks.end(), [&](std::int64_t k) { return k >= static_cast<std::int64_t>(sub.rows.size()); }), ks.end());
+    par::check_all(comm, !ks.empty(), cat("edge phenotype: experiment ", g, " has ", sub.rows.size(),
+                                          " samples, too few for the neighbour counts of phenotype.neighbours"));
+    const auto sweep = ml::sweep_communities(sub.x, ks, community_options(cfg), quality, {}, comm);
+    chosen.push_back(sweep.points[sweep.best]);
+    const auto found = ml::gather_values(sweep.best_labels, comm);
+    std::int64_t count = 0;
+    for (std::size_t j = 0; j < found.size(); ++j) {
+      labels[static_cast<std::size_t>(sub.rows[j])] = next + found[j];
+      count = std::max(count, found[j] + 1);
+    }
+    next += count;
+  }
+  return labels;
+}
+
+// Deep phenotypes: k-means sub-clusters of each chosen phenotype (K by
+// silhouette over 2..phenotype.max_deep); "p-k" names, k from 1 by size.
+std::vector<std::string> deep_phenotypes(const core::Config& cfg, const std::vector<float>& all_rows, std::uint64_t cols,
+                                         const std::vector<std::int64_t>& coarse, std::vector<std::int64_t>& deep_id) {
+  std::vector<std::string> names(coarse.size(), "-1");
+  deep_id.assign(coarse.size(), -1);
+  const std::int64_t phenotypes = *std::max_element(coarse.begin(), coarse.end()) + 1;
+  auto chosen = cfg.integer_list("phenotype.subcluster");
+  if (chosen.empty())
+    for (std::int64_t p = 0; p < phenotypes; ++p) chosen.push_back(p);
+  std::int64_t next = 0;
+  for (std::int64_t p = 0; p < phenotypes; ++p) {
+    std::vector<char> keep(coarse.size());
+    std::int64_t n = 0;
+    for (std::size_t i = 0; i < coarse.size(); ++i) n += keep[i] = coarse[i] == p;
+    std::vector<std::int64_t> local(static_cast<std::size_t>(n), 0);
+    const bool split = std::find(chosen.begin(), chosen.end(), p) != chosen.end() &&
+                       n >= cfg.integer("phenotype.min_subcluster_samples");
+    std::vector<std::int64_t> sub_labels(static_cast<std::size_t>(n), 0);
+    if (split) {
+      // On every rank alone over the gathered rows: k-means' sums then do not
+      // depend on how the rows are split, so neither do the deep phenotypes.
+      par::Comm self(MPI_COMM_SELF);
+      const Subset sub = subset(all_rows, cols, keep, self);
+      std::vector<std::int64_t> ks;
+      for (std::int64_t k = 2; k <= cfg.integer("phenotype.max_deep"); ++k) ks.push_back(k);
+      ml::KMeansOptions km;
+      km.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
+      ml::SilhouetteOptions quality;
+      quality.seed = km.seed;
+      const auto sweep = ml::sweep_kmeans(sub.x, ks, km, quality, {}, self);
+      if (sweep.points[sweep.best].silhouette >= cfg.real("phenotype.min_silhouette")) sub_labels = sweep.best_labels;
+    }
+    // Number sub-clusters 1.. by decreasing size (ties: lower label).
+    std::map<std::int64_t, std::int64_t> size;
+    for (auto l : sub_labels) ++size[l];
+    std::vector<std::pair<std::int64_t, std::int64_t>> order;
+    for (auto [l, c] : size) order.push_back({-c, l});
+    std::sort(order.begin(), order.end());
+    std::map<std::int64_t, std::int64_t> rank;
+    for (std::size_t r = 0; r < order.size(); ++r) rank[order[r].second] = static_cast<std::int64_t>(r);
+    std::size_t j = 0;
+    for (std::size_t i = 0; i < coarse.size(); ++i)
+      if (keep[i]) {
+        const auto r = rank[sub_labels[j++]];
+        names[i] = cat(p, "-", r + 1);
+        deep_id[i] = next + r;
+      }
+    next += static_cast<std::int64_t>(order.size());
+  }
+  return names;
+}
+
+// Mean velocity per phenotype and aligned frame, with percentile bootstrap
+// bands from resampling the phenotype's samples (Rng stream bootstrap keyed
+// by phenotype), computed on rank 0 from the gathered series.
+void write_profiles(const core::Config& cfg, const std::string& path, const std::vector<float>& values,
+                    const std::vector<std::int64_t>& offsets, const std::vector<std::int64_t>& labels) {
+  const std::int64_t phenotypes = *std::max_element(labels.begin(), labels.end()) + 1;
+  const auto before = cfg.integer("events.before");
+  const auto replicates = static_cast<std::uint64_t>(cfg.integer("phenotype.profile_replicates"));
+  std::vector<double> col_p, col_t, col_mean, col_lo, col_hi, col_n;
+  for (std::int64_t p = 0; p < phenotypes; ++p) {
+    std::vector<std::size_t> members;
+    std::size_t width = 0;
+    for (std::size_t i = 0; i < labels.size(); ++i)
+      if (labels[i] == p) {
+        members.push_back(i);
+        width = std::max(width, static_cast<std::size_t>(offsets[i + 1] - offsets[i]));
+      }
+    auto mean_at = [&](const std::vector<std::size_t>& pick, std::vector<double>& mean, std::vector<double>& n) {
+      mean.assign(width, 0.0);
+      n.assign(width, 0.0);
+      for (auto i : pick)
+        for (std::int64_t t = 0; t < offsets[i + 1] - offsets[i]; ++t) {
+          mean[static_cast<std::size_t>(t)] += values[static_cast<std::size_t>(offsets[i] + t)];
+          n[static_cast<std::size_t>(t)] += 1;
+        }
+      for (std::size_t t = 0; t < width; ++t) mean[t] = n[t] > 0 ? mean[t] / n[t] : std::nan("");
+    };
+    std::vector<double> mean, n;
+    mean_at(members, mean, n);
+    std::vector<std::vector<double>> boot(width);
+    core::Rng rng(static_cast<std::uint64_t>(cfg.integer("run.seed")), core::Stream::bootstrap,
+                  1000000 + static_cast<std::uint64_t>(p));
+    std::vector<std::size_t> pick(members.size());
+    std::vector<double> m, c;
+    for (std::uint64_t r = 0; r < replicates; ++r) {
+      for (auto& x : pick) x = members[rng.below(members.size())];
+      mean_at(pick, m, c);
+      for (std::size_t t = 0; t < width; ++t)
+        if (c[t] > 0) boot[t].push_back(m[t]);
+    }
+    for (std::size_t t = 0; t < width; ++t) {
+      auto& b = boot[t];
+      std::sort(b.begin(), b.end());
+      auto q = [&](double f) { return b.empty() ? std::nan("") : b[static_cast<std::size_t>(f * double(b.size() - 1))]; };
+      col_p.push_back(static_cast<double>(p));
+      col_t.push_back(static_cast<double>(static_cast<std::int64_t>(t) - before));
+      col_mean.push_back(mean[t]);
+      col_lo.push_back(q(0.025));
+      col_hi.push_back(q(0.975));
+      col_n.push_back(n[t]);
+    }
+  }
+  io::write_csv_table(path, {"phenotype", "frame", "mean_velocity_nm_s", "band_low", "band_high", "samples"},
+                      {col_p, col_t, col_mean, col_lo, col_hi, col_n});
+}
+
+// Scoring against the planted truth (simulation only): ARIs, and how well the
+// rare sub-phenotype is isolated by its best-matching deep phenotype.
+struct Scores {
+  double teacher_ari_all = std::nan("");  // the teacher on every matched sample
+  double teacher_ari = std::nan(""), phenotype_ari = std::nan(""), deep_ari = std::nan("");  // on the phenotyped ones
+  double rare_precision = std::nan(""), rare_recall = std::nan("");
+  std::string rare_deep;
+};
+
+Scores score(const std::vector<std::int64_t>& truth, const std::vector<std::int64_t>& teacher,
+             const std::vector<std::int64_t>& coarse, const std::vector<std::int64_t>& deep,
+             const std::vector<std::string>& deep_names) {
+  Scores s;
+  par::Comm self(MPI_COMM_SELF);
+  std::vector<std::int64_t> t_coarse, t_fine, a, b, c, t_all, a_all;
+  for (std::size_t i = 0; i < truth.size(); ++i) {
+    if (truth[i] < 0) continue;
+    t_all.push_back(static_cast<std::int64_t>(edge::coarse_phenotype(static_cast<edge::Phenotype>(truth[i]))));
+    a_all.push_back(teacher[i]);
+    if (coarse[i] < 0) continue;  // not phenotyped (shorter than phenotype.min_frames)
+    t_fine.push_back(truth[i]);
+    t_coarse.push_back(static_cast<std::int64_t>(edge::coarse_phenotype(static_cast<edge::Phenotype>(truth[i]))));
+    a.push_back(teacher[i]);
+    b.push_back(coarse[i]);
+    c.push_back(deep[i]);
+  }
+  if (!t_all.empty()) s.teacher_ari_all = ml::adjusted_rand_index(t_all, a_all, self);
+  if (t_fine.empty()) return s;
+  s.teacher_ari = ml::adjusted_rand_index(t_coarse, a, self);
+  s.phenotype_ari = ml::adjusted_rand_index(t_coarse, b, self);
+  s.deep_ari = ml::adjusted_rand_index(t_fine, c, self);
+  const auto rare = static_cast<std::int64_t>(edge::Phenotype::bursting_early);
+  std::map<std::int64_t, std::pair<double, double>> per;  // deep -> (rare members, members)
+  double rare_total = 0;
+  for (std::size_t i = 0; i < t_fine.size(); ++i) {
+    per[c[i]].second += 1;
+    if (t_fine[i] == rare) per[c[i]].first += 1, rare_total += 1;
+  }
+  double best_f1 = -1;
+  for (auto [d, pr] : per) {
+    if (pr.first == 0) continue;
+    const double precision = pr.first / pr.second, recall = pr.first / rare_total;
+    const double f1 = 2 * precision * recall / (precision + recall);
+    if (f1 > best_f1) {
+      best_f1 = f1, s.rare_precision = precision, s.rare_recall = recall;
+      for (std::size_t i = 0; i < deep.size(); ++i)
+        if (deep[i] == d) {
+          s.rare_deep = deep_names[i];
+          break;
+        }
+    }
+  }
+  return s;
+}
+
+// Scoring only: the planted composition of every phenotype (which planted
+// phenotype it mostly holds, and how purely), to name the found phenotypes in
+// reports and to find the one a planted drug effect should move.
+void write_truth_composition(const std::string& path, const std::vector<std::int64_t>& truth,
+                             const std::vector<std::int64_t>& labels) {
+  const std::int64_t phenotypes = *std::max_element(labels.begin(), labels.end()) + 1;
+  std::vector<std::vector<double>> count(static_cast<std::size_t>(std::max<std::int64_t>(phenotypes, 0)),
+                                         std::vector<double>(edge::kPhenotypes, 0.0));
+  for (std::size_t i = 0; i < truth.size(); ++i)
+    if (labels[i] >= 0 && truth[i] >= 0) count[static_cast<std::size_t>(labels[i])][static_cast<std::size_t>(truth[i])] += 1;
+  std::vector<std::string> majority;
+  std::vector<std::vector<double>> cols(3 + edge::kPhenotypes);
+  for (std::size_t p = 0; p < count.size(); ++p) {
+    double n = 0, best = -1;
+    std::size_t arg = 0;
+    for (std::size_t t = 0; t < count[p].size(); ++t) {
+      n += count[p][t];
+      if (count[p][t] > best) best = count[p][t], arg = t;
+    }
+    majority.push_back(edge::phenotype_name(static_cast<edge::Phenotype>(arg)));
+    cols[0].push_back(double(p));
+    cols[1].push_back(n);
+    cols[2].push_back(n > 0 ? best / n : std::nan(""));
+    for (std::size_t t = 0; t < count[p].size(); ++t) cols[3 + t].push_back(count[p][t]);
+  }
+  std::vector<std::string> header{"phenotype", "matched_samples", "purity"};
+  for (int t = 0; t < edge::kPhenotypes; ++t) header.push_back("planted_" + edge::phenotype_name(static_cast<edge::Phenotype>(t)));
+  io::write_csv_table(path, {"majority_planted"}, {majority}, header, cols);
+}
+
+}  // namespace
+
+void add_edge_phenotype_keys(core::Schema& s) {
+  s.string("phenotype.input", "", "Student latent (/features; default: latent.h5 in student.output)")
+      .string("phenotype.samples", "", "Samples the latent belongs to (default: denoise.output)")
+      .string("phenotype.teacher", "", "Teacher labels (default: teacher.output)")
+      .string("phenotype.output", "phenotypes.csv",
+              "sample_id,cell_id,condition,teacher_cluster,phenotype,deep_phenotype (fixed contract), inside run.output_dir")
+      .string("phenotype.h5", "phenotypes.h5", "The same per sample, with PCA scores and t-SNE, inside run.output_dir")
+      .integer("phenotype.min_frames", 56,
+               "Samples with at least this many frames are phenotyped (the paper: complete samples); the others "
+               "get phenotype -1 and are left out of stats and cells", 2, 1e6)
+      .integer("phenotype.components", 15, "Principal components of the latent kept", 1, 10000)
+      .integer_list("phenotype.neighbours", {40, 80, 160, 320}, "Neighbour counts K of the kNN graph (K by silhouette)")
+      .string("phenotype.method", "igraph-leiden",
+              "Community detection (ml communities methods); the igraph methods give the same partition at any "
+              "rank count, the distributed louvain does not", ml::community_methods())
+      .real("phenotype.resolution", 1.0, "Modularity resolution γ (louvain, leiden)", 1e-6, 1e6)
+      .boolean("phenotype.per_experiment", true, "Cluster each paired experiment separately (the paper's design)")
+      .integer_list("phenotype.subcluster", {}, "Phenotypes to sub-cluster into deep phenotypes (empty: every one)")
+      .integer("phenotype.max_deep", 5, "Deep phenotypes per phenotype at most (K = 2..max by silhouette)", 2, 100)
+      .real("phenotype.min_silhouette", 0.25, "A sub-clustering is kept only at or above this silhouette", -1, 1)
+      .integer("phenotype.min_subcluster_samples", 50, "Phenotypes with fewer samples are not sub-clustered", 4, 1e9)
+      .integer("phenotype.profile_replicates", 1000, "Bootstrap replicates of the mean-profile bands", 10, 1e7)
+      .boolean("phenotype.tsne", true, "t-SNE (perplexity 30) of the principal components into phenotypes.h5:/tsne");
+}
+
+void edge_phenotype(const StageContext& ctx) {
+  const auto& cfg = ctx.config;
+  const std::string latent = cfg.string("phenotype.input").empty()
+                                 ? (std::filesystem::path(output_path(cfg, cfg.string("student.output"))) / "latent.h5").string()
+                                 : cfg.string("phenotype.input");
+  const std::string samples_path = input_or_output(cfg, "phenotype.samples", "denoise.output");
+  const std::string teacher_path = input_or_output(cfg, "phenotype.teacher", "teacher.output");
+  const EdgeSamples s = read_edge_samples(samples_path, ctx.comm);
+  const ml::ShardedMatrix z = ml::read_matrix({latent, "/features"}, ctx.comm);
+  par::check_all(ctx.comm, z.global_rows == s.velocity.global_series,
+                 cat(latent, ":/features has ", z.global_rows, " rows but ", samples_path, " has ",
+                     s.velocity.global_series, " samples"));
+  std::vector<std::int64_t> teacher;
+  {
+    io::H5File in = io::H5File::open(teacher_path, ctx.comm);
+    teacher = io::read_samples<std::int64_t>(in, "/labels").data;
+  }
+  ml::PcaOptions po;
+  po.components = static_cast<std::uint64_t>(std::min<std::int64_t>(cfg.integer("phenotype.components"),
+                                                                     static_cast<std::int64_t>(z.cols)));
+  // PCA of the gathered latent on every rank alone (N × 30 is small): the
+  // scores are then the same bits at any rank count, and so is every kNN
+  // graph built on them (the exact kNN is bit-identical for identical rows).
+  par::Comm self(MPI_COMM_SELF);
+  ml::ShardedMatrix full;
+  full.data = ml::gather_rows(z, ctx.comm);
+  full.cols = z.cols;
+  full.local_rows = full.global_rows = z.global_rows;
+  const ml::PcaModel pca = ml::pca_fit(full, po, self);
+  const ml::ShardedMatrix all_scores = ml::pca_transform(pca, full);
+  const auto& all_rows = all_scores.data;
+  ml::ShardedMatrix scores = ml::shard_rows(all_rows, all_scores.cols, ctx.comm);
+  double explained = 0;
+  for (double r : pca.explained_variance_ratio) explained += r;
+  const auto experiment = gather_all(s.experiment, ctx.comm);
+  // Only samples of at least phenotype.min_frames frames are phenotyped (the
+  // paper clusters complete samples): a short sample's latent says little
+  // about the shape of its protrusion.
+  std::vector<std::int64_t> lengths;
+  for (std::uint64_t i = 0; i < s.size(); ++i) lengths.push_back(static_cast<std::int64_t>(s.velocity.length(i)));
+  const auto all_lengths = gather_all(lengths, ctx.comm);
+  std::vector<std::int64_t> group = experiment;
+  if (!cfg.boolean("phenotype.per_experiment")) std::fill(group.begin(), group.end(), 0);
+  std::size_t phenotyped = 0;
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    if (all_lengths[i] < cfg.integer("phenotype.min_frames")) group[i] = -1;
+    phenotyped += group[i] >= 0;
+  }
+  par::check_all(ctx.comm, phenotyped > 0,
+                 cat(samples_path, ": no sample has phenotype.min_frames = ", cfg.integer("phenotype.min_frames"),
+                     " frames or more; lower it"));
+  std::vector<ml::SweepPoint> chosen;
+  const auto coarse = coarse_phenotypes(cfg, all_rows, scores.cols, group, ctx.comm, chosen);
+  std::vector<std::int64_t> deep_id;
+  const auto deep = deep_phenotypes(cfg, all_rows, scores.cols, coarse, deep_id);
+  // Local slices of the global label vectors.
+  const auto first = static_cast<std::size_t>(s.velocity.first_series);
+  auto local = [&](const std::vector<std::int64_t>& v) {
+    return std::vector<std::int64_t>(v.begin() + static_cast<std::ptrdiff_t>(first),
+                                     v.begin() + static_cast<std::ptrdiff_t>(first + s.size()));
+  };
+  std::string rows = ctx.comm.is_root() ? "sample_id,cell_id,condition,teacher_cluster,phenotype,deep_phenotype\n" : "";
+  for (std::uint64_t i = 0; i < s.size(); ++i)
+    rows += cat(s.sample_id[i], ",", s.cell_id[i], ",", s.conditions[static_cast<std::size_t>(s.condition[i])], ",",
+                teacher[i], ",", coarse[first + i], ",", deep[first + i], "\n");
+  const std::string csv = output_path(cfg, cfg.string("phenotype.output"));
+  make_parent_dir(ctx, csv);
+  io::write_text_in_rank_order(csv, rows, ctx.comm);
+  std::vector<float> tsne;
+  if (cfg.boolean("phenotype.tsne")) {
+    ml::TsneOptions to;
+    to.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
+    if (ctx.comm.is_root()) tsne = ml::tsne(all_rows, scores.global_rows, scores.cols, to).coordinates;
+  }
+  const std::string h5 = output_path(cfg, cfg.string("phenotype.h5"));
+  {
+    io::H5File out = io::H5File::create(h5, ctx.comm);
+    write_edge_samples(out, s);
+    io::write_samples(out, "/teacher_cluster", teacher, {});
+    io::write_samples(out, "/phenotype", local(coarse), {});
+    io::write_samples(out, "/deep_phenotype", local(deep_id), {});
+    io::write_samples(out, "/pca_scores", scores.data, {scores.cols});
+    ml::save_pca(out, pca);
+    if (cfg.boolean("phenotype.tsne")) {
+      const auto n = ctx.comm.is_root() ? scores.global_rows : 0;
+      io::write_samples(out, "/tsne", tsne.data(), n, {2});
+    }
+    io::write_provenance(out, stage_provenance(ctx, {latent, samples_path, teacher_path}));
+    out.commit();
+  }
+  // Profiles and the scoring summary on rank 0 from the gathered series.
+  const auto values = ctx.comm.allgatherv(s.velocity.values);
+  const auto all_teacher = gather_all(teacher, ctx.comm);
+  const bool has_truth = ctx.comm.allreduce_max<int>(s.truth.empty() ? 0 : 1) == 1;
+  const auto all_truth = has_truth ? gather_all(s.truth, ctx.comm) : std::vector<std::int64_t>{};
+  const std::string base = without_suffix(csv, ".csv");
+  Scores sc;
+  if (has_truth) sc = score(all_truth, all_teacher, coarse, deep_id, deep);
+  if (ctx.comm.is_root() && has_truth) write_truth_composition(base + "_truth.csv", all_truth, coarse);
+  if (ctx.comm.is_root()) {
+    std::vector<std::int64_t> offsets{0};
+    for (auto l : all_lengths) offsets.push_back(offsets.back() + l);
+    write_profiles(cfg, base + "_profiles.csv", values, offsets, coarse);
+    std::int64_t phenotypes = *std::max_element(coarse.begin(), coarse.end()) + 1;
+    std::int64_t deeps = *std::max_element(deep_id.begin(), deep_id.end()) + 1;
+    io::write_csv_table(base + "_summary.csv", {"scored_against"}, {{has_truth ? "planted truth (simulation)" : "none"}},
+                        {"samples", "phenotyped", "phenotypes", "deep_phenotypes", "pca_explained_variance",
+                         "teacher_ari_all", "teacher_ari", "phenotype_ari", "deep_ari", "rare_precision", "rare_recall"},
+                        {{double(coarse.size())}, {double(phenotyped)}, {double(phenotypes)}, {double(deeps)},
+                         {explained}, {sc.teacher_ari_all}, {sc.teacher_ari}, {sc.phenotype_ari}, {sc.deep_ari},
+                         {sc.rare_precision}, {sc.rare_recall}});
+  }
+  ctx.comm.barrier();
+  core::Log::info(cat("edge phenotype: ", coarse.size(), " samples (", phenotyped, " of at least ",
+                      cfg.integer("phenotype.min_frames"), " frames phenotyped), PCA ", pca.n_components(), " components (",
+                      explained, " of the variance), ", *std::max_element(coarse.begin(), coarse.end()) + 1,
+                      " phenotypes, ", *std::max_element(deep_id.begin(), deep_id.end()) + 1, " deep phenotypes -> ",
+                      csv));
+  if (has_truth)
+    core::Log::info(cat("edge phenotype: scored against the planted truth (simulation): on the phenotyped samples "
+                        "ARI teacher ", sc.teacher_ari, ", phenotype ", sc.phenotype_ari, ", deep ", sc.deep_ari, "; rare sub-phenotype best matched by ",
+                        sc.rare_deep, " (precision ", sc.rare_precision, ", recall ", sc.rare_recall, "); teacher on all matched samples ",
+                        sc.teacher_ari_all));
+}
+
+}  // namespace phenoscale::app

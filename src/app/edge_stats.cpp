@@ -1,0 +1,301 @@
+// edge stats / cells (docs/cli.md "edge"; docs/methods.md §3.4).
+//   mpirun -n 2 phenoscale edge stats -c inputs/edge/demo.toml   → stats.csv
+//   mpirun -n 2 phenoscale edge cells -c inputs/edge/demo.toml   → cells.csv, cells_groups.csv
+// stats: drug effects on phenotype proportions by the bootstrap of cells
+// (ml::bootstrap; Ma et al. 2024, §2 "statistics"), per paired experiment,
+// every treatment against the control. Both p definitions are printed: the
+// seed's fraction of replicates in the opposite direction, #{d_r ≤ 0}/R
+// ("p_greater_fraction"), and the add-one estimate (1 + #{d_r ≤ 0})/(1 + R)
+// ("p_greater"), which is never 0 and is the one we report.
+// cells: single-cell phenotypes (§2 "single-cell phenotypes"): per-cell
+// proportions of the phenotypes for cells with enough samples, z-scored, a
+// 3-D UMAP (10 neighbours, min_dist 0.1), kNN-graph communities on it with K
+// by silhouette, and the composition of each condition by cell group.
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "phenoscale/app/edge_common.hpp"
+#include "phenoscale/app/edge_stages.hpp"
+#include "phenoscale/app/stage_io.hpp"
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/core/log.hpp"
+#include "phenoscale/io/csv.hpp"
+#include "phenoscale/io/provenance.hpp"
+#include "phenoscale/io/sample_array.hpp"
+#include "phenoscale/ml/bootstrap.hpp"
+#include "phenoscale/ml/embedding.hpp"
+#include "phenoscale/ml/louvain.hpp"
+#include "phenoscale/ml/matrix.hpp"
+#include "phenoscale/ml/sweep.hpp"
+#include "phenoscale/par/agree.hpp"
+
+namespace phenoscale::app {
+namespace {
+
+using core::cat;
+
+struct Phenotyped {
+  EdgeSamples samples;
+  std::vector<std::int64_t> labels;  // local, the deck's stats.labels column
+};
+
+Phenotyped read_phenotyped(const core::Config& cfg, const std::string& path, const par::Comm& comm) {
+  Phenotyped p;
+  p.samples = read_edge_samples(path, comm);
+  const std::string column = "/" + cfg.string("stats.labels");
+  io::H5File in = io::H5File::open(path, comm);
+  par::check_all(comm, in.has(column), cat(in.where(column), ": missing; expected the labels written by edge phenotype"));
+  p.labels = io::read_samples<std::int64_t>(in, column).data;
+  par::check_all(comm, all_have_cells(p.samples, comm),
+                 cat(path, ": some samples have no cell_id; the bootstrap resamples cells, so edge stats and edge cells "
+                           "need a cell_id column at import"));
+  return p;
+}
+
+std::int64_t control_index(const core::Config& cfg, const EdgeSamples& s) {
+  const std::string name = cfg.string("stats.control").empty() ? s.conditions.front() : cfg.string("stats.control");
+  auto it = std::find(s.conditions.begin(), s.conditions.end(), name);
+  if (it == s.conditions.end()) throw ConfigError(cat("stats.control = '", name, "' is not a condition of the data"));
+  return it - s.conditions.begin();
+}
+
+// The fraction-of-replicates p of the seed: #{d_r ≤ 0}/R (greater) and #{d_r ≥ 0}/R (less).
+std::pair<double, double> fraction_p(const ml::BootstrapResult& b, std::size_t treatment, std::size_t cluster) {
+  const std::size_t K = b.conditions.size(), C = b.clusters;
+  const auto ci = static_cast<std::size_t>(std::find(b.conditions.begin(), b.conditions.end(), b.control) - b.conditions.begin());
+  const auto ti = static_cast<std::size_t>(
+      std::find(b.conditions.begin(), b.conditions.end(), b.treatments[treatment]) - b.conditions.begin());
+  double le = 0, ge = 0;
+  for (std::uint64_t r = 0; r < b.replicates; ++r) {
+    const double d = b.replicate_proportions[(r * K + ti) * C + cluster] - b.replicate_proportions[(r * K + ci) * C + cluster];
+    le += d <= 0;
+    ge += d >= 0;
+  }
+  return {le / double(b.replicates), ge / double(b.replicates)};
+}
+
+}  // namespace
+
+void add_edge_stats_keys(core::Schema& s) {
+  s.string("stats.input", "", "Phenotyped samples (default: phenotype.h5)")
+      .string("stats.output", "stats.csv", "One row per experiment, treatment and phenotype, inside run.output_dir")
+      .string("stats.labels", "phenotype", "Which labels to test", {"phenotype", "deep_phenotype", "teacher_cluster"})
+      .string("stats.control", "", "Control condition (default: the first condition of the data)")
+      .integer("stats.replicates", 10000, "Bootstrap replicates (cells resampled within each condition)", 100, 1e9)
+      .real("stats.confidence", 0.95, "Confidence of the percentile intervals", 0.5, 0.9999)
+      .integer("stats.min_cells", 2, "Conditions with fewer cells in an experiment are skipped (counted)", 2, 1e6)
+      .string("cells.input", "", "Phenotyped samples (default: phenotype.h5)")
+      .string("cells.output", "cells.csv", "Per cell: proportions, UMAP, cell group, inside run.output_dir")
+      .integer("cells.min_samples", 10, "Cells with fewer samples are left out (counted)", 1, 1e9)
+      .integer("cells.n_neighbors", 10, "UMAP neighbours (the point included)", 2, 1000)
+      .real("cells.min_dist", 0.1, "UMAP min_dist", 0, 10)
+      .integer("cells.components", 3, "UMAP dimensions", 1, 10)
+      .integer_list("cells.neighbours", {5, 8, 10, 15}, "Neighbour counts K of the cells' kNN graph (K by silhouette)")
+      .string("cells.method", "igraph-leiden",
+              "Community detection of cell groups (igraph methods: the same partition at any rank count)",
+              ml::community_methods());
+}
+
+void edge_stats(const StageContext& ctx) {
+  const auto& cfg = ctx.config;
+  const std::string input = input_or_output(cfg, "stats.input", "phenotype.h5");
+  const Phenotyped p = read_phenotyped(cfg, input, ctx.comm);
+  const auto& s = p.samples;
+  const std::int64_t control = control_index(cfg, s);
+  std::int64_t clusters = 0;
+  for (auto l : p.labels) clusters = std::max(clusters, l + 1);
+  clusters = ctx.comm.allreduce_max(clusters);
+  std::int64_t experiments = 0;
+  for (auto e : s.experiment) experiments = std::max(experiments, e + 1);
+  experiments = ctx.comm.allreduce_max(experiments);
+  std::vector<std::string> t_exp, t_ctrl, t_treat;
+  std::vector<std::vector<double>> cols(15);
+  std::size_t skipped = 0;
+  for (std::int64_t e = 0; e < experiments; ++e) {
+    ml::Observations obs;
+    for (std::uint64_t i = 0; i < s.size(); ++i)
+      if (s.experiment[i] == e && p.labels[i] >= 0) {  // −1: not phenotyped (shorter than phenotype.min_frames)
+        obs.labels.push_back(p.labels[i]);
+        obs.groups.push_back(s.cell_id[i]);
+        obs.conditions.push_back(s.condition[i]);
+      }
+    ml::CellTable table = ml::build_cell_table(obs, static_cast<std::uint64_t>(clusters), ctx.comm);
+    // Conditions with too few cells cannot be resampled meaningfully: skip them.
+    ml::Observations kept;
+    for (std::size_t i = 0; i < obs.labels.size(); ++i) {
+      const auto k = std::find(table.conditions.begin(), table.conditions.end(), obs.conditions[i]) - table.conditions.begin();
+      if (static_cast<std::int64_t>(table.cells_in(static_cast<std::size_t>(k))) >= cfg.integer("stats.min_cells")) {
+        kept.labels.push_back(obs.labels[i]);
+        kept.groups.push_back(obs.groups[i]);
+        kept.conditions.push_back(obs.conditions[i]);
+      }
+    }
+    for (std::size_t k = 0; k < table.conditions.size(); ++k)
+      if (static_cast<std::int64_t>(table.cells_in(k)) < cfg.integer("stats.min_cells")) {
+        ++skipped;
+        core::Log::warn(cat("edge stats: experiment ", e, ": condition ", s.conditions[static_cast<std::size_t>(table.conditions[k])],
+                            " has ", table.cells_in(k), " cell(s), fewer than stats.min_cells = ",
+                            cfg.integer("stats.min_cells"), "; skipped"));
+      }
+    table = ml::build_cell_table(kept, static_cast<std::uint64_t>(clusters), ctx.comm);
+    const bool has_control = std::find(table.conditions.begin(), table.conditions.end(), control) != table.conditions.end();
+    if (!has_control || table.conditions.size() < 2) continue;
+    ml::BootstrapOptions options;
+    options.replicates = static_cast<std::uint64_t>(cfg.integer("stats.replicates"));
+    options.confidence = cfg.real("stats.confidence");
+    options.control = control;
+    options.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
+    options.progress_interval_s = cfg.real("run.progress_interval_s");
+    const ml::BootstrapResult b = ml::bootstrap(table, options, ctx.comm);
+    const std::size_t K = b.conditions.size(), C = b.clusters;
+    for (std::size_t m = 0; m < b.treatments.size(); ++m) {
+      const auto ti = static_cast<std::size_t>(std::find(b.conditions.begin(), b.conditions.end(), b.treatments[m]) - b.conditions.begin());
+      const auto ci = static_cast<std::size_t>(std::find(b.conditions.begin(), b.conditions.end(), control) - b.conditions.begin());
+      for (std::size_t c = 0; c < C; ++c) {
+        const auto [pg_frac, pl_frac] = fraction_p(b, m, c);
+        const std::size_t mc = m * C + c;
+        t_exp.push_back(cat(e));
+        t_ctrl.push_back(s.conditions[static_cast<std::size_t>(control)]);
+        t_treat.push_back(s.conditions[static_cast<std::size_t>(b.treatments[m])]);
+        const double row[] = {double(c), double(table.cells_in(ci)), double(table.cells_in(ti)),
+                              b.proportions[ci * C + c], b.proportions[ti * C + c], b.difference[mc],
+                              b.ci_percentile[2 * mc], b.ci_percentile[2 * mc + 1], b.p_greater[mc], b.p_less[mc],
+                              pg_frac, pl_frac, b.p_two_sided[mc], b.cohens_d[mc], double(b.replicates)};
+        for (std::size_t j = 0; j < cols.size(); ++j) cols[j].push_back(row[j]);
+      }
+      (void)K;
+    }
+  }
+  par::check_all(ctx.comm, !t_exp.empty(),
+                 cat(input, ": no contrast to test (needs a control '", s.conditions[static_cast<std::size_t>(control)],
+                     "' and another condition with at least stats.min_cells cells in one experiment; ", skipped,
+                     " condition(s) skipped)"));
+  const std::string path = output_path(cfg, cfg.string("stats.output"));
+  make_parent_dir(ctx, path);
+  if (ctx.comm.is_root())
+    io::write_csv_table(path, {"experiment", "control", "treatment"}, {t_exp, t_ctrl, t_treat},
+                        {cfg.string("stats.labels"), "control_cells", "treatment_cells", "control_proportion",
+                         "treatment_proportion", "difference", "ci_low", "ci_high", "p_greater", "p_less",
+                         "p_greater_fraction", "p_less_fraction", "p_two_sided", "cohens_d", "replicates"},
+                        cols);
+  ctx.comm.barrier();
+  // The table as the paper prints it: one line per contrast and phenotype.
+  core::Log::info(cat("edge stats: bootstrap of cells, ", cfg.integer("stats.replicates"),
+                      " replicates; p = (1 + #)/(1 + R) reported, the seed's #/R in brackets"));
+  for (std::size_t r = 0; r < t_exp.size(); ++r)
+    core::Log::info(cat("  exp ", t_exp[r], "  ", t_treat[r], " vs ", t_ctrl[r], "  ", cfg.string("stats.labels"), " ",
+                        cols[0][r], ": ", cols[3][r], " -> ", cols[4][r], " (diff ", cols[5][r], ", CI [", cols[6][r],
+                        ", ", cols[7][r], "]), p_greater ", cols[8][r], " [", cols[10][r], "], p_less ", cols[9][r],
+                        " [", cols[11][r], "], d ", cols[13][r]));
+  core::Log::info(cat("edge stats: ", t_exp.size(), " rows, ", skipped, " condition(s) skipped -> ", path));
+}
+
+void edge_cells(const StageContext& ctx) {
+  const auto& cfg = ctx.config;
+  const std::string input = input_or_output(cfg, "cells.input", "phenotype.h5");
+  const Phenotyped p = read_phenotyped(cfg, input, ctx.comm);
+  const auto& s = p.samples;
+  // Per-cell counts, gathered (cells are few: hundreds).
+  const auto cells = gather_all(s.cell_id, ctx.comm), labels = gather_all(p.labels, ctx.comm),
+             conditions = gather_all(s.condition, ctx.comm), experiments = gather_all(s.experiment, ctx.comm);
+  std::int64_t clusters = 0;
+  for (auto l : labels) clusters = std::max(clusters, l + 1);
+  std::map<std::int64_t, std::vector<double>> counts;
+  std::map<std::int64_t, std::pair<std::int64_t, std::int64_t>> meta;  // cell -> (condition, experiment)
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    if (labels[i] < 0) continue;  // not phenotyped (shorter than phenotype.min_frames)
+    auto& c = counts[cells[i]];
+    c.resize(static_cast<std::size_t>(clusters), 0.0);
+    c[static_cast<std::size_t>(labels[i])] += 1;
+    meta[cells[i]] = {conditions[i], experiments[i]};
+  }
+  std::vector<std::int64_t> ids;
+  std::vector<double> totals;
+  std::vector<float> z;
+  std::size_t dropped = 0;
+  for (auto& [cell, c] : counts) {
+    double n = 0;
+    for (double v : c) n += v;
+    if (n < static_cast<double>(cfg.integer("cells.min_samples"))) {
+      ++dropped;
+      continue;
+    }
+    ids.push_back(cell);
+    totals.push_back(n);
+    for (double v : c) z.push_back(static_cast<float>(v / n));
+  }
+  const auto n = static_cast<std::uint64_t>(ids.size()), d = static_cast<std::uint64_t>(clusters);
+  par::check_all(ctx.comm, n > static_cast<std::uint64_t>(cfg.integer("cells.n_neighbors")),
+                 cat(input, ": ", n, " cells with at least cells.min_samples = ", cfg.integer("cells.min_samples"),
+                     " samples (", dropped, " dropped); UMAP needs more than cells.n_neighbors = ",
+                     cfg.integer("cells.n_neighbors")));
+  std::vector<float> proportions = z;
+  for (std::uint64_t j = 0; j < d; ++j) {  // z-score each phenotype's proportion over cells
+    double mean = 0, var = 0;
+    for (std::uint64_t i = 0; i < n; ++i) mean += z[i * d + j];
+    mean /= double(n);
+    for (std::uint64_t i = 0; i < n; ++i) var += (z[i * d + j] - mean) * (z[i * d + j] - mean);
+    const double sd = std::sqrt(var / double(n));
+    for (std::uint64_t i = 0; i < n; ++i) z[i * d + j] = sd > 0 ? static_cast<float>((z[i * d + j] - mean) / sd) : 0.0f;
+  }
+  ml::UmapOptions uo;
+  uo.n_neighbors = static_cast<std::uint64_t>(cfg.integer("cells.n_neighbors"));
+  uo.min_dist = cfg.real("cells.min_dist");
+  uo.n_components = static_cast<std::uint64_t>(cfg.integer("cells.components"));
+  uo.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
+  const auto embedding = ml::umap(z, n, d, uo);  // deterministic: the same on every rank
+  const ml::ShardedMatrix coords = ml::shard_rows(embedding.coordinates, uo.n_components, ctx.comm);
+  auto ks = cfg.integer_list("cells.neighbours");
+  ks.erase(std::remove_if(ks.begin(), ks.end(), [&](std::int64_t k) { return k >= static_cast<std::int64_t>(n); }), ks.end());
+  par::check_all(ctx.comm, !ks.empty(), cat("cells.neighbours: every K is at least the ", n, " cells"));
+  ml::CommunityOptions co;
+  co.method = cfg.string("cells.method");
+  co.seed = uo.seed;
+  ml::SilhouetteOptions quality;
+  quality.seed = uo.seed;
+  const auto sweep = ml::sweep_communities(coords, ks, co, quality, {}, ctx.comm);
+  const auto groups = ml::gather_values(sweep.best_labels, ctx.comm);
+  const std::string path = output_path(cfg, cfg.string("cells.output"));
+  make_parent_dir(ctx, path);
+  if (ctx.comm.is_root()) {
+    std::vector<std::string> cond_names;
+    std::vector<std::vector<double>> cols(4 + uo.n_components + d);
+    std::vector<std::string> header{"cell_id", "experiment", "samples", "cell_group"};
+    for (std::uint64_t c = 0; c < uo.n_components; ++c) header.push_back(cat("umap_", c + 1));
+    for (std::uint64_t j = 0; j < d; ++j) header.push_back(cat("proportion_", j));
+    for (std::uint64_t i = 0; i < n; ++i) {
+      const auto [cond, exp] = meta[ids[i]];
+      cond_names.push_back(s.conditions[static_cast<std::size_t>(cond)]);
+      std::vector<double> row{double(ids[i]), double(exp), totals[i], double(groups[i])};
+      for (std::uint64_t c = 0; c < uo.n_components; ++c) row.push_back(embedding.coordinates[i * uo.n_components + c]);
+      for (std::uint64_t j = 0; j < d; ++j) row.push_back(proportions[i * d + j]);
+      for (std::size_t k = 0; k < row.size(); ++k) cols[k].push_back(row[k]);
+    }
+    io::write_csv_table(path, {"condition"}, {cond_names}, header, cols);
+    // Composition of each condition by cell group.
+    std::map<std::pair<std::string, std::int64_t>, double> table;
+    std::map<std::string, double> per_condition;
+    for (std::uint64_t i = 0; i < n; ++i) {
+      table[{cond_names[i], groups[i]}] += 1;
+      per_condition[cond_names[i]] += 1;
+    }
+    std::vector<std::string> tc;
+    std::vector<double> tg, tn, tf;
+    for (const auto& [key, count] : table) {
+      tc.push_back(key.first);
+      tg.push_back(double(key.second));
+      tn.push_back(count);
+      tf.push_back(count / per_condition[key.first]);
+    }
+    const std::string groups_path = without_suffix(path, ".csv") + "_groups.csv";
+    io::write_csv_table(groups_path, {"condition"}, {tc}, {"cell_group", "cells", "fraction"}, {tg, tn, tf});
+  }
+  ctx.comm.barrier();
+  const auto& best = sweep.points[sweep.best];
+  core::Log::info(cat("edge cells: ", n, " cells (", dropped, " with fewer than ", cfg.integer("cells.min_samples"),
+                      " samples left out), UMAP ", uo.n_components, "-D, K = ", best.parameter, ": ", best.clusters,
+                      " cell groups, silhouette ", best.silhouette, " -> ", path));
+}
+
+}  // namespace phenoscale::app

@@ -1,0 +1,313 @@
+// edge student (docs/cli.md "edge student"; docs/methods.md §3.3).
+//   mpirun -n 2 phenoscale edge student -c inputs/edge/demo.toml                            (every λ in turn)
+//   mpirun -n 2 phenoscale edge student -c inputs/edge/demo.toml --set student.lambda_index=2 (one λ: array task)
+//   mpirun -n 2 phenoscale edge student -c inputs/edge/demo.toml --set student.select_only=true
+// The guided bi-LSTM autoencoder of DeepHACKS (Ma et al. 2024, §2 "guided
+// autoencoder"): input tanh(0.15 v), the teacher's clusters as the classes,
+// loss = cross-entropy + λ·masked MSE of the reconstruction, masked
+// variable-length batches (no sample is dropped for its length, unlike the
+// reference code). Each λ of student.lambdas is trained by the shared nn
+// trainer; λ is then chosen by the effect size (Cohen's d of per-cell
+// proportions, from the bootstrap of cells) of the reference contrast named in
+// the deck, on the student's own class predictions, as the paper chose λ = 25.
+// Without cells or conditions (imported series alone) there is no contrast:
+// student.default_lambda is trained and used.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+#include "phenoscale/app/edge_common.hpp"
+#include "phenoscale/app/edge_stages.hpp"
+#include "phenoscale/app/stage_io.hpp"
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/core/log.hpp"
+#include "phenoscale/io/csv.hpp"
+#include "phenoscale/io/provenance.hpp"
+#include "phenoscale/io/sample_array.hpp"
+#include "phenoscale/ml/bootstrap.hpp"
+#include "phenoscale/nn/engine.hpp"
+#include "phenoscale/par/agree.hpp"
+
+namespace phenoscale::app {
+namespace {
+
+using core::cat;
+namespace fs = std::filesystem;
+
+std::string in_student_dir(const core::Config& cfg, const std::string& name) {
+  return (fs::path(output_path(cfg, cfg.string("student.output"))) / name).string();
+}
+
+std::string lambda_tag(double lambda) {
+  std::string s = cat(lambda);
+  std::replace(s.begin(), s.end(), '.', 'p');
+  return s;
+}
+
+std::vector<std::int64_t> read_teacher_labels(const std::string& path, std::uint64_t expected, const par::Comm& comm) {
+  io::H5File in = io::H5File::open(path, comm);
+  auto block = io::read_samples<std::int64_t>(in, "/labels");
+  par::check_all(comm, block.global_rows == expected,
+                 cat(in.where("/labels"), ": ", block.global_rows, " labels but ", expected,
+                     " samples; run edge teacher on the same samples"));
+  return std::move(block.data);
+}
+
+// The training file of the student: /inputs = tanh(scale · v) as CSR series, /labels = teacher clusters.
+void write_training_file(const StageContext& ctx, const std::string& path, const EdgeSamples& s,
+                         const std::vector<std::int64_t>& labels, double scale) {
+  io::RaggedSeries<float> inputs;
+  for (std::uint64_t i = 0; i < s.size(); ++i) {
+    std::vector<float> v(s.velocity.length(i));
+    for (std::size_t t = 0; t < v.size(); ++t) v[t] = static_cast<float>(std::tanh(scale * s.velocity.series(i)[t]));
+    inputs.push_back(v.data(), v.size());
+  }
+  io::H5File out = io::H5File::create(path, ctx.comm);
+  io::write_ragged(out, "/inputs", inputs);
+  out.write_attribute("/inputs", "transform", cat("tanh(", scale, " * velocity_nm_s)"));
+  io::write_samples(out, "/labels", labels, {});
+  io::write_provenance(out, stage_provenance(ctx, {}));
+  out.commit();
+}
+
+// Index of a condition name; ConfigError naming the key when absent.
+std::int64_t condition_id(const EdgeSamples& s, const std::string& name) {
+  auto it = std::find(s.conditions.begin(), s.conditions.end(), name);
+  if (it == s.conditions.end()) {
+    std::string known;
+    for (const auto& c : s.conditions) known += (known.empty() ? "" : ", ") + c;
+    throw ConfigError(cat("student.reference_contrast: condition '", name, "' is not in the data (", known, ")"));
+  }
+  return it - s.conditions.begin();
+}
+
+struct Contrast {
+  bool available = false;
+  std::int64_t phenotype = -1, control = 0, treated = 1;
+};
+
+ml::Observations observations(const EdgeSamples& s, const std::vector<std::int64_t>& labels) {
+  ml::Observations o;
+  o.labels = labels;
+  o.groups = s.cell_id;
+  o.conditions = s.condition;
+  return o;
+}
+
+// The deck's reference contrast; phenotype "auto" takes the teacher cluster
+// whose pooled proportion differs most between the two conditions.
+Contrast reference_contrast(const core::Config& cfg, const EdgeSamples& s, const std::vector<std::int64_t>& teacher,
+                            std::int64_t clusters, const par::Comm& comm) {
+  Contrast c;
+  const auto ref = cfg.string_list("student.reference_contrast");
+  if (ref.size() != 3) throw ConfigError(cat("student.reference_contrast has ", ref.size(),
+                                             " entries; expected [phenotype, control, treated]"));
+  if (!all_have_cells(s, comm) || s.conditions.size() < 2) return c;
+  c.control = condition_id(s, ref[1]);
+  c.treated = condition_id(s, ref[2]);
+  if (ref[0] != "auto") {
+    c.phenotype = std::stoll(ref[0]);
+  } else {
+    const ml::CellTable table = ml::build_cell_table(observations(s, teacher), static_cast<std::uint64_t>(clusters), comm);
+    std::vector<double> count(2 * static_cast<std::size_t>(clusters), 0.0), total(2, 0.0);
+    for (std::uint64_t cell = 0; cell < table.cells(); ++cell) {
+      const int side = table.cell_condition[cell] == c.control ? 0 : table.cell_condition[cell] == c.treated ? 1 : -1;
+      if (side < 0) continue;
+      total[side] += table.totals[cell];
+      for (std::int64_t k = 0; k < clusters; ++k)
+        count[static_cast<std::size_t>(side * clusters + k)] += table.counts[cell * table.clusters + static_cast<std::uint64_t>(k)];
+    }
+    double best = -1;
+    for (std::int64_t k = 0; k < clusters; ++k) {
+      const double d = std::abs(count[static_cast<std::size_t>(clusters + k)] / std::max(total[1], 1.0) -
+                                count[static_cast<std::size_t>(k)] / std::max(total[0], 1.0));
+      if (d > best) best = d, c.phenotype = k;
+    }
+  }
+  c.available = true;
+  return c;
+}
+
+struct LambdaResult {
+  double lambda = 0, validation_accuracy = 0, cohens_d = std::numeric_limits<double>::quiet_NaN();
+  double p_greater = std::numeric_limits<double>::quiet_NaN(), p_less = std::numeric_limits<double>::quiet_NaN();
+};
+
+LambdaResult effect_of(const core::Config& cfg, const EdgeSamples& s, const std::string& predictions, const Contrast& c,
+                       std::int64_t clusters, const par::Comm& comm) {
+  LambdaResult r;
+  if (!c.available) return r;
+  io::H5File in = io::H5File::open(predictions, comm);
+  const auto predicted = io::read_samples<std::int64_t>(in, "/predictions").data;
+  ml::Observations obs = observations(s, predicted);
+  // Only the two conditions of the contrast enter this bootstrap.
+  ml::Observations two;
+  for (std::size_t i = 0; i < obs.labels.size(); ++i)
+    if (obs.conditions[i] == c.control || obs.conditions[i] == c.treated) {
+      two.labels.push_back(obs.labels[i]);
+      two.groups.push_back(obs.groups[i]);
+      two.conditions.push_back(obs.conditions[i]);
+    }
+  const ml::CellTable table = ml::build_cell_table(two, static_cast<std::uint64_t>(clusters), comm);
+  ml::BootstrapOptions options;
+  options.replicates = static_cast<std::uint64_t>(cfg.integer("student.replicates"));
+  options.control = c.control;
+  options.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
+  const ml::BootstrapResult b = ml::bootstrap(table, options, comm);
+  const auto k = static_cast<std::size_t>(c.phenotype);
+  r.cohens_d = b.cohens_d[k];
+  r.p_greater = b.p_greater[k];
+  r.p_less = b.p_less[k];
+  return r;
+}
+
+void write_lambda_row(const std::string& path, const LambdaResult& r) {
+  io::write_csv_table(path, {"lambda", "validation_accuracy", "cohens_d", "p_greater", "p_less"},
+                      {{r.lambda}, {r.validation_accuracy}, {r.cohens_d}, {r.p_greater}, {r.p_less}});
+}
+
+LambdaResult read_lambda_row(const std::string& path) {
+  const io::TextTable t = io::read_csv_text(path);
+  if (t.rows.size() != 1) throw InputError(cat(path, ": expected one row (a finished λ), found ", t.rows.size()));
+  LambdaResult r;
+  r.lambda = io::parse_real_field(t, 0, t.column("lambda"), false);
+  r.validation_accuracy = io::parse_real_field(t, 0, t.column("validation_accuracy"), true);
+  r.cohens_d = io::parse_real_field(t, 0, t.column("cohens_d"), true);
+  r.p_greater = io::parse_real_field(t, 0, t.column("p_greater"), true);
+  r.p_less = io::parse_real_field(t, 0, t.column("p_less"), true);
+  return r;
+}
+
+// Trains and applies the student at one λ; writes student/lambda_<λ>.csv.
+void train_one(const StageContext& ctx, const EdgeSamples& s, const std::string& data, double lambda,
+               std::int64_t clusters, const Contrast& contrast) {
+  const auto& cfg = ctx.config;
+  const std::string tag = lambda_tag(lambda);
+  const std::string arch = cfg.string("model.architecture");
+  const core::Config lcfg = core::Config::resolve(
+      edge_pipeline().schema(), cfg.to_toml(), cfg.deck_name(),
+      {cat("model.", arch, ".classes=", clusters), cat("model.", arch, ".reconstruction_weight=", lambda)});
+  const StageContext lctx{lcfg, ctx.comm, ctx.stage, ctx.command_line, ctx.timers};
+  nn::TrainFiles files;
+  files.data = data;
+  files.inputs = "/inputs";
+  files.labels = "/labels";
+  files.model = in_student_dir(cfg, cat("model_lambda", tag, ".h5"));
+  files.metrics_csv = in_student_dir(cfg, cat("training_lambda", tag, ".csv"));
+  files.checkpoint = in_student_dir(cfg, cat("checkpoint_lambda", tag, ".pt"));
+  core::Log::info(cat("edge student: λ = ", lambda, ", ", clusters, " teacher classes, ", arch));
+  const auto summary = nn::run_training(lcfg, files, stage_provenance(lctx, {data}), ctx.comm);
+  nn::PredictFiles pf;
+  pf.data = data;
+  pf.inputs = "/inputs";
+  pf.labels = "/labels";
+  pf.models = {files.model};
+  pf.output = in_student_dir(cfg, cat("latent_lambda", tag, ".h5"));
+  nn::run_prediction(lcfg, pf, stage_provenance(lctx, {files.model, data}), ctx.comm);
+  LambdaResult r = effect_of(cfg, s, pf.output, contrast, clusters, ctx.comm);
+  r.lambda = lambda;
+  r.validation_accuracy = summary.final_validation_accuracy;
+  if (ctx.comm.is_root()) write_lambda_row(in_student_dir(cfg, cat("lambda_", tag, ".csv")), r);
+  ctx.comm.barrier();
+  core::Log::info(cat("edge student: λ = ", lambda, ": validation accuracy on the teacher's labels ",
+                      r.validation_accuracy,
+                      contrast.available ? cat(", Cohen's d of the reference contrast ", r.cohens_d) : std::string(),
+                      " -> ", pf.output));
+}
+
+// Chooses λ among the finished ones (largest |d|; without a contrast the
+// default) and copies its latent file to student/latent.h5.
+void select_lambda(const StageContext& ctx, const std::vector<double>& lambdas, bool contrast) {
+  const auto& cfg = ctx.config;
+  std::vector<LambdaResult> rows;
+  par::collectively(ctx.comm, [&] {
+    for (double l : lambdas) {
+      const std::string row = in_student_dir(cfg, cat("lambda_", lambda_tag(l), ".csv"));
+      if (!fs::exists(row))
+        throw InputError(cat(row, ": missing; λ = ", l, " has not been trained (run its array task first)"));
+      rows.push_back(read_lambda_row(row));
+    }
+  });
+  std::size_t best = 0;
+  for (std::size_t k = 1; k < rows.size(); ++k)
+    if (contrast && std::abs(rows[k].cohens_d) > std::abs(rows[best].cohens_d)) best = k;
+  const double chosen = rows[best].lambda;
+  if (ctx.comm.is_root()) {
+    std::vector<double> l, acc, d, pg, pl, mark;
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+      l.push_back(rows[k].lambda);
+      acc.push_back(rows[k].validation_accuracy);
+      d.push_back(rows[k].cohens_d);
+      pg.push_back(rows[k].p_greater);
+      pl.push_back(rows[k].p_less);
+      mark.push_back(k == best ? 1 : 0);
+    }
+    io::write_csv_table(in_student_dir(cfg, "lambda_sweep.csv"),
+                        {"lambda", "validation_accuracy", "cohens_d", "p_greater", "p_less", "chosen"},
+                        {l, acc, d, pg, pl, mark});
+    const std::string from = in_student_dir(cfg, cat("latent_lambda", lambda_tag(chosen), ".h5"));
+    const std::string to = in_student_dir(cfg, "latent.h5");
+    fs::copy_file(from, to + ".partial", fs::copy_options::overwrite_existing);
+    fs::rename(to + ".partial", to);  // never a half-copied latent.h5
+  }
+  ctx.comm.barrier();
+  core::Log::info(cat("edge student: λ = ", chosen,
+                      contrast ? cat(" (largest |Cohen's d| of the reference contrast, ", rows[best].cohens_d, ")")
+                               : std::string(" (student.default_lambda: no cells/conditions, no contrast)"),
+                      " -> ", in_student_dir(cfg, "latent.h5")));
+}
+
+}  // namespace
+
+void add_edge_student_keys(core::Schema& s) {
+  s.string("student.input", "", "Samples (default: denoise.output)")
+      .string("student.teacher", "", "Teacher labels (default: teacher.output)")
+      .string("student.output", "student", "Directory of the λ sweep (models, latents, lambda_sweep.csv, latent.h5)")
+      .real("student.scale", 0.15, "Input transform tanh(scale · v) = 2/(1 + exp(-2·scale·v)) - 1", 1e-9, 1e9)
+      .real_list("student.lambdas", {1, 5, 10, 25, 50}, "λ values of the sweep (loss = CE + λ·MSE)")
+      .integer("student.lambda_index", -1, "Train only this entry of student.lambdas (a Slurm array task); -1: all",
+               -1, 1e6)
+      .boolean("student.select_only", false, "Only choose λ among the finished ones (after the array)")
+      .real("student.default_lambda", 25, "λ used when the data have no cells or conditions (no contrast)", 0, 1e9)
+      .string_list("student.reference_contrast", {"auto", "DMSO", "drug"},
+                   "[teacher cluster or auto, control, treated]: λ maximises |Cohen's d| of this contrast")
+      .integer("student.replicates", 2000, "Bootstrap replicates of the λ choice", 100, 1e9);
+}
+
+void edge_student(const StageContext& ctx) {
+  const auto& cfg = ctx.config;
+  const std::string input = input_or_output(cfg, "student.input", "denoise.output");
+  const std::string teacher = input_or_output(cfg, "student.teacher", "teacher.output");
+  const EdgeSamples s = read_edge_samples(input, ctx.comm);
+  const auto labels = read_teacher_labels(teacher, s.velocity.global_series, ctx.comm);
+  std::int64_t clusters = 0;
+  for (auto l : labels) clusters = std::max(clusters, l + 1);
+  clusters = ctx.comm.allreduce_max(clusters);
+  const Contrast contrast = reference_contrast(cfg, s, labels, clusters, ctx.comm);
+  std::vector<double> lambdas = cfg.real_list("student.lambdas");
+  if (!contrast.available) lambdas = {cfg.real("student.default_lambda")};
+  par::check_all(ctx.comm, !lambdas.empty(), "student.lambdas is empty: give at least one λ");
+  const std::string data = in_student_dir(cfg, "train.h5");
+  make_parent_dir(ctx, data);
+  if (!cfg.boolean("student.select_only")) {
+    write_training_file(ctx, data, s, labels, cfg.real("student.scale"));
+    const std::int64_t only = cfg.integer("student.lambda_index");
+    par::check_all(ctx.comm, only < static_cast<std::int64_t>(cfg.real_list("student.lambdas").size()),
+                   cat("student.lambda_index = ", only, " but student.lambdas has ",
+                       cfg.real_list("student.lambdas").size(), " values"));
+    if (contrast.available)
+      core::Log::info(cat("edge student: reference contrast: teacher cluster ", contrast.phenotype, ", ",
+                          s.conditions[static_cast<std::size_t>(contrast.control)], " -> ",
+                          s.conditions[static_cast<std::size_t>(contrast.treated)]));
+    for (std::size_t k = 0; k < lambdas.size(); ++k) {
+      if (only >= 0 && contrast.available && static_cast<std::int64_t>(k) != only) continue;
+      train_one(ctx, s, data, lambdas[k], clusters, contrast);
+    }
+    if (only >= 0 && contrast.available) return;  // an array task; selection runs after the array
+  }
+  select_lambda(ctx, lambdas, contrast.available);
+}
+
+}  // namespace phenoscale::app

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# The edge chain end to end on a tiny deck (DeepHACKS, docs/methods.md §3):
+#  1. simulate → window → events → denoise → teacher at 1, 2 and 3 ranks:
+#     movies, velocity maps, samples, denoised samples, ACF vectors and teacher
+#     labels are identical (bit for bit; teacher.csv byte for byte).
+#  2. The student is trained once (2 ranks; training is not rank-count
+#     independent); phenotype, stats and cells on the same latent are
+#     identical at 1, 2 and 3 ranks — p-values included.
+#  3. Contracts: phenotypes.csv's header and one row per sample; stats.csv
+#     prints both p definitions; the stats table's pooled proportions are
+#     recomputed from phenotypes.csv.
+#  4. import (long and wide CSV) → teacher → student → phenotype on imported
+#     series alone (no cells, no conditions); stats then refuses clearly.
+#  5. Bad input: movies with frames of different sizes, a frame with no cell,
+#     a CSV with a missing column, all-NaN series (skipped and counted), a
+#     condition with one cell (skipped and counted): one error line or a
+#     counted skip, and no partial output.
+source "$(dirname "$0")/common.bash"
+cd "$WORK"
+RUN_NP_TIMEOUT=300
+DECK=$SRC/inputs/edge/demo.toml
+TINY=(--set simulate.cells_per_condition=3 --set simulate.frames=100 --set simulate.size=96
+      --set simulate.radius_nm=1800 --set 'teacher.neighbours=[10,20]' --set 'phenotype.neighbours=[10,20]'
+      --set train.epochs=2 --set 'student.lambdas=[5.0]' --set student.replicates=200
+      --set stats.replicates=500 --set phenotype.profile_replicates=50 --set phenotype.min_subcluster_samples=20
+      --set cells.min_samples=5 --set cells.n_neighbors=3 --set 'cells.neighbours=[2,3]')
+edge() {  # edge NP DIR STAGE ARGS...
+  local np=$1 dir=$2 stage=$3; shift 3
+  run_np "$np" -q edge "$stage" -c "$DECK" "${TINY[@]}" --set run.output_dir="$dir" "$@" || fail "$stage at np=$np ($dir)"
+}
+same_file() {  # same_file NAME A B
+  if cmp -s "$2" "$3"; then pass "$1 byte-identical ($2, $3)"; else fail "$1 differs ($2, $3)"; fi
+}
+same_datasets() {  # same_datasets A.h5 B.h5 DATASET...
+  local a=$1 b=$2; shift 2
+  for ds in "$@"; do
+    if h5diff -q "$a" "$b" "$ds" "$ds"; then pass "$(basename "$a") $ds bit-identical ($a, $b)"
+    else fail "$(basename "$a") $ds differs ($a, $b)"; fi
+  done
+}
+no_files() {  # no_files NAME DIR: a failed run leaves no file in its output dir
+  local left
+  left=$(find "$2" -type f 2>/dev/null)
+  if [ -z "$left" ]; then pass "$1: nothing left in $2"; else fail "$1: files left behind: $left"; fi
+}
+
+# --- 1. movies to teacher at 1, 2, 3 ranks ------------------------------------------
+for np in 1 2 3; do
+  for stage in simulate window events denoise teacher; do edge "$np" "np$np" "$stage"; done
+done
+for np in 2 3; do
+  same_file "movie cell_0004.tif" np1/movies/cell_0004.tif "np$np/movies/cell_0004.tif"
+  same_datasets np1/windows/cell_0004.h5 "np$np/windows/cell_0004.h5" /velocity /angle
+  same_datasets np1/events.h5 "np$np/events.h5" /velocity/values /velocity/offsets /cell_id /condition /onset_frame /truth/phenotype
+  same_datasets np1/denoised.h5 "np$np/denoised.h5" /velocity/values /removed_imfs
+  same_datasets np1/teacher.h5 "np$np/teacher.h5" /acf /labels
+  same_file teacher.csv np1/teacher.csv "np$np/teacher.csv"
+done
+samples=$($PY -c "import h5py; print(h5py.File('np1/events.h5','r')['sample_id'].shape[0])")
+if [ "$samples" -ge 100 ]; then pass "events: $samples aligned samples"; else fail "events: only $samples samples"; fi
+$PY - np1 <<'PY' && pass "aligned samples: onset at column 5, 17..56 frames, velocities in nm/s" || fail "aligned sample layout"
+import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1] + '/events.h5', 'r')
+lengths = np.diff(f['velocity/offsets'][:])
+v = f['velocity/values'][:].ravel()
+assert lengths.min() >= 17 and lengths.max() <= 56, (lengths.min(), lengths.max())
+assert np.isfinite(v).all() and 0.3 < np.median(v) < 5, np.median(v)
+first = f['velocity/offsets'][:-1]
+# Frames before the onset retract, frames after it protrude (planted retraction -2 nm/s x scale).
+assert np.median(v[first]) < 0 < np.median(v[first + 8]), (np.median(v[first]), np.median(v[first + 8]))
+PY
+
+# --- 2. student once, then phenotype / stats / cells at 1, 2, 3 ranks ------------------
+edge 2 np1 student
+for np in 2 3; do mkdir -p "np$np/student"; cp np1/student/latent.h5 "np$np/student/"; done
+for np in 1 2 3; do
+  for stage in phenotype stats cells; do edge "$np" "np$np" "$stage"; done
+done
+for np in 2 3; do
+  same_file phenotypes.csv np1/phenotypes.csv "np$np/phenotypes.csv"
+  same_file stats.csv np1/stats.csv "np$np/stats.csv"
+  same_file cells.csv np1/cells.csv "np$np/cells.csv"
+done
+
+# --- 3. contracts ---------------------------------------------------------------------------
+header=$(head -n 1 np1/phenotypes.csv)
+if [ "$header" = "sample_id,cell_id,condition,teacher_cluster,phenotype,deep_phenotype" ]; then
+  pass "phenotypes.csv header is the contract"
+else
+  fail "phenotypes.csv header: $header"
+fi
+rows=$(($(wc -l <np1/phenotypes.csv) - 1))
+if [ "$rows" -eq "$samples" ]; then pass "phenotypes.csv: one row per sample"; else fail "phenotypes.csv: $rows rows for $samples samples"; fi
+$PY - np1 <<'PY' && pass "stats.csv: both p definitions, pooled proportions match phenotypes.csv" || fail "stats.csv content"
+import sys, csv, collections
+d = sys.argv[1]
+rows = list(csv.DictReader(open(d + '/stats.csv')))
+assert rows and {'p_greater', 'p_less', 'p_greater_fraction', 'p_less_fraction', 'cohens_d'} <= set(rows[0])
+samples = list(csv.DictReader(open(d + '/phenotypes.csv')))
+count = collections.Counter((s['condition'], s['phenotype']) for s in samples)
+total = collections.Counter(s['condition'] for s in samples)
+for r in rows:
+    R = float(r['replicates'])
+    # (1 + #)/(1 + R) against #/R: the same count behind both.
+    assert abs(float(r['p_greater']) - (1 + R * float(r['p_greater_fraction'])) / (1 + R)) < 1e-9
+    for side, name in (('control', r['control']), ('treatment', r['treatment'])):
+        expected = count[(name, r['phenotype'])] / total[name]
+        assert abs(float(r[side + '_proportion']) - expected) < 1e-12, (r, expected)
+PY
+
+# --- 4. imported series alone ------------------------------------------------------------------
+$PY - <<'PY'
+import math, random
+random.seed(5)
+with open('long.csv', 'w') as f, open('wide.csv', 'w') as g:
+    f.write('sample_id,frame,velocity\n')
+    g.write('sample_id,' + ','.join('v%d' % j for j in range(56)) + '\n')
+    for s in range(120):
+        kind = s % 3
+        n = 30 + (s * 7) % 27
+        v = [(-2.0 if t < 5 else [1.0, 1.0 + 2 * math.sin(2 * math.pi * t / 20), 0.1 * t][kind]) + random.gauss(0, 0.2)
+             for t in range(n)]
+        for t, x in enumerate(v):
+            f.write('%d,%d,%.4f\n' % (1000 + s, t, x))
+        g.write('%d,' % (1000 + s) + ','.join('%.4f' % x for x in v) + ',' * (56 - n) + '\n')
+PY
+for layout in long wide; do
+  edge 2 "imp_$layout" import --input "$layout.csv"
+  for stage in denoise teacher student phenotype; do edge 2 "imp_$layout" "$stage"; done
+  if [ -s "imp_$layout/phenotypes.csv" ] && [ "$(sed -n 2p "imp_$layout/phenotypes.csv" | cut -d, -f1-3)" = "1000,-1,all" ]; then
+    pass "import ($layout) -> teacher -> student -> phenotype on series alone (sample_id as imported)"
+  else
+    fail "import ($layout): phenotypes.csv missing or wrong: $(sed -n 2p "imp_$layout/phenotypes.csv" 2>/dev/null)"
+  fi
+done
+same_datasets imp_long/events.h5 imp_wide/events.h5 /velocity/values /velocity/offsets /sample_id
+expect_error "stats without cells" "need a cell_id column" 2 edge stats -c "$DECK" "${TINY[@]}" --set run.output_dir=imp_long
+
+# --- 5. bad input ---------------------------------------------------------------------------------
+mkdir -p bad
+$PY - <<'PY'
+import numpy as np
+from PIL import Image
+rng = np.random.default_rng(1)
+def cell(size, blank=False):
+    y, x = np.mgrid[:size, :size]
+    img = 150 + (0 if blank else 3000) * ((x - size / 2) ** 2 + (y - size / 2) ** 2 < (size / 4) ** 2)
+    return Image.fromarray((img + rng.normal(0, 10, img.shape)).clip(0, 65535).astype(np.uint16))
+frames = [cell(64) for _ in range(5)]
+frames[0].save('bad/sizes.tif', save_all=True, append_images=frames[1:3] + [cell(72)] + frames[3:])
+frames[0].save('bad/empty.tif', save_all=True, append_images=frames[1:3] + [cell(64, blank=True)] + frames[3:])
+for name in ('sizes', 'empty'):
+    with open('bad/%s.csv' % name, 'w') as f:
+        f.write('movie,cell_id,condition\n%s.tif,0,DMSO\n' % name)
+PY
+for name in sizes empty; do
+  mkdir -p "bad/$name"; cp "bad/$name.tif" "bad/$name/"; cp "bad/$name.csv" "bad/$name/movies.csv"
+done
+expect_error "movie with frames of different sizes" "sizes.tif" 2 edge window -c "$DECK" --set window.input=bad/sizes --set run.output_dir=out_sizes
+no_files "frames of different sizes" out_sizes
+expect_error "a frame with no cell" "frame 3: no cell found" 2 edge window -c "$DECK" --set window.input=bad/empty --set run.output_dir=out_empty
+no_files "frame with no cell" out_empty
+printf 'sample_id,frame\n1,0\n1,1\n' >missing.csv
+expect_error "CSV without a velocity column" "missing.csv: no column 'velocity'" 2 edge import -c "$DECK" --input missing.csv --set import.format=long --set run.output_dir=out_missing
+no_files "CSV with a missing column" out_missing
+{ echo 'sample_id,frame,velocity'; for t in $(seq 0 30); do echo "7,$t,nan"; done; sed 1d long.csv; } >nan.csv
+out=$(run_np 2 edge import -c "$DECK" --input nan.csv --set run.output_dir=out_nan 2>&1)
+if grep -q "120 samples of 121 in nan.csv (1 skipped: all NaN" <<<"$out"; then pass "all-NaN series skipped and counted"
+else fail "all-NaN series: $(grep 'edge import:' <<<"$out")"; fi
+{ echo 'sample_id,frame,velocity'; for t in $(seq 0 30); do echo "7,$t,nan"; done; } >allnan.csv
+expect_error "only all-NaN series" "no usable sample among 1" 2 edge import -c "$DECK" --input allnan.csv --set run.output_dir=out_allnan
+no_files "only all-NaN series" out_allnan
+# One cell in a condition: the condition is skipped with a count, the others are tested.
+$PY - np1 <<'PY'
+import csv, math, sys
+rows = list(csv.DictReader(open(sys.argv[1] + '/phenotypes.csv')))
+with open('onecell.csv', 'w') as f:
+    f.write('sample_id,frame,velocity,cell_id,condition\n')
+    for r in rows:
+        if r['condition'] == 'null' and r['cell_id'] != '6':
+            continue
+        for t in range(20):
+            sid = int(r['sample_id'])
+            v = 1.0 + 0.8 * math.sin(t * (1 + sid % 3) / 3.0) + 0.05 * ((t * 7 + sid) % 5)
+            f.write('%s,%d,%.4f,%s,%s\n' % (r['sample_id'], t, v, r['cell_id'], r['condition']))
+PY
+edge 2 onecell import --input onecell.csv
+for stage in denoise teacher student; do edge 2 onecell "$stage"; done
+edge 2 onecell phenotype
+out=$(run_np 2 edge stats -c "$DECK" "${TINY[@]}" --set run.output_dir=onecell 2>&1)
+if grep -q "condition null has 1 cell(s)" <<<"$out" && grep -q "1 condition(s) skipped" <<<"$out" && ! grep -q ",null," onecell/stats.csv; then
+  pass "a condition with one cell: skipped and counted, the others tested"
+else
+  fail "one-cell condition: $(grep -E 'edge stats' <<<"$out")"
+fi
+
+finish
