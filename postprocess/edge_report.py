@@ -145,8 +145,8 @@ def student_section(path, lines):
     chosen = [r for r in rows if fmt(r.get("chosen")) == "1"]
     contrast = any(not math.isnan(number(r["cohens_d"])) for r in rows)
     if chosen:
-        why = ("the largest |Cohen's d| of the reference contrast (student.reference_contrast) on the student's own "
-               "class predictions" if contrast else
+        why = ("the largest |Cohen's d| of the reference contrast (student.reference_contrast) on the phenotypes "
+               "of each λ's latent" if contrast else
                "student.default_lambda (no cells or fewer than two conditions: no contrast to choose by)")
         lines += [f"λ = {fmt(chosen[0]['lambda'])} chosen by {why}; its latent is student/latent.h5.", ""]
     lines += table(["λ", "validation accuracy (teacher labels)", "Cohen's d", "p_greater", "p_less", "chosen"],

@@ -1,6 +1,6 @@
 // edge phenotype (docs/cli.md "edge phenotype"; docs/methods.md §3.4).
-//   mpirun -n 2 phenoscale edge phenotype -c inputs/edge/demo.toml  → phenotypes.csv, phenotypes.h5,
-//                                                                    phenotype_profiles.csv, phenotype_summary.csv
+//   mpirun -n 2 phenoscale edge phenotype -c inputs/edge/demo.toml  → phenotypes.csv, phenotypes.h5, phenotypes_profiles.csv,
+//                                                                    phenotypes_summary.csv (+ phenotypes_truth.csv when simulated)
 // DeepHACKS' phenotyping (Ma et al. 2024, §2 "phenotyping"): the student's
 // latent → PCA (15 components) → kNN graph → communities, per paired
 // experiment, K by silhouette: the coarse phenotypes; then each phenotype with
@@ -302,6 +302,45 @@ void write_truth_composition(const std::string& path, const std::vector<std::int
 
 }  // namespace
 
+LatentPhenotypes latent_phenotypes(const core::Config& cfg, const ml::ShardedMatrix& z, const EdgeSamples& s,
+                                   const std::string& where, const par::Comm& comm) {
+  LatentPhenotypes out;
+  ml::PcaOptions po;
+  po.components = static_cast<std::uint64_t>(std::min<std::int64_t>(cfg.integer("phenotype.components"),
+                                                                     static_cast<std::int64_t>(z.cols)));
+  // PCA of the gathered latent on every rank alone (N × 30 is small): the
+  // scores are then the same bits at any rank count, and so is every kNN
+  // graph built on them (the exact kNN is bit-identical for identical rows).
+  par::Comm self(MPI_COMM_SELF);
+  ml::ShardedMatrix full;
+  full.data = ml::gather_rows(z, comm);
+  full.cols = z.cols;
+  full.local_rows = full.global_rows = z.global_rows;
+  out.pca = ml::pca_fit(full, po, self);
+  ml::ShardedMatrix all_scores = ml::pca_transform(out.pca, full);
+  out.scores = std::move(all_scores.data);
+  out.cols = all_scores.cols;
+  for (double r : out.pca.explained_variance_ratio) out.explained += r;
+  // Only samples of at least phenotype.min_frames frames are phenotyped (the
+  // paper clusters complete samples): a short sample's latent says little
+  // about the shape of its protrusion.
+  std::vector<std::int64_t> lengths;
+  for (std::uint64_t i = 0; i < s.size(); ++i) lengths.push_back(static_cast<std::int64_t>(s.velocity.length(i)));
+  out.lengths = gather_all(lengths, comm);
+  std::vector<std::int64_t> group = gather_all(s.experiment, comm);
+  if (!cfg.boolean("phenotype.per_experiment")) std::fill(group.begin(), group.end(), 0);
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    if (out.lengths[i] < cfg.integer("phenotype.min_frames")) group[i] = -1;
+    out.phenotyped += group[i] >= 0;
+  }
+  par::check_all(comm, out.phenotyped > 0,
+                 cat(where, ": no sample has phenotype.min_frames = ", cfg.integer("phenotype.min_frames"),
+                     " frames or more; lower it"));
+  std::vector<ml::SweepPoint> chosen;
+  out.coarse = coarse_phenotypes(cfg, out.scores, out.cols, group, comm, chosen);
+  return out;
+}
+
 void add_edge_phenotype_keys(core::Schema& s) {
   s.string("phenotype.input", "", "Student latent (/features; default: latent.h5 in student.output)")
       .string("phenotype.samples", "", "Samples the latent belongs to (default: denoise.output)")
@@ -344,42 +383,14 @@ void edge_phenotype(const StageContext& ctx) {
     io::H5File in = io::H5File::open(teacher_path, ctx.comm);
     teacher = io::read_samples<std::int64_t>(in, "/labels").data;
   }
-  ml::PcaOptions po;
-  po.components = static_cast<std::uint64_t>(std::min<std::int64_t>(cfg.integer("phenotype.components"),
-                                                                     static_cast<std::int64_t>(z.cols)));
-  // PCA of the gathered latent on every rank alone (N × 30 is small): the
-  // scores are then the same bits at any rank count, and so is every kNN
-  // graph built on them (the exact kNN is bit-identical for identical rows).
-  par::Comm self(MPI_COMM_SELF);
-  ml::ShardedMatrix full;
-  full.data = ml::gather_rows(z, ctx.comm);
-  full.cols = z.cols;
-  full.local_rows = full.global_rows = z.global_rows;
-  const ml::PcaModel pca = ml::pca_fit(full, po, self);
-  const ml::ShardedMatrix all_scores = ml::pca_transform(pca, full);
-  const auto& all_rows = all_scores.data;
-  ml::ShardedMatrix scores = ml::shard_rows(all_rows, all_scores.cols, ctx.comm);
-  double explained = 0;
-  for (double r : pca.explained_variance_ratio) explained += r;
-  const auto experiment = gather_all(s.experiment, ctx.comm);
-  // Only samples of at least phenotype.min_frames frames are phenotyped (the
-  // paper clusters complete samples): a short sample's latent says little
-  // about the shape of its protrusion.
-  std::vector<std::int64_t> lengths;
-  for (std::uint64_t i = 0; i < s.size(); ++i) lengths.push_back(static_cast<std::int64_t>(s.velocity.length(i)));
-  const auto all_lengths = gather_all(lengths, ctx.comm);
-  std::vector<std::int64_t> group = experiment;
-  if (!cfg.boolean("phenotype.per_experiment")) std::fill(group.begin(), group.end(), 0);
-  std::size_t phenotyped = 0;
-  for (std::size_t i = 0; i < group.size(); ++i) {
-    if (all_lengths[i] < cfg.integer("phenotype.min_frames")) group[i] = -1;
-    phenotyped += group[i] >= 0;
-  }
-  par::check_all(ctx.comm, phenotyped > 0,
-                 cat(samples_path, ": no sample has phenotype.min_frames = ", cfg.integer("phenotype.min_frames"),
-                     " frames or more; lower it"));
-  std::vector<ml::SweepPoint> chosen;
-  const auto coarse = coarse_phenotypes(cfg, all_rows, scores.cols, group, ctx.comm, chosen);
+  const LatentPhenotypes lp = latent_phenotypes(cfg, z, s, samples_path, ctx.comm);
+  const auto& pca = lp.pca;
+  const auto& all_rows = lp.scores;
+  const auto& coarse = lp.coarse;
+  const std::size_t phenotyped = lp.phenotyped;
+  const double explained = lp.explained;
+  const auto& all_lengths = lp.lengths;
+  ml::ShardedMatrix scores = ml::shard_rows(all_rows, lp.cols, ctx.comm);
   std::vector<std::int64_t> deep_id;
   const auto deep = deep_phenotypes(cfg, all_rows, scores.cols, coarse, deep_id);
   // Local slices of the global label vectors.

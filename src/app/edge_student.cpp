@@ -9,7 +9,8 @@
 // reference code). Each λ of student.lambdas is trained by the shared nn
 // trainer; λ is then chosen by the effect size (Cohen's d of per-cell
 // proportions, from the bootstrap of cells) of the reference contrast named in
-// the deck, on the student's own class predictions, as the paper chose λ = 25.
+// the deck, on the phenotypes of that λ's latent (edge phenotype's
+// clustering), as the paper chose λ = 25.
 // Without cells or conditions (imported series alone) there is no contrast:
 // student.default_lambda is trained and used.
 #include <algorithm>
@@ -27,6 +28,7 @@
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/ml/bootstrap.hpp"
+#include "phenoscale/ml/matrix.hpp"
 #include "phenoscale/nn/engine.hpp"
 #include "phenoscale/par/agree.hpp"
 
@@ -133,30 +135,53 @@ Contrast reference_contrast(const core::Config& cfg, const EdgeSamples& s, const
 struct LambdaResult {
   double lambda = 0, validation_accuracy = 0, cohens_d = std::numeric_limits<double>::quiet_NaN();
   double p_greater = std::numeric_limits<double>::quiet_NaN(), p_less = std::numeric_limits<double>::quiet_NaN();
+  std::int64_t phenotypes = 0, reference_phenotype = -1;  // of this λ's latent
 };
 
-LambdaResult effect_of(const core::Config& cfg, const EdgeSamples& s, const std::string& predictions, const Contrast& c,
-                       std::int64_t clusters, const par::Comm& comm) {
+// The effect size of the reference contrast on the phenotypes of this λ's
+// latent, found as edge phenotype finds them (the paper compared λ by "the
+// effect sizes of accelerating protrusion" in each λ's clustering): the
+// reference phenotype is the one sharing the most phenotyped samples with the
+// reference teacher cluster (Jaccard), the statistic the bootstrap of cells
+// over the two conditions' phenotyped samples.
+LambdaResult effect_of(const core::Config& cfg, const EdgeSamples& s, const std::string& latent,
+                       const std::vector<std::int64_t>& teacher, const Contrast& c, const par::Comm& comm) {
   LambdaResult r;
   if (!c.available) return r;
-  io::H5File in = io::H5File::open(predictions, comm);
-  const auto predicted = io::read_samples<std::int64_t>(in, "/predictions").data;
-  ml::Observations obs = observations(s, predicted);
-  // Only the two conditions of the contrast enter this bootstrap.
-  ml::Observations two;
-  for (std::size_t i = 0; i < obs.labels.size(); ++i)
-    if (obs.conditions[i] == c.control || obs.conditions[i] == c.treated) {
-      two.labels.push_back(obs.labels[i]);
-      two.groups.push_back(obs.groups[i]);
-      two.conditions.push_back(obs.conditions[i]);
+  const ml::ShardedMatrix z = ml::read_matrix({latent, "/features"}, comm);
+  const LatentPhenotypes lp = latent_phenotypes(cfg, z, s, latent, comm);
+  const auto all_teacher = gather_all(teacher, comm);
+  std::int64_t phenotypes = 0;
+  for (auto p : lp.coarse) phenotypes = std::max(phenotypes, p + 1);
+  double best = -1;
+  for (std::int64_t p = 0; p < phenotypes; ++p) {
+    double both = 0, either = 0;
+    for (std::size_t i = 0; i < lp.coarse.size(); ++i) {
+      if (lp.coarse[i] < 0) continue;
+      const bool a = lp.coarse[i] == p, t = all_teacher[i] == c.phenotype;
+      both += a && t;
+      either += a || t;
     }
-  const ml::CellTable table = ml::build_cell_table(two, static_cast<std::uint64_t>(clusters), comm);
+    const double jaccard = either > 0 ? both / either : 0;
+    if (jaccard > best) best = jaccard, r.reference_phenotype = p;
+  }
+  r.phenotypes = phenotypes;
+  ml::Observations two;  // the two conditions' phenotyped samples
+  const auto first = static_cast<std::size_t>(s.velocity.first_series);
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto label = lp.coarse[first + i];
+    if (label < 0 || (s.condition[i] != c.control && s.condition[i] != c.treated)) continue;
+    two.labels.push_back(label);
+    two.groups.push_back(s.cell_id[i]);
+    two.conditions.push_back(s.condition[i]);
+  }
+  const ml::CellTable table = ml::build_cell_table(two, static_cast<std::uint64_t>(phenotypes), comm);
   ml::BootstrapOptions options;
   options.replicates = static_cast<std::uint64_t>(cfg.integer("student.replicates"));
   options.control = c.control;
   options.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
   const ml::BootstrapResult b = ml::bootstrap(table, options, comm);
-  const auto k = static_cast<std::size_t>(c.phenotype);
+  const auto k = static_cast<std::size_t>(r.reference_phenotype);
   r.cohens_d = b.cohens_d[k];
   r.p_greater = b.p_greater[k];
   r.p_less = b.p_less[k];
@@ -164,8 +189,10 @@ LambdaResult effect_of(const core::Config& cfg, const EdgeSamples& s, const std:
 }
 
 void write_lambda_row(const std::string& path, const LambdaResult& r) {
-  io::write_csv_table(path, {"lambda", "validation_accuracy", "cohens_d", "p_greater", "p_less"},
-                      {{r.lambda}, {r.validation_accuracy}, {r.cohens_d}, {r.p_greater}, {r.p_less}});
+  io::write_csv_table(path, {"lambda", "validation_accuracy", "cohens_d", "p_greater", "p_less", "phenotypes",
+                             "reference_phenotype"},
+                      {{r.lambda}, {r.validation_accuracy}, {r.cohens_d}, {r.p_greater}, {r.p_less},
+                       {double(r.phenotypes)}, {double(r.reference_phenotype)}});
 }
 
 LambdaResult read_lambda_row(const std::string& path) {
@@ -177,12 +204,14 @@ LambdaResult read_lambda_row(const std::string& path) {
   r.cohens_d = io::parse_real_field(t, 0, t.column("cohens_d"), true);
   r.p_greater = io::parse_real_field(t, 0, t.column("p_greater"), true);
   r.p_less = io::parse_real_field(t, 0, t.column("p_less"), true);
+  r.phenotypes = static_cast<std::int64_t>(io::parse_real_field(t, 0, t.column("phenotypes"), true));
+  r.reference_phenotype = static_cast<std::int64_t>(io::parse_real_field(t, 0, t.column("reference_phenotype"), true));
   return r;
 }
 
 // Trains and applies the student at one λ; writes student/lambda_<λ>.csv.
-void train_one(const StageContext& ctx, const EdgeSamples& s, const std::string& data, double lambda,
-               std::int64_t clusters, const Contrast& contrast) {
+void train_one(const StageContext& ctx, const EdgeSamples& s, const std::vector<std::int64_t>& teacher,
+               const std::string& data, double lambda, std::int64_t clusters, const Contrast& contrast) {
   const auto& cfg = ctx.config;
   const std::string tag = lambda_tag(lambda);
   const std::string arch = cfg.string("model.architecture");
@@ -206,7 +235,7 @@ void train_one(const StageContext& ctx, const EdgeSamples& s, const std::string&
   pf.models = {files.model};
   pf.output = in_student_dir(cfg, cat("latent_lambda", tag, ".h5"));
   nn::run_prediction(lcfg, pf, stage_provenance(lctx, {files.model, data}), ctx.comm);
-  LambdaResult r = effect_of(cfg, s, pf.output, contrast, clusters, ctx.comm);
+  LambdaResult r = effect_of(cfg, s, pf.output, teacher, contrast, ctx.comm);
   r.lambda = lambda;
   r.validation_accuracy = summary.final_validation_accuracy;
   if (ctx.comm.is_root()) write_lambda_row(in_student_dir(cfg, cat("lambda_", tag, ".csv")), r);
@@ -235,18 +264,21 @@ void select_lambda(const StageContext& ctx, const std::vector<double>& lambdas, 
     if (contrast && std::abs(rows[k].cohens_d) > std::abs(rows[best].cohens_d)) best = k;
   const double chosen = rows[best].lambda;
   if (ctx.comm.is_root()) {
-    std::vector<double> l, acc, d, pg, pl, mark;
+    std::vector<double> l, acc, d, pg, pl, np, ref, mark;
     for (std::size_t k = 0; k < rows.size(); ++k) {
       l.push_back(rows[k].lambda);
       acc.push_back(rows[k].validation_accuracy);
       d.push_back(rows[k].cohens_d);
       pg.push_back(rows[k].p_greater);
       pl.push_back(rows[k].p_less);
+      np.push_back(double(rows[k].phenotypes));
+      ref.push_back(double(rows[k].reference_phenotype));
       mark.push_back(k == best ? 1 : 0);
     }
     io::write_csv_table(in_student_dir(cfg, "lambda_sweep.csv"),
-                        {"lambda", "validation_accuracy", "cohens_d", "p_greater", "p_less", "chosen"},
-                        {l, acc, d, pg, pl, mark});
+                        {"lambda", "validation_accuracy", "cohens_d", "p_greater", "p_less", "phenotypes",
+                         "reference_phenotype", "chosen"},
+                        {l, acc, d, pg, pl, np, ref, mark});
     const std::string from = in_student_dir(cfg, cat("latent_lambda", lambda_tag(chosen), ".h5"));
     const std::string to = in_student_dir(cfg, "latent.h5");
     fs::copy_file(from, to + ".partial", fs::copy_options::overwrite_existing);
@@ -303,7 +335,7 @@ void edge_student(const StageContext& ctx) {
                           s.conditions[static_cast<std::size_t>(contrast.treated)]));
     for (std::size_t k = 0; k < lambdas.size(); ++k) {
       if (only >= 0 && contrast.available && static_cast<std::int64_t>(k) != only) continue;
-      train_one(ctx, s, data, lambdas[k], clusters, contrast);
+      train_one(ctx, s, labels, data, lambdas[k], clusters, contrast);
     }
     if (only >= 0 && contrast.available) return;  // an array task; selection runs after the array
   }

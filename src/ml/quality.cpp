@@ -3,7 +3,10 @@
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
+#include <string>
+#include <unordered_map>
 
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
@@ -78,7 +81,38 @@ struct DistanceJob {
   std::uint64_t d;
   std::uint64_t clusters;
   std::vector<double> shift;  // subtracted from every row: distances are unchanged, rounding smaller
+  const double* weights = nullptr;  // per target row (collapsed repeats); null: 1
+  bool self_in_targets = true;      // query ids index the targets (false once they are collapsed)
 };
+
+// Target rows that repeat with the same label — SAX/ACF vectors take a few
+// thousand distinct values among 10^5 rows — enter the distance sums once,
+// weighted by their count: the same sums (up to rounding), far fewer
+// distances. Used only when it at least halves the targets.
+struct CollapsedTargets {
+  std::vector<float> rows;
+  std::vector<std::int32_t> labels;
+  std::vector<double> weights;
+};
+
+bool collapse_targets(const float* rows, const std::int32_t* labels, std::uint64_t n, std::uint64_t d,
+                      CollapsedTargets& out) {
+  std::unordered_map<std::string, std::uint32_t> seen;
+  std::string key(d * sizeof(float) + sizeof(std::int32_t), '\0');
+  for (std::uint64_t i = 0; i < n; ++i) {
+    std::memcpy(key.data(), rows + i * d, d * sizeof(float));
+    std::memcpy(key.data() + d * sizeof(float), labels + i, sizeof(std::int32_t));
+    auto [it, fresh] = seen.emplace(key, static_cast<std::uint32_t>(out.labels.size()));
+    if (fresh) {
+      out.rows.insert(out.rows.end(), rows + i * d, rows + (i + 1) * d);
+      out.labels.push_back(labels[i]);
+      out.weights.push_back(0.0);
+      if (2 * out.labels.size() > n) return false;  // too few repeats to pay
+    }
+    out.weights[it->second] += 1.0;
+  }
+  return true;
+}
 
 // Rows [first, first + rows) of `data`, shifted, in double.
 void load_shifted(const float* data, std::uint64_t first, std::uint64_t rows, const DistanceJob& job, RowMatrix& out) {
@@ -113,10 +147,12 @@ void distance_sums(const DistanceJob& job, std::vector<double>& sums) {
         for (std::uint64_t r = 0; r < rows; ++r) {
           double* out = sums.data() + (first + r) * job.clusters;
           const std::uint64_t id = job.query_ids[first + r], tile_first = job.target_first + t0;
-          const std::uint64_t self = id >= tile_first && id < tile_first + cols ? id - tile_first : cols;
+          std::uint64_t self = id >= tile_first && id < tile_first + cols ? id - tile_first : cols;
+          if (!job.self_in_targets) self = cols;
           for (std::uint64_t c = 0; c < cols; ++c) {
             const double d2 = qn(r) + tn(c) - 2.0 * g(r, c);
-            out[job.target_labels[t0 + c]] += (c == self || d2 <= 0.0) ? 0.0 : std::sqrt(d2);
+            const double w = job.weights ? job.weights[t0 + c] : 1.0;
+            out[job.target_labels[t0 + c]] += (c == self || d2 <= 0.0) ? 0.0 : w * std::sqrt(d2);
           }
         }
       }
@@ -156,9 +192,17 @@ SilhouetteResult exact_silhouette(const ShardedMatrix& x, const std::vector<std:
   std::vector<double> sums(x.local_rows * k, 0.0);
   std::vector<std::uint64_t> ids(x.local_rows);
   for (std::uint64_t i = 0; i < x.local_rows; ++i) ids[i] = x.first_row + i;
-  distance_sums({x.data.data(), ids.data(), x.local_rows, all.data(), 0, all_labels.data(), x.global_rows, x.cols, k,
-                 column_mean(all, x.cols)},
-                sums);
+  DistanceJob job{x.data.data(), ids.data(), x.local_rows, all.data(), 0, all_labels.data(), x.global_rows, x.cols, k,
+                  column_mean(all, x.cols)};
+  CollapsedTargets collapsed;
+  if (collapse_targets(all.data(), all_labels.data(), x.global_rows, x.cols, collapsed)) {
+    job.targets = collapsed.rows.data();
+    job.target_labels = collapsed.labels.data();
+    job.n = collapsed.labels.size();
+    job.weights = collapsed.weights.data();
+    job.self_in_targets = false;
+  }
+  distance_sums(job, sums);
   double total = 0.0;
   for (std::uint64_t i = 0; i < x.local_rows; ++i) total += silhouette_of(sums.data() + i * k, dense[i], sizes);
   total = comm.allreduce_sum(total);
@@ -193,9 +237,17 @@ SilhouetteResult sampled_silhouette(const ShardedMatrix& x, const std::vector<st
     }
   });
   std::vector<double> sums(m * k, 0.0);
-  distance_sums({sample.data(), sample_ids.data(), m, x.data.data(), x.first_row, dense.data(), x.local_rows, x.cols, k,
-                 column_mean(sample, x.cols)},
-                sums);
+  DistanceJob job{sample.data(), sample_ids.data(), m, x.data.data(), x.first_row, dense.data(), x.local_rows, x.cols, k,
+                  column_mean(sample, x.cols)};
+  CollapsedTargets collapsed;
+  if (collapse_targets(x.data.data(), dense.data(), x.local_rows, x.cols, collapsed)) {
+    job.targets = collapsed.rows.data();
+    job.target_labels = collapsed.labels.data();
+    job.n = collapsed.labels.size();
+    job.weights = collapsed.weights.data();
+    job.self_in_targets = false;
+  }
+  distance_sums(job, sums);
   comm.allreduce_sum_inplace(sums);
   std::vector<double> s(m);
   double mean = 0.0;

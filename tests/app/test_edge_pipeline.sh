@@ -23,6 +23,7 @@ TINY=(--set simulate.cells_per_condition=3 --set simulate.frames=100 --set simul
       --set simulate.radius_nm=1800 --set 'teacher.neighbours=[10,20]' --set 'phenotype.neighbours=[10,20]'
       --set train.epochs=2 --set 'student.lambdas=[5.0]' --set student.replicates=200
       --set stats.replicates=500 --set phenotype.profile_replicates=50 --set phenotype.min_subcluster_samples=20
+      --set phenotype.min_frames=30
       --set cells.min_samples=5 --set cells.n_neighbors=3 --set 'cells.neighbours=[2,3]')
 edge() {  # edge NP DIR STAGE ARGS...
   local np=$1 dir=$2 stage=$3; shift 3
@@ -96,7 +97,7 @@ import sys, csv, collections
 d = sys.argv[1]
 rows = list(csv.DictReader(open(d + '/stats.csv')))
 assert rows and {'p_greater', 'p_less', 'p_greater_fraction', 'p_less_fraction', 'cohens_d'} <= set(rows[0])
-samples = list(csv.DictReader(open(d + '/phenotypes.csv')))
+samples = [s for s in csv.DictReader(open(d + '/phenotypes.csv')) if s['phenotype'] != '-1']  # -1: not phenotyped
 count = collections.Counter((s['condition'], s['phenotype']) for s in samples)
 total = collections.Counter(s['condition'] for s in samples)
 for r in rows:
@@ -179,7 +180,7 @@ with open('onecell.csv', 'w') as f:
     for r in rows:
         if r['condition'] == 'null' and r['cell_id'] != '6':
             continue
-        for t in range(20):
+        for t in range(40):
             sid = int(r['sample_id'])
             v = 1.0 + 0.8 * math.sin(t * (1 + sid % 3) / 3.0) + 0.05 * ((t * 7 + sid) % 5)
             f.write('%s,%d,%.4f,%s,%s\n' % (r['sample_id'], t, v, r['cell_id'], r['condition']))

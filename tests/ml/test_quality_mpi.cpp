@@ -154,6 +154,26 @@ TEST(Quality, ExactSilhouetteMatches1dReference) {
   EXPECT_NEAR(s.value, silhouette_1d(l), 1e-10);
 }
 
+// Values on a coarse grid repeat (as SAX/ACF vectors do): the distance sums
+// then run over distinct (row, label) targets weighted by their counts.
+TEST(Quality, SilhouetteOfRepeatedRowsMatches1dReference) {
+  auto l = line(3000);
+  for (auto& v : l.values) v = std::round(v * 2.0f) / 2.0f;  // ~30 distinct values
+  const auto x = ml::shard_rows(l.values, 1, world());
+  const auto s = ml::silhouette(x, local_labels(l, x), {}, world());
+  ASSERT_TRUE(s.exact);
+  EXPECT_NEAR(s.value, silhouette_1d(l), 1e-9);
+  auto big = line(60000);
+  for (auto& v : big.values) v = std::round(v * 2.0f) / 2.0f;
+  const auto y = ml::shard_rows(big.values, 1, world());
+  ml::SilhouetteOptions options;
+  options.sample_size = 4000;
+  options.seed = 42;
+  const auto sampled = ml::silhouette(y, local_labels(big, y), options, world());
+  ASSERT_FALSE(sampled.exact);
+  EXPECT_LT(std::abs(sampled.value - silhouette_1d(big)), 3.0 * sampled.standard_error);
+}
+
 TEST(Quality, SampledSilhouetteWithinThreeStandardErrors) {
   const auto l = line(60000);
   const auto x = ml::shard_rows(l.values, 1, world());

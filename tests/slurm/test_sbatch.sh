@@ -230,7 +230,7 @@ before=$fails e0=$SECONDS
 etiny="--set simulate.cells_per_condition=4 --set simulate.frames=120 --set simulate.size=96
        --set simulate.radius_nm=1800 --set train.epochs=2 --set student.lambdas=[1.0,5.0]
        --set teacher.neighbours=[10,20] --set phenotype.neighbours=[10,20] --set stats.replicates=200
-       --set cells.min_samples=1 --set cells.n_neighbors=4 --set cells.neighbours=[3,4]"
+       --set cells.min_samples=1 --set cells.n_neighbors=4 --set cells.neighbours=[3,4] --set phenotype.min_frames=30"
 set +e
 eids=$(PHENOSCALE_BINARY=$binary timeout 420 "$repo/jobs/slurm/edge_chain" --wait --wait-timeout 360 \
        --deck "$repo/inputs/edge/demo.toml" --output-dir "$eout" --ntasks 2 --time 10:00 --extra "${etiny//$'\n'/ }")

@@ -4,8 +4,11 @@
 // edge_phenotype.cpp (phenotype), edge_stats.cpp (stats, cells).
 #pragma once
 
+#include "phenoscale/app/edge_common.hpp"
 #include "phenoscale/app/registry.hpp"
 #include "phenoscale/core/config.hpp"
+#include "phenoscale/ml/matrix.hpp"
+#include "phenoscale/ml/pca.hpp"
 
 namespace phenoscale::app {
 
@@ -26,5 +29,23 @@ void edge_student(const StageContext& ctx);
 void edge_phenotype(const StageContext& ctx);
 void edge_stats(const StageContext& ctx);
 void edge_cells(const StageContext& ctx);
+
+// The coarse phenotypes of a student latent `z` (N × latent, the rows of
+// `s`), as edge phenotype finds them: PCA of the gathered latent, samples of
+// at least phenotype.min_frames frames clustered per paired experiment.
+// Shared with edge student, which chooses λ by the effect size of the
+// reference contrast on these phenotypes (the paper's criterion). Collective;
+// the same on every rank and at every rank count.
+struct LatentPhenotypes {
+  ml::PcaModel pca;
+  std::vector<float> scores;          // N × cols, every row, every rank
+  std::uint64_t cols = 0;
+  double explained = 0;               // variance ratio kept
+  std::vector<std::int64_t> lengths;  // frames per sample, N
+  std::vector<std::int64_t> coarse;   // phenotype per sample, N; −1: not phenotyped
+  std::size_t phenotyped = 0;
+};
+LatentPhenotypes latent_phenotypes(const core::Config& cfg, const ml::ShardedMatrix& z, const EdgeSamples& s,
+                                   const std::string& where, const par::Comm& comm);
 
 }  // namespace phenoscale::app
