@@ -100,8 +100,13 @@ bool all_have_cells(const EdgeSamples& s, const par::Comm& comm) {
   return comm.allreduce_min<int>(ok) == 1;
 }
 
-std::vector<std::int64_t> gather_all(const std::vector<std::int64_t>& local, const par::Comm& comm) {
-  return comm.allgatherv(local);
+std::vector<std::int64_t> read_teacher_labels(const std::string& path, std::uint64_t expected, const par::Comm& comm) {
+  io::H5File in = io::H5File::open(path, comm);
+  auto block = io::read_samples<std::int64_t>(in, "/labels");
+  par::check_all(comm, block.global_rows == expected,
+                 cat(in.where("/labels"), ": ", block.global_rows, " labels but ", expected,
+                     " samples; run edge teacher on the same samples"));
+  return std::move(block.data);
 }
 
 // Local truth restricted to matched samples, coarse (rare merged into its parent) or fine.

@@ -326,8 +326,8 @@ LatentPhenotypes latent_phenotypes(const core::Config& cfg, const ml::ShardedMat
   // about the shape of its protrusion.
   std::vector<std::int64_t> lengths;
   for (std::uint64_t i = 0; i < s.size(); ++i) lengths.push_back(static_cast<std::int64_t>(s.velocity.length(i)));
-  out.lengths = gather_all(lengths, comm);
-  std::vector<std::int64_t> group = gather_all(s.experiment, comm);
+  out.lengths = ml::gather_values(lengths, comm);
+  std::vector<std::int64_t> group = ml::gather_values(s.experiment, comm);
   if (!cfg.boolean("phenotype.per_experiment")) std::fill(group.begin(), group.end(), 0);
   for (std::size_t i = 0; i < group.size(); ++i) {
     if (out.lengths[i] < cfg.integer("phenotype.min_frames")) group[i] = -1;
@@ -378,11 +378,7 @@ void edge_phenotype(const StageContext& ctx) {
   par::check_all(ctx.comm, z.global_rows == s.velocity.global_series,
                  cat(latent, ":/features has ", z.global_rows, " rows but ", samples_path, " has ",
                      s.velocity.global_series, " samples"));
-  std::vector<std::int64_t> teacher;
-  {
-    io::H5File in = io::H5File::open(teacher_path, ctx.comm);
-    teacher = io::read_samples<std::int64_t>(in, "/labels").data;
-  }
+  const auto teacher = read_teacher_labels(teacher_path, s.velocity.global_series, ctx.comm);
   const LatentPhenotypes lp = latent_phenotypes(cfg, z, s, samples_path, ctx.comm);
   const auto& pca = lp.pca;
   const auto& all_rows = lp.scores;
@@ -430,9 +426,9 @@ void edge_phenotype(const StageContext& ctx) {
   }
   // Profiles and the scoring summary on rank 0 from the gathered series.
   const auto values = ctx.comm.allgatherv(s.velocity.values);
-  const auto all_teacher = gather_all(teacher, ctx.comm);
+  const auto all_teacher = ml::gather_values(teacher, ctx.comm);
   const bool has_truth = ctx.comm.allreduce_max<int>(s.truth.empty() ? 0 : 1) == 1;
-  const auto all_truth = has_truth ? gather_all(s.truth, ctx.comm) : std::vector<std::int64_t>{};
+  const auto all_truth = has_truth ? ml::gather_values(s.truth, ctx.comm) : std::vector<std::int64_t>{};
   const std::string base = without_suffix(csv, ".csv");
   Scores sc;
   if (has_truth) sc = score(all_truth, all_teacher, coarse, deep_id, deep);

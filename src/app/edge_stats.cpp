@@ -60,19 +60,51 @@ std::int64_t control_index(const core::Config& cfg, const EdgeSamples& s) {
   return it - s.conditions.begin();
 }
 
-// The fraction-of-replicates p of the seed: #{d_r ≤ 0}/R (greater) and #{d_r ≥ 0}/R (less).
-std::pair<double, double> fraction_p(const ml::BootstrapResult& b, std::size_t treatment, std::size_t cluster) {
-  const std::size_t K = b.conditions.size(), C = b.clusters;
-  const auto ci = static_cast<std::size_t>(std::find(b.conditions.begin(), b.conditions.end(), b.control) - b.conditions.begin());
-  const auto ti = static_cast<std::size_t>(
-      std::find(b.conditions.begin(), b.conditions.end(), b.treatments[treatment]) - b.conditions.begin());
-  double le = 0, ge = 0;
-  for (std::uint64_t r = 0; r < b.replicates; ++r) {
-    const double d = b.replicate_proportions[(r * K + ti) * C + cluster] - b.replicate_proportions[(r * K + ci) * C + cluster];
-    le += d <= 0;
-    ge += d >= 0;
+// The seed's fraction-of-replicates p (#/R) from ours, (1 + #)/(1 + R): the same count.
+double seed_p(double p, std::uint64_t replicates) {
+  const double r = static_cast<double>(replicates);
+  return std::round(p * (1.0 + r) - 1.0) / r;
+}
+
+// Experiment e's phenotyped samples (label −1: shorter than phenotype.min_frames).
+ml::Observations experiment_observations(const Phenotyped& p, std::int64_t e) {
+  ml::Observations obs;
+  for (std::uint64_t i = 0; i < p.samples.size(); ++i)
+    if (p.samples.experiment[i] == e && p.labels[i] >= 0) {
+      obs.labels.push_back(p.labels[i]);
+      obs.groups.push_back(p.samples.cell_id[i]);
+      obs.conditions.push_back(p.samples.condition[i]);
+    }
+  return obs;
+}
+
+// The cell table of `obs` without the conditions of fewer than `min_cells`
+// cells (they cannot be resampled meaningfully), each skip warned and counted.
+ml::CellTable table_without_small_conditions(const ml::Observations& obs, std::uint64_t clusters, std::int64_t min_cells,
+                                             std::int64_t e, const EdgeSamples& s, std::size_t& skipped,
+                                             const par::Comm& comm) {
+  ml::CellTable table = ml::build_cell_table(obs, clusters, comm);
+  std::vector<std::int64_t> small;
+  for (std::size_t k = 0; k < table.conditions.size(); ++k) {
+    if (static_cast<std::int64_t>(table.cells_in(k)) >= min_cells) continue;
+    small.push_back(table.conditions[k]);
+    core::Log::warn(cat("edge stats: experiment ", e, ": condition ", s.conditions[static_cast<std::size_t>(table.conditions[k])],
+                        " has ", table.cells_in(k), " cell(s), fewer than stats.min_cells = ", min_cells, "; skipped"));
   }
-  return {le / double(b.replicates), ge / double(b.replicates)};
+  skipped += small.size();
+  if (small.empty()) return table;
+  ml::Observations kept;
+  for (std::size_t i = 0; i < obs.labels.size(); ++i) {
+    if (std::find(small.begin(), small.end(), obs.conditions[i]) != small.end()) continue;
+    kept.labels.push_back(obs.labels[i]);
+    kept.groups.push_back(obs.groups[i]);
+    kept.conditions.push_back(obs.conditions[i]);
+  }
+  return ml::build_cell_table(kept, clusters, comm);
+}
+
+std::size_t condition_position(const ml::BootstrapResult& b, std::int64_t condition) {
+  return static_cast<std::size_t>(std::find(b.conditions.begin(), b.conditions.end(), condition) - b.conditions.begin());
 }
 
 }  // namespace
@@ -113,32 +145,9 @@ void edge_stats(const StageContext& ctx) {
   std::vector<std::vector<double>> cols(15);
   std::size_t skipped = 0;
   for (std::int64_t e = 0; e < experiments; ++e) {
-    ml::Observations obs;
-    for (std::uint64_t i = 0; i < s.size(); ++i)
-      if (s.experiment[i] == e && p.labels[i] >= 0) {  // −1: not phenotyped (shorter than phenotype.min_frames)
-        obs.labels.push_back(p.labels[i]);
-        obs.groups.push_back(s.cell_id[i]);
-        obs.conditions.push_back(s.condition[i]);
-      }
-    ml::CellTable table = ml::build_cell_table(obs, static_cast<std::uint64_t>(clusters), ctx.comm);
-    // Conditions with too few cells cannot be resampled meaningfully: skip them.
-    ml::Observations kept;
-    for (std::size_t i = 0; i < obs.labels.size(); ++i) {
-      const auto k = std::find(table.conditions.begin(), table.conditions.end(), obs.conditions[i]) - table.conditions.begin();
-      if (static_cast<std::int64_t>(table.cells_in(static_cast<std::size_t>(k))) >= cfg.integer("stats.min_cells")) {
-        kept.labels.push_back(obs.labels[i]);
-        kept.groups.push_back(obs.groups[i]);
-        kept.conditions.push_back(obs.conditions[i]);
-      }
-    }
-    for (std::size_t k = 0; k < table.conditions.size(); ++k)
-      if (static_cast<std::int64_t>(table.cells_in(k)) < cfg.integer("stats.min_cells")) {
-        ++skipped;
-        core::Log::warn(cat("edge stats: experiment ", e, ": condition ", s.conditions[static_cast<std::size_t>(table.conditions[k])],
-                            " has ", table.cells_in(k), " cell(s), fewer than stats.min_cells = ",
-                            cfg.integer("stats.min_cells"), "; skipped"));
-      }
-    table = ml::build_cell_table(kept, static_cast<std::uint64_t>(clusters), ctx.comm);
+    const ml::CellTable table =
+        table_without_small_conditions(experiment_observations(p, e), static_cast<std::uint64_t>(clusters),
+                                       cfg.integer("stats.min_cells"), e, s, skipped, ctx.comm);
     const bool has_control = std::find(table.conditions.begin(), table.conditions.end(), control) != table.conditions.end();
     if (!has_control || table.conditions.size() < 2) continue;
     ml::BootstrapOptions options;
@@ -148,12 +157,10 @@ void edge_stats(const StageContext& ctx) {
     options.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
     options.progress_interval_s = cfg.real("run.progress_interval_s");
     const ml::BootstrapResult b = ml::bootstrap(table, options, ctx.comm);
-    const std::size_t K = b.conditions.size(), C = b.clusters;
+    const std::size_t C = b.clusters, ci = condition_position(b, control);
     for (std::size_t m = 0; m < b.treatments.size(); ++m) {
-      const auto ti = static_cast<std::size_t>(std::find(b.conditions.begin(), b.conditions.end(), b.treatments[m]) - b.conditions.begin());
-      const auto ci = static_cast<std::size_t>(std::find(b.conditions.begin(), b.conditions.end(), control) - b.conditions.begin());
+      const std::size_t ti = condition_position(b, b.treatments[m]);
       for (std::size_t c = 0; c < C; ++c) {
-        const auto [pg_frac, pl_frac] = fraction_p(b, m, c);
         const std::size_t mc = m * C + c;
         t_exp.push_back(cat(e));
         t_ctrl.push_back(s.conditions[static_cast<std::size_t>(control)]);
@@ -161,10 +168,10 @@ void edge_stats(const StageContext& ctx) {
         const double row[] = {double(c), double(table.cells_in(ci)), double(table.cells_in(ti)),
                               b.proportions[ci * C + c], b.proportions[ti * C + c], b.difference[mc],
                               b.ci_percentile[2 * mc], b.ci_percentile[2 * mc + 1], b.p_greater[mc], b.p_less[mc],
-                              pg_frac, pl_frac, b.p_two_sided[mc], b.cohens_d[mc], double(b.replicates)};
+                              seed_p(b.p_greater[mc], b.replicates), seed_p(b.p_less[mc], b.replicates),
+                              b.p_two_sided[mc], b.cohens_d[mc], double(b.replicates)};
         for (std::size_t j = 0; j < cols.size(); ++j) cols[j].push_back(row[j]);
       }
-      (void)K;
     }
   }
   par::check_all(ctx.comm, !t_exp.empty(),
@@ -197,8 +204,8 @@ void edge_cells(const StageContext& ctx) {
   const Phenotyped p = read_phenotyped(cfg, input, ctx.comm);
   const auto& s = p.samples;
   // Per-cell counts, gathered (cells are few: hundreds).
-  const auto cells = gather_all(s.cell_id, ctx.comm), labels = gather_all(p.labels, ctx.comm),
-             conditions = gather_all(s.condition, ctx.comm), experiments = gather_all(s.experiment, ctx.comm);
+  const auto cells = ml::gather_values(s.cell_id, ctx.comm), labels = ml::gather_values(p.labels, ctx.comm),
+             conditions = ml::gather_values(s.condition, ctx.comm), experiments = ml::gather_values(s.experiment, ctx.comm);
   std::int64_t clusters = 0;
   for (auto l : labels) clusters = std::max(clusters, l + 1);
   std::map<std::int64_t, std::vector<double>> counts;

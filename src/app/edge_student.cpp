@@ -48,15 +48,6 @@ std::string lambda_tag(double lambda) {
   return s;
 }
 
-std::vector<std::int64_t> read_teacher_labels(const std::string& path, std::uint64_t expected, const par::Comm& comm) {
-  io::H5File in = io::H5File::open(path, comm);
-  auto block = io::read_samples<std::int64_t>(in, "/labels");
-  par::check_all(comm, block.global_rows == expected,
-                 cat(in.where("/labels"), ": ", block.global_rows, " labels but ", expected,
-                     " samples; run edge teacher on the same samples"));
-  return std::move(block.data);
-}
-
 // The training file of the student: /inputs = tanh(scale · v) as CSR series, /labels = teacher clusters.
 void write_training_file(const StageContext& ctx, const std::string& path, const EdgeSamples& s,
                          const std::vector<std::int64_t>& labels, double scale) {
@@ -90,14 +81,6 @@ struct Contrast {
   std::int64_t phenotype = -1, control = 0, treated = 1;
 };
 
-ml::Observations observations(const EdgeSamples& s, const std::vector<std::int64_t>& labels) {
-  ml::Observations o;
-  o.labels = labels;
-  o.groups = s.cell_id;
-  o.conditions = s.condition;
-  return o;
-}
-
 // The deck's reference contrast; phenotype "auto" takes the teacher cluster
 // whose pooled proportion differs most between the two conditions.
 Contrast reference_contrast(const core::Config& cfg, const EdgeSamples& s, const std::vector<std::int64_t>& teacher,
@@ -112,15 +95,16 @@ Contrast reference_contrast(const core::Config& cfg, const EdgeSamples& s, const
   if (ref[0] != "auto") {
     c.phenotype = std::stoll(ref[0]);
   } else {
-    const ml::CellTable table = ml::build_cell_table(observations(s, teacher), static_cast<std::uint64_t>(clusters), comm);
+    // Pooled counts per (side, cluster) and samples per side, over all ranks.
     std::vector<double> count(2 * static_cast<std::size_t>(clusters), 0.0), total(2, 0.0);
-    for (std::uint64_t cell = 0; cell < table.cells(); ++cell) {
-      const int side = table.cell_condition[cell] == c.control ? 0 : table.cell_condition[cell] == c.treated ? 1 : -1;
+    for (std::uint64_t i = 0; i < s.size(); ++i) {
+      const int side = s.condition[i] == c.control ? 0 : s.condition[i] == c.treated ? 1 : -1;
       if (side < 0) continue;
-      total[side] += table.totals[cell];
-      for (std::int64_t k = 0; k < clusters; ++k)
-        count[static_cast<std::size_t>(side * clusters + k)] += table.counts[cell * table.clusters + static_cast<std::uint64_t>(k)];
+      total[static_cast<std::size_t>(side)] += 1;
+      count[static_cast<std::size_t>(side * clusters + teacher[i])] += 1;
     }
+    comm.allreduce_sum_inplace(count);
+    comm.allreduce_sum_inplace(total);
     double best = -1;
     for (std::int64_t k = 0; k < clusters; ++k) {
       const double d = std::abs(count[static_cast<std::size_t>(clusters + k)] / std::max(total[1], 1.0) -
@@ -150,7 +134,7 @@ LambdaResult effect_of(const core::Config& cfg, const EdgeSamples& s, const std:
   if (!c.available) return r;
   const ml::ShardedMatrix z = ml::read_matrix({latent, "/features"}, comm);
   const LatentPhenotypes lp = latent_phenotypes(cfg, z, s, latent, comm);
-  const auto all_teacher = gather_all(teacher, comm);
+  const auto all_teacher = ml::gather_values(teacher, comm);
   std::int64_t phenotypes = 0;
   for (auto p : lp.coarse) phenotypes = std::max(phenotypes, p + 1);
   double best = -1;

@@ -95,23 +95,29 @@ struct CollapsedTargets {
   std::vector<double> weights;
 };
 
-bool collapse_targets(const float* rows, const std::int32_t* labels, std::uint64_t n, std::uint64_t d,
-                      CollapsedTargets& out) {
+// Points `job` at the collapsed copy of its targets (kept in `out`) when
+// that at least halves them; otherwise leaves the job as it is.
+void collapse_targets(DistanceJob& job, CollapsedTargets& out) {
+  const std::uint64_t d = job.d;
   std::unordered_map<std::string, std::uint32_t> seen;
   std::string key(d * sizeof(float) + sizeof(std::int32_t), '\0');
-  for (std::uint64_t i = 0; i < n; ++i) {
-    std::memcpy(key.data(), rows + i * d, d * sizeof(float));
-    std::memcpy(key.data() + d * sizeof(float), labels + i, sizeof(std::int32_t));
+  for (std::uint64_t i = 0; i < job.n; ++i) {
+    std::memcpy(key.data(), job.targets + i * d, d * sizeof(float));
+    std::memcpy(key.data() + d * sizeof(float), job.target_labels + i, sizeof(std::int32_t));
     auto [it, fresh] = seen.emplace(key, static_cast<std::uint32_t>(out.labels.size()));
     if (fresh) {
-      out.rows.insert(out.rows.end(), rows + i * d, rows + (i + 1) * d);
-      out.labels.push_back(labels[i]);
+      out.rows.insert(out.rows.end(), job.targets + i * d, job.targets + (i + 1) * d);
+      out.labels.push_back(job.target_labels[i]);
       out.weights.push_back(0.0);
-      if (2 * out.labels.size() > n) return false;  // too few repeats to pay
+      if (2 * out.labels.size() > job.n) return;  // too few repeats to pay
     }
     out.weights[it->second] += 1.0;
   }
-  return true;
+  job.targets = out.rows.data();
+  job.target_labels = out.labels.data();
+  job.n = out.labels.size();
+  job.weights = out.weights.data();
+  job.self_in_targets = false;
 }
 
 // Rows [first, first + rows) of `data`, shifted, in double.
@@ -195,13 +201,7 @@ SilhouetteResult exact_silhouette(const ShardedMatrix& x, const std::vector<std:
   DistanceJob job{x.data.data(), ids.data(), x.local_rows, all.data(), 0, all_labels.data(), x.global_rows, x.cols, k,
                   column_mean(all, x.cols)};
   CollapsedTargets collapsed;
-  if (collapse_targets(all.data(), all_labels.data(), x.global_rows, x.cols, collapsed)) {
-    job.targets = collapsed.rows.data();
-    job.target_labels = collapsed.labels.data();
-    job.n = collapsed.labels.size();
-    job.weights = collapsed.weights.data();
-    job.self_in_targets = false;
-  }
+  collapse_targets(job, collapsed);
   distance_sums(job, sums);
   double total = 0.0;
   for (std::uint64_t i = 0; i < x.local_rows; ++i) total += silhouette_of(sums.data() + i * k, dense[i], sizes);
@@ -240,13 +240,7 @@ SilhouetteResult sampled_silhouette(const ShardedMatrix& x, const std::vector<st
   DistanceJob job{sample.data(), sample_ids.data(), m, x.data.data(), x.first_row, dense.data(), x.local_rows, x.cols, k,
                   column_mean(sample, x.cols)};
   CollapsedTargets collapsed;
-  if (collapse_targets(x.data.data(), dense.data(), x.local_rows, x.cols, collapsed)) {
-    job.targets = collapsed.rows.data();
-    job.target_labels = collapsed.labels.data();
-    job.n = collapsed.labels.size();
-    job.weights = collapsed.weights.data();
-    job.self_in_targets = false;
-  }
+  collapse_targets(job, collapsed);
   distance_sums(job, sums);
   comm.allreduce_sum_inplace(sums);
   std::vector<double> s(m);

@@ -42,6 +42,27 @@ expect_error() {
   fi
 }
 
+# same_file NAME A B: the two files are byte-identical (outputs at two rank counts).
+same_file() {
+  if cmp -s "$2" "$3"; then pass "$1 byte-identical ($2, $3)"; else fail "$1 differs ($2, $3)"; fi
+}
+
+# same_datasets A.h5 B.h5 DATASET...: each dataset is bit-identical in both files.
+same_datasets() {
+  local a=$1 b=$2; shift 2
+  for ds in "$@"; do
+    if h5diff -q "$a" "$b" "$ds" "$ds"; then pass "$(basename "$a") $ds bit-identical ($a, $b)"
+    else fail "$(basename "$a") $ds differs ($a, $b)"; fi
+  done
+}
+
+# no_files NAME DIR: a failed run leaves no file in its output dir.
+no_files() {
+  local left
+  left=$(find "$2" -type f 2>/dev/null)
+  if [ -z "$left" ]; then pass "$1: nothing left in $2"; else fail "$1: files left behind: $left"; fi
+}
+
 # The plain closing line ctest-independent runners understand.
 finish() {
   echo "$PASSES passed, $FAILURES failed"

@@ -21,21 +21,6 @@ spt() {  # spt NP DIR STAGE ARGS...
   local np=$1 dir=$2 stage=$3; shift 3
   run_np "$np" -q spt "$stage" -c "$DECK" "${TINY[@]}" --set run.output_dir="$dir" "$@" || fail "$stage at np=$np ($dir)"
 }
-same_file() {  # same_file NAME A B
-  if cmp -s "$2" "$3"; then pass "$1 byte-identical at np=1 and np=2"; else fail "$1 differs between np=1 and np=2"; fi
-}
-same_datasets() {  # same_datasets A.h5 B.h5 DATASET...
-  local a=$1 b=$2; shift 2
-  for ds in "$@"; do
-    if h5diff -q "$a" "$b" "$ds" "$ds"; then pass "$(basename "$a") $ds bit-identical at np=1 and np=2"
-    else fail "$(basename "$a") $ds differs between np=1 and np=2"; fi
-  done
-}
-no_files() {  # no_files NAME DIR: a failed run leaves no file in its output dir
-  local left
-  left=$(find "$2" -type f 2>/dev/null)
-  if [ -z "$left" ]; then pass "$1: nothing left in $2"; else fail "$1: files left behind: $left"; fi
-}
 
 # --- 1. the chain at 1 and 2 ranks -----------------------------------------------
 for np in 1 2; do

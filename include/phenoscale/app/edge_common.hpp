@@ -52,8 +52,9 @@ void write_edge_samples(io::H5File& out, const EdgeSamples& samples);
 // Collective. Whether every sample has a cell id (cell_id ≥ 0) on every rank.
 bool all_have_cells(const EdgeSamples& samples, const par::Comm& comm);
 
-// Collective. The global per-sample vector (rank order), on every rank.
-std::vector<std::int64_t> gather_all(const std::vector<std::int64_t>& local, const par::Comm& comm);
+// Collective. This rank's block of the teacher's cluster labels (teacher.h5:/labels);
+// InputError naming the dataset when their count is not `expected` samples.
+std::vector<std::int64_t> read_teacher_labels(const std::string& path, std::uint64_t expected, const par::Comm& comm);
 
 // This rank's (truth, labels) pairs of the samples matched to a planted
 // phenotype (truth ≥ 0), for ARI scoring only: truth coarse (the rare
