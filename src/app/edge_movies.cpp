@@ -534,9 +534,11 @@ void edge_events(const StageContext& ctx) {
   const auto names = condition_names(movies);
   const auto align = align_options(cfg);
   const int gap = static_cast<int>(cfg.integer("events.gap_half_width"));
+  const int tolerance = static_cast<int>(cfg.integer("events.truth_tolerance"));
   EdgeSamples samples;
   samples.conditions = names;
-  std::uint64_t skipped = 0, filled = 0, series = 0;
+  samples.frame_s = 0.0;  // from the velocity maps; a rank without movies must not contribute the default
+  std::uint64_t skipped = 0, filled = 0, series = 0, dropped = 0;
   par::collectively(ctx.comm, [&] {
     TruthIndex truth;
     if (!truth_path.empty()) truth = read_truth(truth_path);
@@ -554,14 +556,15 @@ void edge_events(const StageContext& ctx) {
           ++skipped;  // leading/trailing gaps: the window lost the edge
           continue;
         }
-        std::size_t short_events = 0;
-        for (const auto& a : edge::align_events(v, edge::detect_onsets(v, onset), align, &short_events)) {
+        std::size_t unusable = 0;  // onset too close to the block start, or too short
+        for (const auto& a : edge::align_events(v, edge::detect_onsets(v, onset), align, &unusable)) {
           samples.push_back(a.velocity, 0, movies[i].cell_id, condition_index(names, movies[i].condition),
                             movies[i].experiment, w, a.onset + 1);
           if (!truth_path.empty())
             samples.truth.push_back(planted_phenotype(truth, movies[i].cell_id, map.angle[static_cast<std::size_t>(w)],
-                                                      a.onset + 1, static_cast<int>(cfg.integer("events.truth_tolerance"))));
+                                                      a.onset + 1, tolerance));
         }
+        dropped += unusable;
       }
     }
   });
@@ -582,7 +585,8 @@ void edge_events(const StageContext& ctx) {
   for (auto t : samples.truth) matched += t >= 0;
   core::Log::info(cat("edge events: ", total, " samples from ", ctx.comm.allreduce_sum(series), " window series (",
                       ctx.comm.allreduce_sum(skipped), " series with gaps at the ends skipped, ",
-                      ctx.comm.allreduce_sum(filled), " interior gaps filled)",
+                      ctx.comm.allreduce_sum(filled), " interior gaps filled, ", ctx.comm.allreduce_sum(dropped),
+                      " events dropped: onset within events.before of the block start or shorter than events.min_frames)",
                       truth_path.empty() ? std::string()
                                          : cat("; ", ctx.comm.allreduce_sum(matched), " matched to planted events"),
                       " -> ", path));

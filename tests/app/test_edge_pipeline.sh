@@ -56,6 +56,14 @@ first = f['velocity/offsets'][:-1]
 assert np.median(v[first]) < 0 < np.median(v[first + 8]), (np.median(v[first]), np.median(v[first + 8]))
 PY
 
+# More ranks than movies: the frame interval still comes from the maps (2 s here).
+mkdir -p two && head -n 3 np1/movies/movies.csv >two/movies.csv && cp np1/movies/cell_0000.tif np1/movies/cell_0001.tif two/
+edge 1 two_out window --set window.input=two --set window.frame_s=2
+edge 3 two_out events
+frame_s=$($PY -c "import h5py; print(h5py.File('two_out/events.h5','r').attrs['frame_s'])")
+if [ "$frame_s" = "2.0" ]; then pass "events at 3 ranks on 2 movies: frame_s 2 from the maps"
+else fail "events on 2 movies at 3 ranks: frame_s $frame_s, expected 2.0"; fi
+
 # --- 2. student once, then phenotype / stats / cells at 1, 2, 3 ranks ------------------
 edge 2 np1 student
 for np in 2 3; do mkdir -p "np$np/student"; cp np1/student/latent.h5 "np$np/student/"; done
