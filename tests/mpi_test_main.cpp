@@ -18,8 +18,14 @@ const par::Comm& world() {
   return comm;
 }
 
-std::string shared_temp_dir(const std::string& prefix) {
+// The shared directories made so far (prefix -> path), removed at exit.
+std::map<std::string, std::string>& shared_dirs_made() {
   static std::map<std::string, std::string> made;
+  return made;
+}
+
+std::string shared_temp_dir(const std::string& prefix) {
+  auto& made = shared_dirs_made();
   auto it = made.find(prefix);
   if (it != made.end()) return it->second;
   namespace fs = std::filesystem;
@@ -62,6 +68,10 @@ int main(int argc, char** argv) {
   const int local = RUN_ALL_TESTS();
   // Any rank failing fails everywhere, so ctest sees one verdict.
   const int global = environment.world().allreduce_max(local);
+  // Every rank is past its tests (the allreduce): rank 0 removes the shared directories.
+  if (environment.world().rank() == 0) {
+    for (const auto& [prefix, dir] : phenoscale::testing::shared_dirs_made()) std::filesystem::remove_all(dir);
+  }
   if (local != 0 && environment.world().rank() != 0) {
     std::fprintf(stderr, "[rank %d] had failing tests\n", environment.world().rank());
   }

@@ -8,9 +8,11 @@
 
 #include "phenoscale/app/nn_stage_io.hpp"
 #include "phenoscale/app/stage_io.hpp"
+#include "phenoscale/app/tomo_common.hpp"
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/io/sample_array.hpp"
+#include "phenoscale/io/star.hpp"
 #include "phenoscale/ml/kmeans.hpp"
 #include "phenoscale/ml/matrix.hpp"
 #include "phenoscale/nn/engine.hpp"
@@ -93,8 +95,13 @@ void subdivide(const StageContext& ctx) {
   out.write_attribute("/", "clusters_with_at_most_10_members", small);
   io::write_provenance(out, stage_provenance(ctx, {features_path, labels_path}));
   out.commit();
+  std::string rows;  // RELION classes count from 1; the row is the subtomogram's row in the input
+  for (std::size_t i = 0; i < km.labels.size(); ++i) {
+    rows += io::star_row({std::to_string(x.first_row + i), std::to_string(km.labels[i] + 1)}, 2);
+  }
+  const std::string star = write_star_particles(ctx, "subdivide.star", {"phenoscaleRow", "rlnClassNumber"}, rows);
   core::Log::info(cat("tomo subdivide: k-means k = ", km.k, " on ", x.global_rows, " x ", km.d, " features; ", small,
-                      " cluster(s) with <= 10 members -> ", path));
+                      " cluster(s) with <= 10 members -> ", path, star.empty() ? "" : " and " + star));
 }
 
 }  // namespace
@@ -110,7 +117,10 @@ void add_tomo_learning_keys(core::Schema& s) {
       .string("subdivide.labels_dataset", "/class_rows", "Dataset of true classes (0..C-1)")
       .integer("subdivide.k", 100, "Number of k-means clusters (the paper: 100)", 1, 1e7)
       .integer("subdivide.n_init", 3, "k-means restarts", 1, 1000)
-      .string("subdivide.output", "subdivide.h5", "Output file name inside run.output_dir");
+      .string("subdivide.output", "subdivide.h5", "Output file name inside run.output_dir")
+      .string("subdivide.star", "subdivide.star",
+              "RELION-style STAR file: each subtomogram's row (phenoscaleRow) and cluster (rlnClassNumber, from 1) "
+              "inside run.output_dir; empty = none");
 }
 
 std::vector<Stage> tomo_learning_stages() {

@@ -33,6 +33,7 @@
 #include "phenoscale/io/mrc.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
+#include "phenoscale/io/star.hpp"
 #include "phenoscale/par/agree.hpp"
 #include "phenoscale/par/partition.hpp"
 #include "phenoscale/tomo/alignment.hpp"
@@ -95,6 +96,9 @@ core::Schema tomo_schema() {
       .integer("pick.box", 40, "Edge of the extracted subtomograms, voxels", 4, 1024)
       .integer("pick.max_particles", 0, "Keep at most this many peaks (0 = all)", 0, 1e9)
       .string("pick.output", "picks.h5", "Output file name inside run.output_dir")
+      .string("pick.star", "picks.star",
+              "RELION-style STAR file of the picks (rlnTomoName, rlnCoordinateX/Y/Z, rlnAutopickFigureOfMerit) "
+              "inside run.output_dir; empty = none")
       .string("average.input", "", "Subtomograms; empty = run.output_dir/<simulate.output>")
       .string("average.reference", "", "Class maps for alignment and FSC; empty = run.output_dir/<structures.output>")
       .integer("average.class_id", 0, "Average the subtomograms of this row of the class maps", 0, 1e6)
@@ -373,7 +377,16 @@ void pick(const StageContext& ctx) {
   out.write_attribute("/", "threshold_t", ps.threshold_t);
   io::write_provenance(out, stage_provenance(ctx, {input}));
   out.commit();
-  core::Log::info(cat("tomo pick: ", values.size(), " particles -> ", path));
+  std::string rows;  // every pick is on rank 0
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    rows += io::star_row({input, std::to_string(centres[3 * i]), std::to_string(centres[3 * i + 1]),
+                          std::to_string(centres[3 * i + 2]), io::star_number(values[i])},
+                         5);
+  }
+  const std::string star = write_star_particles(
+      ctx, "pick.star", {"rlnTomoName", "rlnCoordinateX", "rlnCoordinateY", "rlnCoordinateZ", "rlnAutopickFigureOfMerit"},
+      rows);
+  core::Log::info(cat("tomo pick: ", values.size(), " particles -> ", path, star.empty() ? "" : " and " + star));
 }
 
 void average(const StageContext& ctx) {

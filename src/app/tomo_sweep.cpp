@@ -28,6 +28,7 @@
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/io/atomic_file.hpp"
 #include "phenoscale/io/sample_array.hpp"
+#include "phenoscale/io/star.hpp"
 #include "phenoscale/par/agree.hpp"
 #include "phenoscale/tomo/recovery.hpp"
 
@@ -102,6 +103,24 @@ std::pair<std::int64_t, double> nearest_other_class(const tomo::Volume& average,
   for (std::size_t c = 0; c < nm.size(); ++c)
     if (scored(c) && (best.first < 0 || nm[c] < best.second)) best = {static_cast<std::int64_t>(c), nm[c]};
   return best;
+}
+
+// The STAR rows of the recovered cluster's members: class from 1, RELION's
+// Euler angles of each member's alignment to its class average, and the
+// origin o = −Rᵀs (Å) of the alignment's shift s (docs/file-formats.md).
+std::string recover_star_rows(const ClusterMembers& m, const tomo::ClassificationResult& result, double voxel_nm) {
+  std::string rows;
+  for (std::size_t i = 0; i < m.rows.size(); ++i) {
+    const auto& pose = result.alignments[i];
+    const auto angles = tomo::relion_angles_deg(pose.rotation);
+    const tomo::Vec3 origin = tomo::rotate_vector(tomo::transpose(pose.rotation), pose.shift_voxels);
+    rows += io::star_row({std::to_string(m.rows[i]), std::to_string(result.labels[i] + 1), io::star_number(angles[0]),
+                          io::star_number(angles[1]), io::star_number(angles[2]),
+                          io::star_number(-origin[0] * voxel_nm * 10.0), io::star_number(-origin[1] * voxel_nm * 10.0),
+                          io::star_number(-origin[2] * voxel_nm * 10.0)},
+                         8);
+  }
+  return rows;
 }
 
 void recover(const StageContext& ctx) {
@@ -199,6 +218,10 @@ void recover(const StageContext& ctx) {
   out.write_attribute("/average", "voxel_nm", maps.voxel_nm);
   io::write_provenance(out, stage_provenance(ctx, {input, subdivide_path, reference}));
   out.commit();
+  write_star_particles(ctx, "recover.star",
+                       {"phenoscaleRow", "rlnClassNumber", "rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi", "rlnOriginXAngst",
+                        "rlnOriginYAngst", "rlnOriginZAngst"},
+                       recover_star_rows(m, result, maps.voxel_nm));
   core::Log::info(cat("tomo recover: ", maps.names[row], ": C_pred = class ", predicted, " (",
                       result.class_sizes[predicted], " subtomograms, ", static_cast<int>(100 * fraction[predicted] + 0.5),
                       "% ", maps.names[row], "), structural discrepancy ", d.resolution_nm, " nm -> ",
@@ -396,6 +419,9 @@ void add_tomo_sweep_keys(core::Schema& s) {
       .boolean("recover.closer_than_others", true,
                "Recovered also requires a smaller discrepancy to the own map than to any other class map")
       .string("recover.output", "recover.h5", "Output file name inside run.output_dir")
+      .string("recover.star", "recover.star",
+              "RELION-style STAR file of the cluster's members: row, class, Euler angles, origin (docs/file-formats.md) "
+              "inside run.output_dir; empty = none")
       .integer_list("sweep.class_rows", {}, "Classes left out one at a time; empty = every class row with density", 0)
       .integer("sweep.task", -1, "Run only entry `task` of the class list (a Slurm array task id); -1 = all in turn",
                -1, 1e6)

@@ -66,6 +66,12 @@ EulerZyz euler_from_rotation(const Mat3& r) {
   return e;
 }
 
+std::array<double, 3> relion_angles_deg(const Mat3& to_reference) {
+  constexpr double kDeg = 180.0 / 3.14159265358979323846;
+  const EulerZyz e = euler_from_rotation(to_reference);
+  return {e.phi * kDeg, e.theta * kDeg, e.psi * kDeg};
+}
+
 Mat3 rotation_about_axis(const Vec3& axis, double angle) {
   const double norm = std::sqrt(axis[0] * axis[0] + axis[1] * axis[1] + axis[2] * axis[2]);
   const double x = axis[0] / norm, y = axis[1] / norm, z = axis[2] / norm;

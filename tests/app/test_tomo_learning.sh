@@ -26,8 +26,14 @@ frac = s["/most_enriched_fraction"][()]
 print(f"held-out test accuracy {test_acc:.3f} (chance 0.333); confusion {conf.tolist()}; cluster purity {frac.round(2).tolist()}")
 assert test_acc > 0.85, test_acc
 assert (frac > 0.8).all(), frac
+# subdivide.star, read by gemmi: every subtomogram once, its k-means cluster + 1.
+import gemmi
+table = gemmi.cif.read_file("subdivide.star").sole_block().find(["_phenoscaleRow", "_rlnClassNumber"])
+rows = [int(r[0]) for r in table]; classes = np.array([int(r[1]) for r in table])
+assert rows == list(range(180)), rows[:5]
+assert (classes == s["/labels"][()] + 1).all()
 PY
-then pass "DSRF3D far above chance; features separate the classes"; else fail "tomo learning chain quality"; fi
+then pass "DSRF3D far above chance; features separate the classes; subdivide.star"; else fail "tomo learning chain quality"; fi
 out=$(run_np 2 tomo train "${COMMON[@]}" --set run.output_dir=loo --set train.input=subtomograms.h5 --set 'train.exclude_classes=[2]' \
       --set train.epochs=1 2>&1) || fail "leave-one-class-out training"
 grep -q "120 samples after leaving out classes \[2\]" <<<"$out" && pass "train.exclude_classes leaves class 2 out (120 of 180 samples)" \

@@ -48,9 +48,19 @@ d = np.sqrt(((t[:, None, :] - p[None, :, :]) ** 2).sum(-1)).min(1)
 recall = (d <= 5).mean()
 print(f"picking: {len(t)} particles, {len(p)} picks, recall {recall:.2f}")
 ok &= len(t) >= 8 and recall >= 0.8
+# The STAR file of the picks, read by gemmi (a standard STAR/CIF parser).
+import gemmi
+star = gemmi.cif.read_file("np1/picks.star").sole_block()
+table = star.find("_rln", ["TomoName", "CoordinateX", "CoordinateY", "CoordinateZ", "AutopickFigureOfMerit"])
+xyz = np.array([[int(r[1]), int(r[2]), int(r[3])] for r in table])
+fom = np.array([float(r[4]) for r in table])
+dog = h5py.File("np1/picks.h5", "r")["dog_values"][...]
+print(f"picks.star: block data_{star.name}, {len(table)} rows")
+ok &= star.name == "particles" and len(table) == len(p) and (xyz == p).all() and np.allclose(fom, dog, rtol=1e-8)
+ok &= all(gemmi.cif.as_string(r[0]).endswith("tomogram.mrc") for r in table)
 sys.exit(0 if ok else 1)
 PY
-then pass "acquisition attributes, average resolution and picking recall"; else fail "tomo chain known answers"; fi
+then pass "acquisition attributes, average resolution, picking recall, picks.star"; else fail "tomo chain known answers"; fi
 expect_error "average.class_id out of range" "average.class_id = 9" 2 tomo average -c "$DECK" --set run.output_dir=np1 --set average.class_id=9
 # A bad structure file read by one rank ends every rank with the same line.
 printf 'HEADER    NOTHING\nEND\n' > empty.pdb

@@ -44,8 +44,23 @@ for a, b in zip(rows[1], rows[2]):
     d1, d2 = float(a["discrepancy_nm"]), float(b["discrepancy_nm"])
     if abs(d1 - d2) > 0.8:
         problems.append(f"{a['class_name']} discrepancy: np=2 {d2:.2f} nm vs np=1 {d1:.2f} nm")
+# Each class's recover.star (read by gemmi): one row per cluster member,
+# RELION's tilt in [0, 180], classes numbered from 1.
+import glob, h5py, gemmi
+for path in sorted(glob.glob("np1/**/recover.star", recursive=True)):
+    table = gemmi.cif.read_file(path).sole_block().find(
+        ["_phenoscaleRow", "_rlnClassNumber", "_rlnAngleRot", "_rlnAngleTilt", "_rlnAnglePsi", "_rlnOriginXAngst"])
+    h5 = h5py.File(path.replace("recover.star", "recover.h5"), "r")
+    rows = sorted(int(r[0]) for r in table)
+    tilt = [float(r[3]) for r in table]
+    classes = sorted(int(r[1]) for r in table)
+    if rows != sorted(h5["/members"][()].tolist()) or not all(0 <= t <= 180 for t in tilt) or \
+            classes != sorted((h5["/member_classes"][()] + 1).tolist()):
+        problems.append(f"{path}: rows, tilts or classes do not match recover.h5")
+if len(glob.glob("np1/**/recover.star", recursive=True)) != 2:
+    problems.append("expected a recover.star per left-out class")
 print("\n".join(problems))
 sys.exit(1 if problems else 0)
 PY
-then pass "both left-out classes recovered; the same table at 1 and 2 ranks"; else fail "sweep across rank counts"; fi
+then pass "both left-out classes recovered; the same table at 1 and 2 ranks; recover.star per class"; else fail "sweep across rank counts"; fi
 finish

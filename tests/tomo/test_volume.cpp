@@ -60,6 +60,39 @@ TEST(Rotation, EulerRoundTripAndGeodesicDistance) {
   }
 }
 
+// RELION's Euler_angles2matrix written out element by element as RELION
+// documents it (Heymann, Chagoyen & Belnap 2005), independently of our
+// rotation_zyz: A maps reference coordinates to particle coordinates.
+Mat3 relion_matrix(double rot_deg, double tilt_deg, double psi_deg) {
+  const double ca = std::cos(deg(rot_deg)), sa = std::sin(deg(rot_deg));
+  const double cb = std::cos(deg(tilt_deg)), sb = std::sin(deg(tilt_deg));
+  const double cg = std::cos(deg(psi_deg)), sg = std::sin(deg(psi_deg));
+  const double cc = cb * ca, cs = cb * sa, sc = sb * ca, ss = sb * sa;
+  return {cg * cc - sg * sa,  cg * cs + sg * ca,  -cg * sb,  //
+          -sg * cc - cg * sa, -sg * cs + cg * ca, sg * sb,   //
+          sc,                 ss,                 cb};
+}
+
+TEST(Rotation, RelionAnglesGiveTheTransposeOfTheAlignmentRotation) {
+  Rng rng(11, Stream::test, 0);
+  for (int i = 0; i < 100; ++i) {
+    const Mat3 to_reference = random_rotation(rng);
+    const auto a = relion_angles_deg(to_reference);
+    EXPECT_GE(a[1], 0.0);
+    EXPECT_LE(a[1], 180.0);
+    EXPECT_LT(geodesic_distance_rad(relion_matrix(a[0], a[1], a[2]), transpose(to_reference)), 1e-6);  // acos resolves ~1e-8
+  }
+  // A particle turned by +30° about z needs −30° to reach the reference:
+  // RELION's rot + psi is then −30° (tilt 0).
+  const auto a = relion_angles_deg(rotation_about_axis({0, 0, 1}, deg(-30)));
+  EXPECT_NEAR(a[1], 0.0, 1e-9);
+  EXPECT_NEAR(a[0] + a[2], -30.0, 1e-9);
+  // The projection direction (A's third row) for a 90° tilt about y is the x axis.
+  const auto b = relion_angles_deg(rotation_about_axis({0, 1, 0}, deg(90)));
+  const Mat3 m = relion_matrix(b[0], b[1], b[2]);
+  EXPECT_NEAR(std::abs(m[6]), 1.0, 1e-9);
+}
+
 TEST(Rotation, RandomRotationsAreUniformOnSO3) {
   // Under the Haar measure E[trace R] = 0 (the angle ω has density
   // (1 − cos ω)/π and trace = 1 + 2cos ω), and R e_z is uniform on the

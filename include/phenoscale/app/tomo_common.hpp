@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "phenoscale/app/registry.hpp"
 #include "phenoscale/io/hdf5.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/par/comm.hpp"
@@ -23,6 +24,14 @@ struct ClassMaps {
 
 // Collective. Reads /maps, /class_ids and the class names of a structures file.
 ClassMaps read_class_maps(const std::string& path, const par::Comm& comm);
+
+// Collective. The RELION-style STAR particle file of a stage (`pick.star`,
+// `subdivide.star`, `recover.star`: a name inside run.output_dir, "" for
+// none): rank 0 writes the header of `columns`, every rank its own rows
+// (formatted with io::star_row), in rank order, atomically. Returns the path
+// ("" when the key is empty). Columns and conventions: docs/file-formats.md.
+std::string write_star_particles(const StageContext& ctx, const std::string& key, const std::vector<std::string>& columns,
+                                 const std::string& local_rows);
 
 // Collective. This rank's rows of `in`:/subtomograms, checked to be
 // N × n × n × n; `n` is the box edge.

@@ -51,6 +51,13 @@ Mat3 identity_rotation();
 Mat3 rotation_zyz(const EulerZyz& angles);
 // The inverse of rotation_zyz (theta in [0, π]; phi, psi in (−π, π]).
 EulerZyz euler_from_rotation(const Mat3& r);
+// RELION's Euler angles (rlnAngleRot, rlnAngleTilt, rlnAnglePsi; degrees) of
+// a particle whose alignment rotation `to_reference` turns it onto the
+// reference (rotate(particle, to_reference) ≈ reference). RELION's matrix
+// A(rot, tilt, psi) (the ZYZ convention of Heymann, Chagoyen & Belnap 2005)
+// maps reference coordinates to particle coordinates, so A = to_referenceᵀ
+// and to_reference = Rz(rot)·Ry(tilt)·Rz(psi) = rotation_zyz.
+std::array<double, 3> relion_angles_deg(const Mat3& to_reference);
 // Rotation by `angle_rad` about the unit vector `axis` (right-handed).
 Mat3 rotation_about_axis(const Vec3& axis, double angle_rad);
 Mat3 multiply(const Mat3& a, const Mat3& b);
