@@ -49,10 +49,19 @@ namespace {
 
 using core::cat;
 
+// Ids 0..22: the 22 procedural assemblies and the empty class.
+std::vector<std::int64_t> all_procedural_classes() {
+  std::vector<std::int64_t> ids(tomo::class_count_with_empty);
+  std::iota(ids.begin(), ids.end(), 0);
+  return ids;
+}
+
 core::Schema tomo_schema() {
   core::Schema s;
   add_run_section(s);
-  s.integer_list("structures.classes", {}, "Procedural class ids to build (0-21, 22 = empty); empty list = all 23",
+  s.integer_list("structures.classes", all_procedural_classes(),
+                 "Procedural class ids to build (0-21, 22 = empty); default all 23; [] = none (a deck of PDB/mmCIF "
+                 "files only)",
                  0, tomo::empty_class_id)
       .string_list("structures.files", {}, "PDB/mmCIF files (optionally .gz) appended as further classes")
       .integer("structures.box", 40, "Edge of the cubic class maps, voxels", 8, 1024)
@@ -168,12 +177,11 @@ io::MrcVolume to_mrc(const tomo::Volume& v) {
 // The class maps of a structures file, on every rank.
 void structures(const StageContext& ctx) {
   const auto& cfg = ctx.config;
-  std::vector<std::int64_t> ids = cfg.integer_list("structures.classes");
-  if (ids.empty()) {
-    ids.resize(tomo::class_count_with_empty);
-    std::iota(ids.begin(), ids.end(), 0);
-  }
+  const std::vector<std::int64_t> ids = cfg.integer_list("structures.classes");
   const auto& files = cfg.string_list("structures.files");
+  par::check_all(ctx.comm, !ids.empty() || !files.empty(),
+                 cat(deck_label(cfg), ": structures.classes and structures.files are both empty; expected at least "
+                                      "one class (procedural ids 0-22 or PDB/mmCIF files)"));
   const std::uint64_t count = ids.size() + files.size();
   const int box = static_cast<int>(cfg.integer("structures.box"));
   const double voxel_nm = cfg.real("structures.voxel_nm"), resolution_nm = cfg.real("structures.resolution_nm");

@@ -66,6 +66,31 @@ expect_error "average.class_id out of range" "average.class_id = 9" 2 tomo avera
 printf 'HEADER    NOTHING\nEND\n' > empty.pdb
 expect_error "PDB without atoms" "PDB with no atoms" 2 tomo structures -c "$DECK" --set run.output_dir=bad \
   --set 'structures.files=["empty.pdb"]'
+# A deck of PDB files only (structures.classes = []): two synthetic complexes,
+# a ring and a rod of carbon atoms, become the only two classes.
+"$PY" - <<'PY'
+import math
+def pdb(name, xyz):
+    with open(name, "w") as f:
+        for i, (x, y, z) in enumerate(xyz):
+            f.write(f"ATOM  {i + 1:5d}  CA  ALA A{i % 9999 + 1:4d}    {x:8.3f}{y:8.3f}{z:8.3f}  1.00  0.00           C\n")
+        f.write("END\n")
+pdb("ring.pdb", [(60 * math.cos(a / 50), 60 * math.sin(a / 50), (a % 5) * 4.0) for a in range(315)])
+pdb("rod.pdb", [((i % 3) * 6.0, (i // 3 % 3) * 6.0, -90 + (i // 9) * 5.0) for i in range(333)])
+PY
+run_np 2 -q tomo structures -c "$DECK" --set run.output_dir=pdb "${SMALL[@]}" --set 'structures.classes=[]' \
+  --set 'structures.files=["ring.pdb", "rod.pdb"]' || fail "structures from PDB files only"
+run_np 2 -q tomo simulate -c "$DECK" --set run.output_dir=pdb "${SMALL[@]}" || fail "simulate from PDB files only"
+if "$PY" - <<'PY'
+import h5py, numpy as np
+s = h5py.File("pdb/structures.h5", "r"); t = h5py.File("pdb/subtomograms.h5", "r")
+ids = s["/class_ids"][()]; rows = t["/class_rows"][()]
+print(f"PDB-only deck: class ids {ids.tolist()}, {len(rows)} subtomograms of rows {sorted(set(rows.tolist()))}")
+assert ids.tolist() == [-1, -1] and s["/maps"].shape[0] == 2 and sorted(set(rows.tolist())) == [0, 1]
+PY
+then pass "a deck of PDB files only builds two classes and simulates them"; else fail "PDB-only deck"; fi
+expect_error "no classes at all" "structures.classes and structures.files are both empty" 2 tomo structures -c "$DECK" \
+  --set run.output_dir=bad --set 'structures.classes=[]'
 # An MRC tomogram of an unsupported mode (3: complex int16), and one whose
 # header promises more voxels than the file holds.
 "$PY" - <<'PY'
