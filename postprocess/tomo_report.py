@@ -59,7 +59,8 @@ def main():
     lines += [f"## Classification ({arch}, {c} classes, chance {1.0 / c:.3f})", "",
               f"- held-out test accuracy (seeded split, never trained on): **{test_acc:.3f}**",
               f"- accuracy over all {int(confusion.sum())} subtomograms (train + test): {total_acc:.3f}", "",
-              "| class | name | accuracy |", "|---|---|---|"]
+              "Per-class accuracy over all subtomograms (train + test rows, not a held-out figure):", "",
+              "| class | name | accuracy (train + test) |", "|---|---|---|"]
     for i in range(c):
         lines.append(f"| {i} | {names[i] if i < len(names) else '?'} | {per_class[i]:.3f} |")
     fig, ax = plt.subplots(figsize=(4 + 0.3 * c, 3.5 + 0.3 * c))
