@@ -13,6 +13,7 @@
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/core/progress.hpp"
+#include "phenoscale/core/stop_signal.hpp"
 #include "phenoscale/par/agree.hpp"
 #include "phenoscale/nn/model_spec.hpp"
 #include "phenoscale/par/allreducer.hpp"
@@ -75,7 +76,9 @@ void run_stage(const Pipeline& pipeline, const Stage& stage, const StageOptions&
   const auto start = std::chrono::steady_clock::now();
   core::Timers timers;
   StageContext context{config, comm, name, command_line, timers};
+  core::StopSignal stop_signal;  // SIGTERM/SIGUSR1 only raise a flag that the stages poll (par::stop_point)
   stage.run(context);
+  if (core::StopSignal::received() != 0) core::Log::info(name + ": a stop signal arrived after the last stop point; the stage completed");
   par::report_timers(timers, comm, name);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   core::Log::info(name + " done in " + core::Progress::format_duration(seconds));

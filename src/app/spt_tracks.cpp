@@ -154,7 +154,7 @@ void simulate_set(const StageContext& ctx, const spt::SimulationOptions& options
     for (std::uint64_t i = mine.begin; i < mine.end; ++i) {
       const spt::Track track = spt::simulate_track(options, seed, first_index + i);
       std::vector<std::int64_t> frames(static_cast<std::size_t>(track.frames()));
-      for (std::size_t t = 0; t < frames.size(); ++t) frames[t] = static_cast<std::int64_t>(t);
+      for (std::size_t f = 0; f < frames.size(); ++f) frames[f] = static_cast<std::int64_t>(f);
       tracks.track_id.push_back(static_cast<std::int64_t>(i));
       tracks.positions.push_back(track.xyz.data(), frames.size());
       tracks.frames.push_back(frames.data(), frames.size());

@@ -15,6 +15,11 @@ std::string output_path(const core::Config& config, const std::string& name) {
 }
 
 void make_parent_dir(const StageContext& ctx, const std::string& path) {
+  par::stop_point(ctx.comm, ctx.stage);
+  create_parent_dir(ctx, path);
+}
+
+void create_parent_dir(const StageContext& ctx, const std::string& path) {
   par::collectively(ctx.comm, [&] {
     if (!ctx.comm.is_root()) return;
     const fs::path dir = fs::path(path).parent_path();

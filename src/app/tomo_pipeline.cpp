@@ -30,6 +30,7 @@
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/core/progress.hpp"
+#include "phenoscale/core/stop_signal.hpp"
 #include "phenoscale/io/mrc.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
@@ -262,6 +263,7 @@ void simulate(const StageContext& ctx) {
       rotations.insert(rotations.end(), sim.pose.rotation.begin(), sim.pose.rotation.end());
       shifts.insert(shifts.end(), sim.pose.shift_voxels.begin(), sim.pose.shift_voxels.end());
       progress.advance();
+      if (core::StopSignal::received() != 0) break;  // the stop point before the write ends the stage
     }
   }
   core::ScopedTimer t(ctx.timers, "write");

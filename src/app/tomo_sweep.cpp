@@ -284,8 +284,11 @@ void sweep(const StageContext& ctx) {
   const Pipeline tomo = tomo_pipeline();
   const core::Schema schema = tomo.schema();
   std::vector<const Stage*> chain;
-  for (const std::string name : {"train", "extract", "subdivide", "recover"})
-    chain.push_back(&*std::find_if(tomo.stages.begin(), tomo.stages.end(), [&](const Stage& s) { return s.name == name; }));
+  for (const std::string name : {"train", "extract", "subdivide", "recover"}) {
+    const auto it = std::find_if(tomo.stages.begin(), tomo.stages.end(), [&](const Stage& s) { return s.name == name; });
+    if (it == tomo.stages.end()) throw Error("tomo sweep: the tomo pipeline has no stage \"" + name + "\"");
+    chain.push_back(&*it);
+  }
   for (const std::int64_t row : rows) {
     const core::Config one = class_config(cfg, schema, row);
     const std::string done = output_path(one, one.string("recover.output"));

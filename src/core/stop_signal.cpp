@@ -10,7 +10,8 @@ extern "C" void record_stop_signal(int signal_number) { g_received = signal_numb
 }  // namespace
 
 StopSignal::StopSignal() {
-  g_received = 0;
+  // No reset: the CLI installs one for the whole stage and the trainer nests
+  // its own; a signal received before the inner one must not be forgotten.
   struct sigaction action {};
   action.sa_handler = record_stop_signal;
   sigemptyset(&action.sa_mask);

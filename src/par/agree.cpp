@@ -3,6 +3,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "phenoscale/core/stop_signal.hpp"
+
 namespace phenoscale::par {
 namespace {
 
@@ -40,6 +42,13 @@ void check_all(const Comm& comm, bool ok, const std::string& message_if_not_ok) 
   std::exception_ptr error;
   if (!ok) error = std::make_exception_ptr(InputError(message_if_not_ok));
   agree(comm, error);
+}
+
+void stop_point(const Comm& comm, const std::string& what) {
+  const int signal_number = comm.allreduce_max(static_cast<int>(core::StopSignal::received()));
+  if (signal_number == 0) return;
+  throw Preempted("stop signal " + std::to_string(signal_number) + " during " + what +
+                  "; nothing written under a final name, a rerun of the same command redoes this stage");
 }
 
 }  // namespace phenoscale::par

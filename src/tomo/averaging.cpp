@@ -8,6 +8,7 @@
 #include <numeric>
 
 #include "phenoscale/core/error.hpp"
+#include "phenoscale/core/log.hpp"
 #include "phenoscale/ml/kmeans.hpp"
 #include "phenoscale/ml/pca.hpp"
 #include "phenoscale/par/agree.hpp"
@@ -181,7 +182,11 @@ ClassificationResult classify(const std::vector<Volume>& subs, double tilt, cons
       result.labels[i] = best_class;
       result.alignments[i] = best;
     }
-    if (comm.allreduce_sum(changed) == 0) {
+    par::stop_point(comm, "classification iteration " + std::to_string(iteration + 1));
+    const std::uint64_t changed_total = comm.allreduce_sum(changed);
+    core::Log::debug("classification: iteration " + std::to_string(iteration + 1) + ", " + std::to_string(changed_total) +
+                     " label(s) changed");
+    if (changed_total == 0) {
       // Converged: the averages above already match these labels, up to the
       // refined poses; one more pass forms them from the final poses.
       const auto final_sums = class_sums(subs, tilt, result.alignments, result.labels, s.classes, comm, n, voxel_nm);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 
+#include "phenoscale/core/log.hpp"
 #include "phenoscale/par/agree.hpp"
 #include "phenoscale/tomo/fourier.hpp"
 #include "phenoscale/tomo/missing_wedge.hpp"
@@ -54,6 +55,9 @@ std::vector<AlignmentResult> reference_free_alignment(const std::vector<Volume>&
     comm.allreduce_sum_inplace(next.accumulators());
     reference = std::move(next);
     min_count = s.classification.min_count;
+    par::stop_point(comm, "reference-free alignment pass " + std::to_string(pass + 1));
+    core::Log::debug("reference-free alignment: pass " + std::to_string(pass + 1) + " of " +
+                     std::to_string(s.alignment_iterations) + " done");
   }
   return poses;
 }

@@ -22,8 +22,14 @@ std::string input_or_output(const core::Config& config, const std::string& key, 
 // keys came from defaults and --set only.
 std::string deck_label(const core::Config& config);
 
-// Collective. Creates the parent directory of `path` (rank 0), agreed on all ranks.
+// Collective. Creates the parent directory of `path` (rank 0), agreed on all
+// ranks. Stages call it just before they write an output, so it is also the
+// stage's last preemption point (par::stop_point): a stop signal received
+// while the stage computed ends it here with exit 75 and nothing written.
 void make_parent_dir(const StageContext& ctx, const std::string& path);
+// The same without the preemption point: for a file written after the
+// stage's main output is committed (it must not be skipped by a stop).
+void create_parent_dir(const StageContext& ctx, const std::string& path);
 
 // Collective. Throws the same ConfigError on every rank when the string key
 // `key` is empty: "<key> is empty: <how_to_set_it>".

@@ -1,9 +1,10 @@
 // Graceful stop on SIGTERM / SIGUSR1 (Slurm preemption, `--signal` before the
 // time limit, scancel --signal).
 //
-// While a StopSignal is alive the two signals only raise a flag; long loops
-// (training) poll it collectively at step boundaries, write a checkpoint and
-// end with exit code 75 so the job script requeues. The flag is the one piece
+// While a StopSignal is alive the two signals only raise a flag; the CLI
+// installs one for every stage. Long loops poll it collectively
+// (par::stop_point; training at step boundaries, after a checkpoint) and end
+// with exit code 75 so the job script requeues. The flag is the one piece
 // of process-wide state a signal handler allows. Destruction restores the
 // previous handlers.
 #pragma once

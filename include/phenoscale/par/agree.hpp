@@ -21,6 +21,14 @@ void agree(const Comm& comm, std::exception_ptr local_error);
 // Collective. Throws on every rank if `ok` is false on any rank.
 void check_all(const Comm& comm, bool ok, const std::string& message_if_not_ok);
 
+// Collective. A preemption point of a long stage: when any rank has received
+// SIGTERM or SIGUSR1 (core::StopSignal, installed for every CLI stage), every
+// rank throws Preempted (exit 75) naming `what`. Call it before a stage
+// writes its outputs and between the passes of long collective loops: the
+// outputs are atomic, so nothing is left under a final name and the requeued
+// job reruns (or, where the stage checkpoints, resumes) the stage.
+void stop_point(const Comm& comm, const std::string& what);
+
 template <typename F>
 void collectively(const Comm& comm, F&& fn) {
   std::exception_ptr error;
