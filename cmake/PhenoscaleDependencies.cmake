@@ -36,6 +36,21 @@ if(DEFINED ENV{PETSC_DIR})
   set(ENV{PKG_CONFIG_PATH} "$ENV{PKG_CONFIG_PATH}:$ENV{PETSC_DIR}/$ENV{PETSC_ARCH}/lib/pkgconfig:$ENV{PETSC_DIR}/lib/pkgconfig")
 endif()
 pkg_check_modules(PETSC REQUIRED IMPORTED_TARGET PETSc)
+# SLEPc (eigensolvers on PETSc matrices: the spectral methods of ml/spectral).
+# Debian's slepc-dev installs slepc.pc next to PETSc.pc; a source build sits
+# under $SLEPC_DIR.
+file(GLOB _slepc_pc_dirs /usr/lib/slepcdir/slepc*/x86_64-linux-gnu-real/lib/pkgconfig)
+if(_slepc_pc_dirs)
+  set(ENV{PKG_CONFIG_PATH} "$ENV{PKG_CONFIG_PATH}:${_slepc_pc_dirs}")
+endif()
+if(DEFINED ENV{SLEPC_DIR})
+  set(ENV{PKG_CONFIG_PATH} "$ENV{PKG_CONFIG_PATH}:$ENV{SLEPC_DIR}/$ENV{PETSC_ARCH}/lib/pkgconfig:$ENV{SLEPC_DIR}/lib/pkgconfig")
+endif()
+pkg_check_modules(SLEPC IMPORTED_TARGET slepc)
+if(NOT SLEPC_FOUND)
+  message(FATAL_ERROR "SLEPc (slepc.pc) not found: install the Debian package slepc-dev "
+                      "(jobs/local/setup.sh) or set SLEPC_DIR to a SLEPc build matching PETSc ${PETSC_VERSION}.")
+endif()
 
 # --- header libraries and small helpers --------------------------------------
 find_package(Eigen3 3.4 REQUIRED NO_MODULE)

@@ -1,6 +1,7 @@
 // `phenoscale ml communities`: phenotype communities of the symmetrised kNN
-// graph (DeepHACKS, METHODS.md §3) by our distributed Louvain or an igraph
-// reference method (ml/louvain.hpp); builds the kNN graph itself or reuses
+// graph (DeepHACKS, METHODS.md §3) by our distributed Louvain, spectral
+// clustering (ml/spectral.hpp) or an igraph reference method
+// (ml/louvain.hpp); builds the kNN graph itself or reuses
 // the /neighbours of an `ml knn` output.
 #include "phenoscale/app/ml_stages.hpp"
 #include "phenoscale/app/stage_io.hpp"
@@ -123,6 +124,8 @@ ml::CommunityOptions community_options(const core::Config& cfg) {
   options.max_iterations = static_cast<int>(cfg.integer("communities.max_iterations"));
   options.max_levels = static_cast<int>(cfg.integer("communities.max_levels"));
   options.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
+  options.clusters = static_cast<std::uint64_t>(cfg.integer("communities.clusters"));
+  options.max_clusters = static_cast<std::uint64_t>(cfg.integer("communities.max_clusters"));
   return options;
 }
 
@@ -143,17 +146,21 @@ void add_ml_communities_keys(core::Schema& s) {
       .real("communities.sigma", 1.0, "σ of the gaussian edge weights", 1e-300)
       .string("communities.method", "louvain",
               "louvain (distributed, ours), igraph-louvain, igraph-leiden, igraph-infomap (rank 0 over the "
-              "gathered graph)",
-              {"louvain", "igraph-louvain", "igraph-leiden", "igraph-infomap"})
+              "gathered graph), spectral (distributed: SLEPc eigenvectors of D^-1/2 W D^-1/2, then k-means)",
+              {"louvain", "igraph-louvain", "igraph-leiden", "igraph-infomap", "spectral"})
       .real("communities.resolution", 1.0, "Modularity resolution γ", 0.0)
       .real("communities.tolerance", 1e-6, "A Louvain sweep gaining less modularity than this ends a level", 0.0)
       .integer("communities.max_iterations", 100, "Louvain sweeps per level at most", 1, 1e6)
-      .integer("communities.max_levels", 32, "Louvain coarsening levels at most", 1, 1000);
+      .integer("communities.max_levels", 32, "Louvain coarsening levels at most", 1, 1000)
+      .integer("communities.clusters", 0,
+               "spectral: number of k-means clusters; 0 = the largest eigengap among the first "
+               "communities.max_clusters + 1 eigenvalues", 0, 1e6)
+      .integer("communities.max_clusters", 10, "spectral: most clusters the eigengap may choose", 1, 1000);
 }
 
 Stage ml_communities_stage() {
   return {"communities",
-          "Communities of the symmetrised kNN graph (distributed Louvain or igraph) -> /labels, modularity",
+          "Communities of the symmetrised kNN graph (distributed Louvain or spectral, or igraph) -> /labels",
           run_communities, {{"input", "communities.input"}, {"output", "communities.output"}}};
 }
 

@@ -11,6 +11,7 @@
 
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
+#include "phenoscale/ml/spectral.hpp"
 #include "phenoscale/par/agree.hpp"
 #include "phenoscale/par/partition.hpp"
 
@@ -507,6 +508,10 @@ const std::vector<std::pair<std::string, Method>>& method_table() {
       {"igraph-infomap",
        [](const DistGraph& g, const CommunityOptions& o, const par::Comm& c) {
          return run_on_root(igraph_infomap, g, o, c);
+       }},
+      {"spectral",
+       [](const DistGraph& g, const CommunityOptions& o, const par::Comm& c) {
+         return Partition{spectral_communities(g, o, c), 1};
        }},
   };
   return table;

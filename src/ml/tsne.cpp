@@ -22,7 +22,8 @@ using core::cat;
 EmbeddingInit parse_embedding_init(const std::string& text, const std::string& key) {
   if (text == "pca") return EmbeddingInit::pca;
   if (text == "random") return EmbeddingInit::random;
-  throw ConfigError(key + " = \"" + text + "\": expected \"pca\" or \"random\"");
+  if (text == "spectral") return EmbeddingInit::spectral;
+  throw ConfigError(key + " = \"" + text + "\": expected \"pca\", \"random\" or \"spectral\"");
 }
 
 void check_embedding_size(std::uint64_t n, std::uint64_t max_points) {
@@ -335,6 +336,10 @@ double knn_preservation(const std::vector<float>& X, std::uint64_t d, const std:
 
 EmbeddingResult tsne(const std::vector<float>& X, std::uint64_t n, std::uint64_t d, const TsneOptions& o) {
   validate(n, d, X.size(), o.max_points, "t-SNE");
+  if (o.init == EmbeddingInit::spectral) {
+    throw ConfigError("embed.initialisation = \"spectral\" is UMAP's initialisation; t-SNE starts from "
+                      "\"pca\" or \"random\"");
+  }
   if (!(o.perplexity > 0) || !(o.theta >= 0) || !(o.early_exaggeration > 0) || !(o.learning_rate >= 0)) {
     throw ConfigError(cat("t-SNE: need perplexity > 0, theta >= 0, early_exaggeration > 0, learning_rate >= 0; found ",
                           o.perplexity, ", ", o.theta, ", ", o.early_exaggeration, ", ", o.learning_rate));

@@ -10,6 +10,7 @@
 #include "phenoscale/core/progress.hpp"
 #include "phenoscale/core/rng.hpp"
 #include "phenoscale/ml/embedding.hpp"
+#include "phenoscale/ml/spectral.hpp"
 
 namespace phenoscale::ml {
 
@@ -169,11 +170,44 @@ Graph fuzzy_graph(const Neighbours& nb, std::uint64_t n, std::uint64_t n_neighbo
   return g;
 }
 
+// umap-learn's spectral_layout: eigenvectors 2 … dim + 1 of the normalised
+// Laplacian of the (pruned) fuzzy graph, i.e. of D^-1/2 W D^-1/2, unscaled.
+// The graph's pairs are sorted by (head, tail), so they are its CSR rows.
+std::vector<double> spectral_layout(const Graph& g, double min_weight, std::uint64_t n, std::uint64_t dim,
+                                    std::uint64_t seed) {
+  DistGraph csr;
+  csr.global_vertices = n;
+  csr.offsets.assign(n + 1, 0);
+  for (std::size_t e = 0; e < g.weight.size(); ++e) {
+    if (g.weight[e] < min_weight) continue;
+    ++csr.offsets[g.head[e] + 1];
+    csr.targets.push_back(static_cast<std::int64_t>(g.tail[e]));
+    csr.weights.push_back(g.weight[e]);
+  }
+  for (std::uint64_t i = 0; i < n; ++i) csr.offsets[i + 1] += csr.offsets[i];
+  SpectralOptions so;
+  so.eigenpairs = std::min(n, dim + 1);
+  so.seed = seed;
+  const par::Comm self(MPI_COMM_SELF);
+  const SpectralDecomposition s = spectral_decomposition(csr, so, self);
+  std::vector<double> y(dim * n, 0.0);
+  for (std::uint64_t i = 0; i < n; ++i) {
+    for (std::uint64_t c = 0; c + 1 < so.eigenpairs; ++c) y[dim * i + c] = s.vectors[i * so.eigenpairs + c + 1];
+  }
+  if (s.components > 1) {
+    core::Log::warn(cat("UMAP spectral initialisation: the fuzzy graph has ", s.components,
+                        " connected components; the leading eigenvectors are their indicators"));
+  }
+  return y;
+}
+
 std::vector<double> initial_layout(const std::vector<float>& X, std::uint64_t n, std::uint64_t d,
-                                   const UmapOptions& o) {
+                                   const UmapOptions& o, const Graph& g, double min_weight) {
   const std::uint64_t dim = o.n_components;
   std::vector<double> y(dim * n);
-  if (o.init == EmbeddingInit::pca) {
+  if (o.init == EmbeddingInit::spectral) {
+    y = spectral_layout(g, min_weight, n, dim, o.seed);
+  } else if (o.init == EmbeddingInit::pca) {
     y = pca_scores(X.data(), n, d, dim);
     // Fewer features than output dimensions leave components without a
     // principal axis: a degenerate layout would never unfold, so those are
@@ -311,7 +345,7 @@ EmbeddingResult umap(const std::vector<float>& X, std::uint64_t n, std::uint64_t
   for (std::size_t e = 0; e < sched.head.size(); ++e)
     sched.per_negative[e] = neg_rate > 0 ? sched.per_sample[e] / neg_rate : std::numeric_limits<double>::infinity();
 
-  std::vector<double> y = initial_layout(X, n, d, o);
+  std::vector<double> y = initial_layout(X, n, d, o, g, wmax / static_cast<double>(epochs));
   switch (dim) {
     case 2: optimise_layout<2>(y, dim, n, sched, epochs, a, b, o); break;
     case 3: optimise_layout<3>(y, dim, n, sched, epochs, a, b, o); break;

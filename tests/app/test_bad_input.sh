@@ -79,6 +79,15 @@ PY
 expect_error "MRC bad mode" "badmode.mrc:" 2 info badmode.mrc
 expect_error "MRC shorter than its header says" "short.mrc: MRC header says 8x8x8 voxels" 2 info short.mrc
 
+# --- spectral methods (PETSc/SLEPc) -----------------------------------------------
+# Gaussian weights that underflow leave vertices of degree 0, where
+# D^-1/2 W D^-1/2 is undefined; the error is agreed before PETSc is touched.
+expect_error "spectral: vertices of degree 0" "graph vertices have weighted degree 0 (first: vertex 0)" 2 \
+  ml communities --input good/samples.h5:/features --set communities.method=spectral \
+  --set communities.weights=gaussian --set communities.sigma=1e-6 --set run.output_dir=out_spectral
+expect_error "t-SNE with the spectral start" 'embed.initialisation = "spectral" is UMAP'"'"'s' 2 \
+  ml embed --input good/samples.h5:/features --set embed.initialisation=spectral --set run.output_dir=out_tsne
+
 # --- a failure mid-write leaves no file under the final name -----------------------
 # Each rank may write at most 2 MB (SIGXFSZ ignored, so write() fails with
 # EFBIG): the tracks dataset fails after /features and /labels were written.

@@ -263,7 +263,7 @@ TEST(Umap, SameSeedSameCoordinates) {
 TEST(Umap, ThreeComponentsSeparateBlobs) {
   // DeepHACKS's 3-D UMAP: 10 neighbours, min_dist 0.1, on three blobs in 10-D.
   const Blobs b = make_blobs(150, 3, 10);
-  for (const EmbeddingInit init : {EmbeddingInit::pca, EmbeddingInit::random}) {
+  for (const EmbeddingInit init : {EmbeddingInit::pca, EmbeddingInit::random, EmbeddingInit::spectral}) {
     UmapOptions o;
     o.n_components = 3;
     o.n_neighbors = 10;
@@ -278,7 +278,8 @@ TEST(Umap, ThreeComponentsSeparateBlobs) {
     const double preserved = knn_preservation(b.x, b.d, r.coordinates, 3, b.n, 10);
     std::printf("3-D UMAP (%s init): nearest-centroid purity %.4f, nearest neighbour in own blob %.4f, "
                 "10-NN preservation %.4f\n",
-                init == EmbeddingInit::pca ? "pca" : "random", purity, separated, preserved);
+                init == EmbeddingInit::pca ? "pca" : init == EmbeddingInit::random ? "random" : "spectral", purity,
+                separated, preserved);
     EXPECT_GE(purity, 0.99);
     EXPECT_GE(separated, 0.99);
     // Isotropic noise within a blob: only part of the 10-NN survives, but far
@@ -287,6 +288,28 @@ TEST(Umap, ThreeComponentsSeparateBlobs) {
     // No coordinate collapses: the layout is 3-D, not a plane in 3-D.
     for (std::uint64_t c = 0; c < 3; ++c) EXPECT_GT(column_range(r.coordinates, 3, c), 0.5) << "column " << c;
   }
+}
+
+TEST(Umap, SpectralInitialisationOnAConnectedGraph) {
+  // Overlapping blobs: one connected fuzzy graph, so the spectral layout is
+  // made of solved (not component) eigenvectors; the run is reproducible and
+  // keeps the blobs apart as the PCA start does.
+  Blobs b = make_blobs(100, 3, 3);
+  for (std::uint64_t i = 0; i < b.n; ++i) b.x[i * b.d + b.label[i]] -= 9.0f;  // centres 3 apart, σ 1
+  UmapOptions o;
+  o.init = EmbeddingInit::spectral;
+  o.epochs = 200;
+  const auto r1 = umap(b.x, b.n, b.d, o), r2 = umap(b.x, b.n, b.d, o);
+  EXPECT_EQ(r1.coordinates, r2.coordinates);
+  for (float v : r1.coordinates) ASSERT_TRUE(std::isfinite(v));
+  o.init = EmbeddingInit::pca;
+  const auto p = umap(b.x, b.n, b.d, o);
+  const double spectral = knn_preservation(b.x, b.d, r1.coordinates, 2, b.n, 15);
+  const double pca = knn_preservation(b.x, b.d, p.coordinates, 2, b.n, 15);
+  std::printf("UMAP on overlapping blobs, 15-NN preservation: spectral init %.4f, pca init %.4f\n", spectral, pca);
+  EXPECT_GT(spectral, 0.8 * pca);
+  EXPECT_THROW(parse_embedding_init("laplacian", "embed.initialisation"), ConfigError);
+  EXPECT_EQ(parse_embedding_init("spectral", "embed.initialisation"), EmbeddingInit::spectral);
 }
 
 TEST(Umap, ThreeComponentsSameSeedSameCoordinates) {

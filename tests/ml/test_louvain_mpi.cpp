@@ -155,7 +155,8 @@ TEST(Louvain, UnknownMethodIsAConfigError) {
   const auto g = two_triangles(world());
   EXPECT_THROW(run(g, "walktrap", world()), ConfigError);
   const auto names = ml::community_methods();
-  EXPECT_EQ(names, (std::vector<std::string>{"louvain", "igraph-louvain", "igraph-leiden", "igraph-infomap"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"louvain", "igraph-louvain", "igraph-leiden", "igraph-infomap",
+                                             "spectral"}));
 }
 
 TEST(Louvain, GraphWithoutEdgesKeepsSingletons) {

@@ -34,8 +34,15 @@
 // are the 2-D ones summed over every coordinate, with the same per-coordinate
 // clip at ±4. Initialisation is the first n_components principal components
 // (or uniform random in n_components dimensions), rescaled to [0, 10] per
-// coordinate — no spectral initialisation; components beyond the d input
-// features have no principal axis and are drawn at random. The layout runs
+// coordinate; components beyond the d input features have no principal axis
+// and are drawn at random. Or spectral, as umap-learn's default
+// (spectral_layout): the eigenvectors 2 … n_components + 1 of the normalised
+// Laplacian of the fuzzy graph (after dropping the edges too weak to be
+// sampled), computed by SLEPc on one rank (ml/spectral.hpp), rescaled to
+// [0, 10] likewise; umap-learn's 1e-4 noise is not added (the layout stays a
+// function of the seed alone) and a graph of several components is not laid
+// out component by component as umap-learn does: its leading eigenvectors are
+// the component indicators (ml/spectral.hpp), which separates the components. The layout runs
 // on one thread in edge order; negative samples are drawn from
 // Rng(seed, Stream::embedding, N + epoch · edges + edge), so a run is
 // reproducible bit for bit. n_components = 2 gives exactly the coordinates of
@@ -48,9 +55,9 @@
 
 namespace phenoscale::ml {
 
-enum class EmbeddingInit { pca, random };
+enum class EmbeddingInit { pca, random, spectral };
 
-// "pca" or "random"; ConfigError naming `key` otherwise.
+// "pca", "random" or "spectral" (UMAP only); ConfigError naming `key` otherwise.
 EmbeddingInit parse_embedding_init(const std::string& text, const std::string& key);
 
 struct TsneOptions {

@@ -27,7 +27,9 @@ struct CommunityOptions {
   double tolerance = 1e-6;         // a sweep gaining less than this ends the level
   int max_iterations = 100;        // sweeps per level
   int max_levels = 32;
-  std::uint64_t seed = 1;          // igraph's random choices (Leiden, Infomap)
+  std::uint64_t seed = 1;          // igraph's random choices (Leiden, Infomap); spectral's start vector and k-means
+  std::uint64_t clusters = 0;      // spectral: k-means clusters; 0 = from the eigengap
+  std::uint64_t max_clusters = 10; // spectral: the eigengap looks at the first max_clusters + 1 eigenvalues
 };
 
 struct Communities {
