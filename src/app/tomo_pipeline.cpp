@@ -8,8 +8,9 @@
 //   tomogram   : one crowded tomogram (MRC) and its true particle list;
 //   pick       : DoG particle picking on an MRC tomogram, boxes extracted;
 //   average    : missing-wedge-aware Fourier average of one class, with the
-//                true poses or by alignment to the class map, and its FSC
-//                against that map;
+//                true poses or by alignment to the class map, CTF-corrected
+//                (phase flip or Wiener, docs/methods.md §1.3), its FSC against
+//                that map and the gold-standard half-set FSC;
 //   classify   : iterative reference-free classification (PCA + k-means of
 //                masked differences, realignment to class averages).
 //
@@ -116,6 +117,16 @@ core::Schema tomo_schema() {
               {"truth", "search"})
       .real("average.coarse_step_deg", 30.0, "Coarse rotation grid step of the alignment search", 1.0, 90.0)
       .real("average.min_count", 2.0, "Fourier voxels observed by fewer subtomograms are set to 0", 1.0, 1e9)
+      .string("average.ctf_correction", "auto",
+              "auto: phase-flip when the input carries a CTF (ctf_applied), else none; none; phase-flip: F times "
+              "sign(CTF); wiener: sum CTF F / (sum CTF^2 + 1/wiener_snr)",
+              {"auto", "none", "phase-flip", "wiener"})
+      .real("average.wiener_snr", 1.0, "SNR constant of the Wiener-filtered average (its 1/SNR term)", 1e-9, 1e12)
+      .string("fsc.definition", "interpolated",
+              "How a resolution is read off an FSC curve (average, recover, sweep): interpolated: linear in frequency "
+              "between the last shell >= threshold and the first below; first-below: the first shell below (the "
+              "paper's reading)",
+              {"interpolated", "first-below"})
       .string("average.output", "average.h5", "Output file name inside run.output_dir")
       .string("average.mrc", "average.mrc", "Average as MRC inside run.output_dir; empty = none")
       .string("classify.input", "", "Subtomograms; empty = run.output_dir/<simulate.output>")
@@ -399,6 +410,57 @@ void pick(const StageContext& ctx) {
   core::Log::info(cat("tomo pick: ", values.size(), " particles -> ", path, star.empty() ? "" : " and " + star));
 }
 
+// Whether the input's /subtomograms attributes (written by simulate) describe
+// a CTF, and the CTF they describe.
+bool describes_ctf(const io::H5File& in) {
+  for (const char* k : {"ctf_applied", "voltage_kv", "defocus_um", "cs_mm", "amplitude_contrast"})
+    if (!in.has_attribute("/subtomograms", k)) return false;
+  return true;
+}
+
+bool ctf_applied(const io::H5File& in) {
+  return describes_ctf(in) && in.read_int_attribute("/subtomograms", "ctf_applied") != 0;
+}
+
+tomo::CtfParameters acquired_ctf(const io::H5File& in) {
+  tomo::CtfParameters c;
+  c.voltage_kv = in.read_double_attribute("/subtomograms", "voltage_kv");
+  c.defocus_um = in.read_double_attribute("/subtomograms", "defocus_um");
+  c.cs_mm = in.read_double_attribute("/subtomograms", "cs_mm");
+  c.amplitude_contrast = in.read_double_attribute("/subtomograms", "amplitude_contrast");
+  if (in.has_attribute("/subtomograms", "envelope_per_nm"))
+    c.envelope_per_nm = in.read_double_attribute("/subtomograms", "envelope_per_nm");
+  return c;
+}
+
+// Mean FSC over the shells past frequency k (1/nm); NaN when none lies past it.
+double mean_fsc_past(const tomo::FscCurve& c, double k_per_nm) {
+  double sum = 0.0;
+  int shells = 0;
+  for (std::size_t r = 0; r < c.fsc.size(); ++r)
+    if (c.frequency_per_nm[r] > k_per_nm) sum += c.fsc[r], ++shells;
+  return shells > 0 ? sum / shells : std::nan("");
+}
+
+// average.ctf_correction with the acquisition's CTF; "auto" corrects by phase
+// flipping exactly when the input says a CTF was applied.
+tomo::CtfCorrectionSettings ctf_correction(const core::Config& cfg, const io::H5File& in) {
+  const std::string name = cfg.string("average.ctf_correction");
+  const bool described = describes_ctf(in), applied = ctf_applied(in);
+  tomo::CtfCorrectionSettings c;
+  c.mode = name == "auto" ? (applied ? tomo::CtfCorrection::phase_flip : tomo::CtfCorrection::none)
+                          : tomo::ctf_correction_from_name(name);
+  if (c.mode == tomo::CtfCorrection::none) return c;
+  par::check_all(in.comm(), applied,
+                 cat(in.where("/subtomograms"), ": average.ctf_correction = \"", name,
+                     "\" expects subtomograms acquired with a CTF (attributes ctf_applied = 1, voltage_kv, "
+                     "defocus_um, cs_mm, amplitude_contrast); found ",
+                     described ? "ctf_applied = 0" : "them missing"));
+  c.ctf = acquired_ctf(in);
+  c.wiener_snr = cfg.real("average.wiener_snr");
+  return c;
+}
+
 void average(const StageContext& ctx) {
   const auto& cfg = ctx.config;
   const std::string input = input_or_output(cfg, "average.input", "simulate.output");
@@ -422,7 +484,14 @@ void average(const StageContext& ctx) {
   as.coarse_step_deg = cfg.real("average.coarse_step_deg");
   as.max_shift_voxels = std::max(2.0, in.read_double_attribute("/subtomograms", "max_shift_voxels") + 2.0);
   const auto all_observed = tomo::missing_wedge_mask(n, n, n, 90.0);
-  tomo::FourierAverager averager(n, truth.voxel_nm);
+  const tomo::CtfCorrectionSettings correction = ctf_correction(cfg, in);
+  const auto definition = tomo::fsc_definition_from_name(cfg.string("fsc.definition"));
+  // Gold-standard half sets: members numbered in global row order, so the
+  // split is the same at any rank count (local members, then exscan).
+  std::uint64_t local_members = 0;
+  for (auto r : rows.data) local_members += r == row;
+  std::uint64_t ordinal = ctx.comm.exscan_sum(local_members);
+  std::vector<tomo::FourierAverager> halves(2, tomo::FourierAverager(n, truth.voxel_nm, correction));
   std::vector<double> angle_errors_deg;
   {
     core::ScopedTimer t(ctx.timers, "average");
@@ -440,16 +509,25 @@ void average(const StageContext& ctx) {
         pose = tomo::align(truth, all_observed, v, tilt, as);
         angle_errors_deg.push_back(tomo::geodesic_distance_rad(pose.rotation, inverse) * 180.0 / 3.14159265358979323846);
       }
-      averager.add(v, tilt, pose);
+      halves[tomo::half_set_of(ordinal++)].add(v, tilt, pose);
     }
   }
-  // Partial sums add up across ranks (double accumulators).
-  ctx.comm.allreduce_sum_inplace(averager.accumulators());
+  // Partial sums add up across ranks (double accumulators); the full average is the two halves merged.
+  for (auto& h : halves) ctx.comm.allreduce_sum_inplace(h.accumulators());
+  tomo::FourierAverager averager = halves[0];
+  averager.merge(halves[1]);
   const double used = ctx.comm.allreduce_sum(static_cast<double>(averager.added()));
   double error_sum = std::accumulate(angle_errors_deg.begin(), angle_errors_deg.end(), 0.0);
   error_sum = ctx.comm.allreduce_sum(error_sum);
-  const tomo::Volume avg = averager.average(cfg.real("average.min_count"));
-  const auto fsc = tomo::fourier_shell_correlation(avg, truth);
+  const double min_count = cfg.real("average.min_count");
+  const tomo::Volume avg = averager.average(min_count);
+  const auto fsc = tomo::fourier_shell_correlation(avg, truth, definition);
+  const double first_below_nm = tomo::fsc_resolution_nm(fsc.fsc, n, truth.voxel_nm, 0.5, tomo::FscDefinition::first_below);
+  const auto gold = tomo::half_set_fsc(halves[0].average(min_count), halves[1].average(min_count), definition);
+  // Past the first CTF zero an uncorrected average carries the inverted map:
+  // the mean FSC against the class map there shows what the correction buys.
+  const auto first_zero = ctf_applied(in) ? tomo::ctf_zeros_per_nm(acquired_ctf(in), 1) : std::vector<double>{};
+  const double beyond = first_zero.empty() ? std::nan("") : mean_fsc_past(fsc, first_zero[0]);
   const std::string path = output_path(cfg, cfg.string("average.output"));
   make_parent_dir(ctx, path);
   io::H5File out = io::H5File::create(path, ctx.comm);
@@ -457,7 +535,20 @@ void average(const StageContext& ctx) {
   io::write_samples(out, "/average", avg.data.data(), root_rows, {un, un, un});
   io::write_samples(out, "/fsc", fsc.fsc.data(), root_rows, {fsc.fsc.size()});
   io::write_samples(out, "/fsc_frequency_per_nm", fsc.frequency_per_nm.data(), root_rows, {fsc.frequency_per_nm.size()});
+  io::write_samples(out, "/half_set_fsc", gold.curve.fsc.data(), root_rows, {gold.curve.fsc.size()});
   out.write_attribute("/", "fsc_resolution_nm", fsc.resolution_nm);
+  out.write_attribute("/", "fsc_definition", tomo::fsc_definition_name(definition));
+  out.write_attribute("/", "fsc_resolution_first_below_nm", first_below_nm);
+  out.write_attribute("/", "half_set_fsc_resolution_nm", gold.resolution_nm);
+  out.write_attribute("/", "half_set_threshold", tomo::gold_standard_threshold);
+  out.write_attribute("/", "half_set_1_size", static_cast<std::int64_t>(ctx.comm.allreduce_sum(halves[0].added())));
+  out.write_attribute("/", "half_set_2_size", static_cast<std::int64_t>(ctx.comm.allreduce_sum(halves[1].added())));
+  out.write_attribute("/", "ctf_correction", tomo::ctf_correction_name(correction.mode));
+  if (!std::isnan(beyond)) {
+    out.write_attribute("/", "ctf_first_zero_per_nm", first_zero[0]);
+    out.write_attribute("/", "fsc_mean_beyond_first_ctf_zero", beyond);
+  }
+  if (correction.mode == tomo::CtfCorrection::wiener) out.write_attribute("/", "wiener_snr", correction.wiener_snr);
   out.write_attribute("/", "subtomograms_averaged", static_cast<std::int64_t>(used));
   out.write_attribute("/", "class_row", row);
   out.write_attribute("/", "alignment", cfg.string("average.alignment"));
@@ -472,7 +563,12 @@ void average(const StageContext& ctx) {
     });
   }
   core::Log::info(cat("tomo average: ", static_cast<std::int64_t>(used), " subtomograms of class row ", row,
-                      ", FSC-0.5 resolution against the class map ", fsc.resolution_nm, " nm",
+                      ", CTF correction ", tomo::ctf_correction_name(correction.mode), "; FSC-0.5 resolution (",
+                      tomo::fsc_definition_name(definition), ") against the class map ", fsc.resolution_nm,
+                      " nm (first shell below 0.5: ", first_below_nm, " nm); half-set FSC-0.143 ", gold.resolution_nm,
+                      " nm",
+                      std::isnan(beyond) ? std::string()
+                                         : cat("; mean FSC past the first CTF zero (", first_zero[0], "/nm) ", beyond),
                       search ? cat(", mean rotation error ", used > 0 ? error_sum / used : 0.0, " deg") : std::string()));
 }
 

@@ -89,14 +89,15 @@ tomo::RecoverySettings recovery_settings(const core::Config& cfg, std::uint64_t 
 // entry is computed by exactly one rank, so the sum is exact and every rank
 // picks the same nearest class).
 std::pair<std::int64_t, double> nearest_other_class(const tomo::Volume& average, const ClassMaps& maps, std::int64_t row,
-                                                    const tomo::AlignmentSettings& as, const par::Comm& comm) {
+                                                    const tomo::AlignmentSettings& as, tomo::FscDefinition definition,
+                                                    const par::Comm& comm) {
   const auto scored = [&](std::size_t c) {
     return static_cast<std::int64_t>(c) != row && !is_empty_map(maps.maps[c]);
   };
   std::vector<double> nm(maps.maps.size(), 0.0);
   par::collectively(comm, [&] {
     for (std::size_t c = static_cast<std::size_t>(comm.rank()); c < nm.size(); c += static_cast<std::size_t>(comm.size()))
-      if (scored(c)) nm[c] = tomo::structural_discrepancy(average, maps.maps[c], as).resolution_nm;
+      if (scored(c)) nm[c] = tomo::structural_discrepancy(average, maps.maps[c], as, definition).resolution_nm;
   });
   comm.allreduce_sum_inplace(nm);
   std::pair<std::int64_t, double> best{-1, 0.0};
@@ -175,8 +176,20 @@ void recover(const StageContext& ctx) {
   tomo::AlignmentSettings score_alignment;
   score_alignment.coarse_step_deg = cfg.real("recover.coarse_step_deg");
   score_alignment.max_shift_voxels = cfg.real("recover.max_shift_voxels");
-  const tomo::Discrepancy d = tomo::structural_discrepancy(result.class_averages[predicted], maps.maps[row], score_alignment);
-  const auto nearest = nearest_other_class(result.class_averages[predicted], maps, row, score_alignment, ctx.comm);
+  const auto definition = tomo::fsc_definition_from_name(cfg.string("fsc.definition"));
+  const tomo::Discrepancy d =
+      tomo::structural_discrepancy(result.class_averages[predicted], maps.maps[row], score_alignment, definition);
+  const auto nearest = nearest_other_class(result.class_averages[predicted], maps, row, score_alignment, definition, ctx.comm);
+  const double first_below_nm =
+      tomo::fsc_resolution_nm(d.fsc.fsc, maps.maps[row].nx, maps.voxel_nm, 0.5, tomo::FscDefinition::first_below);
+  // Gold-standard half sets of C_pred: each half realigned to its own average.
+  tomo::HalfSetAverages gold;
+  {
+    core::ScopedTimer t(ctx.timers, "half sets");
+    gold = tomo::half_set_averages(m.volumes, m.tilt_max_deg, result.alignments, result.labels, predicted,
+                                   settings.classification.min_count, settings.classification.alignment,
+                                   static_cast<int>(cfg.integer("recover.half_set_realign_passes")), ctx.comm, definition);
+  }
   const double success_nm = cfg.real("recover.success_nm");
   // With recover.closer_than_others, a map that merely resembles the true
   // one at low resolution (as any compact assembly of similar size does in a
@@ -199,6 +212,7 @@ void recover(const StageContext& ctx) {
   io::write_samples(out, "/truth_in_average_frame", truth_posed.data.data(), root, {n, n, n});
   io::write_samples(out, "/fsc", d.fsc.fsc.data(), root, {d.fsc.fsc.size()});
   io::write_samples(out, "/fsc_frequency_per_nm", d.fsc.frequency_per_nm.data(), root, {d.fsc.frequency_per_nm.size()});
+  io::write_samples(out, "/half_set_fsc", gold.fsc.curve.fsc.data(), root, {gold.fsc.curve.fsc.size()});
   io::write_samples(out, "/members", m.rows, {});
   io::write_samples(out, "/member_class_rows", m.class_rows, {});
   io::write_samples(out, "/member_classes", result.labels, {});
@@ -211,6 +225,12 @@ void recover(const StageContext& ctx) {
   out.write_attribute("/", "predicted_class_size", result.class_sizes[predicted]);
   out.write_attribute("/", "predicted_class_fraction", fraction[predicted]);
   out.write_attribute("/", "discrepancy_nm", d.resolution_nm);
+  out.write_attribute("/", "fsc_definition", tomo::fsc_definition_name(definition));
+  out.write_attribute("/", "discrepancy_first_below_nm", first_below_nm);
+  out.write_attribute("/", "half_set_fsc_resolution_nm", gold.fsc.resolution_nm);
+  out.write_attribute("/", "half_set_threshold", tomo::gold_standard_threshold);
+  out.write_attribute("/", "half_set_1_size", static_cast<std::int64_t>(gold.sizes[0]));
+  out.write_attribute("/", "half_set_2_size", static_cast<std::int64_t>(gold.sizes[1]));
   out.write_attribute("/", "success_nm", success_nm);
   out.write_attribute("/", "recovered", static_cast<std::int64_t>(recovered));
   out.write_attribute("/", "nearest_other_class_row", nearest.first);
@@ -224,7 +244,9 @@ void recover(const StageContext& ctx) {
                        recover_star_rows(m, result, maps.voxel_nm));
   core::Log::info(cat("tomo recover: ", maps.names[row], ": C_pred = class ", predicted, " (",
                       result.class_sizes[predicted], " subtomograms, ", static_cast<int>(100 * fraction[predicted] + 0.5),
-                      "% ", maps.names[row], "), structural discrepancy ", d.resolution_nm, " nm -> ",
+                      "% ", maps.names[row], "), structural discrepancy (FSC-0.5, ", tomo::fsc_definition_name(definition), ") ",
+                      d.resolution_nm, " nm (first shell below 0.5: ", first_below_nm, " nm), half-set FSC-0.143 ",
+                      gold.fsc.resolution_nm, " nm -> ",
                       recovered ? "recovered" : "not recovered", " (< ", success_nm, " nm); nearest other class ",
                       nearest.first >= 0 ? maps.names[nearest.first] : std::string("-"), " at ", nearest.second,
                       " nm -> ", path));
@@ -418,7 +440,10 @@ void add_tomo_sweep_keys(core::Schema& s) {
       .real("recover.max_shift_voxels", 4.0, "Translation search range, voxels", 0.0, 1e3)
       .integer("recover.classes", 3, "Reference-free classes (the paper: 3)", 1, 100)
       .integer("recover.iterations", 5, "Classification iterations (the paper: 5)", 0, 100)
-      .real("recover.success_nm", 7.0, "Recovered when the FSC-0.5 discrepancy is below this (the paper: 7 nm)", 0.0, 1e6)
+      .real("recover.success_nm", 7.0,
+            "Recovered when the FSC-0.5 discrepancy (read by fsc.definition) is below this (the paper: 7 nm)", 0.0, 1e6)
+      .integer("recover.half_set_realign_passes", 1,
+               "Gold-standard half sets of C_pred: local realignment passes of each half to its own average", 0, 100)
       .boolean("recover.closer_than_others", true,
                "Recovered also requires a smaller discrepancy to the own map than to any other class map")
       .string("recover.output", "recover.h5", "Output file name inside run.output_dir")

@@ -16,8 +16,32 @@
 
 namespace phenoscale::tomo {
 
-FourierAverager::FourierAverager(int n, double voxel_nm) : n_(n), voxel_nm_(voxel_nm) {
-  sums_.assign(3 * static_cast<std::size_t>(n) * n * (n / 2 + 1), 0.0);
+std::string ctf_correction_name(CtfCorrection c) {
+  switch (c) {
+    case CtfCorrection::none: return "none";
+    case CtfCorrection::phase_flip: return "phase-flip";
+    case CtfCorrection::wiener: return "wiener";
+  }
+  return "none";
+}
+
+CtfCorrection ctf_correction_from_name(const std::string& name) {
+  for (auto c : {CtfCorrection::none, CtfCorrection::phase_flip, CtfCorrection::wiener})
+    if (ctf_correction_name(c) == name) return c;
+  throw Error("tomo: CTF correction expected \"none\", \"phase-flip\" or \"wiener\", found \"" + name + "\"");
+}
+
+FourierAverager::FourierAverager(int n, double voxel_nm, const CtfCorrectionSettings& correction)
+    : n_(n), voxel_nm_(voxel_nm), correction_(correction) {
+  sums_.assign(stride * static_cast<std::size_t>(n) * n * (n / 2 + 1), 0.0);
+  if (correction_.mode == CtfCorrection::none) return;
+  if (correction_.mode == CtfCorrection::wiener && !(correction_.wiener_snr > 0))
+    throw Error("tomo::FourierAverager: wiener_snr expected > 0, found " + std::to_string(correction_.wiener_snr));
+  Spectrum unit(n, n, n, voxel_nm);
+  for (auto& c : unit.data) c = {1.0f, 0.0f};
+  apply_ctf(unit, correction_.ctf);
+  ctf_.resize(unit.size());
+  for (std::size_t i = 0; i < ctf_.size(); ++i) ctf_[i] = unit.data[i].real();
 }
 
 void FourierAverager::add(const Volume& v, double tilt_max_deg, const Mat3& rotation, const Vec3& shift_voxels) {
@@ -28,31 +52,46 @@ void FourierAverager::add(const Volume& v, double tilt_max_deg, const Mat3& rota
   const auto mask = missing_wedge_mask(n_, n_, n_, tilt_max_deg, rotation);
   for (std::size_t i = 0; i < mask.size(); ++i) {
     if (mask[i] == 0.0f) continue;
-    sums_[3 * i] += f.data[i].real();
-    sums_[3 * i + 1] += f.data[i].imag();
-    sums_[3 * i + 2] += 1.0;
+    // The factor on F and its contribution to the normaliser: 1 and 1 without
+    // correction, sign(CTF) and 1 for phase flipping, CTF and CTF² for Wiener.
+    double factor = 1.0, weight = 1.0;
+    if (correction_.mode == CtfCorrection::phase_flip) {
+      factor = (ctf_[i] > 0.0f) - (ctf_[i] < 0.0f);
+    } else if (correction_.mode == CtfCorrection::wiener) {
+      factor = ctf_[i];
+      weight = double(ctf_[i]) * ctf_[i];
+    }
+    double* acc = &sums_[stride * i];
+    acc[0] += factor * f.data[i].real();
+    acc[1] += factor * f.data[i].imag();
+    acc[2] += 1.0;
+    acc[3] += weight;
   }
   ++added_;
 }
 
 void FourierAverager::merge(const FourierAverager& o) {
-  if (o.n_ != n_) throw Error("tomo::FourierAverager::merge: box sizes differ");
+  if (o.n_ != n_ || o.correction_.mode != correction_.mode)
+    throw Error("tomo::FourierAverager::merge: box sizes or CTF corrections differ");
   for (std::size_t i = 0; i < sums_.size(); ++i) sums_[i] += o.sums_[i];
   added_ += o.added_;
 }
 
 Volume FourierAverager::average(double min_count) const {
   Spectrum s(n_, n_, n_, voxel_nm_);
+  const bool wiener = correction_.mode == CtfCorrection::wiener;
   for (std::size_t i = 0; i < s.size(); ++i) {
-    const double count = sums_[3 * i + 2];
-    if (count >= min_count) s.data[i] = {float(sums_[3 * i] / count), float(sums_[3 * i + 1] / count)};
+    const double* acc = &sums_[stride * i];
+    if (acc[2] < min_count) continue;
+    const double norm = wiener ? acc[3] + 1.0 / correction_.wiener_snr : acc[2];
+    s.data[i] = {float(acc[0] / norm), float(acc[1] / norm)};
   }
   return inverse_fft(s);
 }
 
 std::vector<float> FourierAverager::observed_mask(double min_count) const {
-  std::vector<float> m(sums_.size() / 3);
-  for (std::size_t i = 0; i < m.size(); ++i) m[i] = sums_[3 * i + 2] >= min_count ? 1.0f : 0.0f;
+  std::vector<float> m(sums_.size() / stride);
+  for (std::size_t i = 0; i < m.size(); ++i) m[i] = sums_[stride * i + 2] >= min_count ? 1.0f : 0.0f;
   return m;
 }
 
@@ -133,6 +172,46 @@ std::vector<std::int64_t> initial_labels(const std::vector<Volume>& subs, double
 }
 
 }  // namespace
+
+HalfSetAverages half_set_averages(const std::vector<Volume>& subs, double tilt, const std::vector<AlignmentResult>& poses,
+                                  const std::vector<std::int64_t>& labels, std::int64_t cls, double min_count,
+                                  const AlignmentSettings& alignment, int realign_passes, const par::Comm& comm,
+                                  FscDefinition definition) {
+  const int n = comm.allreduce_max(subs.empty() ? 0 : subs.front().nx);
+  const double voxel_nm = comm.allreduce_max(subs.empty() ? 0.0 : subs.front().voxel_nm);
+  par::check_all(comm, n > 0 && subs.size() == poses.size() && subs.size() == labels.size(),
+                 "tomo::half_set_averages: expected one pose and one label per subtomogram and at least one "
+                 "subtomogram in all");
+  std::vector<std::size_t> members;
+  for (std::size_t i = 0; i < subs.size(); ++i)
+    if (labels[i] == cls) members.push_back(i);
+  const std::uint64_t first = comm.exscan_sum(static_cast<std::uint64_t>(members.size()));
+  std::vector<int> half(members.size());
+  for (std::size_t j = 0; j < members.size(); ++j) half[j] = half_set_of(first + j);
+  std::vector<AlignmentResult> current;
+  for (auto i : members) current.push_back(poses[i]);
+  const auto sums = [&] {
+    std::vector<FourierAverager> h(2, FourierAverager(n, voxel_nm));
+    for (std::size_t j = 0; j < members.size(); ++j) h[half[j]].add(subs[members[j]], tilt, current[j]);
+    for (auto& a : h) comm.allreduce_sum_inplace(a.accumulators());
+    return h;
+  };
+  auto h = sums();
+  for (int pass = 0; pass < realign_passes; ++pass) {
+    const Volume ref[2] = {h[0].average(min_count), h[1].average(min_count)};
+    const std::vector<float> mask[2] = {h[0].observed_mask(min_count), h[1].observed_mask(min_count)};
+    for (std::size_t j = 0; j < members.size(); ++j)
+      current[j] = refine_alignment(ref[half[j]], mask[half[j]], subs[members[j]], tilt, current[j].rotation, alignment);
+    h = sums();
+  }
+  HalfSetAverages out;
+  for (int k = 0; k < 2; ++k) {
+    out.halves[k] = h[k].average(min_count);
+    out.sizes[k] = comm.allreduce_sum(h[k].added());
+  }
+  out.fsc = half_set_fsc(out.halves[0], out.halves[1], definition);
+  return out;
+}
 
 ClassificationResult classify(const std::vector<Volume>& subs, double tilt, const std::vector<AlignmentResult>& initial,
                               const ClassificationSettings& s, const par::Comm& comm) {

@@ -11,14 +11,16 @@ namespace phenoscale::tomo {
 namespace {
 constexpr double pi = 3.14159265358979323846;
 
-// χ(u) = c1 u − c2 u², u = k² (1/nm²).
+// χ(u) = c1 u − c2 u², u = k² (1/nm²), with c1 = π λ Δf for the underfocus
+// Δf = −Δz (positive when underfocused) and c2 = (π/2) Cs λ³: positive Cs
+// works against underfocus (Scherzer), so the two terms have opposite signs.
 struct Aberration {
   double c1, c2;
 };
 Aberration aberration(const CtfParameters& p) {
   const double lambda = electron_wavelength_nm(p.voltage_kv);
-  const double dz_nm = p.defocus_um * 1e3, cs_nm = p.cs_mm * 1e6;
-  return {pi * lambda * dz_nm, 0.5 * pi * cs_nm * lambda * lambda * lambda};
+  const double underfocus_nm = -p.defocus_um * 1e3, cs_nm = p.cs_mm * 1e6;
+  return {pi * lambda * underfocus_nm, 0.5 * pi * cs_nm * lambda * lambda * lambda};
 }
 double amplitude_phase(const CtfParameters& p) {
   if (!(p.amplitude_contrast >= 0.0 && p.amplitude_contrast < 1.0))
@@ -29,20 +31,21 @@ double amplitude_phase(const CtfParameters& p) {
 
 double electron_wavelength_nm(double voltage_kv) {
   const double v = voltage_kv * 1e3;
-  return 12.2643 / std::sqrt(v * (1.0 + 0.978e-6 * v)) * 0.1;  // Å → nm
+  // h / sqrt(2 m0 e V (1 + e V / (2 m0 c²))): 12.26426 Å V^½ and e/(2 m0 c²) = 1/(2 · 510998.95 V).
+  return 12.26426 / std::sqrt(v * (1.0 + 0.978476e-6 * v)) * 0.1;  // Å → nm
 }
 
 double ctf_value(double k, const CtfParameters& p) {
   const auto a = aberration(p);
   const double u = k * k;
   const double chi = a.c1 * u - a.c2 * u * u;
-  double value = -std::sin(chi - amplitude_phase(p));
+  double value = std::sin(chi + amplitude_phase(p));
   if (p.envelope_per_nm > 0) value *= std::exp(-u / (p.envelope_per_nm * p.envelope_per_nm));
   return value;
 }
 
 std::vector<double> ctf_zeros_per_nm(const CtfParameters& p, int count) {
-  // Zeros: χ(u) − φ = −mπ for integers m, i.e. c2 u² − c1 u + (φ − mπ) = 0.
+  // Zeros: χ(u) + φ = mπ for integers m, i.e. c2 u² − c1 u + (mπ − φ) = 0.
   // χ is a downward parabola in u, so a window of m around the range χ spans
   // up to the wanted count of zeros holds them all.
   const auto a = aberration(p);
@@ -50,7 +53,7 @@ std::vector<double> ctf_zeros_per_nm(const CtfParameters& p, int count) {
   std::vector<double> roots;
   const int m_max = 4 * count + 8 + static_cast<int>(std::abs(a.c1 * a.c1 / (4 * a.c2)) / pi);
   for (int m = -m_max; m <= m_max; ++m) {
-    const double qa = a.c2, qb = -a.c1, qc = phi - m * pi;
+    const double qa = a.c2, qb = -a.c1, qc = m * pi - phi;
     const double disc = qb * qb - 4 * qa * qc;
     if (disc < 0) continue;
     // Numerically stable roots (the two terms of c1 and c2 differ by 10⁴).

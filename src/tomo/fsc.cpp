@@ -8,7 +8,17 @@
 
 namespace phenoscale::tomo {
 
-FscCurve fourier_shell_correlation(const Volume& a, const Volume& b) {
+std::string fsc_definition_name(FscDefinition d) {
+  return d == FscDefinition::interpolated ? "interpolated" : "first-below";
+}
+
+FscDefinition fsc_definition_from_name(const std::string& name) {
+  if (name == "interpolated") return FscDefinition::interpolated;
+  if (name == "first-below") return FscDefinition::first_below;
+  throw Error("tomo: FSC definition expected \"interpolated\" or \"first-below\", found \"" + name + "\"");
+}
+
+FscCurve fourier_shell_correlation(const Volume& a, const Volume& b, FscDefinition definition) {
   if (!a.is_cube() || !a.same_shape(b))
     throw Error("tomo::fourier_shell_correlation: expected two cubes of one size, found " + std::to_string(a.nx) + "x" +
                 std::to_string(a.ny) + "x" + std::to_string(a.nz) + " and " + std::to_string(b.nx) + "x" +
@@ -32,14 +42,29 @@ FscCurve fourier_shell_correlation(const Volume& a, const Volume& b) {
     curve.fsc.push_back(d > 0 ? cross[r] / d : 0.0);
     curve.frequency_per_nm.push_back(r / (n * a.voxel_nm));
   }
-  curve.resolution_nm = fsc_resolution_nm(curve.fsc, n, a.voxel_nm);
+  curve.resolution_nm = fsc_resolution_nm(curve.fsc, n, a.voxel_nm, 0.5, definition);
   return curve;
 }
 
-double fsc_resolution_nm(const std::vector<double>& fsc, int n, double voxel_nm, double threshold) {
-  for (std::size_t r = 1; r < fsc.size(); ++r)
-    if (fsc[r] < threshold) return n * voxel_nm / static_cast<double>(r);
+double fsc_resolution_nm(const std::vector<double>& fsc, int n, double voxel_nm, double threshold,
+                         FscDefinition definition) {
+  for (std::size_t r = 1; r < fsc.size(); ++r) {
+    if (fsc[r] >= threshold) continue;
+    const double first_below = n * voxel_nm / static_cast<double>(r);
+    const double above = fsc[r - 1];
+    if (definition == FscDefinition::first_below || !(above >= threshold)) return first_below;
+    // Linear in frequency between shells r−1 (≥ t) and r (< t); above > fsc[r], so no division by 0.
+    const double shell = static_cast<double>(r - 1) + (above - threshold) / (above - fsc[r]);
+    return n * voxel_nm / shell;
+  }
   return 2.0 * voxel_nm;
+}
+
+HalfSetFsc half_set_fsc(const Volume& half1, const Volume& half2, FscDefinition definition) {
+  HalfSetFsc h;
+  h.curve = fourier_shell_correlation(half1, half2, definition);
+  h.resolution_nm = fsc_resolution_nm(h.curve.fsc, half1.nx, half1.voxel_nm, gold_standard_threshold, definition);
+  return h;
 }
 
 }  // namespace phenoscale::tomo

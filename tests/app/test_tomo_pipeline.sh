@@ -39,6 +39,14 @@ avg = h5py.File("np1/average.h5", "r")
 res = avg.attrs["fsc_resolution_nm"]
 print(f"average of {avg.attrs['subtomograms_averaged']} at SNR 0.5: FSC-0.5 resolution {res:.2f} nm")
 ok &= avg.attrs["subtomograms_averaged"] == 12 and res < 5.0
+# Standard definitions: interpolated 0.5 crossing (never finer than the first
+# shell below 0.5), gold-standard half sets of 6 + 6, CTF phase-flipped (auto).
+gold, first_below = avg.attrs["half_set_fsc_resolution_nm"], avg.attrs["fsc_resolution_first_below_nm"]
+print(f"  first shell below 0.5 {first_below:.2f} nm, half-set FSC-0.143 {gold:.2f} nm, "
+      f"CTF correction {avg.attrs['ctf_correction']}")
+ok &= avg.attrs["fsc_definition"] in (b"interpolated", "interpolated") and first_below <= res + 1e-12
+ok &= avg.attrs["half_set_1_size"] == 6 and avg.attrs["half_set_2_size"] == 6 and avg["half_set_fsc"].shape[-1] == 17
+ok &= avg.attrs["ctf_correction"] in (b"phase-flip", "phase-flip") and 0 < gold < 10
 cl = h5py.File("np1/classes.h5", "r")
 print(f"classification of cluster_5 vs cluster_8: purity {cl.attrs['purity']:.2f}")
 ok &= cl["predicted_labels"].shape == (24,) and cl.attrs["purity"] >= 0.9

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "phenoscale/core/error.hpp"
 #include "phenoscale/core/rng.hpp"
 #include "phenoscale/tomo/alignment.hpp"
 #include "phenoscale/tomo/averaging.hpp"
@@ -64,8 +65,32 @@ TEST(Fsc, SharedLowFrequenciesGiveTheCutoffResolution) {
   const auto c = fourier_shell_correlation(a, inverse_fft(other));
   EXPECT_NEAR(c.fsc[5], 1.0, 1e-6);
   EXPECT_LT(std::abs(c.fsc[8]), 0.25);
-  EXPECT_NEAR(c.resolution_nm, 32 * 1.5 / 7, 1e-9);
-  EXPECT_NEAR(fsc_resolution_nm({1.0, 0.9, 0.7, 0.49, 0.2}, 8, 2.0), 8 * 2.0 / 3, 1e-12);
+  // First-below: shell 7. Interpolated: between shells 6 and 7, at the
+  // frequency where the straight line through them crosses 0.5.
+  EXPECT_NEAR(fourier_shell_correlation(a, inverse_fft(other), FscDefinition::first_below).resolution_nm, 32 * 1.5 / 7,
+              1e-9);
+  const double shell = 6 + (c.fsc[6] - 0.5) / (c.fsc[6] - c.fsc[7]);
+  EXPECT_NEAR(c.resolution_nm, 32 * 1.5 / shell, 1e-9);
+  EXPECT_GT(c.resolution_nm, 32 * 1.5 / 7);
+  EXPECT_LT(c.resolution_nm, 32 * 1.5 / 6);
+}
+
+TEST(Fsc, CrossingDefinitionsOnAHandCurve) {
+  const std::vector<double> curve{1.0, 0.9, 0.7, 0.49, 0.2};
+  // First shell below 0.5 is r = 3: 8·2/3 nm.
+  EXPECT_NEAR(fsc_resolution_nm(curve, 8, 2.0, 0.5, FscDefinition::first_below), 8 * 2.0 / 3, 1e-12);
+  // Interpolated: 0.5 is crossed at r = 2 + (0.7 − 0.5)/(0.7 − 0.49) = 2.952381 shells.
+  EXPECT_NEAR(fsc_resolution_nm(curve, 8, 2.0), 16.0 / 2.9523809523809526, 1e-12);
+  // At 0.143 this curve never drops below the threshold (last shell 0.2): Nyquist, 2 voxels.
+  EXPECT_NEAR(fsc_resolution_nm(curve, 8, 2.0, 0.143), 4.0, 1e-12);
+  // Here 0.143 is crossed between r = 2 (0.6) and 3 (0.1): 2 + 0.457/0.5 shells.
+  EXPECT_NEAR(fsc_resolution_nm({1.0, 0.9, 0.6, 0.1, 0.0}, 8, 2.0, 0.143), 16.0 / (2 + 0.457 / 0.5), 1e-12);
+  // A zero DC shell (zero-mean maps) below the threshold: nothing to
+  // interpolate from, the first-below value N·voxel/1.
+  EXPECT_NEAR(fsc_resolution_nm({0.0, 0.3, 0.9}, 8, 2.0), 16.0, 1e-12);
+  EXPECT_EQ(fsc_definition_from_name("first-below"), FscDefinition::first_below);
+  EXPECT_EQ(fsc_definition_name(FscDefinition::interpolated), "interpolated");
+  EXPECT_THROW(fsc_definition_from_name("first_below"), phenoscale::Error);
 }
 
 TEST(Alignment, RotationGridCoversSO3) {
@@ -130,7 +155,7 @@ TEST(Averaging, HundredAlignedCopiesBeatOneCopyInFscResolution) {
   const double single_nm = fourier_shell_correlation(one.average(1.0), map).resolution_nm;
   const double average_nm = fourier_shell_correlation(all.average(2.0), map).resolution_nm;
   std::printf("FSC-0.5 resolution against the truth: one copy %.2f nm, average of 100 %.2f nm\n", single_nm, average_nm);
-  EXPECT_LT(average_nm, 0.7 * single_nm);  // measured 3.49 vs 5.49 nm
+  EXPECT_LT(average_nm, 0.7 * single_nm);  // measured 3.55 vs 6.09 nm (first shell below 0.5: 3.49 vs 5.49)
   EXPECT_LT(average_nm, 4.0);
   // The rotated wedges fill each other in: the average observed (≥2) almost
   // every frequency, a single copy only 2/3 of them.

@@ -12,21 +12,57 @@ namespace {
 constexpr double pi = 3.14159265358979323846;
 }
 
+// Textbook values, computed independently of ctf.cpp (Python, CODATA constants,
+// scipy brentq on the sampled CTF) from the standard form with the underfocus
+// Δf > 0: χ(k) = π λ Δf k² − (π/2) Cs λ³ k⁴, CTF = sin(χ + asin A),
+// λ = h / sqrt(2 m0 e V (1 + e V / (2 m0 c²))).
 TEST(Ctf, RelativisticWavelengthAt300kV) {
-  // 12.2643 / sqrt(3e5 · (1 + 0.2934)) Å = 0.019689 Å.
-  EXPECT_NEAR(electron_wavelength_nm(300.0), 1.96886e-3, 1e-8);
-  EXPECT_NEAR(electron_wavelength_nm(200.0), 2.50804e-3, 1e-8);
+  EXPECT_NEAR(electron_wavelength_nm(300.0), 1.9687489e-3, 2e-9);  // 1.9687 pm
+  EXPECT_NEAR(electron_wavelength_nm(200.0), 2.5079340e-3, 2e-9);
+}
+
+TEST(Ctf, TextbookPhaseShiftAndCtfAt2umUnderfocus) {
+  CtfParameters p;
+  p.defocus_um = -2.0;  // underfocus
+  p.cs_mm = 2.7;
+  p.amplitude_contrast = 0.07;
+  // k (1/nm) → CTF; χ: 0.12370, 0.49475, 1.11304, 3.09048, 12.33765 rad.
+  const double k[] = {0.1, 0.2, 0.3, 0.5, 1.0};
+  const double expected[] = {0.192544194, 0.535252022, 0.925781083, -0.018944333, -0.157997738};
+  for (int i = 0; i < 5; ++i) EXPECT_NEAR(ctf_value(k[i], p), expected[i], 2e-4) << "k = " << k[i];
+  // With the wrong Cs sign (Cs adding to the underfocus) χ(1/nm) would be
+  // 12.338 + 2·(π/2)·2.7e6 nm·λ³ = 12.402 rad and the CTF there −0.094, not −0.158.
+  EXPECT_LT(ctf_value(1.0, p), -0.13);
+}
+
+TEST(Ctf, FirstZerosMatchTextbookForSeveralDefoci) {
+  CtfParameters p;
+  p.cs_mm = 2.7;
+  p.amplitude_contrast = 0.07;
+  // Underfocus (µm) → 1/k of the first three zeros (nm).
+  const struct {
+    double underfocus_um, zeros_nm[3];
+  } table[] = {{0.5, {0.998123, 0.697884, 0.565476}},
+               {1.0, {1.417183, 0.995095, 0.809870}},
+               {2.0, {2.006163, 1.410081, 1.148785}},
+               {3.0, {2.457481, 1.727622, 1.407745}},
+               {5.0, {3.172888, 2.230767, 1.817904}}};
+  for (const auto& row : table) {
+    p.defocus_um = -row.underfocus_um;
+    const auto zeros = ctf_zeros_per_nm(p, 3);
+    ASSERT_EQ(zeros.size(), 3u);
+    for (int j = 0; j < 3; ++j) EXPECT_NEAR(1.0 / zeros[j], row.zeros_nm[j], 2e-5 * row.zeros_nm[j]) << row.underfocus_um;
+  }
 }
 
 TEST(Ctf, ZerosAtTheAnalyticPositionsAndFirstZeroNear3p1nm) {
   const CtfParameters p;  // 300 kV, −5 µm, Cs 2 mm, no amplitude contrast
   const auto zeros = ctf_zeros_per_nm(p, 3);
   ASSERT_EQ(zeros.size(), 3u);
-  // Roots of (π/2)Csλ³u² + πλ|Δz|u − mπ = 0, u = k², solved independently
-  // (Python, double precision): 1/k = 3.13769, 2.21877, 1.81169 nm.
-  EXPECT_NEAR(1.0 / zeros[0], 3.13769, 1e-4);
-  EXPECT_NEAR(1.0 / zeros[1], 2.21877, 1e-4);
-  EXPECT_NEAR(1.0 / zeros[2], 1.81169, 1e-4);
+  // Textbook (see above): 1/k = 3.137351, 2.218355, 1.811208 nm.
+  EXPECT_NEAR(1.0 / zeros[0], 3.137351, 1e-4);
+  EXPECT_NEAR(1.0 / zeros[1], 2.218355, 1e-4);
+  EXPECT_NEAR(1.0 / zeros[2], 1.811208, 1e-4);
   for (double k : zeros) {
     EXPECT_NEAR(ctf_value(k, p), 0.0, 1e-9);
     // A sign change across each zero.

@@ -97,4 +97,18 @@ TEST(Recovery, EnrichedClusterGivesTheLeftOutStructureAtAnyRankCount) {
   EXPECT_GE(best_fraction, 0.8);
   EXPECT_LT(own.resolution_nm, 7.0);  // the paper's success criterion
   EXPECT_GT(wrong.resolution_nm, own.resolution_nm);
+  // Gold-standard half sets of C_pred (each realigned to its own half
+  // average): the split covers the class, halves differ by at most one
+  // member, and the two halves agree at low frequency.
+  const auto s = fast_settings();
+  const HalfSetAverages h = half_set_averages(subs, a.tilt_max_deg, r.alignments, r.labels, best, s.classification.min_count,
+                                              s.classification.alignment, 1, world);
+  if (world.is_root())
+    std::printf("half sets %llu/%llu: FSC-0.143 %.2f nm, FSC-0.5 between halves %.2f nm\n",
+                static_cast<unsigned long long>(h.sizes[0]), static_cast<unsigned long long>(h.sizes[1]),
+                h.fsc.resolution_nm, h.fsc.curve.resolution_nm);
+  EXPECT_EQ(static_cast<std::int64_t>(h.sizes[0] + h.sizes[1]), r.class_sizes[best]);
+  EXPECT_LE(h.sizes[0] - h.sizes[1], 1u);
+  EXPECT_GT(h.fsc.curve.fsc[1], 0.5);
+  EXPECT_LT(h.fsc.resolution_nm, 7.0);
 }

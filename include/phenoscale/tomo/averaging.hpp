@@ -7,21 +7,46 @@
 // saw it, so the wedges fill each other in. The accumulators are plain
 // sums, so partial averages from several ranks add up (merge / allreduce of
 // `accumulators()`).
+//
+// CTF correction (Frank 2006, "Three-Dimensional Electron Microscopy of
+// Macromolecular Assemblies", ch. 4, CTF correction; Penczek 2010, "Image
+// restoration in cryo-electron microscopy", Methods Enzymol. 482, sections on
+// phase flipping and Wiener filtration): the CTF flips the sign of whole frequency bands, so beyond its first
+// zero an uncorrected average carries the inverted signal. Options:
+//  - phase-flip: each subtomogram's transform times sign(CTF(|k|)) before
+//    summing; avg = Σ sign(CTF)·F / count;
+//  - wiener:     avg = Σ CTF·F / (Σ CTF² + 1/SNR), sums over the subtomograms
+//    that observed k (SNR: the Wiener constant, `wiener_snr`).
+// The simulated CTF is isotropic in |k|, so it commutes with the alignment
+// rotation and is applied to the aligned transform.
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "phenoscale/par/comm.hpp"
 #include "phenoscale/tomo/alignment.hpp"
+#include "phenoscale/tomo/ctf.hpp"
 #include "phenoscale/tomo/fourier.hpp"
+#include "phenoscale/tomo/fsc.hpp"
 #include "phenoscale/tomo/volume.hpp"
 
 namespace phenoscale::tomo {
 
+enum class CtfCorrection { none, phase_flip, wiener };
+std::string ctf_correction_name(CtfCorrection c);                  // "none" | "phase-flip" | "wiener"
+CtfCorrection ctf_correction_from_name(const std::string& name);  // throws Error naming the accepted values
+
+struct CtfCorrectionSettings {
+  CtfCorrection mode = CtfCorrection::none;
+  CtfParameters ctf;        // of the acquisition that made the subtomograms
+  double wiener_snr = 1.0;  // the 1/SNR term of the Wiener filter
+};
+
 class FourierAverager {
  public:
-  FourierAverager(int n, double voxel_nm);
+  FourierAverager(int n, double voxel_nm, const CtfCorrectionSettings& correction = {});
 
   // Adds rotate(v, rotation, shift) with its rotated wedge mask R(M).
   void add(const Volume& subtomogram, double tilt_max_deg, const Mat3& rotation, const Vec3& shift_voxels);
@@ -36,15 +61,38 @@ class FourierAverager {
   // average's own "observed region" when it becomes an alignment reference.
   std::vector<float> observed_mask(double min_count = 2.0) const;
   std::uint64_t added() const { return added_; }
-  // [re, im, count] per half-spectrum point, for an MPI sum across ranks.
+  // [re, im, count, weight] per half-spectrum point (weight: Σ CTF² with
+  // Wiener, else the count), for an MPI sum across ranks.
   std::vector<double>& accumulators() { return sums_; }
 
  private:
+  static constexpr std::size_t stride = 4;
   int n_;
   double voxel_nm_;
+  CtfCorrectionSettings correction_;
+  std::vector<float> ctf_;  // CTF per half-spectrum point; empty without correction
   std::vector<double> sums_;
   std::uint64_t added_ = 0;
 };
+
+struct HalfSetAverages {
+  Volume halves[2];
+  std::uint64_t sizes[2] = {0, 0};  // members per half (global)
+  HalfSetFsc fsc;                   // between the two half averages
+};
+
+// Collective. Gold-standard half sets of one class (see fsc.hpp): the local
+// members with labels[i] == cls, numbered in global row order (exscan over
+// the ranks), split by half_set_of(ordinal); each half is averaged from the
+// members' poses, then (`realign_passes` times) every member is realigned by
+// local search (`alignment.refine_steps_deg`) to its own half's average only
+// and the half is averaged again, so neither half ever sees the other.
+// Returns the final half averages (min_count as for the class averages).
+HalfSetAverages half_set_averages(const std::vector<Volume>& local_subtomograms, double tilt_max_deg,
+                                  const std::vector<AlignmentResult>& poses, const std::vector<std::int64_t>& labels,
+                                  std::int64_t cls, double min_count, const AlignmentSettings& alignment,
+                                  int realign_passes, const par::Comm& comm,
+                                  FscDefinition definition = FscDefinition::interpolated);
 
 struct ClassificationSettings {
   int classes = 3;

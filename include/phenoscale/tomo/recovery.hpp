@@ -12,7 +12,9 @@
 //     (tomo::classify: 3 classes, 5 iterations by default).
 //  3. the structural discrepancy of a class average against a true map: the
 //     map is aligned to the average (whose frame is arbitrary), then the
-//     FSC-0.5 resolution in nm; the paper counts < 7 nm as recovered.
+//     FSC-0.5 resolution in nm (interpolated crossing by default; the
+//     paper read the first shell below 0.5); the paper counts < 7 nm as
+//     recovered.
 #pragma once
 
 #include <cstdint>
@@ -45,12 +47,13 @@ ClassificationResult recover_classes(const std::vector<Volume>& local_subtomogra
 struct Discrepancy {
   FscCurve fsc;             // average vs the aligned true map
   AlignmentResult pose;     // of the true map onto the average
-  double resolution_nm = 0; // = fsc.resolution_nm
+  double resolution_nm = 0; // = fsc.resolution_nm, by the definition asked for
 };
 
 // Step 3 (local, deterministic): aligns `truth` to `average` (compared only
 // where the average has signal: its non-zero Fourier coefficients, i.e. the
 // frequencies the averaged wedges observed) and returns the FSC between them.
-Discrepancy structural_discrepancy(const Volume& average, const Volume& truth, const AlignmentSettings& settings = {});
+Discrepancy structural_discrepancy(const Volume& average, const Volume& truth, const AlignmentSettings& settings = {},
+                                   FscDefinition definition = FscDefinition::interpolated);
 
 }  // namespace phenoscale::tomo
