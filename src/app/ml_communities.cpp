@@ -1,6 +1,6 @@
 // `phenoscale ml communities`: phenotype communities of the symmetrised kNN
-// graph (DeepHACKS, METHODS.md §3) by our distributed Louvain, spectral
-// clustering (ml/spectral.hpp) or an igraph reference method
+// graph (DeepHACKS, Ma et al. 2024) by our distributed Louvain or Leiden,
+// spectral clustering (ml/spectral.hpp) or an igraph reference method
 // (ml/louvain.hpp); builds the kNN graph itself or reuses
 // the /neighbours of an `ml knn` output.
 #include "phenoscale/app/ml_stages.hpp"
@@ -145,13 +145,15 @@ void add_ml_communities_keys(core::Schema& s) {
               "(exp(-d²/σ²))", {"unit", "gaussian"})
       .real("communities.sigma", 1.0, "σ of the gaussian edge weights", 1e-300)
       .string("communities.method", "louvain",
-              "louvain (distributed, ours), igraph-louvain, igraph-leiden, igraph-infomap (rank 0 over the "
-              "gathered graph), spectral (distributed: SLEPc eigenvectors of D^-1/2 W D^-1/2, then k-means)",
-              {"louvain", "igraph-louvain", "igraph-leiden", "igraph-infomap", "spectral"})
+              "louvain, leiden (distributed, ours; leiden's communities are connected), igraph-louvain, "
+              "igraph-leiden, igraph-infomap (rank 0 over the gathered graph), spectral (distributed: SLEPc "
+              "eigenvectors of D^-1/2 W D^-1/2, then k-means)",
+              {"louvain", "leiden", "igraph-louvain", "igraph-leiden", "igraph-infomap", "spectral"})
       .real("communities.resolution", 1.0, "Modularity resolution γ", 0.0)
-      .real("communities.tolerance", 1e-6, "A Louvain sweep gaining less modularity than this ends a level", 0.0)
-      .integer("communities.max_iterations", 100, "Louvain sweeps per level at most", 1, 1e6)
-      .integer("communities.max_levels", 32, "Louvain coarsening levels at most", 1, 1000)
+      .real("communities.tolerance", 1e-6, "A Louvain/Leiden sweep gaining less modularity than this ends a level",
+            0.0)
+      .integer("communities.max_iterations", 100, "Louvain/Leiden sweeps per level at most", 1, 1e6)
+      .integer("communities.max_levels", 32, "Louvain/Leiden coarsening levels at most", 1, 1000)
       .integer("communities.clusters", 0,
                "spectral: number of k-means clusters; 0 = the largest eigengap among the first "
                "communities.max_clusters + 1 eigenvalues", 0, 1e6)

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <functional>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <unordered_map>
 #include <utility>
@@ -113,21 +114,46 @@ class Ghosts {
 // initial community ids, so a community's totals live on its id's owner.
 class Level {
  public:
-  Level(const DistGraph& g, const CommunityOptions& options, const par::Comm& comm)
-      : g_(g), options_(options), comm_(comm), partition_(g.global_vertices, comm.size()), ghosts_(g, comm) {
+  // `initial`: each local vertex's starting community (ids of this level);
+  // empty = singletons. `may_leave`: a vertex may also move to its own id's
+  // community when that is empty (Leiden's move to ∅, which a non-singleton
+  // start needs); plain Louvain only joins neighbouring communities.
+  Level(const DistGraph& g, const CommunityOptions& options, const par::Comm& comm,
+        std::vector<std::int64_t> initial = {}, bool may_leave = false)
+      : g_(g), options_(options), comm_(comm), partition_(g.global_vertices, comm.size()), ghosts_(g, comm),
+        may_leave_(may_leave) {
     const std::uint64_t n = g.local_vertices();
     degree_.assign(n, 0.0);
     for (std::uint64_t v = 0; v < n; ++v) {
       for (auto e = g.offsets[v]; e < g.offsets[v + 1]; ++e) degree_[v] += g.weights[e];
     }
     m2_ = comm.allreduce_sum(std::accumulate(degree_.begin(), degree_.end(), 0.0));
-    community_.resize(n);
-    std::iota(community_.begin(), community_.end(), static_cast<std::int64_t>(g.first_vertex));
+    community_ = std::move(initial);
+    if (community_.empty()) {
+      community_.resize(n);
+      std::iota(community_.begin(), community_.end(), static_cast<std::int64_t>(g.first_vertex));
+    }
     rebuild_totals();
   }
 
   double total_weight() const { return m2_; }
   const std::vector<std::int64_t>& community() const { return community_; }
+  const std::vector<double>& degrees() const { return degree_; }
+  const Ghosts& ghosts() const { return ghosts_; }
+  const par::BlockPartition& partition() const { return partition_; }
+
+  // Collective. Replaces the communities (ids of this level), e.g. by a refinement.
+  void assign(std::vector<std::int64_t> communities) {
+    community_ = std::move(communities);
+    rebuild_totals();
+  }
+
+  // Collective. Number of non-empty communities.
+  std::uint64_t count() const {
+    std::int64_t kept = 0;
+    for (auto s : size_) kept += s > 0 ? 1 : 0;
+    return static_cast<std::uint64_t>(comm_.allreduce_sum(kept));
+  }
 
   // Sweeps until a sweep gains less than the tolerance; returns the gain of the level.
   double optimise() {
@@ -169,8 +195,9 @@ class Level {
 
   // Collective. The next level's graph (non-empty communities renumbered in id
   // order) and, for each of `vertices` (ids of this level, any owner), the id
-  // of its community in that graph.
-  DistGraph coarsen(std::vector<std::int64_t>& vertices) const {
+  // of its community in that graph; `local_ids`, when given, gets the same
+  // for this rank's own vertices.
+  DistGraph coarsen(std::vector<std::int64_t>& vertices, std::vector<std::int64_t>* local_ids = nullptr) const {
     const std::uint64_t first = g_.first_vertex;
     std::int64_t kept = 0;
     for (auto s : size_) kept += s > 0 ? 1 : 0;
@@ -212,6 +239,10 @@ class Level {
     }
     vertices = ask_owners<std::int64_t>(
         vertices, owner, [&](std::int64_t v) { return to_new.at(community_[v - first]); }, comm_);
+    if (local_ids) {
+      local_ids->resize(community_.size());
+      for (std::size_t v = 0; v < community_.size(); ++v) (*local_ids)[v] = to_new.at(community_[v]);
+    }
     return graph_from_arcs(communities, sources, targets, weights, Duplicates::sum, comm_);
   }
 
@@ -293,6 +324,15 @@ class Level {
           best = c;
         }
       }
+      if (may_leave_ && current != self && 0.0 > stay && 0.0 > best_gain) {
+        // Alone beats every neighbouring community: back to its own id, if
+        // that community is empty in this rank's view.
+        const auto it = view.find(self);
+        if ((it != view.end() ? it->second.size : size_[v]) == 0) {
+          best = self;
+          best_gain = 0.0;
+        }
+      }
       if (best == current || !(best_gain > stay)) continue;
       // Two singletons on different ranks would swap into each other forever;
       // only the move towards the lower id is allowed.
@@ -329,6 +369,7 @@ class Level {
   const par::Comm& comm_;
   par::BlockPartition partition_;
   Ghosts ghosts_;
+  bool may_leave_ = false;
   std::vector<double> degree_;
   double m2_ = 0.0;
   std::vector<std::int64_t> community_;
@@ -359,6 +400,280 @@ Partition louvain(const DistGraph& graph, const CommunityOptions& options, const
     core::Log::debug(cat("louvain level ", level, ": ", before, " -> ", current.global_vertices,
                          " vertices, modularity gain ", gain));
     if (!merged || gain < options.tolerance) break;
+  }
+  return result;
+}
+
+// --- Leiden (Traag, Waltman & van Eck 2019) --------------------------------
+
+// The induced subgraphs of a set of communities gathered on the ranks that
+// own them: vertices sorted by (community, id), arcs by source position.
+struct Subgraphs {
+  std::vector<std::int64_t> ids;         // global vertex ids of the level
+  std::vector<std::int64_t> community;
+  std::vector<double> degree;            // in the whole graph, not the subgraph
+  std::vector<std::uint64_t> starts{0};  // community c spans positions [starts[c], starts[c+1])
+  std::vector<std::uint64_t> offsets;    // CSR over positions
+  std::vector<std::uint64_t> targets;
+  std::vector<double> weights;
+};
+
+// Collective. Ships every vertex record and every arc inside its community
+// (self-loops dropped) to `owner(community)`; each rank then holds whole
+// communities, O(edges inside its communities) memory.
+Subgraphs gather_subgraphs(const DistGraph& g, const Ghosts& ghosts, const std::vector<std::int64_t>& community,
+                           const std::vector<double>& degree, const std::function<int(std::int64_t)>& owner,
+                           const par::Comm& comm) {
+  const int ranks = comm.size();
+  const auto all = ghosts.with_ghosts(community);
+  std::vector<std::vector<std::int64_t>> vid(ranks), vcom(ranks), from(ranks), to(ranks);
+  std::vector<std::vector<double>> vdeg(ranks), w(ranks);
+  for (std::uint64_t v = 0; v < g.local_vertices(); ++v) {
+    const auto self = static_cast<std::int64_t>(g.first_vertex + v);
+    const int r = owner(community[v]);
+    vid[r].push_back(self);
+    vcom[r].push_back(community[v]);
+    vdeg[r].push_back(degree.empty() ? 0.0 : degree[v]);
+    for (auto e = g.offsets[v]; e < g.offsets[v + 1]; ++e) {
+      if (g.targets[e] == self || all[ghosts.slot(e)] != community[v]) continue;
+      from[r].push_back(self);
+      to[r].push_back(g.targets[e]);
+      w[r].push_back(g.weights[e]);
+    }
+  }
+  const auto ids = all_to_all(vid, comm), coms = all_to_all(vcom, comm);
+  const auto degs = all_to_all(vdeg, comm);
+  const auto src = all_to_all(from, comm), dst = all_to_all(to, comm);
+  const auto wts = all_to_all(w, comm);
+
+  std::vector<std::size_t> order(ids.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return std::make_pair(coms[a], ids[a]) < std::make_pair(coms[b], ids[b]);
+  });
+  Subgraphs s;
+  std::unordered_map<std::int64_t, std::uint64_t> position;
+  for (std::size_t i : order) {
+    if (!s.ids.empty() && s.community.back() != coms[i]) s.starts.push_back(s.ids.size());
+    position[ids[i]] = s.ids.size();
+    s.ids.push_back(ids[i]);
+    s.community.push_back(coms[i]);
+    s.degree.push_back(degs[i]);
+  }
+  if (!s.ids.empty()) s.starts.push_back(s.ids.size());
+  // CSR by a counting sort on the source position (no comparison sort of the arcs).
+  std::vector<std::uint64_t> source(src.size());
+  s.offsets.assign(s.ids.size() + 1, 0);
+  for (std::size_t a = 0; a < src.size(); ++a) {
+    source[a] = position.at(src[a]);
+    ++s.offsets[source[a] + 1];
+  }
+  std::partial_sum(s.offsets.begin(), s.offsets.end(), s.offsets.begin());
+  std::vector<std::uint64_t> fill(s.offsets.begin(), s.offsets.end() - 1);
+  s.targets.resize(src.size());
+  s.weights.resize(src.size());
+  for (std::size_t a = 0; a < src.size(); ++a) {
+    const auto at = fill[source[a]]++;
+    s.targets[at] = position.at(dst[a]);
+    s.weights[at] = wts[a];
+  }
+  return s;
+}
+
+// Collective. Hands each local vertex the global id its gathered record was
+// given (`root[p]` is a position of `s`; the answer is that position's id).
+std::vector<std::int64_t> scatter_roots(const Subgraphs& s, const std::vector<std::uint64_t>& root,
+                                        const DistGraph& g, const std::vector<std::int64_t>& community,
+                                        const std::function<int(std::int64_t)>& owner, const par::Comm& comm) {
+  std::unordered_map<std::int64_t, std::int64_t> answer;
+  for (std::size_t p = 0; p < s.ids.size(); ++p) answer[s.ids[p]] = s.ids[root[p]];
+  std::vector<std::int64_t> mine(g.local_vertices());
+  std::iota(mine.begin(), mine.end(), static_cast<std::int64_t>(g.first_vertex));
+  const auto first = static_cast<std::int64_t>(g.first_vertex);
+  return ask_owners<std::int64_t>(
+      mine, [&](std::int64_t v) { return owner(community[v - first]); },
+      [&](std::int64_t v) { return answer.at(v); }, comm);
+}
+
+// MergeNodesSubset of Traag et al. (2019, Algorithm A.2) on the community at
+// positions [b, e), in the modularity form (node weight = degree, resolution
+// γ/2m): from singletons, a vertex still alone and well connected to the rest
+// of the community, w(v, S−v) ≥ γ k_v (K_S − k_v)/2m, joins the well-connected
+// sub-community C, w(C, S−C) ≥ γ K_C (K_S − K_C)/2m, of largest modularity gain
+// w(v, C) − γ k_v K_C/2m > 0 (ties: lowest position). The greedy (θ → 0) variant
+// of the paper's randomised choice: deterministic, so the refinement never
+// depends on the rank count. A positive gain needs an edge to C, hence every
+// sub-community is connected. Writes the root position of each vertex's
+// sub-community into `root`.
+void merge_nodes_subset(const Subgraphs& s, std::uint64_t b, std::uint64_t e, double gamma_over_m2,
+                        std::vector<std::uint64_t>& root) {
+  double total = 0.0;
+  for (auto p = b; p < e; ++p) total += s.degree[p];
+  const auto n = e - b;
+  std::vector<double> weight(n), external(n, 0.0);
+  std::vector<std::uint64_t> members(n, 1);
+  for (auto p = b; p < e; ++p) {
+    root[p] = p;
+    weight[p - b] = s.degree[p];
+    for (auto a = s.offsets[p]; a < s.offsets[p + 1]; ++a) external[p - b] += s.weights[a];
+  }
+  const auto well_connected = [&](std::uint64_t c) {
+    return external[c] >= gamma_over_m2 * weight[c] * (total - weight[c]);
+  };
+  std::vector<std::pair<std::uint64_t, double>> links;
+  for (auto p = b; p < e; ++p) {
+    const auto v = p - b;
+    if (root[p] != p || members[v] != 1 || !well_connected(v)) continue;
+    links.clear();
+    for (auto a = s.offsets[p]; a < s.offsets[p + 1]; ++a) links.push_back({root[s.targets[a]] - b, s.weights[a]});
+    std::sort(links.begin(), links.end());
+    std::uint64_t best = v;
+    double best_gain = 0.0, to_best = 0.0;
+    for (std::size_t i = 0; i < links.size();) {
+      const auto c = links[i].first;
+      double w = 0.0;
+      for (; i < links.size() && links[i].first == c; ++i) w += links[i].second;
+      if (c == v || !well_connected(c)) continue;
+      const double gain = w - gamma_over_m2 * s.degree[p] * weight[c];
+      if (gain > best_gain) {
+        best_gain = gain;
+        best = c;
+        to_best = w;
+      }
+    }
+    if (best == v) continue;
+    root[p] = b + best;
+    external[best] += external[v] - 2.0 * to_best;
+    weight[best] += weight[v];
+    members[best] += 1;
+    members[v] = 0;
+  }
+}
+
+// Collective. The refined partition of a level's communities: per local
+// vertex, the id of a vertex of its sub-community (so ids stay in [0, n)).
+std::vector<std::int64_t> refine(const DistGraph& g, const Level& level, double resolution, const par::Comm& comm) {
+  const auto owner = [&level](std::int64_t c) { return level.partition().owner(static_cast<std::uint64_t>(c)); };
+  const Subgraphs s = gather_subgraphs(g, level.ghosts(), level.community(), level.degrees(), owner, comm);
+  std::vector<std::uint64_t> root(s.ids.size());
+  for (std::size_t c = 0; c + 1 < s.starts.size(); ++c) {
+    merge_nodes_subset(s, s.starts[c], s.starts[c + 1], resolution / level.total_weight(), root);
+  }
+  return scatter_roots(s, root, g, level.community(), owner, comm);
+}
+
+// Collective. Splits every community into its connected components (each
+// named by its lowest vertex id): the guarantee kept when Leiden stops early.
+std::vector<std::int64_t> split_components(const DistGraph& g, const std::vector<std::int64_t>& labels,
+                                           const par::Comm& comm) {
+  const Ghosts ghosts(g, comm);
+  const int ranks = comm.size();
+  const auto owner = [ranks](std::int64_t c) { return static_cast<int>(((c % ranks) + ranks) % ranks); };
+  const Subgraphs s = gather_subgraphs(g, ghosts, labels, {}, owner, comm);
+  std::vector<std::uint64_t> root(s.ids.size());
+  std::iota(root.begin(), root.end(), std::uint64_t{0});
+  const auto find = [&root](std::uint64_t p) {
+    while (root[p] != p) p = root[p] = root[root[p]];
+    return p;
+  };
+  for (std::uint64_t p = 0; p < s.ids.size(); ++p) {
+    for (auto a = s.offsets[p]; a < s.offsets[p + 1]; ++a) {
+      const auto x = find(p), y = find(s.targets[a]);
+      root[std::max(x, y)] = std::min(x, y);  // positions ascend with ids inside a community
+    }
+  }
+  for (std::uint64_t p = 0; p < s.ids.size(); ++p) root[p] = find(p);
+  return scatter_roots(s, root, g, labels, owner, comm);
+}
+
+// Collective. The aggregate's starting partition (Traag et al. 2019, §"Leiden
+// algorithm": aggregation on the refined partition, initial partition from the
+// unrefined one): aggregate vertex `merged[v]` joins the community of its
+// members, named by the smallest aggregate id inside that community.
+std::vector<std::int64_t> aggregate_start(const std::vector<std::int64_t>& community,
+                                          const std::vector<std::int64_t>& merged, const par::BlockPartition& level,
+                                          const DistGraph& next, const par::Comm& comm) {
+  const int ranks = comm.size();
+  const auto owner = [&level](std::int64_t c) { return level.owner(static_cast<std::uint64_t>(c)); };
+  std::map<std::int64_t, std::int64_t> lowest;
+  for (std::size_t v = 0; v < community.size(); ++v) {
+    const auto it = lowest.find(community[v]);
+    if (it == lowest.end() || merged[v] < it->second) lowest[community[v]] = merged[v];
+  }
+  std::vector<std::vector<std::int64_t>> keys(ranks), values(ranks);
+  for (const auto& [c, m] : lowest) {
+    keys[owner(c)].push_back(c);
+    values[owner(c)].push_back(m);
+  }
+  const auto k = all_to_all(keys, comm), m = all_to_all(values, comm);
+  std::unordered_map<std::int64_t, std::int64_t> name;
+  for (std::size_t i = 0; i < k.size(); ++i) {
+    const auto it = name.find(k[i]);
+    if (it == name.end() || m[i] < it->second) name[k[i]] = m[i];
+  }
+  const auto communities = sorted_unique(community);
+  const auto names = ask_owners<std::int64_t>(
+      communities, owner, [&](std::int64_t c) { return name.at(c); }, comm);
+  std::map<std::int64_t, std::int64_t> start;  // aggregate vertex -> its community's name
+  for (std::size_t v = 0; v < community.size(); ++v) {
+    const auto at = std::lower_bound(communities.begin(), communities.end(), community[v]) - communities.begin();
+    start[merged[v]] = names[at];
+  }
+  const par::BlockPartition partition(next.global_vertices, ranks);
+  std::vector<std::vector<std::int64_t>> ids(ranks), starts(ranks);
+  for (const auto& [a, c] : start) {
+    ids[partition.owner(static_cast<std::uint64_t>(a))].push_back(a);
+    starts[partition.owner(static_cast<std::uint64_t>(a))].push_back(c);
+  }
+  const auto got = all_to_all(ids, comm), got_start = all_to_all(starts, comm);
+  std::vector<std::int64_t> initial(next.local_vertices(), -1);
+  const auto first = static_cast<std::int64_t>(next.first_vertex);
+  for (std::size_t i = 0; i < got.size(); ++i) initial[got[i] - first] = got_start[i];
+  return initial;
+}
+
+// Traag, Waltman & van Eck (2019), Algorithm A.1 on the distributed levels:
+// local moving (our distributed Louvain sweeps), refinement, aggregation of
+// the refined partition starting from the unrefined one, until local moving
+// leaves every vertex of a level alone. Final communities are aggregate
+// vertices, which are connected sets of connected sets.
+Partition leiden(const DistGraph& graph, const CommunityOptions& options, const par::Comm& comm) {
+  Partition result;
+  result.levels = 0;
+  result.labels.resize(graph.local_vertices());
+  std::iota(result.labels.begin(), result.labels.end(), static_cast<std::int64_t>(graph.first_vertex));
+  DistGraph current = graph;
+  std::vector<std::int64_t> initial;
+  for (int level = 0;; ++level) {
+    Level l(current, options, comm, std::exchange(initial, {}), true);
+    if (l.total_weight() <= 0.0) break;
+    const double gain = l.optimise();
+    const std::uint64_t vertices = current.global_vertices, communities = l.count();
+    if (communities == vertices) break;  // converged: every community is one aggregate vertex
+    const auto unrefined = l.community();
+    std::vector<std::int64_t> merged;
+    if (level + 1 < options.max_levels) {
+      l.assign(refine(current, l, options.resolution, comm));
+      DistGraph next = l.coarsen(result.labels, &merged);
+      if (next.global_vertices < vertices) {
+        initial = aggregate_start(unrefined, merged, l.partition(), next, comm);
+        core::Log::debug(cat("leiden level ", level, ": ", vertices, " vertices, ", communities, " communities, ",
+                             next.global_vertices, " refined; modularity gain ", gain));
+        current = std::move(next);
+        ++result.levels;
+        continue;
+      }
+      l.assign(unrefined);
+    }
+    // Out of levels, or a refinement that merged nothing: the unrefined
+    // communities are final, split into connected components.
+    core::Log::debug(cat("leiden stopped early at level ", level, "; communities split into components"));
+    result.labels = ask_owners<std::int64_t>(
+        result.labels, [&l](std::int64_t v) { return l.partition().owner(static_cast<std::uint64_t>(v)); },
+        [&](std::int64_t v) { return l.community()[v - static_cast<std::int64_t>(current.first_vertex)]; }, comm);
+    result.labels = split_components(graph, result.labels, comm);
+    ++result.levels;
+    break;
   }
   return result;
 }
@@ -497,6 +812,7 @@ using Method = std::function<Partition(const DistGraph&, const CommunityOptions&
 const std::vector<std::pair<std::string, Method>>& method_table() {
   static const std::vector<std::pair<std::string, Method>> table = {
       {"louvain", louvain},
+      {"leiden", leiden},
       {"igraph-louvain",
        [](const DistGraph& g, const CommunityOptions& o, const par::Comm& c) {
          return run_on_root(igraph_multilevel, g, o, c);

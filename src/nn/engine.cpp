@@ -50,12 +50,19 @@ void add_model_schema(core::Schema& s, const EngineDefaults& d) {
 }
 
 void add_train_schema(core::Schema& s, const EngineDefaults& d) {
-  s.string("train.optimizer", "sgd", "Optimiser: sgd (Nesterov momentum), adam, rmsprop", optimizer_names())
+  s.string("train.optimizer", "sgd", "Optimiser: sgd (Nesterov momentum), adam, adamw (decoupled weight decay), rmsprop", optimizer_names())
       .real("train.learning_rate", 0.01, "Initial learning rate lr", 0.0, 1e3)
       .real("train.momentum", 0.9, "SGD momentum", 0.0, 1.0)
       .boolean("train.nesterov", true, "SGD with Nesterov momentum")
       .real("train.decay", 1e-6, "Learning-rate decay per step: lr_t = lr / (1 + decay·t)", 0.0, 1e3)
-      .real("train.weight_decay", 0.0, "L2 weight decay", 0.0, 1e3)
+      .real("train.weight_decay", 0.0,
+            "Weight decay: L2 term added to the gradient (sgd, adam, rmsprop), decoupled θ ← θ(1 − lr·wd) (adamw)",
+            0.0, 1e3)
+      .integer("train.warmup_steps", 0,
+               "Linear learning-rate warm-up: step t (0-based) uses (t + 1)/warmup_steps of the scheduled rate (0: off)",
+               0, 1e15)
+      .real("train.clip_grad_norm", 0.0,
+            "Scale the summed gradient down to this global L2 norm when it is larger (0: off)", 0.0, 1e30)
       .integer("train.epochs", 20, "Epochs", 1, 1e9)
       .integer("train.batch_size", 64, "Global mini-batch size (split over ranks)", 1, 1e9)
       .integer("train.max_steps", 0, "Stop after this many optimiser steps in total (0: no limit)", 0, 1e15)
@@ -115,6 +122,8 @@ TrainerOptions trainer_options(const core::Config& c, const TrainFiles& files) {
   o.optimizer.nesterov = c.boolean("train.nesterov");
   o.optimizer.decay = c.real("train.decay");
   o.optimizer.weight_decay = c.real("train.weight_decay");
+  o.optimizer.warmup_steps = c.integer("train.warmup_steps");
+  o.optimizer.clip_grad_norm = c.real("train.clip_grad_norm");
   o.epochs = c.integer("train.epochs");
   o.global_batch = c.integer("train.batch_size");
   o.max_steps = c.integer("train.max_steps");
@@ -187,10 +196,10 @@ TrainSummary run_training_unchecked(const core::Config& config, const TrainFiles
   par::collectively(comm, [&] { model = make_model(spec); });
   const TrainingResult r = train(*model, data, trainer_options(config, files), comm);
   std::map<std::string, double> metrics{{"steps", double(r.steps)}, {"best_epoch", double(r.best_epoch)}};
-  if (r.test.v[5] > 0) {
+  if (r.test.predictions > 0) {
     metrics["test_accuracy"] = r.test.accuracy();
     metrics["test_loss"] = r.test.loss(r.reconstruction_weight);
-    metrics["test_samples"] = r.test.v[1];
+    metrics["test_samples"] = r.test.cross_entropy_count;
   }
   save_model(files.model, *model, provenance, comm, metrics);
 
@@ -206,7 +215,7 @@ TrainSummary run_training_unchecked(const core::Config& config, const TrainFiles
     s.final_validation_accuracy = r.history.back().validation_accuracy;
     for (const auto& e : r.history) s.samples_per_s += e.samples_per_s / double(r.history.size());
   }
-  s.has_test = r.test.v[5] > 0;
+  s.has_test = r.test.predictions > 0;
   s.test_loss = r.test.loss(r.reconstruction_weight);
   s.test_accuracy = r.test.accuracy();
   for (const auto& p : model->parameters()) s.parameters += p.numel();

@@ -15,10 +15,10 @@ LossResult per_sample(const torch::Tensor& logits, const Batch& batch) {
   LossResult r;
   auto ce = F::cross_entropy(logits, batch.targets, F::CrossEntropyFuncOptions().reduction(torch::kSum));
   r.loss = ce / batch.global_samples;
-  r.sums.v[0] = as_double(ce.detach());
-  r.sums.v[1] = static_cast<double>(batch.size());
-  r.sums.v[4] = as_double((logits.detach().argmax(1) == batch.targets).sum());
-  r.sums.v[5] = static_cast<double>(batch.size());
+  r.sums.cross_entropy_sum = as_double(ce.detach());
+  r.sums.cross_entropy_count = static_cast<double>(batch.size());
+  r.sums.correct = as_double((logits.detach().argmax(1) == batch.targets).sum());
+  r.sums.predictions = static_cast<double>(batch.size());
   return r;
 }
 
@@ -31,11 +31,11 @@ LossResult per_frame(const torch::Tensor& logits, const Batch& batch) {
   auto mask = batch.mask.reshape({-1});
   auto ce_sum = (ce * mask).sum();
   r.loss = ce_sum / batch.global_frames;
-  r.sums.v[0] = as_double(ce_sum.detach());
-  r.sums.v[1] = as_double(mask.sum());
+  r.sums.cross_entropy_sum = as_double(ce_sum.detach());
+  r.sums.cross_entropy_count = as_double(mask.sum());
   auto hits = (logits.detach().argmax(2) == batch.targets).to(torch::kFloat32) * batch.mask;
-  r.sums.v[4] = as_double(hits.sum());
-  r.sums.v[5] = r.sums.v[1];
+  r.sums.correct = as_double(hits.sum());
+  r.sums.predictions = r.sums.cross_entropy_count;
   return r;
 }
 
@@ -52,8 +52,8 @@ LossResult compute_loss(Task task, const ModelOutput& out, const Batch& batch, d
       auto diff = (out.reconstruction - batch.inputs) * batch.mask.unsqueeze(2);
       auto se = diff.pow(2).sum();
       r.loss = r.loss + weight * se / (batch.global_frames * channels);
-      r.sums.v[2] = as_double(se.detach());
-      r.sums.v[3] = as_double(batch.mask.sum()) * channels;
+      r.sums.squared_error_sum = as_double(se.detach());
+      r.sums.squared_error_count = as_double(batch.mask.sum()) * channels;
       return r;
     }
   }

@@ -31,6 +31,11 @@ const std::vector<Entry>& table() {
          return std::make_unique<torch::optim::Adam>(
              std::move(p), torch::optim::AdamOptions(s.learning_rate).weight_decay(s.weight_decay));
        }},
+      {"adamw",
+       [](const OptimizerSettings& s, Params p) -> std::unique_ptr<torch::optim::Optimizer> {
+         return std::make_unique<torch::optim::AdamW>(
+             std::move(p), torch::optim::AdamWOptions(s.learning_rate).weight_decay(s.weight_decay));
+       }},
       {"rmsprop",
        [](const OptimizerSettings& s, Params p) -> std::unique_ptr<torch::optim::Optimizer> {
          return std::make_unique<torch::optim::RMSprop>(
@@ -57,11 +62,21 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerSettings&
   throw ConfigError("train.optimizer = '" + settings.name + "' is not registered; available: " + names);
 }
 
+double scheduled_learning_rate(const OptimizerSettings& settings, std::int64_t step) {
+  const double lr = settings.learning_rate / (1.0 + settings.decay * static_cast<double>(step));
+  if (step >= settings.warmup_steps) return lr;
+  return lr * static_cast<double>(step + 1) / static_cast<double>(settings.warmup_steps);
+}
+
 double schedule_learning_rate(torch::optim::Optimizer& optimizer, const OptimizerSettings& settings,
                               std::int64_t step) {
-  const double lr = settings.learning_rate / (1.0 + settings.decay * static_cast<double>(step));
+  const double lr = scheduled_learning_rate(settings, step);
   for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
   return lr;
+}
+
+double clip_gradient_norm(const torch::Tensor& parameter, double max_norm) {
+  return torch::nn::utils::clip_grad_norm_({parameter}, max_norm);
 }
 
 }  // namespace phenoscale::nn

@@ -42,10 +42,12 @@ void say(const TrainerOptions& o, const std::string& line) {
 }
 
 // Everything that a resumed run needs to continue exactly where it stopped.
+// It always names the next thing to do (the batch `next_batch` of epoch
+// `epoch`, optimiser step `step`), so a checkpoint is this state as it is.
 struct TrainingState {
   std::int64_t epoch = 0;
   std::int64_t next_batch = 0;  // within the epoch
-  std::int64_t step = 0;
+  std::int64_t step = 0;        // optimiser steps taken
   MetricSums epoch_sums;        // global sums of the epoch so far
   std::pair<double, double> best_score{-std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
   std::int64_t best_epoch = -1;
@@ -115,10 +117,12 @@ void save_checkpoint(const std::string& path, const TrainingState& s, Model& mod
     optimizer.save(opt);
     archive.write("optimizer", opt);
     archive.write("counters", torch::tensor({s.epoch, s.next_batch, s.step, s.best_epoch, s.epochs_without_improvement}, torch::kInt64));
-    auto sums = torch::zeros({8}, torch::kFloat64);
-    for (int i = 0; i < 6; ++i) sums[i] = s.epoch_sums.v[i];
-    sums[6] = s.best_score.first;
-    sums[7] = s.best_score.second;
+    // The epoch's metric sums (packed), then the best validation score.
+    const auto packed = s.epoch_sums.pack();
+    auto sums = torch::zeros({static_cast<std::int64_t>(MetricSums::kPacked) + 2}, torch::kFloat64);
+    for (std::size_t i = 0; i < MetricSums::kPacked; ++i) sums[static_cast<std::int64_t>(i)] = packed[i];
+    sums[MetricSums::kPacked] = s.best_score.first;
+    sums[MetricSums::kPacked + 1] = s.best_score.second;
     archive.write("sums", sums);
     archive.write("history", history_tensor(s.history));
     if (s.best_parameters.defined()) archive.write("best_parameters", s.best_parameters, true);
@@ -164,9 +168,10 @@ bool load_checkpoint(const std::string& path, TrainingState& s, Model& model, Gr
     s.step = c[2];
     s.best_epoch = c[3];
     s.epochs_without_improvement = c[4];
-    const torch::Tensor t = read("sums");
-    for (int i = 0; i < 6; ++i) s.epoch_sums.v[i] = t[i].item<double>();
-    s.best_score = {t[6].item<double>(), t[7].item<double>()};
+    const torch::Tensor t = read("sums").contiguous();
+    const double* sums = t.data_ptr<double>();
+    s.epoch_sums = MetricSums::unpack(sums);
+    s.best_score = {sums[MetricSums::kPacked], sums[MetricSums::kPacked + 1]};
     s.history = history_from(read("history"));
     torch::Tensor best;
     if (archive.try_read("best_parameters", best, true)) s.best_parameters = best;
@@ -250,23 +255,25 @@ Batch to_device(Batch b, const torch::Device& device) {
   return b;  // lengths stay on the host (packed sequences need them there)
 }
 
-std::array<double, 7> allreduce_step(const MetricSums& local, bool stop, const par::Comm& comm) {
-  std::array<double, 7> v{};
-  for (int i = 0; i < 6; ++i) v[i] = local.v[i];
-  v[6] = stop ? 1.0 : 0.0;
-  MPI_Allreduce(MPI_IN_PLACE, v.data(), 7, MPI_DOUBLE, MPI_SUM, comm.raw());
-  return v;
+// One allreduce per step: this rank's metric sums and whether it received a
+// stop signal (the sum of the flags).
+std::pair<MetricSums, bool> allreduce_step(const MetricSums& local, bool stop, const par::Comm& comm) {
+  std::array<double, MetricSums::kPacked + 1> v{};
+  const auto packed = local.pack();
+  std::copy(packed.begin(), packed.end(), v.begin());
+  v[MetricSums::kPacked] = stop ? 1.0 : 0.0;
+  MPI_Allreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), MPI_DOUBLE, MPI_SUM, comm.raw());
+  return {MetricSums::unpack(v.data()), v[MetricSums::kPacked] > 0};
 }
 
 // A NaN or infinite loss never recovers: every later step, the checkpoint
 // and the model file would carry it. The sums are global, so every rank
 // stops together with the same message (as Keras' TerminateOnNaN, but an
 // error: the run did not produce a model).
-void throw_if_diverged(const std::array<double, 7>& global, const TrainingState& state, double lr,
-                       const TrainerOptions& o) {
-  // [0] and [2]: the global cross-entropy and reconstruction sums (MetricSums).
-  if (std::isfinite(global[0]) && std::isfinite(global[2])) return;
-  throw Error(cat("train: the training loss became ", std::isnan(global[0] + global[2]) ? "NaN" : "infinite",
+void throw_if_diverged(const MetricSums& global, const TrainingState& state, double lr, const TrainerOptions& o) {
+  const double loss = global.cross_entropy_sum + global.squared_error_sum;
+  if (std::isfinite(loss)) return;
+  throw Error(cat("train: the training loss became ", std::isnan(loss) ? "NaN" : "infinite",
                   " at epoch ", state.epoch + 1, ", step ", state.step + 1, " (", o.optimizer.name,
                   ", learning rate ", lr, "): the model diverged; lower train.learning_rate"));
 }
@@ -295,8 +302,9 @@ MetricSums evaluate(Model& model, const SampleStore& data, const std::vector<std
     Batch batch = to_device(collate(samples, mine, double(global.size()), order.frames(global)), device);
     local.add(compute_loss(arch.task, model.forward(batch), batch, weight).sums);
   }
-  MPI_Allreduce(MPI_IN_PLACE, local.v.data(), static_cast<int>(local.v.size()), MPI_DOUBLE, MPI_SUM, comm.raw());
-  return local;
+  auto packed = local.pack();
+  MPI_Allreduce(MPI_IN_PLACE, packed.data(), static_cast<int>(packed.size()), MPI_DOUBLE, MPI_SUM, comm.raw());
+  return MetricSums::unpack(packed.data());
 }
 
 ModelSpec fit_spec_to_data(ModelSpec spec, const SampleStore& data, const std::string& where, const par::Comm& comm) {
@@ -338,14 +346,14 @@ ModelSpec fit_spec_to_data(ModelSpec spec, const SampleStore& data, const std::s
   return spec;
 }
 
-TrainingResult train(Model& model, const SampleStore& data, const TrainerOptions& o, const par::Comm& comm) {
-  const auto& arch = find_architecture(model.spec().architecture);
-  const double weight = reconstruction_weight(model.spec());
-  if (!data.labelled) throw InputError("training needs labelled data");
-  auto reducer = par::make_allreducer(o.allreduce, comm);
-  const torch::Device device = choose_device(o, *reducer, comm);
+namespace {
+
+// Validates the options that only the trainer knows (collective) and returns
+// the augmentation of training batches.
+const Augmentation& checked_augmentation(const TrainerOptions& o, const SampleStore& data, const par::Comm& comm) {
   const Augmentation* augmentation = nullptr;
   par::collectively(comm, [&] {
+    if (!data.labelled) throw InputError("training needs labelled data");
     if (o.precision != "fp32" && o.precision != "bf16") {
       throw ConfigError(cat("train.precision = \"", o.precision, "\": expected \"fp32\" or \"bf16\""));
     }
@@ -360,160 +368,270 @@ TrainingResult train(Model& model, const SampleStore& data, const TrainerOptions
                             io::shape_string({data.sample_shape.begin(), data.sample_shape.end()})));
     }
   });
+  return *augmentation;
+}
+
+Model& on_device(Model& model, const torch::Device& device) {
   model.to(device);
+  return model;
+}
 
-  // 1. Identical replicas: rank 0's initial weights everywhere.
-  GradientSynchroniser sync(model, *reducer, comm, o.sync);
-  sync.broadcast_from_root();
-  auto optimizer = make_optimizer(o.optimizer, {sync.flat_parameters()});
+// Bookkeeping of the epoch in progress (this process's part of it: a
+// resumed epoch counts only the batches run since the resume).
+struct EpochTally {
+  Clock::time_point start = Clock::now();
+  double wait_before = 0.0;
+  double samples = 0.0;
+  std::optional<core::Progress> progress;  // none for quiet runs
 
-  // 2. The seeded split and the rank-independent sampler.
-  Split split;
-  par::collectively(comm, [&] { split = split_samples(data.global_count, o.validation_fraction, o.test_fraction, o.seed); });
-  DistributedSampler sampler(split.train, data.sequences ? data.all_lengths : std::vector<std::int64_t>{},
-                             {o.global_batch, o.member_seed(), true, data.sequences ? o.bucket_batches : 0});
+  void begin(double wait_seconds) {
+    start = Clock::now();
+    wait_before = wait_seconds;
+    samples = 0.0;
+    progress.reset();
+  }
+};
+
+// One call of train(): the steps of the loop as named member functions.
+class TrainingRun {
+ public:
+  TrainingRun(Model& model, const SampleStore& data, const TrainerOptions& o, const par::Comm& comm)
+      : model_(model),
+        data_(data),
+        o_(o),
+        comm_(comm),
+        arch_(find_architecture(model.spec().architecture)),
+        weight_(reconstruction_weight(model.spec())),
+        augmentation_(checked_augmentation(o, data, comm)),
+        reducer_(par::make_allreducer(o.allreduce, comm)),
+        device_(choose_device(o, *reducer_, comm)),
+        // 1. Identical replicas: rank 0's initial weights everywhere (below).
+        sync_(on_device(model, device_), *reducer_, comm, o.sync),
+        // 2. The seeded split and the rank-independent sampler.
+        split_(make_split(data, o, comm)),
+        sampler_(split_.train, data.sequences ? data.all_lengths : std::vector<std::int64_t>{},
+                 {o.global_batch, o.member_seed(), true, data.sequences ? o.bucket_batches : 0}),
+        print_(fingerprint(model, data, o)) {
+    sync_.broadcast_from_root();
+    optimizer_ = make_optimizer(o.optimizer, {sync_.flat_parameters()});
+    result_.reconstruction_weight = weight_;
+  }
+
+  TrainingResult run() {
+    resume_if_possible();
+    announce();
+    while (state_.epoch < o_.epochs && !reached_max_steps()) {
+      if (!run_epoch()) break;  // max_steps inside the epoch: no record
+      end_epoch();
+      checkpoint();
+      if (stop_early()) break;
+    }
+    return finish();
+  }
+
+ private:
+  static Split make_split(const SampleStore& data, const TrainerOptions& o, const par::Comm& comm) {
+    Split split;
+    par::collectively(comm, [&] { split = split_samples(data.global_count, o.validation_fraction, o.test_fraction, o.seed); });
+    return split;
+  }
 
   // 3. Resume when a checkpoint of this configuration exists.
-  TrainingState state;
-  TrainingResult result;
-  result.reconstruction_weight = weight;
-  const std::string print = fingerprint(model, data, o);
-  if (!o.checkpoint_path.empty() && o.resume &&
-      load_checkpoint(o.checkpoint_path, state, model, sync, *optimizer, print, comm)) {
-    result.resumed = true;
-    say(o, cat("train: resumed from ", o.checkpoint_path, " at epoch ", state.epoch + 1, ", batch ",
-               state.next_batch, " (step ", state.step, ")"));
+  void resume_if_possible() {
+    if (o_.checkpoint_path.empty() || !o_.resume) return;
+    if (!load_checkpoint(o_.checkpoint_path, state_, model_, sync_, *optimizer_, print_, comm_)) return;
+    result_.resumed = true;
+    say(o_, cat("train: resumed from ", o_.checkpoint_path, " at epoch ", state_.epoch + 1, ", batch ",
+                state_.next_batch, " (step ", state_.step, ")"));
   }
-  auto checkpoint = [&] {
-    if (!o.checkpoint_path.empty()) save_checkpoint(o.checkpoint_path, state, model, sync, *optimizer, print, comm);
-  };
 
-  core::StopSignal stop_signal;
-  say(o, cat("train: ", arch.name, " (", sync.parameter_count(), " parameters, ", sync.bucket_count(),
-             " gradient bucket(s)) on ", split.train.size(), " samples, ", split.validation.size(),
-             " validation, ", split.test.size(), " test; global batch ", o.global_batch, " over ",
-             comm.size(), " rank(s), allreduce ", reducer->name(), o.sync.overlap ? " overlapped" : " after backward"));
-  bool done = o.max_steps > 0 && state.step >= o.max_steps;
-  for (; state.epoch < o.epochs && !done; ++state.epoch) {
-    const auto batches = sampler.epoch(state.epoch);
-    const auto epoch_start = Clock::now();
-    const double wait_before = sync.wait_seconds();
-    double samples_done = 0.0, lr = 0.0;
-    std::optional<core::Progress> progress;
-    if (!o.quiet) progress.emplace(cat("train epoch ", state.epoch + 1, "/", o.epochs), split.train.size(), 1,
-                                   o.progress_interval_s);
-    for (; state.next_batch < static_cast<std::int64_t>(batches.size()); ++state.next_batch) {
-      const auto& global = batches[state.next_batch];
-      const auto mine = DistributedSampler::slice(global, comm.rank(), comm.size());
-      const SampleStore samples = fetch(data, mine, comm);
-      lr = schedule_learning_rate(*optimizer, o.optimizer, state.step);
-      sync.start_step();
-      MetricSums local;
-      if (!mine.empty()) {
-        Batch batch = to_device(collate(samples, mine, double(global.size()), sampler.frames(global)), device);
-        batch.inputs = augmentation->apply(batch.inputs, batch.indices, o.member_seed(), state.epoch);
-        seed_step(o.member_seed(), state.step, comm.rank());
-        model.train();
-        ModelOutput out;
-        {
-          AutocastGuard autocast(o.precision == "bf16", device.is_cuda());
-          out = model.forward(batch);
-        }
-        if (o.precision == "bf16") {
-          out.logits = out.logits.to(torch::kFloat32);
-          if (out.reconstruction.defined()) out.reconstruction = out.reconstruction.to(torch::kFloat32);
-        }
-        LossResult loss = compute_loss(arch.task, out, batch, weight);
-        loss.loss.backward();
-        local = loss.sums;
-      }
-      sync.finish_step();
-      optimizer->step();
-      const auto g = allreduce_step(local, core::StopSignal::received() != 0, comm);
-      throw_if_diverged(g, state, lr, o);
-      for (int i = 0; i < 6; ++i) state.epoch_sums.v[i] += g[i];
-      ++state.step;
-      samples_done += double(global.size());
-      if (progress) progress->advance(global.size());
-      if (g[6] > 0) {
-        ++state.next_batch;
-        checkpoint();
-        throw Preempted(o.checkpoint_path.empty()
-                            ? cat("stop signal at step ", state.step, "; no train.checkpoint set, progress is lost")
-                            : cat("stop signal at step ", state.step, "; checkpoint written to ", o.checkpoint_path,
-                                  "; run the same command again to resume"));
-      }
-      if (o.checkpoint_every_steps > 0 && state.step % o.checkpoint_every_steps == 0) {
-        ++state.next_batch;
-        checkpoint();
-        --state.next_batch;
-      }
-      if (o.max_steps > 0 && state.step >= o.max_steps) {
-        done = true;
-        ++state.next_batch;
+  void announce() const {
+    say(o_, cat("train: ", arch_.name, " (", sync_.parameter_count(), " parameters, ", sync_.bucket_count(),
+                " gradient bucket(s)) on ", split_.train.size(), " samples, ", split_.validation.size(),
+                " validation, ", split_.test.size(), " test; global batch ", o_.global_batch, " over ",
+                comm_.size(), " rank(s), allreduce ", reducer_->name(), o_.sync.overlap ? " overlapped" : " after backward"));
+  }
+
+  bool reached_max_steps() const { return o_.max_steps > 0 && state_.step >= o_.max_steps; }
+
+  // The batches of the current epoch from state_.next_batch on, with the
+  // checkpoints due after a step. False when max_steps ended it early.
+  bool run_epoch() {
+    const auto batches = sampler_.epoch(state_.epoch);
+    const auto count = static_cast<std::int64_t>(batches.size());
+    tally_.begin(sync_.wait_seconds());
+    if (!o_.quiet) {
+      tally_.progress.emplace(cat("train epoch ", state_.epoch + 1, "/", o_.epochs), split_.train.size(), 1,
+                              o_.progress_interval_s);
+    }
+    while (state_.next_batch < count) {
+      const bool stop_requested = train_step(batches[static_cast<std::size_t>(state_.next_batch)]);
+      if (stop_requested) preempt();
+      if (o_.checkpoint_every_steps > 0 && state_.step % o_.checkpoint_every_steps == 0) checkpoint();
+      if (reached_max_steps()) {
         checkpoint();
         break;
       }
     }
-    if (progress) progress->finish();
-    if (done && state.next_batch < static_cast<std::int64_t>(batches.size())) break;  // partial epoch: no record
+    if (tally_.progress) tally_.progress->finish();
+    return state_.next_batch >= count;
+  }
 
-    // 4. Epoch end: one model on every rank, validation, selection, log.
-    sync.average_buffers();
+  // One optimiser step on the global batch `global`; advances the state to
+  // the next batch. Returns whether any rank received a stop signal.
+  bool train_step(const std::vector<std::int64_t>& global) {
+    const auto mine = DistributedSampler::slice(global, comm_.rank(), comm_.size());
+    const SampleStore samples = fetch(data_, mine, comm_);
+    const double lr = schedule_learning_rate(*optimizer_, o_.optimizer, state_.step);
+    sync_.start_step();
+    MetricSums local;
+    if (!mine.empty()) local = forward_backward(samples, mine, global);
+    sync_.finish_step();
+    // The gradient is now the global sum, the same on every rank: clipping
+    // it here keeps the update rank-count independent.
+    if (o_.optimizer.clip_grad_norm > 0) clip_gradient_norm(sync_.flat_parameters(), o_.optimizer.clip_grad_norm);
+    optimizer_->step();
+    const auto [sums, stop] = allreduce_step(local, core::StopSignal::received() != 0, comm_);
+    throw_if_diverged(sums, state_, lr, o_);
+    state_.epoch_sums.add(sums);
+    ++state_.step;
+    ++state_.next_batch;
+    tally_.samples += double(global.size());
+    if (tally_.progress) tally_.progress->advance(global.size());
+    return stop;
+  }
+
+  // Forward and backward of this rank's share of the batch; its loss sums.
+  MetricSums forward_backward(const SampleStore& samples, const std::vector<std::int64_t>& mine,
+                              const std::vector<std::int64_t>& global) {
+    Batch batch = to_device(collate(samples, mine, double(global.size()), sampler_.frames(global)), device_);
+    batch.inputs = augmentation_.apply(batch.inputs, batch.indices, o_.member_seed(), state_.epoch);
+    seed_step(o_.member_seed(), state_.step, comm_.rank());
+    model_.train();
+    ModelOutput out;
+    {
+      AutocastGuard autocast(o_.precision == "bf16", device_.is_cuda());
+      out = model_.forward(batch);
+    }
+    if (o_.precision == "bf16") {
+      out.logits = out.logits.to(torch::kFloat32);
+      if (out.reconstruction.defined()) out.reconstruction = out.reconstruction.to(torch::kFloat32);
+    }
+    LossResult loss = compute_loss(arch_.task, out, batch, weight_);
+    loss.loss.backward();
+    return loss.sums;
+  }
+
+  // 4. Epoch end: one model on every rank, validation, selection, log; the
+  // state moves on to the start of the next epoch.
+  void end_epoch() {
+    sync_.average_buffers();
+    EpochRecord rec = training_record();
+    if (!split_.validation.empty()) validate(rec);
+    state_.history.push_back(rec);
+    say(o_, cat("epoch ", rec.epoch, "/", o_.epochs, ": loss ", rec.train_loss, ", accuracy ", rec.train_accuracy,
+                split_.validation.empty() ? std::string()
+                                          : cat(" | validation loss ", rec.validation_loss, ", accuracy ",
+                                                rec.validation_accuracy),
+                " | ", static_cast<std::int64_t>(rec.samples_per_s), " samples/s"));
+    if (comm_.is_root() && !o_.metrics_csv.empty()) write_metrics(o_.metrics_csv, state_.history);
+    state_.epoch_sums = MetricSums{};
+    state_.next_batch = 0;
+    ++state_.epoch;
+  }
+
+  EpochRecord training_record() const {
     EpochRecord rec;
-    rec.epoch = state.epoch + 1;
-    rec.step = state.step;
-    rec.learning_rate = lr;
-    rec.train_cross_entropy = state.epoch_sums.cross_entropy();
-    rec.train_reconstruction = state.epoch_sums.reconstruction();
-    rec.train_loss = state.epoch_sums.loss(weight);
-    rec.train_accuracy = state.epoch_sums.accuracy();
-    rec.seconds = seconds_since(epoch_start);
-    rec.samples_per_s = rec.seconds > 0 ? samples_done / rec.seconds : 0.0;
-    rec.communication_wait_s = sync.wait_seconds() - wait_before;
-    if (!split.validation.empty()) {
-      const MetricSums v = evaluate(model, data, split.validation, o.global_batch, comm);
-      rec.validation_loss = v.loss(weight);
-      rec.validation_accuracy = v.accuracy();
-      const auto score = validation_score(v, o.select_by, weight);
-      if (score > state.best_score) {
-        state.best_score = score;
-        state.best_epoch = rec.epoch;
-        state.best_parameters = sync.flat_parameters().detach().clone();
-        state.epochs_without_improvement = 0;
-      } else {
-        ++state.epochs_without_improvement;
-      }
+    rec.epoch = state_.epoch + 1;
+    rec.step = state_.step;
+    // The rate of the epoch's last step (also right for an epoch that was
+    // resumed at its very end).
+    rec.learning_rate = state_.step > 0 ? scheduled_learning_rate(o_.optimizer, state_.step - 1) : 0.0;
+    rec.train_cross_entropy = state_.epoch_sums.cross_entropy();
+    rec.train_reconstruction = state_.epoch_sums.reconstruction();
+    rec.train_loss = state_.epoch_sums.loss(weight_);
+    rec.train_accuracy = state_.epoch_sums.accuracy();
+    rec.seconds = seconds_since(tally_.start);
+    rec.samples_per_s = rec.seconds > 0 ? tally_.samples / rec.seconds : 0.0;
+    rec.communication_wait_s = sync_.wait_seconds() - tally_.wait_before;
+    return rec;
+  }
+
+  // Validation metrics into `rec`; keeps the parameters of the best epoch.
+  void validate(EpochRecord& rec) {
+    const MetricSums v = evaluate(model_, data_, split_.validation, o_.global_batch, comm_);
+    rec.validation_loss = v.loss(weight_);
+    rec.validation_accuracy = v.accuracy();
+    const auto score = validation_score(v, o_.select_by, weight_);
+    if (score > state_.best_score) {
+      state_.best_score = score;
+      state_.best_epoch = rec.epoch;
+      state_.best_parameters = sync_.flat_parameters().detach().clone();
+      state_.epochs_without_improvement = 0;
+    } else {
+      ++state_.epochs_without_improvement;
     }
-    state.history.push_back(rec);
-    say(o, cat("epoch ", rec.epoch, "/", o.epochs, ": loss ", rec.train_loss, ", accuracy ", rec.train_accuracy,
-               split.validation.empty() ? std::string() : cat(" | validation loss ", rec.validation_loss, ", accuracy ", rec.validation_accuracy),
-               " | ", static_cast<std::int64_t>(rec.samples_per_s), " samples/s"));
-    if (comm.is_root() && !o.metrics_csv.empty()) write_metrics(o.metrics_csv, state.history);
-    state.epoch_sums = MetricSums{};
-    state.next_batch = 0;
-    if (o.patience > 0 && state.epochs_without_improvement >= o.patience) {
-      say(o, cat("train: early stop, no improvement for ", o.patience, " epoch(s)"));
-      result.early_stopped = true;
-      ++state.epoch;
-      checkpoint();
-      break;
-    }
-    ++state.epoch;  // the checkpoint resumes at the next epoch
+  }
+
+  bool stop_early() {
+    if (o_.patience <= 0 || state_.epochs_without_improvement < o_.patience) return false;
+    say(o_, cat("train: early stop, no improvement for ", o_.patience, " epoch(s)"));
+    result_.early_stopped = true;
+    return true;
+  }
+
+  void checkpoint() {
+    if (!o_.checkpoint_path.empty()) save_checkpoint(o_.checkpoint_path, state_, model_, sync_, *optimizer_, print_, comm_);
+  }
+
+  [[noreturn]] void preempt() {
     checkpoint();
-    --state.epoch;
+    throw Preempted(o_.checkpoint_path.empty()
+                        ? cat("stop signal at step ", state_.step, "; no train.checkpoint set, progress is lost")
+                        : cat("stop signal at step ", state_.step, "; checkpoint written to ", o_.checkpoint_path,
+                              "; run the same command again to resume"));
   }
-  if (state.best_parameters.defined()) {
-    torch::NoGradGuard no_grad;
-    sync.flat_parameters().detach().copy_(state.best_parameters);
-    say(o, cat("train: kept the model of epoch ", state.best_epoch, " (best validation ", o.select_by, ")"));
+
+  // The best model on validation (or the last), the test metrics.
+  TrainingResult finish() {
+    if (state_.best_parameters.defined()) {
+      torch::NoGradGuard no_grad;
+      sync_.flat_parameters().detach().copy_(state_.best_parameters);
+      say(o_, cat("train: kept the model of epoch ", state_.best_epoch, " (best validation ", o_.select_by, ")"));
+    }
+    if (!split_.test.empty()) result_.test = evaluate(model_, data_, split_.test, o_.global_batch, comm_);
+    result_.history = state_.history;
+    result_.steps = state_.step;
+    result_.communication_wait_s = sync_.wait_seconds();
+    result_.best_epoch = state_.best_epoch;
+    return result_;
   }
-  if (!split.test.empty()) result.test = evaluate(model, data, split.test, o.global_batch, comm);
-  result.history = state.history;
-  result.steps = state.step;
-  result.communication_wait_s = sync.wait_seconds();
-  result.best_epoch = state.best_epoch;
-  return result;
+
+  Model& model_;
+  const SampleStore& data_;
+  const TrainerOptions& o_;
+  const par::Comm& comm_;
+  const Architecture& arch_;
+  const double weight_;
+  const Augmentation& augmentation_;
+  std::unique_ptr<par::Allreducer> reducer_;
+  const torch::Device device_;
+  GradientSynchroniser sync_;
+  const Split split_;
+  DistributedSampler sampler_;
+  const std::string print_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  core::StopSignal stop_signal_;
+  TrainingState state_;
+  EpochTally tally_;
+  TrainingResult result_;
+};
+
+}  // namespace
+
+TrainingResult train(Model& model, const SampleStore& data, const TrainerOptions& o, const par::Comm& comm) {
+  TrainingRun run(model, data, o, comm);
+  return run.run();
 }
 
 }  // namespace phenoscale::nn

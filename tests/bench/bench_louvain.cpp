@@ -1,8 +1,9 @@
-// Distributed Louvain on the symmetrised exact kNN graph of an HDF5 feature
-// matrix at the current rank count: kNN + graph time, Louvain time and
-// modularity (plus igraph's C multilevel in-process for reference). Writes
-// /labels and the edge list (/edge_from, /edge_to, /edge_weight, u < v) so
-// tests/bench/run_louvain.sh can run python-igraph on the very same graph.
+// Distributed Louvain and Leiden on the symmetrised exact kNN graph of an
+// HDF5 feature matrix at the current rank count: kNN + graph time, Louvain
+// and Leiden time and modularity (plus igraph's C multilevel in-process for
+// reference). Writes /labels, /leiden_labels and the edge list (/edge_from,
+// /edge_to, /edge_weight, u < v) so tests/bench/run_louvain.sh can run
+// python-igraph and leidenalg on the very same graph.
 //   mpirun -n 2 bench_louvain FEATURES.h5 OUT.h5 [k=15]
 #include <chrono>
 #include <cstdio>
@@ -41,6 +42,9 @@ int main(int argc, char** argv) {
   options.method = "igraph-louvain";
   const auto reference = ml::detect_communities(graph, options, world);
   const auto t3 = clock();
+  options.method = "leiden";
+  const auto leiden = ml::detect_communities(graph, options, world);
+  const auto t4 = clock();
 
   // This rank's edges u < v, in global order when written in rank order.
   std::vector<std::int64_t> from, to;
@@ -56,6 +60,7 @@ int main(int argc, char** argv) {
   }
   io::H5File out = io::H5File::create(argv[2], world);
   io::write_samples(out, "/labels", ours.labels, {});
+  io::write_samples(out, "/leiden_labels", leiden.labels, {});
   io::write_samples(out, "/edge_from", from, {});
   io::write_samples(out, "/edge_to", to, {});
   io::write_samples(out, "/edge_weight", weight, {});
@@ -67,6 +72,10 @@ int main(int argc, char** argv) {
                 static_cast<unsigned long long>(graph.global_vertices), world.size(), seconds(t0, t1),
                 seconds(t1, t2), ours.modularity, static_cast<unsigned long long>(ours.count), ours.levels,
                 seconds(t2, t3), reference.modularity);
+    std::printf("leiden N=%llu ranks=%d leiden_s=%.3f leiden_modularity=%.6f leiden_communities=%llu "
+                "leiden_levels=%d\n",
+                static_cast<unsigned long long>(graph.global_vertices), world.size(), seconds(t3, t4),
+                leiden.modularity, static_cast<unsigned long long>(leiden.count), leiden.levels);
   }
   return 0;
 }

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Louvain on the symmetrised exact kNN graph (k = 15) of 100,000 points in 20
-# planted Gaussian clusters (15-D): phenoscale's distributed Louvain at 1, 2
-# and 3 ranks (1 OpenMP thread each) against python-igraph's
-# community_multilevel on the very same graph (our edge list exported to
-# HDF5), in the same run: modularity, ARI to the planted labels, time.
+# Louvain and Leiden on the symmetrised exact kNN graph (k = 15) of 100,000
+# points in 20 planted Gaussian clusters (15-D): phenoscale's distributed
+# Louvain and Leiden at 1, 2 and 3 ranks (1 OpenMP thread each) against
+# python-igraph's community_multilevel and leidenalg's
+# ModularityVertexPartition (single-threaded) on the very same graph (our edge
+# list exported to HDF5), in the same run: modularity, ARI to the planted
+# labels, communities, whether every community is connected, time.
 #   bash tests/bench/run_louvain.sh [build_dir] [points=100000] [clusters=20]
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -29,7 +31,9 @@ for np in 1 2 3; do
     | tee "$work/ours_np$np.txt"
 done
 OMP_NUM_THREADS=1 /usr/bin/python3 - "$data" "$work" <<'PY'
-import sys, time, re, h5py, numpy as np, igraph
+import sys, time, re, h5py, numpy as np, igraph, leidenalg
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
 from sklearn.metrics import adjusted_rand_score
 data, work = sys.argv[1], sys.argv[2]
 planted = h5py.File(data, "r")["labels"][...]
@@ -45,6 +49,12 @@ ig_q = g.modularity(ig.membership, weights="weight")
 ig_ari = adjusted_rand_score(planted, ig.membership)
 def field(text, name):
     return float(re.search(name + r"=([0-9.]+)", text).group(1))
+def connected(labels):
+    # Every community connected: components of the graph of intra-community
+    # edges are as many as the communities.
+    keep = labels[edges[:, 0]] == labels[edges[:, 1]]
+    a = sp.coo_matrix((np.ones(keep.sum()), (edges[keep, 0], edges[keep, 1])), shape=(labels.size,) * 2)
+    return connected_components(a, directed=False)[0] == np.unique(labels).size
 print(f"\nLouvain on the kNN graph (k = 15) of {planted.size} points in {planted.max() + 1} planted clusters: "
       f"{g.vcount()} vertices, {g.ecount()} edges (2-core machine shared with other jobs)\n")
 print("| run | modularity | ARI to planted | communities | Louvain time (s) | kNN + graph time (s) | "
@@ -64,4 +74,24 @@ print(f"| python-igraph community_multilevel | {ig_q:.6f} | {ig_ari:.4f} | {max(
 text = open(f"{work}/ours_np1.txt").read()
 print(f"\n(igraph C multilevel in-process, np=1: modularity {field(text, 'igraph_c_modularity'):.6f}, "
       f"{field(text, 'igraph_c_s'):.2f} s)")
+t = time.perf_counter()
+la = leidenalg.find_partition(g, leidenalg.ModularityVertexPartition, weights="weight", seed=1)
+la_s = time.perf_counter() - t
+la_labels = np.asarray(la.membership)
+la_q = g.modularity(la.membership, weights="weight")
+print(f"\nLeiden on the same graph against leidenalg ModularityVertexPartition (seed 1, default 2 iterations):\n")
+print("| run | modularity | ARI to planted | communities | all connected | Leiden time (s) | "
+      "modularity / leidenalg | time / leidenalg |")
+print("|---|---|---|---|---|---|---|---|")
+for np_ in (1, 2, 3):
+    text = open(f"{work}/ours_np{np_}.txt").read()
+    labels = h5py.File(f"{work}/ours_np{np_}.h5", "r")["leiden_labels"][...]
+    q, s = field(text, "leiden_modularity"), field(text, "leiden_s")
+    print(f"| ours leiden np={np_} | {q:.6f} | {adjusted_rand_score(planted, labels):.4f} | {labels.max() + 1} | "
+          f"{'yes' if connected(labels) else 'no'} | {s:.2f} | {q / la_q:.4f} | {s / la_s:.2f} |")
+for np_ in (1, 2, 3):
+    labels = h5py.File(f"{work}/ours_np{np_}.h5", "r")["labels"][...]
+    print(f"| (ours louvain np={np_}: all connected {'yes' if connected(labels) else 'no'}) | | | | | | | |")
+print(f"| leidenalg | {la_q:.6f} | {adjusted_rand_score(planted, la_labels):.4f} | {la_labels.max() + 1} | "
+      f"{'yes' if connected(la_labels) else 'no'} | {la_s:.2f} | 1 | 1 |")
 PY

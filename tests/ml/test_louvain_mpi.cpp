@@ -2,10 +2,17 @@
 // (Q = 5/14), planted Gaussian blobs recovered (ARI >= 0.95), modularity
 // within 1% of igraph's multilevel and of the size-1 run, and our
 // modularity equal to igraph_modularity on the same partition (1e-10).
+// Leiden: a planted badly connected community that one-rank Louvain leaves
+// disconnected is split (leidenalg's partition), every community connected,
+// isolated vertices alone, k >= N rejected by the kNN search.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <map>
+#include <numeric>
+#include <set>
+#include <tuple>
 
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/rng.hpp"
@@ -88,7 +95,7 @@ ml::Communities run(const ml::DistGraph& g, const std::string& method, const par
 
 TEST(Louvain, TwoTrianglesAnalytic) {
   const auto g = two_triangles(world());
-  for (const std::string method : {"louvain", "igraph-louvain", "igraph-leiden"}) {
+  for (const std::string method : {"louvain", "leiden", "igraph-louvain", "igraph-leiden"}) {
     const auto c = run(g, method, world());
     EXPECT_EQ(c.count, 2u) << method;
     EXPECT_NEAR(c.modularity, 5.0 / 14.0, 1e-12) << method;
@@ -155,7 +162,7 @@ TEST(Louvain, UnknownMethodIsAConfigError) {
   const auto g = two_triangles(world());
   EXPECT_THROW(run(g, "walktrap", world()), ConfigError);
   const auto names = ml::community_methods();
-  EXPECT_EQ(names, (std::vector<std::string>{"louvain", "igraph-louvain", "igraph-leiden", "igraph-infomap",
+  EXPECT_EQ(names, (std::vector<std::string>{"louvain", "leiden", "igraph-louvain", "igraph-leiden", "igraph-infomap",
                                              "spectral"}));
 }
 
@@ -164,6 +171,149 @@ TEST(Louvain, GraphWithoutEdgesKeepsSingletons) {
   const auto c = run(g, "louvain", world());
   EXPECT_EQ(c.count, 5u);
   EXPECT_EQ(c.modularity, 0.0);
+}
+
+}  // namespace
+
+namespace {
+
+ml::DistGraph from_edges(std::uint64_t n, const std::vector<std::tuple<std::int64_t, std::int64_t, double>>& edges,
+                         const par::Comm& comm) {
+  std::vector<std::int64_t> s, t;
+  std::vector<double> w;
+  if (comm.is_root()) {
+    for (const auto& [u, v, weight] : edges) {
+      s.insert(s.end(), {u, v});
+      t.insert(t.end(), {v, u});
+      w.insert(w.end(), {weight, weight});
+    }
+  }
+  return ml::graph_from_arcs(n, s, t, w, ml::Duplicates::sum, comm);
+}
+
+// How many communities of the labels induce a disconnected subgraph (BFS by
+// union-find over the gathered intra-community edges).
+int disconnected(const ml::DistGraph& g, const std::vector<std::int64_t>& local_labels, const par::Comm& comm) {
+  const auto edges = ml::gather_edges(g, comm);
+  const auto labels = ml::gather_values(local_labels, comm);
+  std::vector<std::int64_t> parent(labels.size());
+  std::iota(parent.begin(), parent.end(), 0);
+  std::function<std::int64_t(std::int64_t)> find = [&](std::int64_t x) {
+    return parent[x] == x ? x : parent[x] = find(parent[x]);
+  };
+  for (std::size_t e = 0; e < edges.from.size(); ++e) {
+    if (labels[edges.from[e]] == labels[edges.to[e]]) parent[find(edges.from[e])] = find(edges.to[e]);
+  }
+  std::map<std::int64_t, std::set<std::int64_t>> components;
+  for (std::size_t v = 0; v < labels.size(); ++v) components[labels[v]].insert(find(v));
+  int bad = 0;
+  for (const auto& c : components) bad += c.second.size() > 1 ? 1 : 0;
+  return bad;
+}
+
+// A planted badly connected community (Traag et al. 2019, Fig. 2): bridge b = 0
+// joins the pairs X = {1, 2} and Y = {3, 4} (weight 2 each) and the loose
+// group Z = {5..14} (weight 0.5 inside, 3 to b). One-rank Louvain first puts
+// X, b, Y together; once Z has formed, b moves to it and leaves X ∪ Y one
+// disconnected community. leidenalg (seeds 0-4) and igraph's multilevel both
+// find {b} ∪ Z, X, Y with Q = 0.050176.
+ml::DistGraph bridge(const par::Comm& comm) {
+  std::vector<std::tuple<std::int64_t, std::int64_t, double>> e = {{1, 2, 1.0}, {3, 4, 1.0}};
+  for (std::int64_t v = 1; v <= 4; ++v) e.push_back({0, v, 2.0});
+  for (std::int64_t u = 5; u < 15; ++u) {
+    e.push_back({0, u, 3.0});
+    for (std::int64_t v = u + 1; v < 15; ++v) e.push_back({u, v, 0.5});
+  }
+  return from_edges(15, e, comm);
+}
+
+TEST(Leiden, PlantedBadlyConnectedCommunityIsSplit) {
+  // On one rank (each rank alone), where the sequential local moving plants
+  // the flaw: Louvain's X ∪ Y is disconnected, Leiden finds leidenalg's partition.
+  const par::Comm alone = world().split(world().rank(), 0);
+  const auto g1 = bridge(alone);
+  const auto louvain = run(g1, "louvain", alone);
+  EXPECT_EQ(disconnected(g1, louvain.labels, alone), 1);
+  const auto leiden = run(g1, "leiden", alone);
+  EXPECT_EQ(disconnected(g1, leiden.labels, alone), 0);
+  EXPECT_GT(leiden.modularity, louvain.modularity);
+  EXPECT_NEAR(leiden.modularity, 0.050176, 1e-9);
+  const auto& l = leiden.labels;
+  EXPECT_EQ(l[1], l[2]);
+  EXPECT_EQ(l[3], l[4]);
+  EXPECT_NE(l[1], l[3]);
+  for (int v = 5; v < 15; ++v) EXPECT_EQ(l[v], l[0]);
+  // Distributed, the concurrent local moving differs (at 2 and 3 ranks it
+  // merges all 15 vertices, and the greedy refinement ties at ΔQ = 0), but
+  // every community is still connected.
+  const auto g = bridge(world());
+  const auto distributed = run(g, "leiden", world());
+  EXPECT_EQ(disconnected(g, distributed.labels, world()), 0);
+  EXPECT_GE(distributed.modularity, 0.0);
+}
+
+TEST(Leiden, OutOfLevelsSplitsIntoComponents) {
+  // One level: no refinement; the local-moving communities (X ∪ Y without its
+  // bridge on one rank) are split into connected components instead.
+  ml::CommunityOptions o;
+  o.method = "leiden";
+  o.max_levels = 1;
+  const par::Comm alone = world().split(world().rank(), 0);
+  const auto g1 = bridge(alone);
+  const auto one = ml::detect_communities(g1, o, alone);
+  EXPECT_EQ(disconnected(g1, one.labels, alone), 0);
+  EXPECT_EQ(one.count, 3u);
+  EXPECT_NEAR(one.modularity, 0.050176, 1e-9);
+  const auto g = bridge(world());
+  EXPECT_EQ(disconnected(g, ml::detect_communities(g, o, world()).labels, world()), 0);
+}
+
+TEST(Leiden, RecoversPlantedBlobsConnected) {
+  const auto g = blob_graph(world());
+  const auto leiden = run(g, "leiden", world());
+  const auto louvain = run(g, "louvain", world());
+  EXPECT_EQ(leiden.method, "leiden");
+  EXPECT_GE(adjusted_rand(ml::gather_values(leiden.labels, world()), planted()), 0.95);
+  EXPECT_EQ(leiden.count, Blobs);
+  EXPECT_EQ(disconnected(g, leiden.labels, world()), 0);
+  EXPECT_GE(leiden.modularity, louvain.modularity - 1e-12);
+  EXPECT_NEAR(leiden.modularity, ml::igraph_modularity(g, leiden.labels, 1.0, world()), 1e-10);
+  // Local moving depends on the rank count (the refinement does not): the
+  // one-rank run of the same graph within 1%.
+  const par::Comm alone = world().split(world().rank(), 0);
+  const auto single = run(blob_graph(alone), "leiden", alone);
+  EXPECT_NEAR(leiden.modularity, single.modularity, 0.01 * single.modularity);
+}
+
+TEST(Leiden, IsolatedVerticesStayAlone) {
+  // The two triangles plus isolated vertices 6, 7, 8: Q is still 5/14.
+  std::vector<std::tuple<std::int64_t, std::int64_t, double>> e;
+  for (const auto& [u, v] : std::vector<std::pair<int, int>>{{0, 1}, {1, 2}, {0, 2}, {3, 4}, {4, 5}, {3, 5}, {2, 3}}) {
+    e.push_back({u, v, 1.0});
+  }
+  const auto g = from_edges(9, e, world());
+  for (const std::string method : {"leiden", "louvain"}) {
+    const auto c = run(g, method, world());
+    EXPECT_EQ(c.count, 5u) << method;
+    EXPECT_NEAR(c.modularity, 5.0 / 14.0, 1e-12) << method;
+    const auto l = ml::gather_values(c.labels, world());
+    EXPECT_EQ(std::set<std::int64_t>({l[0], l[3], l[6], l[7], l[8]}).size(), 5u) << method;
+  }
+  const auto none = run(ml::graph_from_arcs(5, {}, {}, {}, ml::Duplicates::sum, world()), "leiden", world());
+  EXPECT_EQ(none.count, 5u);
+  EXPECT_EQ(none.modularity, 0.0);
+}
+
+TEST(Leiden, KAtLeastNIsAConfigError) {
+  const auto x = ml::shard_rows(std::vector<float>(8 * 2, 1.0f), 2, world());  // N = 8
+  for (const std::uint64_t k : {8u, 20u}) {
+    try {
+      ml::exact_knn(x, k, world());
+      ADD_FAILURE() << "k = " << k;
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("must be in [1, N-1] for N = 8"), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
-// Sweeps over k and over the kNN neighbour count pick the planted number of
-// clusters, and the k-means sweep gives the same table at any rank count.
+// Sweeps over k and over the kNN neighbour count (Louvain and Leiden) pick the
+// planted number of clusters, and the k-means sweep gives the same table at
+// any rank count.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 
 #include "phenoscale/core/rng.hpp"
 #include "phenoscale/ml/sweep.hpp"
@@ -61,15 +63,21 @@ TEST(Sweep, CommunitiesSweepChoosesANeighbourCountThatRecoversThePlantedClusters
   // communities; the sweep must prefer a K that recovers the 4 planted ones.
   std::vector<std::int64_t> truth;
   const ml::ShardedMatrix x = blobs(world(), truth);
-  const auto result = ml::sweep_communities(x, {5, 10, 15}, {}, {}, truth, world());
-  ASSERT_EQ(result.points.size(), 3u);
-  const auto& best = result.points[result.best];
-  EXPECT_EQ(best.clusters, kPlanted);
-  EXPECT_NEAR(best.adjusted_rand_index, 1.0, 1e-12);
-  EXPECT_EQ(result.points.back().clusters, kPlanted);  // K = 15: dense enough
-  for (const auto& p : result.points) {
-    EXPECT_GT(p.objective, 0.5) << "modularity at K = " << p.parameter;
-    EXPECT_LE(p.silhouette, best.silhouette);
+  for (const std::string method : {"louvain", "leiden"}) {
+    ml::CommunityOptions options;
+    options.method = method;
+    const auto result = ml::sweep_communities(x, {5, 10, 15}, options, {}, truth, world());
+    ASSERT_EQ(result.points.size(), 3u);
+    const auto& best = result.points[result.best];
+    EXPECT_EQ(best.clusters, kPlanted) << method;
+    EXPECT_NEAR(best.adjusted_rand_index, 1.0, 1e-12) << method;
+    EXPECT_EQ(result.points.back().clusters, kPlanted) << method;  // K = 15: dense enough
+    for (const auto& p : result.points) {
+      EXPECT_GT(p.objective, 0.5) << method << ": modularity at K = " << p.parameter;
+      EXPECT_LE(p.silhouette, best.silhouette) << method;
+      // Davies–Bouldin (lower is better) agrees with the silhouette here.
+      EXPECT_GE(p.davies_bouldin, best.davies_bouldin - 1e-12) << method;
+    }
   }
 }
 

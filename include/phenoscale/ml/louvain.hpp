@@ -8,8 +8,14 @@
 // rank moves its own vertices greedily (fixed order, lowest-id tie-break),
 // community totals live with the rank owning the community id and are updated
 // by exchanged deltas, and communities are coarsened into the vertices of the
-// next level until modularity stops improving. igraph's multilevel, Leiden and
-// Infomap run on rank 0 over the gathered graph as single-node references.
+// next level until modularity stops improving. Our Leiden (Traag, Waltman &
+// van Eck 2019, Algorithms A.1-A.2) adds the refinement phase to the same
+// distributed levels: each community is refined, on the rank owning its id,
+// into well-connected sub-communities (the greedy, deterministic variant), the
+// refined partition is aggregated and the unrefined one is the aggregate's
+// starting partition, so every final community is connected. igraph's
+// multilevel, Leiden and Infomap run on rank 0 over the gathered graph as
+// single-node references.
 #pragma once
 
 #include <cstdint>

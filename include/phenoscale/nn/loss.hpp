@@ -19,17 +19,39 @@
 
 namespace phenoscale::nn {
 
-// Running sums of one epoch or evaluation pass, summed over ranks with one
-// allreduce: [cross-entropy sum, cross-entropy count, squared error sum,
-// squared error count, correct predictions, predictions].
+// Running sums of one epoch or evaluation pass. They are summed over ranks
+// with one allreduce of the packed array (pack/unpack below are the only
+// place that knows the order).
 struct MetricSums {
-  std::array<double, 6> v{};
-  void add(const MetricSums& o) {
-    for (std::size_t i = 0; i < v.size(); ++i) v[i] += o.v[i];
+  double cross_entropy_sum = 0, cross_entropy_count = 0;    // samples, or real frames (segment)
+  double squared_error_sum = 0, squared_error_count = 0;    // reconstruction: real frames × channels
+  double correct = 0, predictions = 0;
+
+  static constexpr std::size_t kPacked = 6;
+  std::array<double, kPacked> pack() const {
+    return {cross_entropy_sum, cross_entropy_count, squared_error_sum, squared_error_count, correct, predictions};
   }
-  double cross_entropy() const { return v[1] > 0 ? v[0] / v[1] : 0.0; }
-  double reconstruction() const { return v[3] > 0 ? v[2] / v[3] : 0.0; }
-  double accuracy() const { return v[5] > 0 ? v[4] / v[5] : 0.0; }
+  static MetricSums unpack(const double* p) {
+    MetricSums m;
+    m.cross_entropy_sum = p[0];
+    m.cross_entropy_count = p[1];
+    m.squared_error_sum = p[2];
+    m.squared_error_count = p[3];
+    m.correct = p[4];
+    m.predictions = p[5];
+    return m;
+  }
+  void add(const MetricSums& o) {
+    cross_entropy_sum += o.cross_entropy_sum;
+    cross_entropy_count += o.cross_entropy_count;
+    squared_error_sum += o.squared_error_sum;
+    squared_error_count += o.squared_error_count;
+    correct += o.correct;
+    predictions += o.predictions;
+  }
+  double cross_entropy() const { return cross_entropy_count > 0 ? cross_entropy_sum / cross_entropy_count : 0.0; }
+  double reconstruction() const { return squared_error_count > 0 ? squared_error_sum / squared_error_count : 0.0; }
+  double accuracy() const { return predictions > 0 ? correct / predictions : 0.0; }
   double loss(double reconstruction_weight) const { return cross_entropy() + reconstruction_weight * reconstruction(); }
 };
 

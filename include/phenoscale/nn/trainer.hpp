@@ -4,6 +4,7 @@
 // rank 0; every step each rank fetches its slice of the global batch drawn by
 // the DistributedSampler, runs forward/backward on it, and the
 // GradientSynchroniser sums gradients over ranks while backward runs; the
+// summed gradient is clipped (optionally, identically on every rank) and the
 // optimiser then takes the same step everywhere. The update of a step does
 // not depend on the rank count (to float rounding), so np=1 and np=3 train
 // the same model.
@@ -12,8 +13,9 @@
 // (loss terms, accuracy, samples/s, exposed communication) to a CSV log,
 // progress lines with ETA, best-on-validation model selection, early
 // stopping, and checkpoints (model, optimiser, sampler position, metrics)
-// written atomically by rank 0. A checkpoint restores the exact state:
-// resuming continues bit-for-bit. SIGTERM/SIGUSR1 make every rank stop at
+// written atomically by rank 0. A checkpoint holds the position of the next
+// batch to run and restores the exact state: resuming continues bit-for-bit
+// (the learning rate, warm-up included, is a function of the step counter). SIGTERM/SIGUSR1 make every rank stop at
 // the next step boundary, write a checkpoint and throw Preempted (exit 75).
 #pragma once
 
