@@ -4,7 +4,7 @@
 #   samples.h5    sharded dataset (features, labels, trajectories) + provenance
 #   summary.h5    recovered structure; summary.csv the same per-cluster table
 #   report.md     what was planted, what was recovered; figures/*.png
-#   tomo/         the tomo chain (seed 002): class maps → simulated subtomograms
+#   tomo/         the tomo chain (Xu et al. 2017): class maps → simulated subtomograms
 #                 (missing wedge, CTF, MTF, SNR 0.5) → Inception3D training →
 #                 structural features → k-means subdivision → class average
 #                 and FSC; tomo/report.md and tomo/figures/*.png

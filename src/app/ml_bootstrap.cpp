@@ -1,5 +1,5 @@
 // `phenoscale ml bootstrap`: cell-level bootstrap of phenotype-cluster
-// proportions between drug conditions (DeepHACKS, METHODS.md §3; the
+// proportions between drug conditions (DeepHACKS, Ma et al. 2024; the
 // statistics are defined in include/phenoscale/ml/bootstrap.hpp).
 #include <algorithm>
 #include <filesystem>

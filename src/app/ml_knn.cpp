@@ -1,6 +1,6 @@
 // `phenoscale ml knn`: exact k-nearest neighbours of feature rows (or of a
 // precomputed distance matrix) — the kNN graph behind DeepHACKS' protrusion
-// phenotype communities (METHODS.md §3; the search is in ml/knn.hpp).
+// phenotype communities (Ma et al. 2024; the search is in ml/knn.hpp).
 #include "phenoscale/app/ml_stages.hpp"
 #include "phenoscale/app/stage_io.hpp"
 #include "phenoscale/core/error.hpp"

@@ -1,5 +1,5 @@
 // The `tomo` pipeline: simulated cryo-ET data, particle picking and
-// subtomogram averaging (seed 002, METHODS.md §1). Stages:
+// subtomogram averaging (Xu et al. 2017). Stages:
 //   structures : procedural class maps (22 assemblies + "empty") and
 //                user PDB/mmCIF files → density maps (HDF5 + MRC);
 //   simulate   : subtomograms of the class maps under random poses, missing
@@ -160,7 +160,7 @@ tomo::AcquisitionSettings acquisition(const core::Config& cfg) {
   return a;
 }
 
-// Every acquisition parameter as attributes of `object` (METHODS §1.1).
+// Every acquisition parameter as attributes of `object` (Xu et al. 2017).
 void write_acquisition(io::H5File& f, const std::string& object, const tomo::AcquisitionSettings& a, double voxel_nm) {
   f.write_attribute(object, "method", tomo::method_name(a.method));
   f.write_attribute(object, "snr", a.snr);
@@ -717,7 +717,7 @@ bool is_empty_map(const tomo::Volume& map) {
 
 Pipeline tomo_pipeline() {
   Pipeline p{"tomo",
-          "Cryo-ET: class maps, simulated subtomograms and tomograms, CNN classification, subdivision, averaging (seed 002)",
+          "Cryo-ET: class maps, simulated subtomograms and tomograms, CNN classification, subdivision, averaging (Xu et al. 2017)",
           [] {
             core::Schema s = tomo_schema();
             add_tomo_learning_keys(s);

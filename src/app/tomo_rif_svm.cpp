@@ -1,4 +1,4 @@
-// tomo rif-svm: the RIF-SVM baseline of seed 002's Table 2 (see
+// tomo rif-svm: the RIF-SVM baseline of Xu et al. 2017's Table 2 (see
 // tomo_learning.hpp): spherical-harmonic rotation-invariant features of every
 // subtomogram (tomo/rotation_invariant) and an RBF SVM (ml/svm) trained on
 // the CNN trainer's train + validation rows and tested on its test rows, so

@@ -1,5 +1,5 @@
 // tomo recover / sweep / sweep-report: the leave-one-class-out structure
-// discovery study of seed 002 (§2.4, §3.3; METHODS §1.3, the paper's Table 3).
+// discovery study of Xu et al. 2017 (§2.4, §3.3; the paper's Table 3).
 //
 //   recover      the k-means cluster most enriched in one class → reference-
 //                free alignment and classification (3 classes, 5 iterations)

@@ -58,7 +58,7 @@ HyperParameter channels() {
   return {"channels", 0, "Values per frame of the input series (0: taken from the data)", 0, 1e6};
 }
 
-// The 1D U-Net's knobs (METHODS.md §2.2); the presets differ only in defaults.
+// The 1D U-Net's knobs (docs/methods.md §2.2); the presets differ only in defaults.
 std::vector<HyperParameter> unet1d_hyperparameters(double channels, double depth, double kernel) {
   return {{"inputs", 0, "Values per frame of the input series (0: taken from the data)", 0, 1e6},
           {"channels", channels, "Channels of the first encoder level (doubled per level)", 1, 1e5},

@@ -1,4 +1,4 @@
-// Fixed-shape networks: the tomo 3D CNNs of METHODS.md §1.2 (Inception3D,
+// Fixed-shape networks: the tomo 3D CNNs of Xu et al. 2017 (Inception3D,
 // DSRF3D, DSRF3D-v2), a small 3D CNN for tests and benchmarks, and an MLP on
 // feature vectors. Input [B, n, n, n] (one-channel subtomograms) or [B, d].
 // The structural feature of a subtomogram is the linear (pre-softmax) output.
@@ -65,7 +65,7 @@ class SmallCnn3d final : public Model {
   torch::nn::Linear out_{nullptr};
 };
 
-// Inception3D (METHODS.md §1.2): conv 32×5³ valid, max-pool 2, one inception
+// Inception3D (Xu et al. 2017): conv 32×5³ valid, max-pool 2, one inception
 // module (1³ | 1³→3³ | 1³→5³ | pool→1³; 160 channels), avg-pool 2 stride 1,
 // dropout 0.7, linear. ≈18.2 M parameters at 40³ and 23 classes.
 class Inception3d final : public Model {
@@ -106,7 +106,7 @@ class Inception3d final : public Model {
   double dropout_ = 0.7;
 };
 
-// DSRF3D and DSRF3D-v2 (METHODS.md §1.2): blocks of "same" 3³ convolutions
+// DSRF3D and DSRF3D-v2 (Xu et al. 2017): blocks of "same" 3³ convolutions
 // followed by 2³ max-pooling, then fully connected layers. v1: (32,32)(64,64),
 // FC 512, 512, no dropout (≈33.2 M parameters at 40³); v2: (32,32)(64,64)
 // (128,128), FC 1024 → dropout → 1024 → dropout.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tomo rif-svm (the RIF-SVM baseline of seed 002's Table 2) on planted data:
+# tomo rif-svm (the RIF-SVM baseline of Xu et al. 2017's Table 2) on planted data:
 # three distinct classes (a ring, a filament stub, an empty box) at high SNR
 # are classified far above chance from rotation-invariant features alone;
 # the test rows are the CNN trainer's split (train.test_fraction of a seeded

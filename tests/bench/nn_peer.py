@@ -33,7 +33,7 @@ class SmallCnn3d(nn.Module):
 
 
 class Inception3d(nn.Module):
-    """METHODS.md §1.2: conv 32x5^3 valid, max-pool 2, inception module
+    """Xu et al. 2017: conv 32x5^3 valid, max-pool 2, inception module
     (1 | 1->3 | 1->5 | pool->1; 160 channels), avg-pool 2 stride 1, dropout 0.7, linear."""
     def __init__(self, size, classes):
         super().__init__()
@@ -54,7 +54,7 @@ class Inception3d(nn.Module):
 
 
 class Dsrf3d(nn.Module):
-    """METHODS.md §1.2: conv 32,32 | pool | conv 64,64 | pool, FC 512, 512, linear."""
+    """Xu et al. 2017: conv 32,32 | pool | conv 64,64 | pool, FC 512, 512, linear."""
     def __init__(self, size, classes):
         super().__init__()
         self.convs = nn.ModuleList([nn.Conv3d(i, o, 3, padding=1) for i, o in [(1, 32), (32, 32), (32, 64), (64, 64)]])

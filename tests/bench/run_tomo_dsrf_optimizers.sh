@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# DSRF3D (Xu et al. 2017, METHODS.md §1.2) under three optimisers on the same
+# DSRF3D (Xu et al. 2017) under three optimisers on the same
 # simulated tilt-series subtomograms (inputs/tomo/table2.toml, SNR 0.1, 24³):
 # the deck's Adam 1e-4 (batch 32), the paper's SGD (Nesterov 0.9, lr 0.01,
 # decay 1e-6, batch 64), and the paper's SGD with a linear warm-up

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reduced Table 2 of seed 002 (Xu et al.): classification accuracy of
+# Reduced Table 2 of Xu et al. 2017: classification accuracy of
 # Inception3D, DSRF3D and the RIF-SVM baseline (spherical-harmonic
 # rotation-invariant features + RBF SVM) on the same simulated subtomograms
 # and the same held-out test rows (train.test_fraction = 0.5 of a seeded

@@ -1,4 +1,4 @@
-// The registered networks: the sizes METHODS.md gives, output shapes, model
+// The registered networks: the sizes the papers give, output shapes, model
 // files that rebuild the same network without a deck, and clear errors.
 #include <gtest/gtest.h>
 
@@ -27,7 +27,7 @@ Batch cubes(std::int64_t b, std::int64_t side) {
 }
 
 TEST(Models, PaperNetworksHaveThePublishedSizes) {
-  // METHODS.md §1.2: ≈18.2 M (Inception3D) and ≈33.2 M (DSRF3D) at 40³, 23 classes.
+  // Xu et al. 2017: ≈18.2 M (Inception3D) and ≈33.2 M (DSRF3D) at 40³, 23 classes.
   auto inception = make_model(make_spec("inception3d", {}));
   auto dsrf = make_model(make_spec("dsrf3d", {}));
   EXPECT_NEAR(count_parameters(*inception) / 1e6, 18.2, 0.05);
@@ -108,7 +108,7 @@ TEST(Models, UnknownNamesAndValuesAreConfigErrors) {
 }
 
 
-// --- unet1d (DeepSPT, METHODS.md §2.2) -------------------------------------
+// --- unet1d (DeepSPT, docs/methods.md §2.2) -------------------------------------
 
 // A batch of series [B, T, C] zero-padded to the longest, with mask and lengths.
 Batch series_batch(const std::vector<torch::Tensor>& series) {
@@ -207,7 +207,7 @@ TEST(Unet1d, ParameterCountsOfThePaperPresets) {
               static_cast<long long>(n2), static_cast<long long>(n3));
   EXPECT_EQ(n2, unet1d_parameters(4, 130, 4, 7));
   EXPECT_EQ(n3, unet1d_parameters(5, 48, 3, 5));
-  // METHODS.md §2.2 gives ≈131 M (2D) and ≈4.9 M (3D); this architecture has
+  // docs/methods.md §2.2 gives ≈131 M (2D) and ≈4.9 M (3D); this architecture has
   // 110.8 M and 2.69 M (reported to the lead; not asserted against the paper).
   EXPECT_EQ(n2, 110825524);
   EXPECT_EQ(n3, 2688340);
@@ -220,10 +220,10 @@ TEST(Unet1d, EvenKernelIsAConfigError) {
   EXPECT_NE(message.find("odd"), std::string::npos) << message;
 }
 
-// --- gru-tagger (DeepSPT event timing, METHODS.md §2.4) -----------------------
+// --- gru-tagger (DeepSPT event timing, docs/methods.md §2.6) -----------------------
 
 TEST(GruTagger, PaperSizeAndOneLogitPerClassPerFrame) {
-  // Bi-GRU 5 layers × 25 units (METHODS.md §2.4), before/after per frame.
+  // Bi-GRU 5 layers × 25 units (docs/methods.md §2.6), before/after per frame.
   // Per direction and layer 3H(in + H) + 6H parameters (in = channels, then 2H),
   // then the linear head 2H·classes + classes.
   auto m = make_model(make_spec("gru-tagger", {{"channels", 5}}));

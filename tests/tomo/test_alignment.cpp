@@ -1,4 +1,4 @@
-// FSC, missing-wedge-aware alignment and Fourier-space averaging (METHODS §1.3).
+// FSC, missing-wedge-aware alignment and Fourier-space averaging (Xu et al. 2017).
 #include <gtest/gtest.h>
 
 #include <cmath>

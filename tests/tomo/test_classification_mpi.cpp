@@ -1,5 +1,5 @@
 // Iterative reference-free classification recovers planted classes
-// (METHODS §1.3), with the subtomograms in row blocks over 1, 2 or 3 ranks.
+// (Xu et al. 2017), with the subtomograms in row blocks over 1, 2 or 3 ranks.
 #include <gtest/gtest.h>
 
 #include <chrono>

@@ -1,4 +1,4 @@
-// CTF, MTF and missing-wedge mask against their analytic values (METHODS §1.1).
+// CTF, MTF and missing-wedge mask against their analytic values (Xu et al. 2017).
 #include <gtest/gtest.h>
 
 #include <cmath>

@@ -1,4 +1,4 @@
-// Structure recovery with unknown poses (METHODS §1.3): a planted cluster of
+// Structure recovery with unknown poses (Xu et al. 2017): a planted cluster of
 // subtomograms, mostly of one complex, is aligned without any reference,
 // classified, and the average of the class enriched in that complex matches
 // its true map to better than the paper's 7 nm, at 1, 2 and 3 ranks.

@@ -1,4 +1,4 @@
-// Subtomogram/tomogram simulation and DoG particle picking (METHODS §1.1, §1.3).
+// Subtomogram/tomogram simulation and DoG particle picking (Xu et al. 2017, §1.3).
 #include <gtest/gtest.h>
 
 #include <cmath>

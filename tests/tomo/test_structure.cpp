@@ -1,4 +1,4 @@
-// Procedural assemblies, PDB/mmCIF readers and density maps (METHODS §1.1).
+// Procedural assemblies, PDB/mmCIF readers and density maps (Xu et al. 2017).
 #include <gtest/gtest.h>
 
 #include <cmath>

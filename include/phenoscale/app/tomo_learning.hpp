@@ -1,4 +1,4 @@
-// The deep-learning half of the tomo pipeline (seed 002, METHODS.md §1.2-1.3):
+// The deep-learning half of the tomo pipeline (Xu et al. 2017):
 //   train     : Inception3D / DSRF3D on simulated subtomograms (nn/ engine),
 //               optionally leaving classes out (leave-one-class-out study);
 //   extract   : linear (pre-softmax) outputs = structural features of every

@@ -1,5 +1,5 @@
 // The leave-one-class-out structure discovery study of the tomo pipeline
-// (seed 002 §2.4, METHODS §1.3): `tomo recover`, `tomo sweep` (one task per
+// (Xu et al. 2017, §2.4): `tomo recover`, `tomo sweep` (one task per
 // left-out class, the unit of the Slurm job array) and `tomo sweep-report`.
 #pragma once
 

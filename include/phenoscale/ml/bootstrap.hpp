@@ -1,6 +1,6 @@
 // Bootstrap statistics of phenotype-cluster proportions between drug conditions.
 //
-// DeepHACKS (METHODS.md §3) asks whether a drug changes how often each
+// DeepHACKS (Ma et al. 2024) asks whether a drug changes how often each
 // protrusion phenotype occurs: every observation (a time-series segment) has a
 // cell, a condition and a cluster label, and the statistic is the *pooled*
 // proportion of a cluster in a condition, Σ_cells count_c / Σ_cells count.

@@ -1,6 +1,6 @@
 // Distributed undirected weighted graphs in CSR shards, built from kNN lists.
 //
-// DeepHACKS (METHODS.md §3) finds protrusion phenotypes as communities of the
+// DeepHACKS (Ma et al. 2024) finds protrusion phenotypes as communities of the
 // symmetrised kNN graph. Vertices are split into the same BlockPartition
 // blocks as the data rows; each rank stores the adjacency rows of its own
 // vertices with global column ids, both directions of every edge, so degree

@@ -1,6 +1,6 @@
 // Exact k-nearest-neighbour search over row-sharded feature matrices.
 //
-// DeepHACKS (METHODS.md §3) clusters protrusion time series by community
+// DeepHACKS (Ma et al. 2024) clusters protrusion time series by community
 // detection on a kNN graph of their distances; this is the graph's first
 // half. Every rank keeps its row block and the blocks travel around a ring,
 // so each local row meets every global row exactly once and the result is

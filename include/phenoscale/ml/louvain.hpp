@@ -1,7 +1,7 @@
 // Community detection on distributed graphs: distributed Louvain and the
 // igraph reference methods.
 //
-// DeepHACKS (METHODS.md §3) groups protrusion time series into phenotypes as
+// DeepHACKS (Ma et al. 2024) groups protrusion time series into phenotypes as
 // modularity communities of their kNN graph. Our Louvain follows the
 // distributed scheme of vite (ECP ExaGraph): vertices stay in their 1-D
 // blocks, ghost vertices' community ids are refreshed once per sweep, each

@@ -1,6 +1,6 @@
 // RBF-kernel support vector machine: the classifier of the RIF-SVM baseline
-// of seed 002 (Xu et al., Table 2: rotation-invariant features + RBF SVM,
-// compared with Inception3D and DSRF3D; METHODS §1.2).
+// of Xu et al. 2017 (Table 2: rotation-invariant features + RBF SVM,
+// compared with Inception3D and DSRF3D).
 //
 // A thin, owning wrapper around libsvm (Chang & Lin; Debian libsvm-dev):
 // C-SVC, kernel exp(−γ‖x − x'‖²), multi-class one-vs-one (libsvm's own

@@ -2,7 +2,7 @@
 // (`train.augment`) from one table.
 //
 // Why: a 3-D CNN has to learn rotation invariance from its training
-// subtomograms alone (seed 002 §2.2 trains on 500 per class); with fewer
+// subtomograms alone (Xu et al. 2017 §2.2 trains on 500 per class); with fewer
 // samples it overfits. "rot180" turns each subtomogram, at random, by 180°
 // about the x, y or z axis of the grid, or leaves it. These four turns are the
 // rotations that map a missing wedge about a grid axis onto itself (each

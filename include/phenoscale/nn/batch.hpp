@@ -1,7 +1,7 @@
 // One rank's part of a global mini-batch, as tensors.
 //
 // Fixed-shape samples (subtomograms, feature vectors) stack to [B, shape...].
-// Variable-length series (trajectories, protrusion velocities; METHODS.md
+// Variable-length series (trajectories, protrusion velocities; docs/methods.md
 // §2.2 and §3.3) are zero-padded to the longest series of the batch, [B, T, C],
 // with a mask [B, T] that is 1 on real frames: losses and accuracies are
 // computed on real frames only, so padding never changes a result.

@@ -3,7 +3,7 @@
 // Each rank runs the network(s) on its own block of samples (no exchange),
 // in batches, and keeps the outputs in input order, ready for a collective
 // write next to the input rows. An ensemble averages its members' softmax
-// probabilities (METHODS.md §2.2: 3 U-Nets); temperature scaling divides
+// probabilities (docs/methods.md §2.2: 3 U-Nets); temperature scaling divides
 // every member's logits by T before the softmax, and T can be fitted on
 // labelled data by minimising the negative log-likelihood (golden-section
 // search on log T, the NLL summed over ranks).

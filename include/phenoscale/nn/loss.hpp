@@ -2,9 +2,9 @@
 //
 // classify           cross-entropy summed over this rank's samples / global samples
 // segment            cross-entropy summed over real frames / global real frames
-//                    (METHODS.md §2.2: padding never enters loss or accuracy)
+//                    (docs/methods.md §2.2: padding never enters loss or accuracy)
 // guided_autoencoder cross-entropy per sample + λ · MSE over real frames and
-//                    channels (METHODS.md §3.3)
+//                    channels (docs/methods.md §3.3)
 // The loss is computed on logits (log-softmax inside cross-entropy): the
 // reference spt code's double softmax is not reproduced.
 #pragma once

@@ -2,7 +2,7 @@
 //
 // A model is a torch::nn::Module that maps a Batch to a ModelOutput. The
 // engine (trainer, inference, ensembles) only knows this interface and the
-// model's Task, so the tomo 3D CNNs (METHODS.md §1.2), the spt 1D U-Net
+// model's Task, so the tomo 3D CNNs (Xu et al. 2017), the spt 1D U-Net
 // (§2.2) and the edge guided bi-LSTM autoencoder (§3.3) share one trainer.
 // Models are chosen by name in the input deck (`model.architecture =
 // "dsrf3d"`); each architecture's hyper-parameters live in its own deck

@@ -1,6 +1,6 @@
 // Optimisers by name (`train.optimizer = "sgd" | "adam" | "adamw" |
 // "rmsprop"`), the learning-rate schedule lr_t = lr / (1 + decay · t) of
-// Keras' `decay` (METHODS.md §1.2: SGD, Nesterov 0.9, lr 0.01, decay 1e-6 per
+// Keras' `decay` (Xu et al. 2017: SGD, Nesterov 0.9, lr 0.01, decay 1e-6 per
 // iteration) times a linear warm-up over the first steps (Goyal et al. 2017,
 // "Accurate, large minibatch SGD", §2.2 gradual warm-up), and global
 // gradient-norm clipping (Pascanu, Mikolov & Bengio 2013, "On the difficulty

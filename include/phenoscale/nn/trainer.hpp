@@ -42,7 +42,7 @@ struct TrainerOptions {
   std::string select_by = "accuracy";  // "accuracy" | "loss" on the validation split
   std::int64_t patience = 0;           // early stopping after this many epochs without improvement (0: off)
   std::uint64_t seed = 0;
-  // Ensemble member (METHODS.md §2.2): its shuffles, dropout and augmentation
+  // Ensemble member (docs/methods.md §2.2): its shuffles, dropout and augmentation
   // come from seed + member, the train/validation/test split from seed alone,
   // so every member is selected on the same validation samples.
   std::uint64_t member = 0;

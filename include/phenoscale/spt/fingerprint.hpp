@@ -6,7 +6,7 @@
 //
 // Notation: N frames x_0..x_{N−1} in dim = 2 or 3 dimensions, frame interval
 // dt; steps s_t = |x_{t+1} − x_t| (N − 1 of them); displacements
-// d_t = x_{t+1} − x_t; MSD lags 1..L with L = max(2, ⌊N/2⌋) (METHODS: "lags
+// d_t = x_{t+1} − x_t; MSD lags 1..L with L = max(2, ⌊N/2⌋) (Kæstel-Hansen et al. 2024: "lags
 // 1..N/2"; two lags at least so that a 3-frame track has a slope);
 // d_max = largest distance between any two positions; P = Σ s_t, the path
 // length. Columns, in order (LD = length-dependent, see below):
@@ -19,7 +19,7 @@
 //                     (Katz & George 1985: n counts steps; 1 for a straight
 //                     line, ≈ 2 for Brownian motion)
 //  gaussianity        dim·⟨r⁴⟩ / ((dim + 2)·⟨r²⟩²) over lag-1 displacements r:
-//                     METHODS' ⟨r⁴⟩/(2⟨r²⟩²) in 2-D, generalised so that
+//                     DeepSPT's ⟨r⁴⟩/(2⟨r²⟩²) in 2-D, generalised so that
 //                     Gaussian displacements give 1 in any dimension
 //                     (⟨r⁴⟩/⟨r²⟩² = (dim + 2)/dim for them)
 //  kurtosis           Pearson kurtosis m4/m2² (3 for a Gaussian, not excess) of
@@ -30,7 +30,7 @@
 //                     < 0 directed)
 //  trappedness        1 − exp(0.2045 − 0.25117·D·N·dt / r0²), D = msd_diffusion,
 //                     r0 = d_max / 2 (Saxton 1993's probability of being
-//                     trapped, with METHODS' N for the duration; negative
+//                     trapped, with DeepSPT's N for the duration; negative
 //                     values mean "clearly not trapped")
 //  hmm_fraction_0..3  4-state Gaussian HMM on the step lengths (spt/hmm.hpp,
 //                     states by ascending mean): fraction of steps in each
@@ -64,7 +64,7 @@
 // where it started); fraction_same_sign_dots for N = 3.
 //
 // Length-dependent columns (fingerprint_length_dependent): values that grow
-// with the number of frames for one and the same motion — METHODS §2.3 drops
+// with the number of frames for one and the same motion — docs/methods.md §2.3 drops
 // them for classification so that classes are not told apart by track length.
 //
 // Deterministic: no feature draws random numbers (the HMM starts from a

@@ -1,12 +1,12 @@
-// Missing-wedge-aware rigid alignment of subtomograms (seed 002 §2.3,
-// METHODS §1.3; Xu, Beck & Alber 2012, "fast volumetric matching").
+// Missing-wedge-aware rigid alignment of subtomograms (Xu et al. 2017 §2.3;
+// Xu, Beck & Alber 2012, "fast volumetric matching").
 //
 // For a candidate rotation R of subtomogram 2, the comparison is restricted
 // to the Fourier region both volumes observed, Ω = M1·R(M2) (DC removed), and
 // the translation and score come from the peak of the constrained, normalised
 // cross-correlation Re IFFT( F1Ω/‖F1Ω‖ · conj(R(F2)Ω/‖R(F2)Ω‖) ).
 // The rotational search is a coarse-to-fine rotation grid (the option
-// METHODS §1.3 allows instead of spherical harmonics): a ZYZ Euler grid at
+// the paper allows instead of spherical harmonics): a ZYZ Euler grid at
 // `coarse_step_deg` scored on low-passed data, then, from the best
 // `refine_candidates` grid points, a hill climb over the 27 rotations
 // Rx(a)Ry(b)Rz(c)·R with a, b, c ∈ {−s, 0, s} for s in `refine_steps_deg`.

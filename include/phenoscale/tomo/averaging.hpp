@@ -1,5 +1,5 @@
 // Missing-wedge-aware subtomogram averaging and reference-free classification
-// (seed 002 §2.3, METHODS §1.3).
+// (Xu et al. 2017, §2.3).
 //
 // The average is formed in Fourier space, avg(k) = Σ_i R_i(F_i)(k) / Σ_i R_i(M_i)(k)
 // wherever the count of observations Σ_i R_i(M_i)(k) reaches a threshold

@@ -1,5 +1,5 @@
 // Contrast transfer function of the microscope and MTF of the detector
-// (seed 002 §3.1, METHODS §1.1).
+// (Xu et al. 2017, §3.1).
 //
 // CTF(k) = sin(χ(k) + φ_A), χ(k) = π λ Δf k² − (π/2) Cs λ³ k⁴ (the standard
 // form, e.g. Mindell & Grigorieff 2003, eq. 1) with Δf = −Δz the underfocus:

@@ -1,6 +1,6 @@
 // Fourier transforms of volumes for the Fourier-space physics of subtomograms
-// (missing wedge, CTF, MTF: METHODS §1.1) and for alignment, averaging and
-// FSC (METHODS §1.3).
+// (missing wedge, CTF, MTF: Xu et al. 2017) and for alignment, averaging and
+// FSC (Xu et al. 2017).
 //
 // 3-D real-to-complex FFTs (FFTW, single precision, FFTW_ESTIMATE: plans are
 // cheap to make and results do not depend on timing measurements, so runs

@@ -1,4 +1,4 @@
-// Fourier shell correlation and resolution (seed 002 §2.3, docs/methods.md
+// Fourier shell correlation and resolution (Xu et al. 2017 §2.3, docs/methods.md
 // §1.3; the gold-standard procedure of Scheres & Chen 2012, "Prevention of
 // overfitting in cryo-EM structure determination", Nat. Methods 9, and the
 // 0.143 threshold derived by Rosenthal & Henderson 2003, J. Mol. Biol. 333).

@@ -1,4 +1,4 @@
-// The missing wedge of single-axis tilt tomography (METHODS §1.1, §1.3).
+// The missing wedge of single-axis tilt tomography (Xu et al. 2017).
 //
 // With the tilt axis along y and the beam along z, a tilt series over
 // ±θmax samples the Fourier region |k_z| ≤ tan(θmax)·|k_x| (plus the k_y axis

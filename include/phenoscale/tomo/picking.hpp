@@ -1,5 +1,4 @@
-// Template-free particle picking by difference of Gaussians (seed 002 §3.2,
-// METHODS §1.3).
+// Template-free particle picking by difference of Gaussians (Xu et al. 2017 §3.2).
 //
 // DoG = G(σ1) ∗ v − G(k σ1) ∗ v with σ1 ≈ 7 nm / voxel size and k = 1.1;
 // candidates are the 18-connected local maxima (face and edge neighbours)

@@ -1,5 +1,5 @@
 // Procedural macromolecule-like assemblies standing in for the paper's 22 PDB
-// complexes (seed 002 §3.1.1, METHODS §1.1).
+// complexes (Xu et al. 2017, §3.1.1).
 //
 // Each class is a pseudo-atomic assembly (one pseudo-atom of 110 Da per
 // residue at protein density 0.81 Da/Å³) with a distinct shape: C_n rings,

@@ -1,5 +1,5 @@
-// Structure recovery from a set of subtomograms with unknown poses (seed 002
-// §2.4 "subdivision and structure recovery", METHODS §1.3): the step of the
+// Structure recovery from a set of subtomograms with unknown poses (Xu et al. 2017
+// §2.4 "subdivision and structure recovery"): the step of the
 // leave-one-class-out study that turns the k-means cluster most enriched in
 // the left-out complex into a density map and scores it against the truth.
 //

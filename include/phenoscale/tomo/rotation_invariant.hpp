@@ -1,6 +1,6 @@
 // Rotation- and translation-invariant features of subtomograms: the input of
-// the RIF-SVM baseline of seed 002 (Xu et al., Table 2 and §3.2: "spherical
-// harmonics rotation invariant features + RBF-kernel SVM"; METHODS §1.2).
+// the RIF-SVM baseline of Xu et al. 2017 (Table 2 and §3.2: "spherical
+// harmonics rotation invariant features + RBF-kernel SVM").
 //
 // Why: the CNNs are compared against a classifier that needs no pose. A
 // subtomogram's particle sits at an unknown rotation R and shift s; its

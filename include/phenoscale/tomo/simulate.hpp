@@ -1,4 +1,4 @@
-// Simulated subtomograms and tomograms (seed 002 §3.1.1, METHODS §1.1).
+// Simulated subtomograms and tomograms (Xu et al. 2017, §3.1.1).
 //
 // A subtomogram is a class density map under a uniform random rotation and a
 // random translation, seen through the acquisition: missing-wedge mask, CTF,
@@ -7,7 +7,7 @@
 // whole box. The random draws of sample i come from
 // core::Rng(seed, Stream::rotation, i) and core::Rng(seed, Stream::noise, i),
 // so a dataset is the same on any number of ranks. Two methods:
-//  - fourier:     the Fourier-space shortcut of METHODS §1.1 (wedge·CTF·MTF);
+//  - fourier:     the Fourier-space shortcut of Xu et al. 2017 (wedge·CTF·MTF);
 //  - tilt_series: projections at tilt angles (tilt axis y, beam z), noise at
 //                 half the variance, CTF, noise at the other half, MTF, then
 //                 weighted (ramp-filtered) back-projection. The projection

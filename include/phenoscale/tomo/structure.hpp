@@ -1,4 +1,4 @@
-// Macromolecular structures and their density maps (seed 002 §3.1, METHODS §1.1).
+// Macromolecular structures and their density maps (Xu et al. 2017, §3.1).
 //
 // The paper simulates subtomograms from 22 PDB complexes. Real PDB files
 // cannot be fetched on our machines, so `procedural.hpp` generates

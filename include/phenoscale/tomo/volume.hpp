@@ -1,4 +1,4 @@
-// Volumes and rigid-body geometry for subtomogram work (seed 002, METHODS §1.1, §1.3).
+// Volumes and rigid-body geometry for subtomogram work (Xu et al. 2017).
 //
 // A `Volume` is a float32 grid (x fastest, then y, then z — the MRC and FFTW
 // row-major order) with a voxel size in nm. Subtomograms and density maps
