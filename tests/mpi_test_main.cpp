@@ -41,6 +41,23 @@ std::string source_path(const std::string& relative_to_tests) {
   return std::string(src ? src : ".") + "/tests/" + relative_to_tests;
 }
 
+double adjusted_rand(const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b) {
+  std::map<std::pair<std::int64_t, std::int64_t>, double> joint;
+  std::map<std::int64_t, double> ra, rb;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    joint[{a[i], b[i]}] += 1;
+    ra[a[i]] += 1;
+    rb[b[i]] += 1;
+  }
+  auto pairs = [](double n) { return n * (n - 1) / 2; };
+  double sj = 0, sa = 0, sb = 0;
+  for (const auto& j : joint) sj += pairs(j.second);
+  for (const auto& x : ra) sa += pairs(x.second);
+  for (const auto& x : rb) sb += pairs(x.second);
+  const double expected = sa * sb / pairs(double(a.size()));
+  return (sj - expected) / (0.5 * (sa + sb) - expected);
+}
+
 void TempDirTest::SetUp() {
   namespace fs = std::filesystem;
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -17,6 +18,10 @@ const par::Comm& world();
 // Collective. A directory shared by all ranks, unique to this run and
 // `prefix` ("/tmp/<prefix>-<pid of rank 0>"), created on first use.
 std::string shared_temp_dir(const std::string& prefix);
+
+// Adjusted Rand index (Hubert & Arabie 1985) of two labelings held whole on
+// this rank (a serial reference; ml::adjusted_rand_index is the collective one).
+double adjusted_rand(const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b);
 
 // A file under tests/ of the source tree ($PHENOSCALE_SOURCE_DIR, set by ctest).
 std::string source_path(const std::string& relative_to_tests);

@@ -63,23 +63,6 @@ ml::DistGraph blob_graph(const par::Comm& comm) {
   return ml::symmetrise(ml::exact_knn(ml::shard_rows(blob_rows(), D, comm), 15, comm), {}, comm);
 }
 
-// Adjusted Rand index of two labelings of the same points (Hubert & Arabie).
-double adjusted_rand(const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b) {
-  std::map<std::pair<std::int64_t, std::int64_t>, double> joint;
-  std::map<std::int64_t, double> ra, rb;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    joint[{a[i], b[i]}] += 1;
-    ra[a[i]] += 1;
-    rb[b[i]] += 1;
-  }
-  auto pairs = [](double n) { return n * (n - 1) / 2; };
-  double sj = 0, sa = 0, sb = 0;
-  for (const auto& j : joint) sj += pairs(j.second);
-  for (const auto& x : ra) sa += pairs(x.second);
-  for (const auto& x : rb) sb += pairs(x.second);
-  const double expected = sa * sb / pairs(double(a.size()));
-  return (sj - expected) / (0.5 * (sa + sb) - expected);
-}
 
 std::vector<std::int64_t> planted() {
   std::vector<std::int64_t> l(N);
@@ -132,7 +115,7 @@ TEST(Louvain, RecoversPlantedBlobs) {
   const auto g = blob_graph(world());
   const auto ours = run(g, "louvain", world());
   const auto labels = ml::gather_values(ours.labels, world());
-  EXPECT_GE(adjusted_rand(labels, planted()), 0.95);
+  EXPECT_GE(phenoscale::testing::adjusted_rand(labels, planted()), 0.95);
   EXPECT_EQ(ours.count, Blobs);
   EXPECT_NEAR(ours.modularity, ml::igraph_modularity(g, ours.labels, 1.0, world()), 1e-10);
   // Labels are 0.. by decreasing size.
@@ -153,7 +136,7 @@ TEST(Louvain, IgraphReferenceMethodsRecoverBlobs) {
   const auto g = blob_graph(world());
   for (const std::string method : {"igraph-louvain", "igraph-leiden", "igraph-infomap"}) {
     const auto c = run(g, method, world());
-    EXPECT_GE(adjusted_rand(ml::gather_values(c.labels, world()), planted()), 0.95) << method;
+    EXPECT_GE(phenoscale::testing::adjusted_rand(ml::gather_values(c.labels, world()), planted()), 0.95) << method;
     EXPECT_EQ(c.method, method);
   }
 }
@@ -273,7 +256,7 @@ TEST(Leiden, RecoversPlantedBlobsConnected) {
   const auto leiden = run(g, "leiden", world());
   const auto louvain = run(g, "louvain", world());
   EXPECT_EQ(leiden.method, "leiden");
-  EXPECT_GE(adjusted_rand(ml::gather_values(leiden.labels, world()), planted()), 0.95);
+  EXPECT_GE(phenoscale::testing::adjusted_rand(ml::gather_values(leiden.labels, world()), planted()), 0.95);
   EXPECT_EQ(leiden.count, Blobs);
   EXPECT_EQ(disconnected(g, leiden.labels, world()), 0);
   EXPECT_GE(leiden.modularity, louvain.modularity - 1e-12);

@@ -55,23 +55,6 @@ double largest_angle(const Eigen::MatrixXd& p, const Eigen::MatrixXd& q) {
   return std::asin(std::min(1.0, s));
 }
 
-// Adjusted Rand index (Hubert & Arabie 1985).
-double adjusted_rand(const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b) {
-  std::map<std::pair<std::int64_t, std::int64_t>, double> joint;
-  std::map<std::int64_t, double> ra, rb;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    joint[{a[i], b[i]}] += 1;
-    ra[a[i]] += 1;
-    rb[b[i]] += 1;
-  }
-  auto pairs = [](double n) { return n * (n - 1) / 2; };
-  double sj = 0, sa = 0, sb = 0;
-  for (const auto& j : joint) sj += pairs(j.second);
-  for (const auto& x : ra) sa += pairs(x.second);
-  for (const auto& x : rb) sb += pairs(x.second);
-  const double expected = sa * sb / pairs(double(a.size()));
-  return (sj - expected) / (0.5 * (sa + sb) - expected);
-}
 
 // Two triangles {0,1,2}, {3,4,5}, optionally with an isolated vertex 6.
 ml::DistGraph two_triangles(const par::Comm& comm, std::uint64_t vertices = 6) {
@@ -234,7 +217,7 @@ TEST(Spectral, ClustersSeparatedBlobs) {
   const auto labels = ml::gather_values(found.labels, world());
   std::vector<std::int64_t> truth(N);
   for (std::uint64_t i = 0; i < N; ++i) truth[i] = static_cast<std::int64_t>(i % Blobs);
-  const double ari = adjusted_rand(labels, truth);
+  const double ari = phenoscale::testing::adjusted_rand(labels, truth);
   EXPECT_GE(ari, 0.99);
   if (world().is_root()) std::printf("spectral clustering, separated blobs: K = %llu, %llu components, ARI %.4f\n",
                                      static_cast<unsigned long long>(found.clusters),
@@ -281,7 +264,7 @@ TEST(Spectral, ClustersConnectedFixtureAtAnyRankCount) {
       predicted.push_back(labels[i]);
     }
   }
-  const double ari = adjusted_rand(predicted, planted);
+  const double ari = phenoscale::testing::adjusted_rand(predicted, planted);
   EXPECT_GE(ari, 0.99);
 
   // The same computations on one rank: eigenvalues and sign-fixed vectors

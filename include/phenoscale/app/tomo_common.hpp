@@ -1,6 +1,6 @@
-// What the tomo stages share: the class maps written by `tomo structures`
-// (every rank holds all of them) and the simulated subtomograms of one
-// rank's row block.
+// What the tomo stages share (src/app/tomo_common.cpp): the class maps
+// written by `tomo structures` (every rank holds all of them), the simulated
+// subtomograms of one rank's row block, MRC output and STAR particle files.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 
 #include "phenoscale/app/registry.hpp"
 #include "phenoscale/io/hdf5.hpp"
+#include "phenoscale/io/mrc.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/par/comm.hpp"
 #include "phenoscale/tomo/volume.hpp"
@@ -44,5 +45,8 @@ SubtomogramBlock read_subtomograms(const io::H5File& in);
 
 // True when class row `row` holds no density (the "no particle" class).
 bool is_empty_map(const tomo::Volume& map);
+
+// A volume as an MRC map (voxel size in Å).
+io::MrcVolume to_mrc(const tomo::Volume& v);
 
 }  // namespace phenoscale::app
