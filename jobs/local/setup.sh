@@ -21,7 +21,7 @@ PACKAGES=(
   # postprocess (figures, reading our HDF5/MRC outputs)
   python3 python3-numpy python3-h5py python3-matplotlib python3-mrcfile
   # peers the benchmarks and reference tests compare against
-  python3-sklearn python3-scipy python3-igraph python3-leidenalg python3-faiss python3-torch
+  python3-sklearn python3-scipy python3-igraph python3-leidenalg python3-faiss python3-torch python3-pynndescent
   # a standard STAR/CIF parser the tests open our STAR particle files with
   python3-gemmi
 )

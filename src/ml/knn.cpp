@@ -12,6 +12,7 @@
 #include "phenoscale/core/progress.hpp"
 #include "phenoscale/par/agree.hpp"
 #include "phenoscale/par/partition.hpp"
+#include "knn_detail.hpp"
 
 namespace phenoscale::ml {
 namespace {
@@ -19,54 +20,10 @@ namespace {
 using core::cat;
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-struct Candidate {
-  double d2;
-  std::int64_t index;
-};
-
-// Strict order that makes the result unique: nearer first, then lower index.
-bool nearer(const Candidate& a, const Candidate& b) {
-  return a.d2 < b.d2 || (a.d2 == b.d2 && a.index < b.index);
-}
-
-// The k best candidates of one row; a max-heap so the worst is evicted in O(log k).
-class TopK {
- public:
-  explicit TopK(std::size_t k = 0) : k_(k) { heap_.reserve(k); }
-  bool full() const { return heap_.size() == k_; }
-  double worst_d2() const { return full() ? heap_.front().d2 : std::numeric_limits<double>::infinity(); }
-  void offer(const Candidate& c) {
-    if (!full()) {
-      heap_.push_back(c);
-      std::push_heap(heap_.begin(), heap_.end(), nearer);
-    } else if (nearer(c, heap_.front())) {
-      std::pop_heap(heap_.begin(), heap_.end(), nearer);
-      heap_.back() = c;
-      std::push_heap(heap_.begin(), heap_.end(), nearer);
-    }
-  }
-  std::vector<Candidate> sorted() const {
-    auto out = heap_;
-    std::sort(out.begin(), out.end(), nearer);
-    return out;
-  }
-
- private:
-  std::size_t k_;
-  std::vector<Candidate> heap_;
-};
-
-// The one place a squared distance is measured for the result: a fixed
-// summation order in double, so it does not depend on which block or rank
-// count brought the two rows together.
-double squared_distance(const float* a, const float* b, std::uint64_t d) {
-  double s = 0.0;
-  for (std::uint64_t c = 0; c < d; ++c) {
-    const double e = static_cast<double>(a[c]) - static_cast<double>(b[c]);
-    s += e * e;
-  }
-  return s;
-}
+using detail::Candidate;
+using detail::nearer;
+using detail::squared_distance;
+using detail::TopK;
 
 // Rows minus a common shift (the global mean), so that the norms in the GEMM
 // identity are of the spread of the data rather than of its offset; the
@@ -93,23 +50,7 @@ void check_k(std::uint64_t k, std::uint64_t n) {
   }
 }
 
-KnnResult finish(std::vector<TopK>& best, std::uint64_t k, std::uint64_t first_row, std::uint64_t n) {
-  KnnResult r;
-  r.k = k;
-  r.first_row = first_row;
-  r.local_rows = best.size();
-  r.global_rows = n;
-  r.neighbours.resize(best.size() * k);
-  r.distances.resize(best.size() * k);
-  for (std::size_t i = 0; i < best.size(); ++i) {
-    const auto sorted = best[i].sorted();
-    for (std::size_t j = 0; j < k; ++j) {
-      r.neighbours[i * k + j] = sorted[j].index;
-      r.distances[i * k + j] = static_cast<float>(std::sqrt(std::max(0.0, sorted[j].d2)));
-    }
-  }
-  return r;
-}
+using detail::finish;
 
 // Offers every row of one block (global rows [block_first, ...)) to every local row.
 void scan_block(const ShardedMatrix& x, const Shifted& mine, const std::vector<double>& shift,
