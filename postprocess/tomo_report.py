@@ -4,11 +4,14 @@
 Usage: /usr/bin/python3 postprocess/tomo_report.py RUN_DIR
 
 Reads, from RUN_DIR, the outputs of tomo structures / simulate / train /
-extract / subdivide / average (default file names) and writes
+extract / subdivide and the final map (default file names): recover.h5 (the
+demo: reference-free alignment and classification of the k-means cluster
+most enriched in the target class) or, without it, average.h5; writes
   figures/confusion.png        confusion matrix of the CNN on all subtomograms
   figures/training.png         loss and accuracy per epoch
   figures/cluster_sizes.png    k-means cluster-size histogram in feature space
-  figures/average_slices.png   central slices: class map vs subtomogram average
+  figures/average_slices.png   central slices: class map (posed onto the
+                               average's frame) vs the reference-free average
   figures/fsc.png              FSC of the average against the class map, and the
                                gold-standard half-set FSC (0.5 and 0.143 lines)
   figures/features_pca.png     structural features projected on 2 principal axes
@@ -48,18 +51,23 @@ def main():
     model = h5py.File(path("model.h5"), "r")
     pred = h5py.File(path("predictions.h5"), "r")
     sub = h5py.File(path("subdivide.h5"), "r")
-    avg = h5py.File(path("average.h5"), "r")
+    final = "recover.h5" if os.path.exists(path("recover.h5")) else "average.h5"
+    avg = h5py.File(path(final), "r")
     lines = ["# tomo demo report", ""]
-    # Headline: the class average's resolutions by the standard definitions
-    # (interpolated 0.5 crossing against the class map; gold-standard 0.143
-    # crossing between independently averaged half sets).
-    res = float(avg.attrs["fsc_resolution_nm"])
+    # Headline: what the final map is (its own headline says whether an
+    # oracle was used) and its resolutions by the standard definitions
+    # (interpolated 0.5 crossing against the true map; gold-standard 0.143
+    # crossing between independently aligned and averaged half sets).
+    res = float(avg.attrs["discrepancy_nm"] if "discrepancy_nm" in avg.attrs else avg.attrs["fsc_resolution_nm"])
     definition = text(avg.attrs.get("fsc_definition", "first-below"))
     gold = avg.attrs.get("half_set_fsc_resolution_nm")
-    headline = f"**Class average: FSC-0.5 ({definition}) against the class map {res:.2f} nm"
+    purity = float(avg.attrs["cluster_fraction"] if "cluster_fraction" in avg.attrs else avg.attrs.get("purity", float("nan")))
+    headline = (f"**{text(avg.attrs.get('headline', 'class average'))}: FSC-0.5 ({definition}) against the true map "
+                f"{res:.2f} nm")
     if gold is not None:
         headline += f"; gold-standard half-set FSC-0.143 {float(gold):.2f} nm"
-    lines += [headline + "**", ""]
+    headline += f"; cluster purity {100 * purity:.0f}%**"
+    lines += [headline, ""]
 
     confusion = pred["/confusion"][()]
     c = confusion.shape[0]
@@ -125,33 +133,47 @@ def main():
 
     row = int(avg.attrs["class_row"])
     average = avg["/average"][()].reshape(avg["/average"].shape[-3:])
-    truth_map = structures["/maps"][row]
-    lines += ["", "## Subtomogram average", "",
-              f"- FSC-0.5 resolution against the class map ({definition} crossing): **{res:.2f} nm**"]
-    if "fsc_resolution_first_below_nm" in avg.attrs:
-        lines.append(f"- first shell below 0.5 (the paper's reading): {float(avg.attrs['fsc_resolution_first_below_nm']):.2f} nm")
+    # Reference-free maps live in their own frame: the true map is posed onto it to compare.
+    truth_map = (avg["/truth_in_average_frame"][()].reshape(average.shape) if "/truth_in_average_frame" in avg
+                 else structures["/maps"][row])
+    cls = names[row] if row < len(names) else str(row)
+    lines += ["", f"## Final map ({final})", "",
+              f"- FSC-0.5 against the true map of {cls} ({definition} crossing): **{res:.2f} nm**"]
+    if "discrepancy_first_below_nm" in avg.attrs or "fsc_resolution_first_below_nm" in avg.attrs:
+        first = avg.attrs.get("discrepancy_first_below_nm", avg.attrs.get("fsc_resolution_first_below_nm"))
+        lines.append(f"- first shell below 0.5 (the paper's reading): {float(first):.2f} nm")
     if gold is not None:
         lines.append(f"- gold-standard half-set FSC-0.143 ({int(avg.attrs['half_set_1_size'])} + "
                      f"{int(avg.attrs['half_set_2_size'])} subtomograms): **{float(gold):.2f} nm**")
+    if "cluster" in avg.attrs:
+        lines.append(f"- k-means cluster {int(avg.attrs['cluster'])}: {int(avg.attrs['cluster_size'])} subtomograms, "
+                     f"{100 * purity:.0f}% {cls} (chosen as the cluster most enriched in {cls}: the evaluation protocol)")
+    elif "purity" in avg.attrs:
+        lines.append(f"- members: {100 * purity:.0f}% {cls}")
+    if "predicted_class" in avg.attrs:
+        lines.append(f"- reference-free classification into {len(avg['/class_sizes'][()].ravel())} classes: class "
+                     f"{int(avg.attrs['predicted_class'])} ({int(avg.attrs['predicted_class_size'])} subtomograms, "
+                     f"{100 * float(avg.attrs['predicted_class_fraction']):.0f}% {cls}) is the final map; "
+                     f"recovered (< {float(avg.attrs['success_nm']):g} nm and closer to its own map than to any other): "
+                     f"{'yes' if int(avg.attrs['recovered']) else 'no'}")
     if "ctf_correction" in avg.attrs:
         ctf_line = f"- CTF correction: {text(avg.attrs['ctf_correction'])}"
         if "fsc_mean_beyond_first_ctf_zero" in avg.attrs:
-            ctf_line += (f"; mean FSC against the class map past the first CTF zero "
+            ctf_line += (f"; mean FSC against the true map past the first CTF zero "
                          f"({float(avg.attrs['ctf_first_zero_per_nm']):.3f}/nm): "
                          f"{float(avg.attrs['fsc_mean_beyond_first_ctf_zero']):+.3f}")
         lines.append(ctf_line)
     n = average.shape[0]
     fig, ax = plt.subplots(1, 2, figsize=(6, 3))
     ax = np.atleast_1d(ax)
-    lines.append(f"- class {names[row] if row < len(names) else row}, "
-                 f"{int(avg.attrs['subtomograms_averaged'])} subtomograms, alignment: {text(avg.attrs['alignment'])}")
+    lines.append(f"- alignment: {text(avg.attrs['alignment'])}")
     ax[0].imshow(average[n // 2], cmap="gray"); ax[0].set_title("average, central slice")
-    ax[1].imshow(truth_map[n // 2], cmap="gray"); ax[1].set_title("class map, central slice")
+    ax[1].imshow(truth_map[n // 2], cmap="gray"); ax[1].set_title("true map, central slice")
     for a in ax: a.axis("off")
     atomic_savefig(fig, os.path.join(figs, "average_slices.png"))
     fig, ax = plt.subplots(figsize=(5, 3.2))
     freq = avg["/fsc_frequency_per_nm"][()].ravel()
-    ax.plot(freq, avg["/fsc"][()].ravel(), label="average vs class map"); ax.axhline(0.5, ls="--", c="gray")
+    ax.plot(freq, avg["/fsc"][()].ravel(), label="average vs true map"); ax.axhline(0.5, ls="--", c="gray")
     title = f"FSC-0.5 at {res:.2f} nm"
     if "/half_set_fsc" in avg:
         ax.plot(freq, avg["/half_set_fsc"][()].ravel(), label="half set vs half set"); ax.axhline(0.143, ls=":", c="gray")

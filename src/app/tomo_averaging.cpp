@@ -22,61 +22,73 @@
 #include "phenoscale/tomo/averaging.hpp"
 #include "phenoscale/tomo/fsc.hpp"
 #include "phenoscale/tomo/missing_wedge.hpp"
+#include "phenoscale/tomo/recovery.hpp"
 
 namespace phenoscale::app {
 namespace {
 
 using core::cat;
 
-// Whether the input's /subtomograms attributes (written by simulate) describe
-// a CTF, and the CTF they describe.
-bool describes_ctf(const io::H5File& in) {
-  for (const char* k : {"ctf_applied", "voltage_kv", "defocus_um", "cs_mm", "amplitude_contrast"})
-    if (!in.has_attribute("/subtomograms", k)) return false;
-  return true;
+// The subtomograms an average takes: a subdivision cluster (average.cluster:
+// an id, or "most-enriched[:<row>]" for evaluation), or with average.members
+// = oracle the simulated class rows. Returns the selection and, for the
+// headline, how it was made.
+std::pair<Selection, std::string> average_selection(const core::Config& cfg, const std::string& input,
+                                                    const ClassMaps& maps, std::int64_t row, const par::Comm& comm) {
+  if (cfg.string("average.members") == "oracle")
+    return {{input, "/class_rows", row}, cat("the simulated members of ", maps.names[row], " (oracle)")};
+  const std::string subdivide = input_or_output(cfg, "average.subdivide_input", "subdivide.output");
+  const std::string spec = cfg.string("average.cluster");
+  const std::string prefix = "most-enriched";
+  if (spec.rfind(prefix, 0) == 0) {
+    std::int64_t enriched_row = row;
+    if (spec.size() > prefix.size()) {
+      par::check_all(comm, spec[prefix.size()] == ':' && spec.size() > prefix.size() + 1 &&
+                               spec.find_first_not_of("0123456789", prefix.size() + 1) == std::string::npos,
+                     cat(deck_label(cfg), ": average.cluster = \"", spec,
+                         "\": expected a cluster id, \"most-enriched\" or \"most-enriched:<class row>\""));
+      enriched_row = std::stoll(spec.substr(prefix.size() + 1));
+    }
+    const EnrichedCluster c = most_enriched_cluster(subdivide, enriched_row, comm);
+    return {{subdivide, "/labels", c.cluster},
+            cat("cluster ", c.cluster, " (chosen as the most enriched in class row ", enriched_row,
+                " with the simulated labels: evaluation protocol)")};
+  }
+  par::check_all(comm, !spec.empty() && spec.find_first_not_of("0123456789") == std::string::npos,
+                 cat(deck_label(cfg), ": average.cluster = \"", spec,
+                     "\": expected a cluster id, \"most-enriched\" or \"most-enriched:<class row>\""));
+  const std::int64_t id = std::stoll(spec);
+  return {{subdivide, "/labels", id}, cat("cluster ", id)};
 }
 
-bool ctf_applied(const io::H5File& in) {
-  return describes_ctf(in) && in.read_int_attribute("/subtomograms", "ctf_applied") != 0;
+// Poses of the members: reference-free (the alignment of `tomo recover`,
+// Xu et al. 2017 §2.4), aligned to the class map (reference), or the
+// simulated poses (oracle).
+std::vector<tomo::AlignmentResult> average_poses(const core::Config& cfg, const SelectedSubtomograms& m,
+                                                 const tomo::Volume& map, const par::Comm& comm) {
+  const std::string mode = cfg.string("average.alignment");
+  if (mode == "oracle") return m.simulated_poses;
+  tomo::RecoverySettings s;
+  s.alignment_iterations = static_cast<int>(cfg.integer("average.alignment_iterations"));
+  s.alignment.coarse_step_deg = cfg.real("average.coarse_step_deg");
+  s.alignment.refine_steps_deg = cfg.real_list("average.refine_steps_deg");
+  s.alignment.max_shift_voxels = std::max(2.0, m.max_shift_voxels + 2.0);
+  s.classification.min_count = cfg.real("average.min_count");
+  if (mode == "reference-free") return tomo::reference_free_alignment(m.volumes, m.tilt_max_deg, s, comm);
+  const auto all_observed = tomo::missing_wedge_mask(map.nx, map.ny, map.nz, 90.0);
+  std::vector<tomo::AlignmentResult> poses;
+  for (const auto& v : m.volumes) poses.push_back(tomo::align(map, all_observed, v, m.tilt_max_deg, s.alignment));
+  return poses;
 }
 
-tomo::CtfParameters acquired_ctf(const io::H5File& in) {
-  tomo::CtfParameters c;
-  c.voltage_kv = in.read_double_attribute("/subtomograms", "voltage_kv");
-  c.defocus_um = in.read_double_attribute("/subtomograms", "defocus_um");
-  c.cs_mm = in.read_double_attribute("/subtomograms", "cs_mm");
-  c.amplitude_contrast = in.read_double_attribute("/subtomograms", "amplitude_contrast");
-  if (in.has_attribute("/subtomograms", "envelope_per_nm"))
-    c.envelope_per_nm = in.read_double_attribute("/subtomograms", "envelope_per_nm");
-  return c;
-}
-
-// Mean FSC over the shells past frequency k (1/nm); NaN when none lies past it.
-double mean_fsc_past(const tomo::FscCurve& c, double k_per_nm) {
-  double sum = 0.0;
-  int shells = 0;
-  for (std::size_t r = 0; r < c.fsc.size(); ++r)
-    if (c.frequency_per_nm[r] > k_per_nm) sum += c.fsc[r], ++shells;
-  return shells > 0 ? sum / shells : std::nan("");
-}
-
-// average.ctf_correction with the acquisition's CTF; "auto" corrects by phase
-// flipping exactly when the input says a CTF was applied.
-tomo::CtfCorrectionSettings ctf_correction(const core::Config& cfg, const io::H5File& in) {
-  const std::string name = cfg.string("average.ctf_correction");
-  const bool described = describes_ctf(in), applied = ctf_applied(in);
-  tomo::CtfCorrectionSettings c;
-  c.mode = name == "auto" ? (applied ? tomo::CtfCorrection::phase_flip : tomo::CtfCorrection::none)
-                          : tomo::ctf_correction_from_name(name);
-  if (c.mode == tomo::CtfCorrection::none) return c;
-  par::check_all(in.comm(), applied,
-                 cat(in.where("/subtomograms"), ": average.ctf_correction = \"", name,
-                     "\" expects subtomograms acquired with a CTF (attributes ctf_applied = 1, voltage_kv, "
-                     "defocus_um, cs_mm, amplitude_contrast); found ",
-                     described ? "ctf_applied = 0" : "them missing"));
-  c.ctf = acquired_ctf(in);
-  c.wiener_snr = cfg.real("average.wiener_snr");
-  return c;
+// What the average's headline says about the truth it used.
+std::string average_headline(const core::Config& cfg, const std::string& members) {
+  const std::string mode = cfg.string("average.alignment");
+  const bool oracle = mode == "oracle" || cfg.string("average.members") == "oracle";
+  const std::string how = mode == "reference-free" ? "reference-free average"
+                          : mode == "reference"    ? "average aligned to the simulated class map (reference-based)"
+                                                   : "average at the simulated poses";
+  return cat(oracle ? "oracle (upper bound, uses simulated poses or labels): " : "", how, " of ", members);
 }
 
 void average(const StageContext& ctx) {
@@ -89,105 +101,105 @@ void average(const StageContext& ctx) {
                  cat(deck_label(cfg), ": average.class_id = ", row,
                      " but ", reference, " holds ", classes.maps.size(), " class maps"));
   const tomo::Volume& truth = classes.maps[row];
+  const auto [selection, members] = average_selection(cfg, input, classes, row, ctx.comm);
+  const bool frame_of_truth = cfg.string("average.alignment") != "reference-free";
+  // Simulated poses are read for the oracle alignment, and to score the reference-based one.
+  const SelectedSubtomograms m = read_selected(input, selection, frame_of_truth, ctx.comm);
+  const std::string headline = average_headline(cfg, members);
+  core::Log::info(cat("tomo average: ", headline, ": ", m.total, " subtomograms"));
   io::H5File in = io::H5File::open(input, ctx.comm);
-  const int n = truth.nx;
-  const std::uint64_t un = static_cast<std::uint64_t>(n);
-  const auto subs = io::read_samples<float>(in, "/subtomograms", {{un, un, un}, true});
-  const auto rows = io::read_samples<std::int64_t>(in, "/class_rows", {{}, true});
-  const auto rotations = io::read_samples<double>(in, "/rotations", {{3, 3}, true});
-  const auto shifts = io::read_samples<double>(in, "/shifts_voxels", {{3}, true});
-  const double tilt = in.read_double_attribute("/subtomograms", "tilt_max_deg");
-  const bool search = cfg.string("average.alignment") == "search";
-  tomo::AlignmentSettings as;
-  as.coarse_step_deg = cfg.real("average.coarse_step_deg");
-  as.max_shift_voxels = std::max(2.0, in.read_double_attribute("/subtomograms", "max_shift_voxels") + 2.0);
-  const auto all_observed = tomo::missing_wedge_mask(n, n, n, 90.0);
-  const tomo::CtfCorrectionSettings correction = ctf_correction(cfg, in);
+  const tomo::CtfCorrectionSettings correction = ctf_correction(cfg, "average", in);
   const auto definition = tomo::fsc_definition_from_name(cfg.string("fsc.definition"));
-  // Gold-standard half sets: members numbered in global row order, so the
-  // split is the same at any rank count (local members, then exscan).
-  std::uint64_t local_members = 0;
-  for (auto r : rows.data) local_members += r == row;
-  std::uint64_t ordinal = ctx.comm.exscan_sum(local_members);
-  std::vector<tomo::FourierAverager> halves(2, tomo::FourierAverager(n, truth.voxel_nm, correction));
-  std::vector<double> angle_errors_deg;
+  const double min_count = cfg.real("average.min_count");
+  std::vector<tomo::AlignmentResult> poses;
+  tomo::HalfSetAverages gold;
   {
     core::ScopedTimer t(ctx.timers, "average");
-    for (std::uint64_t i = 0; i < rows.data.size(); ++i) {
-      if (rows.data[i] != row) continue;
-      tomo::Volume v = tomo::Volume::cube(n, truth.voxel_nm);
-      std::copy(subs.row(i), subs.row(i) + v.size(), v.data.begin());
-      tomo::Mat3 r;
-      std::copy(rotations.row(i), rotations.row(i) + 9, r.begin());
-      // The true pose's inverse: rotation Rᵀ, shift −Rᵀs.
-      const tomo::Mat3 inverse = tomo::transpose(r);
-      const tomo::Vec3 back = tomo::rotate_vector(inverse, {shifts.row(i)[0], shifts.row(i)[1], shifts.row(i)[2]});
-      tomo::AlignmentResult pose{inverse, {-back[0], -back[1], -back[2]}, 1.0, 0};
-      if (search) {
-        pose = tomo::align(truth, all_observed, v, tilt, as);
-        angle_errors_deg.push_back(tomo::geodesic_distance_rad(pose.rotation, inverse) * 180.0 / 3.14159265358979323846);
-      }
-      halves[tomo::half_set_of(ordinal++)].add(v, tilt, pose);
-    }
+    poses = average_poses(cfg, m, truth, ctx.comm);
+    // Reference-free: each half realigned to its own average (gold standard);
+    // other modes keep the poses they were given.
+    tomo::AlignmentSettings local;
+    local.refine_steps_deg = cfg.real_list("average.realign_steps_deg");
+    local.max_shift_voxels = std::max(2.0, m.max_shift_voxels + 2.0);
+    const int passes = frame_of_truth ? 0 : static_cast<int>(cfg.integer("average.half_set_realign_passes"));
+    gold = tomo::half_set_averages(m.volumes, m.tilt_max_deg, poses, std::vector<std::int64_t>(m.volumes.size(), 0), 0,
+                                   min_count, local, passes, ctx.comm, definition, correction);
   }
-  // Partial sums add up across ranks (double accumulators); the full average is the two halves merged.
-  for (auto& h : halves) ctx.comm.allreduce_sum_inplace(h.accumulators());
-  tomo::FourierAverager averager = halves[0];
-  averager.merge(halves[1]);
-  const double used = ctx.comm.allreduce_sum(static_cast<double>(averager.added()));
-  double error_sum = std::accumulate(angle_errors_deg.begin(), angle_errors_deg.end(), 0.0);
-  error_sum = ctx.comm.allreduce_sum(error_sum);
-  const double min_count = cfg.real("average.min_count");
-  const tomo::Volume avg = averager.average(min_count);
-  const auto fsc = tomo::fourier_shell_correlation(avg, truth, definition);
-  const double first_below_nm = tomo::fsc_resolution_nm(fsc.fsc, n, truth.voxel_nm, 0.5, tomo::FscDefinition::first_below);
-  const auto gold = tomo::half_set_fsc(halves[0].average(min_count), halves[1].average(min_count), definition);
+  // Scoring against the simulated map: in its frame already, or aligned onto the average's own frame.
+  tomo::AlignmentSettings score_alignment;
+  score_alignment.coarse_step_deg = cfg.real("average.coarse_step_deg");
+  score_alignment.max_shift_voxels = std::max(2.0, m.max_shift_voxels + 2.0);
+  tomo::Discrepancy d;
+  if (frame_of_truth)
+    d.fsc = tomo::fourier_shell_correlation(gold.full, truth, definition);
+  else
+    d = tomo::structural_discrepancy(gold.full, truth, score_alignment, definition);
+  const double resolution_nm = d.fsc.resolution_nm;
+  const int n = truth.nx;
+  const std::uint64_t un = static_cast<std::uint64_t>(n);
+  const double first_below_nm = tomo::fsc_resolution_nm(d.fsc.fsc, n, truth.voxel_nm, 0.5, tomo::FscDefinition::first_below);
+  std::int64_t of_class = 0;
+  for (auto r : m.class_rows) of_class += r == row;
+  const double purity = double(ctx.comm.allreduce_sum(of_class)) / double(m.total);
+  double rotation_error_deg = 0.0;  // mean geodesic distance to the simulated pose (reference mode)
+  if (cfg.string("average.alignment") == "reference") {
+    for (std::size_t i = 0; i < poses.size(); ++i)
+      rotation_error_deg +=
+          tomo::geodesic_distance_rad(poses[i].rotation, m.simulated_poses[i].rotation) * 180.0 / 3.14159265358979323846;
+    rotation_error_deg = ctx.comm.allreduce_sum(rotation_error_deg) / double(m.total);
+  }
   // Past the first CTF zero an uncorrected average carries the inverted map:
   // the mean FSC against the class map there shows what the correction buys.
-  const auto first_zero = ctf_applied(in) ? tomo::ctf_zeros_per_nm(acquired_ctf(in), 1) : std::vector<double>{};
-  const double beyond = first_zero.empty() ? std::nan("") : mean_fsc_past(fsc, first_zero[0]);
+  const double first_zero = first_ctf_zero_per_nm(in);
   const std::string path = output_path(cfg, cfg.string("average.output"));
   make_parent_dir(ctx, path);
   io::H5File out = io::H5File::create(path, ctx.comm);
   const std::uint64_t root_rows = ctx.comm.is_root() ? 1 : 0;
-  io::write_samples(out, "/average", avg.data.data(), root_rows, {un, un, un});
-  io::write_samples(out, "/fsc", fsc.fsc.data(), root_rows, {fsc.fsc.size()});
-  io::write_samples(out, "/fsc_frequency_per_nm", fsc.frequency_per_nm.data(), root_rows, {fsc.frequency_per_nm.size()});
-  io::write_samples(out, "/half_set_fsc", gold.curve.fsc.data(), root_rows, {gold.curve.fsc.size()});
-  out.write_attribute("/", "fsc_resolution_nm", fsc.resolution_nm);
+  io::write_samples(out, "/average", gold.full.data.data(), root_rows, {un, un, un});
+  io::write_samples(out, "/fsc", d.fsc.fsc.data(), root_rows, {d.fsc.fsc.size()});
+  io::write_samples(out, "/fsc_frequency_per_nm", d.fsc.frequency_per_nm.data(), root_rows, {d.fsc.frequency_per_nm.size()});
+  io::write_samples(out, "/half_set_fsc", gold.fsc.curve.fsc.data(), root_rows, {gold.fsc.curve.fsc.size()});
+  io::write_samples(out, "/members", m.rows, {});
+  if (!frame_of_truth) {
+    const tomo::Volume posed = tomo::apply_alignment(truth, d.pose);
+    io::write_samples(out, "/truth_in_average_frame", posed.data.data(), root_rows, {un, un, un});
+  }
+  out.write_attribute("/", "headline", headline);
+  out.write_attribute("/", "oracle", static_cast<std::int64_t>(headline.rfind("oracle", 0) == 0));
+  out.write_attribute("/", "members", cfg.string("average.members"));
+  out.write_attribute("/", "alignment", cfg.string("average.alignment"));
+  out.write_attribute("/", "selection", cat(selection.file, ":", selection.dataset, " = ", selection.wanted));
+  out.write_attribute("/", "purity", purity);
+  out.write_attribute("/", "fsc_resolution_nm", resolution_nm);
   out.write_attribute("/", "fsc_definition", tomo::fsc_definition_name(definition));
   out.write_attribute("/", "fsc_resolution_first_below_nm", first_below_nm);
-  out.write_attribute("/", "half_set_fsc_resolution_nm", gold.resolution_nm);
+  out.write_attribute("/", "half_set_fsc_resolution_nm", gold.fsc.resolution_nm);
   out.write_attribute("/", "half_set_threshold", tomo::gold_standard_threshold);
-  out.write_attribute("/", "half_set_1_size", static_cast<std::int64_t>(ctx.comm.allreduce_sum(halves[0].added())));
-  out.write_attribute("/", "half_set_2_size", static_cast<std::int64_t>(ctx.comm.allreduce_sum(halves[1].added())));
+  out.write_attribute("/", "half_set_1_size", static_cast<std::int64_t>(gold.sizes[0]));
+  out.write_attribute("/", "half_set_2_size", static_cast<std::int64_t>(gold.sizes[1]));
   out.write_attribute("/", "ctf_correction", tomo::ctf_correction_name(correction.mode));
-  if (!std::isnan(beyond)) {
-    out.write_attribute("/", "ctf_first_zero_per_nm", first_zero[0]);
-    out.write_attribute("/", "fsc_mean_beyond_first_ctf_zero", beyond);
+  if (!std::isnan(first_zero)) {
+    out.write_attribute("/", "ctf_first_zero_per_nm", first_zero);
+    out.write_attribute("/", "fsc_mean_beyond_first_ctf_zero", mean_fsc_past(d.fsc, first_zero));
   }
   if (correction.mode == tomo::CtfCorrection::wiener) out.write_attribute("/", "wiener_snr", correction.wiener_snr);
-  out.write_attribute("/", "subtomograms_averaged", static_cast<std::int64_t>(used));
+  out.write_attribute("/", "subtomograms_averaged", static_cast<std::int64_t>(gold.used));
   out.write_attribute("/", "class_row", row);
-  out.write_attribute("/", "alignment", cfg.string("average.alignment"));
-  if (search) out.write_attribute("/", "mean_rotation_error_deg", used > 0 ? error_sum / used : 0.0);
+  if (cfg.string("average.alignment") == "reference") out.write_attribute("/", "mean_rotation_error_deg", rotation_error_deg);
   out.write_attribute("/average", "voxel_nm", truth.voxel_nm);
-  io::write_provenance(out, stage_provenance(ctx, {input, reference}));
+  io::write_provenance(out, stage_provenance(ctx, {input, reference, selection.file}));
   out.commit();
   if (!cfg.string("average.mrc").empty()) {
     const std::string mrc = output_path(cfg, cfg.string("average.mrc"));
     par::collectively(ctx.comm, [&] {
-      if (ctx.comm.is_root()) io::write_mrc(mrc, to_mrc(avg));
+      if (ctx.comm.is_root()) io::write_mrc(mrc, to_mrc(gold.full));
     });
   }
-  core::Log::info(cat("tomo average: ", static_cast<std::int64_t>(used), " subtomograms of class row ", row,
-                      ", CTF correction ", tomo::ctf_correction_name(correction.mode), "; FSC-0.5 resolution (",
-                      tomo::fsc_definition_name(definition), ") against the class map ", fsc.resolution_nm,
-                      " nm (first shell below 0.5: ", first_below_nm, " nm); half-set FSC-0.143 ", gold.resolution_nm,
-                      " nm",
-                      std::isnan(beyond) ? std::string()
-                                         : cat("; mean FSC past the first CTF zero (", first_zero[0], "/nm) ", beyond),
-                      search ? cat(", mean rotation error ", used > 0 ? error_sum / used : 0.0, " deg") : std::string()));
+  core::Log::info(cat("tomo average: ", headline, ": ", gold.used, " subtomograms, ",
+                      static_cast<int>(100 * purity + 0.5), "% of them ", classes.names[row], ", CTF correction ",
+                      tomo::ctf_correction_name(correction.mode), "; FSC-0.5 against the class map (",
+                      tomo::fsc_definition_name(definition), ") ", resolution_nm, " nm (first shell below 0.5: ",
+                      first_below_nm, " nm); half-set FSC-0.143 ", gold.fsc.resolution_nm, " nm -> ", path));
 }
 
 void classify(const StageContext& ctx) {
@@ -200,9 +212,10 @@ void classify(const StageContext& ctx) {
   const auto labels = io::read_samples<std::int64_t>(in, "/labels", {{}, true});
   const double tilt = in.read_double_attribute("/subtomograms", "tilt_max_deg");
   const double voxel_nm = in.read_double_attribute("/subtomograms", "voxel_nm");
-  const bool truth = cfg.string("classify.initial_alignment") == "truth";
+  const std::string start_mode = cfg.string("classify.initial_alignment");
+  const bool oracle = start_mode == "oracle";
   io::SampleBlock<double> rotations, shifts;
-  if (truth) {
+  if (oracle) {
     rotations = io::read_samples<double>(in, "/rotations", {{3, 3}, true});
     shifts = io::read_samples<double>(in, "/shifts_voxels", {{3}, true});
   }
@@ -214,7 +227,7 @@ void classify(const StageContext& ctx) {
     if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), labels.data[i]) == wanted.end()) continue;
     tomo::Volume v = subs.volume(i, voxel_nm);
     tomo::AlignmentResult start;
-    if (truth) {
+    if (oracle) {
       std::copy(rotations.row(i), rotations.row(i) + 9, start.rotation.begin());
       start.rotation = tomo::transpose(start.rotation);  // undo the simulated pose
       const tomo::Vec3 back = tomo::rotate_vector(start.rotation, {shifts.row(i)[0], shifts.row(i)[1], shifts.row(i)[2]});
@@ -240,11 +253,23 @@ void classify(const StageContext& ctx) {
   s.seed = cfg.integer("run.seed");
   s.alignment.refine_steps_deg = cfg.real_list("classify.refine_steps_deg");
   s.alignment.max_shift_voxels = std::max(2.0, in.read_double_attribute("/subtomograms", "max_shift_voxels") + 2.0);
-  core::Log::info(cat("tomo classify: ", total, " subtomograms of ", n, "^3 into ", s.classes, " classes, up to ",
+  core::Log::info(cat("tomo classify: ", oracle ? "oracle (upper bound, uses simulated poses): " : "", total,
+                      " subtomograms of ", n, "^3 from the ", start_mode, " initial alignment into ", s.classes,
+                      " classes, up to ",
                       s.iterations, " realignment passes, on ", ctx.comm.size(), " rank(s)"));
   tomo::ClassificationResult result;
   {
     core::ScopedTimer t(ctx.timers, "classify");
+    if (start_mode == "reference-free") {
+      // Global reference-free alignment first (as `tomo recover`, Xu et al. 2017 §2.4).
+      tomo::RecoverySettings r;
+      r.alignment_iterations = static_cast<int>(cfg.integer("classify.alignment_iterations"));
+      r.alignment.coarse_step_deg = cfg.real("classify.coarse_step_deg");
+      r.alignment.refine_steps_deg = cfg.real_list("classify.global_refine_steps_deg");
+      r.alignment.max_shift_voxels = s.alignment.max_shift_voxels;
+      r.classification.min_count = s.min_count;
+      initial = tomo::reference_free_alignment(local, tilt, r, ctx.comm);
+    }
     result = tomo::classify(local, tilt, initial, s, ctx.comm);
   }
   // Purity against the true labels: Σ_k max_l n_kl / N (contingency summed over ranks).
@@ -279,6 +304,11 @@ void classify(const StageContext& ctx) {
                     {un, un, un});
   io::write_samples(out, "/class_sizes", result.class_sizes.data(), ctx.comm.is_root() ? result.class_sizes.size() : 0, {});
   out.write_attribute("/", "purity", purity);
+  out.write_attribute("/", "initial_alignment", start_mode);
+  out.write_attribute("/", "headline",
+                      cat(oracle ? "oracle (upper bound, uses simulated poses): classification started at the simulated poses"
+                                 : cat("classification from the ", start_mode, " initial alignment"),
+                          wanted.empty() ? "" : " of the subtomograms with the listed simulated labels (classify.label_ids)"));
   out.write_attribute("/", "realignment_passes", static_cast<std::int64_t>(result.iterations_run));
   out.write_attribute("/class_averages", "voxel_nm", voxel_nm);
   io::write_provenance(out, stage_provenance(ctx, {input}));
@@ -290,11 +320,29 @@ void classify(const StageContext& ctx) {
 
 void add_tomo_averaging_keys(core::Schema& s) {
   s.string("average.input", "", "Subtomograms; empty = run.output_dir/<simulate.output>")
-      .string("average.reference", "", "Class maps for alignment and FSC; empty = run.output_dir/<structures.output>")
-      .integer("average.class_id", 0, "Average the subtomograms of this row of the class maps", 0, 1e6)
-      .string("average.alignment", "truth", "truth: the simulated poses; search: align each subtomogram to the class map",
-              {"truth", "search"})
+      .string("average.reference", "", "Class maps for scoring (and reference mode); empty = run.output_dir/<structures.output>")
+      .integer("average.class_id", 0, "Class row the average is scored against (and most-enriched picks by)", 0, 1e6)
+      .string("average.members", "cluster",
+              "cluster: the members of one subdivision cluster (average.cluster); oracle: the subtomograms simulated "
+              "from class row average.class_id (upper bound, uses simulated labels)",
+              {"cluster", "oracle"})
+      .string("average.cluster", "most-enriched",
+              "Cluster id of average.subdivide_input, or most-enriched[:<class row>]: the cluster most enriched in "
+              "that class (default average.class_id; evaluation protocol: picked with the simulated labels)")
+      .string("average.subdivide_input", "", "k-means subdivision; empty = run.output_dir/<subdivide.output>")
+      .string("average.alignment", "reference-free",
+              "reference-free: align the members to each other (as tomo recover); reference: align each to the class "
+              "map (reference-based, model bias possible); oracle: the simulated poses (upper bound)",
+              {"reference-free", "reference", "oracle"})
+      .integer("average.alignment_iterations", 2, "Reference-free global alignment passes", 1, 100)
       .real("average.coarse_step_deg", 30.0, "Coarse rotation grid step of the alignment search", 1.0, 90.0)
+      .real_list("average.refine_steps_deg", {10.0, 5.0, 2.5}, "Local refinement steps of the global alignment, degrees",
+                 0.01, 90.0)
+      .real_list("average.realign_steps_deg", {4.0, 2.0},
+                 "Local realignment steps of each half set to its own average, degrees", 0.01, 90.0)
+      .integer("average.half_set_realign_passes", 1,
+               "Reference-free: gold-standard half sets, local realignment passes of each half to its own average", 0,
+               100)
       .real("average.min_count", 2.0, "Fourier voxels observed by fewer subtomograms are set to 0", 1.0, 1e9)
       .string("average.ctf_correction", "auto",
               "auto: phase-flip when the input carries a CTF (ctf_applied), else none; none; phase-flip: F times "
@@ -309,14 +357,20 @@ void add_tomo_averaging_keys(core::Schema& s) {
       .string("average.output", "average.h5", "Output file name inside run.output_dir")
       .string("average.mrc", "average.mrc", "Average as MRC inside run.output_dir; empty = none")
       .string("classify.input", "", "Subtomograms; empty = run.output_dir/<simulate.output>")
-      .integer_list("classify.label_ids", {}, "Classify only subtomograms with these /labels values; empty = all")
+      .integer_list("classify.label_ids", {}, "Classify only subtomograms with these simulated /labels values (an evaluation selection; the headline says so); empty = all")
       .integer("classify.classes", 3, "Number of classes k", 1, 10000)
       .integer("classify.iterations", 5, "Realignment passes (stops early when no label changes)", 0, 1000)
       .integer("classify.pca_components", 5, "PCA components of the masked differences", 1, 1000)
       .real("classify.high_variance_fraction", 0.1, "Fraction of voxels (highest variance) fed to the PCA", 1e-6, 1.0)
       .integer("classify.max_high_variance_voxels", 500, "Cap on the PCA dimension (its d x d covariance is diagonalised)", 1, 100000)
-      .string("classify.initial_alignment", "truth",
-              "truth: the simulated poses; identity: subtomograms already in a common frame", {"truth", "identity"})
+      .string("classify.initial_alignment", "reference-free",
+              "reference-free: a global reference-free alignment first (as tomo recover); identity: subtomograms "
+              "already in a common frame; oracle: the simulated poses (upper bound)",
+              {"reference-free", "identity", "oracle"})
+      .integer("classify.alignment_iterations", 2, "Reference-free global alignment passes", 1, 100)
+      .real("classify.coarse_step_deg", 30.0, "Rotation grid step of the global alignment, degrees", 1.0, 90.0)
+      .real_list("classify.global_refine_steps_deg", {10.0, 5.0, 2.5}, "Local refinement steps of the global alignment, degrees",
+                 0.01, 90.0)
       .real_list("classify.refine_steps_deg", {4.0, 2.0}, "Local realignment steps, degrees (coarse to fine)", 0.01, 90.0)
       .real("classify.min_count", 2.0, "Fourier voxels observed by fewer subtomograms are set to 0", 1.0, 1e9)
       .string("classify.output", "classes.h5", "Output file name inside run.output_dir");

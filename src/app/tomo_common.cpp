@@ -6,6 +6,7 @@
 #include "phenoscale/app/tomo_common.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <sstream>
 
 #include "phenoscale/app/stage_io.hpp"
@@ -14,6 +15,7 @@
 #include "phenoscale/io/sharded_text.hpp"
 #include "phenoscale/io/star.hpp"
 #include "phenoscale/par/agree.hpp"
+#include "phenoscale/tomo/ctf.hpp"
 
 namespace phenoscale::app {
 
@@ -56,6 +58,112 @@ tomo::Volume SubtomogramBlock::volume(std::uint64_t local_row, double voxel_nm) 
   tomo::Volume v = tomo::Volume::cube(n, voxel_nm);
   std::copy(block.row(local_row), block.row(local_row) + v.size(), v.data.begin());
   return v;
+}
+
+SelectedSubtomograms read_selected(const std::string& subtomograms, const Selection& selection, bool simulated_poses,
+                                   const par::Comm& comm) {
+  using core::cat;
+  io::H5File in = io::H5File::open(subtomograms, comm);
+  const SubtomogramBlock subs = read_subtomograms(in);
+  const auto truth = io::read_samples<std::int64_t>(in, "/class_rows", {{}, true});
+  io::H5File sel = io::H5File::open(selection.file, comm);
+  const auto labels = io::read_samples<std::int64_t>(sel, selection.dataset, {{}, true});
+  par::check_all(comm, labels.global_rows == subs.block.global_rows,
+                 cat(sel.where(selection.dataset), ": ", labels.global_rows, " labels for ", subs.block.global_rows,
+                     " subtomograms in ", in.where("/subtomograms")));
+  io::SampleBlock<double> rotations, shifts;
+  if (simulated_poses) {
+    rotations = io::read_samples<double>(in, "/rotations", {{3, 3}, true});
+    shifts = io::read_samples<double>(in, "/shifts_voxels", {{3}, true});
+  }
+  SelectedSubtomograms m;
+  m.tilt_max_deg = in.read_double_attribute("/subtomograms", "tilt_max_deg");
+  m.max_shift_voxels = in.read_double_attribute("/subtomograms", "max_shift_voxels");
+  const double voxel_nm = in.read_double_attribute("/subtomograms", "voxel_nm");
+  for (std::uint64_t i = 0; i < labels.data.size(); ++i) {
+    if (labels.data[i] != selection.wanted) continue;
+    m.volumes.push_back(subs.volume(i, voxel_nm));
+    m.rows.push_back(static_cast<std::int64_t>(subs.block.rows.begin + i));
+    m.class_rows.push_back(truth.data[i]);
+    if (!simulated_poses) continue;
+    // The simulated pose's inverse: rotation Rᵀ, shift −Rᵀs.
+    tomo::Mat3 r;
+    std::copy(rotations.row(i), rotations.row(i) + 9, r.begin());
+    const tomo::Mat3 inverse = tomo::transpose(r);
+    const tomo::Vec3 back = tomo::rotate_vector(inverse, {shifts.row(i)[0], shifts.row(i)[1], shifts.row(i)[2]});
+    m.simulated_poses.push_back({inverse, {-back[0], -back[1], -back[2]}, 1.0, 0});
+  }
+  m.total = comm.allreduce_sum(static_cast<std::uint64_t>(m.volumes.size()));
+  par::check_all(comm, m.total > 0, cat(sel.where(selection.dataset), ": no subtomogram has label ", selection.wanted));
+  return m;
+}
+
+EnrichedCluster most_enriched_cluster(const std::string& subdivide_path, std::int64_t row, const par::Comm& comm) {
+  io::H5File sd = io::H5File::open(subdivide_path, comm);
+  const std::uint64_t classes = sd.info("/most_enriched_cluster").shape[0];
+  const auto best = io::read_sample_rows<std::int64_t>(sd, "/most_enriched_cluster", {0, classes}, {{}, true});
+  const auto fraction = io::read_sample_rows<double>(sd, "/most_enriched_fraction", {0, classes}, {{}, true});
+  par::check_all(comm, row >= 0 && static_cast<std::uint64_t>(row) < classes && best.data[row] >= 0,
+                 core::cat(sd.where("/most_enriched_cluster"), ": no cluster holds class row ", row));
+  return {best.data[row], fraction.data[row]};
+}
+
+namespace {
+
+// Whether the /subtomograms attributes (written by simulate) describe a CTF.
+bool describes_ctf(const io::H5File& in) {
+  for (const char* k : {"ctf_applied", "voltage_kv", "defocus_um", "cs_mm", "amplitude_contrast"})
+    if (!in.has_attribute("/subtomograms", k)) return false;
+  return true;
+}
+
+bool ctf_applied(const io::H5File& in) {
+  return describes_ctf(in) && in.read_int_attribute("/subtomograms", "ctf_applied") != 0;
+}
+
+tomo::CtfParameters acquired_ctf(const io::H5File& in) {
+  tomo::CtfParameters c;
+  c.voltage_kv = in.read_double_attribute("/subtomograms", "voltage_kv");
+  c.defocus_um = in.read_double_attribute("/subtomograms", "defocus_um");
+  c.cs_mm = in.read_double_attribute("/subtomograms", "cs_mm");
+  c.amplitude_contrast = in.read_double_attribute("/subtomograms", "amplitude_contrast");
+  if (in.has_attribute("/subtomograms", "envelope_per_nm"))
+    c.envelope_per_nm = in.read_double_attribute("/subtomograms", "envelope_per_nm");
+  return c;
+}
+
+}  // namespace
+
+tomo::CtfCorrectionSettings ctf_correction(const core::Config& cfg, const std::string& stage, const io::H5File& in) {
+  using core::cat;
+  const std::string key = stage + ".ctf_correction";
+  const std::string name = cfg.string(key);
+  const bool described = describes_ctf(in), applied = ctf_applied(in);
+  tomo::CtfCorrectionSettings c;
+  c.mode = name == "auto" ? (applied ? tomo::CtfCorrection::phase_flip : tomo::CtfCorrection::none)
+                          : tomo::ctf_correction_from_name(name);
+  if (c.mode == tomo::CtfCorrection::none) return c;
+  par::check_all(in.comm(), applied,
+                 cat(in.where("/subtomograms"), ": ", key, " = \"", name,
+                     "\" expects subtomograms acquired with a CTF (attributes ctf_applied = 1, voltage_kv, "
+                     "defocus_um, cs_mm, amplitude_contrast); found ",
+                     described ? "ctf_applied = 0" : "them missing"));
+  c.ctf = acquired_ctf(in);
+  c.wiener_snr = cfg.real(stage + ".wiener_snr");
+  return c;
+}
+
+double first_ctf_zero_per_nm(const io::H5File& in) {
+  const auto zeros = ctf_applied(in) ? tomo::ctf_zeros_per_nm(acquired_ctf(in), 1) : std::vector<double>{};
+  return zeros.empty() ? std::nan("") : zeros[0];
+}
+
+double mean_fsc_past(const tomo::FscCurve& c, double k_per_nm) {
+  double sum = 0.0;
+  int shells = 0;
+  for (std::size_t r = 0; r < c.fsc.size(); ++r)
+    if (c.frequency_per_nm[r] > k_per_nm) sum += c.fsc[r], ++shells;
+  return shells > 0 ? sum / shells : std::nan("");
 }
 
 bool is_empty_map(const tomo::Volume& map) {

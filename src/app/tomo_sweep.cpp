@@ -17,6 +17,7 @@
 #include "phenoscale/app/tomo_sweep.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -36,36 +37,6 @@ namespace phenoscale::app {
 namespace {
 
 using core::cat;
-
-// The subtomograms of this rank's rows that k-means put in `cluster`.
-struct ClusterMembers {
-  std::vector<tomo::Volume> volumes;
-  std::vector<std::int64_t> rows;        // global rows in the subtomogram file
-  std::vector<std::int64_t> class_rows;  // their true classes
-  double tilt_max_deg = 60.0;
-};
-
-ClusterMembers read_cluster(const std::string& input, const std::string& subdivide_path, std::int64_t cluster,
-                            const par::Comm& comm) {
-  io::H5File in = io::H5File::open(input, comm);
-  const SubtomogramBlock subs = read_subtomograms(in);
-  const auto truth = io::read_samples<std::int64_t>(in, "/class_rows", {{}, true});
-  io::H5File sd = io::H5File::open(subdivide_path, comm);
-  const auto clusters = io::read_samples<std::int64_t>(sd, "/labels", {{}, true});
-  par::check_all(comm, clusters.global_rows == subs.block.global_rows,
-                 cat(sd.where("/labels"), ": ", clusters.global_rows, " cluster labels for ", subs.block.global_rows,
-                     " subtomograms in ", in.where("/subtomograms")));
-  ClusterMembers m;
-  m.tilt_max_deg = in.read_double_attribute("/subtomograms", "tilt_max_deg");
-  const double voxel_nm = in.read_double_attribute("/subtomograms", "voxel_nm");
-  for (std::uint64_t i = 0; i < clusters.data.size(); ++i) {
-    if (clusters.data[i] != cluster) continue;
-    m.volumes.push_back(subs.volume(i, voxel_nm));
-    m.rows.push_back(static_cast<std::int64_t>(subs.block.rows.begin + i));
-    m.class_rows.push_back(truth.data[i]);
-  }
-  return m;
-}
 
 tomo::RecoverySettings recovery_settings(const core::Config& cfg, std::uint64_t members) {
   tomo::RecoverySettings s;
@@ -109,7 +80,7 @@ std::pair<std::int64_t, double> nearest_other_class(const tomo::Volume& average,
 // The STAR rows of the recovered cluster's members: class from 1, RELION's
 // Euler angles of each member's alignment to its class average, and the
 // origin o = −Rᵀs (Å) of the alignment's shift s (docs/file-formats.md).
-std::string recover_star_rows(const ClusterMembers& m, const tomo::ClassificationResult& result, double voxel_nm) {
+std::string recover_star_rows(const SelectedSubtomograms& m, const tomo::ClassificationResult& result, double voxel_nm) {
   std::string rows;
   for (std::size_t i = 0; i < m.rows.size(); ++i) {
     const auto& pose = result.alignments[i];
@@ -134,19 +105,12 @@ void recover(const StageContext& ctx) {
   par::check_all(ctx.comm, row < static_cast<std::int64_t>(maps.maps.size()),
                  cat(deck_label(cfg), ": recover.class_row = ", row, " but ", reference, " holds ", maps.maps.size(),
                      " class maps"));
-  std::int64_t cluster = 0;
-  double cluster_fraction = 0.0;
-  {
-    io::H5File sd = io::H5File::open(subdivide_path, ctx.comm);
-    const auto best = io::read_sample_rows<std::int64_t>(sd, "/most_enriched_cluster", {0, sd.info("/most_enriched_cluster").shape[0]}, {{}, true});
-    const auto fraction = io::read_sample_rows<double>(sd, "/most_enriched_fraction", {0, best.global_rows}, {{}, true});
-    par::check_all(ctx.comm, static_cast<std::uint64_t>(row) < best.global_rows && best.data[row] >= 0,
-                   cat(sd.where("/most_enriched_cluster"), ": no cluster holds class row ", row));
-    cluster = best.data[row];
-    cluster_fraction = fraction.data[row];
-  }
-  const ClusterMembers m = read_cluster(input, subdivide_path, cluster, ctx.comm);
-  const auto members = ctx.comm.allreduce_sum(static_cast<std::uint64_t>(m.volumes.size()));
+  const EnrichedCluster chosen = most_enriched_cluster(subdivide_path, row, ctx.comm);
+  const std::int64_t cluster = chosen.cluster;
+  const double cluster_fraction = chosen.fraction;
+  const SelectedSubtomograms m = read_selected(input, {subdivide_path, "/labels", cluster}, false, ctx.comm);
+  const std::uint64_t members = m.total;
+  const tomo::CtfCorrectionSettings correction = ctf_correction(cfg, "recover", io::H5File::open(input, ctx.comm));
   const tomo::RecoverySettings settings = recovery_settings(cfg, members);
   core::Log::info(cat("tomo recover: class row ", row, " (", maps.names[row], "): cluster ", cluster, " of ", members,
                       " subtomograms (", static_cast<int>(100 * cluster_fraction + 0.5), "% of them of this class); ",
@@ -171,25 +135,27 @@ void recover(const StageContext& ctx) {
         (fraction[c] == fraction[predicted] && result.class_sizes[c] > result.class_sizes[predicted]))
       predicted = c;
   }
-  // The discrepancy to the true map is the same computation on every rank (rank 0's is written);
-  // the comparisons with the other class maps are shared out over the ranks.
-  tomo::AlignmentSettings score_alignment;
-  score_alignment.coarse_step_deg = cfg.real("recover.coarse_step_deg");
-  score_alignment.max_shift_voxels = cfg.real("recover.max_shift_voxels");
+  // C_pred's final map: gold-standard half sets (each half realigned to its
+  // own average only), CTF-corrected, merged.
   const auto definition = tomo::fsc_definition_from_name(cfg.string("fsc.definition"));
-  const tomo::Discrepancy d =
-      tomo::structural_discrepancy(result.class_averages[predicted], maps.maps[row], score_alignment, definition);
-  const auto nearest = nearest_other_class(result.class_averages[predicted], maps, row, score_alignment, definition, ctx.comm);
-  const double first_below_nm =
-      tomo::fsc_resolution_nm(d.fsc.fsc, maps.maps[row].nx, maps.voxel_nm, 0.5, tomo::FscDefinition::first_below);
-  // Gold-standard half sets of C_pred: each half realigned to its own average.
   tomo::HalfSetAverages gold;
   {
     core::ScopedTimer t(ctx.timers, "half sets");
     gold = tomo::half_set_averages(m.volumes, m.tilt_max_deg, result.alignments, result.labels, predicted,
                                    settings.classification.min_count, settings.classification.alignment,
-                                   static_cast<int>(cfg.integer("recover.half_set_realign_passes")), ctx.comm, definition);
+                                   static_cast<int>(cfg.integer("recover.half_set_realign_passes")), ctx.comm,
+                                   definition, correction);
   }
+  // The discrepancy to the true map is the same computation on every rank (rank 0's is written);
+  // the comparisons with the other class maps are shared out over the ranks.
+  tomo::AlignmentSettings score_alignment;
+  score_alignment.coarse_step_deg = cfg.real("recover.coarse_step_deg");
+  score_alignment.max_shift_voxels = cfg.real("recover.max_shift_voxels");
+  const tomo::Discrepancy d = tomo::structural_discrepancy(gold.full, maps.maps[row], score_alignment, definition);
+  const auto nearest = nearest_other_class(gold.full, maps, row, score_alignment, definition, ctx.comm);
+  const double first_below_nm =
+      tomo::fsc_resolution_nm(d.fsc.fsc, maps.maps[row].nx, maps.voxel_nm, 0.5, tomo::FscDefinition::first_below);
+  const double first_zero = first_ctf_zero_per_nm(io::H5File::open(input, ctx.comm));
   const double success_nm = cfg.real("recover.success_nm");
   // With recover.closer_than_others, a map that merely resembles the true
   // one at low resolution (as any compact assembly of similar size does in a
@@ -207,7 +173,7 @@ void recover(const StageContext& ctx) {
   io::write_samples(out, "/class_averages", averages.data(), root ? k : 0, {n, n, n});
   io::write_samples(out, "/class_sizes", result.class_sizes.data(), root ? k : 0, {});
   io::write_samples(out, "/class_fraction_left_out", fraction.data(), root ? k : 0, {});
-  io::write_samples(out, "/average", result.class_averages[predicted].data.data(), root, {n, n, n});
+  io::write_samples(out, "/average", gold.full.data.data(), root, {n, n, n});
   const tomo::Volume truth_posed = tomo::apply_alignment(maps.maps[row], d.pose);
   io::write_samples(out, "/truth_in_average_frame", truth_posed.data.data(), root, {n, n, n});
   io::write_samples(out, "/fsc", d.fsc.fsc.data(), root, {d.fsc.fsc.size()});
@@ -231,6 +197,16 @@ void recover(const StageContext& ctx) {
   out.write_attribute("/", "half_set_threshold", tomo::gold_standard_threshold);
   out.write_attribute("/", "half_set_1_size", static_cast<std::int64_t>(gold.sizes[0]));
   out.write_attribute("/", "half_set_2_size", static_cast<std::int64_t>(gold.sizes[1]));
+  out.write_attribute("/", "ctf_correction", tomo::ctf_correction_name(correction.mode));
+  if (!std::isnan(first_zero)) {
+    out.write_attribute("/", "ctf_first_zero_per_nm", first_zero);
+    out.write_attribute("/", "fsc_mean_beyond_first_ctf_zero", mean_fsc_past(d.fsc, first_zero));
+  }
+  out.write_attribute("/", "alignment", std::string("reference-free"));
+  out.write_attribute("/", "headline",
+                      cat("reference-free average of cluster ", cluster, " (", static_cast<int>(100 * cluster_fraction + 0.5),
+                          "% ", maps.names[row], "; cluster chosen as the most enriched in it, the evaluation protocol), ",
+                          "class ", predicted, " of ", k, " after reference-free classification"));
   out.write_attribute("/", "success_nm", success_nm);
   out.write_attribute("/", "recovered", static_cast<std::int64_t>(recovered));
   out.write_attribute("/", "nearest_other_class_row", nearest.first);
@@ -244,7 +220,8 @@ void recover(const StageContext& ctx) {
                        recover_star_rows(m, result, maps.voxel_nm));
   core::Log::info(cat("tomo recover: ", maps.names[row], ": C_pred = class ", predicted, " (",
                       result.class_sizes[predicted], " subtomograms, ", static_cast<int>(100 * fraction[predicted] + 0.5),
-                      "% ", maps.names[row], "), structural discrepancy (FSC-0.5, ", tomo::fsc_definition_name(definition), ") ",
+                      "% ", maps.names[row], "), CTF correction ", tomo::ctf_correction_name(correction.mode),
+                      ", structural discrepancy (FSC-0.5, ", tomo::fsc_definition_name(definition), ") ",
                       d.resolution_nm, " nm (first shell below 0.5: ", first_below_nm, " nm), half-set FSC-0.143 ",
                       gold.fsc.resolution_nm, " nm -> ",
                       recovered ? "recovered" : "not recovered", " (< ", success_nm, " nm); nearest other class ",
@@ -442,6 +419,10 @@ void add_tomo_sweep_keys(core::Schema& s) {
       .integer("recover.iterations", 5, "Classification iterations (the paper: 5)", 0, 100)
       .real("recover.success_nm", 7.0,
             "Recovered when the FSC-0.5 discrepancy (read by fsc.definition) is below this (the paper: 7 nm)", 0.0, 1e6)
+      .string("recover.ctf_correction", "auto",
+              "CTF correction of C_pred's final map (its half sets): as average.ctf_correction",
+              {"auto", "none", "phase-flip", "wiener"})
+      .real("recover.wiener_snr", 1.0, "SNR constant of the Wiener-filtered final map (its 1/SNR term)", 1e-9, 1e12)
       .integer("recover.half_set_realign_passes", 1,
                "Gold-standard half sets of C_pred: local realignment passes of each half to its own average", 0, 100)
       .boolean("recover.closer_than_others", true,

@@ -176,7 +176,7 @@ std::vector<std::int64_t> initial_labels(const std::vector<Volume>& subs, double
 HalfSetAverages half_set_averages(const std::vector<Volume>& subs, double tilt, const std::vector<AlignmentResult>& poses,
                                   const std::vector<std::int64_t>& labels, std::int64_t cls, double min_count,
                                   const AlignmentSettings& alignment, int realign_passes, const par::Comm& comm,
-                                  FscDefinition definition) {
+                                  FscDefinition definition, const CtfCorrectionSettings& correction) {
   const int n = comm.allreduce_max(subs.empty() ? 0 : subs.front().nx);
   const double voxel_nm = comm.allreduce_max(subs.empty() ? 0.0 : subs.front().voxel_nm);
   par::check_all(comm, n > 0 && subs.size() == poses.size() && subs.size() == labels.size(),
@@ -191,7 +191,7 @@ HalfSetAverages half_set_averages(const std::vector<Volume>& subs, double tilt, 
   std::vector<AlignmentResult> current;
   for (auto i : members) current.push_back(poses[i]);
   const auto sums = [&] {
-    std::vector<FourierAverager> h(2, FourierAverager(n, voxel_nm));
+    std::vector<FourierAverager> h(2, FourierAverager(n, voxel_nm, correction));
     for (std::size_t j = 0; j < members.size(); ++j) h[half[j]].add(subs[members[j]], tilt, current[j]);
     for (auto& a : h) comm.allreduce_sum_inplace(a.accumulators());
     return h;
@@ -210,6 +210,9 @@ HalfSetAverages half_set_averages(const std::vector<Volume>& subs, double tilt, 
     out.sizes[k] = comm.allreduce_sum(h[k].added());
   }
   out.fsc = half_set_fsc(out.halves[0], out.halves[1], definition);
+  h[0].merge(h[1]);
+  out.full = h[0].average(min_count);
+  out.used = out.sizes[0] + out.sizes[1];
   return out;
 }
 

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The tomo chain end to end on the demo deck (small): class maps; simulated
 # subtomograms bit-identical at 1, 2 and 3 ranks (draws keyed by sample
-# index); acquisition attributes recorded; the class average at known poses
-# resolves the map better than 5 nm; classification separates two classes;
-# picking finds the tomogram's particles.
+# index); acquisition attributes recorded; the default (reference-free)
+# average of a cluster resolves the map about as well as the oracle average
+# at the simulated poses, and only the oracle's headline says oracle; the
+# default (reference-free) classification separates two classes, with the
+# same labels and averages at 1 and 3 ranks; picking finds the tomogram's
+# particles.
 source "$(dirname "$0")/common.bash"
 cd "$WORK"
 DECK=$SRC/inputs/tomo/demo.toml
@@ -23,9 +26,25 @@ for np in 2 3; do
     fi
   done
 done
-run_np 2 -q tomo average -c "$DECK" --set run.output_dir=np1 "${SMALL[@]}" || fail "average"
-run_np 2 -q tomo classify -c "$DECK" --set run.output_dir=np1 "${SMALL[@]}" --set 'classify.label_ids=[17, 18]' \
-  --set classify.classes=2 --set classify.iterations=0 || fail "classify"
+# A perfect subdivision (cluster = simulated class) stands in for train ->
+# extract -> subdivide, which test_tomo_learning.sh covers.
+"$PY" - <<'PY'
+import h5py, numpy as np
+rows = h5py.File("np1/subtomograms.h5", "r")["/class_rows"][()]
+with h5py.File("np1/perfect_subdivision.h5", "w") as f:
+    f["/labels"] = rows
+    f["/most_enriched_cluster"] = np.arange(5)
+    f["/most_enriched_fraction"] = np.ones(5)
+PY
+run_np 2 -q tomo average -c "$DECK" --set run.output_dir=np1 "${SMALL[@]}" \
+  --set average.subdivide_input=np1/perfect_subdivision.h5 || fail "average (reference-free)"
+run_np 2 -q tomo average -c "$DECK" --set run.output_dir=np1 "${SMALL[@]}" --set average.members=oracle \
+  --set average.alignment=oracle --set average.output=oracle_average.h5 --set average.mrc= || fail "average (oracle)"
+for np in 1 3; do
+  mkdir -p "cl$np" && cp np1/structures.h5 np1/subtomograms.h5 "cl$np/"
+  RUN_NP_TIMEOUT=400 run_np "$np" -q tomo classify -c "$DECK" --set run.output_dir="cl$np" "${SMALL[@]}" --set 'classify.label_ids=[17, 18]' \
+    --set classify.classes=2 --set classify.iterations=1 --set classify.alignment_iterations=1 || fail "classify at np=$np"
+done
 run_np 1 -q tomo tomogram -c "$DECK" --set run.output_dir=np1 "${SMALL[@]}" || fail "tomogram"
 run_np 2 -q tomo pick -c "$DECK" --set run.output_dir=np1 "${SMALL[@]}" || fail "pick"
 if "$PY" - <<'PY'
@@ -35,21 +54,37 @@ s = h5py.File("np1/subtomograms.h5", "r")
 a = s["subtomograms"].attrs
 ok &= a["method"] in (b"fourier", "fourier") and abs(a["snr"] - 0.5) < 1e-12 and abs(a["defocus_um"] + 5) < 1e-12
 ok &= s["subtomograms"].shape == (60, 32, 32, 32)
+def text(v):
+    return v.decode() if isinstance(v, bytes) else str(v)
+oracle = h5py.File("np1/oracle_average.h5", "r")
+res_oracle = oracle.attrs["fsc_resolution_nm"]
+print(f"oracle average of {oracle.attrs['subtomograms_averaged']} at SNR 0.5: FSC-0.5 {res_oracle:.2f} nm; "
+      f"headline: {text(oracle.attrs['headline'])}")
+ok &= oracle.attrs["subtomograms_averaged"] == 12 and res_oracle < 5.0
+ok &= text(oracle.attrs["headline"]).startswith("oracle (upper bound, uses simulated poses") and oracle.attrs["oracle"] == 1
 avg = h5py.File("np1/average.h5", "r")
 res = avg.attrs["fsc_resolution_nm"]
-print(f"average of {avg.attrs['subtomograms_averaged']} at SNR 0.5: FSC-0.5 resolution {res:.2f} nm")
-ok &= avg.attrs["subtomograms_averaged"] == 12 and res < 5.0
+print(f"reference-free average of cluster 2 ({avg.attrs['subtomograms_averaged']}, purity {avg.attrs['purity']:.2f}): "
+      f"FSC-0.5 {res:.2f} nm; headline: {text(avg.attrs['headline'])}")
+ok &= avg.attrs["subtomograms_averaged"] == 12 and avg.attrs["purity"] == 1.0 and avg.attrs["oracle"] == 0
+ok &= text(avg.attrs["headline"]).startswith("reference-free average of cluster 2") and "oracle" not in text(avg.attrs["headline"])
+# Reference-free within 1 nm of the oracle (aligned onto the true map only to score it).
+ok &= res < res_oracle + 1.0 and "truth_in_average_frame" in avg
 # Standard definitions: interpolated 0.5 crossing (never finer than the first
 # shell below 0.5), gold-standard half sets of 6 + 6, CTF phase-flipped (auto).
 gold, first_below = avg.attrs["half_set_fsc_resolution_nm"], avg.attrs["fsc_resolution_first_below_nm"]
 print(f"  first shell below 0.5 {first_below:.2f} nm, half-set FSC-0.143 {gold:.2f} nm, "
-      f"CTF correction {avg.attrs['ctf_correction']}")
-ok &= avg.attrs["fsc_definition"] in (b"interpolated", "interpolated") and first_below <= res + 1e-12
+      f"CTF correction {text(avg.attrs['ctf_correction'])}")
+ok &= text(avg.attrs["fsc_definition"]) == "interpolated" and first_below <= res + 1e-12
 ok &= avg.attrs["half_set_1_size"] == 6 and avg.attrs["half_set_2_size"] == 6 and avg["half_set_fsc"].shape[-1] == 17
-ok &= avg.attrs["ctf_correction"] in (b"phase-flip", "phase-flip") and 0 < gold < 10
-cl = h5py.File("np1/classes.h5", "r")
-print(f"classification of cluster_5 vs cluster_8: purity {cl.attrs['purity']:.2f}")
-ok &= cl["predicted_labels"].shape == (24,) and cl.attrs["purity"] >= 0.9
+ok &= text(avg.attrs["ctf_correction"]) == "phase-flip" and 0 < gold < 10
+c1, c3 = h5py.File("cl1/classes.h5", "r"), h5py.File("cl3/classes.h5", "r")
+drift = np.abs(c1["class_averages"][()] - c3["class_averages"][()]).max()
+print(f"reference-free classification of cluster_5 vs cluster_8: purity {c1.attrs['purity']:.2f} (np=1), "
+      f"{c3.attrs['purity']:.2f} (np=3); class averages differ by {drift:.2g} between np=1 and np=3")
+ok &= c1["predicted_labels"].shape == (24,) and c1.attrs["purity"] >= 0.9
+ok &= text(c1.attrs["initial_alignment"]) == "reference-free"
+ok &= (c1["predicted_labels"][()] == c3["predicted_labels"][()]).all() and drift <= 1e-5 * np.abs(c1["class_averages"][()]).max()
 t = h5py.File("np1/tomogram_particles.h5", "r")["centres_voxel"][...]
 p = h5py.File("np1/picks.h5", "r")["centres_voxel"][...]
 d = np.sqrt(((t[:, None, :] - p[None, :, :]) ** 2).sum(-1)).min(1)
@@ -68,8 +103,12 @@ ok &= star.name == "particles" and len(table) == len(p) and (xyz == p).all() and
 ok &= all(gemmi.cif.as_string(r[0]).endswith("tomogram.mrc") for r in table)
 sys.exit(0 if ok else 1)
 PY
-then pass "acquisition attributes, average resolution, picking recall, picks.star"; else fail "tomo chain known answers"; fi
+then pass "acquisition attributes, reference-free and oracle averages, classification across ranks, picking recall, picks.star"; else fail "tomo chain known answers"; fi
 expect_error "average.class_id out of range" "average.class_id = 9" 2 tomo average -c "$DECK" --set run.output_dir=np1 --set average.class_id=9
+expect_error "average.cluster malformed" 'average.cluster = "most-enriched-2"' 2 tomo average -c "$DECK" --set run.output_dir=np1 \
+  --set average.subdivide_input=np1/perfect_subdivision.h5 --set average.cluster=most-enriched-2
+expect_error "average.cluster with no members" "no subtomogram has label 7" 2 tomo average -c "$DECK" --set run.output_dir=np1 \
+  --set average.subdivide_input=np1/perfect_subdivision.h5 --set average.cluster=7
 # A bad structure file read by one rank ends every rank with the same line.
 printf 'HEADER    NOTHING\nEND\n' > empty.pdb
 expect_error "PDB without atoms" "PDB with no atoms" 2 tomo structures -c "$DECK" --set run.output_dir=bad \

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Preemption of the tomo stages that do not train (the trainer has its own
 # test in test_nn_train.sh): SIGTERM to the ranks while `tomo simulate`
-# simulates and while `tomo classify` iterates ends the stage with exit 75,
-# a "preempted" line and no output file (nor temporary) left; the same
-# command run again produces outputs identical to an uninterrupted run.
+# simulates, while `tomo classify` iterates and while `tomo recover` aligns
+# reference-free ends the stage with exit 75, a "preempted" line and no
+# output file (nor temporary) left; the same command run again produces
+# outputs identical to an uninterrupted run.
 source "$(dirname "$0")/common.bash"
 cd "$WORK"
 DECK=$SRC/inputs/tomo/leave_one_out.toml
@@ -56,5 +57,31 @@ run_np 2 -q tomo classify "${CLASSIFY[@]}" --set run.output_dir=B || fail "class
 for ds in /predicted_labels /class_averages; do
   if h5diff -q A/classes.h5 B/classes.h5 "$ds" "$ds"; then pass "classify rerun: $ds equal to the uninterrupted run"
   else fail "classify rerun: $ds differs"; fi
+done
+
+# recover on a perfect subdivision (cluster = simulated class), which
+# test_tomo_sweep.sh builds by training instead.
+"$PY" - <<'PY'
+import h5py, numpy as np
+rows = h5py.File("A/subtomograms.h5", "r")["/class_rows"][()]
+for d in ("A", "B"):
+    with h5py.File(f"{d}/subdivide.h5", "w") as f:
+        f["/labels"] = rows
+        f["/most_enriched_cluster"] = np.arange(4)
+        f["/most_enriched_fraction"] = np.ones(4)
+PY
+RECOVER=(-c "$DECK" --set 'structures.classes=[1, 15, 17, 22]' --set recover.class_row=0 --set recover.iterations=2)
+run_np 2 -q tomo recover "${RECOVER[@]}" --set run.output_dir=A || fail "uninterrupted recover"
+interrupt rec.log "reference-free alignment: pass 1 of" -v tomo recover "${RECOVER[@]}" --set run.output_dir=B
+if [ "$rc" -eq 75 ] && grep -q '^phenoscale: preempted: stop signal 15 during' rec.log && [ ! -e B/recover.h5 ] \
+   && [ ! -e B/recover.star ] && ! ls B | grep -q '\.tmp\.'; then
+  pass "SIGTERM during recover: exit 75 ($(grep -o 'during [a-z -]*[0-9]*' rec.log | head -1)), no recover.h5 or recover.star"
+else
+  fail "recover preemption: rc=$rc, log: $(grep -v '^phenoscale: \[' rec.log | tail -3)"
+fi
+run_np 2 -q tomo recover "${RECOVER[@]}" --set run.output_dir=B || fail "recover rerun"
+for ds in /average /member_classes /half_set_fsc; do
+  if h5diff -q A/recover.h5 B/recover.h5 "$ds" "$ds"; then pass "recover rerun: $ds equal to the uninterrupted run"
+  else fail "recover rerun: $ds differs"; fi
 done
 finish

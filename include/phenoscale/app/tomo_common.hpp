@@ -12,6 +12,8 @@
 #include "phenoscale/io/mrc.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/par/comm.hpp"
+#include "phenoscale/tomo/averaging.hpp"
+#include "phenoscale/tomo/fsc.hpp"
 #include "phenoscale/tomo/volume.hpp"
 
 namespace phenoscale::app {
@@ -42,6 +44,51 @@ struct SubtomogramBlock {
   tomo::Volume volume(std::uint64_t local_row, double voxel_nm) const;  // one row as a Volume
 };
 SubtomogramBlock read_subtomograms(const io::H5File& in);
+
+// The subtomograms of this rank's rows whose label in `selector` (a dataset
+// of N labels, e.g. subdivide's /labels: a cluster; or the simulated
+// /class_rows: an oracle selection) equals `wanted`, with their true class
+// rows (for scoring only) and, when `simulated_poses`, the inverse of each
+// simulated pose (oracle alignment).
+struct Selection {
+  std::string file, dataset;
+  std::int64_t wanted = 0;
+};
+struct SelectedSubtomograms {
+  std::vector<tomo::Volume> volumes;
+  std::vector<std::int64_t> rows;        // global rows in the subtomogram file
+  std::vector<std::int64_t> class_rows;  // their true classes
+  std::vector<tomo::AlignmentResult> simulated_poses;  // empty unless asked for
+  double tilt_max_deg = 60.0;
+  double max_shift_voxels = 0.0;  // of the simulation
+  std::uint64_t total = 0;        // selected over all ranks
+};
+// Collective; an empty selection is one error line.
+SelectedSubtomograms read_selected(const std::string& subtomograms, const Selection& selection, bool simulated_poses,
+                                   const par::Comm& comm);
+
+// The cluster of a subdivision most enriched in class row `row` (its
+// /most_enriched_cluster entry: the evaluation protocol of Xu et al. 2017
+// §2.4, which picks the cluster with the simulated labels), and the fraction
+// of its members of that class. Collective; one error line when no cluster
+// holds the class.
+struct EnrichedCluster {
+  std::int64_t cluster = 0;
+  double fraction = 0.0;
+};
+EnrichedCluster most_enriched_cluster(const std::string& subdivide_path, std::int64_t row, const par::Comm& comm);
+
+// CTF correction of an average (<stage>.ctf_correction and
+// <stage>.wiener_snr; stage = average or recover) for the acquisition the
+// /subtomograms attributes of `in` describe. "auto" phase-flips exactly when
+// they say a CTF was applied; naming a correction for data without a CTF is
+// one error line.
+tomo::CtfCorrectionSettings ctf_correction(const core::Config& cfg, const std::string& stage, const io::H5File& in);
+// The first zero (1/nm) of the CTF the subtomograms of `in` were acquired
+// with; NaN when they carry none.
+double first_ctf_zero_per_nm(const io::H5File& in);
+// Mean FSC over the shells past frequency k (1/nm); NaN when none lies past it.
+double mean_fsc_past(const tomo::FscCurve& c, double k_per_nm);
 
 // True when class row `row` holds no density (the "no particle" class).
 bool is_empty_map(const tomo::Volume& map);

@@ -79,6 +79,8 @@ struct HalfSetAverages {
   Volume halves[2];
   std::uint64_t sizes[2] = {0, 0};  // members per half (global)
   HalfSetFsc fsc;                   // between the two half averages
+  Volume full;                      // both halves' sums merged: the class's final map
+  std::uint64_t used = 0;           // members averaged (global)
 };
 
 // Collective. Gold-standard half sets of one class (see fsc.hpp): the local
@@ -87,12 +89,15 @@ struct HalfSetAverages {
 // members' poses, then (`realign_passes` times) every member is realigned by
 // local search (`alignment.refine_steps_deg`) to its own half's average only
 // and the half is averaged again, so neither half ever sees the other.
-// Returns the final half averages (min_count as for the class averages).
+// Returns the final half averages and their merge (min_count as for the
+// class averages), each CTF-corrected as `correction` says (the realignment
+// references are corrected the same way).
 HalfSetAverages half_set_averages(const std::vector<Volume>& local_subtomograms, double tilt_max_deg,
                                   const std::vector<AlignmentResult>& poses, const std::vector<std::int64_t>& labels,
                                   std::int64_t cls, double min_count, const AlignmentSettings& alignment,
                                   int realign_passes, const par::Comm& comm,
-                                  FscDefinition definition = FscDefinition::interpolated);
+                                  FscDefinition definition = FscDefinition::interpolated,
+                                  const CtfCorrectionSettings& correction = {});
 
 struct ClassificationSettings {
   int classes = 3;
