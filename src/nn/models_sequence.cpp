@@ -100,14 +100,16 @@ class GuidedBiLstmAutoencoder final : public Model {
     x = std::get<0>(enc1_->forward_with_packed_input(x));
     x = std::get<0>(enc2_->forward_with_packed_input(x));
     auto latent = std::get<0>(std::get<1>(enc3_->forward_with_packed_input(x)))[-1];
+    auto h = torch::relu(norm_->forward(head1_->forward(latent)));
+    h = F::dropout(h, F::DropoutFuncOptions().p(dropout_).training(is_training()));
+    auto logits = head2_->forward(h);
+    if (!batch.need_reconstruction) return {logits, latent, {}};  // the head never reads the decoder
     auto repeated = latent.unsqueeze(1).expand({latent.size(0), frames, latent.size(1)}).contiguous();
     auto y = pack(repeated, batch.lengths);
     y = std::get<0>(dec1_->forward_with_packed_input(y));
     y = std::get<0>(dec2_->forward_with_packed_input(y));
     auto reconstruction = unpack(std::get<0>(dec3_->forward_with_packed_input(y)), frames);
-    auto h = torch::relu(norm_->forward(head1_->forward(latent)));
-    h = F::dropout(h, F::DropoutFuncOptions().p(dropout_).training(is_training()));
-    return {head2_->forward(h), latent, reconstruction};
+    return {logits, latent, reconstruction};
   }
 
  private:

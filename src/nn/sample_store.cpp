@@ -148,14 +148,20 @@ SampleStore fetch(const SampleStore& local, const std::vector<std::int64_t>& wan
   return out;
 }
 
-SampleStore local_slice(const SampleStore& local, std::int64_t begin, std::int64_t end) {
+SampleStore local_rows(const SampleStore& local, const std::vector<std::int64_t>& rows) {
   SampleStore out = empty_like(local);
-  for (std::int64_t l = begin; l < end; ++l) {
+  for (const std::int64_t l : rows) {
     const std::int64_t t0 = local.per_frame_targets ? local.offsets[l] : l;
     out.push_back(local.values.data() + local.offsets[l] * local.frame_size(), local.lengths[l],
                   local.labelled ? local.targets.data() + t0 : nullptr);
   }
   return out;
+}
+
+SampleStore local_slice(const SampleStore& local, std::int64_t begin, std::int64_t end) {
+  std::vector<std::int64_t> rows(static_cast<std::size_t>(std::max<std::int64_t>(0, end - begin)));
+  std::iota(rows.begin(), rows.end(), begin);
+  return local_rows(local, rows);
 }
 
 SampleStore without_labels(const SampleStore& local, const std::vector<std::int64_t>& excluded,

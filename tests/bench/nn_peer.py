@@ -10,13 +10,20 @@ The 1D U-Nets (unet1d, unet1d-paper2d, unet1d-paper3d) see exactly bench_nn's
 batches: the same series lengths (bench_nn's Philox draw, replicated below),
 training batches bucketed by length as phenoscale's DistributedSampler does
 (one window: the epoch is sorted by length, cut into batches, batch order
-shuffled), inference batches in storage order.
+shuffled), inference batches in order of length as nn::predict forms them.
+The recurrent networks see the same series lengths and batches too; their
+inference skips the autoencoder's decoder, as nn::predict does (it needs only
+logits and the latent). peer_grad=inference_mode runs inference under
+torch.inference_mode() (phenoscale's predict uses c10::InferenceMode) instead
+of the usual torch.no_grad().
 """
 import sys, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+grad_mode = torch.no_grad  # inference; set in main() (peer_grad=)
 
 
 class SmallCnn3d(nn.Module):
@@ -90,16 +97,18 @@ class GuidedBiLstmAutoencoder(nn.Module):
         self.head1, self.norm, self.head2 = nn.Linear(z, head), nn.BatchNorm1d(head), nn.Linear(head, classes)
         self.dropout = dropout
 
-    def forward(self, x, lengths):
+    def forward(self, x, lengths, reconstruct=True):
         T = x.shape[1]
         p = lambda t: pack_padded_sequence(t, lengths, batch_first=True, enforce_sorted=False)
         y = self.enc1(p(x))[0]
         y = self.enc2(y)[0]
         latent = self.enc3(y)[1][0][-1]
+        h = F.dropout(F.relu(self.norm(self.head1(latent))), self.dropout, self.training)
+        if not reconstruct:  # inference: the head never reads the decoder (as phenoscale's predict)
+            return self.head2(h)
         r = p(latent.unsqueeze(1).expand(-1, T, -1).contiguous())
         r = self.dec2(self.dec1(r)[0])[0]
         rec = pad_packed_sequence(self.dec3(r)[0], batch_first=True, total_length=T)[0]
-        h = F.dropout(F.relu(self.norm(self.head1(latent))), self.dropout, self.training)
         return self.head2(h), rec
 
 
@@ -237,9 +246,11 @@ def main_unet(arch, batch, steps, threads, kv, opt_name, smin, smax, passes):
                 if done == k:
                     return
 
+    infer_order = sorted(range(n), key=lambda i: lens[i])  # as phenoscale's predict: by length, stable
+
     def infer():
         for b in range(0, n, batch):
-            x, mask, _ = collate(range(b, min(n, b + batch)))
+            x, mask, _ = collate(infer_order[b:b + batch])
             model(x, mask).softmax(-1).argmax(-1)
 
     params = sum(p.numel() for p in model.parameters())
@@ -250,7 +261,7 @@ def main_unet(arch, batch, steps, threads, kv, opt_name, smin, smax, passes):
         train(steps)
         t, tc = time.perf_counter() - t0, time.process_time() - c0
     model.eval()
-    with torch.no_grad():
+    with grad_mode():
         infer()
         c0, t0 = time.process_time(), time.perf_counter()
         for _ in range(passes):
@@ -272,6 +283,10 @@ def main():
     smin, smax = int(kv.pop("series_min", 50)), int(kv.pop("series_max", 150))
     kv.pop("bucket_mib", None)
     passes = int(kv.pop("infer_passes", 1))
+    # peer_grad=inference_mode: torch.inference_mode() (what phenoscale's
+    # predict uses) instead of the usual torch.no_grad().
+    global grad_mode
+    grad_mode = torch.inference_mode if kv.pop("peer_grad", "no_grad") == "inference_mode" else torch.no_grad
     if arch in UNET_PRESETS:
         return main_unet(arch, batch, steps, threads, kv, opt_name, smin, smax, passes)
     n = batch * 8
@@ -288,9 +303,8 @@ def main():
         data = [(torch.randn(size, size, size), i % classes) for i in range(n)]
     else:
         channels = int(kv.get("channels", 2))
-        g = torch.Generator().manual_seed(1)
-        lens = torch.randint(smin, smax + 1, (n,), generator=g)
-        data = [(torch.randn(int(l), channels), i % classes) for i, l in enumerate(lens)]
+        lens = [bench_length(i, smin, smax) for i in range(n)]  # bench_nn's series lengths
+        data = [(torch.randn(l, channels), i % classes) for i, l in enumerate(lens)]
         if arch == "lstm-classifier":
             model = LstmClassifier(channels, int(kv.get("hidden", 32)), int(kv.get("layers", 1)), classes)
         else:
@@ -302,8 +316,18 @@ def main():
     else:
         opt = torch.optim.RMSprop(model.parameters(), lr=1e-3)
 
-    def batches():
-        perm = torch.randperm(n)
+    def training_order():
+        """Series: bucketed by length as phenoscale's DistributedSampler does
+        (one window, as in main_unet); fixed-shape samples: a permutation."""
+        if not seq:
+            return torch.randperm(n).tolist()
+        order = torch.randperm(n).tolist()
+        order.sort(key=lambda i: lens[i])
+        chunks = [order[b:b + batch] for b in range(0, n, batch)]
+        return [i for p in torch.randperm(len(chunks)).tolist() for i in chunks[p]]
+
+    def batches(order=None):
+        perm = training_order() if order is None else order
         for b in range(0, n, batch):
             items = [data[i] for i in perm[b:b + batch]]
             y = torch.tensor([t for _, t in items])
@@ -335,22 +359,30 @@ def main():
                 if done == k:
                     return
 
-    model.train()
-    train(2)
-    t0 = time.perf_counter()
-    train(steps)
-    t = time.perf_counter() - t0
+    if steps > 0:
+        model.train()
+        train(2)
+        c0, t0 = time.process_time(), time.perf_counter()
+        train(steps)
+        t, tc = time.perf_counter() - t0, time.process_time() - c0
+    # Inference as phenoscale's predict does it: fixed-shape samples in storage
+    # order, series in order of length (stable), the autoencoder without its
+    # decoder.
+    infer_order = sorted(range(n), key=lambda i: lens[i]) if seq else list(range(n))
+    infer_kw = {"reconstruct": False} if isinstance(model, GuidedBiLstmAutoencoder) else {}
     model.eval()
-    with torch.no_grad():
-        for x, lengths, _ in batches():
-            model(x, lengths)
-        t0 = time.perf_counter()
-        for x, lengths, _ in batches():
-            model(x, lengths)
-        ti = time.perf_counter() - t0
+    with grad_mode():
+        for x, lengths, _ in batches(infer_order):
+            model(x, lengths, **infer_kw)
+        c0, t0 = time.process_time(), time.perf_counter()
+        for _ in range(passes):
+            for x, lengths, _ in batches(infer_order):
+                model(x, lengths, **infer_kw)
+        ti, tic = (time.perf_counter() - t0) / passes, (time.process_time() - c0) / passes
     print(f"arch={arch} params={sum(p.numel() for p in model.parameters())} batch={batch} steps={steps} threads={torch.get_num_threads()}")
-    print(f"train_samples_per_s={steps * batch / t:.2f}")
-    print(f"infer_samples_per_s={n / ti:.2f}")
+    if steps > 0:
+        print(f"train_samples_per_s={steps * batch / t:.2f} train_cpu_s={tc:.3f}")
+    print(f"infer_samples_per_s={n / ti:.2f} infer_cpu_s={tic:.3f}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,12 @@
 # Each figure is the median of `repeats` alternating runs (ours, peer, ours,
 # peer, ...), so drifting load on a shared machine hits both sides alike.
 # Targets (issue 4): training samples/s ratio ≥ 1.0 for the 3D CNN and ≥ 1.2
-# for the bi-LSTMs.
+# for the bi-LSTMs. The series networks see the same series lengths on both
+# sides, training batches bucketed by length and inference batches in order
+# of length (as nn::predict forms them; the autoencoder without its decoder),
+# inference averaged over infer_passes passes (one pass is ~0.1 s). The peer
+# infers under torch.no_grad(); PEER_GRAD=inference_mode gives it
+# torch.inference_mode(), which our predict uses.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build}; threads=${2:-1}; repeats=${3:-3}
@@ -28,15 +33,15 @@ field() { grep -o "$1=[0-9.e+-]*" | cut -d= -f2; }
 
 CASES=(
   "cnn3d-small 16 10 size=32 channels=8 classes=4 optimizer=sgd"
-  "lstm-classifier 64 10 channels=2 hidden=32 classes=4 optimizer=adam"
-  "guided-bilstm-ae 128 5 channels=1 classes=6 optimizer=rmsprop"
+  "lstm-classifier 64 10 channels=2 hidden=32 classes=4 optimizer=adam infer_passes=5"
+  "guided-bilstm-ae 128 5 channels=1 classes=6 optimizer=rmsprop infer_passes=5"
 )
 printf '\n%-18s %7s %12s %12s %7s %12s %12s %7s\n' model batch "ours train/s" "torch py/s" ratio "ours infer/s" "py infer/s" ratio
 for c in "${CASES[@]}"; do
   set -- $c
   ours_t=(); peer_t=(); ours_i=(); peer_i=()
   for _ in $(seq "$repeats"); do
-    o=$("$BENCH" throughput "$@" 2>/dev/null); p=$("$PY" "$src/tests/bench/nn_peer.py" "$1" "$2" "$3" "$threads" "${@:4}")
+    o=$("$BENCH" throughput "$@" 2>/dev/null); p=$("$PY" "$src/tests/bench/nn_peer.py" "$1" "$2" "$3" "$threads" "${@:4}" "peer_grad=${PEER_GRAD:-no_grad}")
     ours_t+=("$(field train_samples_per_s <<<"$o")"); peer_t+=("$(field train_samples_per_s <<<"$p")")
     ours_i+=("$(field infer_samples_per_s <<<"$o")"); peer_i+=("$(field infer_samples_per_s <<<"$p")")
   done

@@ -2,7 +2,8 @@
 // rank count; batches are exchanged correctly; variable-length batching sees
 // every sample once per epoch and masks padding out of the loss. The update
 // options (warm-up, gradient clipping, weight decay) against their analytic
-// values, and a resume in the middle of warm-up.
+// values, and a resume in the middle of warm-up. Inference (batches of series
+// of similar length) gives each series its own outputs, in storage order.
 //
 // Each run compares the world communicator (1, 2 or 3 ranks; 3 ranks give an
 // uneven split and, in the last batch of an epoch, an empty rank) against a
@@ -17,6 +18,7 @@
 
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/rng.hpp"
+#include "phenoscale/nn/inference.hpp"
 #include "phenoscale/nn/loss.hpp"
 #include "phenoscale/nn/optimizer.hpp"
 #include "phenoscale/nn/sampler.hpp"
@@ -408,6 +410,74 @@ TEST(VariableLength, MaskedLossIsTheFrameAverageOfPerSampleLosses) {
   }
   EXPECT_NEAR(batch_loss.loss.item<double>(), weighted / frames, 1e-6);
   EXPECT_DOUBLE_EQ(batch_loss.sums.cross_entropy_count, frames);  // accuracy counts real frames only
+}
+
+TEST(Inference, LengthOrderedBatchesGiveEachSeriesItsOwnOutputsInStorageOrder) {
+  // predict() batches a rank's series in order of length and writes the
+  // outputs back in storage order; each series' outputs are those it has
+  // alone (packed sequences: up to float rounding, as in the padding test).
+  struct Case {
+    const char* arch;
+    bool per_frame;
+    ModelSpec spec;
+  };
+  const std::vector<Case> cases{
+      {"lstm-classifier", false, make_spec("lstm-classifier", {{"channels", 2}, {"hidden", 6}, {"classes", 3}})},
+      {"lstm-tagger", true, make_spec("lstm-tagger", {{"channels", 2}, {"hidden", 6}, {"classes", 3}})},
+      {"guided-bilstm-ae", false, make_spec("guided-bilstm-ae", {{"channels", 2}, {"classes", 3}})}};
+  for (const auto& c : cases) {
+    Synthetic series{true, 0, 3};
+    series.per_frame = c.per_frame;
+    const SampleStore data = series.shard(37, world());
+    torch::manual_seed(3);
+    auto model = make_model(c.spec);
+    PredictOptions po;
+    po.batch = 8;
+    const Predictions p = predict({model}, data, po, world());
+    ASSERT_EQ(p.per_frame, c.per_frame) << c.arch;
+    torch::NoGradGuard no_grad;
+    double worst = 0.0;
+    for (std::int64_t i = 0; i < data.size(); ++i) {
+      const SampleStore one = local_slice(data, i, i + 1);
+      const Batch b = collate(one, {data.first + i}, 1.0, double(one.lengths[0]));
+      const ModelOutput alone = model->forward(b);
+      const std::int64_t rows = c.per_frame ? one.lengths[0] : 1, first = c.per_frame ? data.offsets[i] : i;
+      const auto logits = alone.logits.reshape({rows, -1});
+      for (std::int64_t r = 0; r < rows; ++r) {
+        for (std::int64_t j = 0; j < 3; ++j) {
+          worst = std::max(worst, std::abs(double(p.logits[(first + r) * 3 + j]) - logits[r][j].item<double>()));
+        }
+      }
+      if (!c.per_frame) {
+        ASSERT_EQ(p.feature_size, alone.features.size(1)) << c.arch;
+        for (std::int64_t j = 0; j < p.feature_size; ++j) {
+          worst = std::max(worst, std::abs(double(p.features[i * p.feature_size + j]) - alone.features[0][j].item<double>()));
+        }
+      }
+    }
+    EXPECT_LE(worst, 1e-5) << c.arch;
+  }
+}
+
+TEST(Inference, AutoencoderWithoutReconstructionGivesTheSameLogitsAndLatent) {
+  // predict() asks for logits and features only; the guided autoencoder then
+  // skips its decoder, which the head never reads: the same values bit for bit.
+  torch::manual_seed(4);
+  auto model = make_model(make_spec("guided-bilstm-ae", {{"channels", 2}, {"classes", 3}}));
+  model->eval();
+  const SampleStore data = Synthetic{true, 0, 3}.shard(11, world());
+  std::vector<std::int64_t> idx(data.size());
+  std::iota(idx.begin(), idx.end(), data.first);
+  Batch b = collate(data, idx, double(idx.size()), 0.0);
+  torch::NoGradGuard no_grad;
+  if (data.size() == 0) return;
+  const ModelOutput full = model->forward(b);
+  b.need_reconstruction = false;
+  const ModelOutput head = model->forward(b);
+  EXPECT_TRUE(full.reconstruction.defined());
+  EXPECT_FALSE(head.reconstruction.defined());
+  EXPECT_TRUE(torch::equal(full.logits, head.logits));
+  EXPECT_TRUE(torch::equal(full.features, head.features));
 }
 
 }  // namespace

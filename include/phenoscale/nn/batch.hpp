@@ -26,6 +26,10 @@ struct Batch {
   std::vector<std::int64_t> indices;  // global sample indices, in batch order
   double global_samples = 0.0;        // samples in the whole global batch (all ranks)
   double global_frames = 0.0;         // real frames in the whole global batch
+  // false: the caller uses only logits and features (inference), so a model
+  // may skip outputs that only the training loss reads (the guided
+  // autoencoder's decoder, more than half of its recurrent work).
+  bool need_reconstruction = true;
 
   std::int64_t size() const { return static_cast<std::int64_t>(indices.size()); }
   bool sequences() const { return mask.defined(); }

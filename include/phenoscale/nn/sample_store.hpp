@@ -53,6 +53,9 @@ SampleStore fetch(const SampleStore& local, const std::vector<std::int64_t>& wan
 // This rank's local samples [begin, end) (local indices), no communication.
 SampleStore local_slice(const SampleStore& local, std::int64_t begin, std::int64_t end);
 
+// This rank's local samples `rows` (local indices), in that order.
+SampleStore local_rows(const SampleStore& local, const std::vector<std::int64_t>& rows);
+
 // Collective. The samples whose (per-sample) label is not in `excluded`,
 // re-indexed 0..N'-1 in the original order, still in row blocks.
 SampleStore without_labels(const SampleStore& local, const std::vector<std::int64_t>& excluded,
