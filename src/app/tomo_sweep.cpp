@@ -8,18 +8,24 @@
 //                recovered when < recover.success_nm (7 nm in the paper)
 //                and (recover.closer_than_others) closer to its own map
 //                than to any other class map.
-//   sweep        for each left-out class C (all, or the one `sweep.task`
-//                picks: a Slurm array task): train without C → extract →
-//                subdivide → recover, in run.output_dir/<sweep.dir>/class-<C>/.
-//                A class whose recover.h5 exists is skipped, so a killed
+//   sweep        for each repeat r < sweep.repeats and left-out class C (all,
+//                or the one (r, C) pair `sweep.task` picks: a Slurm array
+//                task): train without C → extract → subdivide → recover with
+//                run.seed + r, in run.output_dir/<sweep.dir>/class-<C>/
+//                (sweep.repeats = 1) or <sweep.dir>/repeat-<r>/class-<C>/.
+//                A task whose recover.h5 exists is skipped, so a killed
 //                sweep resumes where it stopped.
-//   sweep-report gathers every class's recover.h5 into sweep.h5 + sweep.csv.
+//   sweep-report gathers every task's recover.h5 into sweep.h5 + sweep.csv:
+//                per-repeat recovered counts and their range, per-class
+//                recovery rate and discrepancy mean/min/max.
 #include "phenoscale/app/tomo_sweep.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
+#include <limits>
 #include <sstream>
 
 #include "phenoscale/app/stage_io.hpp"
@@ -238,21 +244,44 @@ std::vector<std::int64_t> sweep_rows(const core::Config& cfg, const ClassMaps& m
   return rows;
 }
 
-std::string class_dir(const core::Config& cfg, std::int64_t row) {
-  return output_path(cfg, cat(cfg.string("sweep.dir"), "/class-", row));
+// One leave-one-out task: left-out class row `row` in repeat `repeat`.
+struct SweepTask {
+  std::int64_t repeat = 0, row = 0;
+};
+
+// The seed of repeat r: run.seed + r (repeat 0 is the deck's own seed).
+std::int64_t repeat_seed(const core::Config& cfg, std::int64_t repeat) { return cfg.integer("run.seed") + repeat; }
+
+// run.output_dir/<sweep.dir>/class-<row>/ with one repeat (the layout of a
+// single sweep), <sweep.dir>/repeat-<r>/class-<row>/ with several.
+std::string class_dir(const core::Config& cfg, const SweepTask& t) {
+  const std::string repeat = cfg.integer("sweep.repeats") > 1 ? cat("/repeat-", t.repeat) : std::string();
+  return output_path(cfg, cat(cfg.string("sweep.dir"), repeat, "/class-", t.row));
 }
 
-// The deck of one leave-one-out task: the same keys, outputs in the class's
-// directory, the shared inputs (class maps, subtomograms) by absolute path.
-core::Config class_config(const core::Config& cfg, const core::Schema& schema, std::int64_t row) {
+// The flattened task list: repeat-major, so task i is repeat i / C, class
+// entry i % C (C = the number of class rows); the Slurm array covers it.
+std::vector<SweepTask> sweep_tasks(const core::Config& cfg, const std::vector<std::int64_t>& rows) {
+  std::vector<SweepTask> tasks;
+  for (std::int64_t r = 0; r < cfg.integer("sweep.repeats"); ++r)
+    for (const std::int64_t row : rows) tasks.push_back({r, row});
+  return tasks;
+}
+
+// The deck of one leave-one-out task: the same keys, outputs in the task's
+// directory, run.seed + repeat (training split, initial weights and batch
+// order, k-means, classification), the shared inputs (class maps,
+// subtomograms: the same data in every repeat) by absolute path.
+core::Config class_config(const core::Config& cfg, const core::Schema& schema, const SweepTask& t) {
   namespace fs = std::filesystem;
   auto absolute = [](const std::string& p) { return fs::absolute(p).lexically_normal().string(); };
   const std::string data = absolute(input_or_output(cfg, "train.input", "simulate.output"));
   const std::string features_data = absolute(input_or_output(cfg, "predict.input", "simulate.output"));
   const std::string maps = absolute(input_or_output(cfg, "recover.reference", "structures.output"));
   const std::vector<std::string> overrides = {
-      cat("run.output_dir=", absolute(class_dir(cfg, row))),
-      cat("train.exclude_classes=[", row, "]"),
+      cat("run.output_dir=", absolute(class_dir(cfg, t))),
+      cat("run.seed=", repeat_seed(cfg, t.repeat)),
+      cat("train.exclude_classes=[", t.row, "]"),
       cat("train.input=", data),
       cat("predict.input=", features_data),
       cat("subdivide.labels_input=", data),
@@ -260,7 +289,7 @@ core::Config class_config(const core::Config& cfg, const core::Schema& schema, s
       cat("recover.input=", features_data),
       cat("recover.reference=", maps),
       "recover.subdivide_input=",
-      cat("recover.class_row=", row),
+      cat("recover.class_row=", t.row),
   };
   return core::Config::resolve(schema, cfg.to_toml(), cfg.deck_name(), overrides);
 }
@@ -274,11 +303,12 @@ void sweep(const StageContext& ctx) {
   for (auto r : rows) rows_ok = rows_ok && r >= 0 && r < static_cast<std::int64_t>(maps.maps.size());
   par::check_all(ctx.comm, rows_ok,
                  cat(deck_label(cfg), ": sweep.class_rows must name rows 0..", maps.maps.size() - 1, " of ", reference));
+  std::vector<SweepTask> tasks = sweep_tasks(cfg, rows);
   const std::int64_t task = cfg.integer("sweep.task");
-  par::check_all(ctx.comm, task < static_cast<std::int64_t>(rows.size()),
-                 cat(deck_label(cfg), ": sweep.task = ", task, " but the sweep has ", rows.size(),
-                     " classes (array tasks 0..", rows.size() - 1, ")"));
-  if (task >= 0) rows = {rows[task]};
+  par::check_all(ctx.comm, task < static_cast<std::int64_t>(tasks.size()),
+                 cat(deck_label(cfg), ": sweep.task = ", task, " but the sweep has ", rows.size(), " classes x ",
+                     cfg.integer("sweep.repeats"), " repeat(s) (array tasks 0..", tasks.size() - 1, ")"));
+  if (task >= 0) tasks = {tasks[task]};
   // One leave-one-out task is these stages of this pipeline, in this order.
   const Pipeline tomo = tomo_pipeline();
   const core::Schema schema = tomo.schema();
@@ -288,89 +318,188 @@ void sweep(const StageContext& ctx) {
     if (it == tomo.stages.end()) throw Error("tomo sweep: the tomo pipeline has no stage \"" + name + "\"");
     chain.push_back(&*it);
   }
-  for (const std::int64_t row : rows) {
-    const core::Config one = class_config(cfg, schema, row);
+  const bool repeated = cfg.integer("sweep.repeats") > 1;
+  for (const SweepTask& t : tasks) {
+    const std::int64_t row = t.row;
+    const core::Config one = class_config(cfg, schema, t);
     const std::string done = output_path(one, one.string("recover.output"));
-    // Agreed on every rank: a class already recovered is not redone.
+    const std::string which = cat(maps.names[row], " (class row ", row,
+                                  repeated ? cat(", repeat ", t.repeat, ", seed ", one.integer("run.seed")) : "", ")");
+    // Agreed on every rank: a task already recovered is not redone.
     if (ctx.comm.allreduce_min<int>(std::filesystem::exists(done) ? 1 : 0)) {
-      core::Log::info(cat("tomo sweep: ", maps.names[row], " (class row ", row, ") already done: ", done));
+      core::Log::info(cat("tomo sweep: ", which, " already done: ", done));
       continue;
     }
-    core::Log::info(cat("tomo sweep: leaving out ", maps.names[row], " (class row ", row, ") -> ", class_dir(cfg, row)));
+    core::Log::info(cat("tomo sweep: leaving out ", which, " -> ", class_dir(cfg, t)));
     for (const Stage* stage : chain) {
-      const StageContext sub{one, ctx.comm, cat("tomo ", stage->name, " (sweep, class row ", row, ")"),
+      const StageContext sub{one, ctx.comm,
+                             cat("tomo ", stage->name, " (sweep, class row ", row,
+                                 repeated ? cat(", repeat ", t.repeat) : "", ")"),
                              ctx.command_line, ctx.timers};
       stage->run(sub);
     }
   }
 }
 
-// A sweep-report row, read from one class's recover.h5.
+// A sweep-report row, read from one task's recover.h5.
 struct SweepRow {
-  std::int64_t class_row = 0, cluster = 0, cluster_size = 0, predicted_size = 0, recovered = 0, nearest_row = -1;
+  std::int64_t repeat = 0, seed = 0, class_row = 0, cluster = 0, cluster_size = 0, predicted_size = 0, recovered = 0,
+               nearest_row = -1;
   std::string name, nearest_name;
-  double cluster_fraction = 0, predicted_fraction = 0, discrepancy_nm = 0, nearest_nm = 0;
+  double cluster_fraction = 0, predicted_fraction = 0, discrepancy_nm = 0, nearest_nm = 0, half_set_nm = 0;
 };
+
+// One left-out class over the repeats.
+struct ClassOutcome {
+  std::int64_t class_row = 0, recovered = 0, repeats = 0;
+  std::string name;
+  double rate = 0, mean_nm = 0, min_nm = 0, max_nm = 0, half_set_mean_nm = 0;
+};
+
+SweepRow read_sweep_row(const std::string& path, const SweepTask& t, const core::Config& cfg, const ClassMaps& maps,
+                        const par::Comm& comm) {
+  io::H5File in = io::H5File::open(path, comm);
+  SweepRow r;
+  r.repeat = t.repeat;
+  r.seed = repeat_seed(cfg, t.repeat);
+  r.class_row = in.read_int_attribute("/", "class_row");
+  r.name = in.read_string_attribute("/", "class_name");
+  r.cluster = in.read_int_attribute("/", "cluster");
+  r.cluster_size = in.read_int_attribute("/", "cluster_size");
+  r.cluster_fraction = in.read_double_attribute("/", "cluster_fraction");
+  r.predicted_size = in.read_int_attribute("/", "predicted_class_size");
+  r.predicted_fraction = in.read_double_attribute("/", "predicted_class_fraction");
+  r.discrepancy_nm = in.read_double_attribute("/", "discrepancy_nm");
+  r.recovered = in.read_int_attribute("/", "recovered");
+  r.nearest_row = in.read_int_attribute("/", "nearest_other_class_row");
+  r.nearest_nm = in.read_double_attribute("/", "nearest_other_class_nm");
+  // recover.h5 files written before the gold-standard half sets lack it: NaN.
+  r.half_set_nm = in.has_attribute("/", "half_set_fsc_resolution_nm")
+                      ? in.read_double_attribute("/", "half_set_fsc_resolution_nm")
+                      : std::numeric_limits<double>::quiet_NaN();
+  r.nearest_name = r.nearest_row >= 0 && r.nearest_row < static_cast<std::int64_t>(maps.names.size())
+                       ? maps.names[r.nearest_row] : std::string("-");
+  par::check_all(comm, r.class_row == t.row,
+                 cat(path, ": holds class row ", r.class_row, ", expected ", t.row, " (a file from another sweep?)"));
+  // The provenance records the seed the task ran with: run.seed + repeat.
+  const std::int64_t seed = in.has_attribute("/", "seed") ? in.read_int_attribute("/", "seed") : r.seed;
+  par::check_all(comm, seed == r.seed,
+                 cat(path, ": ran with seed ", seed, ", expected ", r.seed, " (run.seed + repeat ", t.repeat,
+                     "; was run.seed changed since the sweep?)"));
+  return r;
+}
+
+std::string fixed(double v, int digits = 2) {
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(digits) << v;
+  return s.str();
+}
+
+std::string padded(const std::string& s, std::size_t width) {
+  return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
+}
 
 void sweep_report(const StageContext& ctx) {
   const auto& cfg = ctx.config;
   const std::string reference = input_or_output(cfg, "recover.reference", "structures.output");
   const ClassMaps maps = read_class_maps(reference, ctx.comm);
   const std::vector<std::int64_t> rows = sweep_rows(cfg, maps);
+  const std::vector<SweepTask> tasks = sweep_tasks(cfg, rows);
+  const std::int64_t repeats = cfg.integer("sweep.repeats");
   std::vector<SweepRow> table;
   std::vector<std::string> inputs, missing;
-  for (const std::int64_t row : rows) {
-    const std::string path = cat(class_dir(cfg, row), "/", cfg.string("recover.output"));
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    const SweepTask& t = tasks[i];
+    const std::string path = cat(class_dir(cfg, t), "/", cfg.string("recover.output"));
     if (ctx.comm.allreduce_min<int>(std::filesystem::exists(path) ? 1 : 0) == 0) {
-      missing.push_back(path);
+      missing.push_back(cat("task ", i, " (repeat ", t.repeat, ", class row ", t.row, "): ", path));
       continue;
     }
-    io::H5File in = io::H5File::open(path, ctx.comm);
-    SweepRow r;
-    r.class_row = in.read_int_attribute("/", "class_row");
-    r.name = in.read_string_attribute("/", "class_name");
-    r.cluster = in.read_int_attribute("/", "cluster");
-    r.cluster_size = in.read_int_attribute("/", "cluster_size");
-    r.cluster_fraction = in.read_double_attribute("/", "cluster_fraction");
-    r.predicted_size = in.read_int_attribute("/", "predicted_class_size");
-    r.predicted_fraction = in.read_double_attribute("/", "predicted_class_fraction");
-    r.discrepancy_nm = in.read_double_attribute("/", "discrepancy_nm");
-    r.recovered = in.read_int_attribute("/", "recovered");
-    r.nearest_row = in.read_int_attribute("/", "nearest_other_class_row");
-    r.nearest_nm = in.read_double_attribute("/", "nearest_other_class_nm");
-    r.nearest_name = r.nearest_row >= 0 && r.nearest_row < static_cast<std::int64_t>(maps.names.size())
-                         ? maps.names[r.nearest_row] : std::string("-");
-    par::check_all(ctx.comm, r.class_row == row,
-                   cat(path, ": holds class row ", r.class_row, ", expected ", row, " (a file from another sweep?)"));
-    table.push_back(r);
+    table.push_back(read_sweep_row(path, t, cfg, maps, ctx.comm));
     inputs.push_back(path);
   }
   std::string list;  // the same on every rank: existence was agreed above
-  for (const auto& p : missing) list += (list.empty() ? "" : ", ") + p;
+  for (const auto& p : missing) list += (list.empty() ? "" : "; ") + p;
   par::check_all(ctx.comm, missing.empty(),
-                 cat("tomo sweep-report: ", missing.size(), " of ", rows.size(),
-                     " classes have no result yet (run `tomo sweep` for them): ", list));
+                 cat("tomo sweep-report: ", missing.size(), " of ", tasks.size(), " sweep tasks (", rows.size(),
+                     " classes x ", repeats, " repeat(s)) have no result yet (run `tomo sweep` for them, or "
+                     "--set sweep.task=i): ", list));
+  // Per repeat: the recovered count; its range over the repeats is the sweep's outcome.
+  std::vector<std::int64_t> repeat_recovered(repeats, 0), repeat_seeds(repeats);
+  for (std::int64_t r = 0; r < repeats; ++r) repeat_seeds[r] = repeat_seed(cfg, r);
   std::int64_t recovered = 0;
-  for (const auto& r : table) recovered += r.recovered;
+  for (const auto& r : table) repeat_recovered[r.repeat] += r.recovered, recovered += r.recovered;
+  const std::int64_t recovered_min = *std::min_element(repeat_recovered.begin(), repeat_recovered.end());
+  const std::int64_t recovered_max = *std::max_element(repeat_recovered.begin(), repeat_recovered.end());
+  const double recovered_mean = double(recovered) / double(repeats);
+  // Per class: recovered repeats / repeats and the discrepancy over the repeats.
+  std::vector<ClassOutcome> classes;
+  for (const std::int64_t row : rows) {
+    ClassOutcome c;
+    c.class_row = row;
+    c.name = maps.names[row];
+    double sum = 0, half_sum = 0;
+    for (const auto& r : table) {
+      if (r.class_row != row) continue;
+      c.min_nm = c.repeats ? std::min(c.min_nm, r.discrepancy_nm) : r.discrepancy_nm;
+      c.max_nm = c.repeats ? std::max(c.max_nm, r.discrepancy_nm) : r.discrepancy_nm;
+      ++c.repeats;
+      c.recovered += r.recovered;
+      sum += r.discrepancy_nm;
+      half_sum += r.half_set_nm;
+    }
+    c.rate = double(c.recovered) / double(c.repeats);
+    c.mean_nm = sum / double(c.repeats);
+    c.half_set_mean_nm = half_sum / double(c.repeats);
+    classes.push_back(c);
+  }
+  const auto outcome = [&](std::int64_t row) -> const ClassOutcome& {
+    return *std::find_if(classes.begin(), classes.end(), [&](const ClassOutcome& c) { return c.class_row == row; });
+  };
+
   const std::string h5 = output_path(cfg, cfg.string("sweep.output"));
   make_parent_dir(ctx, h5);
   {
     io::H5File out = io::H5File::create(h5, ctx.comm);
-    const std::uint64_t count = ctx.comm.is_root() ? table.size() : 0;
+    const bool root = ctx.comm.is_root();
+    const std::uint64_t count = root ? table.size() : 0;
     std::vector<std::int64_t> ints;
     std::vector<double> reals;
     for (const auto& r : table) {
-      ints.insert(ints.end(), {r.class_row, r.cluster, r.cluster_size, r.predicted_size, r.recovered, r.nearest_row});
-      reals.insert(reals.end(), {r.discrepancy_nm, r.cluster_fraction, r.predicted_fraction, r.nearest_nm});
+      ints.insert(ints.end(), {r.class_row, r.cluster, r.cluster_size, r.predicted_size, r.recovered, r.nearest_row,
+                               r.repeat, r.seed});
+      reals.insert(reals.end(),
+                   {r.discrepancy_nm, r.cluster_fraction, r.predicted_fraction, r.nearest_nm, r.half_set_nm});
     }
-    io::write_samples(out, "/table_int", ints.data(), count, {6});
-    io::write_samples(out, "/table_real", reals.data(), count, {4});
+    io::write_samples(out, "/table_int", ints.data(), count, {8});
+    io::write_samples(out, "/table_real", reals.data(), count, {5});
     out.write_attribute("/table_int", "columns",
-                        std::string("class_row,cluster,cluster_size,predicted_class_size,recovered,nearest_other_class_row"));
+                        std::string("class_row,cluster,cluster_size,predicted_class_size,recovered,"
+                                    "nearest_other_class_row,repeat,seed"));
     out.write_attribute("/table_real", "columns",
-                        std::string("discrepancy_nm,cluster_fraction,predicted_class_fraction,nearest_other_class_nm"));
+                        std::string("discrepancy_nm,cluster_fraction,predicted_class_fraction,nearest_other_class_nm,"
+                                    "half_set_fsc_nm"));
+    const std::uint64_t nr = root ? static_cast<std::uint64_t>(repeats) : 0, nc = root ? classes.size() : 0;
+    io::write_samples(out, "/repeat_recovered", repeat_recovered.data(), nr, {});
+    io::write_samples(out, "/repeat_seed", repeat_seeds.data(), nr, {});
+    std::vector<std::int64_t> class_rows, class_recovered;
+    std::vector<double> rate, mean_nm, min_nm, max_nm;
+    for (const auto& c : classes) {
+      class_rows.push_back(c.class_row), class_recovered.push_back(c.recovered), rate.push_back(c.rate);
+      mean_nm.push_back(c.mean_nm), min_nm.push_back(c.min_nm), max_nm.push_back(c.max_nm);
+    }
+    io::write_samples(out, "/class_rows", class_rows.data(), nc, {});
+    io::write_samples(out, "/class_recovered", class_recovered.data(), nc, {});
+    io::write_samples(out, "/class_recovery_rate", rate.data(), nc, {});
+    io::write_samples(out, "/class_discrepancy_mean_nm", mean_nm.data(), nc, {});
+    io::write_samples(out, "/class_discrepancy_min_nm", min_nm.data(), nc, {});
+    io::write_samples(out, "/class_discrepancy_max_nm", max_nm.data(), nc, {});
     out.write_attribute("/", "recovered", recovered);
-    out.write_attribute("/", "classes", static_cast<std::int64_t>(table.size()));
+    out.write_attribute("/", "classes", static_cast<std::int64_t>(classes.size()));
+    out.write_attribute("/", "repeats", repeats);
+    out.write_attribute("/", "recovered_min", recovered_min);
+    out.write_attribute("/", "recovered_max", recovered_max);
+    out.write_attribute("/", "recovered_mean", recovered_mean);
     out.write_attribute("/", "success_nm", cfg.real("recover.success_nm"));
     io::write_provenance(out, stage_provenance(ctx, inputs));
     out.commit();
@@ -380,11 +509,17 @@ void sweep_report(const StageContext& ctx) {
     if (!ctx.comm.is_root()) return;
     std::ostringstream text;
     text << "class_row,class_name,cluster,cluster_size,cluster_fraction,predicted_class_size,predicted_class_fraction,"
-            "discrepancy_nm,recovered,nearest_other_class,nearest_other_class_nm\n";
-    for (const auto& r : table)
+            "discrepancy_nm,recovered,nearest_other_class,nearest_other_class_nm,half_set_fsc_nm,repeat,seed,"
+            "repeat_recovered,class_recovery_rate,class_discrepancy_mean_nm,class_discrepancy_min_nm,"
+            "class_discrepancy_max_nm\n";
+    for (const auto& r : table) {
+      const ClassOutcome& c = outcome(r.class_row);
       text << r.class_row << ',' << r.name << ',' << r.cluster << ',' << r.cluster_size << ',' << r.cluster_fraction
            << ',' << r.predicted_size << ',' << r.predicted_fraction << ',' << r.discrepancy_nm << ','
-           << (r.recovered ? "yes" : "no") << ',' << r.nearest_name << ',' << r.nearest_nm << '\n';
+           << (r.recovered ? "yes" : "no") << ',' << r.nearest_name << ',' << r.nearest_nm << ',' << r.half_set_nm
+           << ',' << r.repeat << ',' << r.seed << ',' << repeat_recovered[r.repeat] << ',' << c.rate << ','
+           << c.mean_nm << ',' << c.min_nm << ',' << c.max_nm << '\n';
+    }
     io::AtomicFile file(csv);
     {
       std::ofstream f(file.path());
@@ -393,12 +528,25 @@ void sweep_report(const StageContext& ctx) {
     }
     file.commit();
   });
-  for (const auto& r : table)
-    core::Log::info(cat("  ", r.name, ": discrepancy ", r.discrepancy_nm, " nm, ", r.recovered ? "recovered" : "not recovered",
-                        " (cluster ", r.cluster, ", ", r.cluster_size, " subtomograms, ",
-                        static_cast<int>(100 * r.cluster_fraction + 0.5), "% left-out class)"));
-  core::Log::info(cat("tomo sweep-report: ", recovered, "/", table.size(), " left-out classes recovered at < ",
-                      cfg.real("recover.success_nm"), " nm -> ", h5, ", ", csv));
+  const double success_nm = cfg.real("recover.success_nm");
+  core::Log::info(cat("tomo sweep-report: ", classes.size(), " left-out classes x ", repeats, " repeat(s) (seeds ",
+                      repeat_seeds.front(), "..", repeat_seeds.back(), "); discrepancy (FSC-0.5) in nm"));
+  core::Log::info(cat("  ", padded("class", 16), padded("recovered", 11), padded("rate", 6),
+                      padded("discrepancy mean [min, max]", 29), "half-set FSC-0.143 mean"));
+  for (const auto& c : classes)
+    core::Log::info(cat("  ", padded(c.name, 16), padded(cat(c.recovered, "/", c.repeats), 11), padded(fixed(c.rate), 6),
+                        padded(cat(fixed(c.mean_nm), " [", fixed(c.min_nm), ", ", fixed(c.max_nm), "]"), 29),
+                        fixed(c.half_set_mean_nm)));
+  for (std::int64_t r = 0; r < repeats; ++r)
+    core::Log::info(cat("  repeat ", r, " (seed ", repeat_seeds[r], "): ", repeat_recovered[r], "/", classes.size(),
+                        " recovered"));
+  if (repeats == 1)
+    core::Log::info(cat("tomo sweep-report: ", recovered, "/", classes.size(), " left-out classes recovered at < ",
+                        success_nm, " nm -> ", h5, ", ", csv));
+  else
+    core::Log::info(cat("tomo sweep-report: ", recovered_min, "..", recovered_max, " of ", classes.size(),
+                        " left-out classes recovered per repeat (mean ", fixed(recovered_mean), " over ", repeats,
+                        " repeats) at < ", success_nm, " nm -> ", h5, ", ", csv));
 }
 
 }  // namespace
@@ -432,10 +580,18 @@ void add_tomo_sweep_keys(core::Schema& s) {
               "RELION-style STAR file of the cluster's members: row, class, Euler angles, origin (docs/file-formats.md) "
               "inside run.output_dir; empty = none")
       .integer_list("sweep.class_rows", {}, "Classes left out one at a time; empty = every class row with density", 0)
-      .integer("sweep.task", -1, "Run only entry `task` of the class list (a Slurm array task id); -1 = all in turn",
+      .integer("sweep.repeats", 1,
+               "Repeats of the whole sweep; repeat r trains, clusters and classifies with run.seed + r (same data)",
+               1, 1e4)
+      .integer("sweep.task", -1,
+               "Run only entry `task` of the (repeat, class) list, repeat-major: repeat task / C, class entry "
+               "task % C (a Slurm array task id); -1 = all in turn",
                -1, 1e6)
-      .string("sweep.dir", "sweep", "Directory inside run.output_dir holding class-<row>/ per left-out class")
-      .string("sweep.output", "sweep.h5", "sweep-report: the per-class table (HDF5) inside run.output_dir")
+      .string("sweep.dir", "sweep",
+              "Directory inside run.output_dir holding class-<row>/ per left-out class (repeat-<r>/class-<row>/ "
+              "when sweep.repeats > 1)")
+      .string("sweep.output", "sweep.h5",
+              "sweep-report: the per-task table, per-repeat counts, per-class rates (HDF5) inside run.output_dir")
       .string("sweep.csv", "sweep.csv", "sweep-report: the same table as CSV inside run.output_dir");
 }
 
@@ -443,7 +599,8 @@ std::vector<Stage> tomo_sweep_stages() {
   return {
       {"recover", "Reference-free alignment/classification of a class's most enriched cluster; FSC vs truth", recover},
       {"sweep", "Leave-one-class-out: train without C, extract, subdivide, recover (one class or all)", sweep},
-      {"sweep-report", "Per-class table of the sweep: discrepancy (nm), recovered or not", sweep_report},
+      {"sweep-report", "Table of the sweep: discrepancy (nm), recovered or not; over repeats the recovered-count "
+                       "range and per-class recovery rate", sweep_report},
   };
 }
 

@@ -30,6 +30,12 @@ if len(rows[1]) != 2 or len(rows[2]) != 2:
     problems.append(f"{len(rows[1])} and {len(rows[2])} rows, expected 2")
 if [r["recovered"] for r in rows[1]] != ["yes", "yes"]:
     problems.append("a left-out class was not recovered")
+# One repeat (sweep.repeats = 1): the class/ layout, repeat 0, rate 1 or 0, the range is the one count.
+for r in rows[1]:
+    if r["repeat"] != "0" or float(r["class_recovery_rate"]) != (r["recovered"] == "yes") or \
+            r["repeat_recovered"] != str(sum(q["recovered"] == "yes" for q in rows[1])) or \
+            float(r["class_discrepancy_min_nm"]) != float(r["discrepancy_nm"]) or not float(r["half_set_fsc_nm"]) > 0:
+        problems.append(f"{r['class_name']}: repeat columns of a single sweep {r}")
 for a, b in zip(rows[1], rows[2]):
     for key in ("class_row", "recovered"):
         if a[key] != b[key]:

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# The tomo learning chain and `tomo recover` at 1, 2 and 3 ranks, on a tiny
+# dataset (4 classes x 11 subtomograms of 16^3;
+# 44 rows: 15/15/14 at 3 ranks). What the docs promise:
+#   - tomo structures, tomo simulate: bit-identical (counter-based draws keyed
+#     by sample index; docs/cli.md `tomo simulate`).
+#   - tomo train: data-parallel with summed gradients, the same model at any
+#     rank count to float rounding (docs/cli.md `nn train`: ~1e-7), so the
+#     features of `tomo extract` agree to a stated tolerance, not bit for bit.
+#   - tomo extract with one model, tomo subdivide with one feature file: each
+#     row's forward pass / the k-means (fixed-point global sums) give the
+#     same result at any rank count — checked bit for bit at 3 ranks on
+#     np=1's model and features.
+#   - tomo subdivide on each rank count's own features: the same partition
+#     (ARI 1 up to a borderline member: ARI >= 0.9 stated).
+#   - tomo recover on np=1's subdivide output: the alignment is per rank over
+#     its own members, the Fourier sums are allreduced in double (summation
+#     order depends on the rank count), so the averages agree to float
+#     rounding and the classification, scores and recovered flag are the same.
+source "$(dirname "$0")/common.bash"
+cd "$WORK"
+RUN_NP_TIMEOUT=120
+DECK=$SRC/inputs/tomo/leave_one_out.toml
+COMMON=(-c "$DECK" --set 'structures.classes=[1, 15, 17, 22]' --set simulate.samples_per_class=11 --set simulate.snr=10
+        --set model.dsrf3d.classes=4 --set train.epochs=2 --set train.validation_fraction=0 --set subdivide.k=4
+        --set subdivide.n_init=2 --set recover.iterations=2 --set recover.alignment_iterations=1
+        --set 'recover.refine_steps_deg=[10.0]' --set 'recover.realign_steps_deg=[4.0]' --set recover.coarse_step_deg=45 --set recover.class_row=0)
+for np in 1 2 3; do
+  # structures at 1 and 3 ranks (4 classes: one block, then 2/1/1); np=2
+  # simulates from np=1's maps.
+  stages=(structures simulate train extract subdivide) sim=()
+  [ "$np" -ne 2 ] || { stages=(simulate train extract subdivide); sim=(--set simulate.input=np1/structures.h5); }
+  for stage in "${stages[@]}"; do
+    run_np "$np" -q tomo "$stage" "${COMMON[@]}" "${sim[@]}" --set run.output_dir="np$np" || fail "tomo $stage at np=$np"
+  done
+  # np=1's model and features at 3 ranks (np=1's own outputs are the references).
+  if [ "$np" -eq 3 ]; then
+    run_np "$np" -q tomo extract "${COMMON[@]}" --set run.output_dir="same$np" --set predict.input=np1/subtomograms.h5 \
+      --set 'predict.models=["np1/model.h5"]' || fail "tomo extract (np=1 model) at np=$np"
+    run_np "$np" -q tomo subdivide "${COMMON[@]}" --set run.output_dir="same$np" --set subdivide.input=np1/predictions.h5 \
+      --set subdivide.labels_input=np1/subtomograms.h5 || fail "tomo subdivide (np=1 features) at np=$np"
+  fi
+  # recover on np=1's clusters at every rank count.
+  run_np "$np" -q tomo recover "${COMMON[@]}" --set run.output_dir="same$np" --set recover.input=np1/subtomograms.h5 \
+    --set recover.subdivide_input=np1/subdivide.h5 --set recover.reference=np1/structures.h5 ||
+    fail "tomo recover (np=1 clusters) at np=$np"
+done
+same_datasets np1/structures.h5 np3/structures.h5 /maps
+for np in 2 3; do
+  same_datasets np1/subtomograms.h5 "np$np/subtomograms.h5" /subtomograms /labels /class_rows
+done
+same_datasets np1/predictions.h5 same3/predictions.h5 /features /logits
+same_datasets np1/subdivide.h5 same3/subdivide.h5 /labels /centroids /cluster_sizes /class_counts
+if "$PY" - <<'PY'
+import h5py, numpy as np, sys
+problems = []
+def ari(a, b):
+    # Adjusted Rand index (Hubert & Arabie 1985) from the contingency table.
+    _, a = np.unique(a, return_inverse=True); _, b = np.unique(b, return_inverse=True)
+    t = np.zeros((a.max() + 1, b.max() + 1)); np.add.at(t, (a, b), 1)
+    c2 = lambda x: (x * (x - 1) / 2).sum()
+    index, ea, eb, n2 = c2(t), c2(t.sum(1)), c2(t.sum(0)), c2(np.array([t.sum()]))
+    expected = ea * eb / n2
+    return 1.0 if ea + eb == 2 * expected else (index - expected) / ((ea + eb) / 2 - expected)
+f1 = h5py.File("np1/predictions.h5", "r")["/features"][()]
+l1 = h5py.File("np1/subdivide.h5", "r")["/labels"][()].ravel()
+scale = np.abs(f1).max()
+for np_ in (2, 3):
+    # Training at np ranks: the same model to float rounding (~1e-7 relative
+    # per step); after 2 epochs the features agree to 1e-4 of their range.
+    f = h5py.File(f"np{np_}/predictions.h5", "r")["/features"][()]
+    diff = np.abs(f - f1).max()
+    print(f"np={np_}: features max |diff| {diff:.3g} (scale {scale:.3g}); ", end="")
+    if not diff <= 1e-4 * scale:
+        problems.append(f"np={np_} features differ by {diff:.3g} > 1e-4 x {scale:.3g}")
+    l = h5py.File(f"np{np_}/subdivide.h5", "r")["/labels"][()].ravel()
+    a = ari(l1, l)
+    print(f"subdivide ARI {a:.4f}, identical partition: {a == 1.0}")
+    if a < 0.9:
+        problems.append(f"np={np_} subdivide ARI {a:.3f} < 0.9")
+    # recover on the same clusters.
+    r1, r = h5py.File("same1/recover.h5", "r"), h5py.File(f"same{np_}/recover.h5", "r")
+    for key in ("cluster", "cluster_size", "predicted_class", "predicted_class_size", "recovered",
+                "nearest_other_class_row"):
+        if r1.attrs[key] != r.attrs[key]:
+            problems.append(f"np={np_} recover {key}: {r.attrs[key]} vs {r1.attrs[key]}")
+    # Members in global row order (each rank writes its rows' block).
+    for ds in ("/members", "/member_classes", "/class_sizes"):
+        if not np.array_equal(r1[ds][()], r[ds][()]):
+            problems.append(f"np={np_} recover {ds} differs")
+    avg1, avg = r1["/average"][()], r["/average"][()]
+    d_avg = np.abs(avg - avg1).max() / np.abs(avg1).max()
+    d_nm = max(abs(r.attrs[k] - r1.attrs[k]) for k in ("discrepancy_nm", "half_set_fsc_resolution_nm", "nearest_other_class_nm"))
+    print(f"np={np_}: recover ({r.attrs['cluster_size']} members, {r.attrs['discrepancy_nm']:.2f} nm, recovered "
+          f"{r.attrs['recovered']}): average max |diff| {d_avg:.3g} of its range, discrepancies within {d_nm:.3g} nm")
+    if not d_avg <= 1e-4:
+        problems.append(f"np={np_} recover /average differs by {d_avg:.3g} of its range > 1e-4")
+    if not d_nm <= 1e-3:
+        problems.append(f"np={np_} recover discrepancies differ by {d_nm:.3g} nm > 1e-3")
+print("\n".join(problems))
+sys.exit(1 if problems else 0)
+PY
+then pass "np=2, 3 vs np=1: features within 1e-4 of range, subdivide ARI >= 0.9; recover on the same clusters agrees"
+else fail "tomo chain across rank counts"; fi
+finish
