@@ -68,12 +68,8 @@ std::vector<tomo::AlignmentResult> average_poses(const core::Config& cfg, const 
                                                  const tomo::Volume& map, const par::Comm& comm) {
   const std::string mode = cfg.string("average.alignment");
   if (mode == "oracle") return m.simulated_poses;
-  tomo::RecoverySettings s;
-  s.alignment_iterations = static_cast<int>(cfg.integer("average.alignment_iterations"));
-  s.alignment.coarse_step_deg = cfg.real("average.coarse_step_deg");
-  s.alignment.refine_steps_deg = cfg.real_list("average.refine_steps_deg");
-  s.alignment.max_shift_voxels = std::max(2.0, m.max_shift_voxels + 2.0);
-  s.classification.min_count = cfg.real("average.min_count");
+  const tomo::RecoverySettings s =
+      reference_free_settings(cfg, "average", std::max(2.0, m.max_shift_voxels + 2.0), cfg.real("average.min_count"));
   if (mode == "reference-free") return tomo::reference_free_alignment(m.volumes, m.tilt_max_deg, s, comm);
   const auto all_observed = tomo::missing_wedge_mask(map.nx, map.ny, map.nz, 90.0);
   std::vector<tomo::AlignmentResult> poses;
@@ -262,12 +258,7 @@ void classify(const StageContext& ctx) {
     core::ScopedTimer t(ctx.timers, "classify");
     if (start_mode == "reference-free") {
       // Global reference-free alignment first (as `tomo recover`, Xu et al. 2017 §2.4).
-      tomo::RecoverySettings r;
-      r.alignment_iterations = static_cast<int>(cfg.integer("classify.alignment_iterations"));
-      r.alignment.coarse_step_deg = cfg.real("classify.coarse_step_deg");
-      r.alignment.refine_steps_deg = cfg.real_list("classify.global_refine_steps_deg");
-      r.alignment.max_shift_voxels = s.alignment.max_shift_voxels;
-      r.classification.min_count = s.min_count;
+      const tomo::RecoverySettings r = reference_free_settings(cfg, "classify", s.alignment.max_shift_voxels, s.min_count);
       initial = tomo::reference_free_alignment(local, tilt, r, ctx.comm);
     }
     result = tomo::classify(local, tilt, initial, s, ctx.comm);
@@ -334,10 +325,6 @@ void add_tomo_averaging_keys(core::Schema& s) {
               "reference-free: align the members to each other (as tomo recover); reference: align each to the class "
               "map (reference-based, model bias possible); oracle: the simulated poses (upper bound)",
               {"reference-free", "reference", "oracle"})
-      .integer("average.alignment_iterations", 2, "Reference-free global alignment passes", 1, 100)
-      .real("average.coarse_step_deg", 30.0, "Coarse rotation grid step of the alignment search", 1.0, 90.0)
-      .real_list("average.refine_steps_deg", {10.0, 5.0, 2.5}, "Local refinement steps of the global alignment, degrees",
-                 0.01, 90.0)
       .real_list("average.realign_steps_deg", {4.0, 2.0},
                  "Local realignment steps of each half set to its own average, degrees", 0.01, 90.0)
       .integer("average.half_set_realign_passes", 1,
@@ -367,13 +354,11 @@ void add_tomo_averaging_keys(core::Schema& s) {
               "reference-free: a global reference-free alignment first (as tomo recover); identity: subtomograms "
               "already in a common frame; oracle: the simulated poses (upper bound)",
               {"reference-free", "identity", "oracle"})
-      .integer("classify.alignment_iterations", 2, "Reference-free global alignment passes", 1, 100)
-      .real("classify.coarse_step_deg", 30.0, "Rotation grid step of the global alignment, degrees", 1.0, 90.0)
-      .real_list("classify.global_refine_steps_deg", {10.0, 5.0, 2.5}, "Local refinement steps of the global alignment, degrees",
-                 0.01, 90.0)
       .real_list("classify.refine_steps_deg", {4.0, 2.0}, "Local realignment steps, degrees (coarse to fine)", 0.01, 90.0)
       .real("classify.min_count", 2.0, "Fourier voxels observed by fewer subtomograms are set to 0", 1.0, 1e9)
       .string("classify.output", "classes.h5", "Output file name inside run.output_dir");
+  add_reference_free_keys(s, "average");
+  add_reference_free_keys(s, "classify");
 }
 
 std::vector<Stage> tomo_averaging_stages() {

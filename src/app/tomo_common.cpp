@@ -134,6 +134,25 @@ tomo::CtfParameters acquired_ctf(const io::H5File& in) {
 
 }  // namespace
 
+void add_reference_free_keys(core::Schema& s, const std::string& stage) {
+  s.integer(stage + ".alignment_iterations", 2, "Reference-free global alignment passes (as tomo recover)", 1, 100)
+      .real(stage + ".coarse_step_deg", 30.0, "Rotation grid step of the reference-free global alignment, degrees", 1.0,
+            90.0)
+      .real_list(stage + ".global_refine_steps_deg", {10.0, 5.0, 2.5},
+                 "Local refinement steps of the reference-free global alignment, degrees", 0.01, 90.0);
+}
+
+tomo::RecoverySettings reference_free_settings(const core::Config& cfg, const std::string& stage,
+                                               double max_shift_voxels, double min_count) {
+  tomo::RecoverySettings r;
+  r.alignment_iterations = static_cast<int>(cfg.integer(stage + ".alignment_iterations"));
+  r.alignment.coarse_step_deg = cfg.real(stage + ".coarse_step_deg");
+  r.alignment.refine_steps_deg = cfg.real_list(stage + ".global_refine_steps_deg");
+  r.alignment.max_shift_voxels = max_shift_voxels;
+  r.classification.min_count = min_count;
+  return r;
+}
+
 tomo::CtfCorrectionSettings ctf_correction(const core::Config& cfg, const std::string& stage, const io::H5File& in) {
   using core::cat;
   const std::string key = stage + ".ctf_correction";

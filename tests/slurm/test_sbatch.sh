@@ -5,7 +5,8 @@
 #       --output-dir $WORK/out data generate summarize
 # and checks job states, exit codes, HDF5 outputs and the job logs. Then it
 # checks the preemption path of template.sbatch (exit 75 -> requeue -> rerun)
-# with the real trainer (nn train), and runs a reduced leave-one-class-out
+# with the real trainer (nn train) and with a stage that does not train (tomo
+# simulate: no partial output, a fresh start), and runs a reduced leave-one-class-out
 # sweep as a job array (jobs/slurm/tomo_sweep, inputs/tomo/leave_one_out.toml). Exit 77 (ctest: skipped) without root or Slurm.
 #
 # Env: PHENOSCALE_BINARY (default <repo>/build/bin/phenoscale),
@@ -122,33 +123,67 @@ done
 if [ "$started" -eq 1 ]; then
   scancel --batch --signal=USR1 "$pjob" || fail "scancel --batch --signal=USR1 failed"
 fi
-state="" released=0
-deadline=$((SECONDS + 180))
-[ "$started" -eq 1 ] || deadline=0
-while ((SECONDS < deadline)); do
-  pinfo=$(scontrol -o show job "$pjob" 2>/dev/null || true)
-  state=$(grep -o 'JobState=[^ ]*' <<<"$pinfo" || true)
-  [ "$state" = JobState=COMPLETED ] && break
-  case $state in JobState=FAILED | JobState=CANCELLED | JobState=TIMEOUT) break ;; esac
-  # Slurm holds a requeued job back for 121 s (Reason=BeginTime); release it
-  # sooner rather than sit out the delay, but not within the second of the
-  # requeue: slurmd revoked the old run's credential then, and a restart in
-  # the same second dies with "Job credential revoked" (ExitCode 1:0).
-  if [ "$released" -eq 0 ] && [ "$state" = JobState=PENDING ] && [[ $pinfo == *"Restarts=1"* ]]; then
-    scontrol update JobId="$pjob" StartTime=now+5 && released=1
-  fi
-  sleep 0.5
-done
-pinfo=$(scontrol -o show job "$pjob" 2>/dev/null || true)
-[ "$state" = JobState=COMPLETED ] || fail "preempted job $pjob: $state (expected COMPLETED after requeue)"
-[[ $pinfo == *"Restarts=1"* ]] || fail "preempted job $pjob was not requeued once: $(grep -o 'Restarts=[^ ]*' <<<"$pinfo")"
-[[ $pinfo == *" ExitCode=0:0"* ]] || fail "preempted job $pjob exit code: $(grep -o ' ExitCode=[^ ]*' <<<"$pinfo")"
+# await_requeued_completion JOB STARTED: waits (up to 180 s) until a job
+# signalled once has been requeued and has completed; checks its state.
+await_requeued_completion() {
+  local job=$1 started=$2 state="" released=0 info deadline=$((SECONDS + 180))
+  [ "$started" -eq 1 ] || deadline=0
+  while ((SECONDS < deadline)); do
+    info=$(scontrol -o show job "$job" 2>/dev/null || true)
+    state=$(grep -o 'JobState=[^ ]*' <<<"$info" || true)
+    [ "$state" = JobState=COMPLETED ] && break
+    case $state in JobState=FAILED | JobState=CANCELLED | JobState=TIMEOUT) break ;; esac
+    # Slurm holds a requeued job back for 121 s (Reason=BeginTime); release it
+    # sooner rather than sit out the delay, but not within the second of the
+    # requeue: slurmd revoked the old run's credential then, and a restart in
+    # the same second dies with "Job credential revoked" (ExitCode 1:0).
+    if [ "$released" -eq 0 ] && [ "$state" = JobState=PENDING ] && [[ $info == *"Restarts=1"* ]]; then
+      scontrol update JobId="$job" StartTime=now+5 && released=1
+    fi
+    sleep 0.5
+  done
+  info=$(scontrol -o show job "$job" 2>/dev/null || true)
+  [ "$state" = JobState=COMPLETED ] || fail "preempted job $job: $state (expected COMPLETED after requeue)"
+  [[ $info == *"Restarts=1"* ]] || fail "preempted job $job was not requeued once: $(grep -o 'Restarts=[^ ]*' <<<"$info")"
+  [[ $info == *" ExitCode=0:0"* ]] || fail "preempted job $job exit code: $(grep -o ' ExitCode=[^ ]*' <<<"$info")"
+}
+await_requeued_completion "$pjob" "$started"
 plog="$pout/nn-preempt-$pjob.out"
 grep -q "requeueing job $pjob" "$plog" 2>/dev/null || fail "$plog lacks the requeue message"
 grep -q "^phenoscale: preempted: stop signal at step" "$plog" 2>/dev/null || fail "$plog lacks the preempted line"
 grep -q "train: resumed from .*checkpoint.pt" "$plog" 2>/dev/null || fail "$plog lacks the resumed run"
 [ -s "$pout/model.h5" ] || fail "requeued training left no model.h5"
 if [ "$fails" -ne 0 ] && [ -f "$plog" ]; then echo "----- $plog -----" >&2; tail -n 40 "$plog" >&2; fi
+
+# A stage that does not train: `tomo simulate` (tilt series, 160
+# subtomograms) signalled while it simulates leaves no subtomograms.h5,
+# exits 75, requeues and simulates again from the start.
+tout="$WORK/preempt-simulate"
+before=$fails
+tdeck=(-c "$repo/inputs/tomo/leave_one_out.toml" --set "structures.classes=[1,15,17,22]" --set run.output_dir="$tout")
+mpirun -n 2 "$binary" -q tomo structures "${tdeck[@]}" || fail "tomo structures for the simulate preemption"
+tjob=$(PIPELINE=tomo STAGE=simulate PHENOSCALE=$binary OUTPUT_DIR=$tout DECK=$repo/inputs/tomo/leave_one_out.toml \
+       EXTRA="--set structures.classes=[1,15,17,22] --set simulate.samples_per_class=40 --set simulate.method=tilt_series --set run.progress_interval_s=0.2" \
+       sbatch --parsable --export=ALL --ntasks=2 --time=5:00 --job-name=simulate-preempt \
+       --output="$tout/%x-%j.out" "$repo/jobs/slurm/template.sbatch")
+tjob=${tjob%%;*}
+tlog="$tout/simulate-preempt-$tjob.out"
+started=1
+deadline=$((SECONDS + 90))
+until grep -q 'tomo simulate: [0-9]*/' "$tlog" 2>/dev/null; do
+  ((SECONDS < deadline)) || { fail "simulate job $tjob never reported progress"; started=0; break; }
+  sleep 0.05
+done
+[ "$started" -eq 1 ] && { scancel --batch --signal=USR1 "$tjob" || fail "scancel --batch --signal=USR1 $tjob failed"; }
+await_requeued_completion "$tjob" "$started"
+grep -q "^phenoscale: preempted: stop signal [0-9]* during tomo simulate" "$tlog" 2>/dev/null || fail "$tlog lacks the preempted line"
+grep -q "requeueing job $tjob" "$tlog" 2>/dev/null || fail "$tlog lacks the requeue message"
+if [ -s "$tout/subtomograms.h5" ] && [ "$(h5ls "$tout/subtomograms.h5/subtomograms" | grep -o '{160,')" = "{160," ]; then
+  echo "ok: tomo simulate preempted under Slurm, requeued and completed (job $tjob, 160 subtomograms)"
+else
+  fail "requeued tomo simulate left no complete subtomograms.h5"
+fi
+if [ "$fails" -ne "$before" ] && [ -f "$tlog" ]; then echo "----- $tlog -----" >&2; tail -n 40 "$tlog" >&2; fi
 
 # ------------------------------------- leave-one-class-out sweep: a job array
 # jobs/slurm/tomo_sweep: data (structures, simulate) -> one array task per

@@ -14,6 +14,7 @@
 #include "phenoscale/par/comm.hpp"
 #include "phenoscale/tomo/averaging.hpp"
 #include "phenoscale/tomo/fsc.hpp"
+#include "phenoscale/tomo/recovery.hpp"
 #include "phenoscale/tomo/volume.hpp"
 
 namespace phenoscale::app {
@@ -77,6 +78,13 @@ struct EnrichedCluster {
   double fraction = 0.0;
 };
 EnrichedCluster most_enriched_cluster(const std::string& subdivide_path, std::int64_t row, const par::Comm& comm);
+
+// The global reference-free alignment of a stage (Xu et al. 2017 §2.4; as
+// `tomo recover`): keys <stage>.alignment_iterations, <stage>.coarse_step_deg
+// and <stage>.global_refine_steps_deg, for average and classify.
+void add_reference_free_keys(core::Schema& s, const std::string& stage);
+tomo::RecoverySettings reference_free_settings(const core::Config& cfg, const std::string& stage,
+                                               double max_shift_voxels, double min_count);
 
 // CTF correction of an average (<stage>.ctf_correction and
 // <stage>.wiener_snr; stage = average or recover) for the acquisition the
