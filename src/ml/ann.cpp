@@ -9,6 +9,7 @@
 
 #include <Eigen/Dense>
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <numeric>
 
@@ -90,6 +91,19 @@ std::uint64_t filtered_scan(const Rows& q, const Rows& c, TopK* const* tops) {
     }
   }
   return static_cast<std::uint64_t>(nq) * static_cast<std::uint64_t>(nc_all);
+}
+
+// Bytes of an all-to-all's payload that leave this rank (counts per peer, in
+// elements of `size` bytes; the part sent to itself is a local copy).
+std::uint64_t bytes_to_others(const std::vector<int>& counts, std::size_t size, int self) {
+  std::uint64_t n = 0;
+  for (int r = 0; r < static_cast<int>(counts.size()); ++r)
+    if (r != self) n += static_cast<std::uint64_t>(counts[static_cast<std::size_t>(r)]) * size;
+  return n;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
 void check_options(std::uint64_t k, std::uint64_t n, const ApproximateKnnOptions& o) {
@@ -215,7 +229,8 @@ struct OwnedLists {
 };
 
 OwnedLists build_lists(const ShardedMatrix& x, const std::vector<std::int32_t>& assignment,
-                       const par::BlockPartition& owners, const std::vector<double>& shift, const par::Comm& comm) {
+                       const par::BlockPartition& owners, const std::vector<double>& shift, const par::Comm& comm,
+                       std::uint64_t& bytes_sent) {
   const int ranks = comm.size();
   std::vector<std::vector<std::uint64_t>> to(static_cast<std::size_t>(ranks));
   for (std::uint64_t i = 0; i < x.local_rows; ++i) to[static_cast<std::size_t>(owners.owner(assignment[i]))].push_back(i);
@@ -231,6 +246,8 @@ OwnedLists build_lists(const ShardedMatrix& x, const std::vector<std::int32_t>& 
     meta_counts[r] = static_cast<int>(2 * to[static_cast<std::size_t>(r)].size());
     row_counts[r] = static_cast<int>(x.cols * to[static_cast<std::size_t>(r)].size());
   }
+  bytes_sent += bytes_to_others(meta_counts, sizeof(std::int64_t), comm.rank()) +
+                bytes_to_others(row_counts, sizeof(float), comm.rank());
   std::vector<int> recv_counts;
   const auto got_meta = comm.alltoallv(meta, meta_counts, recv_counts);
   const auto got_rows = comm.alltoallv(rows, row_counts, recv_counts);
@@ -361,10 +378,15 @@ KnnResult approximate_knn(const ShardedMatrix& x, std::uint64_t k, const Approxi
   ApproximateKnnStats st;
   st.lists = lists;
   st.probes = probes;
+  st.local_rows = x.local_rows;
 
   // 1. Index: centroids, every row's nearest centroids, list sizes, the lists.
+  auto start = std::chrono::steady_clock::now();
   const Rows centroids = fit_centroids(x, lists, options, shift, comm, st.train_rows);
+  st.train_seconds = seconds_since(start);
+  start = std::chrono::steady_clock::now();
   const std::vector<std::int32_t> nearest = nearest_centroids(x, centroids, probes, shift);
+  st.assign_seconds = seconds_since(start);
   std::vector<std::int32_t> assignment(x.local_rows);
   std::vector<std::int64_t> sizes(lists, 0);
   for (std::uint64_t i = 0; i < x.local_rows; ++i) {
@@ -374,7 +396,8 @@ KnnResult approximate_knn(const ShardedMatrix& x, std::uint64_t k, const Approxi
   comm.allreduce_sum_inplace(sizes);
   st.largest_list = static_cast<std::uint64_t>(*std::max_element(sizes.begin(), sizes.end()));
   const auto owners = par::BlockPartition(lists, ranks);
-  OwnedLists own = build_lists(x, assignment, owners, shift, comm);
+  OwnedLists own = build_lists(x, assignment, owners, shift, comm, st.bytes_sent);
+  for (const auto& l : own.lists) st.owned_list_rows += l.size();
 
   // 2. Queries to the owners of their probed lists.
   std::vector<std::vector<std::int32_t>> probed(x.local_rows);
@@ -385,6 +408,8 @@ KnnResult approximate_knn(const ShardedMatrix& x, std::uint64_t k, const Approxi
   std::vector<float> rows;
   {
     const QueryBatch sent = route_queries(x, probed, owners, ranks);
+    st.bytes_sent += bytes_to_others(sent.meta_counts, sizeof(std::int64_t), comm.rank()) +
+                     bytes_to_others(sent.row_counts, sizeof(float), comm.rank());
     meta = comm.alltoallv(sent.meta, sent.meta_counts, meta_counts);
     rows = comm.alltoallv(sent.rows, sent.row_counts, row_counts);
   }
@@ -395,12 +420,16 @@ KnnResult approximate_knn(const ShardedMatrix& x, std::uint64_t k, const Approxi
   Replies back{std::vector<std::int64_t>(queries.size() * (k + 1)), std::vector<double>(queries.size() * k)};
   constexpr std::size_t chunk = 8192;
   std::uint64_t pairs = 0;
+  st.queries_received = queries.size();
+  start = std::chrono::steady_clock::now();
   const auto n_chunks = static_cast<std::int64_t>((queries.size() + chunk - 1) / chunk);
 #pragma omp parallel for schedule(dynamic) reduction(+ : pairs)
   for (std::int64_t c = 0; c < n_chunks; ++c) {
     const std::size_t q0 = static_cast<std::size_t>(c) * chunk;
     pairs += search_chunk(queries, q0, std::min(chunk, queries.size() - q0), meta, rows, own, k, d, shift, back);
   }
+  st.search_seconds = seconds_since(start);
+  st.local_distances = pairs;
   st.distances = comm.allreduce_sum(pairs);
   std::vector<float>().swap(rows);
   std::vector<std::int64_t>().swap(meta);
@@ -412,6 +441,8 @@ KnnResult approximate_knn(const ShardedMatrix& x, std::uint64_t k, const Approxi
     id_counts[q.source] += static_cast<int>(k + 1);
     d2_counts[q.source] += static_cast<int>(k);
   }
+  st.bytes_sent += bytes_to_others(id_counts, sizeof(std::int64_t), comm.rank()) +
+                   bytes_to_others(d2_counts, sizeof(double), comm.rank());
   std::vector<int> got_id_counts, got_d2_counts;
   const auto got_ids = comm.alltoallv(back.ids, id_counts, got_id_counts);
   const auto got_d2 = comm.alltoallv(back.d2, d2_counts, got_d2_counts);

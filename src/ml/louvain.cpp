@@ -3,6 +3,7 @@
 #include <igraph/igraph.h>
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
 #include <limits>
 #include <map>
@@ -97,6 +98,7 @@ class Ghosts {
   }
 
   std::uint64_t slot(std::size_t edge) const { return slots_[edge]; }
+  std::uint64_t count() const { return ids_.size(); }
 
  private:
   bool is_local(std::int64_t v) const {
@@ -142,6 +144,11 @@ class Level {
   const Ghosts& ghosts() const { return ghosts_; }
   const par::BlockPartition& partition() const { return partition_; }
 
+  // This rank's counters of the level; `seconds` is left to the caller.
+  CommunityLevel stats() const {
+    return {g_.global_vertices, g_.local_vertices(), g_.targets.size(), ghosts_.count(), sweeps_, 0.0};
+  }
+
   // Collective. Replaces the communities (ids of this level), e.g. by a refinement.
   void assign(std::vector<std::int64_t> communities) {
     community_ = std::move(communities);
@@ -161,6 +168,7 @@ class Level {
     double q = start;
     for (int it = 0; it < options_.max_iterations; ++it) {
       const auto before = community_;
+      ++sweeps_;
       if (comm_.allreduce_sum(sweep()) == 0) break;
       const double next = modularity();
       if (next < q) {
@@ -370,6 +378,7 @@ class Level {
   par::BlockPartition partition_;
   Ghosts ghosts_;
   bool may_leave_ = false;
+  int sweeps_ = 0;
   std::vector<double> degree_;
   double m2_ = 0.0;
   std::vector<std::int64_t> community_;
@@ -380,7 +389,15 @@ class Level {
 struct Partition {
   std::vector<std::int64_t> labels;  // per local vertex of the input graph
   int levels = 1;
+  std::vector<CommunityLevel> stats;
 };
+
+// A level's counters with its wall time since `start`.
+CommunityLevel level_stats(const Level& l, std::chrono::steady_clock::time_point start) {
+  CommunityLevel s = l.stats();
+  s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return s;
+}
 
 Partition louvain(const DistGraph& graph, const CommunityOptions& options, const par::Comm& comm) {
   Partition result;
@@ -389,11 +406,13 @@ Partition louvain(const DistGraph& graph, const CommunityOptions& options, const
   std::iota(result.labels.begin(), result.labels.end(), static_cast<std::int64_t>(graph.first_vertex));
   DistGraph current = graph;
   for (int level = 0; level < options.max_levels; ++level) {
+    const auto start = std::chrono::steady_clock::now();
     Level l(current, options, comm);
     if (l.total_weight() <= 0.0) break;
     const double gain = l.optimise();
     const std::uint64_t before = current.global_vertices;
     DistGraph next = l.coarsen(result.labels);
+    result.stats.push_back(level_stats(l, start));
     const bool merged = next.global_vertices < before;
     current = std::move(next);
     if (merged) ++result.levels;
@@ -645,11 +664,15 @@ Partition leiden(const DistGraph& graph, const CommunityOptions& options, const 
   DistGraph current = graph;
   std::vector<std::int64_t> initial;
   for (int level = 0;; ++level) {
+    const auto start = std::chrono::steady_clock::now();
     Level l(current, options, comm, std::exchange(initial, {}), true);
     if (l.total_weight() <= 0.0) break;
     const double gain = l.optimise();
     const std::uint64_t vertices = current.global_vertices, communities = l.count();
-    if (communities == vertices) break;  // converged: every community is one aggregate vertex
+    if (communities == vertices) {  // converged: every community is one aggregate vertex
+      result.stats.push_back(level_stats(l, start));
+      break;
+    }
     const auto unrefined = l.community();
     std::vector<std::int64_t> merged;
     if (level + 1 < options.max_levels) {
@@ -657,6 +680,7 @@ Partition leiden(const DistGraph& graph, const CommunityOptions& options, const 
       DistGraph next = l.coarsen(result.labels, &merged);
       if (next.global_vertices < vertices) {
         initial = aggregate_start(unrefined, merged, l.partition(), next, comm);
+        result.stats.push_back(level_stats(l, start));
         core::Log::debug(cat("leiden level ", level, ": ", vertices, " vertices, ", communities, " communities, ",
                              next.global_vertices, " refined; modularity gain ", gain));
         current = std::move(next);
@@ -672,6 +696,7 @@ Partition leiden(const DistGraph& graph, const CommunityOptions& options, const 
         result.labels, [&l](std::int64_t v) { return l.partition().owner(static_cast<std::uint64_t>(v)); },
         [&](std::int64_t v) { return l.community()[v - static_cast<std::int64_t>(current.first_vertex)]; }, comm);
     result.labels = split_components(graph, result.labels, comm);
+    result.stats.push_back(level_stats(l, start));
     ++result.levels;
     break;
   }
@@ -827,7 +852,7 @@ const std::vector<std::pair<std::string, Method>>& method_table() {
        }},
       {"spectral",
        [](const DistGraph& g, const CommunityOptions& o, const par::Comm& c) {
-         return Partition{spectral_communities(g, o, c), 1};
+         return Partition{spectral_communities(g, o, c), 1, {}};
        }},
   };
   return table;
@@ -873,6 +898,7 @@ Communities detect_communities(const DistGraph& graph, const CommunityOptions& o
   Communities out;
   out.method = options.method;
   out.levels = p.levels;
+  out.level_stats = p.stats;
   std::int64_t largest = -1;
   for (auto l : p.labels) largest = std::max(largest, l);
   const auto span = static_cast<std::uint64_t>(comm.allreduce_max(largest) + 1);

@@ -1,6 +1,6 @@
 """Peers and scoring for tests/bench/run_ann.sh (approximate kNN, issue 13).
 
-  ann_peer.py data FILE N D               make Gaussian blobs (100 centres)
+  ann_peer.py data FILE N D               make Gaussian blobs (100 centres; /features, /labels)
   ann_peer.py truth FILE K OUT            brute-force kNN of 1000 sampled rows
   ann_peer.py recall TRUTH RESULT.h5      recall@K of our /neighbours
   ann_peer.py faiss FILE K TRUTH TARGET   IVF-Flat, smallest nprobe reaching TARGET recall
@@ -91,9 +91,10 @@ def main():
         n, d = int(a[1]), int(a[2])
         rng = np.random.default_rng(2026 + d)
         centres = rng.standard_normal((100, d)) * 3.0
-        x = (centres[rng.integers(0, 100, n)] + rng.standard_normal((n, d))).astype(np.float32)
+        labels = rng.integers(0, 100, n)
+        x = (centres[labels] + rng.standard_normal((n, d))).astype(np.float32)
         with h5py.File(a[0], "w") as f:
-            f["features"] = x
+            f["features"] = x; f["labels"] = labels.astype(np.int64)  # planted blob of each row
     elif cmd == "truth":
         truth(a[0], int(a[1]), a[2])
     elif cmd == "recall":

@@ -61,6 +61,12 @@ TEST(ApproximateKnn, RecallAtDefaultProbesWithFarFewerDistances) {
   const double r = recall(approx, exact, world());
   EXPECT_GE(r, 0.95);
   EXPECT_LT(st.distances, N * N / 4);  // 8 of 71 lists: well under N²
+  // The per-rank counters add up to the totals; rows only travel between ranks.
+  EXPECT_EQ(world().allreduce_sum(st.local_rows), N);
+  EXPECT_EQ(world().allreduce_sum(st.owned_list_rows), N);
+  EXPECT_EQ(world().allreduce_sum(st.local_distances), st.distances);
+  EXPECT_GE(world().allreduce_sum(st.queries_received), N);  // every query visits at least one owner
+  EXPECT_EQ(world().allreduce_sum(st.bytes_sent) > 0, world().size() > 1);
   // One probe searches less and must find fewer (the index is not trivially exact).
   ml::ApproximateKnnOptions one;
   one.probes = 1;

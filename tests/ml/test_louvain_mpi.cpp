@@ -261,6 +261,18 @@ TEST(Leiden, RecoversPlantedBlobsConnected) {
   EXPECT_EQ(disconnected(g, leiden.labels, world()), 0);
   EXPECT_GE(leiden.modularity, louvain.modularity - 1e-12);
   EXPECT_NEAR(leiden.modularity, ml::igraph_modularity(g, leiden.labels, 1.0, world()), 1e-10);
+  // Level counters: level 0 is the input graph, each level coarser, ghosts only with peers.
+  ASSERT_GE(leiden.level_stats.size(), static_cast<std::size_t>(leiden.levels));
+  EXPECT_EQ(leiden.level_stats[0].vertices, N);
+  EXPECT_EQ(world().allreduce_sum(leiden.level_stats[0].local_vertices), N);
+  EXPECT_EQ(world().allreduce_sum(leiden.level_stats[0].local_arcs), world().allreduce_sum(g.targets.size()));
+  EXPECT_EQ(world().allreduce_sum(leiden.level_stats[0].ghosts) > 0, world().size() > 1);
+  for (std::size_t i = 0; i < leiden.level_stats.size(); ++i) {
+    EXPECT_GE(leiden.level_stats[i].sweeps, 1);
+    if (i > 0) {
+      EXPECT_LT(leiden.level_stats[i].vertices, leiden.level_stats[i - 1].vertices);
+    }
+  }
   // Local moving depends on the rank count (the refinement does not): the
   // one-rank run of the same graph within 1%.
   const par::Comm alone = world().split(world().rank(), 0);

@@ -40,6 +40,15 @@ struct ApproximateKnnStats {
   std::uint64_t train_rows = 0;
   std::uint64_t largest_list = 0;
   std::uint64_t distances = 0;      // query-member pairs whose distance was considered, all ranks
+  // This rank's share of the work and traffic, for cost models (tests/bench/run_graph_scaling.sh).
+  std::uint64_t local_rows = 0;        // query rows held by this rank
+  std::uint64_t local_distances = 0;   // pairs scanned by this rank's lists
+  std::uint64_t owned_list_rows = 0;   // rows in the lists this rank owns
+  std::uint64_t queries_received = 0;  // (query, owner) visits this rank answered
+  std::uint64_t bytes_sent = 0;        // payload of the list, query and reply all-to-alls to other ranks
+  double train_seconds = 0.0;          // k-means on the sample
+  double assign_seconds = 0.0;         // every row's nearest centroids
+  double search_seconds = 0.0;         // scanning the owned lists
 };
 
 // Collective. Approximate Euclidean kNN of the rows of `x` (self excluded),

@@ -38,11 +38,23 @@ struct CommunityOptions {
   std::uint64_t max_clusters = 10; // spectral: the eigengap looks at the first max_clusters + 1 eigenvalues
 };
 
+// One level of distributed Louvain/Leiden as seen by this rank (work and
+// traffic counters for cost models, tests/bench/run_graph_scaling.sh).
+struct CommunityLevel {
+  std::uint64_t vertices = 0;        // vertices of the level's graph, all ranks
+  std::uint64_t local_vertices = 0;  // this rank's
+  std::uint64_t local_arcs = 0;      // arcs stored on this rank (each undirected edge twice)
+  std::uint64_t ghosts = 0;          // remote vertices this rank's arcs touch, refreshed per sweep
+  int sweeps = 0;                    // local-moving sweeps (each one ghost refresh and one delta exchange)
+  double seconds = 0.0;              // this rank's wall time of the level: moving, refinement, aggregation
+};
+
 struct Communities {
   std::vector<std::int64_t> labels;  // per local vertex; 0 = largest community
   std::uint64_t count = 0;
   double modularity = 0.0;           // of `labels` on the input graph, at `resolution`
   int levels = 0;                    // coarsening levels (1 for flat methods)
+  std::vector<CommunityLevel> level_stats;  // distributed louvain and leiden only, one per level run
   std::string method;
 };
 
