@@ -10,6 +10,7 @@
 #include <fstream>
 #include <string>
 
+#include "bench_support.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/ml/ann.hpp"
 #include "phenoscale/ml/knn.hpp"
@@ -19,14 +20,7 @@
 using namespace phenoscale;
 
 namespace {
-// Peak resident set of this process (VmHWM), MiB.
-double peak_rss_mib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
-  return 0.0;
-}
+using bench::peak_rss_mib;
 }  // namespace
 
 int main(int argc, char** argv) {

@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/ml/ann.hpp"
 #include "phenoscale/ml/graph.hpp"
@@ -110,14 +111,7 @@ int MPI_Bcast(void* b, int n, MPI_Datatype t, int root, MPI_Comm c) {
 
 namespace {
 
-// Peak resident set of this process (VmHWM), MiB.
-double peak_rss_mib() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
-  return 0.0;
-}
+using bench::peak_rss_mib;
 
 // CPU seconds of this process: its compute without the time the shared
 // cores gave to other jobs (MPI's polling inside collectives included).
