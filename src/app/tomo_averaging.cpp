@@ -40,23 +40,21 @@ std::pair<Selection, std::string> average_selection(const core::Config& cfg, con
   const std::string subdivide = input_or_output(cfg, "average.subdivide_input", "subdivide.output");
   const std::string spec = cfg.string("average.cluster");
   const std::string prefix = "most-enriched";
-  if (spec.rfind(prefix, 0) == 0) {
-    std::int64_t enriched_row = row;
-    if (spec.size() > prefix.size()) {
-      par::check_all(comm, spec[prefix.size()] == ':' && spec.size() > prefix.size() + 1 &&
-                               spec.find_first_not_of("0123456789", prefix.size() + 1) == std::string::npos,
-                     cat(deck_label(cfg), ": average.cluster = \"", spec,
-                         "\": expected a cluster id, \"most-enriched\" or \"most-enriched:<class row>\""));
-      enriched_row = std::stoll(spec.substr(prefix.size() + 1));
-    }
+  const bool enriched = spec.rfind(prefix, 0) == 0;
+  // The digits: the whole spec (a cluster id) or what follows "most-enriched:" (a class row), if anything.
+  const std::string digits = !enriched ? spec : spec.size() > prefix.size() ? spec.substr(prefix.size() + 1) : "0";
+  par::check_all(comm,
+                 (!enriched || spec.size() == prefix.size() || spec[prefix.size()] == ':') && !digits.empty() &&
+                     digits.size() <= 18 && digits.find_first_not_of("0123456789") == std::string::npos,
+                 cat(deck_label(cfg), ": average.cluster = \"", spec,
+                     "\": expected a cluster id, \"most-enriched\" or \"most-enriched:<class row>\""));
+  if (enriched) {
+    const std::int64_t enriched_row = spec.size() > prefix.size() ? std::stoll(digits) : row;
     const EnrichedCluster c = most_enriched_cluster(subdivide, enriched_row, comm);
     return {{subdivide, "/labels", c.cluster},
             cat("cluster ", c.cluster, " (chosen as the most enriched in class row ", enriched_row,
                 " with the simulated labels: evaluation protocol)")};
   }
-  par::check_all(comm, !spec.empty() && spec.find_first_not_of("0123456789") == std::string::npos,
-                 cat(deck_label(cfg), ": average.cluster = \"", spec,
-                     "\": expected a cluster id, \"most-enriched\" or \"most-enriched:<class row>\""));
   const std::int64_t id = std::stoll(spec);
   return {{subdivide, "/labels", id}, cat("cluster ", id)};
 }
@@ -77,10 +75,15 @@ std::vector<tomo::AlignmentResult> average_poses(const core::Config& cfg, const 
   return poses;
 }
 
+// Whether the average reads simulated poses or labels beyond scoring.
+bool average_uses_oracle(const core::Config& cfg) {
+  return cfg.string("average.alignment") == "oracle" || cfg.string("average.members") == "oracle";
+}
+
 // What the average's headline says about the truth it used.
 std::string average_headline(const core::Config& cfg, const std::string& members) {
   const std::string mode = cfg.string("average.alignment");
-  const bool oracle = mode == "oracle" || cfg.string("average.members") == "oracle";
+  const bool oracle = average_uses_oracle(cfg);
   const std::string how = mode == "reference-free" ? "reference-free average"
                           : mode == "reference"    ? "average aligned to the simulated class map (reference-based)"
                                                    : "average at the simulated poses";
@@ -161,7 +164,7 @@ void average(const StageContext& ctx) {
     io::write_samples(out, "/truth_in_average_frame", posed.data.data(), root_rows, {un, un, un});
   }
   out.write_attribute("/", "headline", headline);
-  out.write_attribute("/", "oracle", static_cast<std::int64_t>(headline.rfind("oracle", 0) == 0));
+  out.write_attribute("/", "oracle", static_cast<std::int64_t>(average_uses_oracle(cfg)));
   out.write_attribute("/", "members", cfg.string("average.members"));
   out.write_attribute("/", "alignment", cfg.string("average.alignment"));
   out.write_attribute("/", "selection", cat(selection.file, ":", selection.dataset, " = ", selection.wanted));

@@ -116,7 +116,8 @@ void recover(const StageContext& ctx) {
   const double cluster_fraction = chosen.fraction;
   const SelectedSubtomograms m = read_selected(input, {subdivide_path, "/labels", cluster}, false, ctx.comm);
   const std::uint64_t members = m.total;
-  const tomo::CtfCorrectionSettings correction = ctf_correction(cfg, "recover", io::H5File::open(input, ctx.comm));
+  const io::H5File in = io::H5File::open(input, ctx.comm);  // its acquisition attributes: CTF correction, first zero
+  const tomo::CtfCorrectionSettings correction = ctf_correction(cfg, "recover", in);
   const tomo::RecoverySettings settings = recovery_settings(cfg, members);
   core::Log::info(cat("tomo recover: class row ", row, " (", maps.names[row], "): cluster ", cluster, " of ", members,
                       " subtomograms (", static_cast<int>(100 * cluster_fraction + 0.5), "% of them of this class); ",
@@ -161,7 +162,7 @@ void recover(const StageContext& ctx) {
   const auto nearest = nearest_other_class(gold.full, maps, row, score_alignment, definition, ctx.comm);
   const double first_below_nm =
       tomo::fsc_resolution_nm(d.fsc.fsc, maps.maps[row].nx, maps.voxel_nm, 0.5, tomo::FscDefinition::first_below);
-  const double first_zero = first_ctf_zero_per_nm(io::H5File::open(input, ctx.comm));
+  const double first_zero = first_ctf_zero_per_nm(in);
   const double success_nm = cfg.real("recover.success_nm");
   // With recover.closer_than_others, a map that merely resembles the true
   // one at low resolution (as any compact assembly of similar size does in a

@@ -176,11 +176,8 @@ int main(int argc, char** argv) {
   ml::ApproximateKnnOptions ann;
   if (argc > 4) ann.probes = std::strtoull(argv[4], nullptr, 10);
   const auto x = ml::read_matrix(ml::parse_dataset_spec(argv[1]), world);
-  auto clock = [&world] {
-    world.barrier();
-    return std::chrono::steady_clock::now();
-  };
-  auto seconds = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
+  auto clock = [&world] { return bench::barrier_clock(world); };
+  const auto seconds = bench::seconds_between;
 
   const auto t0 = clock();
   const double c0 = cpu_seconds();

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "bench_support.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/ml/graph.hpp"
 #include "phenoscale/ml/knn.hpp"
@@ -28,11 +29,8 @@ int main(int argc, char** argv) {
   }
   const std::uint64_t k = argc > 3 ? std::strtoull(argv[3], nullptr, 10) : 15;
   const auto x = ml::read_matrix(ml::parse_dataset_spec(argv[1]), world);
-  auto clock = [&world] {
-    world.barrier();
-    return std::chrono::steady_clock::now();
-  };
-  auto seconds = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
+  auto clock = [&world] { return bench::barrier_clock(world); };
+  const auto seconds = bench::seconds_between;
   const auto t0 = clock();
   const auto graph = ml::symmetrise(ml::exact_knn(x, k, world), {}, world);
   const auto t1 = clock();
