@@ -7,22 +7,26 @@
 # 0.1 and 0.05, tilt ±60°. Deck: inputs/tomo/table2.toml (10 classes x 200,
 # 24³; why reduced: see the deck). Prints a markdown table beside the
 # paper's figures.
-#   bash tests/bench/run_tomo_table2.sh [build_dir] [samples_per_class] [epochs] [ranks]
+#   bash tests/bench/run_tomo_table2.sh [build_dir] [samples_per_class] [epochs] [ranks] [seed]
 #   bash tests/bench/run_tomo_table2.sh build 20 1      # a smoke run of the whole chain (~2 min)
-# The full run (200 per class, at most 40 epochs with early stopping) takes
-# about an hour of 2 cores. Outputs stay under runs/table2/snr<SNR>/ (OUT=...
+# Every setting is frozen in the deck and in ARCH_SET below; the seed (run.seed,
+# default the deck's) draws new structures, subtomograms and a new split,
+# so a new seed is a blind re-run. The blind run in docs/performance.md:
+#   bash tests/bench/run_tomo_table2.sh build 500 24 2 20261201
+# (about an hour of 2 cores; 200 per class with 40 epochs takes about as long). Outputs stay under runs/table2/snr<SNR>/ (OUT=...
 # to move them). TABLE2_SET adds deck overrides, e.g. without augmentation:
 #   TABLE2_SET="--set train.augment=none" bash tests/bench/run_tomo_table2.sh build 200 40
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
-build=${1:-$src/build}; per_class=${2:-200}; epochs=${3:-40}; ranks=${4:-2}
+build=${1:-$src/build}; per_class=${2:-200}; epochs=${3:-40}; ranks=${4:-2}; seed=${5:-}
 source "$src/jobs/local/env.sh"
 PY=/usr/bin/python3
 BIN=$build/bin/phenoscale
 DECK=$src/inputs/tomo/table2.toml
 OUT=${OUT:-$src/runs/table2}
+seed=${seed:-$(sed -n 's/^seed *= *\([0-9]*\).*/\1/p' "$DECK" | head -1)}
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); $per_class subtomograms per class, $epochs epochs, $ranks rank(s);" \
-  "deck overrides: ${TABLE2_SET:-none}"
+  "seed $seed; deck overrides: ${TABLE2_SET:-none}"
 
 # The paper's Table 2 (tilt ±60°): Inception3D / DSRF3D / RIF-SVM.
 declare -A PAPER=([0.1]="0.851 0.891 0.762" [0.05]="0.757 0.767 0.592")
@@ -35,7 +39,7 @@ for snr in 0.1 0.05; do
   dir=$OUT/snr$snr
   rm -rf "$dir"   # no stale checkpoint may resume a previous run
   # shellcheck disable=SC2206  # TABLE2_SET: extra "--set k=v" words, e.g. a smaller box
-  common=(-c "$DECK" --set run.output_dir="$dir" --set simulate.snr="$snr" --set simulate.samples_per_class="$per_class"
+  common=(-c "$DECK" --set run.seed="$seed" --set run.output_dir="$dir" --set simulate.snr="$snr" --set simulate.samples_per_class="$per_class"
           ${TABLE2_SET:-})
   mpirun -n "$ranks" "$BIN" -q tomo structures "${common[@]}"
   mpirun -n "$ranks" "$BIN" -q tomo simulate "${common[@]}"
@@ -68,7 +72,7 @@ done
 
 echo
 box=$("$PY" -c "import h5py,sys; print(h5py.File(sys.argv[1])[\"/maps\"].shape[-1])" "$OUT/snr0.1/structures.h5")
-echo "Test accuracy on the held-out half, ours (paper's Table 2); $per_class per class x 10 classes, ${box}³, $epochs epochs:"
+echo "Test accuracy on the held-out half, ours (paper's Table 2); seed $seed, $per_class per class x 10 classes, ${box}³, at most $epochs epochs:"
 echo
 echo "| SNR | tilt | Inception3D | DSRF3D | RIF-SVM | wall s (Inc / DSRF / RIF) |"
 echo "|---|---|---|---|---|---|"
