@@ -21,20 +21,6 @@ for stage in structures simulate; do run_np 2 -q tomo "$stage" "${COMMON[@]}" --
 mkdir -p B && cp A/structures.h5 A/subtomograms.h5 B/
 run_np 2 -q tomo sweep "${COMMON[@]}" --set run.output_dir=A || fail "uninterrupted sweep"
 
-# Starts `phenoscale ARGS` on 2 ranks in the background (log $log), waits
-# until the log matches $marker, then sends SIGTERM to both ranks; sets rc.
-interrupt() {
-  local log=$1 marker=$2; shift 2
-  timeout -k 5 300 mpirun -n 2 "$BIN" "$@" > "$log" 2>&1 &
-  local launcher=$!
-  for _ in $(seq 1 2400); do grep -q "$marker" "$log" 2>/dev/null && break; sleep 0.05; done
-  local mpirun_pid ranks
-  mpirun_pid=$(pgrep -P "$launcher" | head -1)
-  ranks=$(pgrep -P "$mpirun_pid" | tr '\n' ' ')
-  kill -TERM $ranks 2>/dev/null
-  wait "$launcher"; rc=$?
-}
-
 # extract with class 0's model, one subtomogram per forward pass and the
 # model five times over (an ensemble of one model: the same features), so
 # that inference lasts seconds and the signal lands inside it.
