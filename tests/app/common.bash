@@ -63,22 +63,6 @@ no_files() {
   if [ -z "$left" ]; then pass "$1: nothing left in $2"; else fail "$1: files left behind: $left"; fi
 }
 
-# interrupt LOG MARKER ARGS...: starts `phenoscale ARGS` on 2 ranks in the
-# background (output in LOG), waits (at most 120 s) until LOG matches MARKER,
-# then sends SIGTERM to both ranks, as a preemption does; sets rc to the
-# command's exit code.
-interrupt() {
-  local log=$1 marker=$2; shift 2
-  timeout -k 5 300 mpirun -n 2 "$BIN" "$@" > "$log" 2>&1 &
-  local launcher=$!
-  for _ in $(seq 1 2400); do grep -q "$marker" "$log" 2>/dev/null && break; sleep 0.05; done
-  local mpirun_pid ranks
-  mpirun_pid=$(pgrep -P "$launcher" | head -1)
-  ranks=$(pgrep -P "$mpirun_pid" | tr '\n' ' ')
-  kill -TERM $ranks 2>/dev/null
-  wait "$launcher"; rc=$?
-}
-
 # The plain closing line ctest-independent runners understand.
 finish() {
   echo "$PASSES passed, $FAILURES failed"

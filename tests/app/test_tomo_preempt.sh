@@ -17,6 +17,20 @@ CLASSIFY=(-c "$DECK" --set 'classify.label_ids=[1, 15]' --set classify.classes=2
 for dir in A B; do run_np 2 -q tomo structures "${SIM[@]}" --set run.output_dir=$dir || fail "structures"; done
 run_np 2 -q tomo simulate "${SIM[@]}" --set run.output_dir=A || fail "uninterrupted simulate"
 
+# Starts `phenoscale ARGS` on 2 ranks in the background (log $log), waits
+# until the log matches $marker, then sends SIGTERM to both ranks; sets rc.
+interrupt() {
+  local log=$1 marker=$2; shift 2
+  timeout -k 5 300 mpirun -n 2 "$BIN" "$@" > "$log" 2>&1 &
+  local launcher=$!
+  for _ in $(seq 1 1200); do grep -q "$marker" "$log" 2>/dev/null && break; sleep 0.05; done
+  local mpirun_pid ranks
+  mpirun_pid=$(pgrep -P "$launcher" | head -1)
+  ranks=$(pgrep -P "$mpirun_pid" | tr '\n' ' ')
+  kill -TERM $ranks 2>/dev/null
+  wait "$launcher"; rc=$?
+}
+
 interrupt sim.log "tomo simulate: [0-9]*/" tomo simulate "${SIM[@]}" --set run.output_dir=B
 if [ "$rc" -eq 75 ] && grep -q '^phenoscale: preempted: stop signal 15 during tomo simulate' sim.log \
    && [ ! -e B/subtomograms.h5 ] && ! ls B | grep -q '\.tmp\.'; then
