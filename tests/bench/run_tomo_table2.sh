@@ -10,10 +10,11 @@
 #   bash tests/bench/run_tomo_table2.sh [build_dir] [samples_per_class] [epochs] [ranks] [seed]
 #   bash tests/bench/run_tomo_table2.sh build 20 1      # a smoke run of the whole chain (~2 min)
 # Every setting is frozen in the deck and in ARCH_SET below; the seed (run.seed,
-# default the deck's) draws new structures, subtomograms and a new split,
+# default the deck's) draws new subtomograms, poses, noise and a new split,
 # so a new seed is a blind re-run. The blind run in docs/performance.md:
 #   bash tests/bench/run_tomo_table2.sh build 500 24 2 20261201
-# (about an hour of 2 cores; 200 per class with 40 epochs takes about as long). Outputs stay under runs/table2/snr<SNR>/ (OUT=...
+# (about an hour of 2 cores; 200 per class with 40 epochs takes about as
+# long). Outputs stay under runs/table2/snr<SNR>/ (OUT=...
 # to move them). TABLE2_SET adds deck overrides, e.g. without augmentation:
 #   TABLE2_SET="--set train.augment=none" bash tests/bench/run_tomo_table2.sh build 200 40
 set -euo pipefail
