@@ -136,6 +136,7 @@ class Level {
       std::iota(community_.begin(), community_.end(), static_cast<std::int64_t>(g.first_vertex));
     }
     rebuild_totals();
+    colour_boundary();
   }
 
   double total_weight() const { return m2_; }
@@ -286,14 +287,93 @@ class Level {
     }
   }
 
-  // Collective. One pass over the local vertices in id order; returns the moves made.
+  // Collective. Colours the boundary vertices (those with an edge to another
+  // rank) so that no two vertices joined by a cross-rank edge share a colour
+  // (Jones & Plassmann 1993: a vertex takes the smallest colour its coloured
+  // cross-rank neighbours leave free once it outranks, by a hash of its id,
+  // every uncoloured one). Vertices with only local edges get colour 0. A
+  // sweep moves one colour at a time, so a vertex never moves on a stale view
+  // of a neighbour on another rank: the plain concurrent sweep (every rank
+  // at once on one-sweep-old ghosts) can merge communities that a sequential
+  // sweep keeps apart (e.g. the planted badly connected community of
+  // Traag et al. 2019, Fig. 2, merged into one at 2 and 3 ranks). On one
+  // rank every vertex is interior: one colour, the sequential sweep.
+  void colour_boundary() {
+    const std::uint64_t n = g_.local_vertices();
+    const auto priority = [](std::int64_t id) {  // splitmix64 finaliser: an id-order-free ranking
+      auto z = static_cast<std::uint64_t>(id) + 0x9e3779b97f4a7c15ULL;
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+      return std::make_pair(z ^ (z >> 31), id);
+    };
+    std::vector<std::int64_t> ids(n);
+    std::iota(ids.begin(), ids.end(), static_cast<std::int64_t>(g_.first_vertex));
+    const auto all_ids = ghosts_.with_ghosts(ids);
+    colour_.assign(n, 0);
+    std::vector<std::uint64_t> open;  // boundary vertices still uncoloured
+    for (std::uint64_t v = 0; v < n; ++v) {
+      for (auto e = g_.offsets[v]; e < g_.offsets[v + 1]; ++e) {
+        if (ghosts_.slot(e) >= n) {
+          colour_[v] = -1;
+          open.push_back(v);
+          break;
+        }
+      }
+    }
+    std::vector<char> taken;
+    while (comm_.allreduce_sum(static_cast<std::int64_t>(open.size())) > 0) {
+      const auto all = ghosts_.with_ghosts(colour_);
+      std::vector<std::uint64_t> still;
+      for (const auto v : open) {
+        const auto mine = priority(static_cast<std::int64_t>(g_.first_vertex + v));
+        bool top = true;
+        taken.clear();
+        for (auto e = g_.offsets[v]; e < g_.offsets[v + 1] && top; ++e) {
+          const auto slot = ghosts_.slot(e);
+          if (slot < n) continue;  // same rank: swept in order, never concurrently
+          if (all[slot] < 0) {
+            top = priority(all_ids[slot]) < mine;
+          } else {
+            if (taken.size() <= static_cast<std::size_t>(all[slot])) taken.resize(all[slot] + 1, 0);
+            taken[all[slot]] = 1;
+          }
+        }
+        if (!top) {
+          still.push_back(v);
+          continue;
+        }
+        colour_[v] = static_cast<std::int64_t>(std::find(taken.begin(), taken.end(), 0) - taken.begin());
+      }
+      open = std::move(still);
+    }
+    std::int64_t top = 0;
+    for (auto c : colour_) top = std::max(top, c);
+    colours_ = static_cast<int>(comm_.allreduce_max(top)) + 1;
+  }
+
+  // Collective. One pass over the local vertices, colour by colour, in id
+  // order within a colour; returns the moves made.
   std::int64_t sweep() {
+    std::int64_t moves = 0;
+    for (int c = 0; c < colours_; ++c) moves += sweep_colour(c);
+    return moves;
+  }
+
+  // Collective. Moves the local vertices of colour `colour` on fresh ghosts
+  // and totals; returns the moves made.
+  std::int64_t sweep_colour(std::int64_t colour) {
     struct Totals {
       double tot;
       std::int64_t size;
     };
     auto all = ghosts_.with_ghosts(community_);
-    const auto keys = sorted_unique(all);
+    std::vector<std::int64_t> touched;  // the communities this round's vertices see
+    for (std::uint64_t v = 0; v < community_.size(); ++v) {
+      if (colour_[v] != colour) continue;
+      touched.push_back(community_[v]);
+      for (auto e = g_.offsets[v]; e < g_.offsets[v + 1]; ++e) touched.push_back(all[ghosts_.slot(e)]);
+    }
+    const auto keys = sorted_unique(std::move(touched));
     const std::uint64_t first = g_.first_vertex;
     const auto owner_of = [this](std::int64_t c) { return owner(c); };
     const auto tots = ask_owners<double>(keys, owner_of, [&](std::int64_t c) { return tot_[c - first]; }, comm_);
@@ -308,6 +388,7 @@ class Level {
     std::vector<std::pair<std::int64_t, double>> links;
     std::int64_t moves = 0;
     for (std::uint64_t v = 0; v < community_.size(); ++v) {
+      if (colour_[v] != colour) continue;
       const auto self = static_cast<std::int64_t>(first + v);
       const std::int64_t current = community_[v];
       const double k = degree_[v];
@@ -379,6 +460,8 @@ class Level {
   Ghosts ghosts_;
   bool may_leave_ = false;
   int sweeps_ = 0;
+  std::vector<std::int64_t> colour_;  // per local vertex (colour_boundary)
+  int colours_ = 1;
   std::vector<double> degree_;
   double m2_ = 0.0;
   std::vector<std::int64_t> community_;

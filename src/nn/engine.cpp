@@ -233,6 +233,7 @@ PredictSummary run_prediction_unchecked(const core::Config& config, const Predic
   options.batch = config.integer("predict.batch_size");
   options.temperature = config.real("predict.temperature");
   options.fit_temperature = config.boolean("predict.fit_temperature");
+  options.progress_interval_s = config.real("run.progress_interval_s");
   const auto t0 = std::chrono::steady_clock::now();
   const Predictions p = predict(ensemble, data, options, comm);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

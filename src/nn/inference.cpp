@@ -4,9 +4,12 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <optional>
 
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
+#include "phenoscale/core/progress.hpp"
+#include "phenoscale/core/stop_signal.hpp"
 #include "phenoscale/par/agree.hpp"
 
 namespace phenoscale::nn {
@@ -44,8 +47,10 @@ torch::Tensor contiguous_cpu_float(const torch::Tensor& t) {
 // beyond float rounding (packed sequences, masked padding: bit-identical for
 // the LSTMs, ≤ 1e-5 tested; tests/nn/test_trainer_mpi.cpp, test_models.cpp).
 // Fixed-shape samples keep storage order.
+// A stop signal (SIGTERM/SIGUSR1) ends the loop early; predict's stop point
+// then ends the stage on every rank before anything is written.
 RawOutputs run_members(const std::vector<std::shared_ptr<Model>>& ensemble, const SampleStore& data, Task task,
-                       std::int64_t batch_size) {
+                       std::int64_t batch_size, core::Progress* progress) {
   // Inference mode: no autograd bookkeeping (version counters, view
   // tracking), so each of the many small per-step ops of a recurrent layer
   // dispatches straight to its CPU kernel.
@@ -64,7 +69,7 @@ RawOutputs run_members(const std::vector<std::shared_ptr<Model>>& ensemble, cons
   }
   const auto device = ensemble.front()->parameters().front().device();
   std::int64_t feature_size = -1;
-  for (std::int64_t b = 0; b < n; b += batch_size) {
+  for (std::int64_t b = 0; b < n && core::StopSignal::received() == 0; b += batch_size) {
     const std::vector<std::int64_t> rows(order.begin() + b, order.begin() + std::min(n, b + batch_size));
     const SampleStore part = local_rows(data, rows);
     std::vector<std::int64_t> idx(rows.size());
@@ -90,6 +95,7 @@ RawOutputs run_members(const std::vector<std::shared_ptr<Model>>& ensemble, cons
       }
       for (std::size_t j = 0; j < rows.size(); ++j) copy_rows(features, std::int64_t(j), 1, raw.features.data() + rows[j] * feature_size);
     }
+    if (progress) progress->advance(rows.size());
   }
   if (data.labelled) raw.labels = data.targets;  // per sample or per frame, in storage order
   return raw;
@@ -166,7 +172,16 @@ Predictions predict(const std::vector<std::shared_ptr<Model>>& ensemble, const S
     if (!(options.temperature > 0)) throw ConfigError(cat("predict.temperature = ", options.temperature, ": must be > 0"));
   });
   RawOutputs raw;
-  par::collectively(comm, [&] { raw = run_members(ensemble, data, arch.task, options.batch); });
+  std::optional<core::Progress> progress;
+  if (options.progress_interval_s > 0) {
+    progress.emplace("inference", comm.allreduce_sum(static_cast<std::uint64_t>(data.size())), comm.size(),
+                     options.progress_interval_s);
+  }
+  par::collectively(comm, [&] {
+    raw = run_members(ensemble, data, arch.task, options.batch, progress ? &*progress : nullptr);
+  });
+  par::stop_point(comm, "inference");
+  if (progress) progress->finish();
   raw.rows = static_cast<std::int64_t>(raw.member_logits.front().size()) / k;
 
   Predictions out;

@@ -63,6 +63,46 @@ no_files() {
   if [ -z "$left" ]; then pass "$1: nothing left in $2"; else fail "$1: files left behind: $left"; fi
 }
 
+# interrupt LOG MARKER ARGS...: starts `phenoscale ARGS` on 2 ranks in the
+# background (output in LOG), waits (at most 120 s) until LOG matches MARKER,
+# then sends SIGTERM to both ranks, as a preemption does; sets rc to the
+# command's exit code.
+interrupt() {
+  local log=$1 marker=$2; shift 2
+  timeout -k 5 300 mpirun -n 2 "$BIN" "$@" > "$log" 2>&1 &
+  local launcher=$!
+  for _ in $(seq 1 2400); do grep -q "$marker" "$log" 2>/dev/null && break; sleep 0.05; done
+  local mpirun_pid ranks
+  mpirun_pid=$(pgrep -P "$launcher" | head -1)
+  ranks=$(pgrep -P "$mpirun_pid" | tr '\n' ' ')
+  kill -TERM $ranks 2>/dev/null
+  wait "$launcher"; rc=$?
+}
+
+# preempted NAME LOG DURING DIR FILE...: after `interrupt`, the stage exited 75
+# with a "preempted: stop signal 15 during DURING" line and left none of
+# DIR/FILE... nor a temporary (*.tmp.*) under DIR.
+preempted() {
+  local name=$1 log=$2 during=$3 dir=$4 f left=""; shift 4
+  for f in "$@"; do [ ! -e "$dir/$f" ] || left+=" $f"; done
+  left+=$(find "$dir" -name '*.tmp.*' 2>/dev/null | tr '\n' ' ')
+  if [ "$rc" -eq 75 ] && grep -q "^phenoscale: preempted: stop signal 15 during $during" "$log" && [ -z "${left// }" ]; then
+    pass "SIGTERM during $name: exit 75 ($(grep -o 'during [a-z -]*[0-9]*' "$log" | head -1)), no $*"
+  else
+    fail "$name preemption: rc=$rc, left:$left, log: $(grep -v '^phenoscale: \[' "$log" | tail -3)"
+  fi
+}
+
+# The small leave-one-class-out sweep (4 assemblies x 24 subtomograms of
+# 16^3, 4 training epochs, two left-out classes) of test_tomo_sweep.sh and
+# test_tomo_preempt_sweep.sh; a sweep task trains, extracts, clusters and
+# averages, hence the longer rank timeout.
+SMALL_SWEEP=(-c "$SRC/inputs/tomo/leave_one_out.toml" --set 'structures.classes=[1, 15, 17, 22]'
+             --set simulate.samples_per_class=24 --set simulate.snr=10 --set model.dsrf3d.classes=4
+             --set train.epochs=4 --set subdivide.k=4 --set subdivide.n_init=2 --set 'sweep.class_rows=[0, 1]'
+             --set recover.iterations=2)
+SMALL_SWEEP_TIMEOUT=300
+
 # The plain closing line ctest-independent runners understand.
 finish() {
   echo "$PASSES passed, $FAILURES failed"

@@ -3,7 +3,7 @@
 #  1. simulate 300 switching tracks (≤ 150 frames) + 200 test tracks →
 #     event-features at 1 and 2 ranks (bit-identical) → event-train (a small
 #     bi-GRU, 2 × 8, 5 epochs) → events on the held-out test tracks at 1 and
-#     2 ranks from the test CSV (events.csv byte-identical), and from the
+#     2 ranks from the test CSV (the same event frames), and from the
 #     test tracks.h5 (with truth: events_summary.csv).
 #  2. event_features.h5: CSR /features (5 channels) and /labels that switch
 #     0 → 1 once, at the first true changepoint; events.csv: header, one row
@@ -38,7 +38,20 @@ spt 2 np2 event-train
 cp np2/event_model.h5 np1/
 # A trajectory CSV (no truth) at 1 and 2 ranks; the test tracks.h5 (with truth) for the scores.
 for np in 1 2; do spt "$np" "np$np" events --input "np$np/test_tracks.csv" --output events_csv; done
-if cmp -s np1/events_csv/events.csv np2/events_csv/events.csv; then pass "events.csv byte-identical at np=1 and np=2"
+# Each rank batches its own tracks, so a track's batch changes with the rank
+# count and its probabilities round differently on AVX-512 kernels: the same
+# tracks and event frames, probabilities within 1e-4 (docs/cli.md `spt events`).
+if "$PY" - <<'PY'
+import csv, sys
+a = list(csv.reader(open("np1/events_csv/events.csv")))
+b = list(csv.reader(open("np2/events_csv/events.csv")))
+same = len(a) == len(b) and a[0] == b[0] and all(x[:2] == y[:2] for x, y in zip(a, b))
+d = max((abs(float(x[2]) - float(y[2])) for x, y in zip(a[1:], b[1:]) if x[2] and y[2]), default=0.0)
+print(f"events.csv np=1 vs np=2: {len(a) - 1} / {len(b) - 1} rows, track ids and event frames equal: {same}, "
+      f"p_after_at_event max |diff| {d:.3g}")
+sys.exit(0 if same and d <= 1e-4 else 1)
+PY
+then pass "events.csv at np=1 and np=2: the same event frames, probabilities within 1e-4"
 else fail "events.csv differs between np=1 and np=2"; fi
 if [ ! -e np2/events_csv/events_summary.csv ]; then pass "no events_summary.csv without truth"
 else fail "events_summary.csv written without truth"; fi

@@ -7,10 +7,15 @@
 #   - tomo train: data-parallel with summed gradients, the same model at any
 #     rank count to float rounding (docs/cli.md `nn train`: ~1e-7), so the
 #     features of `tomo extract` agree to a stated tolerance, not bit for bit.
-#   - tomo extract with one model, tomo subdivide with one feature file: each
-#     row's forward pass / the k-means (fixed-point global sums) give the
-#     same result at any rank count — checked bit for bit at 3 ranks on
-#     np=1's model and features.
+#   - tomo extract with one model: each rank runs its own block of rows in
+#     batches, so a row's batch changes with the rank count; the CPU kernels
+#     (oneDNN convolutions, OpenBLAS GEMM) block by batch size, and on
+#     AVX-512 machines a row's sums then round differently: the same
+#     features and logits to 1e-5 of their range at 3 ranks on np=1's model
+#     (bit for bit on AVX2 machines, not promised).
+#   - tomo subdivide with one feature file: the k-means (fixed-point global
+#     sums) gives the same result at any rank count — bit for bit at 3 ranks
+#     on np=1's features.
 #   - tomo subdivide on each rank count's own features: the same partition
 #     (ARI 1 up to a borderline member: ARI >= 0.9 stated).
 #   - tomo recover on np=1's subdivide output: the alignment is per rank over
@@ -49,7 +54,6 @@ same_datasets np1/structures.h5 np3/structures.h5 /maps
 for np in 2 3; do
   same_datasets np1/subtomograms.h5 "np$np/subtomograms.h5" /subtomograms /labels /class_rows
 done
-same_datasets np1/predictions.h5 same3/predictions.h5 /features /logits
 same_datasets np1/subdivide.h5 same3/subdivide.h5 /labels /centroids /cluster_sizes /class_counts
 if "$PY" - <<'PY'
 import h5py, numpy as np, sys
@@ -65,6 +69,13 @@ def ari(a, b):
 f1 = h5py.File("np1/predictions.h5", "r")["/features"][()]
 l1 = h5py.File("np1/subdivide.h5", "r")["/labels"][()].ravel()
 scale = np.abs(f1).max()
+# np=1's model at 3 ranks: the same outputs to float rounding of the batch.
+for ds in ("/features", "/logits"):
+    a, b = h5py.File("np1/predictions.h5", "r")[ds][()], h5py.File("same3/predictions.h5", "r")[ds][()]
+    d = np.abs(a - b).max() / np.abs(a).max()
+    print(f"np=1 model at np=3: {ds} max |diff| {d:.3g} of its range")
+    if a.shape != b.shape or not d <= 1e-5:
+        problems.append(f"np=1 model at np=3: {ds} differs by {d:.3g} of its range > 1e-5")
 for np_ in (2, 3):
     # Training at np ranks: the same model to float rounding (~1e-7 relative
     # per step); after 2 epochs the features agree to 1e-4 of their range.
@@ -100,6 +111,6 @@ for np_ in (2, 3):
 print("\n".join(problems))
 sys.exit(1 if problems else 0)
 PY
-then pass "np=2, 3 vs np=1: features within 1e-4 of range, subdivide ARI >= 0.9; recover on the same clusters agrees"
+then pass "np=1 model at np=3: outputs within 1e-5 of range; np=2, 3 vs np=1: features within 1e-4 of range, subdivide ARI >= 0.9; recover on the same clusters agrees"
 else fail "tomo chain across rank counts"; fi
 finish

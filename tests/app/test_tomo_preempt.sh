@@ -17,47 +17,16 @@ CLASSIFY=(-c "$DECK" --set 'classify.label_ids=[1, 15]' --set classify.classes=2
 for dir in A B; do run_np 2 -q tomo structures "${SIM[@]}" --set run.output_dir=$dir || fail "structures"; done
 run_np 2 -q tomo simulate "${SIM[@]}" --set run.output_dir=A || fail "uninterrupted simulate"
 
-# Starts `phenoscale ARGS` on 2 ranks in the background (log $log), waits
-# until the log matches $marker, then sends SIGTERM to both ranks; sets rc.
-interrupt() {
-  local log=$1 marker=$2; shift 2
-  timeout -k 5 300 mpirun -n 2 "$BIN" "$@" > "$log" 2>&1 &
-  local launcher=$!
-  for _ in $(seq 1 1200); do grep -q "$marker" "$log" 2>/dev/null && break; sleep 0.05; done
-  local mpirun_pid ranks
-  mpirun_pid=$(pgrep -P "$launcher" | head -1)
-  ranks=$(pgrep -P "$mpirun_pid" | tr '\n' ' ')
-  kill -TERM $ranks 2>/dev/null
-  wait "$launcher"; rc=$?
-}
-
 interrupt sim.log "tomo simulate: [0-9]*/" tomo simulate "${SIM[@]}" --set run.output_dir=B
-if [ "$rc" -eq 75 ] && grep -q '^phenoscale: preempted: stop signal 15 during tomo simulate' sim.log \
-   && [ ! -e B/subtomograms.h5 ] && ! ls B | grep -q '\.tmp\.'; then
-  pass "SIGTERM during simulate: exit 75, no subtomograms.h5 and no temporary left"
-else
-  fail "simulate preemption: rc=$rc, files: $(ls B | tr '\n' ' '), log: $(tail -3 sim.log)"
-fi
+preempted simulate sim.log "tomo simulate" B subtomograms.h5
 run_np 2 -q tomo simulate "${SIM[@]}" --set run.output_dir=B || fail "simulate rerun"
-if h5diff -q A/subtomograms.h5 B/subtomograms.h5 /subtomograms /subtomograms; then
-  pass "rerun after preemption: /subtomograms equal to the uninterrupted run"
-else
-  fail "rerun after preemption differs from the uninterrupted run"
-fi
+same_datasets A/subtomograms.h5 B/subtomograms.h5 /subtomograms
 
 run_np 2 -q tomo classify "${CLASSIFY[@]}" --set run.output_dir=A || fail "uninterrupted classify"
 interrupt cls.log "classification: iteration 1," -v tomo classify "${CLASSIFY[@]}" --set run.output_dir=B
-if [ "$rc" -eq 75 ] && grep -q '^phenoscale: preempted: stop signal 15 during classification iteration' cls.log \
-   && [ ! -e B/classes.h5 ]; then
-  pass "SIGTERM during classify: exit 75 at an iteration, no classes.h5"
-else
-  fail "classify preemption: rc=$rc, log: $(grep -v '^phenoscale: \[' cls.log | tail -3)"
-fi
+preempted classify cls.log "classification iteration" B classes.h5
 run_np 2 -q tomo classify "${CLASSIFY[@]}" --set run.output_dir=B || fail "classify rerun"
-for ds in /predicted_labels /class_averages; do
-  if h5diff -q A/classes.h5 B/classes.h5 "$ds" "$ds"; then pass "classify rerun: $ds equal to the uninterrupted run"
-  else fail "classify rerun: $ds differs"; fi
-done
+same_datasets A/classes.h5 B/classes.h5 /predicted_labels /class_averages
 
 # recover on a perfect subdivision (cluster = simulated class), which
 # test_tomo_sweep.sh builds by training instead.
@@ -73,15 +42,7 @@ PY
 RECOVER=(-c "$DECK" --set 'structures.classes=[1, 15, 17, 22]' --set recover.class_row=0 --set recover.iterations=2)
 run_np 2 -q tomo recover "${RECOVER[@]}" --set run.output_dir=A || fail "uninterrupted recover"
 interrupt rec.log "reference-free alignment: pass 1 of" -v tomo recover "${RECOVER[@]}" --set run.output_dir=B
-if [ "$rc" -eq 75 ] && grep -q '^phenoscale: preempted: stop signal 15 during' rec.log && [ ! -e B/recover.h5 ] \
-   && [ ! -e B/recover.star ] && ! ls B | grep -q '\.tmp\.'; then
-  pass "SIGTERM during recover: exit 75 ($(grep -o 'during [a-z -]*[0-9]*' rec.log | head -1)), no recover.h5 or recover.star"
-else
-  fail "recover preemption: rc=$rc, log: $(grep -v '^phenoscale: \[' rec.log | tail -3)"
-fi
+preempted recover rec.log "" B recover.h5 recover.star
 run_np 2 -q tomo recover "${RECOVER[@]}" --set run.output_dir=B || fail "recover rerun"
-for ds in /average /member_classes /half_set_fsc; do
-  if h5diff -q A/recover.h5 B/recover.h5 "$ds" "$ds"; then pass "recover rerun: $ds equal to the uninterrupted run"
-  else fail "recover rerun: $ds differs"; fi
-done
+same_datasets A/recover.h5 B/recover.h5 /average /member_classes /half_set_fsc
 finish

@@ -9,11 +9,8 @@
 # borderline member or two) and discrepancies within one Fourier shell.
 source "$(dirname "$0")/common.bash"
 cd "$WORK"
-RUN_NP_TIMEOUT=300   # a sweep task trains, extracts, clusters and averages
-DECK=$SRC/inputs/tomo/leave_one_out.toml
-COMMON=(-c "$DECK" --set 'structures.classes=[1, 15, 17, 22]' --set simulate.samples_per_class=24 --set simulate.snr=10
-        --set model.dsrf3d.classes=4 --set train.epochs=4 --set subdivide.k=4 --set subdivide.n_init=2
-        --set 'sweep.class_rows=[0, 1]' --set recover.iterations=2)
+RUN_NP_TIMEOUT=$SMALL_SWEEP_TIMEOUT
+COMMON=("${SMALL_SWEEP[@]}")
 for np in 1 2; do
   for stage in structures simulate sweep sweep-report; do
     run_np "$np" -q tomo "$stage" "${COMMON[@]}" --set run.output_dir="np$np" || fail "tomo $stage at np=$np"

@@ -10,7 +10,7 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build}; k=${2:-15}; probes=${3:-8}
-source "$src/jobs/local/env.sh"
+source "$src/tests/bench/bench_env.sh"
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_NUM_THREADS=1
 py="/usr/bin/python3 $src/tests/bench/ann_peer.py"
 cache=$build/bench-data; mkdir -p "$cache"

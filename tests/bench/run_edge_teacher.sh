@@ -36,9 +36,7 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build}; cells=${2:-301}; neighbours=${3:-15,30}; icells=${4:-30}; knn=${5:-kd_tree}
-source "$src/jobs/local/env.sh"
-# Benchmarks only: OpenBLAS' own core detection and glibc's default allocator on both sides.
-unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE MALLOC_MMAP_THRESHOLD_ MALLOC_TRIM_THRESHOLD_
+source "$src/tests/bench/bench_env.sh"
 BIN=$build/bin/phenoscale
 PY=/usr/bin/python3
 PEER=$src/tests/bench/edge_teacher_peer.py

@@ -12,7 +12,7 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build}; rows=${2:-10000}; iterations=${3:-1000}
-source "$src/jobs/local/env.sh"
+source "$src/tests/bench/bench_env.sh"
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 data=$work/clusters.h5

@@ -14,7 +14,7 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build}; sizes=${2:-"100000 1000000"}; d=${3:-13}; k=${4:-15}; probes=${5:-8}
-source "$src/jobs/local/env.sh"
+source "$src/tests/bench/bench_env.sh"
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 bench=$build/tests/bench/bench_graph_scaling
 py=/usr/bin/python3

@@ -7,7 +7,7 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build}; rows=${2:-2000}; width=${3:-64000}
-source "$src/jobs/local/env.sh"
+source "$src/tests/bench/bench_env.sh"
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 file=$work/bench.h5
 declare -A read_gbs

@@ -13,7 +13,7 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build}; rows=${2:-200000}; threads=${3:-1}
-source "$src/jobs/local/env.sh"
+source "$src/tests/bench/bench_env.sh"
 PY=/usr/bin/python3
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 data=$work/features.h5

@@ -7,10 +7,13 @@
 # FAISS (python3-faiss, IndexFlatL2: exact brute force) is timed on the same
 # file at 1 and 2 threads.
 #   bash tests/bench/run_knn.sh [build_dir] [rows=100000] [k=15]
+# KNN_RUNS=3 repeats ours and scikit-learn three times (alternating, one
+# table row per run: the peer's time swings from run to run); KNN_FAISS=0
+# skips FAISS.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build}; rows=${2:-100000}; k=${3:-15}
-source "$src/jobs/local/env.sh"
+source "$src/tests/bench/bench_env.sh"
 cache=$build/bench-data; mkdir -p "$cache"
 data=$cache/knn_${rows}x15.h5
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
@@ -22,11 +25,13 @@ with h5py.File(sys.argv[1], "w") as f:
     f["features"] = x
 PY
 fi
-declare -A ours
+runs=${KNN_RUNS:-1}
+ours_times=""
+for run in $(seq 1 "$runs"); do
 for np in 1 2; do
   line=$(OMP_NUM_THREADS=1 mpirun -n $np "$build/tests/bench/bench_knn" "$data:/features" "$work/ours_np$np.h5" "$k")
-  echo "$line"
-  ours[$np]=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$line")
+  echo "run $run: $line"
+  ours_times+=" $(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' <<<"$line")"
 done
 for threads in 1 2; do
   OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads MKL_NUM_THREADS=$threads \
@@ -42,8 +47,11 @@ seconds = time.perf_counter() - t
 with h5py.File(sys.argv[2], "w") as f:
     f["neighbours"] = idx; f["distances"] = dist; f.attrs["seconds"] = seconds
 PY
+  cp "$work/sk_$threads.h5" "$work/sk_${threads}_run$run.h5"
+done
 done
 for threads in 1 2; do
+  [ "${KNN_FAISS:-1}" = 1 ] || break
   /usr/bin/python3 - "$data" "$work/faiss_$threads.h5" "$k" "$threads" <<'PY'
 import sys, time, h5py, numpy as np, faiss
 x = np.ascontiguousarray(h5py.File(sys.argv[1], "r")["features"][...])
@@ -61,10 +69,12 @@ with h5py.File(sys.argv[2], "w") as f:
     f["neighbours"] = idx; f.attrs["seconds"] = seconds
 PY
 done
-/usr/bin/python3 - "$work" "${ours[1]}" "${ours[2]}" <<'PY'
-import sys, h5py, numpy as np
-work, t1, t2 = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
-fa1 = h5py.File(f"{work}/faiss_1.h5", "r"); fa2 = h5py.File(f"{work}/faiss_2.h5", "r")
+# shellcheck disable=SC2086  # ours_times: one word per timing
+/usr/bin/python3 - "$work" "$runs" $ours_times <<'PY'
+import os, sys, h5py, numpy as np
+work, runs = sys.argv[1], int(sys.argv[2])
+ours = [float(t) for t in sys.argv[3:]]  # per run: np=1, np=2
+t1, t2 = ours[-2], ours[-1]
 sk = h5py.File(f"{work}/sk_1.h5", "r"); sk2 = h5py.File(f"{work}/sk_2.h5", "r")
 si, sd = sk["neighbours"][...], sk["distances"][...]
 rows = []
@@ -78,19 +88,24 @@ for np_ in (1, 2):
     recall_ties = (same.sum() + sum(si.shape[1] - same[r] for r in differ
                    if np.allclose(np.sort(od[r]), np.sort(sd[r]), rtol=1e-5, atol=1e-6))) / si.size
     rows.append((np_, recall, len(differ), ties, recall_ties, np.abs(od - sd).max()))
-s1, s2 = sk.attrs["seconds"], sk2.attrs["seconds"]
 print(f"\nExact kNN, N = {si.shape[0]}, d = 15, k = {si.shape[1]} (float32 data; 2-core machine shared with other jobs)\n")
-print("| run | ours (s) | sklearn brute (s) | ours / sklearn |")
-print("|---|---|---|---|")
-print(f"| 1 thread: ours np=1 × 1 thread vs sklearn 1 thread | {t1:.2f} | {s1:.2f} | {t1 / s1:.2f} |")
-print(f"| 2 threads: ours np=2 × 1 thread vs sklearn 2 threads | {t2:.2f} | {s2:.2f} | {t2 / s2:.2f} |")
-f1, f2 = fa1.attrs["seconds"], fa2.attrs["seconds"]
-print("\n| run | ours (s) | FAISS IndexFlatL2 (s) | ours / FAISS |")
-print("|---|---|---|---|")
-print(f"| 1 thread | {t1:.2f} | {f1:.2f} | {t1 / f1:.2f} |")
-print(f"| 2 threads (ours np=2) | {t2:.2f} | {f2:.2f} | {t2 / f2:.2f} |")
-fi = fa1["neighbours"][...]
-print(f"\nFAISS recall against sklearn (indices): {np.mean([len(set(a) & set(b)) for a, b in zip(fi, si)]) / si.shape[1]:.6f}")
+print("| run | comparison | ours (s) | sklearn brute (s) | ours / sklearn |")
+print("|---|---|---|---|---|")
+for run in range(runs):
+    for j, (threads, what) in enumerate(((1, "ours np=1 × 1 thread vs sklearn 1 thread"),
+                                          (2, "ours np=2 × 1 thread vs sklearn 2 threads"))):
+        s = h5py.File(f"{work}/sk_{threads}_run{run + 1}.h5", "r").attrs["seconds"]
+        t = ours[2 * run + j]
+        print(f"| {run + 1} | {what} | {t:.2f} | {s:.2f} | {t / s:.2f} |")
+if os.path.exists(f"{work}/faiss_1.h5"):
+    fa1 = h5py.File(f"{work}/faiss_1.h5", "r"); fa2 = h5py.File(f"{work}/faiss_2.h5", "r")
+    f1, f2 = fa1.attrs["seconds"], fa2.attrs["seconds"]
+    print("\n| run | ours (s) | FAISS IndexFlatL2 (s) | ours / FAISS |")
+    print("|---|---|---|---|")
+    print(f"| 1 thread | {t1:.2f} | {f1:.2f} | {t1 / f1:.2f} |")
+    print(f"| 2 threads (ours np=2) | {t2:.2f} | {f2:.2f} | {t2 / f2:.2f} |")
+    fi = fa1["neighbours"][...]
+    print(f"\nFAISS recall against sklearn (indices): {np.mean([len(set(a) & set(b)) for a, b in zip(fi, si)]) / si.shape[1]:.6f}")
 print("\n| ours | recall vs sklearn (indices) | rows with other indices | of which equal distances (ties) | recall, ties aside | max abs. distance difference |")
 print("|---|---|---|---|---|---|")
 for np_, r, d, t, rt, m in rows:

@@ -10,7 +10,7 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build}; points=${2:-100000}; clusters=${3:-20}
-source "$src/jobs/local/env.sh"
+source "$src/tests/bench/bench_env.sh"
 cache=$build/bench-data; mkdir -p "$cache"
 data=$cache/louvain_${points}_${clusters}.h5
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT

@@ -17,12 +17,10 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build}; threads=${2:-1}; repeats=${3:-3}
-source "$src/jobs/local/env.sh"
+source "$src/tests/bench/bench_env.sh"
 export OMP_NUM_THREADS=$threads
 # Like with like: our engine sets glibc's mmap/trim thresholds (mallopt in
-# nn::configure_threads), so the peer gets the same through the environment;
-# OpenBLAS kernel pins are unset for both sides.
-unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
+# nn::configure_threads), so the peer gets the same through the environment.
 export MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824
 PY=/usr/bin/python3
 BENCH=$build/tests/bench/bench_nn

@@ -10,7 +10,7 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build}; rows=${2:-100000}
-source "$src/jobs/local/env.sh"
+source "$src/tests/bench/bench_env.sh"
 export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 file=$work/pca.h5

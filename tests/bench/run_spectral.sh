@@ -11,7 +11,7 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build}; points=${2:-100000}; nev=${3:-11}
-source "$src/jobs/local/env.sh"
+source "$src/tests/bench/bench_env.sh"
 cache=$build/bench-data; mkdir -p "$cache"
 data=$cache/spectral_${points}.h5
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT

@@ -10,7 +10,7 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build}; deck=${2:-$src/inputs/spt/bench2d.toml}; ranks=${3:-2}
-source "$src/jobs/local/env.sh"
+source "$src/tests/bench/bench_env.sh"
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 BIN=$build/bin/phenoscale
 out=$("$BIN" spt simulate -c "$deck" --print-deck | sed -n 's/^output_dir *= *"\(.*\)"/\1/p' | head -n 1)

@@ -26,9 +26,7 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build}; repeats=${2:-3}; thread_counts=${3:-1 2}
-source "$src/jobs/local/env.sh"
-# Benchmarks only: OpenBLAS' own core detection and cache size on both sides.
-unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE MALLOC_MMAP_THRESHOLD_ MALLOC_TRIM_THRESHOLD_
+source "$src/tests/bench/bench_env.sh"
 PY=/usr/bin/python3
 PEER=$src/tests/bench/nn_peer.py
 BENCH=$build/tests/bench/bench_nn

@@ -19,9 +19,8 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build}; batch=${2:-8}; steps=${3:-4}
-source "$src/jobs/local/env.sh"
+source "$src/tests/bench/bench_env.sh"
 export OMP_NUM_THREADS=1
-unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 TUNED_MALLOC=(MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824)
 PY=/usr/bin/python3
 BENCH=$build/tests/bench/bench_nn

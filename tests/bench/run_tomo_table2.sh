@@ -20,7 +20,7 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build}; per_class=${2:-200}; epochs=${3:-40}; ranks=${4:-2}; seed=${5:-}
-source "$src/jobs/local/env.sh"
+source "$src/tests/bench/bench_env.sh"
 PY=/usr/bin/python3
 BIN=$build/bin/phenoscale
 DECK=$src/inputs/tomo/table2.toml

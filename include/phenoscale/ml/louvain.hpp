@@ -4,8 +4,10 @@
 // DeepHACKS (Ma et al. 2024) groups protrusion time series into phenotypes as
 // modularity communities of their kNN graph. Our Louvain follows the
 // distributed scheme of vite (ECP ExaGraph): vertices stay in their 1-D
-// blocks, ghost vertices' community ids are refreshed once per sweep, each
-// rank moves its own vertices greedily (fixed order, lowest-id tie-break),
+// blocks, each rank moves its own vertices greedily (fixed order, lowest-id
+// tie-break), colour by colour (a Jones-Plassmann colouring of the cross-rank
+// edges, ghosts' community ids refreshed after each colour: docs/methods.md
+// §3.5),
 // community totals live with the rank owning the community id and are updated
 // by exchanged deltas, and communities are coarsened into the vertices of the
 // next level until modularity stops improving. Our Leiden (Traag, Waltman &

@@ -1,0 +1,14 @@
+# Sourced by every tests/bench/run_*.sh after it sets $src: one environment
+# for ours and the peers ("Like with like", docs/performance.md).
+#  - jobs/local/env.sh: the OpenMPI settings for workstations and containers;
+#  - OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset: a machine profile may pin
+#    OpenBLAS to older kernels, and both sides link the same libopenblas, so
+#    both get its own core detection;
+#  - glibc's default allocator for both sides (a script that tunes ours sets
+#    the same MALLOC_*_ thresholds for the peer after sourcing this);
+#  - the line printed: the load average and the BLAS the peers' NumPy runs,
+#    with its kernel (threadpoolctl), to compare with ours.
+source "$src/jobs/local/env.sh"
+unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE MALLOC_MMAP_THRESHOLD_ MALLOC_TRIM_THRESHOLD_
+echo "bench environment: load average $(cut -d' ' -f1-3 /proc/loadavg); peers' BLAS:" \
+  "$(/usr/bin/python3 -c "import numpy, threadpoolctl; print('; '.join(f\"{i['internal_api']} {i.get('version')} {i.get('architecture', '')}\" for i in threadpoolctl.threadpool_info()))" 2>/dev/null || echo unknown)"
