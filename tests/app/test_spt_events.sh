@@ -39,7 +39,7 @@ cp np2/event_model.h5 np1/
 # A trajectory CSV (no truth) at 1 and 2 ranks; the test tracks.h5 (with truth) for the scores.
 for np in 1 2; do spt "$np" "np$np" events --input "np$np/test_tracks.csv" --output events_csv; done
 # Each rank batches its own tracks, so a track's batch changes with the rank
-# count and its probabilities round differently on AVX-512 kernels: the same
+# count and its probabilities can round differently (docs/architecture.md): the same
 # tracks and event frames, probabilities within 1e-4 (docs/cli.md `spt events`).
 if "$PY" - <<'PY'
 import csv, sys
