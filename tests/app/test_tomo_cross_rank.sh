@@ -10,8 +10,8 @@
 #   - tomo extract with one model: each rank runs its own block of rows in
 #     batches, so a row's batch changes with the rank count, and the CPU
 #     kernels can round a row's sums differently in a batch of another size
-#     (seen on AVX-512 machines; np=1 with batches of 15 reproduces np=3's
-#     rows bit for bit): the same features and logits to 1e-5 of their
+#     (on some CPUs; np=1 with batches of 15 reproduces np=3's rows bit for
+#     bit): the same features and logits to 1e-5 of their
 #     range at 3 ranks on np=1's model.
 #   - tomo subdivide with one feature file: the k-means (fixed-point global
 #     sums) gives the same result at any rank count — bit for bit at 3 ranks

@@ -4,9 +4,10 @@
 // detection on a kNN graph of their distances; this is the graph's first
 // half. Every rank keeps its row block and the blocks travel around a ring,
 // so each local row meets every global row exactly once and the result is
-// exact (no approximate index). Squared Euclidean distances come from a
-// float32 GEMM of mean-shifted rows (||x||² − 2x·y + ||y||²) used only as a
-// filter whose margin exceeds the GEMM's rounding bound: the k survivors of
+// exact (no approximate index). Squared Euclidean distances come from the
+// score kernel k-means assigns with (src/ml/score_kernel.hpp: float32
+// ||y||² − 2x·y by FMA) on mean-shifted rows, used only as a
+// filter whose margin exceeds its rounding bound: the k survivors of
 // each row are re-measured directly, so the neighbour lists and distances are
 // exact and bit-identical at any rank count. Ties go to the lower global
 // index. SAX/ACF distances, which are not Euclidean, enter as a precomputed
