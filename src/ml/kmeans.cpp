@@ -170,28 +170,19 @@ __attribute__((target("avx512f"))) void accumulate_avx512(const float* x, const 
 // Per-thread scratch of the kernel.
 struct Scratch {
   std::vector<float> scores;
-  std::vector<float> rows;  // zero-padded copy of a tail block
+  std::vector<float> rows;  // the kernel's zero-padded copy of a tail block
 };
 
-// Labels of local rows [begin, end): the kernel runs on full blocks of kRows
-// rows; a tail is copied into a zero-padded block so every row takes the
-// same path.
+// Labels of local rows [begin, end), kRows rows per kernel call (a tail
+// zero-padded by the kernel).
 template <typename Sink>
 void assign_range(const ShardedMatrix& x, const Packed& p, std::uint64_t begin, std::uint64_t end,
                   Scratch& scratch, Sink&& sink) {
-  const std::size_t d = p.d;
   scratch.scores.resize(kRows * p.kp);
-  scratch.rows.assign(kRows * d, 0.0f);
   float* s = scratch.scores.data();
   for (std::uint64_t i = begin; i < end; i += kRows) {
     const std::uint64_t n = std::min<std::uint64_t>(kRows, end - i);
-    const float* block = x.row(i);
-    if (n < kRows) {
-      std::fill(scratch.rows.begin(), scratch.rows.end(), 0.0f);
-      std::copy(block, block + n * d, scratch.rows.begin());
-      block = scratch.rows.data();
-    }
-    detail::scores(block, p, s);
+    detail::scores_block(x.row(i), n, p, s, scratch.rows);
     for (std::uint64_t r = 0; r < n; ++r) sink(i + r, detail::argmin(s + r * p.kp, p));
   }
 }
@@ -575,6 +566,7 @@ class Lloyd {
     const std::size_t k = p.k, d = p.d;
     const std::uint64_t n = x_.local_rows;
     std::fill(out.begin(), out.end(), 0);
+    const bool wide = detail::score_isa() == Isa::avx512;
 #pragma omp parallel
     {
       std::vector<std::int64_t> acc(k * d + k + 1, 0);
@@ -585,7 +577,7 @@ class Lloyd {
           acc[k * d + k] += labels[i] != label;
           labels[i] = label;
           ++acc[k * d + label];
-          if (detail::score_isa() == Isa::avx512) accumulate_avx512(x_.row(i), cs_.scale.data(), d, &acc[label * d]);
+          if (wide) accumulate_avx512(x_.row(i), cs_.scale.data(), d, &acc[label * d]);
           else accumulate_scalar(x_.row(i), cs_.scale.data(), d, &acc[label * d]);
         });
       }

@@ -53,6 +53,23 @@ void check_k(std::uint64_t k, std::uint64_t n) {
 
 using detail::finish;
 
+// Offers one local row the block rows (global index first + j) whose kernel
+// score s[j] passes its filter limit; the limit tightens as its heap fills.
+// The score only filters (the margin covers its rounding, so no true
+// neighbour is lost); the kept value is the direct distance.
+template <typename Limit>
+void offer_passing(const float* s, std::size_t count, const float* row, const float* block, std::uint64_t d,
+                   std::int64_t first, std::int64_t self, TopK& top, Limit&& limit_of) {
+  float limit = limit_of(top.worst_d2());
+  for (std::size_t j = detail::next_at_most(s, 0, count, limit); j < count;
+       j = detail::next_at_most(s, j + 1, count, limit)) {
+    const auto gj = first + static_cast<std::int64_t>(j);
+    if (gj == self) continue;
+    top.offer({squared_distance(row, block + j * d, d), gj});
+    limit = limit_of(top.worst_d2());
+  }
+}
+
 // Offers every row of one block (global rows [block_first, ...)) to every local row.
 void scan_block(const ShardedMatrix& x, const Shifted& mine, const std::vector<double>& shift,
                 const float* block, std::uint64_t block_rows, std::uint64_t block_first,
@@ -89,37 +106,21 @@ void scan_block(const ShardedMatrix& x, const Shifted& mine, const std::vector<d
 #pragma omp parallel
   {
     std::vector<float> scores(detail::kRows * ((col_tile + detail::kTile - 1) / detail::kTile * detail::kTile));
-    std::vector<float> padded(detail::kRows * d, 0.0f);
+    std::vector<float> padded;
 #pragma omp for schedule(dynamic)
     for (std::int64_t r0 = 0; r0 < local_rows; r0 += static_cast<std::int64_t>(row_chunk)) {
       const auto nr = static_cast<std::uint64_t>(std::min<std::int64_t>(row_chunk, local_rows - r0));
       for (std::size_t t = 0; t < tiles.size(); ++t) {
         const detail::Packed& tile = tiles[t];
+        const std::uint64_t c0 = t * col_tile;
         for (std::uint64_t i0 = 0; i0 < nr; i0 += detail::kRows) {
           const std::uint64_t n = std::min<std::uint64_t>(detail::kRows, nr - i0);
-          const float* rows = xd.data() + (r0 + i0) * d;
-          if (n < detail::kRows) {  // a tail: zero-padded, so every row takes the same path
-            std::fill(padded.begin(), padded.end(), 0.0f);
-            std::copy(rows, rows + n * d, padded.begin());
-            rows = padded.data();
-          }
-          detail::scores(rows, tile, scores.data());
+          detail::scores_block(xd.data() + (r0 + i0) * d, n, tile, scores.data(), padded);
           for (std::uint64_t i = 0; i < n; ++i) {
             const std::uint64_t li = r0 + i0 + i;
-            const auto self = static_cast<std::int64_t>(x.first_row + li);
-            TopK& top = best[li];
-            float limit = row_limit(li, top.worst_d2());
-            const float* s = scores.data() + i * tile.kp;
-            // The kernel's score only filters; the margin covers its rounding
-            // so no true neighbour is lost and the kept value is the direct one.
-            for (std::size_t j = detail::next_at_most(s, 0, tile.k, limit); j < tile.k;
-                 j = detail::next_at_most(s, j + 1, tile.k, limit)) {
-              const std::uint64_t c = t * col_tile + j;
-              const auto gj = static_cast<std::int64_t>(block_first + c);
-              if (gj == self) continue;
-              top.offer({squared_distance(x.row(li), block + c * d, d), gj});
-              limit = row_limit(li, top.worst_d2());
-            }
+            offer_passing(scores.data() + i * tile.kp, tile.k, x.row(li), block + c0 * d, d,
+                          static_cast<std::int64_t>(block_first + c0), static_cast<std::int64_t>(x.first_row + li),
+                          best[li], [&](double threshold) { return row_limit(li, threshold); });
           }
         }
       }

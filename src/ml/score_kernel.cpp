@@ -156,10 +156,7 @@ __attribute__((target("avx2"))) std::int32_t argmin_avx2(const float* s, std::si
   return 0;
 }
 
-Isa detect_isa_once() {
-  static const Isa isa = detect_isa();
-  return isa;
-}
+const Isa kIsa = detect_isa();  // at start-up: the hot paths only read it
 
 std::size_t next_at_most_scalar(const float* s, std::size_t from, std::size_t kp, float limit) {
   for (std::size_t j = from; j < kp; ++j) {
@@ -220,18 +217,27 @@ Packed pack(const float* rows, const float* keys, std::size_t k, std::size_t d) 
   return p;
 }
 
-Isa score_isa() { return detect_isa_once(); }
+Isa score_isa() { return kIsa; }
 
 void scores(const float* x, const Packed& p, float* s) {
-  switch (score_isa()) {
+  switch (kIsa) {
     case Isa::avx512: scores_avx512(x, p, s); break;
     case Isa::avx2: scores_avx2(x, p, s); break;
     default: scores_scalar(x, p, s);
   }
 }
 
+void scores_block(const float* rows, std::size_t n, const Packed& p, float* s, std::vector<float>& pad) {
+  if (n < kRows) {
+    pad.assign(kRows * p.d, 0.0f);
+    std::copy(rows, rows + n * p.d, pad.begin());
+    rows = pad.data();
+  }
+  scores(rows, p, s);
+}
+
 std::int32_t argmin(const float* s, const Packed& p) {
-  switch (score_isa()) {
+  switch (kIsa) {
     case Isa::avx512: return argmin_avx512(s, p.kp);
     case Isa::avx2: return argmin_avx2(s, p.kp);
     default: return argmin_scalar(s, p.k);
@@ -239,7 +245,7 @@ std::int32_t argmin(const float* s, const Packed& p) {
 }
 
 std::size_t next_at_most(const float* s, std::size_t from, std::size_t kp, float limit) {
-  switch (score_isa()) {
+  switch (kIsa) {
     case Isa::avx512: return next_at_most_avx512(s, from, kp, limit);
     case Isa::avx2: return next_at_most_avx2(s, from, kp, limit);
     default: return next_at_most_scalar(s, from, kp, limit);

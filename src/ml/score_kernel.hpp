@@ -36,6 +36,9 @@ Isa score_isa();  // the path in use (fixed at start-up)
 // Scores of kRows rows (x: kRows × d, row-major) against all packed columns
 // into s (kRows × kp).
 void scores(const float* x, const Packed& p, float* s);
+// The same for n <= kRows rows: a tail (n < kRows) is copied into pad
+// (resized to kRows × d, zero rows after it) so every row takes the same path.
+void scores_block(const float* rows, std::size_t n, const Packed& p, float* s, std::vector<float>& pad);
 // Lowest index of the smallest of the first p.k scores of one row.
 std::int32_t argmin(const float* s, const Packed& p);
 // The first j in [from, kp) with s[j] <= limit (NaN never), or kp.
