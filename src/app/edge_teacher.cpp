@@ -68,6 +68,7 @@ ml::ShardedMatrix acf_vectors(const core::Config& cfg, const EdgeSamples& s, con
   x.first_row = s.velocity.first_series;
   x.data.resize(x.local_rows * x.cols);
   const auto seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
+  const bool partial = cfg.string("teacher.distance") == "partial";
 #pragma omp parallel for schedule(dynamic, 64)
   for (std::int64_t i = 0; i < static_cast<std::int64_t>(s.size()); ++i) {
     const std::uint64_t global = x.first_row + static_cast<std::uint64_t>(i);
@@ -75,11 +76,28 @@ ml::ShardedMatrix acf_vectors(const core::Config& cfg, const EdgeSamples& s, con
     const auto padded = edge::pad_with_noise(sample_velocity(s, static_cast<std::uint64_t>(i)),
                                              pools.target_length[global], rng,
                                              static_cast<int>(cfg.integer("teacher.padding_tail")));
-    const auto acf = edge::sax_acf(padded, static_cast<int>(cfg.integer("teacher.frames_per_symbol")),
-                                   static_cast<int>(cfg.integer("teacher.alphabet")), lags);
+    const int frames_per_symbol = static_cast<int>(cfg.integer("teacher.frames_per_symbol"));
+    auto acf = edge::sax_acf(padded, frames_per_symbol, static_cast<int>(cfg.integer("teacher.alphabet")), lags);
+    if (partial) edge::mark_undefined_lags(acf, edge::symbol_count(padded.size(), frames_per_symbol));
     std::copy(acf.begin(), acf.end(), x.row(static_cast<std::uint64_t>(i)));
   }
+  if (partial) {
+    std::int64_t undefined = 0;
+    for (std::uint64_t i = 0; i < x.local_rows; ++i) undefined += std::isnan(x.row(i)[0]) ? 1 : 0;
+    undefined = comm.allreduce_sum(undefined);
+    par::check_all(comm, undefined == 0,
+                   cat("edge teacher: ", undefined, " sample(s) shorter than 2 SAX symbols (",
+                       cfg.integer("teacher.frames_per_symbol") + 1,
+                       " frames or more needed): no ACF lag is defined; drop them or set teacher.distance = \"zero-filled\""));
+  }
   return x;
+}
+
+// "partial": the ACF is undefined beyond a series' length and those lags are
+// left out of the distance (DeepHACKS' pooled partial distances); "zero-filled":
+// they are 0 and every lag counts.
+ml::Distance teacher_distance(const core::Config& cfg) {
+  return cfg.string("teacher.distance") == "partial" ? ml::Distance::nan_euclidean : ml::Distance::euclidean;
 }
 
 // Mean velocity per cluster and aligned frame (onset at frame `before`).
@@ -131,10 +149,14 @@ void add_edge_teacher_keys(core::Schema& s) {
               "Exact kNN search: deduplicated (once per distinct ACF vector; all rows gathered on every rank) or "
               "ring (row blocks passed around the ranks; for data without repeats); the same neighbours",
               {"deduplicated", "ring"})
+      .string("teacher.distance", "partial",
+              "partial: ACF lags beyond a series' length are missing and left out of the distance (scikit-learn's "
+              "nan_euclidean; DeepHACKS' pooled partial distances); zero-filled: they are 0 and every lag counts",
+              {"partial", "zero-filled"})
       .string("teacher.method", "igraph-infomap", "Community detection (ml communities methods)", ml::community_methods())
       .integer_list("teacher.neighbours", {40, 80, 160, 320, 640},
                     "Neighbour counts K of the kNN graph to sweep (K < samples; larger K, fewer communities)")
-      .string("teacher.select", "silhouette", "Choose K by the highest silhouette or the lowest Davies-Bouldin",
+      .string("teacher.select", "davies-bouldin", "Choose K by the lowest Davies-Bouldin or the highest silhouette",
               {"silhouette", "davies-bouldin"})
       .real("teacher.resolution", 1.0, "Modularity resolution γ (louvain, leiden)", 1e-6, 1e6);
 }
@@ -216,6 +238,10 @@ void edge_teacher(const StageContext& ctx) {
   communities.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
   ml::SilhouetteOptions quality;
   quality.seed = communities.seed;
+  quality.distance = teacher_distance(cfg);
+  par::check_all(ctx.comm, quality.distance == ml::Distance::euclidean || cfg.string("teacher.knn") == "deduplicated",
+                 "teacher.knn = \"ring\" measures Euclidean distances only; with teacher.distance = \"partial\" use "
+                 "teacher.knn = \"deduplicated\"");
   // The exact kNN once, at the largest K (smaller K are its prefixes). SAX/ACF
   // vectors repeat heavily (a few symbols, short series), so by default the
   // search runs once per distinct vector: the same result as the ring search, bit for bit.
@@ -223,7 +249,7 @@ void edge_teacher(const StageContext& ctx) {
   {
     core::ScopedTimer t(ctx.timers, "knn");
     knn = cfg.string("teacher.knn") == "deduplicated"
-              ? ml::exact_knn_deduplicated(acf, static_cast<std::uint64_t>(max_k), ctx.comm)
+              ? ml::exact_knn_deduplicated(acf, static_cast<std::uint64_t>(max_k), ctx.comm, quality.distance)
               : ml::exact_knn(acf, static_cast<std::uint64_t>(max_k), ctx.comm);
   }
   ml::SweepResult sweep;
@@ -238,8 +264,7 @@ void edge_teacher(const StageContext& ctx) {
     for (std::size_t k = 0; k < sweep.points.size(); ++k)
       if (std::isfinite(sweep.points[k].davies_bouldin) && sweep.points[k].davies_bouldin < best)
         best = sweep.points[k].davies_bouldin, chosen = k;
-    labels = ml::sweep_communities(acf, {sweep.points[chosen].parameter}, communities, quality, {}, ctx.comm, &knn)
-                 .best_labels;
+    labels = sweep.point_labels[chosen];
   }
   const auto& point = sweep.points[chosen];
   const std::int64_t clusters = point.clusters;
@@ -259,6 +284,7 @@ void edge_teacher(const StageContext& ctx) {
     out.write_attribute("/", "clusters", clusters);
     out.write_attribute("/", "neighbours", point.parameter);
     out.write_attribute("/", "method", cfg.string("teacher.method"));
+    out.write_attribute("/", "distance", std::string(ml::distance_name(quality.distance)));
     out.write_attribute("/", "silhouette", point.silhouette);
     out.write_attribute("/", "davies_bouldin", point.davies_bouldin);
     if (truth) out.write_attribute("/", "ari_planted_coarse", ari);

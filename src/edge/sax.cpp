@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <string>
 
 #include "phenoscale/core/error.hpp"
@@ -86,6 +87,18 @@ std::vector<double> acf(const std::vector<double>& x, int max_lag) {
 std::vector<double> sax_acf(const std::vector<double>& velocity, int frames_per_symbol, int alphabet, int max_lag) {
   const std::vector<int> word = sax(z_normalise(velocity), frames_per_symbol, alphabet);
   return acf(std::vector<double>(word.begin(), word.end()), max_lag);
+}
+
+std::size_t symbol_count(std::size_t frames, int frames_per_symbol) {
+  if (frames_per_symbol < 1)
+    throw ConfigError("edge SAX: frames_per_symbol must be >= 1, got " + std::to_string(frames_per_symbol));
+  const auto w = static_cast<std::size_t>(frames_per_symbol);
+  return (frames + w - 1) / w;
+}
+
+void mark_undefined_lags(std::vector<double>& acf_lags_from_1, std::size_t symbols) {
+  for (std::size_t k = 1; k <= acf_lags_from_1.size(); ++k)
+    if (k >= symbols) acf_lags_from_1[k - 1] = std::numeric_limits<double>::quiet_NaN();
 }
 
 LengthPools pool_lengths(const std::vector<int>& lengths, int tolerance) {

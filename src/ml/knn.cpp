@@ -179,6 +179,14 @@ KnnResult exact_knn(const ShardedMatrix& x, std::uint64_t k, const par::Comm& co
 
 namespace {
 
+// Every rank holds the same gathered rows, so every rank throws together.
+void check_finite_rows(const std::vector<float>& all, std::uint64_t d, const char* what) {
+  for (std::size_t i = 0; i < all.size(); ++i)
+    if (!std::isfinite(all[i]))
+      throw InputError(cat(what, ": row ", i / d, " holds ", all[i], " at column ", i % d,
+                           "; missing coordinates (NaN) need the nan-euclidean distance"));
+}
+
 // Distinct rows of the gathered matrix, in order of first occurrence, with the
 // global indices of their copies (ascending).
 struct DistinctRows {
@@ -210,11 +218,13 @@ DistinctRows distinct_rows(const std::vector<float>& all, std::uint64_t n, std::
 // ordered by squared distance, and the copies of vectors at the same distance
 // merged by row index.
 std::vector<Candidate> nearest_rows(const std::vector<float>& all, std::uint64_t d, const DistinctRows& rows,
-                                    std::uint32_t query, std::uint64_t want) {
+                                    std::uint32_t query, std::uint64_t want, Distance distance) {
   const float* q = all.data() + rows.first[query] * d;
   std::vector<std::pair<double, std::uint32_t>> by_distance(rows.first.size());
-  for (std::uint32_t u = 0; u < by_distance.size(); ++u)
-    by_distance[u] = {squared_distance(q, all.data() + rows.first[u] * d, d), u};
+  for (std::uint32_t u = 0; u < by_distance.size(); ++u) {
+    const float* r = all.data() + rows.first[u] * d;
+    by_distance[u] = {distance == Distance::euclidean ? squared_distance(q, r, d) : nan_squared_distance(q, r, d), u};
+  }
   std::sort(by_distance.begin(), by_distance.end());
   std::vector<Candidate> out;
   for (std::size_t a = 0; a < by_distance.size() && out.size() < want;) {
@@ -237,9 +247,10 @@ std::vector<Candidate> nearest_rows(const std::vector<float>& all, std::uint64_t
 
 }  // namespace
 
-KnnResult exact_knn_deduplicated(const ShardedMatrix& x, std::uint64_t k, const par::Comm& comm) {
+KnnResult exact_knn_deduplicated(const ShardedMatrix& x, std::uint64_t k, const par::Comm& comm, Distance distance) {
   check_k(k, x.global_rows);
   const std::vector<float> all = gather_rows(x, comm);
+  if (distance == Distance::euclidean) check_finite_rows(all, x.cols, "kNN (euclidean)");
   const DistinctRows rows = distinct_rows(all, x.global_rows, x.cols);
   std::vector<TopK> best(x.local_rows, TopK(k));
   // One search per distinct vector held here (k + 1 rows: the query's own copy
@@ -251,7 +262,7 @@ KnnResult exact_knn_deduplicated(const ShardedMatrix& x, std::uint64_t k, const 
   std::vector<std::vector<Candidate>> found(queries.size());
 #pragma omp parallel for schedule(dynamic, 16)
   for (std::int64_t j = 0; j < static_cast<std::int64_t>(queries.size()); ++j)
-    found[static_cast<std::size_t>(j)] = nearest_rows(all, x.cols, rows, queries[static_cast<std::size_t>(j)], k + 1);
+    found[static_cast<std::size_t>(j)] = nearest_rows(all, x.cols, rows, queries[static_cast<std::size_t>(j)], k + 1, distance);
   for (std::uint64_t i = 0; i < x.local_rows; ++i) {
     const auto self = static_cast<std::int64_t>(x.first_row + i);
     const auto j = std::lower_bound(queries.begin(), queries.end(), rows.of_row[self]) - queries.begin();

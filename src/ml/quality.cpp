@@ -83,6 +83,7 @@ struct DistanceJob {
   std::vector<double> shift;  // subtracted from every row: distances are unchanged, rounding smaller
   const double* weights = nullptr;  // per target row (collapsed repeats); null: 1
   bool self_in_targets = true;      // query ids index the targets (false once they are collapsed)
+  Distance distance = Distance::euclidean;
 };
 
 // Target rows that repeat with the same label — SAX/ACF vectors take a few
@@ -133,7 +134,25 @@ void load_shifted(const float* data, std::uint64_t first, std::uint64_t rows, co
 // O(m · n · d) core of the silhouette. Tiles of ‖q‖² + ‖t‖² − 2 q·t turn it
 // into GEMMs (as scikit-learn's euclidean_distances does); the shift to the
 // data mean keeps the cancellation small. Threads split the query tiles.
+// Under nan-euclidean (missing coordinates, ml/distance.hpp) the distances
+// are measured one pair at a time: the missing pattern differs per pair.
+void nan_distance_sums(const DistanceJob& job, std::vector<double>& sums) {
+#pragma omp parallel for schedule(dynamic, 16)
+  for (std::int64_t q = 0; q < static_cast<std::int64_t>(job.m); ++q) {
+    const float* row = job.queries + q * job.d;
+    double* out = sums.data() + q * job.clusters;
+    const std::uint64_t id = job.query_ids[q];
+    for (std::uint64_t t = 0; t < job.n; ++t) {
+      if (job.self_in_targets && job.target_first + t == id) continue;
+      const double d2 = nan_squared_distance(row, job.targets + t * job.d, job.d);
+      const double w = job.weights ? job.weights[t] : 1.0;
+      if (d2 > 0.0) out[job.target_labels[t]] += w * std::sqrt(d2);
+    }
+  }
+}
+
 void distance_sums(const DistanceJob& job, std::vector<double>& sums) {
+  if (job.distance == Distance::nan_euclidean) return nan_distance_sums(job, sums);
   const std::uint64_t query_tile = 64, target_tile = 1024;
   const auto tiles = static_cast<std::int64_t>((job.m + query_tile - 1) / query_tile);
 #pragma omp parallel
@@ -189,7 +208,7 @@ double silhouette_of(const double* sums, std::int32_t own, const std::vector<dou
 }
 
 SilhouetteResult exact_silhouette(const ShardedMatrix& x, const std::vector<std::int32_t>& dense,
-                                  const std::vector<double>& sizes, const par::Comm& comm) {
+                                  const std::vector<double>& sizes, Distance distance, const par::Comm& comm) {
   const std::vector<float> all = gather_rows(x, comm);
   std::vector<std::int64_t> wide(dense.begin(), dense.end());
   const std::vector<std::int64_t> all_wide = gather_values(wide, comm);
@@ -200,6 +219,7 @@ SilhouetteResult exact_silhouette(const ShardedMatrix& x, const std::vector<std:
   for (std::uint64_t i = 0; i < x.local_rows; ++i) ids[i] = x.first_row + i;
   DistanceJob job{x.data.data(), ids.data(), x.local_rows, all.data(), 0, all_labels.data(), x.global_rows, x.cols, k,
                   column_mean(all, x.cols)};
+  job.distance = distance;
   CollapsedTargets collapsed;
   collapse_targets(job, collapsed);
   distance_sums(job, sums);
@@ -239,6 +259,7 @@ SilhouetteResult sampled_silhouette(const ShardedMatrix& x, const std::vector<st
   std::vector<double> sums(m * k, 0.0);
   DistanceJob job{sample.data(), sample_ids.data(), m, x.data.data(), x.first_row, dense.data(), x.local_rows, x.cols, k,
                   column_mean(sample, x.cols)};
+  job.distance = options.distance;
   CollapsedTargets collapsed;
   collapse_targets(job, collapsed);
   distance_sums(job, sums);
@@ -298,48 +319,50 @@ SilhouetteResult silhouette(const ShardedMatrix& x, const std::vector<std::int64
   par::collectively(comm, [&] { check_cluster_count(index.size(), x.global_rows, "silhouette"); });
   const auto dense = index.dense(labels);
   const auto sizes = cluster_sizes(dense, index.size(), comm);
-  if (x.global_rows <= options.exact_limit) return exact_silhouette(x, dense, sizes, comm);
+  if (x.global_rows <= options.exact_limit) return exact_silhouette(x, dense, sizes, options.distance, comm);
   return sampled_silhouette(x, dense, sizes, options, comm);
 }
 
-double davies_bouldin(const ShardedMatrix& x, const std::vector<std::int64_t>& labels, const par::Comm& comm) {
+double davies_bouldin(const ShardedMatrix& x, const std::vector<std::int64_t>& labels, const par::Comm& comm,
+                      Distance distance) {
   check_labels(x, labels, comm, "Davies-Bouldin");
   const LabelIndex index(labels, comm);
   par::collectively(comm, [&] { check_cluster_count(index.size(), x.global_rows, "Davies-Bouldin"); });
   const auto dense = index.dense(labels);
   const std::uint64_t k = index.size(), d = x.cols;
-  const auto sizes = cluster_sizes(dense, k, comm);
-
-  std::vector<double> centroids(k * d, 0.0);
+  const bool partial = distance == Distance::nan_euclidean;
+  // Centroids: means over the rows present in each coordinate (all rows under euclidean).
+  std::vector<double> centroids(k * d, 0.0), present(k * d, 0.0);
   for (std::uint64_t i = 0; i < x.local_rows; ++i) {
-    for (std::uint64_t j = 0; j < d; ++j) centroids[dense[i] * d + j] += x.row(i)[j];
+    for (std::uint64_t j = 0; j < d; ++j) {
+      const float v = x.row(i)[j];
+      if (partial && std::isnan(v)) continue;
+      centroids[dense[i] * d + j] += v;
+      present[dense[i] * d + j] += 1.0;
+    }
   }
   comm.allreduce_sum_inplace(centroids);
-  for (std::uint64_t c = 0; c < k; ++c) {
-    for (std::uint64_t j = 0; j < d; ++j) centroids[c * d + j] /= sizes[c];
-  }
-  std::vector<double> scatter(k, 0.0);
-  for (std::uint64_t i = 0; i < x.local_rows; ++i) {
+  comm.allreduce_sum_inplace(present);
+  for (std::uint64_t c = 0; c < k * d; ++c)
+    centroids[c] = present[c] > 0 ? centroids[c] / present[c] : std::numeric_limits<double>::quiet_NaN();
+  auto between = [&](const auto* a, const double* b) {
+    if (partial) return std::sqrt(nan_squared_distance(a, b, d));
     double s = 0.0;
     for (std::uint64_t j = 0; j < d; ++j) {
-      const double diff = x.row(i)[j] - centroids[dense[i] * d + j];
+      const double diff = a[j] - b[j];
       s += diff * diff;
     }
-    scatter[dense[i]] += std::sqrt(s);
-  }
+    return std::sqrt(s);
+  };
+  const auto sizes = cluster_sizes(dense, k, comm);
+  std::vector<double> scatter(k, 0.0);
+  for (std::uint64_t i = 0; i < x.local_rows; ++i) scatter[dense[i]] += between(x.row(i), &centroids[dense[i] * d]);
   comm.allreduce_sum_inplace(scatter);
   for (std::uint64_t c = 0; c < k; ++c) scatter[c] /= sizes[c];
 
   std::vector<double> separation(k * k, 0.0);
   for (std::uint64_t a = 0; a < k; ++a) {
-    for (std::uint64_t b = 0; b < k; ++b) {
-      double s = 0.0;
-      for (std::uint64_t j = 0; j < d; ++j) {
-        const double diff = centroids[a * d + j] - centroids[b * d + j];
-        s += diff * diff;
-      }
-      separation[a * k + b] = std::sqrt(s);
-    }
+    for (std::uint64_t b = 0; b < k; ++b) separation[a * k + b] = between(&centroids[a * d], &centroids[b * d]);
   }
   // scikit-learn returns 0 when all clusters are points or all centroids coincide (np.allclose to 0).
   auto near_zero = [](double v) { return std::abs(v) <= 1e-8; };

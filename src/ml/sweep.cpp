@@ -41,7 +41,7 @@ SweepPoint score(const ShardedMatrix& x, std::int64_t parameter, const std::vect
     const SilhouetteResult s = silhouette(x, labels, quality, comm);
     p.silhouette = s.value;
     p.silhouette_stderr = s.standard_error;
-    p.davies_bouldin = davies_bouldin(x, labels, comm);
+    p.davies_bouldin = davies_bouldin(x, labels, comm, quality.distance);
   } else {
     p.silhouette = p.silhouette_stderr = p.davies_bouldin = kUndefined;
   }
@@ -62,8 +62,9 @@ void consider(SweepResult& result, SweepPoint point, std::vector<std::int64_t> l
                       (std::isnan(best.silhouette) || point.silhouette > best.silhouette);
   if (first || better) {
     result.best = result.points.size() - 1;
-    result.best_labels = std::move(labels);
+    result.best_labels = labels;
   }
+  result.point_labels.push_back(std::move(labels));
 }
 
 }  // namespace
@@ -91,7 +92,9 @@ SweepResult sweep_communities(const ShardedMatrix& x, const std::vector<std::int
   if (neighbour_counts.empty()) return result;
   const auto largest = static_cast<std::uint64_t>(*std::max_element(neighbour_counts.begin(), neighbour_counts.end()));
   // One search at the largest K; every smaller K is its prefix (exact: the order is strict).
-  const KnnResult all = neighbours_at_max ? *neighbours_at_max : exact_knn(x, largest, comm);
+  const KnnResult all = neighbours_at_max                              ? *neighbours_at_max
+                        : quality.distance == Distance::nan_euclidean ? exact_knn_deduplicated(x, largest, comm, quality.distance)
+                                                                      : exact_knn(x, largest, comm);
   for (const std::int64_t k : neighbour_counts) {
     const KnnResult neighbours = nearest_prefix(all, static_cast<std::uint64_t>(k));
     const DistGraph graph = symmetrise(neighbours, EdgeWeighting{}, comm);

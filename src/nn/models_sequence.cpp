@@ -100,7 +100,7 @@ class GuidedBiLstmAutoencoder final : public Model {
     x = std::get<0>(enc1_->forward_with_packed_input(x));
     x = std::get<0>(enc2_->forward_with_packed_input(x));
     auto latent = std::get<0>(std::get<1>(enc3_->forward_with_packed_input(x)))[-1];
-    auto h = torch::relu(norm_->forward(head1_->forward(latent)));
+    auto h = torch::relu(normalise(head1_->forward(latent)));
     h = F::dropout(h, F::DropoutFuncOptions().p(dropout_).training(is_training()));
     auto logits = head2_->forward(h);
     if (!batch.need_reconstruction) return {logits, latent, {}};  // the head never reads the decoder
@@ -117,6 +117,17 @@ class GuidedBiLstmAutoencoder final : public Model {
   torch::nn::Linear head1_{nullptr}, head2_{nullptr};
   torch::nn::BatchNorm1d norm_{nullptr};
   double dropout_ = 0.5;
+
+  // A training batch of one sample on a rank (the end of an epoch split over
+  // ranks) has no batch variance: LibTorch refuses it. That step normalises
+  // with the running statistics instead, as evaluation does, and leaves them
+  // unchanged; every other batch uses its own statistics as usual.
+  torch::Tensor normalise(const torch::Tensor& x) {
+    if (!is_training() || x.size(0) > 1) return norm_->forward(x);
+    return F::batch_norm(x, norm_->running_mean, norm_->running_var,
+                         F::BatchNormFuncOptions().weight(norm_->weight).bias(norm_->bias).training(false).eps(
+                             norm_->options.eps()));
+  }
 };
 
 }  // namespace

@@ -13,8 +13,9 @@
 #     series alone (no cells, no conditions); stats then refuses clearly.
 #  5. Bad input: movies with frames of different sizes, a frame with no cell,
 #     a CSV with a missing column, all-NaN series (skipped and counted), a
-#     condition with one cell (skipped and counted): one error line or a
-#     counted skip, and no partial output.
+#     series too short for the teacher's partial ACF distances, a condition
+#     with one cell (skipped and counted): one error line or a counted skip,
+#     and no partial output.
 source "$(dirname "$0")/common.bash"
 cd "$WORK"
 RUN_NP_TIMEOUT=300
@@ -164,6 +165,14 @@ else fail "all-NaN series: $(grep 'edge import:' <<<"$out")"; fi
 { echo 'sample_id,frame,velocity'; for t in $(seq 0 30); do echo "7,$t,nan"; done; } >allnan.csv
 expect_error "only all-NaN series" "no usable sample among 1" 2 edge import -c "$DECK" --input allnan.csv --set run.output_dir=out_allnan
 no_files "only all-NaN series" out_allnan
+# Partial ACF distances need 2 SAX symbols: a 3-frame series (imported with
+# import.min_frames = 2) has no lag at all; one error line, no teacher output.
+{ cat long.csv; for t in 0 1 2; do echo "99,$t,1.0"; done; } >short.csv
+edge 2 out_short import --input short.csv --set import.min_frames=2
+expect_error "a series shorter than 2 SAX symbols" "1 sample(s) shorter than 2 SAX symbols" 2 edge teacher -c "$DECK" \
+  "${TINY[@]}" --set run.output_dir=out_short --set teacher.input=out_short/events.h5
+if [ ! -e out_short/teacher.h5 ] && [ ! -e out_short/teacher.csv ]; then pass "too-short series: no teacher output"
+else fail "too-short series: teacher output left in out_short"; fi
 # One cell in a condition: the condition is skipped with a count, the others are tested.
 $PY - np1 <<'PY'
 import csv, math, sys

@@ -94,6 +94,26 @@ TEST(SaxAcf, HandComputedPipeline) {
   EXPECT_EQ(sax_acf(v).size(), 13u);
 }
 
+// The same 18 frames make 5 symbols: lags 5..13 do not exist. Partial
+// distances leave them out (NaN) instead of acf()'s 0; lags 1..4 stay.
+TEST(SaxAcf, UndefinedLagsOfAShortSeriesAreMissing) {
+  EXPECT_EQ(symbol_count(18, 4), 5u);
+  EXPECT_EQ(symbol_count(20, 4), 5u);
+  EXPECT_EQ(symbol_count(21, 4), 6u);
+  EXPECT_EQ(symbol_count(56, 4), 14u);
+  const std::vector<double> v{1.0, 2.0, 1.5, 0.5, 3.0, 4.0, 3.5, 2.5, -1.0,
+                              0.0, -0.5, -1.5, 2.0, 2.0, 2.0, 2.0, 0.0, 1.0};
+  std::vector<double> r = sax_acf(v, 4, 4, 13);
+  mark_undefined_lags(r, symbol_count(v.size(), 4));
+  EXPECT_NEAR(r[0], -3.96 / 5.2, 1e-14);
+  EXPECT_NEAR(r[3], 0.16 / 5.2, 1e-14);
+  for (std::size_t k = 4; k < r.size(); ++k) EXPECT_TRUE(std::isnan(r[k])) << "lag " << k + 1;
+  // A complete 56-frame sample (14 symbols) has all 13 lags.
+  std::vector<double> full(13, 0.5);
+  mark_undefined_lags(full, 14);
+  for (double x : full) EXPECT_EQ(x, 0.5);
+}
+
 TEST(PoolLengths, GreedyFromTheShortest) {
   // Distinct sorted: 17, 20, 23, 24, 30, 31, 56. Pools: {17, 20, 23} (≤ 23),
   // {24, 30} (≤ 30), {31} (≤ 37), {56}.

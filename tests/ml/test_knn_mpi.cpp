@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <set>
 #include <utility>
 
@@ -14,6 +15,7 @@
 #include "phenoscale/ml/graph.hpp"
 #include "phenoscale/ml/knn.hpp"
 #include "phenoscale/ml/matrix.hpp"
+#include "partial_fixture.hpp"
 #include "test_support.hpp"
 
 using namespace phenoscale;
@@ -129,6 +131,45 @@ TEST(Knn, DeduplicatedSearchIsTheExactSearchBitForBit) {
       const auto expected = brute_force(all, n, d, x.first_row + li, k);
       for (std::uint64_t j = 0; j < k; ++j) EXPECT_EQ(dedup.neighbours_of(li)[j], expected[j].second);
     }
+  }
+}
+
+// nan-euclidean (ml/distance.hpp) against scikit-learn's
+// nan_euclidean_distances: the sklearn documentation's example by hand, then
+// the fixture's rows with missing trailing coordinates: the deduplicated
+// search's distances equal scikit-learn's (float32 rounding), its neighbours
+// a brute force over the same distances here, at any rank count.
+TEST(Knn, NanEuclideanMatchesScikitLearn) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float a[] = {0.0f, 1.0f}, b[] = {1.0f, nan}, c[] = {3.0f, nan, 5.0f}, e[] = {1.0f, 0.0f, 0.0f};
+  EXPECT_NEAR(std::sqrt(ml::nan_squared_distance(a, b, 2)), 1.41421356, 1e-8);
+  EXPECT_NEAR(ml::nan_squared_distance(c, e, 3), 1.5 * (4.0 + 25.0), 1e-12);
+  const float none[] = {nan, 1.0f}, other[] = {2.0f, nan};
+  EXPECT_TRUE(std::isinf(ml::nan_squared_distance(none, other, 2)));
+
+  const std::string path = phenoscale::testing::source_path("ml/fixtures/partial.h5");
+  const auto x = phenoscale::testing::read_partial_rows(path, world());
+  const auto head = ml::read_matrix({path, "/distances_head"}, world());
+  const std::vector<float> all = ml::gather_rows(x, world()), sklearn = ml::gather_rows(head, world());
+  const std::uint64_t n = x.global_rows, d = x.cols, k = 9;
+  const auto knn = ml::exact_knn_deduplicated(x, k, world(), ml::Distance::nan_euclidean);
+  for (std::uint64_t li = 0; li < x.local_rows; ++li) {
+    const std::uint64_t i = x.first_row + li;
+    std::vector<std::pair<double, std::int64_t>> expected;
+    for (std::uint64_t j = 0; j < n; ++j)
+      if (j != i) expected.push_back({ml::nan_squared_distance(&all[i * d], &all[j * d], d), std::int64_t(j)});
+    std::sort(expected.begin(), expected.end());
+    for (std::uint64_t m = 0; m < k; ++m) {
+      EXPECT_EQ(knn.neighbours_of(li)[m], expected[m].second) << "row " << i;
+      if (i < 20) EXPECT_NEAR(knn.distances_of(li)[m], sklearn[i * n + expected[m].second], 1e-5) << "row " << i;
+    }
+  }
+  // Plain Euclidean refuses the NaN rows with a one-line error.
+  try {
+    ml::exact_knn_deduplicated(x, k, world());
+    ADD_FAILURE() << "NaN rows accepted under euclidean";
+  } catch (const InputError& err) {
+    EXPECT_NE(std::string(err.what()).find("nan-euclidean"), std::string::npos) << err.what();
   }
 }
 

@@ -19,6 +19,7 @@
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/ml/matrix.hpp"
 #include "phenoscale/ml/quality.hpp"
+#include "partial_fixture.hpp"
 #include "test_support.hpp"
 
 using namespace phenoscale;
@@ -65,6 +66,31 @@ TEST(Quality, MatchesScikitLearnOnFixture) {
   EXPECT_NEAR(ml::normalized_mutual_info(f.truth, f.predicted, world()), sklearn("nmi"), 1e-12);
   EXPECT_NEAR(ml::adjusted_rand_index(f.truth, f.other, world()), sklearn("adjusted_rand_index_other"), 1e-12);
   EXPECT_NEAR(ml::normalized_mutual_info(f.truth, f.other, world()), sklearn("nmi_other"), 1e-12);
+}
+
+// Rows with missing trailing coordinates (tests/ml/fixtures/make_partial.py):
+// scikit-learn's silhouette over its nan_euclidean distances, and the
+// Davies–Bouldin index under the same distance, exact and sampled.
+TEST(Quality, NanEuclideanMatchesScikitLearnOnFixture) {
+  const std::string path = phenoscale::testing::source_path("ml/fixtures/partial.h5");
+  const auto x = phenoscale::testing::read_partial_rows(path, world());
+  const auto labels = ml::read_labels(path + ":/labels", x, world());
+  double expected_silhouette = 0, expected_db = 0;
+  {
+    io::H5File f = io::H5File::open(path, world());
+    expected_silhouette = f.read_double_attribute("/", "silhouette_nan_euclidean");
+    expected_db = f.read_double_attribute("/", "davies_bouldin_nan_euclidean");
+  }
+  ml::SilhouetteOptions partial;
+  partial.distance = ml::Distance::nan_euclidean;
+  EXPECT_NEAR(ml::silhouette(x, labels, partial, world()).value, expected_silhouette, 1e-6);
+  EXPECT_NEAR(ml::davies_bouldin(x, labels, world(), ml::Distance::nan_euclidean), expected_db, 1e-8);
+  // The sampled path (every row drawn) gives the exact mean too.
+  partial.exact_limit = 10;
+  partial.sample_size = 1000;
+  EXPECT_NEAR(ml::silhouette(x, labels, partial, world()).value, expected_silhouette, 1e-6);
+  // Leaving the missing coordinates out matters: Euclidean on the NaN rows is not this.
+  EXPECT_FALSE(std::abs(ml::davies_bouldin(x, labels, world()) - expected_db) < 1e-3);
 }
 
 TEST(Quality, IdenticalAndRenamedLabelingsScoreOne) {

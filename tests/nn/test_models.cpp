@@ -79,6 +79,39 @@ TEST(Models, GuidedAutoencoderReconstructsEveryFrame) {
   EXPECT_EQ(out.reconstruction[1].narrow(0, 4, 5).abs().sum().item<double>(), 0.0);
 }
 
+// A rank's last training batch can hold one sample: the head's BatchNorm
+// then normalises with its running statistics (as in evaluation) instead of
+// failing, the statistics stay as they were, and gradients still flow.
+TEST(Models, GuidedAutoencoderTrainsOnABatchOfOne) {
+  auto m = make_model(make_spec("guided-bilstm-ae", {{"channels", 1}, {"classes", 3}}));
+  m->train();
+  Batch b;
+  b.inputs = torch::randn({1, 6, 1});
+  b.lengths = torch::tensor({6}, torch::kInt64);
+  b.mask = torch::ones({1, 6});
+  b.need_reconstruction = true;
+  std::vector<torch::Tensor> before;
+  for (const auto& buffer : m->buffers()) before.push_back(buffer.clone());
+  const auto out = m->forward(b);
+  ASSERT_EQ(out.logits.sizes(), (std::vector<std::int64_t>{1, 3}));
+  out.logits.sum().backward();
+  double gradient = 0;
+  for (const auto& p : m->parameters())
+    if (p.grad().defined()) gradient += p.grad().abs().sum().item<double>();
+  EXPECT_GT(gradient, 0.0);
+  const auto after = m->buffers();
+  ASSERT_EQ(after.size(), before.size());
+  for (std::size_t i = 0; i < after.size(); ++i) EXPECT_TRUE(torch::equal(after[i], before[i])) << "buffer " << i;
+  // Two samples still use the batch's own statistics (running mean moves).
+  b.inputs = torch::randn({2, 6, 1});
+  b.lengths = torch::tensor({6, 5}, torch::kInt64);
+  b.mask = torch::ones({2, 6});
+  m->forward(b);
+  bool moved = false;
+  for (std::size_t i = 0; i < after.size(); ++i) moved = moved || !torch::equal(m->buffers()[i], before[i]);
+  EXPECT_TRUE(moved);
+}
+
 class ModelFiles : public testing::TempDirTest {};
 
 TEST_F(ModelFiles, ReloadWithoutTheDeckGivesTheSameOutputs) {

@@ -9,6 +9,7 @@
 //    breakpoints) and described by the autocorrelation of its symbols.
 #pragma once
 
+#include <cstddef>
 #include <vector>
 
 #include "phenoscale/core/rng.hpp"
@@ -47,6 +48,14 @@ struct LengthPools {
   std::vector<int> pool;           // per series: its pool id (0 = the pool of the shortest lengths)
   std::vector<int> target_length;  // per series: the longest length in its pool
 };
+
+// The number of SAX symbols of a series of `frames` frames: ⌈frames / frames_per_symbol⌉.
+std::size_t symbol_count(std::size_t frames, int frames_per_symbol = 4);
+
+// Sets the lags an ACF of `symbols` symbols does not have (lag ≥ symbols) to
+// NaN: missing, for the teacher's partial distances (ml::Distance::nan_euclidean),
+// instead of acf()'s 0.
+void mark_undefined_lags(std::vector<double>& acf_lags_from_1, std::size_t symbols);
 
 // Groups series lengths that differ by at most `tolerance` frames (the paper:
 // 6 frames = 30 s). Over the sorted distinct lengths, greedily: a pool starts

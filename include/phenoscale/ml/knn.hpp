@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "phenoscale/ml/distance.hpp"
 #include "phenoscale/ml/matrix.hpp"
 #include "phenoscale/par/comm.hpp"
 
@@ -44,8 +45,11 @@ KnnResult exact_knn(const ShardedMatrix& x, std::uint64_t k, const par::Comm& co
 // distinct among 10^5): every rank gathers all rows (N × d floats), searches
 // once per distinct vector held locally among the distinct vectors, and
 // expands the copies in (distance, index) order. Cost O(m_local · m · d) for
-// m distinct rows instead of O(N² d / P); memory N × d per rank.
-KnnResult exact_knn_deduplicated(const ShardedMatrix& x, std::uint64_t k, const par::Comm& comm);
+// m distinct rows instead of O(N² d / P); memory N × d per rank. Under
+// Distance::nan_euclidean, NaN coordinates are missing (ml/distance.hpp;
+// DeepHACKS' partial ACF distances); under euclidean they are an InputError.
+KnnResult exact_knn_deduplicated(const ShardedMatrix& x, std::uint64_t k, const par::Comm& comm,
+                                 Distance distance = Distance::euclidean);
 
 // The first k ≤ knn.k neighbours of every row: because the order is strict
 // (distance, then index), this is exactly the k-nearest-neighbour result, so

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "phenoscale/ml/distance.hpp"
 #include "phenoscale/ml/matrix.hpp"
 #include "phenoscale/par/comm.hpp"
 
@@ -29,6 +30,7 @@ struct SilhouetteOptions {
   std::uint64_t exact_limit = 50000;  // N up to this: exact mean over all rows
   std::uint64_t sample_size = 10000;  // expected sample size m above it
   std::uint64_t seed = 0;             // run seed; draws use Stream::silhouette_sample
+  Distance distance = Distance::euclidean;  // nan-euclidean: NaN coordinates are missing (ml/distance.hpp)
 };
 
 struct SilhouetteResult {
@@ -47,7 +49,9 @@ SilhouetteResult silhouette(const ShardedMatrix& x, const std::vector<std::int64
 
 // Collective. Mean over clusters of max_j (s_i + s_j) / d(c_i, c_j), where s_i
 // is the mean distance of cluster i's rows to its centroid c_i. Lower is better.
-double davies_bouldin(const ShardedMatrix& x, const std::vector<std::int64_t>& labels, const par::Comm& comm);
+// Under nan-euclidean a centroid coordinate is the mean over the rows that have it.
+double davies_bouldin(const ShardedMatrix& x, const std::vector<std::int64_t>& labels, const par::Comm& comm,
+                      Distance distance = Distance::euclidean);
 
 // Collective. Adjusted Rand index of two labelings of the same rows (1 =
 // identical partitions up to label names, about 0 for independent ones).

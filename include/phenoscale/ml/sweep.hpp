@@ -37,6 +37,7 @@ struct SweepResult {
   std::vector<SweepPoint> points;
   std::size_t best = 0;                   // index into points
   std::vector<std::int64_t> best_labels;  // local rows, labels of the best point
+  std::vector<std::vector<std::int64_t>> point_labels;  // local rows, per point (another criterion may choose)
 };
 
 // Collective. k-means at each k in `ks` (other options from `base`).
