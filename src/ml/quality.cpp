@@ -130,12 +130,8 @@ void load_shifted(const float* data, std::uint64_t first, std::uint64_t rows, co
   }
 }
 
-// sums[q·K + c] += Σ over target rows t of cluster c of ‖query_q − x_t‖: the
-// O(m · n · d) core of the silhouette. Tiles of ‖q‖² + ‖t‖² − 2 q·t turn it
-// into GEMMs (as scikit-learn's euclidean_distances does); the shift to the
-// data mean keeps the cancellation small. Threads split the query tiles.
-// Under nan-euclidean (missing coordinates, ml/distance.hpp) the distances
-// are measured one pair at a time: the missing pattern differs per pair.
+// distance_sums under nan-euclidean (missing coordinates, ml/distance.hpp):
+// one pair at a time, since the missing pattern differs per pair.
 void nan_distance_sums(const DistanceJob& job, std::vector<double>& sums) {
 #pragma omp parallel for schedule(dynamic, 16)
   for (std::int64_t q = 0; q < static_cast<std::int64_t>(job.m); ++q) {
@@ -151,6 +147,10 @@ void nan_distance_sums(const DistanceJob& job, std::vector<double>& sums) {
   }
 }
 
+// sums[q·K + c] += Σ over target rows t of cluster c of ‖query_q − x_t‖: the
+// O(m · n · d) core of the silhouette. Tiles of ‖q‖² + ‖t‖² − 2 q·t turn it
+// into GEMMs (as scikit-learn's euclidean_distances does); the shift to the
+// data mean keeps the cancellation small. Threads split the query tiles.
 void distance_sums(const DistanceJob& job, std::vector<double>& sums) {
   if (job.distance == Distance::nan_euclidean) return nan_distance_sums(job, sums);
   const std::uint64_t query_tile = 64, target_tile = 1024;
