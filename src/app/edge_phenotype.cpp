@@ -95,7 +95,7 @@ std::vector<std::int64_t> coarse_phenotypes(const core::Config& cfg, const std::
                                           " samples, too few for the neighbour counts of phenotype.neighbours"));
     const auto sweep = ml::sweep_communities(sub.x, ks, community_options(cfg), quality, {}, comm);
     chosen.push_back(sweep.points[sweep.best]);
-    const auto found = ml::gather_values(sweep.best_labels, comm);
+    const auto found = ml::gather_values(sweep.best_labels(), comm);
     std::int64_t count = 0;
     for (std::size_t j = 0; j < found.size(); ++j) {
       labels[static_cast<std::size_t>(sub.rows[j])] = next + found[j];
@@ -137,7 +137,7 @@ std::vector<std::string> deep_phenotypes(const core::Config& cfg, const std::vec
       ml::SilhouetteOptions quality;
       quality.seed = km.seed;
       const auto sweep = ml::sweep_kmeans(sub.x, ks, km, quality, {}, self);
-      if (sweep.points[sweep.best].silhouette >= cfg.real("phenotype.min_silhouette")) sub_labels = sweep.best_labels;
+      if (sweep.points[sweep.best].silhouette >= cfg.real("phenotype.min_silhouette")) sub_labels = sweep.best_labels();
     }
     // Number sub-clusters 1.. by decreasing size (ties: lower label).
     std::map<std::int64_t, std::int64_t> size;

@@ -262,7 +262,7 @@ void edge_cells(const StageContext& ctx) {
   ml::SilhouetteOptions quality;
   quality.seed = uo.seed;
   const auto sweep = ml::sweep_communities(coords, ks, co, quality, {}, ctx.comm);
-  const auto groups = ml::gather_values(sweep.best_labels, ctx.comm);
+  const auto groups = ml::gather_values(sweep.best_labels(), ctx.comm);
   const std::string path = output_path(cfg, cfg.string("cells.output"));
   make_parent_dir(ctx, path);
   if (ctx.comm.is_root()) {

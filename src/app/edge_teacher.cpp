@@ -54,8 +54,17 @@ edge::EmdOptions emd_options(const core::Config& cfg) {
   return o;
 }
 
-// The ACF vector of every local sample, each padded to its length pool's longest length.
-ml::ShardedMatrix acf_vectors(const core::Config& cfg, const EdgeSamples& s, const par::Comm& comm) {
+// "partial": the ACF is undefined beyond a series' length and those lags are
+// left out of the distance (DeepHACKS' pooled partial distances); "zero-filled":
+// they are 0 and every lag counts.
+ml::Distance teacher_distance(const core::Config& cfg) {
+  return cfg.string("teacher.distance") == "partial" ? ml::Distance::nan_euclidean : ml::Distance::euclidean;
+}
+
+// The ACF vector of every local sample, each padded to its length pool's
+// longest length; under nan-euclidean the lags a sample lacks are NaN.
+ml::ShardedMatrix acf_vectors(const core::Config& cfg, const EdgeSamples& s, ml::Distance distance,
+                              const par::Comm& comm) {
   std::vector<int> local_lengths;
   for (std::uint64_t i = 0; i < s.size(); ++i) local_lengths.push_back(static_cast<int>(s.velocity.length(i)));
   const auto lengths = comm.allgatherv(local_lengths);
@@ -68,16 +77,17 @@ ml::ShardedMatrix acf_vectors(const core::Config& cfg, const EdgeSamples& s, con
   x.first_row = s.velocity.first_series;
   x.data.resize(x.local_rows * x.cols);
   const auto seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
-  const bool partial = cfg.string("teacher.distance") == "partial";
+  const bool partial = distance == ml::Distance::nan_euclidean;
+  const int frames_per_symbol = static_cast<int>(cfg.integer("teacher.frames_per_symbol"));
+  const int alphabet = static_cast<int>(cfg.integer("teacher.alphabet"));
+  const int tail = static_cast<int>(cfg.integer("teacher.padding_tail"));
 #pragma omp parallel for schedule(dynamic, 64)
   for (std::int64_t i = 0; i < static_cast<std::int64_t>(s.size()); ++i) {
     const std::uint64_t global = x.first_row + static_cast<std::uint64_t>(i);
     core::Rng rng(seed, core::Stream::edge_padding, global);
     const auto padded = edge::pad_with_noise(sample_velocity(s, static_cast<std::uint64_t>(i)),
-                                             pools.target_length[global], rng,
-                                             static_cast<int>(cfg.integer("teacher.padding_tail")));
-    const int frames_per_symbol = static_cast<int>(cfg.integer("teacher.frames_per_symbol"));
-    auto acf = edge::sax_acf(padded, frames_per_symbol, static_cast<int>(cfg.integer("teacher.alphabet")), lags);
+                                             pools.target_length[global], rng, tail);
+    auto acf = edge::sax_acf(padded, frames_per_symbol, alphabet, lags);
     if (partial) edge::mark_undefined_lags(acf, edge::symbol_count(padded.size(), frames_per_symbol));
     std::copy(acf.begin(), acf.end(), x.row(static_cast<std::uint64_t>(i)));
   }
@@ -87,17 +97,10 @@ ml::ShardedMatrix acf_vectors(const core::Config& cfg, const EdgeSamples& s, con
     undefined = comm.allreduce_sum(undefined);
     par::check_all(comm, undefined == 0,
                    cat("edge teacher: ", undefined, " sample(s) shorter than 2 SAX symbols (",
-                       cfg.integer("teacher.frames_per_symbol") + 1,
+                       frames_per_symbol + 1,
                        " frames or more needed): no ACF lag is defined; drop them or set teacher.distance = \"zero-filled\""));
   }
   return x;
-}
-
-// "partial": the ACF is undefined beyond a series' length and those lags are
-// left out of the distance (DeepHACKS' pooled partial distances); "zero-filled":
-// they are 0 and every lag counts.
-ml::Distance teacher_distance(const core::Config& cfg) {
-  return cfg.string("teacher.distance") == "partial" ? ml::Distance::nan_euclidean : ml::Distance::euclidean;
 }
 
 // Mean velocity per cluster and aligned frame (onset at frame `before`).
@@ -227,10 +230,14 @@ void edge_teacher(const StageContext& ctx) {
   par::check_all(ctx.comm, !neighbours.empty(),
                  cat("teacher.neighbours: every K is at least the ", n, " samples in ", input, "; give smaller K"));
   const auto max_k = *std::max_element(neighbours.begin(), neighbours.end());
+  const ml::Distance distance = teacher_distance(cfg);
+  par::check_all(ctx.comm, distance == ml::Distance::euclidean || cfg.string("teacher.knn") == "deduplicated",
+                 "teacher.knn = \"ring\" measures Euclidean distances only; with teacher.distance = \"partial\" use "
+                 "teacher.knn = \"deduplicated\"");
   ml::ShardedMatrix acf;
   {
     core::ScopedTimer t(ctx.timers, "sax-acf");
-    acf = acf_vectors(cfg, s, ctx.comm);
+    acf = acf_vectors(cfg, s, distance, ctx.comm);
   }
   ml::CommunityOptions communities;
   communities.method = cfg.string("teacher.method");
@@ -238,10 +245,7 @@ void edge_teacher(const StageContext& ctx) {
   communities.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
   ml::SilhouetteOptions quality;
   quality.seed = communities.seed;
-  quality.distance = teacher_distance(cfg);
-  par::check_all(ctx.comm, quality.distance == ml::Distance::euclidean || cfg.string("teacher.knn") == "deduplicated",
-                 "teacher.knn = \"ring\" measures Euclidean distances only; with teacher.distance = \"partial\" use "
-                 "teacher.knn = \"deduplicated\"");
+  quality.distance = distance;
   // The exact kNN once, at the largest K (smaller K are its prefixes). SAX/ACF
   // vectors repeat heavily (a few symbols, short series), so by default the
   // search runs once per distinct vector: the same result as the ring search, bit for bit.
@@ -249,7 +253,7 @@ void edge_teacher(const StageContext& ctx) {
   {
     core::ScopedTimer t(ctx.timers, "knn");
     knn = cfg.string("teacher.knn") == "deduplicated"
-              ? ml::exact_knn_deduplicated(acf, static_cast<std::uint64_t>(max_k), ctx.comm, quality.distance)
+              ? ml::exact_knn_deduplicated(acf, static_cast<std::uint64_t>(max_k), ctx.comm, distance)
               : ml::exact_knn(acf, static_cast<std::uint64_t>(max_k), ctx.comm);
   }
   ml::SweepResult sweep;
@@ -258,7 +262,7 @@ void edge_teacher(const StageContext& ctx) {
     sweep = ml::sweep_communities(acf, neighbours, communities, quality, {}, ctx.comm, &knn);
   }
   std::size_t chosen = sweep.best;
-  std::vector<std::int64_t> labels = sweep.best_labels;
+  std::vector<std::int64_t> labels = sweep.best_labels();
   if (cfg.string("teacher.select") == "davies-bouldin") {
     double best = std::numeric_limits<double>::infinity();
     for (std::size_t k = 0; k < sweep.points.size(); ++k)
@@ -284,7 +288,7 @@ void edge_teacher(const StageContext& ctx) {
     out.write_attribute("/", "clusters", clusters);
     out.write_attribute("/", "neighbours", point.parameter);
     out.write_attribute("/", "method", cfg.string("teacher.method"));
-    out.write_attribute("/", "distance", std::string(ml::distance_name(quality.distance)));
+    out.write_attribute("/", "distance", std::string(ml::distance_name(distance)));
     out.write_attribute("/", "silhouette", point.silhouette);
     out.write_attribute("/", "davies_bouldin", point.davies_bouldin);
     if (truth) out.write_attribute("/", "ari_planted_coarse", ari);

@@ -46,7 +46,7 @@ void write_sweep(const StageContext& ctx, const ml::SweepResult& result, const s
   const std::vector<std::string> names = {"parameter", "clusters", "silhouette", "silhouette_stderr",
                                           "davies_bouldin", "objective", "adjusted_rand_index", "nmi"};
   for (std::size_t c = 0; c < names.size(); ++c) io::write_samples(out, "/" + names[c], columns[c].data(), n, {});
-  io::write_samples(out, "/labels", result.best_labels, {});
+  io::write_samples(out, "/labels", result.best_labels(), {});
   const ml::SweepPoint& best = result.points[result.best];
   out.write_attribute("/", "method", cfg.string("sweep.method"));
   out.write_attribute("/", "best_parameter", best.parameter);

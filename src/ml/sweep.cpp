@@ -53,17 +53,14 @@ SweepPoint score(const ShardedMatrix& x, std::int64_t parameter, const std::vect
   return p;
 }
 
-// Keeps the labels of the best point seen so far.
+// Keeps every point's labels and the index of the best point so far.
 void consider(SweepResult& result, SweepPoint point, std::vector<std::int64_t> labels) {
   result.points.push_back(point);
   const SweepPoint& best = result.points[result.best];
   const bool first = result.points.size() == 1;
   const bool better = !std::isnan(point.silhouette) &&
                       (std::isnan(best.silhouette) || point.silhouette > best.silhouette);
-  if (first || better) {
-    result.best = result.points.size() - 1;
-    result.best_labels = labels;
-  }
+  if (first || better) result.best = result.points.size() - 1;
   result.point_labels.push_back(std::move(labels));
 }
 

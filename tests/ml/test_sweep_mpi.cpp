@@ -55,7 +55,7 @@ TEST(Sweep, KMeansPicksThePlantedK) {
   for (std::size_t i = 1; i < result.points.size(); ++i) {
     EXPECT_LT(result.points[i].objective, result.points[i - 1].objective);
   }
-  EXPECT_EQ(result.best_labels.size(), x.local_rows);
+  EXPECT_EQ(result.best_labels().size(), x.local_rows);
 }
 
 TEST(Sweep, CommunitiesSweepChoosesANeighbourCountThatRecoversThePlantedClusters) {

@@ -20,8 +20,7 @@ namespace phenoscale::ml {
 
 enum class Distance { euclidean, nan_euclidean };
 
-// "euclidean" or "nan-euclidean"; ConfigError naming `key` otherwise.
-Distance parse_distance(const std::string& name, const std::string& key);
+// "euclidean" or "nan-euclidean" (the name written to output attributes).
 const char* distance_name(Distance distance);
 
 // d / q · Σ over the q coordinates finite in both rows of (a − b)², in double

@@ -36,8 +36,10 @@ struct SweepPoint {
 struct SweepResult {
   std::vector<SweepPoint> points;
   std::size_t best = 0;                   // index into points
-  std::vector<std::int64_t> best_labels;  // local rows, labels of the best point
   std::vector<std::vector<std::int64_t>> point_labels;  // local rows, per point (another criterion may choose)
+
+  // Local rows; a sweep over at least one value (every caller checks its grid).
+  const std::vector<std::int64_t>& best_labels() const { return point_labels[best]; }
 };
 
 // Collective. k-means at each k in `ks` (other options from `base`).
