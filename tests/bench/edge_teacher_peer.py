@@ -5,6 +5,7 @@ exact kNN and the cluster quality, python-igraph for community detection.
 The peer of tests/bench/run_edge_teacher.sh.
 
   edge_teacher_peer.py DENOISED.h5 OUT.h5 --neighbours 15,30 --method louvain
+                       [--distance partial|zero-filled] [--select davies-bouldin|silhouette]
                        [--knn brute|kd_tree] [--threads N] [--seed S] [--acf-from TEACHER.h5]
 
 Thread counts come from OMP_NUM_THREADS / OPENBLAS_NUM_THREADS /
@@ -23,13 +24,22 @@ Same rules as ours (edge/sax.hpp):
    symbol = number of Gaussian breakpoints <= the block mean (middle
    breakpoint of an even alphabet exactly 0), ACF of the symbols at lags
    1..max_lag (statsmodels' biased estimator; lags >= n and constant series 0).
- - for each K: exact kNN (Euclidean, float32 features like ours, a row is not
-   its own neighbour), union-symmetrised binary graph, community detection,
-   silhouette (sample_size rows with a fixed random_state when N >
+   --distance partial (the teacher's default): the lags >= the number of
+   symbols n are missing (NaN), and every distance below is scikit-learn's
+   nan_euclidean; zero-filled: they are 0 and the distance Euclidean.
+ - for each K: exact kNN (float32 features like ours, a row is not its own
+   neighbour; Euclidean: sklearn NearestNeighbors with --knn; nan_euclidean:
+   sklearn has no tree for it and brute force over 10^5 rows takes ~12 min
+   per K, so brute force over the distinct rows with nan_euclidean_distances,
+   as ours), union-symmetrised binary graph, community
+   detection, silhouette (sample_size rows with a fixed random_state when N >
    exact_limit, as sklearn.metrics.silhouette_score does: the sampled rows
    against the sampled rows only; ours takes the sampled rows against ALL
-   rows) and Davies-Bouldin; K chosen by the highest silhouette (ties: the
-   earlier K).
+   rows; nan_euclidean: silhouette_score over the precomputed
+   nan_euclidean_distances of those rows) and Davies-Bouldin (nan_euclidean:
+   centroid coordinates are means over the rows that have them, as ours and
+   tests/ml/fixtures/make_partial.py); K chosen by --select: the lowest
+   Davies-Bouldin or the highest silhouette (ties: the earlier K).
 
 Prints key=value lines (times in seconds); writes the ACF vectors and the
 labels of every K to OUT.h5.
@@ -45,6 +55,7 @@ import h5py  # noqa: E402
 import igraph  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.metrics import davies_bouldin_score, silhouette_score  # noqa: E402
+from sklearn.metrics.pairwise import nan_euclidean_distances  # noqa: E402
 from sklearn.neighbors import NearestNeighbors  # noqa: E402
 from statistics import NormalDist  # noqa: E402
 
@@ -95,6 +106,12 @@ def sax_acf_block(x, frames_per_symbol, beta, max_lag):
     return r
 
 
+def mark_undefined_lags(r, symbols):
+    """Lags k >= the number of symbols have no ACF: NaN (--distance partial)."""
+    r[:, symbols - 1:] = np.nan
+    return r
+
+
 def features(values, offsets, a, rng):
     lengths = np.diff(offsets).astype(np.int64)
     targets = pool_targets(lengths, a.pool_tolerance)
@@ -112,13 +129,47 @@ def features(values, offsets, a, rng):
                 tail = x[:, max(0, length - a.padding_tail):]
                 mu, sd = tail.mean(axis=1), tail.std(axis=1)
                 padded[where, length:] = rng.normal(mu[:, None], sd[:, None], (sel.size, t - length))
-        out[rows] = sax_acf_block(padded, a.frames_per_symbol, beta, a.max_lag)
+        r = sax_acf_block(padded, a.frames_per_symbol, beta, a.max_lag)
+        if a.distance == "partial":
+            r = mark_undefined_lags(r, -(-int(t) // a.frames_per_symbol))
+        out[rows] = r
     return out, lengths, targets
 
 
-def knn_graph(x, k, algorithm, threads):
-    nn = NearestNeighbors(n_neighbors=k, algorithm=algorithm, n_jobs=threads).fit(x)
-    idx = nn.kneighbors(return_distance=False)  # no query: a row is not its own neighbour
+def nan_euclidean_knn(x, k, threads):
+    """Exact kNN under nan_euclidean over the distinct rows: scikit-learn has
+    no tree for this distance, and brute force over all rows
+    (pairwise_distances_chunked) took 9.8 s per 1,342-row chunk at 10^5 rows,
+    ~12 min per K; the ACF vectors have a few thousand distinct values, so the
+    peer searches among those (as ours does) and hands each row the nearest
+    k rows other than itself (ties in any order)."""
+    key = np.nan_to_num(x, nan=9.0)  # ACF values lie in [-1, 1]: 9 marks a missing lag
+    _, first, inverse, counts = np.unique(key, axis=0, return_index=True, return_inverse=True,
+                                          return_counts=True)
+    inverse = inverse.reshape(-1)
+    distinct = x[first].astype(np.float64)
+    d = nan_euclidean_distances(distinct)
+    d[np.isnan(d)] = np.inf  # no shared coordinate: infinitely far, as ours
+    order = np.argsort(inverse, kind="stable")  # rows grouped by distinct vector
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    idx = np.empty((x.shape[0], k), dtype=np.int64)
+    for u in range(distinct.shape[0]):
+        near = np.argsort(d[u], kind="stable")
+        need = np.searchsorted(np.cumsum(counts[near]), k + 1) + 1  # distinct vectors holding k + 1 rows
+        pool = np.concatenate([order[starts[v]:starts[v + 1]] for v in near[:need]])[:k + 1]
+        mine = order[starts[u]:starts[u + 1]]
+        others = pool[None, :] != mine[:, None]  # a row is not its own neighbour
+        keep = others & (np.cumsum(others, axis=1) <= k)
+        idx[mine] = pool[np.nonzero(keep)[1]].reshape(mine.size, k)
+    return idx
+
+
+def knn_graph(x, k, algorithm, threads, partial):
+    if partial:
+        idx = nan_euclidean_knn(x, k, threads)
+    else:
+        nn = NearestNeighbors(n_neighbors=k, algorithm=algorithm, n_jobs=threads).fit(x)
+        idx = nn.kneighbors(return_distance=False)  # no query: a row is not its own neighbour
     t_knn = time.perf_counter()
     n = x.shape[0]
     src = np.repeat(np.arange(n, dtype=np.int64), k)
@@ -130,13 +181,47 @@ def knn_graph(x, k, algorithm, threads):
     return g, t_knn
 
 
+def silhouette_partial(x, labels, sample_size, seed):
+    """silhouette_score's sampling (RandomState(seed).permutation), over the
+    precomputed nan_euclidean distances of the (sampled) rows."""
+    if sample_size is not None:
+        keep = np.random.RandomState(seed).permutation(x.shape[0])[:sample_size]
+        x, labels = x[keep], labels[keep]
+    d = nan_euclidean_distances(x.astype(np.float64))
+    np.fill_diagonal(d, 0.0)
+    return silhouette_score(d, labels, metric="precomputed")
+
+
+def davies_bouldin_partial(x, labels):
+    """Davies-Bouldin under nan_euclidean; centroid coordinates are means over
+    the rows that have them."""
+    x = x.astype(np.float64)
+    ids = np.unique(labels)
+    centroids = np.array([np.nanmean(x[labels == c], axis=0) for c in ids])
+    scatter = np.array([nan_euclidean_distances(x[labels == c], centroids[i:i + 1]).mean()
+                        for i, c in enumerate(ids)])
+    separation = nan_euclidean_distances(centroids)
+    np.fill_diagonal(separation, np.inf)
+    return float(np.mean(((scatter[:, None] + scatter[None, :]) / separation).max(axis=1)))
+
+
+def silhouette(x, labels, sample_size, seed):
+    """The silhouette under the distance the features need (NaN: nan_euclidean)."""
+    if np.isnan(x).any():
+        return float(silhouette_partial(x, labels, sample_size, seed))
+    return float(silhouette_score(x, labels, sample_size=sample_size, random_state=seed))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("input")
     p.add_argument("output")
     p.add_argument("--neighbours", default="15,30")
     p.add_argument("--method", default="louvain", choices=["louvain", "infomap", "leiden"])
-    p.add_argument("--knn", default="brute", choices=["brute", "kd_tree", "ball_tree"])
+    p.add_argument("--knn", default="brute", choices=["brute", "kd_tree", "ball_tree"],
+                   help="the Euclidean kNN's algorithm (zero-filled only; nan_euclidean is brute force)")
+    p.add_argument("--distance", default="partial", choices=["partial", "zero-filled"])
+    p.add_argument("--select", default="davies-bouldin", choices=["davies-bouldin", "silhouette"])
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=20261130)
     p.add_argument("--pool-tolerance", type=int, default=6)
@@ -167,15 +252,17 @@ def main():
         with h5py.File(a.acf_from, "r") as f:
             x = f["/acf"][...].reshape(x.shape).astype(np.float32)
     n = x.shape[0]
+    partial = a.distance == "partial"
 
-    print(f"peer_samples={n} threads={a.threads} method={a.method} knn={a.knn} "
+    print(f"peer_samples={n} threads={a.threads} method={a.method} distance={a.distance} select={a.select} "
+          f"knn={'brute-nan_euclidean' if partial else a.knn} "
           f"padded={int((lengths < targets).sum())} import_s={t_imported - t_start:.3f} read_s={t_read:.3f} "
           f"sax_acf_s={t_features:.3f}", flush=True)
     results, labels_of = [], {}
     t_sweep = time.perf_counter()
     for k in ks:
         t0 = time.perf_counter()
-        g, t_knn = knn_graph(x, k, a.knn, a.threads)
+        g, t_knn = knn_graph(x, k, a.knn, a.threads, partial)
         t1 = time.perf_counter()
         if a.method == "louvain":
             part = g.community_multilevel()
@@ -189,9 +276,9 @@ def main():
         sil = db = float("nan")
         if 2 <= clusters <= n - 1:
             sample = a.sample_size if n > a.exact_limit else None
-            sil = float(silhouette_score(x, labels, sample_size=sample, random_state=a.seed))
+            sil = silhouette(x, labels, sample, a.seed)
             t3 = time.perf_counter()
-            db = float(davies_bouldin_score(x, labels))
+            db = davies_bouldin_partial(x, labels) if partial else float(davies_bouldin_score(x, labels))
         else:
             t3 = time.perf_counter()
         t4 = time.perf_counter()
@@ -202,9 +289,12 @@ def main():
               f"edges={g.ecount()} knn_s={t_knn - t0:.3f} graph_s={t1 - t_knn:.3f} communities_s={t2 - t1:.3f} "
               f"silhouette_s={t3 - t2:.3f} davies_bouldin_s={t4 - t3:.3f}", flush=True)
     t_sweep = time.perf_counter() - t_sweep
+    # The chosen K: the highest silhouette (column 2) or the lowest Davies-Bouldin (column 3, negated).
+    column, sign = (2, 1.0) if a.select == "silhouette" else (3, -1.0)
     best = 0
     for i, r in enumerate(results):
-        if not np.isnan(r[2]) and (np.isnan(results[best][2]) or r[2] > results[best][2]):
+        v, b = sign * r[column], sign * results[best][column]
+        if not np.isnan(v) and (np.isnan(b) or v > b):
             best = i
     with h5py.File(a.output, "w") as f:
         f["acf"] = x

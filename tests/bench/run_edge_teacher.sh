@@ -4,11 +4,14 @@
 # computation in Python (tests/bench/edge_teacher_peer.py: NumPy features,
 # scikit-learn exact kNN, python-igraph communities, scikit-learn silhouette
 # and Davies-Bouldin) at 1 and 2 threads, on the same denoised.h5, same run.
-# Both sides fill the lags a short sample lacks with 0 (teacher.distance =
-# zero-filled) and choose K by the silhouette: scikit-learn's kd_tree has no
-# nan_euclidean, so the default partial distance is not compared here.
+# Both sides use the same distance and K choice: by default the teacher's
+# (teacher.distance = partial: the ACF lags a short sample lacks are missing,
+# scikit-learn's nan_euclidean, which has no tree, so the peer's exact kNN is
+# brute force; teacher.select = davies-bouldin); pass zero-filled silhouette
+# for the earlier setting (lags filled with 0, Euclidean, the peer's kNN by
+# `knn`).
 #   bash tests/bench/run_edge_teacher.sh [build_dir] [cells_per_condition=301] [neighbours=15,30] \
-#        [infomap_cells_per_condition=30] [knn=kd_tree]
+#        [infomap_cells_per_condition=30] [knn=kd_tree] [distance=partial] [select=davies-bouldin]
 # Data: `edge simulate` (kind = series, ~111 aligned samples per cell, 3
 # conditions: 301 cells per condition ≈ 10^5 samples) and `edge denoise`, in a
 # scratch directory (removed at exit unless KEEP=1).
@@ -25,8 +28,8 @@
 # "wall" is the whole process (MPI start, binary load / Python imports, I/O).
 # CPU s = user + sys of the process tree (/usr/bin/time), which moves less
 # than wall time when other jobs share the 2 cores (at np=2 it includes MPI's
-# busy-waiting). The peer's exact kNN is `knn` (kd_tree measured fastest here:
-# 16 s against brute's 40 s for K = 30 at 10^5 rows, 1 thread).
+# busy-waiting). The peer's exact Euclidean kNN is `knn` (kd_tree measured
+# fastest here: 16 s against brute's 40 s for K = 30 at 10^5 rows, 1 thread).
 # Silhouette: ours is exact up to 50,000 rows, above that the mean over a
 # ~10,000-row random sample, each sampled row against ALL rows; the peer calls
 # silhouette_score(sample_size=10000, random_state=seed) above 50,000 rows,
@@ -39,6 +42,9 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$src/build}; cells=${2:-301}; neighbours=${3:-15,30}; icells=${4:-30}; knn=${5:-kd_tree}
+distance=${6:-partial}; select=${7:-davies-bouldin}
+case $distance in partial | zero-filled) ;; *) echo "distance must be partial or zero-filled, got $distance" >&2; exit 2 ;; esac
+case $select in davies-bouldin | silhouette) ;; *) echo "select must be davies-bouldin or silhouette, got $select" >&2; exit 2 ;; esac
 source "$src/tests/bench/bench_env.sh"
 BIN=$build/bin/phenoscale
 PY=/usr/bin/python3
@@ -80,7 +86,7 @@ ours() {  # data method np tag
   pin 1 /usr/bin/time -f "process wall_s=%e cpu_s=%U+%S" -o "$out.time" mpirun -n "$3" --bind-to none "$BIN" \
     edge teacher -c "$DECK" --set run.output_dir="$out" --set teacher.input="$1/denoised.h5" \
     --set "teacher.neighbours=[$neighbours]" --set teacher.method="$2" \
-    --set teacher.distance=zero-filled --set teacher.select=silhouette >"$out.log" 2>&1 \
+    --set teacher.distance="$distance" --set teacher.select="$select" >"$out.log" 2>&1 \
     || { echo "ours $4 failed:"; tail -20 "$out.log"; exit 1; }
   grep -v "%)" "$out.log" | grep "sweep: parameter\|teacher:\|  knn \|communities-quality\|sax-acf\|done in" | sed "s/^/[$4] /"
   cat "$out.time" | sed "s/^/[$4] /"
@@ -89,7 +95,8 @@ ours() {  # data method np tag
 peer() {  # data method threads tag [extra args]
   local out=$work/$4
   pin "$3" /usr/bin/time -f "process wall_s=%e cpu_s=%U+%S" -o "$out.time" "$PY" "$PEER" "$1/denoised.h5" \
-    "$out.h5" --neighbours "$neighbours" --method "$2" --knn "$knn" --threads "$3" --seed "$seed" "${@:5}" \
+    "$out.h5" --neighbours "$neighbours" --method "$2" --knn "$knn" --threads "$3" --seed "$seed" \
+    --distance "$distance" --select "$select" "${@:5}" \
     >"$out.log" 2>&1 || { echo "peer $4 failed:"; tail -20 "$out.log"; exit 1; }
   sed "s/^/[$4] /" "$out.log" "$out.time"
 }
@@ -107,15 +114,21 @@ neighbours_all=$neighbours; neighbours=$best
 peer "$work/data" louvain 1 peer_louvain_ouracf --acf-from "$work/ours_louvain_np2/teacher.h5"
 neighbours=$neighbours_all
 
-echo; echo "== profile: ours np=2, K = $best, the teacher's parts one by one (ml communities, ml quality)"
-pin 1 mpirun -n 2 --bind-to none "$BIN" ml communities --set communities.input="$work/ours_louvain_np2/teacher.h5:/acf" \
-  --set communities.k="$best" --set communities.method=louvain --set run.seed="$seed" \
-  --set run.output_dir="$work/profile" >"$work/profile_communities.log" 2>&1
-pin 1 mpirun -n 2 --bind-to none "$BIN" ml quality --set quality.input="$work/ours_louvain_np2/teacher.h5:/acf" \
-  --set quality.labels="$work/ours_louvain_np2/teacher.h5:/labels" --set run.seed="$seed" \
-  --set run.output_dir="$work/profile" >"$work/profile_quality.log" 2>&1
-grep -h "^phenoscale:   \|communities:\|quality:" "$work/profile_communities.log" "$work/profile_quality.log" \
-  | grep -v "%)" | sed 's/^/[profile] /'
+# ml communities / ml quality measure Euclidean distances only (no distance
+# key; NaN input is refused), so the profile needs the zero-filled features.
+if [ "$distance" = zero-filled ]; then
+  echo; echo "== profile: ours np=2, K = $best, the teacher's parts one by one (ml communities, ml quality)"
+  pin 1 mpirun -n 2 --bind-to none "$BIN" ml communities --set communities.input="$work/ours_louvain_np2/teacher.h5:/acf" \
+    --set communities.k="$best" --set communities.method=louvain --set run.seed="$seed" \
+    --set run.output_dir="$work/profile" >"$work/profile_communities.log" 2>&1
+  pin 1 mpirun -n 2 --bind-to none "$BIN" ml quality --set quality.input="$work/ours_louvain_np2/teacher.h5:/acf" \
+    --set quality.labels="$work/ours_louvain_np2/teacher.h5:/labels" --set run.seed="$seed" \
+    --set run.output_dir="$work/profile" >"$work/profile_quality.log" 2>&1
+  grep -h "^phenoscale:   \|communities:\|quality:" "$work/profile_communities.log" "$work/profile_quality.log" \
+    | grep -v "%)" | sed 's/^/[profile] /'
+else
+  echo; echo "== profile: skipped (ml communities / ml quality have no nan-euclidean distance)"
+fi
 
 if [ "$icells" -gt 0 ]; then
   echo; echo "== infomap data: $icells cells per condition"
@@ -127,10 +140,15 @@ if [ "$icells" -gt 0 ]; then
 fi
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-"$PY" - "$work" "$neighbours" "$icells" "$seed" <<'PY'
-import sys, re, csv, os, h5py, numpy as np
-from sklearn.metrics import adjusted_rand_score as ari, silhouette_score
+"$PY" - "$work" "$neighbours" "$icells" "$seed" "$PEER" "$distance" "$select" <<'PY'
+import sys, re, csv, os, h5py, numpy as np, importlib.util
+from sklearn.metrics import adjusted_rand_score as ari
 work, ks, icells, seed = sys.argv[1], [int(k) for k in sys.argv[2].split(",")], int(sys.argv[3]), int(sys.argv[4])
+distance, select = sys.argv[6], sys.argv[7]
+spec = importlib.util.spec_from_file_location("peer", sys.argv[5])
+peer_module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(peer_module)
+silhouette = peer_module.silhouette  # nan_euclidean where the ACF vectors have missing lags
 
 def process(tag):
     t = open(f"{work}/{tag}.time").read()
@@ -172,7 +190,7 @@ def section(data, method, ours_tags, peer_tags, label):
     o = {np_: ours(t) for np_, t in zip((1, 2), ours_tags)}
     p = {th: peer(t) for th, t in zip((1, 2), peer_tags)}
     n = o[1]["labels"].size
-    print(f"\n### {label}: N = {n} samples, K in {ks}, method {method}\n")
+    print(f"\n### {label}: N = {n} samples, K in {ks}, method {method}, distance {distance}, K by {select}\n")
     print("| N | ours np / peer threads | ours (s) | peer (s) | ours / peer | ours samples/s | peer samples/s | "
           "ours wall (s) | peer wall (s) | wall ours / peer | ours CPU s | peer CPU s |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -201,8 +219,8 @@ def section(data, method, ours_tags, peer_tags, label):
     print("|---|---|---|---|---|---|---|")
     for i in (1, 2):
         k = o[i]["best"]; pl = p[i]["labels"][k]
-        so = silhouette_score(o[i]["acf"], o[i]["labels"], sample_size=sample, random_state=seed)
-        sp = silhouette_score(p[i]["acf"], pl, sample_size=sample, random_state=seed)
+        so = silhouette(o[i]["acf"], o[i]["labels"], sample, seed)
+        sp = silhouette(p[i]["acf"], pl, sample, seed)
         print(f"| ours np={i} vs peer {i} thread{'s' if i > 1 else ''} | {k} | {ari(o[i]['labels'], pl):.4f} | "
               f"{so:.4f} | {sp:.4f} | {ari(truth, o[i]['labels']):.4f} | {ari(truth, pl):.4f} |")
     print(f"| ours np=1 vs ours np=2 | {o[1]['best']}/{o[2]['best']} | {ari(o[1]['labels'], o[2]['labels']):.4f} | | | | |")
@@ -214,10 +232,12 @@ def section(data, method, ours_tags, peer_tags, label):
     un = p[1]["acf"].shape[0]
     lengths = h5py.File(f"{work}/{peer_tags[0]}.h5", "r")
     same = lengths["lengths"][...] == lengths["targets"][...]
-    diff = np.abs(o[1]["acf"] - p[1]["acf"]).max(axis=1)
+    # Missing lags (NaN) must be missing on both sides: compared as a value of their own.
+    diff = np.abs(np.nan_to_num(o[1]["acf"], nan=9.0) - np.nan_to_num(p[1]["acf"], nan=9.0)).max(axis=1)
     print(f"\nACF vectors: {same.sum()} of {un} samples unpadded; max |ours - peer| over them {diff[same].max():.2e} "
           f"({(diff[same] > 1e-6).sum()} rows above 1e-6); padded rows differing: {(diff[~same] > 1e-6).sum()}; "
-          f"distinct ACF vectors: {np.unique(o[1]['acf'], axis=0).shape[0]}")
+          f"distinct ACF vectors: {np.unique(np.nan_to_num(o[1]['acf'], nan=9.0), axis=0).shape[0]}; "
+          f"with missing lags: {np.isnan(o[1]['acf']).any(axis=1).sum()}")
     print("\nWhere the time goes (seconds; ours: the stage timers; peer: its per-K timers):\n")
     print("| run | sax-acf | " + " | ".join(f"kNN K={k} | rest K={k}" for k in ks) + " |")
     print("|---|---|" + "---|---|" * len(ks))
