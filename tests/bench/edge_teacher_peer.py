@@ -136,13 +136,14 @@ def features(values, offsets, a, rng):
     return out, lengths, targets
 
 
-def nan_euclidean_knn(x, k, threads):
+def nan_euclidean_knn(x, k):
     """Exact kNN under nan_euclidean over the distinct rows: scikit-learn has
     no tree for this distance, and brute force over all rows
     (pairwise_distances_chunked) took 9.8 s per 1,342-row chunk at 10^5 rows,
     ~12 min per K; the ACF vectors have a few thousand distinct values, so the
     peer searches among those (as ours does) and hands each row the nearest
-    k rows other than itself (ties in any order)."""
+    k rows other than itself (ties in any order). Threads: OpenBLAS's, in the
+    distances' dot products; the rest is NumPy on one core."""
     key = np.nan_to_num(x, nan=9.0)  # ACF values lie in [-1, 1]: 9 marks a missing lag
     _, first, inverse, counts = np.unique(key, axis=0, return_index=True, return_inverse=True,
                                           return_counts=True)
@@ -166,7 +167,7 @@ def nan_euclidean_knn(x, k, threads):
 
 def knn_graph(x, k, algorithm, threads, partial):
     if partial:
-        idx = nan_euclidean_knn(x, k, threads)
+        idx = nan_euclidean_knn(x, k)
     else:
         nn = NearestNeighbors(n_neighbors=k, algorithm=algorithm, n_jobs=threads).fit(x)
         idx = nn.kneighbors(return_distance=False)  # no query: a row is not its own neighbour
