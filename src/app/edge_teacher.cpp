@@ -261,15 +261,9 @@ void edge_teacher(const StageContext& ctx) {
     core::ScopedTimer t(ctx.timers, "communities-quality");
     sweep = ml::sweep_communities(acf, neighbours, communities, quality, {}, ctx.comm, &knn);
   }
-  std::size_t chosen = sweep.best;
-  std::vector<std::int64_t> labels = sweep.best_labels();
-  if (cfg.string("teacher.select") == "davies-bouldin") {
-    double best = std::numeric_limits<double>::infinity();
-    for (std::size_t k = 0; k < sweep.points.size(); ++k)
-      if (std::isfinite(sweep.points[k].davies_bouldin) && sweep.points[k].davies_bouldin < best)
-        best = sweep.points[k].davies_bouldin, chosen = k;
-    labels = sweep.point_labels[chosen];
-  }
+  const std::size_t chosen =
+      cfg.string("teacher.select") == "davies-bouldin" ? sweep.lowest_davies_bouldin() : sweep.best;
+  const std::vector<std::int64_t>& labels = sweep.point_labels[chosen];
   const auto& point = sweep.points[chosen];
   const std::int64_t clusters = point.clusters;
   double ari = std::numeric_limits<double>::quiet_NaN();

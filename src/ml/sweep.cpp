@@ -66,6 +66,17 @@ void consider(SweepResult& result, SweepPoint point, std::vector<std::int64_t> l
 
 }  // namespace
 
+std::size_t SweepResult::lowest_davies_bouldin() const {
+  std::size_t chosen = best;
+  double lowest = std::numeric_limits<double>::infinity();
+  for (std::size_t k = 0; k < points.size(); ++k)
+    if (std::isfinite(points[k].davies_bouldin) && points[k].davies_bouldin < lowest) {
+      lowest = points[k].davies_bouldin;
+      chosen = k;
+    }
+  return chosen;
+}
+
 SweepResult sweep_kmeans(const ShardedMatrix& x, const std::vector<std::int64_t>& ks, const KMeansOptions& base,
                          const SilhouetteOptions& quality, const std::vector<std::int64_t>& reference,
                          const par::Comm& comm) {

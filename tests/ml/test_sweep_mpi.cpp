@@ -98,3 +98,19 @@ TEST(Sweep, TableIsTheSameOnOneRank) {
     EXPECT_NEAR(here.points[i].objective, one.points[i].objective, 1e-9 * one.points[i].objective);
   }
 }
+
+// Another criterion than the silhouette chooses among the same points: the
+// lowest finite Davies–Bouldin index, the first of equals, else `best`.
+TEST(Sweep, LowestDaviesBouldinSkipsUndefinedPointsAndKeepsTheFirstOfEquals) {
+  const double nan = std::nan("");
+  ml::SweepResult result;
+  for (double db : {nan, 1.3, 1.1, 1.1, 2.0}) {
+    ml::SweepPoint p;
+    p.davies_bouldin = db;
+    result.points.push_back(p);
+  }
+  result.best = 4;
+  EXPECT_EQ(result.lowest_davies_bouldin(), 2u);
+  for (auto& p : result.points) p.davies_bouldin = nan;
+  EXPECT_EQ(result.lowest_davies_bouldin(), 4u);
+}

@@ -40,6 +40,10 @@ struct SweepResult {
 
   // Local rows; a sweep over at least one value (every caller checks its grid).
   const std::vector<std::int64_t>& best_labels() const { return point_labels[best]; }
+
+  // The point of lowest finite Davies–Bouldin index (the first of equals);
+  // `best` when no point has one.
+  std::size_t lowest_davies_bouldin() const;
 };
 
 // Collective. k-means at each k in `ks` (other options from `base`).
