@@ -360,7 +360,7 @@ void add_edge_phenotype_keys(core::Schema& s) {
       .boolean("phenotype.per_experiment", true, "Cluster each paired experiment separately (the paper's design)")
       .integer_list("phenotype.subcluster", {}, "Phenotypes to sub-cluster into deep phenotypes (empty: every one)")
       .integer("phenotype.max_deep", 5, "Deep phenotypes per phenotype at most (K = 2..max by silhouette)", 2, 100)
-      .real("phenotype.min_silhouette", 0.25, "A sub-clustering is kept only at or above this silhouette", -1, 1)
+      .real("phenotype.min_silhouette", 0.5, "A sub-clustering is kept only at or above this mean silhouette (0.5: Kaufman & Rousseeuw's \"reasonable structure\"; below it \"weak, could be artificial\")", -1, 1)
       .integer("phenotype.min_subcluster_samples", 50, "Phenotypes with fewer samples are not sub-clustered", 4, 1e9)
       .integer("phenotype.profile_replicates", 1000, "Bootstrap replicates of the mean-profile bands", 10, 1e7)
       .boolean("phenotype.tsne", true, "t-SNE (perplexity 30) of the principal components into phenotypes.h5:/tsne");

@@ -44,6 +44,8 @@ ModelSpec ModelSpec::from_text(const std::string& architecture, const std::strin
     if (eq == std::string::npos) continue;
     values[line.substr(0, eq)] = std::stod(line.substr(eq + 3));
   }
+  for (const auto& h : find_architecture(architecture).hyperparameters)
+    if (!values.count(h.key) && !std::isnan(h.before_key)) values[h.key] = h.before_key;
   return make_spec(architecture, values);
 }
 
@@ -107,7 +109,12 @@ const std::vector<Architecture>& architectures() {
        Task::guided_autoencoder, InputKind::sequence,
        {channels(), {"hidden1", 10, "First encoder bi-LSTM units", 1, 1e5},
         {"hidden2", 20, "Second encoder / decoder LSTM units", 1, 1e5},
-        {"latent", 30, "Latent size (third encoder LSTM)", 1, 1e5}, {"head", 32, "Classifier head units", 1, 1e5},
+        {"latent", 30, "Latent size (third encoder LSTM)", 1, 1e5},
+        {"bidirectional_encoder", 1,
+         "1: every encoder layer bidirectional, latent = both directions' final states (the paper's text); "
+         "0: BiLSTM → LSTM → LSTM (the reference code; model files from before 2026-12-01)",
+         0, 1, true, 0},
+        {"head", 32, "Classifier head units", 1, 1e5},
         {"dropout", 0.5, "Classifier head dropout", 0, 0.99, false},
         {"reconstruction_weight", 25.0, "λ: loss = cross-entropy + λ·MSE", 0, 1e6, false}, classes(6)},
        make_guided_bilstm_autoencoder},

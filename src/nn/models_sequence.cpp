@@ -1,16 +1,19 @@
 // Variable-length series networks: a bi-LSTM classifier and per-frame tagger,
-// the bi-GRU per-frame tagger of DeepSPT's event timing (docs/methods.md §2.6;
-// docs/methods.md §2.6), and the guided bi-LSTM autoencoder of DeepHACKS
-// (DeepHACKS; the edge pipeline).
+// the bi-GRU per-frame tagger of DeepSPT's event timing (docs/methods.md §2.6),
+// and the guided bi-LSTM autoencoder of DeepHACKS (Ma et al. 2024; the edge
+// pipeline, docs/methods.md §3.3).
 //
 // Every recurrent layer runs on packed sequences, so a series' output never
 // depends on how much padding its batch needed (a padded backward LSTM would
 // read zeros first): a result is the same in any batch, at any rank count.
 #include "models.hpp"
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/core/log.hpp"
 
 namespace phenoscale::nn {
 namespace {
 
+using core::cat;
 namespace rnn = torch::nn::utils::rnn;
 namespace F = torch::nn::functional;
 
@@ -74,8 +77,12 @@ using LstmClassifier = RnnClassifier<torch::nn::LSTM, torch::nn::LSTMOptions>;
 using GruClassifier = RnnClassifier<torch::nn::GRU, torch::nn::GRUOptions>;
 
 // Guided bi-LSTM autoencoder ("student" of DeepHACKS): encoder
-// BiLSTM(h1) → LSTM(h2) → LSTM(latent); the latent is the final state of the
-// last encoder layer. Decoder: latent repeated over the series' frames →
+// BiLSTM(h1) → LSTM(h2) → LSTM(latent), the reference code's; the latent is
+// the final state of the last encoder layer. With bidirectional_encoder = 1
+// every encoder layer is bidirectional, as Ma et al. (2024, Methods, "Model
+// Training") describe it: BiLSTM(h1) → BiLSTM(h2) → BiLSTM(latent/2), the
+// latent both directions' final states, so the frames near the onset reach it
+// through the backward pass instead of only through ~50 forward steps. Decoder: latent repeated over the series' frames →
 // BiLSTM(latent) → BiLSTM(h2) → LSTM(channels). Classifier head on the latent:
 // Dense 32 → BatchNorm → ReLU → Dropout → Dense(teacher clusters).
 class GuidedBiLstmAutoencoder final : public Model {
@@ -83,9 +90,13 @@ class GuidedBiLstmAutoencoder final : public Model {
   explicit GuidedBiLstmAutoencoder(const ModelSpec& spec) : Model(spec) {
     const auto c = spec.integer("channels"), h1 = spec.integer("hidden1"), h2 = spec.integer("hidden2"),
                z = spec.integer("latent"), head = spec.integer("head");
+    bidirectional_ = spec.integer("bidirectional_encoder") == 1;
+    if (bidirectional_ && z % 2 != 0)
+      throw ConfigError(cat("model 'guided-bilstm-ae': bidirectional_encoder = 1 needs an even latent (latent/2 units ",
+                            "per direction), got latent = ", z));
     enc1_ = register_module("encoder1", lstm(c, h1, true));
-    enc2_ = register_module("encoder2", lstm(2 * h1, h2, false));
-    enc3_ = register_module("encoder3", lstm(h2, z, false));
+    enc2_ = register_module("encoder2", lstm(2 * h1, h2, bidirectional_));
+    enc3_ = register_module("encoder3", lstm(bidirectional_ ? 2 * h2 : h2, bidirectional_ ? z / 2 : z, bidirectional_));
     dec1_ = register_module("decoder1", lstm(z, z, true));
     dec2_ = register_module("decoder2", lstm(2 * z, h2, true));
     dec3_ = register_module("decoder3", lstm(2 * h2, c, false));
@@ -99,7 +110,7 @@ class GuidedBiLstmAutoencoder final : public Model {
     auto x = pack(batch.inputs, batch.lengths);
     x = std::get<0>(enc1_->forward_with_packed_input(x));
     x = std::get<0>(enc2_->forward_with_packed_input(x));
-    auto latent = std::get<0>(std::get<1>(enc3_->forward_with_packed_input(x)))[-1];
+    auto latent = final_state(std::get<0>(std::get<1>(enc3_->forward_with_packed_input(x))), bidirectional_);
     auto h = torch::relu(normalise(head1_->forward(latent)));
     h = F::dropout(h, F::DropoutFuncOptions().p(dropout_).training(is_training()));
     auto logits = head2_->forward(h);
@@ -117,6 +128,7 @@ class GuidedBiLstmAutoencoder final : public Model {
   torch::nn::Linear head1_{nullptr}, head2_{nullptr};
   torch::nn::BatchNorm1d norm_{nullptr};
   double dropout_ = 0.5;
+  bool bidirectional_ = false;  // every encoder layer bidirectional (the paper's text)
 
   // A training batch of one sample on a rank (the end of an epoch split over
   // ranks) has no batch variance: LibTorch refuses it. That step normalises

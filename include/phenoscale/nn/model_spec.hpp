@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -46,6 +47,10 @@ struct HyperParameter {
   double min = -1e300;
   double max = 1e300;
   bool integer = true;
+  // The value a model file written before this key existed was built with
+  // (NaN: the default). Such files lack the key; reading one must rebuild the
+  // network that wrote it, not the current default.
+  double before_key = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct Architecture {
