@@ -82,9 +82,10 @@ using GruClassifier = RnnClassifier<torch::nn::GRU, torch::nn::GRUOptions>;
 // every encoder layer is bidirectional, as Ma et al. (2024, Methods, "Model
 // Training") describe it: BiLSTM(h1) → BiLSTM(h2) → BiLSTM(latent/2), the
 // latent both directions' final states, so the frames near the onset reach it
-// through the backward pass instead of only through ~50 forward steps. Decoder: latent repeated over the series' frames →
-// BiLSTM(latent) → BiLSTM(h2) → LSTM(channels). Classifier head on the latent:
-// Dense 32 → BatchNorm → ReLU → Dropout → Dense(teacher clusters).
+// through the backward pass instead of only through ~50 forward steps.
+// Decoder: latent repeated over the series' frames → BiLSTM(latent) →
+// BiLSTM(h2) → LSTM(channels). Classifier head on the latent: Dense 32 →
+// BatchNorm → ReLU → Dropout → Dense(teacher clusters).
 class GuidedBiLstmAutoencoder final : public Model {
  public:
   explicit GuidedBiLstmAutoencoder(const ModelSpec& spec) : Model(spec) {
