@@ -92,12 +92,13 @@ class GuidedBiLstmAutoencoder final : public Model {
     const auto c = spec.integer("channels"), h1 = spec.integer("hidden1"), h2 = spec.integer("hidden2"),
                z = spec.integer("latent"), head = spec.integer("head");
     bidirectional_ = spec.integer("bidirectional_encoder") == 1;
-    if (bidirectional_ && z % 2 != 0)
-      throw ConfigError(cat("model 'guided-bilstm-ae': bidirectional_encoder = 1 needs an even latent (latent/2 units ",
-                            "per direction), got latent = ", z));
+    const std::int64_t ways = bidirectional_ ? 2 : 1;  // directions of encoders 2 and 3
+    if (z % ways != 0)
+      throw ConfigError(cat("model.guided-bilstm-ae.latent = ", z,
+                            ": bidirectional_encoder = 1 needs an even latent (latent/2 units per direction)"));
     enc1_ = register_module("encoder1", lstm(c, h1, true));
     enc2_ = register_module("encoder2", lstm(2 * h1, h2, bidirectional_));
-    enc3_ = register_module("encoder3", lstm(bidirectional_ ? 2 * h2 : h2, bidirectional_ ? z / 2 : z, bidirectional_));
+    enc3_ = register_module("encoder3", lstm(ways * h2, z / ways, bidirectional_));
     dec1_ = register_module("decoder1", lstm(z, z, true));
     dec2_ = register_module("decoder2", lstm(2 * z, h2, true));
     dec3_ = register_module("decoder3", lstm(2 * h2, c, false));
