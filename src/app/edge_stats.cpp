@@ -6,7 +6,9 @@
 // every treatment against the control. Both p definitions are printed: the
 // seed's fraction of replicates in the opposite direction, #{d_r ≤ 0}/R
 // ("p_greater_fraction"), and the add-one estimate (1 + #{d_r ≤ 0})/(1 + R)
-// ("p_greater"), which is never 0 and is the one we report.
+// ("p_greater"), which is never 0 and is the one we report. The last two
+// columns are those p-values Holm-adjusted over one contrast's table (every
+// phenotype, both directions), for a reader who scans the rows for p < 0.05.
 // cells: single-cell phenotypes (§2 "single-cell phenotypes"): per-cell
 // proportions of the phenotypes for cells with enough samples, z-scored, a
 // 3-D UMAP (10 neighbours, min_dist 0.1), kNN-graph communities on it with K
@@ -142,7 +144,7 @@ void edge_stats(const StageContext& ctx) {
   for (auto e : s.experiment) experiments = std::max(experiments, e + 1);
   experiments = ctx.comm.allreduce_max(experiments);
   std::vector<std::string> t_exp, t_ctrl, t_treat;
-  std::vector<std::vector<double>> cols(15);
+  std::vector<std::vector<double>> cols(17);
   std::size_t skipped = 0;
   for (std::int64_t e = 0; e < experiments; ++e) {
     const ml::CellTable table =
@@ -169,7 +171,8 @@ void edge_stats(const StageContext& ctx) {
                               b.proportions[ci * C + c], b.proportions[ti * C + c], b.difference[mc],
                               b.ci_percentile[2 * mc], b.ci_percentile[2 * mc + 1], b.p_greater[mc], b.p_less[mc],
                               seed_p(b.p_greater[mc], b.replicates), seed_p(b.p_less[mc], b.replicates),
-                              b.p_two_sided[mc], b.cohens_d[mc], double(b.replicates)};
+                              b.p_two_sided[mc], b.cohens_d[mc], double(b.replicates), b.p_greater_holm[mc],
+                              b.p_less_holm[mc]};
         for (std::size_t j = 0; j < cols.size(); ++j) cols[j].push_back(row[j]);
       }
     }
@@ -184,17 +187,19 @@ void edge_stats(const StageContext& ctx) {
     io::write_csv_table(path, {"experiment", "control", "treatment"}, {t_exp, t_ctrl, t_treat},
                         {cfg.string("stats.labels"), "control_cells", "treatment_cells", "control_proportion",
                          "treatment_proportion", "difference", "ci_low", "ci_high", "p_greater", "p_less",
-                         "p_greater_fraction", "p_less_fraction", "p_two_sided", "cohens_d", "replicates"},
+                         "p_greater_fraction", "p_less_fraction", "p_two_sided", "cohens_d", "replicates",
+                         "p_greater_holm", "p_less_holm"},
                         cols);
   ctx.comm.barrier();
   // The table as the paper prints it: one line per contrast and phenotype.
   core::Log::info(cat("edge stats: bootstrap of cells, ", cfg.integer("stats.replicates"),
-                      " replicates; p = (1 + #)/(1 + R) reported, the seed's #/R in brackets"));
+                      " replicates; p = (1 + #)/(1 + R) reported, the seed's #/R in brackets, Holm-adjusted over "
+                      "the contrast after 'holm'"));
   for (std::size_t r = 0; r < t_exp.size(); ++r)
     core::Log::info(cat("  exp ", t_exp[r], "  ", t_treat[r], " vs ", t_ctrl[r], "  ", cfg.string("stats.labels"), " ",
                         cols[0][r], ": ", cols[3][r], " -> ", cols[4][r], " (diff ", cols[5][r], ", CI [", cols[6][r],
                         ", ", cols[7][r], "]), p_greater ", cols[8][r], " [", cols[10][r], "], p_less ", cols[9][r],
-                        " [", cols[11][r], "], d ", cols[13][r]));
+                        " [", cols[11][r], "], d ", cols[13][r], ", holm ", cols[15][r], " / ", cols[16][r]));
   core::Log::info(cat("edge stats: ", t_exp.size(), " rows, ", skipped, " condition(s) skipped -> ", path));
 }
 

@@ -36,6 +36,8 @@ void write_outputs(const StageContext& ctx, const std::string& path, const std::
   io::write_samples(out, "/p_greater", res.p_greater.data(), root ? M : 0, {C});
   io::write_samples(out, "/p_less", res.p_less.data(), root ? M : 0, {C});
   io::write_samples(out, "/p_two_sided", res.p_two_sided.data(), root ? M : 0, {C});
+  io::write_samples(out, "/p_greater_holm", res.p_greater_holm.data(), root ? M : 0, {C});
+  io::write_samples(out, "/p_less_holm", res.p_less_holm.data(), root ? M : 0, {C});
   io::write_samples(out, "/cohens_d", res.cohens_d.data(), root ? M : 0, {C});
   io::write_samples(out, "/bca_bias_correction", res.bias_correction.data(), root ? M : 0, {C});
   io::write_samples(out, "/bca_acceleration", res.acceleration.data(), root ? M : 0, {C});
@@ -46,7 +48,9 @@ void write_outputs(const StageContext& ctx, const std::string& path, const std::
   out.write_attribute("/", "seed", ctx.config.integer("run.seed"));
   out.write_attribute("/", "p_value_definition",
                       std::string("p_greater = (1 + #{d_r <= 0}) / (1 + R), p_less = (1 + #{d_r >= 0}) / (1 + R), "
-                                  "p_two_sided = min(1, 2 min(p_greater, p_less)), d_r = treatment - control"));
+                                  "p_two_sided = min(1, 2 min(p_greater, p_less)), d_r = treatment - control; "
+                                  "*_holm: Holm step-down over one treatment's p_greater and p_less of every "
+                                  "cluster"));
   io::write_provenance(out, stage_provenance(ctx, {input}));
   out.commit();
 }
@@ -57,7 +61,8 @@ void write_table(const StageContext& ctx, const std::string& path, const ml::Boo
     const std::vector<std::string> header{
         "cluster",        "condition",          "control",         "proportion",       "control_proportion",
         "difference",     "ci_percentile_low",  "ci_percentile_high", "ci_bca_low",    "ci_bca_high",
-        "p_greater",      "p_less",             "p_two_sided",     "cohens_d"};
+        "p_greater",      "p_less",             "p_two_sided",     "cohens_d",         "p_greater_holm",
+        "p_less_holm"};
     std::vector<std::vector<double>> col(header.size());
     const std::uint64_t C = res.clusters;
     const auto control_index = static_cast<std::uint64_t>(
@@ -71,7 +76,8 @@ void write_table(const StageContext& ctx, const std::string& path, const ml::Boo
                               res.proportions[k * C + c], res.proportions[control_index * C + c],
                               res.difference[at], res.ci_percentile[2 * at], res.ci_percentile[2 * at + 1],
                               res.ci_bca[2 * at], res.ci_bca[2 * at + 1], res.p_greater[at], res.p_less[at],
-                              res.p_two_sided[at], res.cohens_d[at]};
+                              res.p_two_sided[at], res.cohens_d[at], res.p_greater_holm[at],
+                              res.p_less_holm[at]};
         for (std::size_t j = 0; j < header.size(); ++j) col[j].push_back(row[j]);
       }
     }

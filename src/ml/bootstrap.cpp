@@ -365,8 +365,8 @@ BootstrapResult bootstrap(const CellTable& table, const BootstrapOptions& option
 
   const double alpha = 1.0 - options.confidence;
   const double z_lo = normal_quantile(alpha / 2), z_hi = normal_quantile(1 - alpha / 2);
-  for (auto* v : {&res.difference, &res.p_greater, &res.p_less, &res.p_two_sided, &res.cohens_d,
-                  &res.bias_correction, &res.acceleration}) {
+  for (auto* v : {&res.difference, &res.p_greater, &res.p_less, &res.p_two_sided, &res.p_greater_holm,
+                  &res.p_less_holm, &res.cohens_d, &res.bias_correction, &res.acceleration}) {
     v->assign(M * C, kNaN);
   }
   res.ci_percentile.assign(M * C * 2, kNaN);
@@ -402,8 +402,30 @@ BootstrapResult bootstrap(const CellTable& table, const BootstrapOptions& option
       }
       res.cohens_d[at] = cohens_d(table, tk, ck, c);
     }
+    // The family: this treatment's C clusters in both directions.
+    const auto first = static_cast<std::ptrdiff_t>(m * C), n = static_cast<std::ptrdiff_t>(C);
+    std::vector<double> family(res.p_greater.begin() + first, res.p_greater.begin() + first + n);
+    family.insert(family.end(), res.p_less.begin() + first, res.p_less.begin() + first + n);
+    const std::vector<double> adjusted = holm_adjust(family);
+    std::copy(adjusted.begin(), adjusted.begin() + n, res.p_greater_holm.begin() + first);
+    std::copy(adjusted.begin() + n, adjusted.end(), res.p_less_holm.begin() + first);
   }
   return res;
+}
+
+std::vector<double> holm_adjust(const std::vector<double>& p) {
+  std::vector<std::size_t> order;
+  for (std::size_t i = 0; i < p.size(); ++i)
+    if (!std::isnan(p[i])) order.push_back(i);
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return p[a] < p[b]; });
+  std::vector<double> adjusted(p.size(), kNaN);
+  const auto m = static_cast<double>(order.size());
+  double running = 0.0;  // the step-down maximum keeps the adjusted values monotone in p
+  for (std::size_t j = 0; j < order.size(); ++j) {
+    running = std::max(running, std::min(1.0, (m - static_cast<double>(j)) * p[order[j]]));
+    adjusted[order[j]] = running;
+  }
+  return adjusted;
 }
 
 }  // namespace phenoscale::ml

@@ -86,7 +86,7 @@ else
 fi
 rows=$(($(wc -l <np1/phenotypes.csv) - 1))
 if [ "$rows" -eq "$samples" ]; then pass "phenotypes.csv: one row per sample"; else fail "phenotypes.csv: $rows rows for $samples samples"; fi
-$PY - np1 <<'PY' && pass "stats.csv: both p definitions, pooled proportions match phenotypes.csv" || fail "stats.csv content"
+$PY - np1 <<'PY' && pass "stats.csv: both p definitions, Holm columns, pooled proportions match phenotypes.csv" || fail "stats.csv content"
 import sys, csv, collections
 d = sys.argv[1]
 rows = list(csv.DictReader(open(d + '/stats.csv')))
@@ -94,6 +94,20 @@ assert rows and {'p_greater', 'p_less', 'p_greater_fraction', 'p_less_fraction',
 samples = [s for s in csv.DictReader(open(d + '/phenotypes.csv')) if s['phenotype'] != '-1']  # -1: not phenotyped
 count = collections.Counter((s['condition'], s['phenotype']) for s in samples)
 total = collections.Counter(s['condition'] for s in samples)
+def holm(p):  # Holm (1979), written out independently of src/ml/bootstrap.cpp
+    order = sorted(range(len(p)), key=lambda i: p[i])
+    out, running = [0.0] * len(p), 0.0
+    for j, i in enumerate(order):
+        running = max(running, min(1.0, (len(p) - j) * p[i]))
+        out[i] = running
+    return out
+families = collections.defaultdict(list)
+for r in rows:
+    families[(r['experiment'], r['treatment'])].append(r)
+for fam in families.values():
+    expected = holm([float(r['p_greater']) for r in fam] + [float(r['p_less']) for r in fam])
+    got = [float(r['p_greater_holm']) for r in fam] + [float(r['p_less_holm']) for r in fam]
+    assert all(abs(a - b) < 1e-12 for a, b in zip(got, expected)), (got, expected)
 for r in rows:
     R = float(r['replicates'])
     # (1 + #)/(1 + R) against #/R: the same count behind both.

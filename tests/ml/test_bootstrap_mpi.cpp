@@ -120,6 +120,41 @@ TEST(Bootstrap, NormalQuantileInvertsTheCdf) {
   EXPECT_TRUE(std::isinf(ml::normal_quantile(0.0)));
 }
 
+TEST(Bootstrap, HolmMatchesRsPAdjust) {
+  // R: p.adjust(c(0.01, 0.04, 0.03, 0.005), "holm") = 0.03 0.06 0.06 0.02 (the
+  // step-down maximum lifts 0.04's 1 x 0.04 to 0.06).
+  const auto a = ml::holm_adjust({0.01, 0.04, 0.03, 0.005});
+  const double r[] = {0.03, 0.06, 0.06, 0.02};
+  for (std::size_t i = 0; i < 4; ++i) EXPECT_NEAR(a[i], r[i], 1e-15) << i;
+  // NaN is outside the family (m = 3 here); ties get one value; the largest p keeps multiplier 1.
+  const auto b = ml::holm_adjust({0.5, std::nan(""), 0.02, 0.02});
+  EXPECT_EQ(b[0], 0.5);
+  EXPECT_TRUE(std::isnan(b[1]));
+  EXPECT_NEAR(b[2], 0.06, 1e-15);
+  EXPECT_NEAR(b[3], 0.06, 1e-15);
+  // Capped at 1: 2 x 0.6 and then the step-down maximum.
+  EXPECT_EQ(ml::holm_adjust({0.7, 0.6}), std::vector<double>({1.0, 1.0}));
+  EXPECT_TRUE(ml::holm_adjust({}).empty());
+}
+
+TEST(Bootstrap, HolmFamilyIsOneTreatmentBothDirections) {
+  const Fixture f = load("bootstrap_edge.h5", world());
+  const auto res = run(f, world());
+  const std::size_t C = res.clusters;
+  ASSERT_EQ(res.treatments.size(), 2u);
+  for (std::size_t m = 0; m < 2; ++m) {
+    std::vector<double> family;
+    for (std::size_t c = 0; c < C; ++c) family.push_back(res.p_greater[m * C + c]);
+    for (std::size_t c = 0; c < C; ++c) family.push_back(res.p_less[m * C + c]);
+    const auto adjusted = ml::holm_adjust(family);
+    for (std::size_t c = 0; c < C; ++c) {
+      EXPECT_EQ(res.p_greater_holm[m * C + c], adjusted[c]) << m << "," << c;
+      EXPECT_EQ(res.p_less_holm[m * C + c], adjusted[C + c]) << m << "," << c;
+      EXPECT_GE(res.p_greater_holm[m * C + c], res.p_greater[m * C + c]);
+    }
+  }
+}
+
 TEST(Bootstrap, PlantedDatasetMatchesNumpyWithTheSameIndices) { expect_matches_numpy("bootstrap_planted.h5"); }
 
 TEST(Bootstrap, PlantedEffectIsDetectedAndNullClusterIsNot) {
@@ -135,8 +170,12 @@ TEST(Bootstrap, PlantedEffectIsDetectedAndNullClusterIsNot) {
   EXPECT_GT(res.ci_percentile[2 * 2], 0.0);
   EXPECT_GT(res.ci_bca[2 * 2], 0.0);
   EXPECT_GT(res.cohens_d[2], 0.8);
+  // Still detected with the table's 2C = 8 statements adjusted for.
+  EXPECT_LT(res.p_greater_holm[2], 0.01);
   // Cluster 3: 0.2 in both conditions.
   EXPECT_GT(res.p_two_sided[3], 0.05);
+  EXPECT_GT(res.p_greater_holm[3], 0.05);
+  EXPECT_GT(res.p_less_holm[3], 0.05);
   EXPECT_LT(res.ci_percentile[2 * 3], 0.0);
   EXPECT_GT(res.ci_percentile[2 * 3 + 1], 0.0);
 }
@@ -152,6 +191,8 @@ TEST(Bootstrap, IdenticalToASingleRankRun) {
   expect_identical(ours.proportions, serial.proportions, "proportions");
   expect_identical(ours.p_greater, serial.p_greater, "p_greater");
   expect_identical(ours.p_two_sided, serial.p_two_sided, "p_two_sided");
+  expect_identical(ours.p_greater_holm, serial.p_greater_holm, "p_greater_holm");
+  expect_identical(ours.p_less_holm, serial.p_less_holm, "p_less_holm");
   expect_identical(ours.ci_percentile, serial.ci_percentile, "ci_percentile");
   expect_identical(ours.ci_bca, serial.ci_bca, "ci_bca");
   expect_identical(ours.cohens_d, serial.cohens_d, "cohens_d");

@@ -23,6 +23,11 @@
 //   p_greater  = (1 + #{r : d_r ≤ 0}) / (1 + R)   (H1: treatment increases c)
 //   p_less     = (1 + #{r : d_r ≥ 0}) / (1 + R)   (H1: treatment decreases c)
 //   p_two_sided = min(1, 2 · min(p_greater, p_less))
+//   p_greater_holm, p_less_holm: Holm's (1979) step-down adjustment of the
+//     one-sided p-values, the family being one treatment's 2C statements
+//     (every cluster, both directions): the table a reader scans for
+//     "significant" rows, so a row below α keeps the family-wise error ≤ α
+//     under any dependence between clusters.
 //   quantile(q) of the R sorted d_r: linear interpolation at position
 //     h = (R − 1) q (NumPy's default "linear" method).
 //   percentile CI = [quantile(α/2), quantile(1 − α/2)], α = 1 − confidence.
@@ -112,6 +117,7 @@ struct BootstrapResult {
   std::vector<double> replicate_proportions;  // R × K × C
   // M × C each:
   std::vector<double> difference, p_greater, p_less, p_two_sided, cohens_d;
+  std::vector<double> p_greater_holm, p_less_holm;
   std::vector<double> bias_correction, acceleration;  // z0 and a of the BCa interval
   // M × C × 2 (lower, upper):
   std::vector<double> ci_percentile, ci_bca;
@@ -123,6 +129,11 @@ struct BootstrapResult {
 // absent or there is no other condition.
 BootstrapResult bootstrap(const CellTable& table, const BootstrapOptions& options,
                           const par::Comm& comm);
+
+// Holm's (1979) step-down adjusted p-values, in the input order: with the m
+// finite p-values sorted ascending, p̃_(j) = max_{i ≤ j} min(1, (m − i + 1) p_(i))
+// (R's p.adjust(p, "holm")). NaN entries are not part of the family and stay NaN.
+std::vector<double> holm_adjust(const std::vector<double>& p);
 
 // Standard normal CDF Φ and its inverse (Acklam's rational approximation
 // refined by one Halley step; |error| ≲ 1e-15).
