@@ -73,7 +73,7 @@ void run_communities(const StageContext& ctx) {
     ml::ShardedMatrix x;
     {
       core::ScopedTimer t(ctx.timers, "read");
-      x = ml::read_matrix(spec, ctx.comm);
+      x = ml::read_matrix(spec, ctx.comm, metric == ml::KnnMetric::nan_euclidean);
     }
     const auto k = static_cast<std::uint64_t>(cfg.integer("communities.k"));
     if (k >= x.global_rows) {
@@ -139,8 +139,9 @@ void add_ml_communities_keys(core::Schema& s) {
               "An `ml knn` output whose /neighbours and /distances define the graph; empty = build it from the input")
       .integer("communities.k", 15, "Neighbours per vertex of the kNN graph (when it is built here)", 1, 100000)
       .string("communities.metric", "euclidean",
-              "euclidean: rows are feature vectors; precomputed: rows are an N × N distance matrix (SAX/ACF)",
-              {"euclidean", "precomputed"})
+              "euclidean: rows are feature vectors; nan-euclidean: NaN coordinates are missing (as knn.metric); "
+              "precomputed: rows are an N × N distance matrix (SAX/ACF)",
+              {"euclidean", "nan-euclidean", "precomputed"})
       .string("communities.weights", "unit", "Edge weights of the symmetrised kNN graph: unit (1) or gaussian "
               "(exp(-d²/σ²))", {"unit", "gaussian"})
       .real("communities.sigma", 1.0, "σ of the gaussian edge weights", 1e-300)

@@ -60,7 +60,7 @@ void run_knn(const StageContext& ctx) {
   ml::ShardedMatrix x;
   {
     core::ScopedTimer t(ctx.timers, "read");
-    x = ml::read_matrix(spec, ctx.comm);
+    x = ml::read_matrix(spec, ctx.comm, metric == ml::KnnMetric::nan_euclidean);
   }
   par::collectively(ctx.comm, [&] {
     if (k >= x.global_rows) {
@@ -95,8 +95,10 @@ void add_ml_knn_keys(core::Schema& s) {
       .string("knn.output", "knn.h5", "Output file (inside run.output_dir unless absolute or ./-prefixed)")
       .integer("knn.k", 15, "Neighbours per row k (self excluded); must be below N", 1, 100000)
       .string("knn.metric", "euclidean",
-              "euclidean: rows are feature vectors; precomputed: rows are an N × N distance matrix (SAX/ACF)",
-              {"euclidean", "precomputed"})
+              "euclidean: rows are feature vectors; nan-euclidean: feature vectors whose NaN coordinates are "
+              "missing (scikit-learn's nan_euclidean_distances; DeepHACKS' partial ACF distances; every rank "
+              "holds all rows); precomputed: rows are an N × N distance matrix (SAX/ACF)",
+              {"euclidean", "nan-euclidean", "precomputed"})
       .string("knn.method", "exact",
               "exact: every pair (ring-exchanged blocks); approximate: IVF-Flat index on distributed k-means "
               "centroids, probing knn.probes lists (euclidean only; rank-count independent for a fixed run.seed)",

@@ -24,18 +24,18 @@ void run_quality(const StageContext& ctx) {
   require_setting(ctx, "quality.labels", "give the cluster labels with --set quality.labels=FILE.h5:/labels");
   const auto spec = ml::parse_dataset_spec(cfg.string("quality.input"));
   const std::string reference_spec = cfg.string("quality.reference");
+  const ml::SilhouetteOptions options = silhouette_options(cfg);
   ml::ShardedMatrix x;
   std::vector<std::int64_t> labels, reference;
   {
     core::ScopedTimer t(ctx.timers, "read");
-    x = ml::read_matrix(spec, ctx.comm);
+    x = ml::read_matrix(spec, ctx.comm, options.distance == ml::Distance::nan_euclidean);
     labels = ml::read_labels(cfg.string("quality.labels"), x, ctx.comm);
     if (!reference_spec.empty()) reference = ml::read_labels(reference_spec, x, ctx.comm);
   }
   core::Log::info(cat("ml quality: ", x.global_rows, " x ", x.cols, " from ", spec.file, ":", spec.dataset,
                       ", labels ", cfg.string("quality.labels"), " on ", ctx.comm.size(), " rank(s)"));
 
-  const ml::SilhouetteOptions options = silhouette_options(cfg);
   ml::SilhouetteResult s;
   double db = 0.0, ari = 0.0, nmi = 0.0;
   {
@@ -44,10 +44,11 @@ void run_quality(const StageContext& ctx) {
   }
   {
     core::ScopedTimer t(ctx.timers, "davies_bouldin");
-    db = ml::davies_bouldin(x, labels, ctx.comm);
+    db = ml::davies_bouldin(x, labels, ctx.comm, options.distance);
   }
   const char* mode = s.exact ? "exact" : "sampled";
-  core::Log::info(cat("ml quality: silhouette = ", s.value, " (", mode, ", ", s.samples, " rows",
+  core::Log::info(cat("ml quality: silhouette = ", s.value, " (", mode, ", ", s.samples, " rows, ",
+                      ml::distance_name(options.distance),
                       s.exact ? std::string() : cat(", standard error ", s.standard_error), "); Davies-Bouldin = ",
                       db));
   if (!reference.empty()) {
@@ -66,6 +67,7 @@ void run_quality(const StageContext& ctx) {
   out.write_attribute("/", "silhouette_mode", std::string(mode));
   out.write_attribute("/", "silhouette_samples", static_cast<std::int64_t>(s.samples));
   out.write_attribute("/", "davies_bouldin", db);
+  out.write_attribute("/", "distance", std::string(ml::distance_name(options.distance)));
   if (!reference.empty()) {
     out.write_attribute("/", "adjusted_rand_index", ari);
     out.write_attribute("/", "nmi", nmi);
@@ -86,6 +88,7 @@ ml::SilhouetteOptions silhouette_options(const core::Config& cfg) {
   options.exact_limit = static_cast<std::uint64_t>(cfg.integer("quality.exact_limit"));
   options.sample_size = static_cast<std::uint64_t>(cfg.integer("quality.sample_size"));
   options.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
+  options.distance = ml::parse_distance(cfg.string("quality.distance"), "quality.distance");
   return options;
 }
 
@@ -97,7 +100,12 @@ void add_ml_quality_keys(core::Schema& s) {
       .string("quality.reference", "",
               "Reference labels FILE.h5:/dataset (int64 [N]) for ARI and NMI; empty = internal measures only")
       .integer("quality.exact_limit", 50000, "Exact silhouette up to this many rows; sampled above", 2, 1e12)
-      .integer("quality.sample_size", 10000, "Expected number of sampled rows of the sampled silhouette", 2, 1e9);
+      .integer("quality.sample_size", 10000, "Expected number of sampled rows of the sampled silhouette", 2, 1e9)
+      .string("quality.distance", "euclidean",
+              "Distance of the silhouette and Davies-Bouldin (and of ml sweep's kNN graph): euclidean, or "
+              "nan-euclidean with NaN coordinates missing (centroid coordinates averaged over the rows that have "
+              "them)",
+              {"euclidean", "nan-euclidean"});
 }
 
 Stage ml_quality_stage() {

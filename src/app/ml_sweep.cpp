@@ -53,6 +53,7 @@ void write_sweep(const StageContext& ctx, const ml::SweepResult& result, const s
   out.write_attribute("/", "best_clusters", best.clusters);
   out.write_attribute("/", "best_silhouette", best.silhouette);
   out.write_attribute("/", "criterion", std::string("highest silhouette; ties: smaller parameter"));
+  out.write_attribute("/", "distance", cfg.string("quality.distance"));
   io::write_provenance(out, stage_provenance(ctx, {input}));
   out.commit();
 
@@ -69,11 +70,19 @@ void run_sweep(const StageContext& ctx) {
   const auto& cfg = ctx.config;
   require_setting(ctx, "sweep.input", "give the features with --input FILE.h5:/features");
   const auto spec = ml::parse_dataset_spec(cfg.string("sweep.input"));
+  const ml::SilhouetteOptions quality = silhouette_options(cfg);
+  const bool missing = quality.distance == ml::Distance::nan_euclidean;
+  par::collectively(ctx.comm, [&] {  // one agreed error line
+    if (missing && cfg.string("sweep.method") == "kmeans") {
+      throw ConfigError("sweep.method = \"kmeans\" needs quality.distance = \"euclidean\" (k-means has no missing "
+                        "coordinates); sweep.method = \"communities\" takes nan-euclidean");
+    }
+  });
   ml::ShardedMatrix x;
   std::vector<std::int64_t> reference, values;
   {
     core::ScopedTimer t(ctx.timers, "read");
-    x = ml::read_matrix(spec, ctx.comm);
+    x = ml::read_matrix(spec, ctx.comm, missing);
     if (!cfg.string("sweep.reference").empty()) reference = ml::read_labels(cfg.string("sweep.reference"), x, ctx.comm);
   }
   par::collectively(ctx.comm, [&] { values = sorted_values(cfg, x.global_rows); });
@@ -83,9 +92,8 @@ void run_sweep(const StageContext& ctx) {
   {
     core::ScopedTimer t(ctx.timers, "sweep");
     result = cfg.string("sweep.method") == "kmeans"
-                 ? ml::sweep_kmeans(x, values, kmeans_options(cfg), silhouette_options(cfg), reference, ctx.comm)
-                 : ml::sweep_communities(x, values, community_options(cfg), silhouette_options(cfg), reference,
-                                         ctx.comm);
+                 ? ml::sweep_kmeans(x, values, kmeans_options(cfg), quality, reference, ctx.comm)
+                 : ml::sweep_communities(x, values, community_options(cfg), quality, reference, ctx.comm);
   }
   core::ScopedTimer t(ctx.timers, "write");
   write_sweep(ctx, result, spec.file);

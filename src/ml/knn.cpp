@@ -312,12 +312,21 @@ KnnResult knn_from_distances(const ShardedMatrix& distances, std::uint64_t k, co
 
 KnnMetric parse_knn_metric(const std::string& name, const std::string& key) {
   if (name == "euclidean") return KnnMetric::euclidean;
+  if (name == "nan-euclidean") return KnnMetric::nan_euclidean;
   if (name == "precomputed") return KnnMetric::precomputed;
-  throw ConfigError(cat(key, " = \"", name, "\" is not one of euclidean, precomputed"));
+  throw ConfigError(cat(key, " = \"", name, "\" is not one of euclidean, nan-euclidean, precomputed"));
 }
 
 KnnResult knn(const ShardedMatrix& x, std::uint64_t k, KnnMetric metric, const par::Comm& comm) {
-  return metric == KnnMetric::euclidean ? exact_knn(x, k, comm) : knn_from_distances(x, k, comm);
+  switch (metric) {
+    case KnnMetric::euclidean:
+      return exact_knn(x, k, comm);
+    case KnnMetric::nan_euclidean:
+      return exact_knn_deduplicated(x, k, comm, Distance::nan_euclidean);
+    case KnnMetric::precomputed:
+      break;
+  }
+  return knn_from_distances(x, k, comm);
 }
 
 }  // namespace phenoscale::ml

@@ -1,6 +1,9 @@
 #include "phenoscale/ml/matrix.hpp"
 
+#include <cmath>
+
 #include "phenoscale/core/error.hpp"
+#include "phenoscale/core/log.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/par/agree.hpp"
 #include "phenoscale/par/partition.hpp"
@@ -15,7 +18,7 @@ DatasetSpec parse_dataset_spec(const std::string& spec) {
   return {spec.substr(0, split), spec.substr(split + 1)};
 }
 
-ShardedMatrix read_matrix(const DatasetSpec& spec, const par::Comm& comm) {
+ShardedMatrix read_matrix(const DatasetSpec& spec, const par::Comm& comm, bool nan_is_missing) {
   io::H5File file = io::H5File::open(spec.file, comm);
   std::string dtype;
   par::collectively(comm, [&] {
@@ -37,8 +40,20 @@ ShardedMatrix read_matrix(const DatasetSpec& spec, const par::Comm& comm) {
     m.first_row = block.rows.begin;
     m.data.assign(block.data.begin(), block.data.end());
   };
-  if (dtype == "float32") fill(io::read_samples<float>(file, spec.dataset));
-  else fill(io::read_samples<double>(file, spec.dataset));
+  io::ReadOptions options;
+  options.require_finite = !nan_is_missing;  // then only ±Inf is refused, below
+  if (dtype == "float32") fill(io::read_samples<float>(file, spec.dataset, options));
+  else fill(io::read_samples<double>(file, spec.dataset, options));
+  if (nan_is_missing) {
+    par::collectively(comm, [&] {
+      for (std::uint64_t i = 0; i < m.data.size(); ++i) {
+        if (std::isinf(m.data[i])) {
+          throw InputError(core::cat(file.where(spec.dataset), ": Inf value in sample ", m.first_row + i / m.cols,
+                               " (element ", i % m.cols, "); expected finite values or NaN (missing)"));
+        }
+      }
+    });
+  }
   return m;
 }
 

@@ -161,7 +161,9 @@ TEST(Knn, NanEuclideanMatchesScikitLearn) {
     std::sort(expected.begin(), expected.end());
     for (std::uint64_t m = 0; m < k; ++m) {
       EXPECT_EQ(knn.neighbours_of(li)[m], expected[m].second) << "row " << i;
-      if (i < 20) EXPECT_NEAR(knn.distances_of(li)[m], sklearn[i * n + expected[m].second], 1e-5) << "row " << i;
+      if (i < 20) {
+        EXPECT_NEAR(knn.distances_of(li)[m], sklearn[i * n + expected[m].second], 1e-5) << "row " << i;
+      }
     }
   }
   // Plain Euclidean refuses the NaN rows with a one-line error.

@@ -23,6 +23,9 @@ enum class Distance { euclidean, nan_euclidean };
 // "euclidean" or "nan-euclidean" (the name written to output attributes).
 const char* distance_name(Distance distance);
 
+// The inverse of distance_name; ConfigError naming `key` otherwise.
+Distance parse_distance(const std::string& name, const std::string& key);
+
 // d / q · Σ over the q coordinates finite in both rows of (a − b)², in double
 // with a fixed summation order. Rows that share no coordinate (q = 0; NaN in
 // scikit-learn) are infinitely far apart here, so every order stays strict.

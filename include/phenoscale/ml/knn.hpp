@@ -60,11 +60,13 @@ KnnResult nearest_prefix(const KnnResult& knn, std::uint64_t k);
 // (row i holds d(i, ·)); distances must be finite and non-negative.
 KnnResult knn_from_distances(const ShardedMatrix& distances, std::uint64_t k, const par::Comm& comm);
 
-// The two inputs the CLI accepts: feature rows, or a precomputed distance matrix.
-enum class KnnMetric { euclidean, precomputed };
+// The inputs the CLI accepts: feature rows (Euclidean, or nan-euclidean with
+// NaN as a missing coordinate), or a precomputed distance matrix.
+enum class KnnMetric { euclidean, nan_euclidean, precomputed };
 KnnMetric parse_knn_metric(const std::string& name, const std::string& key);
 
-// Collective. exact_knn or knn_from_distances, as `metric` says.
+// Collective. exact_knn, exact_knn_deduplicated under nan_euclidean, or
+// knn_from_distances, as `metric` says.
 KnnResult knn(const ShardedMatrix& x, std::uint64_t k, KnnMetric metric, const par::Comm& comm);
 
 }  // namespace phenoscale::ml

@@ -34,8 +34,10 @@ struct DatasetSpec {
 DatasetSpec parse_dataset_spec(const std::string& spec);
 
 // Collective. Reads an N × d float32 (or float64, converted) dataset; N-only
-// datasets are read as N × 1. Validates dtype, rank and finiteness.
-ShardedMatrix read_matrix(const DatasetSpec& spec, const par::Comm& comm);
+// datasets are read as N × 1. Validates dtype, rank and finiteness; with
+// `nan_is_missing`, NaN marks a missing coordinate (Distance::nan_euclidean)
+// and only ±Inf is refused.
+ShardedMatrix read_matrix(const DatasetSpec& spec, const par::Comm& comm, bool nan_is_missing = false);
 
 // This rank's BlockPartition block of a full row-major matrix held on every
 // rank (tests and small data).
