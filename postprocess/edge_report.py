@@ -278,15 +278,20 @@ def stats_section(path, lines):
               f"Cohen's d, from R = {replicates} bootstrap replicates resampling cells within each condition. "
               "p_greater = (1 + #{d_r ≤ 0})/(1 + R) and p_less = (1 + #{d_r ≥ 0})/(1 + R) are the one-sided p "
               "(never 0); the *_fraction columns are the seed's #/R (p_greater_fraction = #{d_r ≤ 0}/R, "
-              "p_less_fraction = #{d_r ≥ 0}/R).", ""]
+              "p_less_fraction = #{d_r ≥ 0}/R). Holm p is p_greater / p_less Holm-adjusted over the contrast's "
+              "rows in both directions: read it when scanning the table for effects.", ""]
+
+    def holm(r):  # stats.csv written before the Holm columns existed has none
+        return f"{fmt(r['p_greater_holm'])} / {fmt(r['p_less_holm'])}" if "p_greater_holm" in r else "—"
     lines += table(["exp", "control", "treatment", label, "cells (c/t)", "control prop.", "treatment prop.",
                     "difference", "CI", "p_greater", "p_less", "p_greater_fraction", "p_less_fraction",
-                    "Cohen's d"],
+                    "Cohen's d", "Holm p (greater / less)"],
                    [[fmt(r["experiment"]), r["control"], r["treatment"], fmt(r[label]),
                      f"{fmt(r['control_cells'])}/{fmt(r['treatment_cells'])}", fmt(r["control_proportion"]),
                      fmt(r["treatment_proportion"]), fmt(r["difference"]),
                      f"[{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]", fmt(r["p_greater"]), fmt(r["p_less"]),
-                     fmt(r["p_greater_fraction"]), fmt(r["p_less_fraction"]), fmt(r["cohens_d"])] for r in rows])
+                     fmt(r["p_greater_fraction"]), fmt(r["p_less_fraction"]), fmt(r["cohens_d"]), holm(r)]
+                    for r in rows])
     lines.append("")
 
 
