@@ -46,10 +46,20 @@ ShardedMatrix read_matrix(const DatasetSpec& spec, const par::Comm& comm, bool n
   else fill(io::read_samples<double>(file, spec.dataset, options));
   if (nan_is_missing) {
     par::collectively(comm, [&] {
-      for (std::uint64_t i = 0; i < m.data.size(); ++i) {
-        if (std::isinf(m.data[i])) {
-          throw InputError(core::cat(file.where(spec.dataset), ": Inf value in sample ", m.first_row + i / m.cols,
-                               " (element ", i % m.cols, "); expected finite values or NaN (missing)"));
+      for (std::uint64_t r = 0; r < m.local_rows; ++r) {
+        std::uint64_t present = 0;
+        for (std::uint64_t c = 0; c < m.cols; ++c) {
+          const float v = m.row(r)[c];
+          if (std::isinf(v)) {
+            throw InputError(core::cat(file.where(spec.dataset), ": Inf value in sample ", m.first_row + r,
+                                       " (element ", c, "); expected finite values or NaN (missing)"));
+          }
+          present += !std::isnan(v);
+        }
+        // Such a row is infinitely far from every other: it has no neighbours to find.
+        if (present == 0 && m.cols > 0) {
+          throw InputError(core::cat(file.where(spec.dataset), ": sample ", m.first_row + r,
+                                     " is all NaN; a row needs at least one coordinate"));
         }
       }
     });

@@ -7,8 +7,8 @@
 # ranks; `ml quality` the silhouette of the precomputed nan_euclidean matrix
 # and a Davies-Bouldin with centroids averaged over the rows that have each
 # coordinate; `ml communities` and `ml sweep` run on the same rows; NaN under
-# euclidean, Inf under nan-euclidean and k-means under nan-euclidean are one
-# clear error line each.
+# euclidean, Inf or an all-NaN row under nan-euclidean and k-means under
+# nan-euclidean are one clear error line each.
 source "$(dirname "$0")/common.bash"
 cd "$WORK"
 "$PY" - "$SRC/tests/ml/fixtures/partial.h5" <<'PY'
@@ -22,6 +22,9 @@ with h5py.File("rows.h5", "w") as g:
     g["labels"] = labels.astype(np.int64)
 y = x.copy(); y[3, 0] = np.inf
 with h5py.File("inf.h5", "w") as g:
+    g["features"] = y
+y = x.copy(); y[5, :] = np.nan
+with h5py.File("empty_row.h5", "w") as g:
     g["features"] = y
 PY
 for np in 1 3; do
@@ -79,6 +82,8 @@ then pass "communities and sweep recover the planted blobs under nan-euclidean";
 expect_error "NaN under euclidean" "NaN value in sample" 2 ml knn --input rows.h5:/features --output ./bad.h5
 expect_error "Inf under nan-euclidean" "Inf value in sample 3 (element 0)" 2 \
   ml knn --input inf.h5:/features --output ./bad.h5 --set knn.metric=nan-euclidean
+expect_error "row without coordinates" "sample 5 is all NaN" 2 \
+  ml knn --input empty_row.h5:/features --output ./bad.h5 --set knn.metric=nan-euclidean
 expect_error "k-means under nan-euclidean" 'sweep.method = "kmeans" needs quality.distance = "euclidean"' 2 \
   ml sweep --input rows.h5:/features --output ./bad.h5 --set quality.distance=nan-euclidean
 expect_error "unknown distance" "quality.distance" 1 \
