@@ -311,8 +311,8 @@ KnnResult knn_from_distances(const ShardedMatrix& distances, std::uint64_t k, co
 }
 
 KnnMetric parse_knn_metric(const std::string& name, const std::string& key) {
-  if (name == "euclidean") return KnnMetric::euclidean;
-  if (name == "nan-euclidean") return KnnMetric::nan_euclidean;
+  if (name == distance_name(Distance::euclidean)) return KnnMetric::euclidean;
+  if (name == distance_name(Distance::nan_euclidean)) return KnnMetric::nan_euclidean;
   if (name == "precomputed") return KnnMetric::precomputed;
   throw ConfigError(cat(key, " = \"", name, "\" is not one of euclidean, nan-euclidean, precomputed"));
 }

@@ -10,6 +10,30 @@
 
 namespace phenoscale::ml {
 
+namespace {
+
+// Under nan_is_missing: NaN is a missing coordinate, ±Inf an error, and a row
+// needs at least one coordinate (one with none is infinitely far from every
+// other and has no neighbours to find).
+void check_missing_rows(const ShardedMatrix& m, const std::string& where) {
+  for (std::uint64_t r = 0; r < m.local_rows; ++r) {
+    std::uint64_t present = 0;
+    for (std::uint64_t c = 0; c < m.cols; ++c) {
+      const float v = m.row(r)[c];
+      if (std::isinf(v)) {
+        throw InputError(core::cat(where, ": Inf value in sample ", m.first_row + r, " (element ", c,
+                                   "); expected finite values or NaN (missing)"));
+      }
+      present += !std::isnan(v);
+    }
+    if (present == 0 && m.cols > 0) {
+      throw InputError(core::cat(where, ": sample ", m.first_row + r, " is all NaN; a row needs at least one coordinate"));
+    }
+  }
+}
+
+}  // namespace
+
 DatasetSpec parse_dataset_spec(const std::string& spec) {
   // The dataset part starts at the last ":/" so Windows-style or URL-like
   // file names with ':' elsewhere still work.
@@ -44,26 +68,7 @@ ShardedMatrix read_matrix(const DatasetSpec& spec, const par::Comm& comm, bool n
   options.require_finite = !nan_is_missing;  // then only ±Inf is refused, below
   if (dtype == "float32") fill(io::read_samples<float>(file, spec.dataset, options));
   else fill(io::read_samples<double>(file, spec.dataset, options));
-  if (nan_is_missing) {
-    par::collectively(comm, [&] {
-      for (std::uint64_t r = 0; r < m.local_rows; ++r) {
-        std::uint64_t present = 0;
-        for (std::uint64_t c = 0; c < m.cols; ++c) {
-          const float v = m.row(r)[c];
-          if (std::isinf(v)) {
-            throw InputError(core::cat(file.where(spec.dataset), ": Inf value in sample ", m.first_row + r,
-                                       " (element ", c, "); expected finite values or NaN (missing)"));
-          }
-          present += !std::isnan(v);
-        }
-        // Such a row is infinitely far from every other: it has no neighbours to find.
-        if (present == 0 && m.cols > 0) {
-          throw InputError(core::cat(file.where(spec.dataset), ": sample ", m.first_row + r,
-                                     " is all NaN; a row needs at least one coordinate"));
-        }
-      }
-    });
-  }
+  if (nan_is_missing) par::collectively(comm, [&] { check_missing_rows(m, file.where(spec.dataset)); });
   return m;
 }
 
