@@ -3,7 +3,8 @@
 //                                                                    phenotypes_summary.csv (+ phenotypes_truth.csv when simulated)
 // DeepHACKS' phenotyping (Ma et al. 2024, §2 "phenotyping"): the student's
 // latent → PCA (15 components) → kNN graph → communities, per paired
-// experiment, K by silhouette: the coarse phenotypes; then each phenotype with
+// experiment, K by silhouette, matched across experiments to one set: the
+// coarse phenotypes; then each phenotype with
 // enough samples is sub-clustered by k-means, K by silhouette, into deep
 // phenotypes (kept only when the best silhouette clears
 // phenotype.min_silhouette: otherwise the phenotype stays whole). Mean
@@ -28,6 +29,7 @@
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/io/sharded_text.hpp"
+#include "phenoscale/ml/assignment.hpp"
 #include "phenoscale/ml/embedding.hpp"
 #include "phenoscale/ml/kmeans.hpp"
 #include "phenoscale/ml/louvain.hpp"
@@ -104,6 +106,85 @@ std::vector<std::int64_t> coarse_phenotypes(const core::Config& cfg, const std::
     next += count;
   }
   return labels;
+}
+
+// Mean PCA score of every community (labels ≥ 0) and the experiment it was found in.
+struct Communities {
+  std::vector<double> centroid;  // communities × cols
+  std::vector<std::int64_t> owner;
+};
+
+Communities community_centroids(const std::vector<float>& all_rows, std::uint64_t cols,
+                                const std::vector<std::int64_t>& group, const std::vector<std::int64_t>& labels) {
+  const auto communities = static_cast<std::size_t>(*std::max_element(labels.begin(), labels.end()) + 1);
+  Communities c{std::vector<double>(communities * cols, 0.0), std::vector<std::int64_t>(communities, -1)};
+  std::vector<double> count(communities, 0.0);
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] < 0) continue;
+    const auto l = static_cast<std::size_t>(labels[i]);
+    count[l] += 1;
+    c.owner[l] = group[i];
+    for (std::uint64_t j = 0; j < cols; ++j) c.centroid[l * cols + j] += all_rows[i * cols + j];
+  }
+  for (std::size_t l = 0; l < communities; ++l)
+    for (std::uint64_t j = 0; j < cols; ++j) c.centroid[l * cols + j] /= count[l];
+  return c;
+}
+
+// Euclidean distances between the centroids of communities `a` (rows) and `b` (columns).
+std::vector<double> centroid_distances(const Communities& c, std::uint64_t cols, const std::vector<std::size_t>& a,
+                                       const std::vector<std::size_t>& b) {
+  std::vector<double> cost(a.size() * b.size());
+  for (std::size_t r = 0; r < a.size(); ++r)
+    for (std::size_t k = 0; k < b.size(); ++k) {
+      double d2 = 0;
+      for (std::uint64_t j = 0; j < cols; ++j) {
+        const double d = c.centroid[a[r] * cols + j] - c.centroid[b[k] * cols + j];
+        d2 += d * d;
+      }
+      cost[r * b.size() + k] = std::sqrt(d2);
+    }
+  return cost;
+}
+
+// One set of phenotypes across paired experiments — the paper's clusters
+// I–VI are the same in every experiment, and its deep phenotyping pools a
+// phenotype's samples from all of them (Methods, "Deep phenotyping"): each
+// experiment's communities are matched to the phenotypes found so far by the
+// minimum-cost assignment of their centroids (Euclidean, in the PCA scores),
+// experiments in order; a community left over becomes a new phenotype.
+std::vector<std::int64_t> match_experiments(const std::vector<float>& all_rows, std::uint64_t cols,
+                                            const std::vector<std::int64_t>& group,
+                                            const std::vector<std::int64_t>& labels) {
+  const Communities c = community_centroids(all_rows, cols, group, labels);
+  std::vector<std::int64_t> groups = c.owner;
+  std::sort(groups.begin(), groups.end());
+  groups.erase(std::unique(groups.begin(), groups.end()), groups.end());
+  if (groups.size() < 2) return labels;
+  std::vector<std::int64_t> to_common(c.owner.size(), -1);
+  std::vector<std::size_t> common;  // the community whose centroid stands for each phenotype
+  for (auto g : groups) {
+    std::vector<std::size_t> members;
+    for (std::size_t l = 0; l < c.owner.size(); ++l)
+      if (c.owner[l] == g) members.push_back(l);
+    const auto assigned =
+        ml::min_cost_assignment(centroid_distances(c, cols, members, common), members.size(), common.size());
+    for (std::size_t r = 0; r < members.size(); ++r) {
+      if (assigned[r] >= 0) {
+        to_common[members[r]] = assigned[r];
+      } else {
+        to_common[members[r]] = static_cast<std::int64_t>(common.size());
+        common.push_back(members[r]);
+      }
+    }
+  }
+  std::vector<std::int64_t> matched(labels.size(), -1);
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    if (labels[i] >= 0) matched[i] = to_common[static_cast<std::size_t>(labels[i])];
+  core::Log::info(cat("edge phenotype: the ", c.owner.size(), " communities of ", groups.size(),
+                      " paired experiments matched to ", common.size(),
+                      " phenotypes (minimum-cost assignment of centroids; phenotype.match_experiments)"));
+  return matched;
 }
 
 // Deep phenotypes: k-means sub-clusters of each chosen phenotype (K by
@@ -338,6 +419,8 @@ LatentPhenotypes latent_phenotypes(const core::Config& cfg, const ml::ShardedMat
                      " frames or more; lower it"));
   std::vector<ml::SweepPoint> chosen;
   out.coarse = coarse_phenotypes(cfg, out.scores, out.cols, group, comm, chosen);
+  if (cfg.boolean("phenotype.per_experiment") && cfg.boolean("phenotype.match_experiments"))
+    out.coarse = match_experiments(out.scores, out.cols, group, out.coarse);
   return out;
 }
 
@@ -358,6 +441,10 @@ void add_edge_phenotype_keys(core::Schema& s) {
               "rank count, the distributed louvain does not", ml::community_methods())
       .real("phenotype.resolution", 1.0, "Modularity resolution γ (louvain, leiden)", 1e-6, 1e6)
       .boolean("phenotype.per_experiment", true, "Cluster each paired experiment separately (the paper's design)")
+      .boolean("phenotype.match_experiments", true,
+               "Match the phenotypes of different paired experiments to one set (minimum-cost assignment of their "
+               "centroids in the PCA scores), as the paper's clusters I-VI across experiments; false numbers each "
+               "experiment's phenotypes apart")
       .integer_list("phenotype.subcluster", {}, "Phenotypes to sub-cluster into deep phenotypes (empty: every one)")
       .integer("phenotype.max_deep", 5, "Deep phenotypes per phenotype at most (K = 2..max by silhouette)", 2, 100)
       .real("phenotype.min_silhouette", 0.5, "A sub-clustering is kept only at or above this mean silhouette (0.5: Kaufman & Rousseeuw's \"reasonable structure\"; below it \"weak, could be artificial\")", -1, 1)

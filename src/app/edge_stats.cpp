@@ -3,7 +3,8 @@
 //   mpirun -n 2 phenoscale edge cells -c inputs/edge/demo.toml   → cells.csv, cells_groups.csv
 // stats: drug effects on phenotype proportions by the bootstrap of cells
 // (ml::bootstrap; Ma et al. 2024, §2 "statistics"), per paired experiment,
-// every treatment against the control. Both p definitions are printed: the
+// every treatment against the control over the phenotypes the experiment
+// has. Both p definitions are printed: the
 // seed's fraction of replicates in the opposite direction, #{d_r ≤ 0}/R
 // ("p_greater_fraction"), and the add-one estimate (1 + #{d_r ≤ 0})/(1 + R)
 // ("p_greater"), which is never 0 and is the one we report. The last two
@@ -68,16 +69,34 @@ double seed_p(double p, std::uint64_t replicates) {
   return std::round(p * (1.0 + r) - 1.0) / r;
 }
 
-// Experiment e's phenotyped samples (label −1: shorter than phenotype.min_frames).
-ml::Observations experiment_observations(const Phenotyped& p, std::int64_t e) {
-  ml::Observations obs;
+// Experiment e's phenotyped samples (label −1: shorter than phenotype.min_frames),
+// with labels renumbered over the phenotypes the experiment has: one found only
+// in other experiments would be a 0 → 0 row, and would widen the Holm family.
+struct ExperimentObservations {
+  ml::Observations obs;                 // labels 0..phenotypes.size()-1
+  std::vector<std::int64_t> phenotypes;  // the phenotype of each renumbered label
+};
+
+ExperimentObservations experiment_observations(const Phenotyped& p, std::int64_t e, std::int64_t clusters,
+                                               const par::Comm& comm) {
+  std::vector<double> present(static_cast<std::size_t>(clusters), 0.0);
+  for (std::uint64_t i = 0; i < p.samples.size(); ++i)
+    if (p.samples.experiment[i] == e && p.labels[i] >= 0) present[static_cast<std::size_t>(p.labels[i])] = 1;
+  comm.allreduce_sum_inplace(present);
+  ExperimentObservations out;
+  std::vector<std::int64_t> renumbered(present.size(), -1);
+  for (std::size_t c = 0; c < present.size(); ++c)
+    if (present[c] > 0) {
+      renumbered[c] = static_cast<std::int64_t>(out.phenotypes.size());
+      out.phenotypes.push_back(static_cast<std::int64_t>(c));
+    }
   for (std::uint64_t i = 0; i < p.samples.size(); ++i)
     if (p.samples.experiment[i] == e && p.labels[i] >= 0) {
-      obs.labels.push_back(p.labels[i]);
-      obs.groups.push_back(p.samples.cell_id[i]);
-      obs.conditions.push_back(p.samples.condition[i]);
+      out.obs.labels.push_back(renumbered[static_cast<std::size_t>(p.labels[i])]);
+      out.obs.groups.push_back(p.samples.cell_id[i]);
+      out.obs.conditions.push_back(p.samples.condition[i]);
     }
-  return obs;
+  return out;
 }
 
 // The cell table of `obs` without the conditions of fewer than `min_cells`
@@ -147,9 +166,10 @@ void edge_stats(const StageContext& ctx) {
   std::vector<std::vector<double>> cols(17);
   std::size_t skipped = 0;
   for (std::int64_t e = 0; e < experiments; ++e) {
+    const ExperimentObservations x = experiment_observations(p, e, clusters, ctx.comm);
+    if (x.phenotypes.empty()) continue;
     const ml::CellTable table =
-        table_without_small_conditions(experiment_observations(p, e), static_cast<std::uint64_t>(clusters),
-                                       cfg.integer("stats.min_cells"), e, s, skipped, ctx.comm);
+        table_without_small_conditions(x.obs, x.phenotypes.size(), cfg.integer("stats.min_cells"), e, s, skipped, ctx.comm);
     const bool has_control = std::find(table.conditions.begin(), table.conditions.end(), control) != table.conditions.end();
     if (!has_control || table.conditions.size() < 2) continue;
     ml::BootstrapOptions options;
@@ -167,7 +187,7 @@ void edge_stats(const StageContext& ctx) {
         t_exp.push_back(cat(e));
         t_ctrl.push_back(s.conditions[static_cast<std::size_t>(control)]);
         t_treat.push_back(s.conditions[static_cast<std::size_t>(b.treatments[m])]);
-        const double row[] = {double(c), double(table.cells_in(ci)), double(table.cells_in(ti)),
+        const double row[] = {double(x.phenotypes[c]), double(table.cells_in(ci)), double(table.cells_in(ti)),
                               b.proportions[ci * C + c], b.proportions[ti * C + c], b.difference[mc],
                               b.ci_percentile[2 * mc], b.ci_percentile[2 * mc + 1], b.p_greater[mc], b.p_less[mc],
                               seed_p(b.p_greater[mc], b.replicates), seed_p(b.p_less[mc], b.replicates),

@@ -132,6 +132,22 @@ void write_profiles(const std::string& path, const EdgeSamples& s, const std::ve
   io::write_csv_table(path, {"cluster", "frame", "mean_velocity_nm_s", "samples"}, {cluster, frame, mean, n});
 }
 
+// Community detection fragments kNN graphs of ACF vectors unless K is a
+// sizeable fraction of the samples (docs/methods.md §3.2): at the paper's
+// scale (~37,000 samples) the default grid, made for ~5,000, ends in
+// hundreds of communities, and the student would be guided by hundreds of
+// classes. The paper found 6 pre-phenotypes; past this many, say so.
+constexpr std::int64_t kFragmentedClusters = 20;
+
+void warn_if_fragmented(std::int64_t clusters, std::int64_t k, std::int64_t max_k, std::int64_t samples) {
+  if (clusters <= kFragmentedClusters) return;
+  core::Log::warn(cat("edge teacher: the chosen partition has ", clusters, " communities (K = ", k,
+                      "; the largest K of teacher.neighbours, ", max_k, ", is ",
+                      std::round(1000.0 * static_cast<double>(max_k) / static_cast<double>(samples)) / 10.0,
+                      " % of the ", samples, " samples): ACF kNN graphs fragment unless K is a sizeable fraction of "
+                      "the samples; give teacher.neighbours larger values (docs/methods.md §3.2)"));
+}
+
 }  // namespace
 
 void add_edge_teacher_keys(core::Schema& s) {
@@ -310,6 +326,7 @@ void edge_teacher(const StageContext& ctx) {
                         {k, c, sil, db, q, chosen_col});
   }
   write_profiles(base + "_profiles.csv", s, labels, clusters, ctx.config.integer("events.before"), ctx.comm);
+  warn_if_fragmented(clusters, point.parameter, max_k, n);
   core::Log::info(cat("edge teacher: ", s.velocity.global_series, " samples, K = ", point.parameter, " neighbours (by ",
                       cfg.string("teacher.select"), "), ", clusters, " clusters (", cfg.string("teacher.method"),
                       "), silhouette ", point.silhouette, ", Davies-Bouldin ", point.davies_bouldin,

@@ -16,6 +16,9 @@
 #     series too short for the teacher's partial ACF distances, a condition
 #     with one cell (skipped and counted): one error line or a counted skip,
 #     and no partial output.
+#  Also: the teacher warns when its kNN graph is too sparse for the samples
+#  (many communities); two paired experiments get one matched set of
+#  phenotypes, and stats tests only the phenotypes each experiment has.
 source "$(dirname "$0")/common.bash"
 cd "$WORK"
 RUN_NP_TIMEOUT=300
@@ -57,6 +60,17 @@ first = f['velocity/offsets'][:-1]
 assert np.median(v[first]) < 0 < np.median(v[first + 8]), (np.median(v[first]), np.median(v[first + 8]))
 PY
 
+# A kNN graph too sparse for the samples fragments into many communities: the
+# teacher says so (and still writes its labels), naming the key to change;
+# the default-like grid above does not warn.
+out=$(run_np 2 edge teacher -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set 'teacher.neighbours=[2]' \
+      --set teacher.output=teacher_k2.h5 2>&1)
+clusters=$($PY -c "import h5py; print(h5py.File('np1/teacher_k2.h5','r').attrs['clusters'])")
+if [ "$clusters" -gt 20 ] && grep -q "warning: edge teacher: the chosen partition has $clusters communities (K = 2;.*give teacher.neighbours larger values" <<<"$out" \
+   && ! grep -q "chosen partition has" <<<"$(run_np 1 edge teacher -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set teacher.output=teacher_again.h5 2>&1)"; then
+  pass "teacher: $clusters communities at K = 2 warned about, none at the deck's grid"
+else fail "teacher fragmentation warning (K = 2: $clusters communities)"; fi
+
 # More ranks than movies: the frame interval still comes from the maps (2 s here).
 mkdir -p two && head -n 3 np1/movies/movies.csv >two/movies.csv && cp np1/movies/cell_0000.tif np1/movies/cell_0001.tif two/
 edge 1 two_out window --set window.input=two --set window.frame_s=2
@@ -76,6 +90,70 @@ for np in 2 3; do
   same_file stats.csv np1/stats.csv "np$np/stats.csv"
   same_file cells.csv np1/cells.csv "np$np/cells.csv"
 done
+
+# Two paired experiments (the cells split by parity) on a planted latent: each
+# planted phenotype a well-separated cloud, experiment 1's shifted (a batch
+# effect well below the clouds' spacing), so each experiment's communities
+# are the planted phenotypes in an arbitrary order. By default they are
+# matched to one set — every phenotype holds the same planted phenotype in
+# both experiments (ARI ≥ 0.9 over both); with phenotype.match_experiments =
+# false each experiment's are numbered apart (disjoint sets).
+for d in mexp mexp_apart; do
+  mkdir -p "$d/student"; cp np1/teacher.h5 "$d/"
+  $PY - np1/denoised.h5 "$d" <<'PY'
+import sys, shutil, h5py, numpy as np
+src, d = sys.argv[1], sys.argv[2]
+shutil.copy(src, d + '/denoised.h5')
+with h5py.File(d + '/denoised.h5', 'r+') as f:
+    e = f['cell_id'][:] % 2
+    f['experiment'][...] = e
+    t = f['truth/phenotype'][:]
+rng = np.random.default_rng(3)
+kind = np.where(t < 0, rng.integers(0, 4, t.size), np.where(t == 4, 1, t))
+z = rng.normal(0, 0.5, (t.size, 30))
+z[np.arange(t.size), kind] += 6.0
+z[:, 10] += 1.5 * e  # the batch effect
+with h5py.File(d + '/student/latent.h5', 'w') as g:
+    g['features'] = z.astype(np.float32)
+PY
+done
+edge 2 mexp phenotype
+edge 2 mexp_apart phenotype --set phenotype.match_experiments=false
+$PY - <<'PY' && pass "two paired experiments: phenotypes matched across them (ARI vs planted over both >= 0.9); apart, disjoint" || fail "phenotypes across paired experiments"
+import h5py, numpy as np
+from collections import Counter
+def load(d):
+    f = h5py.File(d + '/phenotypes.h5', 'r')
+    return f['phenotype'][:], f['experiment'][:], np.where(f['truth/phenotype'][:] == 4, 1, f['truth/phenotype'][:])
+def ari(a, b):  # adjusted Rand index, written out
+    n = len(a); comb = lambda x: x * (x - 1) / 2
+    ij = sum(comb(c) for c in Counter(zip(a, b)).values())
+    ai = sum(comb(c) for c in Counter(a).values()); bj = sum(comb(c) for c in Counter(b).values())
+    expected = ai * bj / comb(n)
+    return (ij - expected) / ((ai + bj) / 2 - expected)
+p, e, t = load('mexp')
+m = (p >= 0) & (t >= 0)
+score = ari(list(p[m]), list(t[m]))
+assert score >= 0.9, score
+assert set(p[(p >= 0) & (e == 0)]) == set(p[(p >= 0) & (e == 1)]), (set(p[e == 0]), set(p[e == 1]))
+pa, ea, _ = load('mexp_apart')
+assert not set(pa[(pa >= 0) & (ea == 0)]) & set(pa[(pa >= 0) & (ea == 1)])
+print('ARI over both experiments', round(score, 3), 'phenotypes', sorted(set(p[p >= 0])))
+PY
+# Numbered apart, an experiment's stats table lists only its own phenotypes:
+# another experiment's would be 0 -> 0 rows and widen the Holm family.
+edge 2 mexp_apart stats
+$PY - <<'PY' && pass "stats per experiment: only the experiment's own phenotypes are rows" || fail "stats rows of phenotypes absent from an experiment"
+import csv, h5py, collections
+f = h5py.File('mexp_apart/phenotypes.h5', 'r')
+own = collections.defaultdict(set)
+for q, x in zip(f['phenotype'][:], f['experiment'][:]):
+    if q >= 0: own[str(x)].add(str(q))
+rows = collections.defaultdict(set)
+for r in csv.DictReader(open('mexp_apart/stats.csv')):
+    rows[(r['experiment'], r['treatment'])].add(r['phenotype'])
+assert rows and all(got == own[e] for (e, _), got in rows.items()), (dict(rows), dict(own))
+PY
 
 # --- 3. contracts ---------------------------------------------------------------------------
 header=$(head -n 1 np1/phenotypes.csv)
