@@ -30,6 +30,7 @@
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/io/sharded_text.hpp"
 #include "phenoscale/ml/assignment.hpp"
+#include "phenoscale/ml/distance.hpp"
 #include "phenoscale/ml/embedding.hpp"
 #include "phenoscale/ml/kmeans.hpp"
 #include "phenoscale/ml/louvain.hpp"
@@ -136,14 +137,8 @@ std::vector<double> centroid_distances(const Communities& c, std::uint64_t cols,
                                        const std::vector<std::size_t>& b) {
   std::vector<double> cost(a.size() * b.size());
   for (std::size_t r = 0; r < a.size(); ++r)
-    for (std::size_t k = 0; k < b.size(); ++k) {
-      double d2 = 0;
-      for (std::uint64_t j = 0; j < cols; ++j) {
-        const double d = c.centroid[a[r] * cols + j] - c.centroid[b[k] * cols + j];
-        d2 += d * d;
-      }
-      cost[r * b.size() + k] = std::sqrt(d2);
-    }
+    for (std::size_t k = 0; k < b.size(); ++k)  // finite centroids: the plain squared Euclidean distance
+      cost[r * b.size() + k] = std::sqrt(ml::nan_squared_distance(&c.centroid[a[r] * cols], &c.centroid[b[k] * cols], cols));
   return cost;
 }
 
