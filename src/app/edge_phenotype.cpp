@@ -79,7 +79,8 @@ ml::CommunityOptions community_options(const core::Config& cfg) {
 // all), numbered consecutively across groups. Returns the global labels.
 std::vector<std::int64_t> coarse_phenotypes(const core::Config& cfg, const std::vector<float>& all_rows,
                                             std::uint64_t cols, const std::vector<std::int64_t>& group,
-                                            const par::Comm& comm, std::vector<ml::SweepPoint>& chosen) {
+                                            const std::string& stage, const par::Comm& comm,
+                                            std::vector<ml::SweepPoint>& chosen) {
   std::vector<std::int64_t> labels(group.size(), -1);
   std::vector<std::int64_t> groups = group;
   std::sort(groups.begin(), groups.end());
@@ -94,7 +95,7 @@ std::vector<std::int64_t> coarse_phenotypes(const core::Config& cfg, const std::
     const Subset sub = subset(all_rows, cols, keep, comm);
     auto ks = cfg.integer_list("phenotype.neighbours");
     ks.erase(std::remove_if(ks.begin(), ks.end(), [&](std::int64_t k) { return k >= static_cast<std::int64_t>(sub.rows.size()); }), ks.end());
-    par::check_all(comm, !ks.empty(), cat("edge phenotype: experiment ", g, " has ", sub.rows.size(),
+    par::check_all(comm, !ks.empty(), cat(stage, ": experiment ", g, " has ", sub.rows.size(),
                                           " samples, too few for the neighbour counts of phenotype.neighbours"));
     const auto sweep = ml::sweep_communities(sub.x, ks, community_options(cfg), quality, {}, comm);
     chosen.push_back(sweep.points[sweep.best]);
@@ -109,16 +110,19 @@ std::vector<std::int64_t> coarse_phenotypes(const core::Config& cfg, const std::
   return labels;
 }
 
-// Mean PCA score of every community (labels ≥ 0) and the experiment it was found in.
+// Mean PCA score of every community (labels ≥ 0), its RMS radius (root mean
+// squared distance of its samples to that mean) and the experiment it was found in.
 struct Communities {
   std::vector<double> centroid;  // communities × cols
+  std::vector<double> radius;
   std::vector<std::int64_t> owner;
 };
 
 Communities community_centroids(const std::vector<float>& all_rows, std::uint64_t cols,
                                 const std::vector<std::int64_t>& group, const std::vector<std::int64_t>& labels) {
   const auto communities = static_cast<std::size_t>(*std::max_element(labels.begin(), labels.end()) + 1);
-  Communities c{std::vector<double>(communities * cols, 0.0), std::vector<std::int64_t>(communities, -1)};
+  Communities c{std::vector<double>(communities * cols, 0.0), std::vector<double>(communities, 0.0),
+                std::vector<std::int64_t>(communities, -1)};
   std::vector<double> count(communities, 0.0);
   for (std::size_t i = 0; i < labels.size(); ++i) {
     if (labels[i] < 0) continue;
@@ -129,16 +133,45 @@ Communities community_centroids(const std::vector<float>& all_rows, std::uint64_
   }
   for (std::size_t l = 0; l < communities; ++l)
     for (std::uint64_t j = 0; j < cols; ++j) c.centroid[l * cols + j] /= count[l];
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] < 0) continue;
+    const auto l = static_cast<std::size_t>(labels[i]);
+    for (std::uint64_t j = 0; j < cols; ++j) {
+      const double d = all_rows[i * cols + j] - c.centroid[l * cols + j];
+      c.radius[l] += d * d;
+    }
+  }
+  for (std::size_t l = 0; l < communities; ++l) c.radius[l] = std::sqrt(c.radius[l] / count[l]);
   return c;
 }
 
-// Euclidean distances between the centroids of communities `a` (rows) and `b` (columns).
-std::vector<double> centroid_distances(const Communities& c, std::uint64_t cols, const std::vector<std::size_t>& a,
-                                       const std::vector<std::size_t>& b) {
-  std::vector<double> cost(a.size() * b.size());
+// The cost of matching communities `a` (rows) to phenotypes, each standing
+// for the community in `b` that founded it (columns), with one extra column
+// per row for "a new phenotype". A match is the Euclidean distance of the
+// centroids, allowed only while the two clouds overlap (distance ≤ the sum
+// of their RMS radii); a new phenotype costs more than any set of allowed
+// matches, a disallowed match more than a new phenotype. The assignment then
+// makes as many allowed matches as it can, at the smallest total distance.
+std::vector<double> matching_costs(const Communities& c, std::uint64_t cols, const std::vector<std::size_t>& a,
+                                   const std::vector<std::size_t>& b) {
+  const std::size_t width = b.size() + a.size();
+  std::vector<double> distance(a.size() * b.size());
+  double allowed_sum = 0.0;
   for (std::size_t r = 0; r < a.size(); ++r)
-    for (std::size_t k = 0; k < b.size(); ++k)  // finite centroids: the plain squared Euclidean distance
-      cost[r * b.size() + k] = std::sqrt(ml::nan_squared_distance(&c.centroid[a[r] * cols], &c.centroid[b[k] * cols], cols));
+    for (std::size_t k = 0; k < b.size(); ++k) {  // finite centroids: the plain squared Euclidean distance
+      const double d = std::sqrt(ml::nan_squared_distance(&c.centroid[a[r] * cols], &c.centroid[b[k] * cols], cols));
+      distance[r * b.size() + k] = d;
+      if (d <= c.radius[a[r]] + c.radius[b[k]]) allowed_sum += d;
+    }
+  const double new_phenotype = 1.0 + allowed_sum, disallowed = 2.0 * new_phenotype * static_cast<double>(a.size() + 1);
+  std::vector<double> cost(a.size() * width, disallowed);
+  for (std::size_t r = 0; r < a.size(); ++r) {
+    for (std::size_t k = 0; k < b.size(); ++k) {
+      const double d = distance[r * b.size() + k];
+      if (d <= c.radius[a[r]] + c.radius[b[k]]) cost[r * width + k] = d;
+    }
+    cost[r * width + b.size() + r] = new_phenotype;
+  }
   return cost;
 }
 
@@ -147,10 +180,12 @@ std::vector<double> centroid_distances(const Communities& c, std::uint64_t cols,
 // phenotype's samples from all of them (Methods, "Deep phenotyping"): each
 // experiment's communities are matched to the phenotypes found so far by the
 // minimum-cost assignment of their centroids (Euclidean, in the PCA scores),
-// experiments in order; a community left over becomes a new phenotype.
+// experiments in order; a community left over, or one whose cloud overlaps
+// no phenotype's it could take (a phenotype one experiment's drug makes),
+// becomes a new phenotype.
 std::vector<std::int64_t> match_experiments(const std::vector<float>& all_rows, std::uint64_t cols,
                                             const std::vector<std::int64_t>& group,
-                                            const std::vector<std::int64_t>& labels) {
+                                            const std::vector<std::int64_t>& labels, const std::string& stage) {
   const Communities c = community_centroids(all_rows, cols, group, labels);
   std::vector<std::int64_t> groups = c.owner;
   std::sort(groups.begin(), groups.end());
@@ -162,10 +197,10 @@ std::vector<std::int64_t> match_experiments(const std::vector<float>& all_rows, 
     std::vector<std::size_t> members;
     for (std::size_t l = 0; l < c.owner.size(); ++l)
       if (c.owner[l] == g) members.push_back(l);
-    const auto assigned =
-        ml::min_cost_assignment(centroid_distances(c, cols, members, common), members.size(), common.size());
+    const auto assigned = ml::min_cost_assignment(matching_costs(c, cols, members, common), members.size(),
+                                                  common.size() + members.size());
     for (std::size_t r = 0; r < members.size(); ++r) {
-      if (assigned[r] >= 0) {
+      if (assigned[r] < static_cast<std::int64_t>(common.size())) {
         to_common[members[r]] = assigned[r];
       } else {
         to_common[members[r]] = static_cast<std::int64_t>(common.size());
@@ -176,7 +211,7 @@ std::vector<std::int64_t> match_experiments(const std::vector<float>& all_rows, 
   std::vector<std::int64_t> matched(labels.size(), -1);
   for (std::size_t i = 0; i < labels.size(); ++i)
     if (labels[i] >= 0) matched[i] = to_common[static_cast<std::size_t>(labels[i])];
-  core::Log::info(cat("edge phenotype: the ", c.owner.size(), " communities of ", groups.size(),
+  core::Log::info(cat(stage, ": the ", c.owner.size(), " communities of ", groups.size(),
                       " paired experiments matched to ", common.size(),
                       " phenotypes (minimum-cost assignment of centroids; phenotype.match_experiments)"));
   return matched;
@@ -379,7 +414,7 @@ void write_truth_composition(const std::string& path, const std::vector<std::int
 }  // namespace
 
 LatentPhenotypes latent_phenotypes(const core::Config& cfg, const ml::ShardedMatrix& z, const EdgeSamples& s,
-                                   const std::string& where, const par::Comm& comm) {
+                                   const std::string& where, const std::string& stage, const par::Comm& comm) {
   LatentPhenotypes out;
   ml::PcaOptions po;
   po.components = static_cast<std::uint64_t>(std::min<std::int64_t>(cfg.integer("phenotype.components"),
@@ -413,9 +448,9 @@ LatentPhenotypes latent_phenotypes(const core::Config& cfg, const ml::ShardedMat
                  cat(where, ": no sample has phenotype.min_frames = ", cfg.integer("phenotype.min_frames"),
                      " frames or more; lower it"));
   std::vector<ml::SweepPoint> chosen;
-  out.coarse = coarse_phenotypes(cfg, out.scores, out.cols, group, comm, chosen);
+  out.coarse = coarse_phenotypes(cfg, out.scores, out.cols, group, stage, comm, chosen);
   if (cfg.boolean("phenotype.per_experiment") && cfg.boolean("phenotype.match_experiments"))
-    out.coarse = match_experiments(out.scores, out.cols, group, out.coarse);
+    out.coarse = match_experiments(out.scores, out.cols, group, out.coarse, stage);
   return out;
 }
 
@@ -438,8 +473,9 @@ void add_edge_phenotype_keys(core::Schema& s) {
       .boolean("phenotype.per_experiment", true, "Cluster each paired experiment separately (the paper's design)")
       .boolean("phenotype.match_experiments", true,
                "Match the phenotypes of different paired experiments to one set (minimum-cost assignment of their "
-               "centroids in the PCA scores), as the paper's clusters I-VI across experiments; false numbers each "
-               "experiment's phenotypes apart")
+               "centroids in the PCA scores), as the paper's clusters I-VI across experiments; a community whose cloud "
+               "overlaps no phenotype's (centroid distance above the sum of RMS radii) becomes a new phenotype; false "
+               "numbers each experiment's phenotypes apart")
       .integer_list("phenotype.subcluster", {}, "Phenotypes to sub-cluster into deep phenotypes (empty: every one)")
       .integer("phenotype.max_deep", 5, "Deep phenotypes per phenotype at most (K = 2..max by silhouette)", 2, 100)
       .real("phenotype.min_silhouette", 0.5, "A sub-clustering is kept only at or above this mean silhouette (0.5: Kaufman & Rousseeuw's \"reasonable structure\"; below it \"weak, could be artificial\")", -1, 1)
@@ -461,7 +497,7 @@ void edge_phenotype(const StageContext& ctx) {
                  cat(latent, ":/features has ", z.global_rows, " rows but ", samples_path, " has ",
                      s.velocity.global_series, " samples"));
   const auto teacher = read_teacher_labels(teacher_path, s.velocity.global_series, ctx.comm);
-  const LatentPhenotypes lp = latent_phenotypes(cfg, z, s, samples_path, ctx.comm);
+  const LatentPhenotypes lp = latent_phenotypes(cfg, z, s, samples_path, "edge phenotype", ctx.comm);
   const auto& pca = lp.pca;
   const auto& all_rows = lp.scores;
   const auto& coarse = lp.coarse;

@@ -133,7 +133,7 @@ LambdaResult effect_of(const core::Config& cfg, const EdgeSamples& s, const std:
   LambdaResult r;
   if (!c.available) return r;
   const ml::ShardedMatrix z = ml::read_matrix({latent, "/features"}, comm);
-  const LatentPhenotypes lp = latent_phenotypes(cfg, z, s, latent, comm);
+  const LatentPhenotypes lp = latent_phenotypes(cfg, z, s, latent, "edge student", comm);
   const auto all_teacher = ml::gather_values(teacher, comm);
   std::int64_t phenotypes = 0;
   for (auto p : lp.coarse) phenotypes = std::max(phenotypes, p + 1);

@@ -45,7 +45,8 @@ struct LatentPhenotypes {
   std::vector<std::int64_t> coarse;   // phenotype per sample, N; −1: not phenotyped
   std::size_t phenotyped = 0;
 };
+// `stage` names the caller in messages (edge phenotype, or edge student for its λ choice).
 LatentPhenotypes latent_phenotypes(const core::Config& cfg, const ml::ShardedMatrix& z, const EdgeSamples& s,
-                                   const std::string& where, const par::Comm& comm);
+                                   const std::string& where, const std::string& stage, const par::Comm& comm);
 
 }  // namespace phenoscale::app
