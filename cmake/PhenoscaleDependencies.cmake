@@ -98,13 +98,20 @@ endif()
 
 # --- ccache -----------------------------------------------------------------
 # The LibTorch precompiled header (src/CMakeLists.txt) is cacheable only with
-# these two sloppiness flags (ccache manual, "Precompiled headers"); without
-# them every translation unit that uses it is a miss, and a clean clone spent
-# about 6 of its 7 build minutes recompiling nn/ and its tests.
+# the pch_defines and time_macros sloppiness flags (ccache manual,
+# "Precompiled headers"); without them every translation unit that uses it
+# is a miss, and a clean clone spent about 6 of its 7 build minutes
+# recompiling nn/ and its tests. include_file_mtime/ctime: in a clean clone
+# CMake writes cmake_pch.hxx moments before the header is compiled, and
+# ccache does not trust (or store in direct mode) a compile whose include
+# files are that new; GCC's .gch is not byte-reproducible, so one such miss
+# on the header turns every unit that uses it into a miss (the likely cause
+# of one clean clone's 12-minute build, against 80 s with the cache warm). The cost: a header edited within the
+# same second as its compile may be cached stale — irrelevant to clones.
 find_program(CCACHE_PROGRAM ccache)
 if(CCACHE_PROGRAM AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
   set(CMAKE_CXX_COMPILER_LAUNCHER ${CMAKE_COMMAND} -E env
-      CCACHE_SLOPPINESS=pch_defines,time_macros
+      CCACHE_SLOPPINESS=pch_defines,time_macros,include_file_mtime,include_file_ctime
       ${CCACHE_PROGRAM})
   set(CMAKE_C_COMPILER_LAUNCHER ${CCACHE_PROGRAM})
 endif()
