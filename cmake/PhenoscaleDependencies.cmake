@@ -106,8 +106,9 @@ endif()
 # ccache does not trust (or store in direct mode) a compile whose include
 # files are that new; GCC's .gch is not byte-reproducible, so one such miss
 # on the header turns every unit that uses it into a miss (the likely cause
-# of one clean clone's 12-minute build, against 80 s with the cache warm). The cost: a header edited within the
-# same second as its compile may be cached stale — irrelevant to clones.
+# of one clean clone's 12-minute build, against 80 s with the cache warm).
+# The cost: a header edited within the same second as its compile may be
+# cached stale — irrelevant to clones.
 find_program(CCACHE_PROGRAM ccache)
 if(CCACHE_PROGRAM AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
   set(CMAKE_CXX_COMPILER_LAUNCHER ${CMAKE_COMMAND} -E env

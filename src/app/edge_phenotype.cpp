@@ -155,23 +155,19 @@ Communities community_centroids(const std::vector<float>& all_rows, std::uint64_
 std::vector<double> matching_costs(const Communities& c, std::uint64_t cols, const std::vector<std::size_t>& a,
                                    const std::vector<std::size_t>& b) {
   const std::size_t width = b.size() + a.size();
-  std::vector<double> distance(a.size() * b.size());
+  std::vector<double> cost(a.size() * width, std::nan(""));  // NaN: not allowed, priced below
   double allowed_sum = 0.0;
   for (std::size_t r = 0; r < a.size(); ++r)
     for (std::size_t k = 0; k < b.size(); ++k) {  // finite centroids: the plain squared Euclidean distance
       const double d = std::sqrt(ml::nan_squared_distance(&c.centroid[a[r] * cols], &c.centroid[b[k] * cols], cols));
-      distance[r * b.size() + k] = d;
-      if (d <= c.radius[a[r]] + c.radius[b[k]]) allowed_sum += d;
+      if (d > c.radius[a[r]] + c.radius[b[k]]) continue;
+      cost[r * width + k] = d;
+      allowed_sum += d;
     }
   const double new_phenotype = 1.0 + allowed_sum, disallowed = 2.0 * new_phenotype * static_cast<double>(a.size() + 1);
-  std::vector<double> cost(a.size() * width, disallowed);
-  for (std::size_t r = 0; r < a.size(); ++r) {
-    for (std::size_t k = 0; k < b.size(); ++k) {
-      const double d = distance[r * b.size() + k];
-      if (d <= c.radius[a[r]] + c.radius[b[k]]) cost[r * width + k] = d;
-    }
-    cost[r * width + b.size() + r] = new_phenotype;
-  }
+  for (std::size_t r = 0; r < a.size(); ++r) cost[r * width + b.size() + r] = new_phenotype;
+  for (double& x : cost)
+    if (std::isnan(x)) x = disallowed;
   return cost;
 }
 
