@@ -75,7 +75,13 @@ ModelSpec stored_spec(const io::H5File& file, const std::string& path) {
       throw InputError(cat(path, ": not a phenoscale model file (no 'architecture' and 'hyperparameters' attributes)"));
     }
     const auto arch = file.read_string_attribute("/", "architecture");
-    spec = ModelSpec::from_text(arch, file.read_string_attribute("/", "hyperparameters"));
+    const std::string where = cat(path, ": attribute '/hyperparameters'");
+    try {
+      spec = ModelSpec::from_text(arch, file.read_string_attribute("/", "hyperparameters"), where);
+    } catch (const ConfigError& e) {
+      // An unknown architecture or key, or a value out of range: the file is at fault, not the deck.
+      throw InputError(cat(path, ": ", e.what()));
+    }
   });
   return spec;
 }

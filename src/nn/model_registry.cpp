@@ -1,6 +1,7 @@
 // The table of network architectures — the one place to register a model.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <sstream>
 
 #include "models.hpp"
@@ -35,16 +36,23 @@ std::string ModelSpec::to_text() const {
   return text;
 }
 
-ModelSpec ModelSpec::from_text(const std::string& architecture, const std::string& text) {
+ModelSpec ModelSpec::from_text(const std::string& architecture, const std::string& text, const std::string& where) {
+  const Architecture& arch = find_architecture(architecture);
   std::map<std::string, double> values;
   std::istringstream in(text);
   std::string line;
-  while (std::getline(in, line)) {
+  for (int number = 1; std::getline(in, line); ++number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const auto eq = line.find(" = ");
-    if (eq == std::string::npos) continue;
-    values[line.substr(0, eq)] = std::stod(line.substr(eq + 3));
+    const std::string value = eq == std::string::npos ? "" : line.substr(eq + 3);
+    char* end = nullptr;
+    const double x = value.empty() ? std::nan("") : std::strtod(value.c_str(), &end);
+    // The whole value must be one finite number: "1.0x" or "nan" is a damaged file, not 1.0.
+    if (!std::isfinite(x) || end == value.c_str() || std::string(end).find_first_not_of(" \t\r") != std::string::npos)
+      throw InputError(cat(where, ": hyper-parameter line ", number, " '", line, "': expected 'key = number'"));
+    values[line.substr(0, eq)] = x;
   }
-  for (const auto& h : find_architecture(architecture).hyperparameters)
+  for (const auto& h : arch.hyperparameters)
     if (!values.count(h.key) && !std::isnan(h.before_key)) values[h.key] = h.before_key;
   return make_spec(architecture, values);
 }

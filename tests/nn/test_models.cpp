@@ -6,6 +6,8 @@
 #include <cstdio>
 
 #include "phenoscale/core/error.hpp"
+#include "phenoscale/io/hdf5.hpp"
+#include "phenoscale/nn/engine.hpp"  // read_model_spec
 #include "phenoscale/nn/model.hpp"
 #include "phenoscale/nn/model_file.hpp"
 #include "test_support.hpp"
@@ -185,6 +187,41 @@ TEST_F(ModelFiles, ReloadWithoutTheDeckGivesTheSameOutputs) {
   torch::NoGradGuard no_grad;
   const auto x = cubes(2, 16);
   EXPECT_TRUE(torch::equal(m->forward(x).logits, back->forward(x).logits));
+}
+
+// A damaged hyper-parameter attribute is a one-line error (InputError, agreed
+// by every rank) naming the file, the attribute and the line, not a bare std::stod failure; a stored
+// key or architecture the registry does not know names the file too.
+TEST_F(ModelFiles, DamagedHyperParametersNameTheFileAndLine) {
+  const auto& comm = testing::world();
+  par::Comm alone = comm.split(comm.rank(), 0);
+  const auto write = [&](const std::string& name, const std::string& arch, const std::string& text) {
+    io::H5File f = io::H5File::create(file(name), alone);
+    f.write_attribute("/", "architecture", arch);
+    f.write_attribute("/", "hyperparameters", text);
+    f.commit();
+    return file(name);
+  };
+  const auto bad = write("bad.h5", "mlp", "classes = 2.0\nhidden = 6x4\n");
+  const auto line = testing::message_of<Error>([&] { load_model(bad, alone); });
+  EXPECT_NE(line.find(bad + ": attribute '/hyperparameters': hyper-parameter line 2 'hidden = 6x4'"), std::string::npos)
+      << line;
+  EXPECT_NE(line.find("expected 'key = number'"), std::string::npos) << line;
+  const auto nan = write("nan.h5", "mlp", "classes = nan\n");
+  EXPECT_NE(testing::message_of<Error>([&] { load_model(nan, alone); }).find("line 1 'classes = nan'"),
+            std::string::npos);
+  const auto junk = write("junk.h5", "mlp", "classes: 2\n");
+  EXPECT_NE(testing::message_of<Error>([&] { load_model(junk, alone); }).find("line 1 'classes: 2'"),
+            std::string::npos);
+  const auto key = write("key.h5", "mlp", "classes = 2.0\ndepth = 3.0\n");
+  const auto unknown = testing::message_of<Error>([&] { load_model(key, alone); });
+  EXPECT_NE(unknown.find(key + ": model.mlp.depth: 'mlp' has no hyper-parameter 'depth'"), std::string::npos) << unknown;
+  const auto arch = write("arch.h5", "resnet", "classes = 2.0\n");
+  const auto unknown_arch = testing::message_of<Error>([&] { load_model(arch, alone); });
+  EXPECT_NE(unknown_arch.find(arch + ": unknown model architecture 'resnet'"), std::string::npos) << unknown_arch;
+  // Blank lines are tolerated, and the well-formed text reads back.
+  const auto ok = write("ok.h5", "mlp", "classes = 3.0\n\nhidden = 6.0\n");
+  EXPECT_EQ(read_model_spec(ok, alone).integer("hidden"), 6);
 }
 
 TEST(Models, UnknownNamesAndValuesAreConfigErrors) {

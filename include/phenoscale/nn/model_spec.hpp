@@ -37,7 +37,10 @@ struct ModelSpec {
   std::int64_t integer(const std::string& key) const;
   // "key = value" lines, sorted: stored in model files and checkpoints.
   std::string to_text() const;
-  static ModelSpec from_text(const std::string& architecture, const std::string& text);
+  // Parses to_text()'s lines; a line that is not "key = finite number" throws
+  // InputError naming `where` (the file and attribute) and the line.
+  static ModelSpec from_text(const std::string& architecture, const std::string& text,
+                             const std::string& where = "model hyper-parameters");
 };
 
 struct HyperParameter {
