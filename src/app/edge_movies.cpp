@@ -125,19 +125,43 @@ std::vector<double> condition_proportions(const core::Config& cfg, const std::st
     if (a == std::string::npos || a == b)
       throw ConfigError(cat("simulate.effects entry '", effect, "': expected condition:phenotype:delta"));
     if (effect.substr(0, a) != condition) continue;
-    const auto target = static_cast<std::size_t>(edge::parse_phenotype(effect.substr(a + 1, b - a - 1), "simulate.effects"));
-    const double delta = std::stod(effect.substr(b + 1));
+    const auto target = static_cast<std::size_t>(edge::parse_phenotype(effect.substr(a + 1, b - a - 1),
+                                                                        cat("simulate.effects entry '", effect, "': phenotype")));
+    const auto parsed = io::parse_double(effect.substr(b + 1));
+    if (!parsed || !std::isfinite(*parsed))
+      throw ConfigError(cat("simulate.effects entry '", effect, "': the delta '", effect.substr(b + 1),
+                            "' is not a number (expected condition:phenotype:delta)"));
+    const double delta = *parsed;
     double others = 0;
     for (std::size_t k = 0; k < p.size(); ++k) others += k == target ? 0 : p[k];
     for (std::size_t k = 0; k < p.size(); ++k) p[k] = k == target ? p[k] + delta : p[k] * (1 - (p[target] + delta)) / others;
   }
   double total = 0;
-  for (double& v : p) {
-    if (v < 0) throw ConfigError(cat("simulate.effects make a proportion negative for condition ", condition));
-    total += v;
+  for (std::size_t k = 0; k < p.size(); ++k) {
+    if (p[k] < 0)
+      throw ConfigError(cat("simulate.effects make the ", edge::phenotype_name(static_cast<edge::Phenotype>(k)),
+                            " proportion of condition ", condition, " negative (", p[k], "); expected >= 0"));
+    total += p[k];
   }
   for (double& v : p) v /= total;
   return p;
+}
+
+// Checks simulate.effects before any movie is written: every entry parses,
+// names a condition of simulate.conditions (a misspelt one would otherwise
+// plant no effect, silently) and keeps every proportion >= 0.
+void check_effects(const core::Config& cfg) {
+  const auto conditions = cfg.string_list("simulate.conditions");
+  for (const auto& effect : cfg.string_list("simulate.effects")) {
+    const std::string condition = effect.substr(0, effect.find(':'));
+    if (std::find(conditions.begin(), conditions.end(), condition) == conditions.end()) {
+      std::string known;
+      for (const auto& c : conditions) known += (known.empty() ? "" : ", ") + c;
+      throw ConfigError(cat("simulate.effects entry '", effect, "': condition '", condition,
+                            "' is not in simulate.conditions (", known, ")"));
+    }
+  }
+  for (const auto& c : conditions) condition_proportions(cfg, c);
 }
 
 std::vector<MovieEntry> planned_cells(const core::Config& cfg) {
@@ -434,7 +458,8 @@ void add_edge_movie_keys(core::Schema& s) {
       .real_list("simulate.proportions", {0.30, 0.25, 0.20, 0.20, 0.05},
                  "Phenotype proportions of control events: steady, bursting, periodic, accelerating, bursting_early (rare)")
       .string_list("simulate.effects", {"drug:accelerating:0.10"},
-                   "Drug effects 'condition:phenotype:delta' (delta added to the proportion, the others rescaled)")
+                   "Drug effects 'condition:phenotype:delta' (delta added to the proportion, the others rescaled; "
+                   "the condition must be one of simulate.conditions)")
       .integer("simulate.frames", 200, "Frames per movie (one block)", 20, 1e6)
       .real("simulate.frame_s", 5.0, "Frame interval, s", 1e-6, 1e6)
       .integer("simulate.size", 128, "Movie width and height, pixels", 32, 8192)
@@ -472,6 +497,7 @@ void add_edge_movie_keys(core::Schema& s) {
 
 void edge_simulate(const StageContext& ctx) {
   const auto& cfg = ctx.config;
+  par::collectively(ctx.comm, [&] { check_effects(cfg); });  // one error line, before any output
   const auto cells = planned_cells(cfg);
   const par::Range mine = par::BlockPartition::over(cells.size(), ctx.comm).range(ctx.comm.rank());
   if (cfg.string("simulate.kind") == "series") return simulate_series(ctx, cells, mine);

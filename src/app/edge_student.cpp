@@ -81,19 +81,34 @@ struct Contrast {
   std::int64_t phenotype = -1, control = 0, treated = 1;
 };
 
+// The first entry of the reference contrast: "auto" (-1) or a teacher cluster
+// 0..clusters-1, checked whole ("VI" or "2x" is an error, not 0 or 2).
+std::int64_t reference_cluster(const std::string& text, std::int64_t clusters) {
+  if (text == "auto") return -1;
+  const auto k = io::parse_integer(text);
+  if (!k || *k < 0 || *k >= clusters)
+    throw ConfigError(cat("student.reference_contrast[0] = '", text, "': expected \"auto\" or a teacher cluster 0..",
+                          clusters - 1, " (the teacher found ", clusters, ")"));
+  return *k;
+}
+
 // The deck's reference contrast; phenotype "auto" takes the teacher cluster
 // whose pooled proportion differs most between the two conditions.
 Contrast reference_contrast(const core::Config& cfg, const EdgeSamples& s, const std::vector<std::int64_t>& teacher,
                             std::int64_t clusters, const par::Comm& comm) {
   Contrast c;
   const auto ref = cfg.string_list("student.reference_contrast");
-  if (ref.size() != 3) throw ConfigError(cat("student.reference_contrast has ", ref.size(),
-                                             " entries; expected [phenotype, control, treated]"));
+  std::int64_t named = -1;
+  par::collectively(comm, [&] {  // every rank fails alike; one error line, not one per rank
+    if (ref.size() != 3) throw ConfigError(cat("student.reference_contrast has ", ref.size(),
+                                               " entries; expected [phenotype, control, treated]"));
+    named = reference_cluster(ref[0], clusters);
+  });
   if (!all_have_cells(s, comm) || s.conditions.size() < 2) return c;
   c.control = condition_id(s, ref[1]);
   c.treated = condition_id(s, ref[2]);
-  if (ref[0] != "auto") {
-    c.phenotype = std::stoll(ref[0]);
+  if (named >= 0) {
+    c.phenotype = named;
   } else {
     // Pooled counts per (side, cluster) and samples per side, over all ranks.
     std::vector<double> count(2 * static_cast<std::size_t>(clusters), 0.0), total(2, 0.0);

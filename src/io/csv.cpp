@@ -81,6 +81,8 @@ std::vector<Line> content_lines(std::string_view text) {
   return lines;
 }
 
+}  // namespace
+
 // --- numbers -----------------------------------------------------------------
 
 std::optional<double> parse_double(std::string_view s) {
@@ -101,6 +103,8 @@ std::optional<std::int64_t> parse_integer(std::string_view s) {
   if (!d || !std::isfinite(*d) || std::floor(*d) != *d || std::abs(*d) >= 9.2e18) return std::nullopt;
   return static_cast<std::int64_t>(*d);
 }
+
+namespace {
 
 // --- header --------------------------------------------------------------------
 

@@ -1,13 +1,13 @@
 // The table of network architectures — the one place to register a model.
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <sstream>
 
 #include "models.hpp"
 #include "phenoscale/core/config.hpp"
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
+#include "phenoscale/io/csv.hpp"  // io::parse_double
 
 namespace phenoscale::nn {
 
@@ -44,13 +44,11 @@ ModelSpec ModelSpec::from_text(const std::string& architecture, const std::strin
   for (int number = 1; std::getline(in, line); ++number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const auto eq = line.find(" = ");
-    const std::string value = eq == std::string::npos ? "" : line.substr(eq + 3);
-    char* end = nullptr;
-    const double x = value.empty() ? std::nan("") : std::strtod(value.c_str(), &end);
-    // The whole value must be one finite number: "1.0x" or "nan" is a damaged file, not 1.0.
-    if (!std::isfinite(x) || end == value.c_str() || std::string(end).find_first_not_of(" \t\r") != std::string::npos)
+    // The whole value must be one finite number: "6x4" or "nan" is a damaged file, not 6.
+    const auto x = eq == std::string::npos ? std::nullopt : io::parse_double(line.substr(eq + 3));
+    if (!x || !std::isfinite(*x))
       throw InputError(cat(where, ": hyper-parameter line ", number, " '", line, "': expected 'key = number'"));
-    values[line.substr(0, eq)] = x;
+    values[line.substr(0, eq)] = *x;
   }
   for (const auto& h : arch.hyperparameters)
     if (!values.count(h.key) && !std::isnan(h.before_key)) values[h.key] = h.before_key;

@@ -241,6 +241,8 @@ for layout in long wide; do
 done
 same_datasets imp_long/events.h5 imp_wide/events.h5 /velocity/values /velocity/offsets /sample_id
 expect_error "stats without cells" "need a cell_id column" 2 edge stats -c "$DECK" "${TINY[@]}" --set run.output_dir=imp_long
+expect_error "a reference contrast naming no teacher cluster" "student.reference_contrast[0] = 'VI': expected \"auto\" or a teacher cluster 0.." \
+  2 edge student -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set 'student.reference_contrast=["VI", "DMSO", "drug"]'
 
 # --- 5. bad input ---------------------------------------------------------------------------------
 mkdir -p bad
@@ -262,6 +264,12 @@ PY
 for name in sizes empty; do
   mkdir -p "bad/$name"; cp "bad/$name.tif" "bad/$name/"; cp "bad/$name.csv" "bad/$name/movies.csv"
 done
+# A drug effect on a misspelt condition would plant nothing, silently: refused before any movie is written.
+expect_error "an effect on a condition not simulated" "condition 'Drug' is not in simulate.conditions (DMSO, drug, null)" 2 \
+  edge simulate -c "$DECK" "${TINY[@]}" --set run.output_dir=out_effect --set 'simulate.effects=["Drug:accelerating:0.10"]'
+no_files "an effect on a condition not simulated" out_effect
+expect_error "an effect whose delta is not a number" "the delta '0.1x' is not a number" 2 \
+  edge simulate -c "$DECK" "${TINY[@]}" --set run.output_dir=out_effect --set 'simulate.effects=["drug:accelerating:0.1x"]'
 expect_error "movie with frames of different sizes" "sizes.tif" 2 edge window -c "$DECK" --set window.input=bad/sizes --set run.output_dir=out_sizes
 no_files "frames of different sizes" out_sizes
 expect_error "a frame with no cell" "frame 3: no cell found" 2 edge window -c "$DECK" --set window.input=bad/empty --set run.output_dir=out_empty

@@ -10,7 +10,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace phenoscale::io {
@@ -69,6 +71,12 @@ struct TextTable {
   std::string where(std::size_t k) const;
 };
 TextTable read_csv_text(const std::string& path);
+
+// A whole string as a number ("1.5", "+2", "1e-3"); nullopt when it is
+// empty or anything is left over ("6x4"). "nan" and "inf" parse: callers that
+// need finite values check. Integers also accept "12.0" (pandas).
+std::optional<double> parse_double(std::string_view s);
+std::optional<std::int64_t> parse_integer(std::string_view s);
 
 // Numbers of a TextTable field; InputError "path:line: column 'c': expected
 // <what>, found 'text'" otherwise. Integers accept "12.0" (pandas).
