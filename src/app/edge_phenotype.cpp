@@ -223,6 +223,10 @@ std::vector<std::string> deep_phenotypes(const core::Config& cfg, const std::vec
   auto chosen = cfg.integer_list("phenotype.subcluster");
   if (chosen.empty())
     for (std::int64_t p = 0; p < phenotypes; ++p) chosen.push_back(p);
+  for (auto p : chosen)  // phenotype numbers come from the data: a stale deck names one that is not there
+    if (p < 0 || p >= phenotypes)
+      core::Log::warn(cat("edge phenotype: phenotype.subcluster names phenotype ", p, ", but this run found ",
+                          phenotypes, " (0..", phenotypes - 1, "): nothing to sub-cluster for it"));
   std::int64_t next = 0;
   for (std::int64_t p = 0; p < phenotypes; ++p) {
     std::vector<char> keep(coarse.size());

@@ -159,6 +159,11 @@ score = ari(t[m], p[m])
 assert score >= 0.9, score
 print('ARI with the fifth phenotype', round(score, 3), 'phenotypes', sorted(set(p[p >= 0])))
 PY
+# A deck naming a phenotype this run did not find (numbers come from the data) is told so.
+out=$(run_np 2 edge phenotype -c "$DECK" "${TINY[@]}" --set run.output_dir=mexp_new --set 'phenotype.subcluster=[0, 9]' 2>&1)
+if grep -q "phenotype.subcluster names phenotype 9, but this run found 5 (0..4)" <<<"$out"; then
+  pass "phenotype.subcluster naming a phenotype not found: warned"
+else fail "phenotype.subcluster = [0, 9]: no warning: $(grep -i 'warn\|error' <<<"$out")"; fi
 # Numbered apart, an experiment's stats table lists only its own phenotypes:
 # another experiment's would be 0 -> 0 rows and widen the Holm family.
 edge 2 mexp_apart stats
