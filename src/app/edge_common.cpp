@@ -1,6 +1,7 @@
 // The edge sample file (app/edge_common.hpp).
 #include "phenoscale/app/edge_common.hpp"
 
+#include <algorithm>
 #include <sstream>
 
 #include "phenoscale/core/error.hpp"
@@ -92,6 +93,15 @@ void write_edge_samples(io::H5File& out, const EdgeSamples& s) {
   }
   out.write_attribute("/", "conditions", joined(s.conditions));
   out.write_attribute("/", "frame_s", s.frame_s);
+}
+
+std::int64_t find_condition(const std::vector<std::string>& names, const std::string& name, const std::string& key,
+                            const std::string& where) {
+  const auto it = std::find(names.begin(), names.end(), name);
+  if (it != names.end()) return it - names.begin();
+  std::string known;
+  for (const auto& c : names) known += (known.empty() ? "" : ", ") + c;
+  throw ConfigError(cat(key, ": condition '", name, "' is not in ", where, " (", known, ")"));
 }
 
 bool all_have_cells(const EdgeSamples& s, const par::Comm& comm) {

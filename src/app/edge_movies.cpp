@@ -147,19 +147,16 @@ std::vector<double> condition_proportions(const core::Config& cfg, const std::st
   return p;
 }
 
-// Checks simulate.effects before any movie is written: every entry parses,
-// names a condition of simulate.conditions (a misspelt one would otherwise
-// plant no effect, silently) and keeps every proportion >= 0.
-void check_effects(const core::Config& cfg) {
+// Checks simulate.conditions and simulate.effects before any movie is
+// written: there is a condition, and every effect entry parses, names a
+// condition of simulate.conditions (a misspelt one would otherwise plant no
+// effect, silently) and keeps every proportion >= 0.
+void check_conditions(const core::Config& cfg) {
   const auto conditions = cfg.string_list("simulate.conditions");
+  if (conditions.empty()) throw ConfigError("simulate.conditions is empty: name at least one condition");
   for (const auto& effect : cfg.string_list("simulate.effects")) {
-    const std::string condition = effect.substr(0, effect.find(':'));
-    if (std::find(conditions.begin(), conditions.end(), condition) == conditions.end()) {
-      std::string known;
-      for (const auto& c : conditions) known += (known.empty() ? "" : ", ") + c;
-      throw ConfigError(cat("simulate.effects entry '", effect, "': condition '", condition,
-                            "' is not in simulate.conditions (", known, ")"));
-    }
+    find_condition(conditions, effect.substr(0, effect.find(':')), cat("simulate.effects entry '", effect, "'"),
+                   "simulate.conditions");
   }
   for (const auto& c : conditions) condition_proportions(cfg, c);
 }
@@ -167,7 +164,6 @@ void check_effects(const core::Config& cfg) {
 std::vector<MovieEntry> planned_cells(const core::Config& cfg) {
   std::vector<MovieEntry> cells;
   const auto conditions = cfg.string_list("simulate.conditions");
-  if (conditions.empty()) throw ConfigError("simulate.conditions is empty: name at least one condition");
   for (std::int64_t e = 0; e < cfg.integer("simulate.experiments"); ++e)
     for (const auto& c : conditions)
       for (std::int64_t k = 0; k < cfg.integer("simulate.cells_per_condition"); ++k) {
@@ -497,7 +493,7 @@ void add_edge_movie_keys(core::Schema& s) {
 
 void edge_simulate(const StageContext& ctx) {
   const auto& cfg = ctx.config;
-  par::collectively(ctx.comm, [&] { check_effects(cfg); });  // one error line, before any output
+  par::collectively(ctx.comm, [&] { check_conditions(cfg); });  // one error line, before any output
   const auto cells = planned_cells(cfg);
   const par::Range mine = par::BlockPartition::over(cells.size(), ctx.comm).range(ctx.comm.rank());
   if (cfg.string("simulate.kind") == "series") return simulate_series(ctx, cells, mine);

@@ -58,9 +58,7 @@ Phenotyped read_phenotyped(const core::Config& cfg, const std::string& path, con
 
 std::int64_t control_index(const core::Config& cfg, const EdgeSamples& s) {
   const std::string name = cfg.string("stats.control").empty() ? s.conditions.front() : cfg.string("stats.control");
-  auto it = std::find(s.conditions.begin(), s.conditions.end(), name);
-  if (it == s.conditions.end()) throw ConfigError(cat("stats.control = '", name, "' is not a condition of the data"));
-  return it - s.conditions.begin();
+  return find_condition(s.conditions, name, "stats.control", "the data");
 }
 
 // The seed's fraction-of-replicates p (#/R) from ours, (1 + #)/(1 + R): the same count.
@@ -155,7 +153,8 @@ void edge_stats(const StageContext& ctx) {
   const std::string input = input_or_output(cfg, "stats.input", "phenotype.h5");
   const Phenotyped p = read_phenotyped(cfg, input, ctx.comm);
   const auto& s = p.samples;
-  const std::int64_t control = control_index(cfg, s);
+  std::int64_t control = 0;
+  par::collectively(ctx.comm, [&] { control = control_index(cfg, s); });  // every rank alike: one error line
   std::int64_t clusters = 0;
   for (auto l : p.labels) clusters = std::max(clusters, l + 1);
   clusters = ctx.comm.allreduce_max(clusters);

@@ -65,17 +65,6 @@ void write_training_file(const StageContext& ctx, const std::string& path, const
   out.commit();
 }
 
-// Index of a condition name; ConfigError naming the key when absent.
-std::int64_t condition_id(const EdgeSamples& s, const std::string& name) {
-  auto it = std::find(s.conditions.begin(), s.conditions.end(), name);
-  if (it == s.conditions.end()) {
-    std::string known;
-    for (const auto& c : s.conditions) known += (known.empty() ? "" : ", ") + c;
-    throw ConfigError(cat("student.reference_contrast: condition '", name, "' is not in the data (", known, ")"));
-  }
-  return it - s.conditions.begin();
-}
-
 struct Contrast {
   bool available = false;
   std::int64_t phenotype = -1, control = 0, treated = 1;
@@ -105,8 +94,10 @@ Contrast reference_contrast(const core::Config& cfg, const EdgeSamples& s, const
     named = reference_cluster(ref[0], clusters);
   });
   if (!all_have_cells(s, comm) || s.conditions.size() < 2) return c;
-  c.control = condition_id(s, ref[1]);
-  c.treated = condition_id(s, ref[2]);
+  par::collectively(comm, [&] {
+    c.control = find_condition(s.conditions, ref[1], "student.reference_contrast", "the data");
+    c.treated = find_condition(s.conditions, ref[2], "student.reference_contrast", "the data");
+  });
   if (named >= 0) {
     c.phenotype = named;
   } else {

@@ -182,9 +182,10 @@ void add_edge_teacher_keys(core::Schema& s) {
 
 void edge_denoise(const StageContext& ctx) {
   const auto& cfg = ctx.config;
+  edge::EmdOptions options;
+  par::collectively(ctx.comm, [&] { options = emd_options(cfg); });  // one error line, before reading
   const std::string input = input_or_output(cfg, "denoise.input", "events.output");
   EdgeSamples s = read_edge_samples(input, ctx.comm);
-  const auto options = emd_options(cfg);
   const double threshold = cfg.real("denoise.hurst_threshold");
   const bool enabled = cfg.boolean("denoise.enabled");
   std::vector<std::vector<double>> out(s.size());

@@ -248,6 +248,11 @@ same_datasets imp_long/events.h5 imp_wide/events.h5 /velocity/values /velocity/o
 expect_error "stats without cells" "need a cell_id column" 2 edge stats -c "$DECK" "${TINY[@]}" --set run.output_dir=imp_long
 expect_error "a reference contrast naming no teacher cluster" "student.reference_contrast[0] = 'VI': expected \"auto\" or a teacher cluster 0.." \
   2 edge student -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set 'student.reference_contrast=["VI", "DMSO", "drug"]'
+# A misspelt condition in a contrast: one error line (every rank fails alike), not one per rank.
+expect_error "a reference contrast naming no condition" "student.reference_contrast: condition 'Drug' is not in the data (DMSO, drug, null)" \
+  2 edge student -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set 'student.reference_contrast=["auto", "DMSO", "Drug"]'
+expect_error "a control naming no condition" "stats.control: condition 'dmso' is not in the data (DMSO, drug, null)" \
+  2 edge stats -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set stats.control=dmso
 
 # --- 5. bad input ---------------------------------------------------------------------------------
 mkdir -p bad

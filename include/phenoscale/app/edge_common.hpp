@@ -49,6 +49,11 @@ EdgeSamples read_edge_samples(const std::string& path, const par::Comm& comm);
 // and commits). The truth dataset is written when any rank holds truth.
 void write_edge_samples(io::H5File& out, const EdgeSamples& samples);
 
+// Index of condition `name` in `names`; otherwise ConfigError
+// "<key>: condition '<name>' is not in <where> (a, b, c)".
+std::int64_t find_condition(const std::vector<std::string>& names, const std::string& name, const std::string& key,
+                            const std::string& where);
+
 // Collective. Whether every sample has a cell id (cell_id ≥ 0) on every rank.
 bool all_have_cells(const EdgeSamples& samples, const par::Comm& comm);
 
