@@ -104,6 +104,19 @@ std::int64_t find_condition(const std::vector<std::string>& names, const std::st
   throw ConfigError(cat(key, ": condition '", name, "' is not in ", where, " (", known, ")"));
 }
 
+std::vector<std::int64_t> neighbour_counts(const core::Config& cfg, const std::string& key, std::int64_t n,
+                                           const std::string& rows, const par::Comm& comm) {
+  const auto& grid = cfg.integer_list(key);
+  par::check_all(comm, !grid.empty(), cat(key, " is empty: give at least one neighbour count K"));
+  std::vector<std::int64_t> ks;
+  for (auto k : grid) {
+    if (k < n) ks.push_back(k);
+    else core::Log::warn(cat(key, ": K = ", k, " is not below the ", n, " ", rows, "; skipped"));
+  }
+  par::check_all(comm, !ks.empty(), cat(key, ": every K is at least the ", n, " ", rows, "; give smaller K"));
+  return ks;
+}
+
 bool all_have_cells(const EdgeSamples& s, const par::Comm& comm) {
   int ok = 1;
   for (auto c : s.cell_id) ok = ok && c >= 0;

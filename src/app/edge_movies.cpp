@@ -120,6 +120,10 @@ std::vector<double> condition_proportions(const core::Config& cfg, const std::st
   if (p.size() != static_cast<std::size_t>(edge::kPhenotypes))
     throw ConfigError(cat("simulate.proportions has ", p.size(), " values; expected ", edge::kPhenotypes,
                           " (steady, bursting, periodic, accelerating, bursting_early)"));
+  for (std::size_t k = 0; k < p.size(); ++k)
+    if (!(p[k] >= 0.0) || !std::isfinite(p[k]))
+      throw ConfigError(cat("simulate.proportions[", k, "] (", edge::phenotype_name(static_cast<edge::Phenotype>(k)),
+                            ") = ", p[k], ": expected a finite proportion >= 0"));
   for (const auto& effect : cfg.string_list("simulate.effects")) {
     const auto a = effect.find(':'), b = effect.rfind(':');
     if (a == std::string::npos || a == b)
@@ -154,6 +158,10 @@ std::vector<double> condition_proportions(const core::Config& cfg, const std::st
 void check_conditions(const core::Config& cfg) {
   const auto conditions = cfg.string_list("simulate.conditions");
   if (conditions.empty()) throw ConfigError("simulate.conditions is empty: name at least one condition");
+  for (std::size_t i = 0; i < conditions.size(); ++i)
+    if (std::find(conditions.begin(), conditions.begin() + static_cast<std::ptrdiff_t>(i), conditions[i]) !=
+        conditions.begin() + static_cast<std::ptrdiff_t>(i))
+      throw ConfigError(cat("simulate.conditions names '", conditions[i], "' twice; expected distinct conditions"));
   for (const auto& effect : cfg.string_list("simulate.effects")) {
     find_condition(conditions, effect.substr(0, effect.find(':')), cat("simulate.effects entry '", effect, "'"),
                    "simulate.conditions");

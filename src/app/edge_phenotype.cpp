@@ -93,10 +93,8 @@ std::vector<std::int64_t> coarse_phenotypes(const core::Config& cfg, const std::
     std::vector<char> keep(group.size());
     for (std::size_t i = 0; i < group.size(); ++i) keep[i] = group[i] == g;
     const Subset sub = subset(all_rows, cols, keep, comm);
-    auto ks = cfg.integer_list("phenotype.neighbours");
-    ks.erase(std::remove_if(ks.begin(), ks.end(), [&](std::int64_t k) { return k >= static_cast<std::int64_t>(sub.rows.size()); }), ks.end());
-    par::check_all(comm, !ks.empty(), cat(stage, ": experiment ", g, " has ", sub.rows.size(),
-                                          " samples, too few for the neighbour counts of phenotype.neighbours"));
+    const auto ks = neighbour_counts(cfg, "phenotype.neighbours", static_cast<std::int64_t>(sub.rows.size()),
+                                     cat("phenotyped samples of experiment ", g), comm);
     const auto sweep = ml::sweep_communities(sub.x, ks, community_options(cfg), quality, {}, comm);
     chosen.push_back(sweep.points[sweep.best]);
     const auto found = ml::gather_values(sweep.best_labels(), comm);
@@ -465,7 +463,7 @@ void add_edge_phenotype_keys(core::Schema& s) {
                "Samples with at least this many frames are phenotyped (the paper: complete samples); the others "
                "get phenotype -1 and are left out of stats and cells", 2, 1e6)
       .integer("phenotype.components", 15, "Principal components of the latent kept", 1, 10000)
-      .integer_list("phenotype.neighbours", {40, 80, 160, 320}, "Neighbour counts K of the kNN graph (K by silhouette)")
+      .integer_list("phenotype.neighbours", {40, 80, 160, 320}, "Neighbour counts K of the kNN graph (K by silhouette)", 1)
       .string("phenotype.method", "igraph-leiden",
               "Community detection (ml communities methods); the igraph methods give the same partition at any "
               "rank count, the distributed louvain does not", ml::community_methods())

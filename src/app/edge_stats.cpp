@@ -142,7 +142,7 @@ void add_edge_stats_keys(core::Schema& s) {
       .integer("cells.n_neighbors", 10, "UMAP neighbours (the point included)", 2, 1000)
       .real("cells.min_dist", 0.1, "UMAP min_dist", 0, 10)
       .integer("cells.components", 3, "UMAP dimensions", 1, 10)
-      .integer_list("cells.neighbours", {5, 8, 10, 15}, "Neighbour counts K of the cells' kNN graph (K by silhouette)")
+      .integer_list("cells.neighbours", {5, 8, 10, 15}, "Neighbour counts K of the cells' kNN graph (K by silhouette)", 1)
       .string("cells.method", "igraph-leiden",
               "Community detection of cell groups (igraph methods: the same partition at any rank count)",
               ml::community_methods());
@@ -277,9 +277,7 @@ void edge_cells(const StageContext& ctx) {
   uo.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
   const auto embedding = ml::umap(z, n, d, uo);  // deterministic: the same on every rank
   const ml::ShardedMatrix coords = ml::shard_rows(embedding.coordinates, uo.n_components, ctx.comm);
-  auto ks = cfg.integer_list("cells.neighbours");
-  ks.erase(std::remove_if(ks.begin(), ks.end(), [&](std::int64_t k) { return k >= static_cast<std::int64_t>(n); }), ks.end());
-  par::check_all(ctx.comm, !ks.empty(), cat("cells.neighbours: every K is at least the ", n, " cells"));
+  const auto ks = neighbour_counts(cfg, "cells.neighbours", static_cast<std::int64_t>(n), "cells", ctx.comm);
   ml::CommunityOptions co;
   co.method = cfg.string("cells.method");
   co.seed = uo.seed;

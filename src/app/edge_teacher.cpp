@@ -33,6 +33,7 @@
 #include "phenoscale/ml/quality.hpp"
 #include "phenoscale/ml/sweep.hpp"
 #include "phenoscale/par/agree.hpp"
+#include "phenoscale/par/parallel_for.hpp"
 
 namespace phenoscale::app {
 namespace {
@@ -47,6 +48,9 @@ edge::EmdOptions emd_options(const core::Config& cfg) {
   edge::EmdOptions o;
   const auto stop = cfg.real_list("denoise.stop");
   if (stop.size() != 3) throw ConfigError(cat("denoise.stop has ", stop.size(), " values; expected 3 (sd1, sd2, tolerance)"));
+  if (!(stop[0] > 0.0 && stop[1] >= stop[0] && stop[2] >= 0.0 && stop[2] <= 1.0))
+    throw ConfigError(cat("denoise.stop = [", stop[0], ", ", stop[1], ", ", stop[2],
+                          "]: expected 0 < sd1 <= sd2 and a tolerance in [0, 1] (Rilling et al.: [0.05, 0.5, 0.05])"));
   o.sd1 = stop[0];
   o.sd2 = stop[1];
   o.tolerance = stop[2];
@@ -81,16 +85,17 @@ ml::ShardedMatrix acf_vectors(const core::Config& cfg, const EdgeSamples& s, ml:
   const int frames_per_symbol = static_cast<int>(cfg.integer("teacher.frames_per_symbol"));
   const int alphabet = static_cast<int>(cfg.integer("teacher.alphabet"));
   const int tail = static_cast<int>(cfg.integer("teacher.padding_tail"));
-#pragma omp parallel for schedule(dynamic, 64)
-  for (std::int64_t i = 0; i < static_cast<std::int64_t>(s.size()); ++i) {
-    const std::uint64_t global = x.first_row + static_cast<std::uint64_t>(i);
-    core::Rng rng(seed, core::Stream::edge_padding, global);
-    const auto padded = edge::pad_with_noise(sample_velocity(s, static_cast<std::uint64_t>(i)),
-                                             pools.target_length[global], rng, tail);
-    auto acf = edge::sax_acf(padded, frames_per_symbol, alphabet, lags);
-    if (partial) edge::mark_undefined_lags(acf, edge::symbol_count(padded.size(), frames_per_symbol));
-    std::copy(acf.begin(), acf.end(), x.row(static_cast<std::uint64_t>(i)));
-  }
+  par::collectively(comm, [&] {
+    par::parallel_for(static_cast<std::int64_t>(s.size()), 64, [&](std::int64_t i) {
+      const std::uint64_t global = x.first_row + static_cast<std::uint64_t>(i);
+      core::Rng rng(seed, core::Stream::edge_padding, global);
+      const auto padded = edge::pad_with_noise(sample_velocity(s, static_cast<std::uint64_t>(i)),
+                                               pools.target_length[global], rng, tail);
+      auto acf = edge::sax_acf(padded, frames_per_symbol, alphabet, lags);
+      if (partial) edge::mark_undefined_lags(acf, edge::symbol_count(padded.size(), frames_per_symbol));
+      std::copy(acf.begin(), acf.end(), x.row(static_cast<std::uint64_t>(i)));
+    });
+  });
   if (partial) {
     std::int64_t undefined = 0;
     for (std::uint64_t i = 0; i < x.local_rows; ++i) undefined += std::isnan(x.row(i)[0]) ? 1 : 0;
@@ -174,7 +179,7 @@ void add_edge_teacher_keys(core::Schema& s) {
               {"partial", "zero-filled"})
       .string("teacher.method", "igraph-infomap", "Community detection (ml communities methods)", ml::community_methods())
       .integer_list("teacher.neighbours", {40, 80, 160, 320, 640},
-                    "Neighbour counts K of the kNN graph to sweep (K < samples; larger K, fewer communities)")
+                    "Neighbour counts K of the kNN graph to sweep (K < samples; larger K, fewer communities)", 1)
       .string("teacher.select", "davies-bouldin", "Choose K by the lowest Davies-Bouldin or the highest silhouette",
               {"silhouette", "davies-bouldin"})
       .real("teacher.resolution", 1.0, "Modularity resolution γ (louvain, leiden)", 1e-6, 1e6);
@@ -193,19 +198,18 @@ void edge_denoise(const StageContext& ctx) {
   core::Progress progress("edge denoise: samples", s.velocity.global_series, ctx.comm.size(),
                           cfg.real("run.progress_interval_s"));
   par::collectively(ctx.comm, [&] {
-#pragma omp parallel for schedule(dynamic, 16)
-    for (std::int64_t i = 0; i < static_cast<std::int64_t>(s.size()); ++i) {
+    par::parallel_for(static_cast<std::int64_t>(s.size()), 16, [&](std::int64_t i) {
       const auto k = static_cast<std::size_t>(i);
       auto v = sample_velocity(s, k);
       if (!enabled) {
         out[k] = std::move(v);
-        continue;
+        return;
       }
       const auto d = edge::denoise_velocity(v, s.frame_s, threshold, options);
       out[k] = d.velocity;
       removed[k] = d.removed;
       imfs[k] = d.imfs;
-    }
+    });
   });
   progress.advance(s.size());
   progress.finish();
@@ -236,16 +240,8 @@ void edge_teacher(const StageContext& ctx) {
   const auto& cfg = ctx.config;
   const std::string input = input_or_output(cfg, "teacher.input", "denoise.output");
   const EdgeSamples s = read_edge_samples(input, ctx.comm);
-  // K values at or above the sample count are dropped (a small imported set
-  // with the default grid), with a warning; none left is an error.
-  const auto n = static_cast<std::int64_t>(s.velocity.global_series);
-  std::vector<std::int64_t> neighbours;
-  for (auto k : cfg.integer_list("teacher.neighbours")) {
-    if (k < n) neighbours.push_back(k);
-    else core::Log::warn(cat("edge teacher: K = ", k, " of teacher.neighbours is not below the ", n, " samples; skipped"));
-  }
-  par::check_all(ctx.comm, !neighbours.empty(),
-                 cat("teacher.neighbours: every K is at least the ", n, " samples in ", input, "; give smaller K"));
+  const auto neighbours = neighbour_counts(cfg, "teacher.neighbours", static_cast<std::int64_t>(s.velocity.global_series),
+                                           cat("samples in ", input), ctx.comm);
   const auto max_k = *std::max_element(neighbours.begin(), neighbours.end());
   const ml::Distance distance = teacher_distance(cfg);
   par::check_all(ctx.comm, distance == ml::Distance::euclidean || cfg.string("teacher.knn") == "deduplicated",
@@ -327,7 +323,7 @@ void edge_teacher(const StageContext& ctx) {
                         {k, c, sil, db, q, chosen_col});
   }
   write_profiles(base + "_profiles.csv", s, labels, clusters, ctx.config.integer("events.before"), ctx.comm);
-  warn_if_fragmented(clusters, point.parameter, max_k, n);
+  warn_if_fragmented(clusters, point.parameter, max_k, static_cast<std::int64_t>(s.velocity.global_series));
   core::Log::info(cat("edge teacher: ", s.velocity.global_series, " samples, K = ", point.parameter, " neighbours (by ",
                       cfg.string("teacher.select"), "), ", clusters, " clusters (", cfg.string("teacher.method"),
                       "), silhouette ", point.silhouette, ", Davies-Bouldin ", point.davies_bouldin,

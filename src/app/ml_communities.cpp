@@ -76,10 +76,9 @@ void run_communities(const StageContext& ctx) {
       x = ml::read_matrix(spec, ctx.comm, metric == ml::KnnMetric::nan_euclidean);
     }
     const auto k = static_cast<std::uint64_t>(cfg.integer("communities.k"));
-    if (k >= x.global_rows) {
-      throw ConfigError(cat("communities.k = ", k, " must be below N = ", x.global_rows, " rows of ",
-                            cfg.string("communities.input")));
-    }
+    par::check_all(ctx.comm, k < x.global_rows,
+                   cat("communities.k = ", k, " must be below N = ", x.global_rows, " rows of ",
+                       cfg.string("communities.input")));
     core::ScopedTimer t(ctx.timers, "knn");
     knn = ml::knn(x, k, metric, ctx.comm);
   }

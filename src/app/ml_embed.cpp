@@ -140,7 +140,9 @@ void run_embed(const StageContext& ctx) {
   }
   if (method == "spectral") return run_spectral_embed(ctx, x, spec.file, components);
   // Every rank knows N, so every rank refuses alike before anything is gathered.
-  ml::check_embedding_size(x.global_rows, static_cast<std::uint64_t>(cfg.integer("embed.max_points")));
+  par::collectively(ctx.comm, [&] {
+    ml::check_embedding_size(x.global_rows, static_cast<std::uint64_t>(cfg.integer("embed.max_points")));
+  });
   const std::uint64_t n = x.global_rows, d = x.cols;
   core::Log::info(cat("ml embed: ", components, "-D ", method, " of ", n, " × ", d, " ", spec.file, ":",
                       spec.dataset, " on rank 0 of ", ctx.comm.size()));

@@ -49,6 +49,9 @@ spt::SimulationOptions simulation_options(const core::Config& cfg) {
                           spt::kStates, " per population (normal, directed, confined, subdiffusive) x ",
                           o.populations, " populations = ", spt::kStates * o.populations));
   }
+  if (o.populations == 0 && !weights.empty())
+    core::Log::warn(cat(deck_label(cfg), ": simulate.population_weights is ignored: simulate.populations = 0 "
+                                         "(no labelled populations)"));
   for (std::size_t p = 0; o.populations > 0 && p < static_cast<std::size_t>(o.populations); ++p) {
     std::array<double, spt::kStates> row{};
     std::copy_n(weights.begin() + static_cast<std::ptrdiff_t>(p * spt::kStates), spt::kStates, row.begin());

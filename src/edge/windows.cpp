@@ -11,6 +11,7 @@
 
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/edge/segmentation.hpp"
+#include "phenoscale/par/parallel_for.hpp"
 
 namespace phenoscale::edge {
 
@@ -280,23 +281,17 @@ VelocityMap window_velocities(const io::ImageStack& movie, const WindowOptions& 
 
   std::vector<std::vector<double>> radius(static_cast<std::size_t>(movie.frames));
   std::vector<std::vector<double>> normal(static_cast<std::size_t>(movie.frames));
-  std::vector<std::exception_ptr> error(static_cast<std::size_t>(movie.frames));
-#pragma omp parallel for schedule(dynamic)
-  for (int t = 0; t < movie.frames; ++t) {
+  par::parallel_for(movie.frames, 1, [&](std::int64_t i) {
+    const int t = static_cast<int>(i);
     const auto at = static_cast<std::size_t>(t);
     try {
       const Frame f = segment_frame(movie, t, o.sigma_px);
       radius[at] = ray_radii(f, map.cx, map.cy, rays);
       normal[at] = boundary_normals(radius[at], map.cx, map.cy);
     } catch (const InputError& e) {
-      error[at] = std::make_exception_ptr(InputError(frame_message(t, e)));
-    } catch (...) {
-      error[at] = std::current_exception();
+      throw InputError(frame_message(t, e));
     }
-  }
-  for (const std::exception_ptr& e : error) {
-    if (e) std::rethrow_exception(e);
-  }
+  });
 
   for (int w = 0; w < map.windows; ++w) map.angle.push_back(2.0 * kPi * (w + 0.5) / map.windows);
   window_centres(radius[0], o.rays_per_window, map);

@@ -45,10 +45,11 @@ Shifted shifted(const float* data, std::uint64_t rows, std::uint64_t cols, const
   return s;
 }
 
-void check_k(std::uint64_t k, std::uint64_t n) {
-  if (k < 1 || k >= n) {
-    throw ConfigError(cat("kNN: k = ", k, " must be in [1, N-1] for N = ", n, " rows"));
-  }
+// Collective: every rank knows N and k, so every rank refuses alike (one error line).
+void check_k(std::uint64_t k, std::uint64_t n, const par::Comm& comm) {
+  par::collectively(comm, [&] {
+    if (k < 1 || k >= n) throw ConfigError(cat("kNN: k = ", k, " must be in [1, N-1] for N = ", n, " rows"));
+  });
 }
 
 using detail::finish;
@@ -131,7 +132,7 @@ void scan_block(const ShardedMatrix& x, const Shifted& mine, const std::vector<d
 }  // namespace
 
 KnnResult exact_knn(const ShardedMatrix& x, std::uint64_t k, const par::Comm& comm) {
-  check_k(k, x.global_rows);
+  check_k(k, x.global_rows, comm);
   const int ranks = comm.size(), rank = comm.rank();
   const auto partition = par::BlockPartition::over(x.global_rows, comm);
   std::uint64_t max_rows = 0;
@@ -248,7 +249,7 @@ std::vector<Candidate> nearest_rows(const std::vector<float>& all, std::uint64_t
 }  // namespace
 
 KnnResult exact_knn_deduplicated(const ShardedMatrix& x, std::uint64_t k, const par::Comm& comm, Distance distance) {
-  check_k(k, x.global_rows);
+  check_k(k, x.global_rows, comm);
   const std::vector<float> all = gather_rows(x, comm);
   if (distance == Distance::euclidean) check_finite_rows(all, x.cols, "kNN (euclidean)");
   const DistinctRows rows = distinct_rows(all, x.global_rows, x.cols);
@@ -288,10 +289,11 @@ KnnResult nearest_prefix(const KnnResult& knn, std::uint64_t k) {
 
 KnnResult knn_from_distances(const ShardedMatrix& distances, std::uint64_t k, const par::Comm& comm) {
   const std::uint64_t n = distances.global_rows;
-  if (distances.cols != n) {
-    throw InputError(cat("kNN: a precomputed distance matrix must be N × N, found ", n, " × ", distances.cols));
-  }
-  check_k(k, n);
+  par::collectively(comm, [&] {
+    if (distances.cols != n)
+      throw InputError(cat("kNN: a precomputed distance matrix must be N × N, found ", n, " × ", distances.cols));
+  });
+  check_k(k, n, comm);
   std::vector<TopK> best(distances.local_rows, TopK(k));
   par::collectively(comm, [&] {
     for (std::uint64_t i = 0; i < distances.local_rows; ++i) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <numeric>
 
+#include "phenoscale/core/config.hpp"  // core::format_value
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/io/hdf5.hpp"
@@ -172,11 +173,23 @@ SampleStore without_labels(const SampleStore& local, const std::vector<std::int6
     }
   });
   SampleStore out = empty_like(local);
+  std::vector<double> left_out(excluded.size(), 0.0);
   for (std::int64_t l = 0; l < local.size(); ++l) {
-    if (std::find(excluded.begin(), excluded.end(), local.targets[l]) != excluded.end()) continue;
+    const auto it = std::find(excluded.begin(), excluded.end(), local.targets[l]);
+    if (it != excluded.end()) {
+      left_out[static_cast<std::size_t>(it - excluded.begin())] += 1;
+      continue;
+    }
     out.push_back(local.values.data() + local.offsets[l] * local.frame_size(), local.lengths[l], &local.targets[l]);
   }
   out.finish_sharding(comm);
+  // A class id no sample has (a deck written for other data) leaves nothing out: say so.
+  comm.allreduce_sum_inplace(left_out);
+  for (std::size_t c = 0; c < excluded.size(); ++c)
+    if (left_out[c] == 0)
+      core::Log::warn(cat("leaving out class ", excluded[c], ": no sample has that label, nothing left out for it"));
+  par::check_all(comm, out.global_count > 0,
+                 cat("leaving out classes ", core::format_value(excluded), " leaves no sample to train on"));
   return out;
 }
 

@@ -101,4 +101,14 @@ else
   fail "disk full mid-write: rc=$rc, dir: $(ls -A full 2>/dev/null | tr "\n" " "), output: $out"
 fi
 
+# --- deck values that would have been accepted and done nothing (or twice) -------------
+expect_error "a class listed twice" "structures.classes names class 9 twice" 2 tomo structures -c "$SRC/inputs/tomo/demo.toml" \
+  --set run.output_dir=dup --set 'structures.classes=[9, 9]' --set structures.box=16
+no_files "a class listed twice" dup
+out=$(run_np 2 spt simulate -c "$SRC/inputs/spt/demo.toml" --set run.output_dir=pw --set simulate.test_tracks=20 \
+      --set simulate.populations=0 --set 'simulate.population_weights=[0.6, 0, 0, 0.4]' 2>&1)
+if grep -q "simulate.population_weights is ignored: simulate.populations = 0" <<<"$out"; then
+  pass "population weights without populations: warned"
+else fail "population weights without populations: no warning: $(grep -E 'warning|error' <<<"$out")"; fi
+
 finish

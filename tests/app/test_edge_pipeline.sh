@@ -251,6 +251,11 @@ expect_error "a reference contrast naming no teacher cluster" "student.reference
 # A misspelt condition in a contrast: one error line (every rank fails alike), not one per rank.
 expect_error "a reference contrast naming no condition" "student.reference_contrast: condition 'Drug' is not in the data (DMSO, drug, null)" \
   2 edge student -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set 'student.reference_contrast=["auto", "DMSO", "Drug"]'
+# EMD stop criteria out of order were thrown inside an OpenMP loop: std::terminate, no error line.
+expect_error "denoise.stop out of order" "denoise.stop = [0.5, 0.05, 0.05]: expected 0 < sd1 <= sd2" \
+  2 edge denoise -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set 'denoise.stop=[0.5, 0.05, 0.05]'
+expect_error "an empty K grid" "teacher.neighbours is empty: give at least one neighbour count K" \
+  2 edge teacher -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set 'teacher.neighbours=[]'
 expect_error "a control naming no condition" "stats.control: condition 'dmso' is not in the data (DMSO, drug, null)" \
   2 edge stats -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set stats.control=dmso
 

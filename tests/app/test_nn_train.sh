@@ -102,6 +102,14 @@ expect_error "series model on fixed samples" "takes variable-length series" 2 nn
   --set run.output_dir=X --set model.architecture=lstm-classifier
 expect_error "cuda without a CUDA LibTorch" "no CUDA support" 2 nn train -c "$DECK" --input samples.h5 \
   --set run.output_dir=X --set train.device=cuda
+expect_error "leaving out every class" "leaving out classes [0, 1, 2, 3, 4] leaves no sample to train on" 2 nn train -c "$DECK" \
+  --input samples.h5 --set run.output_dir=X --set 'train.exclude_classes=[0, 1, 2, 3, 4]'
+no_files "leaving out every class" X
+if out=$(run_np 2 nn train -c "$DECK" --input samples.h5 --set run.output_dir=EX --set train.epochs=1 \
+         --set 'train.exclude_classes=[4, 99]' 2>&1) && grep -q "leaving out class 99: no sample has that label" <<<"$out" \
+   && ! grep -q "leaving out class 4:" <<<"$out"; then
+  pass "train.exclude_classes naming a class no sample has: warned, the others left out"
+else fail "train.exclude_classes = [4, 99]: $(grep -E 'warning|error' <<<"$out")"; fi
 expect_error "predict with a non-model file" "not a phenoscale model file" 2 nn predict -c "$DECK" --input samples.h5 \
   --set run.output_dir=X --set 'predict.models=["samples.h5"]'
 finish

@@ -188,11 +188,23 @@ TEST(Knn, PrefixOfTheLargestKIsTheSmallerSearch) {
   EXPECT_THROW(ml::nearest_prefix(big, 41), ConfigError);
 }
 
+// Refused on every rank alike (a CollectiveError, so the CLI prints one line),
+// with the exit code of the error behind it: 2 for a bad k, 1 for bad input.
 TEST(Knn, RejectsBadK) {
   const auto x = ml::shard_rows(gaussian_rows(10, 3), 3, world());
-  EXPECT_THROW(ml::exact_knn(x, 10, world()), ConfigError);
-  EXPECT_THROW(ml::exact_knn(x, 0, world()), ConfigError);
-  EXPECT_THROW(ml::knn(x, 2, ml::KnnMetric::precomputed, world()), InputError);  // 10 × 3 is not N × N
+  const auto refused = [](auto&& call, int code, const std::string& what) {
+    try {
+      call();
+      ADD_FAILURE() << "no error for " << what;
+    } catch (const CollectiveError& e) {
+      EXPECT_EQ(e.exit_code(), code) << e.what();
+      EXPECT_NE(std::string(e.what()).find(what), std::string::npos) << e.what();
+    }
+  };
+  refused([&] { ml::exact_knn(x, 10, world()); }, exit_code::usage, "k = 10 must be in [1, N-1] for N = 10");
+  refused([&] { ml::exact_knn(x, 0, world()); }, exit_code::usage, "k = 0 must be in [1, N-1]");
+  refused([&] { ml::knn(x, 2, ml::KnnMetric::precomputed, world()); }, exit_code::error,
+          "must be N × N, found 10 × 3");
 }
 
 TEST(KnnGraph, UnionIsSymmetricAndHoldsEveryKnnEdge) {

@@ -300,13 +300,15 @@ TEST(Leiden, IsolatedVerticesStayAlone) {
   EXPECT_EQ(none.modularity, 0.0);
 }
 
+// A deck error agreed by every rank: CollectiveError with the usage exit code.
 TEST(Leiden, KAtLeastNIsAConfigError) {
   const auto x = ml::shard_rows(std::vector<float>(8 * 2, 1.0f), 2, world());  // N = 8
   for (const std::uint64_t k : {8u, 20u}) {
     try {
       ml::exact_knn(x, k, world());
       ADD_FAILURE() << "k = " << k;
-    } catch (const ConfigError& e) {
+    } catch (const CollectiveError& e) {
+      EXPECT_EQ(e.exit_code(), exit_code::usage) << e.what();
       EXPECT_NE(std::string(e.what()).find("must be in [1, N-1] for N = 8"), std::string::npos) << e.what();
     }
   }

@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "phenoscale/core/config.hpp"
 #include "phenoscale/io/hdf5.hpp"
 #include "phenoscale/io/ragged.hpp"
 #include "phenoscale/par/comm.hpp"
@@ -53,6 +54,13 @@ void write_edge_samples(io::H5File& out, const EdgeSamples& samples);
 // "<key>: condition '<name>' is not in <where> (a, b, c)".
 std::int64_t find_condition(const std::vector<std::string>& names, const std::string& name, const std::string& key,
                             const std::string& where);
+
+// Collective. The neighbour counts K of deck list `key` below the `n` rows a
+// kNN graph is built on (`rows` names them in messages: "samples", "cells"):
+// larger K are skipped with a warning (a small data set with the default
+// grid); an empty list, or none left, is one error line naming the key.
+std::vector<std::int64_t> neighbour_counts(const core::Config& cfg, const std::string& key, std::int64_t n,
+                                           const std::string& rows, const par::Comm& comm);
 
 // Collective. Whether every sample has a cell id (cell_id ≥ 0) on every rank.
 bool all_have_cells(const EdgeSamples& samples, const par::Comm& comm);
