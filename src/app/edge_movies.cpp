@@ -129,8 +129,8 @@ std::vector<double> condition_proportions(const core::Config& cfg, const std::st
     if (a == std::string::npos || a == b)
       throw ConfigError(cat("simulate.effects entry '", effect, "': expected condition:phenotype:delta"));
     if (effect.substr(0, a) != condition) continue;
-    const auto target = static_cast<std::size_t>(edge::parse_phenotype(effect.substr(a + 1, b - a - 1),
-                                                                        cat("simulate.effects entry '", effect, "': phenotype")));
+    const std::string key = cat("simulate.effects entry '", effect, "': phenotype");
+    const auto target = static_cast<std::size_t>(edge::parse_phenotype(effect.substr(a + 1, b - a - 1), key));
     const auto parsed = io::parse_double(effect.substr(b + 1));
     if (!parsed || !std::isfinite(*parsed))
       throw ConfigError(cat("simulate.effects entry '", effect, "': the delta '", effect.substr(b + 1),

@@ -463,7 +463,8 @@ void add_edge_phenotype_keys(core::Schema& s) {
                "Samples with at least this many frames are phenotyped (the paper: complete samples); the others "
                "get phenotype -1 and are left out of stats and cells", 2, 1e6)
       .integer("phenotype.components", 15, "Principal components of the latent kept", 1, 10000)
-      .integer_list("phenotype.neighbours", {40, 80, 160, 320}, "Neighbour counts K of the kNN graph (K by silhouette)", 1)
+      .integer_list("phenotype.neighbours", {40, 80, 160, 320}, "Neighbour counts K of the kNN graph (K by silhouette)",
+                    1)
       .string("phenotype.method", "igraph-leiden",
               "Community detection (ml communities methods); the igraph methods give the same partition at any "
               "rank count, the distributed louvain does not", ml::community_methods())

@@ -142,7 +142,8 @@ void add_edge_stats_keys(core::Schema& s) {
       .integer("cells.n_neighbors", 10, "UMAP neighbours (the point included)", 2, 1000)
       .real("cells.min_dist", 0.1, "UMAP min_dist", 0, 10)
       .integer("cells.components", 3, "UMAP dimensions", 1, 10)
-      .integer_list("cells.neighbours", {5, 8, 10, 15}, "Neighbour counts K of the cells' kNN graph (K by silhouette)", 1)
+      .integer_list("cells.neighbours", {5, 8, 10, 15}, "Neighbour counts K of the cells' kNN graph (K by silhouette)",
+                    1)
       .string("cells.method", "igraph-leiden",
               "Community detection of cell groups (igraph methods: the same partition at any rank count)",
               ml::community_methods());

@@ -98,7 +98,8 @@ Contrast reference_contrast(const core::Config& cfg, const EdgeSamples& s, const
     c.control = find_condition(s.conditions, ref[1], "student.reference_contrast", "the data");
     c.treated = find_condition(s.conditions, ref[2], "student.reference_contrast", "the data");
     if (c.control == c.treated)
-      throw ConfigError(cat("student.reference_contrast names '", ref[1], "' as both control and treated; expected two conditions"));
+      throw ConfigError(cat("student.reference_contrast names '", ref[1],
+                            "' as both control and treated; expected two conditions"));
   });
   if (named >= 0) {
     c.phenotype = named;

@@ -240,8 +240,8 @@ void edge_teacher(const StageContext& ctx) {
   const auto& cfg = ctx.config;
   const std::string input = input_or_output(cfg, "teacher.input", "denoise.output");
   const EdgeSamples s = read_edge_samples(input, ctx.comm);
-  const auto neighbours = neighbour_counts(cfg, "teacher.neighbours", static_cast<std::int64_t>(s.velocity.global_series),
-                                           cat("samples in ", input), ctx.comm);
+  const auto n = static_cast<std::int64_t>(s.velocity.global_series);
+  const auto neighbours = neighbour_counts(cfg, "teacher.neighbours", n, cat("samples in ", input), ctx.comm);
   const auto max_k = *std::max_element(neighbours.begin(), neighbours.end());
   const ml::Distance distance = teacher_distance(cfg);
   par::check_all(ctx.comm, distance == ml::Distance::euclidean || cfg.string("teacher.knn") == "deduplicated",
@@ -323,7 +323,7 @@ void edge_teacher(const StageContext& ctx) {
                         {k, c, sil, db, q, chosen_col});
   }
   write_profiles(base + "_profiles.csv", s, labels, clusters, ctx.config.integer("events.before"), ctx.comm);
-  warn_if_fragmented(clusters, point.parameter, max_k, static_cast<std::int64_t>(s.velocity.global_series));
+  warn_if_fragmented(clusters, point.parameter, max_k, n);
   core::Log::info(cat("edge teacher: ", s.velocity.global_series, " samples, K = ", point.parameter, " neighbours (by ",
                       cfg.string("teacher.select"), "), ", clusters, " clusters (", cfg.string("teacher.method"),
                       "), silhouette ", point.silhouette, ", Davies-Bouldin ", point.davies_bouldin,

@@ -240,8 +240,9 @@ void classify(const StageContext& ctx) {
   const std::uint64_t total = ctx.comm.allreduce_sum(static_cast<std::uint64_t>(local.size()));
   // A wanted id no subtomogram carries (a typo, or a deck for another data set) selects nothing: say so.
   std::vector<std::uint64_t> per_id(wanted.size(), 0);
-  for (auto l : true_labels)  // with ids listed, every kept label is one of them
-    if (!wanted.empty()) per_id[static_cast<std::size_t>(std::find(wanted.begin(), wanted.end(), l) - wanted.begin())] += 1;
+  if (!wanted.empty())
+    for (auto l : true_labels)  // every kept label is one of the listed ids
+      per_id[static_cast<std::size_t>(std::find(wanted.begin(), wanted.end(), l) - wanted.begin())] += 1;
   ctx.comm.allreduce_sum_inplace(per_id);
   for (std::size_t j = 0; j < wanted.size(); ++j)
     if (per_id[j] == 0 && total > 0)
