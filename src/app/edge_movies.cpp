@@ -18,6 +18,7 @@
 #include "phenoscale/app/edge_stages.hpp"
 #include "phenoscale/app/stage_io.hpp"
 #include "phenoscale/core/error.hpp"
+#include "phenoscale/core/first_repeat.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/core/progress.hpp"
 #include "phenoscale/core/rng.hpp"
@@ -158,10 +159,8 @@ std::vector<double> condition_proportions(const core::Config& cfg, const std::st
 void check_conditions(const core::Config& cfg) {
   const auto conditions = cfg.string_list("simulate.conditions");
   if (conditions.empty()) throw ConfigError("simulate.conditions is empty: name at least one condition");
-  for (std::size_t i = 0; i < conditions.size(); ++i)
-    if (std::find(conditions.begin(), conditions.begin() + static_cast<std::ptrdiff_t>(i), conditions[i]) !=
-        conditions.begin() + static_cast<std::ptrdiff_t>(i))
-      throw ConfigError(cat("simulate.conditions names '", conditions[i], "' twice; expected distinct conditions"));
+  if (const auto i = core::first_repeat(conditions); i < conditions.size())
+    throw ConfigError(cat("simulate.conditions names '", conditions[i], "' twice; expected distinct conditions"));
   for (const auto& effect : cfg.string_list("simulate.effects")) {
     find_condition(conditions, effect.substr(0, effect.find(':')), cat("simulate.effects entry '", effect, "'"),
                    "simulate.conditions");

@@ -129,6 +129,7 @@ struct LambdaResult {
   double lambda = 0, validation_accuracy = 0, cohens_d = std::numeric_limits<double>::quiet_NaN();
   double p_greater = std::numeric_limits<double>::quiet_NaN(), p_less = std::numeric_limits<double>::quiet_NaN();
   std::int64_t phenotypes = 0, reference_phenotype = -1;  // of this λ's latent
+  Contrast contrast;  // the contrast d and p belong to
 };
 
 // The effect size of the reference contrast on the phenotypes of this λ's
@@ -140,6 +141,7 @@ struct LambdaResult {
 LambdaResult effect_of(const core::Config& cfg, const EdgeSamples& s, const std::string& latent,
                        const std::vector<std::int64_t>& teacher, const Contrast& c, const par::Comm& comm) {
   LambdaResult r;
+  r.contrast = c;
   if (!c.available) return r;
   const ml::ShardedMatrix z = ml::read_matrix({latent, "/features"}, comm);
   const LatentPhenotypes lp = latent_phenotypes(cfg, z, s, latent, "edge student", comm);
@@ -181,25 +183,49 @@ LambdaResult effect_of(const core::Config& cfg, const EdgeSamples& s, const std:
   return r;
 }
 
+// One row per finished λ; the contrast columns (teacher cluster, control and
+// treated as indices of the data's conditions) let select_only refuse a d
+// computed for another reference contrast than the deck's.
 void write_lambda_row(const std::string& path, const LambdaResult& r) {
+  const Contrast& c = r.contrast;
   io::write_csv_table(path, {"lambda", "validation_accuracy", "cohens_d", "p_greater", "p_less", "phenotypes",
-                             "reference_phenotype"},
+                             "reference_phenotype", "contrast_cluster", "contrast_control", "contrast_treated"},
                       {{r.lambda}, {r.validation_accuracy}, {r.cohens_d}, {r.p_greater}, {r.p_less},
-                       {double(r.phenotypes)}, {double(r.reference_phenotype)}});
+                       {double(r.phenotypes)}, {double(r.reference_phenotype)},
+                       {double(c.available ? c.phenotype : -1)}, {double(c.control)}, {double(c.treated)}});
 }
 
 LambdaResult read_lambda_row(const std::string& path) {
   const io::TextTable t = io::read_csv_text(path);
   if (t.rows.size() != 1) throw InputError(cat(path, ": expected one row (a finished λ), found ", t.rows.size()));
+  auto field = [&](const char* name, bool allow_nan) {
+    const int column = t.column(name);
+    if (column < 0)
+      throw InputError(cat(path, ": no column '", name, "'; expected a row written by this version of edge student "
+                                 "(rerun the λ)"));
+    return io::parse_real_field(t, 0, column, allow_nan);
+  };
   LambdaResult r;
-  r.lambda = io::parse_real_field(t, 0, t.column("lambda"), false);
-  r.validation_accuracy = io::parse_real_field(t, 0, t.column("validation_accuracy"), true);
-  r.cohens_d = io::parse_real_field(t, 0, t.column("cohens_d"), true);
-  r.p_greater = io::parse_real_field(t, 0, t.column("p_greater"), true);
-  r.p_less = io::parse_real_field(t, 0, t.column("p_less"), true);
-  r.phenotypes = static_cast<std::int64_t>(io::parse_real_field(t, 0, t.column("phenotypes"), true));
-  r.reference_phenotype = static_cast<std::int64_t>(io::parse_real_field(t, 0, t.column("reference_phenotype"), true));
+  r.lambda = field("lambda", false);
+  r.validation_accuracy = field("validation_accuracy", true);
+  r.cohens_d = field("cohens_d", true);
+  r.p_greater = field("p_greater", true);
+  r.p_less = field("p_less", true);
+  r.phenotypes = static_cast<std::int64_t>(field("phenotypes", true));
+  r.reference_phenotype = static_cast<std::int64_t>(field("reference_phenotype", true));
+  r.contrast.phenotype = static_cast<std::int64_t>(field("contrast_cluster", false));
+  r.contrast.control = static_cast<std::int64_t>(field("contrast_control", false));
+  r.contrast.treated = static_cast<std::int64_t>(field("contrast_treated", false));
+  r.contrast.available = r.contrast.phenotype >= 0;
   return r;
+}
+
+std::string contrast_text(const Contrast& c, const std::vector<std::string>& conditions) {
+  auto name = [&](std::int64_t k) {
+    return k >= 0 && k < static_cast<std::int64_t>(conditions.size()) ? conditions[static_cast<std::size_t>(k)]
+                                                                        : cat("condition ", k);
+  };
+  return cat("teacher cluster ", c.phenotype, ", ", name(c.control), " -> ", name(c.treated));
 }
 
 // Trains and applies the student at one λ; writes student/lambda_<λ>.csv.
@@ -241,8 +267,10 @@ void train_one(const StageContext& ctx, const EdgeSamples& s, const std::vector<
 
 // Chooses λ among the finished ones (largest |d|; without a contrast the
 // default) and copies its latent file to student/latent.h5.
-void select_lambda(const StageContext& ctx, const std::vector<double>& lambdas, bool contrast) {
+void select_lambda(const StageContext& ctx, const std::vector<double>& lambdas, const Contrast& reference,
+                   const std::vector<std::string>& conditions) {
   const auto& cfg = ctx.config;
+  const bool contrast = reference.available;
   std::vector<LambdaResult> rows;
   par::collectively(ctx.comm, [&] {
     for (double l : lambdas) {
@@ -250,6 +278,12 @@ void select_lambda(const StageContext& ctx, const std::vector<double>& lambdas, 
       if (!fs::exists(row))
         throw InputError(cat(row, ": missing; λ = ", l, " has not been trained (run its array task first)"));
       rows.push_back(read_lambda_row(row));
+      const Contrast& c = rows.back().contrast;
+      if (contrast && (c.phenotype != reference.phenotype || c.control != reference.control ||
+                       c.treated != reference.treated))
+        throw ConfigError(cat(row, ": λ = ", l, " was scored on the contrast ", contrast_text(c, conditions),
+                              " but student.reference_contrast now gives ", contrast_text(reference, conditions),
+                              "; rerun that λ (student.lambda_index) or restore the contrast"));
     }
   });
   std::size_t best = 0;
@@ -332,7 +366,7 @@ void edge_student(const StageContext& ctx) {
     }
     if (only >= 0 && contrast.available) return;  // an array task; selection runs after the array
   }
-  select_lambda(ctx, lambdas, contrast.available);
+  select_lambda(ctx, lambdas, contrast, s.conditions);
 }
 
 }  // namespace phenoscale::app

@@ -48,13 +48,11 @@ edge::EmdOptions emd_options(const core::Config& cfg) {
   edge::EmdOptions o;
   const auto stop = cfg.real_list("denoise.stop");
   if (stop.size() != 3) throw ConfigError(cat("denoise.stop has ", stop.size(), " values; expected 3 (sd1, sd2, tolerance)"));
-  if (!(stop[0] > 0.0 && stop[1] >= stop[0] && stop[2] >= 0.0 && stop[2] <= 1.0))
-    throw ConfigError(cat("denoise.stop = [", stop[0], ", ", stop[1], ", ", stop[2],
-                          "]: expected 0 < sd1 <= sd2 and a tolerance in [0, 1] (Rilling et al.: [0.05, 0.5, 0.05])"));
   o.sd1 = stop[0];
   o.sd2 = stop[1];
   o.tolerance = stop[2];
   o.max_sifts = static_cast<int>(cfg.integer("denoise.max_sifts"));
+  edge::check_options(o, cat("denoise.stop = [", stop[0], ", ", stop[1], ", ", stop[2], "]"));
   return o;
 }
 

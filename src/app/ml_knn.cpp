@@ -43,6 +43,9 @@ ml::KnnResult search(const StageContext& ctx, const ml::ShardedMatrix& x, std::u
   o.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
   ml::ApproximateKnnStats st;
   auto r = ml::approximate_knn(x, k, o, ctx.comm, &st);
+  if (o.lists > st.lists)
+    core::Log::warn(cat(deck_label(cfg), ": knn.lists = ", o.lists, " is more than the ", x.global_rows, " rows; ",
+                        st.lists, " lists used"));
   core::Log::info(cat("ml knn: IVF index of ", st.lists, " lists (k-means on ", st.train_rows,
                       " sampled rows, largest list ", st.largest_list, "), ", st.probes, " probes, ",
                       st.distances, " candidate distances (", static_cast<double>(st.distances) /

@@ -32,6 +32,7 @@
 #include "phenoscale/app/spt_stages.hpp"
 #include "phenoscale/app/stage_io.hpp"
 #include "phenoscale/core/error.hpp"
+#include "phenoscale/core/first_repeat.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/core/rng.hpp"
 #include "phenoscale/io/hdf5.hpp"
@@ -195,7 +196,7 @@ LabelTable read_labels_csv(const std::string& path) {
 // simulate.populations > 0 writes /population and /experiment), matched by
 // /track_id (row index when absent).
 LabelTable read_labels_hdf5(const std::string& path, const std::string& label_ds, const std::string& experiment_ds,
-                            const par::Comm& comm) {
+                            bool experiments_required, const par::Comm& comm) {
   io::H5File in = io::H5File::open(path, comm);
   par::check_all(comm, in.has(label_ds),
                  cat(in.where(label_ds), ": no such dataset; classify.labels_dataset names the per-track class labels "
@@ -216,6 +217,10 @@ LabelTable read_labels_hdf5(const std::string& path, const std::string& label_ds
   } else {
     for (std::uint64_t i = 0; i < n; ++i) t.track_id.push_back(static_cast<std::int64_t>(i));
   }
+  // A dataset the deck names but the file lacks is a typo, not "no experiments".
+  par::check_all(comm, !experiments_required || in.has(experiment_ds),
+                 cat(in.where(experiment_ds), ": no such dataset; classify.experiments_dataset names the per-track "
+                     "experiment ids (or set classify.leave_one_experiment_out = false)"));
   if (!experiment_ds.empty() && in.has(experiment_ds))
     for (auto v : read_all(experiment_ds)) t.experiment.push_back(std::to_string(v));
   return t;
@@ -565,8 +570,8 @@ Settings settings_of(const core::Config& cfg) {
   for (const auto& m : s.models)
     if (m != "logistic" && m != "mlp")
       throw ConfigError(cat(deck_label(cfg), ": classify.models names '", m, "'; expected \"logistic\" or \"mlp\""));
-  if (std::set<std::string>(s.models.begin(), s.models.end()).size() != s.models.size())
-    throw ConfigError(cat(deck_label(cfg), ": classify.models names a model twice"));
+  if (const auto i = core::first_repeat(s.models); i < s.models.size())
+    throw ConfigError(cat(deck_label(cfg), ": classify.models names '", s.models[i], "' twice"));
   return s;
 }
 
@@ -581,7 +586,8 @@ void add_spt_classify_keys(core::Schema& s) {
               "(fingerprint.input, else simulate.test_output)")
       .string("classify.labels_dataset", "/population", "HDF5 labels: int64 class per track, matched by /track_id")
       .string("classify.experiments_dataset", "/experiment",
-              "HDF5 labels: int64 experiment per track (leave-one-experiment-out); absent: that scheme is skipped")
+              "HDF5 labels: int64 experiment per track (leave-one-experiment-out); absent: that scheme is skipped, "
+              "unless this key is set")
       .string("classify.output", "classify",
               "Directory receiving classify.h5, classify.csv, summary.csv and confusion.csv, inside run.output_dir")
       .string_list("classify.models", {"logistic", "mlp"},
@@ -616,8 +622,9 @@ void spt_classify(const StageContext& ctx) {
   if (is_csv(labels_path)) {
     par::collectively(ctx.comm, [&] { table = read_labels_csv(labels_path); });
   } else {
+    const bool required = cfg.is_set("classify.experiments_dataset") && cfg.boolean("classify.leave_one_experiment_out");
     table = read_labels_hdf5(labels_path, cfg.string("classify.labels_dataset"),
-                             cfg.string("classify.experiments_dataset"), ctx.comm);
+                             cfg.string("classify.experiments_dataset"), required, ctx.comm);
   }
   Labels labels;
   Design design;

@@ -70,6 +70,14 @@ std::string beside_model(const core::Config& cfg, const std::string& train_key, 
   return (model.parent_path() / (model.stem().string() + suffix + extension)).string();
 }
 
+// Event timing needs one class per frame: the registered segmentation networks.
+std::vector<std::string> per_frame_architectures() {
+  std::vector<std::string> names;
+  for (const auto& a : nn::architectures())
+    if (a.task == nn::Task::segment) names.push_back(a.name);
+  return names;
+}
+
 }  // namespace
 
 void add_spt_event_keys(core::Schema& s) {
@@ -86,7 +94,8 @@ void add_spt_event_keys(core::Schema& s) {
               {"all", "switching", "two-segment"})
       .string("events.architecture", "gru-tagger",
               "Per-frame network event-train trains (replaces model.architecture; sized by [model.<name>], "
-              "classes set to 2)")
+              "classes set to 2); the registered networks that predict one class per frame",
+              per_frame_architectures())
       .string("events.model", "event_model.h5", "Event-timing model: event-train writes, events reads, inside run.output_dir")
       .string("events.predict_input", "", "Tracks to time events in (trajectory CSV or tracks HDF5; default: "
               "simulate.test_output); CSV coordinates are scaled by segment.pixel_um")
@@ -172,15 +181,8 @@ void spt_event_train(const StageContext& ctx) {
   const auto& cfg = ctx.config;
   const std::string data = input_or_output(cfg, "events.train_input", "events.features");
   const std::string architecture = cfg.string("events.architecture");
-  bool has_classes = false;
-  par::collectively(ctx.comm, [&] {
-    const auto& arch = nn::find_architecture(architecture);
-    if (arch.task != nn::Task::segment) {
-      throw ConfigError(cat(deck_label(cfg), ": events.architecture = \"", architecture, "\" is a ",
-                            nn::task_name(arch.task), " network; event timing needs one class per frame (e.g. gru-tagger)"));
-    }
-    for (const auto& h : arch.hyperparameters) has_classes = has_classes || h.key == "classes";
-  });
+  bool has_classes = false;  // the schema's choices are the per-frame networks
+  for (const auto& h : nn::find_architecture(architecture).hyperparameters) has_classes = has_classes || h.key == "classes";
   std::int64_t window = cfg.integer("events.window");
   {
     par::collectively(ctx.comm, [&] {

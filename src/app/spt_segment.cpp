@@ -17,6 +17,7 @@
 #include "phenoscale/app/spt_stages.hpp"
 #include "phenoscale/app/stage_io.hpp"
 #include "phenoscale/core/error.hpp"
+#include "phenoscale/core/first_repeat.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/io/csv.hpp"
 #include "phenoscale/io/provenance.hpp"
@@ -96,10 +97,15 @@ std::vector<std::string> ensemble_models(const core::Config& cfg) {
   return models;
 }
 
-// Rejects tracks of another dimensionality than the ensemble was trained on.
+// Rejects a network that is not a per-frame segmentation model, and tracks of
+// another dimensionality than the ensemble was trained on.
 void check_model_fits(const std::string& model, const TrackBlock& tracks, const std::string& input,
                       const par::Comm& comm) {
   const nn::ModelSpec spec = nn::read_model_spec(model, comm);
+  const nn::Task task = nn::find_architecture(spec.architecture).task;
+  par::check_all(comm, task == nn::Task::segment,
+                 cat(model, ": a ", spec.architecture, " (", nn::task_name(task), " network), not a segmentation "
+                     "model; segment.models must name networks that predict one state per frame (spt train)"));
   const std::int64_t channels = spec.values.count("inputs") ? spec.integer("inputs") : spec.integer("channels");
   const auto expected = spt::feature_channels(tracks.dim);
   par::check_all(comm, channels == expected,
@@ -281,6 +287,14 @@ std::vector<double> changepoint_errors(const TrackBlock& truth, const io::Ragged
 
 void spt_evaluate(const StageContext& ctx) {
   const auto& cfg = ctx.config;
+  const auto& methods = cfg.string_list("evaluate.methods");
+  par::collectively(ctx.comm, [&] {  // deck values: one error line, before any file is read
+    if (methods.empty())
+      throw ConfigError(cat(deck_label(cfg), ": evaluate.methods is empty; expected segmentation directories "
+                                             "(e.g. [\"segments\", \"baseline\"])"));
+    if (const auto i = core::first_repeat(methods); i < methods.size())
+      throw ConfigError(cat(deck_label(cfg), ": evaluate.methods names '", methods[i], "' twice"));
+  });
   const std::string truth_path = input_or_output(cfg, "evaluate.truth", "simulate.test_output");
   const TrackBlock truth = read_tracks(truth_path, ctx.comm);
   par::check_all(ctx.comm, any_states(truth, ctx.comm), cat(truth_path, ": no /states (per-frame truth) to score against"));
@@ -289,7 +303,7 @@ void spt_evaluate(const StageContext& ctx) {
   std::vector<std::string> method_names, subset_names;
   std::vector<std::vector<double>> cp_table(5);
   std::vector<std::string> cp_methods;
-  for (const auto& method : cfg.string_list("evaluate.methods")) {
+  for (const auto& method : methods) {
     const std::string path = (std::filesystem::path(output_path(cfg, method)) / "segments.h5").string();
     io::H5File in = io::H5File::open(path, ctx.comm);
     const auto predicted = io::read_ragged<std::int64_t>(in, "/states", 1);

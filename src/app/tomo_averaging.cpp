@@ -13,6 +13,7 @@
 #include "phenoscale/app/stage_io.hpp"
 #include "phenoscale/app/tomo_common.hpp"
 #include "phenoscale/core/error.hpp"
+#include "phenoscale/core/first_repeat.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/io/mrc.hpp"
 #include "phenoscale/io/provenance.hpp"
@@ -203,6 +204,11 @@ void average(const StageContext& ctx) {
 
 void classify(const StageContext& ctx) {
   const auto& cfg = ctx.config;
+  const auto& wanted = cfg.integer_list("classify.label_ids");
+  const std::size_t repeat = core::first_repeat(wanted);
+  par::check_all(ctx.comm, repeat == wanted.size(),
+                 cat(deck_label(cfg), ": classify.label_ids names label ", repeat < wanted.size() ? wanted[repeat] : 0,
+                     " twice; expected distinct labels"));
   const std::string input = input_or_output(cfg, "classify.input", "simulate.output");
   io::H5File in = io::H5File::open(input, ctx.comm);
   const SubtomogramBlock subs = read_subtomograms(in);
@@ -218,12 +224,16 @@ void classify(const StageContext& ctx) {
     rotations = io::read_samples<double>(in, "/rotations", {{3, 3}, true});
     shifts = io::read_samples<double>(in, "/shifts_voxels", {{3}, true});
   }
-  const auto& wanted = cfg.integer_list("classify.label_ids");
   std::vector<tomo::Volume> local;
   std::vector<tomo::AlignmentResult> initial;
   std::vector<std::int64_t> rows, true_labels;
+  std::vector<std::uint64_t> per_id(wanted.size(), 0);  // this rank's kept subtomograms per listed id
   for (std::uint64_t i = 0; i < labels.data.size(); ++i) {
-    if (!wanted.empty() && std::find(wanted.begin(), wanted.end(), labels.data[i]) == wanted.end()) continue;
+    if (!wanted.empty()) {
+      const auto listed = std::find(wanted.begin(), wanted.end(), labels.data[i]);
+      if (listed == wanted.end()) continue;
+      per_id[static_cast<std::size_t>(listed - wanted.begin())] += 1;
+    }
     tomo::Volume v = subs.volume(i, voxel_nm);
     tomo::AlignmentResult start;
     if (oracle) {
@@ -239,10 +249,6 @@ void classify(const StageContext& ctx) {
   }
   const std::uint64_t total = ctx.comm.allreduce_sum(static_cast<std::uint64_t>(local.size()));
   // A wanted id no subtomogram carries (a typo, or a deck for another data set) selects nothing: say so.
-  std::vector<std::uint64_t> per_id(wanted.size(), 0);
-  if (!wanted.empty())
-    for (auto l : true_labels)  // every kept label is one of the listed ids
-      per_id[static_cast<std::size_t>(std::find(wanted.begin(), wanted.end(), l) - wanted.begin())] += 1;
   ctx.comm.allreduce_sum_inplace(per_id);
   for (std::size_t j = 0; j < wanted.size(); ++j)
     if (per_id[j] == 0 && total > 0)

@@ -8,12 +8,12 @@
 //   mpirun -n 1 phenoscale tomo pick       -c inputs/tomo/demo.toml
 #include "phenoscale/app/tomo_data.hpp"
 
-#include <algorithm>
 #include <numeric>
 
 #include "phenoscale/app/stage_io.hpp"
 #include "phenoscale/app/tomo_common.hpp"
 #include "phenoscale/core/error.hpp"
+#include "phenoscale/core/first_repeat.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/core/progress.hpp"
 #include "phenoscale/core/stop_signal.hpp"
@@ -79,11 +79,10 @@ void structures(const StageContext& ctx) {
   par::check_all(ctx.comm, !ids.empty() || !files.empty(),
                  cat(deck_label(cfg), ": structures.classes and structures.files are both empty; expected at least "
                                       "one class (procedural ids 0-22 or PDB/mmCIF files)"));
-  for (std::size_t i = 0; i < ids.size(); ++i)
-    par::check_all(ctx.comm, std::find(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(i), ids[i]) ==
-                                 ids.begin() + static_cast<std::ptrdiff_t>(i),
-                   cat(deck_label(cfg), ": structures.classes names class ", ids[i],
-                       " twice; expected distinct classes (two identical class maps)"));
+  const std::size_t repeat = core::first_repeat(ids);
+  par::check_all(ctx.comm, repeat == ids.size(),
+                 cat(deck_label(cfg), ": structures.classes names class ", repeat < ids.size() ? ids[repeat] : 0,
+                     " twice; expected distinct classes (two identical class maps)"));
   const std::uint64_t count = ids.size() + files.size();
   const int box = static_cast<int>(cfg.integer("structures.box"));
   const double voxel_nm = cfg.real("structures.voxel_nm"), resolution_nm = cfg.real("structures.resolution_nm");

@@ -41,6 +41,11 @@ void rif_svm(const StageContext& ctx) {
   const std::string deck = deck_label(cfg);
   const std::string input = input_or_output(cfg, "rif_svm.input", "simulate.output");
   const std::string labels_ds = cfg.string("rif_svm.labels_dataset");
+  for (const char* grid_key : {"rif_svm.log2_c", "rif_svm.gamma_scales"})  // before the features, not after
+    par::collectively(ctx.comm, [&] {
+      if (cfg.real_list(grid_key).empty())
+        throw ConfigError(cat(deck, ": ", grid_key, " is empty; expected at least one value of the cross-validation grid"));
+    });
 
   // 1. This rank's subtomograms and labels.
   io::H5File in = io::H5File::open(input, ctx.comm);

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "phenoscale/core/error.hpp"
+#include "phenoscale/core/log.hpp"
 #include "phenoscale/edge/series.hpp"
 
 namespace phenoscale::edge {
@@ -22,16 +23,6 @@ void check_finite(const std::vector<double>& x, const char* what) {
     if (!std::isfinite(v)) throw InputError(std::string(what) + ": the series holds a non-finite value");
 }
 
-void check_options(const EmdOptions& o) {
-  if (!(o.sd1 > 0.0) || !(o.sd2 >= o.sd1))
-    throw ConfigError("edge EMD: need 0 < sd1 <= sd2, got sd1 = " + std::to_string(o.sd1) +
-                      ", sd2 = " + std::to_string(o.sd2));
-  if (!(o.tolerance >= 0.0 && o.tolerance <= 1.0))
-    throw ConfigError("edge EMD: tolerance must be in [0, 1], got " + std::to_string(o.tolerance));
-  if (o.max_sifts < 1 || o.max_imfs < 1)
-    throw ConfigError("edge EMD: max_sifts and max_imfs must be >= 1, got " + std::to_string(o.max_sifts) + " and " +
-                      std::to_string(o.max_imfs));
-}
 
 struct Extrema {
   std::vector<std::size_t> maxima, minima;
@@ -190,8 +181,18 @@ double sample_std(const std::vector<double>& v) {
 
 }  // namespace
 
+void check_options(const EmdOptions& o, const std::string& what) {
+  if (!(o.sd1 > 0.0 && o.sd2 >= o.sd1 && o.tolerance >= 0.0 && o.tolerance <= 1.0))
+    throw ConfigError(core::cat(what, ": expected 0 < sd1 <= sd2 and a tolerance in [0, 1] (Rilling et al. 2003: "
+                                "[0.05, 0.5, 0.05]), found sd1 = ", o.sd1, ", sd2 = ", o.sd2, ", tolerance = ",
+                                o.tolerance));
+  if (o.max_sifts < 1 || o.max_imfs < 1)
+    throw ConfigError(core::cat(what, ": expected max_sifts and max_imfs >= 1, found ", o.max_sifts, " and ",
+                                o.max_imfs));
+}
+
 EmdResult emd(const std::vector<double>& x, const EmdOptions& o) {
-  check_options(o);
+  check_options(o, "edge EMD");
   check_finite(x, "edge EMD");
   EmdResult result;
   std::vector<double> r = x;
@@ -240,7 +241,7 @@ double hurst_exponent(const std::vector<double>& x) {
 
 DenoiseResult denoise_velocity(const std::vector<double>& velocity, double frame_s, double hurst_threshold,
                                const EmdOptions& o) {
-  check_options(o);
+  check_options(o, "edge EMD denoising");
   check_finite(velocity, "edge EMD denoising");
   std::vector<double> d = cumulative_displacement(velocity, frame_s);  // checks frame_s
   DenoiseResult result;

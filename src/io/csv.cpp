@@ -247,6 +247,11 @@ ParsedRows parse_rows(const std::vector<Line>& lines, const Layout& layout, cons
   for (std::size_t k = 1; k < lines.size(); ++k) {
     std::vector<std::string_view> fields = split(lines[k].text, layout.sep);
     if (is_trackmate_description(layout, fields, k - 1)) continue;
+    // An extra field shifts the columns after it (a decimal comma, "0,5"): never read such a row.
+    if (fields.size() > layout.names.size())
+      throw InputError(path + ":" + std::to_string(lines[k].number) + ": row has " + std::to_string(fields.size()) +
+                       " fields but the header names " + std::to_string(layout.names.size()) +
+                       " columns; expected at most one field per column (a decimal comma or an unquoted separator?)");
     RowContext row{path, layout, lines[k], fields};
     t.track_id.push_back(row.integer(kTrack, "track id"));
     t.frame.push_back(row.integer(kFrame, "frame number"));

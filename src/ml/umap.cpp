@@ -320,6 +320,9 @@ EmbeddingResult umap(const std::vector<float>& X, std::uint64_t n, std::uint64_t
   }
   const std::uint64_t dim = o.n_components;
   const std::uint64_t n_neighbors = std::min(o.n_neighbors, n);
+  if (o.n_neighbors > n)  // umap-learn truncates likewise, and warns
+    core::Log::warn(cat("UMAP: n_neighbors = ", o.n_neighbors, " is more than the ", n, " points; using ", n,
+                        " (every point is a neighbour of every other)"));
   const Neighbours nb = exact_knn(X.data(), n, d, n_neighbors - 1);
   Graph g = fuzzy_graph(nb, n, n_neighbors);
   const std::uint64_t epochs = o.epochs ? o.epochs : (n > 10000 ? 200 : 500);

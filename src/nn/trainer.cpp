@@ -325,8 +325,11 @@ ModelSpec fit_spec_to_data(ModelSpec spec, const SampleStore& data, const std::s
       const bool flat_ok = expected.size() == 1 && data.frame_size() == expected[0];
       if (data.sample_shape != expected && !flat_ok) {
         std::vector<std::uint64_t> e(expected.begin(), expected.end()), f(data.sample_shape.begin(), data.sample_shape.end());
+        // The key that fixes the shape: `size` of the cubic 3D CNNs, `inputs` of the MLP.
+        const std::string key = spec.values.count("size") ? "size" : "inputs";
         throw InputError(cat(where, ": samples have shape ", io::shape_string(f), " but model '", spec.architecture,
-                             "' expects ", io::shape_string(e), " (set model.", spec.architecture, ".size or resample the data)"));
+                             "' expects ", io::shape_string(e), " (model.", spec.architecture, ".", key,
+                             " when training; a trained model keeps the shape it was trained on)"));
       }
     }
     // A series model names its values per frame `inputs` when `channels` means its own width (unet1d).

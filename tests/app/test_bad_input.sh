@@ -105,10 +105,19 @@ fi
 expect_error "a class listed twice" "structures.classes names class 9 twice" 2 tomo structures -c "$SRC/inputs/tomo/demo.toml" \
   --set run.output_dir=dup --set 'structures.classes=[9, 9]' --set structures.box=16
 no_files "a class listed twice" dup
+expect_error "a label listed twice" "classify.label_ids names label 17 twice; expected distinct labels" 2 tomo classify \
+  -c "$SRC/inputs/tomo/demo.toml" --set run.output_dir=dup --set 'classify.label_ids=[17, 18, 17]'
 out=$(run_np 2 spt simulate -c "$SRC/inputs/spt/demo.toml" --set run.output_dir=pw --set simulate.test_tracks=20 \
       --set simulate.populations=0 --set 'simulate.population_weights=[0.6, 0, 0, 0.4]' 2>&1)
 if grep -q "simulate.population_weights is ignored: simulate.populations = 0" <<<"$out"; then
   pass "population weights without populations: warned"
 else fail "population weights without populations: no warning: $(grep -E 'warning|error' <<<"$out")"; fi
+run_np 1 -q data generate -c "$DECK" --set generate.samples=12 --set generate.max_frames=40 --set run.output_dir=few \
+  || fail "data generate (12 samples)"
+out=$(run_np 2 ml embed --input few/samples.h5:/features --set embed.method=umap --set embed.n_neighbors=50 \
+      --set run.output_dir=few_umap 2>&1)
+if grep -q "UMAP: n_neighbors = 50 is more than the 12 points; using 12" <<<"$out" && [ -f few_umap/embed.h5 ]; then
+  pass "UMAP with more neighbours than points: warned, embedded"
+else fail "UMAP n_neighbors > N: $(grep -E 'warning|error' <<<"$out")"; fi
 
 finish

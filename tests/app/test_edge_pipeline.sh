@@ -81,6 +81,15 @@ else fail "events on 2 movies at 3 ranks: frame_s $frame_s, expected 2.0"; fi
 
 # --- 2. student once, then phenotype / stats / cells at 1, 2, 3 ranks ------------------
 edge 2 np1 student
+# student.select_only chooses among the finished λ (the λ array's last job);
+# a λ scored on another reference contrast than the deck's is refused, not
+# compared with the others, and latent.h5 is left as it was.
+cp np1/student/latent.h5 latent_before.h5
+edge 2 np1 student --set student.select_only=true
+expect_error "select_only after the reference contrast changed" "lambda_5.csv: λ = 5 was scored on the contrast teacher cluster" \
+  2 edge student -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set student.select_only=true \
+  --set 'student.reference_contrast=["auto", "DMSO", "null"]'
+same_file "latent.h5 after select_only" latent_before.h5 np1/student/latent.h5
 for np in 2 3; do mkdir -p "np$np/student"; cp np1/student/latent.h5 "np$np/student/"; done
 for np in 1 2 3; do
   for stage in phenotype stats cells; do edge "$np" "np$np" "$stage"; done

@@ -32,6 +32,11 @@ print(f"method {method}, recall@15 {recall:.4f}")
 sys.exit(0 if method == "approximate" and recall >= 0.95 else 1)
 PY
 then pass "method attribute and recall@15 >= 0.95"; else fail "method/recall"; fi
+out=$(run_np 1 ml knn --input features.h5:/features --output ./many_lists.h5 --set knn.method=approximate \
+      --set knn.lists=3500 2>&1)
+if grep -q "knn.lists = 3500 is more than the 3000 rows; 3000 lists used" <<<"$out" && [ -f many_lists.h5 ]; then
+  pass "knn.lists above the row count: warned, clamped"
+else fail "knn.lists = 3500 on 3000 rows: $(grep -E 'warning|error' <<<"$out")"; fi
 expect_error "approximate needs euclidean" 'knn.method = "approximate" needs knn.metric = "euclidean"' 2 \
   ml knn --input features.h5:/features --output ./bad.h5 --set knn.method=approximate --set knn.metric=precomputed
 expect_error "unknown method" "knn.method" 1 \

@@ -110,6 +110,13 @@ if out=$(run_np 2 nn train -c "$DECK" --input samples.h5 --set run.output_dir=EX
    && ! grep -q "leaving out class 4:" <<<"$out"; then
   pass "train.exclude_classes naming a class no sample has: warned, the others left out"
 else fail "train.exclude_classes = [4, 99]: $(grep -E 'warning|error' <<<"$out")"; fi
+# A trained MLP (8 inputs) on 5-feature samples: the hint names the key that
+# sizes an MLP, and says a trained model keeps its shape.
+run_np 1 -q data generate --set run.output_dir=W --set generate.samples=200 --set generate.features=5 \
+  || fail "data generate (5 features)"
+expect_error "predict on samples of another width" \
+  "samples have shape [5] but model 'mlp' expects [8] (model.mlp.inputs when training; a trained model keeps" 2 \
+  nn predict -c "$DECK" --input W/samples.h5 --set run.output_dir=X --set 'predict.models=["A/model.h5"]'
 expect_error "predict with a non-model file" "not a phenoscale model file" 2 nn predict -c "$DECK" --input samples.h5 \
   --set run.output_dir=X --set 'predict.models=["samples.h5"]'
 finish

@@ -143,6 +143,6 @@ expect_error "events with a segmentation model" "is not an event-timing model" 2
   spt events -c "$DECK" --set run.output_dir=np2 --set events.model=unet_member0.h5 --output bad_events
 expect_error "events with another window" "trained on 20-frame windows but events.window = 25" 2 \
   spt events -c "$DECK" --set run.output_dir=np2 --set events.window=25 --output bad_events
-expect_error "event-train with a per-series network" "events.architecture = \"lstm-classifier\" is a classify network" 2 \
+expect_error "event-train with a per-series network" "key 'events.architecture' = \"lstm-classifier\" is not one of: " 2 \
   spt event-train -c "$DECK" --set run.output_dir=np2 --set events.architecture=lstm-classifier
 finish

@@ -137,6 +137,30 @@ expect_error "segment: 2D model, 3D tracks" "trained on 2D tracks (4 channels pe
   "${SEG[@]}" --input d3/tracks3d.csv --set run.output_dir=bad5
 no_files "2D model on 3D tracks" bad5
 
+# A per-sample classifier (an MLP) named as a segmentation model.
+run_np 1 -q data generate --set run.output_dir=mlp --set generate.samples=100 || fail "data generate"
+run_np 1 -q nn train -c "$SRC/inputs/nn/classify.toml" --input mlp/samples.h5 --set run.output_dir=mlp \
+  --set train.epochs=1 || fail "nn train (MLP)"
+expect_error "segment: a classifier as segmentation model" \
+  "mlp/model.h5: a mlp (classify network), not a segmentation model; segment.models must name" 2 \
+  spt segment -c "$DECK" "${TINY[@]}" --set "segment.models=[\"$WORK/mlp/model.h5\"]" --input "$good" \
+  --set run.output_dir=bad7
+no_files "segment with a classifier" bad7
+
+# Evaluate: no method, or one named twice, would write an empty or repeated table.
+expect_error "evaluate: no method" "evaluate.methods is empty" 2 \
+  spt evaluate -c "$DECK" --set run.output_dir=np1 --set 'evaluate.methods=[]' --set evaluate.output=bad.csv
+expect_error "evaluate: a method twice" "evaluate.methods names 'segments' twice" 2 \
+  spt evaluate -c "$DECK" --set run.output_dir=np1 --set 'evaluate.methods=["segments", "segments"]' \
+  --set evaluate.output=bad.csv
+if [ ! -e np1/bad.csv ]; then pass "evaluate with bad methods wrote nothing"; else fail "np1/bad.csv written"; fi
+
+# A row with more fields than the header (a decimal comma) shifts its columns: refused.
+awk -F, -v OFS=, 'NR == 7 { $3 = $3 ",5" } 1' "$good" > extra_field.csv
+expect_error "import: a row with an extra field" "extra_field.csv:7: row has 5 fields but the header names 4 columns" 2 \
+  spt import -c "$DECK" --input extra_field.csv --set run.output_dir=bad8
+no_files "import of a row with an extra field" bad8
+
 # Import: a track of one frame is an error or is skipped and counted.
 { cat "$good"; echo "9999,3,0.5,0.5"; } > short_track.csv
 expect_error "import: 1-frame track with short_tracks=error" "track 9999 has 1 frame(s), fewer than import.min_length = 5" 2 \

@@ -40,11 +40,19 @@ run_np 2 -q tomo average -c "$DECK" --set run.output_dir=np1 "${SMALL[@]}" \
   --set average.subdivide_input=np1/perfect_subdivision.h5 || fail "average (reference-free)"
 run_np 2 -q tomo average -c "$DECK" --set run.output_dir=np1 "${SMALL[@]}" --set average.members=oracle \
   --set average.alignment=oracle --set average.output=oracle_average.h5 --set average.mrc= || fail "average (oracle)"
+# At np=3 the selection also lists 99, which no subtomogram has: warned, and
+# it selects nothing more (the np=1 and np=3 results are compared below).
 for np in 1 3; do
   mkdir -p "cl$np" && cp np1/structures.h5 np1/subtomograms.h5 "cl$np/"
-  RUN_NP_TIMEOUT=400 run_np "$np" -q tomo classify -c "$DECK" --set run.output_dir="cl$np" "${SMALL[@]}" --set 'classify.label_ids=[17, 18]' \
-    --set classify.classes=2 --set classify.iterations=1 --set classify.alignment_iterations=1 || fail "classify at np=$np"
+  ids='[17, 18]'; [ "$np" = 3 ] && ids='[17, 99, 18]'
+  RUN_NP_TIMEOUT=400 run_np "$np" -q tomo classify -c "$DECK" --set run.output_dir="cl$np" "${SMALL[@]}" --set "classify.label_ids=$ids" \
+    --set classify.classes=2 --set classify.iterations=1 --set classify.alignment_iterations=1 2>"classify$np.log" \
+    || fail "classify at np=$np: $(tail -3 "classify$np.log")"
 done
+if grep -q "classify.label_ids names label 99, but no subtomogram of .* has it" classify3.log \
+   && ! grep -q "names label" classify1.log; then
+  pass "classify.label_ids naming an id no subtomogram has: warned"
+else fail "classify.label_ids = [17, 99, 18]: no warning: $(grep -i warning classify3.log)"; fi
 run_np 1 -q tomo tomogram -c "$DECK" --set run.output_dir=np1 "${SMALL[@]}" || fail "tomogram"
 run_np 2 -q tomo pick -c "$DECK" --set run.output_dir=np1 "${SMALL[@]}" || fail "pick"
 if "$PY" - <<'PY'

@@ -4,7 +4,8 @@
 # are classified far above chance from rotation-invariant features alone;
 # the test rows are the CNN trainer's split (train.test_fraction of a seeded
 # permutation); 1 and 2 ranks give the same features, (C, gamma) and
-# predictions; a deck without test rows fails with one clear line.
+# predictions; a deck without test rows, with too many shells or an empty
+# C grid fails with one clear line.
 source "$(dirname "$0")/common.bash"
 cd "$WORK"
 DECK=$SRC/inputs/tomo/demo.toml
@@ -39,4 +40,6 @@ expect_error "no test rows" "leaves no test rows" 2 tomo rif-svm "${COMMON[@]}" 
   --set rif_svm.output=none.h5
 expect_error "too many shells" "rif_svm.shells = 9" 2 tomo rif-svm "${COMMON[@]}" --set rif_svm.shells=9 \
   --set rif_svm.output=none.h5
+expect_error "an empty C grid" "rif_svm.log2_c is empty; expected at least one value" 2 tomo rif-svm "${COMMON[@]}" \
+  --set 'rif_svm.log2_c=[]' --set rif_svm.output=none.h5
 finish

@@ -2,8 +2,12 @@
 // unknown keys with suggestions, one-line errors naming the deck and key.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "phenoscale/core/config.hpp"
 #include "phenoscale/core/error.hpp"
+#include "phenoscale/core/first_repeat.hpp"
 
 using phenoscale::ConfigError;
 using phenoscale::core::Config;
@@ -117,4 +121,14 @@ TEST(Levenshtein, KnownDistances) {
   EXPECT_EQ(phenoscale::core::levenshtein("kitten", "sitting"), 3u);
   EXPECT_EQ(phenoscale::core::levenshtein("", "abc"), 3u);
   EXPECT_EQ(phenoscale::core::levenshtein("same", "same"), 0u);
+}
+
+TEST(FirstRepeat, IndexOfTheFirstElementNamedBefore) {
+  using phenoscale::core::first_repeat;
+  EXPECT_EQ(first_repeat(std::vector<int>{}), 0u);
+  EXPECT_EQ(first_repeat(std::vector<int>{7}), 1u);
+  EXPECT_EQ(first_repeat(std::vector<int>{1, 2, 3}), 3u);
+  EXPECT_EQ(first_repeat(std::vector<int>{1, 2, 1, 2}), 2u);
+  EXPECT_EQ(first_repeat(std::vector<int>{4, 5, 5, 4}), 2u);
+  EXPECT_EQ(first_repeat(std::vector<std::string>{"DMSO", "drug", "CK666", "drug"}), 3u);
 }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "phenoscale/core/error.hpp"
@@ -143,6 +144,16 @@ TEST(Emd, RejectsBadInput) {
   o = EmdOptions{};
   o.max_sifts = 0;
   EXPECT_THROW(emd({1.0, 2.0}, o), ConfigError);
+  // The caller names where the options came from (the CLI: the deck key).
+  o = EmdOptions{};
+  o.tolerance = 1.5;
+  try {
+    check_options(o, "denoise.stop = [0.05, 0.5, 1.5]");
+    ADD_FAILURE() << "a tolerance above 1 was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("denoise.stop = [0.05, 0.5, 1.5]: expected 0 < sd1 <= sd2", 0), 0u) << e.what();
+  }
+  EXPECT_NO_THROW(check_options(EmdOptions{}, "defaults"));
 }
 
 TEST(Hurst, WhiteNoiseAndRandomWalk) {

@@ -171,6 +171,14 @@ TEST_F(CsvTest, DuplicateFrameNamesBothLines) {
             path + ": track 1 has frame 2 twice (lines 3 and 5); expected one row per frame");
 }
 
+TEST_F(CsvTest, ExtraFieldIsRefusedNotShifted) {
+  // "0,5" in a comma-separated file would read x = 0, y = 5: refused, with the line.
+  const std::string path = write("comma.csv", "track_id,frame,x,y\n1,0,0.5,1.5\n1,1,0,5,1.5\n");
+  EXPECT_EQ(message_of<InputError>([&] { read_trajectories_csv(path); }),
+            path + ":3: row has 5 fields but the header names 4 columns; expected at most one field per column "
+                   "(a decimal comma or an unquoted separator?)");
+}
+
 TEST_F(CsvTest, ShortRowAndDuplicateColumnAndNoHeader) {
   std::string path = write("short.csv", "track_id,frame,x,y\n1,0,3\n");
   EXPECT_EQ(message_of<InputError>([&] { read_trajectories_csv(path); }),

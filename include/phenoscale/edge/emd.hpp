@@ -16,6 +16,7 @@
 // behave like noise (H below a threshold) before differentiating back.
 #pragma once
 
+#include <string>
 #include <vector>
 
 namespace phenoscale::edge {
@@ -34,6 +35,11 @@ struct EmdResult {
   int sifts = 0;                          // sifting iterations, all IMFs together
   std::vector<int> sifts_per_imf;         // each ≤ EmdOptions::max_sifts
 };
+
+// Throws ConfigError "<what>: expected 0 < sd1 <= sd2 and a tolerance in
+// [0, 1] ..." (or max_sifts, max_imfs >= 1) for options emd() cannot run
+// with; `what` names where they came from (the deck key for the CLI).
+void check_options(const EmdOptions& o, const std::string& what);
 
 // EMD of x (uniform sampling).
 //  - Extrema: strict local maxima/minima; a plateau counts once at its middle.
