@@ -18,10 +18,16 @@
 #include "phenoscale/nn/model_spec.hpp"
 #include "phenoscale/par/allreducer.hpp"
 #include "phenoscale/par/environment.hpp"
+#include "phenoscale/par/failure_vote.hpp"
 #include "phenoscale/par/timer_report.hpp"
 
 namespace phenoscale::app {
 namespace {
+
+// How long a rank whose stage threw waits for the other ranks to fail too
+// (par::FailureVote) before it aborts the job: ranks failing on the same
+// deck value arrive within milliseconds of one another.
+constexpr double kFailureVoteSeconds = 3.0;
 
 struct StageOptions {
   std::string deck;
@@ -168,6 +174,7 @@ int run_cli(int argc, char** argv, const par::Comm& world) {
   if (verbose) core::Log::set_level(core::LogLevel::debug);
   if (quiet) core::Log::set_level(core::LogLevel::warn);
 
+  par::FailureVote vote(world);
   try {
     if (info->parsed()) {
       print_file_info(info_path, show_deck, world);
@@ -187,11 +194,16 @@ int run_cli(int argc, char** argv, const par::Comm& world) {
     if (world.is_root()) std::fprintf(stderr, "phenoscale: error: %s\n", e.what());
     return e.exit_code();
   } catch (const std::exception& e) {
-    // Only this rank failed and the others may wait in a collective: report
-    // and end the whole job rather than hang.
-    const int code = exit_code_for(e);
-    core::Log::error(e.what());
-    if (world.size() > 1) par::Environment::abort(code);
+    // An error outside every agreement. When all ranks failed alike (a deck
+    // value each rank checked), rank 0 reports it once and all exit cleanly;
+    // when only some did, the others may wait in a collective: report and end
+    // the whole job rather than hang.
+    int code = exit_code_for(e);
+    if (world.size() > 1 && !vote.everyone_failed(kFailureVoteSeconds, code)) {
+      core::Log::error(e.what());
+      par::Environment::abort(code);
+    }
+    if (world.is_root()) std::fprintf(stderr, "phenoscale: error: %s\n", e.what());
     return code;
   }
 }

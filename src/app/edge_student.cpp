@@ -221,6 +221,7 @@ LambdaResult read_lambda_row(const std::string& path) {
 }
 
 std::string contrast_text(const Contrast& c, const std::vector<std::string>& conditions) {
+  if (!c.available) return "none (data without cells or conditions)";
   auto name = [&](std::int64_t k) {
     return k >= 0 && k < static_cast<std::int64_t>(conditions.size()) ? conditions[static_cast<std::size_t>(k)]
                                                                         : cat("condition ", k);

@@ -248,6 +248,8 @@ ParsedRows parse_rows(const std::vector<Line>& lines, const Layout& layout, cons
     std::vector<std::string_view> fields = split(lines[k].text, layout.sep);
     if (is_trackmate_description(layout, fields, k - 1)) continue;
     // An extra field shifts the columns after it (a decimal comma, "0,5"): never read such a row.
+    // Empty fields past the header (a trailing separator) shift nothing.
+    while (fields.size() > layout.names.size() && fields.back().empty()) fields.pop_back();
     if (fields.size() > layout.names.size())
       throw InputError(path + ":" + std::to_string(lines[k].number) + ": row has " + std::to_string(fields.size()) +
                        " fields but the header names " + std::to_string(layout.names.size()) +

@@ -88,6 +88,22 @@ expect_error "spectral: vertices of degree 0" "graph vertices have weighted degr
 expect_error "t-SNE with the spectral start" 'embed.initialisation = "spectral" is UMAP'"'"'s' 2 \
   ml embed --input good/samples.h5:/features --set embed.initialisation=spectral --set run.output_dir=out_tsne
 
+# --- an error every rank hits outside an agreement -----------------------------------
+# (here a subtomogram file without its acquisition attributes, read by every
+# rank): the ranks' vote finds they all failed, so one line and a clean exit,
+# not one line per rank and an MPI abort.
+"$PY" -c "
+import h5py, numpy as np
+with h5py.File('no_attrs.h5', 'w') as f:
+    f['subtomograms'] = np.zeros((4, 8, 8, 8), np.float32)
+    f['labels'] = np.arange(4, dtype=np.int64)
+"
+expect_error "every rank fails alike outside an agreement" "no_attrs.h5:/subtomograms: attribute 'tilt_max_deg' not found" 2 \
+  tomo classify -c "$SRC/inputs/tomo/demo.toml" --set classify.input=no_attrs.h5 --set run.output_dir=out_vote
+out=$(run_np 2 tomo classify -c "$SRC/inputs/tomo/demo.toml" --set classify.input=no_attrs.h5 --set run.output_dir=out_vote 2>&1)
+if ! grep -q "MPI_ABORT" <<<"$out"; then pass "every rank failing alike: no MPI abort"
+else fail "every rank failing alike: MPI_ABORT: $out"; fi
+
 # --- a failure mid-write leaves no file under the final name -----------------------
 # Each rank may write at most 2 MB (SIGXFSZ ignored, so write() fails with
 # EFBIG): the tracks dataset fails after /features and /labels were written.

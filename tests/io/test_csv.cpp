@@ -177,6 +177,11 @@ TEST_F(CsvTest, ExtraFieldIsRefusedNotShifted) {
   EXPECT_EQ(message_of<InputError>([&] { read_trajectories_csv(path); }),
             path + ":3: row has 5 fields but the header names 4 columns; expected at most one field per column "
                    "(a decimal comma or an unquoted separator?)");
+  // A trailing separator adds an empty field, which shifts nothing: read.
+  const std::string trailing = write("trailing.csv", "track_id,frame,x,y\n1,0,0.5,1.5,\n1,1,0.5,2.5,,\n");
+  const auto t = read_trajectories_csv(trailing);
+  ASSERT_EQ(t.rows(), 2u);
+  EXPECT_EQ(t.y[1], 2.5);
 }
 
 TEST_F(CsvTest, ShortRowAndDuplicateColumnAndNoHeader) {

@@ -1,0 +1,36 @@
+// A vote among failing ranks (see failure_vote.hpp).
+#include "phenoscale/par/failure_vote.hpp"
+
+#include <chrono>
+#include <thread>
+
+namespace phenoscale::par {
+
+FailureVote::FailureVote(const Comm& world) { MPI_Comm_dup(world.raw(), &comm_); }
+
+FailureVote::~FailureVote() {
+  // After a lost vote the job is aborted before this runs; a vote still in
+  // flight here was completed by ranks that voted later (the tests do).
+  if (request_ != MPI_REQUEST_NULL) MPI_Wait(&request_, MPI_STATUS_IGNORE);
+  if (comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+}
+
+bool FailureVote::everyone_failed(double grace_seconds, int& code) {
+  // One non-blocking reduction is both the vote and the agreement on the
+  // exit code: MINLOC over (rank, code) pairs yields rank 0's code.
+  MPI_Comm_rank(comm_, &mine_.rank);
+  mine_.code = code;
+  MPI_Iallreduce(&mine_, &lowest_, 1, MPI_2INT, MPI_MINLOC, comm_, &request_);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(grace_seconds);
+  int done = 0;
+  while (true) {
+    MPI_Test(&request_, &done, MPI_STATUS_IGNORE);
+    if (done || std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  if (!done) return false;  // some rank did not come: the caller aborts the job
+  code = lowest_.code;
+  return true;
+}
+
+}  // namespace phenoscale::par
