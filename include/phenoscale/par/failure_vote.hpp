@@ -7,9 +7,10 @@
 // still computing, or blocked in a collective waiting for the failed one)
 // the caller aborts, as before.
 //
-// The vote is a non-blocking barrier on a communicator of its own (a
-// duplicate of world, made before the stage runs): it can never match a
-// collective that other ranks are blocked in on world.
+// The vote is one non-blocking allreduce (MINLOC over rank and exit code) on
+// a communicator of its own (a duplicate of world, made before the stage
+// runs): it can never match a collective that other ranks are blocked in on
+// world.
 #pragma once
 
 #include <mpi.h>
@@ -25,10 +26,11 @@ class FailureVote {
   FailureVote(const FailureVote&) = delete;
   FailureVote& operator=(const FailureVote&) = delete;
 
-  // Called (once) by a rank whose work failed, with its exit code. True when every
-  // rank called it within `grace_seconds` of this rank's call; `code` is then
-  // rank 0's on every rank. False when some rank did not come: the caller
-  // must end the job (Environment::abort), as the vote stays open.
+  // Called (once) by a rank whose work failed, with its exit code. True
+  // when every rank called it within `grace_seconds` of this rank's call;
+  // `code` is then rank 0's on every rank. False when some rank did not
+  // come: the caller must end the job (Environment::abort), as the vote
+  // stays open.
   bool everyone_failed(double grace_seconds, int& code);
 
  private:
