@@ -205,10 +205,11 @@ void average(const StageContext& ctx) {
 void classify(const StageContext& ctx) {
   const auto& cfg = ctx.config;
   const auto& wanted = cfg.integer_list("classify.label_ids");
-  const std::size_t repeat = core::first_repeat(wanted);
-  par::check_all(ctx.comm, repeat == wanted.size(),
-                 cat(deck_label(cfg), ": classify.label_ids names label ", repeat < wanted.size() ? wanted[repeat] : 0,
-                     " twice; expected distinct labels"));
+  par::collectively(ctx.comm, [&] {  // a deck error: exit 2, one line
+    if (const auto i = core::first_repeat(wanted); i < wanted.size())
+      throw ConfigError(cat(deck_label(cfg), ": classify.label_ids names label ", wanted[i],
+                            " twice; expected distinct labels"));
+  });
   const std::string input = input_or_output(cfg, "classify.input", "simulate.output");
   io::H5File in = io::H5File::open(input, ctx.comm);
   const SubtomogramBlock subs = read_subtomograms(in);

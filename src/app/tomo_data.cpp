@@ -79,10 +79,11 @@ void structures(const StageContext& ctx) {
   par::check_all(ctx.comm, !ids.empty() || !files.empty(),
                  cat(deck_label(cfg), ": structures.classes and structures.files are both empty; expected at least "
                                       "one class (procedural ids 0-22 or PDB/mmCIF files)"));
-  const std::size_t repeat = core::first_repeat(ids);
-  par::check_all(ctx.comm, repeat == ids.size(),
-                 cat(deck_label(cfg), ": structures.classes names class ", repeat < ids.size() ? ids[repeat] : 0,
-                     " twice; expected distinct classes (two identical class maps)"));
+  par::collectively(ctx.comm, [&] {  // a deck error: exit 2, one line
+    if (const auto i = core::first_repeat(ids); i < ids.size())
+      throw ConfigError(cat(deck_label(cfg), ": structures.classes names class ", ids[i],
+                            " twice; expected distinct classes (two identical class maps)"));
+  });
   const std::uint64_t count = ids.size() + files.size();
   const int box = static_cast<int>(cfg.integer("structures.box"));
   const double voxel_nm = cfg.real("structures.voxel_nm"), resolution_nm = cfg.real("structures.resolution_nm");
