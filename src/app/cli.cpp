@@ -164,12 +164,11 @@ int run_cli(int argc, char** argv, const par::Comm& world) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    if (!world.is_root()) return e.get_exit_code();
-    if (e.get_exit_code() != 0) {
-      std::fprintf(stderr, "phenoscale: error: %s (try --help)\n", e.what());
-      return exit_code::usage;
-    }
-    return app.exit(e);
+    if (e.get_exit_code() == 0) return world.is_root() ? app.exit(e) : 0;  // --help
+    // Every rank exits with the documented code (2), not CLI11's own (105 for
+    // a missing file): mpirun reports whichever rank's code comes first.
+    if (world.is_root()) std::fprintf(stderr, "phenoscale: error: %s (try --help)\n", e.what());
+    return exit_code::usage;
   }
   if (verbose) core::Log::set_level(core::LogLevel::debug);
   if (quiet) core::Log::set_level(core::LogLevel::warn);

@@ -9,6 +9,7 @@
 #include "phenoscale/edge/phenotype.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/par/agree.hpp"
+#include "phenoscale/par/check_deck.hpp"
 
 namespace phenoscale::app {
 namespace {
@@ -107,13 +108,13 @@ std::int64_t find_condition(const std::vector<std::string>& names, const std::st
 std::vector<std::int64_t> neighbour_counts(const core::Config& cfg, const std::string& key, std::int64_t n,
                                            const std::string& rows, const par::Comm& comm) {
   const auto& grid = cfg.integer_list(key);
-  par::check_all(comm, !grid.empty(), cat(key, " is empty: give at least one neighbour count K"));
+  par::check_deck(comm, !grid.empty(), cat(key, " is empty: give at least one neighbour count K"));
   std::vector<std::int64_t> ks;
   for (auto k : grid) {
     if (k < n) ks.push_back(k);
     else core::Log::warn(cat(key, ": K = ", k, " is not below the ", n, " ", rows, "; skipped"));
   }
-  par::check_all(comm, !ks.empty(), cat(key, ": every K is at least the ", n, " ", rows, "; give smaller K"));
+  par::check_deck(comm, !ks.empty(), cat(key, ": every K is at least the ", n, " ", rows, "; give smaller K"));
   return ks;
 }
 

@@ -31,6 +31,7 @@
 #include "phenoscale/ml/matrix.hpp"
 #include "phenoscale/nn/engine.hpp"
 #include "phenoscale/par/agree.hpp"
+#include "phenoscale/par/check_deck.hpp"
 
 namespace phenoscale::app {
 namespace {
@@ -348,15 +349,15 @@ void edge_student(const StageContext& ctx) {
   const Contrast contrast = reference_contrast(cfg, s, labels, clusters, ctx.comm);
   std::vector<double> lambdas = cfg.real_list("student.lambdas");
   if (!contrast.available) lambdas = {cfg.real("student.default_lambda")};
-  par::check_all(ctx.comm, !lambdas.empty(), "student.lambdas is empty: give at least one λ");
+  par::check_deck(ctx.comm, !lambdas.empty(), "student.lambdas is empty: give at least one λ");
+  const std::int64_t only = cfg.integer("student.lambda_index");
+  par::check_deck(ctx.comm, only < static_cast<std::int64_t>(cfg.real_list("student.lambdas").size()),
+                  cat("student.lambda_index = ", only, " but student.lambdas has ",
+                      cfg.real_list("student.lambdas").size(), " values"));
   const std::string data = in_student_dir(cfg, "train.h5");
   make_parent_dir(ctx, data);
   if (!cfg.boolean("student.select_only")) {
     write_training_file(ctx, data, s, labels, cfg.real("student.scale"));
-    const std::int64_t only = cfg.integer("student.lambda_index");
-    par::check_all(ctx.comm, only < static_cast<std::int64_t>(cfg.real_list("student.lambdas").size()),
-                   cat("student.lambda_index = ", only, " but student.lambdas has ",
-                       cfg.real_list("student.lambdas").size(), " values"));
     if (contrast.available)
       core::Log::info(cat("edge student: reference contrast: teacher cluster ", contrast.phenotype, ", ",
                           s.conditions[static_cast<std::size_t>(contrast.control)], " -> ",

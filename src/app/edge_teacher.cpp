@@ -33,6 +33,7 @@
 #include "phenoscale/ml/quality.hpp"
 #include "phenoscale/ml/sweep.hpp"
 #include "phenoscale/par/agree.hpp"
+#include "phenoscale/par/check_deck.hpp"
 #include "phenoscale/par/parallel_for.hpp"
 
 namespace phenoscale::app {
@@ -242,9 +243,9 @@ void edge_teacher(const StageContext& ctx) {
   const auto neighbours = neighbour_counts(cfg, "teacher.neighbours", n, cat("samples in ", input), ctx.comm);
   const auto max_k = *std::max_element(neighbours.begin(), neighbours.end());
   const ml::Distance distance = teacher_distance(cfg);
-  par::check_all(ctx.comm, distance == ml::Distance::euclidean || cfg.string("teacher.knn") == "deduplicated",
-                 "teacher.knn = \"ring\" measures Euclidean distances only; with teacher.distance = \"partial\" use "
-                 "teacher.knn = \"deduplicated\"");
+  par::check_deck(ctx.comm, distance == ml::Distance::euclidean || cfg.string("teacher.knn") == "deduplicated",
+                  "teacher.knn = \"ring\" measures Euclidean distances only; with teacher.distance = \"partial\" use "
+                  "teacher.knn = \"deduplicated\"");
   ml::ShardedMatrix acf;
   {
     core::ScopedTimer t(ctx.timers, "sax-acf");

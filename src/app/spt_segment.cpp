@@ -25,6 +25,7 @@
 #include "phenoscale/io/sharded_text.hpp"
 #include "phenoscale/nn/engine.hpp"
 #include "phenoscale/par/agree.hpp"
+#include "phenoscale/par/check_deck.hpp"
 #include "phenoscale/spt/features.hpp"
 #include "phenoscale/spt/rolling_msd.hpp"
 #include "phenoscale/spt/segmentation.hpp"
@@ -154,8 +155,9 @@ void spt_train(const StageContext& ctx) {
   const auto& cfg = ctx.config;
   const std::string data = input_or_output(cfg, "train.input", "features.output");
   const std::int64_t members = cfg.integer("train.members"), only = cfg.integer("train.member");
-  par::check_all(ctx.comm, only < members,
-                 cat("train.member = ", only, " but train.members = ", members, " (members are 0..", members - 1, ")"));
+  par::check_deck(ctx.comm, only < members,
+                  cat("train.member = ", only, " but train.members = ", members, " (members are 0..", members - 1,
+                      ")"));
   for (std::int64_t m = 0; m < members; ++m) {
     if (only >= 0 && m != only) continue;
     nn::TrainFiles files = train_files(ctx, data);

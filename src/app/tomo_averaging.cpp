@@ -19,6 +19,7 @@
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/par/agree.hpp"
+#include "phenoscale/par/check_deck.hpp"
 #include "phenoscale/tomo/alignment.hpp"
 #include "phenoscale/tomo/averaging.hpp"
 #include "phenoscale/tomo/fsc.hpp"
@@ -44,11 +45,11 @@ std::pair<Selection, std::string> average_selection(const core::Config& cfg, con
   const bool enriched = spec.rfind(prefix, 0) == 0;
   // The digits: the whole spec (a cluster id) or what follows "most-enriched:" (a class row), if anything.
   const std::string digits = !enriched ? spec : spec.size() > prefix.size() ? spec.substr(prefix.size() + 1) : "0";
-  par::check_all(comm,
-                 (!enriched || spec.size() == prefix.size() || spec[prefix.size()] == ':') && !digits.empty() &&
-                     digits.size() <= 18 && digits.find_first_not_of("0123456789") == std::string::npos,
-                 cat(deck_label(cfg), ": average.cluster = \"", spec,
-                     "\": expected a cluster id, \"most-enriched\" or \"most-enriched:<class row>\""));
+  par::check_deck(comm,
+                  (!enriched || spec.size() == prefix.size() || spec[prefix.size()] == ':') && !digits.empty() &&
+                      digits.size() <= 18 && digits.find_first_not_of("0123456789") == std::string::npos,
+                  cat(deck_label(cfg), ": average.cluster = \"", spec,
+                      "\": expected a cluster id, \"most-enriched\" or \"most-enriched:<class row>\""));
   if (enriched) {
     const std::int64_t enriched_row = spec.size() > prefix.size() ? std::stoll(digits) : row;
     const EnrichedCluster c = most_enriched_cluster(subdivide, enriched_row, comm);
@@ -97,9 +98,9 @@ void average(const StageContext& ctx) {
   const std::string reference = input_or_output(cfg, "average.reference", "structures.output");
   const ClassMaps classes = read_class_maps(reference, ctx.comm);
   const std::int64_t row = cfg.integer("average.class_id");
-  par::check_all(ctx.comm, row < static_cast<std::int64_t>(classes.maps.size()),
-                 cat(deck_label(cfg), ": average.class_id = ", row,
-                     " but ", reference, " holds ", classes.maps.size(), " class maps"));
+  par::check_deck(ctx.comm, row < static_cast<std::int64_t>(classes.maps.size()),
+                  cat(deck_label(cfg), ": average.class_id = ", row,
+                      " but ", reference, " holds ", classes.maps.size(), " class maps"));
   const tomo::Volume& truth = classes.maps[row];
   const auto [selection, members] = average_selection(cfg, input, classes, row, ctx.comm);
   const bool frame_of_truth = cfg.string("average.alignment") != "reference-free";
@@ -255,10 +256,10 @@ void classify(const StageContext& ctx) {
     if (per_id[j] == 0 && total > 0)
       core::Log::warn(cat(deck_label(cfg), ": classify.label_ids names label ", wanted[j], ", but no subtomogram of ",
                           input, " has it"));
-  par::check_all(ctx.comm, total >= static_cast<std::uint64_t>(cfg.integer("classify.classes")),
-                 cat(deck_label(cfg), ": classify.classes = ",
-                     cfg.integer("classify.classes"), " but only ", total, " subtomograms of ", input,
-                     " match classify.label_ids"));
+  par::check_deck(ctx.comm, total >= static_cast<std::uint64_t>(cfg.integer("classify.classes")),
+                  cat(deck_label(cfg), ": classify.classes = ",
+                      cfg.integer("classify.classes"), " but only ", total, " subtomograms of ", input,
+                      " match classify.label_ids"));
   tomo::ClassificationSettings s;
   s.classes = static_cast<int>(cfg.integer("classify.classes"));
   s.iterations = static_cast<int>(cfg.integer("classify.iterations"));

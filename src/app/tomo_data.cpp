@@ -22,6 +22,7 @@
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/io/star.hpp"
 #include "phenoscale/par/agree.hpp"
+#include "phenoscale/par/check_deck.hpp"
 #include "phenoscale/par/partition.hpp"
 #include "phenoscale/tomo/picking.hpp"
 #include "phenoscale/tomo/procedural.hpp"
@@ -76,9 +77,9 @@ void structures(const StageContext& ctx) {
   const auto& cfg = ctx.config;
   const std::vector<std::int64_t> ids = cfg.integer_list("structures.classes");
   const auto& files = cfg.string_list("structures.files");
-  par::check_all(ctx.comm, !ids.empty() || !files.empty(),
-                 cat(deck_label(cfg), ": structures.classes and structures.files are both empty; expected at least "
-                                      "one class (procedural ids 0-22 or PDB/mmCIF files)"));
+  par::check_deck(ctx.comm, !ids.empty() || !files.empty(),
+                  cat(deck_label(cfg), ": structures.classes and structures.files are both empty; expected at least "
+                                       "one class (procedural ids 0-22 or PDB/mmCIF files)"));
   par::collectively(ctx.comm, [&] {  // a deck error: exit 2, one line
     if (const auto i = core::first_repeat(ids); i < ids.size())
       throw ConfigError(cat(deck_label(cfg), ": structures.classes names class ", ids[i],

@@ -17,6 +17,7 @@
 #include "phenoscale/ml/matrix.hpp"
 #include "phenoscale/nn/engine.hpp"
 #include "phenoscale/par/agree.hpp"
+#include "phenoscale/par/check_deck.hpp"
 
 namespace phenoscale::app {
 namespace {
@@ -57,8 +58,8 @@ void subdivide(const StageContext& ctx) {
   options.k = cfg.integer("subdivide.k");
   options.n_init = static_cast<int>(cfg.integer("subdivide.n_init"));
   options.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
-  par::check_all(ctx.comm, static_cast<std::uint64_t>(options.k) <= x.global_rows,
-                 cat("subdivide.k = ", options.k, " exceeds the ", x.global_rows, " subtomograms"));
+  par::check_deck(ctx.comm, static_cast<std::uint64_t>(options.k) <= x.global_rows,
+                  cat("subdivide.k = ", options.k, " exceeds the ", x.global_rows, " subtomograms"));
   const ml::KMeansResult km = ml::kmeans_fit(x, options, ctx.comm);
 
   // Enrichment: members of every true class in every cluster.

@@ -29,6 +29,7 @@
 #include "phenoscale/ml/svm.hpp"
 #include "phenoscale/nn/sampler.hpp"
 #include "phenoscale/par/agree.hpp"
+#include "phenoscale/par/check_deck.hpp"
 #include "phenoscale/tomo/rotation_invariant.hpp"
 
 namespace phenoscale::app {
@@ -41,11 +42,13 @@ void rif_svm(const StageContext& ctx) {
   const std::string deck = deck_label(cfg);
   const std::string input = input_or_output(cfg, "rif_svm.input", "simulate.output");
   const std::string labels_ds = cfg.string("rif_svm.labels_dataset");
-  for (const char* grid_key : {"rif_svm.log2_c", "rif_svm.gamma_scales"})  // before the features, not after
-    par::collectively(ctx.comm, [&] {
-      if (cfg.real_list(grid_key).empty())
-        throw ConfigError(cat(deck, ": ", grid_key, " is empty; expected at least one value of the cross-validation grid"));
-    });
+  // The cross-validation grids, before the features are computed, not after.
+  const char* empty_grid = cfg.real_list("rif_svm.log2_c").empty()         ? "rif_svm.log2_c"
+                           : cfg.real_list("rif_svm.gamma_scales").empty() ? "rif_svm.gamma_scales"
+                                                                           : nullptr;
+  par::check_deck(ctx.comm, empty_grid == nullptr,
+                  cat(deck, ": ", empty_grid ? empty_grid : "",
+                      " is empty; expected at least one value of the cross-validation grid"));
 
   // 1. This rank's subtomograms and labels.
   io::H5File in = io::H5File::open(input, ctx.comm);
@@ -57,9 +60,9 @@ void rif_svm(const StageContext& ctx) {
   settings.shells = static_cast<int>(cfg.integer("rif_svm.shells"));
   settings.oversampling = static_cast<int>(cfg.integer("rif_svm.oversampling"));
   const int max_shells = (n - 1) / 2;
-  par::check_all(ctx.comm, settings.shells <= max_shells,
-                 cat(deck, ": rif_svm.shells = ", settings.shells, " but the ", n, "^3 subtomograms of ", input,
-                     " hold at most (n - 1)/2 = ", max_shells, " Fourier shells"));
+  par::check_deck(ctx.comm, settings.shells <= max_shells,
+                  cat(deck, ": rif_svm.shells = ", settings.shells, " but the ", n, "^3 subtomograms of ", input,
+                      " hold at most (n - 1)/2 = ", max_shells, " Fourier shells"));
   const auto labels = io::read_samples<std::int64_t>(in, labels_ds, {{}, true});
   par::check_all(ctx.comm, labels.global_rows == subs.global_rows,
                  cat(in.where(labels_ds), ": ", labels.global_rows, " labels for ", subs.global_rows,
@@ -93,9 +96,10 @@ void rif_svm(const StageContext& ctx) {
     split = nn::split_samples(total, cfg.real("train.validation_fraction"), cfg.real("train.test_fraction"),
                               static_cast<std::uint64_t>(cfg.integer("run.seed")));
   });
-  par::check_all(ctx.comm, !split.test.empty(),
-                 cat(deck, ": train.test_fraction = ", cfg.real("train.test_fraction"), " leaves no test rows of the ",
-                     total, " subtomograms; the RIF-SVM is tested on the rows `tomo train` holds out (0.5 in the paper)"));
+  par::check_deck(ctx.comm, !split.test.empty(),
+                  cat(deck, ": train.test_fraction = ", cfg.real("train.test_fraction"), " leaves no test rows of the ",
+                      total,
+                      " subtomograms; the RIF-SVM is tested on the rows `tomo train` holds out (0.5 in the paper)"));
   std::vector<std::int64_t> train_rows = split.train;
   train_rows.insert(train_rows.end(), split.validation.begin(), split.validation.end());
   std::sort(train_rows.begin(), train_rows.end());

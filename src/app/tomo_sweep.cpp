@@ -37,6 +37,7 @@
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/io/star.hpp"
 #include "phenoscale/par/agree.hpp"
+#include "phenoscale/par/check_deck.hpp"
 #include "phenoscale/tomo/recovery.hpp"
 
 namespace phenoscale::app {
@@ -108,9 +109,9 @@ void recover(const StageContext& ctx) {
   const std::string reference = input_or_output(cfg, "recover.reference", "structures.output");
   const ClassMaps maps = read_class_maps(reference, ctx.comm);
   const std::int64_t row = cfg.integer("recover.class_row");
-  par::check_all(ctx.comm, row < static_cast<std::int64_t>(maps.maps.size()),
-                 cat(deck_label(cfg), ": recover.class_row = ", row, " but ", reference, " holds ", maps.maps.size(),
-                     " class maps"));
+  par::check_deck(ctx.comm, row < static_cast<std::int64_t>(maps.maps.size()),
+                  cat(deck_label(cfg), ": recover.class_row = ", row, " but ", reference, " holds ", maps.maps.size(),
+                      " class maps"));
   const EnrichedCluster chosen = most_enriched_cluster(subdivide_path, row, ctx.comm);
   const std::int64_t cluster = chosen.cluster;
   const double cluster_fraction = chosen.fraction;
@@ -302,13 +303,14 @@ void sweep(const StageContext& ctx) {
   std::vector<std::int64_t> rows = sweep_rows(cfg, maps);
   bool rows_ok = !rows.empty();
   for (auto r : rows) rows_ok = rows_ok && r >= 0 && r < static_cast<std::int64_t>(maps.maps.size());
-  par::check_all(ctx.comm, rows_ok,
-                 cat(deck_label(cfg), ": sweep.class_rows must name rows 0..", maps.maps.size() - 1, " of ", reference));
+  par::check_deck(ctx.comm, rows_ok,
+                  cat(deck_label(cfg), ": sweep.class_rows must name rows 0..", maps.maps.size() - 1, " of ",
+                      reference));
   std::vector<SweepTask> tasks = sweep_tasks(cfg, rows);
   const std::int64_t task = cfg.integer("sweep.task");
-  par::check_all(ctx.comm, task < static_cast<std::int64_t>(tasks.size()),
-                 cat(deck_label(cfg), ": sweep.task = ", task, " but the sweep has ", rows.size(), " classes x ",
-                     cfg.integer("sweep.repeats"), " repeat(s) (array tasks 0..", tasks.size() - 1, ")"));
+  par::check_deck(ctx.comm, task < static_cast<std::int64_t>(tasks.size()),
+                  cat(deck_label(cfg), ": sweep.task = ", task, " but the sweep has ", rows.size(), " classes x ",
+                      cfg.integer("sweep.repeats"), " repeat(s) (array tasks 0..", tasks.size() - 1, ")"));
   if (task >= 0) tasks = {tasks[task]};
   // One leave-one-out task is these stages of this pipeline, in this order.
   const Pipeline tomo = tomo_pipeline();

@@ -11,6 +11,7 @@
 #include "phenoscale/io/ragged.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/par/agree.hpp"
+#include "phenoscale/par/check_deck.hpp"
 #include "phenoscale/par/partition.hpp"
 
 namespace phenoscale::nn {
@@ -188,8 +189,9 @@ SampleStore without_labels(const SampleStore& local, const std::vector<std::int6
   for (std::size_t c = 0; c < excluded.size(); ++c)
     if (left_out[c] == 0)
       core::Log::warn(cat("leaving out class ", excluded[c], ": no sample has that label, nothing left out for it"));
-  par::check_all(comm, out.global_count > 0,
-                 cat("leaving out classes ", core::format_value(excluded), " leaves no sample to train on"));
+  par::check_deck(comm, out.global_count > 0,
+                  cat("train.exclude_classes: leaving out classes ", core::format_value(excluded),
+                      " leaves no sample to train on"));
   return out;
 }
 

@@ -24,8 +24,16 @@ run_np() {
 # expect_error NAME EXPECTED_TEXT NP ARGS...: the command must exit non-zero
 # (not by timeout), print exactly one `phenoscale: error:` line, and that
 # line must contain EXPECTED_TEXT.
-expect_error() {
-  local name=$1 expected=$2 np=$3; shift 3
+expect_error() { expect_exit "" "$@"; }
+
+# expect_deck_error NAME EXPECTED_TEXT NP ARGS...: the same, with exit code 2
+# (a bad command line or deck value: the user fixes the deck, not the data).
+expect_deck_error() { expect_exit 2 "$@"; }
+
+# expect_exit CODE NAME EXPECTED_TEXT NP ARGS...: expect_error that also
+# checks the exit code when CODE is not empty.
+expect_exit() {
+  local code=$1 name=$2 expected=$3 np=$4; shift 4
   local out rc lines
   out=$(run_np "$np" "$@" 2>&1 >/dev/null); rc=$?
   lines=$(grep -c '^phenoscale: error:' <<<"$out")
@@ -33,6 +41,8 @@ expect_error() {
     fail "$name: timed out (a rank hung)"
   elif [ "$rc" -eq 0 ]; then
     fail "$name: exit code 0, expected failure"
+  elif [ -n "$code" ] && [ "$rc" -ne "$code" ]; then
+    fail "$name: exit code $rc, expected $code: $(grep '^phenoscale: error:' <<<"$out")"
   elif [ "$lines" -ne 1 ]; then
     fail "$name: expected one error line, got $lines: $out"
   elif ! grep '^phenoscale: error:' <<<"$out" | grep -qF -- "$expected"; then

@@ -11,21 +11,21 @@ SMALL=(--set generate.samples=5000 --set generate.max_frames=40)
 run_np 2 data generate -c "$DECK" "${SMALL[@]}" --set run.output_dir=good -q || { fail "setup"; finish; exit 1; }
 
 # --- input decks ---------------------------------------------------------------
-expect_error "missing deck" "nope.toml" 2 data generate -c nope.toml
+expect_deck_error "missing deck" "nope.toml" 2 data generate -c nope.toml
 printf '[generate]\nsampels = 10\n' > typo.toml
-expect_error "unknown deck key" "typo.toml: unknown key 'generate.sampels' (did you mean 'generate.samples'?)" 2 \
+expect_deck_error "unknown deck key" "typo.toml: unknown key 'generate.sampels' (did you mean 'generate.samples'?)" 2 \
   data generate -c typo.toml
-expect_error "out-of-range value" "key 'generate.features' = 0 is out of range" 2 \
+expect_deck_error "out-of-range value" "key 'generate.features' = 0 is out of range" 2 \
   data generate --set generate.features=0
-expect_error "wrong value type" "expected integer for 'generate.samples'" 2 \
+expect_deck_error "wrong value type" "expected integer for 'generate.samples'" 2 \
   data generate --set generate.samples=many
-expect_error "inconsistent keys" "generate.min_frames = 50 exceeds generate.max_frames = 40" 2 \
+expect_deck_error "inconsistent keys" "generate.min_frames = 50 exceeds generate.max_frames = 40" 2 \
   data generate --set generate.min_frames=50 --set generate.max_frames=40 --set run.output_dir=out0
 for tool in kmeans knn communities embed; do
-  expect_error "ml $tool without input" "$tool.input is empty" 2 ml "$tool"
+  expect_deck_error "ml $tool without input" "$tool.input is empty" 2 ml "$tool"
 done
 printf '[generate\nsamples = 1\n' > broken.toml
-expect_error "TOML syntax" "broken.toml:1:" 2 data generate -c broken.toml
+expect_deck_error "TOML syntax" "broken.toml:1:" 2 data generate -c broken.toml
 
 # --- HDF5 inputs ---------------------------------------------------------------
 expect_error "missing input file" "$WORK/none.h5: no such file" 2 \
@@ -85,7 +85,7 @@ expect_error "MRC shorter than its header says" "short.mrc: MRC header says 8x8x
 expect_error "spectral: vertices of degree 0" "graph vertices have weighted degree 0 (first: vertex 0)" 2 \
   ml communities --input good/samples.h5:/features --set communities.method=spectral \
   --set communities.weights=gaussian --set communities.sigma=1e-6 --set run.output_dir=out_spectral
-expect_error "t-SNE with the spectral start" 'embed.initialisation = "spectral" is UMAP'"'"'s' 2 \
+expect_deck_error "t-SNE with the spectral start" 'embed.initialisation = "spectral" is UMAP'"'"'s' 2 \
   ml embed --input good/samples.h5:/features --set embed.initialisation=spectral --set run.output_dir=out_tsne
 
 # --- an error every rank hits outside an agreement -----------------------------------
@@ -118,10 +118,10 @@ else
 fi
 
 # --- deck values that would have been accepted and done nothing (or twice) -------------
-expect_error "a class listed twice" "structures.classes names class 9 twice" 2 tomo structures -c "$SRC/inputs/tomo/demo.toml" \
+expect_deck_error "a class listed twice" "structures.classes names class 9 twice" 2 tomo structures -c "$SRC/inputs/tomo/demo.toml" \
   --set run.output_dir=dup --set 'structures.classes=[9, 9]' --set structures.box=16
 no_files "a class listed twice" dup
-expect_error "a label listed twice" "classify.label_ids names label 17 twice; expected distinct labels" 2 tomo classify \
+expect_deck_error "a label listed twice" "classify.label_ids names label 17 twice; expected distinct labels" 2 tomo classify \
   -c "$SRC/inputs/tomo/demo.toml" --set run.output_dir=dup --set 'classify.label_ids=[17, 18, 17]'
 out=$(run_np 2 spt simulate -c "$SRC/inputs/spt/demo.toml" --set run.output_dir=pw --set simulate.test_tracks=20 \
       --set simulate.populations=0 --set 'simulate.population_weights=[0.6, 0, 0, 0.4]' 2>&1)

@@ -86,7 +86,7 @@ edge 2 np1 student
 # compared with the others, and latent.h5 is left as it was.
 cp np1/student/latent.h5 latent_before.h5
 edge 2 np1 student --set student.select_only=true
-expect_error "select_only after the reference contrast changed" "lambda_5.csv: λ = 5 was scored on the contrast teacher cluster" \
+expect_deck_error "select_only after the reference contrast changed" "lambda_5.csv: λ = 5 was scored on the contrast teacher cluster" \
   2 edge student -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set student.select_only=true \
   --set 'student.reference_contrast=["auto", "DMSO", "null"]'
 same_file "latent.h5 after select_only" latent_before.h5 np1/student/latent.h5
@@ -255,17 +255,23 @@ for layout in long wide; do
 done
 same_datasets imp_long/events.h5 imp_wide/events.h5 /velocity/values /velocity/offsets /sample_id
 expect_error "stats without cells" "need a cell_id column" 2 edge stats -c "$DECK" "${TINY[@]}" --set run.output_dir=imp_long
-expect_error "a reference contrast naming no teacher cluster" "student.reference_contrast[0] = 'VI': expected \"auto\" or a teacher cluster 0.." \
+expect_deck_error "a reference contrast naming no teacher cluster" "student.reference_contrast[0] = 'VI': expected \"auto\" or a teacher cluster 0.." \
   2 edge student -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set 'student.reference_contrast=["VI", "DMSO", "drug"]'
 # A misspelt condition in a contrast: one error line (every rank fails alike), not one per rank.
-expect_error "a reference contrast naming no condition" "student.reference_contrast: condition 'Drug' is not in the data (DMSO, drug, null)" \
+expect_deck_error "a reference contrast naming no condition" "student.reference_contrast: condition 'Drug' is not in the data (DMSO, drug, null)" \
   2 edge student -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set 'student.reference_contrast=["auto", "DMSO", "Drug"]'
 # EMD stop criteria out of order were thrown inside an OpenMP loop: std::terminate, no error line.
-expect_error "denoise.stop out of order" "denoise.stop = [0.5, 0.05, 0.05]: expected 0 < sd1 <= sd2" \
+expect_deck_error "denoise.stop out of order" "denoise.stop = [0.5, 0.05, 0.05]: expected 0 < sd1 <= sd2" \
   2 edge denoise -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set 'denoise.stop=[0.5, 0.05, 0.05]'
-expect_error "an empty K grid" "teacher.neighbours is empty: give at least one neighbour count K" \
+expect_deck_error "an empty K grid" "teacher.neighbours is empty: give at least one neighbour count K" \
   2 edge teacher -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set 'teacher.neighbours=[]'
-expect_error "a control naming no condition" "stats.control: condition 'dmso' is not in the data (DMSO, drug, null)" \
+expect_deck_error "a K grid with no K below the samples" "teacher.neighbours: every K is at least the" \
+  2 edge teacher -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set 'teacher.neighbours=[1000000]'
+expect_deck_error "a ring kNN with partial distances" 'teacher.knn = "ring" measures Euclidean distances only' \
+  2 edge teacher -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set teacher.knn=ring
+expect_deck_error "a λ array index past student.lambdas" "student.lambda_index = 7 but student.lambdas has" \
+  2 edge student -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set student.lambda_index=7
+expect_deck_error "a control naming no condition" "stats.control: condition 'dmso' is not in the data (DMSO, drug, null)" \
   2 edge stats -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set stats.control=dmso
 
 # --- 5. bad input ---------------------------------------------------------------------------------
@@ -289,10 +295,10 @@ for name in sizes empty; do
   mkdir -p "bad/$name"; cp "bad/$name.tif" "bad/$name/"; cp "bad/$name.csv" "bad/$name/movies.csv"
 done
 # A drug effect on a misspelt condition would plant nothing, silently: refused before any movie is written.
-expect_error "an effect on a condition not simulated" "condition 'Drug' is not in simulate.conditions (DMSO, drug, null)" 2 \
+expect_deck_error "an effect on a condition not simulated" "condition 'Drug' is not in simulate.conditions (DMSO, drug, null)" 2 \
   edge simulate -c "$DECK" "${TINY[@]}" --set run.output_dir=out_effect --set 'simulate.effects=["Drug:accelerating:0.10"]'
 no_files "an effect on a condition not simulated" out_effect
-expect_error "an effect whose delta is not a number" "the delta '0.1x' is not a number" 2 \
+expect_deck_error "an effect whose delta is not a number" "the delta '0.1x' is not a number" 2 \
   edge simulate -c "$DECK" "${TINY[@]}" --set run.output_dir=out_effect --set 'simulate.effects=["drug:accelerating:0.1x"]'
 expect_error "movie with frames of different sizes" "sizes.tif" 2 edge window -c "$DECK" --set window.input=bad/sizes --set run.output_dir=out_sizes
 no_files "frames of different sizes" out_sizes

@@ -37,12 +37,12 @@ out=$(run_np 1 ml knn --input features.h5:/features --output ./many_lists.h5 --s
 if grep -q "knn.lists = 3500 is more than the 3000 rows; 3000 lists used" <<<"$out" && [ -f many_lists.h5 ]; then
   pass "knn.lists above the row count: warned, clamped"
 else fail "knn.lists = 3500 on 3000 rows: $(grep -E 'warning|error' <<<"$out")"; fi
-expect_error "approximate needs euclidean" 'knn.method = "approximate" needs knn.metric = "euclidean"' 2 \
+expect_deck_error "approximate needs euclidean" 'knn.method = "approximate" needs knn.metric = "euclidean"' 2 \
   ml knn --input features.h5:/features --output ./bad.h5 --set knn.method=approximate --set knn.metric=precomputed
 expect_error "unknown method" "knn.method" 1 \
   ml knn --input features.h5:/features --output ./bad.h5 --set knn.method=ivf
 expect_error "zero probes" "knn.probes" 1 \
   ml knn --input features.h5:/features --output ./bad.h5 --set knn.method=approximate --set knn.probes=0
-expect_error "k not below N" "knn.k = 3000 must be below N = 3000" 2 \
+expect_deck_error "k not below N" "knn.k = 3000 must be below N = 3000" 2 \
   ml knn --input features.h5:/features --output ./bad.h5 --set knn.method=approximate --set knn.k=3000
 finish

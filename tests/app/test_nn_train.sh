@@ -102,7 +102,7 @@ expect_error "series model on fixed samples" "takes variable-length series" 2 nn
   --set run.output_dir=X --set model.architecture=lstm-classifier
 expect_error "cuda without a CUDA LibTorch" "no CUDA support" 2 nn train -c "$DECK" --input samples.h5 \
   --set run.output_dir=X --set train.device=cuda
-expect_error "leaving out every class" "leaving out classes [0, 1, 2, 3, 4] leaves no sample to train on" 2 nn train -c "$DECK" \
+expect_deck_error "leaving out every class" "leaving out classes [0, 1, 2, 3, 4] leaves no sample to train on" 2 nn train -c "$DECK" \
   --input samples.h5 --set run.output_dir=X --set 'train.exclude_classes=[0, 1, 2, 3, 4]'
 no_files "leaving out every class" X
 if out=$(run_np 2 nn train -c "$DECK" --input samples.h5 --set run.output_dir=EX --set train.epochs=1 \

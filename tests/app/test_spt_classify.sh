@@ -100,12 +100,12 @@ expect_error "a fingerprinted track without a label" "no label for track" 2 \
 awk -F, 'NR == 1 {print} NR > 1 {print $1 ",same," $3}' "$WORK/labels.csv" >"$WORK/one_class.csv"
 expect_error "one class only" "a classifier needs at least 2" 2 \
   spt classify -c "$DECK" "${S[@]}" --set "classify.labels=$WORK/one_class.csv"
-expect_error "unknown model" "classify.models names 'svm'" 2 \
+expect_deck_error "unknown model" "classify.models names 'svm'" 2 \
   spt classify -c "$DECK" "${S[@]}" --set 'classify.models=["svm"]'
-expect_error "a model listed twice" "classify.models names 'mlp' twice" 2 \
+expect_deck_error "a model listed twice" "classify.models names 'mlp' twice" 2 \
   spt classify -c "$DECK" "${S[@]}" --set 'classify.models=["mlp", "logistic", "mlp"]'
 expect_error "a misspelt experiments dataset" "/experimnet: no such dataset; classify.experiments_dataset" 2 \
   spt classify -c "$DECK" "${S[@]}" --set classify.experiments_dataset=/experimnet
-expect_error "population weights of the wrong length" "simulate.population_weights has 3 values" 2 \
+expect_deck_error "population weights of the wrong length" "simulate.population_weights has 3 values" 2 \
   spt simulate -c "$DECK" "${S[@]}" --set 'simulate.population_weights=[0.5, 0.5, 0.0]'
 finish

@@ -110,7 +110,7 @@ if [ "$models" = "model_member1.h5 " ] && [ -z "$(find member -name '*member0*')
 else
   fail "train.member=1 wrote: $(ls member)"
 fi
-expect_error "train.member out of range" "train.member = 2 but train.members = 2" 2 \
+expect_deck_error "train.member out of range" "train.member = 2 but train.members = 2" 2 \
   spt train -c "$DECK" "${TINY[@]}" --set run.output_dir=member --set train.member=2
 
 # --- 4. bad input ----------------------------------------------------------------
@@ -148,9 +148,9 @@ expect_error "segment: a classifier as segmentation model" \
 no_files "segment with a classifier" bad7
 
 # Evaluate: no method, or one named twice, would write an empty or repeated table.
-expect_error "evaluate: no method" "evaluate.methods is empty" 2 \
+expect_deck_error "evaluate: no method" "evaluate.methods is empty" 2 \
   spt evaluate -c "$DECK" --set run.output_dir=np1 --set 'evaluate.methods=[]' --set evaluate.output=bad.csv
-expect_error "evaluate: a method twice" "evaluate.methods names 'segments' twice" 2 \
+expect_deck_error "evaluate: a method twice" "evaluate.methods names 'segments' twice" 2 \
   spt evaluate -c "$DECK" --set run.output_dir=np1 --set 'evaluate.methods=["segments", "segments"]' \
   --set evaluate.output=bad.csv
 if [ ! -e np1/bad.csv ]; then pass "evaluate with bad methods wrote nothing"; else fail "np1/bad.csv written"; fi

@@ -38,6 +38,9 @@ out=$(run_np 2 tomo train "${COMMON[@]}" --set run.output_dir=loo --set train.in
       --set train.epochs=1 2>&1) || fail "leave-one-class-out training"
 grep -q "120 samples after leaving out classes \[2\]" <<<"$out" && pass "train.exclude_classes leaves class 2 out (120 of 180 samples)" \
   || fail "exclude_classes: $(grep 'train:' <<<"$out" | head -2)"
+expect_deck_error "subdivide.k above the subtomograms" "subdivide.k = 500 exceeds the 180 subtomograms" 2 tomo subdivide \
+  "${COMMON[@]}" --set run.output_dir=bad --set subdivide.input=predictions.h5 --set subdivide.labels_input=subtomograms.h5 \
+  --set subdivide.k=500
 expect_error "model size mismatch" "expects [40, 40, 40]" 2 tomo train "${COMMON[@]}" --set run.output_dir=bad --set train.input=subtomograms.h5 \
   --set model.dsrf3d.size=40
 # A NaN voxel in one subtomogram: one error line naming file, dataset and sample.

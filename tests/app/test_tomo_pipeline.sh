@@ -53,6 +53,8 @@ if grep -q "classify.label_ids names label 99, but no subtomogram of .* has it" 
    && ! grep -q "names label" classify1.log; then
   pass "classify.label_ids naming an id no subtomogram has: warned"
 else fail "classify.label_ids = [17, 99, 18]: no warning: $(grep -i warning classify3.log)"; fi
+expect_deck_error "classify.classes above the selected subtomograms" "classify.classes = 5000 but only" 2 tomo classify \
+  -c "$DECK" --set run.output_dir=cl1 "${SMALL[@]}" --set 'classify.label_ids=[17, 18]' --set classify.classes=5000
 run_np 1 -q tomo tomogram -c "$DECK" --set run.output_dir=np1 "${SMALL[@]}" || fail "tomogram"
 run_np 2 -q tomo pick -c "$DECK" --set run.output_dir=np1 "${SMALL[@]}" || fail "pick"
 if "$PY" - <<'PY'
@@ -112,8 +114,8 @@ ok &= all(gemmi.cif.as_string(r[0]).endswith("tomogram.mrc") for r in table)
 sys.exit(0 if ok else 1)
 PY
 then pass "acquisition attributes, reference-free and oracle averages, classification across ranks, picking recall, picks.star"; else fail "tomo chain known answers"; fi
-expect_error "average.class_id out of range" "average.class_id = 9" 2 tomo average -c "$DECK" --set run.output_dir=np1 --set average.class_id=9
-expect_error "average.cluster malformed" 'average.cluster = "most-enriched-2"' 2 tomo average -c "$DECK" --set run.output_dir=np1 \
+expect_deck_error "average.class_id out of range" "average.class_id = 9" 2 tomo average -c "$DECK" --set run.output_dir=np1 --set average.class_id=9
+expect_deck_error "average.cluster malformed" 'average.cluster = "most-enriched-2"' 2 tomo average -c "$DECK" --set run.output_dir=np1 \
   --set average.subdivide_input=np1/perfect_subdivision.h5 --set average.cluster=most-enriched-2
 expect_error "average.cluster with no members" "no subtomogram has label 7" 2 tomo average -c "$DECK" --set run.output_dir=np1 \
   --set average.subdivide_input=np1/perfect_subdivision.h5 --set average.cluster=7
@@ -144,7 +146,7 @@ print(f"PDB-only deck: class ids {ids.tolist()}, {len(rows)} subtomograms of row
 assert ids.tolist() == [-1, -1] and s["/maps"].shape[0] == 2 and sorted(set(rows.tolist())) == [0, 1]
 PY
 then pass "a deck of PDB files only builds two classes and simulates them"; else fail "PDB-only deck"; fi
-expect_error "no classes at all" "structures.classes and structures.files are both empty" 2 tomo structures -c "$DECK" \
+expect_deck_error "no classes at all" "structures.classes and structures.files are both empty" 2 tomo structures -c "$DECK" \
   --set run.output_dir=bad --set 'structures.classes=[]'
 # An MRC tomogram of an unsupported mode (3: complex int16), and one whose
 # header promises more voxels than the file holds.

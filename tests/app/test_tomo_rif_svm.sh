@@ -36,10 +36,10 @@ print(f"test accuracy {acc:.3f} (chance 0.333), train {float(f.attrs['train_accu
 assert acc > 0.85, acc
 PY
 then pass "RIF-SVM far above chance, identical at 1 and 2 ranks"; else fail "rif-svm output"; fi
-expect_error "no test rows" "leaves no test rows" 2 tomo rif-svm "${COMMON[@]}" --set train.test_fraction=0 \
+expect_deck_error "no test rows" "leaves no test rows" 2 tomo rif-svm "${COMMON[@]}" --set train.test_fraction=0 \
   --set rif_svm.output=none.h5
-expect_error "too many shells" "rif_svm.shells = 9" 2 tomo rif-svm "${COMMON[@]}" --set rif_svm.shells=9 \
+expect_deck_error "too many shells" "rif_svm.shells = 9" 2 tomo rif-svm "${COMMON[@]}" --set rif_svm.shells=9 \
   --set rif_svm.output=none.h5
-expect_error "an empty C grid" "rif_svm.log2_c is empty; expected at least one value" 2 tomo rif-svm "${COMMON[@]}" \
+expect_deck_error "an empty C grid" "rif_svm.log2_c is empty; expected at least one value" 2 tomo rif-svm "${COMMON[@]}" \
   --set 'rif_svm.log2_c=[]' --set rif_svm.output=none.h5
 finish

@@ -20,7 +20,7 @@ COMMON=(-c "$DECK" --set run.output_dir=out --set run.seed=$SEED --set 'structur
 for stage in structures simulate; do
   run_np 2 -q tomo "$stage" "${COMMON[@]}" || fail "tomo $stage"
 done
-expect_error "sweep.task past the 2 x 2 tasks" "array tasks 0..3" 2 tomo sweep "${COMMON[@]}" --set sweep.task=4
+expect_deck_error "sweep.task past the 2 x 2 tasks" "array tasks 0..3" 2 tomo sweep "${COMMON[@]}" --set sweep.task=4
 expect_error "sweep-report before the sweep" "4 of 4 sweep tasks" 2 tomo sweep-report "${COMMON[@]}"
 # Task 3 = repeat 1, class entry 1 (row 1), alone.
 run_np 2 -q tomo sweep "${COMMON[@]}" --set sweep.task=3 || fail "tomo sweep task 3"
