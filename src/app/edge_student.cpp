@@ -69,6 +69,9 @@ void write_training_file(const StageContext& ctx, const std::string& path, const
 struct Contrast {
   bool available = false;
   std::int64_t phenotype = -1, control = 0, treated = 1;
+  bool same_as(const Contrast& o) const {
+    return phenotype == o.phenotype && control == o.control && treated == o.treated;
+  }
 };
 
 // The first entry of the reference contrast: "auto" (-1) or a teacher cluster
@@ -281,8 +284,7 @@ void select_lambda(const StageContext& ctx, const std::vector<double>& lambdas, 
         throw InputError(cat(row, ": missing; λ = ", l, " has not been trained (run its array task first)"));
       rows.push_back(read_lambda_row(row));
       const Contrast& c = rows.back().contrast;
-      if (contrast && (c.phenotype != reference.phenotype || c.control != reference.control ||
-                       c.treated != reference.treated))
+      if (contrast && !c.same_as(reference))
         throw ConfigError(cat(row, ": λ = ", l, " was scored on the contrast ", contrast_text(c, conditions),
                               " but student.reference_contrast now gives ", contrast_text(reference, conditions),
                               "; rerun that λ (student.lambda_index) or restore the contrast"));
@@ -351,17 +353,15 @@ void edge_student(const StageContext& ctx) {
   if (!contrast.available) lambdas = {cfg.real("student.default_lambda")};
   par::check_deck(ctx.comm, !lambdas.empty(), "student.lambdas is empty: give at least one λ");
   const std::int64_t only = cfg.integer("student.lambda_index");
-  par::check_deck(ctx.comm, only < static_cast<std::int64_t>(cfg.real_list("student.lambdas").size()),
-                  cat("student.lambda_index = ", only, " but student.lambdas has ",
-                      cfg.real_list("student.lambdas").size(), " values"));
+  const auto listed = static_cast<std::int64_t>(cfg.real_list("student.lambdas").size());
+  par::check_deck(ctx.comm, only < listed,
+                  cat("student.lambda_index = ", only, " but student.lambdas has ", listed, " values"));
   const std::string data = in_student_dir(cfg, "train.h5");
   make_parent_dir(ctx, data);
   if (!cfg.boolean("student.select_only")) {
     write_training_file(ctx, data, s, labels, cfg.real("student.scale"));
     if (contrast.available)
-      core::Log::info(cat("edge student: reference contrast: teacher cluster ", contrast.phenotype, ", ",
-                          s.conditions[static_cast<std::size_t>(contrast.control)], " -> ",
-                          s.conditions[static_cast<std::size_t>(contrast.treated)]));
+      core::Log::info(cat("edge student: reference contrast: ", contrast_text(contrast, s.conditions)));
     for (std::size_t k = 0; k < lambdas.size(); ++k) {
       if (only >= 0 && contrast.available && static_cast<std::int64_t>(k) != only) continue;
       train_one(ctx, s, labels, data, lambdas[k], clusters, contrast);

@@ -23,7 +23,6 @@ void check_finite(const std::vector<double>& x, const char* what) {
     if (!std::isfinite(v)) throw InputError(std::string(what) + ": the series holds a non-finite value");
 }
 
-
 struct Extrema {
   std::vector<std::size_t> maxima, minima;
   std::size_t count() const { return maxima.size() + minima.size(); }
