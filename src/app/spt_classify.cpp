@@ -42,6 +42,7 @@
 #include "phenoscale/ml/cross_validation.hpp"
 #include "phenoscale/nn/engine.hpp"
 #include "phenoscale/par/agree.hpp"
+#include "phenoscale/par/check_deck.hpp"
 
 namespace phenoscale::app {
 namespace {
@@ -218,7 +219,7 @@ LabelTable read_labels_hdf5(const std::string& path, const std::string& label_ds
     for (std::uint64_t i = 0; i < n; ++i) t.track_id.push_back(static_cast<std::int64_t>(i));
   }
   // A dataset the deck names but the file lacks is a typo, not "no experiments".
-  par::check_all(comm, !experiments_required || in.has(experiment_ds),
+  par::check_deck(comm, !experiments_required || in.has(experiment_ds),
                  cat(in.where(experiment_ds), ": no such dataset; classify.experiments_dataset names the per-track "
                      "experiment ids (or set classify.leave_one_experiment_out = false)"));
   if (!experiment_ds.empty() && in.has(experiment_ds))

@@ -104,7 +104,7 @@ expect_deck_error "unknown model" "classify.models names 'svm'" 2 \
   spt classify -c "$DECK" "${S[@]}" --set 'classify.models=["svm"]'
 expect_deck_error "a model listed twice" "classify.models names 'mlp' twice" 2 \
   spt classify -c "$DECK" "${S[@]}" --set 'classify.models=["mlp", "logistic", "mlp"]'
-expect_error "a misspelt experiments dataset" "/experimnet: no such dataset; classify.experiments_dataset" 2 \
+expect_deck_error "a misspelt experiments dataset" "/experimnet: no such dataset; classify.experiments_dataset" 2 \
   spt classify -c "$DECK" "${S[@]}" --set classify.experiments_dataset=/experimnet
 expect_deck_error "population weights of the wrong length" "simulate.population_weights has 3 values" 2 \
   spt simulate -c "$DECK" "${S[@]}" --set 'simulate.population_weights=[0.5, 0.5, 0.0]'
