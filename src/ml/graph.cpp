@@ -6,27 +6,51 @@
 
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
+#include "graph_detail.hpp"
 
 namespace phenoscale::ml {
 
 using core::cat;
 
-DistGraph graph_from_arcs(std::uint64_t global_vertices, const std::vector<std::int64_t>& sources,
-                          const std::vector<std::int64_t>& targets, const std::vector<double>& weights,
-                          Duplicates duplicates, const par::Comm& comm) {
-  const int ranks = comm.size();
-  const par::BlockPartition partition(global_vertices, ranks);
-  std::vector<std::vector<std::int64_t>> out_source(ranks), out_target(ranks);
-  std::vector<std::vector<double>> out_weight(ranks);
-  for (std::size_t e = 0; e < sources.size(); ++e) {
-    const int owner = partition.owner(static_cast<std::uint64_t>(sources[e]));
-    out_source[owner].push_back(sources[e]);
-    out_target[owner].push_back(targets[e]);
-    out_weight[owner].push_back(weights[e]);
+namespace {
+
+// Directed arcs bucketed by the rank that owns their source vertex.
+struct ArcBuckets {
+  std::vector<std::vector<std::int64_t>> source, target;
+  std::vector<std::vector<double>> weight;
+  // Sized once from the counts per owner: growing by doubling would hold up
+  // to twice the arcs (and, with MPI's memory hooks, keep that high-water mark).
+  explicit ArcBuckets(const std::vector<std::size_t>& counts)
+      : source(counts.size()), target(counts.size()), weight(counts.size()) {
+    for (std::size_t r = 0; r < counts.size(); ++r) {
+      source[r].reserve(counts[r]);
+      target[r].reserve(counts[r]);
+      weight[r].reserve(counts[r]);
+    }
   }
-  const auto src = all_to_all(out_source, comm);
-  const auto dst = all_to_all(out_target, comm);
-  const auto w = all_to_all(out_weight, comm);
+  void add(int owner, std::int64_t from, std::int64_t to, double w) {
+    source[owner].push_back(from);
+    target[owner].push_back(to);
+    weight[owner].push_back(w);
+  }
+};
+
+// all_to_all, then the sent buckets are freed: at the paper's K (2560
+// neighbours of 37,000 samples) the arcs are GBs a rank, and keeping what was
+// sent beside what arrived doubled the peak.
+template <typename T>
+std::vector<T> exchange_and_free(std::vector<std::vector<T>>& outgoing, const par::Comm& comm) {
+  auto received = all_to_all(outgoing, comm);
+  std::vector<std::vector<T>>().swap(outgoing);
+  return received;
+}
+
+DistGraph graph_from_buckets(std::uint64_t global_vertices, ArcBuckets buckets, Duplicates duplicates,
+                             const par::Comm& comm) {
+  const par::BlockPartition partition(global_vertices, comm.size());
+  const auto src = exchange_and_free(buckets.source, comm);
+  const auto dst = exchange_and_free(buckets.target, comm);
+  const auto w = exchange_and_free(buckets.weight, comm);
 
   // Sorting by (source, target) gives CSR order; the order of arrival must not
   // matter, so equal arcs are combined by a commutative rule.
@@ -40,9 +64,17 @@ DistGraph graph_from_arcs(std::uint64_t global_vertices, const std::vector<std::
   g.global_vertices = global_vertices;
   g.first_vertex = mine.begin;
   g.offsets.assign(mine.size() + 1, 0);
+  const auto repeats = [&](std::size_t p) {
+    return p > 0 && src[order[p - 1]] == src[order[p]] && dst[order[p - 1]] == dst[order[p]];
+  };
+  // Sized once: growing by doubling would briefly hold 1.5× the edges.
+  std::size_t distinct = 0;
+  for (std::size_t p = 0; p < order.size(); ++p) distinct += !repeats(p);
+  g.targets.reserve(distinct);
+  g.weights.reserve(distinct);
   for (std::size_t p = 0; p < order.size(); ++p) {
     const std::size_t a = order[p];
-    if (p > 0 && src[order[p - 1]] == src[a] && dst[order[p - 1]] == dst[a]) {
+    if (repeats(p)) {
       double& last = g.weights.back();
       last = duplicates == Duplicates::sum ? last + w[a] : std::max(last, w[a]);
       continue;
@@ -55,15 +87,33 @@ DistGraph graph_from_arcs(std::uint64_t global_vertices, const std::vector<std::
   return g;
 }
 
+}  // namespace
+
+DistGraph graph_from_arcs(std::uint64_t global_vertices, const std::vector<std::int64_t>& sources,
+                          const std::vector<std::int64_t>& targets, const std::vector<double>& weights,
+                          Duplicates duplicates, const par::Comm& comm) {
+  const par::BlockPartition partition(global_vertices, comm.size());
+  const auto owner = [&](std::size_t e) { return partition.owner(static_cast<std::uint64_t>(sources[e])); };
+  std::vector<std::size_t> counts(comm.size(), 0);
+  for (std::size_t e = 0; e < sources.size(); ++e) ++counts[owner(e)];
+  ArcBuckets buckets(counts);
+  for (std::size_t e = 0; e < sources.size(); ++e) buckets.add(owner(e), sources[e], targets[e], weights[e]);
+  return graph_from_buckets(global_vertices, std::move(buckets), duplicates, comm);
+}
+
 DistGraph symmetrise(const KnnResult& knn, const EdgeWeighting& weighting, const par::Comm& comm) {
   if (weighting.gaussian && !(weighting.sigma > 0.0)) {
     throw ConfigError(cat("kNN graph: the Gaussian similarity needs sigma > 0, found ", weighting.sigma));
   }
-  std::vector<std::int64_t> sources, targets;
-  std::vector<double> weights;
-  sources.reserve(2 * knn.neighbours.size());
-  targets.reserve(2 * knn.neighbours.size());
-  weights.reserve(2 * knn.neighbours.size());
+  // The arcs go straight into their owners' buckets (no flat copy first).
+  const par::BlockPartition partition(knn.global_rows, comm.size());
+  const auto owner = [&](std::int64_t vertex) { return partition.owner(static_cast<std::uint64_t>(vertex)); };
+  std::vector<std::size_t> counts(comm.size(), 0);
+  for (std::uint64_t i = 0; i < knn.local_rows; ++i) {
+    counts[owner(static_cast<std::int64_t>(knn.first_row + i))] += knn.k;
+    for (std::uint64_t j = 0; j < knn.k; ++j) ++counts[owner(knn.neighbours_of(i)[j])];
+  }
+  ArcBuckets buckets(counts);
   for (std::uint64_t i = 0; i < knn.local_rows; ++i) {
     const auto self = static_cast<std::int64_t>(knn.first_row + i);
     for (std::uint64_t j = 0; j < knn.k; ++j) {
@@ -71,15 +121,11 @@ DistGraph symmetrise(const KnnResult& knn, const EdgeWeighting& weighting, const
       const double d = knn.distances_of(i)[j];
       const double w = weighting.gaussian ? std::exp(-d * d / (weighting.sigma * weighting.sigma)) : 1.0;
       // Both directions: the reverse arc reaches the owner of `other` through the exchange.
-      sources.push_back(self);
-      targets.push_back(other);
-      weights.push_back(w);
-      sources.push_back(other);
-      targets.push_back(self);
-      weights.push_back(w);
+      buckets.add(owner(self), self, other, w);
+      buckets.add(owner(other), other, self, w);
     }
   }
-  return graph_from_arcs(knn.global_rows, sources, targets, weights, Duplicates::max, comm);
+  return graph_from_buckets(knn.global_rows, std::move(buckets), Duplicates::max, comm);
 }
 
 namespace {
@@ -93,9 +139,23 @@ std::vector<T> allgather_vector(const std::vector<T>& local, const par::Comm& co
                  displs.data(), par::mpi_type<T>(), comm.raw());
   return all;
 }
-}  // namespace
 
-EdgeList gather_edges(const DistGraph& graph, const par::Comm& comm) {
+// Every rank's `local` concatenated in rank order on the root (empty
+// elsewhere); `local` is freed once sent.
+template <typename T>
+std::vector<T> gather_vector_on_root(std::vector<T>& local, const par::Comm& comm) {
+  const auto counts = comm.allgather(static_cast<int>(local.size()));
+  std::vector<int> displs(counts.size(), 0);
+  for (std::size_t r = 1; r < counts.size(); ++r) displs[r] = displs[r - 1] + counts[r - 1];
+  std::vector<T> all(comm.is_root() ? displs.back() + counts.back() : 0);
+  MPI_Gatherv(local.data(), static_cast<int>(local.size()), par::mpi_type<T>(), all.data(), counts.data(),
+              displs.data(), par::mpi_type<T>(), 0, comm.raw());
+  std::vector<T>().swap(local);
+  return all;
+}
+
+// This rank's edges once each (u < v, plus self-loops).
+EdgeList local_edges(const DistGraph& graph) {
   EdgeList local;
   for (std::uint64_t v = 0; v < graph.local_vertices(); ++v) {
     const auto u = static_cast<std::int64_t>(graph.first_vertex + v);
@@ -106,8 +166,25 @@ EdgeList gather_edges(const DistGraph& graph, const par::Comm& comm) {
       local.weight.push_back(graph.weights[e]);
     }
   }
+  return local;
+}
+}  // namespace
+
+EdgeList gather_edges(const DistGraph& graph, const par::Comm& comm) {
+  const EdgeList local = local_edges(graph);
   return {allgather_vector(local.from, comm), allgather_vector(local.to, comm),
           allgather_vector(local.weight, comm)};
 }
+
+namespace detail {
+EdgeList gather_edges_on_root(const DistGraph& graph, const par::Comm& comm) {
+  EdgeList local = local_edges(graph);
+  EdgeList all;
+  all.from = gather_vector_on_root(local.from, comm);
+  all.to = gather_vector_on_root(local.to, comm);
+  all.weight = gather_vector_on_root(local.weight, comm);
+  return all;
+}
+}  // namespace detail
 
 }  // namespace phenoscale::ml

@@ -25,6 +25,7 @@ using detail::Candidate;
 using detail::nearer;
 using detail::squared_distance;
 using detail::TopK;
+using detail::result_distance;
 
 // Rows minus a common shift (the global mean), so that the norms in the GEMM
 // identity are of the spread of the data rather than of its offset; the
@@ -228,6 +229,7 @@ std::vector<Candidate> nearest_rows(const std::vector<float>& all, std::uint64_t
   }
   std::sort(by_distance.begin(), by_distance.end());
   std::vector<Candidate> out;
+  out.reserve(want);
   for (std::size_t a = 0; a < by_distance.size() && out.size() < want;) {
     std::size_t b = a;
     std::vector<std::int64_t> level;
@@ -253,7 +255,6 @@ KnnResult exact_knn_deduplicated(const ShardedMatrix& x, std::uint64_t k, const 
   const std::vector<float> all = gather_rows(x, comm);
   if (distance == Distance::euclidean) check_finite_rows(all, x.cols, "kNN (euclidean)");
   const DistinctRows rows = distinct_rows(all, x.global_rows, x.cols);
-  std::vector<TopK> best(x.local_rows, TopK(k));
   // One search per distinct vector held here (k + 1 rows: the query's own copy
   // is among them and is then left out of its own list).
   std::vector<std::uint32_t> queries;
@@ -264,21 +265,30 @@ KnnResult exact_knn_deduplicated(const ShardedMatrix& x, std::uint64_t k, const 
 #pragma omp parallel for schedule(dynamic, 16)
   for (std::int64_t j = 0; j < static_cast<std::int64_t>(queries.size()); ++j)
     found[static_cast<std::size_t>(j)] = nearest_rows(all, x.cols, rows, queries[static_cast<std::size_t>(j)], k + 1, distance);
+  // Each list is in the strict (distance, index) order already, so a row's k
+  // nearest are its query's first k entries other than itself: no per-row
+  // heap (at the paper's K, 16 bytes × k × rows and many small blocks).
+  KnnResult r = detail::sized_result(k, x.first_row, x.local_rows, x.global_rows);
   for (std::uint64_t i = 0; i < x.local_rows; ++i) {
     const auto self = static_cast<std::int64_t>(x.first_row + i);
     const auto j = std::lower_bound(queries.begin(), queries.end(), rows.of_row[self]) - queries.begin();
-    for (const auto& c : found[static_cast<std::size_t>(j)])
-      if (c.index != self) best[i].offer(c);
+    std::uint64_t taken = 0;
+    for (const auto& c : found[static_cast<std::size_t>(j)]) {
+      if (taken == k) break;
+      if (c.index == self) continue;
+      r.neighbours[i * k + taken] = c.index;
+      r.distances[i * k + taken] = result_distance(c.d2);
+      ++taken;
+    }
   }
-  return finish(best, k, x.first_row, x.global_rows);
+  return r;
 }
 
 KnnResult nearest_prefix(const KnnResult& knn, std::uint64_t k) {
   if (k < 1 || k > knn.k) throw ConfigError(cat("kNN prefix: k = ", k, " must be in [1, ", knn.k, "]"));
-  KnnResult r = knn;
-  r.k = k;
-  r.neighbours.resize(knn.local_rows * k);
-  r.distances.resize(knn.local_rows * k);
+  // Only the metadata is copied: a copy of the whole result, resized down,
+  // would keep the largest K's allocation (a resize never frees capacity).
+  KnnResult r = detail::sized_result(k, knn.first_row, knn.local_rows, knn.global_rows);
   for (std::uint64_t i = 0; i < knn.local_rows; ++i)
     for (std::uint64_t j = 0; j < k; ++j) {
       r.neighbours[i * k + j] = knn.neighbours[i * knn.k + j];

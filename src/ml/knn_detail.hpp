@@ -65,20 +65,29 @@ inline double squared_distance(const float* a, const float* b, std::uint64_t d) 
   return s;
 }
 
-// The KnnResult of full top-k heaps (one per local row).
-inline KnnResult finish(const std::vector<TopK>& best, std::uint64_t k, std::uint64_t first_row, std::uint64_t n) {
+// A result's distance: Euclidean, in float, from the squared distance in double.
+inline float result_distance(double d2) { return static_cast<float>(std::sqrt(std::max(0.0, d2))); }
+
+// A result of `local_rows` lists of k, to be filled in.
+inline KnnResult sized_result(std::uint64_t k, std::uint64_t first_row, std::uint64_t local_rows, std::uint64_t n) {
   KnnResult r;
   r.k = k;
   r.first_row = first_row;
-  r.local_rows = best.size();
+  r.local_rows = local_rows;
   r.global_rows = n;
-  r.neighbours.resize(best.size() * k);
-  r.distances.resize(best.size() * k);
+  r.neighbours.resize(local_rows * k);
+  r.distances.resize(local_rows * k);
+  return r;
+}
+
+// The KnnResult of full top-k heaps (one per local row).
+inline KnnResult finish(const std::vector<TopK>& best, std::uint64_t k, std::uint64_t first_row, std::uint64_t n) {
+  KnnResult r = sized_result(k, first_row, best.size(), n);
   for (std::size_t i = 0; i < best.size(); ++i) {
     const auto sorted = best[i].sorted();
     for (std::size_t j = 0; j < k; ++j) {
       r.neighbours[i * k + j] = sorted[j].index;
-      r.distances[i * k + j] = static_cast<float>(std::sqrt(std::max(0.0, sorted[j].d2)));
+      r.distances[i * k + j] = result_distance(sorted[j].d2);
     }
   }
   return r;

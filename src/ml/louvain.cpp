@@ -16,6 +16,7 @@
 #include "phenoscale/ml/spectral.hpp"
 #include "phenoscale/par/agree.hpp"
 #include "phenoscale/par/partition.hpp"
+#include "graph_detail.hpp"
 
 namespace phenoscale::ml {
 namespace {
@@ -890,10 +891,10 @@ int igraph_infomap(const IgraphGraph& g, const CommunityOptions&, IgraphMembersh
 
 using IgraphMethod = int (*)(const IgraphGraph&, const CommunityOptions&, IgraphMembership&);
 
-// Gathers the graph, runs `method` on rank 0 and hands every rank its labels.
+// Gathers the graph on rank 0 (only), runs `method` there and hands every rank its labels.
 Partition run_on_root(IgraphMethod method, const DistGraph& graph, const CommunityOptions& options,
                       const par::Comm& comm) {
-  const EdgeList edges = gather_edges(graph, comm);
+  EdgeList edges = detail::gather_edges_on_root(graph, comm);
   std::vector<std::int64_t> membership;
   int levels = 1;
   par::collectively(comm, [&] {
@@ -901,6 +902,7 @@ Partition run_on_root(IgraphMethod method, const DistGraph& graph, const Communi
     IgraphErrorsAsCodes codes;
     igraph_rng_seed(igraph_rng_default(), options.seed);
     IgraphGraph g(edges, graph.global_vertices);
+    edges = EdgeList{};  // igraph holds its own copy now
     IgraphMembership m;
     levels = method(g, options, m);
     membership = m.values();
@@ -1027,7 +1029,7 @@ double modularity(const DistGraph& graph, const std::vector<std::int64_t>& label
 
 double igraph_modularity(const DistGraph& graph, const std::vector<std::int64_t>& labels, double resolution,
                          const par::Comm& comm) {
-  const EdgeList edges = gather_edges(graph, comm);
+  const EdgeList edges = detail::gather_edges_on_root(graph, comm);
   const auto all = gather_values(labels, comm);
   double q = 0.0;
   par::collectively(comm, [&] {

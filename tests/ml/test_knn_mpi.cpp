@@ -184,6 +184,12 @@ TEST(Knn, PrefixOfTheLargestKIsTheSmallerSearch) {
     const auto prefix = ml::nearest_prefix(big, k);
     EXPECT_EQ(small.neighbours, prefix.neighbours);
     EXPECT_EQ(small.distances, prefix.distances);
+    EXPECT_EQ(prefix.k, k);
+    EXPECT_EQ(prefix.first_row, small.first_row);
+    EXPECT_EQ(prefix.local_rows, small.local_rows);
+    EXPECT_EQ(prefix.global_rows, n);
+    // A prefix holds only its own k columns, not the larger search's allocation.
+    if (k < big.k && big.local_rows > 0) EXPECT_LT(prefix.neighbours.capacity(), big.neighbours.size());
   }
   EXPECT_THROW(ml::nearest_prefix(big, 41), ConfigError);
 }
