@@ -19,7 +19,7 @@ struct ArcBuckets {
   std::vector<std::vector<std::int64_t>> source, target;
   std::vector<std::vector<double>> weight;
   // Sized once from the counts per owner: growing by doubling would hold up
-  // to twice the arcs (and, with MPI's memory hooks, keep that high-water mark).
+  // to twice the arcs, and the process keeps its high-water mark.
   explicit ArcBuckets(const std::vector<std::size_t>& counts)
       : source(counts.size()), target(counts.size()), weight(counts.size()) {
     for (std::size_t r = 0; r < counts.size(); ++r) {

@@ -7,6 +7,9 @@
 #   - tomo train: data-parallel with summed gradients, the same model at any
 #     rank count to float rounding (docs/cli.md `nn train`: ~1e-7), so the
 #     features of `tomo extract` agree to a stated tolerance, not bit for bit.
+#     Trained with SGD: Adam's per-parameter step (lr·m/√v) turns rounding
+#     in a nearly cancelled gradient into a ±lr step, 8e-4 of the feature
+#     range after 2 epochs on an AVX-512 machine (docs/methods.md §1.4).
 #   - tomo extract with one model: each rank runs its own block of rows in
 #     batches, so a row's batch changes with the rank count, and the CPU
 #     kernels can round a row's sums differently in a batch of another size
@@ -27,7 +30,7 @@ cd "$WORK"
 RUN_NP_TIMEOUT=120
 DECK=$SRC/inputs/tomo/leave_one_out.toml
 COMMON=(-c "$DECK" --set 'structures.classes=[1, 15, 17, 22]' --set simulate.samples_per_class=11 --set simulate.snr=10
-        --set model.dsrf3d.classes=4 --set train.epochs=2 --set train.validation_fraction=0 --set subdivide.k=4
+        --set model.dsrf3d.classes=4 --set train.epochs=2 --set train.optimizer=sgd --set train.validation_fraction=0 --set subdivide.k=4
         --set subdivide.n_init=2 --set recover.iterations=2 --set recover.alignment_iterations=1
         --set 'recover.refine_steps_deg=[10.0]' --set 'recover.realign_steps_deg=[4.0]' --set recover.coarse_step_deg=45 --set recover.class_row=0)
 for np in 1 2 3; do
