@@ -154,34 +154,38 @@ std::vector<T> gather_vector_on_root(std::vector<T>& local, const par::Comm& com
   return all;
 }
 
-// This rank's edges once each (u < v, plus self-loops).
-EdgeList local_edges(const DistGraph& graph) {
-  EdgeList local;
+// Calls visit(u, v, weight) for this rank's edges, once each (u < v, plus self-loops).
+template <typename Visit>
+void for_each_local_edge(const DistGraph& graph, Visit&& visit) {
   for (std::uint64_t v = 0; v < graph.local_vertices(); ++v) {
     const auto u = static_cast<std::int64_t>(graph.first_vertex + v);
-    for (std::uint64_t e = graph.offsets[v]; e < graph.offsets[v + 1]; ++e) {
-      if (graph.targets[e] < u) continue;
-      local.from.push_back(u);
-      local.to.push_back(graph.targets[e]);
-      local.weight.push_back(graph.weights[e]);
-    }
+    for (std::uint64_t e = graph.offsets[v]; e < graph.offsets[v + 1]; ++e)
+      if (graph.targets[e] >= u) visit(u, graph.targets[e], graph.weights[e]);
   }
-  return local;
 }
 }  // namespace
 
 EdgeList gather_edges(const DistGraph& graph, const par::Comm& comm) {
-  const EdgeList local = local_edges(graph);
+  EdgeList local;
+  for_each_local_edge(graph, [&](std::int64_t u, std::int64_t v, double w) {
+    local.from.push_back(u);
+    local.to.push_back(v);
+    local.weight.push_back(w);
+  });
   return {allgather_vector(local.from, comm), allgather_vector(local.to, comm),
           allgather_vector(local.weight, comm)};
 }
 
 namespace detail {
-EdgeList gather_edges_on_root(const DistGraph& graph, const par::Comm& comm) {
-  EdgeList local = local_edges(graph);
-  EdgeList all;
-  all.from = gather_vector_on_root(local.from, comm);
-  all.to = gather_vector_on_root(local.to, comm);
+RootEdges gather_edges_on_root(const DistGraph& graph, const par::Comm& comm) {
+  RootEdges local;
+  for_each_local_edge(graph, [&](std::int64_t u, std::int64_t v, double w) {
+    local.ends.push_back(u);
+    local.ends.push_back(v);
+    local.weight.push_back(w);
+  });
+  RootEdges all;
+  all.ends = gather_vector_on_root(local.ends, comm);
   all.weight = gather_vector_on_root(local.weight, comm);
   return all;
 }

@@ -8,6 +8,7 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 
@@ -808,21 +809,23 @@ class IgraphErrorsAsCodes {
 
 class IgraphGraph {
  public:
-  IgraphGraph(const EdgeList& edges, std::uint64_t vertices) {
-    igraph_vector_int_t list;
-    check(igraph_vector_int_init(&list, static_cast<igraph_integer_t>(2 * edges.from.size())), "vector");
-    for (std::size_t e = 0; e < edges.from.size(); ++e) {
-      VECTOR(list)[2 * e] = edges.from[e];
-      VECTOR(list)[2 * e + 1] = edges.to[e];
-    }
-    const auto rc = igraph_create(&graph_, &list, static_cast<igraph_integer_t>(vertices), IGRAPH_UNDIRECTED);
-    igraph_vector_int_destroy(&list);
+  // Takes the edges by value: igraph copies them, and ours are freed here.
+  IgraphGraph(detail::RootEdges edges, std::uint64_t vertices) {
+    static_assert(std::is_same_v<igraph_integer_t, std::int64_t>, "igraph built with 64-bit integers");
+    // A view needs storage even for no edges (igraph asserts a non-null vector).
+    static const igraph_integer_t no_edges[1] = {0};
+    igraph_vector_int_t view{};
+    const igraph_vector_int_t* list = igraph_vector_int_view(
+        &view, edges.ends.empty() ? no_edges : edges.ends.data(), static_cast<igraph_integer_t>(edges.ends.size()));
+    const auto rc = igraph_create(&graph_, list, static_cast<igraph_integer_t>(vertices), IGRAPH_UNDIRECTED);
     check(rc, "create");
-    if (igraph_vector_init(&weights_, static_cast<igraph_integer_t>(edges.weight.size())) != IGRAPH_SUCCESS) {
+    std::vector<std::int64_t>().swap(edges.ends);
+    const auto count = static_cast<igraph_integer_t>(edges.weight.size());
+    if ((count == 0 ? igraph_vector_init(&weights_, 0) : igraph_vector_init_array(&weights_, edges.weight.data(), count)) !=
+        IGRAPH_SUCCESS) {
       igraph_destroy(&graph_);
       throw IoError("igraph vector allocation failed");
     }
-    for (std::size_t e = 0; e < edges.weight.size(); ++e) VECTOR(weights_)[e] = edges.weight[e];
   }
   ~IgraphGraph() {
     igraph_vector_destroy(&weights_);
@@ -894,15 +897,14 @@ using IgraphMethod = int (*)(const IgraphGraph&, const CommunityOptions&, Igraph
 // Gathers the graph on rank 0 (only), runs `method` there and hands every rank its labels.
 Partition run_on_root(IgraphMethod method, const DistGraph& graph, const CommunityOptions& options,
                       const par::Comm& comm) {
-  EdgeList edges = detail::gather_edges_on_root(graph, comm);
+  detail::RootEdges edges = detail::gather_edges_on_root(graph, comm);
   std::vector<std::int64_t> membership;
   int levels = 1;
   par::collectively(comm, [&] {
     if (!comm.is_root()) return;
     IgraphErrorsAsCodes codes;
     igraph_rng_seed(igraph_rng_default(), options.seed);
-    IgraphGraph g(edges, graph.global_vertices);
-    edges = EdgeList{};  // igraph holds its own copy now
+    IgraphGraph g(std::move(edges), graph.global_vertices);
     IgraphMembership m;
     levels = method(g, options, m);
     membership = m.values();
@@ -1029,13 +1031,13 @@ double modularity(const DistGraph& graph, const std::vector<std::int64_t>& label
 
 double igraph_modularity(const DistGraph& graph, const std::vector<std::int64_t>& labels, double resolution,
                          const par::Comm& comm) {
-  const EdgeList edges = detail::gather_edges_on_root(graph, comm);
+  detail::RootEdges edges = detail::gather_edges_on_root(graph, comm);
   const auto all = gather_values(labels, comm);
   double q = 0.0;
   par::collectively(comm, [&] {
     if (!comm.is_root()) return;
     IgraphErrorsAsCodes codes;
-    IgraphGraph g(edges, graph.global_vertices);
+    IgraphGraph g(std::move(edges), graph.global_vertices);
     // igraph wants memberships 0..C-1.
     const auto ids = sorted_unique(all);
     IgraphMembership m;
