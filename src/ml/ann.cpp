@@ -95,10 +95,10 @@ std::uint64_t filtered_scan(const Rows& q, const Rows& c, TopK* const* tops) {
 
 // Bytes of an all-to-all's payload that leave this rank (counts per peer, in
 // elements of `size` bytes; the part sent to itself is a local copy).
-std::uint64_t bytes_to_others(const std::vector<int>& counts, std::size_t size, int self) {
+std::uint64_t bytes_to_others(const std::vector<std::uint64_t>& counts, std::size_t size, int self) {
   std::uint64_t n = 0;
   for (int r = 0; r < static_cast<int>(counts.size()); ++r)
-    if (r != self) n += static_cast<std::uint64_t>(counts[static_cast<std::size_t>(r)]) * size;
+    if (r != self) n += counts[static_cast<std::size_t>(r)] * size;
   return n;
 }
 
@@ -236,19 +236,19 @@ OwnedLists build_lists(const ShardedMatrix& x, const std::vector<std::int32_t>& 
   for (std::uint64_t i = 0; i < x.local_rows; ++i) to[static_cast<std::size_t>(owners.owner(assignment[i]))].push_back(i);
   std::vector<std::int64_t> meta;
   std::vector<float> rows;
-  std::vector<int> meta_counts(ranks), row_counts(ranks);
+  std::vector<std::uint64_t> meta_counts(ranks), row_counts(ranks);
   for (int r = 0; r < ranks; ++r) {
     for (auto i : to[static_cast<std::size_t>(r)]) {
       meta.push_back(static_cast<std::int64_t>(x.first_row + i));
       meta.push_back(assignment[i]);
       rows.insert(rows.end(), x.row(i), x.row(i) + x.cols);
     }
-    meta_counts[r] = static_cast<int>(2 * to[static_cast<std::size_t>(r)].size());
-    row_counts[r] = static_cast<int>(x.cols * to[static_cast<std::size_t>(r)].size());
+    meta_counts[r] = 2 * to[static_cast<std::size_t>(r)].size();
+    row_counts[r] = x.cols * to[static_cast<std::size_t>(r)].size();
   }
   bytes_sent += bytes_to_others(meta_counts, sizeof(std::int64_t), comm.rank()) +
                 bytes_to_others(row_counts, sizeof(float), comm.rank());
-  std::vector<int> recv_counts;
+  std::vector<std::uint64_t> recv_counts;
   const auto got_meta = comm.alltoallv(meta, meta_counts, recv_counts);
   const auto got_rows = comm.alltoallv(rows, row_counts, recv_counts);
   OwnedLists own{owners.range(comm.rank()), {}};
@@ -269,7 +269,7 @@ OwnedLists build_lists(const ShardedMatrix& x, const std::vector<std::int32_t>& 
 struct QueryBatch {
   std::vector<std::int64_t> meta;
   std::vector<float> rows;
-  std::vector<int> meta_counts, row_counts;  // per peer rank
+  std::vector<std::uint64_t> meta_counts, row_counts;  // per peer rank
 };
 
 QueryBatch route_queries(const ShardedMatrix& x, const std::vector<std::vector<std::int32_t>>& probes,
@@ -290,8 +290,8 @@ QueryBatch route_queries(const ShardedMatrix& x, const std::vector<std::vector<s
       b.meta.insert(b.meta.end(), here.begin(), here.end());
       b.rows.insert(b.rows.end(), x.row(i), x.row(i) + x.cols);
     }
-    b.meta_counts[r] = static_cast<int>(b.meta.size() - meta_before);
-    b.row_counts[r] = static_cast<int>(b.rows.size() - rows_before);
+    b.meta_counts[r] = b.meta.size() - meta_before;
+    b.row_counts[r] = b.rows.size() - rows_before;
   }
   return b;
 }
@@ -352,11 +352,12 @@ std::uint64_t search_chunk(const std::vector<Received>& queries, std::size_t q0,
 
 // Answers the queries this rank received: per query its k best among the
 // owned lists it probes, sent back to the query's rank.
-std::vector<Received> index_queries(const std::vector<std::int64_t>& meta, const std::vector<int>& meta_counts) {
+std::vector<Received> index_queries(const std::vector<std::int64_t>& meta,
+                                    const std::vector<std::uint64_t>& meta_counts) {
   std::vector<Received> out;
   std::size_t at = 0;
   for (int r = 0; r < static_cast<int>(meta_counts.size()); ++r) {
-    const std::size_t end = at + static_cast<std::size_t>(meta_counts[r]);
+    const std::size_t end = at + meta_counts[static_cast<std::size_t>(r)];
     while (at < end) {
       out.push_back({at, r});
       at += 2 + static_cast<std::size_t>(meta[at + 1]);
@@ -403,7 +404,7 @@ KnnResult approximate_knn(const ShardedMatrix& x, std::uint64_t k, const Approxi
   std::vector<std::vector<std::int32_t>> probed(x.local_rows);
   for (std::uint64_t i = 0; i < x.local_rows; ++i)
     probed[i] = probe_lists(x.row(i), nearest.data() + i * probes, probes, centroids, sizes, k);
-  std::vector<int> meta_counts, row_counts;
+  std::vector<std::uint64_t> meta_counts, row_counts;
   std::vector<std::int64_t> meta;
   std::vector<float> rows;
   {
@@ -436,14 +437,14 @@ KnnResult approximate_knn(const ShardedMatrix& x, std::uint64_t k, const Approxi
   std::vector<Rows>().swap(own.lists);
 
   // 4. Partial lists back to the query's rank and merged there.
-  std::vector<int> id_counts(ranks, 0), d2_counts(ranks, 0);
+  std::vector<std::uint64_t> id_counts(ranks, 0), d2_counts(ranks, 0);
   for (const auto& q : queries) {
-    id_counts[q.source] += static_cast<int>(k + 1);
-    d2_counts[q.source] += static_cast<int>(k);
+    id_counts[q.source] += k + 1;
+    d2_counts[q.source] += k;
   }
   st.bytes_sent += bytes_to_others(id_counts, sizeof(std::int64_t), comm.rank()) +
                    bytes_to_others(d2_counts, sizeof(double), comm.rank());
-  std::vector<int> got_id_counts, got_d2_counts;
+  std::vector<std::uint64_t> got_id_counts, got_d2_counts;
   const auto got_ids = comm.alltoallv(back.ids, id_counts, got_id_counts);
   const auto got_d2 = comm.alltoallv(back.d2, d2_counts, got_d2_counts);
   back = {};

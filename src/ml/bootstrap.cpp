@@ -1,7 +1,6 @@
 #include "phenoscale/ml/bootstrap.hpp"
 
 #include <algorithm>
-#include <climits>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -21,22 +20,6 @@ using core::cat;
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-// Variable-length allgather in rank order (the counts fit an int: cells ≤ 10^5,
-// replicate statistics ≤ a few 10^6 doubles).
-template <typename T>
-std::vector<T> allgather_blocks(const std::vector<T>& local, const par::Comm& comm) {
-  if (local.size() > static_cast<std::size_t>(INT_MAX)) {
-    throw InputError(cat("bootstrap: a block of ", local.size(), " values exceeds the MPI count limit"));
-  }
-  const auto counts = comm.allgather(static_cast<int>(local.size()));
-  std::vector<int> displs(counts.size(), 0);
-  for (std::size_t r = 1; r < counts.size(); ++r) displs[r] = displs[r - 1] + counts[r - 1];
-  std::vector<T> all(static_cast<std::size_t>(displs.back()) + counts.back());
-  MPI_Allgatherv(local.data(), static_cast<int>(local.size()), par::mpi_type<T>(), all.data(),
-                 counts.data(), displs.data(), par::mpi_type<T>(), comm.raw());
-  return all;
-}
 
 // NumPy's default ("linear") quantile of sorted values.
 double quantile_sorted(const std::vector<double>& sorted, double q) {
@@ -282,7 +265,7 @@ CellTable build_cell_table(const Observations& local, std::uint64_t clusters, co
       keys.push_back(g);
     }
   }
-  const auto all_keys = allgather_blocks(keys, comm);
+  const auto all_keys = comm.allgatherv(keys);
   std::vector<std::pair<std::int64_t, std::int64_t>> cells;
   for (std::size_t i = 0; i + 1 < all_keys.size(); i += 2) cells.emplace_back(all_keys[i], all_keys[i + 1]);
   std::sort(cells.begin(), cells.end());
@@ -361,7 +344,7 @@ BootstrapResult bootstrap(const CellTable& table, const BootstrapOptions& option
 
   res.proportions = observed_proportions(table);
   const auto block = par::BlockPartition::over(R, comm).range(comm.rank());
-  res.replicate_proportions = allgather_blocks(replicate_block(table, options, block, comm.size()), comm);
+  res.replicate_proportions = comm.allgatherv(replicate_block(table, options, block, comm.size()));
 
   const double alpha = 1.0 - options.confidence;
   const double z_lo = normal_quantile(alpha / 2), z_hi = normal_quantile(1 - alpha / 2);

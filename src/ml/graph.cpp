@@ -35,12 +35,12 @@ struct ArcBuckets {
   }
 };
 
-// all_to_all, then the sent buckets are freed: at the paper's K (2560
+// The all-to-all, then the sent buckets are freed: at the paper's K (2560
 // neighbours of 37,000 samples) the arcs are GBs a rank, and keeping what was
 // sent beside what arrived doubled the peak.
 template <typename T>
 std::vector<T> exchange_and_free(std::vector<std::vector<T>>& outgoing, const par::Comm& comm) {
-  auto received = all_to_all(outgoing, comm);
+  auto received = comm.alltoallv(outgoing);
   std::vector<std::vector<T>>().swap(outgoing);
   return received;
 }
@@ -129,27 +129,11 @@ DistGraph symmetrise(const KnnResult& knn, const EdgeWeighting& weighting, const
 }
 
 namespace {
-template <typename T>
-std::vector<T> allgather_vector(const std::vector<T>& local, const par::Comm& comm) {
-  const auto counts = comm.allgather(static_cast<int>(local.size()));
-  std::vector<int> displs(counts.size(), 0);
-  for (std::size_t r = 1; r < counts.size(); ++r) displs[r] = displs[r - 1] + counts[r - 1];
-  std::vector<T> all(displs.back() + counts.back());
-  MPI_Allgatherv(local.data(), static_cast<int>(local.size()), par::mpi_type<T>(), all.data(), counts.data(),
-                 displs.data(), par::mpi_type<T>(), comm.raw());
-  return all;
-}
-
 // Every rank's `local` concatenated in rank order on the root (empty
 // elsewhere); `local` is freed once sent.
 template <typename T>
-std::vector<T> gather_vector_on_root(std::vector<T>& local, const par::Comm& comm) {
-  const auto counts = comm.allgather(static_cast<int>(local.size()));
-  std::vector<int> displs(counts.size(), 0);
-  for (std::size_t r = 1; r < counts.size(); ++r) displs[r] = displs[r - 1] + counts[r - 1];
-  std::vector<T> all(comm.is_root() ? displs.back() + counts.back() : 0);
-  MPI_Gatherv(local.data(), static_cast<int>(local.size()), par::mpi_type<T>(), all.data(), counts.data(),
-              displs.data(), par::mpi_type<T>(), 0, comm.raw());
+std::vector<T> gather_and_free(std::vector<T>& local, const par::Comm& comm) {
+  auto all = comm.gatherv(local);
   std::vector<T>().swap(local);
   return all;
 }
@@ -172,8 +156,7 @@ EdgeList gather_edges(const DistGraph& graph, const par::Comm& comm) {
     local.to.push_back(v);
     local.weight.push_back(w);
   });
-  return {allgather_vector(local.from, comm), allgather_vector(local.to, comm),
-          allgather_vector(local.weight, comm)};
+  return {comm.allgatherv(local.from), comm.allgatherv(local.to), comm.allgatherv(local.weight)};
 }
 
 namespace detail {
@@ -185,8 +168,8 @@ RootEdges gather_edges_on_root(const DistGraph& graph, const par::Comm& comm) {
     local.weight.push_back(w);
   });
   RootEdges all;
-  all.ends = gather_vector_on_root(local.ends, comm);
-  all.weight = gather_vector_on_root(local.weight, comm);
+  all.ends = gather_and_free(local.ends, comm);
+  all.weight = gather_and_free(local.weight, comm);
   return all;
 }
 }  // namespace detail

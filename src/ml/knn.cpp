@@ -159,19 +159,17 @@ KnnResult exact_knn(const ShardedMatrix& x, std::uint64_t k, const par::Comm& co
   for (int step = 0; step < ranks; ++step) {
     const int holder = (rank - step + ranks) % ranks;
     const auto held = partition.range(holder);
-    MPI_Request requests[2];
+    par::Comm::Requests requests;
     const bool pass = step + 1 < ranks;
     if (pass) {
       const auto incoming = partition.range((holder - 1 + ranks) % ranks);
-      MPI_Irecv(next.data(), static_cast<int>(incoming.size() * x.cols), MPI_FLOAT, from, step, comm.raw(),
-                &requests[0]);
-      MPI_Isend(current.data(), static_cast<int>(held.size() * x.cols), MPI_FLOAT, to, step, comm.raw(),
-                &requests[1]);
+      comm.post_receive(next.data(), incoming.size() * x.cols, from, requests);
+      comm.post_send(current.data(), held.size() * x.cols, to, requests);
     }
     scan_block(x, mine, shift, current.data(), held.size(), held.begin, best);
     progress.advance(x.local_rows);
     if (pass) {
-      MPI_Waitall(2, requests, MPI_STATUSES_IGNORE);
+      par::Comm::wait_all(requests);
       std::swap(current, next);
     }
   }

@@ -44,14 +44,14 @@ std::vector<T> ask_owners(const std::vector<std::int64_t>& keys, const std::func
     requests[r].push_back(keys[p]);
     positions[r].push_back(p);
   }
-  std::vector<int> counts;
-  const auto incoming = all_to_all(requests, comm, &counts);
+  std::vector<std::uint64_t> counts;
+  const auto incoming = comm.alltoallv(requests, &counts);
   std::vector<std::vector<T>> replies(ranks);
   std::size_t at = 0;
   for (int r = 0; r < ranks; ++r) {
-    for (int i = 0; i < counts[r]; ++i) replies[r].push_back(answer(incoming[at++]));
+    for (std::uint64_t i = 0; i < counts[r]; ++i) replies[r].push_back(answer(incoming[at++]));
   }
-  const auto answers = all_to_all(replies, comm);
+  const auto answers = comm.alltoallv(replies);
   std::vector<T> out(keys.size());
   at = 0;
   for (int r = 0; r < ranks; ++r) {
@@ -75,7 +75,7 @@ class Ghosts {
     ids_ = sorted_unique(std::move(remote));
     std::vector<std::vector<std::int64_t>> wanted(comm.size());
     for (auto id : ids_) wanted[partition.owner(id)].push_back(id);
-    serve_ = all_to_all(wanted, comm, &serve_counts_);
+    serve_ = comm.alltoallv(wanted, &serve_counts_);
     slots_.resize(g.targets.size());
     for (std::size_t e = 0; e < g.targets.size(); ++e) {
       const auto t = g.targets[e];
@@ -90,10 +90,10 @@ class Ghosts {
     std::vector<std::vector<T>> replies(comm_.size());
     std::size_t at = 0;
     for (int r = 0; r < comm_.size(); ++r) {
-      for (int i = 0; i < serve_counts_[r]; ++i) replies[r].push_back(local[serve_[at++] - first_]);
+      for (std::uint64_t i = 0; i < serve_counts_[r]; ++i) replies[r].push_back(local[serve_[at++] - first_]);
     }
     // Owners answer in rank order and ids_ is sorted, so arrival order is ids_ order.
-    const auto ghost = all_to_all(replies, comm_);
+    const auto ghost = comm_.alltoallv(replies);
     std::vector<T> all(local);
     all.insert(all.end(), ghost.begin(), ghost.end());
     return all;
@@ -110,7 +110,7 @@ class Ghosts {
   std::uint64_t first_, local_;
   std::vector<std::int64_t> ids_;
   std::vector<std::int64_t> serve_;
-  std::vector<int> serve_counts_;
+  std::vector<std::uint64_t> serve_counts_;
   std::vector<std::uint64_t> slots_;
 };
 
@@ -274,10 +274,10 @@ class Level {
   void apply_deltas(const std::vector<std::vector<std::int64_t>>& keys,
                     const std::vector<std::vector<double>>& dtot, bool reset,
                     const std::vector<std::vector<std::int64_t>>* dsize = nullptr) {
-    const auto k = all_to_all(keys, comm_);
-    const auto t = all_to_all(dtot, comm_);
+    const auto k = comm_.alltoallv(keys);
+    const auto t = comm_.alltoallv(dtot);
     std::vector<std::int64_t> s;
-    if (dsize) s = all_to_all(*dsize, comm_);
+    if (dsize) s = comm_.alltoallv(*dsize);
     if (reset) {
       tot_.assign(g_.local_vertices(), 0.0);
       size_.assign(g_.local_vertices(), 0);
@@ -545,10 +545,10 @@ Subgraphs gather_subgraphs(const DistGraph& g, const Ghosts& ghosts, const std::
       w[r].push_back(g.weights[e]);
     }
   }
-  const auto ids = all_to_all(vid, comm), coms = all_to_all(vcom, comm);
-  const auto degs = all_to_all(vdeg, comm);
-  const auto src = all_to_all(from, comm), dst = all_to_all(to, comm);
-  const auto wts = all_to_all(w, comm);
+  const auto ids = comm.alltoallv(vid), coms = comm.alltoallv(vcom);
+  const auto degs = comm.alltoallv(vdeg);
+  const auto src = comm.alltoallv(from), dst = comm.alltoallv(to);
+  const auto wts = comm.alltoallv(w);
 
   std::vector<std::size_t> order(ids.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
@@ -709,7 +709,7 @@ std::vector<std::int64_t> aggregate_start(const std::vector<std::int64_t>& commu
     keys[owner(c)].push_back(c);
     values[owner(c)].push_back(m);
   }
-  const auto k = all_to_all(keys, comm), m = all_to_all(values, comm);
+  const auto k = comm.alltoallv(keys), m = comm.alltoallv(values);
   std::unordered_map<std::int64_t, std::int64_t> name;
   for (std::size_t i = 0; i < k.size(); ++i) {
     const auto it = name.find(k[i]);
@@ -729,7 +729,7 @@ std::vector<std::int64_t> aggregate_start(const std::vector<std::int64_t>& commu
     ids[partition.owner(static_cast<std::uint64_t>(a))].push_back(a);
     starts[partition.owner(static_cast<std::uint64_t>(a))].push_back(c);
   }
-  const auto got = all_to_all(ids, comm), got_start = all_to_all(starts, comm);
+  const auto got = comm.alltoallv(ids), got_start = comm.alltoallv(starts);
   std::vector<std::int64_t> initial(next.local_vertices(), -1);
   const auto first = static_cast<std::int64_t>(next.first_vertex);
   for (std::size_t i = 0; i < got.size(); ++i) initial[got[i] - first] = got_start[i];
@@ -1014,8 +1014,8 @@ double modularity(const DistGraph& graph, const std::vector<std::int64_t>& label
     keys[owner].push_back(labels[v]);
     degrees[owner].push_back(k);
   }
-  const auto mine = all_to_all(keys, comm);
-  const auto k = all_to_all(degrees, comm);
+  const auto mine = comm.alltoallv(keys);
+  const auto k = comm.alltoallv(degrees);
   std::unordered_map<std::int64_t, double> tot;
   for (std::size_t i = 0; i < mine.size(); ++i) tot[mine[i]] += k[i];
   std::vector<std::pair<std::int64_t, double>> ordered(tot.begin(), tot.end());

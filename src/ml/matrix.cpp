@@ -83,26 +83,13 @@ ShardedMatrix shard_rows(const std::vector<float>& all, std::uint64_t cols, cons
   return m;
 }
 
-namespace {
 // Blocks are contiguous in rank order, so concatenation is global order.
-template <typename T>
-std::vector<T> gather_block(const std::vector<T>& local, const par::Comm& comm) {
-  const auto counts = comm.allgather(static_cast<int>(local.size()));
-  std::vector<int> displs(counts.size(), 0);
-  for (std::size_t r = 1; r < counts.size(); ++r) displs[r] = displs[r - 1] + counts[r - 1];
-  std::vector<T> all(displs.back() + counts.back());
-  MPI_Allgatherv(local.data(), static_cast<int>(local.size()), par::mpi_type<T>(), all.data(),
-                 counts.data(), displs.data(), par::mpi_type<T>(), comm.raw());
-  return all;
-}
-}  // namespace
-
 std::vector<float> gather_rows(const ShardedMatrix& m, const par::Comm& comm) {
-  return gather_block(m.data, comm);
+  return comm.allgatherv(m.data);
 }
 
 std::vector<std::int64_t> gather_values(const std::vector<std::int64_t>& local, const par::Comm& comm) {
-  return gather_block(local, comm);
+  return comm.allgatherv(local);
 }
 
 }  // namespace phenoscale::ml

@@ -102,7 +102,7 @@ class GhostExchange {
     const auto partition = par::BlockPartition::over(g.global_vertices, comm);
     std::vector<std::vector<std::int64_t>> requests(comm.size());
     for (auto t : ghosts_) requests[partition.owner(static_cast<std::uint64_t>(t))].push_back(t);
-    requested_ = all_to_all(requests, comm, &requested_counts_);
+    requested_ = comm.alltoallv(requests, &requested_counts_);
     for (auto& id : requested_) id -= lo;  // local index of each requested vertex
   }
 
@@ -111,9 +111,9 @@ class GhostExchange {
     std::vector<std::vector<std::int64_t>> answers(comm_.size());
     std::size_t at = 0;
     for (int r = 0; r < comm_.size(); ++r) {
-      for (int i = 0; i < requested_counts_[r]; ++i) answers[r].push_back(local[requested_[at++]]);
+      for (std::uint64_t i = 0; i < requested_counts_[r]; ++i) answers[r].push_back(local[requested_[at++]]);
     }
-    return all_to_all(answers, comm_);
+    return comm_.alltoallv(answers);
   }
 
   std::size_t index(std::int64_t ghost) const {
@@ -124,7 +124,7 @@ class GhostExchange {
   const par::Comm& comm_;
   std::vector<std::int64_t> ghosts_;
   std::vector<std::int64_t> requested_;
-  std::vector<int> requested_counts_;
+  std::vector<std::uint64_t> requested_counts_;
 };
 
 // One Gauss–Seidel pass of min-label propagation over the local rows.

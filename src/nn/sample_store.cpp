@@ -43,12 +43,7 @@ void SampleStore::finish_sharding(const par::Comm& comm) {
   for (int r = 1; r < comm.size(); ++r) rank_firsts[r] = rank_firsts[r - 1] + counts[r - 1];
   // Every rank needs every length: the sampler buckets series by length and
   // the normaliser of a global batch is its total frame count.
-  std::vector<int> sizes(counts.begin(), counts.end());
-  std::vector<int> displs(comm.size(), 0);
-  for (int r = 1; r < comm.size(); ++r) displs[r] = displs[r - 1] + sizes[r - 1];
-  all_lengths.assign(global_count, 0);
-  MPI_Allgatherv(lengths.data(), static_cast<int>(lengths.size()), MPI_INT64_T, all_lengths.data(),
-                 sizes.data(), displs.data(), MPI_INT64_T, comm.raw());
+  all_lengths = comm.allgatherv(lengths);
 }
 
 namespace {
@@ -91,10 +86,10 @@ SampleStore fetch(const SampleStore& local, const std::vector<std::int64_t>& wan
     requests[owner_of(i, firsts)].push_back(i);
   }
   std::vector<std::int64_t> send_idx;
-  std::vector<int> send_counts(p), recv_counts;
+  std::vector<std::uint64_t> send_counts(p), recv_counts;
   for (int r = 0; r < p; ++r) {
     send_idx.insert(send_idx.end(), requests[r].begin(), requests[r].end());
-    send_counts[r] = static_cast<int>(requests[r].size());
+    send_counts[r] = requests[r].size();
   }
   const auto asked = comm.alltoallv(send_idx, send_counts, recv_counts);
 
@@ -102,12 +97,12 @@ SampleStore fetch(const SampleStore& local, const std::vector<std::int64_t>& wan
   std::vector<std::int64_t> reply_lengths;
   std::vector<float> reply_values;
   std::vector<std::int64_t> reply_targets;
-  std::vector<int> len_counts(p), value_counts(p), target_counts(p);
+  std::vector<std::uint64_t> len_counts(p), value_counts(p), target_counts(p);
   const std::int64_t width = local.frame_size();
   std::size_t k = 0;
   for (int r = 0; r < p; ++r) {
     std::int64_t values_for_r = 0, targets_for_r = 0;
-    for (int j = 0; j < recv_counts[r]; ++j, ++k) {
+    for (std::uint64_t j = 0; j < recv_counts[r]; ++j, ++k) {
       const std::int64_t l = asked[k] - local.first;
       reply_lengths.push_back(local.lengths[l]);
       const float* begin = local.values.data() + local.offsets[l] * width;
@@ -122,10 +117,10 @@ SampleStore fetch(const SampleStore& local, const std::vector<std::int64_t>& wan
       }
     }
     len_counts[r] = recv_counts[r];
-    value_counts[r] = static_cast<int>(values_for_r);
-    target_counts[r] = static_cast<int>(targets_for_r);
+    value_counts[r] = static_cast<std::uint64_t>(values_for_r);
+    target_counts[r] = static_cast<std::uint64_t>(targets_for_r);
   }
-  std::vector<int> got_lengths_counts, got_value_counts, got_target_counts;
+  std::vector<std::uint64_t> got_lengths_counts, got_value_counts, got_target_counts;
   const auto got_lengths = comm.alltoallv(reply_lengths, len_counts, got_lengths_counts);
   const auto got_values = comm.alltoallv(reply_values, value_counts, got_value_counts);
   const auto got_targets = comm.alltoallv(reply_targets, target_counts, got_target_counts);

@@ -14,7 +14,11 @@ Comm::~Comm() {
 }
 
 Comm::Comm(Comm&& other) noexcept
-    : comm_(other.comm_), owned_(other.owned_), rank_(other.rank_), size_(other.size_) {
+    : comm_(other.comm_),
+      owned_(other.owned_),
+      rank_(other.rank_),
+      size_(other.size_),
+      message_bytes_(other.message_bytes_) {
   other.comm_ = MPI_COMM_NULL;
   other.owned_ = false;
 }
@@ -26,6 +30,7 @@ Comm& Comm::operator=(Comm&& other) noexcept {
     owned_ = std::exchange(other.owned_, false);
     rank_ = other.rank_;
     size_ = other.size_;
+    message_bytes_ = other.message_bytes_;
   }
   return *this;
 }

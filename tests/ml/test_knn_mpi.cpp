@@ -189,7 +189,9 @@ TEST(Knn, PrefixOfTheLargestKIsTheSmallerSearch) {
     EXPECT_EQ(prefix.local_rows, small.local_rows);
     EXPECT_EQ(prefix.global_rows, n);
     // A prefix holds only its own k columns, not the larger search's allocation.
-    if (k < big.k && big.local_rows > 0) EXPECT_LT(prefix.neighbours.capacity(), big.neighbours.size());
+    if (k < big.k && big.local_rows > 0) {
+      EXPECT_LT(prefix.neighbours.capacity(), big.neighbours.size());
+    }
   }
   EXPECT_THROW(ml::nearest_prefix(big, 41), ConfigError);
 }

@@ -2,17 +2,54 @@
 // run at 1, 2 and 3 ranks.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <numeric>
+#include <vector>
 
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/par/agree.hpp"
 #include "phenoscale/par/allreducer.hpp"
+#include "phenoscale/par/comm.hpp"
 #include "test_support.hpp"
 
 using namespace phenoscale;
 using phenoscale::testing::world;
 
 namespace {
+// Rank r holds r + 2 values, except rank 1, which holds none (an empty block
+// between two others); value = 1000 · rank + position.
+std::vector<double> block_of(int rank) {
+  std::vector<double> v(rank == 1 ? 0 : static_cast<std::size_t>(rank + 2));
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = 1000.0 * rank + static_cast<double>(i);
+  return v;
+}
+
+std::vector<double> concatenated_blocks(int ranks) {
+  std::vector<double> all;
+  for (int r = 0; r < ranks; ++r) {
+    const auto b = block_of(r);
+    all.insert(all.end(), b.begin(), b.end());
+  }
+  return all;
+}
+
+// What rank `from` sends rank `to`: (from + 2·to) mod 4 values (some empty),
+// each naming its sender, receiver and position.
+std::vector<std::int64_t> bucket(int from, int to, int round) {
+  std::vector<std::int64_t> v(static_cast<std::size_t>((from + 2 * to) % 4));
+  for (std::size_t i = 0; i < v.size(); ++i) v[i] = 100000 * round + 1000 * from + 10 * to + static_cast<std::int64_t>(i);
+  return v;
+}
+
+// The message sizes under test: MPI's own v-collectives (1 GiB) and chunks of
+// one and of three elements, so that every block travels as several messages.
+const std::size_t kMessageBytes[] = {std::size_t{1} << 30, 1, 3 * sizeof(double)};
+
+par::Comm world_with_messages(std::size_t bytes) {
+  par::Comm c = world().duplicate();
+  c.set_message_bytes(bytes);
+  return c;
+}
 }  // namespace
 
 TEST(Comm, ExscanAndAllreduce) {
@@ -29,6 +66,74 @@ TEST(Comm, BroadcastString) {
   std::string text = world().is_root() ? "deck text from rank 0\nline 2" : "";
   world().broadcast(text);
   EXPECT_EQ(text, "deck text from rank 0\nline 2");
+}
+
+TEST(Comm, MessageLimitIsInElementsAndAtLeastOne) {
+  par::Comm c = world().duplicate();
+  EXPECT_EQ(c.message_limit<char>(), std::size_t{1} << 30);
+  EXPECT_EQ(c.message_limit<double>(), std::size_t{1} << 27);
+  c.set_message_bytes(20);
+  EXPECT_EQ(c.message_limit<double>(), 2u);
+  EXPECT_EQ(c.message_limit<char>(), 20u);
+  c.set_message_bytes(1);
+  EXPECT_EQ(c.message_limit<double>(), 1u);
+}
+
+TEST(Comm, AllgathervAndGathervConcatenateInRankOrderAtAnyMessageSize) {
+  for (const std::size_t bytes : kMessageBytes) {
+    const par::Comm c = world_with_messages(bytes);
+    const auto expected = concatenated_blocks(c.size());
+    EXPECT_EQ(c.allgatherv(block_of(c.rank())), expected) << bytes << " bytes";
+    for (const int root : {0, c.size() - 1}) {
+      const auto on_root = c.gatherv(block_of(c.rank()), root);
+      if (c.rank() == root) {
+        EXPECT_EQ(on_root, expected) << bytes << " bytes, root " << root;
+      } else {
+        EXPECT_TRUE(on_root.empty());
+      }
+    }
+  }
+}
+
+TEST(Comm, AlltoallvDeliversEveryBucketInSourceOrderAtAnyMessageSize) {
+  for (const std::size_t bytes : kMessageBytes) {
+    const par::Comm c = world_with_messages(bytes);
+    // Two rounds back to back: the second's messages must not match the first's receives.
+    for (int round = 0; round < 2; ++round) {
+      std::vector<std::vector<std::int64_t>> buckets(c.size());
+      std::vector<std::int64_t> flat, expected;
+      std::vector<std::uint64_t> flat_counts, expected_counts;
+      for (int to = 0; to < c.size(); ++to) {
+        buckets[to] = bucket(c.rank(), to, round);
+        flat.insert(flat.end(), buckets[to].begin(), buckets[to].end());
+        flat_counts.push_back(buckets[to].size());
+      }
+      for (int from = 0; from < c.size(); ++from) {
+        const auto b = bucket(from, c.rank(), round);
+        expected.insert(expected.end(), b.begin(), b.end());
+        expected_counts.push_back(b.size());
+      }
+      std::vector<std::uint64_t> counts, flat_received_counts;
+      EXPECT_EQ(c.alltoallv(buckets, &counts), expected) << bytes << " bytes, round " << round;
+      EXPECT_EQ(counts, expected_counts);
+      EXPECT_EQ(c.alltoallv(flat, flat_counts, flat_received_counts), expected);
+      EXPECT_EQ(flat_received_counts, expected_counts);
+    }
+  }
+}
+
+TEST(Comm, BroadcastAndAllreduceOfVectorsAtAnyMessageSize) {
+  for (const std::size_t bytes : kMessageBytes) {
+    const par::Comm c = world_with_messages(bytes);
+    std::vector<double> values = c.is_root() ? concatenated_blocks(c.size() + 2) : std::vector<double>{};
+    c.broadcast(values);
+    EXPECT_EQ(values, concatenated_blocks(c.size() + 2)) << bytes << " bytes";
+    std::vector<double> sums(values.size());
+    for (std::size_t i = 0; i < sums.size(); ++i) sums[i] = static_cast<double>(i * (c.rank() + 1));
+    c.allreduce_sum_inplace(sums);
+    const double ranks = c.size(), rank_sum = ranks * (ranks + 1) / 2;
+    for (std::size_t i = 0; i < sums.size(); ++i) ASSERT_EQ(sums[i], static_cast<double>(i) * rank_sum) << i;
+  }
 }
 
 TEST(Agree, NoFailureMeansNoThrow) {

@@ -51,34 +51,12 @@ DistGraph graph_from_arcs(std::uint64_t global_vertices, const std::vector<std::
                           Duplicates duplicates, const par::Comm& comm);
 
 // Collective. Every edge once (u < v, plus self-loops u == v) in global order
-// on every rank: the layout igraph and the benchmark export want.
+// on every rank (the tests and the benchmark export; the igraph bridge gathers
+// the same order on one rank only).
 struct EdgeList {
   std::vector<std::int64_t> from, to;
   std::vector<double> weight;
 };
 EdgeList gather_edges(const DistGraph& graph, const par::Comm& comm);
-
-// Collective. Personalised all-to-all: `outgoing[r]` goes to rank r; returns
-// what every rank sent here, concatenated in source-rank order (per-source
-// counts in `received_counts` when given, for replying in the same order).
-template <typename T>
-std::vector<T> all_to_all(const std::vector<std::vector<T>>& outgoing, const par::Comm& comm,
-                        std::vector<int>* received_counts = nullptr) {
-  const int ranks = comm.size();
-  std::vector<int> send_counts(ranks), send_displs(ranks, 0), recv_counts(ranks), recv_displs(ranks, 0);
-  for (int r = 0; r < ranks; ++r) send_counts[r] = static_cast<int>(outgoing[r].size());
-  MPI_Alltoall(send_counts.data(), 1, MPI_INT, recv_counts.data(), 1, MPI_INT, comm.raw());
-  for (int r = 1; r < ranks; ++r) {
-    send_displs[r] = send_displs[r - 1] + send_counts[r - 1];
-    recv_displs[r] = recv_displs[r - 1] + recv_counts[r - 1];
-  }
-  std::vector<T> send(send_displs.back() + send_counts.back());
-  for (int r = 0; r < ranks; ++r) std::copy(outgoing[r].begin(), outgoing[r].end(), send.begin() + send_displs[r]);
-  std::vector<T> received(recv_displs.back() + recv_counts.back());
-  MPI_Alltoallv(send.data(), send_counts.data(), send_displs.data(), par::mpi_type<T>(), received.data(),
-                recv_counts.data(), recv_displs.data(), par::mpi_type<T>(), comm.raw());
-  if (received_counts) *received_counts = recv_counts;
-  return received;
-}
 
 }  // namespace phenoscale::ml

@@ -5,10 +5,18 @@
 // helpers exist so that layer code never spells MPI datatypes by hand and the
 // rank-count-independence rules (fixed reduction order, double accumulators)
 // live in one place.
+//
+// Large counts: MPI's counts and displacements are ints, so a v-collective
+// over more than 2^31 - 1 elements would overflow (the union kNN graph at the
+// paper's K = 2560 reaches that many arcs a rank near 10^6 samples). Every
+// collective here takes 64-bit sizes; data above `message_limit<T>()`
+// elements (1 GiB) travel as several MPI calls addressed with 64-bit offsets.
 #pragma once
 
 #include <mpi.h>
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -74,8 +82,9 @@ class Comm {
   }
   template <typename T>
   void allreduce_sum_inplace(std::vector<T>& values) const {
-    MPI_Allreduce(MPI_IN_PLACE, values.data(), static_cast<int>(values.size()), mpi_type<T>(),
-                  MPI_SUM, comm_);
+    for_each_chunk<T>(values.size(), [&](std::size_t at, int n) {
+      MPI_Allreduce(MPI_IN_PLACE, values.data() + at, n, mpi_type<T>(), MPI_SUM, comm_);
+    });
   }
   // Exclusive prefix sum: rank r receives sum of values of ranks < r (0 on rank 0).
   template <typename T>
@@ -91,16 +100,44 @@ class Comm {
     MPI_Allgather(&value, 1, mpi_type<T>(), out.data(), 1, mpi_type<T>(), comm_);
     return out;
   }
-  // Concatenation of every rank's `local` in rank order, on every rank
-  // (counts may differ between ranks; the total must fit an int per rank).
+  // Concatenation of every rank's `local` in rank order, on every rank.
   template <typename T>
   std::vector<T> allgatherv(const std::vector<T>& local) const {
-    const std::vector<int> counts = allgather(static_cast<int>(local.size()));
-    std::vector<int> displs(size_, 0);
-    for (int r = 1; r < size_; ++r) displs[r] = displs[r - 1] + counts[r - 1];
-    std::vector<T> out(static_cast<std::size_t>(displs[size_ - 1]) + static_cast<std::size_t>(counts[size_ - 1]));
-    MPI_Allgatherv(local.data(), static_cast<int>(local.size()), mpi_type<T>(), out.data(), counts.data(),
-                   displs.data(), mpi_type<T>(), comm_);
+    const auto counts = allgather<std::uint64_t>(local.size());
+    const auto at = offsets(counts);
+    std::vector<T> out(at.back());
+    if (at.back() <= message_limit<T>()) {
+      const std::vector<int> n(counts.begin(), counts.end()), d(at.begin(), at.end() - 1);
+      MPI_Allgatherv(local.data(), n[rank_], mpi_type<T>(), out.data(), n.data(), d.data(), mpi_type<T>(),
+                     comm_);
+      return out;
+    }
+    std::copy(local.begin(), local.end(), out.begin() + static_cast<std::ptrdiff_t>(at[rank_]));
+    for (int r = 0; r < size_; ++r) broadcast_span(out.data() + at[r], counts[r], r);
+    return out;
+  }
+  // Concatenation of every rank's `local` in rank order on `root`; empty
+  // elsewhere.
+  template <typename T>
+  std::vector<T> gatherv(const std::vector<T>& local, int root = 0) const {
+    const auto counts = allgather<std::uint64_t>(local.size());
+    const auto at = offsets(counts);
+    std::vector<T> out(rank_ == root ? at.back() : 0);
+    if (at.back() <= message_limit<T>()) {
+      const std::vector<int> n(counts.begin(), counts.end()), d(at.begin(), at.end() - 1);
+      MPI_Gatherv(local.data(), n[rank_], mpi_type<T>(), out.data(), n.data(), d.data(), mpi_type<T>(), root,
+                  comm_);
+      return out;
+    }
+    Requests requests;
+    if (rank_ != root) {
+      post_send(local.data(), local.size(), root, requests);
+    } else {
+      std::copy(local.begin(), local.end(), out.begin() + static_cast<std::ptrdiff_t>(at[rank_]));
+      for (int r = 0; r < size_; ++r)
+        if (r != root) post_receive(out.data() + at[r], counts[r], r, requests);
+    }
+    wait_all(requests);
     return out;
   }
   template <typename T>
@@ -112,34 +149,115 @@ class Comm {
     std::uint64_t n = values.size();
     broadcast(n, root);
     values.resize(n);
-    if (n) MPI_Bcast(values.data(), static_cast<int>(n), mpi_type<T>(), root, comm_);
+    broadcast_span(values.data(), n, root);
   }
   void broadcast(std::string& text, int root = 0) const;
 
-  // Personalised all-to-all: `send` holds the blocks for ranks 0..size-1 back
-  // to back, `send_counts[r]` elements for rank r. Returns the blocks received
-  // from ranks 0..size-1 in rank order; `recv_counts` gets their sizes.
+  // Personalised all-to-all: `buckets[r]` goes to rank r. Returns what every
+  // rank sent here, concatenated in source-rank order; `received_counts`
+  // (when given) gets the size of each source's part, for replying in the
+  // same order. Point-to-point from the buckets themselves, so no flat copy
+  // of what is sent is made.
   template <typename T>
-  std::vector<T> alltoallv(const std::vector<T>& send, const std::vector<int>& send_counts,
-                           std::vector<int>& recv_counts) const {
-    recv_counts.assign(size_, 0);
-    MPI_Alltoall(send_counts.data(), 1, MPI_INT, recv_counts.data(), 1, MPI_INT, comm_);
-    std::vector<int> send_displs(size_, 0), recv_displs(size_, 0);
-    for (int r = 1; r < size_; ++r) {
-      send_displs[r] = send_displs[r - 1] + send_counts[r - 1];
-      recv_displs[r] = recv_displs[r - 1] + recv_counts[r - 1];
-    }
-    std::vector<T> recv(static_cast<std::size_t>(recv_displs[size_ - 1] + recv_counts[size_ - 1]));
-    MPI_Alltoallv(send.data(), send_counts.data(), send_displs.data(), mpi_type<T>(), recv.data(),
-                  recv_counts.data(), recv_displs.data(), mpi_type<T>(), comm_);
-    return recv;
+  std::vector<T> alltoallv(const std::vector<std::vector<T>>& buckets,
+                           std::vector<std::uint64_t>* received_counts = nullptr) const {
+    std::vector<std::uint64_t> counts(size_);
+    for (int r = 0; r < size_; ++r) counts[r] = buckets[r].size();
+    return exchange<T>([&](int r) { return buckets[r].data(); }, counts, received_counts);
+  }
+  // The same with the blocks for ranks 0..size-1 back to back in `send`,
+  // `send_counts[r]` elements for rank r; `recv_counts` gets the received
+  // blocks' sizes.
+  template <typename T>
+  std::vector<T> alltoallv(const std::vector<T>& send, const std::vector<std::uint64_t>& send_counts,
+                           std::vector<std::uint64_t>& recv_counts) const {
+    const auto at = offsets(send_counts);
+    return exchange<T>([&](int r) { return send.data() + at[r]; }, send_counts, &recv_counts);
   }
 
+  // Nonblocking point-to-point of n elements in pieces of at most
+  // message_limit<T>(), on one tag: a pair's messages match in the order
+  // posted. Complete with wait_all before touching `data`.
+  using Requests = std::vector<MPI_Request>;
+  template <typename T>
+  void post_send(const T* data, std::size_t n, int to, Requests& requests) const {
+    for_each_chunk<T>(n, [&](std::size_t at, int k) {
+      MPI_Isend(data + at, k, mpi_type<T>(), to, kTag, comm_, &requests.emplace_back());
+    });
+  }
+  template <typename T>
+  void post_receive(T* data, std::size_t n, int from, Requests& requests) const {
+    for_each_chunk<T>(n, [&](std::size_t at, int k) {
+      MPI_Irecv(data + at, k, mpi_type<T>(), from, kTag, comm_, &requests.emplace_back());
+    });
+  }
+  static void wait_all(Requests& requests) {
+    MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
+  }
+
+  // Most elements of T one MPI call moves here: as many as fill 1 GiB (so at
+  // most 2^30, below INT_MAX).
+  template <typename T>
+  std::size_t message_limit() const {
+    return std::max<std::size_t>(1, message_bytes_ / sizeof(T));
+  }
+  // Lowers the 1 GiB message size, so that tests can run the chunked paths on
+  // small data. Collective in effect: every rank must set the same value.
+  void set_message_bytes(std::size_t bytes) { message_bytes_ = std::clamp<std::size_t>(bytes, 1, kMessageBytes); }
+
  private:
+  static constexpr std::size_t kMessageBytes = std::size_t{1} << 30;
+  // The tag of post_send / post_receive (below the guaranteed MPI_TAG_UB).
+  static constexpr int kTag = 32101;
+
+  // Exclusive prefix sums of `counts` with the total appended.
+  static std::vector<std::uint64_t> offsets(const std::vector<std::uint64_t>& counts) {
+    std::vector<std::uint64_t> at(counts.size() + 1, 0);
+    for (std::size_t r = 0; r < counts.size(); ++r) at[r + 1] = at[r] + counts[r];
+    return at;
+  }
+  // Calls f(offset, count) over [0, n) in pieces of at most message_limit<T>().
+  template <typename T, typename F>
+  void for_each_chunk(std::size_t n, F&& f) const {
+    const std::size_t limit = message_limit<T>();
+    for (std::size_t at = 0; at < n; at += limit) f(at, static_cast<int>(std::min(limit, n - at)));
+  }
+  template <typename T>
+  void broadcast_span(T* data, std::size_t n, int root) const {
+    for_each_chunk<T>(n, [&](std::size_t at, int k) { MPI_Bcast(data + at, k, mpi_type<T>(), root, comm_); });
+  }
+  // Both alltoallv: block_for(r) points at send_counts[r] elements for rank r.
+  // Messages between a pair are matched in the order posted, which MPI keeps
+  // for one source, tag and communicator, also across successive calls.
+  template <typename T, typename BlockFor>
+  std::vector<T> exchange(BlockFor&& block_for, const std::vector<std::uint64_t>& send_counts,
+                          std::vector<std::uint64_t>* received_counts) const {
+    std::vector<std::uint64_t> recv_counts(size_);
+    MPI_Alltoall(send_counts.data(), 1, MPI_UINT64_T, recv_counts.data(), 1, MPI_UINT64_T, comm_);
+    const auto at = offsets(recv_counts);
+    std::vector<T> out(at.back());
+    Requests requests;
+    // Staggered partners: rank r first receives from r - 1 and sends to r + 1.
+    for (int k = 1; k < size_; ++k) {
+      const int from = (rank_ - k + size_) % size_;
+      post_receive(out.data() + at[from], recv_counts[from], from, requests);
+    }
+    for (int k = 1; k < size_; ++k) {
+      const int to = (rank_ + k) % size_;
+      post_send(block_for(to), send_counts[to], to, requests);
+    }
+    const T* own = block_for(rank_);
+    std::copy(own, own + send_counts[rank_], out.begin() + static_cast<std::ptrdiff_t>(at[rank_]));
+    wait_all(requests);
+    if (received_counts) *received_counts = std::move(recv_counts);
+    return out;
+  }
+
   MPI_Comm comm_;
   bool owned_ = false;
   int rank_ = 0;
   int size_ = 1;
+  std::size_t message_bytes_ = kMessageBytes;
 };
 
 }  // namespace phenoscale::par
