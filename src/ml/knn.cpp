@@ -23,9 +23,9 @@ using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::Ro
 
 using detail::Candidate;
 using detail::nearer;
+using detail::result_distance;
 using detail::squared_distance;
 using detail::TopK;
-using detail::result_distance;
 
 // Rows minus a common shift (the global mean), so that the norms in the GEMM
 // identity are of the spread of the data rather than of its offset; the

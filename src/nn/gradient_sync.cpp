@@ -99,14 +99,14 @@ void GradientSynchroniser::broadcast_from_root() {
   torch::NoGradGuard no_grad;
   auto data = flat_.detach();
   on_host(data, [&](torch::Tensor& t) {
-    MPI_Bcast(t.data_ptr<float>(), static_cast<int>(t.numel()), MPI_FLOAT, 0, comm_.raw());
+    comm_.broadcast_span(t.data_ptr<float>(), static_cast<std::size_t>(t.numel()), 0);
   });
   for (auto& buffer : module_.buffers()) {
     if (!buffer.is_floating_point() && buffer.scalar_type() != torch::kInt64) continue;
     auto b = buffer.detach();
     on_host(b, [&](torch::Tensor& t) {
       auto c = t.contiguous();
-      MPI_Bcast(c.data_ptr(), static_cast<int>(c.numel() * c.element_size()), MPI_BYTE, 0, comm_.raw());
+      comm_.broadcast_span(static_cast<char*>(c.data_ptr()), static_cast<std::size_t>(c.numel()) * c.element_size(), 0);
       if (!c.is_same(t)) t.copy_(c);
     });
   }

@@ -40,6 +40,7 @@ Comm Comm::duplicate() const {
   MPI_Comm_dup(comm_, &dup);
   Comm c(dup);
   c.owned_ = true;
+  c.message_bytes_ = message_bytes_;  // a duplicate keeps its parent's message size
   return c;
 }
 

@@ -2,6 +2,9 @@
 // communication of one gradient bucket overlaps backward of the next.
 #include <mpi.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/par/allreducer.hpp"
 
@@ -23,20 +26,23 @@ void check(int rc, const char* what) {
 
 class MpiPending final : public PendingReduction {
  public:
-  explicit MpiPending(MPI_Request request) : request_(request) {}
+  explicit MpiPending(std::vector<MPI_Request> requests) : requests_(std::move(requests)) {}
   ~MpiPending() override {
     // Never leave a request dangling on the buffer it writes to.
-    if (request_ != MPI_REQUEST_NULL) MPI_Wait(&request_, MPI_STATUS_IGNORE);
+    MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE);
   }
-  void wait() override { check(MPI_Wait(&request_, MPI_STATUS_IGNORE), "MPI_Wait"); }
+  void wait() override {
+    check(MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+  }
   bool test() override {
     int done = 0;
-    check(MPI_Test(&request_, &done, MPI_STATUS_IGNORE), "MPI_Test");
+    check(MPI_Testall(static_cast<int>(requests_.size()), requests_.data(), &done, MPI_STATUSES_IGNORE),
+          "MPI_Testall");
     return done != 0;
   }
 
  private:
-  MPI_Request request_;
+  std::vector<MPI_Request> requests_;
 };
 
 class MpiAllreducer final : public Allreducer {
@@ -45,19 +51,32 @@ class MpiAllreducer final : public Allreducer {
   std::string name() const override { return "mpi"; }
   bool device_memory() const override { return false; }
 
+  // MPI counts are ints: a reduction travels in pieces of at most
+  // Comm::message_limit elements (2^27 doubles; a bucket is far smaller, the
+  // whole model need not be).
+  template <typename F>
+  void for_each_piece(void* data, std::size_t count, ReduceType type, F&& f) const {
+    const bool single = type == ReduceType::float32;
+    const std::size_t bytes = single ? sizeof(float) : sizeof(double);
+    const std::size_t limit = single ? comm_.message_limit<float>() : comm_.message_limit<double>();
+    for (std::size_t at = 0; at < count; at += limit)
+      f(static_cast<char*>(data) + at * bytes, static_cast<int>(std::min(limit, count - at)));
+  }
+
   void sum(void* data, std::size_t count, ReduceType type) override {
-    check(MPI_Allreduce(MPI_IN_PLACE, data, static_cast<int>(count), datatype(type), MPI_SUM,
-                        comm_.raw()),
-          "MPI_Allreduce");
+    for_each_piece(data, count, type, [&](void* piece, int n) {
+      check(MPI_Allreduce(MPI_IN_PLACE, piece, n, datatype(type), MPI_SUM, comm_.raw()), "MPI_Allreduce");
+    });
   }
 
   std::unique_ptr<PendingReduction> start_sum(void* data, std::size_t count,
                                               ReduceType type) override {
-    MPI_Request request;
-    check(MPI_Iallreduce(MPI_IN_PLACE, data, static_cast<int>(count), datatype(type), MPI_SUM,
-                         comm_.raw(), &request),
-          "MPI_Iallreduce");
-    return std::make_unique<MpiPending>(request);
+    std::vector<MPI_Request> requests;
+    for_each_piece(data, count, type, [&](void* piece, int n) {
+      check(MPI_Iallreduce(MPI_IN_PLACE, piece, n, datatype(type), MPI_SUM, comm_.raw(), &requests.emplace_back()),
+            "MPI_Iallreduce");
+    });
+    return std::make_unique<MpiPending>(std::move(requests));
   }
 
  private:

@@ -167,21 +167,25 @@ TEST(Agree, LowestFailingRankWinsAndConfigErrorsKeepTheirCode) {
 }
 
 TEST(Allreducer, MpiSumBlockingAndOverlapped) {
-  auto reducer = par::make_allreducer("mpi", world());
-  ASSERT_EQ(reducer->name(), "mpi");
-  std::vector<float> grads(1000);
-  std::iota(grads.begin(), grads.end(), float(world().rank()));
-  reducer->sum(grads.data(), grads.size());
-  const int n = world().size();
-  for (int i = 0; i < 1000; ++i) ASSERT_FLOAT_EQ(grads[i], float(n * i + n * (n - 1) / 2));
+  // At 1 and 24 bytes a message every buffer is reduced in many pieces.
+  for (const std::size_t bytes : kMessageBytes) {
+    const par::Comm c = world_with_messages(bytes);
+    auto reducer = par::make_allreducer("mpi", c);
+    ASSERT_EQ(reducer->name(), "mpi");
+    std::vector<float> grads(1000);
+    std::iota(grads.begin(), grads.end(), float(world().rank()));
+    reducer->sum(grads.data(), grads.size());
+    const int n = world().size();
+    for (int i = 0; i < 1000; ++i) ASSERT_FLOAT_EQ(grads[i], float(n * i + n * (n - 1) / 2)) << bytes;
 
-  std::vector<double> bucket_a(257, 1.0), bucket_b(513, 2.0);
-  auto pending_a = reducer->start_sum(bucket_a.data(), bucket_a.size(), par::ReduceType::float64);
-  auto pending_b = reducer->start_sum(bucket_b.data(), bucket_b.size(), par::ReduceType::float64);
-  pending_b->wait();
-  pending_a->wait();
-  EXPECT_DOUBLE_EQ(bucket_a[256], n * 1.0);
-  EXPECT_DOUBLE_EQ(bucket_b[0], n * 2.0);
+    std::vector<double> bucket_a(257, 1.0), bucket_b(513, 2.0);
+    auto pending_a = reducer->start_sum(bucket_a.data(), bucket_a.size(), par::ReduceType::float64);
+    auto pending_b = reducer->start_sum(bucket_b.data(), bucket_b.size(), par::ReduceType::float64);
+    pending_b->wait();
+    pending_a->wait();
+    EXPECT_EQ(bucket_a, std::vector<double>(257, n * 1.0)) << bytes;
+    EXPECT_EQ(bucket_b, std::vector<double>(513, n * 2.0)) << bytes;
+  }
 }
 
 TEST(Allreducer, UnknownBackendNamesTheAvailableOnes) {

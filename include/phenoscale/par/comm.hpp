@@ -152,6 +152,11 @@ class Comm {
     broadcast_span(values.data(), n, root);
   }
   void broadcast(std::string& text, int root = 0) const;
+  // The n elements at `data` from `root` (in pieces when above message_limit).
+  template <typename T>
+  void broadcast_span(T* data, std::size_t n, int root) const {
+    for_each_chunk<T>(n, [&](std::size_t at, int k) { MPI_Bcast(data + at, k, mpi_type<T>(), root, comm_); });
+  }
 
   // Personalised all-to-all: `buckets[r]` goes to rank r. Returns what every
   // rank sent here, concatenated in source-rank order; `received_counts`
@@ -203,6 +208,7 @@ class Comm {
   }
   // Lowers the 1 GiB message size, so that tests can run the chunked paths on
   // small data. Collective in effect: every rank must set the same value.
+  // duplicate() keeps it (so an allreducer built on this Comm does too).
   void set_message_bytes(std::size_t bytes) { message_bytes_ = std::clamp<std::size_t>(bytes, 1, kMessageBytes); }
 
  private:
@@ -221,10 +227,6 @@ class Comm {
   void for_each_chunk(std::size_t n, F&& f) const {
     const std::size_t limit = message_limit<T>();
     for (std::size_t at = 0; at < n; at += limit) f(at, static_cast<int>(std::min(limit, n - at)));
-  }
-  template <typename T>
-  void broadcast_span(T* data, std::size_t n, int root) const {
-    for_each_chunk<T>(n, [&](std::size_t at, int k) { MPI_Bcast(data + at, k, mpi_type<T>(), root, comm_); });
   }
   // Both alltoallv: block_for(r) points at send_counts[r] elements for rank r.
   // Messages between a pair are matched in the order posted, which MPI keeps
