@@ -542,7 +542,7 @@ void edge_phenotype(const StageContext& ctx) {
     out.commit();
   }
   // Profiles and the scoring summary on rank 0 from the gathered series.
-  const auto values = ctx.comm.allgatherv(s.velocity.values);
+  const auto values = ctx.comm.gatherv(s.velocity.values);  // rank 0 writes the profiles
   const auto all_teacher = ml::gather_values(teacher, ctx.comm);
   const bool has_truth = ctx.comm.allreduce_max<int>(s.truth.empty() ? 0 : 1) == 1;
   const auto all_truth = has_truth ? ml::gather_values(s.truth, ctx.comm) : std::vector<std::int64_t>{};

@@ -146,10 +146,10 @@ void run_embed(const StageContext& ctx) {
   const std::uint64_t n = x.global_rows, d = x.cols;
   core::Log::info(cat("ml embed: ", components, "-D ", method, " of ", n, " × ", d, " ", spec.file, ":",
                       spec.dataset, " on rank 0 of ", ctx.comm.size()));
-  std::vector<float> all;
+  std::vector<float> all;  // on rank 0 only: the other ranks need not hold N × d
   {
     core::ScopedTimer t(ctx.timers, "gather");
-    all = ml::gather_rows(x, ctx.comm);
+    all = ctx.comm.gatherv(x.data);
   }
   x = ml::ShardedMatrix{};
   Computed c;
