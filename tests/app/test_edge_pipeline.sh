@@ -5,7 +5,8 @@
 #     labels are identical (bit for bit; teacher.csv byte for byte).
 #  2. The student is trained once (2 ranks; training is not rank-count
 #     independent); phenotype, stats and cells on the same latent are
-#     identical at 1, 2 and 3 ranks — p-values included.
+#     identical at 1, 2 and 3 ranks — p-values and profiles included; the
+#     profiles' means and counts are recomputed from phenotypes.h5.
 #  3. Contracts: phenotypes.csv's header and one row per sample; stats.csv
 #     prints both p definitions; the stats table's pooled proportions are
 #     recomputed from phenotypes.csv.
@@ -98,7 +99,37 @@ for np in 2 3; do
   same_file phenotypes.csv np1/phenotypes.csv "np$np/phenotypes.csv"
   same_file stats.csv np1/stats.csv "np$np/stats.csv"
   same_file cells.csv np1/cells.csv "np$np/cells.csv"
+  same_file phenotypes_profiles.csv np1/phenotypes_profiles.csv "np$np/phenotypes_profiles.csv"
 done
+# The profiles are each phenotype's mean velocity per aligned frame over its
+# samples, recomputed here from phenotypes.h5's series and labels; each
+# bootstrap band is ordered and (but for a few frames with few samples)
+# holds the mean.
+$PY - np1 <<'PY' && pass "phenotypes_profiles.csv: means and counts recomputed from phenotypes.h5" || fail "phenotypes_profiles.csv content"
+import sys, csv, h5py, numpy as np
+d = sys.argv[1]
+f = h5py.File(d + '/phenotypes.h5', 'r')
+v, off, lab = f['velocity/values'][:].ravel(), f['velocity/offsets'][:], f['phenotype'][:]
+rows = list(csv.DictReader(open(d + '/phenotypes_profiles.csv')))
+assert rows and list(rows[0]) == ['phenotype', 'frame', 'mean_velocity_nm_s', 'band_low', 'band_high', 'samples'], list(rows[0])
+got = {(int(float(r['phenotype'])), int(float(r['frame']))): r for r in rows}
+want = {}
+for i, p in enumerate(lab):
+    if p < 0: continue
+    for t, x in enumerate(v[off[i]:off[i + 1]]):
+        s, n = want.get((p, t - 5), (0.0, 0))
+        want[(p, t - 5)] = (s + float(x), n + 1)
+assert set(got) == set(want), (len(got), len(want))
+inside = 0
+for k, (s, n) in want.items():
+    r = got[k]
+    assert int(float(r['samples'])) == n, (k, r['samples'], n)
+    assert abs(float(r['mean_velocity_nm_s']) - s / n) <= 1e-5 * max(1.0, abs(s / n)), (k, r, s / n)
+    assert float(r['band_low']) <= float(r['band_high']), (k, r)
+    inside += float(r['band_low']) <= s / n + 1e-9 and s / n - 1e-9 <= float(r['band_high'])
+assert inside >= 0.9 * len(want), (inside, len(want))
+print(len(set(p for p, _ in want)), 'phenotypes,', len(want), 'profile points,', inside, 'bands hold their mean')
+PY
 
 # Two paired experiments (the cells split by parity) on a planted latent: each
 # planted phenotype a well-separated cloud, experiment 1's shifted (a batch

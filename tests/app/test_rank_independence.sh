@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The same deck gives the same dataset at 1, 2 and 3 ranks (bit-identical,
 # checked with h5diff), and the summary agrees to round-off; then the demo
-# chain's known answers: planted centres and diffusion coefficient recovered.
+# chain's known answers: planted centres and diffusion coefficient recovered;
+# ml embed (t-SNE, 3-D UMAP) of the same features is bit-identical too.
 source "$(dirname "$0")/common.bash"
 cd "$WORK"
 DECK=$SRC/inputs/data/demo.toml
@@ -43,6 +44,37 @@ ok &= rmse < 0.1 and abs(d_est - 0.1) < 0.001
 sys.exit(0 if ok else 1)
 PY
 then pass "summary identical across rank counts and planted structure recovered"; else fail "summary check"; fi
+# ml embed gathers the rows to rank 0, which embeds alone: t-SNE and a 3-D
+# UMAP are bit-identical at 1, 2 and 3 ranks (a gather out of rank order
+# would change them), and both keep the planted clusters apart (10-NN label
+# agreement in the embedding, 5-fold).
+for np in 1 2 3; do
+  run_np "$np" -q ml embed --input np1/samples.h5:/features --set run.output_dir="tsne$np" --set embed.iterations=300 \
+    || fail "ml embed t-SNE at np=$np"
+  run_np "$np" -q ml embed --input np1/samples.h5:/features --set run.output_dir="umap$np" --set embed.method=umap \
+    --set embed.components=3 --set embed.epochs=50 2>/dev/null || fail "ml embed UMAP at np=$np"
+done
+for np in 2 3; do
+  for m in tsne umap; do
+    if h5diff -q "${m}1/embed.h5" "$m$np/embed.h5" /embedding /embedding; then
+      pass "ml embed $m: np=$np bit-identical to np=1"
+    else fail "ml embed $m: np=$np differs from np=1"; fi
+  done
+done
+if "$PY" - <<'PY'
+import h5py, sys
+from sklearn.model_selection import cross_val_score
+from sklearn.neighbors import KNeighborsClassifier
+y = h5py.File("np1/samples.h5", "r")["labels"][:]
+ok = True
+for m, dims in (("tsne", 2), ("umap", 3)):
+    e = h5py.File(f"{m}1/embed.h5", "r")["embedding"][:]
+    score = cross_val_score(KNeighborsClassifier(10), e, y, cv=5).mean()
+    print(f"{m}: embedding {e.shape}, 10-NN agreement with the planted clusters {score:.3f}")
+    ok &= e.shape == (y.size, dims) and score >= 0.99
+sys.exit(0 if ok else 1)
+PY
+then pass "ml embed keeps the planted clusters apart"; else fail "ml embed: planted clusters not kept apart"; fi
 # Provenance records the rank count and the resolved deck.
 if "$BIN" info np3/samples.h5 | grep -q "mpi_ranks = 3" && "$BIN" info --deck np3/samples.h5 | grep -q "samples = 5000"; then
   pass "provenance shows mpi_ranks and the resolved deck"
