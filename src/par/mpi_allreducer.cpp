@@ -3,6 +3,7 @@
 #include <mpi.h>
 
 #include <algorithm>
+#include <type_traits>
 #include <vector>
 
 #include "phenoscale/core/error.hpp"
@@ -56,11 +57,14 @@ class MpiAllreducer final : public Allreducer {
   // whole model need not be).
   template <typename F>
   void for_each_piece(void* data, std::size_t count, ReduceType type, F&& f) const {
-    const bool single = type == ReduceType::float32;
-    const std::size_t bytes = single ? sizeof(float) : sizeof(double);
-    const std::size_t limit = single ? comm_.message_limit<float>() : comm_.message_limit<double>();
-    for (std::size_t at = 0; at < count; at += limit)
-      f(static_cast<char*>(data) + at * bytes, static_cast<int>(std::min(limit, count - at)));
+    auto pieces = [&](auto* typed) {
+      using T = std::remove_pointer_t<decltype(typed)>;
+      comm_.for_each_chunk<T>(count, [&](std::size_t at, int n) { f(typed + at, n); });
+    };
+    if (type == ReduceType::float32)
+      pieces(static_cast<float*>(data));
+    else
+      pieces(static_cast<double*>(data));
   }
 
   void sum(void* data, std::size_t count, ReduceType type) override {

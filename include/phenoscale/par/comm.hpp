@@ -210,6 +210,13 @@ class Comm {
   // small data. Collective in effect: every rank must set the same value.
   // duplicate() keeps it (so an allreducer built on this Comm does too).
   void set_message_bytes(std::size_t bytes) { message_bytes_ = std::clamp<std::size_t>(bytes, 1, kMessageBytes); }
+  // Calls f(offset, count) over [0, n) in pieces of at most message_limit<T>():
+  // the one chunking rule of every call here and of the allreduce backends.
+  template <typename T, typename F>
+  void for_each_chunk(std::size_t n, F&& f) const {
+    const std::size_t limit = message_limit<T>();
+    for (std::size_t at = 0; at < n; at += limit) f(at, static_cast<int>(std::min(limit, n - at)));
+  }
 
  private:
   static constexpr std::size_t kMessageBytes = std::size_t{1} << 30;
@@ -221,12 +228,6 @@ class Comm {
     std::vector<std::uint64_t> at(counts.size() + 1, 0);
     for (std::size_t r = 0; r < counts.size(); ++r) at[r + 1] = at[r] + counts[r];
     return at;
-  }
-  // Calls f(offset, count) over [0, n) in pieces of at most message_limit<T>().
-  template <typename T, typename F>
-  void for_each_chunk(std::size_t n, F&& f) const {
-    const std::size_t limit = message_limit<T>();
-    for (std::size_t at = 0; at < n; at += limit) f(at, static_cast<int>(std::min(limit, n - at)));
   }
   // Both alltoallv: block_for(r) points at send_counts[r] elements for rank r.
   // Messages between a pair are matched in the order posted, which MPI keeps
