@@ -174,15 +174,7 @@ void average(const StageContext& ctx) {
   out.write_attribute("/", "fsc_resolution_nm", resolution_nm);
   out.write_attribute("/", "fsc_definition", tomo::fsc_definition_name(definition));
   out.write_attribute("/", "fsc_resolution_first_below_nm", first_below_nm);
-  out.write_attribute("/", "half_set_fsc_resolution_nm", gold.fsc.resolution_nm);
-  out.write_attribute("/", "half_set_threshold", tomo::gold_standard_threshold);
-  out.write_attribute("/", "half_set_1_size", static_cast<std::int64_t>(gold.sizes[0]));
-  out.write_attribute("/", "half_set_2_size", static_cast<std::int64_t>(gold.sizes[1]));
-  out.write_attribute("/", "ctf_correction", tomo::ctf_correction_name(correction.mode));
-  if (!std::isnan(first_zero)) {
-    out.write_attribute("/", "ctf_first_zero_per_nm", first_zero);
-    out.write_attribute("/", "fsc_mean_beyond_first_ctf_zero", mean_fsc_past(d.fsc, first_zero));
-  }
+  write_half_set_attributes(out, gold, correction.mode, first_zero, d.fsc);
   if (correction.mode == tomo::CtfCorrection::wiener) out.write_attribute("/", "wiener_snr", correction.wiener_snr);
   out.write_attribute("/", "subtomograms_averaged", static_cast<std::int64_t>(gold.used));
   out.write_attribute("/", "class_row", row);

@@ -185,6 +185,19 @@ double mean_fsc_past(const tomo::FscCurve& c, double k_per_nm) {
   return shells > 0 ? sum / shells : std::nan("");
 }
 
+void write_half_set_attributes(io::H5File& out, const tomo::HalfSetAverages& gold, tomo::CtfCorrection correction,
+                               double first_zero_per_nm, const tomo::FscCurve& fsc) {
+  out.write_attribute("/", "half_set_fsc_resolution_nm", gold.fsc.resolution_nm);
+  out.write_attribute("/", "half_set_threshold", tomo::gold_standard_threshold);
+  out.write_attribute("/", "half_set_1_size", static_cast<std::int64_t>(gold.sizes[0]));
+  out.write_attribute("/", "half_set_2_size", static_cast<std::int64_t>(gold.sizes[1]));
+  out.write_attribute("/", "ctf_correction", tomo::ctf_correction_name(correction));
+  if (!std::isnan(first_zero_per_nm)) {
+    out.write_attribute("/", "ctf_first_zero_per_nm", first_zero_per_nm);
+    out.write_attribute("/", "fsc_mean_beyond_first_ctf_zero", mean_fsc_past(fsc, first_zero_per_nm));
+  }
+}
+
 bool is_empty_map(const tomo::Volume& map) {
   return std::all_of(map.data.begin(), map.data.end(), [](float v) { return v == 0.0f; });
 }

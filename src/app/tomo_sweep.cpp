@@ -201,15 +201,7 @@ void recover(const StageContext& ctx) {
   out.write_attribute("/", "discrepancy_nm", d.resolution_nm);
   out.write_attribute("/", "fsc_definition", tomo::fsc_definition_name(definition));
   out.write_attribute("/", "discrepancy_first_below_nm", first_below_nm);
-  out.write_attribute("/", "half_set_fsc_resolution_nm", gold.fsc.resolution_nm);
-  out.write_attribute("/", "half_set_threshold", tomo::gold_standard_threshold);
-  out.write_attribute("/", "half_set_1_size", static_cast<std::int64_t>(gold.sizes[0]));
-  out.write_attribute("/", "half_set_2_size", static_cast<std::int64_t>(gold.sizes[1]));
-  out.write_attribute("/", "ctf_correction", tomo::ctf_correction_name(correction.mode));
-  if (!std::isnan(first_zero)) {
-    out.write_attribute("/", "ctf_first_zero_per_nm", first_zero);
-    out.write_attribute("/", "fsc_mean_beyond_first_ctf_zero", mean_fsc_past(d.fsc, first_zero));
-  }
+  write_half_set_attributes(out, gold, correction.mode, first_zero, d.fsc);
   out.write_attribute("/", "alignment", std::string("reference-free"));
   out.write_attribute("/", "headline",
                       cat("reference-free average of cluster ", cluster, " (", static_cast<int>(100 * cluster_fraction + 0.5),

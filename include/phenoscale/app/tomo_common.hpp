@@ -97,6 +97,13 @@ tomo::CtfCorrectionSettings ctf_correction(const core::Config& cfg, const std::s
 double first_ctf_zero_per_nm(const io::H5File& in);
 // Mean FSC over the shells past frequency k (1/nm); NaN when none lies past it.
 double mean_fsc_past(const tomo::FscCurve& c, double k_per_nm);
+// The root attributes both averaging stages (tomo average, tomo sweep) write
+// about an average: its gold-standard half sets (resolution at their
+// threshold, sizes), the CTF correction, and — when the data carry a CTF
+// (first_zero_per_nm not NaN) — where its first zero lies and the mean of
+// `fsc` (the average against the truth) beyond it.
+void write_half_set_attributes(io::H5File& out, const tomo::HalfSetAverages& gold, tomo::CtfCorrection correction,
+                               double first_zero_per_nm, const tomo::FscCurve& fsc);
 
 // True when class row `row` holds no density (the "no particle" class).
 bool is_empty_map(const tomo::Volume& map);
