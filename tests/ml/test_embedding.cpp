@@ -85,6 +85,16 @@ double nearest_centroid_purity(const std::vector<float>& y, const std::vector<in
 }
 
 // Range of column c of an N × dim layout.
+// 150 points with one feature: three groups of 50 at 0, 50 and 100 (unit
+// noise), so PCA has a single component to start an embedding from.
+void three_groups_on_a_line(std::vector<float>& x, std::vector<int>& label) {
+  for (std::uint64_t i = 0; i < 150; ++i) {
+    core::Rng rng(9, core::Stream::test, i);
+    label.push_back(static_cast<int>(i % 3));
+    x.push_back(static_cast<float>(50.0 * (i % 3) + rng.normal()));
+  }
+}
+
 double column_range(const std::vector<float>& y, std::uint64_t dim, std::uint64_t c) {
   double lo = y[c], hi = y[c];
   for (std::uint64_t i = 0; i < y.size() / dim; ++i) {
@@ -364,11 +374,7 @@ TEST(Umap, MoreComponentsThanFeatures) {
   // at random, independently, so all three unfold.
   std::vector<float> x;
   std::vector<int> label;
-  for (std::uint64_t i = 0; i < 150; ++i) {
-    core::Rng rng(9, core::Stream::test, i);
-    label.push_back(static_cast<int>(i % 3));
-    x.push_back(static_cast<float>(50.0 * (i % 3) + rng.normal()));
-  }
+  three_groups_on_a_line(x, label);
   UmapOptions o;
   o.n_components = 3;
   o.epochs = 100;
@@ -457,11 +463,7 @@ TEST(Embedding, OneFeatureStillUnfoldsIntoTwoDimensions) {
   // Three groups on a line: PCA has no second component, which is drawn at random.
   std::vector<float> x;
   std::vector<int> label;
-  for (std::uint64_t i = 0; i < 150; ++i) {
-    core::Rng rng(9, core::Stream::test, i);
-    label.push_back(static_cast<int>(i % 3));
-    x.push_back(static_cast<float>(50.0 * (i % 3) + rng.normal()));
-  }
+  three_groups_on_a_line(x, label);
   TsneOptions t;
   t.perplexity = 10;
   t.iterations = 400;
