@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Issue 12's held-out-seed figures (docs/performance.md, "edge/"; points 2, 3
+# and 4) by one command: the demo deck's edge chain — jobs/local/demo.sh's
+# stages, 2 ranks, `--set run.seed=S` — once per seed, then one table row per
+# seed from what the run wrote: phenotypes_summary.csv (the ARIs and the rare
+# sub-phenotype, scored against the planted truth by edge phenotype),
+# phenotypes_truth.csv (which phenotype holds the accelerating protrusions),
+# student/lambda_sweep.csv and stats.csv. Nothing here reads the planted
+# truth itself. About 6 minutes a seed on 2 cores; a seed whose run
+# directory already holds stats.csv is not run again.
+#   bash tests/bench/run_edge_seeds.sh [build_dir] SEED...
+#   (runs land in runs/edge-seeds/SEED; EDGE_SEEDS_OUT moves them)
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+build=$src/build
+if [ $# -gt 0 ] && [ -d "$1" ]; then build=$(cd "$1" && pwd); shift; fi
+[ $# -gt 0 ] || { echo "usage: run_edge_seeds.sh [build_dir] SEED..." >&2; exit 2; }
+source "$src/tests/bench/bench_env.sh"
+out=${EDGE_SEEDS_OUT:-$src/runs/edge-seeds}
+deck=$src/inputs/edge/demo.toml
+for seed in "$@"; do
+  dir=$out/$seed
+  [ -f "$dir/stats.csv" ] && continue
+  mkdir -p "$dir"
+  start=$(date +%s)
+  for stage in simulate window events denoise teacher student phenotype stats; do
+    mpirun -n 2 "$build/bin/phenoscale" -q edge "$stage" -c "$deck" --set run.seed="$seed" \
+      --set run.output_dir="$dir" >>"$dir/chain.log" 2>&1 || { echo "seed $seed: edge $stage failed; see $dir/chain.log" >&2; exit 1; }
+  done
+  echo "seed $seed: chain done in $(( $(date +%s) - start )) s" >&2
+done
+/usr/bin/python3 - "$out" "$@" <<'PY'
+import csv, sys
+out, seeds = sys.argv[1], sys.argv[2:]
+rows = lambda path: list(csv.DictReader(open(path)))
+print("| seed | teacher ARI: all / phenotyped | phenotype ARI | deep ARI | rare: precision / recall "
+      "| λ | drug, accelerating: p_greater (Holm) | null, accelerating: p_greater | null: smallest p (Holm) |")
+print("|---|---|---|---|---|---|---|---|---|")
+for seed in seeds:
+    d = f"{out}/{seed}"
+    s = rows(f"{d}/phenotypes_summary.csv")[0]
+    acc = [r for r in rows(f"{d}/phenotypes_truth.csv") if r["majority_planted"] == "accelerating"]
+    acc = max(acc, key=lambda r: int(r["matched_samples"]))["phenotype"] if acc else None
+    lam = next(r["lambda"] for r in rows(f"{d}/student/lambda_sweep.csv") if r["chosen"] == "1")
+    stats = rows(f"{d}/stats.csv")
+    def one(treatment):
+        r = [r for r in stats if r["treatment"] == treatment and r["phenotype"] == acc]
+        return r[0] if r else None
+    drug, null = one("drug"), one("null")
+    nulls = [(min(float(r["p_greater"]), float(r["p_less"])),
+              min(float(r["p_greater_holm"]), float(r["p_less_holm"]))) for r in stats if r["treatment"] == "null"]
+    smallest = min(nulls) if nulls else None
+    f = lambda x: f"{float(x):.3f}"
+    g = lambda x: f"{float(x):.2g}"
+    print(f"| {seed} | {f(s['teacher_ari_all'])} / {f(s['teacher_ari'])} | {f(s['phenotype_ari'])} "
+          f"| {f(s['deep_ari'])} | {f(s['rare_precision'])} / {f(s['rare_recall'])} | {float(lam):g} "
+          f"| {g(drug['p_greater']) + ' (' + g(drug['p_greater_holm']) + ')' if drug else '–'} "
+          f"| {g(null['p_greater']) if null else '–'} "
+          f"| {g(smallest[0]) + ' (' + g(smallest[1]) + ')' if smallest else '–'} |")
+PY
