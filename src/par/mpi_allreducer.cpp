@@ -2,7 +2,6 @@
 // communication of one gradient bucket overlaps backward of the next.
 #include <mpi.h>
 
-#include <algorithm>
 #include <type_traits>
 #include <vector>
 
