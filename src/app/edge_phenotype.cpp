@@ -543,12 +543,15 @@ void edge_phenotype(const StageContext& ctx) {
   }
   // Profiles and the scoring summary on rank 0 from the gathered series.
   const auto values = ctx.comm.gatherv(s.velocity.values);  // rank 0 writes the profiles
-  const auto all_teacher = ml::gather_values(teacher, ctx.comm);
+  const auto all_teacher = ctx.comm.gatherv(teacher);  // rank 0 scores, writes and logs
   const bool has_truth = ctx.comm.allreduce_max<int>(s.truth.empty() ? 0 : 1) == 1;
-  const auto all_truth = has_truth ? ml::gather_values(s.truth, ctx.comm) : std::vector<std::int64_t>{};
+  const auto all_truth = has_truth ? ctx.comm.gatherv(s.truth) : std::vector<std::int64_t>{};
   const std::string base = without_suffix(csv, ".csv");
   Scores sc;
-  if (has_truth) sc = score(all_truth, all_teacher, coarse, deep_id, deep);
+  if (has_truth)
+    par::collectively(ctx.comm, [&] {
+      if (ctx.comm.is_root()) sc = score(all_truth, all_teacher, coarse, deep_id, deep);
+    });
   if (ctx.comm.is_root() && has_truth) write_truth_composition(base + "_truth.csv", all_truth, coarse);
   if (ctx.comm.is_root()) {
     std::vector<std::int64_t> offsets{0};
