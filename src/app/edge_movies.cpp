@@ -113,9 +113,11 @@ std::int64_t condition_index(const std::vector<std::string>& names, const std::s
 
 // ---- simulate -------------------------------------------------------------------
 
-// Base phenotype proportions with the deck's drug effects applied: each
-// "condition:phenotype:delta" adds delta to that phenotype and takes it from
-// the others in proportion to their share.
+// Base phenotype proportions with the deck's drug effects applied: every
+// "condition:phenotype:delta" of this condition adds its delta to that
+// phenotype, and the phenotypes none of them names share the rest in
+// proportion to their base shares (edge::apply_effects: jointly, so each
+// named phenotype moves by exactly its delta).
 std::vector<double> condition_proportions(const core::Config& cfg, const std::string& condition) {
   std::vector<double> p = cfg.real_list("simulate.proportions");
   if (p.size() != static_cast<std::size_t>(edge::kPhenotypes))
@@ -125,22 +127,21 @@ std::vector<double> condition_proportions(const core::Config& cfg, const std::st
     if (!(p[k] >= 0.0) || !std::isfinite(p[k]))
       throw ConfigError(cat("simulate.proportions[", k, "] (", edge::phenotype_name(static_cast<edge::Phenotype>(k)),
                             ") = ", p[k], ": expected a finite proportion >= 0"));
+  std::vector<edge::ProportionEffect> effects;
   for (const auto& effect : cfg.string_list("simulate.effects")) {
     const auto a = effect.find(':'), b = effect.rfind(':');
     if (a == std::string::npos || a == b)
       throw ConfigError(cat("simulate.effects entry '", effect, "': expected condition:phenotype:delta"));
     if (effect.substr(0, a) != condition) continue;
     const std::string key = cat("simulate.effects entry '", effect, "': phenotype");
-    const auto target = static_cast<std::size_t>(edge::parse_phenotype(effect.substr(a + 1, b - a - 1), key));
+    const auto target = edge::parse_phenotype(effect.substr(a + 1, b - a - 1), key);
     const auto parsed = io::parse_double(effect.substr(b + 1));
     if (!parsed || !std::isfinite(*parsed))
       throw ConfigError(cat("simulate.effects entry '", effect, "': the delta '", effect.substr(b + 1),
                             "' is not a number (expected condition:phenotype:delta)"));
-    const double delta = *parsed;
-    double others = 0;
-    for (std::size_t k = 0; k < p.size(); ++k) others += k == target ? 0 : p[k];
-    for (std::size_t k = 0; k < p.size(); ++k) p[k] = k == target ? p[k] + delta : p[k] * (1 - (p[target] + delta)) / others;
+    effects.push_back({target, *parsed});
   }
+  p = edge::apply_effects(std::move(p), effects);
   double total = 0;
   for (std::size_t k = 0; k < p.size(); ++k) {
     if (p[k] < 0)
@@ -166,6 +167,18 @@ void check_conditions(const core::Config& cfg) {
                    "simulate.conditions");
   }
   for (const auto& c : conditions) condition_proportions(cfg, c);
+}
+
+// One log line per condition with the event proportions it plants, so a run's
+// log states the effect the statistics should find.
+void log_planted_proportions(const core::Config& cfg) {
+  for (const auto& c : cfg.string_list("simulate.conditions")) {
+    const auto p = condition_proportions(cfg, c);
+    std::string line = cat("edge simulate: condition ", c, " plants");
+    for (std::size_t k = 0; k < p.size(); ++k)
+      line += cat(k ? ", " : " ", edge::phenotype_name(static_cast<edge::Phenotype>(k)), " ", p[k]);
+    core::Log::info(line);
+  }
 }
 
 std::vector<MovieEntry> planned_cells(const core::Config& cfg) {
@@ -461,7 +474,8 @@ void add_edge_movie_keys(core::Schema& s) {
       .real_list("simulate.proportions", {0.30, 0.25, 0.20, 0.20, 0.05},
                  "Phenotype proportions of control events: steady, bursting, periodic, accelerating, bursting_early (rare)")
       .string_list("simulate.effects", {"drug:accelerating:0.10"},
-                   "Drug effects 'condition:phenotype:delta' (delta added to the proportion, the others rescaled; "
+                   "Drug effects 'condition:phenotype:delta' (delta added to the proportion; a condition's effects apply "
+                   "together, so each named phenotype moves by exactly its delta and the others are rescaled; "
                    "the condition must be one of simulate.conditions)")
       .integer("simulate.frames", 200, "Frames per movie (one block)", 20, 1e6)
       .real("simulate.frame_s", 5.0, "Frame interval, s", 1e-6, 1e6)
@@ -501,6 +515,7 @@ void add_edge_movie_keys(core::Schema& s) {
 void edge_simulate(const StageContext& ctx) {
   const auto& cfg = ctx.config;
   par::collectively(ctx.comm, [&] { check_conditions(cfg); });  // one error line, before any output
+  log_planted_proportions(cfg);
   const auto cells = planned_cells(cfg);
   const par::Range mine = par::BlockPartition::over(cells.size(), ctx.comm).range(ctx.comm.rank());
   if (cfg.string("simulate.kind") == "series") return simulate_series(ctx, cells, mine);

@@ -127,6 +127,29 @@ double event_velocity(Phenotype p, double t_frames, double period_frames) {
   throw ConfigError(msg.str());
 }
 
+std::vector<double> apply_effects(std::vector<double> base, const std::vector<ProportionEffect>& effects) {
+  std::vector<bool> named(base.size(), false);
+  double before = 0.0;
+  for (const double p : base) before += p;
+  for (const auto& e : effects) {
+    const auto k = static_cast<std::size_t>(e.phenotype);
+    if (k >= base.size()) {
+      std::ostringstream msg;
+      msg << "proportion effect: phenotype id " << k << " outside the " << base.size() << " proportions";
+      throw ConfigError(msg.str());
+    }
+    base[k] += e.delta;
+    named[k] = true;
+  }
+  double named_total = 0.0, others = 0.0;
+  for (std::size_t k = 0; k < base.size(); ++k) (named[k] ? named_total : others) += base[k];
+  if (others <= 0.0) return base;
+  const double scale = (before - named_total) / others;
+  for (std::size_t k = 0; k < base.size(); ++k)
+    if (!named[k]) base[k] *= scale;
+  return base;
+}
+
 void validate(const ProtrusionModel& m) {
   if (!(m.frame_s > 0.0) || !std::isfinite(m.frame_s)) bad_option("frame_s", m.frame_s, "a finite value > 0 s");
   if (m.frames < 1) bad_option("frames", m.frames, "an integer >= 1");

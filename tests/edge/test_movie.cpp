@@ -268,6 +268,31 @@ TEST(WindowSeries, PhenotypeProportionsMatchTheWeights) {
   EXPECT_LT(chi2, 16.27);  // p = 0.001
 }
 
+// The demo deck's drug: +0.10 accelerating and +0.05 early bursts on
+// steady/bursting/periodic/accelerating/bursting_early = 0.30/0.25/0.20/0.20/0.05.
+// By hand: accelerating 0.30, bursting_early 0.10, and the other three share
+// the remaining 0.60 in their base ratio 0.30 : 0.25 : 0.20 (× 0.8).
+TEST(ApplyEffects, EveryNamedPhenotypeMovesByExactlyItsDelta) {
+  const std::vector<double> base = {0.30, 0.25, 0.20, 0.20, 0.05};
+  const auto p = apply_effects(base, {{Phenotype::accelerating, 0.10}, {Phenotype::bursting_early, 0.05}});
+  const std::vector<double> expected = {0.24, 0.20, 0.16, 0.30, 0.10};
+  ASSERT_EQ(p.size(), expected.size());
+  for (std::size_t k = 0; k < p.size(); ++k) EXPECT_NEAR(p[k], expected[k], 1e-12) << "phenotype " << k;
+  // The order of the effects does not matter, and deltas on one phenotype add up.
+  EXPECT_EQ(apply_effects(base, {{Phenotype::bursting_early, 0.05}, {Phenotype::accelerating, 0.10}}), p);
+  const auto twice = apply_effects(base, {{Phenotype::accelerating, 0.04}, {Phenotype::accelerating, 0.06}});
+  EXPECT_NEAR(twice[3], 0.30, 1e-12);
+  EXPECT_NEAR(twice[0], 0.30 * 0.70 / 0.80, 1e-12);
+  EXPECT_EQ(apply_effects(base, {}), base);
+  // Every phenotype named: nothing to rescale, the deltas stand as given.
+  const auto all = apply_effects({0.5, 0.5, 0, 0, 0}, {{Phenotype::steady, -0.1}, {Phenotype::bursting, 0.1},
+                                                       {Phenotype::periodic, 0}, {Phenotype::accelerating, 0},
+                                                       {Phenotype::bursting_early, 0}});
+  EXPECT_EQ(all, (std::vector<double>{0.4, 0.6, 0, 0, 0}));
+  // Too large a delta leaves the others negative for the caller to report.
+  EXPECT_LT(apply_effects(base, {{Phenotype::steady, 1.5}})[1], 0.0);
+}
+
 TEST(WindowSeries, NoisyMeanProfilesKeepTheirShapes) {
   const std::vector<double> burst = mean_profile(Phenotype::bursting, 400, 45, 10);
   const auto peak = static_cast<int>(std::max_element(burst.begin(), burst.end()) - burst.begin());

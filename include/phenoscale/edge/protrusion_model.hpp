@@ -54,6 +54,24 @@ struct ProtrusionModel {
   double noise_phi = 0.5;                       // lag-1 coefficient of the AR(1) noise
 };
 
+// One planted drug effect: `delta` added to one phenotype's event proportion
+// (DeepHACKS' contrasts, e.g. "+10 points of accelerating protrusions").
+struct ProportionEffect {
+  Phenotype phenotype = Phenotype::steady;
+  double delta = 0.0;
+};
+
+// A condition's event proportions: `base` (kPhenotypes values) with every
+// effect's delta added to its phenotype (deltas on one phenotype add up) and
+// the phenotypes no effect names rescaled together so that the proportions
+// sum as before. Applied jointly, so each named phenotype moves by exactly its
+// delta; applied one after another, a second effect's rescaling would shrink
+// the first one's (+0.10 accelerating, then +0.05 early bursts, gave
+// accelerating +0.084). Values are not validated here: a delta can make one
+// negative (the caller reports it); when every phenotype is named nothing is
+// rescaled.
+std::vector<double> apply_effects(std::vector<double> base, const std::vector<ProportionEffect>& effects);
+
 // Throws ConfigError naming the first invalid field ("protrusion.<field> = <value>: expected ...").
 void validate(const ProtrusionModel& m);
 
