@@ -153,11 +153,15 @@ std::vector<double> condition_proportions(const core::Config& cfg, const std::st
   return p;
 }
 
+// Each condition's planted event proportions, condition -> proportions.
+using PlantedProportions = std::map<std::string, std::vector<double>>;
+
 // Checks simulate.conditions and simulate.effects before any movie is
-// written: there is a condition, and every effect entry parses, names a
+// written — there is a condition, and every effect entry parses, names a
 // condition of simulate.conditions (a misspelt one would otherwise plant no
-// effect, silently) and keeps every proportion >= 0.
-void check_conditions(const core::Config& cfg) {
+// effect, silently) and keeps every proportion >= 0 — and returns each
+// condition's proportions, computed once for every cell to draw from.
+PlantedProportions planned_proportions(const core::Config& cfg) {
   const auto conditions = cfg.string_list("simulate.conditions");
   if (conditions.empty()) throw ConfigError("simulate.conditions is empty: name at least one condition");
   if (const auto i = core::first_repeat(conditions); i < conditions.size())
@@ -166,14 +170,16 @@ void check_conditions(const core::Config& cfg) {
     find_condition(conditions, effect.substr(0, effect.find(':')), cat("simulate.effects entry '", effect, "'"),
                    "simulate.conditions");
   }
-  for (const auto& c : conditions) condition_proportions(cfg, c);
+  PlantedProportions planted;
+  for (const auto& c : conditions) planted[c] = condition_proportions(cfg, c);
+  return planted;
 }
 
 // One log line per condition with the event proportions it plants, so a run's
 // log states the effect the statistics should find.
-void log_planted_proportions(const core::Config& cfg) {
+void log_planted_proportions(const core::Config& cfg, const PlantedProportions& planted) {
   for (const auto& c : cfg.string_list("simulate.conditions")) {
-    const auto p = condition_proportions(cfg, c);
+    const auto& p = planted.at(c);
     std::string line = cat("edge simulate: condition ", c, " plants");
     for (std::size_t k = 0; k < p.size(); ++k)
       line += cat(k ? ", " : " ", edge::phenotype_name(static_cast<edge::Phenotype>(k)), " ", p[k]);
@@ -264,7 +270,8 @@ int sector_count(const core::Config& cfg) {
 
 // kind = "series": the planted window series cut into aligned samples directly
 // (no imaging, no windowing): benchmarks and statistics at scale.
-void simulate_series(const StageContext& ctx, const std::vector<MovieEntry>& cells, par::Range mine) {
+void simulate_series(const StageContext& ctx, const std::vector<MovieEntry>& cells, const PlantedProportions& by_condition,
+                     par::Range mine) {
   const auto& cfg = ctx.config;
   const auto names = condition_names(cells);
   const auto model = protrusion_model(cfg);
@@ -278,7 +285,7 @@ void simulate_series(const StageContext& ctx, const std::vector<MovieEntry>& cel
   for (std::uint64_t i = mine.begin; i < mine.end; ++i) {
     const auto& cell = cells[i];
     core::Rng rng(static_cast<std::uint64_t>(cfg.integer("run.seed")), core::Stream::edge_simulation, i);
-    const auto proportions = condition_proportions(cfg, cell.condition);
+    const auto& proportions = by_condition.at(cell.condition);
     for (int s = 0; s < sector_count(cfg); ++s) {
       const auto planted = edge::simulate_window_series(model, proportions, rng);
       for (const auto& e : planted.events) {
@@ -303,7 +310,8 @@ void simulate_series(const StageContext& ctx, const std::vector<MovieEntry>& cel
                       " aligned samples of ", cells.size(), " cells -> ", path));
 }
 
-void simulate_movies(const StageContext& ctx, const std::vector<MovieEntry>& cells, par::Range mine) {
+void simulate_movies(const StageContext& ctx, const std::vector<MovieEntry>& cells, const PlantedProportions& by_condition,
+                     par::Range mine) {
   const auto& cfg = ctx.config;
   const std::string dir = output_path(cfg, cfg.string("simulate.output"));
   make_parent_dir(ctx, (fs::path(dir) / "movies.csv").string());
@@ -314,7 +322,7 @@ void simulate_movies(const StageContext& ctx, const std::vector<MovieEntry>& cel
   par::collectively(ctx.comm, [&] {
     for (std::uint64_t i = mine.begin; i < mine.end; ++i) {
       core::Rng rng(static_cast<std::uint64_t>(cfg.integer("run.seed")), core::Stream::edge_simulation, i);
-      const auto cell = edge::simulate_cell(options, model, condition_proportions(cfg, cells[i].condition),
+      const auto cell = edge::simulate_cell(options, model, by_condition.at(cells[i].condition),
                                             cfg.real("window.width_nm"), rng);
       io::write_tiff_stack((fs::path(dir) / cells[i].movie).string(), cell.movie, 16);
       for (std::size_t s = 0; s < cell.sectors.size(); ++s)
@@ -514,12 +522,13 @@ void add_edge_movie_keys(core::Schema& s) {
 
 void edge_simulate(const StageContext& ctx) {
   const auto& cfg = ctx.config;
-  par::collectively(ctx.comm, [&] { check_conditions(cfg); });  // one error line, before any output
-  log_planted_proportions(cfg);
+  PlantedProportions planted;
+  par::collectively(ctx.comm, [&] { planted = planned_proportions(cfg); });  // one error line, before any output
+  log_planted_proportions(cfg, planted);
   const auto cells = planned_cells(cfg);
   const par::Range mine = par::BlockPartition::over(cells.size(), ctx.comm).range(ctx.comm.rank());
-  if (cfg.string("simulate.kind") == "series") return simulate_series(ctx, cells, mine);
-  simulate_movies(ctx, cells, mine);
+  if (cfg.string("simulate.kind") == "series") return simulate_series(ctx, cells, planted, mine);
+  simulate_movies(ctx, cells, planted, mine);
 }
 
 void edge_window(const StageContext& ctx) {
