@@ -181,7 +181,11 @@ void add_edge_teacher_keys(core::Schema& s) {
                     "Neighbour counts K of the kNN graph to sweep (K < samples; larger K, fewer communities)", 1)
       .string("teacher.select", "davies-bouldin", "Choose K by the lowest Davies-Bouldin or the highest silhouette",
               {"silhouette", "davies-bouldin"})
-      .real("teacher.resolution", 1.0, "Modularity resolution γ (louvain, leiden)", 1e-6, 1e6);
+      .real("teacher.resolution", 1.0, "Modularity resolution γ (louvain, leiden)", 1e-6, 1e6)
+      .integer("teacher.min_community_size", 10,
+               "Communities with fewer samples join the community they have the most kNN edges into, before K is "
+               "scored (PhenoGraph's min_cluster_size; 1: keep every community)",
+               1, 1e9);
 }
 
 void edge_denoise(const StageContext& ctx) {
@@ -254,6 +258,7 @@ void edge_teacher(const StageContext& ctx) {
   ml::CommunityOptions communities;
   communities.method = cfg.string("teacher.method");
   communities.resolution = cfg.real("teacher.resolution");
+  communities.min_size = static_cast<std::uint64_t>(cfg.integer("teacher.min_community_size"));
   communities.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
   ml::SilhouetteOptions quality;
   quality.seed = communities.seed;

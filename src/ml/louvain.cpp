@@ -8,6 +8,7 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
@@ -965,6 +966,47 @@ std::vector<std::int64_t> relabel_by_size(const std::vector<std::int64_t>& label
   return out;
 }
 
+// Communities smaller than `min_size` join the community their vertices are
+// best connected to (total edge weight into it; ties: the lower label, i.e.
+// the community that was larger when detected).
+// Seurat's FindClusters does this for singletons (group.singletons), and
+// PhenoGraph sets communities under min_cluster_size = 10 apart as outliers:
+// Infomap on a dense kNN graph can leave a one- or two-vertex community, and
+// the silhouette and Davies–Bouldin, which weigh every cluster alike, then
+// score the partition by that stray vertex (docs/methods.md §3.2). A small
+// community with no edge into a large one waits a round for its neighbours
+// to join one; one that never reaches a large community stays.
+std::vector<std::int64_t> merge_small_communities(const DistGraph& graph, std::vector<std::int64_t> labels,
+                                                  std::uint64_t span, std::uint64_t min_size, const par::Comm& comm) {
+  std::optional<Ghosts> ghosts;  // built only when something is small (the kNN graph can hold ~10^8 arcs)
+  for (;;) {
+    std::vector<std::int64_t> sizes(span, 0);
+    for (auto l : labels) ++sizes[l];
+    comm.allreduce_sum_inplace(sizes);
+    const auto small = [&](std::int64_t c) { return sizes[c] < static_cast<std::int64_t>(min_size); };
+    const auto occupied_and_small = [&](std::int64_t n) { return n > 0 && n < static_cast<std::int64_t>(min_size); };
+    if (std::none_of(sizes.begin(), sizes.end(), occupied_and_small)) return labels;  // sizes are global: all ranks
+    if (!ghosts) ghosts.emplace(graph, comm);
+    const auto all = ghosts->with_ghosts(labels);
+    std::vector<std::int64_t> next(labels);
+    std::int64_t moved = 0;
+    for (std::uint64_t v = 0; v < graph.local_vertices(); ++v) {
+      if (!small(labels[v])) continue;
+      std::map<std::int64_t, double> into;  // large community -> weight; ordered, so ties go to the lower id
+      for (auto e = graph.offsets[v]; e < graph.offsets[v + 1]; ++e) {
+        const std::int64_t c = all[ghosts->slot(e)];
+        if (!small(c)) into[c] += graph.weights[e];
+      }
+      auto best = into.end();
+      for (auto it = into.begin(); it != into.end(); ++it)
+        if (best == into.end() || it->second > best->second) best = it;
+      if (best != into.end()) next[v] = best->first, ++moved;
+    }
+    if (comm.allreduce_sum(moved) == 0) return labels;
+    labels = std::move(next);
+  }
+}
+
 }  // namespace
 
 std::vector<std::string> community_methods() {
@@ -990,6 +1032,15 @@ Communities detect_communities(const DistGraph& graph, const CommunityOptions& o
   for (auto l : p.labels) largest = std::max(largest, l);
   const auto span = static_cast<std::uint64_t>(comm.allreduce_max(largest) + 1);
   out.labels = relabel_by_size(p.labels, span, out.count, comm);
+  if (options.min_size > 1) {
+    const std::uint64_t found = out.count;
+    out.labels = relabel_by_size(merge_small_communities(graph, std::move(out.labels), found, options.min_size, comm),
+                                 found, out.count, comm);
+    out.merged = found - out.count;
+    if (out.merged > 0)
+      core::Log::info(cat("communities: ", out.merged, " of ", found, " communities had fewer than ", options.min_size,
+                          " vertices and joined their best-connected neighbour"));
+  }
   out.modularity = modularity(graph, out.labels, options.resolution, comm);
   return out;
 }

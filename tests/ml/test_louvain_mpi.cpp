@@ -4,7 +4,8 @@
 // modularity equal to igraph_modularity on the same partition (1e-10).
 // Leiden: a planted badly connected community that one-rank Louvain leaves
 // disconnected is split (leidenalg's partition), every community connected,
-// isolated vertices alone, k >= N rejected by the kNN search.
+// isolated vertices alone, k >= N rejected by the kNN search. min_size:
+// a planted small community joins its best-connected neighbour.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -298,6 +299,45 @@ TEST(Leiden, IsolatedVerticesStayAlone) {
   const auto none = run(ml::graph_from_arcs(5, {}, {}, {}, ml::Duplicates::sum, world()), "leiden", world());
   EXPECT_EQ(none.count, 5u);
   EXPECT_EQ(none.modularity, 0.0);
+}
+
+// CommunityOptions::min_size (PhenoGraph's min_cluster_size, Seurat's
+// group.singletons). Cliques A = {0..5} and B = {6..11} (weight 1) and a
+// tight triple S = {12, 13, 14} (weight 5 inside) that every method keeps
+// apart: 12 has 0.2 into A; 13 has 0.2 into B and 0.1 into A; 14 has no edge
+// out of S. With min_size 4, 12 joins A and 13 joins B in the first round;
+// 14 then has weight 5 into each, a tie that goes to the lower label (A:
+// equal sizes, lower ids). So A ∪ {12, 14} and B ∪ {13}; the reported
+// modularity is the merged partition's.
+TEST(MinSize, SmallCommunityJoinsBestConnectedNeighbour) {
+  std::vector<std::tuple<std::int64_t, std::int64_t, double>> e;
+  for (std::int64_t base : {0, 6})
+    for (std::int64_t u = base; u < base + 6; ++u)
+      for (std::int64_t v = u + 1; v < base + 6; ++v) e.push_back({u, v, 1.0});
+  e.insert(e.end(), {{12, 13, 5.0}, {12, 14, 5.0}, {13, 14, 5.0}, {12, 0, 0.2}, {13, 6, 0.2}, {13, 1, 0.1}});
+  const auto g = from_edges(15, e, world());
+  for (const std::string method : {"louvain", "igraph-louvain", "igraph-infomap"}) {
+    ml::CommunityOptions o;
+    o.method = method;
+    const auto kept = ml::detect_communities(g, o, world());
+    ASSERT_EQ(kept.count, 3u) << method;  // the fixture's premise: S is its own community
+    EXPECT_EQ(kept.merged, 0u) << method;
+    o.min_size = 4;
+    const auto merged = ml::detect_communities(g, o, world());
+    EXPECT_EQ(merged.count, 2u) << method;
+    EXPECT_EQ(merged.merged, 1u) << method;
+    const auto l = ml::gather_values(merged.labels, world());
+    const std::vector<std::int64_t> expected = {0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 1, 0};
+    EXPECT_EQ(l, expected) << method;
+    EXPECT_NEAR(merged.modularity, ml::modularity(g, merged.labels, 1.0, world()), 1e-12) << method;
+    EXPECT_LT(merged.modularity, kept.modularity) << method;  // merging is not a modularity move
+    o.min_size = 8;  // no community is large enough to join: nothing moves
+    EXPECT_EQ(ml::detect_communities(g, o, world()).count, 3u) << method;
+  }
+  // Isolated vertices have no community to join and stay alone.
+  ml::CommunityOptions o;
+  o.min_size = 2;
+  EXPECT_EQ(ml::detect_communities(ml::graph_from_arcs(5, {}, {}, {}, ml::Duplicates::sum, world()), o, world()).count, 5u);
 }
 
 // A deck error agreed by every rank: CollectiveError with the usage exit code.

@@ -38,6 +38,7 @@ struct CommunityOptions {
   std::uint64_t seed = 1;          // igraph's random choices (Leiden, Infomap); spectral's start vector and k-means
   std::uint64_t clusters = 0;      // spectral: k-means clusters; 0 = from the eigengap
   std::uint64_t max_clusters = 10; // spectral: the eigengap looks at the first max_clusters + 1 eigenvalues
+  std::uint64_t min_size = 1;      // communities smaller than this join their best-connected neighbour (1: none)
 };
 
 // One level of distributed Louvain/Leiden as seen by this rank (work and
@@ -55,6 +56,7 @@ struct Communities {
   std::vector<std::int64_t> labels;  // per local vertex; 0 = largest community
   std::uint64_t count = 0;
   double modularity = 0.0;           // of `labels` on the input graph, at `resolution`
+  std::uint64_t merged = 0;          // communities under CommunityOptions::min_size merged into others
   int levels = 0;                    // coarsening levels (1 for flat methods)
   std::vector<CommunityLevel> level_stats;  // distributed louvain and leiden only, one per level run
   std::string method;
@@ -63,7 +65,11 @@ struct Communities {
 // The names accepted by CommunityOptions::method.
 std::vector<std::string> community_methods();
 
-// Collective. Runs the method named by `options.method`.
+// Collective. Runs the method named by `options.method`; then, when
+// `options.min_size` > 1, every community smaller than it joins the community
+// its vertices have the most edge weight into (Seurat's group.singletons,
+// PhenoGraph's min_cluster_size), round by round until none can move. Labels
+// are renumbered by size afterwards and the modularity is the merged one's.
 Communities detect_communities(const DistGraph& graph, const CommunityOptions& options, const par::Comm& comm);
 
 // Collective. Modularity of a partition given as per-local-vertex labels
