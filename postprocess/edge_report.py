@@ -3,15 +3,24 @@
 
 Usage: /usr/bin/python3 postprocess/edge_report.py RUN_DIR
 
-Reads, from RUN_DIR, the outputs of edge teacher / student / phenotype / stats /
-cells under their default names (teacher_sweep.csv, teacher_profiles.csv,
-student/lambda_sweep.csv, phenotypes.csv, phenotypes_summary.csv,
-phenotypes_profiles.csv, phenotypes_truth.csv, phenotypes.h5, stats.csv, cells.csv,
-cells_groups.csv) and writes
+Reads, from RUN_DIR, the outputs of edge window / events / teacher / student /
+phenotype / stats / cells under their default names (windows/*.h5, events.h5,
+teacher_sweep.csv, teacher.h5, teacher_profiles.csv, student/lambda_sweep.csv,
+phenotypes.csv, phenotypes_summary.csv, phenotypes_profiles.csv,
+phenotypes_truth.csv, phenotypes.h5, stats.csv, cells.csv, cells_groups.csv) and
+writes (DeepHACKS, Ma et al. 2024, Figs. 1-4)
+  figures/velocity_maps/CELL.png  per movie: edge velocity, windows x time, with the detected
+                                  protrusion onsets (events.h5) marked
+  figures/teacher_sweep.png       mean silhouette and Davies-Bouldin index against the neighbour count K
+  figures/teacher_silhouette.png  silhouette plot of the chosen teacher partition: every sample's
+                                  silhouette (nan-euclidean on teacher.h5:/acf), sorted within clusters
   figures/teacher_profiles.png    mean velocity per teacher cluster against the aligned frame
   figures/phenotype_profiles.png  mean velocity per phenotype with its bootstrap 95 % band
   figures/tsne.png                t-SNE of the latent's principal components (phenotypes.h5:/tsne),
                                   coloured by phenotype
+  figures/tsne_density.png        the same t-SNE as a density per condition (one panel each)
+  figures/proportions.png         per contrast, each phenotype's pooled proportion in control and
+                                  treatment with its bootstrap percentile interval (stats.csv)
   figures/cells_umap.png          the cells' UMAP (umap_1, umap_2), coloured by cell group
   report.md                       the tables: teacher K sweep, λ sweep, phenotype summary, drug
                                   statistics, cell groups
@@ -20,6 +29,7 @@ file it was computed from (a later rerun upstream) is flagged as stale. Needs De
 python3-h5py, python3-numpy and python3-matplotlib.
 """
 import csv
+import glob
 import math
 import os
 import sys
@@ -27,7 +37,7 @@ import sys
 import h5py
 import numpy as np
 
-from report_common import atomic_savefig, atomic_write_text, plt
+from report_common import atomic_savefig, atomic_write_text, plt, text
 
 NOT_RUN = "not run"
 FIGURES = []  # written by this run, in order
@@ -99,8 +109,142 @@ def profile_groups(rows, key):
     return {g: sorted(rs, key=lambda r: float(r["frame"])) for g, rs in sorted(groups.items())}
 
 
+def velocity_maps_section(path, figs, lines):
+    """One heat map per movie (windows x time) from edge window's maps, onsets from edge events."""
+    lines += ["## Velocity maps", ""]
+    maps = sorted(glob.glob(path("windows", "*.h5")))
+    if not maps:
+        lines += [f"Velocity maps: {NOT_RUN} (no windows/*.h5; imported series have none).", ""]
+        return
+    onsets = {}
+    events = path("events.h5")
+    if os.path.exists(events):
+        with h5py.File(events, "r") as f:
+            if all(k in f for k in ("cell_id", "window", "onset_frame")):
+                for c, w, t in zip(f["cell_id"][()], f["window"][()], f["onset_frame"][()]):
+                    onsets.setdefault(int(c), []).append((int(w), int(t)))
+    movies = []
+    for m in maps:
+        with h5py.File(m, "r") as f:
+            if "velocity" not in f:
+                sys.exit(f"edge_report: {m}: no /velocity; expected a velocity map written by edge window")
+            movies.append((m, f["velocity"][()].astype(float), int(f.attrs.get("cell_id", -1)),
+                           text(f.attrs.get("condition", "")), float(f.attrs.get("frame_s", 1.0))))
+    finite = np.concatenate([np.abs(v[np.isfinite(v)]) for _, v, *_ in movies])
+    vmax = float(np.percentile(finite, 99)) if finite.size else 1.0  # one colour scale for every movie
+    out = os.path.join(figs, "velocity_maps")
+    os.makedirs(out, exist_ok=True)
+    for m, v, cell, condition, frame_s in movies:
+        fig, ax = plt.subplots(figsize=(6, 3))
+        im = ax.imshow(v, aspect="auto", origin="lower", cmap="RdBu_r", vmin=-vmax, vmax=vmax, interpolation="nearest",
+                       extent=(-0.5 * frame_s, (v.shape[1] - 0.5) * frame_s, -0.5, v.shape[0] - 0.5))
+        marks = onsets.get(cell, [])
+        if marks:
+            ax.scatter([t * frame_s for _, t in marks], [w for w, _ in marks], s=6, color="k", marker="|", lw=0.8,
+                       label="protrusion onset")
+            ax.legend(fontsize=6, loc="upper right")
+        ax.set_xlabel("time (s)"); ax.set_ylabel("window")
+        ax.set_title(f"cell {cell} ({condition}): edge velocity", fontsize=9)
+        fig.colorbar(im, ax=ax, label="nm/s (protrusion > 0)")
+        atomic_savefig(fig, os.path.join(out, os.path.splitext(os.path.basename(m))[0] + ".png"))
+    FIGURES.append(f"velocity_maps/ ({len(movies)} movies)")
+    lines += [f"{len(movies)} movies: edge velocity per probing window and frame (red protrusion, blue retraction; "
+              f"one colour scale, ±{vmax:.3g} nm/s, the 99th percentile of |v|), the protrusion onsets edge events "
+              "detected marked: figures/velocity_maps/*.png.", ""]
+
+
+def nan_euclidean_sums(queries, rows, labels, clusters):
+    """Per query, the sum of its nan-euclidean distances (scikit-learn's: the squared differences over the
+    coordinates both rows have, scaled by d / their number) to the rows of each cluster."""
+    d = rows.shape[1]
+    mr, xr = np.isfinite(rows).astype(float), np.nan_to_num(rows)
+    onehot = np.zeros((len(rows), clusters))
+    onehot[np.arange(len(rows)), labels] = 1.0
+    sums = np.zeros((len(queries), clusters))
+    for first in range(0, len(queries), 256):
+        q = queries[first:first + 256]
+        mq, xq = np.isfinite(q).astype(float), np.nan_to_num(q)
+        present = mq @ mr.T
+        sq = (xq ** 2) @ mr.T + mq @ (xr ** 2).T - 2.0 * xq @ xr.T
+        with np.errstate(invalid="ignore", divide="ignore"):
+            dist = np.sqrt(np.maximum(sq, 0.0) * d / present)
+        dist[present == 0] = np.nan
+        sums[first:first + 256] = np.nan_to_num(dist) @ onehot
+    return sums
+
+
+def teacher_silhouettes(acf, labels, limit=6000, seed=0):
+    """Every sample's silhouette (scikit-learn's definition) under the teacher's nan-euclidean distance: all
+    samples when there are at most `limit`, else a seeded sample of `limit` of them, each against all samples
+    (phenoscale's sampled silhouette). Returns (query indices, silhouettes)."""
+    ids, dense = np.unique(labels, return_inverse=True)
+    n = len(acf)
+    queries = np.arange(n) if n <= limit else np.sort(np.random.default_rng(seed).choice(n, limit, replace=False))
+    sums = nan_euclidean_sums(acf[queries], acf, dense, len(ids))
+    sizes = np.bincount(dense, minlength=len(ids)).astype(float)
+    own = dense[queries]
+    a = sums[np.arange(len(queries)), own] / np.maximum(sizes[own] - 1, 1)
+    other = sums / sizes
+    other[np.arange(len(queries)), own] = np.inf
+    b = other.min(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.where(np.maximum(a, b) > 0, (b - a) / np.maximum(a, b), 0.0)
+    s[sizes[own] <= 1] = 0.0
+    return queries, s
+
+
+def teacher_silhouette_figures(path, figs, lines, rows):
+    """Fig. 2a: the K sweep's mean silhouette and Davies-Bouldin; a silhouette plot of the chosen partition."""
+    ks = [number(r["neighbours"]) for r in rows]
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(8, 3.2))
+    for ax, key, name in ((a1, "silhouette", "mean silhouette (higher: better)"),
+                          (a2, "davies_bouldin", "Davies-Bouldin index (lower: better)")):
+        ax.plot(ks, [number(r[key]) for r in rows], "o-", color="0.3", lw=1)
+        for r in rows:
+            ax.annotate(fmt(r["clusters"]), (number(r["neighbours"]), number(r[key])), fontsize=6,
+                        textcoords="offset points", xytext=(0, 4), ha="center")
+            if fmt(r["chosen"]) == "1":
+                ax.plot([number(r["neighbours"])], [number(r[key])], "o", color="tab:red", ms=8, mfc="none")
+        ax.set_xscale("log"); ax.set_xticks(ks); ax.set_xticklabels([fmt(k) for k in ks], fontsize=7)
+        ax.minorticks_off()
+        ax.set_xlabel("neighbours K (annotated: communities)"); ax.set_title(name, fontsize=9)
+    save(fig, figs, "teacher_sweep.png")
+    lines += ["Mean silhouette and Davies-Bouldin index of each K's partition, the chosen K circled: "
+              "figures/teacher_sweep.png.", ""]
+    h5 = path("teacher.h5")
+    if not os.path.exists(h5):
+        lines += [f"Teacher silhouette plot: {NOT_RUN} (no teacher.h5).", ""]
+        return
+    with h5py.File(h5, "r") as f:
+        if "acf" not in f or "labels" not in f:
+            sys.exit(f"edge_report: {h5}: expected /acf and /labels, written by edge teacher")
+        acf, labels = f["acf"][()].astype(float), f["labels"][()].astype(int)
+        distance, ours = text(f.attrs.get("distance", "nan-euclidean")), number(f.attrs.get("silhouette"))
+    if distance != "nan-euclidean":  # zero-filled lags: missing lags are 0, the plain Euclidean distance
+        acf = np.nan_to_num(acf)
+    queries, s = teacher_silhouettes(acf, labels)
+    clusters = np.unique(labels)
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    y = 0
+    for colour, c in zip(colours(len(clusters)), clusters):
+        v = np.sort(s[labels[queries] == c])
+        ax.fill_betweenx(np.arange(y, y + len(v)), 0, v, color=colour, lw=0)
+        ax.text(-0.05, y + len(v) / 2, str(c), fontsize=7, ha="right", va="center")
+        y += len(v) + max(len(queries) // 100, 2)
+    ax.axvline(s.mean(), color="tab:red", ls="--", lw=1, label=f"mean {s.mean():.3f}")
+    ax.set_yticks([]); ax.set_xlabel("silhouette"); ax.set_ylabel("teacher cluster")
+    ax.set_title("silhouette plot of the chosen teacher partition", fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    save(fig, figs, "teacher_silhouette.png")
+    which = (f"all {len(labels)} samples" if len(queries) == len(labels) else
+             f"{len(queries)} of the {len(labels)} samples (seeded), each against all")
+    lines += [f"Silhouette plot of the chosen partition ({distance} distances of the ACF vectors; {which}): mean "
+              f"{s.mean():.4f} here, {fmt(ours, 4)} by edge teacher; {np.mean(s < 0):.1%} of the samples sit closer "
+              "to another cluster (silhouette < 0): figures/teacher_silhouette.png.", ""]
+
+
 def teacher_section(path, figs, lines):
-    lines += ["## Teacher: ACF pre-clustering, K by silhouette", ""]
+    lines += ["## Teacher: ACF pre-clustering, K over a grid", ""]
     sweep = path("teacher_sweep.csv")
     if not os.path.exists(sweep):
         lines += [f"Teacher: {NOT_RUN} (no teacher_sweep.csv).", ""]
@@ -109,12 +253,14 @@ def teacher_section(path, figs, lines):
         lines += stale(path, "teacher_sweep.csv", "denoised.h5")
         chosen = [r for r in rows if fmt(r.get("chosen")) == "1"]
         if chosen:
-            lines += [f"K = {fmt(chosen[0]['neighbours'])} neighbours chosen: {fmt(chosen[0]['clusters'])} clusters "
-                      f"(silhouette {fmt(chosen[0]['silhouette'])}).", ""]
+            lines += [f"K = {fmt(chosen[0]['neighbours'])} neighbours chosen (teacher.select): "
+                      f"{fmt(chosen[0]['clusters'])} clusters (silhouette {fmt(chosen[0]['silhouette'])}, "
+                      f"Davies-Bouldin {fmt(chosen[0]['davies_bouldin'])}).", ""]
         lines += table(["neighbours K", "clusters", "silhouette", "Davies-Bouldin", "modularity", "chosen"],
                        [[fmt(r["neighbours"]), fmt(r["clusters"]), fmt(r["silhouette"]), fmt(r["davies_bouldin"]),
                          fmt(r["modularity"]), "yes" if fmt(r["chosen"]) == "1" else ""] for r in rows])
         lines.append("")
+        teacher_silhouette_figures(path, figs, lines, rows)
     profiles = path("teacher_profiles.csv")
     if not os.path.exists(profiles):
         lines += [f"Teacher cluster profiles: {NOT_RUN} (no teacher_profiles.csv).", ""]
@@ -258,12 +404,85 @@ def phenotype_section(path, figs, lines):
                           bbox_to_anchor=(1.01, 0.5))
                 save(fig, figs, "tsne.png")
                 tsne_note = f"t-SNE of {len(labels)} samples coloured by phenotype: figures/tsne.png."
+                if "condition" in f:
+                    names = text(f.attrs.get("conditions", "")).split("\n")
+                    tsne_note += " " + tsne_density(figs, xy, labels, f["condition"][()].astype(int), names)
             else:
                 tsne_note = f"t-SNE: {NOT_RUN} (phenotypes.h5 has no /tsne; phenotype.tsne = false)."
     lines += [tsne_note, ""]
 
 
-def stats_section(path, lines):
+def smoothed_density(xy, extent, bins=80, sigma=1.5):
+    """A 2-D histogram of the points on `extent`, Gaussian-smoothed (sigma in bins), summing to 1."""
+    h, _, _ = np.histogram2d(xy[:, 0], xy[:, 1], bins=bins, range=extent)
+    r = np.arange(-int(3 * sigma), int(3 * sigma) + 1)
+    kernel = np.exp(-0.5 * (r / sigma) ** 2)
+    kernel /= kernel.sum()
+    h = np.apply_along_axis(lambda v: np.convolve(v, kernel, mode="same"), 0, h)
+    h = np.apply_along_axis(lambda v: np.convolve(v, kernel, mode="same"), 1, h)
+    return h / max(h.sum(), 1e-300)
+
+
+def tsne_density(figs, xy, labels, condition, names):
+    """Fig. 2d-style density overlays: the t-SNE's sample density per condition on one scale, each
+    phenotype's label at its median position."""
+    ids = sorted(set(condition.tolist()))
+    pad = 0.02 * (xy.max(axis=0) - xy.min(axis=0))
+    extent = [[xy[:, 0].min() - pad[0], xy[:, 0].max() + pad[0]], [xy[:, 1].min() - pad[1], xy[:, 1].max() + pad[1]]]
+    dens = {k: smoothed_density(xy[condition == k], extent) for k in ids}
+    top = max(d.max() for d in dens.values())
+    fig, axes = plt.subplots(1, len(ids), figsize=(3.2 * len(ids), 3.2), squeeze=False)
+    for ax, k in zip(axes[0], ids):
+        ax.imshow(dens[k].T, origin="lower", cmap="magma", vmin=0, vmax=top, aspect="auto",
+                  extent=(extent[0][0], extent[0][1], extent[1][0], extent[1][1]))
+        for p in sorted(set(labels[labels >= 0].tolist())):
+            mx, my = np.median(xy[labels == p], axis=0)
+            ax.text(mx, my, str(p), color="cyan", fontsize=8, ha="center", va="center", weight="bold")
+        name = names[k] if 0 <= k < len(names) and names[k] else f"condition {k}"
+        ax.set_title(f"{name} (n={int(np.sum(condition == k))})", fontsize=9)
+        ax.set_xticks([]); ax.set_yticks([])
+    save(fig, figs, "tsne_density.png")
+    return ("Its sample density per condition (each a density summing to 1, one colour scale; phenotype numbers "
+            "at their medians): figures/tsne_density.png.")
+
+
+def proportion_bars(figs, rows, label):
+    """Fig. 2e/3-style bars: per contrast, each phenotype's pooled proportion in control and treatment with
+    its percentile interval; stars by the Holm-adjusted one-sided p (* < 0.05, ** < 0.01, *** < 0.001)."""
+    contrasts = list(dict.fromkeys((r["experiment"], r["control"], r["treatment"]) for r in rows))
+    has_ci = bool(rows) and "control_ci_low" in rows[0]
+    fig, axes = plt.subplots(1, len(contrasts), figsize=(max(3.0, 0.55 * len(rows) / len(contrasts) + 1.5)
+                                                          * len(contrasts), 3.2), squeeze=False)
+    for ax, (e, control, treatment) in zip(axes[0], contrasts):
+        rs = [r for r in rows if (r["experiment"], r["control"], r["treatment"]) == (e, control, treatment)]
+        x = np.arange(len(rs))
+        for shift, side, colour, name in ((-0.2, "control", "0.6", control), (0.2, "treatment", "tab:red", treatment)):
+            p = np.array([number(r[f"{side}_proportion"]) for r in rs])
+            err = None
+            if has_ci:
+                lo = np.array([number(r[f"{side}_ci_low"]) for r in rs])
+                hi = np.array([number(r[f"{side}_ci_high"]) for r in rs])
+                err = np.vstack([np.maximum(p - lo, 0), np.maximum(hi - p, 0)])
+            ax.bar(x + shift, p, 0.4, yerr=err, color=colour, capsize=2, error_kw={"lw": 0.8}, label=name)
+        for i, r in enumerate(rs):
+            q = min(number(r.get("p_greater_holm", r["p_greater"])), number(r.get("p_less_holm", r["p_less"])))
+            stars = "***" if q < 0.001 else "**" if q < 0.01 else "*" if q < 0.05 else ""
+            if stars:
+                top = max(number(r.get("treatment_ci_high", r["treatment_proportion"])),
+                          number(r.get("control_ci_high", r["control_proportion"])))
+                ax.text(i, top + 0.01, stars, ha="center", fontsize=8)
+        ax.set_xticks(x); ax.set_xticklabels([fmt(r[label]) for r in rs], fontsize=8)
+        ax.set_xlabel(label.replace("_", " ")); ax.set_ylabel("pooled proportion")
+        ax.set_title(f"experiment {fmt(e)}: {treatment} vs {control}", fontsize=9)
+        ax.legend(fontsize=7)
+    save(fig, figs, "proportions.png")
+    return ("Pooled proportions per phenotype, control and treatment, with " +
+            ("their bootstrap percentile intervals" if has_ci else "no intervals (stats.csv predates its "
+             "control_ci_*/treatment_ci_* columns; rerun edge stats)") +
+            "; stars: Holm-adjusted one-sided p < 0.05 / 0.01 / 0.001: figures/proportions.png.")
+
+
+def stats_section(path, figs, lines):
     lines += ["## Drug statistics: bootstrap of cells", ""]
     stats = path("stats.csv")
     if not os.path.exists(stats):
@@ -293,6 +512,8 @@ def stats_section(path, lines):
                      fmt(r["p_greater_fraction"]), fmt(r["p_less_fraction"]), fmt(r["cohens_d"]), holm(r)]
                     for r in rows])
     lines.append("")
+    if rows:
+        lines += [proportion_bars(figs, rows, label), ""]
 
 
 def cells_section(path, figs, lines):
@@ -351,10 +572,11 @@ def main():
     path = lambda *name: os.path.join(run, *name)
     lines = ["# edge report (DeepHACKS)", "",
              f"Run directory: {os.path.abspath(run)}. Velocities are aligned at the protrusion onset (frame 0).", ""]
+    velocity_maps_section(path, figs, lines)
     teacher_section(path, figs, lines)
     student_section(path, lines)
     phenotype_section(path, figs, lines)
-    stats_section(path, lines)
+    stats_section(path, figs, lines)
     cells_section(path, figs, lines)
     lines += ["Figures: " + (", ".join(f"figures/{n}" for n in FIGURES) if FIGURES else "none"), ""]
     atomic_write_text(path("report.md"), "\n".join(lines))

@@ -9,7 +9,9 @@
 // ("p_greater_fraction"), and the add-one estimate (1 + #{d_r ≤ 0})/(1 + R)
 // ("p_greater"), which is never 0 and is the one we report. The last two
 // columns are those p-values Holm-adjusted over one contrast's table (every
-// phenotype, both directions), for a reader who scans the rows for p < 0.05.
+// phenotype, both directions), for a reader who scans the rows for p < 0.05;
+// the four after them are each pooled proportion's own percentile interval
+// (the error bars of the report's proportion bars).
 // cells: single-cell phenotypes (§2 "single-cell phenotypes"): per-cell
 // proportions of the phenotypes for cells with enough samples, z-scored, a
 // 3-D UMAP (10 neighbours, min_dist 0.1), kNN-graph communities on it with K
@@ -163,7 +165,7 @@ void edge_stats(const StageContext& ctx) {
   for (auto e : s.experiment) experiments = std::max(experiments, e + 1);
   experiments = ctx.comm.allreduce_max(experiments);
   std::vector<std::string> t_exp, t_ctrl, t_treat;
-  std::vector<std::vector<double>> cols(17);
+  std::vector<std::vector<double>> cols(21);
   std::size_t skipped = 0;
   for (std::int64_t e = 0; e < experiments; ++e) {
     const ExperimentObservations x = experiment_observations(p, e, clusters, ctx.comm);
@@ -192,7 +194,9 @@ void edge_stats(const StageContext& ctx) {
                               b.ci_percentile[2 * mc], b.ci_percentile[2 * mc + 1], b.p_greater[mc], b.p_less[mc],
                               seed_p(b.p_greater[mc], b.replicates), seed_p(b.p_less[mc], b.replicates),
                               b.p_two_sided[mc], b.cohens_d[mc], double(b.replicates), b.p_greater_holm[mc],
-                              b.p_less_holm[mc]};
+                              b.p_less_holm[mc], b.ci_proportion[2 * (ci * C + c)],
+                              b.ci_proportion[2 * (ci * C + c) + 1], b.ci_proportion[2 * (ti * C + c)],
+                              b.ci_proportion[2 * (ti * C + c) + 1]};
         for (std::size_t j = 0; j < cols.size(); ++j) cols[j].push_back(row[j]);
       }
     }
@@ -208,7 +212,8 @@ void edge_stats(const StageContext& ctx) {
                         {cfg.string("stats.labels"), "control_cells", "treatment_cells", "control_proportion",
                          "treatment_proportion", "difference", "ci_low", "ci_high", "p_greater", "p_less",
                          "p_greater_fraction", "p_less_fraction", "p_two_sided", "cohens_d", "replicates",
-                         "p_greater_holm", "p_less_holm"},
+                         "p_greater_holm", "p_less_holm", "control_ci_low", "control_ci_high", "treatment_ci_low",
+                         "treatment_ci_high"},
                         cols);
   ctx.comm.barrier();
   // The table as the paper prints it: one line per contrast and phenotype.

@@ -32,6 +32,7 @@ void write_outputs(const StageContext& ctx, const std::string& path, const std::
   io::write_samples(out, "/proportions", res.proportions.data(), root ? K : 0, {C});
   io::write_samples(out, "/difference", res.difference.data(), root ? M : 0, {C});
   io::write_samples(out, "/ci_percentile", res.ci_percentile.data(), root ? M : 0, {C, 2});
+  io::write_samples(out, "/ci_proportion", res.ci_proportion.data(), root ? K : 0, {C, 2});
   io::write_samples(out, "/ci_bca", res.ci_bca.data(), root ? M : 0, {C, 2});
   io::write_samples(out, "/p_greater", res.p_greater.data(), root ? M : 0, {C});
   io::write_samples(out, "/p_less", res.p_less.data(), root ? M : 0, {C});
@@ -62,7 +63,8 @@ void write_table(const StageContext& ctx, const std::string& path, const ml::Boo
         "cluster",        "condition",          "control",         "proportion",       "control_proportion",
         "difference",     "ci_percentile_low",  "ci_percentile_high", "ci_bca_low",    "ci_bca_high",
         "p_greater",      "p_less",             "p_two_sided",     "cohens_d",         "p_greater_holm",
-        "p_less_holm"};
+        "p_less_holm",    "proportion_ci_low",  "proportion_ci_high", "control_proportion_ci_low",
+        "control_proportion_ci_high"};
     std::vector<std::vector<double>> col(header.size());
     const std::uint64_t C = res.clusters;
     const auto control_index = static_cast<std::uint64_t>(
@@ -77,7 +79,9 @@ void write_table(const StageContext& ctx, const std::string& path, const ml::Boo
                               res.difference[at], res.ci_percentile[2 * at], res.ci_percentile[2 * at + 1],
                               res.ci_bca[2 * at], res.ci_bca[2 * at + 1], res.p_greater[at], res.p_less[at],
                               res.p_two_sided[at], res.cohens_d[at], res.p_greater_holm[at],
-                              res.p_less_holm[at]};
+                              res.p_less_holm[at], res.ci_proportion[2 * (k * C + c)],
+                              res.ci_proportion[2 * (k * C + c) + 1], res.ci_proportion[2 * (control_index * C + c)],
+                              res.ci_proportion[2 * (control_index * C + c) + 1]};
         for (std::size_t j = 0; j < header.size(); ++j) col[j].push_back(row[j]);
       }
     }

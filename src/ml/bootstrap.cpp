@@ -355,6 +355,14 @@ BootstrapResult bootstrap(const CellTable& table, const BootstrapOptions& option
   res.ci_percentile.assign(M * C * 2, kNaN);
   res.ci_bca.assign(M * C * 2, kNaN);
   std::vector<double> d(R);
+  res.ci_proportion.assign(K * C * 2, kNaN);
+  for (std::uint64_t k = 0; k < K; ++k)
+    for (std::uint64_t c = 0; c < C; ++c) {
+      for (std::uint64_t r = 0; r < R; ++r) d[r] = res.replicate_proportions[(r * K + k) * C + c];
+      std::sort(d.begin(), d.end());
+      res.ci_proportion[2 * (k * C + c)] = quantile_sorted(d, alpha / 2);
+      res.ci_proportion[2 * (k * C + c) + 1] = quantile_sorted(d, 1 - alpha / 2);
+    }
   for (std::uint64_t m = 0; m < M; ++m) {
     const std::size_t tk = tks[m];
     for (std::uint64_t c = 0; c < C; ++c) {

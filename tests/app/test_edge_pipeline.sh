@@ -9,7 +9,8 @@
 #     profiles' means and counts are recomputed from phenotypes.h5.
 #  3. Contracts: phenotypes.csv's header and one row per sample; stats.csv
 #     prints both p definitions; the stats table's pooled proportions are
-#     recomputed from phenotypes.csv.
+#     recomputed from phenotypes.csv. Then postprocess/edge_report.py on the
+#     chain: every figure, its silhouette plot against scikit-learn's.
 #  4. import (long and wide CSV) → teacher → student → phenotype on imported
 #     series alone (no cells, no conditions); stats then refuses clearly.
 #  5. Bad input: movies with frames of different sizes, a frame with no cell,
@@ -258,6 +259,45 @@ for r in rows:
     for side, name in (('control', r['control']), ('treatment', r['treatment'])):
         expected = count[(name, r['phenotype'])] / total[name]
         assert abs(float(r[side + '_proportion']) - expected) < 1e-12, (r, expected)
+        assert float(r[side + '_ci_low']) <= float(r[side + '_proportion']) <= float(r[side + '_ci_high']), (side, r)
+# One bootstrap per experiment: the control's interval is the same in every contrast against it.
+control_ci = collections.defaultdict(set)
+for r in rows:
+    control_ci[(r['experiment'], r['phenotype'])].add((r['control_ci_low'], r['control_ci_high']))
+assert all(len(v) == 1 for v in control_ci.values()), control_ci
+PY
+
+# --- report: postprocess/edge_report.py on the chain above ---------------------------------
+# Every figure the issue asks for is written (a PNG per movie's velocity map);
+# the silhouette plot's per-sample values equal scikit-learn's silhouette_samples
+# on scikit-learn's nan_euclidean distances, and their mean the teacher's
+# (exact at this size).
+if $PY "$SRC/postprocess/edge_report.py" np1 >report.log 2>&1; then pass "edge_report.py ran"; else fail "edge_report.py: $(tail -n 3 report.log)"; fi
+$PY - np1 "$SRC/postprocess" <<'PY' && pass "report: every figure; silhouette plot = scikit-learn's, mean = edge teacher's" || fail "edge report content"
+import sys, os, glob, h5py, numpy as np
+from sklearn.metrics import silhouette_samples
+from sklearn.metrics.pairwise import nan_euclidean_distances
+d = sys.argv[1]
+sys.path.insert(0, sys.argv[2])
+import edge_report
+for name in ('teacher_sweep', 'teacher_silhouette', 'teacher_profiles', 'phenotype_profiles', 'tsne', 'tsne_density',
+             'proportions', 'cells_umap'):
+    assert open(f'{d}/figures/{name}.png', 'rb').read(8) == b'\x89PNG\r\n\x1a\n', name
+movies = sorted(os.path.basename(m)[:-3] for m in glob.glob(d + '/windows/*.h5'))
+maps = sorted(os.path.basename(m)[:-4] for m in glob.glob(d + '/figures/velocity_maps/*.png'))
+assert movies and maps == movies, (movies, maps)
+report = open(d + '/report.md').read()
+for needle in ('figures/velocity_maps/', 'figures/teacher_silhouette.png', 'figures/tsne_density.png',
+               'figures/proportions.png', 'with their bootstrap percentile intervals'):
+    assert needle in report, needle
+with h5py.File(d + '/teacher.h5', 'r') as f:
+    acf, labels, ours = f['acf'][()].astype(float), f['labels'][()], float(f.attrs['silhouette'])
+queries, s = edge_report.teacher_silhouettes(acf, labels)
+assert len(queries) == len(labels)
+peer = silhouette_samples(nan_euclidean_distances(acf), labels, metric='precomputed')
+assert np.abs(s - peer).max() < 1e-6, np.abs(s - peer).max()  # float64 rounding of two distance formulas
+assert abs(s.mean() - ours) < 1e-6, (s.mean(), ours)
+print(len(movies), 'velocity maps; silhouette', round(ours, 4), 'over', len(labels), 'samples')
 PY
 
 # --- 4. imported series alone ------------------------------------------------------------------

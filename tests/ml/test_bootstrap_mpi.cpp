@@ -104,6 +104,7 @@ void expect_matches_numpy(const std::string& name) {
   expect_near_all(res.p_less, expected(f.path, "p_less"), "p_less");
   expect_near_all(res.p_two_sided, expected(f.path, "p_two_sided"), "p_two_sided");
   expect_near_all(res.ci_percentile, expected(f.path, "ci_percentile"), "ci_percentile");
+  expect_near_all(res.ci_proportion, expected(f.path, "ci_proportion"), "ci_proportion");
   expect_near_all(res.bias_correction, expected(f.path, "bca_bias_correction"), "bca_bias_correction");
   expect_near_all(res.acceleration, expected(f.path, "bca_acceleration"), "bca_acceleration");
   expect_near_all(res.ci_bca, expected(f.path, "ci_bca"), "ci_bca");
@@ -194,6 +195,7 @@ TEST(Bootstrap, IdenticalToASingleRankRun) {
   expect_identical(ours.p_greater_holm, serial.p_greater_holm, "p_greater_holm");
   expect_identical(ours.p_less_holm, serial.p_less_holm, "p_less_holm");
   expect_identical(ours.ci_percentile, serial.ci_percentile, "ci_percentile");
+  expect_identical(ours.ci_proportion, serial.ci_proportion, "ci_proportion");
   expect_identical(ours.ci_bca, serial.ci_bca, "ci_bca");
   expect_identical(ours.cohens_d, serial.cohens_d, "cohens_d");
 }

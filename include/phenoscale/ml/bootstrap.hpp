@@ -30,7 +30,9 @@
 //     under any dependence between clusters.
 //   quantile(q) of the R sorted d_r: linear interpolation at position
 //     h = (R − 1) q (NumPy's default "linear" method).
-//   percentile CI = [quantile(α/2), quantile(1 − α/2)], α = 1 − confidence.
+//   percentile CI = [quantile(α/2), quantile(1 − α/2)], α = 1 − confidence;
+//     of the difference d_r, and (ci_proportion) of each condition's own
+//     pooled proportion P_r[k, c] — the error bars of a proportion bar plot.
 //   BCa CI (E&T §14.3, eqs. 14.9–14.15): z0 = Φ⁻¹(#{d_r < d̂} / R);
 //     a = Σ_i (θ̄ − θ_(i))³ / (6 [Σ_i (θ̄ − θ_(i))²]^{3/2}) over the jackknife
 //     values θ_(i) of the difference with cell i left out of its condition
@@ -114,6 +116,7 @@ struct BootstrapResult {
   std::uint64_t replicates = 0;           // R
   double confidence = 0.95;
   std::vector<double> proportions;        // K × C, observed pooled proportions
+  std::vector<double> ci_proportion;      // K × C × 2: percentile CI of each pooled proportion
   std::vector<double> replicate_proportions;  // R × K × C
   // M × C each:
   std::vector<double> difference, p_greater, p_less, p_two_sided, cohens_d;
