@@ -7,6 +7,7 @@
 // the per-sample outputs are written collectively in movie order, so every
 // file is the same at any rank count.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -377,6 +378,99 @@ void write_velocity_map(const std::string& path, const edge::VelocityMap& map, c
 
 std::string map_name(const MovieEntry& m) { return fs::path(m.movie).stem().string() + ".h5"; }
 
+// ---- velocity maps windowed elsewhere (edge import-maps) -------------------------
+
+// One map of `windows` rows × `intervals` frame intervals (column k: the
+// displacement from frame k to k + 1) in edge window's layout, where frame 0
+// has no velocity. Imported maps carry no geometry: the angle is nominal
+// (windows spread evenly around the edge), the centres and centroid NaN.
+edge::VelocityMap imported_map(std::size_t windows, std::size_t intervals) {
+  edge::VelocityMap m;
+  m.windows = static_cast<int>(windows);
+  m.frames = static_cast<int>(intervals + 1);
+  m.velocity.assign(windows * (intervals + 1), std::nan(""));
+  constexpr double kTwoPi = 6.283185307179586;
+  for (std::size_t w = 0; w < windows; ++w) m.angle.push_back(kTwoPi * (static_cast<double>(w) + 0.5) / double(windows));
+  m.x.assign(windows, std::nan(""));
+  m.y.assign(windows, std::nan(""));
+  m.cx = m.cy = std::nan("");
+  return m;
+}
+
+// A CSV map as numpy.savetxt or MATLAB's writematrix write it: one row per
+// window, one column per frame interval, no header unless `header`; empty,
+// nan or NA cells are gaps.
+edge::VelocityMap read_map_csv(const std::string& path, bool header) {
+  const io::TextTable t = io::read_csv_text(path);
+  std::vector<const std::vector<std::string>*> rows;
+  std::vector<std::size_t> lines;
+  if (!header) {
+    rows.push_back(&t.header);
+    lines.push_back(t.header_line);
+  }
+  for (std::size_t k = 0; k < t.rows.size(); ++k) {
+    rows.push_back(&t.rows[k]);
+    lines.push_back(t.line[k]);
+  }
+  if (rows.empty()) throw InputError(cat(path, ": no window rows; expected one row per window (maps.header = true: after the header)"));
+  edge::VelocityMap m = imported_map(rows.size(), rows.front()->size());
+  for (std::size_t w = 0; w < rows.size(); ++w)
+    for (std::size_t k = 0; k < rows[w]->size(); ++k) {
+      const std::string& field = (*rows[w])[k];
+      const auto value = io::parse_double(field);
+      if (field.empty() || field == "NA" || field == "na" || (value && std::isnan(*value))) continue;  // a gap
+      if (!value || !std::isfinite(*value)) {
+        throw InputError(cat(path, ":", lines[w], ": column ", k + 1, ": expected a velocity in nm/s (empty, nan or NA: "
+                             "a gap), found '", field, "'",
+                             !header && w == 0 ? "; if the first row is a header, set maps.header = true" : ""));
+      }
+      m.velocity[w * static_cast<std::size_t>(m.frames) + k + 1] = *value;
+    }
+  return m;
+}
+
+// An HDF5 map: the 2-D dataset `dataset`, windows × frame intervals, or
+// frame intervals × windows when `frames_by_windows` (MATLAB's column-major
+// arrays read back transposed); NaN are gaps.
+edge::VelocityMap read_map_h5(const std::string& path, const std::string& dataset, bool frames_by_windows) {
+  par::Comm self(MPI_COMM_SELF);
+  io::H5File in = io::H5File::open(path, self);
+  if (!in.has(dataset)) throw InputError(cat(in.where(dataset), ": missing; expected the velocity map (maps.dataset)"));
+  io::ReadOptions any;
+  any.require_finite = false;
+  const auto v = io::read_samples<double>(in, dataset, any);
+  if (v.sample_shape.size() != 1)
+    throw InputError(cat(in.where(dataset), ": expected a 2-D map, found ", v.sample_shape.size() + 1, " dimensions"));
+  const std::size_t rows = v.global_rows, cols = v.sample_shape[0];
+  edge::VelocityMap m = frames_by_windows ? imported_map(cols, rows) : imported_map(rows, cols);
+  const auto intervals = static_cast<std::size_t>(m.frames - 1);
+  for (std::size_t w = 0; w < static_cast<std::size_t>(m.windows); ++w)
+    for (std::size_t k = 0; k < intervals; ++k) {
+      const double x = frames_by_windows ? v.data[k * cols + w] : v.data[w * cols + k];
+      if (std::isinf(x)) throw InputError(cat(in.where(dataset), ": infinite velocity at window ", w, ", interval ", k));
+      m.velocity[w * static_cast<std::size_t>(m.frames) + k + 1] = x;
+    }
+  return m;
+}
+
+edge::VelocityMap read_foreign_map(const core::Config& cfg, const std::string& table, const std::string& source) {
+  std::string ext = fs::path(source).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  edge::VelocityMap m;
+  if (ext == ".csv" || ext == ".txt") {
+    m = read_map_csv(source, cfg.boolean("maps.header"));
+  } else if (ext == ".h5" || ext == ".hdf5" || ext == ".he5") {
+    m = read_map_h5(source, cfg.string("maps.dataset"), cfg.string("maps.layout") == "frames-by-windows");
+  } else {
+    throw InputError(cat(table, ": movie '", fs::path(source).filename().string(),
+                         "': expected a velocity map ending in .csv, .txt, .h5 or .hdf5"));
+  }
+  if (m.frames < 3)
+    throw InputError(cat(source, ": ", m.windows, " window(s) x ", m.frames - 1, " frame interval(s); expected at least 2 "
+                                 "intervals per window (maps.layout = ", cfg.string("maps.layout"), ")"));
+  return m;
+}
+
 // ---- events ---------------------------------------------------------------------
 
 struct VelocityMapFile {
@@ -506,6 +600,15 @@ void add_edge_movie_keys(core::Schema& s) {
       .real("window.frame_s", 5.0, "Frame interval of the movies, s", 1e-6, 1e6)
       .real("window.sigma_px", 1.0, "Gaussian smoothing before the Otsu threshold, pixels", 0, 100)
       .integer("window.rays_per_window", 8, "Boundary points (rays) per window", 1, 1000)
+      .string("maps.input", "", "edge import-maps: table movie,cell_id,condition[,experiment]; movie: a velocity map "
+                                "(.csv or .h5, windows x frame intervals) beside the table; required")
+      .string("maps.output", "", "Directory of the imported maps in edge window's layout, inside run.output_dir "
+                                 "(default: window.output, where edge events looks)")
+      .real("maps.frame_s", 5.0, "Frame interval of the imported maps, s", 1e-6, 1e6)
+      .boolean("maps.header", false, "CSV maps start with a header row (numpy.savetxt and MATLAB writematrix write none)")
+      .string("maps.dataset", "/velocity", "HDF5 maps: the 2-D dataset holding the map")
+      .string("maps.layout", "windows-by-frames", "HDF5 maps: rows are windows, or frame intervals (frames-by-windows)",
+              {"windows-by-frames", "frames-by-windows"})
       .string("events.input", "", "Directory of velocity maps with movies.csv (default: window.output)")
       .string("events.truth", "",
               "Planted truth (scoring only; default: truth.h5 of simulate.output when it exists)")
@@ -571,6 +674,46 @@ void edge_window(const StageContext& ctx) {
   ctx.comm.barrier();
   core::Log::info(cat("edge window: ", movies.size(), " movies, ", frame_count / std::max(seconds, 1e-9),
                       " frames/s on rank 0 -> ", out_dir));
+}
+
+void edge_import_maps(const StageContext& ctx) {
+  const auto& cfg = ctx.config;
+  require_setting(ctx, "maps.input",
+                  "give the table of maps with --input maps.csv (movie,cell_id,condition[,experiment]; movie: a .csv or "
+                  ".h5 velocity map beside the table)");
+  const std::string table = cfg.string("maps.input");
+  const auto movies = read_movie_table(table, ctx.comm);
+  const std::string in_dir = fs::path(table).parent_path().string();
+  const std::string out_dir =
+      output_path(cfg, cfg.string("maps.output").empty() ? cfg.string("window.output") : cfg.string("maps.output"));
+  make_parent_dir(ctx, (fs::path(out_dir) / "movies.csv").string());
+  edge::WindowOptions options;  // what the maps' attributes record: only the frame interval is known
+  options.frame_s = cfg.real("maps.frame_s");
+  options.pixel_nm = options.width_nm = std::nan("");
+  const par::Range mine = par::BlockPartition::over(movies.size(), ctx.comm).range(ctx.comm.rank());
+  std::vector<std::int64_t> windows, frames;
+  std::uint64_t gaps = 0;
+  par::collectively(ctx.comm, [&] {
+    for (std::uint64_t i = mine.begin; i < mine.end; ++i) {
+      const std::string source = (fs::path(in_dir) / movies[i].movie).string();
+      const edge::VelocityMap map = read_foreign_map(cfg, table, source);
+      for (int w = 0; w < map.windows; ++w)
+        for (int t = 1; t < map.frames; ++t) gaps += std::isnan(map.at(w, t));
+      write_velocity_map((fs::path(out_dir) / map_name(movies[i])).string(), map, movies[i], options, ctx, source);
+      windows.push_back(map.windows);
+      frames.push_back(map.frames);
+    }
+  });
+  const auto all_windows = ctx.comm.allgatherv(windows), all_frames = ctx.comm.allgatherv(frames);
+  std::vector<MovieEntry> renamed = movies;
+  for (auto& m : renamed) m.movie = map_name(m);
+  if (ctx.comm.is_root()) write_movie_table((fs::path(out_dir) / "movies.csv").string(), renamed, all_windows, all_frames);
+  ctx.comm.barrier();
+  std::int64_t window_total = 0;
+  for (auto w : all_windows) window_total += w;
+  core::Log::info(cat("edge import-maps: ", movies.size(), " maps, ", window_total, " windows, ",
+                      ctx.comm.allreduce_sum(gaps), " gap(s) (NaN) -> ", out_dir, " (frame 0 added, without velocity, "
+                      "as edge window writes it)"));
 }
 
 void edge_events(const StageContext& ctx) {

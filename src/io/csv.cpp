@@ -458,6 +458,7 @@ TextTable read_csv_text(const std::string& path) {
   t.path = path;
   const char sep = choose_separator(lines.front().text);
   for (std::string_view f : split(lines.front().text, sep)) t.header.emplace_back(f);
+  t.header_line = lines.front().number;
   for (std::size_t k = 1; k < lines.size(); ++k) {
     auto fields = split(lines[k].text, sep);
     if (fields.size() != t.header.size())

@@ -13,6 +13,8 @@
 #     chain: every figure, its silhouette plot against scikit-learn's.
 #  4. import (long and wide CSV) → teacher → student → phenotype on imported
 #     series alone (no cells, no conditions); stats then refuses clearly.
+#     import-maps: velocity maps from elsewhere (CSV, transposed HDF5) give
+#     edge events the same samples as edge window's maps.
 #  5. Bad input: movies with frames of different sizes, a frame with no cell,
 #     a CSV with a missing column, all-NaN series (skipped and counted), a
 #     series too short for the teacher's partial ACF distances, a condition
@@ -326,6 +328,50 @@ for layout in long wide; do
   fi
 done
 same_datasets imp_long/events.h5 imp_wide/events.h5 /velocity/values /velocity/offsets /sample_id
+
+# Velocity maps windowed elsewhere: np1's maps written out as a numpy.savetxt-like
+# CSV (windows x frame intervals, no header, gaps as nan) and as an HDF5
+# dataset in the transposed (MATLAB) layout, imported, then edge events: the
+# same samples as from edge window's own maps (no truth: scoring only).
+$PY - np1 <<'PY'
+import sys, csv, os, h5py, numpy as np
+d = sys.argv[1]
+os.makedirs('foreign', exist_ok=True)
+movies = list(csv.DictReader(open(d + '/windows/movies.csv')))
+with open('foreign/maps_csv.csv', 'w') as a, open('foreign/maps_h5.csv', 'w') as b:
+    a.write('movie,cell_id,condition,experiment\n'); b.write('movie,cell_id,condition,experiment\n')
+    for m in movies:
+        v = h5py.File(d + '/windows/' + m['movie'], 'r')['velocity'][()][:, 1:]  # frame 0 has no velocity
+        stem = m['movie'][:-3]
+        with open(f'foreign/{stem}.csv', 'w') as f:
+            for row in v:
+                f.write(','.join(repr(float(x)) for x in row) + '\n')
+        with h5py.File(f'foreign/{stem}.h5', 'w') as f:
+            f['maps/v'] = v.T.astype(np.float64)
+        a.write(f"{stem}.csv,{m['cell_id']},{m['condition']},{m['experiment']}\n")
+        b.write(f"{stem}.h5,{m['cell_id']},{m['condition']},{m['experiment']}\n")
+PY
+edge 2 maps_csv import-maps --input foreign/maps_csv.csv --set window.frame_s=2 --set maps.frame_s=5
+edge 2 maps_h5 import-maps --input foreign/maps_h5.csv --set maps.dataset=/maps/v --set maps.layout=frames-by-windows
+for dir in maps_csv maps_h5; do
+  edge 3 "$dir" events
+  same_datasets np1/events.h5 "$dir/events.h5" /velocity/values /velocity/offsets /sample_id /cell_id /condition /window /onset_frame
+done
+if $PY -c "import h5py, sys; sys.exit(0 if 'truth' not in h5py.File('maps_h5/events.h5', 'r') else 1)"; then
+  pass "import-maps: no planted truth is attached to maps from elsewhere"
+else fail "import-maps: events.h5 of imported maps carries /truth"; fi
+# Bad maps: a row of another length, a header row not declared, a missing dataset: one error line each, no movies.csv.
+mkdir -p foreign/bad && printf 'movie,cell_id,condition\nragged.csv,0,DMSO\n' >foreign/bad/ragged_table.csv
+printf '1,2,3\n4,5\n' >foreign/bad/ragged.csv
+expect_error "import-maps: a ragged CSV map" "ragged.csv:2: expected 3 fields" 2 \
+  edge import-maps -c "$DECK" --input foreign/bad/ragged_table.csv --set run.output_dir=bad_maps
+printf 'movie,cell_id,condition\nheader.csv,0,DMSO\n' >foreign/bad/header_table.csv
+printf 'f0,f1,f2\n1,2,3\n' >foreign/bad/header.csv
+expect_error "import-maps: an undeclared header row" "header.csv:1: column 1: expected a velocity in nm/s (empty, nan or NA: a gap), found 'f0'; if the first row is a header, set maps.header = true" 2 \
+  edge import-maps -c "$DECK" --input foreign/bad/header_table.csv --set run.output_dir=bad_maps
+expect_error "import-maps: a missing HDF5 dataset" "cell_0000.h5:/velocity: missing; expected the velocity map (maps.dataset)" 2 \
+  edge import-maps -c "$DECK" --input foreign/maps_h5.csv --set run.output_dir=bad_maps
+if [ ! -e bad_maps/windows/movies.csv ]; then pass "import-maps: no movies.csv after a failure"; else fail "import-maps left bad_maps/windows/movies.csv"; fi
 expect_error "stats without cells" "need a cell_id column" 2 edge stats -c "$DECK" "${TINY[@]}" --set run.output_dir=imp_long
 expect_deck_error "a reference contrast naming no teacher cluster" "student.reference_contrast[0] = 'VI': expected \"auto\" or a teacher cluster 0.." \
   2 edge student -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set 'student.reference_contrast=["VI", "DMSO", "drug"]'

@@ -1,5 +1,5 @@
 // The edge pipeline's stages (DeepHACKS; docs/cli.md "edge"), grouped by file:
-// edge_movies.cpp (simulate, window, events), edge_import.cpp (import),
+// edge_movies.cpp (simulate, window, import-maps, events), edge_import.cpp (import),
 // edge_teacher.cpp (denoise, teacher), edge_student.cpp (student),
 // edge_phenotype.cpp (phenotype), edge_stats.cpp (stats, cells).
 #pragma once
@@ -22,6 +22,7 @@ void add_edge_stats_keys(core::Schema& s);
 void edge_simulate(const StageContext& ctx);
 void edge_window(const StageContext& ctx);
 void edge_events(const StageContext& ctx);
+void edge_import_maps(const StageContext& ctx);
 void edge_import(const StageContext& ctx);
 void edge_denoise(const StageContext& ctx);
 void edge_teacher(const StageContext& ctx);

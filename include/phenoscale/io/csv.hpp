@@ -63,6 +63,7 @@ void write_csv_table(const std::string& path, const std::vector<std::string>& te
 struct TextTable {
   std::string path;
   std::vector<std::string> header;             // as written
+  std::size_t header_line = 0;                 // 1-based line number of the header row
   std::vector<std::vector<std::string>> rows;  // fields per content row
   std::vector<std::size_t> line;               // 1-based line number of each row
   // Index of the column named `name` (case-insensitive), or -1.
