@@ -7,7 +7,8 @@ Reads, from RUN_DIR, the outputs of edge window / events / teacher / student /
 phenotype / stats / cells under their default names (windows/*.h5, events.h5,
 teacher_sweep.csv, teacher.h5, teacher_profiles.csv, student/lambda_sweep.csv,
 phenotypes.csv, phenotypes_summary.csv, phenotypes_profiles.csv,
-phenotypes_truth.csv, phenotypes.h5, stats.csv, cells.csv, cells_groups.csv) and
+phenotypes_truth.csv, phenotypes.h5, stats.csv, cells.csv, cells_groups.csv,
+cells_contrasts.csv) and
 writes (DeepHACKS, Ma et al. 2024, Figs. 1-4)
   figures/velocity_maps/CELL.png  per movie: edge velocity, windows x time, with the detected
                                   protrusion onsets (events.h5) marked
@@ -23,7 +24,7 @@ writes (DeepHACKS, Ma et al. 2024, Figs. 1-4)
                                   treatment with its bootstrap percentile interval (stats.csv)
   figures/cells_umap.png          the cells' UMAP (umap_1, umap_2), coloured by cell group
   report.md                       the tables: teacher K sweep, λ sweep, phenotype summary, drug
-                                  statistics, cell groups
+                                  statistics, cell groups and their contrasts
 A stage whose files are missing is reported as "not run"; an output older than the
 file it was computed from (a later rerun upstream) is flagged as stale. Needs Debian's
 python3-h5py, python3-numpy and python3-matplotlib.
@@ -539,6 +540,19 @@ def cells_section(path, figs, lines):
         lines.append("")
     else:
         lines += [f"Cell groups by condition: {NOT_RUN} (no cells_groups.csv).", ""]
+    contrasts_path = path("cells_contrasts.csv")
+    if os.path.exists(contrasts_path):
+        rows_c = read_csv(contrasts_path)
+        lines += ["Cell-group contrasts (cells_contrasts.csv): the fraction of each condition's cells in each group, "
+                  "treatment against control, by the bootstrap of cells (p as in the drug statistics; Holm over "
+                  "one contrast's groups and both directions):", ""]
+        lines += table(["exp", "treatment vs control", "cell group", "cells (c/t)", "control fraction",
+                        "treatment fraction", "difference", "CI", "Holm p (greater / less)"],
+                       [[fmt(r["experiment"]), f"{r['treatment']} vs {r['control']}", fmt(r["cell_group"]),
+                         f"{fmt(r['control_cells'])}/{fmt(r['treatment_cells'])}", fmt(r["control_proportion"]),
+                         fmt(r["treatment_proportion"]), fmt(r["difference"]), f"[{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]",
+                         f"{fmt(r['p_greater_holm'])} / {fmt(r['p_less_holm'])}"] for r in rows_c])
+        lines.append("")
     if rows and "umap_2" in rows[0]:
         xy = np.array([[number(r["umap_1"]), number(r["umap_2"])] for r in rows])
         group = np.array([int(float(r["cell_group"])) for r in rows])

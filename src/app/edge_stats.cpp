@@ -69,19 +69,27 @@ double seed_p(double p, std::uint64_t replicates) {
   return std::round(p * (1.0 + r) - 1.0) / r;
 }
 
-// Experiment e's phenotyped samples (label −1: shorter than phenotype.min_frames),
-// with labels renumbered over the phenotypes the experiment has: one found only
-// in other experiments would be a 0 → 0 row, and would widen the Holm family.
-struct ExperimentObservations {
-  ml::Observations obs;                 // labels 0..phenotypes.size()-1
-  std::vector<std::int64_t> phenotypes;  // the phenotype of each renumbered label
+// Experiment e's labelled observations (label −1: left out, e.g. shorter than
+// phenotype.min_frames), with labels renumbered over those the experiment
+// has: one found only in other experiments would be a 0 → 0 row, and would
+// widen the Holm family. The four vectors are this rank's rows.
+struct Labelled {
+  const std::vector<std::int64_t>& labels;
+  const std::vector<std::int64_t>& cells;
+  const std::vector<std::int64_t>& conditions;
+  const std::vector<std::int64_t>& experiments;
 };
 
-ExperimentObservations experiment_observations(const Phenotyped& p, std::int64_t e, std::int64_t clusters,
+struct ExperimentObservations {
+  ml::Observations obs;                 // labels 0..phenotypes.size()-1
+  std::vector<std::int64_t> phenotypes;  // the original label of each renumbered one
+};
+
+ExperimentObservations experiment_observations(const Labelled& x, std::int64_t e, std::int64_t clusters,
                                                const par::Comm& comm) {
   std::vector<double> present(static_cast<std::size_t>(clusters), 0.0);
-  for (std::uint64_t i = 0; i < p.samples.size(); ++i)
-    if (p.samples.experiment[i] == e && p.labels[i] >= 0) present[static_cast<std::size_t>(p.labels[i])] = 1;
+  for (std::size_t i = 0; i < x.labels.size(); ++i)
+    if (x.experiments[i] == e && x.labels[i] >= 0) present[static_cast<std::size_t>(x.labels[i])] = 1;
   comm.allreduce_sum_inplace(present);
   ExperimentObservations out;
   std::vector<std::int64_t> renumbered(present.size(), -1);
@@ -90,11 +98,11 @@ ExperimentObservations experiment_observations(const Phenotyped& p, std::int64_t
       renumbered[c] = static_cast<std::int64_t>(out.phenotypes.size());
       out.phenotypes.push_back(static_cast<std::int64_t>(c));
     }
-  for (std::uint64_t i = 0; i < p.samples.size(); ++i)
-    if (p.samples.experiment[i] == e && p.labels[i] >= 0) {
-      out.obs.labels.push_back(renumbered[static_cast<std::size_t>(p.labels[i])]);
-      out.obs.groups.push_back(p.samples.cell_id[i]);
-      out.obs.conditions.push_back(p.samples.condition[i]);
+  for (std::size_t i = 0; i < x.labels.size(); ++i)
+    if (x.experiments[i] == e && x.labels[i] >= 0) {
+      out.obs.labels.push_back(renumbered[static_cast<std::size_t>(x.labels[i])]);
+      out.obs.groups.push_back(x.cells[i]);
+      out.obs.conditions.push_back(x.conditions[i]);
     }
   return out;
 }
@@ -102,14 +110,14 @@ ExperimentObservations experiment_observations(const Phenotyped& p, std::int64_t
 // The cell table of `obs` without the conditions of fewer than `min_cells`
 // cells (they cannot be resampled meaningfully), each skip warned and counted.
 ml::CellTable table_without_small_conditions(const ml::Observations& obs, std::uint64_t clusters, std::int64_t min_cells,
-                                             std::int64_t e, const EdgeSamples& s, std::size_t& skipped,
-                                             const par::Comm& comm) {
+                                             std::int64_t e, const std::vector<std::string>& names,
+                                             const std::string& stage, std::size_t& skipped, const par::Comm& comm) {
   ml::CellTable table = ml::build_cell_table(obs, clusters, comm);
   std::vector<std::int64_t> small;
   for (std::size_t k = 0; k < table.conditions.size(); ++k) {
     if (static_cast<std::int64_t>(table.cells_in(k)) >= min_cells) continue;
     small.push_back(table.conditions[k]);
-    core::Log::warn(cat("edge stats: experiment ", e, ": condition ", s.conditions[static_cast<std::size_t>(table.conditions[k])],
+    core::Log::warn(cat(stage, ": experiment ", e, ": condition ", names[static_cast<std::size_t>(table.conditions[k])],
                         " has ", table.cells_in(k), " cell(s), fewer than stats.min_cells = ", min_cells, "; skipped"));
   }
   skipped += small.size();
@@ -126,6 +134,95 @@ ml::CellTable table_without_small_conditions(const ml::Observations& obs, std::u
 
 std::size_t condition_position(const ml::BootstrapResult& b, std::int64_t condition) {
   return static_cast<std::size_t>(std::find(b.conditions.begin(), b.conditions.end(), condition) - b.conditions.begin());
+}
+
+// The rows of stats.csv (and of cells_contrasts.csv): per paired experiment,
+// every condition against the control, per label the experiment has.
+struct ContrastTable {
+  std::vector<std::string> experiment, control, treatment;
+  std::vector<std::vector<double>> cols = std::vector<std::vector<double>>(21);
+  std::size_t skipped = 0;  // conditions with fewer than stats.min_cells cells
+};
+
+const std::vector<std::string>& contrast_columns() {
+  static const std::vector<std::string> names{
+      "control_cells", "treatment_cells", "control_proportion", "treatment_proportion", "difference", "ci_low",
+      "ci_high", "p_greater", "p_less", "p_greater_fraction", "p_less_fraction", "p_two_sided", "cohens_d",
+      "replicates", "p_greater_holm", "p_less_holm", "control_ci_low", "control_ci_high", "treatment_ci_low",
+      "treatment_ci_high"};
+  return names;
+}
+
+// The bootstrap of cells (ml::bootstrap) for every experiment of `x`; `names`
+// are the condition names, `control` the control's index into them.
+ContrastTable bootstrap_contrasts(const core::Config& cfg, const Labelled& x, const std::vector<std::string>& names,
+                                  std::int64_t control, const std::string& stage, const par::Comm& comm) {
+  std::int64_t clusters = 0, experiments = 0;
+  for (std::size_t i = 0; i < x.labels.size(); ++i) {
+    clusters = std::max(clusters, x.labels[i] + 1);
+    experiments = std::max(experiments, x.experiments[i] + 1);
+  }
+  clusters = comm.allreduce_max(clusters);
+  experiments = comm.allreduce_max(experiments);
+  ContrastTable t;
+  for (std::int64_t e = 0; e < experiments; ++e) {
+    const ExperimentObservations eo = experiment_observations(x, e, clusters, comm);
+    if (eo.phenotypes.empty()) continue;
+    const ml::CellTable table = table_without_small_conditions(eo.obs, eo.phenotypes.size(),
+                                                               cfg.integer("stats.min_cells"), e, names, stage,
+                                                               t.skipped, comm);
+    const bool has_control = std::find(table.conditions.begin(), table.conditions.end(), control) != table.conditions.end();
+    if (!has_control || table.conditions.size() < 2) continue;
+    ml::BootstrapOptions options;
+    options.replicates = static_cast<std::uint64_t>(cfg.integer("stats.replicates"));
+    options.confidence = cfg.real("stats.confidence");
+    options.control = control;
+    options.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
+    options.progress_interval_s = cfg.real("run.progress_interval_s");
+    const ml::BootstrapResult b = ml::bootstrap(table, options, comm);
+    const std::size_t C = b.clusters, ci = condition_position(b, control);
+    for (std::size_t m = 0; m < b.treatments.size(); ++m) {
+      const std::size_t ti = condition_position(b, b.treatments[m]);
+      for (std::size_t c = 0; c < C; ++c) {
+        const std::size_t mc = m * C + c;
+        t.experiment.push_back(cat(e));
+        t.control.push_back(names[static_cast<std::size_t>(control)]);
+        t.treatment.push_back(names[static_cast<std::size_t>(b.treatments[m])]);
+        const double row[] = {double(eo.phenotypes[c]), double(table.cells_in(ci)), double(table.cells_in(ti)),
+                              b.proportions[ci * C + c], b.proportions[ti * C + c], b.difference[mc],
+                              b.ci_percentile[2 * mc], b.ci_percentile[2 * mc + 1], b.p_greater[mc], b.p_less[mc],
+                              seed_p(b.p_greater[mc], b.replicates), seed_p(b.p_less[mc], b.replicates),
+                              b.p_two_sided[mc], b.cohens_d[mc], double(b.replicates), b.p_greater_holm[mc],
+                              b.p_less_holm[mc], b.ci_proportion[2 * (ci * C + c)],
+                              b.ci_proportion[2 * (ci * C + c) + 1], b.ci_proportion[2 * (ti * C + c)],
+                              b.ci_proportion[2 * (ti * C + c) + 1]};
+        for (std::size_t j = 0; j < t.cols.size(); ++j) t.cols[j].push_back(row[j]);
+      }
+    }
+  }
+  return t;
+}
+
+// Writes the table (rank 0) and prints it as the paper does: one line per contrast and label.
+void write_contrasts(const std::string& path, const std::string& label, const ContrastTable& t, const std::string& stage,
+                     const core::Config& cfg, const par::Comm& comm) {
+  if (comm.is_root()) {
+    std::vector<std::string> header{label};
+    header.insert(header.end(), contrast_columns().begin(), contrast_columns().end());
+    io::write_csv_table(path, {"experiment", "control", "treatment"}, {t.experiment, t.control, t.treatment}, header,
+                        t.cols);
+  }
+  comm.barrier();
+  core::Log::info(cat(stage, ": bootstrap of cells, ", cfg.integer("stats.replicates"),
+                      " replicates; p = (1 + #)/(1 + R) reported, the seed's #/R in brackets, Holm-adjusted over "
+                      "the contrast after 'holm'"));
+  const auto& c = t.cols;
+  for (std::size_t r = 0; r < t.experiment.size(); ++r)
+    core::Log::info(cat("  exp ", t.experiment[r], "  ", t.treatment[r], " vs ", t.control[r], "  ", label, " ", c[0][r],
+                        ": ", c[3][r], " -> ", c[4][r], " (diff ", c[5][r], ", CI [", c[6][r], ", ", c[7][r],
+                        "]), p_greater ", c[8][r], " [", c[10][r], "], p_less ", c[9][r], " [", c[11][r], "], d ",
+                        c[13][r], ", holm ", c[15][r], " / ", c[16][r]));
+  core::Log::info(cat(stage, ": ", t.experiment.size(), " rows, ", t.skipped, " condition(s) skipped -> ", path));
 }
 
 }  // namespace
@@ -158,75 +255,50 @@ void edge_stats(const StageContext& ctx) {
   const auto& s = p.samples;
   std::int64_t control = 0;
   par::collectively(ctx.comm, [&] { control = control_index(cfg, s); });  // every rank alike: one error line
-  std::int64_t clusters = 0;
-  for (auto l : p.labels) clusters = std::max(clusters, l + 1);
-  clusters = ctx.comm.allreduce_max(clusters);
-  std::int64_t experiments = 0;
-  for (auto e : s.experiment) experiments = std::max(experiments, e + 1);
-  experiments = ctx.comm.allreduce_max(experiments);
-  std::vector<std::string> t_exp, t_ctrl, t_treat;
-  std::vector<std::vector<double>> cols(21);
-  std::size_t skipped = 0;
-  for (std::int64_t e = 0; e < experiments; ++e) {
-    const ExperimentObservations x = experiment_observations(p, e, clusters, ctx.comm);
-    if (x.phenotypes.empty()) continue;
-    const ml::CellTable table =
-        table_without_small_conditions(x.obs, x.phenotypes.size(), cfg.integer("stats.min_cells"), e, s, skipped, ctx.comm);
-    const bool has_control = std::find(table.conditions.begin(), table.conditions.end(), control) != table.conditions.end();
-    if (!has_control || table.conditions.size() < 2) continue;
-    ml::BootstrapOptions options;
-    options.replicates = static_cast<std::uint64_t>(cfg.integer("stats.replicates"));
-    options.confidence = cfg.real("stats.confidence");
-    options.control = control;
-    options.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
-    options.progress_interval_s = cfg.real("run.progress_interval_s");
-    const ml::BootstrapResult b = ml::bootstrap(table, options, ctx.comm);
-    const std::size_t C = b.clusters, ci = condition_position(b, control);
-    for (std::size_t m = 0; m < b.treatments.size(); ++m) {
-      const std::size_t ti = condition_position(b, b.treatments[m]);
-      for (std::size_t c = 0; c < C; ++c) {
-        const std::size_t mc = m * C + c;
-        t_exp.push_back(cat(e));
-        t_ctrl.push_back(s.conditions[static_cast<std::size_t>(control)]);
-        t_treat.push_back(s.conditions[static_cast<std::size_t>(b.treatments[m])]);
-        const double row[] = {double(x.phenotypes[c]), double(table.cells_in(ci)), double(table.cells_in(ti)),
-                              b.proportions[ci * C + c], b.proportions[ti * C + c], b.difference[mc],
-                              b.ci_percentile[2 * mc], b.ci_percentile[2 * mc + 1], b.p_greater[mc], b.p_less[mc],
-                              seed_p(b.p_greater[mc], b.replicates), seed_p(b.p_less[mc], b.replicates),
-                              b.p_two_sided[mc], b.cohens_d[mc], double(b.replicates), b.p_greater_holm[mc],
-                              b.p_less_holm[mc], b.ci_proportion[2 * (ci * C + c)],
-                              b.ci_proportion[2 * (ci * C + c) + 1], b.ci_proportion[2 * (ti * C + c)],
-                              b.ci_proportion[2 * (ti * C + c) + 1]};
-        for (std::size_t j = 0; j < cols.size(); ++j) cols[j].push_back(row[j]);
-      }
-    }
-  }
-  par::check_all(ctx.comm, !t_exp.empty(),
+  const ContrastTable t = bootstrap_contrasts(cfg, {p.labels, s.cell_id, s.condition, s.experiment}, s.conditions,
+                                              control, "edge stats", ctx.comm);
+  par::check_all(ctx.comm, !t.experiment.empty(),
                  cat(input, ": no contrast to test (needs a control '", s.conditions[static_cast<std::size_t>(control)],
-                     "' and another condition with at least stats.min_cells cells in one experiment; ", skipped,
+                     "' and another condition with at least stats.min_cells cells in one experiment; ", t.skipped,
                      " condition(s) skipped)"));
   const std::string path = output_path(cfg, cfg.string("stats.output"));
   make_parent_dir(ctx, path);
-  if (ctx.comm.is_root())
-    io::write_csv_table(path, {"experiment", "control", "treatment"}, {t_exp, t_ctrl, t_treat},
-                        {cfg.string("stats.labels"), "control_cells", "treatment_cells", "control_proportion",
-                         "treatment_proportion", "difference", "ci_low", "ci_high", "p_greater", "p_less",
-                         "p_greater_fraction", "p_less_fraction", "p_two_sided", "cohens_d", "replicates",
-                         "p_greater_holm", "p_less_holm", "control_ci_low", "control_ci_high", "treatment_ci_low",
-                         "treatment_ci_high"},
-                        cols);
-  ctx.comm.barrier();
-  // The table as the paper prints it: one line per contrast and phenotype.
-  core::Log::info(cat("edge stats: bootstrap of cells, ", cfg.integer("stats.replicates"),
-                      " replicates; p = (1 + #)/(1 + R) reported, the seed's #/R in brackets, Holm-adjusted over "
-                      "the contrast after 'holm'"));
-  for (std::size_t r = 0; r < t_exp.size(); ++r)
-    core::Log::info(cat("  exp ", t_exp[r], "  ", t_treat[r], " vs ", t_ctrl[r], "  ", cfg.string("stats.labels"), " ",
-                        cols[0][r], ": ", cols[3][r], " -> ", cols[4][r], " (diff ", cols[5][r], ", CI [", cols[6][r],
-                        ", ", cols[7][r], "]), p_greater ", cols[8][r], " [", cols[10][r], "], p_less ", cols[9][r],
-                        " [", cols[11][r], "], d ", cols[13][r], ", holm ", cols[15][r], " / ", cols[16][r]));
-  core::Log::info(cat("edge stats: ", t_exp.size(), " rows, ", skipped, " condition(s) skipped -> ", path));
+  write_contrasts(path, cfg.string("stats.labels"), t, "edge stats", cfg, ctx.comm);
 }
+
+namespace {
+
+// Cell-group contrasts: the fraction of a condition's cells in each cell
+// group, treatment against control per paired experiment, by the same
+// bootstrap of cells as edge stats (one observation per cell, so the pooled
+// proportion is the fraction of cells). Rank 0 holds the (few) cells.
+void cell_group_contrasts(const StageContext& ctx, const EdgeSamples& s, const std::vector<std::int64_t>& ids,
+                          const std::vector<std::int64_t>& groups,
+                          const std::map<std::int64_t, std::pair<std::int64_t, std::int64_t>>& meta,
+                          const std::string& path) {
+  const auto& cfg = ctx.config;
+  std::int64_t control = 0;
+  par::collectively(ctx.comm, [&] { control = control_index(cfg, s); });
+  std::vector<std::int64_t> labels, cells, conditions, experiments;
+  if (ctx.comm.is_root())
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      labels.push_back(groups[i]);
+      cells.push_back(ids[i]);
+      conditions.push_back(meta.at(ids[i]).first);
+      experiments.push_back(meta.at(ids[i]).second);
+    }
+  const ContrastTable t =
+      bootstrap_contrasts(cfg, {labels, cells, conditions, experiments}, s.conditions, control, "edge cells", ctx.comm);
+  if (t.experiment.empty()) {
+    core::Log::info(cat("edge cells: no cell-group contrast (needs a control '",
+                        s.conditions[static_cast<std::size_t>(control)], "' and another condition with at least "
+                        "stats.min_cells cells in one experiment); ", path, " not written"));
+    return;
+  }
+  write_contrasts(path, "cell_group", t, "edge cells", cfg, ctx.comm);
+}
+
+}  // namespace
 
 void edge_cells(const StageContext& ctx) {
   const auto& cfg = ctx.config;
@@ -331,6 +403,7 @@ void edge_cells(const StageContext& ctx) {
   core::Log::info(cat("edge cells: ", n, " cells (", dropped, " with fewer than ", cfg.integer("cells.min_samples"),
                       " samples left out), UMAP ", uo.n_components, "-D, K = ", best.parameter, ": ", best.clusters,
                       " cell groups, silhouette ", best.silhouette, " -> ", path));
+  cell_group_contrasts(ctx, s, ids, groups, meta, without_suffix(path, ".csv") + "_contrasts.csv");
 }
 
 }  // namespace phenoscale::app

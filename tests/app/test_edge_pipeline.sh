@@ -103,6 +103,7 @@ for np in 2 3; do
   same_file phenotypes.csv np1/phenotypes.csv "np$np/phenotypes.csv"
   same_file stats.csv np1/stats.csv "np$np/stats.csv"
   same_file cells.csv np1/cells.csv "np$np/cells.csv"
+  same_file cells_contrasts.csv np1/cells_contrasts.csv "np$np/cells_contrasts.csv"
   same_file phenotypes_profiles.csv np1/phenotypes_profiles.csv "np$np/phenotypes_profiles.csv"
 done
 # The profiles are each phenotype's mean velocity per aligned frame over its
@@ -267,6 +268,26 @@ control_ci = collections.defaultdict(set)
 for r in rows:
     control_ci[(r['experiment'], r['phenotype'])].add((r['control_ci_low'], r['control_ci_high']))
 assert all(len(v) == 1 for v in control_ci.values()), control_ci
+PY
+
+# Cell-group contrasts: each condition's fraction of cells per cell group, as
+# cells_groups.csv counts them, every treatment against the control.
+$PY - np1 <<'PY' && pass "cells_contrasts.csv: fractions of cells per group match cells_groups.csv" || fail "cells_contrasts.csv content"
+import sys, csv
+d = sys.argv[1]
+fraction = {(r['condition'], int(float(r['cell_group']))): float(r['fraction']) for r in csv.DictReader(open(d + '/cells_groups.csv'))}
+cells = {}
+for r in csv.DictReader(open(d + '/cells.csv')):
+    cells[r['condition']] = cells.get(r['condition'], 0) + 1
+rows = list(csv.DictReader(open(d + '/cells_contrasts.csv')))
+treatments = {r['treatment'] for r in rows}
+assert rows and treatments == set(cells) - {rows[0]['control']}, (treatments, cells)
+for r in rows:
+    g = int(float(r['cell_group']))
+    for side in ('control', 'treatment'):
+        assert abs(float(r[side + '_proportion']) - fraction.get((r[side], g), 0.0)) < 1e-12, (side, r)
+        assert int(float(r[side + '_cells'])) == cells[r[side]], (side, r)
+print(len(rows), 'contrast rows')
 PY
 
 # --- report: postprocess/edge_report.py on the chain above ---------------------------------
