@@ -232,6 +232,19 @@ struct PlantedTruth {
   std::vector<std::int64_t> sector_cell;
   std::vector<double> sector_angle;
   std::vector<std::int64_t> event_cell, event_sector, event_onset, event_end, event_phenotype;
+  // Per cell: its id, condition (index into the `conditions` attribute),
+  // experiment, the phenotype proportions it drew its events from, and how
+  // many events of each phenotype it got (cells × kPhenotypes each).
+  std::vector<std::int64_t> cell_id, cell_condition, cell_experiment, cell_events;
+  std::vector<double> cell_proportions;
+
+  void add_cell(const MovieEntry& cell, std::int64_t condition, const std::vector<double>& proportions) {
+    cell_id.push_back(cell.cell_id);
+    cell_condition.push_back(condition);
+    cell_experiment.push_back(cell.experiment);
+    cell_proportions.insert(cell_proportions.end(), proportions.begin(), proportions.end());
+    cell_events.resize(cell_events.size() + edge::kPhenotypes, 0);
+  }
 
   void add(std::int64_t cell, std::int64_t sector, double angle, const edge::PlantedSeries& s) {
     std::vector<float> v(s.velocity.begin(), s.velocity.end());
@@ -244,12 +257,24 @@ struct PlantedTruth {
       event_onset.push_back(e.onset);
       event_end.push_back(e.end);
       event_phenotype.push_back(static_cast<std::int64_t>(e.phenotype));
+      if (!cell_id.empty() && cell_id.back() == cell)
+        ++cell_events[cell_events.size() - edge::kPhenotypes + static_cast<std::size_t>(e.phenotype)];
     }
   }
 };
 
-void write_truth(const StageContext& ctx, const std::string& path, const PlantedTruth& t) {
+void write_truth(const StageContext& ctx, const std::string& path, const PlantedTruth& t,
+                 const std::vector<std::string>& conditions) {
   io::H5File out = io::H5File::create(path, ctx.comm);
+  const std::uint64_t k = edge::kPhenotypes;
+  io::write_samples(out, "/cell_id", t.cell_id, {});
+  io::write_samples(out, "/cell_condition", t.cell_condition, {});
+  io::write_samples(out, "/cell_experiment", t.cell_experiment, {});
+  io::write_samples(out, "/cell_proportions", t.cell_proportions, {k});
+  io::write_samples(out, "/cell_events", t.cell_events, {k});
+  std::string names;
+  for (const auto& c : conditions) names += (names.empty() ? "" : "\n") + c;
+  out.write_attribute("/", "conditions", names);
   io::write_ragged(out, "/sector_velocity", t.sector_velocity);
   out.write_attribute("/sector_velocity", "units", std::string("nm/s, planted (before imaging)"));
   io::write_samples(out, "/sector_cell", t.sector_cell, {});
@@ -318,13 +343,15 @@ void simulate_movies(const StageContext& ctx, const std::vector<MovieEntry>& cel
   make_parent_dir(ctx, (fs::path(dir) / "movies.csv").string());
   const auto model = protrusion_model(cfg);
   const auto options = movie_options(cfg);
+  const auto names = condition_names(cells);
   PlantedTruth truth;
   core::Progress progress("edge simulate: movies", cells.size(), ctx.comm.size(), cfg.real("run.progress_interval_s"));
   par::collectively(ctx.comm, [&] {
     for (std::uint64_t i = mine.begin; i < mine.end; ++i) {
       core::Rng rng(static_cast<std::uint64_t>(cfg.integer("run.seed")), core::Stream::edge_simulation, i);
-      const auto cell = edge::simulate_cell(options, model, by_condition.at(cells[i].condition),
-                                            cfg.real("window.width_nm"), rng);
+      const auto& proportions = by_condition.at(cells[i].condition);
+      const auto cell = edge::simulate_cell(options, model, proportions, cfg.real("window.width_nm"), rng);
+      truth.add_cell(cells[i], condition_index(names, cells[i].condition), proportions);
       io::write_tiff_stack((fs::path(dir) / cells[i].movie).string(), cell.movie, 16);
       for (std::size_t s = 0; s < cell.sectors.size(); ++s)
         truth.add(cells[i].cell_id, static_cast<std::int64_t>(s), cell.sector_angle[s], cell.sectors[s]);
@@ -332,7 +359,7 @@ void simulate_movies(const StageContext& ctx, const std::vector<MovieEntry>& cel
     }
   });
   progress.finish();
-  write_truth(ctx, (fs::path(dir) / "truth.h5").string(), truth);
+  write_truth(ctx, (fs::path(dir) / "truth.h5").string(), truth, names);
   if (ctx.comm.is_root()) write_movie_table((fs::path(dir) / "movies.csv").string(), cells);
   ctx.comm.barrier();
   core::Log::info(cat("edge simulate: ", cells.size(), " movies (", cfg.integer("simulate.frames"), " frames of ",

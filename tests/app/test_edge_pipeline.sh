@@ -50,6 +50,29 @@ for np in 2 3; do
   same_datasets np1/teacher.h5 "np$np/teacher.h5" /acf /labels
   same_file teacher.csv np1/teacher.csv "np$np/teacher.csv"
 done
+for np in 2 3; do
+  same_datasets np1/movies/truth.h5 "np$np/movies/truth.h5" /cell_id /cell_condition /cell_proportions /cell_events
+done
+# Per-cell truth: the proportions each cell drew from are its condition's
+# (the drug's +10 accelerating and +5 early-burst points, together), and its
+# event counts are those of /event_cell.
+$PY - np1 <<'PY' && pass "truth.h5 per cell: planted proportions and event counts" || fail "truth.h5 per-cell truth"
+import sys, csv, h5py, numpy as np
+d = sys.argv[1]
+t = h5py.File(d + '/movies/truth.h5', 'r')
+names = t.attrs['conditions'].decode().split('\n') if isinstance(t.attrs['conditions'], bytes) else t.attrs['conditions'].split('\n')
+movies = {int(r['cell_id']): r['condition'] for r in csv.DictReader(open(d + '/movies/movies.csv'))}
+cell, cond, prop, events = t['cell_id'][()], t['cell_condition'][()], t['cell_proportions'][()], t['cell_events'][()]
+assert sorted(cell) == sorted(movies) and all(names[c] == movies[i] for i, c in zip(cell, cond))
+assert np.allclose(prop.sum(1), 1.0)
+by = {names[c]: p for c, p in zip(cond, prop)}
+assert np.allclose(by['drug'] - by['DMSO'], [by['drug'][0] - by['DMSO'][0], by['drug'][1] - by['DMSO'][1],
+                   by['drug'][2] - by['DMSO'][2], 0.10, 0.05]) and np.allclose(by['null'], by['DMSO'])
+ec, ep = t['event_cell'][()], t['event_phenotype'][()]
+for i, c in enumerate(cell):
+    assert (np.bincount(ep[ec == c], minlength=5) == events[i]).all(), (c, events[i])
+print(len(cell), 'cells,', events.sum(), 'planted events')
+PY
 samples=$($PY -c "import h5py; print(h5py.File('np1/events.h5','r')['sample_id'].shape[0])")
 if [ "$samples" -ge 100 ]; then pass "events: $samples aligned samples"; else fail "events: only $samples samples"; fi
 $PY - np1 <<'PY' && pass "aligned samples: onset at column 5, 17..56 frames, velocities in nm/s" || fail "aligned sample layout"
