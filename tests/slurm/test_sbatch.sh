@@ -321,6 +321,44 @@ if [ "$fails" -ne "$before" ]; then
   for log in "$eout"/*.out; do echo "----- $log -----" >&2; tail -n 15 "$log" >&2; done
 fi
 
+# edge_chain --maps: the chain's velocity maps, exported as CSV maps (as
+# another windowing tool would write them), imported by edge import-maps and
+# chained on to the cells: the same samples as from edge window's maps.
+mark "edge chain from velocity maps"
+mout="$WORK/edge_maps" mdir="$WORK/foreign_maps"
+before=$fails
+/usr/bin/python3 - "$eout/windows" "$mdir" <<'PY' || fail "exporting the chain's velocity maps"
+import sys, csv, os, h5py
+src, dst = sys.argv[1], sys.argv[2]
+os.makedirs(dst, exist_ok=True)
+with open(dst + '/maps.csv', 'w') as table:
+    table.write('movie,cell_id,condition,experiment\n')
+    for m in csv.DictReader(open(src + '/movies.csv')):
+        v = h5py.File(f"{src}/{m['movie']}", 'r')['velocity'][()][:, 1:]
+        with open(f"{dst}/{m['movie'][:-3]}.csv", 'w') as f:
+            f.writelines(','.join(repr(float(x)) for x in row) + '\n' for row in v)
+        table.write(f"{m['movie'][:-3]}.csv,{m['cell_id']},{m['condition']},{m['experiment']}\n")
+PY
+set +e
+mids=$(PHENOSCALE_BINARY=$binary timeout 420 "$repo/jobs/slurm/edge_chain" --wait --wait-timeout 360 \
+       --deck "$repo/inputs/edge/demo.toml" --output-dir "$mout" --maps "$mdir/maps.csv" --ntasks 2 --time 10:00 \
+       --extra "${etiny//$'\n'/ }")
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || fail "edge_chain --maps --wait exited $rc"
+mapfile -t mjobs <<<"$mids"
+[ "${#mjobs[@]}" -eq 9 ] ||
+  fail "expected 9 job ids (import-maps, events, denoise, teacher, student array, λ choice, phenotype, stats, cells), got: ${mids//$'\n'/ }"
+for ds in /velocity/values /velocity/offsets /cell_id /condition /window /onset_frame; do
+  h5diff -q "$eout/events.h5" "$mout/events.h5" "$ds" "$ds" || fail "events.h5 $ds differs between the movie chain and the maps chain"
+done
+for f in student/latent.h5 phenotypes.h5 stats.csv cells.csv; do
+  [ -s "$mout/$f" ] || fail "edge chain from maps left no $f"
+done
+if [ "$fails" -ne "$before" ]; then
+  for log in "$mout"/*.out; do echo "----- $log -----" >&2; tail -n 15 "$log" >&2; done
+fi
+
 # ------------------------------------------------------------------ teardown
 mark "teardown"
 slurm_stop "$WORK/cluster"
