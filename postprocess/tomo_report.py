@@ -45,6 +45,15 @@ def main():
     figs = os.path.join(run, "figures")
     os.makedirs(figs, exist_ok=True)
     path = lambda name: os.path.join(run, name)
+    # The report reads the whole demo chain: name every missing output and the stage that writes it.
+    needed = [("structures.h5", "tomo structures"), ("subtomograms.h5", "tomo simulate"), ("model.h5", "tomo train"),
+              ("training.csv", "tomo train"), ("predictions.h5", "tomo extract"), ("subdivide.h5", "tomo subdivide")]
+    missing = [f"{name} ({stage})" for name, stage in needed if not os.path.exists(path(name))]
+    if not (os.path.exists(path("recover.h5")) or os.path.exists(path("average.h5"))):
+        missing.append("recover.h5 or average.h5 (tomo recover or tomo average)")
+    if missing:
+        sys.exit(f"tomo_report: {run}: missing {', '.join(missing)}; the report needs the demo chain "
+                 "(structures, simulate, train, extract, subdivide, then recover or average)")
     structures = h5py.File(path("structures.h5"), "r")
     names = text(structures["/maps"].attrs["class_names"]).replace(",", "\n").split("\n")
     names = [n.strip() for n in names if n.strip()]

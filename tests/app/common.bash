@@ -52,6 +52,27 @@ expect_exit() {
   fi
 }
 
+# report_runs NAME SCRIPT DIR: a postprocess report (the README demo's last
+# step) runs on DIR, writes DIR/report.md, and every figures/*.png it names is
+# a PNG file (names without figures/ are looked up there).
+report_runs() {
+  local name=$1 script=$2 dir=$3 missing
+  if ! "$PY" "$SRC/postprocess/$script" "$dir" >"$dir/report.log" 2>&1; then
+    fail "$name: $script failed: $(tail -n 3 "$dir/report.log")"; return
+  fi
+  missing=$("$PY" - "$dir" <<'PY'
+import re, sys
+d = sys.argv[1]
+names = sorted(set(re.findall(r'[\w./-]+?\.png', open(d + '/report.md').read())))
+where = lambda n: f'{d}/{n}' if n.startswith('figures/') else f'{d}/figures/{n}'
+bad = [n for n in names if open(where(n), 'rb').read(8) != b'\x89PNG\r\n\x1a\n']
+print(' '.join(bad) if bad or names else 'no figure named')
+PY
+)
+  if [ -z "$missing" ]; then pass "$name: $script wrote report.md and the figures it names"
+  else fail "$name: $script: not PNG or missing: $missing"; fi
+}
+
 # same_file NAME A B: the two files are byte-identical (outputs at two rank counts).
 same_file() {
   if cmp -s "$2" "$3"; then pass "$1 byte-identical ($2, $3)"; else fail "$1 differs ($2, $3)"; fi

@@ -318,7 +318,7 @@ PY
 # the silhouette plot's per-sample values equal scikit-learn's silhouette_samples
 # on scikit-learn's nan_euclidean distances, and their mean the teacher's
 # (exact at this size).
-if $PY "$SRC/postprocess/edge_report.py" np1 >report.log 2>&1; then pass "edge_report.py ran"; else fail "edge_report.py: $(tail -n 3 report.log)"; fi
+report_runs "edge report on the chain" edge_report.py np1
 $PY - np1 "$SRC/postprocess" <<'PY' && pass "report: every figure; silhouette plot = scikit-learn's, mean = edge teacher's" || fail "edge report content"
 import sys, os, glob, h5py, numpy as np
 from sklearn.metrics import silhouette_samples

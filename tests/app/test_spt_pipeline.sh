@@ -49,6 +49,7 @@ same_file baseline/segments.csv np1/baseline/segments.csv np2/baseline/segments.
 same_file evaluation.csv np1/evaluation.csv np2/evaluation.csv
 same_file fingerprints.csv np1/fingerprints/fingerprints.csv np2/fingerprints/fingerprints.csv
 same_file segment_fingerprints.csv np1/fingerprints/segment_fingerprints.csv np2/fingerprints/segment_fingerprints.csv
+report_runs "spt report on the chain" spt_report.py np1
 
 # --- 2. contents -----------------------------------------------------------------
 header=$(head -1 np1/segments/segments.csv)

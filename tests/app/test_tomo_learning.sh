@@ -3,7 +3,8 @@
 # distinct classes (a ring, a straight filament rod, an empty box) at high SNR are classified far above chance, the
 # structural features separate them (each class has a k-means cluster it
 # dominates), the confusion matrix counts every subtomogram once, and
-# train.exclude_classes leaves a class out of training.
+# train.exclude_classes leaves a class out of training. Then tomo recover and
+# postprocess/tomo_report.py, the README demo's last step, on that chain.
 source "$(dirname "$0")/common.bash"
 cd "$WORK"
 DECK=$SRC/inputs/tomo/demo.toml
@@ -15,6 +16,8 @@ COMMON=(-c "$DECK" --set run.output_dir=. --set 'structures.classes=[2, 13, 22]'
 for stage in structures simulate train extract subdivide; do
   run_np 2 -q tomo "$stage" "${COMMON[@]}" || fail "tomo $stage"
 done
+run_np 2 -q tomo recover "${COMMON[@]}" || fail "tomo recover"
+report_runs "tomo report on the demo's chain (3 classes)" tomo_report.py .
 if "$PY" - <<'PY'
 import h5py, numpy as np
 m = h5py.File("model.h5", "r"); p = h5py.File("predictions.h5", "r"); s = h5py.File("subdivide.h5", "r")

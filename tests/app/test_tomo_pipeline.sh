@@ -57,6 +57,11 @@ expect_deck_error "classify.classes above the selected subtomograms" "classify.c
   -c "$DECK" --set run.output_dir=cl1 "${SMALL[@]}" --set 'classify.label_ids=[17, 18]' --set classify.classes=5000
 run_np 1 -q tomo tomogram -c "$DECK" --set run.output_dir=np1 "${SMALL[@]}" || fail "tomogram"
 run_np 2 -q tomo pick -c "$DECK" --set run.output_dir=np1 "${SMALL[@]}" || fail "pick"
+# The report needs the demo chain: on this one (no training) it says what is missing, in one line.
+out=$("$PY" "$SRC/postprocess/tomo_report.py" np1 2>&1 >/dev/null); rc=$?
+if [ "$rc" -ne 0 ] && [ "$(wc -l <<<"$out")" -eq 1 ] && grep -q "missing model.h5 (tomo train), training.csv (tomo train), predictions.h5 (tomo extract)" <<<"$out"; then
+  pass "tomo report on a chain without training: $out"
+else fail "tomo report on a partial chain (exit $rc): $out"; fi
 if "$PY" - <<'PY'
 import h5py, numpy as np, sys
 ok = True

@@ -10,6 +10,11 @@
 # directory already holds stats.csv is not run again.
 #   bash tests/bench/run_edge_seeds.sh [build_dir] SEED...
 #   (runs land in runs/edge-seeds/SEED; EDGE_SEEDS_OUT moves them)
+# A SEED written S:R is repeat R of seed S's downstream: the student,
+# phenotype and stats stages again on S's events, denoised samples and
+# teacher labels (copied from its run), with run.seed = S + 1000003·R — how
+# much the figures after the teacher vary with the network's initialisation,
+# the split and the bootstrap draws alone (runs in S-rR).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$src/build
@@ -19,12 +24,21 @@ source "$src/tests/bench/bench_env.sh"
 out=${EDGE_SEEDS_OUT:-$src/runs/edge-seeds}
 deck=$src/inputs/edge/demo.toml
 for seed in "$@"; do
-  dir=$out/$seed
+  stages=(simulate window events denoise teacher student phenotype stats) run_seed=$seed dir=$out/$seed
+  if [[ $seed == *:* ]]; then  # S:R, a downstream repeat
+    base=${seed%%:*} repeat=${seed##*:}
+    stages=(student phenotype stats) run_seed=$((base + 1000003 * repeat)) dir=$out/$base-r$repeat
+  fi
   [ -f "$dir/stats.csv" ] && continue
   mkdir -p "$dir"
+  if [[ $seed == *:* ]]; then
+    for f in events.h5 denoised.h5 teacher.h5 teacher.csv; do
+      cp "$out/$base/$f" "$dir/" || { echo "seed $seed: no $out/$base/$f to repeat from" >&2; exit 1; }
+    done
+  fi
   start=$(date +%s)
-  for stage in simulate window events denoise teacher student phenotype stats; do
-    mpirun -n 2 "$build/bin/phenoscale" -q edge "$stage" -c "$deck" --set run.seed="$seed" \
+  for stage in "${stages[@]}"; do
+    mpirun -n 2 "$build/bin/phenoscale" -q edge "$stage" -c "$deck" --set run.seed="$run_seed" \
       --set run.output_dir="$dir" >>"$dir/chain.log" 2>&1 || { echo "seed $seed: edge $stage failed; see $dir/chain.log" >&2; exit 1; }
   done
   echo "seed $seed: chain done in $(( $(date +%s) - start )) s" >&2
@@ -37,7 +51,7 @@ print("| seed | teacher ARI: all / phenotyped | phenotype ARI | deep ARI | rare:
       "| λ | drug, accelerating: p_greater (Holm) | null, accelerating: p_greater | null: smallest p (Holm) |")
 print("|---|---|---|---|---|---|---|---|---|")
 for seed in seeds:
-    d = f"{out}/{seed}"
+    d = f"{out}/{seed}" if ":" not in seed else f"{out}/{seed.split(':')[0]}-r{seed.split(':')[1]}"
     s = rows(f"{d}/phenotypes_summary.csv")[0]
     acc = [r for r in rows(f"{d}/phenotypes_truth.csv") if r["majority_planted"] == "accelerating"]
     acc = max(acc, key=lambda r: int(r["matched_samples"]))["phenotype"] if acc else None
