@@ -2,7 +2,8 @@
 # The same deck gives the same dataset at 1, 2 and 3 ranks (bit-identical,
 # checked with h5diff), and the summary agrees to round-off; then the demo
 # chain's known answers: planted centres and diffusion coefficient recovered;
-# ml embed (t-SNE, 3-D UMAP) of the same features is bit-identical too.
+# ml embed (t-SNE, 3-D UMAP) of the same features is bit-identical too; and
+# postprocess/data_report.py, the demo's first report, on that run.
 source "$(dirname "$0")/common.bash"
 cd "$WORK"
 DECK=$SRC/inputs/data/demo.toml
@@ -10,6 +11,7 @@ for np in 1 2 3; do
   run_np "$np" -q data generate -c "$DECK" --set run.output_dir="np$np" || fail "generate at np=$np"
   run_np "$np" -q data summarize -c "$DECK" --set run.output_dir="np$np" || fail "summarize at np=$np"
 done
+report_runs "data report on the demo deck" data_report.py np1
 for np in 2 3; do
   for ds in /features /labels /centres /tracks/values /tracks/offsets; do
     if h5diff -q np1/samples.h5 "np$np/samples.h5" "$ds" "$ds"; then
