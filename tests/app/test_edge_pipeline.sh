@@ -372,6 +372,10 @@ for layout in long wide; do
   fi
 done
 same_datasets imp_long/events.h5 imp_wide/events.h5 /velocity/values /velocity/offsets /sample_id
+report_runs "edge report on imported series (no movies, cells or conditions)" edge_report.py imp_long
+if grep -q "Velocity maps: not run" imp_long/report.md && grep -q "Statistics: not run" imp_long/report.md; then
+  pass "edge report on imported series: the stages that did not run are said so"
+else fail "edge report on imported series: $(grep -c 'not run' imp_long/report.md) 'not run' lines"; fi
 
 # Velocity maps windowed elsewhere: np1's maps written out as a numpy.savetxt-like
 # CSV (windows x frame intervals, no header, gaps as nan) and as an HDF5
