@@ -428,22 +428,14 @@ edge::VelocityMap imported_map(std::size_t windows, std::size_t intervals) {
 // window, one column per frame interval, no header unless `header`; empty,
 // nan or NA cells are gaps.
 edge::VelocityMap read_map_csv(const std::string& path, bool header) {
-  const io::TextTable t = io::read_csv_text(path);
-  std::vector<const std::vector<std::string>*> rows;
-  std::vector<std::size_t> lines;
-  if (!header) {
-    rows.push_back(&t.header);
-    lines.push_back(t.header_line);
-  }
-  for (std::size_t k = 0; k < t.rows.size(); ++k) {
-    rows.push_back(&t.rows[k]);
-    lines.push_back(t.line[k]);
-  }
-  if (rows.empty()) throw InputError(cat(path, ": no window rows; expected one row per window (maps.header = true: after the header)"));
-  edge::VelocityMap m = imported_map(rows.size(), rows.front()->size());
+  const io::TextTable t = header ? io::read_csv_text(path) : io::read_csv_rows(path);
+  const auto& rows = t.rows;
+  if (rows.empty()) throw InputError(cat(path, ": no window rows after the header; expected one row per window"));
+  edge::VelocityMap m = imported_map(rows.size(), rows.front().size());
+  const auto& lines = t.line;
   for (std::size_t w = 0; w < rows.size(); ++w)
-    for (std::size_t k = 0; k < rows[w]->size(); ++k) {
-      const std::string& field = (*rows[w])[k];
+    for (std::size_t k = 0; k < rows[w].size(); ++k) {
+      const std::string& field = rows[w][k];
       const auto value = io::parse_double(field);
       if (field.empty() || field == "NA" || field == "na" || (value && std::isnan(*value))) continue;  // a gap
       if (!value || !std::isfinite(*value)) {

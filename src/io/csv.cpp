@@ -458,7 +458,6 @@ TextTable read_csv_text(const std::string& path) {
   t.path = path;
   const char sep = choose_separator(lines.front().text);
   for (std::string_view f : split(lines.front().text, sep)) t.header.emplace_back(f);
-  t.header_line = lines.front().number;
   for (std::size_t k = 1; k < lines.size(); ++k) {
     auto fields = split(lines[k].text, sep);
     if (fields.size() != t.header.size())
@@ -467,6 +466,25 @@ TextTable read_csv_text(const std::string& path) {
                        std::to_string(fields.size()));
     t.rows.emplace_back(fields.begin(), fields.end());
     t.line.push_back(lines[k].number);
+  }
+  return t;
+}
+
+TextTable read_csv_rows(const std::string& path) {
+  const std::string text = read_whole_file(path);
+  const std::vector<Line> lines = content_lines(text);
+  if (lines.empty()) throw InputError(at_file(path, "empty file; expected one row of values per line"));
+  TextTable t;
+  t.path = path;
+  const char sep = choose_separator(lines.front().text);
+  for (const Line& line : lines) {
+    auto fields = split(line.text, sep);
+    if (!t.rows.empty() && fields.size() != t.rows.front().size())
+      throw InputError(path + ":" + std::to_string(line.number) + ": expected " +
+                       std::to_string(t.rows.front().size()) + " fields as in the first row, found " +
+                       std::to_string(fields.size()));
+    t.rows.emplace_back(fields.begin(), fields.end());
+    t.line.push_back(line.number);
   }
   return t;
 }

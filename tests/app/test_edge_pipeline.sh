@@ -411,7 +411,7 @@ else fail "import-maps: events.h5 of imported maps carries /truth"; fi
 # Bad maps: a row of another length, a header row not declared, a missing dataset: one error line each, no movies.csv.
 mkdir -p foreign/bad && printf 'movie,cell_id,condition\nragged.csv,0,DMSO\n' >foreign/bad/ragged_table.csv
 printf '1,2,3\n4,5\n' >foreign/bad/ragged.csv
-expect_error "import-maps: a ragged CSV map" "ragged.csv:2: expected 3 fields" 2 \
+expect_error "import-maps: a ragged CSV map" "ragged.csv:2: expected 3 fields as in the first row, found 2" 2 \
   edge import-maps -c "$DECK" --input foreign/bad/ragged_table.csv --set run.output_dir=bad_maps
 printf 'movie,cell_id,condition\nheader.csv,0,DMSO\n' >foreign/bad/header_table.csv
 printf 'f0,f1,f2\n1,2,3\n' >foreign/bad/header.csv

@@ -275,3 +275,17 @@ TEST_F(CsvTest, LargeTableRoundTripsThroughTheBuffer) {
 }
 
 }  // namespace
+
+TEST_F(CsvTest, HeaderlessRowsKeepTheirLinesAndRefuseRaggedRows) {
+  // numpy.savetxt's layout: no header; comments and blank lines are skipped.
+  const auto t = read_csv_rows(write("m.csv", "# map\n1,2,nan\n\n4,,6\n"));
+  EXPECT_TRUE(t.header.empty());
+  ASSERT_EQ(t.rows.size(), 2u);
+  EXPECT_EQ(t.rows[0], (std::vector<std::string>{"1", "2", "nan"}));
+  EXPECT_EQ(t.rows[1], (std::vector<std::string>{"4", "", "6"}));
+  EXPECT_EQ(t.where(1), file("m.csv") + ":4");
+  EXPECT_EQ(message_of<InputError>([&] { read_csv_rows(write("r.csv", "1,2,3\n4,5\n")); }),
+            file("r.csv") + ":2: expected 3 fields as in the first row, found 2");
+  EXPECT_NE(message_of<InputError>([&] { read_csv_rows(write("e.csv", "# nothing\n")); }).find("empty file"),
+            std::string::npos);
+}

@@ -63,7 +63,6 @@ void write_csv_table(const std::string& path, const std::vector<std::string>& te
 struct TextTable {
   std::string path;
   std::vector<std::string> header;             // as written
-  std::size_t header_line = 0;                 // 1-based line number of the header row
   std::vector<std::vector<std::string>> rows;  // fields per content row
   std::vector<std::size_t> line;               // 1-based line number of each row
   // Index of the column named `name` (case-insensitive), or -1.
@@ -72,6 +71,10 @@ struct TextTable {
   std::string where(std::size_t k) const;
 };
 TextTable read_csv_text(const std::string& path);
+// The same for a headerless CSV (a numeric matrix as numpy.savetxt writes
+// it): every content line is a row, `header` stays empty, and a row whose
+// field count differs from the first row's is an InputError (file:line).
+TextTable read_csv_rows(const std::string& path);
 
 // A whole string as a number ("1.5", "+2", "1e-3"); nullopt when it is
 // empty or anything is left over ("6x4"). "nan" and "inf" parse: callers that
