@@ -394,8 +394,8 @@ with open('foreign/maps_csv.csv', 'w') as a, open('foreign/maps_h5.csv', 'w') as
         with open(f'foreign/{stem}.csv', 'w') as f:
             for row in v:
                 f.write(','.join(repr(float(x)) for x in row) + '\n')
-        with h5py.File(f'foreign/{stem}.h5', 'w') as f:
-            f['maps/v'] = v.T.astype(np.float64)
+        with h5py.File(f'foreign/{stem}.h5', 'w') as f:  # float32 and float64 maps, by turns
+            f['maps/v'] = v.T.astype(np.float64 if int(m['cell_id']) % 2 else np.float32)
         a.write(f"{stem}.csv,{m['cell_id']},{m['condition']},{m['experiment']}\n")
         b.write(f"{stem}.h5,{m['cell_id']},{m['condition']},{m['experiment']}\n")
 PY
@@ -408,7 +408,7 @@ done
 if $PY -c "import h5py, sys; sys.exit(0 if 'truth' not in h5py.File('maps_h5/events.h5', 'r') else 1)"; then
   pass "import-maps: no planted truth is attached to maps from elsewhere"
 else fail "import-maps: events.h5 of imported maps carries /truth"; fi
-# Bad maps: a row of another length, a header row not declared, a missing dataset: one error line each, no movies.csv.
+# Bad maps: a row of another length, a header row not declared, a missing dataset, integer velocities: one error line each, no movies.csv.
 mkdir -p foreign/bad && printf 'movie,cell_id,condition\nragged.csv,0,DMSO\n' >foreign/bad/ragged_table.csv
 printf '1,2,3\n4,5\n' >foreign/bad/ragged.csv
 expect_error "import-maps: a ragged CSV map" "ragged.csv:2: expected 3 fields as in the first row, found 2" 2 \
@@ -419,6 +419,10 @@ expect_error "import-maps: an undeclared header row" "header.csv:1: column 1: ex
   edge import-maps -c "$DECK" --input foreign/bad/header_table.csv --set run.output_dir=bad_maps
 expect_error "import-maps: a missing HDF5 dataset" "cell_0000.h5:/velocity: missing; expected the velocity map (maps.dataset)" 2 \
   edge import-maps -c "$DECK" --input foreign/maps_h5.csv --set run.output_dir=bad_maps
+$PY -c "import h5py, numpy as np; h5py.File('foreign/bad/int.h5', 'w')['velocity'] = np.zeros((3, 9), np.int16)"
+printf 'movie,cell_id,condition\nint.h5,0,DMSO\n' >foreign/bad/int_table.csv
+expect_error "import-maps: an integer HDF5 map" "int.h5:/velocity: expected a float32 or float64 velocity map, found int16" 2 \
+  edge import-maps -c "$DECK" --input foreign/bad/int_table.csv --set run.output_dir=bad_maps
 if [ ! -e bad_maps/windows/movies.csv ]; then pass "import-maps: no movies.csv after a failure"; else fail "import-maps left bad_maps/windows/movies.csv"; fi
 expect_error "stats without cells" "need a cell_id column" 2 edge stats -c "$DECK" "${TINY[@]}" --set run.output_dir=imp_long
 expect_deck_error "a reference contrast naming no teacher cluster" "student.reference_contrast[0] = 'VI': expected \"auto\" or a teacher cluster 0.." \
