@@ -450,44 +450,41 @@ int TextTable::column(const std::string& name) const {
 
 std::string TextTable::where(std::size_t k) const { return path + ":" + std::to_string(line.at(k)); }
 
-TextTable read_csv_text(const std::string& path) {
+namespace {
+
+// Both CSV text layouts: with `header` the first content line names the
+// columns; without, it is the first row. Every later row must be as wide.
+TextTable read_table(const std::string& path, bool header) {
   const std::string text = read_whole_file(path);
   const std::vector<Line> lines = content_lines(text);
-  if (lines.empty()) throw InputError(at_file(path, "empty file; expected a header row and data rows"));
+  if (lines.empty())
+    throw InputError(at_file(path, header ? "empty file; expected a header row and data rows"
+                                          : "empty file; expected one row of values per line"));
   TextTable t;
   t.path = path;
   const char sep = choose_separator(lines.front().text);
-  for (std::string_view f : split(lines.front().text, sep)) t.header.emplace_back(f);
-  for (std::size_t k = 1; k < lines.size(); ++k) {
+  const std::size_t width = split(lines.front().text, sep).size();
+  for (std::size_t k = 0; k < lines.size(); ++k) {
     auto fields = split(lines[k].text, sep);
-    if (fields.size() != t.header.size())
-      throw InputError(path + ":" + std::to_string(lines[k].number) + ": expected " +
-                       std::to_string(t.header.size()) + " fields as in the header, found " +
+    if (fields.size() != width)
+      throw InputError(path + ":" + std::to_string(lines[k].number) + ": expected " + std::to_string(width) +
+                       " fields as in the " + (header ? "header" : "first row") + ", found " +
                        std::to_string(fields.size()));
+    if (header && k == 0) {
+      t.header.assign(fields.begin(), fields.end());
+      continue;
+    }
     t.rows.emplace_back(fields.begin(), fields.end());
     t.line.push_back(lines[k].number);
   }
   return t;
 }
 
-TextTable read_csv_rows(const std::string& path) {
-  const std::string text = read_whole_file(path);
-  const std::vector<Line> lines = content_lines(text);
-  if (lines.empty()) throw InputError(at_file(path, "empty file; expected one row of values per line"));
-  TextTable t;
-  t.path = path;
-  const char sep = choose_separator(lines.front().text);
-  for (const Line& line : lines) {
-    auto fields = split(line.text, sep);
-    if (!t.rows.empty() && fields.size() != t.rows.front().size())
-      throw InputError(path + ":" + std::to_string(line.number) + ": expected " +
-                       std::to_string(t.rows.front().size()) + " fields as in the first row, found " +
-                       std::to_string(fields.size()));
-    t.rows.emplace_back(fields.begin(), fields.end());
-    t.line.push_back(line.number);
-  }
-  return t;
-}
+}  // namespace
+
+TextTable read_csv_text(const std::string& path) { return read_table(path, true); }
+
+TextTable read_csv_rows(const std::string& path) { return read_table(path, false); }
 
 double parse_real_field(const TextTable& t, std::size_t row, int column, bool allow_nan) {
   const std::string& s = t.rows.at(row).at(static_cast<std::size_t>(column));
