@@ -983,19 +983,19 @@ std::vector<std::int64_t> merge_small_communities(const DistGraph& graph, std::v
     std::vector<std::int64_t> sizes(span, 0);
     for (auto l : labels) ++sizes[l];
     comm.allreduce_sum_inplace(sizes);
-    const auto small = [&](std::int64_t c) { return sizes[c] < static_cast<std::int64_t>(min_size); };
-    const auto occupied_and_small = [&](std::int64_t n) { return n > 0 && n < static_cast<std::int64_t>(min_size); };
-    if (std::none_of(sizes.begin(), sizes.end(), occupied_and_small)) return labels;  // sizes are global: all ranks
+    // An occupied community below min_size (a vertex's own community is never empty).
+    const auto small = [&](std::int64_t n) { return n > 0 && n < static_cast<std::int64_t>(min_size); };
+    if (std::none_of(sizes.begin(), sizes.end(), small)) return labels;  // sizes are global: all ranks
     if (!ghosts) ghosts.emplace(graph, comm);
     const auto all = ghosts->with_ghosts(labels);
     std::vector<std::int64_t> next(labels);
     std::int64_t moved = 0;
     for (std::uint64_t v = 0; v < graph.local_vertices(); ++v) {
-      if (!small(labels[v])) continue;
+      if (!small(sizes[labels[v]])) continue;
       std::map<std::int64_t, double> into;  // large community -> weight; ordered, so ties go to the lower id
       for (auto e = graph.offsets[v]; e < graph.offsets[v + 1]; ++e) {
         const std::int64_t c = all[ghosts->slot(e)];
-        if (!small(c)) into[c] += graph.weights[e];
+        if (!small(sizes[c])) into[c] += graph.weights[e];
       }
       auto best = into.end();
       for (auto it = into.begin(); it != into.end(); ++it)
