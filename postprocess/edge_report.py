@@ -14,7 +14,8 @@ writes (DeepHACKS, Ma et al. 2024, Figs. 1-4)
                                   protrusion onsets (events.h5) marked
   figures/teacher_sweep.png       mean silhouette and Davies-Bouldin index against the neighbour count K
   figures/teacher_silhouette.png  silhouette plot of the chosen teacher partition: every sample's
-                                  silhouette (nan-euclidean on teacher.h5:/acf), sorted within clusters
+                                  silhouette as edge teacher computed it (teacher.h5:/silhouette),
+                                  sorted within clusters
   figures/teacher_profiles.png    mean velocity per teacher cluster against the aligned frame
   figures/phenotype_profiles.png  mean velocity per phenotype with its bootstrap 95 % band
   figures/tsne.png                t-SNE of the latent's principal components (phenotypes.h5:/tsne),
@@ -154,46 +155,6 @@ def velocity_maps_section(path, figs, lines):
               "detected marked: figures/velocity_maps/*.png.", ""]
 
 
-def nan_euclidean_sums(queries, rows, labels, clusters):
-    """Per query, the sum of its nan-euclidean distances (scikit-learn's: the squared differences over the
-    coordinates both rows have, scaled by d / their number) to the rows of each cluster."""
-    d = rows.shape[1]
-    mr, xr = np.isfinite(rows).astype(float), np.nan_to_num(rows)
-    onehot = np.zeros((len(rows), clusters))
-    onehot[np.arange(len(rows)), labels] = 1.0
-    sums = np.zeros((len(queries), clusters))
-    for first in range(0, len(queries), 256):
-        q = queries[first:first + 256]
-        mq, xq = np.isfinite(q).astype(float), np.nan_to_num(q)
-        present = mq @ mr.T
-        sq = (xq ** 2) @ mr.T + mq @ (xr ** 2).T - 2.0 * xq @ xr.T
-        with np.errstate(invalid="ignore", divide="ignore"):
-            dist = np.sqrt(np.maximum(sq, 0.0) * d / present)
-        dist[present == 0] = np.nan
-        sums[first:first + 256] = np.nan_to_num(dist) @ onehot
-    return sums
-
-
-def teacher_silhouettes(acf, labels, limit=6000, seed=0):
-    """Every sample's silhouette (scikit-learn's definition) under the teacher's nan-euclidean distance: all
-    samples when there are at most `limit`, else a seeded sample of `limit` of them, each against all samples
-    (phenoscale's sampled silhouette). Returns (query indices, silhouettes)."""
-    ids, dense = np.unique(labels, return_inverse=True)
-    n = len(acf)
-    queries = np.arange(n) if n <= limit else np.sort(np.random.default_rng(seed).choice(n, limit, replace=False))
-    sums = nan_euclidean_sums(acf[queries], acf, dense, len(ids))
-    sizes = np.bincount(dense, minlength=len(ids)).astype(float)
-    own = dense[queries]
-    a = sums[np.arange(len(queries)), own] / np.maximum(sizes[own] - 1, 1)
-    other = sums / sizes
-    other[np.arange(len(queries)), own] = np.inf
-    b = other.min(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        s = np.where(np.maximum(a, b) > 0, (b - a) / np.maximum(a, b), 0.0)
-    s[sizes[own] <= 1] = 0.0
-    return queries, s
-
-
 def teacher_silhouette_figures(path, figs, lines, rows):
     """Fig. 2a: the K sweep's mean silhouette and Davies-Bouldin; a silhouette plot of the chosen partition."""
     ks = [number(r["neighbours"]) for r in rows]
@@ -217,13 +178,14 @@ def teacher_silhouette_figures(path, figs, lines, rows):
         lines += [f"Teacher silhouette plot: {NOT_RUN} (no teacher.h5).", ""]
         return
     with h5py.File(h5, "r") as f:
-        if "acf" not in f or "labels" not in f:
-            sys.exit(f"edge_report: {h5}: expected /acf and /labels, written by edge teacher")
-        acf, labels = f["acf"][()].astype(float), f["labels"][()].astype(int)
+        if "silhouette" not in f or "labels" not in f:
+            sys.exit(f"edge_report: {h5}: expected /labels and /silhouette, written by edge teacher "
+                     "(rerun edge teacher if this file predates /silhouette)")
+        every, labels = f["silhouette"][()].astype(float), f["labels"][()].astype(int)
         distance, ours = text(f.attrs.get("distance", "nan-euclidean")), number(f.attrs.get("silhouette"))
-    if distance != "nan-euclidean":  # zero-filled lags: missing lags are 0, the plain Euclidean distance
-        acf = np.nan_to_num(acf)
-    queries, s = teacher_silhouettes(acf, labels)
+    # Above its exact limit edge teacher samples the silhouette: the others are NaN.
+    queries = np.flatnonzero(np.isfinite(every))
+    s = every[queries]
     clusters = np.unique(labels)
     fig, ax = plt.subplots(figsize=(5, 4.5))
     y = 0
@@ -238,9 +200,9 @@ def teacher_silhouette_figures(path, figs, lines, rows):
     ax.legend(fontsize=7, loc="lower right")
     save(fig, figs, "teacher_silhouette.png")
     which = (f"all {len(labels)} samples" if len(queries) == len(labels) else
-             f"{len(queries)} of the {len(labels)} samples (seeded), each against all")
-    lines += [f"Silhouette plot of the chosen partition ({distance} distances of the ACF vectors; {which}): mean "
-              f"{s.mean():.4f} here, {fmt(ours, 4)} by edge teacher; {np.mean(s < 0):.1%} of the samples sit closer "
+             f"the {len(queries)} of the {len(labels)} samples edge teacher drew, each against all")
+    lines += [f"Silhouette plot of the chosen partition ({distance} distances of the ACF vectors; {which}; as edge "
+              f"teacher computed them, teacher.h5:/silhouette): mean {fmt(ours, 4)}; {np.mean(s < 0):.1%} of the samples sit closer "
               "to another cluster (silhouette < 0): figures/teacher_silhouette.png.", ""]
 
 

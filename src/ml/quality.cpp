@@ -223,10 +223,14 @@ SilhouetteResult exact_silhouette(const ShardedMatrix& x, const std::vector<std:
   CollapsedTargets collapsed;
   collapse_targets(job, collapsed);
   distance_sums(job, sums);
+  SilhouetteResult result{0.0, 0.0, true, x.global_rows, std::vector<double>(x.local_rows)};
   double total = 0.0;
-  for (std::uint64_t i = 0; i < x.local_rows; ++i) total += silhouette_of(sums.data() + i * k, dense[i], sizes);
-  total = comm.allreduce_sum(total);
-  return {total / static_cast<double>(x.global_rows), 0.0, true, x.global_rows};
+  for (std::uint64_t i = 0; i < x.local_rows; ++i) {
+    result.local[i] = silhouette_of(sums.data() + i * k, dense[i], sizes);
+    total += result.local[i];
+  }
+  result.value = comm.allreduce_sum(total) / static_cast<double>(x.global_rows);
+  return result;
 }
 
 SilhouetteResult sampled_silhouette(const ShardedMatrix& x, const std::vector<std::int32_t>& dense,
@@ -274,7 +278,12 @@ SilhouetteResult sampled_silhouette(const ShardedMatrix& x, const std::vector<st
   double squares = 0.0;
   for (double v : s) squares += (v - mean) * (v - mean);
   const double stddev = std::sqrt(squares / static_cast<double>(m - 1));
-  return {mean, stddev / std::sqrt(static_cast<double>(m)), false, m};
+  // Every rank computed the whole sample; it keeps its own rows' values.
+  std::vector<double> local(x.local_rows, std::numeric_limits<double>::quiet_NaN());
+  for (std::uint64_t q = 0; q < m; ++q) {
+    if (sample_ids[q] >= x.first_row && sample_ids[q] < x.first_row + x.local_rows) local[sample_ids[q] - x.first_row] = s[q];
+  }
+  return {mean, stddev / std::sqrt(static_cast<double>(m)), false, m, std::move(local)};
 }
 
 // The contingency table n_ij (reference class i, predicted cluster j), dense,

@@ -29,18 +29,21 @@ std::int64_t count_clusters(const std::vector<std::int64_t>& labels, const par::
 }
 
 // Scores one partition; silhouette and Davies–Bouldin only where defined.
+// `silhouettes` receives each local row's silhouette (NaN when undefined).
 SweepPoint score(const ShardedMatrix& x, std::int64_t parameter, const std::vector<std::int64_t>& labels,
                  double objective, const SilhouetteOptions& quality, const std::vector<std::int64_t>& reference,
-                 const par::Comm& comm) {
+                 const par::Comm& comm, std::vector<double>& silhouettes) {
+  silhouettes.assign(x.local_rows, kUndefined);
   SweepPoint p;
   p.parameter = parameter;
   p.objective = objective;
   p.clusters = count_clusters(labels, comm);
   const bool defined = p.clusters >= 2 && static_cast<std::uint64_t>(p.clusters) < x.global_rows;
   if (defined) {
-    const SilhouetteResult s = silhouette(x, labels, quality, comm);
+    SilhouetteResult s = silhouette(x, labels, quality, comm);
     p.silhouette = s.value;
     p.silhouette_stderr = s.standard_error;
+    silhouettes = std::move(s.local);
     p.davies_bouldin = davies_bouldin(x, labels, comm, quality.distance);
   } else {
     p.silhouette = p.silhouette_stderr = p.davies_bouldin = kUndefined;
@@ -60,8 +63,8 @@ DistGraph knn_graph(const KnnResult& all, std::uint64_t k, const par::Comm& comm
   return symmetrise(nearest_prefix(all, k), EdgeWeighting{}, comm);
 }
 
-// Keeps every point's labels and the index of the best point so far.
-void consider(SweepResult& result, SweepPoint point, std::vector<std::int64_t> labels) {
+// Keeps every point's labels and silhouettes and the index of the best point so far.
+void consider(SweepResult& result, SweepPoint point, std::vector<std::int64_t> labels, std::vector<double> silhouettes) {
   result.points.push_back(point);
   const SweepPoint& best = result.points[result.best];
   const bool first = result.points.size() == 1;
@@ -69,6 +72,7 @@ void consider(SweepResult& result, SweepPoint point, std::vector<std::int64_t> l
                       (std::isnan(best.silhouette) || point.silhouette > best.silhouette);
   if (first || better) result.best = result.points.size() - 1;
   result.point_labels.push_back(std::move(labels));
+  result.point_silhouettes.push_back(std::move(silhouettes));
 }
 
 }  // namespace
@@ -93,8 +97,9 @@ SweepResult sweep_kmeans(const ShardedMatrix& x, const std::vector<std::int64_t>
     options.k = k;
     KMeansResult fit = kmeans_fit(x, options, comm);
     // Scored before the labels are moved (argument evaluation order is unspecified).
-    const SweepPoint point = score(x, k, fit.labels, fit.inertia, quality, reference, comm);
-    consider(result, point, std::move(fit.labels));
+    std::vector<double> silhouettes;
+    const SweepPoint point = score(x, k, fit.labels, fit.inertia, quality, reference, comm, silhouettes);
+    consider(result, point, std::move(fit.labels), std::move(silhouettes));
   }
   return result;
 }
@@ -116,8 +121,9 @@ SweepResult sweep_communities(const ShardedMatrix& x, const std::vector<std::int
   for (const std::int64_t k : neighbour_counts) {
     const DistGraph graph = knn_graph(all, static_cast<std::uint64_t>(k), comm);
     Communities found = detect_communities(graph, communities, comm);
-    const SweepPoint point = score(x, k, found.labels, found.modularity, quality, reference, comm);
-    consider(result, point, std::move(found.labels));
+    std::vector<double> silhouettes;
+    const SweepPoint point = score(x, k, found.labels, found.modularity, quality, reference, comm, silhouettes);
+    consider(result, point, std::move(found.labels), std::move(silhouettes));
   }
   return result;
 }

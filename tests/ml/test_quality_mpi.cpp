@@ -37,6 +37,21 @@ double sklearn(const std::string& name) {
   return f.read_double_attribute("/", name);
 }
 
+// Rows [first, first + count) of a float64 vector dataset of `path`.
+std::vector<double> fixture_rows(const std::string& path, const std::string& dataset, std::uint64_t first,
+                                 std::uint64_t count) {
+  io::H5File f = io::H5File::open(path, world());
+  return io::read_sample_rows<double>(f, dataset, {first, first + count}).data;
+}
+
+// Each local row's silhouette against scikit-learn's silhouette_samples.
+void expect_samples_match(const ml::SilhouetteResult& s, const ml::ShardedMatrix& x, const std::string& path,
+                          const std::string& dataset) {
+  const auto expected = fixture_rows(path, dataset, x.first_row, x.local_rows);
+  ASSERT_EQ(s.local.size(), x.local_rows);
+  for (std::uint64_t i = 0; i < x.local_rows; ++i) EXPECT_NEAR(s.local[i], expected[i], 1e-6) << "row " << x.first_row + i;
+}
+
 struct Fixture {
   ml::ShardedMatrix x;
   std::vector<std::int64_t> truth, predicted, other;
@@ -58,8 +73,11 @@ TEST(Quality, MatchesScikitLearnOnFixture) {
   EXPECT_EQ(s.samples, 500u);
   EXPECT_EQ(s.standard_error, 0.0);
   EXPECT_NEAR(s.value, sklearn("silhouette_pred"), 1e-6);
+  expect_samples_match(s, f.x, fixture(), "/silhouette_samples_pred");
   // Five groups, one a singleton: its silhouette counts as 0.
-  EXPECT_NEAR(ml::silhouette(f.x, f.other, {}, world()).value, sklearn("silhouette_other"), 1e-6);
+  const auto other = ml::silhouette(f.x, f.other, {}, world());
+  EXPECT_NEAR(other.value, sklearn("silhouette_other"), 1e-6);
+  expect_samples_match(other, f.x, fixture(), "/silhouette_samples_other");
   EXPECT_NEAR(ml::davies_bouldin(f.x, f.predicted, world()), sklearn("davies_bouldin_pred"), 1e-8);
   EXPECT_NEAR(ml::davies_bouldin(f.x, f.other, world()), sklearn("davies_bouldin_other"), 1e-8);
   EXPECT_NEAR(ml::adjusted_rand_index(f.truth, f.predicted, world()), sklearn("adjusted_rand_index"), 1e-12);
@@ -83,12 +101,17 @@ TEST(Quality, NanEuclideanMatchesScikitLearnOnFixture) {
   }
   ml::SilhouetteOptions partial;
   partial.distance = ml::Distance::nan_euclidean;
-  EXPECT_NEAR(ml::silhouette(x, labels, partial, world()).value, expected_silhouette, 1e-6);
+  const auto exact = ml::silhouette(x, labels, partial, world());
+  EXPECT_NEAR(exact.value, expected_silhouette, 1e-6);
+  expect_samples_match(exact, x, path, "/silhouette_samples");
   EXPECT_NEAR(ml::davies_bouldin(x, labels, world(), ml::Distance::nan_euclidean), expected_db, 1e-8);
-  // The sampled path (every row drawn) gives the exact mean too.
+  // The sampled path (every row drawn) gives the exact mean and values too.
   partial.exact_limit = 10;
   partial.sample_size = 1000;
-  EXPECT_NEAR(ml::silhouette(x, labels, partial, world()).value, expected_silhouette, 1e-6);
+  const auto sampled = ml::silhouette(x, labels, partial, world());
+  EXPECT_FALSE(sampled.exact);
+  EXPECT_NEAR(sampled.value, expected_silhouette, 1e-6);
+  expect_samples_match(sampled, x, path, "/silhouette_samples");
   // Leaving the missing coordinates out matters: Euclidean on the NaN rows is not this.
   EXPECT_FALSE(std::abs(ml::davies_bouldin(x, labels, world()) - expected_db) < 1e-3);
 }
@@ -214,6 +237,17 @@ TEST(Quality, SampledSilhouetteWithinThreeStandardErrors) {
   EXPECT_LT(s.standard_error, 0.02);
   const double exact = silhouette_1d(l);
   EXPECT_LT(std::abs(s.value - exact), 3.0 * s.standard_error) << s.value << " vs " << exact;
+  // The per-row values: the sampled rows have one (in [-1, 1]), the others NaN; their mean is the mean.
+  ASSERT_EQ(s.local.size(), x.local_rows);
+  double sum = 0.0, drawn = 0.0;
+  for (double v : s.local) {
+    if (std::isnan(v)) continue;
+    EXPECT_LE(std::abs(v), 1.0);
+    sum += v;
+    drawn += 1.0;
+  }
+  EXPECT_EQ(static_cast<std::uint64_t>(world().allreduce_sum(drawn)), s.samples);
+  EXPECT_NEAR(world().allreduce_sum(sum) / static_cast<double>(s.samples), s.value, 1e-12);
 }
 
 TEST(Quality, SameResultsOnOneRank) {

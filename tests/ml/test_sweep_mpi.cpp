@@ -56,6 +56,14 @@ TEST(Sweep, KMeansPicksThePlantedK) {
     EXPECT_LT(result.points[i].objective, result.points[i - 1].objective);
   }
   EXPECT_EQ(result.best_labels().size(), x.local_rows);
+  // Every point keeps each local row's silhouette; their mean is the point's.
+  ASSERT_EQ(result.point_silhouettes.size(), result.points.size());
+  for (std::size_t j = 0; j < result.points.size(); ++j) {
+    ASSERT_EQ(result.point_silhouettes[j].size(), x.local_rows);
+    double sum = 0.0;
+    for (double v : result.point_silhouettes[j]) sum += v;
+    EXPECT_NEAR(world().allreduce_sum(sum) / static_cast<double>(x.global_rows), result.points[j].silhouette, 1e-12);
+  }
 }
 
 TEST(Sweep, CommunitiesSweepChoosesANeighbourCountThatRecoversThePlantedClusters) {

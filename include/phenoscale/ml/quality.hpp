@@ -38,6 +38,10 @@ struct SilhouetteResult {
   double standard_error = 0.0;  // 0 when exact
   bool exact = true;
   std::uint64_t samples = 0;    // rows whose silhouette was computed (N when exact)
+  // Each local row's silhouette (scikit-learn's silhouette_samples), in row
+  // order; NaN for the rows outside the sample when sampled. Silhouette plots
+  // draw these; the mean above is their mean.
+  std::vector<double> local;
 };
 
 // Collective. Row i (global) enters the sample when

@@ -37,6 +37,9 @@ struct SweepResult {
   std::vector<SweepPoint> points;
   std::size_t best = 0;                   // index into points
   std::vector<std::vector<std::int64_t>> point_labels;  // local rows, per point (another criterion may choose)
+  // Local rows, per point: each row's silhouette (SilhouetteResult::local;
+  // NaN outside the sample, and everywhere when the point has none).
+  std::vector<std::vector<double>> point_silhouettes;
 
   // Local rows; a sweep over at least one value (every caller checks its grid).
   const std::vector<std::int64_t>& best_labels() const { return point_labels[best]; }
