@@ -448,23 +448,6 @@ edge::VelocityMap read_map_csv(const std::string& path, bool header) {
   return m;
 }
 
-// The values of a float32 or float64 dataset as double, with its shape.
-io::SampleBlock<double> read_real_samples(const io::H5File& in, const std::string& dataset) {
-  io::ReadOptions any;
-  any.require_finite = false;
-  const std::string dtype = in.info(dataset).dtype;
-  if (dtype == "float64") return io::read_samples<double>(in, dataset, any);
-  if (dtype != "float32")
-    throw InputError(cat(in.where(dataset), ": expected a float32 or float64 velocity map, found ", dtype));
-  const auto v = io::read_samples<float>(in, dataset, any);
-  io::SampleBlock<double> out;
-  out.sample_shape = v.sample_shape;
-  out.global_rows = v.global_rows;
-  out.rows = v.rows;
-  out.data.assign(v.data.begin(), v.data.end());
-  return out;
-}
-
 // An HDF5 map: the 2-D dataset `dataset` (float32 or float64), windows ×
 // frame intervals, or frame intervals × windows when `frames_by_windows`
 // (MATLAB's column-major arrays read back transposed); NaN are gaps.
@@ -472,7 +455,10 @@ edge::VelocityMap read_map_h5(const std::string& path, const std::string& datase
   par::Comm self(MPI_COMM_SELF);
   io::H5File in = io::H5File::open(path, self);
   if (!in.has(dataset)) throw InputError(cat(in.where(dataset), ": missing; expected the velocity map (maps.dataset)"));
-  const auto v = read_real_samples(in, dataset);
+  io::ReadOptions any;
+  any.require_finite = false;
+  any.widen_float32 = true;
+  const auto v = io::read_samples<double>(in, dataset, any);
   if (v.sample_shape.size() != 1)
     throw InputError(cat(in.where(dataset), ": expected a 2-D map, found ", v.sample_shape.size() + 1, " dimensions"));
   const std::size_t rows = v.global_rows, cols = v.sample_shape[0];

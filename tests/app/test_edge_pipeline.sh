@@ -420,7 +420,7 @@ expect_error "import-maps: a missing HDF5 dataset" "cell_0000.h5:/velocity: miss
   edge import-maps -c "$DECK" --input foreign/maps_h5.csv --set run.output_dir=bad_maps
 $PY -c "import h5py, numpy as np; h5py.File('foreign/bad/int.h5', 'w')['velocity'] = np.zeros((3, 9), np.int16)"
 printf 'movie,cell_id,condition\nint.h5,0,DMSO\n' >foreign/bad/int_table.csv
-expect_error "import-maps: an integer HDF5 map" "int.h5:/velocity: expected a float32 or float64 velocity map, found int16" 2 \
+expect_error "import-maps: an integer HDF5 map" "int.h5:/velocity: expected dtype float32 or float64, found int16" 2 \
   edge import-maps -c "$DECK" --input foreign/bad/int_table.csv --set run.output_dir=bad_maps
 if [ ! -e bad_maps/windows/movies.csv ]; then pass "import-maps: no movies.csv after a failure"; else fail "import-maps left bad_maps/windows/movies.csv"; fi
 expect_error "stats without cells" "need a cell_id column" 2 edge stats -c "$DECK" "${TINY[@]}" --set run.output_dir=imp_long

@@ -192,3 +192,37 @@ TEST(Hdf5, WrongDtypeShapeAndNaNAreRejectedOnAllRanks) {
             path + ":/x: expected a ragged series group with datasets 'values' and 'offsets'; 'values' not found");
   EXPECT_NO_THROW(io::read_samples<double>(f, "/x", {{}, false}));
 }
+
+// widen_float32: a float32 dataset read as double, every value exact (as
+// float64 holds every float32); other dtypes still refused, naming both.
+TEST(Hdf5, Float32WidensToDoubleOnlyWhenAsked) {
+  const std::string path = shared_dir() + "/widen.h5";
+  const auto mine = par::BlockPartition::over(7, world()).range(world().rank());
+  std::vector<float> x(mine.size() * 3);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = 0.1f * static_cast<float>(mine.begin * 3 + i) - 0.7f;
+  std::vector<std::int16_t> counts(mine.size(), 3);
+  {
+    io::H5File f = io::H5File::create(path, world());
+    io::write_samples(f, "/x", x, {3});
+    io::write_samples(f, "/counts", counts, {});
+    f.commit();
+  }
+  io::H5File f = io::H5File::open(path, world());
+  io::ReadOptions widen;
+  widen.widen_float32 = true;
+  const auto block = io::read_samples<double>(f, "/x", widen);
+  ASSERT_EQ(block.data.size(), x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) EXPECT_EQ(block.data[i], static_cast<double>(x[i])) << i;
+  EXPECT_EQ(block.sample_shape, std::vector<std::uint64_t>{3});
+  auto message = [&](auto read) -> std::string {
+    try {
+      read();
+    } catch (const CollectiveError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_EQ(message([&] { io::read_samples<double>(f, "/x"); }), path + ":/x: expected dtype float64, found float32");
+  EXPECT_EQ(message([&] { io::read_samples<double>(f, "/counts", widen); }),
+            path + ":/counts: expected dtype float32 or float64, found int16");
+}

@@ -32,6 +32,9 @@ struct ReadOptions {
   std::vector<std::uint64_t> sample_shape;
   // Reject NaN/Inf in floating-point data.
   bool require_finite = true;
+  // Reading double: also accept a float32 dataset (HDF5 widens it exactly),
+  // as Python and MATLAB users often write their arrays.
+  bool widen_float32 = false;
 };
 
 // Collective. Writes `local_rows` samples of `sample_shape` from `data`.
