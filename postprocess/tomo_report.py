@@ -6,7 +6,9 @@ Usage: /usr/bin/python3 postprocess/tomo_report.py RUN_DIR
 Reads, from RUN_DIR, the outputs of tomo structures / simulate / train /
 extract / subdivide and the final map (default file names): recover.h5 (the
 demo: reference-free alignment and classification of the k-means cluster
-most enriched in the target class) or, without it, average.h5; writes
+most enriched in the target class) or, without it, average.h5. A chain that
+stopped early gets the sections its outputs allow; each other section says
+which output is missing and which stage writes it. Writes
   figures/confusion.png        confusion matrix of the CNN on all subtomograms
   figures/training.png         loss and accuracy per epoch
   figures/cluster_sizes.png    k-means cluster-size histogram in feature space
@@ -17,6 +19,7 @@ most enriched in the target class) or, without it, average.h5; writes
   figures/features_pca.png     structural features projected on 2 principal axes
   figures/features_tsne.png    t-SNE of the structural features (python3-sklearn)
   report.md                    the figures' numbers, with chance level
+Exits with one line when RUN_DIR holds none of these outputs.
 Needs Debian's python3-h5py, python3-numpy and python3-matplotlib.
 """
 import csv
@@ -35,56 +38,53 @@ def scatter_by_class(xy, truth, names, classes, title, path):
         m = truth == i
         ax.scatter(xy[m, 0], xy[m, 1], s=6, label=names[i] if i < len(names) else str(i))
     ax.legend(fontsize=6, markerscale=2); ax.set_title(title)
-    atomic_savefig(fig, path)
+    save(fig, *os.path.split(path))
 
 
-def main():
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    run = sys.argv[1]
-    figs = os.path.join(run, "figures")
-    os.makedirs(figs, exist_ok=True)
-    path = lambda name: os.path.join(run, name)
-    # The report reads the whole demo chain: name every missing output and the stage that writes it.
-    needed = [("structures.h5", "tomo structures"), ("subtomograms.h5", "tomo simulate"), ("model.h5", "tomo train"),
-              ("training.csv", "tomo train"), ("predictions.h5", "tomo extract"), ("subdivide.h5", "tomo subdivide")]
-    missing = [f"{name} ({stage})" for name, stage in needed if not os.path.exists(path(name))]
-    if not (os.path.exists(path("recover.h5")) or os.path.exists(path("average.h5"))):
-        missing.append("recover.h5 or average.h5 (tomo recover or tomo average)")
-    if missing:
-        sys.exit(f"tomo_report: {run}: missing {', '.join(missing)}; the report needs the demo chain "
-                 "(structures, simulate, train, extract, subdivide, then recover or average)")
-    structures = h5py.File(path("structures.h5"), "r")
-    names = text(structures["/maps"].attrs["class_names"]).replace(",", "\n").split("\n")
-    names = [n.strip() for n in names if n.strip()]
-    model = h5py.File(path("model.h5"), "r")
-    pred = h5py.File(path("predictions.h5"), "r")
-    sub = h5py.File(path("subdivide.h5"), "r")
-    final = "recover.h5" if os.path.exists(path("recover.h5")) else "average.h5"
-    avg = h5py.File(path(final), "r")
-    lines = ["# tomo demo report", ""]
-    # Headline: what the final map is (its own headline says whether an
-    # oracle was used) and its resolutions by the standard definitions
-    # (interpolated 0.5 crossing against the true map; gold-standard 0.143
-    # crossing between independently aligned and averaged half sets).
+WRITTEN = []  # the figures this run drew, in order (report.md lists them)
+
+
+def save(fig, figs, name):
+    atomic_savefig(fig, os.path.join(figs, name))
+    WRITTEN.append(name)
+
+
+# Every output the report reads, with the stage that writes it.
+STAGES = {"structures.h5": "tomo structures", "subtomograms.h5": "tomo simulate", "model.h5": "tomo train",
+          "training.csv": "tomo train", "predictions.h5": "tomo extract", "subdivide.h5": "tomo subdivide",
+          "recover.h5": "tomo recover", "average.h5": "tomo average"}
+
+
+def not_run(lines, title, *names):
+    """A section whose inputs are missing: its heading and what would write them."""
+    lines += ["", f"## {title}", "",
+              "Not run: no " + ", no ".join(f"{n} ({STAGES[n]})" for n in names) + " in the run directory."]
+
+
+def headline(avg, final):
+    """The final map's headline (its own says whether an oracle was used) and its resolutions by the standard
+    definitions: interpolated 0.5 crossing against the true map; gold-standard 0.143 crossing between
+    independently aligned and averaged half sets."""
     res = float(avg.attrs["discrepancy_nm"] if "discrepancy_nm" in avg.attrs else avg.attrs["fsc_resolution_nm"])
     definition = text(avg.attrs.get("fsc_definition", "first-below"))
     gold = avg.attrs.get("half_set_fsc_resolution_nm")
     purity = float(avg.attrs["cluster_fraction"] if "cluster_fraction" in avg.attrs else avg.attrs.get("purity", float("nan")))
-    headline = (f"**{text(avg.attrs.get('headline', 'class average'))}: FSC-0.5 ({definition}) against the true map "
-                f"{res:.2f} nm")
+    line = (f"**{text(avg.attrs.get('headline', 'class average'))}: FSC-0.5 ({definition}) against the true map "
+            f"{res:.2f} nm")
     if gold is not None:
-        headline += f"; gold-standard half-set FSC-0.143 {float(gold):.2f} nm"
-    headline += f"; cluster purity {100 * purity:.0f}%**"
-    lines += [headline, ""]
+        line += f"; gold-standard half-set FSC-0.143 {float(gold):.2f} nm"
+    line += f"; cluster purity {100 * purity:.0f}%**" if np.isfinite(purity) else "**"
+    return line, res, definition, gold, purity
 
+
+def classification_section(model, pred, names, figs, lines):
     confusion = pred["/confusion"][()]
     c = confusion.shape[0]
     total_acc = np.trace(confusion) / confusion.sum()
     per_class = np.diag(confusion) / np.maximum(confusion.sum(1), 1)
     arch = text(model.attrs["architecture"])
     test_acc = model.attrs.get("test_accuracy", float("nan"))
-    lines += [f"## Classification ({arch}, {c} classes, chance {1.0 / c:.3f})", "",
+    lines += ["", f"## Classification ({arch}, {c} classes, chance {1.0 / c:.3f})", "",
               f"- held-out test accuracy (seeded split, never trained on): **{test_acc:.3f}**",
               f"- accuracy over all {int(confusion.sum())} subtomograms (train + test): {total_acc:.3f}", "",
               "Per-class accuracy over all subtomograms (train + test rows, not a held-out figure):", "",
@@ -94,28 +94,35 @@ def main():
     fig, ax = plt.subplots(figsize=(4 + 0.3 * c, 3.5 + 0.3 * c))
     im = ax.imshow(confusion / np.maximum(confusion.sum(1, keepdims=True), 1), cmap="viridis", vmin=0, vmax=1)
     ax.set_xlabel("predicted class"); ax.set_ylabel("true class"); ax.set_title(f"{arch} confusion (row-normalised)")
-    fig.colorbar(im); atomic_savefig(fig, os.path.join(figs, "confusion.png"))
+    fig.colorbar(im); save(fig, figs, "confusion.png")
 
-    with open(path("training.csv")) as f:
+
+def training_section(path, figs, lines):
+    with open(path) as f:
         rows = list(csv.DictReader(f))
-    if rows:
-        ep = [int(r["epoch"]) for r in rows]
-        fig, ax = plt.subplots(1, 2, figsize=(9, 3.2))
-        ax[0].plot(ep, [float(r["train_loss"]) for r in rows], label="train")
-        ax[0].plot(ep, [float(r["validation_loss"]) for r in rows], label="validation")
-        ax[0].set_xlabel("epoch"); ax[0].set_ylabel("cross-entropy"); ax[0].legend()
-        ax[1].plot(ep, [float(r["train_accuracy"]) for r in rows], label="train")
-        ax[1].plot(ep, [float(r["validation_accuracy"]) for r in rows], label="validation")
-        ax[1].set_xlabel("epoch"); ax[1].set_ylabel("accuracy"); ax[1].legend()
-        atomic_savefig(fig, os.path.join(figs, "training.png"))
-        lines += ["", f"Training: {len(rows)} epochs, {rows[-1]['step']} steps, "
-                  f"{float(rows[-1]['samples_per_s']):.1f} samples/s in the last epoch."]
+    if not rows:
+        lines += ["", "Training: training.csv has no epochs."]
+        return
+    ep = [int(r["epoch"]) for r in rows]
+    fig, ax = plt.subplots(1, 2, figsize=(9, 3.2))
+    ax[0].plot(ep, [float(r["train_loss"]) for r in rows], label="train")
+    ax[0].plot(ep, [float(r["validation_loss"]) for r in rows], label="validation")
+    ax[0].set_xlabel("epoch"); ax[0].set_ylabel("cross-entropy"); ax[0].legend()
+    ax[1].plot(ep, [float(r["train_accuracy"]) for r in rows], label="train")
+    ax[1].plot(ep, [float(r["validation_accuracy"]) for r in rows], label="validation")
+    ax[1].set_xlabel("epoch"); ax[1].set_ylabel("accuracy"); ax[1].legend()
+    save(fig, figs, "training.png")
+    lines += ["", f"Training: {len(rows)} epochs, {rows[-1]['step']} steps, "
+              f"{float(rows[-1]['samples_per_s']):.1f} samples/s in the last epoch."]
 
+
+def subdivision_section(sub, pred, names, figs, lines):
     sizes = sub["/cluster_sizes"][()]
     counts = sub["/class_counts"][()]
     best = sub["/most_enriched_cluster"][()]
     frac = sub["/most_enriched_fraction"][()]
-    lines += ["", f"## Subdivision (k-means, k = {len(sizes)}, in the {pred['/features'].shape[1]}-d feature space)", "",
+    space = f"the {pred['/features'].shape[1]}-d feature space" if pred is not None else "feature space"
+    lines += ["", f"## Subdivision (k-means, k = {len(sizes)}, in {space})", "",
               f"- clusters with ≤ 10 members: {int(sub.attrs['clusters_with_at_most_10_members'])} of {len(sizes)}",
               "", "| class | most enriched cluster | its purity | share of the class in it |", "|---|---|---|---|"]
     for i in range(len(best)):
@@ -124,27 +131,34 @@ def main():
         lines.append(f"| {names[i] if i < len(names) else i} | {j} | {frac[i]:.2f} | {share:.2f} |")
     fig, ax = plt.subplots(figsize=(5, 3.2))
     ax.hist(sizes, bins=20); ax.set_xlabel("cluster size"); ax.set_ylabel("clusters")
-    atomic_savefig(fig, os.path.join(figs, "cluster_sizes.png"))
+    save(fig, figs, "cluster_sizes.png")
 
+
+def features_section(pred, truth, names, figs, lines):
     feats = pred["/features"][()]
-    truth = h5py.File(path("subtomograms.h5"), "r")["/class_rows"][()]
+    classes = int(truth.max()) + 1
     centred = feats - feats.mean(0)
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
     xy = centred @ vt[:2].T
-    scatter_by_class(xy, truth, names, c, "structural features, 2 principal axes", os.path.join(figs, "features_pca.png"))
+    scatter_by_class(xy, truth, names, classes, "structural features, 2 principal axes",
+                     os.path.join(figs, "features_pca.png"))
     try:
         from sklearn.manifold import TSNE
         emb = TSNE(n_components=2, perplexity=min(30.0, max(5.0, len(feats) / 10)), init="pca",
                    random_state=0).fit_transform(feats)
-        scatter_by_class(emb, truth, names, c, "structural features, t-SNE", os.path.join(figs, "features_tsne.png"))
+        scatter_by_class(emb, truth, names, classes, "structural features, t-SNE",
+                         os.path.join(figs, "features_tsne.png"))
     except ImportError:
         lines.append("(t-SNE figure skipped: python3-sklearn not installed)")
 
+
+def final_map_section(avg, final, structures, names, summary, figs, lines):
+    _, res, definition, gold, purity = summary
     row = int(avg.attrs["class_row"])
     average = avg["/average"][()].reshape(avg["/average"].shape[-3:])
     # Reference-free maps live in their own frame: the true map is posed onto it to compare.
     truth_map = (avg["/truth_in_average_frame"][()].reshape(average.shape) if "/truth_in_average_frame" in avg
-                 else structures["/maps"][row])
+                 else structures["/maps"][row] if structures is not None else None)
     cls = names[row] if row < len(names) else str(row)
     lines += ["", f"## Final map ({final})", "",
               f"- FSC-0.5 against the true map of {cls} ({definition} crossing): **{res:.2f} nm**"]
@@ -172,14 +186,16 @@ def main():
                          f"({float(avg.attrs['ctf_first_zero_per_nm']):.3f}/nm): "
                          f"{float(avg.attrs['fsc_mean_beyond_first_ctf_zero']):+.3f}")
         lines.append(ctf_line)
-    n = average.shape[0]
-    fig, ax = plt.subplots(1, 2, figsize=(6, 3))
-    ax = np.atleast_1d(ax)
     lines.append(f"- alignment: {text(avg.attrs['alignment'])}")
+    n = average.shape[0]
+    panels = 1 if truth_map is None else 2
+    fig, ax = plt.subplots(1, panels, figsize=(3 * panels, 3))
+    ax = np.atleast_1d(ax)
     ax[0].imshow(average[n // 2], cmap="gray"); ax[0].set_title("average, central slice")
-    ax[1].imshow(truth_map[n // 2], cmap="gray"); ax[1].set_title("true map, central slice")
+    if truth_map is not None:
+        ax[1].imshow(truth_map[n // 2], cmap="gray"); ax[1].set_title("true map, central slice")
     for a in ax: a.axis("off")
-    atomic_savefig(fig, os.path.join(figs, "average_slices.png"))
+    save(fig, figs, "average_slices.png")
     fig, ax = plt.subplots(figsize=(5, 3.2))
     freq = avg["/fsc_frequency_per_nm"][()].ravel()
     ax.plot(freq, avg["/fsc"][()].ravel(), label="average vs true map"); ax.axhline(0.5, ls="--", c="gray")
@@ -189,9 +205,56 @@ def main():
         title += f", half-set FSC-0.143 at {float(gold):.2f} nm"
         ax.legend(fontsize=7)
     ax.set_xlabel("spatial frequency (1/nm)"); ax.set_ylabel("FSC"); ax.set_title(title, fontsize=9)
-    atomic_savefig(fig, os.path.join(figs, "fsc.png"))
+    save(fig, figs, "fsc.png")
 
-    lines += ["", "Figures: " + ", ".join(sorted(f for f in os.listdir(figs) if f.endswith(".png"))), ""]
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    run = sys.argv[1]
+    path = lambda name: os.path.join(run, name)
+    have = {name for name in STAGES if os.path.exists(path(name))}
+    if not have:
+        sys.exit(f"tomo_report: {run}: no tomo output found (expected some of "
+                 f"{', '.join(STAGES)}, written by the tomo stages); is this a tomo run directory?")
+    figs = os.path.join(run, "figures")
+    os.makedirs(figs, exist_ok=True)
+    h5 = lambda name: h5py.File(path(name), "r") if name in have else None
+    structures, model, pred, sub = h5("structures.h5"), h5("model.h5"), h5("predictions.h5"), h5("subdivide.h5")
+    final = "recover.h5" if "recover.h5" in have else "average.h5" if "average.h5" in have else None
+    avg = h5(final) if final else None
+    names = []
+    if structures is not None:
+        names = text(structures["/maps"].attrs["class_names"]).replace(",", "\n").split("\n")
+        names = [n.strip() for n in names if n.strip()]
+    lines = ["# tomo demo report", ""]
+    summary = headline(avg, final) if avg is not None else None
+    lines.append(summary[0] if summary else "**No final map: tomo recover and tomo average did not run.**")
+    finals = {"recover.h5", "average.h5"} if final else set()
+    skipped = [STAGES[n] for n in STAGES if n not in have and n not in finals]  # in chain order
+    if skipped:
+        lines += ["", f"Stages that did not run here (their sections say so): {', '.join(dict.fromkeys(skipped))}."]
+
+    if model is not None and pred is not None:
+        classification_section(model, pred, names, figs, lines)
+    else:
+        not_run(lines, "Classification", *[n for n in ("model.h5", "predictions.h5") if n not in have])
+    if "training.csv" in have:
+        training_section(path("training.csv"), figs, lines)
+    if sub is not None:
+        subdivision_section(sub, pred, names, figs, lines)
+    else:
+        not_run(lines, "Subdivision", "subdivide.h5")
+    if pred is not None and "subtomograms.h5" in have:
+        features_section(pred, h5("subtomograms.h5")["/class_rows"][()], names, figs, lines)
+    else:
+        not_run(lines, "Structural features", *[n for n in ("predictions.h5", "subtomograms.h5") if n not in have])
+    if avg is not None:
+        final_map_section(avg, final, structures, names, summary, figs, lines)
+    else:
+        not_run(lines, "Final map", "recover.h5", "average.h5")
+
+    lines += ["", "Figures: " + (", ".join(sorted(WRITTEN)) if WRITTEN else "none"), ""]
     atomic_write_text(path("report.md"), "\n".join(lines))
     print("\n".join(lines))
 
