@@ -8,7 +8,6 @@
 #include <limits>
 #include <map>
 #include <numeric>
-#include <optional>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
@@ -976,9 +975,9 @@ std::vector<std::int64_t> relabel_by_size(const std::vector<std::int64_t>& label
 // score the partition by that stray vertex (docs/methods.md §3.2). A small
 // community with no edge into a large one waits a round for its neighbours
 // to join one; one that never reaches a large community stays.
-std::vector<std::int64_t> merge_small_communities(const DistGraph& graph, std::vector<std::int64_t> labels,
-                                                  std::uint64_t span, std::uint64_t min_size, const par::Comm& comm) {
-  std::optional<Ghosts> ghosts;  // built only when something is small (the kNN graph can hold ~10^8 arcs)
+std::vector<std::int64_t> merge_small_communities(const DistGraph& graph, const Ghosts& ghosts,
+                                                  std::vector<std::int64_t> labels, std::uint64_t span,
+                                                  std::uint64_t min_size, const par::Comm& comm) {
   for (;;) {
     std::vector<std::int64_t> sizes(span, 0);
     for (auto l : labels) ++sizes[l];
@@ -986,15 +985,14 @@ std::vector<std::int64_t> merge_small_communities(const DistGraph& graph, std::v
     // An occupied community below min_size (a vertex's own community is never empty).
     const auto small = [&](std::int64_t n) { return n > 0 && n < static_cast<std::int64_t>(min_size); };
     if (std::none_of(sizes.begin(), sizes.end(), small)) return labels;  // sizes are global: all ranks
-    if (!ghosts) ghosts.emplace(graph, comm);
-    const auto all = ghosts->with_ghosts(labels);
+    const auto all = ghosts.with_ghosts(labels);
     std::vector<std::int64_t> next(labels);
     std::int64_t moved = 0;
     for (std::uint64_t v = 0; v < graph.local_vertices(); ++v) {
       if (!small(sizes[labels[v]])) continue;
       std::map<std::int64_t, double> into;  // large community -> weight; ordered, so ties go to the lower id
       for (auto e = graph.offsets[v]; e < graph.offsets[v + 1]; ++e) {
-        const std::int64_t c = all[ghosts->slot(e)];
+        const std::int64_t c = all[ghosts.slot(e)];
         if (!small(sizes[c])) into[c] += graph.weights[e];
       }
       auto best = into.end();
@@ -1007,47 +1005,9 @@ std::vector<std::int64_t> merge_small_communities(const DistGraph& graph, std::v
   }
 }
 
-}  // namespace
-
-std::vector<std::string> community_methods() {
-  std::vector<std::string> names;
-  for (const auto& m : method_table()) names.push_back(m.first);
-  return names;
-}
-
-Communities detect_communities(const DistGraph& graph, const CommunityOptions& options, const par::Comm& comm) {
-  const auto& table = method_table();
-  const auto it = std::find_if(table.begin(), table.end(), [&](const auto& m) { return m.first == options.method; });
-  if (it == table.end()) {
-    std::string names;
-    for (const auto& m : table) names += (names.empty() ? "" : ", ") + m.first;
-    throw ConfigError(cat("communities.method = \"", options.method, "\" is not one of ", names));
-  }
-  const Partition p = it->second(graph, options, comm);
-  Communities out;
-  out.method = options.method;
-  out.levels = p.levels;
-  out.level_stats = p.stats;
-  std::int64_t largest = -1;
-  for (auto l : p.labels) largest = std::max(largest, l);
-  const auto span = static_cast<std::uint64_t>(comm.allreduce_max(largest) + 1);
-  out.labels = relabel_by_size(p.labels, span, out.count, comm);
-  if (options.min_size > 1) {
-    const std::uint64_t found = out.count;
-    out.labels = relabel_by_size(merge_small_communities(graph, std::move(out.labels), found, options.min_size, comm),
-                                 found, out.count, comm);
-    out.merged = found - out.count;
-    if (out.merged > 0)
-      core::Log::info(cat("communities: ", out.merged, " of ", found, " communities had fewer than ", options.min_size,
-                          " vertices and joined their best-connected neighbour"));
-  }
-  out.modularity = modularity(graph, out.labels, options.resolution, comm);
-  return out;
-}
-
-double modularity(const DistGraph& graph, const std::vector<std::int64_t>& labels, double resolution,
-                  const par::Comm& comm) {
-  const Ghosts ghosts(graph, comm);
+// Q = Σ_c [ e_c / (2m) − γ (Σ_tot,c / (2m))² ] over the ghost-completed labels.
+double modularity_with(const DistGraph& graph, const Ghosts& ghosts, const std::vector<std::int64_t>& labels,
+                       double resolution, const par::Comm& comm) {
   const auto all = ghosts.with_ghosts(labels);
   const int ranks = comm.size();
   // Σ_tot of arbitrary label ids: each label's total is summed on rank (label mod P).
@@ -1078,6 +1038,52 @@ double modularity(const DistGraph& graph, const std::vector<std::int64_t>& label
   m2 = comm.allreduce_sum(m2);
   if (m2 <= 0.0) return 0.0;
   return internal / m2 - resolution * squares / (m2 * m2);
+}
+
+}  // namespace
+
+std::vector<std::string> community_methods() {
+  std::vector<std::string> names;
+  for (const auto& m : method_table()) names.push_back(m.first);
+  return names;
+}
+
+Communities detect_communities(const DistGraph& graph, const CommunityOptions& options, const par::Comm& comm) {
+  const auto& table = method_table();
+  const auto it = std::find_if(table.begin(), table.end(), [&](const auto& m) { return m.first == options.method; });
+  if (it == table.end()) {
+    std::string names;
+    for (const auto& m : table) names += (names.empty() ? "" : ", ") + m.first;
+    throw ConfigError(cat("communities.method = \"", options.method, "\" is not one of ", names));
+  }
+  const Partition p = it->second(graph, options, comm);
+  Communities out;
+  out.method = options.method;
+  out.levels = p.levels;
+  out.level_stats = p.stats;
+  std::int64_t largest = -1;
+  for (auto l : p.labels) largest = std::max(largest, l);
+  const auto span = static_cast<std::uint64_t>(comm.allreduce_max(largest) + 1);
+  out.labels = relabel_by_size(p.labels, span, out.count, comm);
+  // One ghost exchange for the merge and the modularity (the kNN graph can hold ~10^8 arcs).
+  const Ghosts ghosts(graph, comm);
+  if (options.min_size > 1) {
+    const std::uint64_t found = out.count;
+    out.labels = relabel_by_size(
+        merge_small_communities(graph, ghosts, std::move(out.labels), found, options.min_size, comm), found, out.count,
+        comm);
+    out.merged = found - out.count;
+    if (out.merged > 0)
+      core::Log::info(cat("communities: ", out.merged, " of ", found, " communities had fewer than ", options.min_size,
+                          " vertices and joined their best-connected neighbour"));
+  }
+  out.modularity = modularity_with(graph, ghosts, out.labels, options.resolution, comm);
+  return out;
+}
+
+double modularity(const DistGraph& graph, const std::vector<std::int64_t>& labels, double resolution,
+                  const par::Comm& comm) {
+  return modularity_with(graph, Ghosts(graph, comm), labels, resolution, comm);
 }
 
 double igraph_modularity(const DistGraph& graph, const std::vector<std::int64_t>& labels, double resolution,
