@@ -71,6 +71,7 @@ ml::CommunityOptions community_options(const core::Config& cfg) {
   ml::CommunityOptions o;
   o.method = cfg.string("phenotype.method");
   o.resolution = cfg.real("phenotype.resolution");
+  o.min_size = static_cast<std::uint64_t>(cfg.integer("phenotype.min_community_size"));
   o.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
   return o;
 }
@@ -469,6 +470,9 @@ void add_edge_phenotype_keys(core::Schema& s) {
               "Community detection (ml communities methods); the igraph methods give the same partition at any "
               "rank count, the distributed louvain does not", ml::community_methods())
       .real("phenotype.resolution", 1.0, "Modularity resolution γ (louvain, leiden)", 1e-6, 1e6)
+      .integer("phenotype.min_community_size", 1,
+               "Communities with fewer samples join the community they have the most kNN edges into, before "
+               "the partition is scored (PhenoGraph's min_cluster_size; 1: keep every community)", 1, 1e9)
       .boolean("phenotype.per_experiment", true, "Cluster each paired experiment separately (the paper's design)")
       .boolean("phenotype.match_experiments", true,
                "Match the phenotypes of different paired experiments to one set (minimum-cost assignment of their "

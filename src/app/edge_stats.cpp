@@ -245,7 +245,11 @@ void add_edge_stats_keys(core::Schema& s) {
                     1)
       .string("cells.method", "igraph-leiden",
               "Community detection of cell groups (igraph methods: the same partition at any rank count)",
-              ml::community_methods());
+              ml::community_methods())
+      .integer("cells.min_community_size", 1,
+               "Cell groups with fewer cells join the group they have the most kNN edges into, before the "
+               "partition is scored (PhenoGraph's min_cluster_size; 1: keep every group)",
+               1, 1e9);
 }
 
 void edge_stats(const StageContext& ctx) {
@@ -358,6 +362,7 @@ void edge_cells(const StageContext& ctx) {
   const auto ks = neighbour_counts(cfg, "cells.neighbours", static_cast<std::int64_t>(n), "cells", ctx.comm);
   ml::CommunityOptions co;
   co.method = cfg.string("cells.method");
+  co.min_size = static_cast<std::uint64_t>(cfg.integer("cells.min_community_size"));
   co.seed = uo.seed;
   ml::SilhouetteOptions quality;
   quality.seed = uo.seed;

@@ -107,6 +107,8 @@ void run_communities(const StageContext& ctx) {
     out.write_attribute(object, "communities", static_cast<std::int64_t>(found.count));
     out.write_attribute(object, "method", found.method);
     out.write_attribute(object, "levels", static_cast<std::int64_t>(found.levels));
+    out.write_attribute(object, "min_size", static_cast<std::int64_t>(options.min_size));
+    out.write_attribute(object, "merged_communities", static_cast<std::int64_t>(found.merged));
   }
   io::write_provenance(out, stage_provenance(ctx, {input}));
   out.commit();
@@ -125,6 +127,7 @@ ml::CommunityOptions community_options(const core::Config& cfg) {
   options.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
   options.clusters = static_cast<std::uint64_t>(cfg.integer("communities.clusters"));
   options.max_clusters = static_cast<std::uint64_t>(cfg.integer("communities.max_clusters"));
+  options.min_size = static_cast<std::uint64_t>(cfg.integer("communities.min_size"));
   return options;
 }
 
@@ -157,7 +160,10 @@ void add_ml_communities_keys(core::Schema& s) {
       .integer("communities.clusters", 0,
                "spectral: number of k-means clusters; 0 = the largest eigengap among the first "
                "communities.max_clusters + 1 eigenvalues", 0, 1e6)
-      .integer("communities.max_clusters", 10, "spectral: most clusters the eigengap may choose", 1, 1000);
+      .integer("communities.max_clusters", 10, "spectral: most clusters the eigengap may choose", 1, 1000)
+      .integer("communities.min_size", 1,
+               "Communities with fewer vertices join the community they have the most kNN edges into, before "
+               "the partition is scored (PhenoGraph's min_cluster_size; 1: keep every community)", 1, 1e12);
 }
 
 Stage ml_communities_stage() {

@@ -123,6 +123,19 @@ for np in 2 3; do mkdir -p "np$np/student"; cp np1/student/latent.h5 "np$np/stud
 for np in 1 2 3; do
   for stage in phenotype stats cells; do edge "$np" "np$np" "$stage"; done
 done
+# cells.min_community_size: at one K (5) a cell group of fewer cells joins
+# the group it has the most kNN edges into.
+for m in 1 5; do
+  edge 2 np1 cells --set 'cells.neighbours=[5]' --set cells.min_community_size=$m --set cells.output=cells_k5_min$m.csv
+done
+$PY - np1 <<'PY' && pass "cells.min_community_size = 5: the groups under 5 cells joined another" || fail "cells.min_community_size"
+import sys, csv, collections
+d = sys.argv[1]
+size = lambda f: collections.Counter(r['cell_group'] for r in csv.DictReader(open(f'{d}/{f}')))
+before, after = size('cells_k5_min1.csv'), size('cells_k5_min5.csv')
+print('cell groups at K = 5', sorted(before.values()), '->', sorted(after.values()))
+assert min(before.values()) < 5 <= min(after.values()) and sum(after.values()) == sum(before.values()), after
+PY
 for np in 2 3; do
   same_file phenotypes.csv np1/phenotypes.csv "np$np/phenotypes.csv"
   same_file stats.csv np1/stats.csv "np$np/stats.csv"

@@ -6,7 +6,8 @@
 # neighbour distances of nan_euclidean_distances, identical at 1 and 3
 # ranks; `ml quality` the silhouette of the precomputed nan_euclidean matrix
 # and a Davies-Bouldin with centroids averaged over the rows that have each
-# coordinate; `ml communities` and `ml sweep` run on the same rows; NaN under
+# coordinate; `ml communities` and `ml sweep` run on the same rows (and
+# communities.min_size merges the small communities); NaN under
 # euclidean, Inf or an all-NaN row under nan-euclidean and k-means under
 # nan-euclidean are one clear error line each.
 source "$(dirname "$0")/common.bash"
@@ -79,6 +80,22 @@ print(f"ARI communities {a:.3f}, sweep best K = {sweep.attrs['best_parameter']} 
 sys.exit(0 if a > 0.9 and b > 0.9 else 1)
 PY
 then pass "communities and sweep recover the planted blobs under nan-euclidean"; else fail "nan-euclidean communities/sweep"; fi
+# communities.min_size: on a sparse graph (k = 3) Louvain leaves communities
+# under 15 vertices; with min_size = 15 each such vertex joins the large
+# community it has the most edges into, and none under 15 is left.
+for ms in 1 15; do
+  run_np 2 -q ml communities --input rows.h5:/features --set communities.metric=nan-euclidean --set communities.k=3 \
+    --set communities.method=louvain --set communities.min_size=$ms --output ./small$ms.h5 || fail "min_size $ms"
+done
+if "$PY" - <<'PY'
+import h5py, numpy as np, sys
+a, b = h5py.File("small1.h5", "r"), h5py.File("small15.h5", "r")
+before, after = np.bincount(a["labels"][...]), np.bincount(b["labels"][...])
+print(f"sizes {sorted(before)} -> {sorted(after)}; merged {b.attrs['merged_communities']}")
+sys.exit(0 if before.min() < 15 <= after.min() and b.attrs["merged_communities"] == len(before) - len(after) > 0
+         and b.attrs["min_size"] == 15 and a.attrs["merged_communities"] == 0 else 1)
+PY
+then pass "communities.min_size: communities under 15 vertices joined a neighbour"; else fail "communities.min_size"; fi
 expect_error "NaN under euclidean" "NaN value in sample" 2 ml knn --input rows.h5:/features --output ./bad.h5
 expect_error "Inf under nan-euclidean" "Inf value in sample 3 (element 0)" 2 \
   ml knn --input inf.h5:/features --output ./bad.h5 --set knn.metric=nan-euclidean
