@@ -27,6 +27,17 @@ namespace {
 // A directory shared by all ranks of this test run.
 std::string shared_dir() { return phenoscale::testing::shared_temp_dir("phenoscale-h5"); }
 
+// The CollectiveError message of `read`, or "" when it succeeds.
+template <typename F>
+std::string message(F read) {
+  try {
+    read();
+  } catch (const CollectiveError& e) {
+    return e.what();
+  }
+  return "";
+}
+
 // Sample i's values depend only on i (counter-based RNG), like real data.
 float value(std::uint64_t i, std::uint64_t j) {
   core::Rng rng(5, core::Stream::test, i);
@@ -172,14 +183,6 @@ TEST(Hdf5, WrongDtypeShapeAndNaNAreRejectedOnAllRanks) {
     f.commit();
   }
   io::H5File f = io::H5File::open(path, world());
-  auto message = [&](auto read) -> std::string {
-    try {
-      read();
-    } catch (const CollectiveError& e) {
-      return e.what();
-    }
-    return "";
-  };
   EXPECT_EQ(message([&] { io::read_samples<float>(f, "/x"); }),
             path + ":/x: expected dtype float32, found float64");
   EXPECT_EQ(message([&] { io::read_samples<double>(f, "/x", {{2, 2}, true}); }),
@@ -214,14 +217,6 @@ TEST(Hdf5, Float32WidensToDoubleOnlyWhenAsked) {
   ASSERT_EQ(block.data.size(), x.size());
   for (std::size_t i = 0; i < x.size(); ++i) EXPECT_EQ(block.data[i], static_cast<double>(x[i])) << i;
   EXPECT_EQ(block.sample_shape, std::vector<std::uint64_t>{3});
-  auto message = [&](auto read) -> std::string {
-    try {
-      read();
-    } catch (const CollectiveError& e) {
-      return e.what();
-    }
-    return "";
-  };
   EXPECT_EQ(message([&] { io::read_samples<double>(f, "/x"); }), path + ":/x: expected dtype float64, found float32");
   EXPECT_EQ(message([&] { io::read_samples<double>(f, "/counts", widen); }),
             path + ":/counts: expected dtype float32 or float64, found int16");
