@@ -136,6 +136,20 @@ before, after = size('cells_k5_min1.csv'), size('cells_k5_min5.csv')
 print('cell groups at K = 5', sorted(before.values()), '->', sorted(after.values()))
 assert min(before.values()) < 5 <= min(after.values()) and sum(after.values()) == sum(before.values()), after
 PY
+# phenotype.min_community_size: the same rule for the coarse phenotypes (a
+# sparse graph, K = 5, leaves communities of 16 and 17 samples).
+for m in 1 20; do
+  edge 2 np1 phenotype --set 'phenotype.neighbours=[5]' --set phenotype.min_community_size=$m \
+    --set phenotype.output=phen_k5_min$m.csv --set phenotype.h5=phen_k5_min$m.h5 --set phenotype.tsne=false
+done
+$PY - np1 <<'PY' && pass "phenotype.min_community_size = 20: the phenotypes under 20 samples joined another" || fail "phenotype.min_community_size"
+import sys, csv, collections
+d = sys.argv[1]
+size = lambda f: collections.Counter(r['phenotype'] for r in csv.DictReader(open(f'{d}/{f}')) if r['phenotype'] != '-1')
+before, after = size('phen_k5_min1.csv'), size('phen_k5_min20.csv')
+print('phenotypes at K = 5', sorted(before.values()), '->', sorted(after.values()))
+assert min(before.values()) < 20 <= min(after.values()) and sum(after.values()) == sum(before.values()), after
+PY
 for np in 2 3; do
   same_file phenotypes.csv np1/phenotypes.csv "np$np/phenotypes.csv"
   same_file stats.csv np1/stats.csv "np$np/stats.csv"
