@@ -231,7 +231,8 @@ def main():
     summary = headline(avg, final) if avg is not None else None
     lines.append(summary[0] if summary else "**No final map: tomo recover and tomo average did not run.**")
     finals = {"recover.h5", "average.h5"} if final else set()
-    skipped = [STAGES[n] for n in STAGES if n not in have and n not in finals]  # in chain order
+    ran = {STAGES[n] for n in have}
+    skipped = [STAGES[n] for n in STAGES if STAGES[n] not in ran and n not in finals]  # in chain order
     if skipped:
         lines += ["", f"Stages that did not run here (their sections say so): {', '.join(dict.fromkeys(skipped))}."]
 
@@ -241,6 +242,8 @@ def main():
         not_run(lines, "Classification", *[n for n in ("model.h5", "predictions.h5") if n not in have])
     if "training.csv" in have:
         training_section(path("training.csv"), figs, lines)
+    else:
+        not_run(lines, "Training", "training.csv")
     if sub is not None:
         subdivision_section(sub, pred, names, figs, lines)
     else:

@@ -402,6 +402,27 @@ report_runs "edge report on imported series (no movies, cells or conditions)" ed
 if grep -q "Velocity maps: not run" imp_long/report.md && grep -q "Statistics: not run" imp_long/report.md; then
   pass "edge report on imported series: the stages that did not run are said so"
 else fail "edge report on imported series: $(grep -c 'not run' imp_long/report.md) 'not run' lines"; fi
+# A teacher above the silhouette's exact limit keeps only its sample's values
+# (NaN elsewhere): the plot draws those, and says so; a teacher.h5 from before
+# /silhouette gets a note, not a failure.
+for case in sampled old; do
+  mkdir -p "sil_$case" && cp imp_long/teacher.h5 imp_long/teacher_sweep.csv "sil_$case/"
+done
+$PY - <<'PY'
+import h5py, numpy as np
+with h5py.File("sil_sampled/teacher.h5", "r+") as f:
+    s = f["silhouette"][()]
+    s[::2] = np.nan  # every other sample not drawn
+    f["silhouette"][...] = s
+with h5py.File("sil_old/teacher.h5", "r+") as f:
+    del f["silhouette"]
+PY
+report_runs "edge report, sampled teacher silhouettes" edge_report.py sil_sampled
+n=$($PY -c "import h5py; print(h5py.File('sil_sampled/teacher.h5','r')['labels'].shape[0])")
+if grep -q "the $(( n / 2 )) of the $n samples edge teacher drew" sil_sampled/report.md \
+   && "$PY" "$SRC/postprocess/edge_report.py" sil_old >/dev/null 2>&1 && grep -q "has no /silhouette: it predates it" sil_old/report.md; then
+  pass "edge report: sampled silhouettes drawn as such; a teacher.h5 without /silhouette noted"
+else fail "edge report with sampled or missing teacher silhouettes"; fi
 
 # Velocity maps windowed elsewhere: np1's maps written out as a numpy.savetxt-like
 # CSV (windows x frame intervals, no header, gaps as nan) and as an HDF5

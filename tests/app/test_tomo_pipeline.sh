@@ -62,7 +62,7 @@ run_np 2 -q tomo pick -c "$DECK" --set run.output_dir=np1 "${SMALL[@]}" || fail 
 # stage that writes it; a directory with no tomo output is one error line.
 report_runs "tomo report on a chain without training" tomo_report.py np1
 if grep -q "Not run: no model.h5 (tomo train), no predictions.h5 (tomo extract)" np1/report.md \
-   && grep -q "^## Final map (average.h5)" np1/report.md && grep -q "Figures: average_slices.png, fsc.png" np1/report.md; then
+   && grep -q "^## Final map (average.h5)" np1/report.md && grep -q "^Figures: average_slices.png, fsc.png$" np1/report.md; then
   pass "tomo report on a partial chain: the final map drawn, the missing stages named"
 else fail "tomo report on a partial chain: $(grep -v '^|' np1/report.md | head -20)"; fi
 mkdir -p empty

@@ -56,10 +56,12 @@ TEST(Sweep, KMeansPicksThePlantedK) {
     EXPECT_LT(result.points[i].objective, result.points[i - 1].objective);
   }
   EXPECT_EQ(result.best_labels().size(), x.local_rows);
-  // Every point keeps each local row's silhouette; their mean is the point's.
+  // Every point keeps each local row's silhouette, in row order: those of
+  // its labels, and their mean is the point's.
   ASSERT_EQ(result.point_silhouettes.size(), result.points.size());
   for (std::size_t j = 0; j < result.points.size(); ++j) {
     ASSERT_EQ(result.point_silhouettes[j].size(), x.local_rows);
+    EXPECT_EQ(result.point_silhouettes[j], ml::silhouette(x, result.point_labels[j], {}, world()).local);
     double sum = 0.0;
     for (double v : result.point_silhouettes[j]) sum += v;
     EXPECT_NEAR(world().allreduce_sum(sum) / static_cast<double>(x.global_rows), result.points[j].silhouette, 1e-12);
