@@ -39,19 +39,13 @@ import sys
 import h5py
 import numpy as np
 
-from report_common import atomic_savefig, atomic_write_text, plt, text
+from report_common import DRAWN, atomic_savefig, atomic_write_text, plt, save, text
 
 NOT_RUN = "not run"
-FIGURES = []  # written by this run, in order
 # phenotypes_summary.csv scores (those present are shown), scored against the planted truth.
 SCORES = [("teacher_ari_all", "teacher ARI (every matched sample)"), ("teacher_ari", "teacher ARI"),
           ("phenotype_ari", "phenotype ARI"), ("deep_ari", "deep phenotype ARI"),
           ("rare_precision", "rare precision"), ("rare_recall", "rare recall")]
-
-
-def save(fig, figs, name):
-    atomic_savefig(fig, os.path.join(figs, name))
-    FIGURES.append(name)
 
 
 def read_csv(path):
@@ -149,7 +143,7 @@ def velocity_maps_section(path, figs, lines):
         ax.set_title(f"cell {cell} ({condition}): edge velocity", fontsize=9)
         fig.colorbar(im, ax=ax, label="nm/s (protrusion > 0)")
         atomic_savefig(fig, os.path.join(out, os.path.splitext(os.path.basename(m))[0] + ".png"))
-    FIGURES.append(f"velocity_maps/ ({len(movies)} movies)")
+    DRAWN.append(f"velocity_maps/ ({len(movies)} movies)")
     lines += [f"{len(movies)} movies: edge velocity per probing window and frame (red protrusion, blue retraction; "
               f"one colour scale, ±{vmax:.3g} nm/s, the 99th percentile of |v|), the protrusion onsets edge events "
               "detected marked: figures/velocity_maps/*.png.", ""]
@@ -560,7 +554,7 @@ def main():
     phenotype_section(path, figs, lines)
     stats_section(path, figs, lines)
     cells_section(path, figs, lines)
-    lines += ["Figures: " + (", ".join(f"figures/{n}" for n in FIGURES) if FIGURES else "none"), ""]
+    lines += ["Figures: " + (", ".join(f"figures/{n}" for n in DRAWN) if DRAWN else "none"), ""]
     atomic_write_text(path("report.md"), "\n".join(lines))
     print("\n".join(lines))
 

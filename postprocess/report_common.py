@@ -16,6 +16,15 @@ def atomic_savefig(fig, path):
     plt.close(fig)
 
 
+DRAWN = []  # the figures this report drew, in order (report.md lists them)
+
+
+def save(fig, figs, name):
+    """Writes figure `name` under the directory `figs` (atomically) and records it in DRAWN."""
+    atomic_savefig(fig, os.path.join(figs, name))
+    DRAWN.append(name)
+
+
 def atomic_write_text(path, text_value):
     tmp = path + ".partial"
     with open(tmp, "w") as f:

@@ -29,24 +29,16 @@ import sys
 import h5py
 import numpy as np
 
-from report_common import atomic_savefig, atomic_write_text, plt, text
+from report_common import DRAWN, atomic_write_text, plt, save, text
 
 
-def scatter_by_class(xy, truth, names, classes, title, path):
+def scatter_by_class(xy, truth, names, classes, title, figs, name):
     fig, ax = plt.subplots(figsize=(4.5, 4))
     for i in range(classes):
         m = truth == i
         ax.scatter(xy[m, 0], xy[m, 1], s=6, label=names[i] if i < len(names) else str(i))
     ax.legend(fontsize=6, markerscale=2); ax.set_title(title)
-    save(fig, *os.path.split(path))
-
-
-WRITTEN = []  # the figures this run drew, in order (report.md lists them)
-
-
-def save(fig, figs, name):
-    atomic_savefig(fig, os.path.join(figs, name))
-    WRITTEN.append(name)
+    save(fig, figs, name)
 
 
 # Every output the report reads, with the stage that writes it.
@@ -55,10 +47,11 @@ STAGES = {"structures.h5": "tomo structures", "subtomograms.h5": "tomo simulate"
           "recover.h5": "tomo recover", "average.h5": "tomo average"}
 
 
-def not_run(lines, title, *names):
-    """A section whose inputs are missing: its heading and what would write them."""
+def not_run(lines, title, have, *names):
+    """A section whose inputs are not all there: its heading and, for each missing one, the stage that writes it."""
+    missing = [n for n in names if n not in have]
     lines += ["", f"## {title}", "",
-              "Not run: no " + ", no ".join(f"{n} ({STAGES[n]})" for n in names) + " in the run directory."]
+              "Not run: no " + ", no ".join(f"{n} ({STAGES[n]})" for n in missing) + " in the run directory."]
 
 
 def headline(avg, final):
@@ -140,14 +133,12 @@ def features_section(pred, truth, names, figs, lines):
     centred = feats - feats.mean(0)
     _, _, vt = np.linalg.svd(centred, full_matrices=False)
     xy = centred @ vt[:2].T
-    scatter_by_class(xy, truth, names, classes, "structural features, 2 principal axes",
-                     os.path.join(figs, "features_pca.png"))
+    scatter_by_class(xy, truth, names, classes, "structural features, 2 principal axes", figs, "features_pca.png")
     try:
         from sklearn.manifold import TSNE
         emb = TSNE(n_components=2, perplexity=min(30.0, max(5.0, len(feats) / 10)), init="pca",
                    random_state=0).fit_transform(feats)
-        scatter_by_class(emb, truth, names, classes, "structural features, t-SNE",
-                         os.path.join(figs, "features_tsne.png"))
+        scatter_by_class(emb, truth, names, classes, "structural features, t-SNE", figs, "features_tsne.png")
     except ImportError:
         lines.append("(t-SNE figure skipped: python3-sklearn not installed)")
 
@@ -239,25 +230,25 @@ def main():
     if model is not None and pred is not None:
         classification_section(model, pred, names, figs, lines)
     else:
-        not_run(lines, "Classification", *[n for n in ("model.h5", "predictions.h5") if n not in have])
+        not_run(lines, "Classification", have, "model.h5", "predictions.h5")
     if "training.csv" in have:
         training_section(path("training.csv"), figs, lines)
     else:
-        not_run(lines, "Training", "training.csv")
+        not_run(lines, "Training", have, "training.csv")
     if sub is not None:
         subdivision_section(sub, pred, names, figs, lines)
     else:
-        not_run(lines, "Subdivision", "subdivide.h5")
+        not_run(lines, "Subdivision", have, "subdivide.h5")
     if pred is not None and "subtomograms.h5" in have:
         features_section(pred, h5("subtomograms.h5")["/class_rows"][()], names, figs, lines)
     else:
-        not_run(lines, "Structural features", *[n for n in ("predictions.h5", "subtomograms.h5") if n not in have])
+        not_run(lines, "Structural features", have, "predictions.h5", "subtomograms.h5")
     if avg is not None:
         final_map_section(avg, final, structures, names, summary, figs, lines)
     else:
-        not_run(lines, "Final map", "recover.h5", "average.h5")
+        not_run(lines, "Final map", have, "recover.h5", "average.h5")
 
-    lines += ["", "Figures: " + (", ".join(sorted(WRITTEN)) if WRITTEN else "none"), ""]
+    lines += ["", "Figures: " + (", ".join(sorted(DRAWN)) if DRAWN else "none"), ""]
     atomic_write_text(path("report.md"), "\n".join(lines))
     print("\n".join(lines))
 

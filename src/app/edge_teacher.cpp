@@ -295,8 +295,8 @@ void edge_teacher(const StageContext& ctx) {
     io::H5File out = io::H5File::create(path, ctx.comm);
     io::write_samples(out, "/acf", acf.data, {acf.cols});
     io::write_samples(out, "/labels", labels, {});
-    // Each sample's silhouette in the chosen partition (NaN outside the
-    // silhouette's sample above quality's exact limit): the silhouette plot.
+    // Each sample's silhouette in the chosen partition, kept by the sweep (NaN
+    // outside the silhouette's sample above its exact limit): the silhouette plot.
     io::write_samples(out, "/silhouette", sweep.point_silhouettes[chosen], {});
     io::write_samples(out, "/sample_id", s.sample_id, {});
     out.write_attribute("/", "clusters", clusters);

@@ -100,10 +100,9 @@ SampleBlock<T> read_sample_rows(const H5File& file, const std::string& dataset, 
   par::collectively(file.comm(), [&] {
     const DatasetInfo info = file.info(dataset);
     const std::string expected_type = dtype_name(native_type<T>());
-    const bool widened = options.widen_float32 && std::is_same_v<T, double> && info.dtype == "float32";
-    if (info.dtype != expected_type && !widened) {
-      throw InputError(file.where(dataset) + ": expected dtype " +
-                       (options.widen_float32 && std::is_same_v<T, double> ? "float32 or float64" : expected_type) +
+    const bool may_widen = options.widen_float32 && std::is_same_v<T, double>;
+    if (info.dtype != expected_type && !(may_widen && info.dtype == "float32")) {
+      throw InputError(file.where(dataset) + ": expected dtype " + (may_widen ? "float32 or float64" : expected_type) +
                        ", found " + info.dtype);
     }
     if (info.shape.empty()) {

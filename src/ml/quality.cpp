@@ -281,7 +281,8 @@ SilhouetteResult sampled_silhouette(const ShardedMatrix& x, const std::vector<st
   // Every rank computed the whole sample; it keeps its own rows' values.
   std::vector<double> local(x.local_rows, std::numeric_limits<double>::quiet_NaN());
   for (std::uint64_t q = 0; q < m; ++q) {
-    if (sample_ids[q] >= x.first_row && sample_ids[q] < x.first_row + x.local_rows) local[sample_ids[q] - x.first_row] = s[q];
+    const std::uint64_t row = sample_ids[q];
+    if (row >= x.first_row && row < x.first_row + x.local_rows) local[row - x.first_row] = s[q];
   }
   return {mean, stddev / std::sqrt(static_cast<double>(m)), false, m, std::move(local)};
 }
