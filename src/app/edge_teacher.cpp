@@ -28,6 +28,7 @@
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/io/sharded_text.hpp"
 #include "phenoscale/ml/knn.hpp"
+#include "phenoscale/ml/landmarks.hpp"
 #include "phenoscale/ml/louvain.hpp"
 #include "phenoscale/ml/matrix.hpp"
 #include "phenoscale/ml/quality.hpp"
@@ -149,7 +150,8 @@ void warn_if_fragmented(std::int64_t clusters, std::int64_t k, std::int64_t max_
                       "; the largest K of teacher.neighbours, ", max_k, ", is ",
                       std::round(1000.0 * static_cast<double>(max_k) / static_cast<double>(samples)) / 10.0,
                       " % of the ", samples, " samples): ACF kNN graphs fragment unless K is a sizeable fraction of "
-                      "the samples; give teacher.neighbours larger values (docs/methods.md §3.2)"));
+                      "the samples; give teacher.neighbours larger values, or cluster fewer samples with "
+                      "teacher.landmarks (docs/methods.md §3.2)"));
 }
 
 }  // namespace
@@ -185,7 +187,12 @@ void add_edge_teacher_keys(core::Schema& s) {
       .integer("teacher.min_community_size", 10,
                "Communities with fewer samples join the community they have the most kNN edges into, before K is "
                "scored (PhenoGraph's min_cluster_size; 1: keep every community)",
-               1, 1e9);
+               1, 1e9)
+      .integer("teacher.landmarks", 0,
+               "Cluster about this many samples drawn uniformly (the K sweep on them) and give every other sample "
+               "its nearest landmarks' majority label (Seurat v5's sketch); 0: cluster every sample (the paper)",
+               0, 1e12)
+      .integer("teacher.landmark_votes", 15, "Nearest landmarks whose majority labels a sample not drawn", 1, 1e6);
 }
 
 void edge_denoise(const StageContext& ctx) {
@@ -243,9 +250,6 @@ void edge_teacher(const StageContext& ctx) {
   const auto& cfg = ctx.config;
   const std::string input = input_or_output(cfg, "teacher.input", "denoise.output");
   const EdgeSamples s = read_edge_samples(input, ctx.comm);
-  const auto n = static_cast<std::int64_t>(s.velocity.global_series);
-  const auto neighbours = neighbour_counts(cfg, "teacher.neighbours", n, cat("samples in ", input), ctx.comm);
-  const auto max_k = *std::max_element(neighbours.begin(), neighbours.end());
   const ml::Distance distance = teacher_distance(cfg);
   par::check_deck(ctx.comm, distance == ml::Distance::euclidean || cfg.string("teacher.knn") == "deduplicated",
                   "teacher.knn = \"ring\" measures Euclidean distances only; with teacher.distance = \"partial\" use "
@@ -255,6 +259,18 @@ void edge_teacher(const StageContext& ctx) {
     core::ScopedTimer t(ctx.timers, "sax-acf");
     acf = acf_vectors(cfg, s, distance, ctx.comm);
   }
+  // With teacher.landmarks below the sample count, the graph, the communities
+  // and the sweep see a uniform sample of the ACF vectors, and every other
+  // sample takes its nearest landmarks' majority label (ml/landmarks.hpp).
+  const auto landmark_target = static_cast<std::uint64_t>(cfg.integer("teacher.landmarks"));
+  const bool sketch = landmark_target > 0 && landmark_target < acf.global_rows;
+  ml::Landmarks landmarks;
+  if (sketch) landmarks = ml::draw_landmarks(acf, landmark_target, static_cast<std::uint64_t>(cfg.integer("run.seed")), ctx.comm);
+  const ml::ShardedMatrix& clustered = sketch ? landmarks.rows : acf;
+  const auto n = static_cast<std::int64_t>(clustered.global_rows);
+  const auto neighbours = neighbour_counts(cfg, "teacher.neighbours", n,
+                                           sketch ? cat("landmarks drawn from ", input) : cat("samples in ", input), ctx.comm);
+  const auto max_k = *std::max_element(neighbours.begin(), neighbours.end());
   ml::CommunityOptions communities;
   communities.method = cfg.string("teacher.method");
   communities.resolution = cfg.real("teacher.resolution");
@@ -270,17 +286,30 @@ void edge_teacher(const StageContext& ctx) {
   {
     core::ScopedTimer t(ctx.timers, "knn");
     knn = cfg.string("teacher.knn") == "deduplicated"
-              ? ml::exact_knn_deduplicated(acf, static_cast<std::uint64_t>(max_k), ctx.comm, distance)
-              : ml::exact_knn(acf, static_cast<std::uint64_t>(max_k), ctx.comm);
+              ? ml::exact_knn_deduplicated(clustered, static_cast<std::uint64_t>(max_k), ctx.comm, distance)
+              : ml::exact_knn(clustered, static_cast<std::uint64_t>(max_k), ctx.comm);
   }
   ml::SweepResult sweep;
   {
     core::ScopedTimer t(ctx.timers, "communities-quality");
-    sweep = ml::sweep_communities(acf, neighbours, communities, quality, {}, ctx.comm, &knn);
+    sweep = ml::sweep_communities(clustered, neighbours, communities, quality, {}, ctx.comm, &knn);
   }
   const std::size_t chosen =
       cfg.string("teacher.select") == "davies-bouldin" ? sweep.lowest_davies_bouldin() : sweep.best;
-  const std::vector<std::int64_t>& labels = sweep.point_labels[chosen];
+  std::vector<std::int64_t> labels = sweep.point_labels[chosen];
+  std::vector<double> silhouettes = sweep.point_silhouettes[chosen];
+  if (sketch) {
+    core::ScopedTimer t(ctx.timers, "landmark-vote");
+    labels = ml::project_landmark_labels(acf, landmarks, labels,
+                                         static_cast<std::uint64_t>(cfg.integer("teacher.landmark_votes")), distance,
+                                         ctx.comm);
+    const auto landmark_silhouettes = ctx.comm.allgatherv(silhouettes);
+    silhouettes.assign(acf.local_rows, std::numeric_limits<double>::quiet_NaN());
+    for (std::size_t j = 0; j < landmarks.source_row.size(); ++j) {
+      const auto row = landmarks.source_row[j];
+      if (row >= acf.first_row && row < acf.first_row + acf.local_rows) silhouettes[row - acf.first_row] = landmark_silhouettes[j];
+    }
+  }
   const auto& point = sweep.points[chosen];
   const std::int64_t clusters = point.clusters;
   double ari = std::numeric_limits<double>::quiet_NaN();
@@ -296,8 +325,9 @@ void edge_teacher(const StageContext& ctx) {
     io::write_samples(out, "/acf", acf.data, {acf.cols});
     io::write_samples(out, "/labels", labels, {});
     // Each sample's silhouette in the chosen partition, kept by the sweep (NaN
-    // outside the silhouette's sample above its exact limit): the silhouette plot.
-    io::write_samples(out, "/silhouette", sweep.point_silhouettes[chosen], {});
+    // outside the silhouette's sample above its exact limit, and for samples
+    // that are not landmarks): the silhouette plot.
+    io::write_samples(out, "/silhouette", silhouettes, {});
     io::write_samples(out, "/sample_id", s.sample_id, {});
     out.write_attribute("/", "clusters", clusters);
     out.write_attribute("/", "neighbours", point.parameter);
@@ -305,6 +335,7 @@ void edge_teacher(const StageContext& ctx) {
     out.write_attribute("/", "distance", std::string(ml::distance_name(distance)));
     out.write_attribute("/", "silhouette", point.silhouette);
     out.write_attribute("/", "davies_bouldin", point.davies_bouldin);
+    out.write_attribute("/", "landmarks", static_cast<std::int64_t>(clustered.global_rows));
     if (truth) out.write_attribute("/", "ari_planted_coarse", ari);
     io::write_provenance(out, stage_provenance(ctx, {input}));
     out.commit();
@@ -331,7 +362,11 @@ void edge_teacher(const StageContext& ctx) {
   }
   write_profiles(base + "_profiles.csv", s, labels, clusters, ctx.config.integer("events.before"), ctx.comm);
   warn_if_fragmented(clusters, point.parameter, max_k, n);
-  core::Log::info(cat("edge teacher: ", s.velocity.global_series, " samples, K = ", point.parameter, " neighbours (by ",
+  core::Log::info(cat("edge teacher: ", s.velocity.global_series, " samples",
+                      sketch ? cat(" (", n, " landmarks clustered, the others labelled by their ",
+                                   cfg.integer("teacher.landmark_votes"), " nearest)")
+                             : std::string(),
+                      ", K = ", point.parameter, " neighbours (by ",
                       cfg.string("teacher.select"), "), ", clusters, " clusters (", cfg.string("teacher.method"),
                       "), silhouette ", point.silhouette, ", Davies-Bouldin ", point.davies_bouldin,
                       truth ? cat(", ARI against the planted phenotypes (scoring only) ", ari) : std::string(),

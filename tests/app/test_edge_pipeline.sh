@@ -100,6 +100,40 @@ if [ "$clusters" -gt 20 ] && grep -q "warning: edge teacher: the chosen partitio
   pass "teacher: $clusters communities at K = 2 warned about, none at the deck's grid"
 else fail "teacher fragmentation warning (K = 2: $clusters communities)"; fi
 
+# Landmarks (teacher.landmarks below the sample count): the graph and the K
+# sweep see about that many samples, drawn the same at 1 and 3 ranks (identical
+# outputs); landmarks keep their community and carry the silhouettes, and every
+# other sample has the majority label of its 15 nearest landmarks by the
+# nan_euclidean distance of /acf (recomputed here in ml/distance.hpp's order of
+# summation, so that equal distances tie as they do there).
+half=$(( samples / 2 ))
+for np in 1 3; do
+  edge "$np" "np$np" teacher --set teacher.landmarks=$half --set teacher.output=teacher_landmarks.h5
+done
+same_datasets np1/teacher_landmarks.h5 np3/teacher_landmarks.h5 /labels /silhouette
+$PY - np1 "$half" <<'PY' && pass "teacher landmarks: the same at np 1/3; others labelled by their 15 nearest landmarks" || fail "teacher landmarks"
+import sys, collections, h5py, numpy as np
+f = h5py.File(sys.argv[1] + '/teacher_landmarks.h5', 'r')
+acf, labels, sil = f['acf'][()].astype(np.float64), f['labels'][()], f['silhouette'][()]
+landmark = np.isfinite(sil)
+m = int(f.attrs['landmarks'])
+assert m == landmark.sum() and abs(m - int(sys.argv[2])) < 0.25 * int(sys.argv[2]), (m, sys.argv[2])
+assert set(labels[~landmark]) <= set(labels[landmark]) and len(set(labels[landmark])) == f.attrs['clusters']
+def nan_squared(a, b):  # scikit-learn's nan_euclidean, squared, summed lag by lag
+    e = np.where(np.isnan(a) | np.isnan(b), 0.0, a - b)
+    present = (~(np.isnan(a) | np.isnan(b))).sum(axis=-1)
+    return np.cumsum(e * e, axis=-1)[..., -1] * a.shape[-1] / present
+d = np.array([nan_squared(row[None, :], acf[landmark]) for row in acf[~landmark]])
+lab = labels[landmark]
+for row, dist in zip(labels[~landmark], d):
+    order = np.lexsort((np.arange(len(dist)), dist))[:15]
+    votes = collections.Counter(lab[order])
+    top = max(votes.values())
+    expected = next(l for l in lab[order] if votes[l] == top)  # ties: the nearer first member
+    assert row == expected, (row, expected, votes)
+print(m, 'landmarks of', len(labels), 'samples,', f.attrs['clusters'], 'communities')
+PY
+
 # More ranks than movies: the frame interval still comes from the maps (2 s here).
 mkdir -p two && head -n 3 np1/movies/movies.csv >two/movies.csv && cp np1/movies/cell_0000.tif np1/movies/cell_0001.tif two/
 edge 1 two_out window --set window.input=two --set window.frame_s=2

@@ -40,6 +40,7 @@ enum class Stream : std::uint32_t {
   spt_simulation = 16,  // spt: diffusion track simulation, keyed by global track index
   edge_simulation = 17,  // edge: protrusion events and movies, keyed by cell index
   edge_padding = 18,     // edge: teacher noise padding, keyed by global sample index
+  landmarks = 19,        // ml: landmark rows of a sketch clustering, keyed by global row index
 };
 
 class Rng {
