@@ -144,13 +144,13 @@ void write_profiles(const std::string& path, const EdgeSamples& s, const std::ve
 // classes. The paper found 6 pre-phenotypes; past this many, say so.
 constexpr std::int64_t kFragmentedClusters = 20;
 
-void warn_if_fragmented(std::int64_t clusters, std::int64_t k, std::int64_t max_k, std::int64_t samples) {
+void warn_if_fragmented(std::int64_t clusters, std::int64_t k, std::int64_t max_k, std::int64_t clustered) {
   if (clusters <= kFragmentedClusters) return;
   core::Log::warn(cat("edge teacher: the chosen partition has ", clusters, " communities (K = ", k,
                       "; the largest K of teacher.neighbours, ", max_k, ", is ",
-                      std::round(1000.0 * static_cast<double>(max_k) / static_cast<double>(samples)) / 10.0,
-                      " % of the ", samples, " samples): ACF kNN graphs fragment unless K is a sizeable fraction of "
-                      "the samples; give teacher.neighbours larger values, or cluster fewer samples with "
+                      std::round(1000.0 * static_cast<double>(max_k) / static_cast<double>(clustered)) / 10.0,
+                      " % of the ", clustered, " samples clustered): ACF kNN graphs fragment unless K is a sizeable "
+                      "fraction of them; give teacher.neighbours larger values, or cluster fewer samples with "
                       "teacher.landmarks (docs/methods.md §3.2)"));
 }
 
@@ -265,7 +265,13 @@ void edge_teacher(const StageContext& ctx) {
   const auto landmark_target = static_cast<std::uint64_t>(cfg.integer("teacher.landmarks"));
   const bool sketch = landmark_target > 0 && landmark_target < acf.global_rows;
   ml::Landmarks landmarks;
-  if (sketch) landmarks = ml::draw_landmarks(acf, landmark_target, static_cast<std::uint64_t>(cfg.integer("run.seed")), ctx.comm);
+  if (sketch) {
+    landmarks = ml::draw_landmarks(acf, landmark_target, static_cast<std::uint64_t>(cfg.integer("run.seed")), ctx.comm);
+    par::check_deck(ctx.comm, landmarks.rows.global_rows >= static_cast<std::uint64_t>(cfg.integer("teacher.landmark_votes")),
+                    cat("teacher.landmarks = ", landmark_target, " drew ", landmarks.rows.global_rows, " of the ",
+                        acf.global_rows, " samples, fewer than teacher.landmark_votes = ",
+                        cfg.integer("teacher.landmark_votes"), "; raise teacher.landmarks"));
+  }
   const ml::ShardedMatrix& clustered = sketch ? landmarks.rows : acf;
   const auto n = static_cast<std::int64_t>(clustered.global_rows);
   const auto neighbours = neighbour_counts(cfg, "teacher.neighbours", n,

@@ -68,9 +68,13 @@ std::int64_t vote(const float* row, const std::vector<float>& all, const std::ve
 std::vector<std::int64_t> project_landmark_labels(const ShardedMatrix& x, const Landmarks& landmarks,
                                                   const std::vector<std::int64_t>& landmark_labels, std::uint64_t k,
                                                   Distance distance, const par::Comm& comm) {
-  par::check_all(comm, landmark_labels.size() == landmarks.rows.local_rows,
-                 "landmarks: one label per local landmark row expected, found " +
-                     std::to_string(landmark_labels.size()) + " for " + std::to_string(landmarks.rows.local_rows));
+  bool labels_ok = landmark_labels.size() == landmarks.rows.local_rows &&
+                   landmarks.source_row.size() == landmarks.rows.global_rows;
+  for (const auto l : landmark_labels) labels_ok = labels_ok && l >= 0;
+  par::check_all(comm, labels_ok,
+                 "landmarks: one label >= 0 per local landmark row and one source row per landmark expected, found " +
+                     std::to_string(landmark_labels.size()) + " labels for " +
+                     std::to_string(landmarks.rows.local_rows) + " rows (or a negative label)");
   const auto all = comm.allgatherv(landmarks.rows.data);
   const auto labels = comm.allgatherv(landmark_labels);
   if (k < 1 || k > labels.size())

@@ -520,6 +520,8 @@ expect_deck_error "a K grid with no K below the samples" "teacher.neighbours: ev
   2 edge teacher -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set 'teacher.neighbours=[1000000]'
 expect_deck_error "a ring kNN with partial distances" 'teacher.knn = "ring" measures Euclidean distances only' \
   2 edge teacher -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set teacher.knn=ring
+expect_deck_error "fewer landmarks than their votes" "teacher.landmarks = 3 drew" \
+  2 edge teacher -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set teacher.landmarks=3
 expect_deck_error "a λ array index past student.lambdas" "student.lambda_index = 7 but student.lambdas has" \
   2 edge student -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set student.lambda_index=7
 expect_deck_error "a control naming no condition" "stats.control: condition 'dmso' is not in the data (DMSO, drug, null)" \

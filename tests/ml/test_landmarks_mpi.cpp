@@ -101,3 +101,24 @@ TEST(Landmarks, VoteTiesGoToTheNearerFirstMemberAndMissingCoordinatesAreSkipped)
   // k = 3: two votes for 3.
   EXPECT_EQ(labels_of(3), (std::vector<std::int64_t>{7, 3, 3, 3, 3}));
 }
+
+TEST(Landmarks, VoteTiesDoNotFavourALabelByItsValue) {
+  // The mirror of the case above (the nearer member's label is now the
+  // smaller one), and a row at equal distances from landmarks 0 and 1, which
+  // are taken in landmark order.
+  const std::vector<float> all = {0.0f, 0.0f, 1.0f, 1.0f, 10.0f, 10.0f, 0.4f, 0.4f, 0.5f, 0.5f};
+  const ml::ShardedMatrix x = ml::shard_rows(all, 2, world());
+  ml::Landmarks l;
+  l.source_row = {0, 1, 2};
+  l.rows = ml::shard_rows({all.begin(), all.begin() + 6}, 2, world());
+  const auto labels_of = [&](std::uint64_t k, const std::vector<std::int64_t>& landmark_labels) {
+    const auto local = ml::project_landmark_labels(x, l, local_block(landmark_labels, l.rows), k,
+                                                   ml::Distance::euclidean, world());
+    return ml::gather_values(local, world());
+  };
+  EXPECT_EQ(labels_of(2, {3, 7, 7}), (std::vector<std::int64_t>{3, 7, 7, 3, 3}));
+  EXPECT_EQ(labels_of(1, {3, 7, 7}), (std::vector<std::int64_t>{3, 7, 7, 3, 3}));
+  EXPECT_EQ(labels_of(1, {8, 2, 2}), (std::vector<std::int64_t>{8, 2, 2, 8, 8}));
+  // A negative label is refused, not taken for "unlabelled".
+  EXPECT_ANY_THROW(labels_of(1, {-1, 2, 2}));
+}

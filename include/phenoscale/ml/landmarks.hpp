@@ -33,8 +33,9 @@ struct Landmarks {
 // Collective. Requires 1 <= m; m >= N takes every row.
 Landmarks draw_landmarks(const ShardedMatrix& x, std::uint64_t m, std::uint64_t seed, const par::Comm& comm);
 
-// Collective. A label for every local row of `x`: a landmark keeps its own
-// (`landmark_labels`: local rows of `landmarks.rows`); any other row takes the
+// Collective. A label for every local row of `x` (the matrix the landmarks
+// were drawn from): a landmark keeps its own (`landmark_labels`, >= 0: local
+// rows of `landmarks.rows`); any other row takes the
 // label most frequent among its `k` nearest landmarks under `distance`
 // (ordered by distance, then global landmark index; a tie between labels goes
 // to the one whose first member comes first). Every rank gathers the
