@@ -309,12 +309,8 @@ void edge_teacher(const StageContext& ctx) {
     labels = ml::project_landmark_labels(acf, landmarks, labels,
                                          static_cast<std::uint64_t>(cfg.integer("teacher.landmark_votes")), distance,
                                          ctx.comm);
-    const auto landmark_silhouettes = ctx.comm.allgatherv(silhouettes);
-    silhouettes.assign(acf.local_rows, std::numeric_limits<double>::quiet_NaN());
-    for (std::size_t j = 0; j < landmarks.source_row.size(); ++j) {
-      const auto row = landmarks.source_row[j];
-      if (row >= acf.first_row && row < acf.first_row + acf.local_rows) silhouettes[row - acf.first_row] = landmark_silhouettes[j];
-    }
+    silhouettes = ml::at_source_rows(acf, landmarks, ctx.comm.allgatherv(silhouettes),
+                                     std::numeric_limits<double>::quiet_NaN());
   }
   const auto& point = sweep.points[chosen];
   const std::int64_t clusters = point.clusters;

@@ -80,11 +80,7 @@ std::vector<std::int64_t> project_landmark_labels(const ShardedMatrix& x, const 
   if (k < 1 || k > labels.size())
     throw ConfigError("landmarks: the vote needs 1 to " + std::to_string(labels.size()) +
                       " nearest landmarks (the landmark count), got " + std::to_string(k));
-  std::vector<std::int64_t> out(x.local_rows, -1);
-  const auto& source = landmarks.source_row;  // ascending
-  for (auto it = std::lower_bound(source.begin(), source.end(), x.first_row);
-       it != source.end() && *it < x.first_row + x.local_rows; ++it)
-    out[*it - x.first_row] = labels[static_cast<std::size_t>(it - source.begin())];
+  auto out = at_source_rows<std::int64_t>(x, landmarks, labels, -1);
   par::collectively(comm, [&] {
     par::parallel_for(static_cast<std::int64_t>(x.local_rows), 16, [&](std::int64_t i) {
       auto& label = out[static_cast<std::size_t>(i)];

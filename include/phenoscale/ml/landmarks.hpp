@@ -11,6 +11,7 @@
 // teacher sees the same graph at any N (docs/methods.md §3.2, "landmarks").
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -32,6 +33,19 @@ struct Landmarks {
 
 // Collective. Requires 1 <= m; m >= N takes every row.
 Landmarks draw_landmarks(const ShardedMatrix& x, std::uint64_t m, std::uint64_t seed, const par::Comm& comm);
+
+// One value per local row of `x` (the matrix the landmarks were drawn from):
+// a landmark's from `all` (every landmark's, in landmark order), `fill` for
+// the other rows.
+template <typename T>
+std::vector<T> at_source_rows(const ShardedMatrix& x, const Landmarks& landmarks, const std::vector<T>& all, T fill) {
+  std::vector<T> out(x.local_rows, fill);
+  const auto& source = landmarks.source_row;  // ascending
+  for (auto it = std::lower_bound(source.begin(), source.end(), x.first_row);
+       it != source.end() && *it < x.first_row + x.local_rows; ++it)
+    out[*it - x.first_row] = all[static_cast<std::size_t>(it - source.begin())];
+  return out;
+}
 
 // Collective. A label for every local row of `x` (the matrix the landmarks
 // were drawn from): a landmark keeps its own (`landmark_labels`, >= 0: local
