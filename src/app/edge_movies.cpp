@@ -633,6 +633,10 @@ void add_edge_movie_keys(core::Schema& s) {
       .string("events.truth", "",
               "Planted truth (scoring only; default: truth.h5 of simulate.output when it exists)")
       .string("events.output", "events.h5", "Aligned protrusion samples, inside run.output_dir")
+      .integer("events.block_frames", 200,
+               "Movies are cut into blocks of this many frames, each analysed alone (an event ends at its block's "
+               "end; 0: the whole movie)",
+               0, 1e7)
       .integer("events.gap_half_width", 4, "Gap filling: interior NaN -> mean of the values within ± this many frames", 1, 1000)
       .integer("events.min_separation", 10, "Maxima of the smoothed displacement at least this many frames apart", 1, 1e6)
       .real("events.rise_nm", 20.0, "A minimum is an onset when the displacement rises by more than this, nm", 0, 1e9)
@@ -751,6 +755,10 @@ void edge_events(const StageContext& ctx) {
   const auto align = align_options(cfg);
   const int gap = static_cast<int>(cfg.integer("events.gap_half_width"));
   const int tolerance = static_cast<int>(cfg.integer("events.truth_tolerance"));
+  const int block_frames = static_cast<int>(cfg.integer("events.block_frames"));
+  if (block_frames == 1)
+    throw ConfigError("events.block_frames = 1: a block needs at least 2 frames (0 analyses the whole movie)");
+  const auto blocks = [block_frames](int frames) { return edge::velocity_blocks(frames, block_frames); };
   EdgeSamples samples;
   samples.conditions = names;
   samples.frame_s = 0.0;  // from the velocity maps; a rank without movies must not contribute the default
@@ -762,25 +770,29 @@ void edge_events(const StageContext& ctx) {
       const auto map = read_velocity_map((fs::path(in_dir) / movies[i].movie).string());
       samples.frame_s = map.frame_s;
       const auto onset = onset_options(cfg, map.frame_s);
-      for (int w = 0; w < map.windows; ++w) {
-        std::vector<double> v(map.velocity.begin() + static_cast<std::ptrdiff_t>(w) * map.frames,
-                              map.velocity.begin() + static_cast<std::ptrdiff_t>(w + 1) * map.frames);
-        v.erase(v.begin());  // frame 0 has no velocity
-        filled += edge::fill_gaps(v, gap);
-        ++series;
-        if (std::any_of(v.begin(), v.end(), [](double x) { return std::isnan(x); })) {
-          ++skipped;  // leading/trailing gaps: the window lost the edge
-          continue;
+      // Map column f is the motion from frame f − 1 to f (column 0 has none), so
+      // the engine's velocity[t] (frame t to t + 1) is column t + 1.
+      const auto* row = map.velocity.data();
+      for (int w = 0; w < map.windows; ++w, row += map.frames) {
+        for (const auto& b : blocks(map.frames)) {
+          std::vector<double> v(row + b.begin + 1, row + b.end + 1);
+          filled += edge::fill_gaps(v, gap);
+          ++series;
+          if (std::any_of(v.begin(), v.end(), [](double x) { return std::isnan(x); })) {
+            ++skipped;  // leading/trailing gaps: the window lost the edge
+            continue;
+          }
+          std::size_t unusable = 0;  // onset too close to the block start, or too short
+          for (const auto& a : edge::align_events(v, edge::detect_onsets(v, onset), align, &unusable)) {
+            const int frame = b.begin + a.onset + 1;  // the onset's map column
+            samples.push_back(a.velocity, 0, movies[i].cell_id, condition_index(names, movies[i].condition),
+                              movies[i].experiment, w, frame);
+            if (!truth_path.empty())
+              samples.truth.push_back(planted_phenotype(truth, movies[i].cell_id,
+                                                        map.angle[static_cast<std::size_t>(w)], frame, tolerance));
+          }
+          dropped += unusable;
         }
-        std::size_t unusable = 0;  // onset too close to the block start, or too short
-        for (const auto& a : edge::align_events(v, edge::detect_onsets(v, onset), align, &unusable)) {
-          samples.push_back(a.velocity, 0, movies[i].cell_id, condition_index(names, movies[i].condition),
-                            movies[i].experiment, w, a.onset + 1);
-          if (!truth_path.empty())
-            samples.truth.push_back(planted_phenotype(truth, movies[i].cell_id, map.angle[static_cast<std::size_t>(w)],
-                                                      a.onset + 1, tolerance));
-        }
-        dropped += unusable;
       }
     }
   });
@@ -799,8 +811,9 @@ void edge_events(const StageContext& ctx) {
   out.commit();
   std::int64_t matched = 0;
   for (auto t : samples.truth) matched += t >= 0;
+  const std::string cut = block_frames == 0 ? "movies uncut" : cat("movies cut into blocks of ", block_frames, " frames");
   core::Log::info(cat("edge events: ", total, " samples from ", ctx.comm.allreduce_sum(series), " window series (",
-                      ctx.comm.allreduce_sum(skipped), " series with gaps at the ends skipped, ",
+                      cut, "; ", ctx.comm.allreduce_sum(skipped), " series with gaps at the ends skipped, ",
                       ctx.comm.allreduce_sum(filled), " interior gaps filled, ", ctx.comm.allreduce_sum(dropped),
                       " events dropped: onset within events.before of the block start or shorter than events.min_frames)",
                       truth_path.empty() ? std::string()

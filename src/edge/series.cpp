@@ -295,4 +295,20 @@ std::vector<AlignedSample> align_events(const std::vector<double>& velocity,
   return samples;
 }
 
+// ---------------------------------------------------------------- blocks
+
+std::vector<FrameRange> velocity_blocks(int frames, int block_frames) {
+  if (block_frames < 0 || block_frames == 1)
+    throw ConfigError("edge blocks: block_frames must be 0 (the whole movie) or at least 2 frames, got " +
+                      std::to_string(block_frames));
+  if (frames < 0) throw InputError("edge blocks: a movie of " + std::to_string(frames) + " frames");
+  const int step = block_frames == 0 ? std::max(frames, 1) : block_frames;
+  std::vector<FrameRange> blocks;
+  for (int first = 0; first < frames; first += step) {
+    const int last = std::min(first + step, frames);  // one past the block's last frame
+    if (last - first >= 2) blocks.push_back({first, last - 1});
+  }
+  return blocks;
+}
+
 }  // namespace phenoscale::edge

@@ -88,6 +88,30 @@ first = f['velocity/offsets'][:-1]
 assert np.median(v[first]) < 0 < np.median(v[first + 8]), (np.median(v[first]), np.median(v[first + 8]))
 PY
 
+# Movies are cut into blocks of events.block_frames frames (200 by default, so
+# these 100-frame movies are one block, as with 0, the whole movie). Cut at 40,
+# no sample spans a cut: its map columns c (the motion from frame c - 1 to c)
+# lie in one block's columns 40k + 1 .. 40k + 39, and some end at a block's
+# last column; uncut, some samples do span one (so the check can fail).
+edge 2 np1 events --set events.block_frames=0 --set events.output=events_whole.h5
+same_datasets np1/events.h5 np1/events_whole.h5 /velocity/values /velocity/offsets /onset_frame /truth/phenotype
+edge 2 np1 events --set events.block_frames=40 --set events.output=events_blocks.h5
+$PY - np1 <<'PY' && pass "events in 40-frame blocks: no sample spans a cut, some end at one" || fail "events.block_frames"
+import sys, h5py, numpy as np
+def columns(name):
+    f = h5py.File(f'{sys.argv[1]}/{name}', 'r')
+    first = f['onset_frame'][()] - 5
+    return [np.arange(a, a + n) for a, n in zip(first, np.diff(f['velocity/offsets'][()]))]
+spans = lambda c: (c % 40 == 0).any() or len(set((c - 1) // 40)) > 1
+blocks, whole = columns('events_blocks.h5'), columns('events_whole.h5')
+assert not any(spans(c) for c in blocks)
+assert sum(c[-1] % 40 == 39 for c in blocks) > 0 and sum(spans(c) for c in whole) > 0
+print(len(blocks), 'samples in blocks of 40 frames,', len(whole), 'uncut;', sum(spans(c) for c in whole), 'uncut ones span a cut')
+PY
+expect_deck_error "events.block_frames = 1" "events.block_frames = 1: a block needs at least 2 frames" 2 \
+  edge events -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set events.block_frames=1 --set events.output=events_bad.h5
+[ ! -e np1/events_bad.h5 ] || fail "events.block_frames = 1 left events_bad.h5"
+
 # A kNN graph too sparse for the samples fragments into many communities: the
 # teacher says so (and still writes its labels), naming the key to change;
 # the default-like grid above does not warn. (Small communities are kept

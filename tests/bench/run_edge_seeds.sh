@@ -10,6 +10,14 @@
 # directory already holds stats.csv is not run again.
 #   bash tests/bench/run_edge_seeds.sh [build_dir] SEED...
 #   (runs land in runs/edge-seeds/SEED; EDGE_SEEDS_OUT moves them)
+# EDGE_DECK runs another deck (default inputs/edge/demo.toml), EDGE_SET adds
+# space-separated key=value overrides to every stage, EDGE_DRUG and EDGE_NULL
+# name the treatments with the planted accelerating effect and none (default
+# drug and null; a deck without the null condition prints –); with several
+# paired experiments the p columns list one value per experiment. The
+# paper-scale rows of docs/performance.md:
+#   EDGE_DECK=inputs/edge/paper.toml EDGE_SET="student.lambdas=[25.0] train.epochs=30" \
+#   EDGE_DRUG=drugA EDGE_SEEDS_OUT=runs/edge-paper-seeds bash tests/bench/run_edge_seeds.sh build 20240601
 # A SEED written S:R is repeat R of seed S's downstream: the student,
 # phenotype and stats stages again on S's events, denoised samples and
 # teacher labels (copied from its run), with run.seed = S + 1000003·R — how
@@ -22,7 +30,9 @@ if [ $# -gt 0 ] && [ -d "$1" ]; then build=$(cd "$1" && pwd); shift; fi
 [ $# -gt 0 ] || { echo "usage: run_edge_seeds.sh [build_dir] SEED..." >&2; exit 2; }
 source "$src/tests/bench/bench_env.sh"
 out=${EDGE_SEEDS_OUT:-$src/runs/edge-seeds}
-deck=$src/inputs/edge/demo.toml
+deck=${EDGE_DECK:-$src/inputs/edge/demo.toml}
+sets=()
+for kv in ${EDGE_SET:-}; do sets+=(--set "$kv"); done
 for seed in "$@"; do
   stages=(simulate window events denoise teacher student phenotype stats) run_seed=$seed dir=$out/$seed
   if [[ $seed == *:* ]]; then  # S:R, a downstream repeat
@@ -39,16 +49,17 @@ for seed in "$@"; do
   start=$(date +%s)
   for stage in "${stages[@]}"; do
     mpirun -n 2 "$build/bin/phenoscale" -q edge "$stage" -c "$deck" --set run.seed="$run_seed" \
-      --set run.output_dir="$dir" >>"$dir/chain.log" 2>&1 || { echo "seed $seed: edge $stage failed; see $dir/chain.log" >&2; exit 1; }
+      --set run.output_dir="$dir" "${sets[@]}" >>"$dir/chain.log" 2>&1 || { echo "seed $seed: edge $stage failed; see $dir/chain.log" >&2; exit 1; }
   done
   echo "seed $seed: chain done in $(( $(date +%s) - start )) s" >&2
 done
-/usr/bin/python3 - "$out" "$@" <<'PY'
+/usr/bin/python3 - "$out" "${EDGE_DRUG:-drug}" "${EDGE_NULL:-null}" "$@" <<'PY'
 import csv, sys
-out, seeds = sys.argv[1], sys.argv[2:]
+out, drug_name, null_name, seeds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 rows = lambda path: list(csv.DictReader(open(path)))
 print("| seed | teacher ARI: all / phenotyped | phenotype ARI | deep ARI | rare: precision / recall "
-      "| λ | drug, accelerating: p_greater (Holm) | null, accelerating: p_greater | null: smallest p (Holm) |")
+      f"| λ | {drug_name}, accelerating: p_greater (Holm) | {null_name}, accelerating: p_greater "
+      f"| {null_name}: smallest p (Holm) |")
 print("|---|---|---|---|---|---|---|---|---|")
 for seed in seeds:
     d = f"{out}/{seed}" if ":" not in seed else f"{out}/{seed.split(':')[0]}-r{seed.split(':')[1]}"
@@ -57,18 +68,17 @@ for seed in seeds:
     acc = max(acc, key=lambda r: int(r["matched_samples"]))["phenotype"] if acc else None
     lam = next(r["lambda"] for r in rows(f"{d}/student/lambda_sweep.csv") if r["chosen"] == "1")
     stats = rows(f"{d}/stats.csv")
-    def one(treatment):
+    g = lambda x: f"{float(x):.2g}"
+    def one(treatment, holm):  # one value per paired experiment, in experiment order
         r = [r for r in stats if r["treatment"] == treatment and r["phenotype"] == acc]
-        return r[0] if r else None
-    drug, null = one("drug"), one("null")
+        r.sort(key=lambda r: int(r["experiment"]))
+        return ", ".join(g(x["p_greater"]) + (f" ({g(x['p_greater_holm'])})" if holm else "") for x in r) or "–"
     nulls = [(min(float(r["p_greater"]), float(r["p_less"])),
-              min(float(r["p_greater_holm"]), float(r["p_less_holm"]))) for r in stats if r["treatment"] == "null"]
+              min(float(r["p_greater_holm"]), float(r["p_less_holm"]))) for r in stats if r["treatment"] == null_name]
     smallest = min(nulls) if nulls else None
     f = lambda x: f"{float(x):.3f}"
-    g = lambda x: f"{float(x):.2g}"
     print(f"| {seed} | {f(s['teacher_ari_all'])} / {f(s['teacher_ari'])} | {f(s['phenotype_ari'])} "
           f"| {f(s['deep_ari'])} | {f(s['rare_precision'])} / {f(s['rare_recall'])} | {float(lam):g} "
-          f"| {g(drug['p_greater']) + ' (' + g(drug['p_greater_holm']) + ')' if drug else '–'} "
-          f"| {g(null['p_greater']) if null else '–'} "
+          f"| {one(drug_name, True)} | {one(null_name, False)} "
           f"| {g(smallest[0]) + ' (' + g(smallest[1]) + ')' if smallest else '–'} |")
 PY

@@ -277,6 +277,56 @@ TEST(DetectOnsets, RejectsBadOptions) {
 
 // ------------------------------------------------------------------ alignment
 
+// ------------------------------------------------------------------ blocks
+
+TEST(VelocityBlocks, BlocksOfFramesHoldTheMotionsBetweenTheirFrames) {
+  // A 200-frame movie is one block: the motions between frames 0..199.
+  const auto one = velocity_blocks(200, 200);
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].begin, 0);
+  EXPECT_EQ(one[0].end, 199);
+  // 450 frames: [0, 200), [200, 400), [400, 450); the motions 199 -> 200 and
+  // 399 -> 400 cross a cut and belong to no block.
+  const auto three = velocity_blocks(450, 200);
+  ASSERT_EQ(three.size(), 3u);
+  EXPECT_EQ(three[1].begin, 200);
+  EXPECT_EQ(three[1].end, 399);
+  EXPECT_EQ(three[2].begin, 400);
+  EXPECT_EQ(three[2].end, 449);
+  // A last block of one frame has no motion; 0 is the whole movie.
+  EXPECT_EQ(velocity_blocks(401, 200).size(), 2u);
+  const auto whole = velocity_blocks(400, 0);
+  ASSERT_EQ(whole.size(), 1u);
+  EXPECT_EQ(whole[0].end, 399);
+  EXPECT_TRUE(velocity_blocks(0, 200).empty());
+  EXPECT_THROW(velocity_blocks(400, 1), ConfigError);
+  EXPECT_THROW(velocity_blocks(400, -5), ConfigError);
+  EXPECT_THROW(velocity_blocks(-1, 200), InputError);
+}
+
+TEST(VelocityBlocks, AnEventAcrossTheCutEndsAtItsBlockEnd) {
+  // Retraction 20 frames, protrusion 60 across the cut at frame 50, retraction
+  // 30 across the cut at 100, protrusion 20: the first protrusion ends at its
+  // block's end and its rest starts the second block protruding (not an
+  // observed onset).
+  std::vector<double> v = constant_run({}, -2.0, 20);
+  v = constant_run(v, 2.0, 60);
+  v = constant_run(v, -2.0, 30);
+  v = constant_run(v, 2.0, 20);
+  std::vector<ProtrusionEvent> found;
+  for (const auto& b : velocity_blocks(static_cast<int>(v.size()) + 1, 50)) {
+    const std::vector<double> block(v.begin() + b.begin, v.begin() + b.end);
+    for (auto e : detect_onsets(block, OnsetOptions{})) found.push_back({b.begin + e.onset, b.begin + e.end});
+  }
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].onset, 20);
+  EXPECT_EQ(found[0].end, 49);  // the block [0, 50) holds the motions 0..48
+  EXPECT_EQ(found[1].onset, 110);
+  EXPECT_EQ(found[1].end, 130);  // the third block's end
+  // The whole series as one block: the first protrusion lasts its 60 frames.
+  EXPECT_EQ(detect_onsets(v, OnsetOptions{})[0].end, 80);
+}
+
 TEST(AlignEvents, CutsSamplesAtTheOnsetAndCountsSkips) {
   std::vector<double> v(200);
   for (std::size_t t = 0; t < v.size(); ++t) v[t] = static_cast<double>(t);  // value = frame index

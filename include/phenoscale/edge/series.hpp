@@ -27,6 +27,22 @@ namespace phenoscale::edge {
 // values filled. ConfigError when half_width < 0.
 std::size_t fill_gaps(std::vector<double>& v, int half_width = 4);
 
+// The blocks a movie is cut into before onset detection (movies are cut into
+// blocks of 200 frames, docs/methods.md §3.1): block b holds frames
+// [b·block_frames, (b+1)·block_frames) of a movie of `frames` frames, and so
+// the motions between its consecutive frames, velocity[t] for t in
+// [b·block_frames, min((b+1)·block_frames, frames) − 1). The motion into a
+// block's first frame crosses the cut and belongs to no block: every block is
+// analysed as a movie of its own, and an event ends at its block's end.
+// block_frames = 0: one block, the whole movie. A last block of one frame
+// holds no motion and is left out. ConfigError when block_frames is negative
+// or 1; InputError when frames < 0.
+struct FrameRange {
+  int begin = 0;  // first velocity index of the block
+  int end = 0;    // one past its last
+};
+std::vector<FrameRange> velocity_blocks(int frames, int block_frames);
+
 // d[t] = frame_s * Σ_{i<=t} velocity[i]: the edge position after frame t
 // relative to its position before frame 0 (so d[0] = frame_s * velocity[0]
 // and the velocity is recovered exactly by d[0]/frame_s, (d[t]-d[t-1])/frame_s).
