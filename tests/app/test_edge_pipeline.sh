@@ -93,20 +93,24 @@ PY
 # no sample spans a cut: its map columns c (the motion from frame c - 1 to c)
 # lie in one block's columns 40k + 1 .. 40k + 39, and some end at a block's
 # last column; uncut, some samples do span one (so the check can fail).
-edge 2 np1 events --set events.block_frames=0 --set events.output=events_whole.h5
+edge 2 np1 events --set events.block_frames=0 --set events.before=5 --set events.output=events_whole.h5
 same_datasets np1/events.h5 np1/events_whole.h5 /velocity/values /velocity/offsets /onset_frame /truth/phenotype
-edge 2 np1 events --set events.block_frames=40 --set events.output=events_blocks.h5
+edge 2 np1 events --set events.block_frames=40 --set events.before=5 --set events.output=events_blocks.h5
 $PY - np1 <<'PY' && pass "events in 40-frame blocks: no sample spans a cut, some end at one" || fail "events.block_frames"
 import sys, h5py, numpy as np
-def columns(name):
+def samples(name):  # {(cell, window, onset): the sample's map columns}
     f = h5py.File(f'{sys.argv[1]}/{name}', 'r')
-    first = f['onset_frame'][()] - 5
-    return [np.arange(a, a + n) for a, n in zip(first, np.diff(f['velocity/offsets'][()]))]
+    keys = zip(f['cell_id'][()], f['window'][()], f['onset_frame'][()])
+    return {k: np.arange(k[2] - 5, k[2] - 5 + n) for k, n in zip(keys, np.diff(f['velocity/offsets'][()]))}
 spans = lambda c: (c % 40 == 0).any() or len(set((c - 1) // 40)) > 1
-blocks, whole = columns('events_blocks.h5'), columns('events_whole.h5')
-assert not any(spans(c) for c in blocks)
-assert sum(c[-1] % 40 == 39 for c in blocks) > 0 and sum(spans(c) for c in whole) > 0
-print(len(blocks), 'samples in blocks of 40 frames,', len(whole), 'uncut;', sum(spans(c) for c in whole), 'uncut ones span a cut')
+cut, whole = samples('events_blocks.h5'), samples('events_whole.h5')
+assert not any(spans(c) for c in cut.values())
+assert sum(c[-1] % 40 == 39 for c in cut.values()) > 0 and sum(spans(c) for c in whole.values()) > 0
+# Cut, not filtered: some event keeps its onset and ends earlier, at the cut.
+shorter = sum(k in whole and len(c) < len(whole[k]) for k, c in cut.items())
+assert shorter > 0
+print(len(cut), 'samples in blocks of 40 frames,', len(whole), 'uncut;', sum(spans(c) for c in whole.values()),
+      'uncut ones span a cut;', shorter, 'end earlier at a cut')
 PY
 expect_deck_error "events.block_frames = 1" "events.block_frames = 1: a block needs at least 2 frames" 2 \
   edge events -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set events.block_frames=1 --set events.output=events_bad.h5

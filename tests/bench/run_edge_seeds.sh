@@ -31,16 +31,26 @@ if [ $# -gt 0 ] && [ -d "$1" ]; then build=$(cd "$1" && pwd); shift; fi
 source "$src/tests/bench/bench_env.sh"
 out=${EDGE_SEEDS_OUT:-$src/runs/edge-seeds}
 deck=${EDGE_DECK:-$src/inputs/edge/demo.toml}
+read -ra overrides <<<"${EDGE_SET:-}"  # split on blanks only (no globbing of [..])
 sets=()
-for kv in ${EDGE_SET:-}; do sets+=(--set "$kv"); done
+for kv in "${overrides[@]}"; do sets+=(--set "$kv"); done
+# A run directory records its deck and overrides: a seed already run with
+# others is an error, not a row of the wrong deck (EDGE_SEEDS_OUT separates them).
+stamp="deck=$deck set=${EDGE_SET:-}"
+demo_stamp="deck=$src/inputs/edge/demo.toml set="  # runs from before the stamp
 for seed in "$@"; do
   stages=(simulate window events denoise teacher student phenotype stats) run_seed=$seed dir=$out/$seed
   if [[ $seed == *:* ]]; then  # S:R, a downstream repeat
     base=${seed%%:*} repeat=${seed##*:}
     stages=(student phenotype stats) run_seed=$((base + 1000003 * repeat)) dir=$out/$base-r$repeat
   fi
-  [ -f "$dir/stats.csv" ] && continue
+  if [ -f "$dir/stats.csv" ]; then
+    recorded=$(cat "$dir/run_edge_seeds.stamp" 2>/dev/null || echo "$demo_stamp")
+    [ "$recorded" = "$stamp" ] || { echo "seed $seed: $dir was run with $recorded, not $stamp; set EDGE_SEEDS_OUT" >&2; exit 1; }
+    continue
+  fi
   mkdir -p "$dir"
+  echo "$stamp" >"$dir/run_edge_seeds.stamp"
   if [[ $seed == *:* ]]; then
     for f in events.h5 denoised.h5 teacher.h5 teacher.csv; do
       cp "$out/$base/$f" "$dir/" || { echo "seed $seed: no $out/$base/$f to repeat from" >&2; exit 1; }

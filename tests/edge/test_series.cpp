@@ -275,8 +275,6 @@ TEST(DetectOnsets, RejectsBadOptions) {
   EXPECT_TRUE(detect_onsets({}, OnsetOptions{}).empty());
 }
 
-// ------------------------------------------------------------------ alignment
-
 // ------------------------------------------------------------------ blocks
 
 TEST(VelocityBlocks, BlocksOfFramesHoldTheMotionsBetweenTheirFrames) {
@@ -326,6 +324,8 @@ TEST(VelocityBlocks, AnEventAcrossTheCutEndsAtItsBlockEnd) {
   // The whole series as one block: the first protrusion lasts its 60 frames.
   EXPECT_EQ(detect_onsets(v, OnsetOptions{})[0].end, 80);
 }
+
+// ------------------------------------------------------------------ alignment
 
 TEST(AlignEvents, CutsSamplesAtTheOnsetAndCountsSkips) {
   std::vector<double> v(200);
