@@ -758,7 +758,6 @@ void edge_events(const StageContext& ctx) {
   const int block_frames = static_cast<int>(cfg.integer("events.block_frames"));
   if (block_frames == 1)
     throw ConfigError("events.block_frames = 1: a block needs at least 2 frames (0 analyses the whole movie)");
-  const auto blocks = [block_frames](int frames) { return edge::velocity_blocks(frames, block_frames); };
   EdgeSamples samples;
   samples.conditions = names;
   samples.frame_s = 0.0;  // from the velocity maps; a rank without movies must not contribute the default
@@ -770,11 +769,12 @@ void edge_events(const StageContext& ctx) {
       const auto map = read_velocity_map((fs::path(in_dir) / movies[i].movie).string());
       samples.frame_s = map.frame_s;
       const auto onset = onset_options(cfg, map.frame_s);
+      const auto blocks = edge::velocity_blocks(map.frames, block_frames);  // the same for every window
       // Map column f is the motion from frame f − 1 to f (column 0 has none), so
       // the engine's velocity[t] (frame t to t + 1) is column t + 1.
       const auto* row = map.velocity.data();
       for (int w = 0; w < map.windows; ++w, row += map.frames) {
-        for (const auto& b : blocks(map.frames)) {
+        for (const auto& b : blocks) {
           std::vector<double> v(row + b.begin + 1, row + b.end + 1);
           filled += edge::fill_gaps(v, gap);
           ++series;
