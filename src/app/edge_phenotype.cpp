@@ -25,6 +25,7 @@
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/core/rng.hpp"
 #include "phenoscale/edge/phenotype.hpp"
+#include "phenoscale/edge/phenotyping.hpp"
 #include "phenoscale/io/csv.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
@@ -109,41 +110,6 @@ std::vector<std::int64_t> coarse_phenotypes(const core::Config& cfg, const std::
   return labels;
 }
 
-// Mean PCA score of every community (labels ≥ 0), its RMS radius (root mean
-// squared distance of its samples to that mean) and the experiment it was found in.
-struct Communities {
-  std::vector<double> centroid;  // communities × cols
-  std::vector<double> radius;
-  std::vector<std::int64_t> owner;
-};
-
-Communities community_centroids(const std::vector<float>& all_rows, std::uint64_t cols,
-                                const std::vector<std::int64_t>& group, const std::vector<std::int64_t>& labels) {
-  const auto communities = static_cast<std::size_t>(*std::max_element(labels.begin(), labels.end()) + 1);
-  Communities c{std::vector<double>(communities * cols, 0.0), std::vector<double>(communities, 0.0),
-                std::vector<std::int64_t>(communities, -1)};
-  std::vector<double> count(communities, 0.0);
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    if (labels[i] < 0) continue;
-    const auto l = static_cast<std::size_t>(labels[i]);
-    count[l] += 1;
-    c.owner[l] = group[i];
-    for (std::uint64_t j = 0; j < cols; ++j) c.centroid[l * cols + j] += all_rows[i * cols + j];
-  }
-  for (std::size_t l = 0; l < communities; ++l)
-    for (std::uint64_t j = 0; j < cols; ++j) c.centroid[l * cols + j] /= count[l];
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    if (labels[i] < 0) continue;
-    const auto l = static_cast<std::size_t>(labels[i]);
-    for (std::uint64_t j = 0; j < cols; ++j) {
-      const double d = all_rows[i * cols + j] - c.centroid[l * cols + j];
-      c.radius[l] += d * d;
-    }
-  }
-  for (std::size_t l = 0; l < communities; ++l) c.radius[l] = std::sqrt(c.radius[l] / count[l]);
-  return c;
-}
-
 // The cost of matching communities `a` (rows) to phenotypes, each standing
 // for the community in `b` that founded it (columns), with one extra column
 // per row for "a new phenotype". A match is the Euclidean distance of the
@@ -151,15 +117,15 @@ Communities community_centroids(const std::vector<float>& all_rows, std::uint64_
 // of their RMS radii); a new phenotype costs more than any set of allowed
 // matches, a disallowed match more than a new phenotype. The assignment then
 // makes as many allowed matches as it can, at the smallest total distance.
-std::vector<double> matching_costs(const Communities& c, std::uint64_t cols, const std::vector<std::size_t>& a,
+std::vector<double> matching_costs(const edge::Clouds& c, const std::vector<std::size_t>& a,
                                    const std::vector<std::size_t>& b) {
   const std::size_t width = b.size() + a.size();
   std::vector<double> cost(a.size() * width, std::nan(""));  // NaN: not allowed, priced below
   double allowed_sum = 0.0;
   for (std::size_t r = 0; r < a.size(); ++r)
     for (std::size_t k = 0; k < b.size(); ++k) {  // finite centroids: the plain squared Euclidean distance
-      const double d = std::sqrt(ml::nan_squared_distance(&c.centroid[a[r] * cols], &c.centroid[b[k] * cols], cols));
-      if (d > c.radius[a[r]] + c.radius[b[k]]) continue;
+      if (!c.overlap(a[r], b[k])) continue;
+      const double d = c.distance(a[r], b[k]);
       cost[r * width + k] = d;
       allowed_sum += d;
     }
@@ -181,7 +147,7 @@ std::vector<double> matching_costs(const Communities& c, std::uint64_t cols, con
 std::vector<std::int64_t> match_experiments(const std::vector<float>& all_rows, std::uint64_t cols,
                                             const std::vector<std::int64_t>& group,
                                             const std::vector<std::int64_t>& labels, const std::string& stage) {
-  const Communities c = community_centroids(all_rows, cols, group, labels);
+  const edge::Clouds c = edge::label_clouds(all_rows, cols, group, labels);
   std::vector<std::int64_t> groups = c.owner;
   std::sort(groups.begin(), groups.end());
   groups.erase(std::unique(groups.begin(), groups.end()), groups.end());
@@ -192,7 +158,7 @@ std::vector<std::int64_t> match_experiments(const std::vector<float>& all_rows, 
     std::vector<std::size_t> members;
     for (std::size_t l = 0; l < c.owner.size(); ++l)
       if (c.owner[l] == g) members.push_back(l);
-    const auto assigned = ml::min_cost_assignment(matching_costs(c, cols, members, common), members.size(),
+    const auto assigned = ml::min_cost_assignment(matching_costs(c, members, common), members.size(),
                                                   common.size() + members.size());
     for (std::size_t r = 0; r < members.size(); ++r) {
       if (assigned[r] < static_cast<std::int64_t>(common.size())) {
@@ -213,11 +179,11 @@ std::vector<std::int64_t> match_experiments(const std::vector<float>& all_rows, 
 }
 
 // Deep phenotypes: k-means sub-clusters of each chosen phenotype (K by
-// silhouette over 2..phenotype.max_deep); "p-k" names, k from 1 by size.
-std::vector<std::string> deep_phenotypes(const core::Config& cfg, const std::vector<float>& all_rows, std::uint64_t cols,
-                                         const std::vector<std::int64_t>& coarse, std::vector<std::int64_t>& deep_id) {
-  std::vector<std::string> names(coarse.size(), "-1");
-  deep_id.assign(coarse.size(), -1);
+// silhouette over 2..phenotype.max_deep), as deep ids (numbered apart per
+// phenotype; edge::name_deep_phenotypes numbers and names them).
+std::vector<std::int64_t> deep_phenotypes(const core::Config& cfg, const std::vector<float>& all_rows, std::uint64_t cols,
+                                          const std::vector<std::int64_t>& coarse) {
+  std::vector<std::int64_t> deep_id(coarse.size(), -1);
   const std::int64_t phenotypes = *std::max_element(coarse.begin(), coarse.end()) + 1;
   auto chosen = cfg.integer_list("phenotype.subcluster");
   if (chosen.empty())
@@ -226,12 +192,11 @@ std::vector<std::string> deep_phenotypes(const core::Config& cfg, const std::vec
     if (p < 0 || p >= phenotypes)
       core::Log::warn(cat("edge phenotype: phenotype.subcluster names phenotype ", p, ", but this run found ",
                           phenotypes, " (0..", phenotypes - 1, "): nothing to sub-cluster for it"));
-  std::int64_t next = 0;
+  const std::int64_t stride = cfg.integer("phenotype.max_deep");
   for (std::int64_t p = 0; p < phenotypes; ++p) {
     std::vector<char> keep(coarse.size());
     std::int64_t n = 0;
     for (std::size_t i = 0; i < coarse.size(); ++i) n += keep[i] = coarse[i] == p;
-    std::vector<std::int64_t> local(static_cast<std::size_t>(n), 0);
     const bool split = std::find(chosen.begin(), chosen.end(), p) != chosen.end() &&
                        n >= cfg.integer("phenotype.min_subcluster_samples");
     std::vector<std::int64_t> sub_labels(static_cast<std::size_t>(n), 0);
@@ -241,7 +206,7 @@ std::vector<std::string> deep_phenotypes(const core::Config& cfg, const std::vec
       par::Comm self(MPI_COMM_SELF);
       const Subset sub = subset(all_rows, cols, keep, self);
       std::vector<std::int64_t> ks;
-      for (std::int64_t k = 2; k <= cfg.integer("phenotype.max_deep"); ++k) ks.push_back(k);
+      for (std::int64_t k = 2; k <= stride; ++k) ks.push_back(k);
       ml::KMeansOptions km;
       km.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
       ml::SilhouetteOptions quality;
@@ -249,24 +214,33 @@ std::vector<std::string> deep_phenotypes(const core::Config& cfg, const std::vec
       const auto sweep = ml::sweep_kmeans(sub.x, ks, km, quality, {}, self);
       if (sweep.points[sweep.best].silhouette >= cfg.real("phenotype.min_silhouette")) sub_labels = sweep.best_labels();
     }
-    // Number sub-clusters 1.. by decreasing size (ties: lower label).
-    std::map<std::int64_t, std::int64_t> size;
-    for (auto l : sub_labels) ++size[l];
-    std::vector<std::pair<std::int64_t, std::int64_t>> order;
-    for (auto [l, c] : size) order.push_back({-c, l});
-    std::sort(order.begin(), order.end());
-    std::map<std::int64_t, std::int64_t> rank;
-    for (std::size_t r = 0; r < order.size(); ++r) rank[order[r].second] = static_cast<std::int64_t>(r);
     std::size_t j = 0;
     for (std::size_t i = 0; i < coarse.size(); ++i)
-      if (keep[i]) {
-        const auto r = rank[sub_labels[j++]];
-        names[i] = cat(p, "-", r + 1);
-        deep_id[i] = next + r;
-      }
-    next += static_cast<std::int64_t>(order.size());
+      if (keep[i]) deep_id[i] = p * stride + sub_labels[j++];
   }
-  return names;
+  return deep_id;
+}
+
+// The join of partial phenotypes (edge::join_partial_phenotypes), logged.
+void join_partial(const std::vector<float>& all_rows, std::uint64_t cols, const std::vector<std::int64_t>& group,
+                  std::vector<std::int64_t>& coarse, std::vector<std::int64_t>& deep_id) {
+  const std::vector<std::int64_t> before = deep_id;
+  const auto joins = edge::join_partial_phenotypes(all_rows, cols, group, coarse, deep_id);
+  if (joins.empty()) return;
+  std::vector<std::int64_t> named = deep_id;
+  const auto names = edge::name_deep_phenotypes(coarse, named);
+  for (const auto& j : joins) {
+    std::string into, in;
+    for (std::size_t i = 0; i < deep_id.size() && into.empty(); ++i)
+      if (deep_id[i] == j.into_deep) into = names[i];
+    for (auto e : j.experiments) in += cat(in.empty() ? "" : ", ", e);
+    std::size_t moved = 0;
+    for (auto d : before) moved += d == j.deep;
+    core::Log::info(cat("edge phenotype: ", moved, " samples of phenotype ", j.phenotype,
+                        " (found in paired experiments ", in, " only) join deep phenotype ", into,
+                        ": centroid distance ", j.distance, " <= ", j.gate,
+                        ", the sum of RMS radii (phenotype.join_partial)"));
+  }
 }
 
 // Mean velocity per phenotype and aligned frame, with percentile bootstrap
@@ -448,6 +422,7 @@ LatentPhenotypes latent_phenotypes(const core::Config& cfg, const ml::ShardedMat
                      " frames or more; lower it"));
   std::vector<ml::SweepPoint> chosen;
   out.coarse = coarse_phenotypes(cfg, out.scores, out.cols, group, stage, comm, chosen);
+  out.group = group;
   if (cfg.boolean("phenotype.per_experiment") && cfg.boolean("phenotype.match_experiments"))
     out.coarse = match_experiments(out.scores, out.cols, group, out.coarse, stage);
   return out;
@@ -479,6 +454,10 @@ void add_edge_phenotype_keys(core::Schema& s) {
                "centroids in the PCA scores), as the paper's clusters I-VI across experiments; a community whose cloud "
                "overlaps no phenotype's (centroid distance above the sum of RMS radii) becomes a new phenotype; false "
                "numbers each experiment's phenotypes apart")
+      .boolean("phenotype.join_partial", true,
+               "A phenotype found in only some paired experiments joins, deep phenotype by deep phenotype, the "
+               "nearest sub-cluster of a phenotype found in all of them whose cloud it overlaps (centroid distance at "
+               "most the sum of RMS radii): the same sub-phenotype under one name (methods.md 3.4); false keeps it apart")
       .integer_list("phenotype.subcluster", {}, "Phenotypes to sub-cluster into deep phenotypes (empty: every one)")
       .integer("phenotype.max_deep", 5, "Deep phenotypes per phenotype at most (K = 2..max by silhouette)", 2, 100)
       .real("phenotype.min_silhouette", 0.5, "A sub-clustering is kept only at or above this mean silhouette (0.5: Kaufman & Rousseeuw's \"reasonable structure\"; below it \"weak, could be artificial\")", -1, 1)
@@ -503,13 +482,16 @@ void edge_phenotype(const StageContext& ctx) {
   const LatentPhenotypes lp = latent_phenotypes(cfg, z, s, samples_path, "edge phenotype", ctx.comm);
   const auto& pca = lp.pca;
   const auto& all_rows = lp.scores;
-  const auto& coarse = lp.coarse;
+  std::vector<std::int64_t> coarse = lp.coarse;
   const std::size_t phenotyped = lp.phenotyped;
   const double explained = lp.explained;
   const auto& all_lengths = lp.lengths;
   ml::ShardedMatrix scores = ml::shard_rows(all_rows, lp.cols, ctx.comm);
-  std::vector<std::int64_t> deep_id;
-  const auto deep = deep_phenotypes(cfg, all_rows, scores.cols, coarse, deep_id);
+  std::vector<std::int64_t> deep_id = deep_phenotypes(cfg, all_rows, scores.cols, coarse);
+  if (cfg.boolean("phenotype.per_experiment") && cfg.boolean("phenotype.match_experiments") &&
+      cfg.boolean("phenotype.join_partial"))
+    join_partial(all_rows, scores.cols, lp.group, coarse, deep_id);
+  const auto deep = edge::name_deep_phenotypes(coarse, deep_id);
   // Local slices of the global label vectors.
   const auto first = static_cast<std::size_t>(s.velocity.first_series);
   auto local = [&](const std::vector<std::int64_t>& v) {

@@ -44,6 +44,7 @@ struct LatentPhenotypes {
   double explained = 0;               // variance ratio kept
   std::vector<std::int64_t> lengths;  // frames per sample, N
   std::vector<std::int64_t> coarse;   // phenotype per sample, N; −1: not phenotyped
+  std::vector<std::int64_t> group;    // paired experiment per sample, N (all 0 unless phenotype.per_experiment); −1: not phenotyped
   std::size_t phenotyped = 0;
 };
 // `stage` names the caller in messages (edge phenotype, or edge student for its λ choice).
