@@ -124,8 +124,8 @@ std::vector<double> matching_costs(const edge::Clouds& c, const std::vector<std:
   double allowed_sum = 0.0;
   for (std::size_t r = 0; r < a.size(); ++r)
     for (std::size_t k = 0; k < b.size(); ++k) {  // finite centroids: the plain squared Euclidean distance
-      if (!c.overlap(a[r], b[k])) continue;
       const double d = c.distance(a[r], b[k]);
+      if (d > c.gate(a[r], b[k])) continue;
       cost[r * width + k] = d;
       allowed_sum += d;
     }
@@ -224,7 +224,6 @@ std::vector<std::int64_t> deep_phenotypes(const core::Config& cfg, const std::ve
 // The join of partial phenotypes (edge::join_partial_phenotypes), logged.
 void join_partial(const std::vector<float>& all_rows, std::uint64_t cols, const std::vector<std::int64_t>& group,
                   std::vector<std::int64_t>& coarse, std::vector<std::int64_t>& deep_id) {
-  const std::vector<std::int64_t> before = deep_id;
   const auto joins = edge::join_partial_phenotypes(all_rows, cols, group, coarse, deep_id);
   if (joins.empty()) return;
   std::vector<std::int64_t> named = deep_id;
@@ -234,9 +233,7 @@ void join_partial(const std::vector<float>& all_rows, std::uint64_t cols, const 
     for (std::size_t i = 0; i < deep_id.size() && into.empty(); ++i)
       if (deep_id[i] == j.into_deep) into = names[i];
     for (auto e : j.experiments) in += cat(in.empty() ? "" : ", ", e);
-    std::size_t moved = 0;
-    for (auto d : before) moved += d == j.deep;
-    core::Log::info(cat("edge phenotype: ", moved, " samples of phenotype ", j.phenotype,
+    core::Log::info(cat("edge phenotype: ", j.samples, " samples of phenotype ", j.phenotype,
                         " (found in paired experiments ", in, " only) join deep phenotype ", into,
                         ": centroid distance ", j.distance, " <= ", j.gate,
                         ", the sum of RMS radii (phenotype.join_partial)"));

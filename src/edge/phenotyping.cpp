@@ -63,7 +63,7 @@ std::vector<PartialJoin> join_partial_phenotypes(const std::vector<float>& rows,
   std::vector<std::int64_t> candidates;  // sub-clusters of complete phenotypes
   for (const auto& [p, in] : found_in)
     if (in.size() == groups.size() && parts[p].size() >= 2) candidates.insert(candidates.end(), parts[p].begin(), parts[p].end());
-  std::map<std::int64_t, std::int64_t> into;  // deep -> deep
+  std::map<std::int64_t, std::size_t> into;  // deep -> its join
   for (const auto& [p, in] : found_in) {
     if (in.size() == groups.size()) continue;
     for (auto d : parts[p]) {
@@ -71,13 +71,13 @@ std::vector<PartialJoin> join_partial_phenotypes(const std::vector<float>& rows,
       for (auto e : candidates) {
         const auto a = static_cast<std::size_t>(d), b = static_cast<std::size_t>(e);
         const double dist = c.distance(a, b);
-        if (dist > c.radius[a] + c.radius[b] || (j.into_deep >= 0 && dist >= j.distance)) continue;
-        j.into_deep = e, j.distance = dist, j.gate = c.radius[a] + c.radius[b];
+        if (dist > c.gate(a, b) || (j.into_deep >= 0 && dist >= j.distance)) continue;
+        j.into_deep = e, j.distance = dist, j.gate = c.gate(a, b);
       }
       if (j.into_deep < 0) continue;
       j.phenotype = p, j.deep = d, j.into_phenotype = parent[j.into_deep];
       j.experiments.assign(in.begin(), in.end());
-      into[d] = j.into_deep;
+      into[d] = joins.size();
       joins.push_back(j);
     }
   }
@@ -85,8 +85,10 @@ std::vector<PartialJoin> join_partial_phenotypes(const std::vector<float>& rows,
     if (coarse[i] < 0) continue;
     const auto it = into.find(deep[i]);
     if (it == into.end()) continue;
-    deep[i] = it->second;
-    coarse[i] = parent[it->second];
+    PartialJoin& j = joins[it->second];
+    deep[i] = j.into_deep;
+    coarse[i] = j.into_phenotype;
+    ++j.samples;
   }
   // Drop the phenotypes left empty, keeping the order of the others.
   std::set<std::int64_t> left;

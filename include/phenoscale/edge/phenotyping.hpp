@@ -29,9 +29,10 @@ struct Clouds {
   std::vector<double> count;
   std::vector<std::int64_t> owner;
   double distance(std::size_t a, std::size_t b) const;  // of the centroids (Euclidean)
-  // The clouds overlap: centroid distance ≤ the sum of their RMS radii (the
-  // gate of the experiments' matching).
-  bool overlap(std::size_t a, std::size_t b) const { return distance(a, b) <= radius[a] + radius[b]; }
+  // The gate of the experiments' matching: the clouds overlap while their
+  // centroid distance is at most the sum of their RMS radii.
+  double gate(std::size_t a, std::size_t b) const { return radius[a] + radius[b]; }
+  bool overlap(std::size_t a, std::size_t b) const { return distance(a, b) <= gate(a, b); }
 };
 // rows: N × cols (row-major); group and labels: N. Labels run 0..max.
 Clouds label_clouds(const std::vector<float>& rows, std::uint64_t cols, const std::vector<std::int64_t>& group,
@@ -42,6 +43,7 @@ struct PartialJoin {
   std::int64_t phenotype = -1, deep = -1;  // the partial phenotype and its deep phenotype (ids before the join)
   std::int64_t into_phenotype = -1, into_deep = -1;
   double distance = 0, gate = 0;  // centroid distance, sum of RMS radii
+  std::size_t samples = 0;        // moved
   std::vector<std::int64_t> experiments;  // those the partial phenotype was found in
 };
 
