@@ -169,9 +169,15 @@ void edge_import(const StageContext& ctx) {
   samples.frame_s = cfg.real("import.frame_s");
   std::size_t nan_skipped = 0, short_skipped = 0, filled = 0;
   std::vector<ImportedSample> kept;
+  {  // the samples come sorted by sample_id; a condition's place is its first line in the file
+    std::vector<std::pair<std::size_t, std::string>> first;  // (row, condition)
+    for (const auto& s : all) first.emplace_back(s.row, s.condition);
+    std::sort(first.begin(), first.end());
+    for (const auto& [row, c] : first)
+      if (std::find(samples.conditions.begin(), samples.conditions.end(), c) == samples.conditions.end())
+        samples.conditions.push_back(c);
+  }
   for (auto& s : all) {
-    if (std::find(samples.conditions.begin(), samples.conditions.end(), s.condition) == samples.conditions.end())
-      samples.conditions.push_back(s.condition);
     filled += edge::fill_gaps(s.velocity, static_cast<int>(cfg.integer("events.gap_half_width")));
     if (s.velocity.empty() || std::any_of(s.velocity.begin(), s.velocity.end(), [](double v) { return std::isnan(v); })) {
       ++nan_skipped;

@@ -611,7 +611,10 @@ void add_edge_movie_keys(core::Schema& s) {
       .real("simulate.velocity_scale", 1.6,
               "Every planted profile (and the retraction speed) is multiplied by this (1.6: median velocity 1.2 nm/s, "
               "as the paper's data)", 1e-3, 1e3)
-      .real("simulate.amplitude_jitter", 0.2, "Each event's profile is scaled by U[1 - j, 1 + j]", 0, 0.99)
+      .real("simulate.amplitude_jitter", 0.2,
+            "Each event's profile is scaled by U[1 - j, 1 + j] (at most 0.75: beyond it an accelerating event could "
+            "start at ~0 and its onset stop being a clear minimum of the displacement)",
+            0, 0.75)
       .string("window.input", "", "Directory with movies.csv (movie,cell_id,condition[,experiment]) and the TIFF movies "
                                   "(default: simulate.output)")
       .string("window.output", "windows", "Directory of the velocity maps (one HDF5 per movie), inside run.output_dir")

@@ -205,10 +205,11 @@ std::vector<std::int64_t> deep_phenotypes(const core::Config& cfg, const std::ve
       // depend on how the rows are split, so neither do the deep phenotypes.
       par::Comm self(MPI_COMM_SELF);
       const Subset sub = subset(all_rows, cols, keep, self);
-      std::vector<std::int64_t> ks;
-      for (std::int64_t k = 2; k <= stride; ++k) ks.push_back(k);
+      std::vector<std::int64_t> ks;  // K < n: k-means and the silhouette need fewer clusters than samples
+      for (std::int64_t k = 2; k <= std::min(stride, n - 1); ++k) ks.push_back(k);
       ml::KMeansOptions km;
       km.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
+      km.n_init = static_cast<int>(cfg.integer("phenotype.deep_restarts"));
       ml::SilhouetteOptions quality;
       quality.seed = km.seed;
       const auto sweep = ml::sweep_kmeans(sub.x, ks, km, quality, {}, self);
@@ -459,6 +460,9 @@ void add_edge_phenotype_keys(core::Schema& s) {
       .integer("phenotype.max_deep", 5, "Deep phenotypes per phenotype at most (K = 2..max by silhouette)", 2, 100)
       .real("phenotype.min_silhouette", 0.5, "A sub-clustering is kept only at or above this mean silhouette (0.5: Kaufman & Rousseeuw's \"reasonable structure\"; below it \"weak, could be artificial\")", -1, 1)
       .integer("phenotype.min_subcluster_samples", 50, "Phenotypes with fewer samples are not sub-clustered", 4, 1e9)
+      .integer("phenotype.deep_restarts", 10,
+               "k-means restarts of the sub-clustering, the lowest inertia kept (10: scikit-learn's n_init until 1.4; "
+               "a sub-phenotype of a few percent is missed by some starts, methods.md 3.4)", 1, 1000)
       .integer("phenotype.profile_replicates", 1000, "Bootstrap replicates of the mean-profile bands", 10, 1e7)
       .boolean("phenotype.tsne", true, "t-SNE (perplexity 30) of the principal components into phenotypes.h5:/tsne");
 }

@@ -27,6 +27,17 @@ core::Schema edge_schema() {
   defaults.inputs_dataset = "/inputs";
   defaults.labels_dataset = "/labels";
   defaults.input_doc = "Training data of the student (written by edge student; leave empty)";
+  // The paper's training (Ma et al. 2024, Methods; docs/methods.md §3.3):
+  // RMSprop lr 1e-3, batch 128, 237 epochs, split 0.49/0.21/0.30, the epoch
+  // with the best validation loss kept.
+  defaults.optimizer = "rmsprop";
+  defaults.learning_rate = 1e-3;
+  defaults.decay = 0.0;
+  defaults.epochs = 237;
+  defaults.batch_size = 128;
+  defaults.validation_fraction = 0.21;
+  defaults.test_fraction = 0.30;
+  defaults.select_by = "loss";
   nn::add_model_schema(s, defaults);
   nn::add_train_schema(s, defaults);
   nn::add_predict_schema(s, defaults);

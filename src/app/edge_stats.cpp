@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <tuple>
 
 #include "phenoscale/app/edge_common.hpp"
 #include "phenoscale/app/edge_stages.hpp"
@@ -272,24 +273,28 @@ void edge_stats(const StageContext& ctx) {
 
 namespace {
 
+// A cell is its id within its condition and paired experiment (as edge
+// stats' bootstrap keys it): ids numbered 1..n in each condition stay apart.
+// Ordered by id first, so unique ids keep their order.
+using CellKey = std::tuple<std::int64_t, std::int64_t, std::int64_t>;  // (cell_id, condition, experiment)
+
 // Cell-group contrasts: the fraction of a condition's cells in each cell
 // group, treatment against control per paired experiment, by the same
 // bootstrap of cells as edge stats (one observation per cell, so the pooled
 // proportion is the fraction of cells). Rank 0 holds the (few) cells.
-void cell_group_contrasts(const StageContext& ctx, const EdgeSamples& s, const std::vector<std::int64_t>& ids,
-                          const std::vector<std::int64_t>& groups,
-                          const std::map<std::int64_t, std::pair<std::int64_t, std::int64_t>>& meta,
-                          const std::string& path) {
+void cell_group_contrasts(const StageContext& ctx, const EdgeSamples& s, const std::vector<CellKey>& ids,
+                          const std::vector<std::int64_t>& groups, const std::string& path) {
   const auto& cfg = ctx.config;
   std::int64_t control = 0;
   par::collectively(ctx.comm, [&] { control = control_index(cfg, s); });
   std::vector<std::int64_t> labels, cells, conditions, experiments;
   if (ctx.comm.is_root())
     for (std::size_t i = 0; i < ids.size(); ++i) {
+      const auto& [cell, condition, experiment] = ids[i];
       labels.push_back(groups[i]);
-      cells.push_back(ids[i]);
-      conditions.push_back(meta.at(ids[i]).first);
-      experiments.push_back(meta.at(ids[i]).second);
+      cells.push_back(cell);
+      conditions.push_back(condition);
+      experiments.push_back(experiment);
     }
   const ContrastTable t =
       bootstrap_contrasts(cfg, {labels, cells, conditions, experiments}, s.conditions, control, "edge cells", ctx.comm);
@@ -314,27 +319,25 @@ void edge_cells(const StageContext& ctx) {
              conditions = ml::gather_values(s.condition, ctx.comm), experiments = ml::gather_values(s.experiment, ctx.comm);
   std::int64_t clusters = 0;
   for (auto l : labels) clusters = std::max(clusters, l + 1);
-  std::map<std::int64_t, std::vector<double>> counts;
-  std::map<std::int64_t, std::pair<std::int64_t, std::int64_t>> meta;  // cell -> (condition, experiment)
+  std::map<CellKey, std::vector<double>> counts;
   for (std::size_t i = 0; i < cells.size(); ++i) {
     if (labels[i] < 0) continue;  // not phenotyped (shorter than phenotype.min_frames)
-    auto& c = counts[cells[i]];
+    auto& c = counts[{cells[i], conditions[i], experiments[i]}];
     c.resize(static_cast<std::size_t>(clusters), 0.0);
     c[static_cast<std::size_t>(labels[i])] += 1;
-    meta[cells[i]] = {conditions[i], experiments[i]};
   }
-  std::vector<std::int64_t> ids;
+  std::vector<CellKey> ids;
   std::vector<double> totals;
   std::vector<float> z;
   std::size_t dropped = 0;
-  for (auto& [cell, c] : counts) {
+  for (auto& [key, c] : counts) {
     double n = 0;
     for (double v : c) n += v;
     if (n < static_cast<double>(cfg.integer("cells.min_samples"))) {
       ++dropped;
       continue;
     }
-    ids.push_back(cell);
+    ids.push_back(key);
     totals.push_back(n);
     for (double v : c) z.push_back(static_cast<float>(v / n));
   }
@@ -377,9 +380,9 @@ void edge_cells(const StageContext& ctx) {
     for (std::uint64_t c = 0; c < uo.n_components; ++c) header.push_back(cat("umap_", c + 1));
     for (std::uint64_t j = 0; j < d; ++j) header.push_back(cat("proportion_", j));
     for (std::uint64_t i = 0; i < n; ++i) {
-      const auto [cond, exp] = meta[ids[i]];
+      const auto& [cell, cond, exp] = ids[i];
       cond_names.push_back(s.conditions[static_cast<std::size_t>(cond)]);
-      std::vector<double> row{double(ids[i]), double(exp), totals[i], double(groups[i])};
+      std::vector<double> row{double(cell), double(exp), totals[i], double(groups[i])};
       for (std::uint64_t c = 0; c < uo.n_components; ++c) row.push_back(embedding.coordinates[i * uo.n_components + c]);
       for (std::uint64_t j = 0; j < d; ++j) row.push_back(proportions[i * d + j]);
       for (std::size_t k = 0; k < row.size(); ++k) cols[k].push_back(row[k]);
@@ -408,7 +411,7 @@ void edge_cells(const StageContext& ctx) {
   core::Log::info(cat("edge cells: ", n, " cells (", dropped, " with fewer than ", cfg.integer("cells.min_samples"),
                       " samples left out), UMAP ", uo.n_components, "-D, K = ", best.parameter, ": ", best.clusters,
                       " cell groups, silhouette ", best.silhouette, " -> ", path));
-  cell_group_contrasts(ctx, s, ids, groups, meta, without_suffix(path, ".csv") + "_contrasts.csv");
+  cell_group_contrasts(ctx, s, ids, groups, without_suffix(path, ".csv") + "_contrasts.csv");
 }
 
 }  // namespace phenoscale::app

@@ -290,9 +290,15 @@ void select_lambda(const StageContext& ctx, const std::vector<double>& lambdas, 
                               "; rerun that λ (student.lambda_index) or restore the contrast"));
     }
   });
+  // A NaN d (fewer than 3 cells in the contrast, or no spread) never wins
+  // over a finite one; with no finite d the first λ is kept.
+  const auto larger = [](double a, double b) { return !std::isnan(a) && (std::isnan(b) || std::abs(a) > std::abs(b)); };
   std::size_t best = 0;
   for (std::size_t k = 1; k < rows.size(); ++k)
-    if (contrast && std::abs(rows[k].cohens_d) > std::abs(rows[best].cohens_d)) best = k;
+    if (contrast && larger(rows[k].cohens_d, rows[best].cohens_d)) best = k;
+  if (contrast && std::isnan(rows[best].cohens_d))
+    core::Log::warn(cat("edge student: no λ has a finite Cohen's d of the reference contrast (fewer than 3 cells on a "
+                        "side, or no spread); λ = ", rows[best].lambda, ", the first, is kept"));
   const double chosen = rows[best].lambda;
   if (ctx.comm.is_root()) {
     std::vector<double> l, acc, d, pg, pl, np, ref, mark;

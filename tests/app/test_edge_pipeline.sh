@@ -199,6 +199,31 @@ before, after = size('cells_k5_min1.csv'), size('cells_k5_min5.csv')
 print('cell groups at K = 5', sorted(before.values()), '->', sorted(after.values()))
 assert min(before.values()) < 5 <= min(after.values()) and sum(after.values()) == sum(before.values()), after
 PY
+# Cell ids numbered 1..n within each condition (as many labs do) name
+# different cells: edge cells keys a cell by (cell_id, condition,
+# experiment), as edge stats does, and finds the same cells and counts.
+$PY - np1 <<'PY'
+import sys, shutil, h5py, numpy as np
+d = sys.argv[1]
+shutil.copy(d + '/phenotypes.h5', d + '/phenotypes_renum.h5')
+with h5py.File(d + '/phenotypes_renum.h5', 'r+') as f:
+    cell, cond = f['cell_id'][:], f['condition'][:]
+    new = cell.copy()
+    for c in np.unique(cond):
+        ids = np.unique(cell[cond == c])
+        new[cond == c] = np.searchsorted(ids, cell[cond == c])
+    assert len(set(zip(new, cond))) == len(set(zip(cell, cond))) and len(set(new)) < len(set(cell))
+    f['cell_id'][...] = new
+PY
+edge 2 np1 cells --set cells.input="$PWD/np1/phenotypes_renum.h5" --set cells.output=cells_renum.csv
+$PY - np1 <<'PY' && pass "edge cells: cell ids repeated across conditions stay different cells" || fail "edge cells merged cells sharing an id"
+import sys, csv, collections
+d = sys.argv[1]
+count = lambda f: collections.Counter((r['condition'], r['samples']) for r in csv.DictReader(open(f'{d}/{f}')))
+a, b = count('cells.csv'), count('cells_renum.csv')
+assert a == b, (a, b)
+print(sum(a.values()), 'cells, the same (condition, samples) as with unique ids')
+PY
 # phenotype.min_community_size: the same rule for the coarse phenotypes (a
 # sparse graph, K = 5, leaves communities of 16 and 17 samples).
 for m in 1 20; do
@@ -384,6 +409,24 @@ print('S of experiment 1 joined deep phenotype', d1, 'of phenotype', majority(p[
 PY
   pass "a phenotype of one experiment only joins the sub-cluster it is in the other (apart with join_partial = false)" ||
   fail "phenotype.join_partial: $(grep 'join\|phenotypes' <<<"$joinlog" | tail -3)"
+# phenotype.max_deep above a phenotype's size: K stops at n − 1 (was: a
+# k-means error naming neither deck key). mjoin_apart's phenotype S holds at
+# most 40 samples; sub-clustered from 4 samples on with up to 60 deep
+# phenotypes, the stage runs and S gets at most n − 1 of them.
+cp -r mjoin_apart mjoin_k
+edge 2 mjoin_k phenotype --set phenotype.min_community_size=15 --set phenotype.join_partial=false \
+  --set phenotype.min_subcluster_samples=4 --set phenotype.max_deep=60 --set phenotype.min_silhouette=-1
+$PY - <<'PY' && pass "phenotype.max_deep above a phenotype's size: K up to n - 1" || fail "phenotype.max_deep above a phenotype's size"
+import h5py, numpy as np
+f = h5py.File('mjoin_k/phenotypes.h5', 'r')
+p, dp, s = f['phenotype'][:], f['deep_phenotype'][:], np.load('mjoin_k/planted_s.npy')
+own = np.bincount(p[s == 2]).argmax()
+n = int(np.sum(p == own))
+assert 4 <= n <= 60, n
+k = len(set(dp[p == own]))
+assert 2 <= k <= n - 1, (n, k)
+print('phenotype of', n, 'samples: ', k, 'deep phenotypes')
+PY
 # Numbered apart, an experiment's stats table lists only its own phenotypes:
 # another experiment's would be 0 -> 0 rows and widen the Holm family.
 edge 2 mexp_apart stats
@@ -650,6 +693,17 @@ no_files "frame with no cell" out_empty
 printf 'sample_id,frame\n1,0\n1,1\n' >missing.csv
 expect_error "CSV without a velocity column" "missing.csv: no column 'velocity'" 2 edge import -c "$DECK" --input missing.csv --set import.format=long --set run.output_dir=out_missing
 no_files "CSV with a missing column" out_missing
+# The control (stats.control's default) is the condition of the file's first
+# line, whatever the sample ids: here DMSO's sample 5 comes before drug's 1.
+{ echo 'sample_id,frame,velocity,cell_id,condition'
+  for t in $(seq 0 19); do echo "5,$t,1.$t,0,DMSO"; done; for t in $(seq 0 19); do echo "1,$t,0.$t,1,drug"; done; } >order.csv
+edge 2 out_order import --input order.csv
+$PY - <<'PY' && pass "import: conditions in the order of their first line (DMSO, the control, first)" || fail "import: condition order"
+import h5py
+c = h5py.File('out_order/events.h5', 'r').attrs['conditions']
+c = (c.decode() if isinstance(c, bytes) else str(c)).split()
+assert c == ['DMSO', 'drug'], c
+PY
 { echo 'sample_id,frame,velocity'; for t in $(seq 0 30); do echo "7,$t,nan"; done; sed 1d long.csv; } >nan.csv
 out=$(run_np 2 edge import -c "$DECK" --input nan.csv --set run.output_dir=out_nan 2>&1)
 if grep -q "120 samples of 121 in nan.csv (1 skipped: all NaN" <<<"$out"; then pass "all-NaN series skipped and counted"
