@@ -16,12 +16,6 @@ namespace {
 
 using core::cat;
 
-bool is_csv(const std::string& path) {
-  auto ext = std::filesystem::path(path).extension().string();
-  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return ext == ".csv" || ext == ".tsv" || ext == ".txt";
-}
-
 TrackBlock from_table(const io::TrajectoryTable& table, const par::Comm& comm, double pixel_um, double dt_s) {
   TrackBlock out;
   out.dim = table.has_z ? 3 : 2;
@@ -99,8 +93,29 @@ TrackBlock from_hdf5(const std::string& path, const par::Comm& comm) {
 
 }  // namespace
 
+bool is_trajectory_table(const std::string& path) {
+  auto ext = std::filesystem::path(path).extension().string();
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext == ".csv" || ext == ".tsv" || ext == ".txt";
+}
+
+void check_same_tracks(const io::RaggedSeries<std::int64_t>& series, const std::string& path, const TrackBlock& tracks,
+                       const std::string& tracks_path, const par::Comm& comm) {
+  par::check_all(comm, series.global_series == tracks.global_tracks,
+                 cat(path, ": ", series.global_series, " tracks do not match the ", tracks.global_tracks, " tracks of ",
+                     tracks_path));
+  // Both are split over the ranks by the same partition of their (equal) track counts.
+  std::uint64_t first_bad = tracks.global_tracks;
+  for (std::uint64_t i = 0; i < tracks.size() && first_bad == tracks.global_tracks; ++i)
+    if (i >= series.size() || series.length(i) != tracks.positions.length(i)) first_bad = tracks.first + i;
+  first_bad = comm.allreduce_min(first_bad);
+  par::check_all(comm, first_bad == tracks.global_tracks,
+                 cat(path, ": track ", first_bad, " has another number of frames than in ", tracks_path,
+                     " (a segmentation of other tracks?)"));
+}
+
 TrackBlock read_tracks(const std::string& path, const par::Comm& comm, double pixel_um, double dt_s) {
-  if (!is_csv(path)) return from_hdf5(path, comm);
+  if (!is_trajectory_table(path)) return from_hdf5(path, comm);
   io::TrajectoryTable table;
   par::collectively(comm, [&] { table = io::read_trajectories_csv(path); });
   return from_table(table, comm, pixel_um, dt_s);

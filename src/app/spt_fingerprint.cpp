@@ -42,7 +42,8 @@ std::string header_of(const std::string& leading) {
 }  // namespace
 
 void add_spt_fingerprint_keys(core::Schema& s) {
-  s.string("fingerprint.input", "", "Tracks (tracks.h5 layout or a trajectory CSV); default: simulate.test_output")
+  s.string("fingerprint.input", "", "Tracks (tracks.h5 layout or a trajectory CSV: coordinates scaled by segment.pixel_um as spt segment "
+              "does, 1 frame per time unit; spt import gives a CSV its dt_s); default: simulate.test_output")
       .string("fingerprint.segments", "",
               "Segmentation directory (segments.h5 of spt segment or baseline) for the per-segment and "
               "segmentation columns; empty: none (those columns are NaN)")
@@ -55,7 +56,7 @@ void add_spt_fingerprint_keys(core::Schema& s) {
 void spt_fingerprint(const StageContext& ctx) {
   const auto& cfg = ctx.config;
   const std::string input = input_or_output(cfg, "fingerprint.input", "simulate.test_output");
-  const TrackBlock tracks = read_tracks(input, ctx.comm);
+  const TrackBlock tracks = read_tracks(input, ctx.comm, cfg.real("segment.pixel_um"));  // as spt segment reads a CSV
   std::vector<std::string> inputs = {input};
   io::RaggedSeries<std::int64_t> segmentation;
   const bool segmented = !cfg.string("fingerprint.segments").empty();
@@ -63,10 +64,7 @@ void spt_fingerprint(const StageContext& ctx) {
     const std::string path = (std::filesystem::path(output_path(cfg, cfg.string("fingerprint.segments"))) / "segments.h5").string();
     io::H5File in = io::H5File::open(path, ctx.comm);
     segmentation = io::read_ragged<std::int64_t>(in, "/states", 1);
-    par::check_all(ctx.comm, segmentation.global_series == tracks.global_tracks &&
-                                 segmentation.values.size() == tracks.positions.values.size() / tracks.positions.width,
-                   cat(path, ": the segmentation's ", segmentation.global_series, " tracks do not match the ",
-                       tracks.global_tracks, " tracks of ", input));
+    check_same_tracks(segmentation, path, tracks, input, ctx.comm);
     inputs.push_back(path);
   }
   spt::FingerprintOptions options;

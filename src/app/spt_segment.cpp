@@ -309,9 +309,7 @@ void spt_evaluate(const StageContext& ctx) {
     const std::string path = (std::filesystem::path(output_path(cfg, method)) / "segments.h5").string();
     io::H5File in = io::H5File::open(path, ctx.comm);
     const auto predicted = io::read_ragged<std::int64_t>(in, "/states", 1);
-    par::check_all(ctx.comm, predicted.global_series == truth.global_tracks && predicted.values.size() == truth.states.values.size(),
-                   cat(path, ": ", predicted.global_series, " tracks do not match the ", truth.global_tracks,
-                       " tracks of ", truth_path));
+    check_same_tracks(predicted, path, truth, truth_path, ctx.comm);
     for (const auto& subset : sets) {
       spt::Confusion confusion;
       std::int64_t count = 0;

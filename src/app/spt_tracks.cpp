@@ -127,8 +127,11 @@ void add_spt_track_keys(core::Schema& s) {
                1, 1e9)
       .string("import.input", "", "Trajectory CSV (track_id|particle, frame, x, y[, z]) or tracks HDF5; required")
       .string("import.output", "tracks.h5", "Imported tracks, inside run.output_dir")
-      .real("import.pixel_um", 1.0, "Coordinates are multiplied by this (pixels -> µm)", 1e-12, 1e12)
-      .real("import.dt_s", 1.0, "Frame interval, seconds", 1e-12, 1e12)
+      .real("import.pixel_um", 1.0,
+            "Trajectory tables: coordinates are multiplied by this (pixels -> µm); not with a tracks HDF5 (µm)", 1e-12,
+            1e12)
+      .real("import.dt_s", 1.0, "Trajectory tables: frame interval, seconds; not with a tracks HDF5 (has its own)",
+            1e-12, 1e12)
       .integer("import.min_length", 5, "Tracks with fewer frames are skipped (counted) or rejected", 1, 1e9)
       .string("import.short_tracks", "skip", "skip (count them) or error", {"skip", "error"})
       .string("import.gaps", "keep", "Tracks with missing frames: keep (counted), skip (counted) or error",
@@ -267,6 +270,10 @@ void spt_import(const StageContext& ctx) {
   const auto& cfg = ctx.config;
   require_setting(ctx, "import.input", "give the trajectories with --input tracks.csv");
   const std::string input = cfg.string("import.input");
+  for (const char* key : {"import.pixel_um", "import.dt_s"})  // a tracks HDF5 is in µm and carries its dt_s
+    if (!is_trajectory_table(input) && cfg.is_set(key))
+      throw ConfigError(cat(key, " applies to a trajectory table (.csv); ", input,
+                            " is read as a tracks HDF5 (positions in µm, dt_s its own): drop ", key));
   TrackBlock raw;
   {
     core::ScopedTimer t(ctx.timers, "read");

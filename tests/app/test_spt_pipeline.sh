@@ -155,6 +155,21 @@ expect_deck_error "evaluate: a method twice" "evaluate.methods names 'segments' 
   spt evaluate -c "$DECK" --set run.output_dir=np1 --set 'evaluate.methods=["segments", "segments"]' \
   --set evaluate.output=bad.csv
 if [ ! -e np1/bad.csv ]; then pass "evaluate with bad methods wrote nothing"; else fail "np1/bad.csv written"; fi
+# A segmentation whose tracks have other lengths (one frame moved from track 1
+# to track 0: the same track count and total) would be scored across tracks.
+mkdir -p np1/shifted
+"$PY" - <<'PY'
+import shutil, h5py
+shutil.copy('np1/segments/segments.h5', 'np1/shifted/segments.h5')
+with h5py.File('np1/shifted/segments.h5', 'r+') as f:
+    o = f['states/offsets']
+    assert o[2] - o[1] >= 2
+    o[1] = o[1] + 1
+PY
+expect_error "evaluate: a segmentation of tracks with other lengths" \
+  "shifted/segments.h5: track 0 has another number of frames than in" 2 \
+  spt evaluate -c "$DECK" --set run.output_dir=np1 --set 'evaluate.methods=["shifted"]' --set evaluate.output=bad.csv
+if [ ! -e np1/bad.csv ]; then pass "evaluate of a mismatched segmentation wrote nothing"; else fail "np1/bad.csv written"; fi
 
 # A row with more fields than the header (a decimal comma) shifts its columns: refused.
 awk -F, -v OFS=, 'NR == 7 { $3 = $3 ",5" } 1' "$good" > extra_field.csv
@@ -174,4 +189,9 @@ if run_np 2 spt import -c "$DECK" --input short_track.csv --set import.short_tra
 else
   fail "import with short_tracks=skip: $(tail -3 import.log)"
 fi
+# A tracks HDF5 is in µm and carries its dt_s: import.pixel_um given with one would be silently unused.
+expect_deck_error "import: pixel_um with a tracks HDF5" \
+  "import.pixel_um applies to a trajectory table (.csv); imported/tracks.h5 is read as a tracks HDF5" 2 \
+  spt import -c "$DECK" --input imported/tracks.h5 --set import.pixel_um=0.108 --set run.output_dir=bad9
+no_files "import of a tracks HDF5 with pixel_um" bad9
 finish

@@ -43,8 +43,17 @@ struct TrackBlock {
 
 // Collective. A `.csv` path is read as a trajectory table (every rank parses
 // it and keeps its block; `pixel_um` scales coordinates); anything else as
-// the tracks HDF5 layout.
+// the tracks HDF5 layout (µm, with its own dt_s: pixel_um and dt_s unused).
 TrackBlock read_tracks(const std::string& path, const par::Comm& comm, double pixel_um = 1.0, double dt_s = 1.0);
+// A path read_tracks reads as a trajectory table (.csv, .tsv, .txt).
+bool is_trajectory_table(const std::string& path);
+
+// Collective: do per-frame `series` (a segmentation read from `path`) and
+// `tracks` (read from `tracks_path`) hold the same tracks with the same
+// lengths? Throws InputError naming both files otherwise (equal totals of
+// another track set are not enough: states would be read across tracks).
+void check_same_tracks(const io::RaggedSeries<std::int64_t>& series, const std::string& path, const TrackBlock& tracks,
+                       const std::string& tracks_path, const par::Comm& comm);
 
 // Collective. Writes the layout above into `out` (no commit).
 void write_tracks(io::H5File& out, const TrackBlock& tracks);
