@@ -30,14 +30,8 @@ core::Schema edge_schema() {
   // The paper's training (Ma et al. 2024, Methods; docs/methods.md §3.3):
   // RMSprop lr 1e-3, batch 128, 237 epochs, split 0.49/0.21/0.30, the epoch
   // with the best validation loss kept.
-  defaults.optimizer = "rmsprop";
-  defaults.learning_rate = 1e-3;
-  defaults.decay = 0.0;
-  defaults.epochs = 237;
-  defaults.batch_size = 128;
-  defaults.validation_fraction = 0.21;
-  defaults.test_fraction = 0.30;
-  defaults.select_by = "loss";
+  //                optimizer  lr    decay epochs batch validation test  select_by
+  defaults.train = {"rmsprop", 1e-3, 0.0, 237, 128, 0.21, 0.30, "loss"};
   nn::add_model_schema(s, defaults);
   nn::add_train_schema(s, defaults);
   nn::add_predict_schema(s, defaults);

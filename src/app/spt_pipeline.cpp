@@ -34,14 +34,8 @@ core::Schema spt_schema() {
   // validation accuracy kept; 60/20/20 with the test set simulated apart, so a
   // quarter of the training file validates. (The engine's own defaults are
   // the tomo paper's SGD with decay 1e-6 per step.)
-  defaults.optimizer = "adam";
-  defaults.learning_rate = 3.94e-5;
-  defaults.decay = 0.0;
-  defaults.epochs = 100;
-  defaults.batch_size = 192;
-  defaults.validation_fraction = 0.25;
-  defaults.test_fraction = 0.0;
-  defaults.select_by = "accuracy";
+  //                optimizer lr      decay epochs batch validation test select_by
+  defaults.train = {"adam", 3.94e-5, 0.0, 100, 192, 0.25, 0.0, "accuracy"};
   nn::add_model_schema(s, defaults);
   nn::add_train_schema(s, defaults);
   add_spt_track_keys(s);

@@ -109,7 +109,7 @@ void subdivide(const StageContext& ctx) {
 
 void add_tomo_learning_keys(core::Schema& s) {
   const nn::EngineDefaults d{"dsrf3d", "/subtomograms", "/class_rows",
-                             "Subtomograms; empty = run.output_dir/<simulate.output>"};
+                             "Subtomograms; empty = run.output_dir/<simulate.output>", nn::TrainDefaults{}};
   nn::add_model_schema(s, d);
   nn::add_train_schema(s, d);
   nn::add_predict_schema(s, d);

@@ -50,11 +50,11 @@ void add_model_schema(core::Schema& s, const EngineDefaults& d) {
 }
 
 void add_train_schema(core::Schema& s, const EngineDefaults& d) {
-  s.string("train.optimizer", d.optimizer, "Optimiser: sgd (Nesterov momentum), adam, adamw (decoupled weight decay), rmsprop", optimizer_names())
-      .real("train.learning_rate", d.learning_rate, "Initial learning rate lr", 0.0, 1e3)
+  s.string("train.optimizer", d.train.optimizer, "Optimiser: sgd (Nesterov momentum), adam, adamw (decoupled weight decay), rmsprop", optimizer_names())
+      .real("train.learning_rate", d.train.learning_rate, "Initial learning rate lr", 0.0, 1e3)
       .real("train.momentum", 0.9, "SGD momentum", 0.0, 1.0)
       .boolean("train.nesterov", true, "SGD with Nesterov momentum")
-      .real("train.decay", d.decay, "Learning-rate decay per step: lr_t = lr / (1 + decay·t)", 0.0, 1e3)
+      .real("train.decay", d.train.decay, "Learning-rate decay per step: lr_t = lr / (1 + decay·t)", 0.0, 1e3)
       .real("train.weight_decay", 0.0,
             "Weight decay: L2 term added to the gradient (sgd, adam, rmsprop), decoupled θ ← θ(1 − lr·wd) (adamw)",
             0.0, 1e3)
@@ -63,12 +63,12 @@ void add_train_schema(core::Schema& s, const EngineDefaults& d) {
                0, 1e15)
       .real("train.clip_grad_norm", 0.0,
             "Scale the summed gradient down to this global L2 norm when it is larger (0: off)", 0.0, 1e30)
-      .integer("train.epochs", d.epochs, "Epochs", 1, 1e9)
-      .integer("train.batch_size", d.batch_size, "Global mini-batch size (split over ranks)", 1, 1e9)
+      .integer("train.epochs", d.train.epochs, "Epochs", 1, 1e9)
+      .integer("train.batch_size", d.train.batch_size, "Global mini-batch size (split over ranks)", 1, 1e9)
       .integer("train.max_steps", 0, "Stop after this many optimiser steps in total (0: no limit)", 0, 1e15)
-      .real("train.validation_fraction", d.validation_fraction, "Fraction of samples held out for model selection", 0.0, 0.99)
-      .real("train.test_fraction", d.test_fraction, "Fraction of samples held out for the final test", 0.0, 0.99)
-      .string("train.select_by", d.select_by, "Keep the epoch with the best validation accuracy or loss",
+      .real("train.validation_fraction", d.train.validation_fraction, "Fraction of samples held out for model selection", 0.0, 0.99)
+      .real("train.test_fraction", d.train.test_fraction, "Fraction of samples held out for the final test", 0.0, 0.99)
+      .string("train.select_by", d.train.select_by, "Keep the epoch with the best validation accuracy or loss",
               {"accuracy", "loss"})
       .integer("train.patience", 0, "Early stopping: epochs without validation improvement (0: off)", 0, 1e9)
       .real("train.bucket_mib", 25.0, "Gradient bucket size for the overlapped allreduce, MiB", 0.001, 1e6)

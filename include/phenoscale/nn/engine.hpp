@@ -23,18 +23,22 @@
 namespace phenoscale::nn {
 
 // Defaults a pipeline gives the shared sections (its dataset names, its network).
+// [train] defaults a pipeline's method prescribes (its paper's optimiser,
+// batch, split), so a deck that omits them trains the documented network.
+// The engine's own are the tomo paper's (Xu et al. 2017).
+struct TrainDefaults {
+  std::string optimizer = "sgd";
+  double learning_rate = 0.01, decay = 1e-6;  // lr_t = lr / (1 + decay·t)
+  std::int64_t epochs = 20, batch_size = 64;
+  double validation_fraction = 0.1, test_fraction = 0.0;
+  std::string select_by = "accuracy";
+};
 struct EngineDefaults {
   std::string architecture = "mlp";
   std::string inputs_dataset = "/samples";
   std::string labels_dataset = "/labels";
   std::string input_doc = "Training data, HDF5 file";
-  // [train] defaults a pipeline's method prescribes (its paper's optimiser,
-  // batch, split), so a deck that omits them trains the documented network.
-  std::string optimizer = "sgd";
-  double learning_rate = 0.01, decay = 1e-6;
-  std::int64_t epochs = 20, batch_size = 64;
-  double validation_fraction = 0.1, test_fraction = 0.0;
-  std::string select_by = "accuracy";
+  TrainDefaults train;
 };
 // [model], [model.<architecture>] for every registered architecture.
 void add_model_schema(core::Schema& schema, const EngineDefaults& defaults = {});
