@@ -189,6 +189,20 @@ if run_np 2 spt import -c "$DECK" --input short_track.csv --set import.short_tra
 else
   fail "import with short_tracks=skip: $(tail -3 import.log)"
 fi
+# Fingerprints of a CSV in pixels: segment.pixel_um scales it as spt segment
+# does, so the MSD's diffusion coefficient grows by pixel_um² and α stays.
+for px in 1 2; do
+  spt 2 fp_csv$px fingerprint --set fingerprint.input="$WORK/$good" --set segment.pixel_um=$px --set fingerprint.segments=
+done
+"$PY" - <<'PY' && pass "fingerprint of a CSV: segment.pixel_um = 2 scales D by 4, alpha unchanged" || fail "fingerprint of a CSV ignores segment.pixel_um"
+import csv
+rows = lambda d: list(csv.DictReader(open(d + '/fingerprints/fingerprints.csv')))
+a, b = rows('fp_csv1'), rows('fp_csv2')
+assert len(a) == len(b) > 0
+for r, s in zip(a, b):
+    assert abs(float(s['msd_diffusion']) - 4 * float(r['msd_diffusion'])) <= 1e-4 * abs(4 * float(r['msd_diffusion'])) + 1e-12, (r['msd_diffusion'], s['msd_diffusion'])
+    assert abs(float(s['msd_alpha']) - float(r['msd_alpha'])) <= 1e-4, (r['msd_alpha'], s['msd_alpha'])
+PY
 # A tracks HDF5 is in µm and carries its dt_s: import.pixel_um given with one would be silently unused.
 expect_deck_error "import: pixel_um with a tracks HDF5" \
   "import.pixel_um applies to a trajectory table (.csv); imported/tracks.h5 is read as a tracks HDF5" 2 \
