@@ -54,6 +54,10 @@ void subdivide(const StageContext& ctx) {
   par::check_all(ctx.comm, labels.global_rows == x.global_rows,
                  cat(labels_file.where(labels_ds), ": ", labels.global_rows, " labels for ", x.global_rows,
                      " feature rows in ", features_path, ":/features"));
+  bool labels_ok = true;  // they index the enrichment table
+  for (auto l : labels.data) labels_ok = labels_ok && l >= 0;
+  par::check_all(ctx.comm, labels_ok,
+                 cat(labels_file.where(labels_ds), ": negative class labels; expected 0..C-1 (subdivide.labels_dataset)"));
   ml::KMeansOptions options;
   options.k = cfg.integer("subdivide.k");
   options.n_init = static_cast<int>(cfg.integer("subdivide.n_init"));

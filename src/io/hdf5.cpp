@@ -187,20 +187,18 @@ void H5File::commit() {
   if (committed_) return;
   if (!output_) throw std::logic_error("commit() on a file opened for reading");
   const herr_t flushed = H5Fflush(file_.get(), H5F_SCOPE_GLOBAL);
-  close();
-  bool ok = flushed >= 0;
-  std::string why = ok ? "" : last_hdf5_error();
-  comm_->barrier();  // every rank's data is on disk before the rename
-  if (ok) {
-    try {
-      output_->commit();
-    } catch (const std::exception& e) {
-      ok = false;
-      why = e.what();
-    }
+  std::string why = flushed >= 0 ? "" : last_hdf5_error();
+  transfer_.reset();
+  const herr_t closed = H5Fclose(file_.release());  // collective; its final flush can fail too
+  if (closed < 0) {
+    par::Environment::skip_finalize();  // HDF5 1.10 would crash on the half-torn-down file at MPI_Finalize
+    if (why.empty()) why = last_hdf5_error();
   }
-  committed_ = true;
-  par::check_all(*comm_, ok, at_file(path_, "cannot finish output file: " + why));
+  committed_ = true;  // from here the destructor leaves the file alone; AtomicFile removes the temporary on error
+  // Every rank's part is flushed and closed before the rename: agreed first,
+  // so a write that failed on one rank only never reaches the final name.
+  par::check_all(*comm_, flushed >= 0 && closed >= 0, at_file(path_, "cannot finish output file: " + why));
+  par::collectively(*comm_, [&] { output_->commit(); });  // the owner renames; IoError names both paths
 }
 
 bool H5File::has(const std::string& object) const {

@@ -50,11 +50,15 @@ void write_text_in_rank_order(const std::string& path, const std::string& local_
                        &file.handle) == MPI_SUCCESS;
     par::check_all(comm, ok, "cannot create output file " + path);
     ok = write_at(file.handle, static_cast<MPI_Offset>(offset), local_text);
+    // Closed here, checked: a write that fails only at the close (disk full)
+    // must not reach the final name.
+    ok = MPI_File_close(&file.handle) == MPI_SUCCESS && ok;
   }
   par::check_all(comm, ok, "cannot write output file " + path);
-  comm.barrier();
-  if (output) output->commit();
-  comm.barrier();
+  // Rank 0 renames; the others learn the outcome instead of waiting in a barrier.
+  par::collectively(comm, [&] {
+    if (output) output->commit();
+  });
 }
 
 }  // namespace phenoscale::io

@@ -118,6 +118,7 @@ std::vector<FourierAverager> class_sums(const std::vector<Volume>& subs, double 
 std::vector<std::int64_t> initial_labels(const std::vector<Volume>& subs, double tilt,
                                          const std::vector<AlignmentResult>& al, const ClassificationSettings& s,
                                          const par::Comm& comm, int n, double voxel_nm) {
+  if (s.classes <= 1) return std::vector<std::int64_t>(subs.size(), 0);  // one class: nothing to tell apart
   FourierAverager global(n, voxel_nm);
   for (std::size_t i = 0; i < subs.size(); ++i) global.add(subs[i], tilt, al[i]);
   comm.allreduce_sum_inplace(global.accumulators());
@@ -161,8 +162,9 @@ std::vector<std::int64_t> initial_labels(const std::vector<Volume>& subs, double
   x.data.resize(x.local_rows * keep);
   for (std::size_t i = 0; i < subs.size(); ++i)
     for (std::size_t j = 0; j < keep; ++j) x.row(i)[j] = diffs[i].data[order[j]];
-  ml::PcaOptions pca;
-  pca.components = static_cast<std::uint64_t>(std::min<std::size_t>(s.pca_components, keep));
+  ml::PcaOptions pca;  // at most one component per member: a small cluster has few
+  pca.components = static_cast<std::uint64_t>(
+      std::min<std::size_t>({static_cast<std::size_t>(s.pca_components), keep, static_cast<std::size_t>(total)}));
   const ml::PcaModel model = ml::pca_fit(x, pca, comm);
   ml::KMeansOptions km;
   km.k = s.classes;

@@ -71,3 +71,41 @@ TEST(Classification, RecoversTwoPlantedClassesAtAnyRankCount) {
     EXPECT_GT(correlation(result.class_averages[c], maps[planted]), correlation(result.class_averages[c], maps[1 - planted]));
   }
 }
+
+TEST(Classification, SmallClustersDoNotNeedMoreMembersThanPcaComponents) {
+  // A cluster of 3 members (2 classes) and one of a single member (1 class),
+  // as tomo recover meets among the most enriched clusters: the PCA keeps at
+  // most one component per member (was: "components = 5 exceeds min(N, d)"),
+  // and one class needs no PCA at all (was: "PCA: needs at least 2 rows").
+  const auto& world = phenoscale::testing::world();
+  const int n = 16;
+  const Volume map = density_map(procedural_structure(1, 6), n, 1.5, 3.0);
+  AcquisitionSettings a;
+  a.snr = 1.0;
+  for (const auto& [total, classes] : {std::pair<std::uint64_t, int>{3, 2}, {1, 1}}) {
+    const auto mine = par::BlockPartition::over(total, world).range(world.rank());
+    std::vector<Volume> subs;
+    std::vector<AlignmentResult> initial;
+    for (std::uint64_t i = mine.begin; i < mine.end; ++i) {
+      const auto sim = simulate_subtomogram(map, a, 7, i, 1.0);
+      AlignmentResult start;
+      start.rotation = transpose(sim.pose.rotation);
+      const Vec3 back = rotate_vector(start.rotation, sim.pose.shift_voxels);
+      start.shift_voxels = {-back[0], -back[1], -back[2]};
+      subs.push_back(sim.volume);
+      initial.push_back(start);
+    }
+    ClassificationSettings s;
+    s.classes = classes;
+    s.iterations = 1;
+    s.alignment.refine_steps_deg = {4.0};
+    s.alignment.max_shift_voxels = 2.0;
+    ClassificationResult result;
+    ASSERT_NO_THROW(result = classify(subs, a.tilt_max_deg, initial, s, world)) << total << " members";
+    ASSERT_EQ(result.labels.size(), subs.size());
+    std::int64_t sized = 0;
+    for (auto c : result.class_sizes) sized += c;
+    EXPECT_EQ(sized, static_cast<std::int64_t>(total));
+    for (auto l : result.labels) EXPECT_TRUE(l >= 0 && l < classes);
+  }
+}
