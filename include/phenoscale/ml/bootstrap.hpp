@@ -139,7 +139,7 @@ BootstrapResult bootstrap(const CellTable& table, const BootstrapOptions& option
 std::vector<double> holm_adjust(const std::vector<double>& p);
 
 // Standard normal CDF Φ and its inverse (Acklam's rational approximation
-// refined by one Halley step; |error| ≲ 1e-15).
+// refined by two Halley steps; |error| ≲ 1e-15).
 double normal_cdf(double x);
 double normal_quantile(double p);
 
