@@ -217,7 +217,7 @@ std::string write_star_particles(const StageContext& ctx, const std::string& key
   const std::string name = ctx.config.string(key);
   if (name.empty()) return "";
   const std::string path = output_path(ctx.config, name);
-  create_parent_dir(ctx, path);  // after the stage's main output: no stop point here
+  create_parent_dir(ctx, path);  // no stop point: written before or after a stage's main output
   const std::string header = ctx.comm.is_root() ? io::star_loop_header("particles", columns) : std::string();
   io::write_text_in_rank_order(path, header + local_rows, ctx.comm);
   return path;

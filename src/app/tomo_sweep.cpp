@@ -213,11 +213,13 @@ void recover(const StageContext& ctx) {
   out.write_attribute("/", "nearest_other_class_nm", nearest.second);
   out.write_attribute("/average", "voxel_nm", maps.voxel_nm);
   io::write_provenance(out, stage_provenance(ctx, {input, subdivide_path, reference}));
-  out.commit();
+  // The STAR file first: recover.h5 under its final name marks the task done
+  // (tomo sweep skips it), so a task killed between the two reruns whole.
   write_star_particles(ctx, "recover.star",
                        {"phenoscaleRow", "rlnClassNumber", "rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi", "rlnOriginXAngst",
                         "rlnOriginYAngst", "rlnOriginZAngst"},
                        recover_star_rows(m, result, maps.voxel_nm));
+  out.commit();
   core::Log::info(cat("tomo recover: ", maps.names[row], ": C_pred = class ", predicted, " (",
                       result.class_sizes[predicted], " subtomograms, ", static_cast<int>(100 * fraction[predicted] + 0.5),
                       "% ", maps.names[row], "), CTF correction ", tomo::ctf_correction_name(correction.mode),
