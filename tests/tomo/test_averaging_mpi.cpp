@@ -16,6 +16,7 @@
 #include "phenoscale/tomo/procedural.hpp"
 #include "phenoscale/tomo/simulate.hpp"
 #include "test_support.hpp"
+#include "tomo/pose_support.hpp"
 
 using namespace phenoscale;
 using namespace phenoscale::tomo;
@@ -29,9 +30,8 @@ TEST(ShardedAveraging, SameAverageAtAnyRankCount) {
   const std::uint64_t total = 13;  // uneven blocks at 2 and 3 ranks
   const auto add = [&](FourierAverager& avg, std::uint64_t i) {
     const auto sim = simulate_subtomogram(map, a, 8, i, 2.0);
-    const Mat3 r = transpose(sim.pose.rotation);
-    const Vec3 back = rotate_vector(r, sim.pose.shift_voxels);
-    avg.add(sim.volume, a.tilt_max_deg, r, {-back[0], -back[1], -back[2]});
+    const AlignmentResult t = phenoscale::testing::true_alignment(sim.pose);
+    avg.add(sim.volume, a.tilt_max_deg, t.rotation, t.shift_voxels);
   };
   FourierAverager sharded(n, 1.5), serial(n, 1.5);
   const auto mine = par::BlockPartition::over(total, world).range(world.rank());
@@ -49,15 +49,6 @@ TEST(ShardedAveraging, SameAverageAtAnyRankCount) {
 }
 
 namespace {
-
-// The inverse of a simulated pose: what brings the subtomogram back to the map's frame.
-AlignmentResult true_alignment(const SimulatedSubtomogram& sim) {
-  AlignmentResult a;
-  a.rotation = transpose(sim.pose.rotation);
-  const Vec3 back = rotate_vector(a.rotation, sim.pose.shift_voxels);
-  a.shift_voxels = {-back[0], -back[1], -back[2]};
-  return a;
-}
 
 // Mean FSC against the truth over the shells strictly between two frequencies (1/nm).
 double mean_fsc_between(const FscCurve& c, double k_lo, double k_hi) {
@@ -92,7 +83,7 @@ TEST(CtfCorrectedAveraging, PassesTheFirstCtfZero) {
   const auto mine = par::BlockPartition::over(16, world).range(world.rank());
   for (std::uint64_t i = mine.begin; i < mine.end; ++i) {
     const auto sim = simulate_subtomogram(map, a, 5, i, 2.0);
-    for (FourierAverager* avg : {&plain, &flipped, &filtered}) avg->add(sim.volume, a.tilt_max_deg, true_alignment(sim));
+    for (FourierAverager* avg : {&plain, &flipped, &filtered}) avg->add(sim.volume, a.tilt_max_deg, phenoscale::testing::true_alignment(sim.pose));
   }
   for (FourierAverager* avg : {&plain, &flipped, &filtered}) world.allreduce_sum_inplace(avg->accumulators());
   const auto fsc_plain = fourier_shell_correlation(plain.average(), map);
@@ -138,7 +129,7 @@ TEST(HalfSetAveraging, SplitByGlobalOrdinalAtAnyRankCount) {
   for (std::uint64_t i = mine.begin; i < mine.end; ++i) {
     const auto sim = simulate_subtomogram(map, a, 9, i, 1.0);
     subs.push_back(sim.volume);
-    poses.push_back(true_alignment(sim));
+    poses.push_back(phenoscale::testing::true_alignment(sim.pose));
     labels.push_back(static_cast<std::int64_t>(i % 3));
   }
   const auto h = half_set_averages(subs, a.tilt_max_deg, poses, labels, 0, 2.0, AlignmentSettings{}, 0, world);
@@ -147,7 +138,7 @@ TEST(HalfSetAveraging, SplitByGlobalOrdinalAtAnyRankCount) {
   FourierAverager serial[2] = {FourierAverager(n, 1.5), FourierAverager(n, 1.5)};
   for (std::uint64_t i = 0, ordinal = 0; i < total; i += 3, ++ordinal) {
     const auto sim = simulate_subtomogram(map, a, 9, i, 1.0);
-    serial[ordinal % 2].add(sim.volume, a.tilt_max_deg, true_alignment(sim));
+    serial[ordinal % 2].add(sim.volume, a.tilt_max_deg, phenoscale::testing::true_alignment(sim.pose));
   }
   for (int k = 0; k < 2; ++k) {
     const Volume expected = serial[k].average(2.0);

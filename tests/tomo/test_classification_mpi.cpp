@@ -10,6 +10,7 @@
 #include "phenoscale/tomo/procedural.hpp"
 #include "phenoscale/tomo/simulate.hpp"
 #include "test_support.hpp"
+#include "tomo/pose_support.hpp"
 
 using namespace phenoscale;
 using namespace phenoscale::tomo;
@@ -35,13 +36,9 @@ TEST(Classification, RecoversTwoPlantedClassesAtAnyRankCount) {
   for (std::uint64_t i = mine.begin; i < mine.end; ++i) {
     const int label = static_cast<int>(i % 2);
     const auto sim = simulate_subtomogram(maps[label], a, 31, i, 1.5);
-    AlignmentResult start;
     const Mat3 wobble = rotation_about_axis({1.0, -0.5, 0.3}, 3.0 * 3.14159265358979323846 / 180);
-    start.rotation = multiply(wobble, transpose(sim.pose.rotation));
-    const Vec3 back = rotate_vector(start.rotation, sim.pose.shift_voxels);
-    start.shift_voxels = {-back[0], -back[1], -back[2]};
     subs.push_back(sim.volume);
-    initial.push_back(start);
+    initial.push_back(phenoscale::testing::true_alignment(sim.pose, wobble));
     truth.push_back(label);
   }
   ClassificationSettings s;
@@ -88,12 +85,8 @@ TEST(Classification, SmallClustersDoNotNeedMoreMembersThanPcaComponents) {
     std::vector<AlignmentResult> initial;
     for (std::uint64_t i = mine.begin; i < mine.end; ++i) {
       const auto sim = simulate_subtomogram(map, a, 7, i, 1.0);
-      AlignmentResult start;
-      start.rotation = transpose(sim.pose.rotation);
-      const Vec3 back = rotate_vector(start.rotation, sim.pose.shift_voxels);
-      start.shift_voxels = {-back[0], -back[1], -back[2]};
       subs.push_back(sim.volume);
-      initial.push_back(start);
+      initial.push_back(phenoscale::testing::true_alignment(sim.pose));
     }
     ClassificationSettings s;
     s.classes = classes;
