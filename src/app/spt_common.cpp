@@ -106,8 +106,11 @@ void check_same_tracks(const io::RaggedSeries<std::int64_t>& series, const std::
                      tracks_path));
   // Both are split over the ranks by the same partition of their (equal) track counts.
   std::uint64_t first_bad = tracks.global_tracks;
-  for (std::uint64_t i = 0; i < tracks.size() && first_bad == tracks.global_tracks; ++i)
-    if (i >= series.size() || series.length(i) != tracks.positions.length(i)) first_bad = tracks.first + i;
+  for (std::uint64_t i = 0; i < tracks.size(); ++i)
+    if (i >= series.size() || series.length(i) != tracks.positions.length(i)) {
+      first_bad = tracks.first + i;
+      break;
+    }
   first_bad = comm.allreduce_min(first_bad);
   par::check_all(comm, first_bad == tracks.global_tracks,
                  cat(path, ": track ", first_bad, " has another number of frames than in ", tracks_path,

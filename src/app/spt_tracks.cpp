@@ -270,10 +270,11 @@ void spt_import(const StageContext& ctx) {
   const auto& cfg = ctx.config;
   require_setting(ctx, "import.input", "give the trajectories with --input tracks.csv");
   const std::string input = cfg.string("import.input");
-  for (const char* key : {"import.pixel_um", "import.dt_s"})  // a tracks HDF5 is in µm and carries its dt_s
-    if (!is_trajectory_table(input) && cfg.is_set(key))
-      throw ConfigError(cat(key, " applies to a trajectory table (.csv); ", input,
-                            " is read as a tracks HDF5 (positions in µm, dt_s its own): drop ", key));
+  if (!is_trajectory_table(input))  // a tracks HDF5 is in µm and carries its dt_s
+    for (const char* key : {"import.pixel_um", "import.dt_s"})
+      if (cfg.is_set(key))
+        throw ConfigError(cat(key, " applies to a trajectory table (.csv); ", input,
+                              " is read as a tracks HDF5 (positions in µm, dt_s its own): drop ", key));
   TrackBlock raw;
   {
     core::ScopedTimer t(ctx.timers, "read");

@@ -46,13 +46,17 @@ H5Id collective_dxpl() {
   return dxpl;
 }
 
+// A close whose final flush failed (disk full, quota) leaves a
+// half-torn-down file that HDF5 1.10 would crash on at MPI_Finalize.
+herr_t close_file(hid_t id) {
+  const herr_t closed = H5Fclose(id);
+  if (closed < 0) par::Environment::skip_finalize();
+  return closed;
+}
+
 void close_id(hid_t id) {
   switch (H5Iget_type(id)) {
-    case H5I_FILE:
-      // A close whose final flush failed (disk full, quota) leaves a
-      // half-torn-down file that HDF5 1.10 would crash on at MPI_Finalize.
-      if (H5Fclose(id) < 0) par::Environment::skip_finalize();
-      break;
+    case H5I_FILE: close_file(id); break;
     case H5I_GROUP: H5Gclose(id); break;
     case H5I_DATASET: H5Dclose(id); break;
     case H5I_DATASPACE: H5Sclose(id); break;
@@ -189,11 +193,8 @@ void H5File::commit() {
   const herr_t flushed = H5Fflush(file_.get(), H5F_SCOPE_GLOBAL);
   std::string why = flushed >= 0 ? "" : last_hdf5_error();
   transfer_.reset();
-  const herr_t closed = H5Fclose(file_.release());  // collective; its final flush can fail too
-  if (closed < 0) {
-    par::Environment::skip_finalize();  // HDF5 1.10 would crash on the half-torn-down file at MPI_Finalize
-    if (why.empty()) why = last_hdf5_error();
-  }
+  const herr_t closed = close_file(file_.release());  // collective; its final flush can fail too
+  if (closed < 0 && why.empty()) why = last_hdf5_error();
   committed_ = true;  // from here the destructor leaves the file alone; AtomicFile removes the temporary on error
   // Every rank's part is flushed and closed before the rename: agreed first,
   // so a write that failed on one rank only never reaches the final name.
