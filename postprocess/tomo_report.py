@@ -173,9 +173,11 @@ def final_map_section(avg, final, structures, names, summary, figs, lines):
     if "ctf_correction" in avg.attrs:
         ctf_line = f"- CTF correction: {text(avg.attrs['ctf_correction'])}"
         if "fsc_mean_beyond_first_ctf_zero" in avg.attrs:
-            ctf_line += (f"; mean FSC against the true map past the first CTF zero "
-                         f"({float(avg.attrs['ctf_first_zero_per_nm']):.3f}/nm): "
-                         f"{float(avg.attrs['fsc_mean_beyond_first_ctf_zero']):+.3f}")
+            below = (f"{float(avg.attrs['fsc_mean_below_first_ctf_zero']):+.3f} below, "
+                     if "fsc_mean_below_first_ctf_zero" in avg.attrs else "")
+            ctf_line += (f"; mean FSC against the true map {below}"
+                         f"{float(avg.attrs['fsc_mean_beyond_first_ctf_zero']):+.3f} past the first CTF zero "
+                         f"({float(avg.attrs['ctf_first_zero_per_nm']):.3f}/nm)")
         lines.append(ctf_line)
     lines.append(f"- alignment: {text(avg.attrs['alignment'])}")
     n = average.shape[0]

@@ -149,8 +149,9 @@ void average(const StageContext& ctx) {
           tomo::geodesic_distance_rad(poses[i].rotation, m.simulated_poses[i].rotation) * 180.0 / 3.14159265358979323846;
     rotation_error_deg = ctx.comm.allreduce_sum(rotation_error_deg) / double(m.total);
   }
-  // Past the first CTF zero an uncorrected average carries the inverted map:
-  // the mean FSC against the class map there shows what the correction buys.
+  // Below the first CTF zero an uncorrected average carries the inverted map
+  // (and again in every second band past it): the mean FSC against the class
+  // map on either side of the zero shows what the correction buys.
   const double first_zero = first_ctf_zero_per_nm(in);
   const std::string path = output_path(cfg, cfg.string("average.output"));
   make_parent_dir(ctx, path);

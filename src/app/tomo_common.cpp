@@ -177,11 +177,12 @@ double first_ctf_zero_per_nm(const io::H5File& in) {
   return zeros.empty() ? std::nan("") : zeros[0];
 }
 
-double mean_fsc_past(const tomo::FscCurve& c, double k_per_nm) {
+// Mean FSC over the shells r ≥ 1 on one side of k (1/nm): past it, or below it.
+double mean_fsc_beside(const tomo::FscCurve& c, double k_per_nm, bool past) {
   double sum = 0.0;
   int shells = 0;
-  for (std::size_t r = 0; r < c.fsc.size(); ++r)
-    if (c.frequency_per_nm[r] > k_per_nm) sum += c.fsc[r], ++shells;
+  for (std::size_t r = 1; r < c.fsc.size(); ++r)
+    if (past ? c.frequency_per_nm[r] > k_per_nm : c.frequency_per_nm[r] < k_per_nm) sum += c.fsc[r], ++shells;
   return shells > 0 ? sum / shells : std::nan("");
 }
 
@@ -194,7 +195,10 @@ void write_half_set_attributes(io::H5File& out, const tomo::HalfSetAverages& gol
   out.write_attribute("/", "ctf_correction", tomo::ctf_correction_name(correction));
   if (!std::isnan(first_zero_per_nm)) {
     out.write_attribute("/", "ctf_first_zero_per_nm", first_zero_per_nm);
-    out.write_attribute("/", "fsc_mean_beyond_first_ctf_zero", mean_fsc_past(fsc, first_zero_per_nm));
+    // Below the first zero the CTF is negative (an uncorrected average is the
+    // inverted map there); past it, its sign alternates band by band.
+    out.write_attribute("/", "fsc_mean_below_first_ctf_zero", mean_fsc_beside(fsc, first_zero_per_nm, false));
+    out.write_attribute("/", "fsc_mean_beyond_first_ctf_zero", mean_fsc_beside(fsc, first_zero_per_nm, true));
   }
 }
 

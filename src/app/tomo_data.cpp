@@ -346,7 +346,8 @@ void add_tomo_data_keys(core::Schema& s) {
       .real("pick.sigma1_nm", 7.0, "DoG sigma1, nm", 1e-3, 1e4)
       .real("pick.sigma_ratio", 1.1, "DoG ratio k: G(sigma1) - G(k sigma1)", 1.0001, 10.0)
       .real("pick.threshold_t", 3.0, "Threshold T = m + t (M - m) / 20 (m mean, M max of the DoG map)", -20.0, 20.0)
-      .boolean("pick.particles_dark", false, "Particles darker than the background (real data): invert first")
+      .boolean("pick.particles_dark", true,
+               "Particles darker than the background (the CTF's sign below its first zero; real and simulated data): invert first")
       .integer("pick.box", 40, "Edge of the extracted subtomograms, voxels", 4, 1024)
       .integer("pick.max_particles", 0, "Keep at most this many peaks (0 = all)", 0, 1e9)
       .string("pick.output", "picks.h5", "Output file name inside run.output_dir")

@@ -192,20 +192,24 @@ HalfSetAverages half_set_averages(const std::vector<Volume>& subs, double tilt, 
   for (std::size_t j = 0; j < members.size(); ++j) half[j] = half_set_of(first + j);
   std::vector<AlignmentResult> current;
   for (auto i : members) current.push_back(poses[i]);
-  const auto sums = [&] {
-    std::vector<FourierAverager> h(2, FourierAverager(n, voxel_nm, correction));
+  // The two half sums under `mode` (none for the realignment references,
+  // `correction` for the output).
+  const auto sums = [&](const CtfCorrectionSettings& mode) {
+    std::vector<FourierAverager> h(2, FourierAverager(n, voxel_nm, mode));
     for (std::size_t j = 0; j < members.size(); ++j) h[half[j]].add(subs[members[j]], tilt, current[j]);
     for (auto& a : h) comm.allreduce_sum_inplace(a.accumulators());
     return h;
   };
-  auto h = sums();
   for (int pass = 0; pass < realign_passes; ++pass) {
-    const Volume ref[2] = {h[0].average(min_count), h[1].average(min_count)};
-    const std::vector<float> mask[2] = {h[0].observed_mask(min_count), h[1].observed_mask(min_count)};
+    // The members are not CTF-corrected, so neither is what they are aligned
+    // to: below the first zero a corrected reference is their inverse.
+    const auto plain = sums(CtfCorrectionSettings{});
+    const Volume ref[2] = {plain[0].average(min_count), plain[1].average(min_count)};
+    const std::vector<float> mask[2] = {plain[0].observed_mask(min_count), plain[1].observed_mask(min_count)};
     for (std::size_t j = 0; j < members.size(); ++j)
       current[j] = refine_alignment(ref[half[j]], mask[half[j]], subs[members[j]], tilt, current[j].rotation, alignment);
-    h = sums();
   }
+  auto h = sums(correction);
   HalfSetAverages out;
   for (int k = 0; k < 2; ++k) {
     out.halves[k] = h[k].average(min_count);

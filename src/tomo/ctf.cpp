@@ -39,7 +39,9 @@ double ctf_value(double k, const CtfParameters& p) {
   const auto a = aberration(p);
   const double u = k * k;
   const double chi = a.c1 * u - a.c2 * u * u;
-  double value = std::sin(chi + amplitude_phase(p));
+  // The minus sign: positive density is imaged dark below the first zero
+  // (CTF(0) = −A), the convention of real cryo-EM (Mindell & Grigorieff 2003).
+  double value = -std::sin(chi + amplitude_phase(p));
   if (p.envelope_per_nm > 0) value *= std::exp(-u / (p.envelope_per_nm * p.envelope_per_nm));
   return value;
 }

@@ -14,7 +14,7 @@ constexpr double pi = 3.14159265358979323846;
 
 // Textbook values, computed independently of ctf.cpp (Python, CODATA constants,
 // scipy brentq on the sampled CTF) from the standard form with the underfocus
-// Δf > 0: χ(k) = π λ Δf k² − (π/2) Cs λ³ k⁴, CTF = sin(χ + asin A),
+// Δf > 0: χ(k) = π λ Δf k² − (π/2) Cs λ³ k⁴, CTF = −sin(χ + asin A),
 // λ = h / sqrt(2 m0 e V (1 + e V / (2 m0 c²))).
 TEST(Ctf, RelativisticWavelengthAt300kV) {
   EXPECT_NEAR(electron_wavelength_nm(300.0), 1.9687489e-3, 2e-9);  // 1.9687 pm
@@ -28,11 +28,11 @@ TEST(Ctf, TextbookPhaseShiftAndCtfAt2umUnderfocus) {
   p.amplitude_contrast = 0.07;
   // k (1/nm) → CTF; χ: 0.12370, 0.49475, 1.11304, 3.09048, 12.33765 rad.
   const double k[] = {0.1, 0.2, 0.3, 0.5, 1.0};
-  const double expected[] = {0.192544194, 0.535252022, 0.925781083, -0.018944333, -0.157997738};
+  const double expected[] = {-0.192544194, -0.535252022, -0.925781083, 0.018944333, 0.157997738};
   for (int i = 0; i < 5; ++i) EXPECT_NEAR(ctf_value(k[i], p), expected[i], 2e-4) << "k = " << k[i];
   // With the wrong Cs sign (Cs adding to the underfocus) χ(1/nm) would be
-  // 12.338 + 2·(π/2)·2.7e6 nm·λ³ = 12.402 rad and the CTF there −0.094, not −0.158.
-  EXPECT_LT(ctf_value(1.0, p), -0.13);
+  // 12.338 + 2·(π/2)·2.7e6 nm·λ³ = 12.402 rad and the CTF there +0.094, not +0.158.
+  EXPECT_GT(ctf_value(1.0, p), 0.13);
 }
 
 TEST(Ctf, FirstZerosMatchTextbookForSeveralDefoci) {
@@ -68,12 +68,14 @@ TEST(Ctf, ZerosAtTheAnalyticPositionsAndFirstZeroNear3p1nm) {
     // A sign change across each zero.
     EXPECT_LT(ctf_value(k * 0.99, p) * ctf_value(k * 1.01, p), 0.0);
   }
-  // Pure phase contrast: no contrast at k = 0; amplitude contrast A gives A.
+  // Pure phase contrast: no contrast at k = 0; amplitude contrast A gives −A:
+  // positive density images dark, and stays so up to the first zero.
   EXPECT_NEAR(ctf_value(0.0, p), 0.0, 1e-12);
   CtfParameters a = p;
   a.amplitude_contrast = 0.07;
-  EXPECT_NEAR(ctf_value(0.0, a), 0.07, 1e-12);
+  EXPECT_NEAR(ctf_value(0.0, a), -0.07, 1e-12);
   const auto za = ctf_zeros_per_nm(a, 1);
+  for (double f : {0.1, 0.5, 0.9}) EXPECT_LT(ctf_value(f * za[0], a), 0.0) << f;
   EXPECT_NEAR(ctf_value(za[0], a), 0.0, 1e-9);
   EXPECT_LT(za[0], zeros[0]);  // amplitude contrast moves the first zero inwards
   // The envelope is exp(−1) at k = k_env.

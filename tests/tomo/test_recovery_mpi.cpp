@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "phenoscale/par/partition.hpp"
+#include "phenoscale/tomo/averaging.hpp"
 #include "phenoscale/tomo/procedural.hpp"
 #include "phenoscale/tomo/recovery.hpp"
 #include "phenoscale/tomo/simulate.hpp"
@@ -87,8 +88,15 @@ TEST(Recovery, EnrichedClusterGivesTheLeftOutStructureAtAnyRankCount) {
     const double f = r.class_sizes[c] ? double(hits[c]) / double(r.class_sizes[c]) : 0.0;
     if (f > best_fraction) best_fraction = f, best = c;
   }
-  const Discrepancy own = structural_discrepancy(r.class_averages[best], maps[0]);
-  const Discrepancy wrong = structural_discrepancy(r.class_averages[best], maps[1]);
+  // C_pred's final map as tomo recover makes it: gold-standard half sets,
+  // phase-flipped (the class averages themselves carry the CTF: below its
+  // first zero they are the inverted map).
+  const auto s = fast_settings();
+  const CtfCorrectionSettings flip{CtfCorrection::phase_flip, a.ctf, 1.0};
+  const HalfSetAverages h = half_set_averages(subs, a.tilt_max_deg, r.alignments, r.labels, best, s.classification.min_count,
+                                              s.classification.alignment, 1, world, FscDefinition::interpolated, flip);
+  const Discrepancy own = structural_discrepancy(h.full, maps[0]);
+  const Discrepancy wrong = structural_discrepancy(h.full, maps[1]);
   if (world.is_root())
     std::printf("recovery on %d rank(s): class sizes %lld/%lld, purity of C_pred %.2f, discrepancy %.2f nm "
                 "(vs the other complex %.2f nm) in %.1f s\n",
@@ -100,9 +108,6 @@ TEST(Recovery, EnrichedClusterGivesTheLeftOutStructureAtAnyRankCount) {
   // Gold-standard half sets of C_pred (each realigned to its own half
   // average): the split covers the class, halves differ by at most one
   // member, and the two halves agree at low frequency.
-  const auto s = fast_settings();
-  const HalfSetAverages h = half_set_averages(subs, a.tilt_max_deg, r.alignments, r.labels, best, s.classification.min_count,
-                                              s.classification.alignment, 1, world);
   if (world.is_root())
     std::printf("half sets %llu/%llu: FSC-0.143 %.2f nm, FSC-0.5 between halves %.2f nm\n",
                 static_cast<unsigned long long>(h.sizes[0]), static_cast<unsigned long long>(h.sizes[1]),

@@ -95,8 +95,9 @@ tomo::CtfCorrectionSettings ctf_correction(const core::Config& cfg, const std::s
 // The first zero (1/nm) of the CTF the subtomograms of `in` were acquired
 // with; NaN when they carry none.
 double first_ctf_zero_per_nm(const io::H5File& in);
-// Mean FSC over the shells past frequency k (1/nm); NaN when none lies past it.
-double mean_fsc_past(const tomo::FscCurve& c, double k_per_nm);
+// Mean FSC over the shells r ≥ 1 past frequency k (1/nm), or below it when
+// `past` is false; NaN when no shell lies there.
+double mean_fsc_beside(const tomo::FscCurve& c, double k_per_nm, bool past);
 // The root attributes both averaging stages (tomo average, tomo sweep) write
 // about an average: its gold-standard half sets (resolution at their
 // threshold, sizes), the CTF correction, and — when the data carry a CTF

@@ -90,8 +90,8 @@ struct HalfSetAverages {
 // local search (`alignment.refine_steps_deg`) to its own half's average only
 // and the half is averaged again, so neither half ever sees the other.
 // Returns the final half averages and their merge (min_count as for the
-// class averages), each CTF-corrected as `correction` says (the realignment
-// references are corrected the same way).
+// class averages), each CTF-corrected as `correction` says. The realignment
+// references are not corrected, like the members aligned to them.
 HalfSetAverages half_set_averages(const std::vector<Volume>& local_subtomograms, double tilt_max_deg,
                                   const std::vector<AlignmentResult>& poses, const std::vector<std::int64_t>& labels,
                                   std::int64_t cls, double min_count, const AlignmentSettings& alignment,

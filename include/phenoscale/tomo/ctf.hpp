@@ -1,13 +1,14 @@
 // Contrast transfer function of the microscope and MTF of the detector
 // (Xu et al. 2017, §3.1).
 //
-// CTF(k) = sin(χ(k) + φ_A), χ(k) = π λ Δf k² − (π/2) Cs λ³ k⁴ (the standard
+// CTF(k) = −sin(χ(k) + φ_A), χ(k) = π λ Δf k² − (π/2) Cs λ³ k⁴ (the standard
 // form, e.g. Mindell & Grigorieff 2003, eq. 1) with Δf = −Δz the underfocus:
 // the deck's defocus Δz is negative for underfocus (the paper's −5 µm), so
 // Δf > 0 there and a positive Cs works against it (Scherzer). λ is the
 // relativistic electron wavelength 12.26426 / sqrt(V(1 + 0.978476e-6 V)) Å
 // (1.9687 pm at 300 kV), φ_A = asin(A) for an amplitude-contrast fraction A
-// (A = 0 gives the paper's pure phase contrast; CTF(0) = A), times an optional
+// (A = 0 gives the paper's pure phase contrast; CTF(0) = −A: particles
+// are dark at low frequency, as in real data), times an optional
 // envelope exp(−(k/k_env)²). The detector MTF is sinc(π ω / 2), ω = |k| / Nyquist.
 #pragma once
 

@@ -7,8 +7,9 @@
 // than minimum keeps the negative rings around particles from pulling T
 // below the background). Greedy non-maximum suppression keeps the strongest
 // peak and drops every other within σ1; boxes (40³) are cut around the kept
-// peaks. Particles that are dark on a bright background (real cryo-ET, the
-// CTF's phase flip) are picked with `particles_dark`.
+// peaks. Particles dark on a brighter background (real cryo-ET and our
+// simulation: the CTF is negative below its first zero) are picked with
+// `particles_dark` (the default), which inverts the contrast first.
 #pragma once
 
 #include <array>
@@ -22,7 +23,7 @@ struct PickingSettings {
   double sigma1_nm = 7.0;
   double sigma_ratio = 1.1;
   double threshold_t = 3.0;
-  bool particles_dark = false;
+  bool particles_dark = true;
   int box = 40;
   int max_particles = 0;  // 0: no limit
 };
