@@ -62,18 +62,20 @@ std::pair<Selection, std::string> average_selection(const core::Config& cfg, con
 }
 
 // Poses of the members: reference-free (the alignment of `tomo recover`,
-// Xu et al. 2017 §2.4), aligned to the class map (reference), or the
-// simulated poses (oracle).
+// Xu et al. 2017 §2.4), aligned to the class map as the members' CTF
+// transmits it (reference), or the simulated poses (oracle).
 std::vector<tomo::AlignmentResult> average_poses(const core::Config& cfg, const SelectedSubtomograms& m,
-                                                 const tomo::Volume& map, const par::Comm& comm) {
+                                                 const tomo::Volume& map, const std::optional<tomo::CtfParameters>& ctf,
+                                                 const par::Comm& comm) {
   const std::string mode = cfg.string("average.alignment");
   if (mode == "oracle") return m.simulated_poses;
   const tomo::RecoverySettings s =
       reference_free_settings(cfg, "average", std::max(2.0, m.max_shift_voxels + 2.0), cfg.real("average.min_count"));
   if (mode == "reference-free") return tomo::reference_free_alignment(m.volumes, m.tilt_max_deg, s, comm);
   const auto all_observed = tomo::missing_wedge_mask(map.nx, map.ny, map.nz, 90.0);
+  const tomo::Volume reference = ctf ? tomo::ctf_filtered(map, *ctf) : map;
   std::vector<tomo::AlignmentResult> poses;
-  for (const auto& v : m.volumes) poses.push_back(tomo::align(map, all_observed, v, m.tilt_max_deg, s.alignment));
+  for (const auto& v : m.volumes) poses.push_back(tomo::align(reference, all_observed, v, m.tilt_max_deg, s.alignment));
   return poses;
 }
 
@@ -116,7 +118,7 @@ void average(const StageContext& ctx) {
   tomo::HalfSetAverages gold;
   {
     core::ScopedTimer t(ctx.timers, "average");
-    poses = average_poses(cfg, m, truth, ctx.comm);
+    poses = average_poses(cfg, m, truth, member_ctf(in), ctx.comm);
     // Reference-free: each half realigned to its own average (gold standard);
     // other modes keep the poses they were given.
     tomo::AlignmentSettings local;
@@ -134,7 +136,7 @@ void average(const StageContext& ctx) {
   if (frame_of_truth)
     d.fsc = tomo::fourier_shell_correlation(gold.full, truth, definition);
   else
-    d = tomo::structural_discrepancy(gold.full, truth, score_alignment, definition);
+    d = tomo::structural_discrepancy(gold.full, truth, score_alignment, definition, uncorrected_ctf(in, correction.mode));
   const double resolution_nm = d.fsc.resolution_nm;
   const int n = truth.nx;
   const std::uint64_t un = static_cast<std::uint64_t>(n);

@@ -172,6 +172,15 @@ tomo::CtfCorrectionSettings ctf_correction(const core::Config& cfg, const std::s
   return c;
 }
 
+std::optional<tomo::CtfParameters> member_ctf(const io::H5File& in) {
+  if (!ctf_applied(in)) return std::nullopt;
+  return acquired_ctf(in);
+}
+
+std::optional<tomo::CtfParameters> uncorrected_ctf(const io::H5File& in, tomo::CtfCorrection mode) {
+  return mode == tomo::CtfCorrection::none ? member_ctf(in) : std::nullopt;
+}
+
 double first_ctf_zero_per_nm(const io::H5File& in) {
   const auto zeros = ctf_applied(in) ? tomo::ctf_zeros_per_nm(acquired_ctf(in), 1) : std::vector<double>{};
   return zeros.empty() ? std::nan("") : zeros[0];

@@ -68,6 +68,7 @@ tomo::RecoverySettings recovery_settings(const core::Config& cfg, std::uint64_t 
 // picks the same nearest class).
 std::pair<std::int64_t, double> nearest_other_class(const tomo::Volume& average, const ClassMaps& maps, std::int64_t row,
                                                     const tomo::AlignmentSettings& as, tomo::FscDefinition definition,
+                                                    const std::optional<tomo::CtfParameters>& uncorrected,
                                                     const par::Comm& comm) {
   const auto scored = [&](std::size_t c) {
     return static_cast<std::int64_t>(c) != row && !is_empty_map(maps.maps[c]);
@@ -75,7 +76,7 @@ std::pair<std::int64_t, double> nearest_other_class(const tomo::Volume& average,
   std::vector<double> nm(maps.maps.size(), 0.0);
   par::collectively(comm, [&] {
     for (std::size_t c = static_cast<std::size_t>(comm.rank()); c < nm.size(); c += static_cast<std::size_t>(comm.size()))
-      if (scored(c)) nm[c] = tomo::structural_discrepancy(average, maps.maps[c], as, definition).resolution_nm;
+      if (scored(c)) nm[c] = tomo::structural_discrepancy(average, maps.maps[c], as, definition, uncorrected).resolution_nm;
   });
   comm.allreduce_sum_inplace(nm);
   std::pair<std::int64_t, double> best{-1, 0.0};
@@ -159,8 +160,10 @@ void recover(const StageContext& ctx) {
   tomo::AlignmentSettings score_alignment;
   score_alignment.coarse_step_deg = cfg.real("recover.coarse_step_deg");
   score_alignment.max_shift_voxels = cfg.real("recover.max_shift_voxels");
-  const tomo::Discrepancy d = tomo::structural_discrepancy(gold.full, maps.maps[row], score_alignment, definition);
-  const auto nearest = nearest_other_class(gold.full, maps, row, score_alignment, definition, ctx.comm);
+  const auto uncorrected = uncorrected_ctf(in, correction.mode);  // C_pred's map still carries the CTF
+  const tomo::Discrepancy d =
+      tomo::structural_discrepancy(gold.full, maps.maps[row], score_alignment, definition, uncorrected);
+  const auto nearest = nearest_other_class(gold.full, maps, row, score_alignment, definition, uncorrected, ctx.comm);
   const double first_below_nm =
       tomo::fsc_resolution_nm(d.fsc.fsc, maps.maps[row].nx, maps.voxel_nm, 0.5, tomo::FscDefinition::first_below);
   const double first_zero = first_ctf_zero_per_nm(in);

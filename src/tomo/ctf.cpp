@@ -90,4 +90,10 @@ void apply_mtf(Spectrum& s) {
   });
 }
 
+Volume ctf_filtered(const Volume& v, const CtfParameters& p) {
+  Spectrum s = forward_fft(v);
+  apply_ctf(s, p);
+  return inverse_fft(s);
+}
+
 }  // namespace phenoscale::tomo

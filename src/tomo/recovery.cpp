@@ -69,7 +69,7 @@ ClassificationResult recover_classes(const std::vector<Volume>& subs, double til
 }
 
 Discrepancy structural_discrepancy(const Volume& average, const Volume& truth, const AlignmentSettings& settings,
-                                   FscDefinition definition) {
+                                   FscDefinition definition, const std::optional<CtfParameters>& uncorrected_ctf) {
   // The average's observed region: where its spectrum is non-zero (relative
   // to its peak: the FFT round trip leaves ~1e-7 in the zeroed frequencies).
   const Spectrum f = forward_fft(average);
@@ -78,7 +78,7 @@ Discrepancy structural_discrepancy(const Volume& average, const Volume& truth, c
   std::vector<float> mask(f.size());
   for (std::size_t i = 0; i < mask.size(); ++i) mask[i] = std::abs(f.data[i]) > 1e-4f * peak ? 1.0f : 0.0f;
   Discrepancy d;
-  d.pose = align(average, mask, truth, 90.0, settings);
+  d.pose = align(average, mask, uncorrected_ctf ? ctf_filtered(truth, *uncorrected_ctf) : truth, 90.0, settings);
   d.fsc = fourier_shell_correlation(average, apply_alignment(truth, d.pose), definition);
   d.resolution_nm = d.fsc.resolution_nm;
   return d;

@@ -87,8 +87,9 @@ for np_ in (2, 3):
     # way and route one gradient elsewhere. On this data (since the CTF sign
     # fix, 2026-12-05) np=2's conv2_2 weights differ in 1 % of their entries
     # by 3e-4 of their range after one epoch (np=4: none), its features by
-    # 9e-4 of their range; after two epochs by 1.6e-2, and one of 44 members
-    # changed cluster. Stated: after one epoch (3 SGD steps) within 1e-2.
+    # 9e-4 of their range (np=3: 1e-6); after two epochs by 1.6e-2, and one
+    # of 44 members changed cluster. Stated: after one epoch (3 SGD steps)
+    # within 1e-2.
     f = h5py.File(f"np{np_}/predictions.h5", "r")["/features"][()]
     diff = np.abs(f - f1).max()
     print(f"np={np_}: features max |diff| {diff:.3g} (scale {scale:.3g}); ", end="")

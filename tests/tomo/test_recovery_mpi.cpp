@@ -9,6 +9,7 @@
 
 #include "phenoscale/par/partition.hpp"
 #include "phenoscale/tomo/averaging.hpp"
+#include "phenoscale/tomo/ctf.hpp"
 #include "phenoscale/tomo/procedural.hpp"
 #include "phenoscale/tomo/recovery.hpp"
 #include "phenoscale/tomo/simulate.hpp"
@@ -52,6 +53,40 @@ TEST(Recovery, DiscrepancyOfTheTrueMapWithItselfRotatedIsNyquist) {
   const double other_nm = structural_discrepancy(moved, other).resolution_nm;
   std::printf("discrepancy: same map %.2f nm, other map %.2f nm\n", d.resolution_nm, other_nm);
   EXPECT_GT(other_nm, d.resolution_nm + 2.0);
+}
+
+TEST(Recovery, AnUncorrectedAverageIsPosedByTheMapAsItsCtfTransmitsIt) {
+  // An average that was not CTF-corrected is the inverted map below the
+  // first CTF zero. The alignment's correlation is signed, so posed by the
+  // map itself the truth lands where it anti-correlates most; posed by the
+  // map through the same CTF it lands at the average's pose, and the FSC
+  // against the truth there is negative below the first zero (the sign the
+  // correction would undo).
+  const int n = 24;
+  const double voxel_nm = 1.2;
+  const Volume map = density_map(procedural_structure(1, 18), n, voxel_nm, 2 * voxel_nm);
+  const Mat3 rotation = rotation_about_axis({0.3, 1.0, -0.2}, 50.0 * kPi / 180);
+  CtfParameters ctf;
+  ctf.amplitude_contrast = 0.07;
+  const Volume average = ctf_filtered(rotate(map, rotation, {1.0, -1.0, 0.5}), ctf);
+  AlignmentSettings s;
+  s.max_shift_voxels = 3.0;
+  const Discrepancy posed = structural_discrepancy(average, map, s, FscDefinition::interpolated, ctf);
+  const Discrepancy naive = structural_discrepancy(average, map, s, FscDefinition::interpolated);
+  const double posed_deg = geodesic_distance_rad(posed.pose.rotation, rotation) * 180 / kPi;
+  const double naive_deg = geodesic_distance_rad(naive.pose.rotation, rotation) * 180 / kPi;
+  const double zero = ctf_zeros_per_nm(ctf, 1)[0];
+  double below = 0;
+  int shells = 0;
+  for (std::size_t r = 1; r < posed.fsc.fsc.size(); ++r)
+    if (posed.fsc.frequency_per_nm[r] < zero) below += posed.fsc.fsc[r], ++shells;
+  below /= shells;
+  std::printf("uncorrected average: pose error %.1f deg through its CTF, %.1f deg by the map itself; mean FSC "
+              "below the first zero %.3f\n",
+              posed_deg, naive_deg, below);
+  EXPECT_LT(posed_deg, 5.0);
+  EXPECT_GT(naive_deg, 20.0);
+  EXPECT_LT(below, -0.8);
 }
 
 TEST(Recovery, EnrichedClusterGivesTheLeftOutStructureAtAnyRankCount) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,11 @@ tomo::CtfCorrectionSettings ctf_correction(const core::Config& cfg, const std::s
 // The first zero (1/nm) of the CTF the subtomograms of `in` were acquired
 // with; NaN when they carry none.
 double first_ctf_zero_per_nm(const io::H5File& in);
+// The CTF the subtomograms of `in` carry; none when they carry none.
+std::optional<tomo::CtfParameters> member_ctf(const io::H5File& in);
+// The CTF an average made with `mode` still carries: the members' when it
+// was not corrected, else none (what tomo::structural_discrepancy takes).
+std::optional<tomo::CtfParameters> uncorrected_ctf(const io::H5File& in, tomo::CtfCorrection mode);
 // Mean FSC over the shells r ≥ 1 past frequency k (1/nm), or below it when
 // `past` is false; NaN when no shell lies there.
 double mean_fsc_beside(const tomo::FscCurve& c, double k_per_nm, bool past);
@@ -102,7 +108,7 @@ double mean_fsc_beside(const tomo::FscCurve& c, double k_per_nm, bool past);
 // about an average: its gold-standard half sets (resolution at their
 // threshold, sizes), the CTF correction, and — when the data carry a CTF
 // (first_zero_per_nm not NaN) — where its first zero lies and the mean of
-// `fsc` (the average against the truth) beyond it.
+// `fsc` (the average against the truth) below and beyond it.
 void write_half_set_attributes(io::H5File& out, const tomo::HalfSetAverages& gold, tomo::CtfCorrection correction,
                                double first_zero_per_nm, const tomo::FscCurve& fsc);
 

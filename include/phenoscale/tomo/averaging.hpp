@@ -11,8 +11,8 @@
 // CTF correction (Frank 2006, "Three-Dimensional Electron Microscopy of
 // Macromolecular Assemblies", ch. 4, CTF correction; Penczek 2010, "Image
 // restoration in cryo-electron microscopy", Methods Enzymol. 482, sections on
-// phase flipping and Wiener filtration): the CTF flips the sign of whole frequency bands, so beyond its first
-// zero an uncorrected average carries the inverted signal. Options:
+// phase flipping and Wiener filtration): the CTF flips the sign of whole frequency bands, so below its first
+// zero, and in every second band past it, an uncorrected average carries the inverted signal. Options:
 //  - phase-flip: each subtomogram's transform times sign(CTF(|k|)) before
 //    summing; avg = Σ sign(CTF)·F / count;
 //  - wiener:     avg = Σ CTF·F / (Σ CTF² + 1/SNR), sums over the subtomograms

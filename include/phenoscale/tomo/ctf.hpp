@@ -39,5 +39,10 @@ double mtf_value(double fraction_of_nyquist);
 void apply_ctf(Spectrum& s, const CtfParameters& p);
 // Multiplies a spectrum by the detector MTF.
 void apply_mtf(Spectrum& s);
+// A map as the CTF transmits it (no wedge, MTF or noise): what uncorrected
+// subtomograms and averages correlate with. Below the first zero it is the
+// inverted map, so a signed correlation with the map itself would seek the
+// wrong pose.
+Volume ctf_filtered(const Volume& v, const CtfParameters& p);
 
 }  // namespace phenoscale::tomo

@@ -18,11 +18,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "phenoscale/par/comm.hpp"
 #include "phenoscale/tomo/alignment.hpp"
 #include "phenoscale/tomo/averaging.hpp"
+#include "phenoscale/tomo/ctf.hpp"
 #include "phenoscale/tomo/fsc.hpp"
 #include "phenoscale/tomo/volume.hpp"
 
@@ -53,7 +55,11 @@ struct Discrepancy {
 // Step 3 (local, deterministic): aligns `truth` to `average` (compared only
 // where the average has signal: its non-zero Fourier coefficients, i.e. the
 // frequencies the averaged wedges observed) and returns the FSC between them.
+// `uncorrected_ctf`: the CTF an average that was not CTF-corrected carries;
+// the pose is then sought for the truth as that CTF transmits it (the
+// alignment's correlation is signed), and the FSC taken against the truth.
 Discrepancy structural_discrepancy(const Volume& average, const Volume& truth, const AlignmentSettings& settings = {},
-                                   FscDefinition definition = FscDefinition::interpolated);
+                                   FscDefinition definition = FscDefinition::interpolated,
+                                   const std::optional<CtfParameters>& uncorrected_ctf = std::nullopt);
 
 }  // namespace phenoscale::tomo
