@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "phenoscale/app/stage_io.hpp"
@@ -182,17 +183,9 @@ std::optional<tomo::CtfParameters> uncorrected_ctf(const io::H5File& in, tomo::C
 }
 
 double first_ctf_zero_per_nm(const io::H5File& in) {
-  const auto zeros = ctf_applied(in) ? tomo::ctf_zeros_per_nm(acquired_ctf(in), 1) : std::vector<double>{};
+  const auto ctf = member_ctf(in);
+  const auto zeros = ctf ? tomo::ctf_zeros_per_nm(*ctf, 1) : std::vector<double>{};
   return zeros.empty() ? std::nan("") : zeros[0];
-}
-
-// Mean FSC over the shells r ≥ 1 on one side of k (1/nm): past it, or below it.
-double mean_fsc_beside(const tomo::FscCurve& c, double k_per_nm, bool past) {
-  double sum = 0.0;
-  int shells = 0;
-  for (std::size_t r = 1; r < c.fsc.size(); ++r)
-    if (past ? c.frequency_per_nm[r] > k_per_nm : c.frequency_per_nm[r] < k_per_nm) sum += c.fsc[r], ++shells;
-  return shells > 0 ? sum / shells : std::nan("");
 }
 
 void write_half_set_attributes(io::H5File& out, const tomo::HalfSetAverages& gold, tomo::CtfCorrection correction,
@@ -206,8 +199,9 @@ void write_half_set_attributes(io::H5File& out, const tomo::HalfSetAverages& gol
     out.write_attribute("/", "ctf_first_zero_per_nm", first_zero_per_nm);
     // Below the first zero the CTF is negative (an uncorrected average is the
     // inverted map there); past it, its sign alternates band by band.
-    out.write_attribute("/", "fsc_mean_below_first_ctf_zero", mean_fsc_beside(fsc, first_zero_per_nm, false));
-    out.write_attribute("/", "fsc_mean_beyond_first_ctf_zero", mean_fsc_beside(fsc, first_zero_per_nm, true));
+    const double inf = std::numeric_limits<double>::infinity();
+    out.write_attribute("/", "fsc_mean_below_first_ctf_zero", tomo::mean_fsc_between(fsc, 0.0, first_zero_per_nm));
+    out.write_attribute("/", "fsc_mean_beyond_first_ctf_zero", tomo::mean_fsc_between(fsc, first_zero_per_nm, inf));
   }
 }
 

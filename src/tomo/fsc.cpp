@@ -46,6 +46,14 @@ FscCurve fourier_shell_correlation(const Volume& a, const Volume& b, FscDefiniti
   return curve;
 }
 
+double mean_fsc_between(const FscCurve& c, double k_lo_per_nm, double k_hi_per_nm) {
+  double sum = 0.0;
+  int shells = 0;
+  for (std::size_t r = 0; r < c.fsc.size(); ++r)
+    if (c.frequency_per_nm[r] > k_lo_per_nm && c.frequency_per_nm[r] < k_hi_per_nm) sum += c.fsc[r], ++shells;
+  return shells > 0 ? sum / shells : std::nan("");
+}
+
 double fsc_resolution_nm(const std::vector<double>& fsc, int n, double voxel_nm, double threshold,
                          FscDefinition definition) {
   for (std::size_t r = 1; r < fsc.size(); ++r) {

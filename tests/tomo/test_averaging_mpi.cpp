@@ -48,23 +48,6 @@ TEST(ShardedAveraging, SameAverageAtAnyRankCount) {
   EXPECT_GT(max_abs, 0.0);
 }
 
-namespace {
-
-// Mean FSC against the truth over the shells strictly between two frequencies (1/nm).
-double mean_fsc_between(const FscCurve& c, double k_lo, double k_hi) {
-  double sum = 0;
-  int count = 0;
-  for (std::size_t r = 0; r < c.fsc.size(); ++r)
-    if (c.frequency_per_nm[r] > k_lo && c.frequency_per_nm[r] < k_hi) {
-      sum += c.fsc[r];
-      ++count;
-    }
-  EXPECT_GT(count, 0);
-  return count ? sum / count : 0.0;
-}
-
-}  // namespace
-
 TEST(CtfCorrectedAveraging, PassesTheFirstCtfZero) {
   // 24³ at 1 nm (Nyquist 0.5/nm), −5 µm underfocus: CTF zeros at 0.319 and
   // 0.451/nm. Below the first zero the CTF is negative, so there the

@@ -75,12 +75,7 @@ TEST(Recovery, AnUncorrectedAverageIsPosedByTheMapAsItsCtfTransmitsIt) {
   const Discrepancy naive = structural_discrepancy(average, map, s, FscDefinition::interpolated);
   const double posed_deg = geodesic_distance_rad(posed.pose.rotation, rotation) * 180 / kPi;
   const double naive_deg = geodesic_distance_rad(naive.pose.rotation, rotation) * 180 / kPi;
-  const double zero = ctf_zeros_per_nm(ctf, 1)[0];
-  double below = 0;
-  int shells = 0;
-  for (std::size_t r = 1; r < posed.fsc.fsc.size(); ++r)
-    if (posed.fsc.frequency_per_nm[r] < zero) below += posed.fsc.fsc[r], ++shells;
-  below /= shells;
+  const double below = mean_fsc_between(posed.fsc, 0.0, ctf_zeros_per_nm(ctf, 1)[0]);
   std::printf("uncorrected average: pose error %.1f deg through its CTF, %.1f deg by the map itself; mean FSC "
               "below the first zero %.3f\n",
               posed_deg, naive_deg, below);

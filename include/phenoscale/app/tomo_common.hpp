@@ -101,9 +101,6 @@ std::optional<tomo::CtfParameters> member_ctf(const io::H5File& in);
 // The CTF an average made with `mode` still carries: the members' when it
 // was not corrected, else none (what tomo::structural_discrepancy takes).
 std::optional<tomo::CtfParameters> uncorrected_ctf(const io::H5File& in, tomo::CtfCorrection mode);
-// Mean FSC over the shells r ≥ 1 past frequency k (1/nm), or below it when
-// `past` is false; NaN when no shell lies there.
-double mean_fsc_beside(const tomo::FscCurve& c, double k_per_nm, bool past);
 // The root attributes both averaging stages (tomo average, tomo sweep) write
 // about an average: its gold-standard half sets (resolution at their
 // threshold, sizes), the CTF correction, and — when the data carry a CTF

@@ -49,6 +49,10 @@ FscCurve fourier_shell_correlation(const Volume& a, const Volume& b,
 // Resolution (nm) where `fsc` crosses `threshold`, by `definition` (see above).
 double fsc_resolution_nm(const std::vector<double>& fsc, int n, double voxel_nm, double threshold = 0.5,
                          FscDefinition definition = FscDefinition::interpolated);
+// Mean FSC over the shells whose frequency lies strictly between k_lo and
+// k_hi (1/nm); NaN when none does. Below and past the first CTF zero, it
+// shows the sign an uncorrected average carries there.
+double mean_fsc_between(const FscCurve& c, double k_lo_per_nm, double k_hi_per_nm);
 
 constexpr double gold_standard_threshold = 0.143;
 
