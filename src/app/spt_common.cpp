@@ -1,6 +1,8 @@
 #include "phenoscale/app/spt_common.hpp"
 
 #include <filesystem>
+#include <type_traits>
+#include <utility>
 
 #include "phenoscale/app/stage_io.hpp"
 #include "phenoscale/core/error.hpp"
@@ -69,8 +71,19 @@ TrackBlock from_hdf5(const std::string& path, const par::Comm& comm) {
   } else {
     for (std::uint64_t i = 0; i < positions.size(); ++i) out.track_id.push_back(static_cast<std::int64_t>(out.first + i));
   }
-  if (in.has("/D")) out.diffusion = io::read_samples<double>(in, "/D").data;
-  if (in.has("/Q")) out.quality = io::read_samples<double>(in, "/Q").data;
+  // Optional per-track truth and labels: one value per track, in track order.
+  const auto per_track = [&](const char* name, auto& values) {
+    if (!in.has(name)) return;
+    auto block = io::read_samples<typename std::decay_t<decltype(values)>::value_type>(in, name);
+    par::check_all(comm, block.global_rows == out.global_tracks,
+                   cat(in.where(name), ": expected one value per track (", out.global_tracks, "), found ",
+                       block.global_rows));
+    values = std::move(block.data);
+  };
+  per_track("/D", out.diffusion);
+  per_track("/Q", out.quality);
+  per_track("/population", out.population);
+  per_track("/experiment", out.experiment);
   par::collectively(comm, [&] {
     for (std::uint64_t i = 0; i < out.size(); ++i) {
       if (out.frames.length(i) != out.positions.length(i) ||
@@ -142,16 +155,15 @@ void write_tracks(io::H5File& out, const TrackBlock& tracks) {
   for (std::uint64_t i = 0; i < tracks.size(); ++i) lengths.push_back(static_cast<std::int64_t>(tracks.positions.length(i)));
   io::write_samples(out, "/track_id", tracks.track_id, {});
   io::write_samples(out, "/length", lengths, {});
-  const bool simulated = out.comm().allreduce_max<int>(tracks.diffusion.empty() ? 0 : 1) == 1;
-  if (simulated) {
-    io::write_samples(out, "/D", tracks.diffusion, {});
-    io::write_samples(out, "/Q", tracks.quality, {});
-  }
-  const bool populations = out.comm().allreduce_max<int>(tracks.population.empty() ? 0 : 1) == 1;
-  if (populations) {
-    io::write_samples(out, "/population", tracks.population, {});
-    io::write_samples(out, "/experiment", tracks.experiment, {});
-  }
+  // Per-track truth and labels, each written when some rank holds it (a
+  // tracks HDF5 read back keeps what it had; an imported table has none).
+  const auto per_track = [&](const char* name, const auto& values) {
+    if (out.comm().allreduce_max<int>(values.empty() ? 0 : 1) == 1) io::write_samples(out, name, values, {});
+  };
+  per_track("/D", tracks.diffusion);
+  per_track("/Q", tracks.quality);
+  per_track("/population", tracks.population);
+  per_track("/experiment", tracks.experiment);
 }
 
 bool any_states(const TrackBlock& tracks, const par::Comm& comm) {

@@ -257,6 +257,11 @@ TrackBlock filter_tracks(const TrackBlock& in, const core::Config& cfg, const st
     out.positions.push_back(in.positions.series(i), n);
     out.frames.push_back(in.frames.series(i), n);
     if (in.has_states()) out.states.push_back(in.states.series(i), n);
+    // A tracks HDF5's per-track truth and labels stay with their track.
+    for (auto [from, to] : {std::pair{&in.diffusion, &out.diffusion}, std::pair{&in.quality, &out.quality}})
+      if (!from->empty()) to->push_back((*from)[i]);
+    for (auto [from, to] : {std::pair{&in.population, &out.population}, std::pair{&in.experiment, &out.experiment}})
+      if (!from->empty()) to->push_back((*from)[i]);
   }
   par::collectively(comm, [&] {
     if (!error.empty()) throw InputError(error);

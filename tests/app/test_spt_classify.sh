@@ -35,6 +35,25 @@ if "$BIN" info "$OUT/test_tracks.h5" | grep -q '/population .*int64 .*\[600\]' &
 else
   fail "test_tracks.h5 lacks /population or /experiment: $("$BIN" info "$OUT/test_tracks.h5" | grep -E 'population|experiment')"
 fi
+# A tracks HDF5 imported (here: tracks under 300 frames dropped) keeps each
+# kept track's /population, /experiment, /D and /Q with it.
+if run_np 2 spt import -c "$DECK" --input "$OUT/test_tracks.h5" --set import.min_length=300 \
+     --set "run.output_dir=$WORK/imported" >"$WORK/import.log" 2>&1 &&
+   "$PY" - "$OUT/test_tracks.h5" "$WORK/imported/tracks.h5" <<'EOF'
+import sys, h5py, numpy as np
+a, b = h5py.File(sys.argv[1]), h5py.File(sys.argv[2])
+rows = np.searchsorted(a["track_id"][()], b["track_id"][()])
+kept = len(rows)
+assert 0 < kept < len(a["track_id"]), kept
+for name in ("population", "experiment", "D", "Q"):
+    assert np.array_equal(a[name][()][rows], b[name][()]), name
+print(kept, "of", len(a["track_id"]), "tracks kept with their labels and truth")
+EOF
+then
+  pass "spt import of a tracks HDF5 keeps /population, /experiment, /D and /Q per kept track"
+else
+  fail "spt import of a tracks HDF5 lost or misplaced per-track datasets: $(tail -3 "$WORK/import.log")"
+fi
 stage 2 baseline
 stage 2 fingerprint
 stage 1 classify --set classify.output=classify_np1
