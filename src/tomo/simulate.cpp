@@ -22,13 +22,28 @@ std::vector<double> tilt_angles_deg(const AcquisitionSettings& a) {
   return angles;
 }
 
-// Projection along z of v rotated by r about the centre: an nx × ny × 1 image.
+// Projection along the beam (z) of v tilted by r about the tilt axis y: an
+// nx × ny × 1 image. Voxel-driven: voxel x lands at p = R(x − c) + c and is
+// shared linearly between the two image columns around p_x, so this is the
+// adjoint of the back-projection below. Every voxel of any box shape is
+// projected: rotating the volume inside its own box and summing along z
+// would lose what the tilt carries out through the top and bottom of a slab
+// tomogram (nz < nx).
 Volume project(const Volume& v, const Mat3& r) {
-  const Volume rot = rotate(v, r);
   Volume image(v.nx, v.ny, 1, v.voxel_nm);
-  for (int z = 0; z < v.nz; ++z)
-    for (int y = 0; y < v.ny; ++y)
-      for (int x = 0; x < v.nx; ++x) image.at(x, y, 0) += rot.at(x, y, z);
+  const double cx = v.nx / 2, cz = v.nz / 2;
+#pragma omp parallel for schedule(static)
+  for (int y = 0; y < v.ny; ++y)  // each thread writes its own image rows
+    for (int z = 0; z < v.nz; ++z)
+      for (int x = 0; x < v.nx; ++x) {
+        const double px = r[0] * (x - cx) + r[2] * (z - cz) + cx;
+        const double floor_px = std::floor(px);
+        const int i = static_cast<int>(floor_px);
+        const double w = px - floor_px;
+        const double value = v.at(x, y, z);
+        if (i >= 0 && i < v.nx) image.at(i, y, 0) += static_cast<float>((1.0 - w) * value);
+        if (i + 1 >= 0 && i + 1 < v.nx) image.at(i + 1, y, 0) += static_cast<float>(w * value);
+      }
   return image;
 }
 
