@@ -295,7 +295,10 @@ int sector_count(const core::Config& cfg) {
 }
 
 // kind = "series": the planted window series cut into aligned samples directly
-// (no imaging, no windowing): benchmarks and statistics at scale.
+// (no imaging, no windowing): benchmarks and statistics at scale. Each series
+// is cut into blocks of events.block_frames as `edge events` cuts a movie's
+// velocity map (a planted event keeps its block's part; frame 0 carries no
+// velocity), so the samples have the lengths the movie path gives.
 void simulate_series(const StageContext& ctx, const std::vector<MovieEntry>& cells, const PlantedProportions& by_condition,
                      par::Range mine) {
   const auto& cfg = ctx.config;
@@ -305,6 +308,8 @@ void simulate_series(const StageContext& ctx, const std::vector<MovieEntry>& cel
   align.before = static_cast<int>(cfg.integer("events.before"));
   align.after = static_cast<int>(cfg.integer("events.after"));
   align.min_frames = static_cast<int>(cfg.integer("events.min_frames"));
+  const auto blocks = edge::velocity_blocks(static_cast<int>(cfg.integer("simulate.frames")),
+                                            static_cast<int>(cfg.integer("events.block_frames")));
   EdgeSamples samples;
   samples.conditions = names;
   samples.frame_s = model.frame_s;
@@ -314,12 +319,18 @@ void simulate_series(const StageContext& ctx, const std::vector<MovieEntry>& cel
     const auto& proportions = by_condition.at(cell.condition);
     for (int s = 0; s < sector_count(cfg); ++s) {
       const auto planted = edge::simulate_window_series(model, proportions, rng);
-      for (const auto& e : planted.events) {
-        std::vector<edge::ProtrusionEvent> one{{e.onset, e.end}};
-        for (auto& a : edge::align_events(planted.velocity, one, align)) {
-          samples.push_back(a.velocity, 0, cell.cell_id, condition_index(names, cell.condition), cell.experiment, s,
-                            a.onset);
-          samples.truth.push_back(static_cast<std::int64_t>(e.phenotype));
+      for (const auto& b : blocks) {
+        // Velocity sample t of the block is frame (map column) b.begin + 1 + t.
+        const int first = b.begin + 1, last = b.end + 1;
+        const std::vector<double> v(planted.velocity.begin() + first, planted.velocity.begin() + last);
+        for (const auto& e : planted.events) {
+          if (e.onset < first || e.onset >= last) continue;  // not this block's event
+          std::vector<edge::ProtrusionEvent> one{{e.onset - first, std::min(e.end, last) - first}};
+          for (auto& a : edge::align_events(v, one, align)) {
+            samples.push_back(a.velocity, 0, cell.cell_id, condition_index(names, cell.condition), cell.experiment, s,
+                              first + a.onset);
+            samples.truth.push_back(static_cast<std::int64_t>(e.phenotype));
+          }
         }
       }
     }

@@ -171,6 +171,28 @@ frame_s=$($PY -c "import h5py; print(h5py.File('two_out/events.h5','r').attrs['f
 if [ "$frame_s" = "2.0" ]; then pass "events at 3 ranks on 2 movies: frame_s 2 from the maps"
 else fail "events on 2 movies at 3 ranks: frame_s $frame_s, expected 2.0"; fi
 
+# simulate.kind = series cuts each planted window series into blocks of
+# events.block_frames as edge events cuts a movie: with blocks of 50 frames
+# no sample crosses a block boundary (map columns 1-49, 51-99: a block of
+# frames 0-49 has the velocities between them, and frame 0 has
+# no velocity); analysed whole, some do.
+for block in 50 0; do
+  edge 2 "series_b$block" simulate --set simulate.kind=series --set events.block_frames=$block
+done
+$PY - series_b50/events.h5 series_b0/events.h5 <<'PY' && pass "simulate.kind = series cut into blocks of events.block_frames" || fail "simulate.kind = series blocks"
+import sys, h5py, numpy as np
+def spans(path):  # the block (of 50 map columns from column 1) of each sample's first and last frame
+    f = h5py.File(path, 'r')
+    lengths = np.diff(f['velocity/offsets'][()])
+    first = f['onset_frame'][()] - 5
+    return (first - 1) // 50, (first + lengths - 2) // 50, first
+a0, a1, first = spans(sys.argv[1])
+b0, b1, _ = spans(sys.argv[2])
+print(f'blocks of 50: {len(a0)} samples, {int((a0 != a1).sum())} crossing, first frame >= {first.min()};'
+      f' whole: {len(b0)} samples, {int((b0 != b1).sum())} crossing')
+assert (a0 == a1).all() and first.min() >= 1 and (b0 != b1).any() and len(a0) < len(b0)
+PY
+
 # --- 2. student once, then phenotype / stats / cells at 1, 2, 3 ranks ------------------
 edge 2 np1 student
 # student.select_only chooses among the finished λ (the λ array's last job);
@@ -182,6 +204,32 @@ expect_deck_error "select_only after the reference contrast changed" "lambda_5.c
   2 edge student -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set student.select_only=true \
   --set 'student.reference_contrast=["auto", "DMSO", "null"]'
 same_file "latent.h5 after select_only" latent_before.h5 np1/student/latent.h5
+# A NaN Cohen's d (fewer than 3 cells on a side, or no spread) never wins
+# over a finite one, however small; with none finite the first λ is kept and
+# a warning says so. Two λ rows made from the finished one (λ 5 and "9").
+cp -r np1 nansel && cp nansel/student/latent_lambda5.h5 nansel/student/latent_lambda9.h5
+for case in "nan 0.01 9" "nan nan 5"; do
+  read -r d5 d9 want <<<"$case"
+  $PY - nansel/student "$d5" "$d9" <<'PY'
+import csv, sys
+d = sys.argv[1]
+row = next(csv.DictReader(open(f'{d}/lambda_5.csv')))
+for lam, cohens_d in ((5, sys.argv[2]), (9, sys.argv[3])):
+    with open(f'{d}/lambda_{lam}.csv', 'w', newline='') as f:
+        w = csv.DictWriter(f, fieldnames=list(row))
+        w.writeheader()
+        w.writerow(dict(row, **{'lambda': str(lam), 'cohens_d': cohens_d}))
+PY
+  run_np 2 edge student -c "$DECK" "${TINY[@]}" --set run.output_dir=nansel --set student.select_only=true \
+    --set 'student.lambdas=[5.0, 9.0]' >nansel.log 2>&1 || fail "select_only with d = $d5, $d9: $(tail -2 nansel.log)"
+  chosen=$(awk -F, 'NR > 1 && $8 == 1 {print $1}' nansel/student/lambda_sweep.csv)
+  warned=$(grep -c "no λ has a finite Cohen's d" nansel.log || true)
+  if [ "$chosen" = "$want" ] && { [ "$d9" != nan ] || [ "$warned" -ge 1 ]; }; then
+    pass "select_only with Cohen's d $d5 (λ 5) and $d9 (λ 9): λ $chosen chosen${warned:+, $warned warning(s)}"
+  else
+    fail "select_only with Cohen's d $d5 (λ 5) and $d9 (λ 9): chose '$chosen', expected $want (warnings: $warned)"
+  fi
+done
 for np in 2 3; do mkdir -p "np$np/student"; cp np1/student/latent.h5 "np$np/student/"; done
 for np in 1 2 3; do
   for stage in phenotype stats cells; do edge "$np" "np$np" "$stage"; done

@@ -141,6 +141,32 @@ TEST(Hdf5, OutputIsInvisibleUntilCommitAndRemovedOnFailure) {
   EXPECT_FALSE(fs::exists(temporary));
 }
 
+TEST(Hdf5, AFailedRenameReachesEveryRankAndLeavesNoFile) {
+  // The final name is taken by a non-empty directory, so rank 0's rename of
+  // the finished temporary fails: every rank must throw the same error (none
+  // may go on to a later collective and hang), and the temporary is removed.
+  const std::string path = shared_dir() + "/taken.h5";
+  if (world().is_root()) fs::create_directories(path + "/inside");
+  world().barrier();
+  std::string temporary, message;
+  try {
+    io::H5File f = io::H5File::create(path, world());
+    temporary = f.temporary_path();
+    io::write_samples(f, "/x", std::vector<double>(4, 1.0), {});
+    f.commit();
+  } catch (const CollectiveError& e) {
+    message = e.what();
+  }
+  EXPECT_NE(message.find("cannot move the finished temporary file"), std::string::npos) << message;
+  EXPECT_NE(message.find(path), std::string::npos) << message;
+  world().barrier();
+  EXPECT_FALSE(temporary.empty());
+  EXPECT_FALSE(fs::exists(temporary));
+  EXPECT_TRUE(fs::is_directory(path + "/inside"));  // what held the name is untouched
+  world().barrier();
+  if (world().is_root()) fs::remove_all(path);
+}
+
 namespace {
 std::string open_error(const std::string& path) {
   try {
