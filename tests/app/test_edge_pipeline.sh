@@ -234,6 +234,13 @@ for np in 2 3; do mkdir -p "np$np/student"; cp np1/student/latent.h5 "np$np/stud
 for np in 1 2 3; do
   for stage in phenotype stats cells; do edge "$np" "np$np" "$stage"; done
 done
+# 3 cells per condition: edge stats warns that its p-values are anti-conservative.
+if run_np 2 edge stats -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set stats.output=stats_again.csv \
+     >few_cells.log 2>&1 && grep -q "has 3 cells; with fewer than 10 the bootstrap p-values are anti-conservative" few_cells.log; then
+  pass "edge stats warns for conditions of fewer than 10 cells ($(grep -c 'anti-conservative' few_cells.log) warnings)"
+else
+  fail "edge stats gave no few-cells warning: $(grep -i 'warn' few_cells.log | head -2)"
+fi
 # cells.min_community_size: at one K (5) a cell group of fewer cells joins
 # the group it has the most kNN edges into.
 for m in 1 5; do
