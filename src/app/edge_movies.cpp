@@ -610,7 +610,7 @@ void add_edge_movie_keys(core::Schema& s) {
                    "Drug effects 'condition:phenotype:delta' (delta added to the proportion; a condition's effects apply "
                    "together, so each named phenotype moves by exactly its delta and the others are rescaled; "
                    "the condition must be one of simulate.conditions)")
-      .integer("simulate.frames", 200, "Frames per movie (edge events cuts them into blocks of events.block_frames)", 20, 1e6)
+      .integer("simulate.frames", 200, "Frames per movie (edge events, and simulate.kind = series, cut them into blocks of events.block_frames)", 20, 1e6)
       .real("simulate.frame_s", 5.0, "Frame interval, s", 1e-6, 1e6)
       .integer("simulate.size", 128, "Movie width and height, pixels", 32, 8192)
       .real("simulate.pixel_nm", 65.0, "Pixel size, nm", 1e-3, 1e6)

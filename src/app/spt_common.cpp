@@ -75,9 +75,9 @@ TrackBlock from_hdf5(const std::string& path, const par::Comm& comm) {
   const auto per_track = [&](const char* name, auto& values) {
     if (!in.has(name)) return;
     auto block = io::read_samples<typename std::decay_t<decltype(values)>::value_type>(in, name);
-    par::check_all(comm, block.global_rows == out.global_tracks,
+    par::check_all(comm, block.global_rows == out.global_tracks && block.sample_size() == 1,
                    cat(in.where(name), ": expected one value per track (", out.global_tracks, "), found ",
-                       block.global_rows));
+                       block.global_rows, " rows of ", block.sample_size()));
     values = std::move(block.data);
   };
   per_track("/D", out.diffusion);

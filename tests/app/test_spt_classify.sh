@@ -43,6 +43,7 @@ if run_np 2 spt import -c "$DECK" --input "$OUT/test_tracks.h5" --set import.min
 import sys, h5py, numpy as np
 a, b = h5py.File(sys.argv[1]), h5py.File(sys.argv[2])
 rows = np.searchsorted(a["track_id"][()], b["track_id"][()])
+assert (a["track_id"][()][rows] == b["track_id"][()]).all()
 kept = len(rows)
 assert 0 < kept < len(a["track_id"]), kept
 for name in ("population", "experiment", "D", "Q"):

@@ -6,8 +6,8 @@
 // experiments with p_greater < 0.05 (nominal 0.05) and < 0.01 (nominal 0.01):
 // the percentile bootstrap understates the spread of a pooled proportion by
 // (n − 1)/n and n cells give few distinct resamples, so small n is
-// anti-conservative. The figures do not depend on the rank count (ml::bootstrap's
-// replicates are rank-independent and every rank draws the same experiments).
+// anti-conservative. The root draws the experiments; the figures do not depend on
+// the rank count (ml::bootstrap's replicates are rank-independent).
 //   bench_bootstrap_size [trials=1000] [replicates=2000]
 #include <cstdio>
 #include <cstdlib>
@@ -46,7 +46,7 @@ ml::Observations null_experiment(int n, int m, double p0, double icc, std::mt199
 
 int main(int argc, char** argv) {
   par::Environment env(argc, argv);
-  const par::Comm& world = env.world();  // every rank draws the same experiments
+  const par::Comm& world = env.world();
   const int trials = argc > 1 ? std::atoi(argv[1]) : 1000;
   ml::BootstrapOptions options;
   options.replicates = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 2000;
@@ -64,7 +64,9 @@ int main(int argc, char** argv) {
       std::mt19937_64 gen(20261205 + n + static_cast<int>(icc * 1000));
       int below5 = 0, below1 = 0;
       for (int t = 0; t < trials; ++t) {
-        const auto table = ml::build_cell_table(null_experiment(n, m, p0, icc, gen), 2, world);
+        // The root holds the observations; build_cell_table sums every rank's block.
+        const auto table =
+            ml::build_cell_table(world.is_root() ? null_experiment(n, m, p0, icc, gen) : ml::Observations{}, 2, world);
         options.seed = static_cast<std::uint64_t>(t);
         const auto result = ml::bootstrap(table, options, world);
         const double p = result.p_greater[1];  // treatment 1, phenotype (cluster) 1

@@ -74,7 +74,7 @@ TEST(Simulate, TiltSeriesPathAgreesWithTheFourierPath) {
   tilt.method = SimulationMethod::tilt_series;
   tilt.tilt_step_deg = 2.0;
   const double r = correlation(acquire(map, fourier), acquire(map, tilt));
-  EXPECT_GT(r, 0.9);  // measured 0.975
+  EXPECT_GT(r, 0.9);  // measured 0.974
   RecordProperty("tilt_series_vs_fourier_correlation", std::to_string(r));
 }
 
