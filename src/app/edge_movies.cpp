@@ -294,6 +294,14 @@ int sector_count(const core::Config& cfg) {
   return std::max(4, static_cast<int>(std::lround(kTwoPi * cfg.real("simulate.radius_nm") / cfg.real("window.width_nm"))));
 }
 
+edge::AlignOptions align_options(const core::Config& cfg) {
+  edge::AlignOptions o;
+  o.before = static_cast<int>(cfg.integer("events.before"));
+  o.after = static_cast<int>(cfg.integer("events.after"));
+  o.min_frames = static_cast<int>(cfg.integer("events.min_frames"));
+  return o;
+}
+
 // kind = "series": the planted window series cut into aligned samples directly
 // (no imaging, no windowing): benchmarks and statistics at scale. Each series
 // is cut into blocks of events.block_frames as `edge events` cuts a movie's
@@ -304,12 +312,8 @@ void simulate_series(const StageContext& ctx, const std::vector<MovieEntry>& cel
   const auto& cfg = ctx.config;
   const auto names = condition_names(cells);
   const auto model = protrusion_model(cfg);
-  edge::AlignOptions align;
-  align.before = static_cast<int>(cfg.integer("events.before"));
-  align.after = static_cast<int>(cfg.integer("events.after"));
-  align.min_frames = static_cast<int>(cfg.integer("events.min_frames"));
-  const auto blocks = edge::velocity_blocks(static_cast<int>(cfg.integer("simulate.frames")),
-                                            static_cast<int>(cfg.integer("events.block_frames")));
+  const auto align = align_options(cfg);
+  const auto blocks = edge::velocity_blocks(model.frames, static_cast<int>(cfg.integer("events.block_frames")));
   EdgeSamples samples;
   samples.conditions = names;
   samples.frame_s = model.frame_s;
@@ -582,14 +586,6 @@ edge::OnsetOptions onset_options(const core::Config& cfg, double frame_s) {
   o.rise_threshold = cfg.real("events.rise_nm");
   o.smoothing = cfg.real("events.smoothing");
   o.frame_s = frame_s;
-  return o;
-}
-
-edge::AlignOptions align_options(const core::Config& cfg) {
-  edge::AlignOptions o;
-  o.before = static_cast<int>(cfg.integer("events.before"));
-  o.after = static_cast<int>(cfg.integer("events.after"));
-  o.min_frames = static_cast<int>(cfg.integer("events.min_frames"));
   return o;
 }
 
