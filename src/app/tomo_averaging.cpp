@@ -262,13 +262,19 @@ void classify(const StageContext& ctx) {
   s.high_variance_fraction = cfg.real("classify.high_variance_fraction");
   s.max_high_variance_voxels = cfg.integer("classify.max_high_variance_voxels");
   s.min_count = cfg.real("classify.min_count");
+  // A start the user vouches for (identity, oracle) is refined only.
+  if (start_mode == "reference-free")
+    s.global_realign_passes = static_cast<int>(cfg.integer("classify.global_realign_passes"));
   s.seed = cfg.integer("run.seed");
   s.alignment.refine_steps_deg = cfg.real_list("classify.refine_steps_deg");
   s.alignment.max_shift_voxels = std::max(2.0, in.read_double_attribute("/subtomograms", "max_shift_voxels") + 2.0);
+  s.global_alignment = reference_free_settings(cfg, "classify", s.alignment.max_shift_voxels, s.min_count).alignment;
   core::Log::info(cat("tomo classify: ", oracle ? "oracle (upper bound, uses simulated poses): " : "", total,
                       " subtomograms of ", n, "^3 from the ", start_mode, " initial alignment into ", s.classes,
                       " classes, up to ",
-                      s.iterations, " realignment passes, on ", ctx.comm.size(), " rank(s)"));
+                      s.iterations, " realignment passes",
+                      s.global_realign_passes > 0 ? cat(" (the first ", s.global_realign_passes, " a global search)") : "",
+                      ", on ", ctx.comm.size(), " rank(s)"));
   tomo::ClassificationResult result;
   {
     core::ScopedTimer t(ctx.timers, "classify");
@@ -312,6 +318,7 @@ void classify(const StageContext& ctx) {
   io::write_samples(out, "/class_sizes", result.class_sizes.data(), ctx.comm.is_root() ? result.class_sizes.size() : 0, {});
   out.write_attribute("/", "purity", purity);
   out.write_attribute("/", "initial_alignment", start_mode);
+  out.write_attribute("/", "global_realign_passes", static_cast<std::int64_t>(s.global_realign_passes));
   out.write_attribute("/", "headline",
                       cat(oracle ? "oracle (upper bound, uses simulated poses): classification started at the simulated poses"
                                  : cat("classification from the ", start_mode, " initial alignment"),
@@ -372,6 +379,11 @@ void add_tomo_averaging_keys(core::Schema& s) {
               {"reference-free", "identity", "oracle"})
       .real_list("classify.refine_steps_deg", {4.0, 2.0}, "Local realignment steps, degrees (coarse to fine)", 0.01, 90.0)
       .real("classify.min_count", 2.0, "Fourier voxels observed by fewer subtomograms are set to 0", 1.0, 1e9)
+      .integer("classify.global_realign_passes", 1,
+               "With the reference-free start: the first this many realignment passes search every pose against "
+               "every class average (classify.coarse_step_deg, classify.global_refine_steps_deg) instead of "
+               "refining the current one; identity and oracle starts are refined only",
+               0, 1000)
       .string("classify.output", "classes.h5", "Output file name inside run.output_dir");
   add_reference_free_keys(s, "average");
   add_reference_free_keys(s, "classify");

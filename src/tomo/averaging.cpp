@@ -260,7 +260,10 @@ ClassificationResult classify(const std::vector<Volume>& subs, double tilt, cons
       for (int c = 0; c < s.classes; ++c) {
         if (occupied[c] == 0) continue;
         const AlignmentResult r =
-            refine_alignment(result.class_averages[c], masks[c], subs[i], tilt, result.alignments[i].rotation, s.alignment);
+            iteration < s.global_realign_passes
+                ? align(result.class_averages[c], masks[c], subs[i], tilt, s.global_alignment)
+                : refine_alignment(result.class_averages[c], masks[c], subs[i], tilt, result.alignments[i].rotation,
+                                   s.alignment);
         if (r.score > best.score) {
           best = r;
           best_class = c;

@@ -108,3 +108,68 @@ TEST(Classification, SmallClustersDoNotNeedMoreMembersThanPcaComponents) {
     for (auto l : result.labels) EXPECT_TRUE(l >= 0 && l < classes);
   }
 }
+
+TEST(Classification, AGlobalRealignmentPassBringsBackMembersFarOffTheirFrame) {
+  // 2 × 8 subtomograms of two asymmetric assemblies (cluster_5, cluster_8;
+  // 20³, 2 nm voxels, ±60°, SNR 1) start from their true alignments, except
+  // every fourth, turned 90° away: further than the local realignment
+  // (4°, 2° steps) reaches. One realignment pass: refining leaves those
+  // members off; the global search (classify.global_realign_passes = 1)
+  // brings every member back to its class's frame.
+  const auto& world = phenoscale::testing::world();
+  const int n = 20;
+  const double voxel_nm = 2.0, pi = 3.14159265358979323846;
+  const std::vector<int> planted_classes = {17, 18};
+  std::vector<Volume> maps;
+  for (int c : planted_classes) maps.push_back(density_map(procedural_structure(1, c), n, voxel_nm, 2 * voxel_nm));
+  AcquisitionSettings a;
+  a.snr = 1.0;
+  const std::uint64_t total = 16;
+  const auto mine = par::BlockPartition::over(total, world).range(world.rank());
+  std::vector<Volume> subs;
+  std::vector<AlignmentResult> initial, truth;
+  std::vector<bool> turned;
+  for (std::uint64_t i = mine.begin; i < mine.end; ++i) {
+    const auto sim = simulate_subtomogram(maps[i % 2], a, 5, i, 1.0);
+    subs.push_back(sim.volume);
+    truth.push_back(phenoscale::testing::true_alignment(sim.pose));
+    turned.push_back(i % 4 == 3);
+    initial.push_back(turned.back() ? phenoscale::testing::true_alignment(
+                                          sim.pose, rotation_about_axis({0.3, 1.0, -0.4}, pi / 2))
+                                    : truth.back());
+  }
+  // Members within 15° of their true alignment (each class's frame is the
+  // simulated one: the members that start there outnumber the others 3:1).
+  const auto back_in_frame = [&](const ClassificationResult& r) {
+    std::int64_t in_frame = 0, turned_in_frame = 0;
+    for (std::size_t i = 0; i < subs.size(); ++i) {
+      const bool near = geodesic_distance_rad(r.alignments[i].rotation, truth[i].rotation) < 15.0 * pi / 180;
+      in_frame += near;
+      turned_in_frame += near && turned[i];
+    }
+    return std::pair{world.allreduce_sum(in_frame), world.allreduce_sum(turned_in_frame)};
+  };
+  ClassificationSettings s;
+  s.classes = 2;
+  s.iterations = 1;
+  s.alignment.refine_steps_deg = {4.0, 2.0};
+  s.alignment.max_shift_voxels = 3.0;
+  s.global_alignment.coarse_step_deg = 45.0;  // the deck's 30° finds them too, slower
+  s.global_alignment.refine_steps_deg = {10.0, 5.0, 2.5};
+  s.global_alignment.max_shift_voxels = 3.0;
+  const auto refined = classify(subs, a.tilt_max_deg, initial, s, world);
+  s.global_realign_passes = 1;
+  const auto searched = classify(subs, a.tilt_max_deg, initial, s, world);
+  const auto [refined_in, refined_turned] = back_in_frame(refined);
+  const auto [searched_in, searched_turned] = back_in_frame(searched);
+  if (world.is_root())
+    std::printf("in frame after one pass (of %d turned): refined %lld (%lld), searched %lld (%lld)\n",
+                static_cast<int>(total / 4), static_cast<long long>(refined_in), static_cast<long long>(refined_turned),
+                static_cast<long long>(searched_in), static_cast<long long>(searched_turned));
+  EXPECT_EQ(refined_turned, 0);
+  EXPECT_EQ(searched_in, static_cast<std::int64_t>(total));
+  std::int64_t same = 0;
+  for (std::size_t i = 0; i < subs.size(); ++i) same += searched.labels[i] == static_cast<std::int64_t>((mine.begin + i) % 2);
+  same = world.allreduce_sum(same);
+  EXPECT_EQ(std::max<std::int64_t>(same, total - same), static_cast<std::int64_t>(total));
+}

@@ -108,6 +108,11 @@ struct ClassificationSettings {
   double min_count = 2.0;
   std::uint64_t seed = 1;
   AlignmentSettings alignment;  // its refine_steps_deg drive the local realignment
+  // The first `global_realign_passes` realignment passes search every pose
+  // (align() with `global_alignment`) instead of refining the current one:
+  // members the initial alignment left far off their class's frame.
+  int global_realign_passes = 0;
+  AlignmentSettings global_alignment;
 };
 
 struct ClassificationResult {
@@ -127,9 +132,10 @@ struct ClassificationResult {
 //     differences;
 //  4. k-means (ml::kmeans_fit, distributed) → labels;
 //  then, for each iteration: class averages (allreduce) → realign every
-//  subtomogram to every class average (local search from its current pose,
-//  each rank its own block) → assign it to the best score; stop early when
-//  no label changes. The final class averages use the final labels.
+//  subtomogram to every class average (a full search in the first
+//  `global_realign_passes`, then a local search from its current pose; each
+//  rank its own block) → assign it to the best score; stop early when no
+//  label changes. The final class averages use the final labels.
 ClassificationResult classify(const std::vector<Volume>& local_subtomograms, double tilt_max_deg,
                               const std::vector<AlignmentResult>& local_initial, const ClassificationSettings& settings,
                               const par::Comm& comm);
