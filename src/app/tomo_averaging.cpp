@@ -318,7 +318,8 @@ void classify(const StageContext& ctx) {
   io::write_samples(out, "/class_sizes", result.class_sizes.data(), ctx.comm.is_root() ? result.class_sizes.size() : 0, {});
   out.write_attribute("/", "purity", purity);
   out.write_attribute("/", "initial_alignment", start_mode);
-  out.write_attribute("/", "global_realign_passes", static_cast<std::int64_t>(s.global_realign_passes));
+  out.write_attribute("/", "global_realign_passes",
+                      static_cast<std::int64_t>(std::min(s.global_realign_passes, result.iterations_run)));
   out.write_attribute("/", "headline",
                       cat(oracle ? "oracle (upper bound, uses simulated poses): classification started at the simulated poses"
                                  : cat("classification from the ", start_mode, " initial alignment"),

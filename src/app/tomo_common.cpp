@@ -137,10 +137,13 @@ tomo::CtfParameters acquired_ctf(const io::H5File& in) {
 
 void add_reference_free_keys(core::Schema& s, const std::string& stage) {
   s.integer(stage + ".alignment_iterations", 2, "Reference-free global alignment passes (as tomo recover)", 1, 100)
-      .real(stage + ".coarse_step_deg", 30.0, "Rotation grid step of the reference-free global alignment, degrees", 1.0,
-            90.0)
+      .real(stage + ".coarse_step_deg", 30.0,
+            "Rotation grid step of the global search (the reference-free alignment; in classify also its global "
+            "realignment), degrees",
+            1.0, 90.0)
       .real_list(stage + ".global_refine_steps_deg", {10.0, 5.0, 2.5},
-                 "Local refinement steps of the reference-free global alignment, degrees", 0.01, 90.0);
+                 "Local refinement steps of the global search (the reference-free alignment; in classify also its "
+                 "global realignment), degrees", 0.01, 90.0);
 }
 
 tomo::RecoverySettings reference_free_settings(const core::Config& cfg, const std::string& stage,

@@ -248,8 +248,9 @@ ClassificationResult classify(const std::vector<Volume>& subs, double tilt, cons
     }
     result.iterations_run = iteration;
     if (iteration >= s.iterations) break;
-    // Realign every local subtomogram to every class average (local search
-    // from its current pose) and move it to the best-scoring class.
+    // Realign every local subtomogram to every class average (a full search
+    // in the first global_realign_passes, then a local search from its
+    // current pose) and move it to the best-scoring class.
     std::vector<double> occupied(s.classes);
     for (int c = 0; c < s.classes; ++c) occupied[c] = static_cast<double>(sums[c].added());
     comm.allreduce_sum_inplace(occupied);
@@ -277,7 +278,9 @@ ClassificationResult classify(const std::vector<Volume>& subs, double tilt, cons
     const std::uint64_t changed_total = comm.allreduce_sum(changed);
     core::Log::debug("classification: iteration " + std::to_string(iteration + 1) + ", " + std::to_string(changed_total) +
                      " label(s) changed");
-    if (changed_total == 0) {
+    // After a global pass the poses may have moved far, and the averages
+    // with them: the labels are checked again against the new averages.
+    if (changed_total == 0 && iteration >= s.global_realign_passes) {
       // Converged: the averages above already match these labels, up to the
       // refined poses; one more pass forms them from the final poses.
       const auto final_sums = class_sums(subs, tilt, result.alignments, result.labels, s.classes, comm, n, voxel_nm);
