@@ -268,7 +268,10 @@ void classify(const StageContext& ctx) {
   s.seed = cfg.integer("run.seed");
   s.alignment.refine_steps_deg = cfg.real_list("classify.refine_steps_deg");
   s.alignment.max_shift_voxels = std::max(2.0, in.read_double_attribute("/subtomograms", "max_shift_voxels") + 2.0);
-  s.global_alignment = reference_free_settings(cfg, "classify", s.alignment.max_shift_voxels, s.min_count).alignment;
+  // One search for both the reference-free alignment and the global realignment.
+  const tomo::RecoverySettings reference_free =
+      reference_free_settings(cfg, "classify", s.alignment.max_shift_voxels, s.min_count);
+  s.global_alignment = reference_free.alignment;
   core::Log::info(cat("tomo classify: ", oracle ? "oracle (upper bound, uses simulated poses): " : "", total,
                       " subtomograms of ", n, "^3 from the ", start_mode, " initial alignment into ", s.classes,
                       " classes, up to ",
@@ -280,8 +283,7 @@ void classify(const StageContext& ctx) {
     core::ScopedTimer t(ctx.timers, "classify");
     if (start_mode == "reference-free") {
       // Global reference-free alignment first (as `tomo recover`, Xu et al. 2017 §2.4).
-      const tomo::RecoverySettings r = reference_free_settings(cfg, "classify", s.alignment.max_shift_voxels, s.min_count);
-      initial = tomo::reference_free_alignment(local, tilt, r, ctx.comm);
+      initial = tomo::reference_free_alignment(local, tilt, reference_free, ctx.comm);
     }
     result = tomo::classify(local, tilt, initial, s, ctx.comm);
   }

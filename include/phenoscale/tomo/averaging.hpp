@@ -135,7 +135,8 @@ struct ClassificationResult {
 //  subtomogram to every class average (a full search in the first
 //  `global_realign_passes`, then a local search from its current pose; each
 //  rank its own block) → assign it to the best score; stop early when no
-//  label changes. The final class averages use the final labels.
+//  label changes in a local pass (after a global one the labels are checked
+//  once more). The final class averages use the final labels.
 ClassificationResult classify(const std::vector<Volume>& local_subtomograms, double tilt_max_deg,
                               const std::vector<AlignmentResult>& local_initial, const ClassificationSettings& settings,
                               const par::Comm& comm);
