@@ -35,9 +35,9 @@ expect_deck_error() { expect_exit 2 "$@"; }
 expect_exit() {
   local code=$1 name=$2 expected=$3 np=$4; shift 4
   local out rc lines
-  # When a rank exits non-zero, mpirun signals the job's processes and then
-  # sleeps odls_base_sigkill_timeout (1 s) before it ends, even when every
-  # rank has exited already; 0 saves that second on each expected failure.
+  # When a rank exits non-zero, mpirun signals the job's processes with
+  # sleeps of odls_base_sigkill_timeout (1 s) between the signals, even when
+  # every rank has exited already; 0 saves 1-2 s on each expected failure.
   out=$(OMPI_MCA_odls_base_sigkill_timeout=0 run_np "$np" "$@" 2>&1 >/dev/null); rc=$?
   lines=$(grep -c '^phenoscale: error:' <<<"$out")
   if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
