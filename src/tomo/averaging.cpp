@@ -257,10 +257,7 @@ ClassificationResult classify(const std::vector<Volume>& subs, double tilt, cons
     comm.allreduce_sum_inplace(occupied);
     std::uint64_t changed = 0;
     for (std::size_t i = 0; i < subs.size(); ++i) {
-      // A pass, a global one above all, can outlast Slurm's warning before
-      // the time limit: on a stop signal leave it at once (the stop point
-      // below ends the stage; nothing of this pass is kept).
-      if (core::StopSignal::received() != 0) break;
+      if (core::StopSignal::received() != 0) break;  // the stop point below ends the stage (see recovery.cpp)
       AlignmentResult best;
       std::int64_t best_class = result.labels[i];
       for (int c = 0; c < s.classes; ++c) {

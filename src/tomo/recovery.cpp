@@ -50,9 +50,9 @@ std::vector<AlignmentResult> reference_free_alignment(const std::vector<Volume>&
     const auto mask = reference.observed_mask(min_count);
     FourierAverager next(n, voxel_nm);
     for (std::size_t i = 0; i < subs.size(); ++i) {
-      // A pass can outlast Slurm's warning before the time limit: on a stop
-      // signal leave it at once; the stop point below ends the stage.
-      if (core::StopSignal::received() != 0) break;
+      // A pass (and classify's, a global one above all) can outlast Slurm's
+      // warning before the time limit: on a stop signal leave it at once.
+      if (core::StopSignal::received() != 0) break;  // the stop point below ends the stage
       poses[i] = align(ref, mask, subs[i], tilt, s.alignment);
       next.add(subs[i], tilt, poses[i]);
     }
