@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <map>
 
+#include "phenoscale/core/rng.hpp"
 #include "phenoscale/par/environment.hpp"
 #include "test_support.hpp"
 
@@ -39,6 +40,17 @@ std::string shared_temp_dir(const std::string& prefix) {
 std::string source_path(const std::string& relative_to_tests) {
   const char* src = std::getenv("PHENOSCALE_SOURCE_DIR");
   return std::string(src ? src : ".") + "/tests/" + relative_to_tests;
+}
+
+std::vector<float> gaussian_blobs(std::uint64_t n, std::uint64_t d, std::uint64_t clusters, double separation,
+                                  std::uint64_t seed) {
+  std::vector<float> all(n * d);
+  for (std::uint64_t i = 0; i < n; ++i) {
+    core::Rng rng(seed, core::Stream::test, i);
+    for (std::uint64_t j = 0; j < d; ++j)
+      all[i * d + j] = static_cast<float>(rng.normal(j == i % clusters ? separation : 0.0, 1.0));
+  }
+  return all;
 }
 
 double adjusted_rand(const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b) {

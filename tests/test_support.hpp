@@ -23,6 +23,12 @@ std::string shared_temp_dir(const std::string& prefix);
 // this rank (a serial reference; ml::adjusted_rand_index is the collective one).
 double adjusted_rand(const std::vector<std::int64_t>& a, const std::vector<std::int64_t>& b);
 
+// n rows in d dimensions (row-major), row i in blob i % clusters (clusters <=
+// d): centre `separation` on coordinate i % clusters, unit-variance Gaussian
+// noise from Rng(seed, Stream::test, i), so the same rows at any rank count.
+std::vector<float> gaussian_blobs(std::uint64_t n, std::uint64_t d, std::uint64_t clusters, double separation,
+                                  std::uint64_t seed = 5);
+
 // A file under tests/ of the source tree ($PHENOSCALE_SOURCE_DIR, set by ctest).
 std::string source_path(const std::string& relative_to_tests);
 

@@ -23,6 +23,7 @@
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/core/progress.hpp"
 #include "phenoscale/core/rng.hpp"
+#include "phenoscale/core/stop_signal.hpp"
 #include "phenoscale/edge/movie.hpp"
 #include "phenoscale/edge/phenotype.hpp"
 #include "phenoscale/edge/protrusion_model.hpp"
@@ -351,6 +352,14 @@ void simulate_series(const StageContext& ctx, const std::vector<MovieEntry>& cel
                       " aligned samples of ", cells.size(), " cells -> ", path));
 }
 
+// The stop point of the stages that write one file per movie as they go
+// (simulate, window, import-maps): movies.csv, written last, is what the next
+// stage reads, so a stopped stage leaves whole files but no table.
+void stop_point_after_files(const StageContext& ctx, const std::string& files) {
+  par::stop_point(ctx.comm, ctx.stage,
+                  "the " + files + " written so far are whole files; movies.csv, which the next stage reads, is not written");
+}
+
 void simulate_movies(const StageContext& ctx, const std::vector<MovieEntry>& cells, const PlantedProportions& by_condition,
                      par::Range mine) {
   const auto& cfg = ctx.config;
@@ -371,9 +380,14 @@ void simulate_movies(const StageContext& ctx, const std::vector<MovieEntry>& cel
       for (std::size_t s = 0; s < cell.sectors.size(); ++s)
         truth.add(cells[i].cell_id, static_cast<std::int64_t>(s), cell.sector_angle[s], cell.sectors[s]);
       progress.advance();
+      // A stop signal leaves the loop after this movie; the stop point below
+      // ends the stage before truth.h5 and movies.csv, which later stages read
+      // (movies written so far are complete files; a rerun rewrites them).
+      if (core::StopSignal::received() != 0) break;
     }
   });
   progress.finish();
+  stop_point_after_files(ctx, "movies");
   write_truth(ctx, (fs::path(dir) / "truth.h5").string(), truth, names);
   if (ctx.comm.is_root()) write_movie_table((fs::path(dir) / "movies.csv").string(), cells);
   ctx.comm.barrier();
@@ -697,9 +711,11 @@ void edge_window(const StageContext& ctx) {
       frames.push_back(map.frames);
       frame_count += static_cast<std::uint64_t>(movie.frames);
       progress.advance();
+      if (core::StopSignal::received() != 0) break;  // as in edge simulate: the stop point precedes movies.csv
     }
   });
   progress.finish();
+  stop_point_after_files(ctx, "velocity maps");
   const double seconds = MPI_Wtime() - start;
   const auto all_windows = ctx.comm.allgatherv(windows), all_frames = ctx.comm.allgatherv(frames);
   std::vector<MovieEntry> renamed = movies;
@@ -736,8 +752,10 @@ void edge_import_maps(const StageContext& ctx) {
       write_velocity_map((fs::path(out_dir) / map_name(movies[i])).string(), map, movies[i], options, ctx, source);
       windows.push_back(map.windows);
       frames.push_back(map.frames);
+      if (core::StopSignal::received() != 0) break;  // as in edge simulate: the stop point precedes movies.csv
     }
   });
+  stop_point_after_files(ctx, "velocity maps");
   const auto all_windows = ctx.comm.allgatherv(windows), all_frames = ctx.comm.allgatherv(frames);
   std::vector<MovieEntry> renamed = movies;
   for (auto& m : renamed) m.movie = map_name(m);

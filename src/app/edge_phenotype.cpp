@@ -243,9 +243,13 @@ void join_partial(const std::vector<float>& all_rows, std::uint64_t cols, const 
 
 // Mean velocity per phenotype and aligned frame, with percentile bootstrap
 // bands from resampling the phenotype's samples (Rng stream bootstrap keyed
-// by phenotype), computed on rank 0 from the gathered series.
-void write_profiles(const core::Config& cfg, const std::string& path, const std::vector<float>& values,
-                    const std::vector<std::int64_t>& offsets, const std::vector<std::int64_t>& labels) {
+// by phenotype), computed on rank 0 from the gathered series: the columns of
+// PROFILE_HEADER.
+const std::vector<std::string> PROFILE_HEADER{"phenotype", "frame", "mean_velocity_nm_s", "band_low", "band_high",
+                                              "samples"};
+std::vector<std::vector<double>> mean_profiles(const core::Config& cfg, const std::vector<float>& values,
+                                               const std::vector<std::int64_t>& offsets,
+                                               const std::vector<std::int64_t>& labels) {
   const std::int64_t phenotypes = *std::max_element(labels.begin(), labels.end()) + 1;
   const auto before = cfg.integer("events.before");
   const auto replicates = static_cast<std::uint64_t>(cfg.integer("phenotype.profile_replicates"));
@@ -293,8 +297,7 @@ void write_profiles(const core::Config& cfg, const std::string& path, const std:
       col_n.push_back(n[t]);
     }
   }
-  io::write_csv_table(path, {"phenotype", "frame", "mean_velocity_nm_s", "band_low", "band_high", "samples"},
-                      {col_p, col_t, col_mean, col_lo, col_hi, col_n});
+  return {col_p, col_t, col_mean, col_lo, col_hi, col_n};
 }
 
 // Scoring against the planted truth (simulation only): ARIs, and how well the
@@ -464,7 +467,9 @@ void add_edge_phenotype_keys(core::Schema& s) {
                "k-means restarts of the sub-clustering, the lowest inertia kept (10: scikit-learn's n_init until 1.4; "
                "a sub-phenotype of a few percent is missed by some starts, methods.md 3.4)", 1, 1000)
       .integer("phenotype.profile_replicates", 1000, "Bootstrap replicates of the mean-profile bands", 10, 1e7)
-      .boolean("phenotype.tsne", true, "t-SNE (perplexity 30) of the principal components into phenotypes.h5:/tsne");
+      .boolean("phenotype.tsne", true,
+               "t-SNE (perplexity 30) of the principal components into phenotypes.h5:/tsne; skipped with a "
+               "warning above 100,000 samples (ml embed's embed.max_points)");
 }
 
 void edge_phenotype(const StageContext& ctx) {
@@ -499,6 +504,35 @@ void edge_phenotype(const StageContext& ctx) {
     return std::vector<std::int64_t>(v.begin() + static_cast<std::ptrdiff_t>(first),
                                      v.begin() + static_cast<std::ptrdiff_t>(first + s.size()));
   };
+  // Everything is computed before the stop point (make_parent_dir below) and
+  // only written after it, so a stop signal leaves every output or none. The
+  // t-SNE (rank 0; the stage's longest step at scale) leaves its descent at
+  // once on a stop signal.
+  ml::TsneOptions to;
+  to.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
+  const bool with_tsne = cfg.boolean("phenotype.tsne") && scores.global_rows <= to.max_points;
+  if (cfg.boolean("phenotype.tsne") && !with_tsne)
+    core::Log::warn(cat("edge phenotype: no t-SNE of ", scores.global_rows, " samples (more than ", to.max_points,
+                        "); embed phenotypes.h5:/pca_scores with `phenoscale ml embed` and a larger "
+                        "embed.max_points, or set phenotype.tsne = false"));
+  std::vector<float> tsne;
+  if (with_tsne && ctx.comm.is_root()) tsne = ml::tsne(all_rows, scores.global_rows, scores.cols, to).coordinates;
+  // Profiles and the scoring summary on rank 0 from the gathered series.
+  const auto values = ctx.comm.gatherv(s.velocity.values);
+  const auto all_teacher = ctx.comm.gatherv(teacher);  // rank 0 scores, writes and logs
+  const bool has_truth = ctx.comm.allreduce_max<int>(s.truth.empty() ? 0 : 1) == 1;
+  const auto all_truth = has_truth ? ctx.comm.gatherv(s.truth) : std::vector<std::int64_t>{};
+  Scores sc;
+  if (has_truth)
+    par::collectively(ctx.comm, [&] {
+      if (ctx.comm.is_root()) sc = score(all_truth, all_teacher, coarse, deep_id, deep);
+    });
+  std::vector<std::vector<double>> profiles;
+  if (ctx.comm.is_root()) {
+    std::vector<std::int64_t> offsets{0};
+    for (auto l : all_lengths) offsets.push_back(offsets.back() + l);
+    profiles = mean_profiles(cfg, values, offsets, coarse);
+  }
   std::string rows = ctx.comm.is_root() ? "sample_id,cell_id,condition,teacher_cluster,phenotype,deep_phenotype\n" : "";
   for (std::uint64_t i = 0; i < s.size(); ++i)
     rows += cat(s.sample_id[i], ",", s.cell_id[i], ",", s.conditions[static_cast<std::size_t>(s.condition[i])], ",",
@@ -506,12 +540,6 @@ void edge_phenotype(const StageContext& ctx) {
   const std::string csv = output_path(cfg, cfg.string("phenotype.output"));
   make_parent_dir(ctx, csv);
   io::write_text_in_rank_order(csv, rows, ctx.comm);
-  std::vector<float> tsne;
-  if (cfg.boolean("phenotype.tsne")) {
-    ml::TsneOptions to;
-    to.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
-    if (ctx.comm.is_root()) tsne = ml::tsne(all_rows, scores.global_rows, scores.cols, to).coordinates;
-  }
   const std::string h5 = output_path(cfg, cfg.string("phenotype.h5"));
   {
     io::H5File out = io::H5File::create(h5, ctx.comm);
@@ -521,29 +549,17 @@ void edge_phenotype(const StageContext& ctx) {
     io::write_samples(out, "/deep_phenotype", local(deep_id), {});
     io::write_samples(out, "/pca_scores", scores.data, {scores.cols});
     ml::save_pca(out, pca);
-    if (cfg.boolean("phenotype.tsne")) {
+    if (with_tsne) {
       const auto n = ctx.comm.is_root() ? scores.global_rows : 0;
       io::write_samples(out, "/tsne", tsne.data(), n, {2});
     }
     io::write_provenance(out, stage_provenance(ctx, {latent, samples_path, teacher_path}));
     out.commit();
   }
-  // Profiles and the scoring summary on rank 0 from the gathered series.
-  const auto values = ctx.comm.gatherv(s.velocity.values);  // rank 0 writes the profiles
-  const auto all_teacher = ctx.comm.gatherv(teacher);  // rank 0 scores, writes and logs
-  const bool has_truth = ctx.comm.allreduce_max<int>(s.truth.empty() ? 0 : 1) == 1;
-  const auto all_truth = has_truth ? ctx.comm.gatherv(s.truth) : std::vector<std::int64_t>{};
   const std::string base = without_suffix(csv, ".csv");
-  Scores sc;
-  if (has_truth)
-    par::collectively(ctx.comm, [&] {
-      if (ctx.comm.is_root()) sc = score(all_truth, all_teacher, coarse, deep_id, deep);
-    });
   if (ctx.comm.is_root() && has_truth) write_truth_composition(base + "_truth.csv", all_truth, coarse);
   if (ctx.comm.is_root()) {
-    std::vector<std::int64_t> offsets{0};
-    for (auto l : all_lengths) offsets.push_back(offsets.back() + l);
-    write_profiles(cfg, base + "_profiles.csv", values, offsets, coarse);
+    io::write_csv_table(base + "_profiles.csv", PROFILE_HEADER, profiles);
     std::int64_t phenotypes = *std::max_element(coarse.begin(), coarse.end()) + 1;
     std::int64_t deeps = *std::max_element(deep_id.begin(), deep_id.end()) + 1;
     io::write_csv_table(base + "_summary.csv", {"scored_against"}, {{has_truth ? "planted truth (simulation)" : "none"}},

@@ -382,6 +382,7 @@ void edge_cells(const StageContext& ctx) {
   uo.n_components = static_cast<std::uint64_t>(cfg.integer("cells.components"));
   uo.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
   const auto embedding = ml::umap(z, n, d, uo);  // deterministic: the same on every rank
+  par::stop_point(ctx.comm, "edge cells: UMAP");  // a stop signal leaves the UMAP without a layout
   const ml::ShardedMatrix coords = ml::shard_rows(embedding.coordinates, uo.n_components, ctx.comm);
   const auto ks = neighbour_counts(cfg, "cells.neighbours", static_cast<std::int64_t>(n), "cells", ctx.comm);
   ml::CommunityOptions co;

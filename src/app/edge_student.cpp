@@ -260,6 +260,10 @@ void train_one(const StageContext& ctx, const EdgeSamples& s, const std::vector<
   pf.output = in_student_dir(cfg, cat("latent_lambda", tag, ".h5"));
   nn::run_prediction(lcfg, pf, stage_provenance(lctx, {files.model, data}), ctx.comm);
   LambdaResult r = effect_of(cfg, s, pf.output, teacher, contrast, ctx.comm);
+  // effect_of clusters the latent as edge phenotype does: a stop signal during
+  // it ends the stage here, before the λ's row (a rerun resumes from the
+  // finished checkpoint and predicts again).
+  par::stop_point(ctx.comm, cat("edge student: effect of λ = ", lambda));
   r.lambda = lambda;
   r.validation_accuracy = summary.final_validation_accuracy;
   if (ctx.comm.is_root()) write_lambda_row(in_student_dir(cfg, cat("lambda_", tag, ".csv")), r);

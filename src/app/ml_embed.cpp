@@ -62,6 +62,7 @@ Computed compute(const core::Config& cfg, const std::vector<float>& all, std::ui
     o.max_points = max_points;
     c.result = ml::umap(all, n, d, o);
   }
+  if (c.result.coordinates.empty()) return c;  // stopped by a signal: the stop point ends the stage
   c.knn_preservation = ml::knn_preservation(all, d, c.result.coordinates, components, n, 15);
   return c;
 }

@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "phenoscale/core/log.hpp"
+#include "phenoscale/core/stop_signal.hpp"
 
 namespace phenoscale::core {
 
@@ -60,7 +61,11 @@ void Progress::report(bool final_line) {
   const double rate = elapsed > 0 ? done / elapsed : 0.0;
   const double eta = rate > 0 ? (double(total_) - done) / rate : NAN;
   char line[256];
-  if (final_line) {
+  if (final_line && done < double(total_) && StopSignal::received() != 0) {
+    // A loop left early for a stop signal (its stage then exits at the stop point).
+    std::snprintf(line, sizeof line, "%s: stopped by a signal at %.0f/%llu after %s", label_.c_str(), done,
+                  static_cast<unsigned long long>(total_), format_duration(elapsed).c_str());
+  } else if (final_line) {
     std::snprintf(line, sizeof line, "%s: %llu done in %s (%.3g/s)", label_.c_str(),
                   static_cast<unsigned long long>(total_), format_duration(elapsed).c_str(), rate);
   } else {

@@ -8,6 +8,7 @@
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/ml/graph.hpp"
 #include "phenoscale/ml/knn.hpp"
+#include "phenoscale/par/agree.hpp"
 
 namespace phenoscale::ml {
 namespace {
@@ -124,6 +125,7 @@ SweepResult sweep_communities(const ShardedMatrix& x, const std::vector<std::int
     std::vector<double> silhouettes;
     const SweepPoint point = score(x, k, found.labels, found.modularity, quality, reference, comm, silhouettes);
     consider(result, point, std::move(found.labels), std::move(silhouettes));
+    par::stop_point(comm, core::cat("ml sweep: parameter ", k));
   }
   return result;
 }

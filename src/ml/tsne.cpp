@@ -13,6 +13,7 @@
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/core/progress.hpp"
 #include "phenoscale/core/rng.hpp"
+#include "phenoscale/core/stop_signal.hpp"
 #include "phenoscale/ml/embedding.hpp"
 
 namespace phenoscale::ml {
@@ -381,7 +382,9 @@ EmbeddingResult tsne(const std::vector<float>& X, std::uint64_t n, std::uint64_t
       o.learning_rate > 0 ? o.learning_rate : std::max(static_cast<double>(n) / o.early_exaggeration / 4.0, 50.0);
   std::vector<double> attr(2 * n), rep(2 * n), update(2 * n, 0.0), gains(2 * n, 1.0), zi(n);
   core::Progress progress("t-SNE iterations", o.iterations);
-  for (std::uint64_t it = 0; it < o.iterations; ++it) {
+  std::uint64_t it = 0;
+  for (; it < o.iterations; ++it) {
+    if (core::StopSignal::received() != 0) break;  // see EmbeddingResult::iterations
     const bool exploring = it < o.exaggeration_iterations;
     if (it == o.exaggeration_iterations) {
       // scikit-learn restarts its optimiser for the second phase: fresh momentum and gains.
@@ -424,7 +427,8 @@ EmbeddingResult tsne(const std::vector<float>& X, std::uint64_t n, std::uint64_t
     progress.advance();
   }
   progress.finish();
-  res.iterations = o.iterations;
+  res.iterations = it;
+  if (it < o.iterations) return res;  // stopped: no layout (EmbeddingResult::iterations)
   res.kl_divergence = res.kl_history.empty() ? kl_divergence(P, y, o.theta) : res.kl_history.back();
   res.coordinates.assign(y.begin(), y.end());
   return res;

@@ -9,6 +9,7 @@
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/core/progress.hpp"
 #include "phenoscale/core/rng.hpp"
+#include "phenoscale/core/stop_signal.hpp"
 #include "phenoscale/ml/embedding.hpp"
 #include "phenoscale/ml/spectral.hpp"
 
@@ -258,14 +259,16 @@ struct Schedule {
 // as dedicated code (the loops over coordinates unroll); Fixed = 0 takes
 // `runtime_dim`. The arithmetic, and so every coordinate, is the same either way.
 template <std::uint64_t Fixed>
-void optimise_layout(std::vector<double>& y, std::uint64_t runtime_dim, std::uint64_t n, const Schedule& s,
+std::uint64_t optimise_layout(std::vector<double>& y, std::uint64_t runtime_dim, std::uint64_t n, const Schedule& s,
                      std::uint64_t epochs, double a, double b, const UmapOptions& o) {
   const std::uint64_t dim = Fixed > 0 ? Fixed : runtime_dim;
   const std::uint64_t edges = s.head.size();
   const double neg_rate = static_cast<double>(o.negative_samples);
   std::vector<double> next_sample = s.per_sample, next_negative = s.per_negative;
   core::Progress progress("UMAP epochs", epochs);
-  for (std::uint64_t epoch = 0; epoch < epochs; ++epoch) {
+  std::uint64_t epoch = 0;
+  for (; epoch < epochs; ++epoch) {
+    if (core::StopSignal::received() != 0) break;  // see EmbeddingResult::iterations
     const double alpha = o.learning_rate * (1.0 - static_cast<double>(epoch) / static_cast<double>(epochs));
     const double now = static_cast<double>(epoch);
     for (std::uint64_t e = 0; e < edges; ++e) {
@@ -302,6 +305,7 @@ void optimise_layout(std::vector<double>& y, std::uint64_t runtime_dim, std::uin
     progress.advance();
   }
   progress.finish();
+  return epoch;
 }
 
 }  // namespace
@@ -350,10 +354,11 @@ EmbeddingResult umap(const std::vector<float>& X, std::uint64_t n, std::uint64_t
 
   std::vector<double> y = initial_layout(X, n, d, o, g, wmax / static_cast<double>(epochs));
   switch (dim) {
-    case 2: optimise_layout<2>(y, dim, n, sched, epochs, a, b, o); break;
-    case 3: optimise_layout<3>(y, dim, n, sched, epochs, a, b, o); break;
-    default: optimise_layout<0>(y, dim, n, sched, epochs, a, b, o); break;
+    case 2: res.iterations = optimise_layout<2>(y, dim, n, sched, epochs, a, b, o); break;
+    case 3: res.iterations = optimise_layout<3>(y, dim, n, sched, epochs, a, b, o); break;
+    default: res.iterations = optimise_layout<0>(y, dim, n, sched, epochs, a, b, o); break;
   }
+  if (res.iterations < epochs) return res;  // stopped: no layout (EmbeddingResult::iterations)
   res.coordinates.assign(y.begin(), y.end());
   return res;
 }

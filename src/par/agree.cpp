@@ -44,11 +44,11 @@ void check_all(const Comm& comm, bool ok, const std::string& message_if_not_ok) 
   agree(comm, error);
 }
 
-void stop_point(const Comm& comm, const std::string& what) {
+void stop_point(const Comm& comm, const std::string& what, const std::string& left) {
   const int signal_number = comm.allreduce_max(static_cast<int>(core::StopSignal::received()));
   if (signal_number == 0) return;
-  throw Preempted("stop signal " + std::to_string(signal_number) + " during " + what +
-                  "; nothing written under a final name, a rerun of the same command redoes this stage");
+  throw Preempted("stop signal " + std::to_string(signal_number) + " during " + what + "; " + left +
+                  ", a rerun of the same command redoes this stage");
 }
 
 }  // namespace phenoscale::par

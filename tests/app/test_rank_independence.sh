@@ -2,7 +2,8 @@
 # The same deck gives the same dataset at 1, 2 and 3 ranks (bit-identical,
 # checked with h5diff), and the summary agrees to round-off; then the demo
 # chain's known answers: planted centres and diffusion coefficient recovered;
-# ml embed (t-SNE, 3-D UMAP) of the same features is bit-identical too; and
+# ml embed (t-SNE, 3-D UMAP) of the same features is bit-identical too, and a
+# t-SNE stopped by a signal exits 75 with nothing written; and
 # postprocess/data_report.py, the demo's first report, on that run.
 source "$(dirname "$0")/common.bash"
 cd "$WORK"
@@ -77,6 +78,18 @@ for m, dims in (("tsne", 2), ("umap", 3)):
 sys.exit(0 if ok else 1)
 PY
 then pass "ml embed keeps the planted clusters apart"; else fail "ml embed: planted clusters not kept apart"; fi
+# A stop signal while rank 0 embeds (Slurm's warning before the time limit):
+# the t-SNE descent ends at once, the stage exits 75 with no embed.h5, and the
+# same command run again gives the uninterrupted embedding bit for bit.
+interrupt emb.log "ml embed: 2-D tsne of" ml embed --input np1/samples.h5:/features --set run.output_dir=tsne_stop \
+  --set embed.iterations=300
+preempted "ml embed's t-SNE" emb.log "ml embed" tsne_stop embed.h5
+grep -q "t-SNE iterations: stopped by a signal at [0-9]*/300" emb.log && pass "t-SNE: the descent left at the signal" \
+  || fail "t-SNE: no 'stopped by a signal' line: $(grep 't-SNE' emb.log | tail -1)"
+run_np 2 -q ml embed --input np1/samples.h5:/features --set run.output_dir=tsne_stop --set embed.iterations=300 \
+  || fail "ml embed t-SNE rerun"
+h5diff -q tsne1/embed.h5 tsne_stop/embed.h5 /embedding /embedding && pass "t-SNE rerun after the stop: bit-identical" \
+  || fail "t-SNE rerun after the stop differs"
 # Provenance records the rank count and the resolved deck.
 if "$BIN" info np3/samples.h5 | grep -q "mpi_ranks = 3" && "$BIN" info --deck np3/samples.h5 | grep -q "samples = 5000"; then
   pass "provenance shows mpi_ranks and the resolved deck"

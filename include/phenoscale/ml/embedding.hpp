@@ -88,7 +88,11 @@ struct UmapOptions {
 struct EmbeddingResult {
   std::vector<float> coordinates;              // N × 2 (t-SNE) or N × n_components (UMAP), row-major
   std::uint64_t points = 0;
-  std::uint64_t iterations = 0;                // t-SNE iterations or UMAP epochs run
+  // t-SNE iterations or UMAP epochs run. Fewer than asked when a stop signal
+  // arrived (core::StopSignal: Slurm's warning before the time limit): the
+  // descent ends at once, `coordinates` is empty, and the caller's stop point
+  // must end the stage (par::stop_point; the stages call it after embedding).
+  std::uint64_t iterations = 0;
   // t-SNE only: KL(P‖Q) of the final layout (Q normalised with the Barnes–Hut
   // estimate of Z), and every 50 iterations (against the unexaggerated P).
   double kl_divergence = 0.0;

@@ -59,6 +59,9 @@ SweepResult sweep_kmeans(const ShardedMatrix& x, const std::vector<std::int64_t>
 // for each neighbour count in `neighbour_counts`. The kNN search runs once,
 // at the largest count (smaller ones are its prefixes), or not at all when
 // `neighbours_at_max` (a result for at least the largest count) is given.
+// A collective stop point (par::stop_point) follows every count: a stop
+// signal ends the calling stage there (exit 75) instead of after the whole
+// grid, which can outlast Slurm's warning at scale (the edge teacher).
 SweepResult sweep_communities(const ShardedMatrix& x, const std::vector<std::int64_t>& neighbour_counts,
                               const CommunityOptions& communities, const SilhouetteOptions& quality,
                               const std::vector<std::int64_t>& reference, const par::Comm& comm,

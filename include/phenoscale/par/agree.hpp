@@ -26,8 +26,10 @@ void check_all(const Comm& comm, bool ok, const std::string& message_if_not_ok);
 // rank throws Preempted (exit 75) naming `what`. Call it before a stage
 // writes its outputs and between the passes of long collective loops: the
 // outputs are atomic, so nothing is left under a final name and the requeued
-// job reruns (or, where the stage checkpoints, resumes) the stage.
-void stop_point(const Comm& comm, const std::string& what);
+// job reruns (or, where the stage checkpoints, resumes) the stage. `left`
+// says what is on disk for the message, where a stage writes as it goes.
+void stop_point(const Comm& comm, const std::string& what,
+                const std::string& left = "nothing written under a final name");
 
 template <typename F>
 void collectively(const Comm& comm, F&& fn) {
