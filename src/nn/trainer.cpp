@@ -287,7 +287,7 @@ std::pair<double, double> validation_score(const MetricSums& m, const std::strin
 }  // namespace
 
 MetricSums evaluate(Model& model, const SampleStore& data, const std::vector<std::int64_t>& pool,
-                    std::int64_t global_batch, const par::Comm& comm) {
+                    std::int64_t global_batch, const par::Comm& comm, bool* stopped) {
   torch::NoGradGuard no_grad;
   model.eval();
   const auto& arch = find_architecture(model.spec().architecture);
@@ -295,7 +295,12 @@ MetricSums evaluate(Model& model, const SampleStore& data, const std::vector<std
   const torch::Device device = model.parameters().empty() ? torch::Device(torch::kCPU) : model.parameters().front().device();
   DistributedSampler order(pool, data.all_lengths, {global_batch, 0, false, 0});
   MetricSums local;
+  if (stopped) *stopped = false;
   for (const auto& global : order.epoch(0)) {
+    if (stopped && comm.allreduce_max(static_cast<int>(core::StopSignal::received())) != 0) {
+      *stopped = true;  // every rank alike: the allreduce is the agreement
+      return local;
+    }
     const auto mine = DistributedSampler::slice(global, comm.rank(), comm.size());
     const SampleStore samples = fetch(data, mine, comm);
     if (mine.empty()) continue;
@@ -423,11 +428,14 @@ class TrainingRun {
   TrainingResult run() {
     resume_if_possible();
     announce();
-    while (state_.epoch < o_.epochs && !reached_max_steps()) {
+    // True before any epoch only in a run resumed after its early stop (a
+    // stop signal during the test evaluation): it trains no further.
+    bool stopped_early = stop_early();
+    while (!stopped_early && state_.epoch < o_.epochs && !reached_max_steps()) {
       if (!run_epoch()) break;  // max_steps inside the epoch: no record
       end_epoch();
       checkpoint();
-      if (stop_early()) break;
+      stopped_early = stop_early();
     }
     return finish();
   }
@@ -561,8 +569,14 @@ class TrainingRun {
   }
 
   // Validation metrics into `rec`; keeps the parameters of the best epoch.
+  // A stop signal during the pass (long for big 3-D sets, with no training
+  // step to notice it) checkpoints the epoch as trained but not validated —
+  // its batches done, its end not yet recorded — and ends the run; the
+  // rerun validates it (averaging the buffers, already equal, once more).
   void validate(EpochRecord& rec) {
-    const MetricSums v = evaluate(model_, data_, split_.validation, o_.global_batch, comm_);
+    bool stopped = false;
+    const MetricSums v = evaluate(model_, data_, split_.validation, o_.global_batch, comm_, &stopped);
+    if (stopped) preempt("validation of epoch " + std::to_string(state_.epoch + 1));
     rec.validation_loss = v.loss(weight_);
     rec.validation_accuracy = v.accuracy();
     const auto score = validation_score(v, o_.select_by, weight_);
@@ -587,11 +601,12 @@ class TrainingRun {
     if (!o_.checkpoint_path.empty()) save_checkpoint(o_.checkpoint_path, state_, model_, sync_, *optimizer_, print_, comm_);
   }
 
-  [[noreturn]] void preempt() {
+  [[noreturn]] void preempt(const std::string& during = "") {
     checkpoint();
+    const std::string at = during.empty() ? cat("step ", state_.step) : during;
     throw Preempted(o_.checkpoint_path.empty()
-                        ? cat("stop signal at step ", state_.step, "; no train.checkpoint set, progress is lost")
-                        : cat("stop signal at step ", state_.step, "; checkpoint written to ", o_.checkpoint_path,
+                        ? cat("stop signal at ", at, "; no train.checkpoint set, progress is lost")
+                        : cat("stop signal at ", at, "; checkpoint written to ", o_.checkpoint_path,
                               "; run the same command again to resume"));
   }
 
@@ -602,7 +617,15 @@ class TrainingRun {
       sync_.flat_parameters().detach().copy_(state_.best_parameters);
       say(o_, cat("train: kept the model of epoch ", state_.best_epoch, " (best validation ", o_.select_by, ")"));
     }
-    if (!split_.test.empty()) result_.test = evaluate(model_, data_, split_.test, o_.global_batch, comm_);
+    if (!split_.test.empty()) {
+      bool stopped = false;  // the checkpoint of the last epoch stands; the rerun tests again
+      result_.test = evaluate(model_, data_, split_.test, o_.global_batch, comm_, &stopped);
+      if (stopped) throw Preempted(cat("stop signal at the test evaluation after training; ",
+                                       o_.checkpoint_path.empty() ? std::string("no train.checkpoint set, progress is lost")
+                                                                  : cat("checkpoint ", o_.checkpoint_path,
+                                                                        " holds the trained model; run the same command "
+                                                                        "again to finish")));
+    }
     result_.history = state_.history;
     result_.steps = state_.step;
     result_.communication_wait_s = sync_.wait_seconds();

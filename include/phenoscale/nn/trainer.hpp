@@ -84,9 +84,12 @@ struct TrainingResult {
 TrainingResult train(Model& model, const SampleStore& data, const TrainerOptions& options, const par::Comm& comm);
 
 // Collective. Loss and accuracy of `model` on the samples `pool` (global
-// indices), evaluated in batches split over ranks.
+// indices), evaluated in batches split over ranks. With `stopped` given, the
+// ranks agree before every batch whether a stop signal arrived on any of
+// them; if so the pass ends there, *stopped is true on every rank and the
+// sums are partial (the trainer checkpoints and throws Preempted).
 MetricSums evaluate(Model& model, const SampleStore& data, const std::vector<std::int64_t>& pool,
-                    std::int64_t global_batch, const par::Comm& comm);
+                    std::int64_t global_batch, const par::Comm& comm, bool* stopped = nullptr);
 
 // Collective. Rejects data that does not fit the model (sample shape, input
 // kind, labels outside the model's classes) with one clear error, and fills
