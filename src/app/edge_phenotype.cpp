@@ -469,7 +469,8 @@ void add_edge_phenotype_keys(core::Schema& s) {
       .integer("phenotype.profile_replicates", 1000, "Bootstrap replicates of the mean-profile bands", 10, 1e7)
       .boolean("phenotype.tsne", true,
                "t-SNE (perplexity 30) of the principal components into phenotypes.h5:/tsne; skipped with a "
-               "warning above 100,000 samples (ml embed's embed.max_points)");
+               "warning above 100,000 samples (t-SNE's size limit; embed /pca_scores with `phenoscale ml embed` "
+               "and a larger embed.max_points)");
 }
 
 void edge_phenotype(const StageContext& ctx) {
@@ -517,6 +518,7 @@ void edge_phenotype(const StageContext& ctx) {
                         "embed.max_points, or set phenotype.tsne = false"));
   std::vector<float> tsne;
   if (with_tsne && ctx.comm.is_root()) tsne = ml::tsne(all_rows, scores.global_rows, scores.cols, to).coordinates;
+  if (with_tsne) par::stop_point(ctx.comm, "edge phenotype: t-SNE");  // a stopped t-SNE has no layout
   // Profiles and the scoring summary on rank 0 from the gathered series.
   const auto values = ctx.comm.gatherv(s.velocity.values);
   const auto all_teacher = ctx.comm.gatherv(teacher);  // rank 0 scores, writes and logs

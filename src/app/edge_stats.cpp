@@ -303,8 +303,8 @@ using CellKey = std::tuple<std::int64_t, std::int64_t, std::int64_t>;  // (cell_
 // group, treatment against control per paired experiment, by the same
 // bootstrap of cells as edge stats (one observation per cell, so the pooled
 // proportion is the fraction of cells). Rank 0 holds the (few) cells.
-void cell_group_contrasts(const StageContext& ctx, const EdgeSamples& s, const std::vector<CellKey>& ids,
-                          const std::vector<std::int64_t>& groups, const std::string& path) {
+ContrastTable cell_group_contrasts(const StageContext& ctx, const EdgeSamples& s, const std::vector<CellKey>& ids,
+                                   const std::vector<std::int64_t>& groups, const std::string& path) {
   const auto& cfg = ctx.config;
   std::int64_t control = 0;
   par::collectively(ctx.comm, [&] { control = control_index(cfg, s); });
@@ -317,15 +317,13 @@ void cell_group_contrasts(const StageContext& ctx, const EdgeSamples& s, const s
       conditions.push_back(condition);
       experiments.push_back(experiment);
     }
-  const ContrastTable t =
+  ContrastTable t =
       bootstrap_contrasts(cfg, {labels, cells, conditions, experiments}, s.conditions, control, "edge cells", ctx.comm);
-  if (t.experiment.empty()) {
+  if (t.experiment.empty())
     core::Log::info(cat("edge cells: no cell-group contrast (needs a control '",
                         s.conditions[static_cast<std::size_t>(control)], "' and another condition with at least "
-                        "stats.min_cells cells in one experiment); ", path, " not written"));
-    return;
-  }
-  write_contrasts(path, "cell_group", t, "edge cells", cfg, ctx.comm);
+                        "stats.min_cells cells in one experiment); ", path, " will not be written"));
+  return t;
 }
 
 }  // namespace
@@ -394,7 +392,9 @@ void edge_cells(const StageContext& ctx) {
   const auto sweep = ml::sweep_communities(coords, ks, co, quality, {}, ctx.comm);
   const auto groups = ml::gather_values(sweep.best_labels(), ctx.comm);
   const std::string path = output_path(cfg, cfg.string("cells.output"));
-  make_parent_dir(ctx, path);
+  const std::string contrasts_path = without_suffix(path, ".csv") + "_contrasts.csv";
+  const ContrastTable contrasts = cell_group_contrasts(ctx, s, ids, groups, contrasts_path);
+  make_parent_dir(ctx, path);  // the stop point: everything above computed, everything below written
   if (ctx.comm.is_root()) {
     std::vector<std::string> cond_names;
     std::vector<std::vector<double>> cols(4 + uo.n_components + d);
@@ -433,7 +433,7 @@ void edge_cells(const StageContext& ctx) {
   core::Log::info(cat("edge cells: ", n, " cells (", dropped, " with fewer than ", cfg.integer("cells.min_samples"),
                       " samples left out), UMAP ", uo.n_components, "-D, K = ", best.parameter, ": ", best.clusters,
                       " cell groups, silhouette ", best.silhouette, " -> ", path));
-  cell_group_contrasts(ctx, s, ids, groups, without_suffix(path, ".csv") + "_contrasts.csv");
+  if (!contrasts.experiment.empty()) write_contrasts(contrasts_path, "cell_group", contrasts, "edge cells", cfg, ctx.comm);
 }
 
 }  // namespace phenoscale::app

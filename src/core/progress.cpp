@@ -61,8 +61,10 @@ void Progress::report(bool final_line) {
   const double rate = elapsed > 0 ? done / elapsed : 0.0;
   const double eta = rate > 0 ? (double(total_) - done) / rate : NAN;
   char line[256];
-  if (final_line && done < double(total_) && StopSignal::received() != 0) {
-    // A loop left early for a stop signal (its stage then exits at the stop point).
+  if (final_line && ranks_ == 1 && done < double(total_) && StopSignal::received() != 0) {
+    // A loop left early for a stop signal (its stage then exits at the stop
+    // point). Single-rank loops only: rank 0's share times the rank count is
+    // an estimate, which may fall short of the total in a finished loop.
     std::snprintf(line, sizeof line, "%s: stopped by a signal at %.0f/%llu after %s", label_.c_str(), done,
                   static_cast<unsigned long long>(total_), format_duration(elapsed).c_str());
   } else if (final_line) {

@@ -125,7 +125,10 @@ SweepResult sweep_communities(const ShardedMatrix& x, const std::vector<std::int
     std::vector<double> silhouettes;
     const SweepPoint point = score(x, k, found.labels, found.modularity, quality, reference, comm, silhouettes);
     consider(result, point, std::move(found.labels), std::move(silhouettes));
-    par::stop_point(comm, core::cat("ml sweep: parameter ", k));
+    // Called from several stages, some of which have written files before
+    // (edge student's earlier λ): the message claims only what holds for all.
+    par::stop_point(comm, core::cat("the community sweep (neighbour count ", k, ")"),
+                    "no output file left half-written");
   }
   return result;
 }

@@ -52,6 +52,11 @@ struct TrainingState {
   std::pair<double, double> best_score{-std::numeric_limits<double>::infinity(), -std::numeric_limits<double>::infinity()};
   std::int64_t best_epoch = -1;
   std::int64_t epochs_without_improvement = 0;
+  // The epoch's batches are done and its buffers averaged, its validation
+  // and record not yet: a stop signal during the validation pass checkpoints
+  // this, and the rerun ends the epoch without averaging the buffers again
+  // (a mean of equal float32 values is not always the value at 3 ranks).
+  bool end_pending = false;
   torch::Tensor best_parameters;
   std::vector<EpochRecord> history;
 };
@@ -116,7 +121,9 @@ void save_checkpoint(const std::string& path, const TrainingState& s, Model& mod
     torch::serialize::OutputArchive opt;
     optimizer.save(opt);
     archive.write("optimizer", opt);
-    archive.write("counters", torch::tensor({s.epoch, s.next_batch, s.step, s.best_epoch, s.epochs_without_improvement}, torch::kInt64));
+    archive.write("counters", torch::tensor({s.epoch, s.next_batch, s.step, s.best_epoch, s.epochs_without_improvement,
+                                             std::int64_t{s.end_pending}},
+                                            torch::kInt64));
     // The epoch's metric sums (packed), then the best validation score.
     const auto packed = s.epoch_sums.pack();
     auto sums = torch::zeros({static_cast<std::int64_t>(MetricSums::kPacked) + 2}, torch::kFloat64);
@@ -168,6 +175,7 @@ bool load_checkpoint(const std::string& path, TrainingState& s, Model& model, Gr
     s.step = c[2];
     s.best_epoch = c[3];
     s.epochs_without_improvement = c[4];
+    s.end_pending = counters.size(0) > 5 && c[5] != 0;  // checkpoints before 2026-12-05 have 5 counters
     const torch::Tensor t = read("sums").contiguous();
     const double* sums = t.data_ptr<double>();
     s.epoch_sums = MetricSums::unpack(sums);
@@ -431,6 +439,11 @@ class TrainingRun {
     // True before any epoch only in a run resumed after its early stop (a
     // stop signal during the test evaluation): it trains no further.
     bool stopped_early = stop_early();
+    if (!stopped_early && state_.end_pending) {  // resumed from a stop in a validation pass
+      end_epoch();
+      checkpoint();
+      stopped_early = stop_early();
+    }
     while (!stopped_early && state_.epoch < o_.epochs && !reached_max_steps()) {
       if (!run_epoch()) break;  // max_steps inside the epoch: no record
       end_epoch();
@@ -536,7 +549,8 @@ class TrainingRun {
   // 4. Epoch end: one model on every rank, validation, selection, log; the
   // state moves on to the start of the next epoch.
   void end_epoch() {
-    sync_.average_buffers();
+    if (!state_.end_pending) sync_.average_buffers();
+    state_.end_pending = true;
     EpochRecord rec = training_record();
     if (!split_.validation.empty()) validate(rec);
     state_.history.push_back(rec);
@@ -548,6 +562,7 @@ class TrainingRun {
     if (comm_.is_root() && !o_.metrics_csv.empty()) write_metrics(o_.metrics_csv, state_.history);
     state_.epoch_sums = MetricSums{};
     state_.next_batch = 0;
+    state_.end_pending = false;
     ++state_.epoch;
   }
 
@@ -570,9 +585,8 @@ class TrainingRun {
 
   // Validation metrics into `rec`; keeps the parameters of the best epoch.
   // A stop signal during the pass (long for big 3-D sets, with no training
-  // step to notice it) checkpoints the epoch as trained but not validated —
-  // its batches done, its end not yet recorded — and ends the run; the
-  // rerun validates it (averaging the buffers, already equal, once more).
+  // step to notice it) checkpoints the epoch as trained but not validated
+  // (TrainingState::end_pending) and ends the run; the rerun validates it.
   void validate(EpochRecord& rec) {
     bool stopped = false;
     const MetricSums v = evaluate(model_, data_, split_.validation, o_.global_batch, comm_, &stopped);

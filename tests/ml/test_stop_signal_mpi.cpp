@@ -54,7 +54,7 @@ TEST(StopSignal, ASignalOnRankZeroStopsTheSweepOnEveryRank) {
   ASSERT_EQ(core::StopSignal::received() != 0, world().rank() == 0);
   // The stop point after the first count agrees over the ranks: all throw.
   const std::string message = phenoscale::testing::message_of<Preempted>([] { sweep(world()); });
-  EXPECT_NE(message.find("during ml sweep: parameter 5;"), std::string::npos) << message;
+  EXPECT_NE(message.find("during the community sweep (neighbour count 5);"), std::string::npos) << message;
 }
 
 TEST(StopSignal, EmbeddingsLeaveTheirDescentWithNoLayout) {

@@ -4,8 +4,9 @@
 // Elsewhere (Slurm logs, pipes): a plain line at most every `interval_s`
 // seconds, so logs stay readable. Only rank 0 prints; each rank calls
 // `advance` for its own work and the rate is extrapolated by the rank count.
-// A loop left early for a stop signal (core::StopSignal) ends with "stopped by
-// a signal at done/total" instead of "total done".
+// A single-rank loop (t-SNE, UMAP) left early for a stop signal
+// (core::StopSignal) ends with "stopped by a signal at done/total" instead
+// of "total done".
 #pragma once
 
 #include <chrono>

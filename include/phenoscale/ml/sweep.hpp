@@ -61,7 +61,8 @@ SweepResult sweep_kmeans(const ShardedMatrix& x, const std::vector<std::int64_t>
 // `neighbours_at_max` (a result for at least the largest count) is given.
 // A collective stop point (par::stop_point) follows every count: a stop
 // signal ends the calling stage there (exit 75) instead of after the whole
-// grid, which can outlast Slurm's warning at scale (the edge teacher).
+// grid, which can outlast Slurm's warning at scale (the edge teacher). Call
+// it on a communicator every rank of the job reaches it with.
 SweepResult sweep_communities(const ShardedMatrix& x, const std::vector<std::int64_t>& neighbour_counts,
                               const CommunityOptions& communities, const SilhouetteOptions& quality,
                               const std::vector<std::int64_t>& reference, const par::Comm& comm,
