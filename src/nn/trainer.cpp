@@ -108,16 +108,48 @@ std::vector<EpochRecord> history_from(const torch::Tensor& t) {
   return out;
 }
 
+// This rank's float32 buffers (BatchNorm running statistics), flattened in
+// named_buffers order. Each rank updates its own from its share of every
+// batch, so they differ between the ranks until end_epoch averages them: a
+// checkpoint within an epoch keeps every rank's (checkpoint "rank_buffers").
+std::vector<float> local_float_buffers(Model& model) {
+  std::vector<float> out;
+  for (const auto& b : model.named_buffers()) {
+    if (b.value().scalar_type() != torch::kFloat32) continue;
+    const torch::Tensor t = b.value().detach().to(torch::kCPU).contiguous();
+    out.insert(out.end(), t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
+  }
+  return out;
+}
+
+void set_float_buffers(Model& model, const torch::Tensor& flat) {
+  torch::NoGradGuard no_grad;
+  std::int64_t at = 0;
+  for (auto& b : model.named_buffers()) {
+    if (b.value().scalar_type() != torch::kFloat32) continue;
+    const std::int64_t n = b.value().numel();
+    b.value().copy_(flat.narrow(0, at, n).view(b.value().sizes()));
+    at += n;
+  }
+}
+
 // Rank 0 writes the checkpoint under a temporary name and renames it; every
 // rank learns whether that worked.
 void save_checkpoint(const std::string& path, const TrainingState& s, Model& model, GradientSynchroniser& sync,
                      torch::optim::Optimizer& optimizer, const std::string& print, const par::Comm& comm) {
+  const std::vector<float> local_buffers = local_float_buffers(model);
+  const std::vector<float> rank_buffers = comm.gatherv(local_buffers);  // rank-major, on rank 0
   par::collectively(comm, [&] {
     if (!comm.is_root()) return;
     torch::serialize::OutputArchive archive;
     archive.write("fingerprint", c10::IValue(print));
     archive.write("flat_parameters", sync.flat_parameters().detach().to(torch::kCPU));
     for (const auto& b : model.named_buffers()) archive.write("buffer." + b.key(), b.value().detach().to(torch::kCPU), true);
+    if (!local_buffers.empty()) {
+      const auto per_rank = static_cast<std::int64_t>(local_buffers.size());
+      archive.write("rank_buffers",
+                    torch::tensor(rank_buffers, torch::kFloat32).view({comm.size(), per_rank}), true);
+    }
     torch::serialize::OutputArchive opt;
     optimizer.save(opt);
     archive.write("optimizer", opt);
@@ -165,6 +197,13 @@ bool load_checkpoint(const std::string& path, TrainingState& s, Model& model, Gr
     };
     sync.flat_parameters().detach().copy_(read("flat_parameters"));
     for (auto& b : model.named_buffers()) b.value().copy_(read("buffer." + b.key(), true));
+    // Each rank's own float buffers where the checkpoint has them for this
+    // rank count (since 2026-12-05); otherwise rank 0's on every rank.
+    torch::Tensor rank_buffers;
+    const auto mine = static_cast<std::int64_t>(local_float_buffers(model).size());
+    if (mine > 0 && archive.try_read("rank_buffers", rank_buffers, true) && rank_buffers.dim() == 2 &&
+        rank_buffers.size(0) == comm.size() && rank_buffers.size(1) == mine)
+      set_float_buffers(model, rank_buffers[comm.rank()]);
     torch::serialize::InputArchive opt;
     archive.read("optimizer", opt);
     optimizer.load(opt);

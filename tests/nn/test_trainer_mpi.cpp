@@ -84,12 +84,18 @@ TrainerOptions twenty_steps(std::size_t bucket_bytes) {
 // Trains `spec` on `data_of(comm)` and returns the flat parameters.
 template <typename DataOf>
 torch::Tensor train_flat(const ModelSpec& spec, DataOf data_of, const TrainerOptions& o, const par::Comm& comm,
-                         TrainingResult* result = nullptr) {
+                         TrainingResult* result = nullptr, torch::Tensor* buffers = nullptr) {
   torch::manual_seed(3);
   auto model = make_model(spec);
   const SampleStore data = data_of(comm);
   const TrainingResult r = train(*model, data, o, comm);
   if (result) *result = r;
+  if (buffers) {  // the float buffers (BatchNorm running statistics), this rank's
+    std::vector<torch::Tensor> b;
+    for (auto& t : model->buffers())
+      if (t.scalar_type() == torch::kFloat32) b.push_back(t.detach().reshape({-1}));
+    *buffers = torch::cat(b);
+  }
   std::vector<torch::Tensor> flat;
   for (auto& p : model->parameters()) flat.push_back(p.detach().reshape({-1}));
   return torch::cat(flat);
@@ -316,6 +322,34 @@ TEST(UpdateOptions, ResumeInTheMiddleOfWarmupIsBitIdentical) {
   EXPECT_TRUE(r.resumed);
   EXPECT_EQ(r.steps, 20);
   EXPECT_FALSE(torch::equal(stopped, uninterrupted));
+  EXPECT_TRUE(torch::equal(resumed, uninterrupted));
+  world().barrier();
+  if (world().is_root()) std::filesystem::remove_all(dir);
+}
+
+// guided-bilstm-ae's classifier head has BatchNorm, whose running statistics
+// each rank updates from its share of every batch: they differ between the
+// ranks until the epoch's end averages them. A checkpoint within an epoch
+// keeps every rank's, so a run resumed from it ends with the uninterrupted
+// run's buffers, not only its parameters (rank 0's alone did not, at 2 and 3
+// ranks).
+TEST(UpdateOptions, ResumeWithinAnEpochKeepsEveryRanksBatchNormStatistics) {
+  const Synthetic series{true, 0, 3};
+  const auto spec = make_spec("guided-bilstm-ae", {{"channels", 2}, {"classes", 3}});
+  const auto data_of = [&](const par::Comm& c) { return series.shard(60, c); };
+  auto o = twenty_steps(2048);  // 60 series: 4 batches per epoch (the last of 12), 20 steps
+  o.max_steps = 12;
+  torch::Tensor uninterrupted, resumed;
+  train_flat(spec, data_of, o, world(), nullptr, &uninterrupted);
+  const std::string dir = testing::shared_temp_dir("nn-resume-buffers");
+  o.checkpoint_path = dir + "/checkpoint.pt";
+  o.max_steps = 6;  // stops in epoch 2 after its 2nd batch
+  train_flat(spec, data_of, o, world());
+  o.max_steps = 12;
+  TrainingResult r;
+  train_flat(spec, data_of, o, world(), &r, &resumed);
+  EXPECT_TRUE(r.resumed);
+  EXPECT_GT(uninterrupted.numel(), 0);
   EXPECT_TRUE(torch::equal(resumed, uninterrupted));
   world().barrier();
   if (world().is_root()) std::filesystem::remove_all(dir);
