@@ -35,6 +35,10 @@ void agree(const Comm& comm, std::exception_ptr local_error) {
   comm.broadcast(failure.message, first_failed);
   std::int32_t code = failure.code;
   comm.broadcast(code, first_failed);
+  // A stop signal stays a preemption (exit 75, a "preempted" line) when a
+  // stage stops inside an agreement, e.g. a trainer on MPI_COMM_SELF inside
+  // `collectively` (spt classify's cross-validation folds).
+  if (code == exit_code::preempted) throw Preempted(failure.message);
   throw CollectiveError(failure.message, first_failed, code);
 }
 

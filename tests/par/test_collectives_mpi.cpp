@@ -156,6 +156,18 @@ TEST(Agree, FailureOnOneRankIsReportedOnAllRanks) {
   }
 }
 
+TEST(Agree, APreemptionInsideAnAgreementStaysAPreemption) {
+  // A stage stopped by a signal inside `collectively` (a trainer on one rank's
+  // own communicator) must still leave as Preempted: exit 75 and a
+  // "preempted" line, not an error line.
+  const std::string message = phenoscale::testing::message_of<Preempted>([] {
+    par::collectively(world(), [] {
+      if (world().rank() == 0) throw Preempted("stop signal at step 3; checkpoint written to c.pt");
+    });
+  });
+  EXPECT_EQ(message, "stop signal at step 3; checkpoint written to c.pt");
+}
+
 TEST(Agree, LowestFailingRankWinsAndConfigErrorsKeepTheirCode) {
   try {
     par::collectively(world(), [&] { throw ConfigError("rank " + std::to_string(world().rank())); });
