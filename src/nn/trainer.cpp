@@ -122,6 +122,13 @@ std::vector<float> local_float_buffers(Model& model) {
   return out;
 }
 
+std::int64_t float_buffer_values(Model& model) {
+  std::int64_t n = 0;
+  for (const auto& b : model.buffers())
+    if (b.scalar_type() == torch::kFloat32) n += b.numel();
+  return n;
+}
+
 void set_float_buffers(Model& model, const torch::Tensor& flat) {
   torch::NoGradGuard no_grad;
   std::int64_t at = 0;
@@ -200,7 +207,7 @@ bool load_checkpoint(const std::string& path, TrainingState& s, Model& model, Gr
     // Each rank's own float buffers where the checkpoint has them for this
     // rank count (since 2026-12-05); otherwise rank 0's on every rank.
     torch::Tensor rank_buffers;
-    const auto mine = static_cast<std::int64_t>(local_float_buffers(model).size());
+    const std::int64_t mine = float_buffer_values(model);
     if (mine > 0 && archive.try_read("rank_buffers", rank_buffers, true) && rank_buffers.dim() == 2 &&
         rank_buffers.size(0) == comm.size() && rank_buffers.size(1) == mine)
       set_float_buffers(model, rank_buffers[comm.rank()]);
@@ -656,11 +663,13 @@ class TrainingRun {
 
   [[noreturn]] void preempt(const std::string& during = "") {
     checkpoint();
-    const std::string at = during.empty() ? cat("step ", state_.step) : during;
-    throw Preempted(o_.checkpoint_path.empty()
-                        ? cat("stop signal at ", at, "; no train.checkpoint set, progress is lost")
-                        : cat("stop signal at ", at, "; checkpoint written to ", o_.checkpoint_path,
-                              "; run the same command again to resume"));
+    throw Preempted(stop_message(during.empty() ? cat("step ", state_.step) : during));
+  }
+
+  std::string stop_message(const std::string& at) const {
+    return o_.checkpoint_path.empty() ? cat("stop signal at ", at, "; no train.checkpoint set, progress is lost")
+                                      : cat("stop signal at ", at, "; checkpoint written to ", o_.checkpoint_path,
+                                            "; run the same command again to resume");
   }
 
   // The best model on validation (or the last), the test metrics.
@@ -671,13 +680,11 @@ class TrainingRun {
       say(o_, cat("train: kept the model of epoch ", state_.best_epoch, " (best validation ", o_.select_by, ")"));
     }
     if (!split_.test.empty()) {
-      bool stopped = false;  // the checkpoint of the last epoch stands; the rerun tests again
+      // No new checkpoint (the model now holds the best epoch's parameters):
+      // the last epoch's stands, and the rerun evaluates again from it.
+      bool stopped = false;
       result_.test = evaluate(model_, data_, split_.test, o_.global_batch, comm_, &stopped);
-      if (stopped) throw Preempted(cat("stop signal at the test evaluation after training; ",
-                                       o_.checkpoint_path.empty() ? std::string("no train.checkpoint set, progress is lost")
-                                                                  : cat("checkpoint ", o_.checkpoint_path,
-                                                                        " holds the trained model; run the same command "
-                                                                        "again to finish")));
+      if (stopped) throw Preempted(stop_message("the test evaluation after training"));
     }
     result_.history = state_.history;
     result_.steps = state_.step;
