@@ -27,4 +27,6 @@ StopSignal::~StopSignal() {
 
 int StopSignal::received() { return g_received; }
 
+void StopSignal::clear() { g_received = 0; }
+
 }  // namespace phenoscale::core

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `nn train` / `nn predict` end to end on 2 ranks:
-#  1. SIGTERM mid-training, and during a validation pass → checkpoint, exit
-#     75, "preempted" line; the same command resumes and ends with parameters
-#     bit-identical to an uninterrupted run (h5diff).
+#  1. SIGTERM mid-training → checkpoint, exit 75, "preempted" line; the
+#     same command resumes and ends with parameters bit-identical to an
+#     uninterrupted run (h5diff).
 #  2. predict: high accuracy on planted clusters; a 2-member ensemble of
 #     identical models equals the single model; predictions at 1 and 3 ranks
 #     agree.
@@ -64,22 +64,10 @@ resumed_like() {
 interrupt_training B "${TRAIN[@]}"
 resumed_like A B "${TRAIN[@]}"
 
-# The same while the ranks validate: with 85 % of the samples held out for
-# validation (and the deck's 10 % for the test) an epoch is mostly its
-# validation pass, which the ranks leave together at the signal; the epoch is
-# checkpointed as trained but not validated and the rerun validates it. Up to
-# three tries for the signal to land in a validation pass rather than in a
-# training step.
-VALIDATING=("${TRAIN[@]}" --set train.validation_fraction=0.85)
-run_np 2 -q "${VALIDATING[@]}" --set run.output_dir=VA || fail "uninterrupted validation-heavy training"
-for try in 1 2 3; do
-  rm -rf VB
-  interrupt_training VB "${VALIDATING[@]}"
-  grep -q "preempted: stop signal at validation of epoch" VB.log && break
-done
-grep -q "preempted: stop signal at validation of epoch" VB.log && pass "the signal landed in a validation pass (try $try)" \
-  || fail "no stop during validation in 3 tries: $(grep preempted VB.log)"
-resumed_like VA VB "${VALIDATING[@]}"
+# A signal in the validation pass or the test evaluation: the trainer's own
+# test (tests/nn/test_trainer_mpi.cpp, StopSignal.*) raises it there at a
+# known batch; a SIGTERM timed from outside landed there too rarely to test
+# (an epoch of this MLP is milliseconds, mostly its checkpoint).
 
 # Predict: single model, ensemble, rank counts.
 run_np 2 -q nn predict -c "$DECK" --input samples.h5 --set run.output_dir=P \

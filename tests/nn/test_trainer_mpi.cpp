@@ -12,12 +12,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <csignal>
 #include <filesystem>
 #include <numeric>
 #include <set>
 
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/rng.hpp"
+#include "phenoscale/core/stop_signal.hpp"
 #include "phenoscale/nn/inference.hpp"
 #include "phenoscale/nn/loss.hpp"
 #include "phenoscale/nn/optimizer.hpp"
@@ -353,6 +355,119 @@ TEST(UpdateOptions, ResumeWithinAnEpochKeepsEveryRanksBatchNormStatistics) {
   EXPECT_TRUE(torch::equal(resumed, uninterrupted));
   world().barrier();
   if (world().is_root()) std::filesystem::remove_all(dir);
+}
+
+// A stop signal that lands in the validation pass or in the test evaluation
+// after training, at a known batch rather than by timing: this wrapper of a
+// registered model raises SIGUSR1 on rank 0 in its `at_evaluation`-th
+// forward pass in evaluation mode after its `after_training_steps`-th in
+// training mode (0: never). Every run of a test uses the wrapper, so the
+// checkpoints hold the same parameter names.
+class SignalInEvaluation : public Model {
+ public:
+  explicit SignalInEvaluation(const ModelSpec& spec)
+      : Model(spec), inner_(register_module("inner", make_model(spec))) {}
+  std::int64_t after_training_steps = 0, at_evaluation = 0;
+
+  ModelOutput forward(const Batch& batch) override {
+    if (is_training()) {
+      ++training_steps_;
+      evaluations_ = 0;
+    } else if (++evaluations_ == at_evaluation && training_steps_ == after_training_steps && world().rank() == 0) {
+      std::raise(SIGUSR1);
+    }
+    return inner_->forward(batch);
+  }
+
+ private:
+  std::shared_ptr<Model> inner_;
+  std::int64_t training_steps_ = 0, evaluations_ = 0;
+};
+
+// 100 series of guided-bilstm-ae (BatchNorm in its head): 30 train (2 steps
+// of global batch 16 per epoch), 50 validation (4 batches), 20 test (2), 3
+// epochs. Rank 0 holds part of every batch at 1-3 ranks.
+struct EvaluationStop {
+  Synthetic series{true, 0, 3};
+  ModelSpec spec = make_spec("guided-bilstm-ae", {{"channels", 2}, {"classes", 3}});
+  TrainerOptions options() const {
+    auto o = twenty_steps(2048);
+    o.max_steps = 0;
+    o.epochs = 3;
+    o.validation_fraction = 0.5;
+    o.test_fraction = 0.2;
+    return o;
+  }
+  struct Run {
+    TrainingResult result;
+    torch::Tensor parameters, buffers;
+  };
+  // Trains a fresh seeded model; the wrapper raises at (steps, evaluation).
+  Run train_once(const TrainerOptions& o, std::int64_t steps = 0, std::int64_t evaluation = 0) const {
+    torch::manual_seed(3);
+    SignalInEvaluation model(spec);
+    model.after_training_steps = steps;
+    model.at_evaluation = evaluation;
+    Run run;
+    run.result = train(model, series.shard(100, world()), o, world());
+    std::vector<torch::Tensor> p, b;
+    for (auto& t : model.parameters()) p.push_back(t.detach().reshape({-1}));
+    for (auto& t : model.buffers())
+      if (t.scalar_type() == torch::kFloat32) b.push_back(t.detach().reshape({-1}));
+    run.parameters = torch::cat(p);
+    run.buffers = torch::cat(b);
+    return run;
+  }
+  // Interrupted at (steps, evaluation): every rank throws Preempted naming
+  // `where`; the same run resumed in this process ends like `reference`.
+  void expect_resumes_like(const Run& reference, std::int64_t steps, std::int64_t evaluation,
+                           const std::string& where, const std::string& name) const {
+    const std::string dir = phenoscale::testing::shared_temp_dir(name);
+    auto o = options();
+    o.checkpoint_path = dir + "/checkpoint.pt";
+    core::StopSignal handler;  // SIGUSR1 stays a flag between the two runs
+    const std::string message =
+        phenoscale::testing::message_of<Preempted>([&] { train_once(o, steps, evaluation); });
+    EXPECT_NE(message.find("stop signal at " + where + "; checkpoint written to"), std::string::npos) << message;
+    core::StopSignal::clear();
+    const Run resumed = train_once(o);
+    EXPECT_TRUE(resumed.result.resumed);
+    EXPECT_EQ(resumed.result.steps, reference.result.steps);
+    EXPECT_TRUE(torch::equal(resumed.parameters, reference.parameters));
+    EXPECT_TRUE(torch::equal(resumed.buffers, reference.buffers));
+    ASSERT_EQ(resumed.result.history.size(), reference.result.history.size());
+    for (std::size_t e = 0; e < reference.result.history.size(); ++e) {
+      const auto &a = resumed.result.history[e], &r = reference.result.history[e];
+      EXPECT_EQ(a.step, r.step);
+      EXPECT_EQ(a.train_loss, r.train_loss) << "epoch " << e + 1;
+      EXPECT_EQ(a.validation_loss, r.validation_loss) << "epoch " << e + 1;
+      EXPECT_EQ(a.validation_accuracy, r.validation_accuracy) << "epoch " << e + 1;
+    }
+    EXPECT_EQ(resumed.result.best_epoch, reference.result.best_epoch);
+    EXPECT_EQ(resumed.result.test.pack(), reference.result.test.pack());
+    world().barrier();
+    if (world().is_root()) std::filesystem::remove_all(dir);
+  }
+};
+
+// Epoch 2 is checkpointed as trained but not validated; the rerun validates
+// it without averaging the BatchNorm statistics a second time.
+TEST(StopSignal, InTheValidationPassResumesToTheUninterruptedModel) {
+  const EvaluationStop problem;
+  const auto reference = problem.train_once(problem.options());
+  ASSERT_EQ(reference.result.history.size(), 3u);
+  EXPECT_GT(reference.buffers.numel(), 0);
+  // Raised in validation batch 2 of epoch 2 (after its 4th step), seen before batch 3.
+  problem.expect_resumes_like(reference, 4, 2, "validation of epoch 2", "nn-stop-validation");
+}
+
+// The last epoch's checkpoint stays; the rerun trains no further and only
+// evaluates the test split.
+TEST(StopSignal, InTheTestEvaluationResumesWithoutTrainingFurther) {
+  const EvaluationStop problem;
+  const auto reference = problem.train_once(problem.options());
+  // After the 6th step: 4 validation batches of epoch 3, then the test's first.
+  problem.expect_resumes_like(reference, 6, 5, "the test evaluation after training", "nn-stop-test");
 }
 
 TEST(SampleExchange, FetchReturnsTheRequestedSamplesInOrder) {

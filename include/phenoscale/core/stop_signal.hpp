@@ -22,6 +22,9 @@ class StopSignal {
 
   // The signal number received so far (0: none).
   static int received();
+  // Forgets a received signal: for a process that handled the stop and goes
+  // on (a test that preempts a run and then resumes it in the same process).
+  static void clear();
 
  private:
   struct sigaction previous_term_ {};
