@@ -530,7 +530,7 @@ class TrainingRun {
     const auto batches = sampler_.epoch(state_.epoch);
     const auto count = static_cast<std::int64_t>(batches.size());
     tally_.begin(sync_.wait_seconds());
-    if (!o_.quiet) {
+    if (!o_.quiet && state_.next_batch < count) {  // not for an epoch resumed at its last step
       tally_.progress.emplace(cat("train epoch ", state_.epoch + 1, "/", o_.epochs), split_.train.size(), 1,
                               o_.progress_interval_s);
     }
@@ -667,9 +667,10 @@ class TrainingRun {
   }
 
   std::string stop_message(const std::string& at) const {
-    return o_.checkpoint_path.empty() ? cat("stop signal at ", at, "; no train.checkpoint set, progress is lost")
-                                      : cat("stop signal at ", at, "; checkpoint written to ", o_.checkpoint_path,
-                                            "; run the same command again to resume");
+    if (o_.checkpoint_path.empty()) return cat("stop signal at ", at, "; no train.checkpoint set, progress is lost");
+    return cat("stop signal at ", at, "; checkpoint written to ", o_.checkpoint_path,
+               o_.resume ? "; run the same command again to resume"
+                         : "; train.resume = false: run again with train.resume = true to resume from it");
   }
 
   // The best model on validation (or the last), the test metrics.

@@ -470,6 +470,25 @@ TEST(StopSignal, InTheTestEvaluationResumesWithoutTrainingFurther) {
   problem.expect_resumes_like(reference, 6, 5, "the test evaluation after training", "nn-stop-test");
 }
 
+// With train.resume = false the same command would start over: the
+// preempted line says how to resume instead.
+TEST(StopSignal, WithResumeOffTheLineSaysHowToResume) {
+  const EvaluationStop problem;
+  const std::string dir = phenoscale::testing::shared_temp_dir("nn-stop-no-resume");
+  auto o = problem.options();
+  o.checkpoint_path = dir + "/checkpoint.pt";
+  o.resume = false;
+  core::StopSignal handler;
+  const std::string message = phenoscale::testing::message_of<Preempted>([&] { problem.train_once(o, 4, 2); });
+  core::StopSignal::clear();
+  EXPECT_NE(message.find("checkpoint written to " + o.checkpoint_path +
+                         "; train.resume = false: run again with train.resume = true to resume from it"),
+            std::string::npos)
+      << message;
+  world().barrier();
+  if (world().is_root()) std::filesystem::remove_all(dir);
+}
+
 TEST(SampleExchange, FetchReturnsTheRequestedSamplesInOrder) {
   const Synthetic series{true, 0, 3, true};
   const auto& comm = world();
