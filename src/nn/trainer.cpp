@@ -205,12 +205,14 @@ bool load_checkpoint(const std::string& path, TrainingState& s, Model& model, Gr
     sync.flat_parameters().detach().copy_(read("flat_parameters"));
     for (auto& b : model.named_buffers()) b.value().copy_(read("buffer." + b.key(), true));
     // Each rank's own float buffers where the checkpoint has them for this
-    // rank count (since 2026-12-05); otherwise rank 0's on every rank.
+    // rank count (since 2026-12-05); at another rank count their mean on
+    // every rank (what the epoch's end would have averaged; equal rows at an
+    // epoch's end); checkpoints without them: rank 0's.
     torch::Tensor rank_buffers;
     const std::int64_t mine = float_buffer_values(model);
     if (mine > 0 && archive.try_read("rank_buffers", rank_buffers, true) && rank_buffers.dim() == 2 &&
-        rank_buffers.size(0) == comm.size() && rank_buffers.size(1) == mine)
-      set_float_buffers(model, rank_buffers[comm.rank()]);
+        rank_buffers.size(1) == mine)
+      set_float_buffers(model, rank_buffers.size(0) == comm.size() ? rank_buffers[comm.rank()] : rank_buffers.mean(0));
     torch::serialize::InputArchive opt;
     archive.read("optimizer", opt);
     optimizer.load(opt);

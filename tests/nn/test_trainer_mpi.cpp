@@ -357,6 +357,39 @@ TEST(UpdateOptions, ResumeWithinAnEpochKeepsEveryRanksBatchNormStatistics) {
   if (world().is_root()) std::filesystem::remove_all(dir);
 }
 
+// Resumed at another rank count, every rank starts from the mean of the
+// checkpoint's per-rank BatchNorm statistics (what the epoch's end would
+// have averaged), not from rank 0's share alone. Stopped within an epoch on
+// the world communicator, resumed on rank 0 alone with no step left to
+// train, so the model keeps what the resume set.
+TEST(UpdateOptions, ResumeAtAnotherRankCountStartsFromTheMeanBatchNormStatistics) {
+  const auto& comm = world();
+  if (comm.size() == 1) GTEST_SKIP() << "needs a checkpoint of two or more ranks";
+  const Synthetic series{true, 0, 3};
+  const auto spec = make_spec("guided-bilstm-ae", {{"channels", 2}, {"classes", 3}});
+  auto o = twenty_steps(2048);  // 60 series: 4 batches per epoch
+  o.checkpoint_path = phenoscale::testing::shared_temp_dir("nn-resume-ranks") + "/checkpoint.pt";
+  o.max_steps = 6;  // stops in epoch 2 after its 2nd batch: the ranks' statistics differ
+  torch::Tensor mine;
+  train_flat(spec, [&](const par::Comm& c) { return series.shard(60, c); }, o, comm, nullptr, &mine);
+  const std::vector<float> local(mine.data_ptr<float>(), mine.data_ptr<float>() + mine.numel());
+  const std::vector<float> all = comm.allgatherv(local);
+  const torch::Tensor per_rank = torch::tensor(all).view({comm.size(), mine.numel()});
+  ASSERT_FALSE(torch::equal(per_rank[0], per_rank[1]));
+  par::Comm alone = comm.split(comm.rank() == 0 ? 0 : 1, comm.rank());
+  if (comm.rank() == 0) {
+    TrainingResult r;
+    torch::Tensor resumed;
+    train_flat(spec, [&](const par::Comm& c) { return series.shard(60, c); }, o, alone, &r, &resumed);
+    EXPECT_TRUE(r.resumed);
+    EXPECT_EQ(r.steps, 6);
+    EXPECT_TRUE(torch::allclose(resumed, per_rank.mean(0), 1e-6, 1e-7));
+    EXPECT_FALSE(torch::allclose(resumed, per_rank[0], 1e-6, 1e-7));
+    std::filesystem::remove_all(std::filesystem::path(o.checkpoint_path).parent_path());
+  }
+  comm.barrier();
+}
+
 // A stop signal that lands in the validation pass or in the test evaluation
 // after training, at a known batch rather than by timing: this wrapper of a
 // registered model raises SIGUSR1 on rank 0 in its `at_evaluation`-th
