@@ -206,13 +206,16 @@ bool load_checkpoint(const std::string& path, TrainingState& s, Model& model, Gr
     for (auto& b : model.named_buffers()) b.value().copy_(read("buffer." + b.key(), true));
     // Each rank's own float buffers where the checkpoint has them for this
     // rank count (since 2026-12-05); at another rank count their mean on
-    // every rank (what the epoch's end would have averaged; equal rows at an
-    // epoch's end); checkpoints without them: rank 0's.
+    // every rank (what the epoch's end would have averaged; in double, so
+    // that the equal rows of an epoch's end keep their value); checkpoints
+    // without them: rank 0's.
     torch::Tensor rank_buffers;
     const std::int64_t mine = float_buffer_values(model);
     if (mine > 0 && archive.try_read("rank_buffers", rank_buffers, true) && rank_buffers.dim() == 2 &&
         rank_buffers.size(1) == mine)
-      set_float_buffers(model, rank_buffers.size(0) == comm.size() ? rank_buffers[comm.rank()] : rank_buffers.mean(0));
+      set_float_buffers(model, rank_buffers.size(0) == comm.size()
+                                   ? rank_buffers[comm.rank()]
+                                   : rank_buffers.to(torch::kFloat64).mean(0).to(torch::kFloat32));
     torch::serialize::InputArchive opt;
     archive.read("optimizer", opt);
     optimizer.load(opt);
