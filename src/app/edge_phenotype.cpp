@@ -511,6 +511,7 @@ void edge_phenotype(const StageContext& ctx) {
   // once on a stop signal.
   ml::TsneOptions to;
   to.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
+  to.progress_interval_s = cfg.real("run.progress_interval_s");
   const bool with_tsne = cfg.boolean("phenotype.tsne") && scores.global_rows <= to.max_points;
   if (cfg.boolean("phenotype.tsne") && !with_tsne)
     core::Log::warn(cat("edge phenotype: no t-SNE of ", scores.global_rows, " samples (more than ", to.max_points,

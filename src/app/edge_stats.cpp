@@ -379,6 +379,7 @@ void edge_cells(const StageContext& ctx) {
   uo.min_dist = cfg.real("cells.min_dist");
   uo.n_components = static_cast<std::uint64_t>(cfg.integer("cells.components"));
   uo.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
+  uo.progress_interval_s = cfg.real("run.progress_interval_s");
   const auto embedding = ml::umap(z, n, d, uo);  // deterministic: the same on every rank
   par::stop_point(ctx.comm, "edge cells: UMAP");  // a stop signal leaves the UMAP without a layout
   const ml::ShardedMatrix coords = ml::shard_rows(embedding.coordinates, uo.n_components, ctx.comm);

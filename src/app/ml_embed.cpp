@@ -50,6 +50,7 @@ Computed compute(const core::Config& cfg, const std::vector<float>& all, std::ui
     o.init = init;
     o.seed = seed;
     o.max_points = max_points;
+    o.progress_interval_s = cfg.real("run.progress_interval_s");
     c.result = ml::tsne(all, n, d, o);
   } else {
     ml::UmapOptions o;
@@ -60,6 +61,7 @@ Computed compute(const core::Config& cfg, const std::vector<float>& all, std::ui
     o.init = init;
     o.seed = seed;
     o.max_points = max_points;
+    o.progress_interval_s = cfg.real("run.progress_interval_s");
     c.result = ml::umap(all, n, d, o);
   }
   if (c.result.coordinates.empty()) return c;  // stopped by a signal: the stop point ends the stage

@@ -381,7 +381,7 @@ EmbeddingResult tsne(const std::vector<float>& X, std::uint64_t n, std::uint64_t
   res.learning_rate =
       o.learning_rate > 0 ? o.learning_rate : std::max(static_cast<double>(n) / o.early_exaggeration / 4.0, 50.0);
   std::vector<double> attr(2 * n), rep(2 * n), update(2 * n, 0.0), gains(2 * n, 1.0), zi(n);
-  core::Progress progress("t-SNE iterations", o.iterations);
+  core::Progress progress("t-SNE iterations", o.iterations, 1, o.progress_interval_s);
   std::uint64_t it = 0;
   for (; it < o.iterations; ++it) {
     if (core::StopSignal::received() != 0) break;  // see EmbeddingResult::iterations

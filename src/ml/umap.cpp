@@ -265,7 +265,7 @@ std::uint64_t optimise_layout(std::vector<double>& y, std::uint64_t runtime_dim,
   const std::uint64_t edges = s.head.size();
   const double neg_rate = static_cast<double>(o.negative_samples);
   std::vector<double> next_sample = s.per_sample, next_negative = s.per_negative;
-  core::Progress progress("UMAP epochs", epochs);
+  core::Progress progress("UMAP epochs", epochs, 1, o.progress_interval_s);
   std::uint64_t epoch = 0;
   for (; epoch < epochs; ++epoch) {
     if (core::StopSignal::received() != 0) break;  // see EmbeddingResult::iterations

@@ -524,7 +524,8 @@ class TrainingRun {
     say(o_, cat("train: ", arch_.name, " (", sync_.parameter_count(), " parameters, ", sync_.bucket_count(),
                 " gradient bucket(s)) on ", split_.train.size(), " samples, ", split_.validation.size(),
                 " validation, ", split_.test.size(), " test; global batch ", o_.global_batch, " over ",
-                comm_.size(), " rank(s), allreduce ", reducer_->name(), o_.sync.overlap ? " overlapped" : " after backward"));
+                comm_.size(), " rank(s), allreduce ", reducer_->name(), o_.sync.overlap ? " overlapped" : " after backward",
+                o_.checkpoint_path.empty() ? std::string() : cat("; checkpoints to ", o_.checkpoint_path)));
   }
 
   bool reached_max_steps() const { return o_.max_steps > 0 && state_.step >= o_.max_steps; }

@@ -113,7 +113,18 @@ interrupt() {
   wait "$launcher"; rc=$?
 }
 
-# preempted NAME LOG DURING DIR FILE...: after `interrupt`, the stage exited 75
+# stop_at LOG PATTERN ARGS...: runs `phenoscale ARGS` on 2 ranks (output in
+# LOG) with PHENOSCALE_STOP_AT_LINE=PATTERN: rank 0 sends itself SIGTERM just
+# after it prints the first line matching PATTERN (the preemption drill of
+# docs/slurm.md), so the stop lands at a known point at any machine speed;
+# sets rc to the command's exit code. `interrupt` keeps the signal from
+# outside, through mpirun, where a stage leaves seconds for it to land.
+stop_at() {
+  local log=$1 pattern=$2; shift 2
+  PHENOSCALE_STOP_AT_LINE=$pattern timeout -k 5 300 mpirun -n 2 "$BIN" "$@" > "$log" 2>&1; rc=$?
+}
+
+# preempted NAME LOG DURING DIR FILE...: after `interrupt` or `stop_at`, the stage exited 75
 # with a "preempted: stop signal 15 during DURING" line and left none of
 # DIR/FILE... nor a temporary (*.tmp.*) under DIR.
 preempted() {

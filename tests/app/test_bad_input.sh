@@ -26,6 +26,10 @@ for tool in kmeans knn communities embed; do
 done
 printf '[generate\nsamples = 1\n' > broken.toml
 expect_deck_error "TOML syntax" "broken.toml:1:" 2 data generate -c broken.toml
+# The preemption drill's pattern (docs/slurm.md) is checked before any work.
+PHENOSCALE_STOP_AT_LINE='(' expect_deck_error "bad PHENOSCALE_STOP_AT_LINE" \
+  "PHENOSCALE_STOP_AT_LINE = '(': expected a regular expression" 1 data generate --set run.output_dir=out_drill
+[ ! -e out_drill ] && pass "bad PHENOSCALE_STOP_AT_LINE: nothing written" || fail "bad PHENOSCALE_STOP_AT_LINE: out_drill written"
 
 # --- HDF5 inputs ---------------------------------------------------------------
 expect_error "missing input file" "$WORK/none.h5: no such file" 2 \

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Preemption of the edge stages that write one file per movie as they go
 # (docs/slurm.md): SIGTERM to the ranks while `edge simulate` simulates the
-# movies and while `edge window` windows them ends the stage after the movie
+# movies (sent from outside) and while `edge window` windows them (placed at
+# its first progress line by the PHENOSCALE_STOP_AT_LINE drill, common.bash's
+# stop_at) ends the stage after the movie
 # at hand with exit 75 and a "preempted" line, without movies.csv (the table
 # the next stage reads), truth.h5 or a temporary; the same command run again
 # gives the uninterrupted run's files. (The t-SNE of `ml embed` stops likewise:
@@ -25,7 +27,7 @@ same_datasets A/movies/truth.h5 B/movies/truth.h5 /event_onset /event_phenotype 
 differ=$(for f in A/movies/*.tif; do cmp -s "$f" "B/movies/$(basename "$f")" || echo "$f"; done)
 [ -z "$differ" ] && pass "the 45 movies after the rerun byte-identical" || fail "movies differ after the rerun: $differ"
 
-interrupt win.log "edge window: movies: [0-9]*/" edge window "${SIM[@]}" --set run.output_dir=B
+stop_at win.log "^edge window: movies: [0-9]*/" edge window "${SIM[@]}" --set run.output_dir=B
 preempted window win.log "edge window" B windows/movies.csv
 run_np 2 -q edge window "${SIM[@]}" --set run.output_dir=B || fail "window rerun"
 same_file "windows/movies.csv after the rerun" A/windows/movies.csv B/windows/movies.csv

@@ -78,13 +78,15 @@ for m, dims in (("tsne", 2), ("umap", 3)):
 sys.exit(0 if ok else 1)
 PY
 then pass "ml embed keeps the planted clusters apart"; else fail "ml embed: planted clusters not kept apart"; fi
-# A stop signal while rank 0 embeds (Slurm's warning before the time limit):
+# A stop signal while rank 0 embeds (Slurm's warning before the time limit;
+# placed at the descent's first progress line by common.bash's stop_at):
 # the t-SNE descent ends at once, the stage exits 75 with no embed.h5, and the
 # same command run again gives the uninterrupted embedding bit for bit.
-interrupt emb.log "ml embed: 2-D tsne of" ml embed --input np1/samples.h5:/features --set run.output_dir=tsne_stop \
-  --set embed.iterations=300
+stop_at emb.log "^t-SNE iterations: [0-9]*/" ml embed --input np1/samples.h5:/features --set run.output_dir=tsne_stop \
+  --set embed.iterations=300 --set run.progress_interval_s=0.2
 preempted "ml embed's t-SNE" emb.log "ml embed" tsne_stop embed.h5
-grep -q "t-SNE iterations: stopped by a signal at [0-9]*/300" emb.log && pass "t-SNE: the descent left at the signal" \
+grep -q "t-SNE iterations: stopped by a signal at [0-9]*/300" emb.log \
+  && pass "t-SNE: the descent left at the signal ($(grep -o 'stopped by a signal at [0-9]*/300' emb.log))" \
   || fail "t-SNE: no 'stopped by a signal' line: $(grep 't-SNE' emb.log | tail -1)"
 run_np 2 -q ml embed --input np1/samples.h5:/features --set run.output_dir=tsne_stop --set embed.iterations=300 \
   || fail "ml embed t-SNE rerun"

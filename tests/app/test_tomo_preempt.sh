@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Preemption of the tomo stages that do not train (the trainer has its own
-# test in test_nn_train.sh): SIGTERM to the ranks while `tomo simulate`
-# simulates, while `tomo classify` iterates and while `tomo recover` aligns
-# reference-free ends the stage with exit 75, a "preempted" line and no
-# output file (nor temporary) left; the same command run again produces
-# outputs identical to an uninterrupted run.
+# test in test_nn_train.sh): SIGTERM while `tomo simulate` simulates (sent
+# from outside to the ranks), in `tomo classify`'s second iteration and in
+# `tomo recover`'s second reference-free alignment pass (placed there by the
+# PHENOSCALE_STOP_AT_LINE drill) ends the stage with exit 75, a "preempted"
+# line naming that iteration or pass and no output file (nor temporary)
+# left; the same command run again produces outputs identical to an
+# uninterrupted run.
 source "$(dirname "$0")/common.bash"
 cd "$WORK"
 DECK=$SRC/inputs/tomo/leave_one_out.toml
@@ -23,8 +25,8 @@ run_np 2 -q tomo simulate "${SIM[@]}" --set run.output_dir=B || fail "simulate r
 same_datasets A/subtomograms.h5 B/subtomograms.h5 /subtomograms
 
 run_np 2 -q tomo classify "${CLASSIFY[@]}" --set run.output_dir=A || fail "uninterrupted classify"
-interrupt cls.log "classification: iteration 1," -v tomo classify "${CLASSIFY[@]}" --set run.output_dir=B
-preempted classify cls.log "classification iteration" B classes.h5
+stop_at cls.log "^classification: iteration 1," -v tomo classify "${CLASSIFY[@]}" --set run.output_dir=B
+preempted classify cls.log "classification iteration 2;" B classes.h5
 run_np 2 -q tomo classify "${CLASSIFY[@]}" --set run.output_dir=B || fail "classify rerun"
 same_datasets A/classes.h5 B/classes.h5 /predicted_labels /class_averages
 
@@ -41,8 +43,8 @@ for d in ("A", "B"):
 PY
 RECOVER=(-c "$DECK" --set 'structures.classes=[1, 15, 17, 22]' --set recover.class_row=0 --set recover.iterations=2)
 run_np 2 -q tomo recover "${RECOVER[@]}" --set run.output_dir=A || fail "uninterrupted recover"
-interrupt rec.log "reference-free alignment: pass 1 of" -v tomo recover "${RECOVER[@]}" --set run.output_dir=B
-preempted recover rec.log "" B recover.h5 recover.star
+stop_at rec.log "^reference-free alignment: pass 1 of" -v tomo recover "${RECOVER[@]}" --set run.output_dir=B
+preempted recover rec.log "reference-free alignment pass 2;" B recover.h5 recover.star
 run_np 2 -q tomo recover "${RECOVER[@]}" --set run.output_dir=B || fail "recover rerun"
 same_datasets A/recover.h5 B/recover.h5 /average /member_classes /half_set_fsc
 finish

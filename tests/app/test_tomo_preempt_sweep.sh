@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Preemption of `tomo extract` and `tomo sweep` (simulate, classify and
 # recover: test_tomo_preempt.sh; the trainer: test_nn_train.sh).
-#  - extract: SIGTERM while the model runs over the subtomograms ends the
-#    stage at the next batch with exit 75, a "preempted ... during inference"
-#    line and no features file; the rerun's /features equal an uninterrupted
-#    run's.
-#  - sweep: SIGTERM while the second left-out class trains ends the sweep
-#    with exit 75; the first class's recover.h5 stays (the checkpoint per
+# The signal is placed by the PHENOSCALE_STOP_AT_LINE drill (common.bash's
+# stop_at), not timed from outside: the small sweep trains a class in about
+# a second.
+#  - extract: SIGTERM once the model has run over some subtomograms (the
+#    first progress line) ends the stage at the next batch with exit 75, a
+#    "preempted ... during inference" line and no features file; the
+#    rerun's /features equal an uninterrupted run's.
+#  - sweep: SIGTERM as the second left-out class starts training ends the
+#    sweep after its first step with exit 75; the first class's recover.h5 stays (the checkpoint per
 #    finished class), the second has none; the same command run again skips
 #    the first class, resumes the second from its training checkpoint, and
 #    every recover.h5 equals the uninterrupted sweep's.
@@ -25,14 +28,14 @@ MODEL=$WORK/A/sweep/class-0/model.h5
 EXTRACT=("${COMMON[@]}" --set predict.input="$WORK/A/subtomograms.h5" --set predict.batch_size=1
          --set "predict.models=[\"$MODEL\", \"$MODEL\", \"$MODEL\", \"$MODEL\", \"$MODEL\"]")
 run_np 2 -q tomo extract "${EXTRACT[@]}" --set run.output_dir=E1 || fail "uninterrupted extract"
-interrupt ext.log "inference: [0-9]*/" tomo extract "${EXTRACT[@]}" --set run.output_dir=E2
+stop_at ext.log "^inference: [0-9]*/" tomo extract "${EXTRACT[@]}" --set run.output_dir=E2
 preempted extract ext.log inference E2 predictions.h5
 echo "extract was at $(grep -o 'inference: [0-9]*/[0-9]*' ext.log | tail -1) when stopped"
 run_np 2 -q tomo extract "${EXTRACT[@]}" --set run.output_dir=E2 || fail "extract rerun"
 same_datasets E1/predictions.h5 E2/predictions.h5 /features
 
-interrupt sweep.log "tomo sweep: leaving out .*class row 1" tomo sweep "${COMMON[@]}" --set run.output_dir=B
-if [ "$rc" -eq 75 ] && grep -q '^phenoscale: preempted: stop signal' sweep.log \
+stop_at sweep.log "^train: .*checkpoints to .*class-1/" tomo sweep "${COMMON[@]}" --set run.output_dir=B
+if [ "$rc" -eq 75 ] && grep -q '^phenoscale: preempted: stop signal at step 1;' sweep.log \
    && [ -e B/sweep/class-0/recover.h5 ] && [ ! -e B/sweep/class-1/recover.h5 ] \
    && ! find B -name '*.tmp.*' | grep -q .; then
   pass "SIGTERM during the sweep: exit 75 ($(grep -o '^phenoscale: preempted: [^;,]*' sweep.log | head -1)), class 0 kept, class 1 not written"

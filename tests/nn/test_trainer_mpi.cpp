@@ -83,6 +83,20 @@ TrainerOptions twenty_steps(std::size_t bucket_bytes) {
   return o;
 }
 
+// A model's parameters, and its float buffers (BatchNorm running statistics,
+// this rank's), as one flat tensor each.
+torch::Tensor flat_parameters(Model& model) {
+  std::vector<torch::Tensor> flat;
+  for (auto& p : model.parameters()) flat.push_back(p.detach().reshape({-1}));
+  return torch::cat(flat);
+}
+torch::Tensor flat_float_buffers(Model& model) {
+  std::vector<torch::Tensor> flat;
+  for (auto& t : model.buffers())
+    if (t.scalar_type() == torch::kFloat32) flat.push_back(t.detach().reshape({-1}));
+  return torch::cat(flat);
+}
+
 // Trains `spec` on `data_of(comm)` and returns the flat parameters.
 template <typename DataOf>
 torch::Tensor train_flat(const ModelSpec& spec, DataOf data_of, const TrainerOptions& o, const par::Comm& comm,
@@ -92,15 +106,8 @@ torch::Tensor train_flat(const ModelSpec& spec, DataOf data_of, const TrainerOpt
   const SampleStore data = data_of(comm);
   const TrainingResult r = train(*model, data, o, comm);
   if (result) *result = r;
-  if (buffers) {  // the float buffers (BatchNorm running statistics), this rank's
-    std::vector<torch::Tensor> b;
-    for (auto& t : model->buffers())
-      if (t.scalar_type() == torch::kFloat32) b.push_back(t.detach().reshape({-1}));
-    *buffers = torch::cat(b);
-  }
-  std::vector<torch::Tensor> flat;
-  for (auto& p : model->parameters()) flat.push_back(p.detach().reshape({-1}));
-  return torch::cat(flat);
+  if (buffers) *buffers = flat_float_buffers(*model);
+  return flat_parameters(*model);
 }
 
 // World result vs rank 0 alone, compared on rank 0 and agreed everywhere.
@@ -278,10 +285,7 @@ TEST(UpdateOptions, WeightDecayOnAZeroGradientShrinksByTheAnalyticFactor) {
 // The flat parameters of a freshly seeded model (train_flat's start).
 torch::Tensor initial_flat(const ModelSpec& spec) {
   torch::manual_seed(3);
-  auto model = make_model(spec);
-  std::vector<torch::Tensor> flat;
-  for (auto& p : model->parameters()) flat.push_back(p.detach().reshape({-1}));
-  return torch::cat(flat);
+  return flat_parameters(*make_model(spec));
 }
 
 TEST(UpdateOptions, ClippingActsOnTheGlobalGradientAfterTheAllreduce) {
@@ -443,12 +447,8 @@ struct EvaluationStop {
     model.at_evaluation = evaluation;
     Run run;
     run.result = train(model, series.shard(100, world()), o, world());
-    std::vector<torch::Tensor> p, b;
-    for (auto& t : model.parameters()) p.push_back(t.detach().reshape({-1}));
-    for (auto& t : model.buffers())
-      if (t.scalar_type() == torch::kFloat32) b.push_back(t.detach().reshape({-1}));
-    run.parameters = torch::cat(p);
-    run.buffers = torch::cat(b);
+    run.parameters = flat_parameters(model);
+    run.buffers = flat_float_buffers(model);
     return run;
   }
   // Interrupted at (steps, evaluation): every rank throws Preempted naming

@@ -3,7 +3,9 @@
 // By default only rank 0 speaks; `Log::all()` lines are printed by every rank
 // with a `[rank k]` prefix. Lines go to stderr so stdout stays clean for data
 // (e.g. `phenoscale info`). Verbosity comes from PHENOSCALE_LOG
-// (error|warn|info|debug) or the CLI's -v/-q.
+// (error|warn|info|debug) or the CLI's -v/-q. PHENOSCALE_STOP_AT_LINE (a
+// regular expression) is a preemption drill: the first printed line that
+// matches it makes the process send itself SIGTERM (docs/slurm.md).
 #pragma once
 
 #include <sstream>

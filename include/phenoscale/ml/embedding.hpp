@@ -70,6 +70,7 @@ struct TsneOptions {
   EmbeddingInit init = EmbeddingInit::pca;     // PCA scaled to std 1e-4 of PC 1, or N(0, 1e-4²)
   std::uint64_t seed = 0;                      // random init: Rng(seed, Stream::embedding, i)
   std::uint64_t max_points = 100000;           // embed.max_points
+  double progress_interval_s = 10.0;           // run.progress_interval_s (core::Progress)
 };
 
 struct UmapOptions {
@@ -83,6 +84,7 @@ struct UmapOptions {
   EmbeddingInit init = EmbeddingInit::pca;
   std::uint64_t seed = 0;
   std::uint64_t max_points = 100000;           // embed.max_points
+  double progress_interval_s = 10.0;           // run.progress_interval_s (core::Progress)
 };
 
 struct EmbeddingResult {
