@@ -15,6 +15,7 @@
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/first_repeat.hpp"
 #include "phenoscale/core/log.hpp"
+#include "phenoscale/core/stop_signal.hpp"
 #include "phenoscale/io/mrc.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
@@ -75,7 +76,11 @@ std::vector<tomo::AlignmentResult> average_poses(const core::Config& cfg, const 
   const auto all_observed = tomo::missing_wedge_mask(map.nx, map.ny, map.nz, 90.0);
   const tomo::Volume reference = ctf ? tomo::ctf_filtered(map, *ctf) : map;
   std::vector<tomo::AlignmentResult> poses;
-  for (const auto& v : m.volumes) poses.push_back(tomo::align(reference, all_observed, v, m.tilt_max_deg, s.alignment));
+  for (const auto& v : m.volumes) {
+    if (core::StopSignal::received() != 0) break;  // a global search per member: the stop point below ends the stage
+    poses.push_back(tomo::align(reference, all_observed, v, m.tilt_max_deg, s.alignment));
+  }
+  par::stop_point(comm, "the alignment to the class map");
   return poses;
 }
 

@@ -33,6 +33,7 @@
 #include "phenoscale/app/tomo_learning.hpp"
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
+#include "phenoscale/core/stop_signal.hpp"
 #include "phenoscale/io/atomic_file.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/io/star.hpp"
@@ -75,9 +76,12 @@ std::pair<std::int64_t, double> nearest_other_class(const tomo::Volume& average,
   };
   std::vector<double> nm(maps.maps.size(), 0.0);
   par::collectively(comm, [&] {
-    for (std::size_t c = static_cast<std::size_t>(comm.rank()); c < nm.size(); c += static_cast<std::size_t>(comm.size()))
+    for (std::size_t c = static_cast<std::size_t>(comm.rank()); c < nm.size(); c += static_cast<std::size_t>(comm.size())) {
+      if (core::StopSignal::received() != 0) break;  // a full alignment per map: the stop point below ends the stage
       if (scored(c)) nm[c] = tomo::structural_discrepancy(average, maps.maps[c], as, definition, uncorrected).resolution_nm;
+    }
   });
+  par::stop_point(comm, "the comparison with the other class maps");
   comm.allreduce_sum_inplace(nm);
   std::pair<std::int64_t, double> best{-1, 0.0};
   for (std::size_t c = 0; c < nm.size(); ++c)
@@ -163,6 +167,8 @@ void recover(const StageContext& ctx) {
   const auto uncorrected = uncorrected_ctf(in, correction.mode);  // C_pred's map still carries the CTF
   const tomo::Discrepancy d =
       tomo::structural_discrepancy(gold.full, maps.maps[row], score_alignment, definition, uncorrected);
+  core::Log::debug(cat("tomo recover: structural discrepancy to ", maps.names[row], " ", d.resolution_nm,
+                       " nm; comparing with the other class maps"));
   const auto nearest = nearest_other_class(gold.full, maps, row, score_alignment, definition, uncorrected, ctx.comm);
   const double first_below_nm =
       tomo::fsc_resolution_nm(d.fsc.fsc, maps.maps[row].nx, maps.voxel_nm, 0.5, tomo::FscDefinition::first_below);

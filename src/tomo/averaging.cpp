@@ -207,8 +207,13 @@ HalfSetAverages half_set_averages(const std::vector<Volume>& subs, double tilt, 
     const auto plain = sums(CtfCorrectionSettings{});
     const Volume ref[2] = {plain[0].average(min_count), plain[1].average(min_count)};
     const std::vector<float> mask[2] = {plain[0].observed_mask(min_count), plain[1].observed_mask(min_count)};
-    for (std::size_t j = 0; j < members.size(); ++j)
+    for (std::size_t j = 0; j < members.size(); ++j) {
+      if (core::StopSignal::received() != 0) break;  // the stop point below ends the stage
       current[j] = refine_alignment(ref[half[j]], mask[half[j]], subs[members[j]], tilt, current[j].rotation, alignment);
+    }
+    par::stop_point(comm, "half-set realignment pass " + std::to_string(pass + 1));
+    core::Log::debug("half sets: realignment pass " + std::to_string(pass + 1) + " of " +
+                     std::to_string(realign_passes) + " done");
   }
   auto h = sums(correction);
   HalfSetAverages out;

@@ -2,7 +2,9 @@
 # Preemption of the tomo stages that do not train (the trainer has its own
 # test in test_nn_train.sh): SIGTERM while `tomo simulate` simulates (sent
 # from outside to the ranks), in `tomo classify`'s second iteration and in
-# `tomo recover`'s second reference-free alignment pass (placed there by the
+# `tomo recover`'s second reference-free alignment pass, its second half-set
+# realignment pass and its comparisons with the other class maps, and in
+# `tomo average`'s alignment to the class map (placed there by the
 # PHENOSCALE_STOP_AT_LINE drill) ends the stage with exit 75, a "preempted"
 # line naming that iteration or pass and no output file (nor temporary)
 # left; the same command run again produces outputs identical to an
@@ -41,10 +43,25 @@ for d in ("A", "B"):
         f["/most_enriched_cluster"] = np.arange(4)
         f["/most_enriched_fraction"] = np.ones(4)
 PY
-RECOVER=(-c "$DECK" --set 'structures.classes=[1, 15, 17, 22]' --set recover.class_row=0 --set recover.iterations=2)
+RECOVER=(-c "$DECK" --set 'structures.classes=[1, 15, 17, 22]' --set recover.class_row=0 --set recover.iterations=2
+         --set recover.half_set_realign_passes=2)
 run_np 2 -q tomo recover "${RECOVER[@]}" --set run.output_dir=A || fail "uninterrupted recover"
 stop_at rec.log "^reference-free alignment: pass 1 of" -v tomo recover "${RECOVER[@]}" --set run.output_dir=B
 preempted recover rec.log "reference-free alignment pass 2;" B recover.h5 recover.star
+# Later in recover: the gold-standard half sets' second realignment pass, and
+# the comparisons of the average with the other class maps (a full alignment
+# each), which the stage's last stop point before writing used to follow.
+stop_at rec_half.log "^half sets: realignment pass 1 of 2" -v tomo recover "${RECOVER[@]}" --set run.output_dir=B
+preempted "recover's half sets" rec_half.log "half-set realignment pass 2;" B recover.h5 recover.star
+stop_at rec_maps.log "^tomo recover: structural discrepancy to" -v tomo recover "${RECOVER[@]}" --set run.output_dir=B
+preempted "recover's comparison with the other maps" rec_maps.log "the comparison with the other class maps;" B \
+  recover.h5 recover.star
 run_np 2 -q tomo recover "${RECOVER[@]}" --set run.output_dir=B || fail "recover rerun"
 same_datasets A/recover.h5 B/recover.h5 /average /member_classes /half_set_fsc
+
+# tomo average aligned to the class map (reference mode): a global search per
+# member, left at the signal.
+AVERAGE=(-c "$DECK" --set 'structures.classes=[1, 15, 17, 22]' --set average.members=oracle --set average.alignment=reference)
+stop_at avg.log "^tomo average: " tomo average "${AVERAGE[@]}" --set run.output_dir=B
+preempted "the reference-based average" avg.log "the alignment to the class map;" B average.h5 average.mrc
 finish
