@@ -184,6 +184,9 @@ done
 [ "$started" -eq 1 ] && { scancel --batch --signal=USR1 "$tjob" || fail "scancel --batch --signal=USR1 $tjob failed"; }
 await_requeued_completion "$tjob" "$started"
 grep -q "^phenoscale: preempted: stop signal [0-9]* during tomo simulate" "$tlog" 2>/dev/null || fail "$tlog lacks the preempted line"
+# How much of the stage was left when the signal came through Slurm (the
+# margin of this timed test; its first run's last progress line).
+echo "simulate was at $(awk '/^phenoscale: preempted:/ { exit } /tomo simulate: [0-9]+\// { at = $4 } END { print at }' "$tlog" 2>/dev/null) when Slurm's signal stopped it"
 grep -q "requeueing job $tjob" "$tlog" 2>/dev/null || fail "$tlog lacks the requeue message"
 if [ -s "$tout/subtomograms.h5" ] && [ "$(h5ls "$tout/subtomograms.h5/subtomograms" | grep -o '{160,')" = "{160," ]; then
   echo "ok: tomo simulate preempted under Slurm, requeued and completed (job $tjob, 160 subtomograms)"
