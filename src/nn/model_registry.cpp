@@ -1,13 +1,15 @@
-// The table of network architectures — the one place to register a model.
+// The table of network architectures — the one place to name a model: its
+// task, input and hyper-parameters, without LibTorch. Its constructor is
+// bound to the name in src/nn/libtorch/model_factories.cpp.
 #include <algorithm>
 #include <cmath>
 #include <sstream>
 
-#include "models.hpp"
 #include "phenoscale/core/config.hpp"
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/io/csv.hpp"  // io::parse_double
+#include "phenoscale/nn/model_spec.hpp"
 
 namespace phenoscale::nn {
 
@@ -84,33 +86,26 @@ const std::vector<Architecture>& architectures() {
       {"mlp", "Multi-layer perceptron on feature vectors", Task::classify, InputKind::fixed,
        {{"inputs", 0, "Input features d (0: taken from the data)", 0, 1e9}, {"hidden", 64, "Units per hidden layer", 1, 1e6},
         {"layers", 2, "Hidden layers", 0, 64}, {"dropout", 0.0, "Dropout probability after each hidden layer", 0, 0.99, false},
-        classes()},
-       make_mlp},
+        classes()}},
       {"cnn3d-small", "Two 3³ conv layers + global average pooling (tests, benchmarks)", Task::classify,
-       InputKind::fixed, {cube_size(), {"channels", 8, "Channels of the first conv layer", 1, 4096}, classes()},
-       make_small_cnn3d},
+       InputKind::fixed, {cube_size(), {"channels", 8, "Channels of the first conv layer", 1, 4096}, classes()}},
       {"inception3d", "Inception3D subtomogram classifier (Xu et al. 2017; ~18.2 M parameters at 40³)",
        Task::classify, InputKind::fixed,
-       {cube_size(), classes(23), {"dropout", 0.7, "Dropout probability before the last layer", 0, 0.99, false}},
-       make_inception3d},
+       {cube_size(), classes(23), {"dropout", 0.7, "Dropout probability before the last layer", 0, 0.99, false}}},
       {"dsrf3d", "DSRF3D subtomogram classifier (Xu et al. 2017; ~33.2 M parameters at 40³)", Task::classify,
-       InputKind::fixed, {cube_size(), classes(23)}, make_dsrf3d},
+       InputKind::fixed, {cube_size(), classes(23)}},
       {"dsrf3d-v2", "DSRF3D-v2: three conv blocks, FC 1024 with dropout", Task::classify, InputKind::fixed,
-       {cube_size(), classes(23), {"dropout", 0.5, "Dropout probability after each FC layer", 0, 0.99, false}},
-       make_dsrf3d_v2},
+       {cube_size(), classes(23), {"dropout", 0.5, "Dropout probability after each FC layer", 0, 0.99, false}}},
       {"lstm-classifier", "Bi-LSTM over a series, final states → classes", Task::classify, InputKind::sequence,
        {channels(), {"hidden", 32, "LSTM units per direction", 1, 1e5}, {"layers", 1, "Stacked LSTM layers", 1, 16},
-        classes()},
-       make_lstm_classifier},
+        classes()}},
       {"lstm-tagger", "Bi-LSTM over a series, one class per frame", Task::segment, InputKind::sequence,
        {channels(), {"hidden", 32, "LSTM units per direction", 1, 1e5}, {"layers", 1, "Stacked LSTM layers", 1, 16},
-        classes(4)},
-       make_lstm_tagger},
+        classes(4)}},
       {"gru-tagger", "Bi-GRU over a series, one class per frame (DeepSPT event timing: 5 × 25, before/after)",
        Task::segment, InputKind::sequence,
        {channels(), {"hidden", 25, "GRU units per direction", 1, 1e5}, {"layers", 5, "Stacked GRU layers", 1, 16},
-        classes(2)},
-       make_gru_tagger},
+        classes(2)}},
       {"guided-bilstm-ae", "Guided bi-LSTM autoencoder of DeepHACKS (classifier head on the latent)",
        Task::guided_autoencoder, InputKind::sequence,
        {channels(), {"hidden1", 10, "First encoder bi-LSTM units", 1, 1e5},
@@ -122,14 +117,13 @@ const std::vector<Architecture>& architectures() {
          0, 1, true, 0},
         {"head", 32, "Classifier head units", 1, 1e5},
         {"dropout", 0.5, "Classifier head dropout", 0, 0.99, false},
-        {"reconstruction_weight", 25.0, "λ: loss = cross-entropy + λ·MSE", 0, 1e6, false}, classes(6)},
-       make_guided_bilstm_autoencoder},
+        {"reconstruction_weight", 25.0, "λ: loss = cross-entropy + λ·MSE", 0, 1e6, false}, classes(6)}},
       {"unet1d", "1D U-Net of DeepSPT: per-frame diffusion states of a trajectory (small default)", Task::segment,
-       InputKind::sequence, unet1d_hyperparameters(32, 3, 5), make_unet1d},
+       InputKind::sequence, unet1d_hyperparameters(32, 3, 5)},
       {"unet1d-paper2d", "DeepSPT's 2D U-Net (130 channels, depth 4, kernel 7)", Task::segment, InputKind::sequence,
-       unet1d_hyperparameters(130, 4, 7), make_unet1d},
+       unet1d_hyperparameters(130, 4, 7)},
       {"unet1d-paper3d", "DeepSPT's 3D U-Net (48 channels, depth 3, kernel 5)", Task::segment, InputKind::sequence,
-       unet1d_hyperparameters(48, 3, 5), make_unet1d},
+       unet1d_hyperparameters(48, 3, 5)},
   };
   return table;
 }
@@ -161,8 +155,6 @@ ModelSpec make_spec(const std::string& architecture, const std::map<std::string,
   }
   return spec;
 }
-
-std::shared_ptr<Model> make_model(const ModelSpec& spec) { return find_architecture(spec.architecture).make(spec); }
 
 std::vector<std::int64_t> expected_sample_shape(const ModelSpec& spec) {
   if (spec.values.count("size")) {

@@ -20,6 +20,20 @@ TRAIN=(nn train -c "$DECK" --input samples.h5 --set train.batch_size=16 --set tr
 # Uninterrupted reference.
 run_np 2 -q "${TRAIN[@]}" --set run.output_dir=A || fail "uninterrupted training"
 
+# LibTorch is a module that only the stages running a network load
+# (docs/architecture.md): with its path pointing nowhere, `data summarize`
+# runs, and `nn train` stops on both ranks with one line naming the path.
+missing=$WORK/missing/libphenoscale_torch.so
+if PHENOSCALE_TORCH_MODULE=$missing run_np 2 -q data summarize --set summarize.input=samples.h5 \
+     --set run.output_dir=no_torch > no_torch.log 2>&1 && [ -f no_torch/summary.h5 ]; then
+  pass "data summarize runs without the LibTorch module"
+else
+  fail "data summarize needed the LibTorch module: $(tail -3 no_torch.log)"
+fi
+PHENOSCALE_TORCH_MODULE=$missing expect_error "nn train without the LibTorch module" \
+  "cannot load the LibTorch engine: $missing: cannot open shared object file" 2 "${TRAIN[@]}" --set run.output_dir=no_torch_train
+[ ! -e no_torch_train/model.h5 ] && pass "no model written without the module" || fail "a model without the module"
+
 # interrupt_training DIR ARGS...: SIGTERM to both ranks of `ARGS --set
 # run.output_dir=DIR` once its first epoch is logged; sets rc, log in DIR.log.
 interrupt_training() {

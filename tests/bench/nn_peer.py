@@ -127,7 +127,7 @@ class ConvBlock(nn.Module):
 
 
 class UNet1d(nn.Module):
-    """DeepSPT's 1D U-Net, layer for layer src/nn/models_unet1d.cpp (docs/methods.md §2.2)."""
+    """DeepSPT's 1D U-Net, layer for layer src/nn/libtorch/models_unet1d.cpp (docs/methods.md §2.2)."""
     def __init__(self, inputs, channels, depth, kernel, dilation=2, convs=2, classes=4):
         super().__init__()
         c, self.depth = channels, depth

@@ -99,6 +99,10 @@ TEST(Augmentation, UnknownNameIsRejectedWithTheKnownOnes) {
     EXPECT_STREQ(e.what(), "train.augment = \"rot90\": unknown augmentation; expected one of none, rot180");
   }
   EXPECT_EQ(augmentations().front().name, "none");
+  // The deck schema's names (engine.hpp, torch-free) are the table's.
+  std::vector<std::string> table;
+  for (const auto& a : augmentations()) table.push_back(a.name);
+  EXPECT_EQ(table, augmentation_names());
 }
 
 }  // namespace

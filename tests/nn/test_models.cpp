@@ -10,6 +10,7 @@
 #include "phenoscale/nn/engine.hpp"  // read_model_spec
 #include "phenoscale/nn/model.hpp"
 #include "phenoscale/nn/model_file.hpp"
+#include "phenoscale/nn/optimizer.hpp"
 #include "test_support.hpp"
 
 namespace phenoscale::nn {
@@ -234,6 +235,38 @@ TEST(Models, UnknownNamesAndValuesAreConfigErrors) {
   EXPECT_NE(key.find("no hyper-parameter 'depth'"), std::string::npos) << key;
 }
 
+// The architecture table (names, hyper-parameters) is torch-free and each
+// name's constructor is bound elsewhere (libtorch/model_factories.cpp): a
+// registered name without one must fail here, not in a user's job.
+TEST(Models, EveryRegisteredArchitectureBuilds) {
+  for (const auto& a : architectures()) {
+    std::map<std::string, double> small;
+    for (const auto& h : a.hyperparameters) {
+      if (h.key == "size") small["size"] = 16;
+      if ((h.key == "inputs" || h.key == "channels") && h.default_value == 0) small[h.key] = 3;  // "from the data"
+    }
+    std::shared_ptr<Model> m;
+    EXPECT_NO_THROW(m = make_model(make_spec(a.name, small))) << a.name;
+    if (m) EXPECT_EQ(m->spec().architecture, a.name);
+  }
+}
+
+// The deck schema's optimiser names (engine.hpp, torch-free) are the ones
+// src/nn/libtorch/optimizer.cpp builds, and no others.
+TEST(Models, EveryOptimizerNameBuildsAndNoOther) {
+  auto p = torch::zeros({3}, torch::requires_grad());
+  for (const auto& name : optimizer_names()) {
+    OptimizerSettings s;
+    s.name = name;
+    EXPECT_NE(make_optimizer(s, {p}), nullptr) << name;
+  }
+  OptimizerSettings unknown;
+  unknown.name = "lbfgs";
+  const auto message = testing::message_of<ConfigError>([&] { make_optimizer(unknown, {p}); });
+  std::string names;
+  for (const auto& n : optimizer_names()) names += (names.empty() ? "" : ", ") + n;
+  EXPECT_NE(message.find("available: " + names), std::string::npos) << message;
+}
 
 // --- unet1d (DeepSPT, docs/methods.md §2.2) -------------------------------------
 

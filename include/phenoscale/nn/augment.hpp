@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "phenoscale/nn/engine.hpp"
+
 namespace phenoscale::nn {
 
 struct Augmentation {
@@ -36,7 +38,7 @@ struct Augmentation {
 
 // The table; the first entry ("none") is the default.
 const std::vector<Augmentation>& augmentations();
-std::vector<std::string> augmentation_names();
+// The names are engine.hpp's augmentation_names() (the deck schema is torch-free).
 // Throws naming `key` and the known names when `name` is not in the table.
 const Augmentation& find_augmentation(const std::string& name, const std::string& key = "train.augment");
 

@@ -8,6 +8,8 @@
 // `run_training` and `run_prediction` read one HDF5 dataset (fixed-shape
 // samples or CSR series, with labels), and write a model file / prediction
 // file with provenance. tomo, spt and edge call them with their own datasets.
+// Everything here is torch-free; the entry points that run a network load
+// the LibTorch half on their first call (torch_engine.hpp).
 #pragma once
 
 #include <cstdint>
@@ -154,10 +156,12 @@ struct RowFit {
 std::vector<float> fit_predict_rows(const RowFit& fit, const RowSet& train, const RowSet& test);
 
 // The architecture and hyper-parameters stored in a model file, read from its
-// attributes without loading the weights (collective; nn/model_file.cpp).
+// attributes without loading the weights (collective; nn/libtorch/model_file.cpp).
 ModelSpec read_model_spec(const std::string& path, const par::Comm& comm);
 
-// Sets LibTorch's intra-op threads from OMP_NUM_THREADS (one per core by default).
-void configure_threads();
+// Registered names of the [train] choices (src/nn/libtorch/optimizer.cpp and
+// augment.cpp dispatch on them).
+std::vector<std::string> optimizer_names();
+std::vector<std::string> augmentation_names();
 
 }  // namespace phenoscale::nn

@@ -28,4 +28,7 @@ void save_model(const std::string& path, Model& model, const io::Provenance& pro
 // Collective: rebuilds the network stored in `path` on every rank.
 std::shared_ptr<Model> load_model(const std::string& path, const par::Comm& comm);
 
+// Collective. The architecture and hyper-parameters on `/`, without the weights.
+ModelSpec read_model_spec_from_file(const std::string& path, const par::Comm& comm);
+
 }  // namespace phenoscale::nn

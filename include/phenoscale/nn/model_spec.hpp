@@ -1,7 +1,8 @@
 // Model architectures as data: names, tasks and hyper-parameters, without
 // LibTorch (so that CLI and pipeline code can build decks and validate
 // choices without compiling torch headers). The networks themselves are in
-// model.hpp; the table is src/nn/model_registry.cpp.
+// model.hpp; the table is src/nn/model_registry.cpp, and each name's
+// constructor is bound in src/nn/libtorch/model_factories.cpp.
 #pragma once
 
 #include <cstdint>
@@ -62,7 +63,6 @@ struct Architecture {
   Task task;
   InputKind input;
   std::vector<HyperParameter> hyperparameters;
-  std::function<std::shared_ptr<Model>(const ModelSpec&)> make;
 };
 
 // Every registered architecture, in the order `phenoscale list` shows them.

@@ -7,7 +7,7 @@
 // of training recurrent neural networks", §3.2). Weight decay is LibTorch's:
 // L2 added to the gradient for sgd, adam and rmsprop, decoupled for adamw
 // (Loshchilov & Hutter 2019, "Decoupled weight decay regularization", Alg. 2).
-// The table is in src/nn/optimizer.cpp.
+// The table is in src/nn/libtorch/optimizer.cpp.
 #pragma once
 
 #include <torch/torch.h>
@@ -15,6 +15,8 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "phenoscale/nn/engine.hpp"
 
 namespace phenoscale::nn {
 
@@ -29,7 +31,7 @@ struct OptimizerSettings {
   double clip_grad_norm = 0.0;    // global L2 norm threshold of the gradient (0: off)
 };
 
-std::vector<std::string> optimizer_names();
+// The names are engine.hpp's optimizer_names() (the deck schema is torch-free).
 // Throws ConfigError naming the registered optimisers for an unknown name.
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerSettings& settings,
                                                         std::vector<torch::Tensor> parameters);

@@ -83,6 +83,11 @@ struct TrainingResult {
 // after checkpointing when a stop signal arrived.
 TrainingResult train(Model& model, const SampleStore& data, const TrainerOptions& options, const par::Comm& comm);
 
+// LibTorch's intra-op threads from OMP_NUM_THREADS (one per core by default)
+// and glibc's allocator kept from trimming between steps; the engine's entry
+// points call it (src/nn/libtorch/engine.cpp), benchmarks too.
+void configure_threads();
+
 // Collective. Loss and accuracy of `model` on the samples `pool` (global
 // indices), evaluated in batches split over ranks. With `stopped` given, the
 // ranks agree before every batch whether a stop signal arrived on any of

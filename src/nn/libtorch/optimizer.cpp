@@ -47,12 +47,6 @@ const std::vector<Entry>& table() {
 
 }  // namespace
 
-std::vector<std::string> optimizer_names() {
-  std::vector<std::string> names;
-  for (const auto& e : table()) names.push_back(e.name);
-  return names;
-}
-
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(const OptimizerSettings& settings, Params parameters) {
   for (const auto& e : table()) {
     if (e.name == settings.name) return e.make(settings, std::move(parameters));

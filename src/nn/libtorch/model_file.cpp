@@ -88,7 +88,7 @@ ModelSpec stored_spec(const io::H5File& file, const std::string& path) {
 
 }  // namespace
 
-ModelSpec read_model_spec(const std::string& path, const par::Comm& comm) {
+ModelSpec read_model_spec_from_file(const std::string& path, const par::Comm& comm) {
   return stored_spec(io::H5File::open(path, comm), path);
 }
 

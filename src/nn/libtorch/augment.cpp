@@ -45,12 +45,6 @@ const std::vector<Augmentation>& augmentations() {
   return table;
 }
 
-std::vector<std::string> augmentation_names() {
-  std::vector<std::string> names;
-  for (const auto& a : augmentations()) names.push_back(a.name);
-  return names;
-}
-
 const Augmentation& find_augmentation(const std::string& name, const std::string& key) {
   for (const auto& a : augmentations()) {
     if (a.name == name) return a;
