@@ -39,7 +39,6 @@ void configure_threads() {
   (void)once;
 }
 
-
 namespace {
 
 TrainerOptions trainer_options(const core::Config& c, const TrainFiles& files) {
@@ -97,13 +96,13 @@ auto torch_errors_as_one_line(F&& fn) {
 
 }  // namespace
 
-TrainSummary libtorch::run_training(const core::Config& config, const TrainFiles& files, const io::Provenance& provenance,
-                          const par::Comm& comm) {
+TrainSummary libtorch::run_training(const core::Config& config, const TrainFiles& files,
+                                    const io::Provenance& provenance, const par::Comm& comm) {
   return torch_errors_as_one_line([&] { return run_training_unchecked(config, files, provenance, comm); });
 }
 
-PredictSummary libtorch::run_prediction(const core::Config& config, const PredictFiles& files, const io::Provenance& provenance,
-                              const par::Comm& comm) {
+PredictSummary libtorch::run_prediction(const core::Config& config, const PredictFiles& files,
+                                        const io::Provenance& provenance, const par::Comm& comm) {
   return torch_errors_as_one_line([&] { return run_prediction_unchecked(config, files, provenance, comm); });
 }
 
@@ -216,7 +215,8 @@ PredictSummary run_prediction_unchecked(const core::Config& config, const Predic
 }
 
 FramePredictions libtorch::predict_series(const std::vector<std::string>& models, const SeriesBlock& series,
-                                const PredictOptions& options, const std::string& where, const par::Comm& comm) {
+                                          const PredictOptions& options, const std::string& where,
+                                          const par::Comm& comm) {
   return torch_errors_as_one_line([&] {
     configure_threads();
     std::vector<std::shared_ptr<Model>> ensemble;
