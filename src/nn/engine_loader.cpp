@@ -28,6 +28,17 @@ std::optional<TorchEngine>& registered() {
   return engine;
 }
 
+// $PHENOSCALE_TORCH_MODULE, else ../lib/phenoscale/libphenoscale_torch.so
+// beside the executable (the build tree and an installation have the same layout).
+std::string torch_module_path() {
+  if (const char* path = std::getenv("PHENOSCALE_TORCH_MODULE"); path != nullptr && *path != '\0') return path;
+  std::error_code error;
+  const auto executable = std::filesystem::read_symlink("/proc/self/exe", error);
+  if (error) throw Error(cat("cannot locate the LibTorch engine: /proc/self/exe: ", error.message(),
+                             " (set PHENOSCALE_TORCH_MODULE)"));
+  return (executable.parent_path() / PHENOSCALE_TORCH_MODULE_RELPATH).lexically_normal().string();
+}
+
 // The module is opened once and never closed (LibTorch cannot be unloaded).
 const TorchEngine& engine() {
   static std::mutex mutex;
@@ -56,17 +67,6 @@ const TorchEngine& engine(const par::Comm& comm) {
 }  // namespace
 
 void register_torch_engine(const TorchEngine& engine) { registered() = engine; }
-
-bool torch_engine_loaded() { return registered().has_value(); }
-
-std::string torch_module_path() {
-  if (const char* path = std::getenv("PHENOSCALE_TORCH_MODULE"); path != nullptr && *path != '\0') return path;
-  std::error_code error;
-  const auto executable = std::filesystem::read_symlink("/proc/self/exe", error);
-  if (error) throw Error(cat("cannot locate the LibTorch engine: /proc/self/exe: ", error.message(),
-                             " (set PHENOSCALE_TORCH_MODULE)"));
-  return (executable.parent_path() / PHENOSCALE_TORCH_MODULE_RELPATH).lexically_normal().string();
-}
 
 TrainSummary run_training(const core::Config& config, const TrainFiles& files, const io::Provenance& provenance,
                           const par::Comm& comm) {

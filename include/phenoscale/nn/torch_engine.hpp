@@ -34,14 +34,6 @@ struct TorchEngine {
 // Called by the LibTorch half when it is loaded.
 void register_torch_engine(const TorchEngine& engine);
 
-// Where the binary looks for the module: $PHENOSCALE_TORCH_MODULE, else
-// ../lib/phenoscale/libphenoscale_torch.so beside the executable (the build
-// tree and an installation have the same layout).
-std::string torch_module_path();
-
-// Whether the LibTorch half is in this process (loaded or linked).
-bool torch_engine_loaded();
-
 // The LibTorch implementations of engine.hpp's entry points.
 namespace libtorch {
 TrainSummary run_training(const core::Config& config, const TrainFiles& files, const io::Provenance& provenance,
