@@ -618,7 +618,8 @@ class Lloyd {
     for (const Far& f : local) idx.push_back(f.g), val.push_back(f.d2);
     const std::vector<std::int64_t> all_idx = gather_values(idx, comm_);
     std::vector<std::int64_t> val_bits(val.size());
-    std::memcpy(val_bits.data(), val.data(), val.size() * sizeof(double));
+    // (memcpy from an empty vector's null data() is undefined even for 0 bytes)
+    if (!val.empty()) std::memcpy(val_bits.data(), val.data(), val.size() * sizeof(double));
     const std::vector<std::int64_t> all_bits = gather_values(val_bits, comm_);
     std::vector<Far> all(all_idx.size());
     for (std::size_t t = 0; t < all.size(); ++t) {

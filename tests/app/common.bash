@@ -14,11 +14,15 @@ PASSES=0
 pass() { PASSES=$((PASSES + 1)); echo "ok: $1"; }
 fail() { FAILURES=$((FAILURES + 1)); echo "FAIL: $1" >&2; }
 
+# scaled SECONDS: a command's time limit, times PHENOSCALE_TEST_TIMEOUT_SCALE
+# (tests/CMakeLists.txt: 4 in a sanitizer build, whose Debug code is slower).
+scaled() { echo $(( $1 * ${PHENOSCALE_TEST_TIMEOUT_SCALE:-1} )); }
+
 # Runs phenoscale on N ranks with a time limit, so a hang fails the test
 # instead of blocking ctest.
 run_np() {
   local np=$1; shift
-  timeout -k 5 "${RUN_NP_TIMEOUT:-90}" mpirun -n "$np" "$BIN" "$@"
+  timeout -k 5 "$(scaled "${RUN_NP_TIMEOUT:-90}")" mpirun -n "$np" "$BIN" "$@"
 }
 
 # expect_error NAME EXPECTED_TEXT NP ARGS...: the command must exit non-zero
@@ -103,7 +107,7 @@ no_files() {
 # command's exit code.
 interrupt() {
   local log=$1 marker=$2; shift 2
-  timeout -k 5 300 mpirun -n 2 "$BIN" "$@" > "$log" 2>&1 &
+  timeout -k 5 "$(scaled 300)" mpirun -n 2 "$BIN" "$@" > "$log" 2>&1 &
   local launcher=$!
   for _ in $(seq 1 2400); do grep -q "$marker" "$log" 2>/dev/null && break; sleep 0.05; done
   local mpirun_pid ranks
@@ -121,7 +125,7 @@ interrupt() {
 # outside, through mpirun, where a stage leaves seconds for it to land.
 stop_at() {
   local log=$1 pattern=$2; shift 2
-  PHENOSCALE_STOP_AT_LINE=$pattern timeout -k 5 300 mpirun -n 2 "$BIN" "$@" > "$log" 2>&1; rc=$?
+  PHENOSCALE_STOP_AT_LINE=$pattern timeout -k 5 "$(scaled 300)" mpirun -n 2 "$BIN" "$@" > "$log" 2>&1; rc=$?
 }
 
 # preempted NAME LOG DURING DIR FILE...: after `interrupt` or `stop_at`, the stage exited 75

@@ -112,7 +112,7 @@ else fail "every rank failing alike: MPI_ABORT: $out"; fi
 # Each rank may write at most 2 MB (SIGXFSZ ignored, so write() fails with
 # EFBIG): the tracks dataset fails after /features and /labels were written.
 # TCP on loopback: the limit would also break the shared-memory transport.
-out=$(OMPI_MCA_btl=self,tcp OMPI_MCA_btl_tcp_if_include=lo timeout -k 5 90 mpirun -n 2 bash -c 'trap "" XFSZ; ulimit -f 2000; exec "$0" "$@"' "$BIN" \
+out=$(OMPI_MCA_btl=self,tcp OMPI_MCA_btl_tcp_if_include=lo timeout -k 5 "$(scaled 90)" mpirun -n 2 bash -c 'trap "" XFSZ; ulimit -f 2000; exec "$0" "$@"' "$BIN" \
   data generate -c "$DECK" --set generate.samples=20000 --set run.output_dir=full 2>&1); rc=$?
 if [ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && grep -q 'phenoscale: error: full/samples.h5' <<<"$out" \
    && [ -z "$(ls -A full 2>/dev/null)" ]; then

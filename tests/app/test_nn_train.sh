@@ -38,7 +38,7 @@ PHENOSCALE_TORCH_MODULE=$missing expect_error "nn train without the LibTorch mod
 # run.output_dir=DIR` once its first epoch is logged; sets rc, log in DIR.log.
 interrupt_training() {
   local dir=$1 launcher mpirun_pid; shift
-  timeout -k 5 120 mpirun -n 2 "$BIN" "$@" --set run.output_dir="$dir" > "$dir.log" 2>&1 &
+  timeout -k 5 "$(scaled 120)" mpirun -n 2 "$BIN" "$@" --set run.output_dir="$dir" > "$dir.log" 2>&1 &
   launcher=$!
   for _ in $(seq 1 600); do [ -s "$dir/training.csv" ] && break; sleep 0.05; done
   mpirun_pid=$(pgrep -P "$launcher" | head -1)
