@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <cstring>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -616,16 +615,10 @@ class Lloyd {
     std::vector<std::int64_t> idx;
     std::vector<double> val;
     for (const Far& f : local) idx.push_back(f.g), val.push_back(f.d2);
-    const std::vector<std::int64_t> all_idx = gather_values(idx, comm_);
-    std::vector<std::int64_t> val_bits(val.size());
-    // (memcpy from an empty vector's null data() is undefined even for 0 bytes)
-    if (!val.empty()) std::memcpy(val_bits.data(), val.data(), val.size() * sizeof(double));
-    const std::vector<std::int64_t> all_bits = gather_values(val_bits, comm_);
+    const std::vector<std::int64_t> all_idx = comm_.allgatherv(idx);
+    const std::vector<double> all_val = comm_.allgatherv(val);
     std::vector<Far> all(all_idx.size());
-    for (std::size_t t = 0; t < all.size(); ++t) {
-      std::memcpy(&all[t].d2, &all_bits[t], sizeof(double));
-      all[t].g = all_idx[t];
-    }
+    for (std::size_t t = 0; t < all.size(); ++t) all[t] = {all_val[t], all_idx[t]};
     std::sort(all.begin(), all.end(), farther);
     std::vector<std::uint64_t> chosen;
     for (std::size_t t = 0; t < all.size() && chosen.size() < e; ++t) chosen.push_back(static_cast<std::uint64_t>(all[t].g));
