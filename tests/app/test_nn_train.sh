@@ -34,27 +34,14 @@ PHENOSCALE_TORCH_MODULE=$missing expect_error "nn train without the LibTorch mod
   "cannot load the LibTorch engine: $missing: cannot open shared object file" 2 "${TRAIN[@]}" --set run.output_dir=no_torch_train
 [ ! -e no_torch_train/model.h5 ] && pass "no model written without the module" || fail "a model without the module"
 
-# interrupt_training DIR ARGS...: SIGTERM to both ranks of `ARGS --set
-# run.output_dir=DIR` once its first epoch is logged; sets rc, log in DIR.log.
-interrupt_training() {
-  local dir=$1 launcher mpirun_pid; shift
-  timeout -k 5 "$(scaled 120)" mpirun -n 2 "$BIN" "$@" --set run.output_dir="$dir" > "$dir.log" 2>&1 &
-  launcher=$!
-  for _ in $(seq 1 600); do [ -s "$dir/training.csv" ] && break; sleep 0.05; done
-  mpirun_pid=$(pgrep -P "$launcher" | head -1)
-  ranks=$(pgrep -P "$mpirun_pid" | tr '\n' ' ')
-  kill -TERM $ranks 2>/dev/null
-  wait "$launcher"; rc=$?
-}
-
-# resumed_like REF DIR ARGS...: after interrupt_training, exit 75 with a
+# resumed_like REF DIR ARGS...: after `interrupt` (log DIR.log), exit 75 with a
 # checkpoint and no model; the same command resumes and ends with parameters,
 # buffers and metrics log equal to the uninterrupted run REF's.
 resumed_like() {
   local ref=$1 dir=$2; shift 2
   if [ "$rc" -eq 75 ] && grep -q '^phenoscale: preempted:' "$dir.log" && [ -f "$dir/checkpoint.pt" ] \
      && [ ! -f "$dir/model.h5" ]; then
-    pass "SIGTERM to ranks $ranks: exit 75, checkpoint written, no model yet ($(grep '^phenoscale: preempted:' "$dir.log"))"
+    pass "SIGTERM to both ranks: exit 75, checkpoint written, no model yet ($(grep '^phenoscale: preempted:' "$dir.log"))"
   else
     fail "SIGTERM: rc=$rc, log: $(tail -5 "$dir.log")"
   fi
@@ -75,7 +62,7 @@ resumed_like() {
 }
 
 # Interrupted run: SIGTERM to both ranks once the first epoch is logged.
-interrupt_training B "${TRAIN[@]}"
+interrupt B.log 'epoch 1/60: loss' "${TRAIN[@]}" --set run.output_dir=B
 resumed_like A B "${TRAIN[@]}"
 
 # A signal in the validation pass or the test evaluation: the trainer's own
