@@ -62,7 +62,7 @@ resumed_like() {
 }
 
 # Interrupted run: SIGTERM to both ranks once the first epoch is logged.
-interrupt B.log 'epoch 1/60: loss' "${TRAIN[@]}" --set run.output_dir=B
+interrupt B.log 'epoch 1/[0-9]*: loss' "${TRAIN[@]}" --set run.output_dir=B
 resumed_like A B "${TRAIN[@]}"
 
 # A signal in the validation pass or the test evaluation: the trainer's own
