@@ -73,6 +73,8 @@ EdgeSamples read_edge_samples(const std::string& path, const par::Comm& comm) {
   for (auto c : s.condition) ok = ok && c >= 0 && c < static_cast<std::int64_t>(s.conditions.size());
   par::check_all(comm, ok, cat(in.where("/condition"), ": condition index outside 0..", s.conditions.size() - 1,
                                " (the names in the 'conditions' attribute)"));
+  const bool experiments_ok = std::all_of(s.experiment.begin(), s.experiment.end(), [](auto e) { return e >= 0; });
+  par::check_all(comm, experiments_ok, cat(in.where("/experiment"), ": a negative paired-experiment id; expected ids >= 0"));
   return s;
 }
 

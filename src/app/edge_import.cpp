@@ -45,10 +45,10 @@ struct Annotations {
       : cell(t.column("cell_id")), condition(t.column("condition")), experiment(t.column("experiment")),
         window(t.column("window")) {}
   void fill(const io::TextTable& t, std::size_t k, ImportedSample& s) const {
-    if (cell >= 0) s.cell = io::parse_integer_field(t, k, cell);
+    if (cell >= 0) s.cell = io::parse_integer_field(t, k, cell, 0);
     if (condition >= 0) s.condition = t.rows[k][static_cast<std::size_t>(condition)];
-    if (experiment >= 0) s.experiment = io::parse_integer_field(t, k, experiment);
-    if (window >= 0) s.window = io::parse_integer_field(t, k, window);
+    if (experiment >= 0) s.experiment = io::parse_integer_field(t, k, experiment, 0);
+    if (window >= 0) s.window = io::parse_integer_field(t, k, window, 0);
     if (s.condition.empty()) throw InputError(t.where(k) + ": column 'condition' is empty; expected a name");
   }
   bool same(const ImportedSample& a, const ImportedSample& b) const {

@@ -70,9 +70,9 @@ std::vector<MovieEntry> read_movie_table(const std::string& path, const par::Com
     for (std::size_t k = 0; k < t.rows.size(); ++k) {
       MovieEntry e;
       e.movie = t.rows[k][static_cast<std::size_t>(movie)];
-      e.cell_id = io::parse_integer_field(t, k, cell);
+      e.cell_id = io::parse_integer_field(t, k, cell, 0);
       e.condition = t.rows[k][static_cast<std::size_t>(cond)];
-      e.experiment = exp >= 0 ? io::parse_integer_field(t, k, exp) : 0;
+      e.experiment = exp >= 0 ? io::parse_integer_field(t, k, exp, 0) : 0;
       if (e.movie.empty()) throw InputError(t.where(k) + ": column 'movie' is empty; expected a file name");
       movies.push_back(e);
     }
@@ -151,6 +151,9 @@ std::vector<double> condition_proportions(const core::Config& cfg, const std::st
                             " proportion of condition ", condition, " negative (", p[k], "); expected >= 0"));
     total += p[k];
   }
+  if (!(total > 0))
+    throw ConfigError(cat("simulate.proportions", effects.empty() ? "" : " with simulate.effects", " of condition ",
+                          condition, ": every proportion is 0; expected at least one > 0"));
   for (double& v : p) v /= total;
   return p;
 }
@@ -541,7 +544,12 @@ VelocityMapFile read_velocity_map(const std::string& path) {
   m.frames = static_cast<int>(v.sample_shape[0]);
   m.velocity.assign(v.data.begin(), v.data.end());
   m.angle = io::read_samples<double>(in, "/angle").data;
+  if (m.angle.size() != static_cast<std::size_t>(m.windows))
+    throw InputError(cat(in.where("/angle"), ": ", m.angle.size(), " angle(s); expected one per window of /velocity (",
+                         m.windows, ")"));
   m.frame_s = in.read_double_attribute("/", "frame_s");
+  if (!(m.frame_s > 0) || !std::isfinite(m.frame_s))
+    throw InputError(cat(path, ": attribute frame_s = ", m.frame_s, "; expected a frame interval > 0 s"));
   return m;
 }
 

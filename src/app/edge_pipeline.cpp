@@ -63,7 +63,7 @@ Pipeline edge_pipeline() {
                edge_import, {{"input", "import.input"}, {"output", "import.output"}}},
               {"denoise", "EMD of the displacement, IMFs with Hurst exponent below the threshold removed",
                edge_denoise, {{"input", "denoise.input"}, {"output", "denoise.output"}}},
-              {"teacher", "SAX/ACF vectors, kNN graph, community detection, K by silhouette", edge_teacher,
+              {"teacher", "SAX/ACF vectors, kNN graph, community detection, K by Davies-Bouldin or silhouette", edge_teacher,
                {{"input", "teacher.input"}, {"output", "teacher.output"}}},
               {"student", "Guided bi-LSTM autoencoder on the teacher's labels, λ sweep (or one λ: array task)",
                edge_student, {{"input", "student.input"}, {"output", "student.output"}}},

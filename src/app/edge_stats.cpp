@@ -18,6 +18,7 @@
 // by silhouette, and the composition of each condition by cell group.
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <map>
 #include <tuple>
 
@@ -70,10 +71,8 @@ double seed_p(double p, std::uint64_t replicates) {
   return std::round(p * (1.0 + r) - 1.0) / r;
 }
 
-// Experiment e's labelled observations (label −1: left out, e.g. shorter than
-// phenotype.min_frames), with labels renumbered over those the experiment
-// has: one found only in other experiments would be a 0 → 0 row, and would
-// widen the Holm family. The four vectors are this rank's rows.
+// Every rank's rows: label (−1: left out, e.g. shorter than
+// phenotype.min_frames), cell, condition and paired experiment.
 struct Labelled {
   const std::vector<std::int64_t>& labels;
   const std::vector<std::int64_t>& cells;
@@ -86,34 +85,56 @@ struct ExperimentObservations {
   std::vector<std::int64_t> phenotypes;  // the original label of each renumbered one
 };
 
-ExperimentObservations experiment_observations(const Labelled& x, std::int64_t e, std::int64_t clusters,
-                                               const par::Comm& comm) {
-  std::vector<double> present(static_cast<std::size_t>(clusters), 0.0);
-  for (std::size_t i = 0; i < x.labels.size(); ++i)
-    if (x.experiments[i] == e && x.labels[i] >= 0) present[static_cast<std::size_t>(x.labels[i])] = 1;
+// Keeps the observations of `eo` that `keep` accepts, with the labels
+// renumbered over the phenotypes they still have. Collective.
+void keep_observations(ExperimentObservations& eo, const std::function<bool(std::size_t)>& keep, const par::Comm& comm) {
+  std::vector<double> present(eo.phenotypes.size(), 0.0);
+  for (std::size_t i = 0; i < eo.obs.labels.size(); ++i)
+    if (keep(i)) present[static_cast<std::size_t>(eo.obs.labels[i])] = 1;
   comm.allreduce_sum_inplace(present);
-  ExperimentObservations out;
-  std::vector<std::int64_t> renumbered(present.size(), -1);
+  std::vector<std::int64_t> renumbered(present.size(), -1), phenotypes;
   for (std::size_t c = 0; c < present.size(); ++c)
     if (present[c] > 0) {
-      renumbered[c] = static_cast<std::int64_t>(out.phenotypes.size());
-      out.phenotypes.push_back(static_cast<std::int64_t>(c));
+      renumbered[c] = static_cast<std::int64_t>(phenotypes.size());
+      phenotypes.push_back(eo.phenotypes[c]);
     }
+  ml::Observations kept;
+  for (std::size_t i = 0; i < eo.obs.labels.size(); ++i) {
+    if (!keep(i)) continue;
+    kept.labels.push_back(renumbered[static_cast<std::size_t>(eo.obs.labels[i])]);
+    kept.groups.push_back(eo.obs.groups[i]);
+    kept.conditions.push_back(eo.obs.conditions[i]);
+  }
+  eo.obs = std::move(kept);
+  eo.phenotypes = std::move(phenotypes);
+}
+
+// Experiment e's labelled observations, with labels renumbered over those
+// the experiment has: one found only in other experiments would be a 0 → 0
+// row, and would widen the Holm family.
+ExperimentObservations experiment_observations(const Labelled& x, std::int64_t e, std::int64_t clusters,
+                                               const par::Comm& comm) {
+  ExperimentObservations out;
+  for (std::int64_t c = 0; c < clusters; ++c) out.phenotypes.push_back(c);
   for (std::size_t i = 0; i < x.labels.size(); ++i)
     if (x.experiments[i] == e && x.labels[i] >= 0) {
-      out.obs.labels.push_back(renumbered[static_cast<std::size_t>(x.labels[i])]);
+      out.obs.labels.push_back(x.labels[i]);
       out.obs.groups.push_back(x.cells[i]);
       out.obs.conditions.push_back(x.conditions[i]);
     }
+  keep_observations(out, [](std::size_t) { return true; }, comm);
   return out;
 }
 
-// The cell table of `obs` without the conditions of fewer than `min_cells`
-// cells (they cannot be resampled meaningfully), each skip warned and counted.
-ml::CellTable table_without_small_conditions(const ml::Observations& obs, std::uint64_t clusters, std::int64_t min_cells,
-                                             std::int64_t e, const std::vector<std::string>& names,
-                                             const std::string& stage, std::size_t& skipped, const par::Comm& comm) {
-  ml::CellTable table = ml::build_cell_table(obs, clusters, comm);
+// The cell table of `eo` without the conditions of fewer than `min_cells`
+// cells (they cannot be resampled meaningfully), each skip warned and
+// counted. A phenotype found only in a skipped condition leaves `eo` too: it
+// would be a 0 → 0 row and widen the Holm family. An empty table when
+// nothing is left.
+ml::CellTable table_without_small_conditions(ExperimentObservations& eo, std::int64_t min_cells, std::int64_t e,
+                                             const std::vector<std::string>& names, const std::string& stage,
+                                             std::size_t& skipped, const par::Comm& comm) {
+  ml::CellTable table = ml::build_cell_table(eo.obs, eo.phenotypes.size(), comm);
   std::vector<std::int64_t> small;
   for (std::size_t k = 0; k < table.conditions.size(); ++k) {
     if (static_cast<std::int64_t>(table.cells_in(k)) >= min_cells) continue;
@@ -123,14 +144,25 @@ ml::CellTable table_without_small_conditions(const ml::Observations& obs, std::u
   }
   skipped += small.size();
   if (small.empty()) return table;
-  ml::Observations kept;
-  for (std::size_t i = 0; i < obs.labels.size(); ++i) {
-    if (std::find(small.begin(), small.end(), obs.conditions[i]) != small.end()) continue;
-    kept.labels.push_back(obs.labels[i]);
-    kept.groups.push_back(obs.groups[i]);
-    kept.conditions.push_back(obs.conditions[i]);
-  }
-  return ml::build_cell_table(kept, clusters, comm);
+  keep_observations(
+      eo,
+      [&](std::size_t i) { return std::find(small.begin(), small.end(), eo.obs.conditions[i]) == small.end(); },
+      comm);
+  if (eo.phenotypes.empty()) return {};
+  return ml::build_cell_table(eo.obs, eo.phenotypes.size(), comm);
+}
+
+// The distinct values of every rank's `local`, ascending (paired-experiment
+// ids need not be 0..E−1: a lab may number them by date). Collective.
+std::vector<std::int64_t> distinct_values(std::vector<std::int64_t> local, const par::Comm& comm) {
+  const auto unique = [](std::vector<std::int64_t>& v) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+  };
+  unique(local);
+  std::vector<std::int64_t> all = comm.allgatherv(local);
+  unique(all);
+  return all;
 }
 
 // Below this many cells in a condition the bootstrap of cells understates the
@@ -178,20 +210,15 @@ const std::vector<std::string>& contrast_columns() {
 // are the condition names, `control` the control's index into them.
 ContrastTable bootstrap_contrasts(const core::Config& cfg, const Labelled& x, const std::vector<std::string>& names,
                                   std::int64_t control, const std::string& stage, const par::Comm& comm) {
-  std::int64_t clusters = 0, experiments = 0;
-  for (std::size_t i = 0; i < x.labels.size(); ++i) {
-    clusters = std::max(clusters, x.labels[i] + 1);
-    experiments = std::max(experiments, x.experiments[i] + 1);
-  }
+  std::int64_t clusters = 0;
+  for (auto label : x.labels) clusters = std::max(clusters, label + 1);
   clusters = comm.allreduce_max(clusters);
-  experiments = comm.allreduce_max(experiments);
   ContrastTable t;
-  for (std::int64_t e = 0; e < experiments; ++e) {
-    const ExperimentObservations eo = experiment_observations(x, e, clusters, comm);
+  for (const std::int64_t e : distinct_values(x.experiments, comm)) {
+    ExperimentObservations eo = experiment_observations(x, e, clusters, comm);
     if (eo.phenotypes.empty()) continue;
-    const ml::CellTable table = table_without_small_conditions(eo.obs, eo.phenotypes.size(),
-                                                               cfg.integer("stats.min_cells"), e, names, stage,
-                                                               t.skipped, comm);
+    const ml::CellTable table =
+        table_without_small_conditions(eo, cfg.integer("stats.min_cells"), e, names, stage, t.skipped, comm);
     const bool has_control = std::find(table.conditions.begin(), table.conditions.end(), control) != table.conditions.end();
     if (!has_control || table.conditions.size() < 2) continue;
     warn_few_cells(table, e, names, stage);

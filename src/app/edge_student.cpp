@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <utility>
 
 #include "phenoscale/app/edge_common.hpp"
 #include "phenoscale/app/edge_stages.hpp"
@@ -136,6 +137,33 @@ struct LambdaResult {
   Contrast contrast;  // the contrast d and p belong to
 };
 
+// A number per cell of this rank's samples, the same on every rank: a cell is
+// its cell_id within its paired experiment (as edge stats keys it), so labs
+// that number the cells of each experiment 1..n keep them apart when the
+// reference contrast's conditions occur in several experiments. Collective.
+std::vector<std::int64_t> cell_numbers(const EdgeSamples& s, const par::Comm& comm) {
+  using Key = std::pair<std::int64_t, std::int64_t>;  // (experiment, cell_id)
+  const auto distinct = [](std::vector<Key>& k) {
+    std::sort(k.begin(), k.end());
+    k.erase(std::unique(k.begin(), k.end()), k.end());
+  };
+  std::vector<Key> keys;
+  for (std::size_t i = 0; i < s.size(); ++i) keys.emplace_back(s.experiment[i], s.cell_id[i]);
+  distinct(keys);
+  std::vector<std::int64_t> flat;
+  for (const auto& [e, c] : keys) flat.insert(flat.end(), {e, c});
+  flat = comm.allgatherv(flat);
+  keys.clear();
+  for (std::size_t j = 0; j + 1 < flat.size(); j += 2) keys.emplace_back(flat[j], flat[j + 1]);
+  distinct(keys);
+  std::vector<std::int64_t> numbers;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const Key k{s.experiment[i], s.cell_id[i]};
+    numbers.push_back(std::lower_bound(keys.begin(), keys.end(), k) - keys.begin());
+  }
+  return numbers;
+}
+
 // The effect size of the reference contrast on the phenotypes of this λ's
 // latent, found as edge phenotype finds them (the paper compared λ by "the
 // effect sizes of accelerating protrusion" in each λ's clustering): the
@@ -167,11 +195,12 @@ LambdaResult effect_of(const core::Config& cfg, const EdgeSamples& s, const std:
   r.phenotypes = phenotypes;
   ml::Observations two;  // the two conditions' phenotyped samples
   const auto first = static_cast<std::size_t>(s.velocity.first_series);
+  const std::vector<std::int64_t> cells = cell_numbers(s, comm);
   for (std::size_t i = 0; i < s.size(); ++i) {
     const auto label = lp.coarse[first + i];
     if (label < 0 || (s.condition[i] != c.control && s.condition[i] != c.treated)) continue;
     two.labels.push_back(label);
-    two.groups.push_back(s.cell_id[i]);
+    two.groups.push_back(cells[i]);
     two.conditions.push_back(s.condition[i]);
   }
   const ml::CellTable table = ml::build_cell_table(two, static_cast<std::uint64_t>(phenotypes), comm);

@@ -108,22 +108,25 @@ ml::ShardedMatrix acf_vectors(const core::Config& cfg, const EdgeSamples& s, ml:
   return x;
 }
 
-// Mean velocity per cluster and aligned frame (onset at frame `before`).
+// Mean velocity per cluster and aligned frame (onset at frame `before`),
+// summed on rank 0 in sample order: the same bits at any rank count.
 void write_profiles(const std::string& path, const EdgeSamples& s, const std::vector<std::int64_t>& labels,
                     std::int64_t clusters, std::int64_t before, const par::Comm& comm) {
-  std::int64_t width = 0;
-  for (std::uint64_t i = 0; i < s.size(); ++i) width = std::max<std::int64_t>(width, s.velocity.length(i));
-  width = comm.allreduce_max(width);
+  std::vector<std::int64_t> lengths;
+  for (std::uint64_t i = 0; i < s.size(); ++i) lengths.push_back(static_cast<std::int64_t>(s.velocity.length(i)));
+  const auto all_lengths = comm.gatherv(lengths);
+  const auto all_labels = comm.gatherv(labels);
+  const auto values = comm.gatherv(s.velocity.values);
+  if (!comm.is_root()) return;
+  const std::int64_t width = all_lengths.empty() ? 0 : *std::max_element(all_lengths.begin(), all_lengths.end());
   std::vector<double> sum(static_cast<std::size_t>(clusters * width), 0.0), count(sum.size(), 0.0);
-  for (std::uint64_t i = 0; i < s.size(); ++i)
-    for (std::uint64_t t = 0; t < s.velocity.length(i); ++t) {
-      const auto k = static_cast<std::size_t>(labels[i] * width + static_cast<std::int64_t>(t));
-      sum[k] += s.velocity.series(i)[t];
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < all_lengths.size(); ++i)
+    for (std::int64_t t = 0; t < all_lengths[i]; ++t, ++at) {
+      const auto k = static_cast<std::size_t>(all_labels[i] * width + t);
+      sum[k] += values[at];
       count[k] += 1;
     }
-  comm.allreduce_sum_inplace(sum);
-  comm.allreduce_sum_inplace(count);
-  if (!comm.is_root()) return;
   std::vector<double> cluster, frame, mean, n;
   for (std::int64_t c = 0; c < clusters; ++c)
     for (std::int64_t t = 0; t < width; ++t) {

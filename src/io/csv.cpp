@@ -497,12 +497,16 @@ double parse_real_field(const TextTable& t, std::size_t row, int column, bool al
   return *v;
 }
 
-std::int64_t parse_integer_field(const TextTable& t, std::size_t row, int column) {
+std::int64_t parse_integer_field(const TextTable& t, std::size_t row, int column, std::int64_t min) {
   const std::string& s = t.rows.at(row).at(static_cast<std::size_t>(column));
   std::optional<std::int64_t> v = parse_integer(s);
-  if (!v)
-    throw InputError(t.where(row) + ": column '" + t.header[static_cast<std::size_t>(column)] +
-                     "': expected an integer, found '" + s + "'");
+  if (!v || *v < min) {
+    const std::string what = min == std::numeric_limits<std::int64_t>::min()
+                                 ? std::string("an integer")
+                                 : "an integer >= " + std::to_string(min);
+    throw InputError(t.where(row) + ": column '" + t.header[static_cast<std::size_t>(column)] + "': expected " + what +
+                     ", found '" + s + "'");
+  }
   return *v;
 }
 

@@ -51,6 +51,7 @@ for np in 2 3; do
   same_datasets np1/denoised.h5 "np$np/denoised.h5" /velocity/values /removed_imfs
   same_datasets np1/teacher.h5 "np$np/teacher.h5" /acf /labels /silhouette
   same_file teacher.csv np1/teacher.csv "np$np/teacher.csv"
+  same_file teacher_profiles.csv np1/teacher_profiles.csv "np$np/teacher_profiles.csv"
 done
 for np in 2 3; do
   same_datasets np1/movies/truth.h5 "np$np/movies/truth.h5" /cell_id /cell_condition /cell_proportions /cell_events
@@ -499,6 +500,42 @@ for r in csv.DictReader(open('mexp_apart/stats.csv')):
     rows[(r['experiment'], r['treatment'])].add(r['phenotype'])
 assert rows and all(got == own[e] for (e, _), got in rows.items()), (dict(rows), dict(own))
 PY
+# A paired experiment numbered by date (not 0..E-1), and a condition skipped
+# for its single cell that alone has a phenotype: the contrasts under the
+# experiment's own id, and no row of that phenotype (it would be 0 -> 0 and
+# widen the Holm family).
+mkdir -p mexp_dates && cp np1/phenotypes.h5 mexp_dates/
+$PY - <<'PY'
+import h5py, numpy as np
+with h5py.File('mexp_dates/phenotypes.h5', 'r+') as f:
+    e = f['experiment'][:]
+    f['experiment'][...] = np.full_like(e, 20240115)
+    conds = f.attrs['conditions']
+    conds = (conds.decode() if isinstance(conds, bytes) else str(conds)).split()
+    null = f['condition'][:] == conds.index('null')
+    cells = f['cell_id'][:]
+    cells[null] = cells[null].min()  # one cell: skipped at stats.min_cells = 2
+    f['cell_id'][...] = cells
+    p = f['phenotype'][:]
+    p[null & (p >= 0)] = p.max() + 1  # a phenotype of that condition only
+    f['phenotype'][...] = p
+PY
+edge 2 mexp_dates stats
+$PY - <<'PY' && pass "stats: an experiment numbered by date; a skipped condition's own phenotype is no row" || fail "stats with dated experiments and a skipped condition's phenotype"
+import csv, collections, h5py
+f = h5py.File('mexp_dates/phenotypes.h5', 'r')
+conds = f.attrs['conditions']
+conds = (conds.decode() if isinstance(conds, bytes) else str(conds)).split()
+want = collections.defaultdict(set)  # per experiment: the phenotypes of its conditions but null
+for q, c, x in zip(f['phenotype'][:], f['condition'][:], f['experiment'][:]):
+    if q >= 0 and conds[c] != 'null': want[str(x)].add(str(q))
+got = collections.defaultdict(set)
+for r in csv.DictReader(open('mexp_dates/stats.csv')):
+    assert r['treatment'] != 'null', r
+    got[r['experiment']].add(r['phenotype'])
+assert set(got) == {'20240115'}, sorted(got)
+assert got == want, (dict(got), dict(want))
+PY
 
 # --- 3. contracts ---------------------------------------------------------------------------
 header=$(head -n 1 np1/phenotypes.csv)
@@ -748,7 +785,33 @@ expect_error "movie with frames of different sizes" "sizes.tif" 2 edge window -c
 no_files "frames of different sizes" out_sizes
 expect_error "a frame with no cell" "frame 3: no cell found" 2 edge window -c "$DECK" --set window.input=bad/empty --set run.output_dir=out_empty
 no_files "frame with no cell" out_empty
+# Velocity maps written by other tools: a frame interval of 0 and an /angle
+# shorter than the windows are refused with the map's name, not later.
+cp -r np1/windows badrate && cp -r np1/windows badangle
+$PY - <<'PY'
+import h5py
+with h5py.File('badrate/cell_0004.h5', 'r+') as f:
+    f.attrs['frame_s'] = 0.0
+with h5py.File('badangle/cell_0004.h5', 'r+') as f:
+    a = f['angle'][:]
+    del f['angle']
+    f['angle'] = a[:-1]
+PY
+expect_error "a velocity map with frame_s = 0" "cell_0004.h5: attribute frame_s = 0; expected a frame interval > 0 s" 2 \
+  edge events -c "$DECK" --set events.input=badrate --set run.output_dir=out_badrate
+no_files "a velocity map with frame_s = 0" out_badrate
+expect_error "a velocity map with fewer angles than windows" "cell_0004.h5:/angle: " 2 \
+  edge events -c "$DECK" --set events.input=badangle --set run.output_dir=out_badangle
+no_files "a velocity map with fewer angles than windows" out_badangle
 printf 'sample_id,frame\n1,0\n1,1\n' >missing.csv
+printf 'sample_id,frame,velocity,experiment\n1,0,0.5,-1\n1,1,0.7,-1\n' >negexp.csv
+expect_error "a negative experiment id" "negexp.csv:2: column 'experiment': expected an integer >= 0, found '-1'" 2 \
+  edge import -c "$DECK" --input negexp.csv --set import.format=long --set run.output_dir=out_negexp
+no_files "a negative experiment id" out_negexp
+expect_deck_error "simulate.proportions all 0" "every proportion is 0; expected at least one > 0" 2 \
+  edge simulate -c "$DECK" "${TINY[@]}" --set run.output_dir=out_zero --set 'simulate.proportions=[0, 0, 0, 0, 0]' \
+  --set 'simulate.effects=[]'
+no_files "simulate.proportions all 0" out_zero
 expect_error "CSV without a velocity column" "missing.csv: no column 'velocity'" 2 edge import -c "$DECK" --input missing.csv --set import.format=long --set run.output_dir=out_missing
 no_files "CSV with a missing column" out_missing
 # The control (stats.control's default) is the condition of the file's first

@@ -8,10 +8,11 @@
 // r0 = radius·(1 + a2 cos(2θ + φ2) + a3 cos(3θ + φ3)) with a2 = shape_amplitude·U[0.5, 1],
 // a3 = a2/2 and random phases (a cell outline rather than a disk), and
 // D(θ, t) the displacement of the edge sectors: the edge is cut into
-// S = max(4, round(2π radius / window_nm)) sectors (about one probing window of
-// arc each) centred at θ_k = 2π(k + ½)/S — the centres of the probing windows
-// of edge/windows.hpp when the window count equals S — each with its own
-// planted velocity series (edge/protrusion_model.hpp). Sector k's displacement
+// S = max(4, round(P / window_nm)) sectors, P the perimeter of the outline r0
+// (about one probing window of arc each), centred at θ_k = 2π(k + ½)/S — the
+// centres of the probing windows of edge/windows.hpp when the window count
+// equals S — each with its own planted velocity series
+// (edge/protrusion_model.hpp). Sector k's displacement
 // at frame t is D_k(t) = frame_s · Σ_{s=1..t} v_k[s] (so D_k(0) = 0 and v_k[0]
 // is never seen, matching the velocity map, whose frame 0 is undefined);
 // between sector centres D is interpolated by a periodic Catmull–Rom cubic, so

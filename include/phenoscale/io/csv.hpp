@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -83,8 +84,10 @@ std::optional<double> parse_double(std::string_view s);
 std::optional<std::int64_t> parse_integer(std::string_view s);
 
 // Numbers of a TextTable field; InputError "path:line: column 'c': expected
-// <what>, found 'text'" otherwise. Integers accept "12.0" (pandas).
+// <what>, found 'text'" otherwise. Integers accept "12.0" (pandas); below
+// `min` is an error too (ids: 0).
 double parse_real_field(const TextTable& t, std::size_t row, int column, bool allow_nan);
-std::int64_t parse_integer_field(const TextTable& t, std::size_t row, int column);
+std::int64_t parse_integer_field(const TextTable& t, std::size_t row, int column,
+                                 std::int64_t min = std::numeric_limits<std::int64_t>::min());
 
 }  // namespace phenoscale::io
