@@ -112,8 +112,13 @@ void run_bootstrap(const StageContext& ctx) {
     core::ScopedTimer t(ctx.timers, "read");
     const auto obs = ml::read_observations(input, labels, cfg.string("bootstrap.groups"),
                                            cfg.string("bootstrap.conditions"), ctx.comm);
+    const bool labelled = std::all_of(obs.labels.begin(), obs.labels.end(), [](auto l) { return l >= 0; });
+    par::check_all(ctx.comm, labelled, cat(input, ":", labels, ": a negative cluster label; expected labels >= 0"));
     table = ml::build_cell_table(obs, static_cast<std::uint64_t>(cfg.integer("bootstrap.clusters")), ctx.comm);
   }
+  par::check_all(ctx.comm, table.conditions.size() >= 2,
+                 cat(input, ":", cfg.string("bootstrap.conditions"), ": ", table.conditions.size(),
+                     " condition(s); the bootstrap compares the control with at least one other"));
   core::Log::info(cat("ml bootstrap: ", table.cells(), " cells in ", table.conditions.size(),
                       " conditions, ", table.clusters, " clusters; ", options.replicates,
                       " replicates on ", ctx.comm.size(), " rank(s)"));

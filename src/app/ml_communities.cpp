@@ -79,6 +79,7 @@ void run_communities(const StageContext& ctx) {
     par::check_all(ctx.comm, k < x.global_rows,
                    cat("communities.k = ", k, " must be below N = ", x.global_rows, " rows of ",
                        cfg.string("communities.input")));
+    if (metric == ml::KnnMetric::precomputed) check_precomputed(cfg.string("communities.input"), x, ctx.comm);
     core::ScopedTimer t(ctx.timers, "knn");
     knn = ml::knn(x, k, metric, ctx.comm);
   }
@@ -87,6 +88,9 @@ void run_communities(const StageContext& ctx) {
     core::ScopedTimer t(ctx.timers, "graph");
     graph = ml::symmetrise(knn, weighting, ctx.comm);
   }
+  par::check_all(ctx.comm, options.method != "spectral" || options.clusters <= graph.global_vertices,
+                 cat("communities.clusters = ", options.clusters, " exceeds the ", graph.global_vertices,
+                     " vertices of the graph of ", input));
   const auto edges = ctx.comm.allreduce_sum(static_cast<std::uint64_t>(graph.local_edges())) / 2;
   core::Log::info(cat("ml communities: ", graph.global_vertices, " vertices, ", edges, " edges (k = ", knn.k,
                       "), method ", options.method, ", on ", ctx.comm.size(), " rank(s)"));

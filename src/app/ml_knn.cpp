@@ -70,6 +70,7 @@ void run_knn(const StageContext& ctx) {
       throw ConfigError(cat("knn.k = ", k, " must be below N = ", x.global_rows, " rows of ", cfg.string("knn.input")));
     }
   });
+  if (metric == ml::KnnMetric::precomputed) check_precomputed(cfg.string("knn.input"), x, ctx.comm);
   core::Log::info(cat("ml knn: ", x.global_rows, " rows x ", x.cols, " columns (", cfg.string("knn.metric"),
                       "), k = ", k, ", on ", ctx.comm.size(), " rank(s)"));
   ml::KnnResult result;

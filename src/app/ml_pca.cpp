@@ -29,6 +29,8 @@ void run_pca(const StageContext& ctx) {
   ml::PcaOptions options;
   options.components = static_cast<std::uint64_t>(cfg.integer("pca.components"));
   options.variance_target = cfg.real("pca.variance_target");
+  par::check_all(ctx.comm, x.global_rows >= 2,
+                 cat(spec.file, ":", spec.dataset, ": ", x.global_rows, " row(s); PCA needs at least 2"));
   par::collectively(ctx.comm, [&] {
     if (options.components > std::min(x.cols, x.global_rows)) {
       throw ConfigError(cat("pca.components = ", options.components, " exceeds min(N, d) = ",

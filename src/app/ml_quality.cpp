@@ -33,6 +33,10 @@ void run_quality(const StageContext& ctx) {
     labels = ml::read_labels(cfg.string("quality.labels"), x, ctx.comm);
     if (!reference_spec.empty()) reference = ml::read_labels(reference_spec, x, ctx.comm);
   }
+  const std::uint64_t clusters = ml::LabelIndex(labels, ctx.comm).size();
+  par::check_all(ctx.comm, clusters >= 2 && clusters + 1 <= x.global_rows,
+                 cat(cfg.string("quality.labels"), ": ", clusters, " distinct label(s) over ", x.global_rows,
+                     " rows; the silhouette and Davies-Bouldin need between 2 and N - 1"));
   core::Log::info(cat("ml quality: ", x.global_rows, " x ", x.cols, " from ", spec.file, ":", spec.dataset,
                       ", labels ", cfg.string("quality.labels"), " on ", ctx.comm.size(), " rank(s)"));
 
@@ -90,6 +94,22 @@ ml::SilhouetteOptions silhouette_options(const core::Config& cfg) {
   options.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
   options.distance = ml::parse_distance(cfg.string("quality.distance"), "quality.distance");
   return options;
+}
+
+void check_precomputed(const std::string& where, const ml::ShardedMatrix& x, const par::Comm& comm) {
+  par::check_all(comm, x.cols == x.global_rows,
+                 cat(where, ": ", x.global_rows, " x ", x.cols, "; a precomputed distance matrix must be N x N"));
+  std::uint64_t first_negative = x.global_rows * x.cols;
+  for (std::uint64_t i = 0; i < x.local_rows && first_negative == x.global_rows * x.cols; ++i)
+    for (std::uint64_t j = 0; j < x.cols; ++j)
+      if (x.row(i)[j] < 0.0f) {
+        first_negative = (x.first_row + i) * x.cols + j;
+        break;
+      }
+  first_negative = comm.allreduce_min(first_negative);
+  par::check_all(comm, first_negative == x.global_rows * x.cols,
+                 cat(where, ": distance d(", first_negative / std::max<std::uint64_t>(x.cols, 1), ", ",
+                     first_negative % std::max<std::uint64_t>(x.cols, 1), ") is negative; expected distances >= 0"));
 }
 
 void add_ml_quality_keys(core::Schema& s) {

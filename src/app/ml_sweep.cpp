@@ -4,6 +4,7 @@
 // [communities] and [quality] sections of the same deck.
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include "phenoscale/app/ml_stages.hpp"
 #include "phenoscale/app/stage_io.hpp"
@@ -57,7 +58,7 @@ void write_sweep(const StageContext& ctx, const ml::SweepResult& result, const s
   io::write_provenance(out, stage_provenance(ctx, {input}));
   out.commit();
 
-  const std::string table = path.substr(0, path.rfind('.')) + ".csv";
+  const std::string table = std::filesystem::path(path).replace_extension(".csv").string();  // beside it, same stem
   par::collectively(ctx.comm, [&] {
     if (ctx.comm.is_root()) io::write_csv_table(table, names, columns);
   });

@@ -1,5 +1,6 @@
 #include "phenoscale/app/spt_common.hpp"
 
+#include <cmath>
 #include <filesystem>
 #include <type_traits>
 #include <utility>
@@ -51,6 +52,8 @@ TrackBlock from_hdf5(const std::string& path, const par::Comm& comm) {
                  cat(in.where("/tracks"), ": expected 2 or 3 coordinates per frame (x, y[, z]), found ", positions.width));
   out.dim = static_cast<int>(positions.width);
   out.dt_s = in.has_attribute("/tracks", "dt_s") ? in.read_double_attribute("/tracks", "dt_s") : 1.0;
+  par::check_all(comm, out.dt_s > 0 && std::isfinite(out.dt_s),
+                 cat(in.where("/tracks"), ": attribute dt_s = ", out.dt_s, "; expected a frame interval > 0 s"));
   out.first = positions.first_series;
   out.global_tracks = positions.global_series;
   out.positions.width = positions.width;
@@ -65,13 +68,8 @@ TrackBlock from_hdf5(const std::string& path, const par::Comm& comm) {
       out.frames.push_back(f.data(), f.size());
     }
   }
-  if (in.has("/states")) out.states = io::read_ragged<std::int64_t>(in, "/states", 1);
-  if (in.has("/track_id")) {
-    out.track_id = io::read_samples<std::int64_t>(in, "/track_id").data;
-  } else {
-    for (std::uint64_t i = 0; i < positions.size(); ++i) out.track_id.push_back(static_cast<std::int64_t>(out.first + i));
-  }
-  // Optional per-track truth and labels: one value per track, in track order.
+  if (in.has("/states")) out.states = read_states(in, comm);
+  // Optional per-track ids, truth and labels: one value per track, in track order.
   const auto per_track = [&](const char* name, auto& values) {
     if (!in.has(name)) return;
     auto block = io::read_samples<typename std::decay_t<decltype(values)>::value_type>(in, name);
@@ -80,6 +78,9 @@ TrackBlock from_hdf5(const std::string& path, const par::Comm& comm) {
                        block.global_rows, " rows of ", block.sample_size()));
     values = std::move(block.data);
   };
+  per_track("/track_id", out.track_id);
+  if (!in.has("/track_id"))
+    for (std::uint64_t i = 0; i < positions.size(); ++i) out.track_id.push_back(static_cast<std::int64_t>(out.first + i));
   per_track("/D", out.diffusion);
   per_track("/Q", out.quality);
   per_track("/population", out.population);
@@ -91,20 +92,26 @@ TrackBlock from_hdf5(const std::string& path, const par::Comm& comm) {
         throw InputError(cat(path, ": track ", out.first + i, " has ", out.positions.length(i),
                              " positions but a different number of /frames or /states entries"));
       }
-      if (out.states.size() == 0) continue;  // no truth: no /states to check
-      for (std::uint64_t t = 0; t < out.states.length(i); ++t) {
-        const auto s = out.states.series(i)[t];
-        if (s < 0 || s >= spt::kStates) {
-          throw InputError(cat(in.where("/states"), ": state ", s, " of track ", out.first + i,
-                               " is outside 0..", spt::kStates - 1));
-        }
-      }
     }
   });
   return out;
 }
 
 }  // namespace
+
+io::RaggedSeries<std::int64_t> read_states(const io::H5File& in, const par::Comm& comm) {
+  auto states = io::read_ragged<std::int64_t>(in, "/states", 1);
+  par::collectively(comm, [&] {
+    for (std::uint64_t i = 0; i < states.size(); ++i)
+      for (std::uint64_t t = 0; t < states.length(i); ++t) {
+        const auto s = states.series(i)[t];
+        if (s < 0 || s >= spt::kStates)
+          throw InputError(cat(in.where("/states"), ": state ", s, " at frame ", t, " of track ", states.first_series + i,
+                               " is outside 0..", spt::kStates - 1, " (the diffusion states)"));
+      }
+  });
+  return states;
+}
 
 bool is_trajectory_table(const std::string& path) {
   auto ext = std::filesystem::path(path).extension().string();

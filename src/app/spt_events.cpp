@@ -332,7 +332,7 @@ void spt_events(const StageContext& ctx) {
       const std::int64_t true_index = true_event(tracks, i);
       const std::int64_t true_frame = true_index >= 0 ? frames[true_index] : -1;
       add_track(network, event >= 0 ? frames[event] : -1, event >= 0, true_frame, true_index >= 0);
-      add_track(midpoint, frames[n / 2], n > 0, true_frame, true_index >= 0);
+      add_track(midpoint, n > 0 ? frames[n / 2] : -1, n > 0, true_frame, true_index >= 0);
     }
     offset += n;
   }

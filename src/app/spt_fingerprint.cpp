@@ -63,7 +63,7 @@ void spt_fingerprint(const StageContext& ctx) {
   if (segmented) {
     const std::string path = (std::filesystem::path(output_path(cfg, cfg.string("fingerprint.segments"))) / "segments.h5").string();
     io::H5File in = io::H5File::open(path, ctx.comm);
-    segmentation = io::read_ragged<std::int64_t>(in, "/states", 1);
+    segmentation = read_states(in, ctx.comm);
     check_same_tracks(segmentation, path, tracks, input, ctx.comm);
     inputs.push_back(path);
   }

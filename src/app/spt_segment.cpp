@@ -113,6 +113,12 @@ void check_model_fits(const std::string& model, const TrackBlock& tracks, const 
                  cat(model, ": the network was trained on ", channels - 2, "D tracks (", channels,
                      " channels per frame) but ", input, " holds ", tracks.dim, "D tracks; use a ", tracks.dim,
                      "D model (segment.models)"));
+  // segments.h5 holds the four diffusion states (docs/file-formats.md): a
+  // tagger of other classes (the event network's two) is not a segmentation.
+  const std::int64_t classes = spec.values.count("classes") ? spec.integer("classes") : -1;
+  par::check_all(comm, classes == spt::kStates,
+                 cat(model, ": a ", spec.architecture, " of ", classes, " classes per frame; expected ", spt::kStates,
+                     " (the diffusion states of spt train; segment.models)"));
 }
 
 nn::SeriesBlock series_of(const TrackBlock& tracks, bool with_truth) {
@@ -232,6 +238,11 @@ void spt_baseline(const StageContext& ctx) {
   options.lo = cfg.real("baseline.alpha_low");
   options.hi = cfg.real("baseline.alpha_high");
   options.dt = tracks.dt_s;
+  par::collectively(ctx.comm, [&] {
+    if (options.lo > options.hi)
+      throw ConfigError(cat("baseline.alpha_low = ", options.lo, " is above baseline.alpha_high = ", options.hi,
+                            "; expected alpha_low <= alpha_high"));
+  });
   Segmentation seg;
   seg.probabilities.width = spt::kStates;
   par::collectively(ctx.comm, [&] {
@@ -308,7 +319,7 @@ void spt_evaluate(const StageContext& ctx) {
   for (const auto& method : methods) {
     const std::string path = (std::filesystem::path(output_path(cfg, method)) / "segments.h5").string();
     io::H5File in = io::H5File::open(path, ctx.comm);
-    const auto predicted = io::read_ragged<std::int64_t>(in, "/states", 1);
+    const auto predicted = read_states(in, ctx.comm);
     check_same_tracks(predicted, path, truth, truth_path, ctx.comm);
     for (const auto& subset : sets) {
       spt::Confusion confusion;

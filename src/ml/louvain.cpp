@@ -14,6 +14,7 @@
 
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
+#include "phenoscale/ml/matrix.hpp"
 #include "phenoscale/ml/spectral.hpp"
 #include "phenoscale/par/agree.hpp"
 #include "phenoscale/par/partition.hpp"
@@ -946,22 +947,23 @@ const std::vector<std::pair<std::string, Method>>& method_table() {
 }
 
 // Labels 0, 1, ... by decreasing community size (ties: lower original id).
-// Original labels are in [0, n) for every method here.
-std::vector<std::int64_t> relabel_by_size(const std::vector<std::int64_t>& labels, std::uint64_t n,
-                                          std::uint64_t& count, const par::Comm& comm) {
-  std::vector<std::int64_t> sizes(n, 0);
-  for (auto l : labels) ++sizes[l];
+// The original labels may be vertex ids (Leiden stopped at max_levels keeps
+// a representative's): sized by the communities found, not the largest id.
+std::vector<std::int64_t> relabel_by_size(const std::vector<std::int64_t>& labels, std::uint64_t& count,
+                                          const par::Comm& comm) {
+  const LabelIndex index(labels, comm);
+  const auto dense = index.dense(labels);
+  std::vector<std::int64_t> sizes(index.size(), 0);
+  for (auto c : dense) ++sizes[static_cast<std::size_t>(c)];
   comm.allreduce_sum_inplace(sizes);
-  std::vector<std::int64_t> order;
-  for (std::uint64_t c = 0; c < n; ++c) {
-    if (sizes[c] > 0) order.push_back(static_cast<std::int64_t>(c));
-  }
+  std::vector<std::int64_t> order(index.size());
+  std::iota(order.begin(), order.end(), std::int64_t{0});
   std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) { return sizes[a] > sizes[b]; });
-  std::vector<std::int64_t> rank(n, -1);
+  std::vector<std::int64_t> rank(index.size(), -1);
   for (std::size_t i = 0; i < order.size(); ++i) rank[order[i]] = static_cast<std::int64_t>(i);
   count = order.size();
   std::vector<std::int64_t> out(labels.size());
-  for (std::size_t i = 0; i < labels.size(); ++i) out[i] = rank[labels[i]];
+  for (std::size_t i = 0; i < labels.size(); ++i) out[i] = rank[static_cast<std::size_t>(dense[i])];
   return out;
 }
 
@@ -1061,17 +1063,13 @@ Communities detect_communities(const DistGraph& graph, const CommunityOptions& o
   out.method = options.method;
   out.levels = p.levels;
   out.level_stats = p.stats;
-  std::int64_t largest = -1;
-  for (auto l : p.labels) largest = std::max(largest, l);
-  const auto span = static_cast<std::uint64_t>(comm.allreduce_max(largest) + 1);
-  out.labels = relabel_by_size(p.labels, span, out.count, comm);
+  out.labels = relabel_by_size(p.labels, out.count, comm);
   // One ghost exchange for the merge and the modularity (the kNN graph can hold ~10^8 arcs).
   const Ghosts ghosts(graph, comm);
   if (options.min_size > 1) {
     const std::uint64_t found = out.count;
     out.labels = relabel_by_size(
-        merge_small_communities(graph, ghosts, std::move(out.labels), found, options.min_size, comm), found, out.count,
-        comm);
+        merge_small_communities(graph, ghosts, std::move(out.labels), found, options.min_size, comm), out.count, comm);
     out.merged = found - out.count;
     if (out.merged > 0)
       core::Log::info(cat("communities: ", out.merged, " of ", found, " communities had fewer than ", options.min_size,

@@ -1,5 +1,6 @@
 #include "phenoscale/ml/matrix.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "phenoscale/core/error.hpp"
@@ -90,6 +91,27 @@ std::vector<float> gather_rows(const ShardedMatrix& m, const par::Comm& comm) {
 
 std::vector<std::int64_t> gather_values(const std::vector<std::int64_t>& local, const par::Comm& comm) {
   return comm.allgatherv(local);
+}
+
+LabelIndex::LabelIndex(const std::vector<std::int64_t>& local, const par::Comm& comm) {
+  const auto distinct = [](std::vector<std::int64_t>& v) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+  };
+  std::vector<std::int64_t> mine(local);
+  distinct(mine);
+  values_ = gather_values(mine, comm);
+  distinct(values_);
+}
+
+std::int64_t LabelIndex::index(std::int64_t label) const {
+  return std::lower_bound(values_.begin(), values_.end(), label) - values_.begin();
+}
+
+std::vector<std::int32_t> LabelIndex::dense(const std::vector<std::int64_t>& labels) const {
+  std::vector<std::int32_t> out(labels.size());
+  for (std::size_t i = 0; i < labels.size(); ++i) out[i] = static_cast<std::int32_t>(index(labels[i]));
+  return out;
 }
 
 }  // namespace phenoscale::ml

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <numeric>
 #include <string>
 #include <unordered_map>
 
@@ -19,30 +20,6 @@ namespace phenoscale::ml {
 using core::cat;
 
 namespace {
-
-// The sorted distinct label values of all ranks: cluster c is the c-th of them.
-class LabelIndex {
- public:
-  LabelIndex(const std::vector<std::int64_t>& local, const par::Comm& comm) {
-    std::vector<std::int64_t> mine(local);
-    std::sort(mine.begin(), mine.end());
-    mine.erase(std::unique(mine.begin(), mine.end()), mine.end());
-    values_ = gather_values(mine, comm);
-    std::sort(values_.begin(), values_.end());
-    values_.erase(std::unique(values_.begin(), values_.end()), values_.end());
-  }
-  std::uint64_t size() const { return values_.size(); }
-  std::vector<std::int32_t> dense(const std::vector<std::int64_t>& labels) const {
-    std::vector<std::int32_t> out(labels.size());
-    for (std::size_t i = 0; i < labels.size(); ++i) {
-      out[i] = static_cast<std::int32_t>(std::lower_bound(values_.begin(), values_.end(), labels[i]) - values_.begin());
-    }
-    return out;
-  }
-
- private:
-  std::vector<std::int64_t> values_;
-};
 
 void check_labels(const ShardedMatrix& x, const std::vector<std::int64_t>& labels, const par::Comm& comm,
                   const char* measure) {
@@ -287,11 +264,14 @@ SilhouetteResult sampled_silhouette(const ShardedMatrix& x, const std::vector<st
   return {mean, stddev / std::sqrt(static_cast<double>(m)), false, m, std::move(local)};
 }
 
-// The contingency table n_ij (reference class i, predicted cluster j), dense,
-// summed over ranks in int64 so it is exact.
+// The contingency table n_ij (reference class i, predicted cluster j): its
+// non-zero cells, ascending by (i, j), summed over ranks in int64 so it is
+// exact. Sparse, as scikit-learn's: a dense classes × clusters table of two
+// fragmented labelings would not fit in memory.
 struct Contingency {
   std::uint64_t rows = 0, cols = 0;
-  std::vector<std::int64_t> counts;
+  std::vector<std::uint64_t> cells;  // i · cols + j of every non-zero n_ij
+  std::vector<std::int64_t> counts;  // n_ij of cells
   std::int64_t total = 0;
 };
 
@@ -305,18 +285,37 @@ Contingency contingency(const std::vector<std::int64_t>& reference, const std::v
   Contingency table;
   table.rows = classes.size();
   table.cols = clusters.size();
-  table.counts.assign(table.rows * table.cols, 0);
-  for (std::size_t i = 0; i < r.size(); ++i) table.counts[r[i] * table.cols + p[i]] += 1;
-  comm.allreduce_sum_inplace(table.counts);
+  // This rank's cells as (cell, count) runs, then every rank's, merged.
+  const auto runs = [](std::vector<std::uint64_t> keys, std::vector<std::uint64_t>& cells,
+                       std::vector<std::int64_t>& counts, const std::vector<std::int64_t>* weights) {
+    std::vector<std::size_t> order(keys.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return keys[a] < keys[b]; });
+    for (auto k : order) {
+      const std::int64_t w = weights ? (*weights)[k] : 1;
+      if (!cells.empty() && cells.back() == keys[k]) {
+        counts.back() += w;
+      } else {
+        cells.push_back(keys[k]);
+        counts.push_back(w);
+      }
+    }
+  };
+  std::vector<std::uint64_t> keys(r.size()), local_cells;
+  std::vector<std::int64_t> local_counts;
+  for (std::size_t i = 0; i < r.size(); ++i)
+    keys[i] = static_cast<std::uint64_t>(r[i]) * table.cols + static_cast<std::uint64_t>(p[i]);
+  runs(std::move(keys), local_cells, local_counts, nullptr);
+  const auto all_counts = comm.allgatherv(local_counts);
+  runs(comm.allgatherv(local_cells), table.cells, table.counts, &all_counts);
   table.total = comm.allreduce_sum(static_cast<std::int64_t>(reference.size()));
   return table;
 }
 
 std::vector<std::int64_t> marginal(const Contingency& t, bool over_rows) {
   std::vector<std::int64_t> m(over_rows ? t.rows : t.cols, 0);
-  for (std::uint64_t i = 0; i < t.rows; ++i) {
-    for (std::uint64_t j = 0; j < t.cols; ++j) m[over_rows ? i : j] += t.counts[i * t.cols + j];
-  }
+  for (std::size_t c = 0; c < t.cells.size(); ++c)
+    m[over_rows ? t.cells[c] / t.cols : t.cells[c] % t.cols] += t.counts[c];
   return m;
 }
 
@@ -370,25 +369,22 @@ double davies_bouldin(const ShardedMatrix& x, const std::vector<std::int64_t>& l
   comm.allreduce_sum_inplace(scatter);
   for (std::uint64_t c = 0; c < k; ++c) scatter[c] /= sizes[c];
 
-  std::vector<double> separation(k * k, 0.0);
-  for (std::uint64_t a = 0; a < k; ++a) {
-    for (std::uint64_t b = 0; b < k; ++b) separation[a * k + b] = between(&centroids[a * d], &centroids[b * d]);
-  }
-  // scikit-learn returns 0 when all clusters are points or all centroids coincide (np.allclose to 0).
+  // Centroid separations row by row (memory O(k), not k × k: k may be ~N).
   auto near_zero = [](double v) { return std::abs(v) <= 1e-8; };
-  if (std::all_of(scatter.begin(), scatter.end(), near_zero) ||
-      std::all_of(separation.begin(), separation.end(), near_zero)) {
-    return 0.0;
-  }
+  bool all_coincide = true;
   double total = 0.0;
   for (std::uint64_t a = 0; a < k; ++a) {
     double worst = 0.0;
     for (std::uint64_t b = 0; b < k; ++b) {
-      if (separation[a * k + b] == 0.0) continue;  // coincident centroids: scikit-learn divides by inf
-      worst = std::max(worst, (scatter[a] + scatter[b]) / separation[a * k + b]);
+      const double separation = between(&centroids[a * d], &centroids[b * d]);
+      all_coincide = all_coincide && near_zero(separation);
+      if (separation == 0.0) continue;  // coincident centroids: scikit-learn divides by inf
+      worst = std::max(worst, (scatter[a] + scatter[b]) / separation);
     }
     total += worst;
   }
+  // scikit-learn returns 0 when all clusters are points or all centroids coincide (np.allclose to 0).
+  if (std::all_of(scatter.begin(), scatter.end(), near_zero) || all_coincide) return 0.0;
   return total / static_cast<double>(k);
 }
 
@@ -419,15 +415,13 @@ double normalized_mutual_info(const std::vector<std::int64_t>& reference,
   const auto pi = marginal(t, true), pj = marginal(t, false);
   const double n = static_cast<double>(t.total), log_n = std::log(n);
   double mi = 0.0;
-  for (std::uint64_t i = 0; i < t.rows; ++i) {
-    for (std::uint64_t j = 0; j < t.cols; ++j) {
-      const auto nij = t.counts[i * t.cols + j];
-      if (nij == 0) continue;
-      const double p = nij / n;
-      const double term = p * (std::log(double(nij)) - log_n) +
-                          p * (-std::log(double(pi[i]) * double(pj[j])) + log_n + log_n);
-      if (std::abs(term) >= std::numeric_limits<double>::epsilon()) mi += term;
-    }
+  for (std::size_t c = 0; c < t.cells.size(); ++c) {  // the non-zero n_ij, ascending by (i, j)
+    const std::uint64_t i = t.cells[c] / t.cols, j = t.cells[c] % t.cols;
+    const auto nij = t.counts[c];
+    const double p = nij / n;
+    const double term = p * (std::log(double(nij)) - log_n) +
+                        p * (-std::log(double(pi[i]) * double(pj[j])) + log_n + log_n);
+    if (std::abs(term) >= std::numeric_limits<double>::epsilon()) mi += term;
   }
   mi = std::max(mi, 0.0);
   if (mi == 0.0) return 0.0;

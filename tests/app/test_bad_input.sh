@@ -121,6 +121,48 @@ else
   fail "disk full mid-write: rc=$rc, dir: $(ls -A full 2>/dev/null | tr "\n" " "), output: $out"
 fi
 
+# --- ml tools: inputs that the methods cannot take, named -------------------------
+"$PY" - <<'PY'
+import h5py, numpy as np
+rng = np.random.default_rng(5)
+with h5py.File("onelabel.h5", "w") as f:
+    f["labels"] = np.zeros(5000, np.int64)
+with h5py.File("onerow.h5", "w") as f:
+    f["features"] = np.ones((1, 3), np.float32)
+with h5py.File("dist.h5", "w") as f:
+    f["rect"] = rng.random((5, 3)).astype(np.float32)
+    d = rng.random((5, 5)).astype(np.float32)
+    d[3, 1] = -0.5
+    f["negative"] = d
+with h5py.File("small.h5", "w") as f:
+    f["features"] = rng.random((20, 3)).astype(np.float32)
+with h5py.File("obs.h5", "w") as f:
+    f["labels"] = np.array([0, 1, -1, 0, 1, 0], np.int64)
+    f["cells"] = np.array([0, 0, 1, 1, 2, 2], np.int64)
+    f["conditions"] = np.array([0, 0, 0, 0, 1, 1], np.int64)
+with h5py.File("onecond.h5", "w") as f:
+    f["labels"] = np.array([0, 1, 1, 0], np.int64)
+    f["cells"] = np.array([0, 0, 1, 1], np.int64)
+    f["conditions"] = np.zeros(4, np.int64)
+PY
+expect_error "quality: one distinct label" "onelabel.h5:/labels: 1 distinct label(s) over 5000 rows" 2 \
+  ml quality --input good/samples.h5:/features --set quality.labels=onelabel.h5:/labels --set run.output_dir=out_q
+expect_error "pca: one row" "onerow.h5:/features: 1 row(s); PCA needs at least 2" 2 \
+  ml pca --input onerow.h5:/features --set pca.components=1 --set run.output_dir=out_pca
+expect_error "knn: a precomputed matrix that is not square" "dist.h5:/rect: 5 x 3; a precomputed distance matrix must be N x N" 2 \
+  ml knn --input dist.h5:/rect --set knn.metric=precomputed --set knn.k=2 --set run.output_dir=out_knn
+expect_error "communities: a negative precomputed distance" "dist.h5:/negative: distance d(3, 1) is negative" 2 \
+  ml communities --input dist.h5:/negative --set communities.metric=precomputed --set communities.k=2 \
+  --set run.output_dir=out_comm
+expect_error "spectral: more clusters than vertices" "communities.clusters = 50 exceeds the 20 vertices of the graph of small.h5" 2 \
+  ml communities --input small.h5:/features --set communities.method=spectral --set communities.clusters=50 \
+  --set communities.k=5 --set run.output_dir=out_comm
+expect_error "bootstrap: a negative label" "obs.h5:/labels: a negative cluster label" 2 \
+  ml bootstrap --input obs.h5 --set bootstrap.replicates=100 --set run.output_dir=out_boot
+expect_error "bootstrap: one condition" "onecond.h5:/conditions: 1 condition(s)" 2 \
+  ml bootstrap --input onecond.h5 --set bootstrap.replicates=100 --set run.output_dir=out_boot
+for d in out_q out_pca out_knn out_comm out_boot; do no_files "ml tool refused ($d)" "$d"; done
+
 # --- deck values that would have been accepted and done nothing (or twice) -------------
 expect_deck_error "a class listed twice" "structures.classes names class 9 twice" 2 tomo structures -c "$SRC/inputs/tomo/demo.toml" \
   --set run.output_dir=dup --set 'structures.classes=[9, 9]' --set structures.box=16

@@ -66,15 +66,18 @@ then pass "nan-euclidean kNN distances, silhouette and Davies-Bouldin match scik
 run_np 2 -q ml communities --input rows.h5:/features --set communities.metric=nan-euclidean --set communities.k=10 \
   --set communities.method=igraph-leiden --output ./comm.h5 || fail "nan-euclidean ml communities"
 run_np 2 -q ml sweep --input rows.h5:/features --set sweep.method=communities --set "sweep.values=[5,10,20]" \
-  --set quality.distance=nan-euclidean --set communities.method=igraph-leiden --output ./sweep.h5 ||
+  --set quality.distance=nan-euclidean --set communities.method=igraph-leiden --set run.output_dir=v1.2 --output sweep ||
   fail "nan-euclidean ml sweep"
+# The table beside the file (named without extension): v1.2/sweep.csv, not v1.csv (the directory's dot).
+if [ -f v1.2/sweep.csv ] && [ ! -e v1.csv ]; then pass "ml sweep: sweep.csv beside the output v1.2/sweep"
+else fail "ml sweep: the table is not v1.2/sweep.csv ($(ls -d v1* 2>/dev/null | tr '\n' ' '))"; fi
 # The planted blobs are found by both.
 if "$PY" - <<'PY'
 import h5py, numpy as np, sys
 from sklearn.metrics import adjusted_rand_score
 truth = h5py.File("rows.h5", "r")["labels"][...]
 comm = h5py.File("comm.h5", "r")["labels"][...]
-sweep = h5py.File("sweep.h5", "r")
+sweep = h5py.File("v1.2/sweep", "r")
 a, b = adjusted_rand_score(truth, comm), adjusted_rand_score(truth, sweep["labels"][...])
 print(f"ARI communities {a:.3f}, sweep best K = {sweep.attrs['best_parameter']} {b:.3f}")
 sys.exit(0 if a > 0.9 and b > 0.9 else 1)

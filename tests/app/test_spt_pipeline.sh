@@ -147,6 +147,13 @@ expect_error "segment: a classifier as segmentation model" \
   spt segment -c "$DECK" "${TINY[@]}" --set "segment.models=[\"$WORK/mlp/model.h5\"]" --input "$good" \
   --set run.output_dir=bad7
 no_files "segment with a classifier" bad7
+# A per-frame network of 5 classes: segments.h5 holds the 4 diffusion states.
+spt 1 c5 train --set model.unet1d.classes=5 --set train.members=1 --set train.epochs=1 \
+  --set train.input="$WORK/np1/features.h5"
+expect_error "segment: a tagger of 5 classes" "c5/model_member0.h5: a unet1d of 5 classes per frame; expected 4" 2 \
+  spt segment -c "$DECK" "${TINY[@]}" --set "segment.models=[\"$WORK/c5/model_member0.h5\"]" --input "$good" \
+  --set run.output_dir=bad13
+no_files "segment with a 5-class network" bad13
 
 # Evaluate: no method, or one named twice, would write an empty or repeated table.
 expect_deck_error "evaluate: no method" "evaluate.methods is empty" 2 \
@@ -170,6 +177,44 @@ expect_error "evaluate: a segmentation of tracks with other lengths" \
   "shifted/segments.h5: track 0 has another number of frames than in" 2 \
   spt evaluate -c "$DECK" --set run.output_dir=np1 --set 'evaluate.methods=["shifted"]' --set evaluate.output=bad.csv
 if [ ! -e np1/bad.csv ]; then pass "evaluate of a mismatched segmentation wrote nothing"; else fail "np1/bad.csv written"; fi
+# A segmentation holding a state outside 0..3 (written by another tool) is
+# refused by evaluate and fingerprint with the file, track and frame.
+mkdir -p np1/badstate
+"$PY" - <<'PY'
+import shutil, h5py
+shutil.copy('np1/segments/segments.h5', 'np1/badstate/segments.h5')
+with h5py.File('np1/badstate/segments.h5', 'r+') as f:
+    f['states/values'][3] = 4
+PY
+expect_error "evaluate: a segmentation with state 4" "badstate/segments.h5:/states: state 4 at frame 3 of track 0 is outside 0..3" 2 \
+  spt evaluate -c "$DECK" --set run.output_dir=np1 --set 'evaluate.methods=["badstate"]' --set evaluate.output=bad.csv
+if [ ! -e np1/bad.csv ]; then pass "evaluate of a segmentation with state 4 wrote nothing"; else fail "np1/bad.csv written"; fi
+expect_error "fingerprint: a segmentation with state 4" "badstate/segments.h5:/states: state 4 at frame 3 of track 0" 2 \
+  spt fingerprint -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set fingerprint.segments=badstate \
+  --set fingerprint.output=bad_fp
+[ ! -e np1/bad_fp ] && pass "fingerprint with state 4 wrote nothing" || fail "np1/bad_fp written"
+# A tracks HDF5 with a frame interval of 0, or a /track_id of other length.
+"$PY" - <<'PY'
+import shutil, h5py
+shutil.copy('np1/test_tracks.h5', 'zero_dt.h5')
+with h5py.File('zero_dt.h5', 'r+') as f:
+    f['tracks'].attrs['dt_s'] = 0.0
+shutil.copy('np1/test_tracks.h5', 'short_ids.h5')
+with h5py.File('short_ids.h5', 'r+') as f:
+    ids = f['track_id'][:]
+    del f['track_id']
+    f['track_id'] = ids[:-2]
+PY
+expect_error "baseline: tracks with dt_s = 0" "zero_dt.h5:/tracks: attribute dt_s = 0; expected a frame interval > 0 s" 2 \
+  spt baseline -c "$DECK" --set baseline.input=zero_dt.h5 --set run.output_dir=bad10
+no_files "baseline of tracks with dt_s = 0" bad10
+expect_error "baseline: a /track_id of 48 rows for 50 tracks" "short_ids.h5:/track_id: expected one value per track (50), found 48" 2 \
+  spt baseline -c "$DECK" --set baseline.input=short_ids.h5 --set run.output_dir=bad11
+no_files "baseline of tracks with a short /track_id" bad11
+expect_deck_error "baseline: alpha_low above alpha_high" "baseline.alpha_low = 1.5 is above baseline.alpha_high = 1" 2 \
+  spt baseline -c "$DECK" --set baseline.input=np1/test_tracks.h5 --set baseline.alpha_low=1.5 \
+  --set baseline.alpha_high=1.0 --set run.output_dir=bad12
+no_files "baseline with alpha_low above alpha_high" bad12
 
 # A row with more fields than the header (a decimal comma) shifts its columns: refused.
 awk -F, -v OFS=, 'NR == 7 { $3 = $3 ",5" } 1' "$good" > extra_field.csv

@@ -33,4 +33,9 @@ ml::KMeansOptions kmeans_options(const core::Config& config);
 ml::CommunityOptions community_options(const core::Config& config);
 ml::SilhouetteOptions silhouette_options(const core::Config& config);
 
+// Collective: `x` (read from `where`, FILE.h5:/dataset) is a square matrix
+// of distances >= 0, as metric = "precomputed" needs; InputError naming
+// `where` otherwise.
+void check_precomputed(const std::string& where, const ml::ShardedMatrix& x, const par::Comm& comm);
+
 }  // namespace phenoscale::app

@@ -48,6 +48,11 @@ TrackBlock read_tracks(const std::string& path, const par::Comm& comm, double pi
 // A path read_tracks reads as a trajectory table (.csv, .tsv, .txt).
 bool is_trajectory_table(const std::string& path);
 
+// Collective. The per-frame states `/states` of `in` (truth in a tracks file,
+// or a segmentation's segments.h5), each checked to be a diffusion state
+// 0..kStates−1: InputError naming the file, track and frame otherwise.
+io::RaggedSeries<std::int64_t> read_states(const io::H5File& in, const par::Comm& comm);
+
 // Collective: do per-frame `series` (a segmentation read from `path`) and
 // `tracks` (read from `tracks_path`) hold the same tracks with the same
 // lengths? Throws InputError naming both files otherwise (equal totals of

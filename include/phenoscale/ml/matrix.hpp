@@ -49,4 +49,20 @@ std::vector<float> gather_rows(const ShardedMatrix& m, const par::Comm& comm);
 // Collective. Gathers a per-row local vector (labels, scores) into global order on every rank.
 std::vector<std::int64_t> gather_values(const std::vector<std::int64_t>& local, const par::Comm& comm);
 
+// The sorted distinct label values of all ranks (collective to build, the
+// same on every rank): cluster c is the c-th of them. Memory is the number of
+// distinct labels, not the largest label (a community may keep the id of a
+// vertex, up to N).
+class LabelIndex {
+ public:
+  LabelIndex(const std::vector<std::int64_t>& local, const par::Comm& comm);
+  std::uint64_t size() const { return values_.size(); }
+  const std::vector<std::int64_t>& values() const { return values_; }
+  std::int64_t index(std::int64_t label) const;                             // a label of the index
+  std::vector<std::int32_t> dense(const std::vector<std::int64_t>& labels) const;  // index() of each
+
+ private:
+  std::vector<std::int64_t> values_;
+};
+
 }  // namespace phenoscale::ml
