@@ -538,7 +538,7 @@ void edge_phenotype(const StageContext& ctx) {
   }
   std::string rows = ctx.comm.is_root() ? "sample_id,cell_id,condition,teacher_cluster,phenotype,deep_phenotype\n" : "";
   for (std::uint64_t i = 0; i < s.size(); ++i)
-    rows += cat(s.sample_id[i], ",", s.cell_id[i], ",", s.conditions[static_cast<std::size_t>(s.condition[i])], ",",
+    rows += cat(s.sample_id[i], ",", s.cell_id[i], ",", io::csv_field(s.conditions[static_cast<std::size_t>(s.condition[i])]), ",",
                 teacher[i], ",", coarse[first + i], ",", deep[first + i], "\n");
   const std::string csv = output_path(cfg, cfg.string("phenotype.output"));
   make_parent_dir(ctx, csv);

@@ -35,6 +35,7 @@
 #include "phenoscale/core/first_repeat.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/core/rng.hpp"
+#include "phenoscale/io/csv.hpp"
 #include "phenoscale/io/hdf5.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
@@ -473,9 +474,9 @@ std::string predictions_csv(const std::vector<Outcome>& outcomes, const std::vec
   for (const auto& o : outcomes) {
     const auto& scheme = *std::find_if(schemes.begin(), schemes.end(), [&](const Scheme& s) { return s.name == o.scheme; });
     for (std::size_t i = 0; i < f.rows(); ++i) {
-      const auto& predicted = l.class_names[static_cast<std::size_t>(o.predicted[i])];
-      text += cat(o.scheme, ",", o.model, ",", f.track_id[i], ",", l.class_names[static_cast<std::size_t>(l.classes[i])],
-                  ",", experiment_name(l, i), ",", scheme.fold_of[i], ",", predicted, ",", number(o.probability[i]),
+      const std::string predicted = io::csv_field(l.class_names[static_cast<std::size_t>(o.predicted[i])]);
+      text += cat(o.scheme, ",", o.model, ",", f.track_id[i], ",", io::csv_field(l.class_names[static_cast<std::size_t>(l.classes[i])]),
+                  ",", io::csv_field(experiment_name(l, i)), ",", scheme.fold_of[i], ",", predicted, ",", number(o.probability[i]),
                   ",", o.unsure[i], ",", o.unsure[i] ? std::string("unsure") : predicted, "\n");
     }
   }
@@ -484,7 +485,7 @@ std::string predictions_csv(const std::vector<Outcome>& outcomes, const std::vec
 
 std::string summary_csv(const std::vector<Outcome>& outcomes, const Labels& l, double threshold) {
   std::string text = "scheme,model,folds,tracks,unsure,unsure_fraction,unsure_threshold,accuracy,macro_f1,macro_f1_all";
-  for (const auto& c : l.class_names) text += ",f1_" + c;
+  for (const auto& c : l.class_names) text += "," + io::csv_field("f1_" + c);
   text += "\n";
   for (const auto& o : outcomes) {
     text += cat(o.scheme, ",", o.model, ",", o.folds, ",", o.all.total(), ",", o.all.total() - o.confident.total(), ",",
@@ -503,9 +504,9 @@ std::string confusion_csv(const std::vector<Outcome>& outcomes, const Labels& l)
   for (const auto& o : outcomes)
     for (int t = 0; t < k; ++t) {
       for (int p = 0; p < k; ++p)
-        text += cat(o.scheme, ",", o.model, ",", l.class_names[t], ",", l.class_names[p], ",",
+        text += cat(o.scheme, ",", o.model, ",", io::csv_field(l.class_names[t]), ",", io::csv_field(l.class_names[p]), ",",
                     o.confident.counts[static_cast<std::size_t>(t * k + p)], "\n");
-      text += cat(o.scheme, ",", o.model, ",", l.class_names[t], ",unsure,", o.unsure_by_class[static_cast<std::size_t>(t)], "\n");
+      text += cat(o.scheme, ",", o.model, ",", io::csv_field(l.class_names[t]), ",unsure,", o.unsure_by_class[static_cast<std::size_t>(t)], "\n");
     }
   return text;
 }

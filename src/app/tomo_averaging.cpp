@@ -217,6 +217,10 @@ void classify(const StageContext& ctx) {
   const int n = subs.n;
   const std::uint64_t un = static_cast<std::uint64_t>(n);
   const auto labels = io::read_samples<std::int64_t>(in, "/labels", {{}, true});
+  // Purity is scored against the class map rows where the file has them:
+  // every PDB/mmCIF class has label −1, a row of its own.
+  const bool by_rows = in.has("/class_rows");
+  const auto class_rows = by_rows ? io::read_samples<std::int64_t>(in, "/class_rows", {{}, true}).data : labels.data;
   const double tilt = in.read_double_attribute("/subtomograms", "tilt_max_deg");
   const double voxel_nm = in.read_double_attribute("/subtomograms", "voxel_nm");
   const std::string start_mode = cfg.string("classify.initial_alignment");
@@ -228,7 +232,7 @@ void classify(const StageContext& ctx) {
   }
   std::vector<tomo::Volume> local;
   std::vector<tomo::AlignmentResult> initial;
-  std::vector<std::int64_t> rows, true_labels;
+  std::vector<std::int64_t> rows, true_labels, true_classes;
   std::vector<std::uint64_t> per_id(wanted.size(), 0);  // this rank's kept subtomograms per listed id
   for (std::uint64_t i = 0; i < labels.data.size(); ++i) {
     if (!wanted.empty()) {
@@ -248,6 +252,7 @@ void classify(const StageContext& ctx) {
     initial.push_back(start);
     rows.push_back(static_cast<std::int64_t>(labels.rows.begin + i));
     true_labels.push_back(labels.data[i]);
+    true_classes.push_back(class_rows[i]);
   }
   const std::uint64_t total = ctx.comm.allreduce_sum(static_cast<std::uint64_t>(local.size()));
   // A wanted id no subtomogram carries (a typo, or a deck for another data set) selects nothing: say so.
@@ -292,14 +297,14 @@ void classify(const StageContext& ctx) {
     }
     result = tomo::classify(local, tilt, initial, s, ctx.comm);
   }
-  // Purity against the true labels: Σ_k max_l n_kl / N (contingency summed over ranks).
+  // Purity against the true classes (map rows; else labels): Σ_k max_l n_kl / N (contingency summed over ranks).
   std::int64_t max_label = 0;
-  for (auto l : true_labels) max_label = std::max(max_label, l);
+  for (auto l : true_classes) max_label = std::max(max_label, l);
   max_label = ctx.comm.allreduce_max(max_label);
   const std::size_t width = static_cast<std::size_t>(max_label + 1);
   std::vector<std::int64_t> contingency(static_cast<std::size_t>(s.classes) * width, 0);
-  for (std::size_t i = 0; i < true_labels.size(); ++i)
-    if (true_labels[i] >= 0) ++contingency[result.labels[i] * width + true_labels[i]];
+  for (std::size_t i = 0; i < true_classes.size(); ++i)
+    if (true_classes[i] >= 0) ++contingency[result.labels[i] * width + true_classes[i]];
   ctx.comm.allreduce_sum_inplace(contingency);
   std::int64_t majority = 0;
   for (int k = 0; k < s.classes; ++k)

@@ -135,11 +135,26 @@ void structures(const StageContext& ctx) {
   core::Log::info(cat("tomo structures: ", count, " class maps of ", box, "^3 at ", voxel_nm, " nm -> ", path));
 }
 
+// The empty class's noise is scaled to the mean signal variance of the
+// particle classes (tomo/simulate.hpp): an empty subtomogram is noise of the
+// dataset's level. 0 when no class has a particle.
+double particle_signal_variance(const ClassMaps& classes, const tomo::AcquisitionSettings& a) {
+  double total = 0;
+  int counted = 0;
+  for (const auto& map : classes.maps) {
+    if (is_empty_map(map)) continue;
+    total += tomo::signal_variance(map, a);
+    ++counted;
+  }
+  return counted > 0 ? total / counted : 0.0;
+}
+
 void simulate(const StageContext& ctx) {
   const auto& cfg = ctx.config;
   const std::string input = input_or_output(cfg, "simulate.input", "structures.output");
   const ClassMaps classes = read_class_maps(input, ctx.comm);
-  const tomo::AcquisitionSettings a = acquisition(cfg);
+  tomo::AcquisitionSettings a = acquisition(cfg);
+  a.empty_signal_variance = particle_signal_variance(classes, a);
   const std::uint64_t per_class = cfg.integer("simulate.samples_per_class");
   const std::uint64_t n_classes = classes.maps.size(), total = per_class * n_classes;
   const std::uint64_t seed = cfg.integer("run.seed");
@@ -181,6 +196,7 @@ void simulate(const StageContext& ctx) {
   write_acquisition(out, "/subtomograms", a, classes.voxel_nm);
   out.write_attribute("/subtomograms", "normalised", static_cast<std::int64_t>(cfg.boolean("simulate.normalise")));
   out.write_attribute("/subtomograms", "max_shift_voxels", cfg.real("simulate.max_shift_voxels"));
+  out.write_attribute("/subtomograms", "empty_signal_variance", a.empty_signal_variance);
   out.write_attribute("/rotations", "convention",
                       std::string("subtomogram = shift(rotate(map, R), s): rotate about voxel n/2, row-major R"));
   io::write_provenance(out, stage_provenance(ctx, {input}));

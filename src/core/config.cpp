@@ -75,8 +75,9 @@ std::string node_text(const toml::node& node) {
 }
 
 void check_range(const KeySpec& spec, double x, const std::string& origin) {
-  if (std::isnan(x)) {
-    throw ConfigError(origin + ": key '" + spec.key + "' is NaN; expected a number");
+  if (!std::isfinite(x)) {  // TOML's nan and inf: no key means either (an inf would fail far from the deck)
+    throw ConfigError(origin + ": key '" + spec.key + "' is " + (std::isnan(x) ? "NaN" : "infinite") +
+                      "; expected a finite number");
   }
   if ((spec.min && x < *spec.min) || (spec.max && x > *spec.max)) {
     std::ostringstream os;

@@ -15,11 +15,15 @@ namespace {
 
 std::string errno_text(int err) { return std::strerror(err); }
 
-// The pid keeps concurrent processes apart; the counter keeps two writers of
-// the same final name inside one process apart.
+// The host and pid keep concurrent processes apart (pids repeat across the
+// nodes of a shared file system); the counter keeps two writers of the same
+// final name inside one process apart.
 std::string make_temp_path(const std::string& final_path) {
   static std::atomic<unsigned> counter{0};
-  return final_path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+  char host[256] = "host";
+  if (::gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "host");
+  host[sizeof host - 1] = '\0';
+  return final_path + ".tmp." + host + "." + std::to_string(::getpid()) + "." + std::to_string(counter++);
 }
 
 // fsync before rename: otherwise a crash shortly after the rename can leave a

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <list>
 #include <numeric>
 #include <optional>
 #include <string_view>
@@ -32,16 +33,53 @@ std::string_view field_text(std::string_view s) {
   return s;
 }
 
-std::vector<std::string_view> split(std::string_view line, char sep) {
-  std::vector<std::string_view> fields;
-  std::size_t start = 0;
-  for (std::size_t k = 0; k <= line.size(); ++k) {
-    if (k == line.size() || line[k] == sep) {
-      fields.push_back(field_text(line.substr(start, k - start)));
-      start = k + 1;
-    }
+// The text between a field's quotes with each "" read as one quote.
+std::string unescape_quotes(std::string_view inner) {
+  std::string out;
+  for (std::size_t i = 0; i < inner.size(); ++i) {
+    out += inner[i];
+    if (inner[i] == '"' && i + 1 < inner.size() && inner[i + 1] == '"') ++i;
   }
-  return fields;
+  return out;
+}
+
+// Splits one line at `sep` and trims each field. A field that begins with a
+// double quote runs to its closing quote (RFC 4180 within a line, as pandas
+// and spreadsheets write "drug, 10 uM"): separators inside it are text, ""
+// is one quote, the quotes are dropped. Unescaped text lives in `escaped`,
+// which the views may point into; a quote never closed is plain text.
+std::vector<std::string_view> split(std::string_view line, char sep, std::list<std::string>& escaped) {
+  std::vector<std::string_view> fields;
+  for (std::size_t k = 0;;) {
+    std::size_t b = k;
+    while (b < line.size() && line[b] != sep && (line[b] == ' ' || line[b] == '\t')) ++b;
+    std::size_t close = std::string_view::npos;
+    bool doubled = false;
+    if (b < line.size() && line[b] == '"') {
+      for (std::size_t j = b + 1; j < line.size(); ++j) {
+        if (line[j] != '"') continue;
+        if (j + 1 < line.size() && line[j + 1] == '"') {
+          doubled = true;
+          ++j;
+          continue;
+        }
+        close = j;
+        break;
+      }
+    }
+    std::size_t end;
+    if (close != std::string_view::npos) {
+      std::string_view inner = line.substr(b + 1, close - b - 1);
+      if (doubled) inner = escaped.emplace_back(unescape_quotes(inner));
+      fields.push_back(trim(inner));
+      end = line.find(sep, close + 1);  // what follows the closing quote up to the separator is dropped
+    } else {
+      end = line.find(sep, k);
+      fields.push_back(field_text(line.substr(k, end == std::string_view::npos ? std::string_view::npos : end - k)));
+    }
+    if (end == std::string_view::npos) return fields;
+    k = end + 1;
+  }
 }
 
 std::string lower(std::string_view s) {
@@ -174,7 +212,8 @@ Layout parse_header(const Line& header, const std::string& path) {
   Layout layout;
   layout.sep = choose_separator(header.text);
   std::vector<std::string> lowered;
-  for (std::string_view name : split(header.text, layout.sep)) {
+  std::list<std::string> escaped;
+  for (std::string_view name : split(header.text, layout.sep, escaped)) {
     layout.names.emplace_back(name);
     lowered.push_back(lower(name));
   }
@@ -245,7 +284,8 @@ ParsedRows parse_rows(const std::vector<Line>& lines, const Layout& layout, cons
   TrajectoryTable& t = p.table;
   t.has_z = layout.column[kZ] >= 0;
   for (std::size_t k = 1; k < lines.size(); ++k) {
-    std::vector<std::string_view> fields = split(lines[k].text, layout.sep);
+    std::list<std::string> escaped;
+    std::vector<std::string_view> fields = split(lines[k].text, layout.sep, escaped);
     if (is_trackmate_description(layout, fields, k - 1)) continue;
     // An extra field shifts the columns after it (a decimal comma, "0,5"): never read such a row.
     // Empty fields past the header (a trailing separator) shift nothing.
@@ -377,6 +417,16 @@ void check_result_table(const std::vector<std::string>& header,
 
 }  // namespace
 
+std::string csv_field(std::string_view text) {
+  const bool quote = text.find_first_of(",\"\n\r") != std::string_view::npos ||
+                     (!text.empty() && (std::isspace(static_cast<unsigned char>(text.front())) ||
+                                        std::isspace(static_cast<unsigned char>(text.back()))));
+  if (!quote) return std::string(text);
+  std::string out = "\"";
+  for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
 TrajectoryTable read_trajectories_csv(const std::string& path) {
   const std::string text = read_whole_file(path);
   const std::vector<Line> lines = content_lines(text);
@@ -426,10 +476,10 @@ void write_csv_table(const std::string& path, const std::vector<std::string>& te
   CsvWriter out(path);
   std::vector<std::string> names = text_header;
   names.insert(names.end(), header.begin(), header.end());
-  for (std::size_t c = 0; c < names.size(); ++c) out.text((c ? "," : "") + names[c]);
+  for (std::size_t c = 0; c < names.size(); ++c) out.text((c ? "," : "") + csv_field(names[c]));
   out.text("\n");
   for (std::size_t r = 0; r < rows; ++r) {
-    for (std::size_t c = 0; c < text_columns.size(); ++c) out.text((c ? "," : "") + text_columns[c][r]);
+    for (std::size_t c = 0; c < text_columns.size(); ++c) out.text((c ? "," : "") + csv_field(text_columns[c][r]));
     for (std::size_t c = 0; c < columns.size(); ++c) {
       if (c || !text_columns.empty()) out.text(",");
       out.number(columns[c][r]);
@@ -463,9 +513,11 @@ TextTable read_table(const std::string& path, bool header) {
   TextTable t;
   t.path = path;
   const char sep = choose_separator(lines.front().text);
-  const std::size_t width = split(lines.front().text, sep).size();
+  std::list<std::string> escaped;
+  const std::size_t width = split(lines.front().text, sep, escaped).size();
   for (std::size_t k = 0; k < lines.size(); ++k) {
-    auto fields = split(lines[k].text, sep);
+    escaped.clear();
+    auto fields = split(lines[k].text, sep, escaped);
     if (fields.size() != width)
       throw InputError(path + ":" + std::to_string(lines[k].number) + ": expected " + std::to_string(width) +
                        " fields as in the " + (header ? "header" : "first row") + ", found " +

@@ -297,8 +297,23 @@ bool H5File::has_attribute(const std::string& object, const std::string& name) c
   return H5Aexists(obj.get(), name.c_str()) > 0;
 }
 
+namespace {
+
+// H5Aread reads every value of an attribute: the scalar readers below hold
+// one, so a list (a user's attrs['dt_s'] = [0.05, 0.05]) is an error, not a
+// write past the value.
+void require_one_value(hid_t attr, const std::string& where, const std::string& name) {
+  H5Id space(H5Aget_space(attr));
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  if (n != 1)
+    throw InputError(where + ": attribute '" + name + "' holds " + std::to_string(n) + " values; expected one");
+}
+
+}  // namespace
+
 std::string H5File::read_string_attribute(const std::string& object, const std::string& name) const {
   H5Id attr = open_attribute(file_.get(), object, name, where(object));
+  require_one_value(attr.get(), where(object), name);
   H5Id type(H5Aget_type(attr.get()));
   if (H5Tget_class(type.get()) != H5T_STRING) {
     throw InputError(where(object) + ": attribute '" + name + "': expected a string, found " +
@@ -321,6 +336,7 @@ std::string H5File::read_string_attribute(const std::string& object, const std::
 
 double H5File::read_double_attribute(const std::string& object, const std::string& name) const {
   H5Id attr = open_attribute(file_.get(), object, name, where(object));
+  require_one_value(attr.get(), where(object), name);
   double v = 0;
   if (H5Aread(attr.get(), H5T_NATIVE_DOUBLE, &v) < 0) {
     throw InputError(where(object) + ": attribute '" + name + "' is not a number");
@@ -330,6 +346,10 @@ double H5File::read_double_attribute(const std::string& object, const std::strin
 
 std::int64_t H5File::read_int_attribute(const std::string& object, const std::string& name) const {
   H5Id attr = open_attribute(file_.get(), object, name, where(object));
+  require_one_value(attr.get(), where(object), name);
+  H5Id type(H5Aget_type(attr.get()));
+  if (H5Tget_class(type.get()) != H5T_INTEGER)  // HDF5 would convert 2.5 to 2
+    throw InputError(where(object) + ": attribute '" + name + "': expected an integer, found " + dtype_name(type.get()));
   std::int64_t v = 0;
   if (H5Aread(attr.get(), H5T_NATIVE_INT64, &v) < 0) {
     throw InputError(where(object) + ": attribute '" + name + "' is not an integer");

@@ -49,7 +49,10 @@ void write_text_in_rank_order(const std::string& path, const std::string& local_
     ok = MPI_File_open(comm.raw(), temporary.c_str(), MPI_MODE_CREATE | MPI_MODE_WRONLY, MPI_INFO_NULL,
                        &file.handle) == MPI_SUCCESS;
     par::check_all(comm, ok, "cannot create output file " + path);
-    ok = write_at(file.handle, static_cast<MPI_Offset>(offset), local_text);
+    // MPI-IO keeps the bytes of an existing file: a temporary left by a
+    // killed run under the same name must not lend its tail to this one.
+    ok = MPI_File_set_size(file.handle, 0) == MPI_SUCCESS;
+    ok = write_at(file.handle, static_cast<MPI_Offset>(offset), local_text) && ok;
     // Closed here, checked: a write that fails only at the close (disk full)
     // must not reach the final name.
     ok = MPI_File_close(&file.handle) == MPI_SUCCESS && ok;

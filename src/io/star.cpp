@@ -1,5 +1,6 @@
 #include "phenoscale/io/star.hpp"
 
+#include <cctype>
 #include <cstdio>
 
 #include "phenoscale/core/error.hpp"
@@ -9,11 +10,22 @@ namespace {
 
 bool has_blank(const std::string& s) { return s.find_first_of(" \t\r\n") != std::string::npos; }
 
+// A value a STAR reader would take for something else when bare: a comment
+// (#), a tag (_), a quoted string, or a reserved word (data_, loop_, ...).
+bool needs_quotes(const std::string& v) {
+  if (has_blank(v) || v.front() == '#' || v.front() == '_' || v.front() == '\'' || v.front() == '"') return true;
+  std::string lower(v.substr(0, 7));
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* word : {"data_", "loop_", "save_", "stop_", "global_"})
+    if (lower.rfind(word, 0) == 0) return true;
+  return false;
+}
+
 std::string quoted(const std::string& value) {
   if (value.empty()) throw InputError("STAR row: expected a non-empty value, found an empty one");
-  if (!has_blank(value)) return value;
+  if (!needs_quotes(value)) return value;
   if (value.find('\'') != std::string::npos || value.find_first_of("\r\n") != std::string::npos) {
-    throw InputError("STAR row: expected a value without quotes or line breaks when it has blanks, found \"" +
+    throw InputError("STAR row: expected a value without single quotes or line breaks when it needs quoting, found \"" +
                      value + "\"");
   }
   return "'" + value + "'";

@@ -3,7 +3,10 @@
 // One GPU per rank, chosen by the rank's index among the ranks of its node.
 // The NCCL communicator is bootstrapped over MPI: rank 0 creates the unique
 // id and broadcasts it. Reductions run on a dedicated non-blocking stream so
-// they overlap the backward kernels; a CUDA event marks completion.
+// they overlap the backward kernels; a CUDA event marks completion. A
+// non-blocking stream does not wait for the default stream, where LibTorch
+// queues the backward's kernels: each reduction first waits for an event
+// recorded there, or NCCL could sum gradients still being written.
 #include <cuda_runtime.h>
 #include <nccl.h>
 
@@ -61,20 +64,30 @@ class NcclAllreducer final : public Allreducer {
                     "); use allreduce = \"mpi\" on CPU nodes");
       }
     });
+    // Each step agreed on every rank: a rank that fails must not leave the
+    // others in MPI_Bcast or ncclCommInitRank (as far as NCCL allows: a rank
+    // that fails inside ncclCommInitRank after contacting the others is
+    // NCCL's to report).
     const Comm node = comm.split_shared();
-    cuda_check(cudaSetDevice(node.rank() % devices), "cudaSetDevice");
-    ncclUniqueId id;
-    if (comm.is_root()) nccl_check(ncclGetUniqueId(&id), "ncclGetUniqueId");
+    ncclUniqueId id{};
+    collectively(comm, [&] {
+      cuda_check(cudaSetDevice(node.rank() % devices), "cudaSetDevice");
+      if (comm.is_root()) nccl_check(ncclGetUniqueId(&id), "ncclGetUniqueId");
+    });
     MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, comm.raw());
-    nccl_check(ncclCommInitRank(&nccl_, comm.size(), id, comm.rank()), "ncclCommInitRank");
-    cuda_check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+    try {
+      collectively(comm, [&] { nccl_check(ncclCommInitRank(&nccl_, comm.size(), id, comm.rank()), "ncclCommInitRank"); });
+      collectively(comm, [&] {
+        cuda_check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+        cuda_check(cudaEventCreateWithFlags(&ready_, cudaEventDisableTiming), "cudaEventCreate");
+      });
+    } catch (...) {
+      release();  // no destructor runs for a half-built object
+      throw;
+    }
   }
 
-  ~NcclAllreducer() override {
-    if (stream_) cudaStreamSynchronize(stream_);
-    if (nccl_) ncclCommDestroy(nccl_);
-    if (stream_) cudaStreamDestroy(stream_);
-  }
+  ~NcclAllreducer() override { release(); }
 
   std::string name() const override { return "nccl"; }
   bool device_memory() const override { return true; }
@@ -85,14 +98,28 @@ class NcclAllreducer final : public Allreducer {
 
   std::unique_ptr<PendingReduction> start_sum(void* data, std::size_t count,
                                               ReduceType type) override {
+    // After everything queued so far on the default stream (the gradients).
+    cuda_check(cudaEventRecord(ready_, cudaStreamLegacy), "cudaEventRecord");
+    cuda_check(cudaStreamWaitEvent(stream_, ready_, 0), "cudaStreamWaitEvent");
     nccl_check(ncclAllReduce(data, data, count, datatype(type), ncclSum, nccl_, stream_),
                "ncclAllReduce");
     return std::make_unique<CudaEventPending>(stream_);
   }
 
  private:
+  void release() {
+    if (stream_) cudaStreamSynchronize(stream_);
+    if (ready_) cudaEventDestroy(ready_);
+    if (nccl_) ncclCommDestroy(nccl_);
+    if (stream_) cudaStreamDestroy(stream_);
+    ready_ = nullptr;
+    nccl_ = nullptr;
+    stream_ = nullptr;
+  }
+
   ncclComm_t nccl_ = nullptr;
   cudaStream_t stream_ = nullptr;
+  cudaEvent_t ready_ = nullptr;
 };
 
 }  // namespace

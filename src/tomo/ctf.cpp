@@ -53,6 +53,15 @@ std::vector<double> ctf_zeros_per_nm(const CtfParameters& p, int count) {
   const auto a = aberration(p);
   const double phi = amplitude_phase(p);
   std::vector<double> roots;
+  if (a.c2 == 0) {  // Cs = 0: χ = c1 u is linear, its zeros u = (mπ − φ)/c1 (none in focus)
+    for (int m = -2 * count - 2; a.c1 != 0 && m <= 2 * count + 2; ++m) {
+      const double u = (m * pi - phi) / a.c1;
+      if (u > 1e-12) roots.push_back(std::sqrt(u));
+    }
+    std::sort(roots.begin(), roots.end());
+    if (static_cast<int>(roots.size()) > count) roots.resize(count);
+    return roots;
+  }
   const int m_max = 4 * count + 8 + static_cast<int>(std::abs(a.c1 * a.c1 / (4 * a.c2)) / pi);
   for (int m = -m_max; m <= m_max; ++m) {
     const double qa = a.c2, qb = -a.c1, qc = m * pi - phi;

@@ -58,7 +58,7 @@ const ClassSpec kClasses[procedural_class_count] = {
 
 const ClassSpec& spec(int class_id) {
   if (class_id < 0 || class_id >= procedural_class_count)
-    throw Error("tomo::procedural: class id expected in [0, " + std::to_string(procedural_class_count) +
+    throw Error("tomo::procedural: class id expected in [0, " + std::to_string(procedural_class_count - 1) +
                 "], found " + std::to_string(class_id));
   return kClasses[class_id];
 }

@@ -65,6 +65,7 @@ Volume tilt_series_reconstruction(const Volume& v, const AcquisitionSettings& a,
     signal_var += variance(projections.back());
   }
   signal_var /= static_cast<double>(angles.size());
+  if (signal_var == 0) signal_var = a.empty_signal_variance;  // the empty class: noise only
   const double half_sd = (rng && std::isfinite(a.snr)) ? std::sqrt(signal_var / a.snr / 2.0) : 0.0;
   for (auto& p : projections) {
     if (rng) add_gaussian(p, half_sd, *rng);
@@ -118,10 +119,12 @@ Volume acquire(const Volume& v, const AcquisitionSettings& a) {
   return inverse_fft(s);
 }
 
-double add_noise(Volume& v, double snr, core::Rng& rng) {
+double add_noise(Volume& v, double snr, core::Rng& rng, double empty_variance) {
   if (!(snr > 0)) throw Error("tomo::add_noise: snr expected > 0, found " + std::to_string(snr));
   if (!std::isfinite(snr)) return 0.0;
-  const double sd = std::sqrt(variance(v) / snr);
+  double var = variance(v);
+  if (var == 0) var = empty_variance;
+  const double sd = std::sqrt(var / snr);
   add_gaussian(v, sd, rng);
   return sd;
 }
@@ -139,9 +142,31 @@ SimulatedSubtomogram simulate_subtomogram(const Volume& class_map, const Acquisi
     out.noise_sd = std::numeric_limits<double>::quiet_NaN();  // set per projection
   } else {
     out.volume = acquire(placed, a);
-    out.noise_sd = add_noise(out.volume, a.snr, noise_rng);
+    out.noise_sd = add_noise(out.volume, a.snr, noise_rng, a.empty_signal_variance);
   }
   return out;
+}
+
+double signal_variance(const Volume& map, const AcquisitionSettings& a) {
+  // The mean over poses: how much of a map the wedge (or the tilt range)
+  // keeps depends on its orientation. Fixed draws (seed 0): the same
+  // reference for any deck seed.
+  constexpr int kPoses = 8;
+  double total = 0;
+  for (int k = 0; k < kPoses; ++k) {
+    core::Rng rng(0, core::Stream::rotation, static_cast<std::uint64_t>(k));
+    const Volume placed = rotate(map, random_rotation(rng), {0, 0, 0});
+    if (a.method == SimulationMethod::fourier) {
+      total += variance(acquire(placed, a));
+      continue;
+    }
+    const auto angles = tilt_angles_deg(a);
+    double projections = 0;
+    for (double angle : angles)
+      projections += variance(project(placed, rotation_about_axis({0, 1, 0}, angle * pi / 180.0)));
+    total += projections / static_cast<double>(angles.size());
+  }
+  return total / kPoses;
 }
 
 double bounding_radius_voxels(const Volume& map, double fraction) {

@@ -107,9 +107,16 @@ double parse_number(const std::string& text, const std::string& path, std::size_
 
 // Element from the atom name when columns 77–78 are blank: a name starting
 // in column 13 is a two-letter element (FE, ZN), one starting in column 14
-// a one-letter element (C, N, O) — the PDB convention.
-std::string element_from_name(const std::string& name_field) {
-  if (name_field.size() >= 2 && std::isalpha(static_cast<unsigned char>(name_field[0])) &&
+// a one-letter element (C, N, O) — the PDB convention, whose exception is a
+// four-character hydrogen name, which starts in column 13 too (HG12 of
+// valine is hydrogen, not mercury). ATOM records are standard residues,
+// made of one-letter elements (C, N, O, S, H, P): only HETATM records (ions,
+// ligands) are read for two-letter elements (a left-justified CD1 in an ATOM
+// record is carbon, not cadmium).
+std::string element_from_name(const std::string& name_field, bool hetatm) {
+  const bool four_char_hydrogen = name_field.size() == 4 && name_field[3] != ' ' &&
+                                  std::toupper(static_cast<unsigned char>(name_field[0])) == 'H';
+  if (hetatm && !four_char_hydrogen && name_field.size() >= 2 && std::isalpha(static_cast<unsigned char>(name_field[0])) &&
       std::isalpha(static_cast<unsigned char>(name_field[1]))) {
     std::string two = name_field.substr(0, 2);
     for (auto& ch : two) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
@@ -186,7 +193,7 @@ Structure read_pdb(const std::string& path) {
                    parse_number(columns(line, 39, 46), path, line_no, "y (columns 39-46)"),
                    parse_number(columns(line, 47, 54), path, line_no, "z (columns 47-54)")};
     std::string element = trim(columns(line, 77, 78));
-    if (element.empty()) element = element_from_name(columns(line, 13, 16));
+    if (element.empty()) element = element_from_name(columns(line, 13, 16), record == "HETATM");
     s.atoms.push_back(make_atom(element, xyz, trim(columns(line, 22, 22)), path, line_no));
   }
   if (s.atoms.empty()) throw InputError(at_file(path, "PDB with no atoms (expected ATOM or HETATM records)"));

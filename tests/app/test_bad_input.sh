@@ -19,6 +19,10 @@ expect_deck_error "out-of-range value" "key 'generate.features' = 0 is out of ra
   data generate --set generate.features=0
 expect_deck_error "wrong value type" "expected integer for 'generate.samples'" 2 \
   data generate --set generate.samples=many
+expect_deck_error "an infinite value" "key 'generate.dt_s' is infinite; expected a finite number" 2 \
+  data generate --set generate.dt_s=inf --set run.output_dir=out0
+expect_deck_error "a NaN value" "key 'generate.dt_s' is NaN; expected a finite number" 2 \
+  data generate --set generate.dt_s=nan --set run.output_dir=out0
 expect_deck_error "inconsistent keys" "generate.min_frames = 50 exceeds generate.max_frames = 40" 2 \
   data generate --set generate.min_frames=50 --set generate.max_frames=40 --set run.output_dir=out0
 for tool in kmeans knn communities embed; do

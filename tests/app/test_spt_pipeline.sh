@@ -199,6 +199,9 @@ import shutil, h5py
 shutil.copy('np1/test_tracks.h5', 'zero_dt.h5')
 with h5py.File('zero_dt.h5', 'r+') as f:
     f['tracks'].attrs['dt_s'] = 0.0
+shutil.copy('np1/test_tracks.h5', 'two_dt.h5')
+with h5py.File('two_dt.h5', 'r+') as f:
+    f['tracks'].attrs['dt_s'] = [0.05, 0.05]
 shutil.copy('np1/test_tracks.h5', 'short_ids.h5')
 with h5py.File('short_ids.h5', 'r+') as f:
     ids = f['track_id'][:]
@@ -208,6 +211,9 @@ PY
 expect_error "baseline: tracks with dt_s = 0" "zero_dt.h5:/tracks: attribute dt_s = 0; expected a frame interval > 0 s" 2 \
   spt baseline -c "$DECK" --set baseline.input=zero_dt.h5 --set run.output_dir=bad10
 no_files "baseline of tracks with dt_s = 0" bad10
+expect_error "baseline: a dt_s attribute of two values" "two_dt.h5:/tracks: attribute 'dt_s' holds 2 values; expected one" 2 \
+  spt baseline -c "$DECK" --set baseline.input=two_dt.h5 --set run.output_dir=bad14
+no_files "baseline of tracks with two dt_s values" bad14
 expect_error "baseline: a /track_id of 48 rows for 50 tracks" "short_ids.h5:/track_id: expected one value per track (50), found 48" 2 \
   spt baseline -c "$DECK" --set baseline.input=short_ids.h5 --set run.output_dir=bad11
 no_files "baseline of tracks with a short /track_id" bad11

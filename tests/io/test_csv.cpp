@@ -289,3 +289,26 @@ TEST_F(CsvTest, HeaderlessRowsKeepTheirLinesAndRefuseRaggedRows) {
   EXPECT_NE(message_of<InputError>([&] { read_csv_rows(write("e.csv", "# nothing\n")); }).find("empty file"),
             std::string::npos);
 }
+
+// RFC 4180 within a line, as pandas and spreadsheets write text with commas:
+// a quoted field keeps its separators, "" is one quote; a quote that never
+// closes is plain text. The writers quote such text, and it reads back.
+TEST_F(CsvTest, QuotedFieldsKeepSeparatorsAndQuotes) {
+  const auto t = read_csv_text(write("q.csv", "movie,cell_id,condition\n"
+                                              "m1.tif,1,\"drug, 10 uM\"\n"
+                                              "m2.tif,2,\"say \"\"hi\"\"\"\n"
+                                              "m3.tif,3,  \"DMSO\"  \n"
+                                              "m4.tif,4,\"open\n"));
+  ASSERT_EQ(t.rows.size(), 4u);
+  EXPECT_EQ(t.rows[0], (std::vector<std::string>{"m1.tif", "1", "drug, 10 uM"}));
+  EXPECT_EQ(t.rows[1], (std::vector<std::string>{"m2.tif", "2", "say \"hi\""}));
+  EXPECT_EQ(t.rows[2], (std::vector<std::string>{"m3.tif", "3", "DMSO"}));
+  EXPECT_EQ(t.rows[3], (std::vector<std::string>{"m4.tif", "4", "\"open"}));
+  EXPECT_EQ(csv_field("drug, 10 uM"), "\"drug, 10 uM\"");
+  EXPECT_EQ(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+  EXPECT_EQ(csv_field("DMSO"), "DMSO");
+  write_csv_table(file("t.csv"), {"condition"}, {{"drug, 10 uM", "DMSO"}}, {"p"}, {{0.5, 1}});
+  EXPECT_EQ(slurp("t.csv"), "condition,p\n\"drug, 10 uM\",0.5\nDMSO,1\n");
+  const auto back = read_csv_text(file("t.csv"));
+  EXPECT_EQ(back.rows[0], (std::vector<std::string>{"drug, 10 uM", "0.5"}));
+}

@@ -29,6 +29,13 @@ TEST(Star, HeaderAndRowsHaveRelionsLayout) {
             "tomogram.mrc 12.5 3\n'my tomogram.mrc' -0.125 1\n");
 }
 
+// Bare, a value starting with # would be read as a comment, with _ as a tag,
+// data_/loop_ as a new block or loop: such values are quoted.
+TEST(Star, ValuesThatWouldReadAsSyntaxAreQuoted) {
+  EXPECT_EQ(star_row({"#3", "_x", "data_1.mrc", "LOOP_a", "plain"}, 5), "'#3' '_x' 'data_1.mrc' 'LOOP_a' plain\n");
+  EXPECT_EQ(star_row({"a#b", "x_", "mydata_1"}, 3), "a#b x_ mydata_1\n");
+}
+
 TEST(Star, NumbersReadBackToNineDigits) {
   for (double v : {0.0, 1.0, -2.5, 3.14159265358979, 1e-7, 123456789.0, -98765.4321}) {
     const double back = std::strtod(star_number(v).c_str(), nullptr);

@@ -84,6 +84,24 @@ TEST(Ctf, ZerosAtTheAnalyticPositionsAndFirstZeroNear3p1nm) {
   EXPECT_NEAR(ctf_value(0.4, e), ctf_value(0.4, a) * std::exp(-1.0), 1e-12);
 }
 
+// Without spherical aberration χ = c1·k² is linear in k²: the zeros are
+// sqrt((mπ − φ)/c1), found as such (not a division by Cs = 0).
+TEST(Ctf, ZerosWithoutSphericalAberration) {
+  CtfParameters p;
+  p.cs_mm = 0.0;
+  p.amplitude_contrast = 0.07;
+  const auto zeros = ctf_zeros_per_nm(p, 3);
+  ASSERT_EQ(zeros.size(), 3u);
+  for (std::size_t i = 0; i < zeros.size(); ++i) {
+    EXPECT_NEAR(ctf_value(zeros[i], p), 0.0, 1e-9) << i;
+    EXPECT_LT(ctf_value(zeros[i] * 0.99, p) * ctf_value(zeros[i] * 1.01, p), 0.0) << i;
+    if (i > 0) {
+      EXPECT_GT(zeros[i], zeros[i - 1]);
+    }
+  }
+  for (double f : {0.1, 0.5, 0.9}) EXPECT_LT(ctf_value(f * zeros[0], p), 0.0) << "no zero below the first";
+}
+
 TEST(Ctf, MtfIsSincOfHalfPiOmega) {
   EXPECT_DOUBLE_EQ(mtf_value(0.0), 1.0);
   EXPECT_NEAR(mtf_value(1.0), 2.0 / pi, 1e-12);  // at Nyquist: sin(π/2)/(π/2)

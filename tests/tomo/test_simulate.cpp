@@ -36,6 +36,34 @@ TEST(Simulate, NoiseVarianceMatchesTheTargetSnr) {
   }
 }
 
+// The empty class (Xu et al. 2017's 23rd): no signal of its own, so its
+// noise is scaled to the particle classes' signal variance — noise of the
+// dataset's level on both paths, not a box of zeros.
+TEST(Simulate, EmptyClassIsNoiseOfTheParticleClassesLevel) {
+  const Volume particle = class_map(18, 24);
+  const Volume empty(24, 24, 24, 1.2);
+  for (auto method : {SimulationMethod::fourier, SimulationMethod::tilt_series}) {
+    AcquisitionSettings a;
+    a.snr = 0.1;
+    a.method = method;
+    a.tilt_step_deg = 6.0;
+    const auto noiseless = simulate_subtomogram(empty, a, 3, 0, 2.0);
+    EXPECT_EQ(variance(noiseless.volume), 0.0) << method_name(method) << ": without a reference, no noise";
+    a.empty_signal_variance = signal_variance(particle, a);
+    ASSERT_GT(a.empty_signal_variance, 0.0);
+    // Noise dominates at SNR 0.1: an empty box has about the variance of a
+    // particle's (its noise alone: 10/11 of it on average over poses).
+    double empty_var = 0, particle_var = 0;
+    for (std::uint64_t i = 0; i < 8; ++i) {
+      empty_var += variance(simulate_subtomogram(empty, a, 3, 2 * i, 2.0).volume);
+      particle_var += variance(simulate_subtomogram(particle, a, 3, 2 * i + 1, 2.0).volume);
+    }
+    const double ratio = empty_var / particle_var;
+    EXPECT_GT(ratio, 0.75) << method_name(method);
+    EXPECT_LT(ratio, 1.1) << method_name(method);
+  }
+}
+
 TEST(Simulate, DrawsDependOnlyOnSeedAndSampleIndex) {
   const Volume map = class_map(18, 24);
   AcquisitionSettings a;

@@ -103,6 +103,25 @@ TEST(DensityMap, RingMapIsInvariantUnderItsSymmetryRotation) {
   }
 }
 
+// Element columns blank: a four-character hydrogen name starts in column 13
+// (HG12 is hydrogen, not mercury), a left-justified CD1 of an ATOM record is
+// carbon (not cadmium), and a HETATM's two-letter name is its element.
+TEST_F(StructureFiles, PdbElementsFromAtomNamesFollowTheConvention) {
+  write_text(file("h.pdb"),
+             "ATOM      1 HG12 VAL A   1       0.000   0.000   0.000  1.00  0.00\n"
+             "ATOM      2 CD1  LEU A   2       1.000   0.000   0.000  1.00  0.00\n"
+             "ATOM      3  CG  LEU A   2       2.000   0.000   0.000  1.00  0.00\n"
+             "HETATM    4 ZN    ZN A   3       3.000   0.000   0.000  1.00  0.00\n"
+             "HETATM    5 HG   HG  A   4       4.000   0.000   0.000  1.00  0.00\n");
+  const Structure s = read_pdb(file("h.pdb"));
+  ASSERT_EQ(s.atoms.size(), 5u);
+  EXPECT_EQ(s.atoms[0].element, "H");
+  EXPECT_EQ(s.atoms[1].element, "C");
+  EXPECT_EQ(s.atoms[2].element, "C");
+  EXPECT_EQ(s.atoms[3].element, "ZN");
+  EXPECT_EQ(s.atoms[4].element, "HG");  // a mercury ion: HETATM, a two-character name
+}
+
 TEST_F(StructureFiles, PdbFirstModelAltLocAElementsAndChains) {
   write_text(file("t.pdb"), kPdb);
   const Structure s = read_pdb(file("t.pdb"));

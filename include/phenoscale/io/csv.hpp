@@ -83,6 +83,11 @@ TextTable read_csv_rows(const std::string& path);
 std::optional<double> parse_double(std::string_view s);
 std::optional<std::int64_t> parse_integer(std::string_view s);
 
+// A text value as a CSV field: quoted (RFC 4180, "" for a quote) when it
+// holds a comma, quote or line break or begins or ends with a blank — a
+// condition named "drug, 10 uM" stays one field. Other text unchanged.
+std::string csv_field(std::string_view text);
+
 // Numbers of a TextTable field; InputError "path:line: column 'c': expected
 // <what>, found 'text'" otherwise. Integers accept "12.0" (pandas); below
 // `min` is an error too (ids: 0).

@@ -13,6 +13,10 @@
 //                 weighted (ramp-filtered) back-projection. The projection
 //                 noise variance is set from the SNR of the projections.
 // Which method made a dataset is recorded with `method_name`.
+// The empty class (no particle) has no signal of its own: its noise is that
+// of a particle subtomogram, scaled to `empty_signal_variance` (the stage
+// sets the mean signal variance of the dataset's particle classes), so an
+// empty subtomogram is noise, not a box of zeros that no classifier misses.
 #pragma once
 
 #include <cstdint>
@@ -37,6 +41,7 @@ struct AcquisitionSettings {
   bool apply_ctf = true;
   bool apply_mtf = true;
   SimulationMethod method = SimulationMethod::fourier;
+  double empty_signal_variance = 0.0;  // used for a map without signal; 0: such a map stays noise-free
 };
 
 // The pose applied to the class map: out = shift(rotate(map, rotation), shift_voxels).
@@ -54,8 +59,14 @@ struct SimulatedSubtomogram {
 // The noise-free image of `v` through the acquisition (wedge, CTF, MTF or the
 // tilt-series path without noise).
 Volume acquire(const Volume& v, const AcquisitionSettings& a);
-// Adds N(0, var(v)/snr) noise from `rng`; returns the noise standard deviation.
-double add_noise(Volume& v, double snr, core::Rng& rng);
+// Adds N(0, var(v)/snr) noise from `rng` (var(v) = 0: `empty_variance`
+// instead); returns the noise standard deviation.
+double add_noise(Volume& v, double snr, core::Rng& rng, double empty_variance = 0.0);
+// The signal variance the noise of `map`'s subtomograms is scaled to, as a
+// mean over 8 fixed random orientations: of the noise-free acquisition
+// (fourier), or over the tilt series of the projections' (tilt_series); for
+// `empty_signal_variance`.
+double signal_variance(const Volume& map, const AcquisitionSettings& a);
 
 // Sample `sample_index` of a dataset: random pose (rotation uniform on SO(3),
 // shift uniform in [−max_shift_voxels, max_shift_voxels]³), acquisition, noise.

@@ -57,18 +57,29 @@ struct TrainingState {
   // this, and the rerun ends the epoch without averaging the buffers again
   // (a mean of equal float32 values is not always the value at 3 ranks).
   bool end_pending = false;
-  torch::Tensor best_parameters;
+  // The best validation epoch's parameters and float buffers (BatchNorm's
+  // running statistics, averaged over the ranks at the epoch's end): the
+  // kept model is that epoch's whole state, not its weights with the last
+  // epoch's statistics.
+  torch::Tensor best_parameters, best_buffers;
   std::vector<EpochRecord> history;
 };
 
-// Options that must match between a checkpoint and the run resuming from it.
+// Options that must match between a checkpoint and the run resuming from it:
+// everything that decides the batches, the steps' updates and which epoch is
+// kept (a changed schedule, selection or bucketing would silently continue
+// another run than the one checkpointed). Not train.epochs nor patience: a
+// resumed run may train longer, or stop earlier.
 std::string fingerprint(const Model& model, const SampleStore& data, const TrainerOptions& o) {
   std::string spec = model.spec().to_text();
   std::replace(spec.begin(), spec.end(), '\n', ' ');
+  const OptimizerSettings& opt = o.optimizer;
   return cat(model.spec().architecture, "|", spec, "|samples=", data.global_count,
-             "|batch=", o.global_batch, "|seed=", o.seed, "|member=", o.member, "|optimizer=", o.optimizer.name,
-             "|lr=", o.optimizer.learning_rate, "|validation=", o.validation_fraction, "|test=", o.test_fraction,
-             "|augment=", o.augment);
+             "|batch=", o.global_batch, "|seed=", o.seed, "|member=", o.member, "|optimizer=", opt.name,
+             "|lr=", opt.learning_rate, "|validation=", o.validation_fraction, "|test=", o.test_fraction,
+             "|augment=", o.augment, "|momentum=", opt.momentum, "|nesterov=", opt.nesterov, "|decay=", opt.decay,
+             "|weight_decay=", opt.weight_decay, "|warmup=", opt.warmup_steps, "|clip=", opt.clip_grad_norm,
+             "|select_by=", o.select_by, "|bucket_batches=", o.bucket_batches);
 }
 
 constexpr int kRecordFields = 12;
@@ -172,6 +183,7 @@ void save_checkpoint(const std::string& path, const TrainingState& s, Model& mod
     archive.write("sums", sums);
     archive.write("history", history_tensor(s.history));
     if (s.best_parameters.defined()) archive.write("best_parameters", s.best_parameters, true);
+    if (s.best_buffers.defined()) archive.write("best_buffers", s.best_buffers, true);
     io::AtomicFile file(path);
     archive.save_to(file.path());
     file.commit();
@@ -234,6 +246,8 @@ bool load_checkpoint(const std::string& path, TrainingState& s, Model& model, Gr
     s.history = history_from(read("history"));
     torch::Tensor best;
     if (archive.try_read("best_parameters", best, true)) s.best_parameters = best;
+    torch::Tensor best_buffers;  // checkpoints before 2026-12-06 have none: the last epoch's stay
+    if (archive.try_read("best_buffers", best_buffers, true)) s.best_buffers = best_buffers;
   });
   return true;
 }
@@ -268,6 +282,7 @@ class AutocastGuard {
     if (!enabled_) return;
     if (cuda_) {
       at::autocast::set_enabled(true);
+      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);  // CUDA autocast's default is fp16
     } else {
       at::autocast::set_cpu_enabled(true);
       at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
@@ -286,6 +301,10 @@ class AutocastGuard {
 
 torch::Device choose_device(const TrainerOptions& o, const par::Allreducer& reducer, const par::Comm& comm) {
   torch::Device device(torch::kCPU);
+  // One GPU per node-local rank, as the NCCL allreducer binds its
+  // communicator (par/nccl_allreducer.cpp): the global rank would pick
+  // another GPU on every node but the first.
+  const int node_rank = o.device == "cuda" ? comm.split_shared().rank() : 0;
   par::collectively(comm, [&] {
     if (o.device == "cuda") {
       if (!torch::cuda::is_available()) {
@@ -293,7 +312,7 @@ torch::Device choose_device(const TrainerOptions& o, const par::Allreducer& redu
                           "build against a CUDA LibTorch with -DPHENOSCALE_WITH_CUDA=ON, or use device = \"cpu\"");
       }
       const auto gpus = static_cast<int>(torch::cuda::device_count());
-      device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(comm.rank() % gpus));
+      device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(node_rank % gpus));
     } else if (o.device != "cpu") {
       throw ConfigError(cat("train.device = \"", o.device, "\": expected \"cpu\" or \"cuda\""));
     }
@@ -650,6 +669,7 @@ class TrainingRun {
       state_.best_score = score;
       state_.best_epoch = rec.epoch;
       state_.best_parameters = sync_.flat_parameters().detach().clone();
+      if (float_buffer_values(model_) > 0) state_.best_buffers = torch::tensor(local_float_buffers(model_), torch::kFloat32);
       state_.epochs_without_improvement = 0;
     } else {
       ++state_.epochs_without_improvement;
@@ -684,6 +704,7 @@ class TrainingRun {
     if (state_.best_parameters.defined()) {
       torch::NoGradGuard no_grad;
       sync_.flat_parameters().detach().copy_(state_.best_parameters);
+      if (state_.best_buffers.defined()) set_float_buffers(model_, state_.best_buffers);
       say(o_, cat("train: kept the model of epoch ", state_.best_epoch, " (best validation ", o_.select_by, ")"));
     }
     if (!split_.test.empty()) {
