@@ -140,15 +140,17 @@ struct LambdaResult {
 // A number per cell of this rank's samples, the same on every rank: a cell is
 // its cell_id within its paired experiment (as edge stats keys it), so labs
 // that number the cells of each experiment 1..n keep them apart when the
-// reference contrast's conditions occur in several experiments. Collective.
+// reference contrast's conditions occur in several experiments. Ordered by
+// id first, as edge stats orders cells: unique ids keep their order (and the
+// bootstrap its draws). Collective.
 std::vector<std::int64_t> cell_numbers(const EdgeSamples& s, const par::Comm& comm) {
-  using Key = std::pair<std::int64_t, std::int64_t>;  // (experiment, cell_id)
+  using Key = std::pair<std::int64_t, std::int64_t>;  // (cell_id, experiment)
   const auto distinct = [](std::vector<Key>& k) {
     std::sort(k.begin(), k.end());
     k.erase(std::unique(k.begin(), k.end()), k.end());
   };
   std::vector<Key> keys;
-  for (std::size_t i = 0; i < s.size(); ++i) keys.emplace_back(s.experiment[i], s.cell_id[i]);
+  for (std::size_t i = 0; i < s.size(); ++i) keys.emplace_back(s.cell_id[i], s.experiment[i]);
   distinct(keys);
   std::vector<std::int64_t> flat;
   for (const auto& [e, c] : keys) flat.insert(flat.end(), {e, c});
@@ -158,7 +160,7 @@ std::vector<std::int64_t> cell_numbers(const EdgeSamples& s, const par::Comm& co
   distinct(keys);
   std::vector<std::int64_t> numbers;
   for (std::size_t i = 0; i < s.size(); ++i) {
-    const Key k{s.experiment[i], s.cell_id[i]};
+    const Key k{s.cell_id[i], s.experiment[i]};
     numbers.push_back(std::lower_bound(keys.begin(), keys.end(), k) - keys.begin());
   }
   return numbers;

@@ -106,7 +106,7 @@ io::RaggedSeries<std::int64_t> read_states(const io::H5File& in, const par::Comm
       for (std::uint64_t t = 0; t < states.length(i); ++t) {
         const auto s = states.series(i)[t];
         if (s < 0 || s >= spt::kStates)
-          throw InputError(cat(in.where("/states"), ": state ", s, " at frame ", t, " of track ", states.first_series + i,
+          throw InputError(cat(in.where("/states"), ": state ", s, " at position ", t, " of track ", states.first_series + i,
                                " is outside 0..", spt::kStates - 1, " (the diffusion states)"));
       }
   });

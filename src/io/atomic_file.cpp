@@ -20,9 +20,10 @@ std::string errno_text(int err) { return std::strerror(err); }
 // final name inside one process apart.
 std::string make_temp_path(const std::string& final_path) {
   static std::atomic<unsigned> counter{0};
-  char host[256] = "host";
+  char host[65] = "host";  // the short name's first 64 characters: the file name stays under NAME_MAX
   if (::gethostname(host, sizeof host - 1) != 0) std::strcpy(host, "host");
   host[sizeof host - 1] = '\0';
+  if (char* dot = std::strchr(host, '.')) *dot = '\0';
   return final_path + ".tmp." + host + "." + std::to_string(::getpid()) + "." + std::to_string(counter++);
 }
 

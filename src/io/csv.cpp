@@ -70,9 +70,16 @@ std::vector<std::string_view> split(std::string_view line, char sep, std::list<s
     std::size_t end;
     if (close != std::string_view::npos) {
       std::string_view inner = line.substr(b + 1, close - b - 1);
-      if (doubled) inner = escaped.emplace_back(unescape_quotes(inner));
+      end = line.find(sep, close + 1);
+      // Text after the closing quote stays part of the field (as Python's csv: "A" strain is A strain).
+      const std::string_view tail =
+          line.substr(close + 1, end == std::string_view::npos ? std::string_view::npos : end - close - 1);
+      if (doubled || !trim(tail).empty()) {
+        std::string text = doubled ? unescape_quotes(inner) : std::string(inner);
+        if (!trim(tail).empty()) text += std::string(tail);
+        inner = escaped.emplace_back(std::move(text));
+      }
       fields.push_back(trim(inner));
-      end = line.find(sep, close + 1);  // what follows the closing quote up to the separator is dropped
     } else {
       end = line.find(sep, k);
       fields.push_back(field_text(line.substr(k, end == std::string_view::npos ? std::string_view::npos : end - k)));
@@ -418,9 +425,8 @@ void check_result_table(const std::vector<std::string>& header,
 }  // namespace
 
 std::string csv_field(std::string_view text) {
-  const bool quote = text.find_first_of(",\"\n\r") != std::string_view::npos ||
-                     (!text.empty() && (std::isspace(static_cast<unsigned char>(text.front())) ||
-                                        std::isspace(static_cast<unsigned char>(text.back()))));
+  // A leading # would make the row's first field a comment line to our reader.
+  const bool quote = text.find_first_of(",\"\n\r;\t") != std::string_view::npos || (!text.empty() && text.front() == '#');
   if (!quote) return std::string(text);
   std::string out = "\"";
   for (char c : text) out += c == '"' ? std::string("\"\"") : std::string(1, c);

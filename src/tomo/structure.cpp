@@ -110,21 +110,26 @@ double parse_number(const std::string& text, const std::string& path, std::size_
 // a one-letter element (C, N, O) — the PDB convention, whose exception is a
 // four-character hydrogen name, which starts in column 13 too (HG12 of
 // valine is hydrogen, not mercury). ATOM records are standard residues,
-// made of one-letter elements (C, N, O, S, H, P): only HETATM records (ions,
-// ligands) are read for two-letter elements (a left-justified CD1 in an ATOM
-// record is carbon, not cadmium).
+// made of one-letter elements (C, N, O, S, H, P): in an ATOM record a
+// two-letter element is read only when the first letter is none (an ion
+// written as ATOM: ZN, MG), so a left-justified CD1 is carbon, not cadmium.
 std::string element_from_name(const std::string& name_field, bool hetatm) {
+  std::string one;
+  for (char c : name_field)
+    if (std::isalpha(static_cast<unsigned char>(c))) {
+      one = std::string(1, static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+      break;
+    }
   const bool four_char_hydrogen = name_field.size() == 4 && name_field[3] != ' ' &&
                                   std::toupper(static_cast<unsigned char>(name_field[0])) == 'H';
-  if (hetatm && !four_char_hydrogen && name_field.size() >= 2 && std::isalpha(static_cast<unsigned char>(name_field[0])) &&
-      std::isalpha(static_cast<unsigned char>(name_field[1]))) {
+  const bool two_letter_start = name_field.size() >= 2 && std::isalpha(static_cast<unsigned char>(name_field[0])) &&
+                                std::isalpha(static_cast<unsigned char>(name_field[1]));
+  if (!four_char_hydrogen && two_letter_start && (hetatm || element_mass_da(one) <= 0)) {
     std::string two = name_field.substr(0, 2);
     for (auto& ch : two) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     if (element_mass_da(two) > 0) return two;
   }
-  for (char c : name_field)
-    if (std::isalpha(static_cast<unsigned char>(c))) return std::string(1, static_cast<char>(std::toupper(c)));
-  return "";
+  return one;
 }
 
 Atom make_atom(const std::string& element, const Vec3& xyz_angstrom, const std::string& chain, const std::string& path,

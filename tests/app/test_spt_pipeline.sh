@@ -186,10 +186,10 @@ shutil.copy('np1/segments/segments.h5', 'np1/badstate/segments.h5')
 with h5py.File('np1/badstate/segments.h5', 'r+') as f:
     f['states/values'][3] = 4
 PY
-expect_error "evaluate: a segmentation with state 4" "badstate/segments.h5:/states: state 4 at frame 3 of track 0 is outside 0..3" 2 \
+expect_error "evaluate: a segmentation with state 4" "badstate/segments.h5:/states: state 4 at position 3 of track 0 is outside 0..3" 2 \
   spt evaluate -c "$DECK" --set run.output_dir=np1 --set 'evaluate.methods=["badstate"]' --set evaluate.output=bad.csv
 if [ ! -e np1/bad.csv ]; then pass "evaluate of a segmentation with state 4 wrote nothing"; else fail "np1/bad.csv written"; fi
-expect_error "fingerprint: a segmentation with state 4" "badstate/segments.h5:/states: state 4 at frame 3 of track 0" 2 \
+expect_error "fingerprint: a segmentation with state 4" "badstate/segments.h5:/states: state 4 at position 3 of track 0" 2 \
   spt fingerprint -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set fingerprint.segments=badstate \
   --set fingerprint.output=bad_fp
 [ ! -e np1/bad_fp ] && pass "fingerprint with state 4 wrote nothing" || fail "np1/bad_fp written"

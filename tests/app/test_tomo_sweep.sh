@@ -2,7 +2,7 @@
 # tomo sweep (one left-out class, local mode) + sweep-report at 1 and 2
 # ranks, with a planted answer: two classes of a clean, high-SNR dataset are
 # left out in turn (a C6 ring and a straight filament rod, among a cluster
-# and an empty box); each is trained without, found in its most enriched
+# and a barrel); each is trained without, found in its most enriched
 # k-means cluster, averaged without a reference and recovered (< 7 nm and
 # closer to its own map than to any other). The table agrees at 1 and 2
 # ranks: the same recovered flags, enriched clusters of the same size (to a
@@ -10,7 +10,15 @@
 source "$(dirname "$0")/common.bash"
 cd "$WORK"
 RUN_NP_TIMEOUT=$SMALL_SWEEP_TIMEOUT
-COMMON=("${SMALL_SWEEP[@]}")
+# A barrel (class 9) in place of the empty box: since the empty class is
+# noise (2026-12-06; it was a box of zeros), the left-out ring, unknown to
+# the network, shares its enriched k-means cluster about half and half with
+# the noise boxes, and which half a cluster or the recovery keeps differs
+# with features that agree to ~1e-7 between 1 and 2 ranks (ring cluster 37
+# against 29 members; with 10 k-means restarts 25 against 27, the recovered
+# class 6 against 13). The rank agreement is tested on a set whose answer is
+# not a coin toss; test_tomo_preempt_sweep keeps the empty box.
+COMMON=("${SMALL_SWEEP[@]}" --set 'structures.classes=[1, 15, 17, 9]')
 for np in 1 2; do
   for stage in structures simulate sweep sweep-report; do
     run_np "$np" -q tomo "$stage" "${COMMON[@]}" --set run.output_dir="np$np" || fail "tomo $stage at np=$np"

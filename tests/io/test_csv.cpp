@@ -298,12 +298,15 @@ TEST_F(CsvTest, QuotedFieldsKeepSeparatorsAndQuotes) {
                                               "m1.tif,1,\"drug, 10 uM\"\n"
                                               "m2.tif,2,\"say \"\"hi\"\"\"\n"
                                               "m3.tif,3,  \"DMSO\"  \n"
-                                              "m4.tif,4,\"open\n"));
-  ASSERT_EQ(t.rows.size(), 4u);
+                                              "m4.tif,4,\"open\n"
+                                              "m5.tif,5,\"A\" strain\n"));
+  ASSERT_EQ(t.rows.size(), 5u);
   EXPECT_EQ(t.rows[0], (std::vector<std::string>{"m1.tif", "1", "drug, 10 uM"}));
   EXPECT_EQ(t.rows[1], (std::vector<std::string>{"m2.tif", "2", "say \"hi\""}));
   EXPECT_EQ(t.rows[2], (std::vector<std::string>{"m3.tif", "3", "DMSO"}));
   EXPECT_EQ(t.rows[3], (std::vector<std::string>{"m4.tif", "4", "\"open"}));
+  EXPECT_EQ(t.rows[4], (std::vector<std::string>{"m5.tif", "5", "A strain"}));
+  EXPECT_EQ(csv_field("#3"), "\"#3\"");
   EXPECT_EQ(csv_field("drug, 10 uM"), "\"drug, 10 uM\"");
   EXPECT_EQ(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
   EXPECT_EQ(csv_field("DMSO"), "DMSO");

@@ -247,7 +247,9 @@ TEST(Models, EveryRegisteredArchitectureBuilds) {
     }
     std::shared_ptr<Model> m;
     EXPECT_NO_THROW(m = make_model(make_spec(a.name, small))) << a.name;
-    if (m) EXPECT_EQ(m->spec().architecture, a.name);
+    if (m) {
+      EXPECT_EQ(m->spec().architecture, a.name);
+    }
   }
 }
 

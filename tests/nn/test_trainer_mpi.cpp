@@ -209,6 +209,32 @@ TEST(TrainingLoop, EarlyStoppingAndBestEpochSelection) {
   EXPECT_EQ(r.steps, 3 * 3);        // 45 training samples / batch 16 = 3 steps per epoch
 }
 
+// The kept model is the best validation epoch's whole state: its weights and
+// its BatchNorm running statistics. With a learning rate of 0 the weights
+// stay and later epochs only move the statistics: a 4-epoch run whose best
+// epoch b is earlier must end with epoch b's statistics, those of a run of b
+// epochs (the same first b epochs).
+TEST(TrainingLoop, BestEpochKeepsItsBatchNormStatistics) {
+  const Synthetic series{true, 0, 3};
+  const auto spec = make_spec("guided-bilstm-ae", {{"channels", 2}, {"classes", 3}});
+  const auto data_of = [&](const par::Comm& c) { return series.shard(60, c); };
+  auto o = twenty_steps(2048);
+  o.max_steps = 0;
+  o.validation_fraction = 0.25;
+  o.optimizer.learning_rate = 0.0;
+  o.epochs = 4;
+  TrainingResult r;
+  torch::Tensor kept, short_run;
+  train_flat(spec, data_of, o, world(), &r, &kept);
+  ASSERT_EQ(r.history.size(), 4u);
+  ASSERT_LT(r.best_epoch, 4) << "the set-up needs a best epoch before the last";
+  o.epochs = r.best_epoch;
+  train_flat(spec, data_of, o, world(), nullptr, &short_run);
+  ASSERT_GT(kept.numel(), 0);
+  EXPECT_TRUE(torch::equal(kept, short_run)) << "best epoch " << r.best_epoch << ", max |difference| "
+                                             << (kept - short_run).abs().max().item<double>();
+}
+
 TEST(TrainingLoop, DivergenceStopsEveryRankWithOneMessage) {
   // A learning rate of 1e30 overflows the weights after one step; the next
   // loss is not finite and the run must stop there, not train on NaN.

@@ -112,14 +112,16 @@ TEST_F(StructureFiles, PdbElementsFromAtomNamesFollowTheConvention) {
              "ATOM      2 CD1  LEU A   2       1.000   0.000   0.000  1.00  0.00\n"
              "ATOM      3  CG  LEU A   2       2.000   0.000   0.000  1.00  0.00\n"
              "HETATM    4 ZN    ZN A   3       3.000   0.000   0.000  1.00  0.00\n"
-             "HETATM    5 HG   HG  A   4       4.000   0.000   0.000  1.00  0.00\n");
+             "HETATM    5 HG   HG  A   4       4.000   0.000   0.000  1.00  0.00\n"
+             "ATOM      6 ZN    ZN A   5       5.000   0.000   0.000  1.00  0.00\n");
   const Structure s = read_pdb(file("h.pdb"));
-  ASSERT_EQ(s.atoms.size(), 5u);
+  ASSERT_EQ(s.atoms.size(), 6u);
   EXPECT_EQ(s.atoms[0].element, "H");
   EXPECT_EQ(s.atoms[1].element, "C");
   EXPECT_EQ(s.atoms[2].element, "C");
   EXPECT_EQ(s.atoms[3].element, "ZN");
   EXPECT_EQ(s.atoms[4].element, "HG");  // a mercury ion: HETATM, a two-character name
+  EXPECT_EQ(s.atoms[5].element, "ZN");  // an ion written as ATOM: no element Z
 }
 
 TEST_F(StructureFiles, PdbFirstModelAltLocAElementsAndChains) {

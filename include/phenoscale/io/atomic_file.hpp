@@ -3,7 +3,7 @@
 //
 // A job killed mid-write (Slurm time limit, preemption, a full disk) must never
 // leave a truncated tomogram, movie or result table under the final name that
-// a later run would trust. Writers therefore write to `<final>.tmp.<pid>.<n>`
+// a later run would trust. Writers therefore write to `<final>.tmp.<host>.<pid>.<n>`
 // in the same directory (so the rename stays on one filesystem) and rename it
 // over the final name only once the data is complete. An uncommitted temporary
 // is removed by the destructor, so an exception leaves the old file, if any,

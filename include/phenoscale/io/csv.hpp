@@ -84,7 +84,7 @@ std::optional<double> parse_double(std::string_view s);
 std::optional<std::int64_t> parse_integer(std::string_view s);
 
 // A text value as a CSV field: quoted (RFC 4180, "" for a quote) when it
-// holds a comma, quote or line break or begins or ends with a blank — a
+// holds a comma, semicolon, tab, quote or line break or begins with # — a
 // condition named "drug, 10 uM" stays one field. Other text unchanged.
 std::string csv_field(std::string_view text);
 

@@ -203,7 +203,13 @@ bool load_checkpoint(const std::string& path, TrainingState& s, Model& model, Gr
     }
     c10::IValue stored;
     archive.read("fingerprint", stored);
-    if (stored.toStringRef() != print) {
+    // Checkpoints before 2026-12-06 record the settings up to the augmentation
+    // only: resumed, with the rest unchecked (as they were then).
+    const std::string legacy = print.substr(0, print.find("|momentum="));
+    if (stored.toStringRef() == legacy && legacy != print) {
+      core::Log::warn(cat(path, ": a checkpoint from before 2026-12-06; its optimiser schedule, selection and "
+                                "bucketing settings are not recorded in it and were not checked"));
+    } else if (stored.toStringRef() != print) {
       throw ConfigError(cat(path, ": checkpoint was written by a different configuration; delete it or restore the deck (checkpoint: ",
                             stored.toStringRef(), "; this run: ", print, ")"));
     }
