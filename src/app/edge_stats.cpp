@@ -152,19 +152,6 @@ ml::CellTable table_without_small_conditions(ExperimentObservations& eo, std::in
   return ml::build_cell_table(eo.obs, eo.phenotypes.size(), comm);
 }
 
-// The distinct values of every rank's `local`, ascending (paired-experiment
-// ids need not be 0..E−1: a lab may number them by date). Collective.
-std::vector<std::int64_t> distinct_values(std::vector<std::int64_t> local, const par::Comm& comm) {
-  const auto unique = [](std::vector<std::int64_t>& v) {
-    std::sort(v.begin(), v.end());
-    v.erase(std::unique(v.begin(), v.end()), v.end());
-  };
-  unique(local);
-  std::vector<std::int64_t> all = comm.allgatherv(local);
-  unique(all);
-  return all;
-}
-
 // Below this many cells in a condition the bootstrap of cells understates the
 // spread of its pooled proportion (the resampled variance shrinks by
 // (n − 1)/n, and n cells give few distinct resamples), so its p-values are
@@ -214,7 +201,9 @@ ContrastTable bootstrap_contrasts(const core::Config& cfg, const Labelled& x, co
   for (auto label : x.labels) clusters = std::max(clusters, label + 1);
   clusters = comm.allreduce_max(clusters);
   ContrastTable t;
-  for (const std::int64_t e : distinct_values(x.experiments, comm)) {
+  // Paired-experiment ids need not be 0..E−1 (a lab may number them by date).
+  const ml::LabelIndex experiments(x.experiments, comm);
+  for (const std::int64_t e : experiments.values()) {
     ExperimentObservations eo = experiment_observations(x, e, clusters, comm);
     if (eo.phenotypes.empty()) continue;
     const ml::CellTable table =
