@@ -537,6 +537,17 @@ def cells_section(path, figs, lines):
                   "figures/cells_umap.png.", ""]
 
 
+def planted_onsets_note(events):
+    """Series simulated with simulate.kind = series sit at the planted onsets: the headline says so."""
+    if not os.path.exists(events):
+        return ""
+    with h5py.File(events, "r") as f:
+        onsets = f.attrs.get("onsets")
+    if onsets is None:
+        return ""
+    return f"; **onsets: {onsets.decode() if isinstance(onsets, bytes) else onsets}**"
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -547,7 +558,8 @@ def main():
     os.makedirs(figs, exist_ok=True)
     path = lambda *name: os.path.join(run, *name)
     lines = ["# edge report (DeepHACKS)", "",
-             f"Run directory: {os.path.abspath(run)}. Velocities are aligned at the protrusion onset (frame 0).", ""]
+             f"Run directory: {os.path.abspath(run)}. Velocities are aligned at the protrusion onset (frame 0)"
+             + planted_onsets_note(path("events.h5")) + ".", ""]
     velocity_maps_section(path, figs, lines)
     teacher_section(path, figs, lines)
     student_section(path, lines)

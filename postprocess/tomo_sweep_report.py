@@ -37,6 +37,9 @@ def main():
     repeats = 1 + max(int(r.get("repeat", 0)) for r in rows)
     success = None
     lines = ["# Leave-one-class-out structure recovery", "",
+             "Evaluation protocol (Xu et al. 2017): the cluster most enriched in each left-out class and, "
+             "after reference-free classification, the class richest in it (C_pred) are chosen with the "
+             "simulated labels; alignment, classification and averaging use none.", "",
              "| left-out class | cluster size | share of class in cluster | C_pred size | share in C_pred "
              "| discrepancy (nm) | first shell below 0.5 (nm) | half-set FSC-0.143 (nm) | recovered "
              "| nearest other class (nm) |", "|---|---|---|---|---|---|---|---|---|---|"]

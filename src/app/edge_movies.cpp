@@ -349,10 +349,13 @@ void simulate_series(const StageContext& ctx, const std::vector<MovieEntry>& cel
   make_parent_dir(ctx, path);
   io::H5File out = io::H5File::create(path, ctx.comm);
   write_edge_samples(out, samples);
+  // The samples sit at the planted onsets (perfect detection): said in the
+  // file, and by edge_report.py in its first lines.
+  out.write_attribute("/", "onsets", std::string("planted (simulate.kind = series: no imaging, windowing or detection)"));
   io::write_provenance(out, stage_provenance(ctx, {}));
   out.commit();
   core::Log::info(cat("edge simulate: ", ctx.comm.allreduce_sum<std::uint64_t>(samples.size()),
-                      " aligned samples of ", cells.size(), " cells -> ", path));
+                      " aligned samples of ", cells.size(), " cells, at the planted onsets -> ", path));
 }
 
 // The stop point of the stages that write one file per movie as they go
@@ -392,8 +395,9 @@ void simulate_movies(const StageContext& ctx, const std::vector<MovieEntry>& cel
   progress.finish();
   stop_point_after_files(ctx, "movies");
   write_truth(ctx, (fs::path(dir) / "truth.h5").string(), truth, names);
-  if (ctx.comm.is_root()) write_movie_table((fs::path(dir) / "movies.csv").string(), cells);
-  ctx.comm.barrier();
+  par::collectively(ctx.comm, [&] {  // agreed: a failed write is every rank's error
+    if (ctx.comm.is_root()) write_movie_table((fs::path(dir) / "movies.csv").string(), cells);
+  });
   core::Log::info(cat("edge simulate: ", cells.size(), " movies (", cfg.integer("simulate.frames"), " frames of ",
                       options.size, "x", options.size, " px, ", options.pixel_nm, " nm/px) -> ", dir));
 }
@@ -728,8 +732,9 @@ void edge_window(const StageContext& ctx) {
   const auto all_windows = ctx.comm.allgatherv(windows), all_frames = ctx.comm.allgatherv(frames);
   std::vector<MovieEntry> renamed = movies;
   for (auto& m : renamed) m.movie = map_name(m);
-  if (ctx.comm.is_root()) write_movie_table((fs::path(out_dir) / "movies.csv").string(), renamed, all_windows, all_frames);
-  ctx.comm.barrier();
+  par::collectively(ctx.comm, [&] {  // agreed: a failed write is every rank's error
+    if (ctx.comm.is_root()) write_movie_table((fs::path(out_dir) / "movies.csv").string(), renamed, all_windows, all_frames);
+  });
   core::Log::info(cat("edge window: ", movies.size(), " movies, ", frame_count / std::max(seconds, 1e-9),
                       " frames/s on rank 0 -> ", out_dir));
 }
@@ -767,8 +772,9 @@ void edge_import_maps(const StageContext& ctx) {
   const auto all_windows = ctx.comm.allgatherv(windows), all_frames = ctx.comm.allgatherv(frames);
   std::vector<MovieEntry> renamed = movies;
   for (auto& m : renamed) m.movie = map_name(m);
-  if (ctx.comm.is_root()) write_movie_table((fs::path(out_dir) / "movies.csv").string(), renamed, all_windows, all_frames);
-  ctx.comm.barrier();
+  par::collectively(ctx.comm, [&] {  // agreed: a failed write is every rank's error
+    if (ctx.comm.is_root()) write_movie_table((fs::path(out_dir) / "movies.csv").string(), renamed, all_windows, all_frames);
+  });
   std::int64_t window_total = 0;
   for (auto w : all_windows) window_total += w;
   core::Log::info(cat("edge import-maps: ", movies.size(), " maps, ", window_total, " windows, ",
@@ -784,7 +790,9 @@ void edge_events(const StageContext& ctx) {
   std::string truth_path = cfg.string("events.truth");
   if (truth_path.empty()) {
     const std::string simulated = (fs::path(output_path(cfg, cfg.string("simulate.output"))) / "truth.h5").string();
-    if (fs::exists(simulated)) truth_path = simulated;
+    // Agreed: a rank that sees the file (a node-local run.output_dir, a stale
+    // NFS cache) must not score alone, nor enter a reduction the others skip.
+    if (ctx.comm.allreduce_min<int>(fs::exists(simulated) ? 1 : 0) == 1) truth_path = simulated;
   }
   const par::Range mine = par::BlockPartition::over(movies.size(), ctx.comm).range(ctx.comm.rank());
   const auto names = condition_names(movies);

@@ -512,13 +512,20 @@ void edge_phenotype(const StageContext& ctx) {
   ml::TsneOptions to;
   to.seed = static_cast<std::uint64_t>(cfg.integer("run.seed"));
   to.progress_interval_s = cfg.real("run.progress_interval_s");
-  const bool with_tsne = cfg.boolean("phenotype.tsne") && scores.global_rows <= to.max_points;
+  // Perplexity P needs more than P + 1 samples (each point's P-nearest set).
+  const bool enough = static_cast<double>(scores.global_rows) > to.perplexity + 1.0;
+  const bool with_tsne = cfg.boolean("phenotype.tsne") && scores.global_rows <= to.max_points && enough;
   if (cfg.boolean("phenotype.tsne") && !with_tsne)
-    core::Log::warn(cat("edge phenotype: no t-SNE of ", scores.global_rows, " samples (more than ", to.max_points,
-                        "); embed phenotypes.h5:/pca_scores with `phenoscale ml embed` and a larger "
-                        "embed.max_points, or set phenotype.tsne = false"));
+    core::Log::warn(enough ? cat("edge phenotype: no t-SNE of ", scores.global_rows, " samples (more than ",
+                                 to.max_points, "); embed phenotypes.h5:/pca_scores with `phenoscale ml embed` and a larger "
+                                 "embed.max_points, or set phenotype.tsne = false")
+                           : cat("edge phenotype: no t-SNE of ", scores.global_rows, " samples (perplexity ",
+                                 to.perplexity, " needs more than ", to.perplexity + 1, ")"));
   std::vector<float> tsne;
-  if (with_tsne && ctx.comm.is_root()) tsne = ml::tsne(all_rows, scores.global_rows, scores.cols, to).coordinates;
+  if (with_tsne)  // agreed: an error on rank 0 is every rank's, not a hang
+    par::collectively(ctx.comm, [&] {
+      if (ctx.comm.is_root()) tsne = ml::tsne(all_rows, scores.global_rows, scores.cols, to).coordinates;
+    });
   if (with_tsne) par::stop_point(ctx.comm, "edge phenotype: t-SNE");  // a stopped t-SNE has no layout
   // Profiles and the scoring summary on rank 0 from the gathered series.
   const auto values = ctx.comm.gatherv(s.velocity.values);

@@ -297,8 +297,9 @@ void train_one(const StageContext& ctx, const EdgeSamples& s, const std::vector<
   par::stop_point(ctx.comm, cat("edge student: effect of λ = ", lambda));
   r.lambda = lambda;
   r.validation_accuracy = summary.final_validation_accuracy;
-  if (ctx.comm.is_root()) write_lambda_row(in_student_dir(cfg, cat("lambda_", tag, ".csv")), r);
-  ctx.comm.barrier();
+  par::collectively(ctx.comm, [&] {  // agreed: a failed write is every rank's error
+    if (ctx.comm.is_root()) write_lambda_row(in_student_dir(cfg, cat("lambda_", tag, ".csv")), r);
+  });
   core::Log::info(cat("edge student: λ = ", lambda, ": validation accuracy on the teacher's labels ",
                       r.validation_accuracy,
                       contrast.available ? cat(", Cohen's d of the reference contrast ", r.cohens_d) : std::string(),

@@ -23,6 +23,8 @@ nn::TrainFiles train_files(const StageContext& ctx, const std::string& data) {
   files.checkpoint = optional_output(cfg, "train.checkpoint");
   files.exclude_labels = cfg.integer_list("train.exclude_classes");
   make_parent_dir(ctx, files.model);
+  if (!files.metrics_csv.empty()) make_parent_dir(ctx, files.metrics_csv);
+  if (!files.checkpoint.empty()) make_parent_dir(ctx, files.checkpoint);
   return files;
 }
 

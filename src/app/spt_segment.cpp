@@ -361,14 +361,16 @@ void spt_evaluate(const StageContext& ctx) {
   }
   table.resize(8);
   cp_table.resize(4);
-  if (ctx.comm.is_root()) {
+  make_parent_dir(ctx, output_path(cfg, cfg.string("evaluate.output")));
+  make_parent_dir(ctx, output_path(cfg, cfg.string("evaluate.changepoints_output")));
+  par::collectively(ctx.comm, [&] {  // agreed: a failed write is every rank's error
+    if (!ctx.comm.is_root()) return;
     io::write_csv_table(output_path(cfg, cfg.string("evaluate.output")), {"method", "subset"}, {method_names, subset_names},
-                       {"tracks", "frames", "accuracy", "macro_f1", "f1_normal", "f1_directed", "f1_confined", "f1_subdiffusive"},
-                       table);
+                        {"tracks", "frames", "accuracy", "macro_f1", "f1_normal", "f1_directed", "f1_confined", "f1_subdiffusive"},
+                        table);
     io::write_csv_table(output_path(cfg, cfg.string("evaluate.changepoints_output")), {"method"}, {cp_methods},
-                       {"two_segment_tracks", "detected", "median_error_frames", "mean_error_frames"}, cp_table);
-  }
-  ctx.comm.barrier();
+                        {"two_segment_tracks", "detected", "median_error_frames", "mean_error_frames"}, cp_table);
+  });
   core::Log::info("spt evaluate: wrote " + output_path(cfg, cfg.string("evaluate.output")) + ", " +
                   output_path(cfg, cfg.string("evaluate.changepoints_output")));
 }

@@ -25,10 +25,20 @@
 #include "phenoscale/tomo/averaging.hpp"
 #include "phenoscale/tomo/fsc.hpp"
 #include "phenoscale/tomo/missing_wedge.hpp"
+#include "phenoscale/tomo/procedural.hpp"
 #include "phenoscale/tomo/recovery.hpp"
 
 namespace phenoscale::app {
 namespace {
+
+// The point group of class map row `row` (procedural classes; the identity
+// for a PDB/mmCIF class, whose symmetry the structures file does not record).
+std::vector<tomo::Mat3> class_symmetry(const ClassMaps& classes, std::int64_t row) {
+  if (row < 0 || row >= static_cast<std::int64_t>(classes.class_ids.size())) return {};
+  const std::int64_t id = classes.class_ids[static_cast<std::size_t>(row)];
+  if (id < 0 || id > tomo::empty_class_id) return {};
+  return tomo::procedural_symmetry_group(static_cast<int>(id));
+}
 
 using core::cat;
 
@@ -149,12 +159,22 @@ void average(const StageContext& ctx) {
   std::int64_t of_class = 0;
   for (auto r : m.class_rows) of_class += r == row;
   const double purity = double(ctx.comm.allreduce_sum(of_class)) / double(m.total);
-  double rotation_error_deg = 0.0;  // mean geodesic distance to the simulated pose (reference mode)
+  // Geodesic distance to the simulated pose (reference mode), modulo each
+  // member's own class symmetry: a C7 ring aligned 360/7° off is aligned.
+  // The mean counts a top-bottom swap of a pseudo-symmetric barrel in full;
+  // the median shows whether most members are aligned.
+  double rotation_error_deg = 0.0, median_rotation_error_deg = 0.0;
   if (cfg.string("average.alignment") == "reference") {
+    std::vector<double> errors;
     for (std::size_t i = 0; i < poses.size(); ++i)
-      rotation_error_deg +=
-          tomo::geodesic_distance_rad(poses[i].rotation, m.simulated_poses[i].rotation) * 180.0 / 3.14159265358979323846;
-    rotation_error_deg = ctx.comm.allreduce_sum(rotation_error_deg) / double(m.total);
+      errors.push_back(tomo::geodesic_distance_modulo_rad(poses[i].rotation, m.simulated_poses[i].rotation,
+                                                          class_symmetry(classes, m.class_rows[i])) *
+                       180.0 / 3.14159265358979323846);
+    std::vector<double> all = ctx.comm.allgatherv(errors);
+    rotation_error_deg = std::accumulate(all.begin(), all.end(), 0.0) / double(all.size());
+    std::sort(all.begin(), all.end());
+    const std::size_t h = all.size() / 2;
+    median_rotation_error_deg = all.size() % 2 ? all[h] : 0.5 * (all[h - 1] + all[h]);
   }
   // Below the first CTF zero an uncorrected average carries the inverted map
   // (and again in every second band past it): the mean FSC against the class
@@ -186,7 +206,10 @@ void average(const StageContext& ctx) {
   if (correction.mode == tomo::CtfCorrection::wiener) out.write_attribute("/", "wiener_snr", correction.wiener_snr);
   out.write_attribute("/", "subtomograms_averaged", static_cast<std::int64_t>(gold.used));
   out.write_attribute("/", "class_row", row);
-  if (cfg.string("average.alignment") == "reference") out.write_attribute("/", "mean_rotation_error_deg", rotation_error_deg);
+  if (cfg.string("average.alignment") == "reference") {
+    out.write_attribute("/", "mean_rotation_error_deg", rotation_error_deg);
+    out.write_attribute("/", "median_rotation_error_deg", median_rotation_error_deg);
+  }
   out.write_attribute("/average", "voxel_nm", truth.voxel_nm);
   io::write_provenance(out, stage_provenance(ctx, {input, reference, selection.file}));
   out.commit();
@@ -332,10 +355,16 @@ void classify(const StageContext& ctx) {
   out.write_attribute("/", "initial_alignment", start_mode);
   out.write_attribute("/", "global_realign_passes",
                       static_cast<std::int64_t>(std::min(s.global_realign_passes, result.iterations_run)));
+  // A selection by simulated labels is an oracle too: the classes to tell
+  // apart were picked with the truth (an evaluation, not a method run).
+  const bool label_selected = !wanted.empty();
   out.write_attribute("/", "headline",
-                      cat(oracle ? "oracle (upper bound, uses simulated poses): classification started at the simulated poses"
-                                 : cat("classification from the ", start_mode, " initial alignment"),
-                          wanted.empty() ? "" : " of the subtomograms with the listed simulated labels (classify.label_ids)"));
+                      cat(oracle           ? "oracle (upper bound, uses simulated poses): classification started at the simulated poses"
+                          : label_selected ? cat("oracle (uses simulated labels to select the subtomograms): classification from the ",
+                                                 start_mode, " initial alignment")
+                                           : cat("classification from the ", start_mode, " initial alignment"),
+                          label_selected ? " of the subtomograms with the listed simulated labels (classify.label_ids)" : ""));
+  out.write_attribute("/", "oracle", static_cast<std::int64_t>(oracle || label_selected));
   out.write_attribute("/", "realignment_passes", static_cast<std::int64_t>(result.iterations_run));
   out.write_attribute("/class_averages", "voxel_nm", voxel_nm);
   io::write_provenance(out, stage_provenance(ctx, {input}));

@@ -215,7 +215,8 @@ void recover(const StageContext& ctx) {
   out.write_attribute("/", "headline",
                       cat("reference-free average of cluster ", cluster, " (", static_cast<int>(100 * cluster_fraction + 0.5),
                           "% ", maps.names[row], "; cluster chosen as the most enriched in it, the evaluation protocol), ",
-                          "class ", predicted, " of ", k, " after reference-free classification"));
+                          "class ", predicted, " of ", k, " after reference-free classification (C_pred: the class ",
+                          "richest in it, also chosen with the simulated labels)"));
   out.write_attribute("/", "success_nm", success_nm);
   out.write_attribute("/", "recovered", static_cast<std::int64_t>(recovered));
   out.write_attribute("/", "nearest_other_class_row", nearest.first);

@@ -193,6 +193,19 @@ int procedural_symmetry_order(int class_id) {
   return (c.kind == Kind::ring || c.kind == Kind::dihedral || c.kind == Kind::barrel) ? c.order : 1;
 }
 
+std::vector<Mat3> procedural_symmetry_group(int class_id) {
+  if (class_id == empty_class_id) return {identity_rotation()};
+  const ClassSpec& c = spec(class_id);
+  if (c.kind != Kind::ring && c.kind != Kind::dihedral && c.kind != Kind::barrel) return {identity_rotation()};
+  std::vector<Mat3> group;
+  for (int k = 0; k < c.order; ++k) group.push_back(turn_z(2 * pi * k / c.order));
+  if (c.kind == Kind::dihedral) {  // the two-fold along x that build() applies to the ring
+    const Mat3 flip = rotation_about_axis({1, 0, 0}, pi);
+    for (int k = 0; k < c.order; ++k) group.push_back(multiply(flip, group[static_cast<std::size_t>(k)]));
+  }
+  return group;
+}
+
 Structure procedural_structure(std::uint64_t seed, int class_id) {
   if (class_id == empty_class_id) {
     Structure s;

@@ -87,6 +87,12 @@ double geodesic_distance_rad(const Mat3& a, const Mat3& b) {
   return std::acos(std::clamp((trace - 1.0) / 2.0, -1.0, 1.0));
 }
 
+double geodesic_distance_modulo_rad(const Mat3& estimate, const Mat3& truth, const std::vector<Mat3>& group) {
+  double best = geodesic_distance_rad(estimate, truth);
+  for (const auto& g : group) best = std::min(best, geodesic_distance_rad(estimate, multiply(g, truth)));
+  return best;
+}
+
 Mat3 random_rotation(core::Rng& rng) {
   const double pi = 3.14159265358979323846;
   const double u1 = rng.uniform(), u2 = rng.uniform(), u3 = rng.uniform();

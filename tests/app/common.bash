@@ -67,17 +67,33 @@ report_runs() {
   if ! "$PY" "$SRC/postprocess/$script" "$dir" >"$dir/report.log" 2>&1; then
     fail "$name: $script failed: $(tail -n 3 "$dir/report.log")"; return
   fi
+  # A missing report.md or figure is reported by name (not a traceback the
+  # empty output would take for a pass), and a crash of the check fails.
   missing=$("$PY" - "$dir" <<'PY'
-import re, sys
+import os, re, sys
 d = sys.argv[1]
+if not os.path.isfile(d + '/report.md'):
+    print('report.md'); sys.exit(0)
 names = sorted(set(re.findall(r'[\w./-]+?\.png', open(d + '/report.md').read())))
 where = lambda n: f'{d}/{n}' if n.startswith('figures/') else f'{d}/figures/{n}'
-bad = [n for n in names if open(where(n), 'rb').read(8) != b'\x89PNG\r\n\x1a\n']
+png = lambda p: os.path.isfile(p) and open(p, 'rb').read(8) == b'\x89PNG\r\n\x1a\n'
+bad = [n for n in names if not png(where(n))]
 print(' '.join(bad) if bad or names else 'no figure named')
 PY
-)
+) || { fail "$name: the report check crashed: $missing"; return; }
   if [ -z "$missing" ]; then pass "$name: $script wrote report.md and the figures it names"
   else fail "$name: $script: not PNG or missing: $missing"; fi
+}
+
+# report_refuses NAME SCRIPT DIR MESSAGE: the report on DIR (which lacks its
+# inputs) exits non-zero with one error line containing MESSAGE.
+report_refuses() {
+  local name=$1 script=$2 dir=$3 message=$4 out rc
+  mkdir -p "$dir"
+  out=$("$PY" "$SRC/postprocess/$script" "$dir" 2>&1 >/dev/null); rc=$?
+  if [ "$rc" -ne 0 ] && [ "$(wc -l <<<"$out")" -eq 1 ] && grep -qF "$message" <<<"$out"; then
+    pass "$name: $out"
+  else fail "$name (exit $rc): $out"; fi
 }
 
 # same_file NAME A B: the two files are byte-identical (outputs at two rank counts).

@@ -93,7 +93,7 @@ run_np 2 -q ml embed --input np1/samples.h5:/features --set run.output_dir=tsne_
 h5diff -q tsne1/embed.h5 tsne_stop/embed.h5 /embedding /embedding && pass "t-SNE rerun after the stop: bit-identical" \
   || fail "t-SNE rerun after the stop differs"
 # Provenance records the rank count and the resolved deck.
-if "$BIN" info np3/samples.h5 | grep -q "mpi_ranks = 3" && "$BIN" info --deck np3/samples.h5 | grep -q "samples = 5000"; then
+if "$BIN" info np3/samples.h5 | grep -qE "mpi_ranks = 3$" && "$BIN" info --deck np3/samples.h5 | grep -qE "^ *samples = 5000( |$)"; then
   pass "provenance shows mpi_ranks and the resolved deck"
 else
   fail "provenance"

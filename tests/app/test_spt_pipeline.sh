@@ -50,6 +50,19 @@ same_file evaluation.csv np1/evaluation.csv np2/evaluation.csv
 same_file fingerprints.csv np1/fingerprints/fingerprints.csv np2/fingerprints/fingerprints.csv
 same_file segment_fingerprints.csv np1/fingerprints/segment_fingerprints.csv np2/fingerprints/segment_fingerprints.csv
 report_runs "spt report on the chain" spt_report.py np1
+# A chain that stopped after segment: the missing scores are named, only the
+# figures drawn are listed (not a leftover from an earlier run); a directory
+# without test tracks is one error line.
+mkdir -p partial/segments partial/figures
+cp np1/test_tracks.h5 partial/ && cp np1/segments/segments.h5 partial/segments/
+touch partial/figures/fingerprint_pca.png
+report_runs "spt report on a chain stopped after segment" spt_report.py partial
+if grep -q "^Scores: not run (no evaluation.csv; written by spt evaluate)" partial/report.md \
+   && grep -q "^Changepoints: not run" partial/report.md && ! grep -q "fingerprint_pca" partial/report.md \
+   && grep -q "^Figures: figures/example_tracks.png, figures/confusion.png, figures/accuracy_by_length.png$" partial/report.md; then
+  pass "spt report on a partial chain: the missing stages named, the figures drawn listed"
+else fail "spt report on a partial chain: $(grep -v '^|' partial/report.md | head -20)"; fi
+report_refuses "spt report on a directory without test tracks" spt_report.py nothing "nothing: no test_tracks.h5"
 
 # --- 2. contents -----------------------------------------------------------------
 header=$(head -1 np1/segments/segments.csv)

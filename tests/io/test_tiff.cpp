@@ -46,6 +46,7 @@ struct RawPage {
   std::vector<unsigned char> bytes;  // host byte order, row-major, channels interleaved
   std::uint32_t tile = 0;            // tile edge; 0 = one strip
   std::string description;
+  int photometric = -1;  // -1: RGB for 3 channels, else black is zero
 };
 
 template <typename T>
@@ -80,7 +81,13 @@ void write_raw_tiff(const std::string& path, const std::vector<RawPage>& pages, 
     TIFFSetField(tif.get(), TIFFTAG_BITSPERSAMPLE, p.bits);
     TIFFSetField(tif.get(), TIFFTAG_SAMPLESPERPIXEL, p.channels);
     TIFFSetField(tif.get(), TIFFTAG_SAMPLEFORMAT, p.format);
-    TIFFSetField(tif.get(), TIFFTAG_PHOTOMETRIC, p.channels == 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
+    TIFFSetField(tif.get(), TIFFTAG_PHOTOMETRIC,
+                 p.photometric >= 0 ? p.photometric : p.channels == 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK);
+    if (p.photometric == PHOTOMETRIC_PALETTE) {  // a grey ramp as the colour map
+      std::vector<std::uint16_t> map(std::size_t(1) << p.bits);
+      for (std::size_t k = 0; k < map.size(); ++k) map[k] = static_cast<std::uint16_t>(k * 257);
+      TIFFSetField(tif.get(), TIFFTAG_COLORMAP, map.data(), map.data(), map.data());
+    }
     TIFFSetField(tif.get(), TIFFTAG_PLANARCONFIG, PLANARCONFIG_CONTIG);
     if (!p.description.empty()) TIFFSetField(tif.get(), TIFFTAG_IMAGEDESCRIPTION, p.description.c_str());
     if (p.tile) {
@@ -254,6 +261,28 @@ TEST_F(TiffTest, UnsupportedSamplesAreNamed) {
               read_tiff_stack(file("rgb.tif"));
             }).find("page 0 has 3 samples per pixel"),
             std::string::npos);
+}
+
+// White is zero (PhotometricInterpretation 0, as some cameras and scanners
+// write): read as intensities, full scale minus the stored value; a palette
+// page (colour-table indices, not intensities) is refused by name.
+TEST_F(TiffTest, WhiteIsZeroPagesAreInvertedAndPalettePagesRefused) {
+  RawPage w16 = page_of(2, 2, std::vector<std::uint16_t>{0, 1000, 65535, 7}, SAMPLEFORMAT_UINT);
+  w16.photometric = PHOTOMETRIC_MINISWHITE;
+  RawPage w8 = page_of(3, 1, std::vector<std::uint8_t>{0, 200, 255}, SAMPLEFORMAT_UINT);
+  w8.photometric = PHOTOMETRIC_MINISWHITE;
+  write_raw_tiff(file("w16.tif"), {w16, w16});
+  write_raw_tiff(file("w8.tif"), {w8});
+  const ImageStack s16 = read_tiff_stack(file("w16.tif"));
+  EXPECT_EQ(s16.data, (std::vector<float>{65535, 64535, 0, 65528, 65535, 64535, 0, 65528}));
+  EXPECT_EQ(read_tiff_stack(file("w8.tif")).data, (std::vector<float>{255, 55, 0}));
+  RawPage palette = page_of(2, 1, std::vector<std::uint8_t>{1, 2}, SAMPLEFORMAT_UINT);
+  palette.photometric = PHOTOMETRIC_PALETTE;
+  write_raw_tiff(file("palette.tif"), {palette});
+  EXPECT_EQ(message_of<InputError>([&] { read_tiff_stack(file("palette.tif")); }),
+            file("palette.tif") +
+                ": page 0 has photometric interpretation 3; expected grey levels (1, black is zero; or 0, white is "
+                "zero, for integer samples)");
 }
 
 TEST_F(TiffTest, NanInFloatPageIsNamed) {

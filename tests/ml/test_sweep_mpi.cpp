@@ -79,6 +79,9 @@ TEST(Sweep, CommunitiesSweepChoosesANeighbourCountThatRecoversThePlantedClusters
     const auto result = ml::sweep_communities(x, {5, 10, 15}, options, {}, truth, world());
     ASSERT_EQ(result.points.size(), 3u);
     const auto& best = result.points[result.best];
+    // The premise: K = 5 does split the blobs, so the choice is a real one.
+    EXPECT_GT(result.points.front().clusters, kPlanted) << method;
+    EXPECT_NE(result.best, 0u) << method;
     EXPECT_EQ(best.clusters, kPlanted) << method;
     EXPECT_NEAR(best.adjusted_rand_index, 1.0, 1e-12) << method;
     EXPECT_EQ(result.points.back().clusters, kPlanted) << method;  // K = 15: dense enough

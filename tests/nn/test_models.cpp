@@ -247,9 +247,32 @@ TEST(Models, EveryRegisteredArchitectureBuilds) {
     }
     std::shared_ptr<Model> m;
     EXPECT_NO_THROW(m = make_model(make_spec(a.name, small))) << a.name;
-    if (m) {
-      EXPECT_EQ(m->spec().architecture, a.name);
+    if (!m) continue;
+    EXPECT_EQ(m->spec().architecture, a.name);
+    // The name is bound to a network of its task: a batch of two samples of
+    // its input kind gives logits over its classes (per frame for segment).
+    Batch batch;
+    batch.indices = {0, 1};
+    if (a.input == InputKind::sequence) {
+      const std::int64_t per_frame = 3, frames = 32;  // the "from the data" width set above
+      batch.inputs = torch::randn({2, frames, per_frame});
+      batch.mask = torch::ones({2, frames});
+      batch.lengths = torch::full({2}, frames, torch::kInt64);
+    } else {
+      std::vector<std::int64_t> shape{2};
+      for (auto d : expected_sample_shape(m->spec())) shape.push_back(d);
+      batch.inputs = torch::randn(shape);
+      batch.lengths = torch::ones({2}, torch::kInt64);
     }
+    m->eval();
+    torch::NoGradGuard no_grad;
+    ModelOutput out;
+    ASSERT_NO_THROW(out = m->forward(batch)) << a.name;
+    const std::int64_t classes = m->spec().integer("classes");
+    ASSERT_TRUE(out.logits.defined()) << a.name;
+    EXPECT_EQ(out.logits.size(0), 2) << a.name;
+    EXPECT_EQ(out.logits.size(-1), classes) << a.name;
+    EXPECT_EQ(out.logits.dim(), a.task == Task::segment ? 3 : 2) << a.name;
   }
 }
 

@@ -251,12 +251,14 @@ mark "spt chain"
 # member (train.member = task id) -> segment, baseline, evaluate, fingerprint.
 tout="$WORK/spt"
 before=$fails
-tiny="--set simulate.tracks=160 --set simulate.test_tracks=60 --set simulate.max_length=60 --set train.members=2
+# --members 2 (the deck has more): every job gets --set train.members=2.
+tiny="--set simulate.tracks=160 --set simulate.test_tracks=60 --set simulate.max_length=60
       --set train.epochs=1 --set train.batch_size=16 --set model.unet1d.channels=8 --set model.unet1d.depth=2
       --set model.unet1d.kernel=3"
 set +e
 tids=$(PHENOSCALE_BINARY=$binary timeout 600 "$repo/jobs/slurm/spt_chain" --wait --wait-timeout 540 \
-       --deck "$repo/inputs/spt/demo.toml" --output-dir "$tout" --ntasks 2 --time 10:00 --extra "${tiny//$'\n'/ }")
+       --deck "$repo/inputs/spt/demo.toml" --output-dir "$tout" --ntasks 2 --time 10:00 --members 2 \
+       --extra "${tiny//$'\n'/ }")
 rc=$?
 set -e
 [ "$rc" -eq 0 ] || fail "spt_chain --wait exited $rc"
@@ -271,6 +273,7 @@ done
 [ "$(head -n 1 "$tout/segments/segments.csv" 2>/dev/null)" = "track_id,frame,state,p_normal,p_directed,p_confined,p_subdiffusive" ] ||
   fail "segments.csv header: $(head -n 1 "$tout/segments/segments.csv" 2>/dev/null)"
 grep -q -- "--set train.member=1" "$tout"/spt-train-"$train_array"_1.out 2>/dev/null || fail "array task 1 did not run train.member=1"
+grep -q -- "--set train.members=2" "$tout"/spt-segment-*.out 2>/dev/null || fail "spt_chain --members 2 did not reach segment"
 if [ "$fails" -ne "$before" ]; then
   for log in "$tout"/*.out; do echo "----- $log -----" >&2; tail -n 15 "$log" >&2; done
 fi

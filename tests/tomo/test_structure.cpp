@@ -103,6 +103,31 @@ TEST(DensityMap, RingMapIsInvariantUnderItsSymmetryRotation) {
   }
 }
 
+// Every element of a class's point group leaves its map unchanged (rings,
+// barrels, dihedral classes), and a particle rotate(map, P) is turned back
+// onto the map by g·Pᵀ (left multiplication, as the rotation error assumes)
+// but not by Pᵀ·g.
+TEST(DensityMap, SymmetryGroupsLeaveTheirMapsUnchangedAndActOnTheLeft) {
+  for (int c : {1, 6, 9}) {  // ring_c6, dihedral_d5, barrel_7x4
+    const auto group = procedural_symmetry_group(c);
+    const int order = procedural_symmetry_order(c);
+    EXPECT_EQ(group.size(), static_cast<std::size_t>(c == 6 ? 2 * order : order)) << procedural_class_name(c);
+    const Volume map = density_map(procedural_structure(9, c), 40, 0.92, 1.2);
+    for (const auto& g : group) EXPECT_GT(correlation(rotate(map, g), map), 0.95) << procedural_class_name(c);
+    const Mat3 pose = rotation_about_axis({1, 2, 0.5}, 0.9);
+    const Volume particle = rotate(map, pose);
+    const Mat3 g = group[1];
+    EXPECT_GT(correlation(rotate(particle, multiply(g, transpose(pose))), map), 0.95) << procedural_class_name(c);
+    EXPECT_LT(correlation(rotate(particle, multiply(transpose(pose), g)), map), 0.9) << procedural_class_name(c);
+    EXPECT_LT(geodesic_distance_modulo_rad(multiply(g, transpose(pose)), transpose(pose), group), 1e-6);
+    EXPECT_GT(geodesic_distance_modulo_rad(multiply(transpose(pose), rotation_about_axis({1, 0, 0}, 0.3)),
+                                           transpose(pose), group),
+              0.29);
+  }
+  EXPECT_EQ(procedural_symmetry_group(18).size(), 1u);  // cluster_8: the identity alone
+  EXPECT_EQ(procedural_symmetry_group(empty_class_id).size(), 1u);
+}
+
 // Element columns blank: a four-character hydrogen name starts in column 13
 // (HG12 is hydrogen, not mercury), a left-justified CD1 of an ATOM record is
 // carbon (not cadmium), and a HETATM's two-letter name is its element.

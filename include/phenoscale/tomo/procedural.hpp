@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "phenoscale/tomo/structure.hpp"
 
@@ -27,6 +28,11 @@ constexpr int class_count_with_empty = procedural_class_count + 1;
 std::string procedural_class_name(int class_id);
 // The order of rotational symmetry about z (n of C_n or D_n; 1 if none).
 int procedural_symmetry_order(int class_id);
+// The point group of class `class_id`'s map as rotations g with
+// rotate(map, g) = map: C_n about z for rings and barrels, D_n (C_n and the
+// two-fold about x) for dihedral classes, the identity alone otherwise
+// (filaments' helical pseudo-symmetry is not exact in a stub).
+std::vector<Mat3> procedural_symmetry_group(int class_id);
 // The assembly of class `class_id` in [0, 22] for this seed (22: no atoms).
 Structure procedural_structure(std::uint64_t seed, int class_id);
 

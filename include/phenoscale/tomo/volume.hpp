@@ -65,6 +65,12 @@ Mat3 transpose(const Mat3& r);
 Vec3 rotate_vector(const Mat3& r, const Vec3& v);
 // Angle of the rotation a^T b (the geodesic distance on SO(3)), in radians.
 double geodesic_distance_rad(const Mat3& a, const Mat3& b);
+// The geodesic distance of an alignment rotation `estimate` to the nearest
+// rotation equivalent to `truth` under the map's point group: if
+// rotate(map, g) = map, a particle rotate(map, P) is turned onto the map by
+// Pᵀ and by every g·Pᵀ, so the distance is min over g of d(estimate, g·truth).
+// An empty `group` counts as the identity alone.
+double geodesic_distance_modulo_rad(const Mat3& estimate, const Mat3& truth, const std::vector<Mat3>& group);
 // Uniform on SO(3) (Haar measure) from a uniform unit quaternion (Shoemake 1992).
 Mat3 random_rotation(core::Rng& rng);
 

@@ -160,6 +160,10 @@ PredictSummary run_prediction_unchecked(const core::Config& config, const Predic
   options.batch = config.integer("predict.batch_size");
   options.temperature = config.real("predict.temperature");
   options.fit_temperature = config.boolean("predict.fit_temperature");
+  if (options.fit_temperature && comm.is_root())
+    core::Log::warn(cat("predict: predict.fit_temperature fits T on the labels of ", files.data,
+                        ", the data it then scores: the NLL and probabilities written are tuned on it; for scores to "
+                        "report, fit T on a calibration set and pass it as predict.temperature"));
   options.progress_interval_s = config.real("run.progress_interval_s");
   const auto t0 = std::chrono::steady_clock::now();
   const Predictions p = predict(ensemble, data, options, comm);

@@ -636,7 +636,10 @@ class TrainingRun {
                                           : cat(" | validation loss ", rec.validation_loss, ", accuracy ",
                                                 rec.validation_accuracy),
                 " | ", static_cast<std::int64_t>(rec.samples_per_s), " samples/s"));
-    if (comm_.is_root() && !o_.metrics_csv.empty()) write_metrics(o_.metrics_csv, state_.history);
+    if (!o_.metrics_csv.empty())  // agreed: a write error on rank 0 ends every rank with its message
+      par::collectively(comm_, [&] {
+        if (comm_.is_root()) write_metrics(o_.metrics_csv, state_.history);
+      });
     state_.epoch_sums = MetricSums{};
     state_.next_batch = 0;
     state_.end_pending = false;
