@@ -196,9 +196,6 @@ void H5File::commit() {
   const herr_t closed = close_file(file_.release());  // collective; its final flush can fail too
   if (closed < 0 && why.empty()) why = last_hdf5_error();
   committed_ = true;  // from here the destructor leaves the file alone; AtomicFile removes the temporary on error
-  // The close may fail on the aggregator ranks only: all ranks then skip
-  // MPI_Finalize, or those that did not would wait in it for the others.
-  if (comm_->allreduce_max<int>(closed < 0 ? 1 : 0) == 1) par::Environment::skip_finalize();
   // Every rank's part is flushed and closed before the rename: agreed first,
   // so a write that failed on one rank only never reaches the final name.
   par::check_all(*comm_, flushed >= 0 && closed >= 0, at_file(path_, "cannot finish output file: " + why));

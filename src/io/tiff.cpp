@@ -63,7 +63,6 @@ using UniqueTiff = std::unique_ptr<TIFF, TiffCloser>;
 struct PageFormat {
   std::uint32_t width = 0, height = 0;
   std::uint16_t channels = 1, bits = 0, sample_format = SAMPLEFORMAT_UINT;
-  std::uint16_t photometric = PHOTOMETRIC_MINISBLACK;  // absent (some writers omit it): black is zero
   bool tiled = false;
   std::uint32_t tile_width = 0, tile_height = 0;
 };
@@ -113,7 +112,6 @@ PageFormat page_format(TIFF* tif, std::size_t page, const std::string& path) {
   TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &f.channels);
   TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &f.bits);
   TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &f.sample_format);
-  TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &f.photometric);
   f.tiled = TIFFIsTiled(tif) != 0;
   if (f.tiled) {
     TIFFGetField(tif, TIFFTAG_TILEWIDTH, &f.tile_width);
@@ -134,14 +132,6 @@ void check_supported(const PageFormat& f, std::size_t page, const std::string& p
   if (!ok)
     throw InputError(at_file(path, page_label(page) + " has " + sample_text(f) +
                                        " samples; expected 8- or 16-bit unsigned integer or 32-bit float"));
-  // Grey levels only: a palette page holds colour-table indices, not
-  // intensities; white-is-zero integer pages are inverted on reading.
-  const bool grey = f.photometric == PHOTOMETRIC_MINISBLACK || (f.photometric == PHOTOMETRIC_MINISWHITE && uint);
-  if (!grey)
-    throw InputError(at_file(path, page_label(page) + " has photometric interpretation " +
-                                       std::to_string(f.photometric) +
-                                       "; expected grey levels (1, black is zero; or 0, white is zero, for integer "
-                                       "samples)"));
   if (f.width > std::uint32_t(std::numeric_limits<int>::max()) ||
       f.height > std::uint32_t(std::numeric_limits<int>::max()))
     throw InputError(at_file(path, page_label(page) + " is " + size_text(f) + " pixels; too large"));
@@ -394,10 +384,6 @@ ImageStack read_tiff_stack(const std::string& path) {
     else
       read_strips(tif.get(), f, page, path, out);
     if (f.bits == 32) check_finite(out, f, page, path);
-    if (f.photometric == PHOTOMETRIC_MINISWHITE) {  // white is zero: intensity = full scale − value
-      const float full = f.bits == 8 ? 255.0f : 65535.0f;
-      for (std::size_t k = 0; k < page_pixels; ++k) out[k] = full - out[k];
-    }
     ++page;
   } while (next_page(tif.get(), page, path));
   s.frames = static_cast<int>(page);

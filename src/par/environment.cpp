@@ -33,7 +33,11 @@ std::atomic<bool> finalize_unsafe{false};
 void Environment::skip_finalize() { finalize_unsafe = true; }
 
 int Environment::finish(int code) {
-  if (finalize_unsafe) {
+  // Agreed over the world (every rank reaches here; FailureVote aborts the
+  // rest): a close may fail on some ranks only (the aggregators, a per-rank
+  // file), and ranks that went on into MPI_Finalize would wait there for
+  // those that skipped it.
+  if (world_.allreduce_max<int>(finalize_unsafe ? 1 : 0) == 1) {
     // The error has been reported already; the exit code carries it.
     std::fflush(stdout);
     std::fflush(stderr);

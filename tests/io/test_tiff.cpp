@@ -263,26 +263,23 @@ TEST_F(TiffTest, UnsupportedSamplesAreNamed) {
             std::string::npos);
 }
 
-// White is zero (PhotometricInterpretation 0, as some cameras and scanners
-// write): read as intensities, full scale minus the stored value; a palette
-// page (colour-table indices, not intensities) is refused by name.
-TEST_F(TiffTest, WhiteIsZeroPagesAreInvertedAndPalettePagesRefused) {
+// ImageJ/Fiji write PhotometricInterpretation 0 (white is zero) for a movie
+// shown with an inverted LUT and 3 (palette) for a colour LUT, with the
+// camera counts unchanged: the values are read as stored, not inverted or
+// refused.
+TEST_F(TiffTest, PhotometricTagsOfDisplayLutsLeaveTheValuesAsStored) {
   RawPage w16 = page_of(2, 2, std::vector<std::uint16_t>{0, 1000, 65535, 7}, SAMPLEFORMAT_UINT);
   w16.photometric = PHOTOMETRIC_MINISWHITE;
-  RawPage w8 = page_of(3, 1, std::vector<std::uint8_t>{0, 200, 255}, SAMPLEFORMAT_UINT);
-  w8.photometric = PHOTOMETRIC_MINISWHITE;
-  write_raw_tiff(file("w16.tif"), {w16, w16});
-  write_raw_tiff(file("w8.tif"), {w8});
-  const ImageStack s16 = read_tiff_stack(file("w16.tif"));
-  EXPECT_EQ(s16.data, (std::vector<float>{65535, 64535, 0, 65528, 65535, 64535, 0, 65528}));
-  EXPECT_EQ(read_tiff_stack(file("w8.tif")).data, (std::vector<float>{255, 55, 0}));
-  RawPage palette = page_of(2, 1, std::vector<std::uint8_t>{1, 2}, SAMPLEFORMAT_UINT);
+  RawPage wf = page_of(2, 1, std::vector<float>{0.5f, -2.0f}, SAMPLEFORMAT_IEEEFP);
+  wf.photometric = PHOTOMETRIC_MINISWHITE;
+  RawPage palette = page_of(3, 1, std::vector<std::uint8_t>{0, 200, 255}, SAMPLEFORMAT_UINT);
   palette.photometric = PHOTOMETRIC_PALETTE;
+  write_raw_tiff(file("w16.tif"), {w16, w16});
+  write_raw_tiff(file("wf.tif"), {wf});
   write_raw_tiff(file("palette.tif"), {palette});
-  EXPECT_EQ(message_of<InputError>([&] { read_tiff_stack(file("palette.tif")); }),
-            file("palette.tif") +
-                ": page 0 has photometric interpretation 3; expected grey levels (1, black is zero; or 0, white is "
-                "zero, for integer samples)");
+  EXPECT_EQ(read_tiff_stack(file("w16.tif")).data, (std::vector<float>{0, 1000, 65535, 7, 0, 1000, 65535, 7}));
+  EXPECT_EQ(read_tiff_stack(file("wf.tif")).data, (std::vector<float>{0.5f, -2.0f}));
+  EXPECT_EQ(read_tiff_stack(file("palette.tif")).data, (std::vector<float>{0, 200, 255}));
 }
 
 TEST_F(TiffTest, NanInFloatPageIsNamed) {

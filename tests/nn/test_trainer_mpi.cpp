@@ -154,6 +154,20 @@ TEST(DataParallel, LstmTwentyStepsMatchOneRank) {
   expect_rank_independent(spec, [&](const par::Comm& c) { return series.shard(50, c); }, twenty_steps(1024));
 }
 
+// Dropout masks follow the sample (row_dropout), not the rank: an MLP with
+// dropout 0.5 on the flattened cubes trains to the one-rank model, and the
+// dropout is live (the model differs from the one trained without it).
+TEST(DataParallel, DropoutMasksFollowTheSampleNotTheRank) {
+  const Synthetic cubes{false, 8, 3};
+  auto data_of = [&](const par::Comm& c) { return cubes.shard(50, c); };
+  const auto spec = make_spec("mlp", {{"inputs", 512}, {"hidden", 16}, {"layers", 2}, {"dropout", 0.5}, {"classes", 3}});
+  expect_rank_independent(spec, data_of, twenty_steps(2048));
+  const torch::Tensor with = train_flat(spec, data_of, twenty_steps(2048), world());
+  const auto plain = make_spec("mlp", {{"inputs", 512}, {"hidden", 16}, {"layers", 2}, {"dropout", 0.0}, {"classes", 3}});
+  const torch::Tensor without = train_flat(plain, data_of, twenty_steps(2048), world());
+  EXPECT_GT((with - without).abs().max().item<double>(), 1e-3);
+}
+
 TEST(DataParallel, AllreduceAfterBackwardGivesTheSameModel) {
   const Synthetic cubes{false, 8, 3};
   const auto spec = make_spec("cnn3d-small", {{"size", 8}, {"channels", 4}, {"classes", 3}});

@@ -41,6 +41,7 @@ enum class Stream : std::uint32_t {
   edge_simulation = 17,  // edge: protrusion events and movies, keyed by cell index
   edge_padding = 18,     // edge: teacher noise padding, keyed by global sample index
   landmarks = 19,        // ml: landmark rows of a sketch clustering, keyed by global row index
+  dropout = 20,          // nn: dropout masks, keyed by (step seed, global sample index, layer)
 };
 
 class Rng {

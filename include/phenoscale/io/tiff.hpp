@@ -5,9 +5,11 @@
 // into one float array so the edge tracker sees a single frame-major layout
 // whatever the camera wrote. Files that only look like movies are refused
 // with a reason instead of being read wrongly: multi-channel pages, ImageJ
-// hyperstacks with channels, palette (colour-index) pages, and ImageJ's raw
-// layout for stacks over 4 GiB (only the first page is a real TIFF page
-// there). White-is-zero integer pages are inverted to intensities.
+// hyperstacks with channels, and ImageJ's raw layout for stacks over 4 GiB
+// (only the first page is a real TIFF page there). Values are read as
+// stored whatever the photometric tag says: ImageJ records its display LUT
+// there (white-is-zero for an inverted LUT, a palette for a colour LUT) and
+// writes the camera counts unchanged.
 #pragma once
 
 #include <cstddef>

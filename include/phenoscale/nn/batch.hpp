@@ -30,6 +30,10 @@ struct Batch {
   // may skip outputs that only the training loss reads (the guided
   // autoencoder's decoder, more than half of its recurrent work).
   bool need_reconstruction = true;
+  // The training step's dropout seed (the trainer sets it; the same on every
+  // rank): a sample's dropout mask is keyed by it and the sample's global
+  // index, so masks do not depend on the rank count (nn::row_dropout).
+  std::uint64_t dropout_seed = 0;
 
   std::int64_t size() const { return static_cast<std::int64_t>(indices.size()); }
   bool sequences() const { return mask.defined(); }

@@ -17,4 +17,12 @@ std::shared_ptr<Model> make_gru_tagger(const ModelSpec& spec);
 std::shared_ptr<Model> make_guided_bilstm_autoencoder(const ModelSpec& spec);
 std::shared_ptr<Model> make_unet1d(const ModelSpec& spec);
 
+// Inverted dropout on [B, F] rows (as torch's: kept entries scaled by
+// 1/(1 − p)) whose mask for row r depends only on (batch.dropout_seed,
+// batch.indices[r], site): the same sample draws the same mask in a step at
+// any rank count and wherever it sits in its rank's slice, so a model with
+// dropout trains rank-independently to float rounding. `site` tells apart
+// the dropout layers of one network. Identity outside training or at p = 0.
+torch::Tensor row_dropout(const torch::Tensor& x, double p, bool training, const Batch& batch, std::uint64_t site);
+
 }  // namespace phenoscale::nn

@@ -30,7 +30,8 @@ class Mlp final : public Model {
   }
   ModelOutput forward(const Batch& batch) override {
     auto x = batch.inputs.flatten(1);
-    for (auto& layer : layers_) x = F::dropout(torch::relu(layer->forward(x)), F::DropoutFuncOptions().p(dropout_).training(is_training()));
+    std::uint64_t site = 0;
+    for (auto& layer : layers_) x = row_dropout(torch::relu(layer->forward(x)), dropout_, is_training(), batch, site++);
     auto logits = out_->forward(x);
     return {logits, logits, {}};
   }
@@ -94,7 +95,7 @@ class Inception3d final : public Model {
     auto y4 = torch::relu(b4_->forward(F::max_pool3d(padded, F::MaxPool3dFuncOptions(2).stride(1))));
     x = torch::cat({y1, y2, y3, y4}, 1);
     x = F::avg_pool3d(x, F::AvgPool3dFuncOptions(2).stride(1)).flatten(1);
-    x = F::dropout(x, F::DropoutFuncOptions().p(dropout_).training(is_training()));
+    x = row_dropout(x, dropout_, is_training(), batch, 0);
     auto logits = out_->forward(x);
     return {logits, logits, {}};
   }
@@ -135,11 +136,8 @@ class Dsrf3d final : public Model {
       if (i % 2 == 1) x = F::max_pool3d(x, F::MaxPool3dFuncOptions(2));
     }
     x = x.flatten(1);
-    const auto drop = F::DropoutFuncOptions().p(dropout_).training(is_training());
-    x = torch::relu(fc1_->forward(x));
-    if (dropout_ > 0) x = F::dropout(x, drop);
-    x = torch::relu(fc2_->forward(x));
-    if (dropout_ > 0) x = F::dropout(x, drop);
+    x = row_dropout(torch::relu(fc1_->forward(x)), dropout_, is_training(), batch, 0);
+    x = row_dropout(torch::relu(fc2_->forward(x)), dropout_, is_training(), batch, 1);
     auto logits = out_->forward(x);
     return {logits, logits, {}};
   }

@@ -114,7 +114,7 @@ class GuidedBiLstmAutoencoder final : public Model {
     x = std::get<0>(enc2_->forward_with_packed_input(x));
     auto latent = final_state(std::get<0>(std::get<1>(enc3_->forward_with_packed_input(x))), bidirectional_);
     auto h = torch::relu(normalise(head1_->forward(latent)));
-    h = F::dropout(h, F::DropoutFuncOptions().p(dropout_).training(is_training()));
+    h = row_dropout(h, dropout_, is_training(), batch, 0);
     auto logits = head2_->forward(h);
     if (!batch.need_reconstruction) return {logits, latent, {}};  // the head never reads the decoder
     auto repeated = latent.unsqueeze(1).expand({latent.size(0), frames, latent.size(1)}).contiguous();

@@ -274,11 +274,16 @@ void write_metrics(const std::string& path, const std::vector<EpochRecord>& hist
                       cols);
 }
 
-// Dropout masks of step t on rank r come from their own seed: a resumed run
-// draws the same masks without saving generator state.
-void seed_step(std::uint64_t seed, std::int64_t step, int rank) {
-  core::Rng rng(seed, core::Stream::init, (static_cast<std::uint64_t>(step) << 16) + static_cast<std::uint64_t>(rank));
-  torch::manual_seed(rng.next_u64() >> 1);
+// Step t's dropout seed, the same on every rank: masks are keyed by it and
+// each sample's global index (row_dropout), so a resumed run draws the same
+// masks without saving generator state, at any rank count. torch's own
+// generator is seeded from it too (per rank), for any other draw in a step.
+std::uint64_t seed_step(std::uint64_t seed, std::int64_t step, int rank) {
+  core::Rng rng(seed, core::Stream::dropout, static_cast<std::uint64_t>(step));
+  const std::uint64_t dropout_seed = rng.next_u64();
+  core::Rng per_rank(seed, core::Stream::init, (static_cast<std::uint64_t>(step) << 16) + static_cast<std::uint64_t>(rank));
+  torch::manual_seed(per_rank.next_u64() >> 1);
+  return dropout_seed;
 }
 
 // bf16 autocast on CPU (or CUDA) for the forward pass, off by default.
@@ -607,7 +612,7 @@ class TrainingRun {
                               const std::vector<std::int64_t>& global) {
     Batch batch = to_device(collate(samples, mine, double(global.size()), sampler_.frames(global)), device_);
     batch.inputs = augmentation_.apply(batch.inputs, batch.indices, o_.member_seed(), state_.epoch);
-    seed_step(o_.member_seed(), state_.step, comm_.rank());
+    batch.dropout_seed = seed_step(o_.member_seed(), state_.step, comm_.rank());
     model_.train();
     ModelOutput out;
     {
