@@ -1,7 +1,9 @@
 // Dropout keyed by the sample, not by the rank (see models.hpp): torch's own
 // dropout draws from one generator per process, so at np > 1 a sample's mask
 // depended on which rank held it and where in its slice.
-#include <algorithm>
+#include <ATen/Parallel.h>
+
+#include <cmath>
 #include <string>
 
 #include "models.hpp"
@@ -21,15 +23,25 @@ torch::Tensor row_dropout(const torch::Tensor& x, double p, bool training, const
                 std::to_string(batch.size()) + "), found " + std::to_string(x.dim()) + " dimensions and " +
                 std::to_string(rows) + " rows");
   const std::int64_t features = x.size(1);
-  const float keep_scale = static_cast<float>(1.0 / (1.0 - p));
-  torch::Tensor mask = torch::empty({rows, features}, torch::kFloat32);
-  float* m = mask.data_ptr<float>();
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const auto index = static_cast<std::uint64_t>(indexed ? batch.indices[static_cast<std::size_t>(r)] : r);
-    core::Rng rng(batch.dropout_seed, core::Stream::dropout, index * 16 + site);
-    for (std::int64_t f = 0; f < features; ++f) m[r * features + f] = rng.uniform() < p ? 0.0f : keep_scale;
-  }
-  return x * mask.to(x.device(), x.scalar_type());
+  // One stream per (layer, sample): the layer's seed from the step's, then the
+  // sample's global index as the counter-based stream's index (any number of
+  // layers, no overlap between neighbouring samples).
+  const std::uint64_t layer_seed = core::Rng(batch.dropout_seed, core::Stream::dropout, site).next_u64();
+  // Dropped when a uniform 32-bit draw falls below p·2³² (one draw per value;
+  // Inception3D drops on its 786,080-wide flattened features).
+  const auto threshold = static_cast<std::uint32_t>(std::min(p * 4294967296.0, 4294967295.0));
+  torch::Tensor keep = torch::empty({rows, features}, torch::kUInt8);
+  std::uint8_t* k = keep.data_ptr<std::uint8_t>();
+  at::parallel_for(0, rows, 1, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t r = begin; r < end; ++r) {
+      const auto index = static_cast<std::uint64_t>(indexed ? batch.indices[static_cast<std::size_t>(r)] : r);
+      core::Rng rng(layer_seed, core::Stream::dropout, index);
+      std::uint8_t* row = k + r * features;
+      for (std::int64_t f = 0; f < features; ++f) row[f] = rng.next_u32() >= threshold ? 1 : 0;
+    }
+  });
+  // A 0/1 mask in x's type (exact in bf16 too), then the scale as a scalar.
+  return x * keep.to(x.device(), x.scalar_type(), /*non_blocking=*/false) * (1.0 / (1.0 - p));
 }
 
 }  // namespace phenoscale::nn

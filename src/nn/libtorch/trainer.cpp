@@ -277,7 +277,8 @@ void write_metrics(const std::string& path, const std::vector<EpochRecord>& hist
 // Step t's dropout seed, the same on every rank: masks are keyed by it and
 // each sample's global index (row_dropout), so a resumed run draws the same
 // masks without saving generator state, at any rank count. torch's own
-// generator is seeded from it too (per rank), for any other draw in a step.
+// generator gets a per-rank seed of the step (nothing in training draws
+// from it now; kept so any future draw stays reproducible on resume).
 std::uint64_t seed_step(std::uint64_t seed, std::int64_t step, int rank) {
   core::Rng rng(seed, core::Stream::dropout, static_cast<std::uint64_t>(step));
   const std::uint64_t dropout_seed = rng.next_u64();
