@@ -44,6 +44,19 @@ for np in 1 2; do
   spt "$np" "np$np" fingerprint
 done
 same_file segments/segments.csv np1/segments/segments.csv np2/segments/segments.csv
+# A temperature fitted on labelled calibration tracks: the NLL is summed in
+# fixed point, so T and the segmentations are byte-identical at 1, 2, 3 ranks.
+for np in 1 2 3; do
+  spt "$np" "np$(( np < 3 ? np : 2 ))" segment --input "np1/test_tracks.csv" --set segment.calibration_input=np1/tracks.h5 \
+    --set segment.output=calibrated$np
+done
+same_file "calibrated segments.csv (np 2)" np1/calibrated1/segments.csv np2/calibrated2/segments.csv
+same_file "calibrated segments.csv (np 3)" np1/calibrated1/segments.csv np2/calibrated3/segments.csv
+same_datasets np1/calibrated1/segments.h5 np2/calibrated3/segments.h5 /probabilities/values
+if [ "$(h5dump -a /temperature np1/calibrated1/segments.h5 | grep '(0)')" = "$(h5dump -a /temperature np2/calibrated3/segments.h5 | grep '(0)')" ] \
+   && ! h5dump -a /temperature np1/calibrated1/segments.h5 | grep -q '(0): 1$'; then
+  pass "fitted temperature $(h5dump -a /temperature np1/calibrated1/segments.h5 | grep -o '(0): .*') the same at 1 and 3 ranks"
+else fail "fitted temperature differs or is 1: $(h5dump -a /temperature np1/calibrated1/segments.h5 np2/calibrated3/segments.h5 | grep '(0)')"; fi
 same_datasets np1/segments/segments.h5 np2/segments/segments.h5 /states/values /probabilities/values /changepoints/values
 same_file baseline/segments.csv np1/baseline/segments.csv np2/baseline/segments.csv
 same_file evaluation.csv np1/evaluation.csv np2/evaluation.csv
