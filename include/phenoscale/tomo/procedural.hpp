@@ -31,7 +31,8 @@ int procedural_symmetry_order(int class_id);
 // The point group of class `class_id`'s map as rotations g with
 // rotate(map, g) = map: C_n about z for rings and barrels, D_n (C_n and the
 // two-fold about x) for dihedral classes, the identity alone otherwise
-// (filaments' helical pseudo-symmetry is not exact in a stub).
+// (a filament's helical screw symmetry is only approximate in the short
+// segment built here, so filaments count as asymmetric).
 std::vector<Mat3> procedural_symmetry_group(int class_id);
 // The assembly of class `class_id` in [0, 22] for this seed (22: no atoms).
 Structure procedural_structure(std::uint64_t seed, int class_id);
