@@ -119,6 +119,18 @@ std::vector<ImportedSample> read_wide(const io::TextTable& t) {
     value_columns.push_back(c);
   }
   if (value_columns.empty()) required_column(t, "v0", kWide);
+  // A misspelt or missing column inside the range would otherwise cut every
+  // sample short at it, silently.
+  long highest = -1;
+  for (const auto& h : t.header) {
+    if (h.size() < 2 || (h[0] != 'v' && h[0] != 'V') ||
+        h.find_first_not_of("0123456789", 1) != std::string::npos)
+      continue;
+    highest = std::max(highest, std::stol(h.substr(1)));
+  }
+  if (highest + 1 != static_cast<long>(value_columns.size()))
+    throw InputError(cat(t.path, ": no column 'v", value_columns.size(), "' but a column 'v", highest,
+                         "'; the wide layout needs v0..vN without gaps"));
   const Annotations ann(t);
   std::vector<ImportedSample> out;
   std::map<std::int64_t, std::size_t> seen;
@@ -140,7 +152,9 @@ std::vector<ImportedSample> read_wide(const io::TextTable& t) {
 std::vector<ImportedSample> read_series_csv(const std::string& path, const std::string& format) {
   const io::TextTable t = io::read_csv_text(path);
   std::string layout = format;
-  if (layout == "auto") layout = t.column("frame") >= 0 && t.column("velocity") >= 0 ? "long" : "wide";
+  // Either long-layout column names that layout (a typo in the other is then
+  // named as missing, not reported as a wide table without v0).
+  if (layout == "auto") layout = t.column("frame") >= 0 || t.column("velocity") >= 0 ? "long" : "wide";
   return layout == "long" ? read_long(t) : read_wide(t);
 }
 
@@ -150,7 +164,7 @@ void add_edge_import_keys(core::Schema& s) {
   s.string("import.input", "", "Aligned series CSV: long sample_id,frame,velocity[,cell_id,condition,experiment,window] "
                                "or wide sample_id[,cell_id,condition,experiment,window],v0..vN; required")
       .string("import.output", "events.h5", "Sample file, inside run.output_dir (where later stages look by default)")
-      .string("import.format", "auto", "CSV layout: auto (long when frame and velocity columns exist), long, wide",
+      .string("import.format", "auto", "CSV layout: auto (long when a frame or velocity column exists), long, wide",
               {"auto", "long", "wide"})
       .real("import.frame_s", 5.0, "Frame interval of the series, s", 1e-6, 1e6)
       .integer("import.min_frames", 17, "Shorter samples are skipped (counted)", 2, 100000);

@@ -14,6 +14,7 @@
 #include <limits>
 #include <array>
 #include <map>
+#include <set>
 
 #include "phenoscale/app/edge_common.hpp"
 #include "phenoscale/app/edge_stages.hpp"
@@ -371,6 +372,11 @@ void simulate_movies(const StageContext& ctx, const std::vector<MovieEntry>& cel
   const auto& cfg = ctx.config;
   const std::string dir = output_path(cfg, cfg.string("simulate.output"));
   make_parent_dir(ctx, (fs::path(dir) / "movies.csv").string());
+  // A table of an earlier run goes first: a failed or stopped run leaves none
+  // beside a mix of old and new movies.
+  par::collectively(ctx.comm, [&] {
+    if (ctx.comm.is_root()) fs::remove(fs::path(dir) / "movies.csv");
+  });
   const auto model = protrusion_model(cfg);
   const auto options = movie_options(cfg);
   const auto names = condition_names(cells);
@@ -440,6 +446,31 @@ void write_velocity_map(const std::string& path, const edge::VelocityMap& map, c
 }
 
 std::string map_name(const MovieEntry& m) { return fs::path(m.movie).stem().string() + ".h5"; }
+
+// Before a stage writes one velocity map per movie into `out_dir`: two movies
+// may not map to one file (a.csv and sub/a.csv, or a.csv and a.h5), no map may
+// overwrite its own source, and a movies.csv of an earlier run is removed, so
+// that a failed or stopped run leaves no table naming a mix of old and new
+// maps (the stop point's promise: no table).
+void prepare_map_dir(const StageContext& ctx, const std::string& table, const std::string& in_dir,
+                     const std::string& out_dir, const std::vector<MovieEntry>& movies) {
+  const std::string out_table = (fs::path(out_dir) / "movies.csv").string();
+  make_parent_dir(ctx, out_table);
+  par::collectively(ctx.comm, [&] {
+    std::map<std::string, std::size_t> first;
+    for (std::size_t i = 0; i < movies.size(); ++i) {
+      const std::string name = map_name(movies[i]);
+      if (auto [it, fresh] = first.emplace(name, i); !fresh)
+        throw InputError(cat(table, ": movies '", movies[it->second].movie, "' and '", movies[i].movie,
+                             "' would both be written to ", (fs::path(out_dir) / name).string(), "; rename one"));
+      std::error_code ec;
+      if (fs::equivalent(fs::path(in_dir) / movies[i].movie, fs::path(out_dir) / name, ec))
+        throw InputError(cat(table, ": movie '", movies[i].movie, "' would be overwritten by its own velocity map in ",
+                             out_dir, "; set window.output (or maps.output) to another directory"));
+    }
+    if (ctx.comm.is_root()) fs::remove(out_table);
+  });
+}
 
 // ---- velocity maps windowed elsewhere (edge import-maps) -------------------------
 
@@ -568,6 +599,11 @@ TruthIndex read_truth(const std::string& path) {
   io::H5File in = io::H5File::open(path, self);
   const auto cell = io::read_samples<std::int64_t>(in, "/sector_cell").data;
   const auto angle = io::read_samples<double>(in, "/sector_angle").data;
+  const auto same_length = [&](const char* name, std::size_t found, const char* like, std::size_t expected) {
+    if (found != expected)
+      throw InputError(cat(in.where(name), ": ", found, " values; expected one per entry of ", like, " (", expected, ")"));
+  };
+  same_length("/sector_angle", angle.size(), "/sector_cell", cell.size());
   TruthIndex t;
   for (std::size_t s = 0; s < cell.size(); ++s) t.sectors[cell[s]].push_back({angle[s], static_cast<std::int64_t>(s)});
   const auto ec = io::read_samples<std::int64_t>(in, "/event_cell").data;
@@ -575,10 +611,19 @@ TruthIndex read_truth(const std::string& path) {
   const auto eo = io::read_samples<std::int64_t>(in, "/event_onset").data;
   const auto ee = io::read_samples<std::int64_t>(in, "/event_end").data;
   const auto ep = io::read_samples<std::int64_t>(in, "/event_phenotype").data;
+  same_length("/event_sector", es.size(), "/event_cell", ec.size());
+  same_length("/event_onset", eo.size(), "/event_cell", ec.size());
+  same_length("/event_end", ee.size(), "/event_cell", ec.size());
+  same_length("/event_phenotype", ep.size(), "/event_cell", ec.size());
   // event_sector is the sector index within its cell; map it to the global one.
   for (std::size_t k = 0; k < ec.size(); ++k) {
-    const auto& list = t.sectors.at(ec[k]);
-    t.events[list.at(static_cast<std::size_t>(es[k])).second].push_back({eo[k], ee[k], ep[k]});
+    const auto list = t.sectors.find(ec[k]);
+    if (list == t.sectors.end())
+      throw InputError(cat(in.where("/event_cell"), ": event ", k, " names cell ", ec[k], ", which has no sector in /sector_cell"));
+    if (es[k] < 0 || static_cast<std::size_t>(es[k]) >= list->second.size())
+      throw InputError(cat(in.where("/event_sector"), ": event ", k, " names sector ", es[k], " of cell ", ec[k],
+                           "; expected 0..", list->second.size() - 1));
+    t.events[list->second[static_cast<std::size_t>(es[k])].second].push_back({eo[k], ee[k], ep[k]});
   }
   return t;
 }
@@ -700,7 +745,7 @@ void edge_window(const StageContext& ctx) {
   const std::string table = (fs::path(in_dir) / "movies.csv").string();
   const auto movies = read_movie_table(table, ctx.comm);
   const std::string out_dir = output_path(cfg, cfg.string("window.output"));
-  make_parent_dir(ctx, (fs::path(out_dir) / "movies.csv").string());
+  prepare_map_dir(ctx, table, in_dir, out_dir, movies);
   const auto options = window_options(cfg);
   const par::Range mine = par::BlockPartition::over(movies.size(), ctx.comm).range(ctx.comm.rank());
   std::vector<std::int64_t> windows, frames;
@@ -749,7 +794,7 @@ void edge_import_maps(const StageContext& ctx) {
   const std::string in_dir = fs::path(table).parent_path().string();
   const std::string out_dir =
       output_path(cfg, cfg.string("maps.output").empty() ? cfg.string("window.output") : cfg.string("maps.output"));
-  make_parent_dir(ctx, (fs::path(out_dir) / "movies.csv").string());
+  prepare_map_dir(ctx, table, in_dir, out_dir, movies);
   edge::WindowOptions options;  // what the maps' attributes record: only the frame interval is known
   options.frame_s = cfg.real("maps.frame_s");
   options.pixel_nm = options.width_nm = std::nan("");
@@ -792,7 +837,24 @@ void edge_events(const StageContext& ctx) {
     const std::string simulated = (fs::path(output_path(cfg, cfg.string("simulate.output"))) / "truth.h5").string();
     // Agreed: a rank that sees the file (a node-local run.output_dir, a stale
     // NFS cache) must not score alone, nor enter a reduction the others skip.
-    if (ctx.comm.allreduce_min<int>(fs::exists(simulated) ? 1 : 0) == 1) truth_path = simulated;
+    if (ctx.comm.allreduce_min<int>(fs::exists(simulated) ? 1 : 0) == 1) {
+      // Only for maps of the simulated movies: real movies windowed (or maps
+      // imported) into a directory that once held a simulation would be
+      // matched to its planted events by cell id, and scored against them.
+      const std::string simulated_table = (fs::path(simulated).parent_path() / "movies.csv").string();
+      bool same = ctx.comm.allreduce_min<int>(fs::exists(simulated_table) ? 1 : 0) == 1;
+      if (same) {
+        std::set<std::pair<std::string, std::int64_t>> planted;
+        for (const auto& m : read_movie_table(simulated_table, ctx.comm))
+          planted.insert({fs::path(m.movie).stem().string(), m.cell_id});
+        for (const auto& m : movies) same = same && planted.count({fs::path(m.movie).stem().string(), m.cell_id}) > 0;
+      }
+      if (same) truth_path = simulated;
+      else
+        core::Log::warn(cat("edge events: ", simulated, " not used: the velocity maps in ", in_dir,
+                            " are not of the movies it was simulated with (movie and cell_id); no planted truth is "
+                            "attached (set events.truth to score against it anyway)"));
+    }
   }
   const par::Range mine = par::BlockPartition::over(movies.size(), ctx.comm).range(ctx.comm.rank());
   const auto names = condition_names(movies);

@@ -32,6 +32,7 @@
 #include "phenoscale/io/sharded_text.hpp"
 #include "phenoscale/ml/assignment.hpp"
 #include "phenoscale/ml/distance.hpp"
+#include "phenoscale/ml/bootstrap.hpp"
 #include "phenoscale/ml/embedding.hpp"
 #include "phenoscale/ml/kmeans.hpp"
 #include "phenoscale/ml/louvain.hpp"
@@ -288,7 +289,7 @@ std::vector<std::vector<double>> mean_profiles(const core::Config& cfg, const st
     for (std::size_t t = 0; t < width; ++t) {
       auto& b = boot[t];
       std::sort(b.begin(), b.end());
-      auto q = [&](double f) { return b.empty() ? std::nan("") : b[static_cast<std::size_t>(f * double(b.size() - 1))]; };
+      auto q = [&](double f) { return ml::quantile_sorted(b, f); };
       col_p.push_back(static_cast<double>(p));
       col_t.push_back(static_cast<double>(static_cast<std::int64_t>(t) - before));
       col_mean.push_back(mean[t]);
@@ -567,8 +568,9 @@ void edge_phenotype(const StageContext& ctx) {
     out.commit();
   }
   const std::string base = without_suffix(csv, ".csv");
-  if (ctx.comm.is_root() && has_truth) write_truth_composition(base + "_truth.csv", all_truth, coarse);
-  if (ctx.comm.is_root()) {
+  par::collectively(ctx.comm, [&] {
+    if (!ctx.comm.is_root()) return;
+    if (has_truth) write_truth_composition(base + "_truth.csv", all_truth, coarse);
     io::write_csv_table(base + "_profiles.csv", PROFILE_HEADER, profiles);
     std::int64_t phenotypes = *std::max_element(coarse.begin(), coarse.end()) + 1;
     std::int64_t deeps = *std::max_element(deep_id.begin(), deep_id.end()) + 1;
@@ -578,8 +580,7 @@ void edge_phenotype(const StageContext& ctx) {
                         {{double(coarse.size())}, {double(phenotyped)}, {double(phenotypes)}, {double(deeps)},
                          {explained}, {sc.teacher_ari_all}, {sc.teacher_ari}, {sc.phenotype_ari}, {sc.deep_ari},
                          {sc.rare_precision}, {sc.rare_recall}});
-  }
-  ctx.comm.barrier();
+  });
   core::Log::info(cat("edge phenotype: ", coarse.size(), " samples (", phenotyped, " of at least ",
                       cfg.integer("phenotype.min_frames"), " frames phenotyped), PCA ", pca.n_components(), " components (",
                       explained, " of the variance), ", *std::max_element(coarse.begin(), coarse.end()) + 1,

@@ -18,6 +18,7 @@
 // by silhouette, and the composition of each condition by cell group.
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <tuple>
@@ -244,13 +245,13 @@ ContrastTable bootstrap_contrasts(const core::Config& cfg, const Labelled& x, co
 // Writes the table (rank 0) and prints it as the paper does: one line per contrast and label.
 void write_contrasts(const std::string& path, const std::string& label, const ContrastTable& t, const std::string& stage,
                      const core::Config& cfg, const par::Comm& comm) {
-  if (comm.is_root()) {
+  par::collectively(comm, [&] {
+    if (!comm.is_root()) return;
     std::vector<std::string> header{label};
     header.insert(header.end(), contrast_columns().begin(), contrast_columns().end());
     io::write_csv_table(path, {"experiment", "control", "treatment"}, {t.experiment, t.control, t.treatment}, header,
                         t.cols);
-  }
-  comm.barrier();
+  });
   core::Log::info(cat(stage, ": bootstrap of cells, ", cfg.integer("stats.replicates"),
                       " replicates; p = (1 + #)/(1 + R) reported, the seed's #/R in brackets, Holm-adjusted over "
                       "the contrast after 'holm'"));
@@ -412,7 +413,10 @@ void edge_cells(const StageContext& ctx) {
   const std::string contrasts_path = without_suffix(path, ".csv") + "_contrasts.csv";
   const ContrastTable contrasts = cell_group_contrasts(ctx, s, ids, groups, contrasts_path);
   make_parent_dir(ctx, path);  // the stop point: everything above computed, everything below written
-  if (ctx.comm.is_root()) {
+  par::collectively(ctx.comm, [&] {
+    if (!ctx.comm.is_root()) return;
+    // A contrasts table of an earlier run would be reported beside this one.
+    if (contrasts.experiment.empty()) std::filesystem::remove(contrasts_path);
     std::vector<std::string> cond_names;
     std::vector<std::vector<double>> cols(4 + uo.n_components + d);
     std::vector<std::string> header{"cell_id", "experiment", "samples", "cell_group"};
@@ -444,8 +448,7 @@ void edge_cells(const StageContext& ctx) {
     }
     const std::string groups_path = without_suffix(path, ".csv") + "_groups.csv";
     io::write_csv_table(groups_path, {"condition"}, {tc}, {"cell_group", "cells", "fraction"}, {tg, tn, tf});
-  }
-  ctx.comm.barrier();
+  });
   const auto& best = sweep.points[sweep.best];
   core::Log::info(cat("edge cells: ", n, " cells (", dropped, " with fewer than ", cfg.integer("cells.min_samples"),
                       " samples left out), UMAP ", uo.n_components, "-D, K = ", best.parameter, ": ", best.clusters,

@@ -25,6 +25,7 @@
 #include "phenoscale/app/stage_io.hpp"
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
+#include "phenoscale/io/atomic_file.hpp"
 #include "phenoscale/io/csv.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
@@ -336,7 +337,14 @@ void select_lambda(const StageContext& ctx, const std::vector<double>& lambdas, 
     core::Log::warn(cat("edge student: no λ has a finite Cohen's d of the reference contrast (fewer than 3 cells on a "
                         "side, or no spread); λ = ", rows[best].lambda, ", the first, is kept"));
   const double chosen = rows[best].lambda;
-  if (ctx.comm.is_root()) {
+  par::collectively(ctx.comm, [&] {  // agreed: a failed copy or write is every rank's error
+    if (!ctx.comm.is_root()) return;
+    // latent.h5 first: a kill between the two leaves the older table, which
+    // names the older choice, not a table naming a latent not yet copied.
+    io::AtomicFile latent(in_student_dir(cfg, "latent.h5"));
+    fs::copy_file(in_student_dir(cfg, cat("latent_lambda", lambda_tag(chosen), ".h5")), latent.path(),
+                  fs::copy_options::overwrite_existing);
+    latent.commit();
     std::vector<double> l, acc, d, pg, pl, np, ref, mark;
     for (std::size_t k = 0; k < rows.size(); ++k) {
       l.push_back(rows[k].lambda);
@@ -352,12 +360,7 @@ void select_lambda(const StageContext& ctx, const std::vector<double>& lambdas, 
                         {"lambda", "validation_accuracy", "cohens_d", "p_greater", "p_less", "phenotypes",
                          "reference_phenotype", "chosen"},
                         {l, acc, d, pg, pl, np, ref, mark});
-    const std::string from = in_student_dir(cfg, cat("latent_lambda", lambda_tag(chosen), ".h5"));
-    const std::string to = in_student_dir(cfg, "latent.h5");
-    fs::copy_file(from, to + ".partial", fs::copy_options::overwrite_existing);
-    fs::rename(to + ".partial", to);  // never a half-copied latent.h5
-  }
-  ctx.comm.barrier();
+  });
   core::Log::info(cat("edge student: λ = ", chosen,
                       contrast ? cat(" (largest |Cohen's d| of the reference contrast, ", rows[best].cohens_d, ")")
                                : std::string(" (student.default_lambda: no cells/conditions, no contrast)"),

@@ -108,16 +108,10 @@ ml::ShardedMatrix acf_vectors(const core::Config& cfg, const EdgeSamples& s, ml:
   return x;
 }
 
-// Mean velocity per cluster and aligned frame (onset at frame `before`),
-// summed on rank 0 in sample order: the same bits at any rank count.
-void write_profiles(const std::string& path, const EdgeSamples& s, const std::vector<std::int64_t>& labels,
-                    std::int64_t clusters, std::int64_t before, const par::Comm& comm) {
-  std::vector<std::int64_t> lengths;
-  for (std::uint64_t i = 0; i < s.size(); ++i) lengths.push_back(static_cast<std::int64_t>(s.velocity.length(i)));
-  const auto all_lengths = comm.gatherv(lengths);
-  const auto all_labels = comm.gatherv(labels);
-  const auto values = comm.gatherv(s.velocity.values);
-  if (!comm.is_root()) return;
+// The profile table from every sample (rank 0), summed in sample order.
+void write_profile_table(const std::string& path, const std::vector<std::int64_t>& all_lengths,
+                         const std::vector<std::int64_t>& all_labels, const std::vector<float>& values,
+                         std::int64_t clusters, std::int64_t before) {
   const std::int64_t width = all_lengths.empty() ? 0 : *std::max_element(all_lengths.begin(), all_lengths.end());
   std::vector<double> sum(static_cast<std::size_t>(clusters * width), 0.0), count(sum.size(), 0.0);
   std::size_t at = 0;
@@ -138,6 +132,20 @@ void write_profiles(const std::string& path, const EdgeSamples& s, const std::ve
       n.push_back(count[k]);
     }
   io::write_csv_table(path, {"cluster", "frame", "mean_velocity_nm_s", "samples"}, {cluster, frame, mean, n});
+}
+
+// Mean velocity per cluster and aligned frame (onset at frame `before`),
+// summed on rank 0 in sample order: the same bits at any rank count.
+void write_profiles(const std::string& path, const EdgeSamples& s, const std::vector<std::int64_t>& labels,
+                    std::int64_t clusters, std::int64_t before, const par::Comm& comm) {
+  std::vector<std::int64_t> lengths;
+  for (std::uint64_t i = 0; i < s.size(); ++i) lengths.push_back(static_cast<std::int64_t>(s.velocity.length(i)));
+  const auto all_lengths = comm.gatherv(lengths);
+  const auto all_labels = comm.gatherv(labels);
+  const auto values = comm.gatherv(s.velocity.values);
+  par::collectively(comm, [&] {
+    if (comm.is_root()) write_profile_table(path, all_lengths, all_labels, values, clusters, before);
+  });
 }
 
 // Community detection fragments kNN graphs of ACF vectors unless K is a
@@ -351,7 +359,8 @@ void edge_teacher(const StageContext& ctx) {
     for (std::uint64_t i = 0; i < s.size(); ++i) text += cat(s.sample_id[i], ",", labels[i], "\n");
     return text;
   }(), ctx.comm);
-  if (ctx.comm.is_root()) {
+  par::collectively(ctx.comm, [&] {
+    if (!ctx.comm.is_root()) return;
     std::vector<double> k, c, sil, db, q, chosen_col;
     for (std::size_t j = 0; j < sweep.points.size(); ++j) {
       const auto& p = sweep.points[j];
@@ -364,7 +373,7 @@ void edge_teacher(const StageContext& ctx) {
     }
     io::write_csv_table(base + "_sweep.csv", {"neighbours", "clusters", "silhouette", "davies_bouldin", "modularity", "chosen"},
                         {k, c, sil, db, q, chosen_col});
-  }
+  });
   write_profiles(base + "_profiles.csv", s, labels, clusters, ctx.config.integer("events.before"), ctx.comm);
   warn_if_fragmented(clusters, point.parameter, max_k, n);
   core::Log::info(cat("edge teacher: ", s.velocity.global_series, " samples",

@@ -25,9 +25,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <map>
-#include <set>
 
 #include "phenoscale/app/spt_stages.hpp"
 #include "phenoscale/app/stage_io.hpp"
@@ -120,78 +118,42 @@ struct LabelTable {
   std::vector<std::string> experiment;  // empty: no experiment labels
 };
 
-std::string lower_trimmed(std::string s) {
-  const auto b = s.find_first_not_of(" \t\r\""), e = s.find_last_not_of(" \t\r\"");
-  s = b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
-std::vector<std::string> split_line(const std::string& line, char separator) {
-  std::vector<std::string> fields(1);
-  for (char c : line) {
-    if (c == separator) fields.emplace_back();
-    else fields.back() += c;
-  }
-  for (auto& f : fields) {
-    const auto b = f.find_first_not_of(" \t\r\""), e = f.find_last_not_of(" \t\r\"");
-    f = b == std::string::npos ? std::string() : f.substr(b, e - b + 1);
-  }
-  return fields;
-}
-
-bool parse_int(const std::string& text, std::int64_t& value) {
-  const char* end = text.data() + text.size();
-  const auto r = std::from_chars(text.data(), end, value);
-  return !text.empty() && r.ec == std::errc() && r.ptr == end;
-}
-
-int column_of(const std::vector<std::string>& header, std::initializer_list<const char*> names) {
-  for (std::size_t c = 0; c < header.size(); ++c)
-    for (const char* n : names)
-      if (lower_trimmed(header[c]) == n) return static_cast<int>(c);
+// The first of `names` that is a column of `t` (case-insensitive), or -1.
+int column_of(const io::TextTable& t, std::initializer_list<const char*> names) {
+  for (const char* n : names)
+    if (const int c = t.column(n); c >= 0) return c;
   return -1;
 }
 
 // `track_id,label[,experiment]` with a header (also `particle`/`trajectory`
-// for the id, `class`/`population` for the label; `,`, `;` or tab).
+// for the id, `class`/`population` for the label), read as every table of
+// the project is (io::read_csv_text: `,`, `;` or tab, quotes, a UTF-8 BOM,
+// CRLF or CR line ends; pandas' "12.0" ids).
 LabelTable read_labels_csv(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw InputError(cat(path, ": cannot open the labels table (classify.labels)"));
-  LabelTable t;
-  t.source = path;
-  std::string line;
-  std::vector<std::string> header;
-  char separator = ',';
-  int id_col = -1, label_col = -1, experiment_col = -1;
-  std::set<std::int64_t> seen;
-  for (std::size_t number = 1; std::getline(in, line); ++number) {
-    if (lower_trimmed(line).empty() || line[line.find_first_not_of(" \t")] == '#') continue;
-    if (header.empty()) {
-      if (line.find(',') == std::string::npos) separator = line.find('\t') != std::string::npos ? '\t' : ';';
-      header = split_line(line, separator);
-      id_col = column_of(header, {"track_id", "particle", "trajectory"});
-      label_col = column_of(header, {"label", "class", "population"});
-      experiment_col = column_of(header, {"experiment"});
-      if (id_col < 0 || label_col < 0)
-        throw InputError(cat(path, ":", number, ": expected a header track_id,label[,experiment], found '", line, "'"));
-      continue;
-    }
-    const auto fields = split_line(line, separator);
-    const auto needed = static_cast<std::size_t>(std::max({id_col, label_col, experiment_col})) + 1;
-    if (fields.size() < needed)
-      throw InputError(cat(path, ":", number, ": ", fields.size(), " fields, expected ", header.size()));
-    std::int64_t id = 0;
-    if (!parse_int(fields[id_col], id))
-      throw InputError(cat(path, ":", number, ": track id '", fields[id_col], "' is not an integer"));
-    if (!seen.insert(id).second) throw InputError(cat(path, ":", number, ": track id ", id, " appears twice"));
-    if (fields[label_col].empty()) throw InputError(cat(path, ":", number, ": empty label for track ", id));
-    t.track_id.push_back(id);
-    t.label.push_back(fields[label_col]);
-    if (experiment_col >= 0) t.experiment.push_back(fields[experiment_col]);
+  const io::TextTable t = io::read_csv_text(path);
+  const int id_col = column_of(t, {"track_id", "particle", "trajectory"});
+  const int label_col = column_of(t, {"label", "class", "population"});
+  const int experiment_col = column_of(t, {"experiment"});
+  if (id_col < 0 || label_col < 0) {
+    std::string found;
+    for (const auto& h : t.header) found += (found.empty() ? "" : ",") + h;
+    throw InputError(cat(path, ": expected a header track_id,label[,experiment] (classify.labels), found ", found));
   }
-  if (header.empty()) throw InputError(cat(path, ": empty labels table; expected a header track_id,label[,experiment]"));
-  return t;
+  LabelTable out;
+  out.source = path;
+  std::map<std::int64_t, std::size_t> seen;
+  for (std::size_t k = 0; k < t.rows.size(); ++k) {
+    const std::int64_t id = io::parse_integer_field(t, k, id_col);
+    if (auto [it, fresh] = seen.emplace(id, k); !fresh)
+      throw InputError(cat(t.where(k), ": track id ", id, " appears twice (first on line ", t.line[it->second], ")"));
+    const std::string& label = t.rows[k][static_cast<std::size_t>(label_col)];
+    if (label.empty()) throw InputError(cat(t.where(k), ": empty label for track ", id));
+    out.track_id.push_back(id);
+    out.label.push_back(label);
+    if (experiment_col >= 0) out.experiment.push_back(t.rows[k][static_cast<std::size_t>(experiment_col)]);
+  }
+  if (t.rows.empty()) throw InputError(cat(path, ": no data rows; expected one row track_id,label per track"));
+  return out;
 }
 
 // Collective. Per-track int64 datasets of a tracks.h5 (spt simulate with
@@ -226,6 +188,12 @@ LabelTable read_labels_hdf5(const std::string& path, const std::string& label_ds
   if (!experiment_ds.empty() && in.has(experiment_ds))
     for (auto v : read_all(experiment_ds)) t.experiment.push_back(std::to_string(v));
   return t;
+}
+
+bool parse_int(const std::string& text, std::int64_t& value) {
+  const char* end = text.data() + text.size();
+  const auto r = std::from_chars(text.data(), end, value);
+  return !text.empty() && r.ec == std::errc() && r.ptr == end;
 }
 
 bool is_csv(const std::string& path) {

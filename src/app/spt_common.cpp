@@ -69,6 +69,14 @@ TrackBlock from_hdf5(const std::string& path, const par::Comm& comm) {
     }
   }
   if (in.has("/states")) out.states = read_states(in, comm);
+  // One series of frames (and of states) per track, or the length check
+  // below would read past the shorter dataset.
+  for (const auto& [name, series] : {std::pair{"/frames", &out.frames}, std::pair{"/states", &out.states}}) {
+    if (!in.has(name)) continue;
+    par::check_all(comm, series->global_series == positions.global_series,
+                   cat(in.where(name), ": ", series->global_series, " series; expected one per track of /tracks (",
+                       positions.global_series, ")"));
+  }
   // Optional per-track ids, truth and labels: one value per track, in track order.
   const auto per_track = [&](const char* name, auto& values) {
     if (!in.has(name)) return;
@@ -138,10 +146,19 @@ void check_same_tracks(const io::RaggedSeries<std::int64_t>& series, const std::
 }
 
 TrackBlock read_tracks(const std::string& path, const par::Comm& comm, double pixel_um, double dt_s) {
-  if (!is_trajectory_table(path)) return from_hdf5(path, comm);
-  io::TrajectoryTable table;
-  par::collectively(comm, [&] { table = io::read_trajectories_csv(path); });
-  return from_table(table, comm, pixel_um, dt_s);
+  TrackBlock tracks;
+  if (!is_trajectory_table(path)) {
+    tracks = from_hdf5(path, comm);
+  } else {
+    io::TrajectoryTable table;
+    par::collectively(comm, [&] { table = io::read_trajectories_csv(path); });
+    tracks = from_table(table, comm, pixel_um, dt_s);
+  }
+  // No stage has anything to do without tracks; empty outputs would replace
+  // those of an earlier run.
+  par::check_all(comm, tracks.global_tracks > 0,
+                 cat(path, ": no tracks (a header without data rows, or empty datasets); expected at least one track"));
+  return tracks;
 }
 
 void write_tracks(io::H5File& out, const TrackBlock& tracks) {

@@ -362,13 +362,13 @@ void spt_events(const StageContext& ctx) {
                         s->true_events - s->detected, " without a predicted event; ", s->false_events,
                         " events predicted on ", s->tracks - s->true_events, " tracks without one)"));
   }
-  if (ctx.comm.is_root()) {
+  par::collectively(ctx.comm, [&] {  // agreed: a failed write is every rank's error
+    if (!ctx.comm.is_root()) return;
     io::write_csv_table(summary, {"method"}, {methods},
                         {"tracks", "true_events", "predicted_events", "detected", "missed", "false_events",
                          "median_error_frames", "mean_error_frames"},
                         table);
-  }
-  ctx.comm.barrier();
+  });
   core::Log::info("spt events: wrote " + summary);
 }
 

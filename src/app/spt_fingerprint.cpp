@@ -104,6 +104,16 @@ void spt_fingerprint(const StageContext& ctx) {
   const std::filesystem::path dir = output_path(cfg, cfg.string("fingerprint.output"));
   const std::string h5 = (dir / "fingerprints.h5").string();
   make_parent_dir(ctx, h5);
+  // The tables first and fingerprints.h5, which spt classify reads, last: a
+  // failed write leaves the earlier fingerprints.h5, not a new one beside
+  // tables that were not written.
+  io::write_text_in_rank_order((dir / "fingerprints.csv").string(),
+                               (ctx.comm.is_root() ? header_of("track_id") : "") + track_rows, ctx.comm);
+  if (segmented) {
+    io::write_text_in_rank_order((dir / "segment_fingerprints.csv").string(),
+                                 (ctx.comm.is_root() ? header_of("track_id,segment,begin,end,state") : "") + segment_rows,
+                                 ctx.comm);
+  }
   {
     io::H5File out = io::H5File::create(h5, ctx.comm);
     io::write_samples(out, "/fingerprints", table, {columns.size()});
@@ -118,13 +128,6 @@ void spt_fingerprint(const StageContext& ctx) {
     io::write_samples(out, "/track_id", tracks.track_id, {});
     io::write_provenance(out, stage_provenance(ctx, inputs));
     out.commit();
-  }
-  io::write_text_in_rank_order((dir / "fingerprints.csv").string(),
-                               (ctx.comm.is_root() ? header_of("track_id") : "") + track_rows, ctx.comm);
-  if (segmented) {
-    io::write_text_in_rank_order((dir / "segment_fingerprints.csv").string(),
-                                 (ctx.comm.is_root() ? header_of("track_id,segment,begin,end,state") : "") + segment_rows,
-                                 ctx.comm);
   }
   core::Log::info(cat("spt fingerprint: ", columns.size(), " features of ", tracks.global_tracks, " tracks",
                       segmented ? " and their segments" : "", " -> ", dir.string(), "/fingerprints.csv, fingerprints.h5"));

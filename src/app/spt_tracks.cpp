@@ -3,6 +3,7 @@
 //   mpirun -n 2 phenoscale spt import   -c inputs/spt/demo.toml --input my_tracks.csv --set import.pixel_um=0.108
 //   mpirun -n 2 phenoscale spt features -c inputs/spt/demo.toml
 #include <algorithm>
+#include <filesystem>
 #include <cmath>
 
 #include "phenoscale/app/spt_common.hpp"
@@ -209,9 +210,15 @@ void spt_simulate(const StageContext& ctx) {
   }
   simulate_set(ctx, options, 0, train, output_path(cfg, cfg.string("simulate.output")), optional_output(cfg, "simulate.csv"));
   // The test tracks continue the seed's stream after the training tracks: independent draws.
+  const std::string test_path = output_path(cfg, cfg.string("simulate.test_output"));
   if (test > 0) {
-    simulate_set(ctx, options, train, test, output_path(cfg, cfg.string("simulate.test_output")),
-                 optional_output(cfg, "simulate.test_csv"));
+    simulate_set(ctx, options, train, test, test_path, optional_output(cfg, "simulate.test_csv"));
+  } else if (ctx.comm.is_root() && std::filesystem::exists(test_path)) {
+    // The later stages read simulate.test_output by default: a test set of an
+    // earlier run there would be segmented and scored as if it were this
+    // one's. Left as it is (a run may add tracks beside a kept test set).
+    core::Log::warn(cat("spt simulate: ", test_path, " is from an earlier run (simulate.test_tracks = 0 wrote no test "
+                        "set); the later stages read it by default"));
   }
 }
 
@@ -248,7 +255,11 @@ TrackBlock filter_tracks(const TrackBlock& in, const core::Config& cfg, const st
     if (gap) {
       ++counts[1];
       if (gap_rule == "error" && error.empty()) {
-        error = cat(where, ": track ", in.track_id[i], " has missing frames (set import.gaps = \"keep\" or \"skip\")");
+        const std::int64_t* f = in.frames.series(i);
+        std::uint64_t t = 1;
+        while (f[t] == f[t - 1] + 1) ++t;  // has_gap: some t < n breaks the run
+        error = cat(where, ": track ", in.track_id[i], " has missing frames (", f[t - 1], " is followed by ", f[t],
+                    "; set import.gaps = \"keep\" or \"skip\")");
       }
       if (gap_rule != "keep") continue;
     }
@@ -292,7 +303,9 @@ void spt_import(const StageContext& ctx) {
   core::Log::info(cat("spt import: ", raw.global_tracks, " tracks (", raw.dim, "D) in ", input, "; ", counts[0],
                       " shorter than ", cfg.integer("import.min_length"), " frames skipped; ", counts[1],
                       " with missing frames (", cfg.string("import.gaps"), "); ", counts[2], " kept"));
-  par::check_all(ctx.comm, counts[2] > 0, cat(input, ": no track left after import.min_length and import.gaps"));
+  par::check_all(ctx.comm, counts[2] > 0,
+                 cat(input, ": no track left after import.min_length and import.gaps (", counts[0], " shorter than ",
+                     cfg.integer("import.min_length"), " frames, ", counts[1], " with missing frames)"));
   write_tracks_file(ctx, tracks, output_path(cfg, cfg.string("import.output")), {input});
   core::Log::info("spt import: wrote " + output_path(cfg, cfg.string("import.output")));
 }

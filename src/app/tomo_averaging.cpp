@@ -332,7 +332,10 @@ void classify(const StageContext& ctx) {
   std::int64_t majority = 0;
   for (int k = 0; k < s.classes; ++k)
     majority += *std::max_element(contingency.begin() + k * width, contingency.begin() + (k + 1) * width);
-  const double purity = total > 0 ? double(majority) / double(total) : 0.0;
+  // Over the members with a true class (PDB classes of files without
+  // /class_rows have none): an unlabelled member is not a wrong one.
+  const std::int64_t labelled = std::accumulate(contingency.begin(), contingency.end(), std::int64_t{0});
+  const double purity = labelled > 0 ? double(majority) / double(labelled) : 0.0;
   std::vector<double> rot, shift;
   std::vector<float> averages;
   for (const auto& a : result.alignments) {

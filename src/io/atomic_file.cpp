@@ -1,6 +1,7 @@
 #include "phenoscale/io/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -70,6 +71,11 @@ void AtomicFile::commit() {
 }
 
 UniqueFile open_input(const std::string& path) {
+  // fopen opens a directory for reading; its first read then fails with a
+  // message that does not say why.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode))
+    throw InputError(at_file(path, "is a directory; expected a file"));
   UniqueFile f(std::fopen(path.c_str(), "rb"));
   if (!f) {
     int err = errno;

@@ -103,6 +103,12 @@ std::string read_whole_file(const std::string& path) {
   while ((n = std::fread(buffer, 1, sizeof buffer, f.get())) > 0) text.append(buffer, n);
   if (std::ferror(f.get())) throw InputError(at_file(path, "read error"));
   if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);  // UTF-8 byte-order mark from Excel
+  if (text.rfind("\xFF\xFE", 0) == 0 || text.rfind("\xFE\xFF", 0) == 0)
+    throw InputError(at_file(path, "UTF-16 text (Excel's \"Unicode Text\"); expected UTF-8: save it as \"CSV UTF-8\""));
+  // A lone CR ends a line too (classic Mac OS, Excel's "CSV (Macintosh)"):
+  // made LF, so that the file is not one long line. CRLF stays as it is.
+  for (std::size_t i = 0; i < text.size(); ++i)
+    if (text[i] == '\r' && (i + 1 == text.size() || text[i + 1] != '\n')) text[i] = '\n';
   return text;
 }
 
@@ -194,9 +200,14 @@ char choose_separator(std::string_view header) {
   return best;
 }
 
+// The header for a one-line message: at most 20 names of at most 40 characters.
 std::string joined(const std::vector<std::string>& names) {
   std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + (n.empty() ? std::string("(unnamed)") : n);
+  for (std::size_t i = 0; i < names.size() && i < 20; ++i) {
+    const std::string& n = names[i];
+    out += (out.empty() ? "" : ", ") + (n.empty() ? std::string("(unnamed)") : n.size() > 40 ? n.substr(0, 40) + "…" : n);
+  }
+  if (names.size() > 20) out += ", … (" + std::to_string(names.size()) + " columns)";
   return out;
 }
 

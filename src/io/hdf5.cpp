@@ -31,6 +31,11 @@ bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
+bool is_directory(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 H5Id mpio_access(const par::Comm& comm) {
   H5Id fapl(H5Pcreate(H5P_FILE_ACCESS));
   H5Pset_fapl_mpio(fapl.get(), comm.raw(), MPI_INFO_NULL);
@@ -138,6 +143,7 @@ H5File::H5File(H5File&& o) noexcept
 H5File H5File::open(const std::string& path, const par::Comm& comm) {
   silence_hdf5();
   par::collectively(comm, [&] {
+    if (is_directory(path)) throw InputError(at_file(path, "is a directory; expected an HDF5 file"));
     if (!file_exists(path)) throw InputError(at_file(path, "no such file"));
     if (access(path.c_str(), R_OK) != 0) throw InputError(at_file(path, "file is not readable"));
     if (H5Fis_hdf5(path.c_str()) <= 0) {

@@ -17,18 +17,17 @@ namespace phenoscale::ml {
 
 using core::cat;
 
-namespace {
-
-constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-// NumPy's default ("linear") quantile of sorted values.
 double quantile_sorted(const std::vector<double>& sorted, double q) {
-  if (sorted.empty() || !std::isfinite(q)) return kNaN;
+  if (sorted.empty() || !std::isfinite(q)) return std::numeric_limits<double>::quiet_NaN();
   const double h = (static_cast<double>(sorted.size()) - 1.0) * q;
   const auto lo = static_cast<std::size_t>(std::floor(h));
   if (lo + 1 >= sorted.size()) return sorted.back();
   return sorted[lo] + (h - static_cast<double>(lo)) * (sorted[lo + 1] - sorted[lo]);
 }
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 // Pooled proportions of every cluster for one condition, given sums over its cells.
 void pooled(const double* cluster_sums, double total, std::uint64_t clusters, double* out) {

@@ -14,14 +14,14 @@
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/core/rng.hpp"
 #include "phenoscale/par/agree.hpp"
+#include "phenoscale/par/exact_sum.hpp"
 #include "score_kernel.hpp"
 
 namespace phenoscale::ml {
 namespace {
 
 using core::cat;
-__extension__ typedef __int128 i128;
-__extension__ typedef unsigned __int128 u128;
+using i128 = par::Int128;
 
 // ---------------------------------------------------------------------------
 // Seeds. Each random decision gets its own seed derived from (seed, restart,
@@ -43,65 +43,9 @@ core::Rng rng_for(std::uint64_t seed, int restart, Purpose purpose, std::uint64_
 }
 
 // ---------------------------------------------------------------------------
-// Exact (fixed-point) global sums.
+// Exact (fixed-point) global sums of costs (d² ≥ 0): par::exact_sum.
 
-// 128-bit sums over ranks as four 32-bit limbs in int64 (no overflow below 2^31 ranks).
-void allreduce_i128(std::vector<i128>& values, const par::Comm& comm) {
-  std::vector<std::int64_t> limbs(values.size() * 4);
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    const u128 u = static_cast<u128>(values[i]);
-    limbs[4 * i] = static_cast<std::int64_t>(static_cast<std::uint32_t>(u));
-    limbs[4 * i + 1] = static_cast<std::int64_t>(static_cast<std::uint32_t>(u >> 32));
-    limbs[4 * i + 2] = static_cast<std::int64_t>(static_cast<std::uint32_t>(u >> 64));
-    limbs[4 * i + 3] = static_cast<std::int64_t>(static_cast<std::int32_t>(static_cast<std::uint32_t>(u >> 96)));
-  }
-  comm.allreduce_sum_inplace(limbs);
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    u128 u = static_cast<u128>(static_cast<i128>(limbs[4 * i]));
-    u += static_cast<u128>(static_cast<i128>(limbs[4 * i + 1])) << 32;
-    u += static_cast<u128>(static_cast<i128>(limbs[4 * i + 2])) << 64;
-    u += static_cast<u128>(static_cast<i128>(limbs[4 * i + 3])) << 96;
-    values[i] = static_cast<i128>(u);
-  }
-}
-
-// Costs (d² ≥ 0) quantised to 2^-s with s chosen from the global maximum so
-// one value fits 62 bits; sums in 128 bits are exact.
-struct CostScale {
-  int s = 0;
-  explicit CostScale(double global_max) {
-    if (global_max > 0) s = 62 - (std::ilogb(global_max) + 1);
-  }
-  std::int64_t q(double v) const { return static_cast<std::int64_t>(std::llround(std::ldexp(v, s))); }
-  double value(i128 total) const { return std::ldexp(static_cast<double>(total), -s); }
-};
-
-double global_max(const std::vector<double>& v, const par::Comm& comm) {
-  double m = 0.0;
-  for (double x : v) m = std::max(m, x);
-  return comm.allreduce_max(m);
-}
-
-i128 local_cost_sum(const std::vector<double>& v, const CostScale& scale) {
-  i128 total = 0;
-#pragma omp parallel
-  {
-    i128 mine = 0;
-#pragma omp for schedule(static) nowait
-    for (std::size_t i = 0; i < v.size(); ++i) mine += scale.q(v[i]);
-#pragma omp critical
-    total += mine;
-  }
-  return total;
-}
-
-// Σ v over all ranks, exactly reproducible; also returns the scale used.
-double exact_cost_sum(const std::vector<double>& v, const par::Comm& comm) {
-  const CostScale scale(global_max(v, comm));
-  std::vector<i128> total{local_cost_sum(v, scale)};
-  allreduce_i128(total, comm);
-  return scale.value(total[0]);
-}
+double exact_cost_sum(const std::vector<double>& v, const par::Comm& comm) { return par::exact_sum(v, comm); }
 
 // Per-column quantisation of the data for exact cluster sums: |x|·2^s_j < 2^B.
 struct ColumnScale {
@@ -436,15 +380,15 @@ struct Seeder {
     for (std::uint64_t i = 0; i < n; ++i) cur[i] = sq_dist(x.row(i), centres.data(), dd);
     std::vector<std::vector<double>> trial_d2(trials, std::vector<double>(n));
     for (std::size_t c = 1; c < k; ++c) {
-      const CostScale scale(global_max(cur, comm));
+      const par::FixedPoint scale(par::global_max_abs(cur, comm));
       std::vector<std::int64_t> q(n);
-      for (std::uint64_t i = 0; i < n; ++i) q[i] = scale.q(cur[i]);
+      for (std::uint64_t i = 0; i < n; ++i) q[i] = scale.quantise(cur[i]);
       i128 local = 0;
       for (std::int64_t v : q) local += v;
       // Per-rank totals in rank order (= global row order).
       std::vector<i128> totals(comm.size(), 0);
       totals[comm.rank()] = local;
-      allreduce_i128(totals, comm);
+      par::allreduce_sum_int128(totals, comm);
       i128 total = 0, before = 0;
       for (int r = 0; r < comm.size(); ++r) {
         if (r < comm.rank()) before += totals[r];
@@ -481,14 +425,14 @@ struct Seeder {
 #pragma omp for schedule(static) nowait
           for (std::uint64_t i = 0; i < n; ++i) {
             trial_d2[t][i] = std::min(cur[i], sq_dist(x.row(i), rows.data() + t * dd, dd));
-            part += scale.q(trial_d2[t][i]);
+            part += scale.quantise(trial_d2[t][i]);
           }
 #pragma omp critical
           pot += part;
         }
         pots[t] = pot;
       }
-      allreduce_i128(pots, comm);
+      par::allreduce_sum_int128(pots, comm);
       const std::size_t best = static_cast<std::size_t>(std::min_element(pots.begin(), pots.end()) - pots.begin());
       std::copy(rows.begin() + best * dd, rows.begin() + (best + 1) * dd, centres.begin() + c * dd);
       cur.swap(trial_d2[best]);

@@ -39,7 +39,9 @@ FscCurve fourier_shell_correlation(const Volume& a, const Volume& b, FscDefiniti
   FscCurve curve;
   for (int r = 0; r < shells; ++r) {
     const double d = std::sqrt(pa[r] * pb[r]);
-    curve.fsc.push_back(d > 0 ? cross[r] / d : 0.0);
+    // FSC(0) = 1 by convention: the DC shell is one real coefficient, whose
+    // correlation is ±1 (or 0) by the rounding of the maps' means, not by the data.
+    curve.fsc.push_back(r == 0 ? 1.0 : d > 0 ? cross[r] / d : 0.0);
     curve.frequency_per_nm.push_back(r / (n * a.voxel_nm));
   }
   curve.resolution_nm = fsc_resolution_nm(curve.fsc, n, a.voxel_nm, 0.5, definition);
@@ -60,12 +62,15 @@ double fsc_resolution_nm(const std::vector<double>& fsc, int n, double voxel_nm,
     if (fsc[r] >= threshold) continue;
     const double first_below = n * voxel_nm / static_cast<double>(r);
     const double above = fsc[r - 1];
-    if (definition == FscDefinition::first_below || !(above >= threshold)) return first_below;
+    // Below t already at shell 1: no crossing is measured above the DC term,
+    // whatever FSC(0) holds; the box size, N·voxel.
+    if (definition == FscDefinition::first_below || r == 1 || !(above >= threshold)) return first_below;
     // Linear in frequency between shells r−1 (≥ t) and r (< t); above > fsc[r], so no division by 0.
     const double shell = static_cast<double>(r - 1) + (above - threshold) / (above - fsc[r]);
     return n * voxel_nm / shell;
   }
-  return 2.0 * voxel_nm;
+  // Never below t: the last measured shell, ⌊N/2⌋ (Nyquist, 2 voxels, for even N).
+  return fsc.size() > 1 ? n * voxel_nm / static_cast<double>(fsc.size() - 1) : n * voxel_nm;
 }
 
 HalfSetFsc half_set_fsc(const Volume& half1, const Volume& half2, FscDefinition definition) {

@@ -719,6 +719,16 @@ done
 if $PY -c "import h5py, sys; sys.exit(0 if 'truth' not in h5py.File('maps_h5/events.h5', 'r') else 1)"; then
   pass "import-maps: no planted truth is attached to maps from elsewhere"
 else fail "import-maps: events.h5 of imported maps carries /truth"; fi
+# Maps of other movies in a directory that holds a simulation: its truth.h5
+# is not attached by default (cells would be matched by id alone).
+mkdir -p other_maps/movies && cp np1/movies/truth.h5 np1/movies/movies.csv other_maps/movies/
+awk -F, 'NR == 1 {print; next} {OFS = ","; $2 = $2 + 100; print}' foreign/maps_csv.csv >foreign/other_table.csv
+edge 1 other_maps import-maps --input foreign/other_table.csv --set maps.frame_s=5
+out=$(run_np 1 edge events -c "$DECK" "${TINY[@]}" --set run.output_dir=other_maps 2>&1)
+if grep -q "truth.h5 not used: the velocity maps in" <<<"$out" &&
+   $PY -c "import h5py, sys; sys.exit(0 if 'truth' not in h5py.File('other_maps/events.h5', 'r') else 1)"; then
+  pass "events: a simulation's truth.h5 is not attached to maps of other movies"
+else fail "events: truth.h5 attached to maps of other movies: $out"; fi
 # Bad maps: a row of another length, a header row not declared, a missing dataset, integer velocities: one error line each, no movies.csv.
 mkdir -p foreign/bad && printf 'movie,cell_id,condition\nragged.csv,0,DMSO\n' >foreign/bad/ragged_table.csv
 printf '1,2,3\n4,5\n' >foreign/bad/ragged.csv
@@ -735,6 +745,40 @@ printf 'movie,cell_id,condition\nint.h5,0,DMSO\n' >foreign/bad/int_table.csv
 expect_error "import-maps: an integer HDF5 map" "int.h5:/velocity: expected dtype float32 or float64, found int16" 2 \
   edge import-maps -c "$DECK" --input foreign/bad/int_table.csv --set run.output_dir=bad_maps
 if [ ! -e bad_maps/windows/movies.csv ]; then pass "import-maps: no movies.csv after a failure"; else fail "import-maps left bad_maps/windows/movies.csv"; fi
+# A failed rerun over a finished one: the earlier movies.csv goes first, so
+# no table names a mix of old and new maps.
+edge 1 rerun_maps import-maps --input foreign/maps_csv.csv --set maps.frame_s=5
+expect_error "import-maps: a failed rerun" "ragged.csv:2: expected 3 fields" 1 \
+  edge import-maps -c "$DECK" --input foreign/bad/ragged_table.csv --set run.output_dir=rerun_maps
+if [ ! -e rerun_maps/windows/movies.csv ]; then pass "import-maps: a failed rerun leaves no movies.csv of the earlier run"
+else fail "import-maps: a failed rerun left the earlier movies.csv"; fi
+# Two maps that would be written to one file, and a map that would overwrite its own source.
+mkdir -p foreign/bad/sub && cp foreign/bad/ragged.csv foreign/bad/sub/ragged.csv
+printf 'movie,cell_id,condition\nragged.csv,0,DMSO\nsub/ragged.csv,1,DMSO\n' >foreign/bad/twice_table.csv
+expect_error "import-maps: two maps to one file" "movies 'ragged.csv' and 'sub/ragged.csv' would both be written to" 2 \
+  edge import-maps -c "$DECK" --input foreign/bad/twice_table.csv --set run.output_dir=bad_maps
+mkdir -p self_maps/windows && cp foreign/cell_0000.h5 self_maps/windows/ && printf 'movie,cell_id,condition\ncell_0000.h5,0,DMSO\n' >self_maps/windows/maps.csv
+expect_error "import-maps: a map over its own source" "would be overwritten by its own velocity map" 2 \
+  edge import-maps -c "$DECK" --input self_maps/windows/maps.csv --set run.output_dir=self_maps --set maps.dataset=/maps/v
+# A planted-truth file whose datasets disagree: one error line naming the dataset, not map::at.
+$PY - np1/movies/truth.h5 <<'PY'
+import sys, shutil, h5py
+shutil.copy(sys.argv[1], 'bad_truth.h5')
+with h5py.File('bad_truth.h5', 'r+') as f:
+    cells = f['event_cell'][()] + 10**6
+    del f['event_cell']
+    f['event_cell'] = cells
+PY
+expect_error "events: a truth file naming cells it has no sectors of" "bad_truth.h5:/event_cell: event 0 names cell" 2 \
+  edge events -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set events.output=bad_events.h5 --set events.truth="$PWD/bad_truth.h5"
+# A wide CSV with a misspelt column inside v0..vN would cut every sample there.
+sed '1s/,v18,/,v_18,/' wide.csv >wide_hole.csv
+expect_error "import: a wide CSV with a gap in v0..vN" "wide_hole.csv: no column 'v18' but a column 'v55'" 2 \
+  edge import -c "$DECK" "${TINY[@]}" --set run.output_dir=imp_hole --input wide_hole.csv
+# A long CSV with a misspelt velocity column is named as such, not as a wide table without v0.
+sed '1s/velocity/velocty/' long.csv >long_typo.csv
+expect_error "import: a long CSV with a misspelt column" "no column 'velocity'" 2 \
+  edge import -c "$DECK" "${TINY[@]}" --set run.output_dir=imp_typo --input long_typo.csv
 expect_error "stats without cells" "need a cell_id column" 2 edge stats -c "$DECK" "${TINY[@]}" --set run.output_dir=imp_long
 expect_deck_error "a reference contrast naming no teacher cluster" "student.reference_contrast[0] = 'VI': expected \"auto\" or a teacher cluster 0.." \
   2 edge student -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set 'student.reference_contrast=["VI", "DMSO", "drug"]'

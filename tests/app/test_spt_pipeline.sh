@@ -233,7 +233,16 @@ with h5py.File('short_ids.h5', 'r+') as f:
     ids = f['track_id'][:]
     del f['track_id']
     f['track_id'] = ids[:-2]
+shutil.copy('np1/test_tracks.h5', 'short_frames.h5')
+with h5py.File('short_frames.h5', 'r+') as f:  # /frames of half the tracks: was an out-of-bounds read
+    offsets = f['frames/offsets'][:]
+    half = len(offsets) // 2
+    values = f['frames/values'][:offsets[half]]
+    del f['frames/offsets'], f['frames/values']
+    f['frames/offsets'], f['frames/values'] = offsets[:half + 1], values
 PY
+expect_error "baseline: /frames of fewer tracks than /tracks" "series; expected one per track of /tracks" 2 \
+  spt baseline -c "$DECK" --set baseline.input=short_frames.h5 --set run.output_dir=bad_frames
 expect_error "baseline: tracks with dt_s = 0" "zero_dt.h5:/tracks: attribute dt_s = 0; expected a frame interval > 0 s" 2 \
   spt baseline -c "$DECK" --set baseline.input=zero_dt.h5 --set run.output_dir=bad10
 no_files "baseline of tracks with dt_s = 0" bad10

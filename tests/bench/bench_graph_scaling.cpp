@@ -103,6 +103,26 @@ int MPI_Exscan(const void* sb, void* rb, int n, MPI_Datatype t, MPI_Op op, MPI_C
   note(reduced(n, t, c));
   return PMPI_Exscan(sb, rb, n, t, op, c);
 }
+// Comm::alltoallv and the ring exchanges send point to point (since
+// 2026-12-02): the payload is counted where it leaves, as for the collectives.
+int MPI_Isend(const void* b, int n, MPI_Datatype t, int dest, int tag, MPI_Comm c, MPI_Request* q) {
+  note(dest != comm_rank(c) ? static_cast<std::uint64_t>(n) * type_size(t) : 0);
+  return PMPI_Isend(b, n, t, dest, tag, c, q);
+}
+int MPI_Send(const void* b, int n, MPI_Datatype t, int dest, int tag, MPI_Comm c) {
+  note(dest != comm_rank(c) ? static_cast<std::uint64_t>(n) * type_size(t) : 0);
+  return PMPI_Send(b, n, t, dest, tag, c);
+}
+int MPI_Sendrecv(const void* sb, int sc, MPI_Datatype st, int dest, int stag, void* rb, int rc, MPI_Datatype rt,
+                 int source, int rtag, MPI_Comm c, MPI_Status* status) {
+  note(dest != comm_rank(c) ? static_cast<std::uint64_t>(sc) * type_size(st) : 0);
+  return PMPI_Sendrecv(sb, sc, st, dest, stag, rb, rc, rt, source, rtag, c, status);
+}
+int MPI_Gatherv(const void* sb, int sc, MPI_Datatype st, void* rb, const int rc[], const int rd[], MPI_Datatype rt,
+                int root, MPI_Comm c) {
+  note(comm_rank(c) != root ? static_cast<std::uint64_t>(sc) * type_size(st) : 0);
+  return PMPI_Gatherv(sb, sc, st, rb, rc, rd, rt, root, c);
+}
 int MPI_Bcast(void* b, int n, MPI_Datatype t, int root, MPI_Comm c) {
   note(comm_rank(c) == root ? static_cast<std::uint64_t>(n) * type_size(t) * (comm_size(c) - 1) : 0);
   return PMPI_Bcast(b, n, t, root, c);

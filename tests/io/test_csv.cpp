@@ -290,6 +290,30 @@ TEST_F(CsvTest, HeaderlessRowsKeepTheirLinesAndRefuseRaggedRows) {
             std::string::npos);
 }
 
+// Files saved by other tools: classic-Mac CR line ends read as lines (line
+// numbers kept), UTF-16 is named with what to do, a directory is named as
+// one, and a wide header is cut to one readable line in messages.
+TEST_F(CsvTest, CrLineEndsUtf16DirectoriesAndWideHeaders) {
+  const auto t = read_csv_text(write("cr.csv", "a,b\r1,2\r\r3,4\r"));
+  ASSERT_EQ(t.rows.size(), 2u);
+  EXPECT_EQ(t.rows[1], (std::vector<std::string>{"3", "4"}));
+  EXPECT_EQ(t.where(1), file("cr.csv") + ":4");
+  const auto crlf = read_csv_text(write("crlf.csv", "a,b\r\n1,2\r\n"));
+  EXPECT_EQ(crlf.rows.at(0), (std::vector<std::string>{"1", "2"}));
+  EXPECT_NE(message_of<InputError>([&] { read_csv_text(write("u16.csv", std::string("\xFF\xFE" "a\0,\0b\0", 8))); })
+                .find("UTF-16 text"),
+            std::string::npos);
+  fs::create_directories(file("dir.csv"));
+  EXPECT_EQ(message_of<InputError>([&] { read_csv_text(file("dir.csv")); }),
+            file("dir.csv") + ": is a directory; expected a file");
+  std::string header = "particle";
+  for (int j = 0; j < 60; ++j) header += ",column_" + std::to_string(j);
+  const std::string message =
+      message_of<InputError>([&] { read_trajectories_csv(write("wide.csv", header + "\n" + std::string(60, ',') + "0\n")); });
+  EXPECT_NE(message.find("… (61 columns)"), std::string::npos) << message;
+  EXPECT_LT(message.size(), 600u) << message;
+}
+
 // RFC 4180 within a line, as pandas and spreadsheets write text with commas:
 // a quoted field keeps its separators, "" is one quote; a quote that never
 // closes is plain text. The writers quote such text, and it reads back.

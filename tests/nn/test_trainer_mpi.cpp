@@ -380,6 +380,39 @@ TEST(UpdateOptions, ResumeInTheMiddleOfWarmupIsBitIdentical) {
   if (world().is_root()) std::filesystem::remove_all(dir);
 }
 
+// A checkpoint records a digest of its training data: one changed value
+// under the same deck and sample count is refused on every rank (a finished
+// checkpoint would otherwise be "resumed" and the old model kept).
+TEST(UpdateOptions, ResumeRefusesACheckpointOfOtherData) {
+  const Synthetic cubes{false, 8, 3};
+  const auto spec = make_spec("cnn3d-small", {{"size", 8}, {"channels", 4}, {"classes", 3}});
+  auto o = twenty_steps(2048);
+  o.max_steps = 4;
+  const std::string dir = testing::shared_temp_dir("nn-resume-data");
+  o.checkpoint_path = dir + "/checkpoint.pt";
+  train_flat(spec, [&](const par::Comm& c) { return cubes.shard(50, c); }, o, world());
+  const auto changed = [&](const par::Comm& c) {
+    SampleStore s = cubes.shard(50, c);
+    if (c.rank() == 0) s.values[0] += 1.0f;
+    return s;
+  };
+  std::string message;
+  try {
+    train_flat(spec, changed, o, world());
+  } catch (const std::exception& e) {
+    message = e.what();
+  }
+  EXPECT_NE(message.find("written by a different configuration (data: "), std::string::npos) << message;
+  EXPECT_EQ(message.find("samples:"), std::string::npos) << message;
+  // The same data resume (the digest does not depend on anything else).
+  TrainingResult r;
+  o.max_steps = 6;
+  train_flat(spec, [&](const par::Comm& c) { return cubes.shard(50, c); }, o, world(), &r);
+  EXPECT_TRUE(r.resumed);
+  world().barrier();
+  if (world().is_root()) std::filesystem::remove_all(dir);
+}
+
 // guided-bilstm-ae's classifier head has BatchNorm, whose running statistics
 // each rank updates from its share of every batch: they differ between the
 // ranks until the epoch's end averages them. A checkpoint within an epoch

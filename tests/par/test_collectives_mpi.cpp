@@ -2,6 +2,7 @@
 // run at 1, 2 and 3 ranks.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <numeric>
 #include <vector>
@@ -10,6 +11,8 @@
 #include "phenoscale/par/agree.hpp"
 #include "phenoscale/par/allreducer.hpp"
 #include "phenoscale/par/comm.hpp"
+#include "phenoscale/par/exact_sum.hpp"
+#include "phenoscale/par/partition.hpp"
 #include "test_support.hpp"
 
 using namespace phenoscale;
@@ -134,6 +137,52 @@ TEST(Comm, BroadcastAndAllreduceOfVectorsAtAnyMessageSize) {
     const double ranks = c.size(), rank_sum = ranks * (ranks + 1) / 2;
     for (std::size_t i = 0; i < sums.size(); ++i) ASSERT_EQ(sums[i], static_cast<double>(i) * rank_sum) << i;
   }
+}
+
+// Values of both signs over twelve orders of magnitude, so that a double
+// allreduce of partial sums would change with the rank count.
+std::vector<double> mixed_values(std::size_t n) {
+  std::vector<double> v(n);
+  for (std::size_t i = 0; i < n; ++i) v[i] = std::sin(0.7 * static_cast<double>(i)) * std::pow(10.0, static_cast<double>(i % 13) - 6.0);
+  return v;
+}
+
+TEST(ExactSum, CancellationThatADoubleSumLosesIsKept) {
+  // Left to right in double: 1e16 + 1 rounds to 1e16, so the sum is 1.
+  // Rounded to 2^-8 (62 bits for |1e16| < 2^54) every term is exact: 2.
+  const par::Comm& c = world();
+  const std::vector<double> all{1e16, 1.0, -1e16, 1.0};
+  const auto part = par::BlockPartition::over(all.size(), c).range(c.rank());
+  const std::vector<double> mine(all.begin() + part.begin, all.begin() + part.end);
+  EXPECT_EQ(par::exact_sum(mine, c), 2.0);
+  EXPECT_EQ(par::exact_sum(std::vector<double>{}, c), 0.0);
+}
+
+TEST(ExactSum, TheSameBitsAtAnyRankCountAndWithinRoundingOfTheTrueSum) {
+  const par::Comm& c = world();
+  const std::vector<double> all = mixed_values(1001);
+  const auto part = par::BlockPartition::over(all.size(), c).range(c.rank());
+  const std::vector<double> mine(all.begin() + part.begin, all.begin() + part.end);
+  const double distributed = par::exact_sum(mine, c);
+  const par::Comm self(MPI_COMM_SELF);
+  std::vector<double> reversed(all.rbegin(), all.rend());
+  EXPECT_EQ(distributed, par::exact_sum(all, self));
+  EXPECT_EQ(distributed, par::exact_sum(reversed, self));
+  long double reference = 0;
+  for (double x : all) reference += x;
+  // Each of 1001 terms rounded to 2^-(62 - 7) of |max| < 10^6 < 2^20.
+  EXPECT_NEAR(distributed, static_cast<double>(reference), 1001 * std::ldexp(1.0, -36));
+}
+
+TEST(ExactSum, Int128SumsCarryAcrossLimbsAndSigns) {
+  const par::Comm& c = world();
+  const par::Int128 big = static_cast<par::Int128>(1) << 100;
+  std::vector<par::Int128> v{big + c.rank(), -big - 3 * c.rank(), static_cast<par::Int128>(0xffffffffu)};
+  par::allreduce_sum_int128(v, c);
+  const par::Int128 n = c.size(), ranks = n * (n - 1) / 2;
+  EXPECT_TRUE(v[0] == n * big + ranks);
+  EXPECT_TRUE(v[1] == -n * big - 3 * ranks);
+  EXPECT_TRUE(v[2] == n * static_cast<par::Int128>(0xffffffffu));
 }
 
 TEST(Agree, NoFailureMeansNoThrow) {

@@ -41,6 +41,16 @@ TEST(Fsc, OfAMapWithItselfIsOneInEveryShell) {
   EXPECT_NEAR(c.frequency_per_nm[4], 4 / (32 * 1.2), 1e-12);
 }
 
+TEST(Fsc, OfAMapWithItsNegativeIsMinusOneAboveTheDcShellWhichIsOneByConvention) {
+  const Volume map = class_map(18, 32, 1.2);
+  Volume negative = map;
+  for (auto& x : negative.data) x = -x;
+  const auto c = fourier_shell_correlation(map, negative);
+  EXPECT_EQ(c.fsc[0], 1.0);
+  for (std::size_t r = 1; r < c.fsc.size(); ++r) EXPECT_NEAR(c.fsc[r], -1.0, 1e-9) << "shell " << r;
+  EXPECT_NEAR(c.resolution_nm, 32 * 1.2, 1e-12);  // below 0.5 at shell 1: the box
+}
+
 TEST(Fsc, OfIndependentNoiseIsNearZero) {
   const auto c = fourier_shell_correlation(noise(32, 1), noise(32, 2));
   double mean = 0;
@@ -85,9 +95,13 @@ TEST(Fsc, CrossingDefinitionsOnAHandCurve) {
   EXPECT_NEAR(fsc_resolution_nm(curve, 8, 2.0, 0.143), 4.0, 1e-12);
   // Here 0.143 is crossed between r = 2 (0.6) and 3 (0.1): 2 + 0.457/0.5 shells.
   EXPECT_NEAR(fsc_resolution_nm({1.0, 0.9, 0.6, 0.1, 0.0}, 8, 2.0, 0.143), 16.0 / (2 + 0.457 / 0.5), 1e-12);
-  // A zero DC shell (zero-mean maps) below the threshold: nothing to
-  // interpolate from, the first-below value N·voxel/1.
+  // Shell 1 below the threshold: nothing to interpolate from above the DC
+  // term, whatever it holds; the first-below value N·voxel/1.
   EXPECT_NEAR(fsc_resolution_nm({0.0, 0.3, 0.9}, 8, 2.0), 16.0, 1e-12);
+  EXPECT_NEAR(fsc_resolution_nm({1.0, 0.3, 0.9}, 8, 2.0), 16.0, 1e-12);
+  EXPECT_NEAR(fsc_resolution_nm({-1.0, 0.3, 0.9}, 8, 2.0), 16.0, 1e-12);
+  // An odd box never below the threshold: its last shell ⌊33/2⌋ = 16, 33/16 voxels.
+  EXPECT_NEAR(fsc_resolution_nm(std::vector<double>(17, 0.9), 33, 1.0), 33.0 / 16, 1e-12);
   EXPECT_EQ(fsc_definition_from_name("first-below"), FscDefinition::first_below);
   EXPECT_EQ(fsc_definition_name(FscDefinition::interpolated), "interpolated");
   EXPECT_THROW(fsc_definition_from_name("first_below"), phenoscale::Error);

@@ -138,6 +138,10 @@ BootstrapResult bootstrap(const CellTable& table, const BootstrapOptions& option
 // (R's p.adjust(p, "holm")). NaN entries are not part of the family and stay NaN.
 std::vector<double> holm_adjust(const std::vector<double>& p);
 
+// NumPy's default ("linear") quantile q ∈ [0, 1] of sorted values (NaN when
+// there are none): every percentile band and CI of the project uses it.
+double quantile_sorted(const std::vector<double>& sorted, double q);
+
 // Standard normal CDF Φ and its inverse (Acklam's rational approximation
 // refined by two Halley steps; |error| ≲ 1e-15).
 double normal_cdf(double x);

@@ -10,12 +10,14 @@
 //  - interpolated (the default): the spatial frequency where the curve
 //    crosses t, linear in frequency between the last shell r−1 with
 //    FSC ≥ t and the first shell r ≥ 1 with FSC < t; resolution = 1 / that
-//    frequency. When shell r−1 is the DC shell and already below t, the
-//    first-below value is used (nothing to interpolate from).
+//    frequency. When shell 1 is already below t, the first-below value
+//    N·voxel is used: FSC(0), the DC term, is 1 by convention (one real
+//    coefficient, ±1 by rounding), nothing to interpolate from.
 //  - first-below: N·voxel/r at the first shell r ≥ 1 with FSC < t, the
 //    paper's "structural discrepancy" reading. It names a shell that has
 //    already failed, so it is finer (optimistic) by up to one shell.
-// Both give Nyquist (2 voxels) when no shell drops below t.
+// Both give the last shell, N·voxel/⌊N/2⌋ (Nyquist, 2 voxels, for even N),
+// when no shell drops below t.
 //
 // Gold-standard half-set FSC (Scheres & Chen 2012; Rosenthal & Henderson
 // 2003): the members are split into two halves that are aligned and

@@ -11,6 +11,7 @@
 #include "phenoscale/core/progress.hpp"
 #include "phenoscale/core/stop_signal.hpp"
 #include "phenoscale/par/agree.hpp"
+#include "phenoscale/par/exact_sum.hpp"
 
 namespace phenoscale::nn {
 
@@ -116,28 +117,24 @@ void ensemble_probabilities(const RawOutputs& raw, std::int64_t k, double t, std
 }
 
 // Σ −log p[label] and #correct over this rank's rows, then over all ranks.
-// The NLL is summed in fixed point (each row's term rounded to 2⁻³² on its
-// own, the integer sums exact), so it does not depend on how the rows are
-// split over ranks: a fitted temperature is the same at any rank count.
+// The NLL is an exact (fixed-point) sum, so it does not depend on how the
+// rows are split over ranks: a fitted temperature is the same at any rank
+// count.
 std::pair<double, double> nll_and_accuracy(const RawOutputs& raw, std::int64_t k, double t, const par::Comm& comm) {
   std::vector<float> p;
   ensemble_probabilities(raw, k, t, p);
-  constexpr double unit = 4294967296.0;  // 2³²; a term is at most −log 1e-30 ≈ 69, < 2³⁹ units
-  // Each term split into its high part (term / 2³²) and low 32 bits, summed
-  // apart: both sums stay exact in int64 for up to 2³¹ rows.
-  std::int64_t high = 0, low = 0, correct = 0;
+  std::vector<double> terms(static_cast<std::size_t>(raw.rows));
+  std::int64_t correct = 0;
   for (std::int64_t r = 0; r < raw.rows; ++r) {
     const float* row = p.data() + r * k;
-    const std::int64_t term = std::llround(-std::log(std::max(1e-30, double(row[raw.labels[r]]))) * unit);
-    high += term >> 32;
-    low += term & 0xffffffff;
+    terms[r] = -std::log(std::max(1e-30, double(row[raw.labels[r]])));
     correct += (std::max_element(row, row + k) - row) == raw.labels[r] ? 1 : 0;
   }
-  std::vector<std::int64_t> sums{high, low, correct, raw.rows};
-  comm.allreduce_sum_inplace(sums);
-  const double rows = static_cast<double>(sums[3]);
-  const double total = static_cast<double>(sums[0]) + static_cast<double>(sums[1]) / unit;
-  return {rows > 0 ? total / rows : 0.0, rows > 0 ? static_cast<double>(sums[2]) / rows : 0.0};
+  const double total = par::exact_sum(terms, comm);
+  std::vector<std::int64_t> counts{correct, raw.rows};
+  comm.allreduce_sum_inplace(counts);
+  const double rows = static_cast<double>(counts[1]);
+  return {rows > 0 ? total / rows : 0.0, rows > 0 ? static_cast<double>(counts[0]) / rows : 0.0};
 }
 
 double fit_temperature(const RawOutputs& raw, std::int64_t k, const par::Comm& comm) {

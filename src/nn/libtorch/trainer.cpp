@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstring>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -70,7 +71,46 @@ struct TrainingState {
 // kept (a changed schedule, selection or bucketing would silently continue
 // another run than the one checkpointed). Not train.epochs nor patience: a
 // resumed run may train longer, or stop earlier.
-std::string fingerprint(const Model& model, const SampleStore& data, const TrainerOptions& o) {
+// The training data: samples, lengths and labels, each sample hashed with its
+// global index and the hashes summed modulo 2^64 over the ranks, so the
+// digest is the same at any rank count. It makes a checkpoint (a finished
+// one too, whose resumed run trains nothing) refuse data that changed under
+// an unchanged deck and sample count: another simulation, window or scale.
+std::uint64_t data_digest(const SampleStore& data, const par::Comm& comm) {
+  constexpr std::uint64_t prime = 0x100000001B3ull;
+  auto mix = [](std::uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  };
+  auto add_words = [&](std::uint64_t h, const void* bytes, std::size_t n) {
+    const auto* p = static_cast<const unsigned char*>(bytes);
+    for (std::size_t at = 0; at < n; at += 8) {
+      std::uint64_t w = 0;
+      std::memcpy(&w, p + at, std::min<std::size_t>(8, n - at));
+      h = (h ^ w) * prime;
+    }
+    return h;
+  };
+  const std::int64_t fs = data.frame_size();
+  std::uint64_t total = 0;
+#pragma omp parallel for schedule(static) reduction(+ : total)
+  for (std::int64_t i = 0; i < data.size(); ++i) {
+    const std::int64_t global = data.first + i, frames = data.lengths[i];
+    std::uint64_t h = add_words(0xCBF29CE484222325ull, &global, sizeof global);
+    h = add_words(h, &frames, sizeof frames);
+    h = add_words(h, data.values.data() + data.offsets[i] * fs, static_cast<std::size_t>(frames * fs) * sizeof(float));
+    if (data.labelled) {
+      const bool per_frame = data.per_frame_targets;
+      const std::int64_t t0 = per_frame ? data.offsets[i] : i, tn = per_frame ? frames : 1;
+      h = add_words(h, data.targets.data() + t0, static_cast<std::size_t>(tn) * sizeof(std::int64_t));
+    }
+    total += mix(h);
+  }
+  return comm.allreduce_sum(total);
+}
+
+std::string fingerprint(const Model& model, const SampleStore& data, const TrainerOptions& o, const par::Comm& comm) {
   std::string spec = model.spec().to_text();
   std::replace(spec.begin(), spec.end(), '\n', ' ');
   const OptimizerSettings& opt = o.optimizer;
@@ -79,7 +119,8 @@ std::string fingerprint(const Model& model, const SampleStore& data, const Train
              "|lr=", opt.learning_rate, "|validation=", o.validation_fraction, "|test=", o.test_fraction,
              "|augment=", o.augment, "|momentum=", opt.momentum, "|nesterov=", opt.nesterov, "|decay=", opt.decay,
              "|weight_decay=", opt.weight_decay, "|warmup=", opt.warmup_steps, "|clip=", opt.clip_grad_norm,
-             "|select_by=", o.select_by, "|bucket_batches=", o.bucket_batches);
+             "|select_by=", o.select_by, "|bucket_batches=", o.bucket_batches, "|data=", std::hex,
+             data_digest(data, comm));
 }
 
 constexpr int kRecordFields = 12;
@@ -190,6 +231,30 @@ void save_checkpoint(const std::string& path, const TrainingState& s, Model& mod
   });
 }
 
+// The fields in which two fingerprints differ, "name: checkpoint → this run"
+// (the model spec is the second field, unnamed).
+std::string fingerprint_difference(const std::string& stored, const std::string& print) {
+  auto fields = [](const std::string& s) {
+    std::vector<std::string> out;
+    std::size_t at = 0;
+    for (std::size_t bar; (bar = s.find('|', at)) != std::string::npos; at = bar + 1) out.push_back(s.substr(at, bar - at));
+    out.push_back(s.substr(at));
+    return out;
+  };
+  const auto a = fields(stored), b = fields(print);
+  std::string out;
+  for (std::size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
+    const std::string x = i < a.size() ? a[i] : "(none)", y = i < b.size() ? b[i] : "(none)";
+    if (x == y) continue;
+    const std::size_t eq = y.find('=');
+    const bool named = i >= 2 && eq != std::string::npos && x.compare(0, eq + 1, y, 0, eq + 1) == 0;
+    out += cat(out.empty() ? "" : "; ", i == 0 ? "architecture: " : i == 1 ? "model: " : "",
+               named ? cat(y.substr(0, eq), ": ", x.substr(eq + 1), " in the checkpoint, ", y.substr(eq + 1), " now")
+                     : cat(x, " in the checkpoint, ", y, " now"));
+  }
+  return out;
+}
+
 bool load_checkpoint(const std::string& path, TrainingState& s, Model& model, GradientSynchroniser& sync,
                      torch::optim::Optimizer& optimizer, const std::string& print, const par::Comm& comm) {
   const int exists = comm.allreduce_min<int>(std::filesystem::exists(path) ? 1 : 0);
@@ -205,13 +270,19 @@ bool load_checkpoint(const std::string& path, TrainingState& s, Model& model, Gr
     archive.read("fingerprint", stored);
     // Checkpoints before 2026-12-06 record the settings up to the augmentation
     // only: resumed, with the rest unchecked (as they were then).
+    // Those before 2026-12-07 do not record the training data (a digest).
     const std::string legacy = print.substr(0, print.find("|momentum="));
+    const std::string without_data = print.substr(0, print.find("|data="));
     if (stored.toStringRef() == legacy && legacy != print) {
-      core::Log::warn(cat(path, ": a checkpoint from before 2026-12-06; its optimiser schedule, selection and "
-                                "bucketing settings are not recorded in it and were not checked"));
+      core::Log::warn(cat(path, ": a checkpoint from before 2026-12-06; its optimiser schedule, selection, "
+                                "bucketing settings and training data are not recorded in it and were not checked"));
+    } else if (stored.toStringRef() == without_data && without_data != print) {
+      core::Log::warn(cat(path, ": a checkpoint from before 2026-12-07; the training data it was trained on are "
+                                "not recorded in it and were not checked against this run's"));
     } else if (stored.toStringRef() != print) {
-      throw ConfigError(cat(path, ": checkpoint was written by a different configuration; delete it or restore the deck (checkpoint: ",
-                            stored.toStringRef(), "; this run: ", print, ")"));
+      throw ConfigError(cat(path, ": checkpoint was written by a different configuration (",
+                            fingerprint_difference(stored.toStringRef(), print),
+                            "); delete it, set train.resume = false, or restore the deck and data"));
     }
     torch::NoGradGuard no_grad;
     // InputArchive::read copies into a defined tensor: read into fresh ones.
@@ -509,7 +580,7 @@ class TrainingRun {
         split_(make_split(data, o, comm)),
         sampler_(split_.train, data.sequences ? data.all_lengths : std::vector<std::int64_t>{},
                  {o.global_batch, o.member_seed(), true, data.sequences ? o.bucket_batches : 0}),
-        print_(fingerprint(model, data, o)) {
+        print_(fingerprint(model, data, o, comm)) {
     sync_.broadcast_from_root();
     optimizer_ = make_optimizer(o.optimizer, {sync_.flat_parameters()});
     result_.reconstruction_weight = weight_;
