@@ -11,6 +11,7 @@
 // counted. Every rank parses the file and keeps its BlockPartition block of
 // samples, so the result does not depend on the rank count.
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <map>
 
@@ -123,10 +124,10 @@ std::vector<ImportedSample> read_wide(const io::TextTable& t) {
   // sample short at it, silently.
   long highest = -1;
   for (const auto& h : t.header) {
-    if (h.size() < 2 || (h[0] != 'v' && h[0] != 'V') ||
-        h.find_first_not_of("0123456789", 1) != std::string::npos)
-      continue;
-    highest = std::max(highest, std::stol(h.substr(1)));
+    long j = -1;
+    const bool digits = h.size() >= 2 && (h[0] == 'v' || h[0] == 'V') && (h[1] != '0' || h.size() == 2) &&
+                        std::from_chars(h.data() + 1, h.data() + h.size(), j).ptr == h.data() + h.size();
+    if (digits) highest = std::max(highest, j);  // v<j> without leading zeros; others are not frame columns
   }
   if (highest + 1 != static_cast<long>(value_columns.size()))
     throw InputError(cat(t.path, ": no column 'v", value_columns.size(), "' but a column 'v", highest,

@@ -65,9 +65,12 @@ std::vector<MovieEntry> read_movie_table(const std::string& path, const par::Com
     const io::TextTable t = io::read_csv_text(path);
     const int movie = t.column("movie"), cell = t.column("cell_id"), cond = t.column("condition"),
               exp = t.column("experiment");
-    if (movie < 0 || cell < 0 || cond < 0)
-      throw InputError(cat(path, ": expected columns movie,cell_id,condition[,experiment]; found ", t.header.size(),
-                           " columns (", t.header.empty() ? "" : t.header.front(), ", ...)"));
+    if (movie < 0 || cell < 0 || cond < 0) {
+      std::string found;
+      for (const auto& h : t.header) found += (found.empty() ? "" : ",") + h;
+      throw InputError(cat(path, ": no column '", movie < 0 ? "movie" : cell < 0 ? "cell_id" : "condition",
+                           "'; expected columns movie,cell_id,condition[,experiment], found ", found));
+    }
     for (std::size_t k = 0; k < t.rows.size(); ++k) {
       MovieEntry e;
       e.movie = t.rows[k][static_cast<std::size_t>(movie)];
@@ -457,6 +460,10 @@ void prepare_map_dir(const StageContext& ctx, const std::string& table, const st
   const std::string out_table = (fs::path(out_dir) / "movies.csv").string();
   make_parent_dir(ctx, out_table);
   par::collectively(ctx.comm, [&] {
+    std::error_code same_table;
+    if (fs::equivalent(table, out_table, same_table))
+      throw InputError(cat(table, ": the output directory ", out_dir, " is the table's own; its movies.csv would "
+                           "replace the table of movies; set window.output (or maps.output) to another directory"));
     std::map<std::string, std::size_t> first;
     for (std::size_t i = 0; i < movies.size(); ++i) {
       const std::string name = map_name(movies[i]);
@@ -712,7 +719,7 @@ void add_edge_movie_keys(core::Schema& s) {
               {"windows-by-frames", "frames-by-windows"})
       .string("events.input", "", "Directory of velocity maps with movies.csv (default: window.output)")
       .string("events.truth", "",
-              "Planted truth (scoring only; default: truth.h5 of simulate.output when it exists)")
+              "Planted truth (scoring only; default: truth.h5 of simulate.output when the maps are of its movies)")
       .string("events.output", "events.h5", "Aligned protrusion samples, inside run.output_dir")
       .integer("events.block_frames", 200,
                "Movies are cut into blocks of this many frames, each analysed alone (an event ends at its block's "
@@ -842,18 +849,26 @@ void edge_events(const StageContext& ctx) {
       // imported) into a directory that once held a simulation would be
       // matched to its planted events by cell id, and scored against them.
       const std::string simulated_table = (fs::path(simulated).parent_path() / "movies.csv").string();
-      bool same = ctx.comm.allreduce_min<int>(fs::exists(simulated_table) ? 1 : 0) == 1;
-      if (same) {
-        std::set<std::pair<std::string, std::int64_t>> planted;
-        for (const auto& m : read_movie_table(simulated_table, ctx.comm))
-          planted.insert({fs::path(m.movie).stem().string(), m.cell_id});
-        for (const auto& m : movies) same = same && planted.count({fs::path(m.movie).stem().string(), m.cell_id}) > 0;
+      std::string why;
+      if (ctx.comm.allreduce_min<int>(fs::exists(simulated_table) ? 1 : 0) == 0) {
+        why = cat("there is no ", simulated_table, " to match the velocity maps to");
+      } else {
+        try {  // the truth is optional: a table it cannot read only leaves it unattached
+          std::set<std::pair<std::string, std::int64_t>> planted;
+          for (const auto& m : read_movie_table(simulated_table, ctx.comm))
+            planted.insert({fs::path(m.movie).stem().string(), m.cell_id});
+          for (const auto& m : movies)
+            if (why.empty() && planted.count({fs::path(m.movie).stem().string(), m.cell_id}) == 0)
+              why = cat("the velocity maps in ", in_dir, " are not of the movies it was simulated with (",
+                        m.movie, ", cell ", m.cell_id, " is not in ", simulated_table, ")");
+        } catch (const CollectiveError& e) {
+          why = cat(simulated_table, " is not readable (", e.what(), ")");
+        }
       }
-      if (same) truth_path = simulated;
+      if (why.empty()) truth_path = simulated;
       else
-        core::Log::warn(cat("edge events: ", simulated, " not used: the velocity maps in ", in_dir,
-                            " are not of the movies it was simulated with (movie and cell_id); no planted truth is "
-                            "attached (set events.truth to score against it anyway)"));
+        core::Log::warn(cat("edge events: ", simulated, " not used: ", why,
+                            "; no planted truth is attached (set events.truth to score against it anyway)"));
     }
   }
   const par::Range mine = par::BlockPartition::over(movies.size(), ctx.comm).range(ctx.comm.rank());

@@ -29,7 +29,7 @@ void allreduce_sum_int128(std::vector<Int128>& values, const Comm& comm) {
 }
 
 FixedPoint::FixedPoint(double max_abs) {
-  if (max_abs > 0) shift = 62 - (std::ilogb(max_abs) + 1);
+  if (max_abs > 0 && std::isfinite(max_abs)) shift = 62 - (std::ilogb(max_abs) + 1);
 }
 
 std::int64_t FixedPoint::quantise(double v) const { return static_cast<std::int64_t>(std::llround(std::ldexp(v, shift))); }
@@ -38,7 +38,7 @@ double FixedPoint::value(Int128 total) const { return std::ldexp(static_cast<dou
 
 double global_max_abs(const std::vector<double>& v, const Comm& comm) {
   double m = 0.0;
-  for (double x : v) m = std::max(m, std::abs(x));
+  for (double x : v) m = std::isnan(x) ? INFINITY : std::max(m, std::abs(x));
   return comm.allreduce_max(m);
 }
 
@@ -56,7 +56,13 @@ Int128 local_fixed_sum(const std::vector<double>& v, const FixedPoint& fp) {
 }
 
 double exact_sum(const std::vector<double>& v, const Comm& comm) {
-  const FixedPoint fp(global_max_abs(v, comm));
+  const double max_abs = global_max_abs(v, comm);
+  if (!std::isfinite(max_abs)) {  // a NaN or an infinity somewhere: the plain sum is NaN or ±inf
+    double local = 0.0;
+    for (double x : v) local += x;
+    return comm.allreduce_sum(local);
+  }
+  const FixedPoint fp(max_abs);
   std::vector<Int128> total{local_fixed_sum(v, fp)};
   allreduce_sum_int128(total, comm);
   return fp.value(total[0]);

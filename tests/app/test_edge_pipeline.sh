@@ -760,6 +760,12 @@ expect_error "import-maps: two maps to one file" "movies 'ragged.csv' and 'sub/r
 mkdir -p self_maps/windows && cp foreign/cell_0000.h5 self_maps/windows/ && printf 'movie,cell_id,condition\ncell_0000.h5,0,DMSO\n' >self_maps/windows/maps.csv
 expect_error "import-maps: a map over its own source" "would be overwritten by its own velocity map" 2 \
   edge import-maps -c "$DECK" --input self_maps/windows/maps.csv --set run.output_dir=self_maps --set maps.dataset=/maps/v
+# window.output in the movies' own directory: its movies.csv would replace the movie table.
+expect_error "window: output over the movie table" "movies.csv would replace the table of movies" 2 \
+  edge window -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set window.output=movies
+if [ -s np1/movies/movies.csv ] && head -1 np1/movies/movies.csv | grep -q '^movie,condition,cell_id'; then
+  pass "window: the movie table is left as it was"
+else fail "window: np1/movies/movies.csv lost or changed"; fi
 # A planted-truth file whose datasets disagree: one error line naming the dataset, not map::at.
 $PY - np1/movies/truth.h5 <<'PY'
 import sys, shutil, h5py

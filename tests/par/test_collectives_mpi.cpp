@@ -156,6 +156,10 @@ TEST(ExactSum, CancellationThatADoubleSumLosesIsKept) {
   const std::vector<double> mine(all.begin() + part.begin, all.begin() + part.end);
   EXPECT_EQ(par::exact_sum(mine, c), 2.0);
   EXPECT_EQ(par::exact_sum(std::vector<double>{}, c), 0.0);
+  // A value that is not finite (on the last rank only) gives the plain sum's NaN or infinity on every rank.
+  const bool last = c.rank() == c.size() - 1;
+  EXPECT_TRUE(std::isnan(par::exact_sum(last ? std::vector<double>{1.0, NAN} : std::vector<double>{2.0}, c)));
+  EXPECT_EQ(par::exact_sum(last ? std::vector<double>{INFINITY} : std::vector<double>{-2.0}, c), INFINITY);
 }
 
 TEST(ExactSum, TheSameBitsAtAnyRankCountAndWithinRoundingOfTheTrueSum) {

@@ -25,19 +25,22 @@ void allreduce_sum_int128(std::vector<Int128>& values, const Comm& comm);
 // The fixed point of one global sum: values times 2^shift, rounded.
 struct FixedPoint {
   int shift = 0;
-  // `max_abs` is the largest |value| over all ranks (0: every value is 0).
+  // `max_abs` is the largest |value| over all ranks (0: every value is 0;
+  // not finite: shift 0, and the values must not be quantised).
   explicit FixedPoint(double max_abs);
   std::int64_t quantise(double v) const;
   double value(Int128 total) const;
 };
 
-// Collective. The largest |v| over this rank's values and all ranks.
+// Collective. The largest |v| over this rank's values and all ranks (+inf
+// when some value is NaN or infinite).
 double global_max_abs(const std::vector<double>& v, const Comm& comm);
 
 // Σ quantise(v) over this rank's values (OpenMP threads; exact).
 Int128 local_fixed_sum(const std::vector<double>& v, const FixedPoint& fp);
 
-// Collective. Σ v over all ranks' values, the same at any rank count.
+// Collective. Σ v over all ranks' values, the same at any rank count (NaN or
+// ±inf, as a plain sum, when some value is not finite).
 double exact_sum(const std::vector<double>& v, const Comm& comm);
 
 }  // namespace phenoscale::par

@@ -77,8 +77,8 @@ struct TrainingState {
 // one too, whose resumed run trains nothing) refuse data that changed under
 // an unchanged deck and sample count: another simulation, window or scale.
 std::uint64_t data_digest(const SampleStore& data, const par::Comm& comm) {
-  constexpr std::uint64_t prime = 0x100000001B3ull;
-  auto mix = [](std::uint64_t z) {
+  auto mix = [](std::uint64_t z) {  // SplitMix64's finaliser: every input bit reaches every output bit
+    z += 0x9E3779B97F4A7C15ull;
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
     return z ^ (z >> 31);
@@ -88,7 +88,7 @@ std::uint64_t data_digest(const SampleStore& data, const par::Comm& comm) {
     for (std::size_t at = 0; at < n; at += 8) {
       std::uint64_t w = 0;
       std::memcpy(&w, p + at, std::min<std::size_t>(8, n - at));
-      h = (h ^ w) * prime;
+      h = mix(h ^ w);
     }
     return h;
   };
@@ -110,6 +110,8 @@ std::uint64_t data_digest(const SampleStore& data, const par::Comm& comm) {
   return comm.allreduce_sum(total);
 }
 
+// Collective when there is a checkpoint (the data digest); without one the
+// fingerprint is never compared and the data are not hashed.
 std::string fingerprint(const Model& model, const SampleStore& data, const TrainerOptions& o, const par::Comm& comm) {
   std::string spec = model.spec().to_text();
   std::replace(spec.begin(), spec.end(), '\n', ' ');
@@ -120,7 +122,7 @@ std::string fingerprint(const Model& model, const SampleStore& data, const Train
              "|augment=", o.augment, "|momentum=", opt.momentum, "|nesterov=", opt.nesterov, "|decay=", opt.decay,
              "|weight_decay=", opt.weight_decay, "|warmup=", opt.warmup_steps, "|clip=", opt.clip_grad_norm,
              "|select_by=", o.select_by, "|bucket_batches=", o.bucket_batches, "|data=", std::hex,
-             data_digest(data, comm));
+             o.checkpoint_path.empty() ? 0 : data_digest(data, comm));
 }
 
 constexpr int kRecordFields = 12;
@@ -234,24 +236,31 @@ void save_checkpoint(const std::string& path, const TrainingState& s, Model& mod
 // The fields in which two fingerprints differ, "name: checkpoint → this run"
 // (the model spec is the second field, unnamed).
 std::string fingerprint_difference(const std::string& stored, const std::string& print) {
+  // name -> value, in order: the architecture and the model spec first, then name=value fields.
   auto fields = [](const std::string& s) {
-    std::vector<std::string> out;
+    std::vector<std::pair<std::string, std::string>> out;
     std::size_t at = 0;
-    for (std::size_t bar; (bar = s.find('|', at)) != std::string::npos; at = bar + 1) out.push_back(s.substr(at, bar - at));
-    out.push_back(s.substr(at));
+    for (bool last = false; !last;) {
+      std::size_t bar = s.find('|', at);
+      last = bar == std::string::npos;
+      const std::string f = s.substr(at, last ? std::string::npos : bar - at);
+      const std::size_t eq = f.find('=');
+      if (out.size() < 2) out.emplace_back(out.empty() ? "architecture" : "model", f);
+      else out.emplace_back(f.substr(0, eq), eq == std::string::npos ? "" : f.substr(eq + 1));
+      at = bar + 1;
+    }
     return out;
   };
-  const auto a = fields(stored), b = fields(print);
-  std::string out;
-  for (std::size_t i = 0; i < std::max(a.size(), b.size()); ++i) {
-    const std::string x = i < a.size() ? a[i] : "(none)", y = i < b.size() ? b[i] : "(none)";
-    if (x == y) continue;
-    const std::size_t eq = y.find('=');
-    const bool named = i >= 2 && eq != std::string::npos && x.compare(0, eq + 1, y, 0, eq + 1) == 0;
-    out += cat(out.empty() ? "" : "; ", i == 0 ? "architecture: " : i == 1 ? "model: " : "",
-               named ? cat(y.substr(0, eq), ": ", x.substr(eq + 1), " in the checkpoint, ", y.substr(eq + 1), " now")
-                     : cat(x, " in the checkpoint, ", y, " now"));
+  const auto before = fields(stored), now = fields(print);
+  std::string out, unrecorded;
+  for (const auto& [name, value] : now) {
+    const auto it = std::find_if(before.begin(), before.end(), [&](const auto& f) { return f.first == name; });
+    if (it == before.end()) unrecorded += (unrecorded.empty() ? "" : ", ") + name;
+    else if (it->second != value)
+      out += cat(out.empty() ? "" : "; ", name, ": ", it->second, " in the checkpoint, ", value, " now");
   }
+  if (!unrecorded.empty())
+    out += cat(out.empty() ? "" : "; ", "not recorded in the checkpoint (it predates them): ", unrecorded);
   return out;
 }
 
