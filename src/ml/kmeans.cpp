@@ -29,24 +29,14 @@ using i128 = par::Int128;
 // (or step) index, so a draw never depends on who makes it.
 enum Purpose : std::uint64_t { first_centre = 1, parallel_round, pp_step, random_pick, recluster, topup };
 
-std::uint64_t mix(std::uint64_t z) {
-  z += 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
 std::uint64_t derive_seed(std::uint64_t seed, int restart, Purpose purpose, std::uint64_t round = 0) {
-  return mix(mix(mix(mix(seed) ^ static_cast<std::uint64_t>(restart)) ^ purpose) ^ round);
+  return core::mix64(core::mix64(core::mix64(core::mix64(seed) ^ static_cast<std::uint64_t>(restart)) ^ purpose) ^ round);
 }
 core::Rng rng_for(std::uint64_t seed, int restart, Purpose purpose, std::uint64_t round, std::uint64_t index) {
   return core::Rng(derive_seed(seed, restart, purpose, round), core::Stream::kmeans, index);
 }
 
 // ---------------------------------------------------------------------------
-// Exact (fixed-point) global sums of costs (d² ≥ 0): par::exact_sum.
-
-double exact_cost_sum(const std::vector<double>& v, const par::Comm& comm) { return par::exact_sum(v, comm); }
-
 // Per-column quantisation of the data for exact cluster sums: |x|·2^s_j < 2^B.
 struct ColumnScale {
   std::vector<float> scale;      // 2^s_j (power of two: x·scale is exact)
@@ -337,7 +327,7 @@ struct Seeder {
 
     const double ell = opt.oversampling * static_cast<double>(opt.k);
     for (int round = 0; round < opt.rounds; ++round) {
-      const double phi = exact_cost_sum(cur, comm);
+      const double phi = par::exact_sum(cur, comm);
       if (!(phi > 0)) break;
       std::vector<std::int64_t> mine;
       std::vector<char> keep(n, 0);
@@ -497,7 +487,7 @@ class Lloyd {
     std::vector<std::int32_t> final_labels(n);
     assign_all(x_, p, centres.data(), final_labels.data(), d2.data());
     out.labels.swap(final_labels);
-    out.inertia = exact_cost_sum(d2, comm_);
+    out.inertia = par::exact_sum(d2, comm_);
     out.centres = std::move(centres);
     return out;
   }
@@ -623,7 +613,7 @@ double absolute_tolerance(const ShardedMatrix& x, double tol, const par::Comm& c
       const double e = x.row(i)[j] - mean;
       dev[i] = e * e;
     }
-    mean_var += exact_cost_sum(dev, comm) / n;
+    mean_var += par::exact_sum(dev, comm) / n;
   }
   return tol * mean_var / static_cast<double>(d);
 }

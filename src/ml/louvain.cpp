@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "phenoscale/core/rng.hpp"
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/ml/matrix.hpp"
@@ -303,11 +304,8 @@ class Level {
   // rank every vertex is interior: one colour, the sequential sweep.
   void colour_boundary() {
     const std::uint64_t n = g_.local_vertices();
-    const auto priority = [](std::int64_t id) {  // splitmix64 finaliser: an id-order-free ranking
-      auto z = static_cast<std::uint64_t>(id) + 0x9e3779b97f4a7c15ULL;
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-      return std::make_pair(z ^ (z >> 31), id);
+    const auto priority = [](std::int64_t id) {  // an id-order-free ranking
+      return std::make_pair(core::mix64(static_cast<std::uint64_t>(id)), id);
     };
     std::vector<std::int64_t> ids(n);
     std::iota(ids.begin(), ids.end(), static_cast<std::int64_t>(g_.first_vertex));

@@ -14,6 +14,16 @@
 
 namespace phenoscale::core {
 
+// SplitMix64's finaliser (Steele et al. 2014): a bijection of 64-bit words in
+// which every input bit reaches every output bit. For hashing and for
+// deriving seeds and rankings from ids, not for streams of draws.
+constexpr std::uint64_t mix64(std::uint64_t z) {
+  z += 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 // The raw block cipher: 10 rounds of Philox4x32.
 std::array<std::uint32_t, 4> philox4x32_10(std::array<std::uint32_t, 4> counter,
                                            std::array<std::uint32_t, 2> key);

@@ -77,18 +77,12 @@ struct TrainingState {
 // one too, whose resumed run trains nothing) refuse data that changed under
 // an unchanged deck and sample count: another simulation, window or scale.
 std::uint64_t data_digest(const SampleStore& data, const par::Comm& comm) {
-  auto mix = [](std::uint64_t z) {  // SplitMix64's finaliser: every input bit reaches every output bit
-    z += 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  };
   auto add_words = [&](std::uint64_t h, const void* bytes, std::size_t n) {
     const auto* p = static_cast<const unsigned char*>(bytes);
     for (std::size_t at = 0; at < n; at += 8) {
       std::uint64_t w = 0;
       std::memcpy(&w, p + at, std::min<std::size_t>(8, n - at));
-      h = mix(h ^ w);
+      h = core::mix64(h ^ w);  // every input bit reaches every output bit
     }
     return h;
   };
@@ -105,7 +99,7 @@ std::uint64_t data_digest(const SampleStore& data, const par::Comm& comm) {
       const std::int64_t t0 = per_frame ? data.offsets[i] : i, tn = per_frame ? frames : 1;
       h = add_words(h, data.targets.data() + t0, static_cast<std::size_t>(tn) * sizeof(std::int64_t));
     }
-    total += mix(h);
+    total += core::mix64(h);
   }
   return comm.allreduce_sum(total);
 }
