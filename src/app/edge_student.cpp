@@ -15,6 +15,7 @@
 // student.default_lambda is trained and used.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -25,6 +26,7 @@
 #include "phenoscale/app/stage_io.hpp"
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
+#include "phenoscale/core/rng.hpp"
 #include "phenoscale/io/atomic_file.hpp"
 #include "phenoscale/io/csv.hpp"
 #include "phenoscale/io/provenance.hpp"
@@ -131,11 +133,95 @@ Contrast reference_contrast(const core::Config& cfg, const EdgeSamples& s, const
   return c;
 }
 
+// What a λ row was computed from, so that select_only never compares rows
+// of other data or other settings (a teacher rerun, a changed scale or
+// phenotyping between the array tasks and the choice).
+struct LambdaInputs {
+  std::string settings;  // "key=value; key=value; ..." of lambda_setting_keys
+  std::string data;      // digest of the samples, their annotations and teacher labels, 16 hex digits
+};
+
+// The deck keys that decide a λ's network and its Cohen's d: the seed, the
+// input scale, the bootstrap, the model (not its classes and λ, set per λ from
+// the data), the trainer (not where it reads and writes, its checkpointing,
+// device or gradient bucketing), and the coarse phenotyping effect_of shares
+// with edge phenotype (latent_phenotypes).
+std::vector<std::string> lambda_setting_keys(const core::Config& cfg) {
+  const std::string model = cat("model.", cfg.string("model.architecture"), ".");
+  const std::vector<std::string> not_results = {
+      "train.input", "train.inputs_dataset", "train.labels_dataset", "train.output", "train.metrics",
+      "train.checkpoint", "train.checkpoint_every_steps", "train.resume", "train.device", "train.bucket_mib",
+      "train.overlap", model + "classes", model + "reconstruction_weight"};
+  std::vector<std::string> keys = {"run.seed", "student.scale", "student.replicates", "model.architecture",
+                                   "phenotype.min_frames", "phenotype.components", "phenotype.neighbours",
+                                   "phenotype.method", "phenotype.resolution", "phenotype.min_community_size",
+                                   "phenotype.per_experiment", "phenotype.match_experiments"};
+  const core::Schema schema = edge_pipeline().schema();  // a copy: the pipeline is a temporary
+  for (const auto& spec : schema.keys()) {
+    const bool listed = spec.key.rfind("train.", 0) == 0 || spec.key.rfind(model, 0) == 0;
+    if (listed && std::find(not_results.begin(), not_results.end(), spec.key) == not_results.end())
+      keys.push_back(spec.key);
+  }
+  return keys;
+}
+
+// Collective. Each sample's values, cell, condition, experiment and teacher
+// label hashed with its global index, summed modulo 2^64 over the ranks (the
+// same at any rank count), then the condition names.
+LambdaInputs lambda_inputs(const core::Config& cfg, const EdgeSamples& s, const std::vector<std::int64_t>& teacher,
+                           const par::Comm& comm) {
+  LambdaInputs in;
+  for (const auto& key : lambda_setting_keys(cfg)) in.settings += cat(in.settings.empty() ? "" : "; ", key, "=", cfg.text(key));
+  std::uint64_t total = 0;
+  for (std::uint64_t i = 0; i < s.size(); ++i) {
+    const std::uint64_t global = s.velocity.first_series + i;
+    const std::int64_t fields[] = {static_cast<std::int64_t>(s.velocity.length(i)), s.cell_id[i], s.condition[i],
+                                   s.experiment[i], teacher[i]};
+    std::uint64_t h = core::mix_bytes(0xCBF29CE484222325ull, &global, sizeof global);
+    h = core::mix_bytes(h, fields, sizeof fields);
+    h = core::mix_bytes(h, s.velocity.series(i), s.velocity.length(i) * sizeof(float));
+    total += core::mix64(h);
+  }
+  total = comm.allreduce_sum(total);
+  for (const auto& name : s.conditions) total = core::mix_bytes(core::mix64(total), name.data(), name.size());
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(total));
+  in.data = hex;
+  return in;
+}
+
+// The settings in which a row and this run differ, "key: row → now; ...".
+std::string settings_difference(const std::string& row, const std::string& now) {
+  const auto split = [](const std::string& text) {
+    std::vector<std::pair<std::string, std::string>> kv;
+    for (std::size_t at = 0; at < text.size();) {
+      std::size_t end = text.find("; ", at);
+      if (end == std::string::npos) end = text.size();
+      const std::string item = text.substr(at, end - at);
+      const auto eq = item.find('=');
+      kv.emplace_back(item.substr(0, eq), eq == std::string::npos ? "" : item.substr(eq + 1));
+      at = end + 2;
+    }
+    return kv;
+  };
+  const auto a = split(row), b = split(now);
+  const auto value = [](const auto& kv, const std::string& key) -> std::string {
+    for (const auto& [k, v] : kv)
+      if (k == key) return v;
+    return "(not recorded)";
+  };
+  std::string out;
+  for (const auto& [k, v] : b)
+    if (value(a, k) != v) out += cat(out.empty() ? "" : "; ", k, ": ", value(a, k), " in the row, ", v, " now");
+  return out.empty() ? "the recorded settings differ" : out;
+}
+
 struct LambdaResult {
   double lambda = 0, validation_accuracy = 0, cohens_d = std::numeric_limits<double>::quiet_NaN();
   double p_greater = std::numeric_limits<double>::quiet_NaN(), p_less = std::numeric_limits<double>::quiet_NaN();
   std::int64_t phenotypes = 0, reference_phenotype = -1;  // of this λ's latent
   Contrast contrast;  // the contrast d and p belong to
+  LambdaInputs inputs;  // the data and settings d and p belong to
 };
 
 // A number per cell of this rank's samples, the same on every rank: a cell is
@@ -224,8 +310,9 @@ LambdaResult effect_of(const core::Config& cfg, const EdgeSamples& s, const std:
 // computed for another reference contrast than the deck's.
 void write_lambda_row(const std::string& path, const LambdaResult& r) {
   const Contrast& c = r.contrast;
-  io::write_csv_table(path, {"lambda", "validation_accuracy", "cohens_d", "p_greater", "p_less", "phenotypes",
-                             "reference_phenotype", "contrast_cluster", "contrast_control", "contrast_treated"},
+  io::write_csv_table(path, {"inputs_digest", "settings"}, {{r.inputs.data}, {r.inputs.settings}},
+                      {"lambda", "validation_accuracy", "cohens_d", "p_greater", "p_less", "phenotypes",
+                       "reference_phenotype", "contrast_cluster", "contrast_control", "contrast_treated"},
                       {{r.lambda}, {r.validation_accuracy}, {r.cohens_d}, {r.p_greater}, {r.p_less},
                        {double(r.phenotypes)}, {double(r.reference_phenotype)},
                        {double(c.available ? c.phenotype : -1)}, {double(c.control)}, {double(c.treated)}});
@@ -234,14 +321,17 @@ void write_lambda_row(const std::string& path, const LambdaResult& r) {
 LambdaResult read_lambda_row(const std::string& path) {
   const io::TextTable t = io::read_csv_text(path);
   if (t.rows.size() != 1) throw InputError(cat(path, ": expected one row (a finished λ), found ", t.rows.size()));
-  auto field = [&](const char* name, bool allow_nan) {
-    const int column = t.column(name);
-    if (column < 0)
+  auto column = [&](const char* name) {
+    const int c = t.column(name);
+    if (c < 0)
       throw InputError(cat(path, ": no column '", name, "'; expected a row written by this version of edge student "
                                  "(rerun the λ)"));
-    return io::parse_real_field(t, 0, column, allow_nan);
+    return c;
   };
+  auto field = [&](const char* name, bool allow_nan) { return io::parse_real_field(t, 0, column(name), allow_nan); };
   LambdaResult r;
+  r.inputs.data = t.rows[0][static_cast<std::size_t>(column("inputs_digest"))];
+  r.inputs.settings = t.rows[0][static_cast<std::size_t>(column("settings"))];
   r.lambda = field("lambda", false);
   r.validation_accuracy = field("validation_accuracy", true);
   r.cohens_d = field("cohens_d", true);
@@ -267,7 +357,8 @@ std::string contrast_text(const Contrast& c, const std::vector<std::string>& con
 
 // Trains and applies the student at one λ; writes student/lambda_<λ>.csv.
 void train_one(const StageContext& ctx, const EdgeSamples& s, const std::vector<std::int64_t>& teacher,
-               const std::string& data, double lambda, std::int64_t clusters, const Contrast& contrast) {
+               const std::string& data, double lambda, std::int64_t clusters, const Contrast& contrast,
+               const LambdaInputs& inputs) {
   const auto& cfg = ctx.config;
   const std::string tag = lambda_tag(lambda);
   const std::string arch = cfg.string("model.architecture");
@@ -280,8 +371,13 @@ void train_one(const StageContext& ctx, const EdgeSamples& s, const std::vector<
   files.inputs = "/inputs";
   files.labels = "/labels";
   files.model = in_student_dir(cfg, cat("model_lambda", tag, ".h5"));
-  files.metrics_csv = in_student_dir(cfg, cat("training_lambda", tag, ".csv"));
-  files.checkpoint = in_student_dir(cfg, cat("checkpoint_lambda", tag, ".pt"));
+  // As the other training stages: train.metrics or train.checkpoint = "" writes none.
+  const auto per_lambda = [&](const char* key, const char* stem) {
+    const std::string given = cfg.string(key);
+    return given.empty() ? std::string() : in_student_dir(cfg, cat(stem, tag, fs::path(given).extension().string()));
+  };
+  files.metrics_csv = per_lambda("train.metrics", "training_lambda");
+  files.checkpoint = per_lambda("train.checkpoint", "checkpoint_lambda");
   core::Log::info(cat("edge student: λ = ", lambda, ", ", clusters, " teacher classes, ", arch));
   const auto summary = nn::run_training(lcfg, files, stage_provenance(lctx, {data}), ctx.comm);
   nn::PredictFiles pf;
@@ -294,10 +390,11 @@ void train_one(const StageContext& ctx, const EdgeSamples& s, const std::vector<
   LambdaResult r = effect_of(cfg, s, pf.output, teacher, contrast, ctx.comm);
   // effect_of clusters the latent as edge phenotype does: a stop signal during
   // it ends the stage here, before the λ's row (a rerun resumes from the
-  // finished checkpoint and predicts again).
+  // finished checkpoint, when there is one, and predicts again).
   par::stop_point(ctx.comm, cat("edge student: effect of λ = ", lambda));
   r.lambda = lambda;
   r.validation_accuracy = summary.final_validation_accuracy;
+  r.inputs = inputs;
   par::collectively(ctx.comm, [&] {  // agreed: a failed write is every rank's error
     if (ctx.comm.is_root()) write_lambda_row(in_student_dir(cfg, cat("lambda_", tag, ".csv")), r);
   });
@@ -310,7 +407,7 @@ void train_one(const StageContext& ctx, const EdgeSamples& s, const std::vector<
 // Chooses λ among the finished ones (largest |d|; without a contrast the
 // default) and copies its latent file to student/latent.h5.
 void select_lambda(const StageContext& ctx, const std::vector<double>& lambdas, const Contrast& reference,
-                   const std::vector<std::string>& conditions) {
+                   const std::vector<std::string>& conditions, const LambdaInputs& inputs) {
   const auto& cfg = ctx.config;
   const bool contrast = reference.available;
   std::vector<LambdaResult> rows;
@@ -325,6 +422,14 @@ void select_lambda(const StageContext& ctx, const std::vector<double>& lambdas, 
         throw ConfigError(cat(row, ": λ = ", l, " was scored on the contrast ", contrast_text(c, conditions),
                               " but student.reference_contrast now gives ", contrast_text(reference, conditions),
                               "; rerun that λ (student.lambda_index) or restore the contrast"));
+      const LambdaInputs& was = rows.back().inputs;
+      if (was.data != inputs.data)
+        throw InputError(cat(row, ": λ = ", l, " was trained and scored on other samples or teacher labels (digest ",
+                             was.data, " in the row, ", inputs.data, " now); rerun that λ (student.lambda_index)"));
+      if (was.settings != inputs.settings)
+        throw ConfigError(cat(row, ": λ = ", l, " was trained and scored with other settings (",
+                              settings_difference(was.settings, inputs.settings),
+                              "); rerun that λ (student.lambda_index) or restore them"));
     }
   });
   // A NaN d (fewer than 3 cells in the contrast, or no spread) never wins
@@ -403,17 +508,18 @@ void edge_student(const StageContext& ctx) {
                   cat("student.lambda_index = ", only, " but student.lambdas has ", listed, " values"));
   const std::string data = in_student_dir(cfg, "train.h5");
   make_parent_dir(ctx, data);
+  const LambdaInputs inputs = lambda_inputs(cfg, s, labels, ctx.comm);
   if (!cfg.boolean("student.select_only")) {
     write_training_file(ctx, data, s, labels, cfg.real("student.scale"));
     if (contrast.available)
       core::Log::info(cat("edge student: reference contrast: ", contrast_text(contrast, s.conditions)));
     for (std::size_t k = 0; k < lambdas.size(); ++k) {
       if (only >= 0 && contrast.available && static_cast<std::int64_t>(k) != only) continue;
-      train_one(ctx, s, labels, data, lambdas[k], clusters, contrast);
+      train_one(ctx, s, labels, data, lambdas[k], clusters, contrast, inputs);
     }
     if (only >= 0 && contrast.available) return;  // an array task; selection runs after the array
   }
-  select_lambda(ctx, lambdas, contrast, s.conditions);
+  select_lambda(ctx, lambdas, contrast, s.conditions, inputs);
 }
 
 }  // namespace phenoscale::app

@@ -415,6 +415,12 @@ bool Config::is_set(const std::string& key) const {
   return it != explicitly_set_.end() && it->second;
 }
 
+std::string Config::text(const std::string& key) const {
+  const auto it = values_.find(key);
+  if (it == values_.end()) throw ConfigError("unknown key '" + key + "' (not in the schema)");
+  return format_value(it->second);
+}
+
 std::string Config::to_toml() const {
   // Sections in order of first appearance in the schema, keys in schema order.
   std::vector<std::string> sections;

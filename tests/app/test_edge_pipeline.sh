@@ -208,7 +208,22 @@ edge 2 np1 student --set student.select_only=true
 expect_deck_error "select_only after the reference contrast changed" "lambda_5.csv: λ = 5 was scored on the contrast teacher cluster" \
   2 edge student -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set student.select_only=true \
   --set 'student.reference_contrast=["auto", "DMSO", "null"]'
+# Nor is a λ trained or scored on other samples, teacher labels or settings:
+# each row records a digest of the inputs and the deck keys that decide d.
+expect_error "select_only on other samples" "lambda_5.csv: λ = 5 was trained and scored on other samples or teacher labels (digest" \
+  2 edge student -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set student.select_only=true --set student.input=np1/events.h5
+expect_deck_error "select_only with other settings" "lambda_5.csv: λ = 5 was trained and scored with other settings (student.scale: 0.15 in the row, 0.2 now; phenotype.components: 15 in the row, 12 now)" \
+  2 edge student -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set student.select_only=true \
+  --set phenotype.components=12 --set student.scale=0.2 --set train.checkpoint_every_steps=3
 same_file "latent.h5 after select_only" latent_before.h5 np1/student/latent.h5
+# train.checkpoint = "" and train.metrics = "" write no checkpoint and no
+# per-epoch table, as in the other training stages.
+edge 1 nockpt student --set student.input=np1/denoised.h5 --set student.teacher=np1/teacher.h5 \
+  --set train.checkpoint= --set train.metrics=
+if [ -e nockpt/student/latent.h5 ] && ! compgen -G "nockpt/student/checkpoint_lambda*" >/dev/null &&
+   ! compgen -G "nockpt/student/training_lambda*" >/dev/null; then
+  pass "student with train.checkpoint and train.metrics empty: neither written"
+else fail "student with train.checkpoint and train.metrics empty: $(ls nockpt/student)"; fi
 # A NaN Cohen's d (fewer than 3 cells on a side, or no spread) never wins
 # over a finite one, however small; with none finite the first λ is kept and
 # a warning says so. Two λ rows made from the finished one (λ 5 and "9").

@@ -85,6 +85,8 @@ class Config {
 
   // The resolved deck as TOML text: every key with its value, grouped by section.
   std::string to_toml() const;
+  // One key's value as TOML writes it ("0.15", "[1.0, 5.0]", "\"sgd\"").
+  std::string text(const std::string& key) const;
   const std::string& deck_name() const { return deck_name_; }
 
  private:

@@ -10,7 +10,9 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace phenoscale::core {
 
@@ -22,6 +24,19 @@ constexpr std::uint64_t mix64(std::uint64_t z) {
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   return z ^ (z >> 31);
+}
+
+// Folds `n` bytes into the hash `h`, eight at a time through mix64 (the last
+// word zero-padded). For digests of data (a checkpoint's training samples, a
+// λ row's inputs), not for anything adversarial.
+inline std::uint64_t mix_bytes(std::uint64_t h, const void* bytes, std::size_t n) {
+  const auto* p = static_cast<const unsigned char*>(bytes);
+  for (std::size_t at = 0; at < n; at += 8) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, p + at, n - at < 8 ? n - at : 8);
+    h = mix64(h ^ w);
+  }
+  return h;
 }
 
 // The raw block cipher: 10 rounds of Philox4x32.

@@ -77,27 +77,18 @@ struct TrainingState {
 // one too, whose resumed run trains nothing) refuse data that changed under
 // an unchanged deck and sample count: another simulation, window or scale.
 std::uint64_t data_digest(const SampleStore& data, const par::Comm& comm) {
-  auto add_words = [&](std::uint64_t h, const void* bytes, std::size_t n) {
-    const auto* p = static_cast<const unsigned char*>(bytes);
-    for (std::size_t at = 0; at < n; at += 8) {
-      std::uint64_t w = 0;
-      std::memcpy(&w, p + at, std::min<std::size_t>(8, n - at));
-      h = core::mix64(h ^ w);  // every input bit reaches every output bit
-    }
-    return h;
-  };
   const std::int64_t fs = data.frame_size();
   std::uint64_t total = 0;
 #pragma omp parallel for schedule(static) reduction(+ : total)
   for (std::int64_t i = 0; i < data.size(); ++i) {
     const std::int64_t global = data.first + i, frames = data.lengths[i];
-    std::uint64_t h = add_words(0xCBF29CE484222325ull, &global, sizeof global);
-    h = add_words(h, &frames, sizeof frames);
-    h = add_words(h, data.values.data() + data.offsets[i] * fs, static_cast<std::size_t>(frames * fs) * sizeof(float));
+    std::uint64_t h = core::mix_bytes(0xCBF29CE484222325ull, &global, sizeof global);
+    h = core::mix_bytes(h, &frames, sizeof frames);
+    h = core::mix_bytes(h, data.values.data() + data.offsets[i] * fs, static_cast<std::size_t>(frames * fs) * sizeof(float));
     if (data.labelled) {
       const bool per_frame = data.per_frame_targets;
       const std::int64_t t0 = per_frame ? data.offsets[i] : i, tn = per_frame ? frames : 1;
-      h = add_words(h, data.targets.data() + t0, static_cast<std::size_t>(tn) * sizeof(std::int64_t));
+      h = core::mix_bytes(h, data.targets.data() + t0, static_cast<std::size_t>(tn) * sizeof(std::int64_t));
     }
     total += core::mix64(h);
   }
