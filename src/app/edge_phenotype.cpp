@@ -430,6 +430,12 @@ LatentPhenotypes latent_phenotypes(const core::Config& cfg, const ml::ShardedMat
   return out;
 }
 
+std::vector<std::string> latent_phenotype_keys() {  // keep in step with the functions above
+  return {"run.seed",           "phenotype.min_frames",         "phenotype.components",
+          "phenotype.neighbours", "phenotype.method",           "phenotype.resolution",
+          "phenotype.min_community_size", "phenotype.per_experiment", "phenotype.match_experiments"};
+}
+
 void add_edge_phenotype_keys(core::Schema& s) {
   s.string("phenotype.input", "", "Student latent (/features; default: latent.h5 in student.output)")
       .string("phenotype.samples", "", "Samples the latent belongs to (default: denoise.output)")

@@ -138,26 +138,25 @@ Contrast reference_contrast(const core::Config& cfg, const EdgeSamples& s, const
 // phenotyping between the array tasks and the choice).
 struct LambdaInputs {
   std::string settings;  // "key=value; key=value; ..." of lambda_setting_keys
-  std::string data;      // digest of the samples, their annotations and teacher labels, 16 hex digits
+  std::string digest;    // of the samples, their annotations and teacher labels, 16 hex digits
 };
 
 // The deck keys that decide a λ's network and its Cohen's d: the seed, the
 // input scale, the bootstrap, the model (not its classes and λ, set per λ from
 // the data), the trainer (not where it reads and writes, its checkpointing,
-// device or gradient bucketing), and the coarse phenotyping effect_of shares
-// with edge phenotype (latent_phenotypes).
+// device or gradient bucketing), the latent's batching (predict.batch_size
+// changes a series' latent beyond rounding) and the coarse phenotyping
+// effect_of shares with edge phenotype. Not the rank count, although
+// training depends on it (BatchNorm): a λ may be rerun on another allocation.
 std::vector<std::string> lambda_setting_keys(const core::Config& cfg) {
   const std::string model = cat("model.", cfg.string("model.architecture"), ".");
   const std::vector<std::string> not_results = {
       "train.input", "train.inputs_dataset", "train.labels_dataset", "train.output", "train.metrics",
       "train.checkpoint", "train.checkpoint_every_steps", "train.resume", "train.device", "train.bucket_mib",
       "train.overlap", model + "classes", model + "reconstruction_weight"};
-  std::vector<std::string> keys = {"run.seed", "student.scale", "student.replicates", "model.architecture",
-                                   "phenotype.min_frames", "phenotype.components", "phenotype.neighbours",
-                                   "phenotype.method", "phenotype.resolution", "phenotype.min_community_size",
-                                   "phenotype.per_experiment", "phenotype.match_experiments"};
-  const core::Schema schema = edge_pipeline().schema();  // a copy: the pipeline is a temporary
-  for (const auto& spec : schema.keys()) {
+  std::vector<std::string> keys = {"student.scale", "student.replicates", "predict.batch_size", "model.architecture"};
+  for (const auto& key : latent_phenotype_keys()) keys.push_back(key);  // run.seed among them
+  for (const auto& spec : cfg.schema().keys()) {
     const bool listed = spec.key.rfind("train.", 0) == 0 || spec.key.rfind(model, 0) == 0;
     if (listed && std::find(not_results.begin(), not_results.end(), spec.key) == not_results.end())
       keys.push_back(spec.key);
@@ -179,40 +178,40 @@ LambdaInputs lambda_inputs(const core::Config& cfg, const EdgeSamples& s, const 
                                    s.experiment[i], teacher[i]};
     std::uint64_t h = core::mix_bytes(0xCBF29CE484222325ull, &global, sizeof global);
     h = core::mix_bytes(h, fields, sizeof fields);
-    h = core::mix_bytes(h, s.velocity.series(i), s.velocity.length(i) * sizeof(float));
+    h = core::mix_bytes(h, s.velocity.series(i), s.velocity.length(i) * s.velocity.width * sizeof(float));
     total += core::mix64(h);
   }
   total = comm.allreduce_sum(total);
   for (const auto& name : s.conditions) total = core::mix_bytes(core::mix64(total), name.data(), name.size());
   char hex[17];
   std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(total));
-  in.data = hex;
+  in.digest = hex;
   return in;
 }
 
+// The value of `key` in settings text, or "(not recorded)". A value runs to
+// the next "; <known key>=", so a value holding "; " does not cut it short.
+std::string setting_value(const std::string& text, const std::string& key, const std::vector<std::string>& keys) {
+  std::size_t at = text.rfind(key + "=", 0) == 0 ? 0 : text.find("; " + key + "=");
+  if (at == std::string::npos) return "(not recorded)";
+  if (at > 0) at += 2;
+  const std::size_t from = at + key.size() + 1;
+  std::size_t end = text.size();
+  for (const auto& other : keys) {
+    const std::size_t next = text.find("; " + other + "=", from);
+    if (next != std::string::npos) end = std::min(end, next);
+  }
+  return text.substr(from, end - from);
+}
+
 // The settings in which a row and this run differ, "key: row → now; ...".
-std::string settings_difference(const std::string& row, const std::string& now) {
-  const auto split = [](const std::string& text) {
-    std::vector<std::pair<std::string, std::string>> kv;
-    for (std::size_t at = 0; at < text.size();) {
-      std::size_t end = text.find("; ", at);
-      if (end == std::string::npos) end = text.size();
-      const std::string item = text.substr(at, end - at);
-      const auto eq = item.find('=');
-      kv.emplace_back(item.substr(0, eq), eq == std::string::npos ? "" : item.substr(eq + 1));
-      at = end + 2;
-    }
-    return kv;
-  };
-  const auto a = split(row), b = split(now);
-  const auto value = [](const auto& kv, const std::string& key) -> std::string {
-    for (const auto& [k, v] : kv)
-      if (k == key) return v;
-    return "(not recorded)";
-  };
+std::string settings_difference(const core::Config& cfg, const std::string& row) {
   std::string out;
-  for (const auto& [k, v] : b)
-    if (value(a, k) != v) out += cat(out.empty() ? "" : "; ", k, ": ", value(a, k), " in the row, ", v, " now");
+  const auto keys = lambda_setting_keys(cfg);
+  for (const auto& key : keys) {
+    const std::string was = setting_value(row, key, keys), now = cfg.text(key);
+    if (was != now) out += cat(out.empty() ? "" : "; ", key, ": ", was, " in the row, ", now, " now");
+  }
   return out.empty() ? "the recorded settings differ" : out;
 }
 
@@ -310,7 +309,7 @@ LambdaResult effect_of(const core::Config& cfg, const EdgeSamples& s, const std:
 // computed for another reference contrast than the deck's.
 void write_lambda_row(const std::string& path, const LambdaResult& r) {
   const Contrast& c = r.contrast;
-  io::write_csv_table(path, {"inputs_digest", "settings"}, {{r.inputs.data}, {r.inputs.settings}},
+  io::write_csv_table(path, {"inputs_digest", "settings"}, {{r.inputs.digest}, {r.inputs.settings}},
                       {"lambda", "validation_accuracy", "cohens_d", "p_greater", "p_less", "phenotypes",
                        "reference_phenotype", "contrast_cluster", "contrast_control", "contrast_treated"},
                       {{r.lambda}, {r.validation_accuracy}, {r.cohens_d}, {r.p_greater}, {r.p_less},
@@ -330,7 +329,7 @@ LambdaResult read_lambda_row(const std::string& path) {
   };
   auto field = [&](const char* name, bool allow_nan) { return io::parse_real_field(t, 0, column(name), allow_nan); };
   LambdaResult r;
-  r.inputs.data = t.rows[0][static_cast<std::size_t>(column("inputs_digest"))];
+  r.inputs.digest = t.rows[0][static_cast<std::size_t>(column("inputs_digest"))];
   r.inputs.settings = t.rows[0][static_cast<std::size_t>(column("settings"))];
   r.lambda = field("lambda", false);
   r.validation_accuracy = field("validation_accuracy", true);
@@ -423,12 +422,12 @@ void select_lambda(const StageContext& ctx, const std::vector<double>& lambdas, 
                               " but student.reference_contrast now gives ", contrast_text(reference, conditions),
                               "; rerun that λ (student.lambda_index) or restore the contrast"));
       const LambdaInputs& was = rows.back().inputs;
-      if (was.data != inputs.data)
+      if (was.digest != inputs.digest)
         throw InputError(cat(row, ": λ = ", l, " was trained and scored on other samples or teacher labels (digest ",
-                             was.data, " in the row, ", inputs.data, " now); rerun that λ (student.lambda_index)"));
+                             was.digest, " in the row, ", inputs.digest, " now); rerun that λ (student.lambda_index)"));
       if (was.settings != inputs.settings)
         throw ConfigError(cat(row, ": λ = ", l, " was trained and scored with other settings (",
-                              settings_difference(was.settings, inputs.settings),
+                              settings_difference(cfg, was.settings),
                               "); rerun that λ (student.lambda_index) or restore them"));
     }
   });

@@ -123,7 +123,7 @@ void assign_range(const ShardedMatrix& x, const Packed& p, std::uint64_t begin, 
 constexpr std::uint64_t kChunk = 1024;  // rows per OpenMP work item
 
 // ‖x − c‖² in double, fixed association (four interleaved partial sums).
-double sq_dist(const float* x, const double* c, std::size_t d) {
+double sq_dist_scalar(const float* x, const double* c, std::size_t d) {
   double a0 = 0, a1 = 0, a2 = 0, a3 = 0;
   std::size_t j = 0;
   for (; j + 4 <= d; j += 4) {
@@ -138,6 +138,76 @@ double sq_dist(const float* x, const double* c, std::size_t d) {
     a0 += e * e;
   }
   return (a0 + a1) + (a2 + a3);
+}
+
+// The same four partial sums as the four lanes of one AVX2 register: the
+// same products and additions in the same order (a multiply, then an add:
+// no FMA, as in the scalar code built for baseline x86-64), so the same bits.
+// k-means++ computes this for every row and trial centre.
+__attribute__((target("avx2"))) double sq_dist_avx2(const float* x, const double* c, std::size_t d) {
+  __m256d a = _mm256_setzero_pd();
+  std::size_t j = 0;
+  for (; j + 4 <= d; j += 4) {
+    const __m256d e = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + j)), _mm256_loadu_pd(c + j));
+    a = _mm256_add_pd(a, _mm256_mul_pd(e, e));
+  }
+  alignas(32) double lane[4];
+  _mm256_store_pd(lane, a);
+  for (; j < d; ++j) {
+    const double e = x[j] - c[j];
+    lane[0] += e * e;
+  }
+  return (lane[0] + lane[1]) + (lane[2] + lane[3]);
+}
+
+double sq_dist(const float* x, const double* c, std::size_t d) {
+  return detail::score_isa() == Isa::scalar ? sq_dist_scalar(x, c, d) : sq_dist_avx2(x, c, d);
+}
+
+// d² of one row to `count` centres (count × d, row-major), each as sq_dist
+// gives it; one dispatch, and the AVX2 kernel inlined into the loop.
+__attribute__((target("avx2"))) void sq_dists_avx2(const float* x, const double* c, std::size_t count, std::size_t d,
+                                                   double* out) {
+  for (std::size_t t = 0; t < count; ++t) out[t] = sq_dist_avx2(x, c + t * d, d);
+}
+
+// Two centres at once: the four partial sums of centre t in the low half of
+// an AVX-512 register, those of centre t + 1 in the high half, each lane
+// summing what it sums in sq_dist (same bits, twice the width).
+__attribute__((target("avx512f"))) void sq_dists_avx512(const float* x, const double* c, std::size_t count,
+                                                        std::size_t d, double* out) {
+  std::size_t t = 0;
+  for (; t + 2 <= count; t += 2) {
+    const double* c0 = c + t * d;
+    const double* c1 = c0 + d;
+    __m512d a = _mm512_setzero_pd();
+    std::size_t j = 0;
+    for (; j + 4 <= d; j += 4) {
+      const __m512d xv = _mm512_broadcast_f64x4(_mm256_cvtps_pd(_mm_loadu_ps(x + j)));
+      const __m512d cv = _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_loadu_pd(c0 + j)), _mm256_loadu_pd(c1 + j), 1);
+      const __m512d e = _mm512_sub_pd(xv, cv);
+      a = _mm512_add_pd(a, _mm512_mul_pd(e, e));
+    }
+    alignas(64) double lane[8];
+    _mm512_store_pd(lane, a);
+    for (; j < d; ++j) {
+      const double e0 = x[j] - c0[j], e1 = x[j] - c1[j];
+      lane[0] += e0 * e0;
+      lane[4] += e1 * e1;
+    }
+    out[t] = (lane[0] + lane[1]) + (lane[2] + lane[3]);
+    out[t + 1] = (lane[4] + lane[5]) + (lane[6] + lane[7]);
+  }
+  if (t < count) out[t] = sq_dist_avx2(x, c + t * d, d);
+}
+
+void sq_dists(const float* x, const double* c, std::size_t count, std::size_t d, double* out) {
+  switch (detail::score_isa()) {
+    case Isa::avx512: return sq_dists_avx512(x, c, count, d, out);
+    case Isa::avx2: return sq_dists_avx2(x, c, count, d, out);
+    case Isa::scalar: break;
+  }
+  for (std::size_t t = 0; t < count; ++t) out[t] = sq_dist_scalar(x, c + t * d, d);
 }
 
 // Labels (and optionally exact d²) of all local rows.
@@ -406,21 +476,23 @@ struct Seeder {
       }
       MPI_Allreduce(MPI_IN_PLACE, picks.data(), static_cast<int>(trials), MPI_INT64_T, MPI_MAX, comm.raw());
       const std::vector<double> rows = fetch_rows(x, std::vector<std::uint64_t>(picks.begin(), picks.end()), comm);
+      // Each row against every trial in one pass (the row read once); the
+      // potentials are integer sums, so their order does not matter.
       std::vector<i128> pots(trials, 0);
-      for (std::size_t t = 0; t < trials; ++t) {
-        i128 pot = 0;
 #pragma omp parallel
-        {
-          i128 part = 0;
+      {
+        std::vector<i128> part(trials, 0);
+        std::vector<double> to_trial(trials);
 #pragma omp for schedule(static) nowait
-          for (std::uint64_t i = 0; i < n; ++i) {
-            trial_d2[t][i] = std::min(cur[i], sq_dist(x.row(i), rows.data() + t * dd, dd));
-            part += scale.quantise(trial_d2[t][i]);
+        for (std::uint64_t i = 0; i < n; ++i) {
+          sq_dists(x.row(i), rows.data(), trials, dd, to_trial.data());
+          for (std::size_t t = 0; t < trials; ++t) {
+            trial_d2[t][i] = std::min(cur[i], to_trial[t]);
+            part[t] += scale.quantise(trial_d2[t][i]);
           }
-#pragma omp critical
-          pot += part;
         }
-        pots[t] = pot;
+#pragma omp critical
+        for (std::size_t t = 0; t < trials; ++t) pots[t] += part[t];
       }
       par::allreduce_sum_int128(pots, comm);
       const std::size_t best = static_cast<std::size_t>(std::min_element(pots.begin(), pots.end()) - pots.begin());

@@ -30,9 +30,8 @@ void allreduce_sum_int128(std::vector<Int128>& values, const Comm& comm) {
 
 FixedPoint::FixedPoint(double max_abs) {
   if (max_abs > 0 && std::isfinite(max_abs)) shift = 62 - (std::ilogb(max_abs) + 1);
+  scale = shift >= -1022 && shift <= 1023 ? std::ldexp(1.0, shift) : 0.0;
 }
-
-std::int64_t FixedPoint::quantise(double v) const { return static_cast<std::int64_t>(std::llround(std::ldexp(v, shift))); }
 
 double FixedPoint::value(Int128 total) const { return std::ldexp(static_cast<double>(total), -shift); }
 

@@ -205,6 +205,9 @@ edge 2 np1 student
 # compared with the others, and latent.h5 is left as it was.
 cp np1/student/latent.h5 latent_before.h5
 edge 2 np1 student --set student.select_only=true
+# The rows' digest is the same at any rank count: the choice runs at 1 and 3
+# ranks too (it only reads), on an allocation other than the array's.
+for np in 1 3; do edge "$np" np1 student --set student.select_only=true; done
 expect_deck_error "select_only after the reference contrast changed" "lambda_5.csv: λ = 5 was scored on the contrast teacher cluster" \
   2 edge student -c "$DECK" "${TINY[@]}" --set run.output_dir=np1 --set student.select_only=true \
   --set 'student.reference_contrast=["auto", "DMSO", "null"]'

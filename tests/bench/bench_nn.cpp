@@ -42,7 +42,7 @@ namespace {
 // Twelve independent FMA chains hide the FMA latency (4-5 cycles) on both FMA
 // ports; the best of five runs. GFLOP/s = 2 per lane per FMA. The chains are
 // twelve named variables with distinct starting values: as an array looped
-// over (before 2026-12-07) GCC kept them in memory, one load and one store per
+// over (before 2026-12-06) GCC kept them in memory, one load and one store per
 // FMA, and the "peak" was below the core's (Inception3D then ran "above
 // peak"); twelve identical chains it merges into one. (The loops are
 // written out per instruction set: a target attribute does not reach into

@@ -95,3 +95,14 @@ TEST(Rng, BelowIsUniformOverSmallRange) {
   for (int c : counts) chi2 += (c - n / 7.0) * (c - n / 7.0) / (n / 7.0);
   EXPECT_LT(chi2, 22.5);  // chi-square, 6 degrees of freedom, p = 0.001
 }
+
+// SplitMix64's first output from state 0 (Steele et al. 2014; the reference
+// C code of Vigna's xoshiro page gives the same), and mix_bytes as the fold of
+// little-endian words, the last one zero-padded. Checkpoint and λ-row digests
+// written by one build must match those of the next.
+TEST(Mix, KnownAnswers) {
+  EXPECT_EQ(phenoscale::core::mix64(0), 0xE220A8397B1DCDAFull);
+  const char text[] = "abcdefghij";
+  EXPECT_EQ(phenoscale::core::mix_bytes(0, text, 10), 0x1BC4F35F6BD34A54ull);
+  EXPECT_EQ(phenoscale::core::mix_bytes(7, text, 0), 7u);  // nothing to fold
+}

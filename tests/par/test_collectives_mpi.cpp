@@ -178,6 +178,31 @@ TEST(ExactSum, TheSameBitsAtAnyRankCountAndWithinRoundingOfTheTrueSum) {
   EXPECT_NEAR(distributed, static_cast<double>(reference), 1001 * std::ldexp(1.0, -36));
 }
 
+// The inline quantisation is llround(ldexp(v, shift)) bit for bit: halves
+// away from zero, the largest double below a half, values that are integers
+// already, shifts whose power of two is not a normal double, and random
+// values at every scale the k-means++ seeding meets.
+TEST(ExactSum, QuantiseIsLlroundOfLdexp) {
+  const auto reference = [](const par::FixedPoint& fp, double v) {
+    return static_cast<std::int64_t>(std::llround(std::ldexp(v, fp.shift)));
+  };
+  for (double max_abs : {1.0, 3.0e-300, 1e-310, 7.5e300, 1e6, 0.0}) {
+    const par::FixedPoint fp(max_abs);
+    const double unit = std::ldexp(1.0, -fp.shift);  // one quantum
+    std::vector<double> values{0.0, -0.0, max_abs, -max_abs};
+    for (double frac : {0.5, 1.5, 2.5, -0.5, -2.5, std::nextafter(0.5, 0.0), -std::nextafter(0.5, 0.0), 0.25, 3.75})
+      values.push_back(frac * unit);
+    std::uint64_t state = 12345;
+    for (int i = 0; i < 20000; ++i) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      const double u = static_cast<double>(state >> 11) * 0x1.0p-53;  // [0, 1)
+      values.push_back((2 * u - 1) * max_abs * std::ldexp(1.0, -(i % 70)));
+    }
+    for (double v : values)
+      ASSERT_EQ(fp.quantise(v), reference(fp, v)) << "v = " << v << ", max_abs = " << max_abs << ", shift " << fp.shift;
+  }
+}
+
 TEST(ExactSum, Int128SumsCarryAcrossLimbsAndSigns) {
   const par::Comm& c = world();
   const par::Int128 big = static_cast<par::Int128>(1) << 100;

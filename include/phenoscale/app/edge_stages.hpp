@@ -50,5 +50,7 @@ struct LatentPhenotypes {
 // `stage` names the caller in messages (edge phenotype, or edge student for its λ choice).
 LatentPhenotypes latent_phenotypes(const core::Config& cfg, const ml::ShardedMatrix& z, const EdgeSamples& s,
                                    const std::string& where, const std::string& stage, const par::Comm& comm);
+// The deck keys latent_phenotypes reads (edge student records them with each λ).
+std::vector<std::string> latent_phenotype_keys();
 
 }  // namespace phenoscale::app

@@ -88,6 +88,7 @@ class Config {
   // One key's value as TOML writes it ("0.15", "[1.0, 5.0]", "\"sgd\"").
   std::string text(const std::string& key) const;
   const std::string& deck_name() const { return deck_name_; }
+  const Schema& schema() const { return schema_; }
 
  private:
   const Value& get(const std::string& key, ValueType expected) const;

@@ -9,6 +9,7 @@
 // order. Its relative error is at most N · 2^-62 of the largest term.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -25,10 +26,20 @@ void allreduce_sum_int128(std::vector<Int128>& values, const Comm& comm);
 // The fixed point of one global sum: values times 2^shift, rounded.
 struct FixedPoint {
   int shift = 0;
+  double scale = 1.0;  // 2^shift when that is a normal double, else 0 (quantise then calls ldexp)
   // `max_abs` is the largest |value| over all ranks (0: every value is 0;
   // not finite: shift 0, and the values must not be quantised).
   explicit FixedPoint(double max_abs);
-  std::int64_t quantise(double v) const;
+  // llround(ldexp(v, shift)), inline and without the libm calls: k-means++
+  // quantises every row's d² once per trial centre. v · 2^shift is the
+  // correctly rounded ldexp, and the rounding is llround's (halves away from
+  // zero; x − trunc(x) is exact below 2^52, and above it x is an integer).
+  std::int64_t quantise(double v) const {
+    const double x = scale != 0.0 ? v * scale : std::ldexp(v, shift);
+    double t = std::trunc(x);
+    if (std::fabs(x - t) >= 0.5) t += std::copysign(1.0, x);
+    return static_cast<std::int64_t>(t);
+  }
   double value(Int128 total) const;
 };
 

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <cstring>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -264,15 +263,16 @@ bool load_checkpoint(const std::string& path, TrainingState& s, Model& model, Gr
     archive.read("fingerprint", stored);
     // Checkpoints before 2026-12-06 record the settings up to the augmentation
     // only: resumed, with the rest unchecked (as they were then).
-    // Those before 2026-12-07 do not record the training data (a digest).
+    // Those before the afternoon of 2026-12-06 do not record the training data (a digest).
     const std::string legacy = print.substr(0, print.find("|momentum="));
     const std::string without_data = print.substr(0, print.find("|data="));
     if (stored.toStringRef() == legacy && legacy != print) {
       core::Log::warn(cat(path, ": a checkpoint from before 2026-12-06; its optimiser schedule, selection, "
                                 "bucketing settings and training data are not recorded in it and were not checked"));
     } else if (stored.toStringRef() == without_data && without_data != print) {
-      core::Log::warn(cat(path, ": a checkpoint from before 2026-12-07; the training data it was trained on are "
-                                "not recorded in it and were not checked against this run's"));
+      core::Log::warn(cat(path, ": a checkpoint without a data digest (written before 2026-12-06 17:30 UTC); the "
+                                "training data it was trained on are not recorded in it and were not checked against "
+                                "this run's"));
     } else if (stored.toStringRef() != print) {
       throw ConfigError(cat(path, ": checkpoint was written by a different configuration (",
                             fingerprint_difference(stored.toStringRef(), print),
