@@ -190,7 +190,8 @@ LambdaInputs lambda_inputs(const core::Config& cfg, const EdgeSamples& s, const 
 }
 
 // The value of `key` in settings text, or "(not recorded)". A value runs to
-// the next "; <known key>=", so a value holding "; " does not cut it short.
+// the next "; <key of the schema>=" (a row of another architecture records
+// its model's keys), so a value holding "; " does not cut it short.
 std::string setting_value(const std::string& text, const std::string& key, const std::vector<std::string>& keys) {
   std::size_t at = text.rfind(key + "=", 0) == 0 ? 0 : text.find("; " + key + "=");
   if (at == std::string::npos) return "(not recorded)";
@@ -207,9 +208,10 @@ std::string setting_value(const std::string& text, const std::string& key, const
 // The settings in which a row and this run differ, "key: row → now; ...".
 std::string settings_difference(const core::Config& cfg, const std::string& row) {
   std::string out;
-  const auto keys = lambda_setting_keys(cfg);
-  for (const auto& key : keys) {
-    const std::string was = setting_value(row, key, keys), now = cfg.text(key);
+  std::vector<std::string> schema_keys;
+  for (const auto& spec : cfg.schema().keys()) schema_keys.push_back(spec.key);
+  for (const auto& key : lambda_setting_keys(cfg)) {
+    const std::string was = setting_value(row, key, schema_keys), now = cfg.text(key);
     if (was != now) out += cat(out.empty() ? "" : "; ", key, ": ", was, " in the row, ", now, " now");
   }
   return out.empty() ? "the recorded settings differ" : out;

@@ -186,7 +186,8 @@ TEST(ExactSum, QuantiseIsLlroundOfLdexp) {
   const auto reference = [](const par::FixedPoint& fp, double v) {
     return static_cast<std::int64_t>(std::llround(std::ldexp(v, fp.shift)));
   };
-  for (double max_abs : {1.0, 3.0e-300, 1e-310, 7.5e300, 1e6, 0.0}) {
+  // 0x1p-970: shift 1031, above a normal double's exponent (the ldexp path) with fractional results.
+  for (double max_abs : {1.0, 3.0e-300, 0x1p-970, 1e-310, 7.5e300, 1e6, 0.0}) {
     const par::FixedPoint fp(max_abs);
     const double unit = std::ldexp(1.0, -fp.shift);  // one quantum
     std::vector<double> values{0.0, -0.0, max_abs, -max_abs};
@@ -201,6 +202,9 @@ TEST(ExactSum, QuantiseIsLlroundOfLdexp) {
     for (double v : values)
       ASSERT_EQ(fp.quantise(v), reference(fp, v)) << "v = " << v << ", max_abs = " << max_abs << ", shift " << fp.shift;
   }
+  // Not finite (callers sum those apart): a defined value, not an undefined conversion.
+  EXPECT_EQ(par::FixedPoint(1.0).quantise(NAN), INT64_MIN);
+  EXPECT_EQ(par::FixedPoint(1.0).quantise(-INFINITY), INT64_MIN);
 }
 
 TEST(ExactSum, Int128SumsCarryAcrossLimbsAndSigns) {

@@ -36,6 +36,7 @@ struct FixedPoint {
   // zero; x − trunc(x) is exact below 2^52, and above it x is an integer).
   std::int64_t quantise(double v) const {
     const double x = scale != 0.0 ? v * scale : std::ldexp(v, shift);
+    if (!(std::fabs(x) < 0x1p63)) return INT64_MIN;  // NaN, ±inf, out of range: what llround gives on x86-64
     double t = std::trunc(x);
     if (std::fabs(x - t) >= 0.5) t += std::copysign(1.0, x);
     return static_cast<std::int64_t>(t);
