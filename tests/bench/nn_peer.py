@@ -89,10 +89,18 @@ class LstmClassifier(nn.Module):
 
 
 class GuidedBiLstmAutoencoder(nn.Module):
-    def __init__(self, channels, classes, h1=10, h2=20, z=30, head=32, dropout=0.5):
+    """bidirectional=False: BiLSTM(10) -> LSTM(20) -> LSTM(30), the latent the last
+    layer's final state; True (phenoscale's default since 2026-12-02, the
+    paper's): BiLSTM(10) -> BiLSTM(20) -> BiLSTM(15), the latent both directions'
+    final states of the last layer."""
+    def __init__(self, channels, classes, h1=10, h2=20, z=30, head=32, dropout=0.5, bidirectional=False):
         super().__init__()
         L = lambda i, h, bi: nn.LSTM(i, h, batch_first=True, bidirectional=bi)
-        self.enc1, self.enc2, self.enc3 = L(channels, h1, True), L(2 * h1, h2, False), L(h2, z, False)
+        if bidirectional:
+            self.enc1, self.enc2, self.enc3 = L(channels, h1, True), L(2 * h1, h2, True), L(2 * h2, z // 2, True)
+        else:
+            self.enc1, self.enc2, self.enc3 = L(channels, h1, True), L(2 * h1, h2, False), L(h2, z, False)
+        self.bidirectional = bidirectional
         self.dec1, self.dec2, self.dec3 = L(z, z, True), L(2 * z, h2, True), L(2 * h2, channels, False)
         self.head1, self.norm, self.head2 = nn.Linear(z, head), nn.BatchNorm1d(head), nn.Linear(head, classes)
         self.dropout = dropout
@@ -102,7 +110,8 @@ class GuidedBiLstmAutoencoder(nn.Module):
         p = lambda t: pack_padded_sequence(t, lengths, batch_first=True, enforce_sorted=False)
         y = self.enc1(p(x))[0]
         y = self.enc2(y)[0]
-        latent = self.enc3(y)[1][0][-1]
+        final = self.enc3(y)[1][0]  # (directions, batch, hidden)
+        latent = torch.cat([final[-2], final[-1]], dim=1) if self.bidirectional else final[-1]
         h = F.dropout(F.relu(self.norm(self.head1(latent))), self.dropout, self.training)
         if not reconstruct:  # inference: the head never reads the decoder (as phenoscale's predict)
             return self.head2(h)
@@ -308,7 +317,7 @@ def main():
         if arch == "lstm-classifier":
             model = LstmClassifier(channels, int(kv.get("hidden", 32)), int(kv.get("layers", 1)), classes)
         else:
-            model = GuidedBiLstmAutoencoder(channels, classes)
+            model = GuidedBiLstmAutoencoder(channels, classes, bidirectional=kv.get("bidirectional_encoder", "0") == "1")
     if opt_name == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9, nesterov=True)
     elif opt_name == "adam":

@@ -35,8 +35,10 @@ CASES=(
   # bidirectional_encoder=0: the encoder nn_peer.py builds (BiLSTM -> LSTM ->
   # LSTM); ours defaults to a bidirectional one since 2026-12-02.
   "guided-bilstm-ae 128 5 channels=1 classes=6 optimizer=rmsprop infer_passes=5 bidirectional_encoder=0"
+  # ... and the default network, the paper's: every encoder layer bidirectional.
+  "guided-bilstm-ae 128 5 channels=1 classes=6 optimizer=rmsprop infer_passes=5 bidirectional_encoder=1"
 )
-printf '\n%-18s %7s %12s %12s %7s %12s %12s %7s\n' model batch "ours train/s" "torch py/s" ratio "ours infer/s" "py infer/s" ratio
+printf '\n%-22s %7s %12s %12s %7s %12s %12s %7s\n' model batch "ours train/s" "torch py/s" ratio "ours infer/s" "py infer/s" ratio
 for c in "${CASES[@]}"; do
   set -- $c
   ours_t=(); peer_t=(); ours_i=(); peer_i=()
@@ -47,8 +49,10 @@ for c in "${CASES[@]}"; do
   done
   ot=$(printf '%s\n' "${ours_t[@]}" | median); pt=$(printf '%s\n' "${peer_t[@]}" | median)
   oi=$(printf '%s\n' "${ours_i[@]}" | median); pi=$(printf '%s\n' "${peer_i[@]}" | median)
-  printf '%-18s %7s %12.1f %12.1f %7.2f %12.1f %12.1f %7.2f\n' "$1" "$2" "$ot" "$pt" "$(echo "$ot/$pt" | bc -l)" \
-    "$oi" "$pi" "$(echo "$oi/$pi" | bc -l)"
+  label=$1; [[ "$c" == *bidirectional_encoder=0* ]] && label="$1 (uni)"
+  params="$(field params <<<"$o") / $(field params <<<"$p")"  # ours / peer: the same network
+  printf '%-22s %7s %12.1f %12.1f %7.2f %12.1f %12.1f %7.2f   params %s\n' "$label" "$2" "$ot" "$pt" "$(echo "$ot/$pt" | bc -l)" \
+    "$oi" "$pi" "$(echo "$oi/$pi" | bc -l)" "$params"
 done
 
 echo
