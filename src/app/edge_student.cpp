@@ -15,7 +15,6 @@
 // student.default_lambda is trained and used.
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -138,7 +137,7 @@ Contrast reference_contrast(const core::Config& cfg, const EdgeSamples& s, const
 // phenotyping between the array tasks and the choice).
 struct LambdaInputs {
   std::string settings;  // "key=value; key=value; ..." of lambda_setting_keys
-  std::string digest;    // of the samples, their annotations and teacher labels, 16 hex digits
+  std::string digest;    // of the samples, their annotations and teacher labels, in hex
 };
 
 // The deck keys that decide a λ's network and its Cohen's d: the seed, the
@@ -183,9 +182,7 @@ LambdaInputs lambda_inputs(const core::Config& cfg, const EdgeSamples& s, const 
   }
   total = comm.allreduce_sum(total);
   for (const auto& name : s.conditions) total = core::mix_bytes(core::mix64(total), name.data(), name.size());
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(total));
-  in.digest = hex;
+  in.digest = cat(std::hex, total);
   return in;
 }
 
