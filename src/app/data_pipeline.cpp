@@ -21,6 +21,7 @@
 #include "phenoscale/core/progress.hpp"
 #include "phenoscale/core/rng.hpp"
 #include "phenoscale/io/csv.hpp"
+#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/ragged.hpp"
 #include "phenoscale/io/sample_array.hpp"
@@ -205,7 +206,9 @@ void summarize(const StageContext& ctx) {
                       " µm²/s (planted ", planted_d, ") from ", tracks.global_series, " tracks"));
 
   const std::string path = output_path(cfg, cfg.string("summarize.output"));
+  const std::string table = output_path(cfg, cfg.string("summarize.table"));
   make_parent_dir(ctx, path);
+  io::retire_outputs({path, table}, ctx.comm);
   io::H5File out = io::H5File::create(path, ctx.comm);
   std::vector<std::int64_t> sizes(counts.begin(), counts.end());
   const std::uint64_t rows = ctx.comm.is_root() ? k : 0;
@@ -219,7 +222,6 @@ void summarize(const StageContext& ctx) {
   out.commit();
 
   // The same per-cluster table as CSV for spreadsheets and pandas.
-  const std::string table = output_path(cfg, cfg.string("summarize.table"));
   par::collectively(ctx.comm, [&] {
     if (!ctx.comm.is_root()) return;
     std::vector<std::string> header{"cluster", "size"};

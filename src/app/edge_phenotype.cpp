@@ -27,6 +27,7 @@
 #include "phenoscale/edge/phenotype.hpp"
 #include "phenoscale/edge/phenotyping.hpp"
 #include "phenoscale/io/csv.hpp"
+#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/io/sharded_text.hpp"
@@ -555,9 +556,11 @@ void edge_phenotype(const StageContext& ctx) {
     rows += cat(s.sample_id[i], ",", s.cell_id[i], ",", io::csv_field(s.conditions[static_cast<std::size_t>(s.condition[i])]), ",",
                 teacher[i], ",", coarse[first + i], ",", deep[first + i], "\n");
   const std::string csv = output_path(cfg, cfg.string("phenotype.output"));
-  make_parent_dir(ctx, csv);
-  io::write_text_in_rank_order(csv, rows, ctx.comm);
   const std::string h5 = output_path(cfg, cfg.string("phenotype.h5"));
+  const std::string base = without_suffix(csv, ".csv");
+  make_parent_dir(ctx, csv);
+  io::retire_outputs({csv, h5, base + "_truth.csv", base + "_profiles.csv", base + "_summary.csv"}, ctx.comm);
+  io::write_text_in_rank_order(csv, rows, ctx.comm);
   {
     io::H5File out = io::H5File::create(h5, ctx.comm);
     write_edge_samples(out, s);
@@ -573,7 +576,6 @@ void edge_phenotype(const StageContext& ctx) {
     io::write_provenance(out, stage_provenance(ctx, {latent, samples_path, teacher_path}));
     out.commit();
   }
-  const std::string base = without_suffix(csv, ".csv");
   par::collectively(ctx.comm, [&] {
     if (!ctx.comm.is_root()) return;
     if (has_truth) write_truth_composition(base + "_truth.csv", all_truth, coarse);

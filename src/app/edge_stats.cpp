@@ -18,7 +18,6 @@
 // by silhouette, and the composition of each condition by cell group.
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <functional>
 #include <map>
 #include <tuple>
@@ -29,6 +28,7 @@
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/io/csv.hpp"
+#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/ml/bootstrap.hpp"
@@ -412,11 +412,13 @@ void edge_cells(const StageContext& ctx) {
   const std::string path = output_path(cfg, cfg.string("cells.output"));
   const std::string contrasts_path = without_suffix(path, ".csv") + "_contrasts.csv";
   const ContrastTable contrasts = cell_group_contrasts(ctx, s, ids, groups, contrasts_path);
+  const std::string groups_path = without_suffix(path, ".csv") + "_groups.csv";
   make_parent_dir(ctx, path);  // the stop point: everything above computed, everything below written
+  // A contrasts table of an earlier run would otherwise be reported beside this
+  // one when this run has none.
+  io::retire_outputs({path, groups_path, contrasts_path}, ctx.comm);
   par::collectively(ctx.comm, [&] {
     if (!ctx.comm.is_root()) return;
-    // A contrasts table of an earlier run would be reported beside this one.
-    if (contrasts.experiment.empty()) std::filesystem::remove(contrasts_path);
     std::vector<std::string> cond_names;
     std::vector<std::vector<double>> cols(4 + uo.n_components + d);
     std::vector<std::string> header{"cell_id", "experiment", "samples", "cell_group"};
@@ -446,7 +448,6 @@ void edge_cells(const StageContext& ctx) {
       tn.push_back(count);
       tf.push_back(count / per_condition[key.first]);
     }
-    const std::string groups_path = without_suffix(path, ".csv") + "_groups.csv";
     io::write_csv_table(groups_path, {"condition"}, {tc}, {"cell_group", "cells", "fraction"}, {tg, tn, tf});
   });
   const auto& best = sweep.points[sweep.best];

@@ -28,6 +28,7 @@
 #include "phenoscale/core/rng.hpp"
 #include "phenoscale/io/atomic_file.hpp"
 #include "phenoscale/io/csv.hpp"
+#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/ml/bootstrap.hpp"
@@ -440,10 +441,11 @@ void select_lambda(const StageContext& ctx, const std::vector<double>& lambdas, 
     core::Log::warn(cat("edge student: no λ has a finite Cohen's d of the reference contrast (fewer than 3 cells on a "
                         "side, or no spread); λ = ", rows[best].lambda, ", the first, is kept"));
   const double chosen = rows[best].lambda;
+  // Retired together first: a kill between the two commits leaves no table,
+  // rather than the previous choice's table beside this choice's latent.
+  io::retire_outputs({in_student_dir(cfg, "latent.h5"), in_student_dir(cfg, "lambda_sweep.csv")}, ctx.comm);
   par::collectively(ctx.comm, [&] {  // agreed: a failed copy or write is every rank's error
     if (!ctx.comm.is_root()) return;
-    // latent.h5 first: a kill between the two leaves the older table, which
-    // names the older choice, not a table naming a latent not yet copied.
     io::AtomicFile latent(in_student_dir(cfg, "latent.h5"));
     fs::copy_file(in_student_dir(cfg, cat("latent_lambda", lambda_tag(chosen), ".h5")), latent.path(),
                   fs::copy_options::overwrite_existing);

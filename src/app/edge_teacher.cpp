@@ -24,6 +24,7 @@
 #include "phenoscale/edge/phenotype.hpp"
 #include "phenoscale/edge/sax.hpp"
 #include "phenoscale/io/csv.hpp"
+#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/io/sharded_text.hpp"
@@ -332,7 +333,9 @@ void edge_teacher(const StageContext& ctx) {
     ari = ml::adjusted_rand_index(t, p, ctx.comm);
   }
   const std::string path = output_path(cfg, cfg.string("teacher.output"));
+  const std::string base = without_suffix(path, ".h5");
   make_parent_dir(ctx, path);
+  io::retire_outputs({path, base + ".csv", base + "_sweep.csv", base + "_profiles.csv"}, ctx.comm);
   {
     io::H5File out = io::H5File::create(path, ctx.comm);
     io::write_samples(out, "/acf", acf.data, {acf.cols});
@@ -353,7 +356,6 @@ void edge_teacher(const StageContext& ctx) {
     io::write_provenance(out, stage_provenance(ctx, {input}));
     out.commit();
   }
-  const std::string base = without_suffix(path, ".h5");
   io::write_text_in_rank_order(base + ".csv", [&] {
     std::string text = ctx.comm.is_root() ? "sample_id,teacher_cluster\n" : "";
     for (std::uint64_t i = 0; i < s.size(); ++i) text += cat(s.sample_id[i], ",", labels[i], "\n");

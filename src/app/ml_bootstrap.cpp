@@ -9,6 +9,7 @@
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/io/csv.hpp"
+#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/ml/bootstrap.hpp"
@@ -22,7 +23,6 @@ using core::cat;
 
 void write_outputs(const StageContext& ctx, const std::string& path, const std::string& input,
                    const ml::BootstrapResult& res) {
-  make_parent_dir(ctx, path);
   io::H5File out = io::H5File::create(path, ctx.comm);
   // Every rank holds the whole (small) result: rank 0 writes all rows.
   const bool root = ctx.comm.is_root();
@@ -129,8 +129,10 @@ void run_bootstrap(const StageContext& ctx) {
   }
   core::ScopedTimer t(ctx.timers, "write");
   const std::string path = output_path(cfg, cfg.string("bootstrap.output"));
-  write_outputs(ctx, path, input, res);
   const std::string csv = std::filesystem::path(path).replace_extension(".csv").string();
+  make_parent_dir(ctx, path);  // the stop point, before anything is removed
+  io::retire_outputs({path, csv}, ctx.comm);
+  write_outputs(ctx, path, input, res);
   write_table(ctx, csv, res);
   core::Log::info("ml bootstrap: wrote " + path + " and " + csv);
 }

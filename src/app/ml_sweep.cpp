@@ -11,6 +11,7 @@
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/io/csv.hpp"
+#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/ml/sweep.hpp"
 #include "phenoscale/par/agree.hpp"
@@ -34,7 +35,9 @@ std::vector<std::int64_t> sorted_values(const core::Config& cfg, std::uint64_t r
 void write_sweep(const StageContext& ctx, const ml::SweepResult& result, const std::string& input) {
   const auto& cfg = ctx.config;
   const std::string path = output_path(cfg, cfg.string("sweep.output"));
+  const std::string table = std::filesystem::path(path).replace_extension(".csv").string();  // beside it, same stem
   make_parent_dir(ctx, path);
+  io::retire_outputs({path, table}, ctx.comm);
   io::H5File out = io::H5File::create(path, ctx.comm);
   // The sweep table is global: rank 0 contributes every row, the others none.
   const std::size_t n = ctx.comm.is_root() ? result.points.size() : 0;
@@ -58,7 +61,6 @@ void write_sweep(const StageContext& ctx, const ml::SweepResult& result, const s
   io::write_provenance(out, stage_provenance(ctx, {input}));
   out.commit();
 
-  const std::string table = std::filesystem::path(path).replace_extension(".csv").string();  // beside it, same stem
   par::collectively(ctx.comm, [&] {
     if (ctx.comm.is_root()) io::write_csv_table(table, names, columns);
   });

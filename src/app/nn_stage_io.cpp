@@ -3,15 +3,6 @@
 #include "phenoscale/app/stage_io.hpp"
 
 namespace phenoscale::app {
-namespace {
-
-// An output key resolved inside run.output_dir; empty stays empty (= none).
-std::string optional_output(const core::Config& cfg, const std::string& key) {
-  return cfg.string(key).empty() ? std::string() : output_path(cfg, cfg.string(key));
-}
-
-}  // namespace
-
 nn::TrainFiles train_files(const StageContext& ctx, const std::string& data) {
   const auto& cfg = ctx.config;
   nn::TrainFiles files;

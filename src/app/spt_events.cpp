@@ -20,6 +20,7 @@
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/io/csv.hpp"
+#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/io/sharded_text.hpp"
@@ -339,7 +340,10 @@ void spt_events(const StageContext& ctx) {
   found = ctx.comm.allreduce_sum(found);
   const std::string dir = output_path(cfg, cfg.string("events.output"));
   const std::string csv = (std::filesystem::path(dir) / "events.csv").string();
+  const std::string summary = (std::filesystem::path(dir) / "events_summary.csv").string();
   make_parent_dir(ctx, csv);
+  // The summary too: a rerun on tracks without states writes none.
+  io::retire_outputs({csv, summary}, ctx.comm);
   {
     core::ScopedTimer t(ctx.timers, "write");
     io::write_text_in_rank_order(csv, (ctx.comm.is_root() ? "track_id,event_frame,p_after_at_event\n" : "") + rows,
@@ -348,7 +352,6 @@ void spt_events(const StageContext& ctx) {
   core::Log::info(cat("spt events: ", tracks.global_tracks, " tracks, ", found, " with an event (", spec.architecture,
                       ", min_run ", min_run, ") -> ", csv));
   if (!truth) return;
-  const std::string summary = (std::filesystem::path(dir) / "events_summary.csv").string();
   std::vector<std::string> methods;
   std::vector<std::vector<double>> table(8);
   for (EventScore* s : {&network, &midpoint}) {

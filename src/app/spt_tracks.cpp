@@ -13,6 +13,7 @@
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/core/progress.hpp"
 #include "phenoscale/io/csv.hpp"
+#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/io/sharded_text.hpp"
@@ -145,8 +146,11 @@ namespace {
 
 // Simulates tracks [first_index, first_index + count) of the seed's stream
 // (track ids 0..count-1) into `path` and, when `csv` is set, a trajectory CSV.
+// `retire`: the stage's output set, removed before this set is written (the
+// training set's call retires the test set's files too).
 void simulate_set(const StageContext& ctx, const spt::SimulationOptions& options, std::uint64_t first_index,
-                  std::uint64_t count, const std::string& path, const std::string& csv) {
+                  std::uint64_t count, const std::string& path, const std::string& csv,
+                  const std::vector<std::string>& retire) {
   const auto seed = static_cast<std::uint64_t>(ctx.config.integer("run.seed"));
   const par::Range mine = par::BlockPartition::over(count, ctx.comm).range(ctx.comm.rank());
   TrackBlock tracks;
@@ -177,6 +181,8 @@ void simulate_set(const StageContext& ctx, const spt::SimulationOptions& options
     progress.finish();
   }
   core::ScopedTimer t(ctx.timers, "write");
+  make_parent_dir(ctx, path);  // the stop point, before anything is removed
+  io::retire_outputs(retire, ctx.comm);
   write_tracks_file(ctx, tracks, path, {});
   core::Log::info(cat("spt simulate: ", count, " tracks -> ", path));
   if (!csv.empty()) {
@@ -184,10 +190,6 @@ void simulate_set(const StageContext& ctx, const spt::SimulationOptions& options
     io::write_text_in_rank_order(csv, (ctx.comm.is_root() ? header : "") + trajectory_rows(tracks), ctx.comm);
     core::Log::info("spt simulate: wrote " + csv);
   }
-}
-
-std::string optional_output(const core::Config& cfg, const std::string& key) {
-  return cfg.string(key).empty() ? std::string() : output_path(cfg, cfg.string(key));
 }
 
 }  // namespace
@@ -208,11 +210,17 @@ void spt_simulate(const StageContext& ctx) {
                         core::format_value(cfg.real_list("simulate.population_weights")), ") in ", options.experiments,
                         " experiment(s)"));
   }
-  simulate_set(ctx, options, 0, train, output_path(cfg, cfg.string("simulate.output")), optional_output(cfg, "simulate.csv"));
-  // The test tracks continue the seed's stream after the training tracks: independent draws.
+  const std::string train_path = output_path(cfg, cfg.string("simulate.output"));
   const std::string test_path = output_path(cfg, cfg.string("simulate.test_output"));
+  const std::string train_csv = optional_output(cfg, "simulate.csv"), test_csv = optional_output(cfg, "simulate.test_csv");
+  // With a test set, its files go with the training set's: a job killed
+  // between the two leaves no test set rather than an earlier run's.
+  std::vector<std::string> set{train_path, train_csv};
+  if (test > 0) set.insert(set.end(), {test_path, test_csv});
+  simulate_set(ctx, options, 0, train, train_path, train_csv, set);
+  // The test tracks continue the seed's stream after the training tracks: independent draws.
   if (test > 0) {
-    simulate_set(ctx, options, train, test, test_path, optional_output(cfg, "simulate.test_csv"));
+    simulate_set(ctx, options, train, test, test_path, test_csv, {test_path, test_csv});
   } else if (ctx.comm.is_root() && std::filesystem::exists(test_path)) {
     // The later stages read simulate.test_output by default: a test set of an
     // earlier run there would be segmented and scored as if it were this

@@ -14,6 +14,10 @@ std::string output_path(const core::Config& config, const std::string& name) {
   return (fs::path(config.string("run.output_dir")) / name).string();
 }
 
+std::string optional_output(const core::Config& config, const std::string& key) {
+  return config.string(key).empty() ? std::string() : output_path(config, config.string(key));
+}
+
 void make_parent_dir(const StageContext& ctx, const std::string& path) {
   par::stop_point(ctx.comm, ctx.stage);
   create_parent_dir(ctx, path);

@@ -17,6 +17,7 @@
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/core/stop_signal.hpp"
 #include "phenoscale/io/mrc.hpp"
+#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/par/agree.hpp"
@@ -181,7 +182,9 @@ void average(const StageContext& ctx) {
   // map on either side of the zero shows what the correction buys.
   const double first_zero = first_ctf_zero_per_nm(in);
   const std::string path = output_path(cfg, cfg.string("average.output"));
+  const std::string mrc = optional_output(cfg, "average.mrc");
   make_parent_dir(ctx, path);
+  io::retire_outputs({path, mrc}, ctx.comm);
   io::H5File out = io::H5File::create(path, ctx.comm);
   const std::uint64_t root_rows = ctx.comm.is_root() ? 1 : 0;
   io::write_samples(out, "/average", gold.full.data.data(), root_rows, {un, un, un});
@@ -213,8 +216,7 @@ void average(const StageContext& ctx) {
   out.write_attribute("/average", "voxel_nm", truth.voxel_nm);
   io::write_provenance(out, stage_provenance(ctx, {input, reference, selection.file}));
   out.commit();
-  if (!cfg.string("average.mrc").empty()) {
-    const std::string mrc = output_path(cfg, cfg.string("average.mrc"));
+  if (!mrc.empty()) {
     par::collectively(ctx.comm, [&] {
       if (ctx.comm.is_root()) io::write_mrc(mrc, to_mrc(gold.full));
     });

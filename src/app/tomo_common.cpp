@@ -224,9 +224,8 @@ io::MrcVolume to_mrc(const tomo::Volume& v) {
 
 std::string write_star_particles(const StageContext& ctx, const std::string& key, const std::vector<std::string>& columns,
                                  const std::string& local_rows) {
-  const std::string name = ctx.config.string(key);
-  if (name.empty()) return "";
-  const std::string path = output_path(ctx.config, name);
+  const std::string path = optional_output(ctx.config, key);
+  if (path.empty()) return "";
   create_parent_dir(ctx, path);  // no stop point: written before or after a stage's main output
   const std::string header = ctx.comm.is_root() ? io::star_loop_header("particles", columns) : std::string();
   io::write_text_in_rank_order(path, header + local_rows, ctx.comm);

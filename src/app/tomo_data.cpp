@@ -18,6 +18,7 @@
 #include "phenoscale/core/progress.hpp"
 #include "phenoscale/core/stop_signal.hpp"
 #include "phenoscale/io/mrc.hpp"
+#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/io/star.hpp"
@@ -99,6 +100,9 @@ void structures(const StageContext& ctx) {
   const std::string path = output_path(cfg, cfg.string("structures.output"));
   make_parent_dir(ctx, path);
   if (!prefix.empty()) make_parent_dir(ctx, output_path(cfg, prefix + "x.mrc"));
+  const auto mrc_path = [&](std::uint64_t c) {
+    return output_path(cfg, cat(prefix, c, "_", c < ids.size() ? names[c] : std::string("file"), ".mrc"));
+  };
   {
     core::ScopedTimer t(ctx.timers, "density maps");
     // A bad PDB file on one rank must end every rank with the same message.
@@ -111,10 +115,20 @@ void structures(const StageContext& ctx) {
         class_ids.push_back(c < ids.size() ? ids[c] : -1);
         atom_counts.push_back(static_cast<std::int64_t>(s.atoms.size()));
         masses.push_back(s.total_mass_da());
-        if (!prefix.empty()) {
-          std::string stem = c < ids.size() ? names[c] : "file";
-          io::write_mrc(output_path(cfg, cat(prefix, c, "_", stem, ".mrc")), to_mrc(map));
-        }
+      }
+    });
+  }
+  // Every map computed: the previous run's files of these names go first.
+  std::vector<std::string> set{path};
+  for (std::uint64_t c = 0; c < count && !prefix.empty(); ++c) set.push_back(mrc_path(c));
+  io::retire_outputs(set, ctx.comm);
+  if (!prefix.empty()) {
+    par::collectively(ctx.comm, [&] {
+      for (std::uint64_t c = mine.begin; c < mine.end; ++c) {
+        tomo::Volume map = tomo::Volume::cube(box, voxel_nm);  // this rank's c-th map, from `maps`
+        const auto first = maps.begin() + static_cast<std::ptrdiff_t>((c - mine.begin) * map.size());
+        std::copy(first, first + static_cast<std::ptrdiff_t>(map.size()), map.data.begin());
+        io::write_mrc(mrc_path(c), to_mrc(map));
       }
     });
   }
@@ -229,15 +243,19 @@ void tomogram(const StageContext& ctx) {
   // One tomogram: rank 0 simulates it (the draws are keyed by tomogram.index).
   tomo::SimulatedTomogram sim;
   const std::string mrc = output_path(cfg, cfg.string("tomogram.output"));
+  const std::string path = output_path(cfg, cfg.string("tomogram.particles_output"));
   make_parent_dir(ctx, mrc);
   {
     core::ScopedTimer t(ctx.timers, "simulate");
     par::collectively(ctx.comm, [&] {
       if (!ctx.comm.is_root()) return;
       sim = tomo::simulate_tomogram(maps, radii, ts, a, cfg.integer("run.seed"), cfg.integer("tomogram.index"));
-      io::write_mrc(mrc, to_mrc(sim.tomogram));
     });
   }
+  io::retire_outputs({mrc, path}, ctx.comm);
+  par::collectively(ctx.comm, [&] {
+    if (ctx.comm.is_root()) io::write_mrc(mrc, to_mrc(sim.tomogram));
+  });
   std::vector<double> centres, rotations;
   std::vector<std::int64_t> labels;
   for (const auto& p : sim.particles) {
@@ -245,7 +263,6 @@ void tomogram(const StageContext& ctx) {
     rotations.insert(rotations.end(), p.rotation.begin(), p.rotation.end());
     labels.push_back(ids[p.class_id]);
   }
-  const std::string path = output_path(cfg, cfg.string("tomogram.particles_output"));
   io::H5File out = io::H5File::create(path, ctx.comm);
   io::write_samples(out, "/centres_voxel", centres, {3});
   io::write_samples(out, "/rotations", rotations, {3, 3});
@@ -294,6 +311,7 @@ void pick(const StageContext& ctx) {
   ctx.comm.broadcast(voxel_nm);
   const std::string path = output_path(cfg, cfg.string("pick.output"));
   make_parent_dir(ctx, path);
+  io::retire_outputs({path, optional_output(cfg, "pick.star")}, ctx.comm);
   io::H5File out = io::H5File::create(path, ctx.comm);
   const std::uint64_t b = static_cast<std::uint64_t>(ps.box);
   io::write_samples(out, "/centres_voxel", centres, {3});

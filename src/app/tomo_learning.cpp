@@ -11,6 +11,7 @@
 #include "phenoscale/app/tomo_common.hpp"
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
+#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/io/star.hpp"
 #include "phenoscale/ml/kmeans.hpp"
@@ -88,6 +89,7 @@ void subdivide(const StageContext& ctx) {
 
   const std::string path = output_path(cfg, cfg.string("subdivide.output"));
   make_parent_dir(ctx, path);
+  io::retire_outputs({path, optional_output(cfg, "subdivide.star")}, ctx.comm);
   io::H5File out = io::H5File::create(path, ctx.comm);
   const auto k = static_cast<std::uint64_t>(km.k), c = static_cast<std::uint64_t>(classes);
   io::write_samples(out, "/labels", km.labels, {});

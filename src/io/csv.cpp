@@ -535,10 +535,21 @@ TextTable read_table(const std::string& path, bool header) {
   for (std::size_t k = 0; k < lines.size(); ++k) {
     escaped.clear();
     auto fields = split(lines[k].text, sep, escaped);
-    if (fields.size() != width)
+    // Empty fields past the first row's (a trailing separator, as spreadsheets
+    // write) shift nothing; a non-empty one would.
+    while (fields.size() > width && fields.back().empty()) fields.pop_back();
+    if (fields.size() != width) {
+      // A quote never closed is text (split): most likely a quoted value
+      // written over two lines, which this line-based reader does not join.
+      const bool open_quote =
+          std::any_of(fields.begin(), fields.end(), [](std::string_view f) { return !f.empty() && f.front() == '"'; });
       throw InputError(path + ":" + std::to_string(lines[k].number) + ": expected " + std::to_string(width) +
                        " fields as in the " + (header ? "header" : "first row") + ", found " +
-                       std::to_string(fields.size()));
+                       std::to_string(fields.size()) +
+                       (open_quote ? "; a quoted field is not closed on this line (line breaks inside a quoted "
+                                     "value are not read: remove them)"
+                                   : ""));
+    }
     if (header && k == 0) {
       t.header.assign(fields.begin(), fields.end());
       continue;

@@ -290,6 +290,17 @@ TEST_F(CsvTest, HeaderlessRowsKeepTheirLinesAndRefuseRaggedRows) {
             std::string::npos);
 }
 
+TEST_F(CsvTest, TextTableDropsTrailingSeparatorsButNotAnExtraValue) {
+  // Spreadsheets end rows with a separator: empty fields past the header's
+  // count shift nothing; a value there would, and is refused with its line.
+  const auto t = read_csv_text(write("labels.csv", "track_id,label\n1,A,\n2,B,,\n3,C\n"));
+  ASSERT_EQ(t.rows.size(), 3u);
+  EXPECT_EQ(t.rows[0], (std::vector<std::string>{"1", "A"}));
+  EXPECT_EQ(t.rows[1], (std::vector<std::string>{"2", "B"}));
+  EXPECT_EQ(message_of<InputError>([&] { read_csv_text(write("extra.csv", "track_id,label\n1,A,\n2,B,x\n")); }),
+            file("extra.csv") + ":3: expected 2 fields as in the header, found 3");
+}
+
 // Files saved by other tools: classic-Mac CR line ends read as lines (line
 // numbers kept), UTF-16 is named with what to do, a directory is named as
 // one, and a wide header is cut to one readable line in messages.
@@ -338,4 +349,9 @@ TEST_F(CsvTest, QuotedFieldsKeepSeparatorsAndQuotes) {
   EXPECT_EQ(slurp("t.csv"), "condition,p\n\"drug, 10 uM\",0.5\nDMSO,1\n");
   const auto back = read_csv_text(file("t.csv"));
   EXPECT_EQ(back.rows[0], (std::vector<std::string>{"drug, 10 uM", "0.5"}));
+  // A value quoted over two lines is not joined (a stray quote would then
+  // swallow rows): the row is refused, and the message says why.
+  EXPECT_EQ(message_of<InputError>([&] { read_csv_text(write("ml.csv", "a,b,c\n1,\"drug\n10 uM\",2\n")); }),
+            file("ml.csv") + ":2: expected 3 fields as in the header, found 2; a quoted field is not closed on this "
+                             "line (line breaks inside a quoted value are not read: remove them)");
 }

@@ -7,10 +7,12 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/rng.hpp"
 #include "phenoscale/io/hdf5.hpp"
+#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/ragged.hpp"
 #include "phenoscale/io/sample_array.hpp"
@@ -165,6 +167,37 @@ TEST(Hdf5, AFailedRenameReachesEveryRankAndLeavesNoFile) {
   EXPECT_TRUE(fs::is_directory(path + "/inside"));  // what held the name is untouched
   world().barrier();
   if (world().is_root()) fs::remove_all(path);
+}
+
+TEST(OutputSet, RetiringRemovesThePreviousRunsFilesAndRefusesADirectory) {
+  // The previous run's set: two files of three (one was never written).
+  const std::string dir = shared_dir() + "/set";
+  const std::vector<std::string> set{dir + "/teacher.h5", dir + "/teacher.csv", dir + "/teacher_truth.csv"};
+  if (world().is_root()) {
+    fs::create_directories(dir);
+    for (std::size_t i = 0; i < 2; ++i) std::ofstream(set[i]) << "previous run\n";
+  }
+  world().barrier();
+  ASSERT_TRUE(fs::exists(set[0]) && fs::exists(set[1]));
+  io::retire_outputs(set, world());
+  for (const auto& path : set) EXPECT_FALSE(fs::exists(path)) << path;
+  // A directory under an output's name stops the stage on every rank, named,
+  // and is left as it was (even when empty).
+  const std::string taken = dir + "/taken.csv";
+  if (world().is_root()) fs::create_directories(taken);
+  world().barrier();
+  std::string message;
+  try {
+    io::retire_outputs({taken}, world());
+  } catch (const CollectiveError& e) {
+    message = e.what();
+  }
+  EXPECT_NE(message.find(taken), std::string::npos) << message;
+  EXPECT_NE(message.find("is a directory"), std::string::npos) << message;
+  world().barrier();
+  EXPECT_TRUE(fs::is_directory(taken));
+  world().barrier();
+  if (world().is_root()) fs::remove_all(dir);
 }
 
 namespace {

@@ -13,6 +13,9 @@ namespace phenoscale::app {
 // `name` inside run.output_dir, unless `name` is an absolute path or starts
 // with "./" (then it is used as given).
 std::string output_path(const core::Config& config, const std::string& name);
+// An optional output: the string key `key` placed as output_path places it,
+// or "" when the key is empty (no such file wanted).
+std::string optional_output(const core::Config& config, const std::string& key);
 
 // An input file: the string key `key` when set, else the output named by
 // `output_key` inside run.output_dir (the previous stage's output).

@@ -57,10 +57,12 @@ void write_csv_table(const std::string& path, const std::vector<std::string>& te
 // A CSV read as text: the header and every content row with its line number,
 // for stages whose columns are not trajectories (edge import's protrusion
 // series). Same conventions as read_trajectories_csv: `,`, `;` or tab
-// separator chosen from the header, blank and `#` lines skipped, one pair of
-// surrounding quotes dropped, UTF-8 byte-order mark ignored. Throws
+// separator chosen from the header, blank and `#` lines skipped, quoted
+// fields read as RFC 4180 within a line (separators and "" inside; the
+// quotes dropped), UTF-8 byte-order mark ignored. Throws
 // InputError for an unreadable or empty file and for a row whose field count
-// differs from the header's (file:line).
+// differs from the header's (file:line); empty fields past the header's count
+// (a trailing separator) are dropped first.
 struct TextTable {
   std::string path;
   std::vector<std::string> header;             // as written
