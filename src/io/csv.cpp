@@ -47,8 +47,10 @@ std::string unescape_quotes(std::string_view inner) {
 // double quote runs to its closing quote (RFC 4180 within a line, as pandas
 // and spreadsheets write "drug, 10 uM"): separators inside it are text, ""
 // is one quote, the quotes are dropped. Unescaped text lives in `escaped`,
-// which the views may point into; a quote never closed is plain text.
-std::vector<std::string_view> split(std::string_view line, char sep, std::list<std::string>& escaped) {
+// which the views may point into; a quote never closed is plain text (and
+// sets `*unclosed`, when given).
+std::vector<std::string_view> split(std::string_view line, char sep, std::list<std::string>& escaped,
+                                    bool* unclosed = nullptr) {
   std::vector<std::string_view> fields;
   for (std::size_t k = 0;;) {
     std::size_t b = k;
@@ -66,6 +68,7 @@ std::vector<std::string_view> split(std::string_view line, char sep, std::list<s
         close = j;
         break;
       }
+      if (close == std::string_view::npos && unclosed) *unclosed = true;
     }
     std::size_t end;
     if (close != std::string_view::npos) {
@@ -531,24 +534,30 @@ TextTable read_table(const std::string& path, bool header) {
   t.path = path;
   const char sep = choose_separator(lines.front().text);
   std::list<std::string> escaped;
-  const std::size_t width = split(lines.front().text, sep, escaped).size();
+  std::size_t width = split(lines.front().text, sep, escaped).size();
+  std::size_t unclosed_line = 0;  // the last line with a quote never closed, if any
   for (std::size_t k = 0; k < lines.size(); ++k) {
     escaped.clear();
-    auto fields = split(lines[k].text, sep, escaped);
+    bool unclosed = false;
+    auto fields = split(lines[k].text, sep, escaped, &unclosed);
+    if (unclosed) unclosed_line = lines[k].number;
+    // A header's trailing separator names no column.
+    if (header && k == 0)
+      while (fields.size() > 1 && fields.back().empty()) fields.pop_back(), width = fields.size();
     // Empty fields past the first row's (a trailing separator, as spreadsheets
     // write) shift nothing; a non-empty one would.
     while (fields.size() > width && fields.back().empty()) fields.pop_back();
     if (fields.size() != width) {
-      // A quote never closed is text (split): most likely a quoted value
-      // written over two lines, which this line-based reader does not join.
-      const bool open_quote =
-          std::any_of(fields.begin(), fields.end(), [](std::string_view f) { return !f.empty() && f.front() == '"'; });
+      // A quote never closed is text (split): most likely a value quoted over
+      // two lines (this row's or the one before), which a line-based reader
+      // does not join.
+      const bool split_value = unclosed_line != 0 && lines[k].number - unclosed_line <= 1;
       throw InputError(path + ":" + std::to_string(lines[k].number) + ": expected " + std::to_string(width) +
                        " fields as in the " + (header ? "header" : "first row") + ", found " +
                        std::to_string(fields.size()) +
-                       (open_quote ? "; a quoted field is not closed on this line (line breaks inside a quoted "
-                                     "value are not read: remove them)"
-                                   : ""));
+                       (split_value ? "; a quoted field is not closed on line " + std::to_string(unclosed_line) +
+                                          " (line breaks inside a quoted value are not read: remove them)"
+                                    : std::string()));
     }
     if (header && k == 0) {
       t.header.assign(fields.begin(), fields.end());

@@ -291,12 +291,15 @@ TEST_F(CsvTest, HeaderlessRowsKeepTheirLinesAndRefuseRaggedRows) {
 }
 
 TEST_F(CsvTest, TextTableDropsTrailingSeparatorsButNotAnExtraValue) {
-  // Spreadsheets end rows with a separator: empty fields past the header's
-  // count shift nothing; a value there would, and is refused with its line.
-  const auto t = read_csv_text(write("labels.csv", "track_id,label\n1,A,\n2,B,,\n3,C\n"));
+  // Spreadsheets end rows (and the header) with a separator: empty fields
+  // past the header's names shift nothing; a value there would, and is
+  // refused with its line.
+  const auto t = read_csv_text(write("labels.csv", "track_id,label,\n1,A,\n2,B,,\n3,C\n"));
+  EXPECT_EQ(t.header, (std::vector<std::string>{"track_id", "label"}));
   ASSERT_EQ(t.rows.size(), 3u);
   EXPECT_EQ(t.rows[0], (std::vector<std::string>{"1", "A"}));
   EXPECT_EQ(t.rows[1], (std::vector<std::string>{"2", "B"}));
+  EXPECT_EQ(t.rows[2], (std::vector<std::string>{"3", "C"}));
   EXPECT_EQ(message_of<InputError>([&] { read_csv_text(write("extra.csv", "track_id,label\n1,A,\n2,B,x\n")); }),
             file("extra.csv") + ":3: expected 2 fields as in the header, found 3");
 }
@@ -350,8 +353,17 @@ TEST_F(CsvTest, QuotedFieldsKeepSeparatorsAndQuotes) {
   const auto back = read_csv_text(file("t.csv"));
   EXPECT_EQ(back.rows[0], (std::vector<std::string>{"drug, 10 uM", "0.5"}));
   // A value quoted over two lines is not joined (a stray quote would then
-  // swallow rows): the row is refused, and the message says why.
+  // swallow rows): the row is refused, and the message names the line whose
+  // quote is not closed — the row's own, or the one before when the value
+  // was the row's last.
   EXPECT_EQ(message_of<InputError>([&] { read_csv_text(write("ml.csv", "a,b,c\n1,\"drug\n10 uM\",2\n")); }),
-            file("ml.csv") + ":2: expected 3 fields as in the header, found 2; a quoted field is not closed on this "
-                             "line (line breaks inside a quoted value are not read: remove them)");
+            file("ml.csv") + ":2: expected 3 fields as in the header, found 2; a quoted field is not closed on line 2 "
+                             "(line breaks inside a quoted value are not read: remove them)");
+  EXPECT_EQ(message_of<InputError>([&] { read_csv_text(write("ml2.csv", "a,b\n1,\"drug\n10 uM\"\n")); }),
+            file("ml2.csv") + ":3: expected 2 fields as in the header, found 1; a quoted field is not closed on line 2 "
+                             "(line breaks inside a quoted value are not read: remove them)");
+  // A value that merely begins with an escaped quote is closed: an extra
+  // field there gets no such hint.
+  EXPECT_EQ(message_of<InputError>([&] { read_csv_text(write("q2.csv", "a,b\n1,\"\"\"wt\"\" control\",x\n")); }),
+            file("q2.csv") + ":2: expected 2 fields as in the header, found 3");
 }

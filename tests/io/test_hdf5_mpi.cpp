@@ -178,7 +178,10 @@ TEST(OutputSet, RetiringRemovesThePreviousRunsFilesAndRefusesADirectory) {
     for (std::size_t i = 0; i < 2; ++i) std::ofstream(set[i]) << "previous run\n";
   }
   world().barrier();
-  ASSERT_TRUE(fs::exists(set[0]) && fs::exists(set[1]));
+  // Seen by every rank before rank 0 removes them (and the same verdict on
+  // every rank: a rank leaving the test alone would hang the others).
+  const int planted = fs::exists(set[0]) && fs::exists(set[1]) ? 1 : 0;
+  ASSERT_EQ(world().allreduce_min(planted), 1);
   io::retire_outputs(set, world());
   for (const auto& path : set) EXPECT_FALSE(fs::exists(path)) << path;
   // A directory under an output's name stops the stage on every rank, named,
