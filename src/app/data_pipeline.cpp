@@ -21,7 +21,6 @@
 #include "phenoscale/core/progress.hpp"
 #include "phenoscale/core/rng.hpp"
 #include "phenoscale/io/csv.hpp"
-#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/ragged.hpp"
 #include "phenoscale/io/sample_array.hpp"
@@ -207,8 +206,7 @@ void summarize(const StageContext& ctx) {
 
   const std::string path = output_path(cfg, cfg.string("summarize.output"));
   const std::string table = output_path(cfg, cfg.string("summarize.table"));
-  make_parent_dir(ctx, path);
-  io::retire_outputs({path, table}, ctx.comm);
+  begin_outputs(ctx, {path, table});
   io::H5File out = io::H5File::create(path, ctx.comm);
   std::vector<std::int64_t> sizes(counts.begin(), counts.end());
   const std::uint64_t rows = ctx.comm.is_root() ? k : 0;

@@ -27,7 +27,6 @@
 #include "phenoscale/edge/phenotype.hpp"
 #include "phenoscale/edge/phenotyping.hpp"
 #include "phenoscale/io/csv.hpp"
-#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/io/sharded_text.hpp"
@@ -558,8 +557,7 @@ void edge_phenotype(const StageContext& ctx) {
   const std::string csv = output_path(cfg, cfg.string("phenotype.output"));
   const std::string h5 = output_path(cfg, cfg.string("phenotype.h5"));
   const std::string base = without_suffix(csv, ".csv");
-  make_parent_dir(ctx, csv);
-  io::retire_outputs({csv, h5, base + "_truth.csv", base + "_profiles.csv", base + "_summary.csv"}, ctx.comm);
+  begin_outputs(ctx, {csv, h5, base + "_truth.csv", base + "_profiles.csv", base + "_summary.csv"});
   io::write_text_in_rank_order(csv, rows, ctx.comm);
   {
     io::H5File out = io::H5File::create(h5, ctx.comm);

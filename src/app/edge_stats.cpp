@@ -28,7 +28,6 @@
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/io/csv.hpp"
-#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/ml/bootstrap.hpp"
@@ -413,10 +412,10 @@ void edge_cells(const StageContext& ctx) {
   const std::string contrasts_path = without_suffix(path, ".csv") + "_contrasts.csv";
   const ContrastTable contrasts = cell_group_contrasts(ctx, s, ids, groups, contrasts_path);
   const std::string groups_path = without_suffix(path, ".csv") + "_groups.csv";
-  make_parent_dir(ctx, path);  // the stop point: everything above computed, everything below written
-  // A contrasts table of an earlier run would otherwise be reported beside this
-  // one when this run has none.
-  io::retire_outputs({path, groups_path, contrasts_path}, ctx.comm);
+  // Everything above computed, everything below written. A contrasts table of
+  // an earlier run would otherwise be reported beside this one when this run
+  // has none.
+  begin_outputs(ctx, {path, groups_path, contrasts_path});
   par::collectively(ctx.comm, [&] {
     if (!ctx.comm.is_root()) return;
     std::vector<std::string> cond_names;

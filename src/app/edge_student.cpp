@@ -28,7 +28,6 @@
 #include "phenoscale/core/rng.hpp"
 #include "phenoscale/io/atomic_file.hpp"
 #include "phenoscale/io/csv.hpp"
-#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/ml/bootstrap.hpp"
@@ -443,7 +442,7 @@ void select_lambda(const StageContext& ctx, const std::vector<double>& lambdas, 
   const double chosen = rows[best].lambda;
   // Retired together first: a kill between the two commits leaves no table,
   // rather than the previous choice's table beside this choice's latent.
-  io::retire_outputs({in_student_dir(cfg, "latent.h5"), in_student_dir(cfg, "lambda_sweep.csv")}, ctx.comm);
+  begin_outputs(ctx, {in_student_dir(cfg, "latent.h5"), in_student_dir(cfg, "lambda_sweep.csv")});
   par::collectively(ctx.comm, [&] {  // agreed: a failed copy or write is every rank's error
     if (!ctx.comm.is_root()) return;
     io::AtomicFile latent(in_student_dir(cfg, "latent.h5"));

@@ -24,7 +24,6 @@
 #include "phenoscale/edge/phenotype.hpp"
 #include "phenoscale/edge/sax.hpp"
 #include "phenoscale/io/csv.hpp"
-#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/io/sharded_text.hpp"
@@ -334,8 +333,7 @@ void edge_teacher(const StageContext& ctx) {
   }
   const std::string path = output_path(cfg, cfg.string("teacher.output"));
   const std::string base = without_suffix(path, ".h5");
-  make_parent_dir(ctx, path);
-  io::retire_outputs({path, base + ".csv", base + "_sweep.csv", base + "_profiles.csv"}, ctx.comm);
+  begin_outputs(ctx, {path, base + ".csv", base + "_sweep.csv", base + "_profiles.csv"});
   {
     io::H5File out = io::H5File::create(path, ctx.comm);
     io::write_samples(out, "/acf", acf.data, {acf.cols});

@@ -9,7 +9,6 @@
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/io/csv.hpp"
-#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/ml/bootstrap.hpp"
@@ -130,8 +129,7 @@ void run_bootstrap(const StageContext& ctx) {
   core::ScopedTimer t(ctx.timers, "write");
   const std::string path = output_path(cfg, cfg.string("bootstrap.output"));
   const std::string csv = std::filesystem::path(path).replace_extension(".csv").string();
-  make_parent_dir(ctx, path);  // the stop point, before anything is removed
-  io::retire_outputs({path, csv}, ctx.comm);
+  begin_outputs(ctx, {path, csv});
   write_outputs(ctx, path, input, res);
   write_table(ctx, csv, res);
   core::Log::info("ml bootstrap: wrote " + path + " and " + csv);

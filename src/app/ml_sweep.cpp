@@ -11,7 +11,6 @@
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/io/csv.hpp"
-#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/ml/sweep.hpp"
 #include "phenoscale/par/agree.hpp"
@@ -36,8 +35,7 @@ void write_sweep(const StageContext& ctx, const ml::SweepResult& result, const s
   const auto& cfg = ctx.config;
   const std::string path = output_path(cfg, cfg.string("sweep.output"));
   const std::string table = std::filesystem::path(path).replace_extension(".csv").string();  // beside it, same stem
-  make_parent_dir(ctx, path);
-  io::retire_outputs({path, table}, ctx.comm);
+  begin_outputs(ctx, {path, table});
   io::H5File out = io::H5File::create(path, ctx.comm);
   // The sweep table is global: rank 0 contributes every row, the others none.
   const std::size_t n = ctx.comm.is_root() ? result.points.size() : 0;

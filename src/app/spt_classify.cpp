@@ -35,7 +35,6 @@
 #include "phenoscale/core/rng.hpp"
 #include "phenoscale/io/csv.hpp"
 #include "phenoscale/io/hdf5.hpp"
-#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/io/sharded_text.hpp"
@@ -649,10 +648,8 @@ void spt_classify(const StageContext& ctx) {
   core::ScopedTimer t(ctx.timers, "write");
   const std::filesystem::path dir = output_path(cfg, cfg.string("classify.output"));
   const std::string h5 = (dir / "classify.h5").string();
-  make_parent_dir(ctx, h5);
-  io::retire_outputs({h5, (dir / "classify.csv").string(), (dir / "summary.csv").string(),
-                      (dir / "confusion.csv").string()},
-                     ctx.comm);
+  begin_outputs(ctx, {h5, (dir / "classify.csv").string(), (dir / "summary.csv").string(),
+                      (dir / "confusion.csv").string()});
   write_hdf5(ctx, h5, sorted, sorted_p, schemes, fingerprints, labels, design, {fp_path, labels_path});
   const bool root = ctx.comm.is_root();
   io::write_text_in_rank_order((dir / "classify.csv").string(),

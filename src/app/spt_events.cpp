@@ -20,7 +20,6 @@
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/io/csv.hpp"
-#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/io/sharded_text.hpp"
@@ -341,9 +340,7 @@ void spt_events(const StageContext& ctx) {
   const std::string dir = output_path(cfg, cfg.string("events.output"));
   const std::string csv = (std::filesystem::path(dir) / "events.csv").string();
   const std::string summary = (std::filesystem::path(dir) / "events_summary.csv").string();
-  make_parent_dir(ctx, csv);
-  // The summary too: a rerun on tracks without states writes none.
-  io::retire_outputs({csv, summary}, ctx.comm);
+  begin_outputs(ctx, {csv, summary});  // the summary too: a rerun on tracks without states writes none
   {
     core::ScopedTimer t(ctx.timers, "write");
     io::write_text_in_rank_order(csv, (ctx.comm.is_root() ? "track_id,event_frame,p_after_at_event\n" : "") + rows,

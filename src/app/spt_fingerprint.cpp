@@ -10,7 +10,6 @@
 #include "phenoscale/app/stage_io.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/core/progress.hpp"
-#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/io/sharded_text.hpp"
@@ -104,12 +103,11 @@ void spt_fingerprint(const StageContext& ctx) {
   core::ScopedTimer t(ctx.timers, "write");
   const std::filesystem::path dir = output_path(cfg, cfg.string("fingerprint.output"));
   const std::string h5 = (dir / "fingerprints.h5").string();
-  make_parent_dir(ctx, h5);
   // The set retired first (segment_fingerprints.csv too: a rerun without
   // segments writes none), then the tables, and fingerprints.h5, which spt
   // classify reads, last: a failed write leaves no fingerprints.h5 rather
   // than one beside tables that were not written.
-  io::retire_outputs({(dir / "fingerprints.csv").string(), (dir / "segment_fingerprints.csv").string(), h5}, ctx.comm);
+  begin_outputs(ctx, {(dir / "fingerprints.csv").string(), (dir / "segment_fingerprints.csv").string(), h5});
   io::write_text_in_rank_order((dir / "fingerprints.csv").string(),
                                (ctx.comm.is_root() ? header_of("track_id") : "") + track_rows, ctx.comm);
   if (segmented) {

@@ -20,7 +20,6 @@
 #include "phenoscale/core/first_repeat.hpp"
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/io/csv.hpp"
-#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/io/sharded_text.hpp"
@@ -67,8 +66,7 @@ void write_segments(const StageContext& ctx, const std::string& dir, const Track
                     double temperature) {
   const std::string h5 = (std::filesystem::path(dir) / "segments.h5").string();
   const std::string csv = (std::filesystem::path(dir) / "segments.csv").string();
-  make_parent_dir(ctx, h5);
-  io::retire_outputs({h5, csv}, ctx.comm);
+  begin_outputs(ctx, {h5, csv});
   io::RaggedSeries<std::int64_t> points;
   for (std::uint64_t i = 0; i < tracks.size(); ++i) {
     const auto cp = spt::changepoints(seg.states.series(i), static_cast<std::int64_t>(seg.states.length(i)));
@@ -363,11 +361,8 @@ void spt_evaluate(const StageContext& ctx) {
   }
   table.resize(8);
   cp_table.resize(4);
-  make_parent_dir(ctx, output_path(cfg, cfg.string("evaluate.output")));
-  make_parent_dir(ctx, output_path(cfg, cfg.string("evaluate.changepoints_output")));
-  io::retire_outputs(
-      {output_path(cfg, cfg.string("evaluate.output")), output_path(cfg, cfg.string("evaluate.changepoints_output"))},
-      ctx.comm);
+  begin_outputs(ctx, {output_path(cfg, cfg.string("evaluate.output")),
+                      output_path(cfg, cfg.string("evaluate.changepoints_output"))});
   par::collectively(ctx.comm, [&] {  // agreed: a failed write is every rank's error
     if (!ctx.comm.is_root()) return;
     io::write_csv_table(output_path(cfg, cfg.string("evaluate.output")), {"method", "subset"}, {method_names, subset_names},

@@ -13,7 +13,6 @@
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/core/progress.hpp"
 #include "phenoscale/io/csv.hpp"
-#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/io/sharded_text.hpp"
@@ -84,9 +83,10 @@ std::string trajectory_rows(const TrackBlock& tracks) {
   return text;
 }
 
+// Callers pass their stop point first (begin_outputs, make_parent_dir).
 void write_tracks_file(const StageContext& ctx, const TrackBlock& tracks, const std::string& path,
                        const std::vector<std::string>& inputs) {
-  make_parent_dir(ctx, path);
+  create_parent_dir(ctx, path);
   io::H5File out = io::H5File::create(path, ctx.comm);
   write_tracks(out, tracks);
   io::write_provenance(out, stage_provenance(ctx, inputs));
@@ -181,8 +181,7 @@ void simulate_set(const StageContext& ctx, const spt::SimulationOptions& options
     progress.finish();
   }
   core::ScopedTimer t(ctx.timers, "write");
-  make_parent_dir(ctx, path);  // the stop point, before anything is removed
-  io::retire_outputs(retire, ctx.comm);
+  begin_outputs(ctx, retire);
   write_tracks_file(ctx, tracks, path, {});
   core::Log::info(cat("spt simulate: ", count, " tracks -> ", path));
   if (!csv.empty()) {
@@ -314,6 +313,7 @@ void spt_import(const StageContext& ctx) {
   par::check_all(ctx.comm, counts[2] > 0,
                  cat(input, ": no track left after import.min_length and import.gaps (", counts[0], " shorter than ",
                      cfg.integer("import.min_length"), " frames, ", counts[1], " with missing frames)"));
+  make_parent_dir(ctx, output_path(cfg, cfg.string("import.output")));
   write_tracks_file(ctx, tracks, output_path(cfg, cfg.string("import.output")), {input});
   core::Log::info("spt import: wrote " + output_path(cfg, cfg.string("import.output")));
 }

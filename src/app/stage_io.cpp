@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "phenoscale/core/error.hpp"
+#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/par/agree.hpp"
 
 namespace phenoscale::app {
@@ -21,6 +22,13 @@ std::string optional_output(const core::Config& config, const std::string& key) 
 void make_parent_dir(const StageContext& ctx, const std::string& path) {
   par::stop_point(ctx.comm, ctx.stage);
   create_parent_dir(ctx, path);
+}
+
+void begin_outputs(const StageContext& ctx, const std::vector<std::string>& set) {
+  par::stop_point(ctx.comm, ctx.stage);  // before anything is removed
+  for (const auto& path : set)
+    if (!path.empty()) create_parent_dir(ctx, path);
+  io::retire_outputs(set, ctx.comm);
 }
 
 void create_parent_dir(const StageContext& ctx, const std::string& path) {

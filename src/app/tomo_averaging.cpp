@@ -17,7 +17,6 @@
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/core/stop_signal.hpp"
 #include "phenoscale/io/mrc.hpp"
-#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/par/agree.hpp"
@@ -183,8 +182,7 @@ void average(const StageContext& ctx) {
   const double first_zero = first_ctf_zero_per_nm(in);
   const std::string path = output_path(cfg, cfg.string("average.output"));
   const std::string mrc = optional_output(cfg, "average.mrc");
-  make_parent_dir(ctx, path);
-  io::retire_outputs({path, mrc}, ctx.comm);
+  begin_outputs(ctx, {path, mrc});
   io::H5File out = io::H5File::create(path, ctx.comm);
   const std::uint64_t root_rows = ctx.comm.is_root() ? 1 : 0;
   io::write_samples(out, "/average", gold.full.data.data(), root_rows, {un, un, un});

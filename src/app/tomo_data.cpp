@@ -18,7 +18,6 @@
 #include "phenoscale/core/progress.hpp"
 #include "phenoscale/core/stop_signal.hpp"
 #include "phenoscale/io/mrc.hpp"
-#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/io/star.hpp"
@@ -98,8 +97,6 @@ void structures(const StageContext& ctx) {
     names[c] = c < ids.size() ? tomo::procedural_class_name(static_cast<int>(ids[c])) : files[c - ids.size()];
   const std::string prefix = cfg.string("structures.mrc_prefix");
   const std::string path = output_path(cfg, cfg.string("structures.output"));
-  make_parent_dir(ctx, path);
-  if (!prefix.empty()) make_parent_dir(ctx, output_path(cfg, prefix + "x.mrc"));
   const auto mrc_path = [&](std::uint64_t c) {
     return output_path(cfg, cat(prefix, c, "_", c < ids.size() ? names[c] : std::string("file"), ".mrc"));
   };
@@ -121,7 +118,7 @@ void structures(const StageContext& ctx) {
   // Every map computed: the previous run's files of these names go first.
   std::vector<std::string> set{path};
   for (std::uint64_t c = 0; c < count && !prefix.empty(); ++c) set.push_back(mrc_path(c));
-  io::retire_outputs(set, ctx.comm);
+  begin_outputs(ctx, set);
   if (!prefix.empty()) {
     par::collectively(ctx.comm, [&] {
       for (std::uint64_t c = mine.begin; c < mine.end; ++c) {
@@ -244,7 +241,6 @@ void tomogram(const StageContext& ctx) {
   tomo::SimulatedTomogram sim;
   const std::string mrc = output_path(cfg, cfg.string("tomogram.output"));
   const std::string path = output_path(cfg, cfg.string("tomogram.particles_output"));
-  make_parent_dir(ctx, mrc);
   {
     core::ScopedTimer t(ctx.timers, "simulate");
     par::collectively(ctx.comm, [&] {
@@ -252,7 +248,7 @@ void tomogram(const StageContext& ctx) {
       sim = tomo::simulate_tomogram(maps, radii, ts, a, cfg.integer("run.seed"), cfg.integer("tomogram.index"));
     });
   }
-  io::retire_outputs({mrc, path}, ctx.comm);
+  begin_outputs(ctx, {mrc, path});
   par::collectively(ctx.comm, [&] {
     if (ctx.comm.is_root()) io::write_mrc(mrc, to_mrc(sim.tomogram));
   });
@@ -310,8 +306,7 @@ void pick(const StageContext& ctx) {
   }
   ctx.comm.broadcast(voxel_nm);
   const std::string path = output_path(cfg, cfg.string("pick.output"));
-  make_parent_dir(ctx, path);
-  io::retire_outputs({path, optional_output(cfg, "pick.star")}, ctx.comm);
+  begin_outputs(ctx, {path, optional_output(cfg, "pick.star")});
   io::H5File out = io::H5File::create(path, ctx.comm);
   const std::uint64_t b = static_cast<std::uint64_t>(ps.box);
   io::write_samples(out, "/centres_voxel", centres, {3});

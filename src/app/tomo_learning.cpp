@@ -11,7 +11,6 @@
 #include "phenoscale/app/tomo_common.hpp"
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
-#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/io/star.hpp"
 #include "phenoscale/ml/kmeans.hpp"
@@ -88,8 +87,7 @@ void subdivide(const StageContext& ctx) {
   for (auto n : km.cluster_sizes) small += n <= 10 ? 1 : 0;
 
   const std::string path = output_path(cfg, cfg.string("subdivide.output"));
-  make_parent_dir(ctx, path);
-  io::retire_outputs({path, optional_output(cfg, "subdivide.star")}, ctx.comm);
+  begin_outputs(ctx, {path, optional_output(cfg, "subdivide.star")});
   io::H5File out = io::H5File::create(path, ctx.comm);
   const auto k = static_cast<std::uint64_t>(km.k), c = static_cast<std::uint64_t>(classes);
   io::write_samples(out, "/labels", km.labels, {});

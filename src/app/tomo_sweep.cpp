@@ -35,7 +35,6 @@
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/core/stop_signal.hpp"
 #include "phenoscale/io/atomic_file.hpp"
-#include "phenoscale/io/output_set.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/io/star.hpp"
 #include "phenoscale/par/agree.hpp"
@@ -183,8 +182,7 @@ void recover(const StageContext& ctx) {
                          (!cfg.boolean("recover.closer_than_others") || nearest.first < 0 || d.resolution_nm < nearest.second);
 
   const std::string path = output_path(cfg, cfg.string("recover.output"));
-  make_parent_dir(ctx, path);
-  io::retire_outputs({path, optional_output(cfg, "recover.star")}, ctx.comm);
+  begin_outputs(ctx, {path, optional_output(cfg, "recover.star")});
   io::H5File out = io::H5File::create(path, ctx.comm);
   const std::uint64_t n = static_cast<std::uint64_t>(maps.maps[row].nx), root = ctx.comm.is_root() ? 1 : 0;
   std::vector<float> averages;
@@ -468,8 +466,7 @@ void sweep_report(const StageContext& ctx) {
 
   const std::string h5 = output_path(cfg, cfg.string("sweep.output"));
   const std::string csv = output_path(cfg, cfg.string("sweep.csv"));
-  make_parent_dir(ctx, h5);
-  io::retire_outputs({h5, csv}, ctx.comm);
+  begin_outputs(ctx, {h5, csv});
   {
     io::H5File out = io::H5File::create(h5, ctx.comm);
     const bool root = ctx.comm.is_root();

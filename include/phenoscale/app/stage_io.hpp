@@ -33,6 +33,12 @@ void make_parent_dir(const StageContext& ctx, const std::string& path);
 // The same without the preemption point: for a file written after the
 // stage's main output is committed (it must not be skipped by a stop).
 void create_parent_dir(const StageContext& ctx, const std::string& path);
+// Collective. For a stage that writes a set of files (teacher.h5 with
+// teacher.csv and its tables), once it has computed them: the stop point,
+// the parent directories of every path, then the previous run's files of the
+// set removed (io::retire_outputs; "" = an optional output not wanted), so a
+// job killed between two commits leaves files missing, never two runs mixed.
+void begin_outputs(const StageContext& ctx, const std::vector<std::string>& set);
 
 // Collective. Throws the same ConfigError on every rank when the string key
 // `key` is empty: "<key> is empty: <how_to_set_it>".
