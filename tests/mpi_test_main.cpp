@@ -1,9 +1,12 @@
 // GoogleTest main for every test executable: initialises MPI (tests run
 // under mpiexec at 1, 2 and 3 ranks) and lets only rank 0 print results,
-// while a failure on any rank fails the test process on every rank.
+// while a failure on any rank fails the test process on every rank (other
+// ranks print their failures with their rank; a fatal one aborts the job).
 #include <gtest/gtest.h>
+#include <mpi.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -89,11 +92,53 @@ std::vector<std::string> TempDirTest::entries() const {
 
 }  // namespace phenoscale::testing
 
+namespace {
+
+// Failures on ranks other than 0, which print no results, are printed with
+// the rank. A fatal failure (ASSERT_*, an exception) returns from the test
+// body on that rank only, and the other ranks would wait for it in the test's
+// next collective until ctest's timeout: with more than one rank it aborts
+// the job instead, so the failure is reported at once and nothing hangs.
+class RankFailureListener : public ::testing::EmptyTestEventListener {
+ public:
+  RankFailureListener(int rank, int size) : rank_(rank), size_(size) {}
+
+  // The test's name is kept here: UnitTest::current_test_info() takes the
+  // lock that GoogleTest holds while it reports a result (a deadlock).
+  void OnTestStart(const ::testing::TestInfo& info) override {
+    test_ = std::string(info.test_suite_name()) + "." + info.name();
+  }
+  void OnTestEnd(const ::testing::TestInfo&) override { test_ = "set-up or tear-down"; }
+
+  void OnTestPartResult(const ::testing::TestPartResult& result) override {
+    if (!result.failed()) return;
+    const std::string where = std::string(result.file_name() ? result.file_name() : "unknown file") + ":" +
+                              std::to_string(result.line_number());
+    if (rank_ != 0) std::fprintf(stderr, "[rank %d] %s: Failure\n%s\n", rank_, where.c_str(), result.message());
+    if (size_ < 2 || !result.fatally_failed()) return;
+    std::fflush(stdout);
+    std::fprintf(stderr,
+                 "[rank %d] fatal failure in %s (%s): aborting all %d ranks (the others would wait for this one in "
+                 "a collective)\n",
+                 rank_, test_.c_str(), where.c_str(), size_);
+    std::fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  }
+
+ private:
+  int rank_, size_;
+  std::string test_ = "set-up or tear-down";
+};
+
+}  // namespace
+
 int main(int argc, char** argv) {
   phenoscale::par::Environment environment(argc, argv);
   ::testing::InitGoogleTest(&argc, argv);
   auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
-  if (environment.world().rank() != 0) delete listeners.Release(listeners.default_result_printer());
+  const int rank = environment.world().rank(), size = environment.world().size();
+  if (rank != 0) delete listeners.Release(listeners.default_result_printer());
+  listeners.Append(new RankFailureListener(rank, size));  // after the printer: rank 0 prints the failure first
   const int local = RUN_ALL_TESTS();
   // Any rank failing fails everywhere, so ctest sees one verdict.
   const int global = environment.world().allreduce_max(local);

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -44,13 +45,20 @@ std::string join_command_line(int argc, char** argv) {
 }
 
 // Rank 0 reads the deck and broadcasts it; every rank parses the same text.
+// A missing deck is found here, by rank 0 for all (a check on every rank, as
+// CLI11's ExistingFile, would let a deck missing on some nodes only end
+// those ranks and leave the others waiting).
 std::string read_deck(const std::string& path, const par::Comm& comm) {
   std::string text;
   if (path.empty()) return text;
   par::collectively(comm, [&] {
     if (!comm.is_root()) return;
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) throw ConfigError(at_file(path, "no such input deck"));
+    if (std::filesystem::is_directory(path, ec))
+      throw ConfigError(at_file(path, "is a directory; expected an input deck (TOML file)"));
     std::ifstream in(path);
-    if (!in) throw InputError(at_file(path, "cannot open input deck (no such file or not readable)"));
+    if (!in) throw ConfigError(at_file(path, "cannot open input deck (not readable)"));
     std::ostringstream buffer;
     buffer << in.rdbuf();
     text = buffer.str();
@@ -137,7 +145,7 @@ int run_cli(int argc, char** argv, const par::Comm& world) {
       CLI::App* s = p->add_subcommand(stage.name, stage.summary);
       s->fallthrough();
       s->add_option("-c,--config", options.deck, "Input deck (TOML); defaults apply to keys it omits")
-          ->check(CLI::ExistingFile);
+          ->type_name("FILE");
       s->add_option("--set", options.overrides, "Override a deck key: --set section.key=value (repeatable)")
           ->type_name("KEY=VALUE");
       s->add_flag("--print-deck", options.print_deck, "Print the resolved deck and exit");

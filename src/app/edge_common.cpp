@@ -16,12 +16,6 @@ namespace {
 
 using core::cat;
 
-std::string joined(const std::vector<std::string>& names) {
-  std::string s;
-  for (std::size_t i = 0; i < names.size(); ++i) s += (i ? "\n" : "") + names[i];
-  return s;
-}
-
 std::vector<std::string> split_lines(const std::string& s) {
   std::vector<std::string> out;
   std::istringstream in(s);
@@ -94,8 +88,14 @@ void write_edge_samples(io::H5File& out, const EdgeSamples& s) {
     out.write_attribute("/truth/phenotype", "names",
                         std::string("0 steady, 1 bursting, 2 periodic, 3 accelerating, 4 bursting_early (rare)"));
   }
-  out.write_attribute("/", "conditions", joined(s.conditions));
+  out.write_attribute("/", "conditions", condition_names_attribute(s.conditions));
   out.write_attribute("/", "frame_s", s.frame_s);
+}
+
+std::string condition_names_attribute(const std::vector<std::string>& names) {
+  std::string s;
+  for (std::size_t i = 0; i < names.size(); ++i) s += (i ? "\n" : "") + names[i];
+  return s;
 }
 
 std::int64_t find_condition(const std::vector<std::string>& names, const std::string& name, const std::string& key,

@@ -173,6 +173,13 @@ using PlantedProportions = std::map<std::string, std::vector<double>>;
 PlantedProportions planned_proportions(const core::Config& cfg) {
   const auto conditions = cfg.string_list("simulate.conditions");
   if (conditions.empty()) throw ConfigError("simulate.conditions is empty: name at least one condition");
+  // The names are stored one per line (the HDF5 'conditions' attribute) and in movies.csv's rows.
+  for (std::size_t i = 0; i < conditions.size(); ++i) {
+    if (conditions[i].empty() || conditions[i].find_first_of("\r\n") != std::string::npos)
+      throw ConfigError(cat("simulate.conditions entry ", i + 1, " is ",
+                            conditions[i].empty() ? "empty" : "a name with a line break",
+                            "; expected a condition name on one line"));
+  }
   if (const auto i = core::first_repeat(conditions); i < conditions.size())
     throw ConfigError(cat("simulate.conditions names '", conditions[i], "' twice; expected distinct conditions"));
   for (const auto& effect : cfg.string_list("simulate.effects")) {
@@ -280,9 +287,7 @@ void write_truth(const StageContext& ctx, const std::string& path, const Planted
   io::write_samples(out, "/cell_experiment", t.cell_experiment, {});
   io::write_samples(out, "/cell_proportions", t.cell_proportions, {k});
   io::write_samples(out, "/cell_events", t.cell_events, {k});
-  std::string names;
-  for (const auto& c : conditions) names += (names.empty() ? "" : "\n") + c;
-  out.write_attribute("/", "conditions", names);
+  out.write_attribute("/", "conditions", condition_names_attribute(conditions));
   io::write_ragged(out, "/sector_velocity", t.sector_velocity);
   out.write_attribute("/sector_velocity", "units", std::string("nm/s, planted (before imaging)"));
   io::write_samples(out, "/sector_cell", t.sector_cell, {});
@@ -675,7 +680,8 @@ void add_edge_movie_keys(core::Schema& s) {
            {"movies", "series"})
       .string("simulate.output", "movies", "Directory of the movies, movies.csv and truth.h5, inside run.output_dir")
       .string("simulate.series_output", "events.h5", "kind = series: the aligned samples, inside run.output_dir")
-      .string_list("simulate.conditions", {"DMSO", "drug"}, "Condition names; the first is the control")
+      .string_list("simulate.conditions", {"DMSO", "drug"},
+                   "Condition names, distinct, one line each; the first is the control")
       .integer("simulate.cells_per_condition", 15, "Cells (movies) per condition and experiment", 1, 1e7)
       .integer("simulate.experiments", 1, "Paired experiments, each with every condition", 1, 1e5)
       .real_list("simulate.proportions", {0.30, 0.25, 0.20, 0.20, 0.05},

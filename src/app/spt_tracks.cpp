@@ -147,10 +147,11 @@ namespace {
 // Simulates tracks [first_index, first_index + count) of the seed's stream
 // (track ids 0..count-1) into `path` and, when `csv` is set, a trajectory CSV.
 // `retire`: the stage's output set, removed before this set is written (the
-// training set's call retires the test set's files too).
+// training set's call retires the test set's files too); `left`: what is on
+// disk, for the stop point's message.
 void simulate_set(const StageContext& ctx, const spt::SimulationOptions& options, std::uint64_t first_index,
                   std::uint64_t count, const std::string& path, const std::string& csv,
-                  const std::vector<std::string>& retire) {
+                  const std::vector<std::string>& retire, const std::string& left) {
   const auto seed = static_cast<std::uint64_t>(ctx.config.integer("run.seed"));
   const par::Range mine = par::BlockPartition::over(count, ctx.comm).range(ctx.comm.rank());
   TrackBlock tracks;
@@ -181,7 +182,7 @@ void simulate_set(const StageContext& ctx, const spt::SimulationOptions& options
     progress.finish();
   }
   core::ScopedTimer t(ctx.timers, "write");
-  begin_outputs(ctx, retire);
+  begin_outputs(ctx, retire, left);
   write_tracks_file(ctx, tracks, path, {});
   core::Log::info(cat("spt simulate: ", count, " tracks -> ", path));
   if (!csv.empty()) {
@@ -216,10 +217,11 @@ void spt_simulate(const StageContext& ctx) {
   // between the two leaves no test set rather than an earlier run's.
   std::vector<std::string> set{train_path, train_csv};
   if (test > 0) set.insert(set.end(), {test_path, test_csv});
-  simulate_set(ctx, options, 0, train, train_path, train_csv, set);
+  simulate_set(ctx, options, 0, train, train_path, train_csv, set, "nothing written under a final name");
   // The test tracks continue the seed's stream after the training tracks: independent draws.
   if (test > 0) {
-    simulate_set(ctx, options, train, test, test_path, test_csv, {test_path, test_csv});
+    simulate_set(ctx, options, train, test, test_path, test_csv, {test_path, test_csv},
+                 cat("the training set is written (", train_path, "), the test set is not"));
   } else if (ctx.comm.is_root() && std::filesystem::exists(test_path)) {
     // The later stages read simulate.test_output by default: a test set of an
     // earlier run there would be segmented and scored as if it were this

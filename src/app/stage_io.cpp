@@ -24,8 +24,8 @@ void make_parent_dir(const StageContext& ctx, const std::string& path) {
   create_parent_dir(ctx, path);
 }
 
-void begin_outputs(const StageContext& ctx, const std::vector<std::string>& set) {
-  par::stop_point(ctx.comm, ctx.stage);  // before anything is removed
+void begin_outputs(const StageContext& ctx, const std::vector<std::string>& set, const std::string& left) {
+  par::stop_point(ctx.comm, ctx.stage, left);  // before anything is removed
   for (const auto& path : set)
     if (!path.empty()) create_parent_dir(ctx, path);
   io::retire_outputs(set, ctx.comm);

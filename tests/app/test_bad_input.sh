@@ -11,7 +11,9 @@ SMALL=(--set generate.samples=5000 --set generate.max_frames=40)
 run_np 2 data generate -c "$DECK" "${SMALL[@]}" --set run.output_dir=good -q || { fail "setup"; finish; exit 1; }
 
 # --- input decks ---------------------------------------------------------------
-expect_deck_error "missing deck" "nope.toml" 2 data generate -c nope.toml
+expect_deck_error "missing deck" "nope.toml: no such input deck" 2 data generate -c nope.toml
+mkdir -p deck_dir
+expect_deck_error "deck is a directory" "deck_dir: is a directory; expected an input deck (TOML file)" 2 data generate -c deck_dir
 printf '[generate]\nsampels = 10\n' > typo.toml
 expect_deck_error "unknown deck key" "typo.toml: unknown key 'generate.sampels' (did you mean 'generate.samples'?)" 2 \
   data generate -c typo.toml

@@ -857,6 +857,10 @@ expect_deck_error "an effect on a condition not simulated" "condition 'Drug' is 
 no_files "an effect on a condition not simulated" out_effect
 expect_deck_error "an effect whose delta is not a number" "the delta '0.1x' is not a number" 2 \
   edge simulate -c "$DECK" "${TINY[@]}" --set run.output_dir=out_effect --set 'simulate.effects=["drug:accelerating:0.1x"]'
+# Condition names are stored one per line (the HDF5 'conditions' attribute): a line break would split one in two.
+expect_deck_error "a condition name with a line break" "simulate.conditions entry 2 is a name with a line break; expected a condition name on one line" 2 \
+  edge simulate -c "$DECK" "${TINY[@]}" --set run.output_dir=out_effect --set 'simulate.conditions=["DMSO", "dr\nug"]'
+no_files "a condition name with a line break" out_effect
 expect_error "movie with frames of different sizes" "sizes.tif" 2 edge window -c "$DECK" --set window.input=bad/sizes --set run.output_dir=out_sizes
 no_files "frames of different sizes" out_sizes
 expect_error "a frame with no cell" "frame 3: no cell found" 2 edge window -c "$DECK" --set window.input=bad/empty --set run.output_dir=out_empty

@@ -294,4 +294,13 @@ expect_deck_error "import: pixel_um with a tracks HDF5" \
   "import.pixel_um applies to a trajectory table (.csv); imported/tracks.h5 is read as a tracks HDF5" 2 \
   spt import -c "$DECK" --input imported/tracks.h5 --set import.pixel_um=0.108 --set run.output_dir=bad9
 no_files "import of a tracks HDF5 with pixel_um" bad9
+# Preempted between the two sets: the training set is committed, the test set
+# not begun; the preempted line says so (not "nothing written").
+stop_at pre.log "^spt simulate: 200 tracks -> " spt simulate -c "$DECK" "${TINY[@]}" --set run.output_dir=pre
+if [ "$rc" -eq 75 ] && grep -q "^phenoscale: preempted: stop signal 15 during spt simulate; the training set is written (pre/tracks.h5), the test set is not" pre.log &&
+   [ -e pre/tracks.h5 ] && [ ! -e pre/test_tracks.h5 ] && [ ! -e pre/test_tracks.csv ]; then
+  pass "spt simulate stopped between its sets: exit 75, the preempted line names the training set as written"
+else
+  fail "spt simulate stopped between its sets: rc=$rc, $(ls pre 2>&1 | tr '\n' ' '), $(grep preempted pre.log)"
+fi
 finish

@@ -38,7 +38,10 @@ void create_parent_dir(const StageContext& ctx, const std::string& path);
 // the parent directories of every path, then the previous run's files of the
 // set removed (io::retire_outputs; "" = an optional output not wanted), so a
 // job killed between two commits leaves files missing, never two runs mixed.
-void begin_outputs(const StageContext& ctx, const std::vector<std::string>& set);
+// `left` says what is on disk for the stop point's message, where the stage
+// has committed other files before this set (par::stop_point).
+void begin_outputs(const StageContext& ctx, const std::vector<std::string>& set,
+                   const std::string& left = "nothing written under a final name");
 
 // Collective. Throws the same ConfigError on every rank when the string key
 // `key` is empty: "<key> is empty: <how_to_set_it>".
