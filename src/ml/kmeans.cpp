@@ -116,7 +116,9 @@ void assign_range(const ShardedMatrix& x, const Packed& p, std::uint64_t begin, 
   for (std::uint64_t i = begin; i < end; i += kRows) {
     const std::uint64_t n = std::min<std::uint64_t>(kRows, end - i);
     detail::scores_block(x.row(i), n, p, s, scratch.rows);
-    for (std::uint64_t r = 0; r < n; ++r) sink(i + r, detail::argmin(s + r * p.kp, p));
+    std::int32_t labels[kRows];
+    detail::argmins(s, p, n, labels);
+    for (std::uint64_t r = 0; r < n; ++r) sink(i + r, labels[r]);
   }
 }
 
@@ -171,32 +173,56 @@ __attribute__((target("avx2"))) void sq_dists_avx2(const float* x, const double*
   for (std::size_t t = 0; t < count; ++t) out[t] = sq_dist_avx2(x, c + t * d, d);
 }
 
-// Two centres at once: the four partial sums of centre t in the low half of
-// an AVX-512 register, those of centre t + 1 in the high half, each lane
-// summing what it sums in sq_dist (same bits, twice the width).
+// Two centres per register: the four partial sums of centre t in the low
+// half of an AVX-512 register, those of centre t + 1 in the high half, each
+// lane summing what it sums in sq_dist (same bits, twice the width). G pairs
+// at once (centres t .. t + 2G − 1): G independent chains of additions, whose
+// latencies overlap, and the row converted to double once for all of them.
+template <int G>
+__attribute__((target("avx512f"), always_inline)) inline void sq_dist_pairs_avx512(const float* x, const double* c,
+                                                                                   std::size_t d, double* out) {
+  __m512d a[G];
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g) a[g] = _mm512_setzero_pd();
+  std::size_t j = 0;
+  for (; j + 4 <= d; j += 4) {
+    const __m512d xv = _mm512_broadcast_f64x4(_mm256_cvtps_pd(_mm_loadu_ps(x + j)));
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) {
+      const double* c0 = c + 2 * g * d;
+      const __m512d cv = _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_loadu_pd(c0 + j)), _mm256_loadu_pd(c0 + d + j), 1);
+      const __m512d e = _mm512_sub_pd(xv, cv);
+      a[g] = _mm512_add_pd(a[g], _mm512_mul_pd(e, e));
+    }
+  }
+  alignas(64) double lane[G][8];
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g) _mm512_store_pd(lane[g], a[g]);
+  for (std::size_t jt = j; jt < d; ++jt) {
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) {
+      const double* c0 = c + 2 * g * d;
+      const double e0 = x[jt] - c0[jt], e1 = x[jt] - c0[d + jt];
+      lane[g][0] += e0 * e0;
+      lane[g][4] += e1 * e1;
+    }
+  }
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g) {
+    out[2 * g] = (lane[g][0] + lane[g][1]) + (lane[g][2] + lane[g][3]);
+    out[2 * g + 1] = (lane[g][4] + lane[g][5]) + (lane[g][6] + lane[g][7]);
+  }
+}
+
 __attribute__((target("avx512f"))) void sq_dists_avx512(const float* x, const double* c, std::size_t count,
                                                         std::size_t d, double* out) {
   std::size_t t = 0;
-  for (; t + 2 <= count; t += 2) {
-    const double* c0 = c + t * d;
-    const double* c1 = c0 + d;
-    __m512d a = _mm512_setzero_pd();
-    std::size_t j = 0;
-    for (; j + 4 <= d; j += 4) {
-      const __m512d xv = _mm512_broadcast_f64x4(_mm256_cvtps_pd(_mm_loadu_ps(x + j)));
-      const __m512d cv = _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_loadu_pd(c0 + j)), _mm256_loadu_pd(c1 + j), 1);
-      const __m512d e = _mm512_sub_pd(xv, cv);
-      a = _mm512_add_pd(a, _mm512_mul_pd(e, e));
-    }
-    alignas(64) double lane[8];
-    _mm512_store_pd(lane, a);
-    for (; j < d; ++j) {
-      const double e0 = x[j] - c0[j], e1 = x[j] - c1[j];
-      lane[0] += e0 * e0;
-      lane[4] += e1 * e1;
-    }
-    out[t] = (lane[0] + lane[1]) + (lane[2] + lane[3]);
-    out[t + 1] = (lane[4] + lane[5]) + (lane[6] + lane[7]);
+  for (; t + 8 <= count; t += 8) sq_dist_pairs_avx512<4>(x, c + t * d, d, out + t);
+  switch ((count - t) / 2) {
+    case 3: sq_dist_pairs_avx512<3>(x, c + t * d, d, out + t); t += 6; break;
+    case 2: sq_dist_pairs_avx512<2>(x, c + t * d, d, out + t); t += 4; break;
+    case 1: sq_dist_pairs_avx512<1>(x, c + t * d, d, out + t); t += 2; break;
+    default: break;
   }
   if (t < count) out[t] = sq_dist_avx2(x, c + t * d, d);
 }
@@ -226,6 +252,96 @@ void assign_all(const ShardedMatrix& x, const Packed& p, const double* centres, 
     }
   }
 }
+
+// ---------------------------------------------------------------------------
+// The k-means++ trial step: for each trial centre t (rows: trials × d) the
+// potential Σ_i quantise(min(cur[i], d²(row i, t))) over the local rows. The
+// potentials are integers, so how the rows are grouped does not change them;
+// the d² are sq_dists' bits. The minima are not kept: the chosen trial's are
+// computed again once it is chosen (one d² per row, where keeping every
+// trial's would write trials × 8 bytes per row, to memory at this size).
+struct TrialStep {
+  const ShardedMatrix& x;
+  const double* rows;
+  std::size_t trials, d;
+  const double* cur;
+  const par::FixedPoint& scale;
+
+  void row(std::uint64_t i, double* d2, i128* pot) const {
+    sq_dists(x.row(i), rows, trials, d, d2);
+    for (std::size_t t = 0; t < trials; ++t) pot[t] += scale.quantise(std::min(cur[i], d2[t]));
+  }
+
+  // Eight rows per step: the minimum and par::FixedPoint::quantise's exact
+  // rounding on eight lanes (AVX-512 DQ's double -> int64 conversion), each
+  // int64 split in 32-bit halves summed in int64 lanes (no overflow below
+  // 2^31 steps). A step with a value out of the int64 range (INT64_MIN,
+  // llround's answer) or a non-normal scale takes the scalar path instead.
+  __attribute__((target("avx512f,avx512dq"))) void rows_avx512(std::uint64_t begin, std::uint64_t end,
+                                                               i128* pot) const {
+    std::vector<double> d2(trials), lanes(trials * 8), v8(trials * 8);
+    std::vector<std::int64_t> lo(trials * 8, 0), hi(trials * 8, 0);
+    const __m512d sc = _mm512_set1_pd(scale.scale), half = _mm512_set1_pd(0.5), one = _mm512_set1_pd(1.0);
+    const __m512d sign = _mm512_set1_pd(-0.0), limit = _mm512_set1_pd(0x1p63);
+    const __m512i low_bits = _mm512_set1_epi64(0xFFFFFFFF);
+    std::uint64_t i = begin;
+    for (; i + 8 <= end && scale.scale != 0.0; i += 8) {
+      for (std::size_t r = 0; r < 8; ++r) {
+        sq_dists(x.row(i + r), rows, trials, d, d2.data());
+        for (std::size_t t = 0; t < trials; ++t) lanes[t * 8 + r] = d2[t];
+      }
+      const __m512d c = _mm512_loadu_pd(cur + i);
+      __mmask8 in_range = 0xFF;
+      for (std::size_t t = 0; t < trials; ++t) {
+        const __m512d v = _mm512_min_pd(_mm512_loadu_pd(&lanes[t * 8]), c);  // std::min(cur, d2): cur on ties
+        _mm512_storeu_pd(&v8[t * 8], v);
+        in_range &= _mm512_cmp_pd_mask(_mm512_abs_pd(_mm512_mul_pd(v, sc)), limit, _CMP_LT_OQ);
+      }
+      if (in_range != 0xFF) {
+        for (std::size_t t = 0; t < trials; ++t)
+          for (std::size_t r = 0; r < 8; ++r) pot[t] += scale.quantise(v8[t * 8 + r]);
+        continue;
+      }
+      for (std::size_t t = 0; t < trials; ++t) {
+        const __m512d v = _mm512_mul_pd(_mm512_loadu_pd(&v8[t * 8]), sc);
+        __m512d q = _mm512_roundscale_pd(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        const __mmask8 up = _mm512_cmp_pd_mask(_mm512_abs_pd(_mm512_sub_pd(v, q)), half, _CMP_GE_OQ);
+        q = _mm512_mask_add_pd(q, up, q, _mm512_or_pd(_mm512_and_pd(v, sign), one));  // + copysign(1, v)
+        const __m512i n = _mm512_cvttpd_epi64(q);
+        _mm512_storeu_si512(&lo[t * 8], _mm512_add_epi64(_mm512_loadu_si512(&lo[t * 8]), _mm512_and_si512(n, low_bits)));
+        _mm512_storeu_si512(&hi[t * 8], _mm512_add_epi64(_mm512_loadu_si512(&hi[t * 8]), _mm512_srai_epi64(n, 32)));
+      }
+    }
+    for (std::size_t t = 0; t < trials; ++t) {
+      i128 low = 0, high = 0;
+      for (std::size_t l = 0; l < 8; ++l) {
+        low += lo[t * 8 + l];
+        high += hi[t * 8 + l];
+      }
+      pot[t] += high * (i128{1} << 32) + low;
+    }
+    for (; i < end; ++i) row(i, d2.data(), pot);
+  }
+
+  // The potentials of all local rows (OpenMP threads), summed into pots.
+  void run(std::vector<i128>& pots) const {
+    const std::uint64_t n = x.local_rows;
+    static const bool wide = detail::score_isa() == Isa::avx512 && __builtin_cpu_supports("avx512dq");
+#pragma omp parallel
+    {
+      std::vector<i128> part(trials, 0);
+      std::vector<double> d2(trials);
+#pragma omp for schedule(static) nowait
+      for (std::uint64_t b = 0; b < n; b += kChunk) {
+        const std::uint64_t e = std::min(n, b + kChunk);
+        if (wide) rows_avx512(b, e, part.data());
+        else for (std::uint64_t i = b; i < e; ++i) row(i, d2.data(), part.data());
+      }
+#pragma omp critical
+      for (std::size_t t = 0; t < trials; ++t) pots[t] += part[t];
+    }
+  }
+};
 
 // ---------------------------------------------------------------------------
 // Rows by global index, on every rank: owners contribute, others add zeros.
@@ -438,7 +554,6 @@ struct Seeder {
     std::vector<double> cur(n);
 #pragma omp parallel for schedule(static)
     for (std::uint64_t i = 0; i < n; ++i) cur[i] = sq_dist(x.row(i), centres.data(), dd);
-    std::vector<std::vector<double>> trial_d2(trials, std::vector<double>(n));
     for (std::size_t c = 1; c < k; ++c) {
       const par::FixedPoint scale(par::global_max_abs(cur, comm));
       std::vector<std::int64_t> q(n);
@@ -479,25 +594,13 @@ struct Seeder {
       // Each row against every trial in one pass (the row read once); the
       // potentials are integer sums, so their order does not matter.
       std::vector<i128> pots(trials, 0);
-#pragma omp parallel
-      {
-        std::vector<i128> part(trials, 0);
-        std::vector<double> to_trial(trials);
-#pragma omp for schedule(static) nowait
-        for (std::uint64_t i = 0; i < n; ++i) {
-          sq_dists(x.row(i), rows.data(), trials, dd, to_trial.data());
-          for (std::size_t t = 0; t < trials; ++t) {
-            trial_d2[t][i] = std::min(cur[i], to_trial[t]);
-            part[t] += scale.quantise(trial_d2[t][i]);
-          }
-        }
-#pragma omp critical
-        for (std::size_t t = 0; t < trials; ++t) pots[t] += part[t];
-      }
+      TrialStep{x, rows.data(), trials, dd, cur.data(), scale}.run(pots);
       par::allreduce_sum_int128(pots, comm);
       const std::size_t best = static_cast<std::size_t>(std::min_element(pots.begin(), pots.end()) - pots.begin());
       std::copy(rows.begin() + best * dd, rows.begin() + (best + 1) * dd, centres.begin() + c * dd);
-      cur.swap(trial_d2[best]);
+      const double* chosen = centres.data() + c * dd;
+#pragma omp parallel for schedule(static)
+      for (std::uint64_t i = 0; i < n; ++i) cur[i] = std::min(cur[i], sq_dist(x.row(i), chosen, dd));
     }
     return centres;
   }

@@ -129,16 +129,35 @@ std::int32_t argmin_scalar(const float* s, std::size_t n) {
   return static_cast<std::int32_t>(best);
 }
 
-__attribute__((target("avx512f"))) std::int32_t argmin_avx512(const float* s, std::size_t kp) {
-  __m512 m = _mm512_loadu_ps(s);
-  for (std::size_t c = 16; c < kp; c += 16) m = _mm512_min_ps(m, _mm512_loadu_ps(s + c));
-  const float best = _mm512_reduce_min_ps(m);
-  const __m512 b = _mm512_set1_ps(best);
-  for (std::size_t c = 0; c < kp; c += 16) {
-    const __mmask16 eq = _mm512_cmp_ps_mask(_mm512_loadu_ps(s + c), b, _CMP_EQ_OQ);
-    if (eq) return static_cast<std::int32_t>(c + __builtin_ctz(eq));
+// All kRows rows at once (independent chains): per lane the smallest score
+// and the first 16-column chunk holding it (strict <, chunks in order), then
+// per row the lowest column index among the lanes holding the row's minimum —
+// the lowest index of the smallest score, as argmin_scalar. Scores never
+// below +inf (padding, or all NaN) leave index 0.
+__attribute__((target("avx512f"))) void argmins_avx512(const float* s, std::size_t kp, std::size_t n,
+                                                       std::int32_t* out) {
+  __m512 best[kRows];
+  __m512i chunk[kRows];
+#pragma GCC unroll 8
+  for (std::size_t r = 0; r < kRows; ++r) {
+    best[r] = _mm512_set1_ps(std::numeric_limits<float>::infinity());
+    chunk[r] = _mm512_setzero_si512();
   }
-  return 0;
+  for (std::size_t c = 0; c < kp; c += 16) {
+    const __m512i here = _mm512_set1_epi32(static_cast<int>(c));
+#pragma GCC unroll 8
+    for (std::size_t r = 0; r < kRows; ++r) {
+      const __m512 v = _mm512_loadu_ps(s + r * kp + c);
+      const __mmask16 less = _mm512_cmp_ps_mask(v, best[r], _CMP_LT_OQ);
+      best[r] = _mm512_mask_mov_ps(best[r], less, v);
+      chunk[r] = _mm512_mask_mov_epi32(chunk[r], less, here);
+    }
+  }
+  const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  for (std::size_t r = 0; r < n; ++r) {
+    const __mmask16 at_min = _mm512_cmp_ps_mask(best[r], _mm512_set1_ps(_mm512_reduce_min_ps(best[r])), _CMP_EQ_OQ);
+    out[r] = _mm512_mask_reduce_min_epi32(at_min, _mm512_add_epi32(chunk[r], lane));
+  }
 }
 
 __attribute__((target("avx2"))) std::int32_t argmin_avx2(const float* s, std::size_t kp) {
@@ -236,11 +255,14 @@ void scores_block(const float* rows, std::size_t n, const Packed& p, float* s, s
   scores(rows, p, s);
 }
 
-std::int32_t argmin(const float* s, const Packed& p) {
+void argmins(const float* s, const Packed& p, std::size_t n, std::int32_t* out) {
   switch (kIsa) {
-    case Isa::avx512: return argmin_avx512(s, p.kp);
-    case Isa::avx2: return argmin_avx2(s, p.kp);
-    default: return argmin_scalar(s, p.k);
+    case Isa::avx512: return argmins_avx512(s, p.kp, n, out);
+    case Isa::avx2:
+      for (std::size_t r = 0; r < n; ++r) out[r] = argmin_avx2(s + r * p.kp, p.kp);
+      return;
+    default:
+      for (std::size_t r = 0; r < n; ++r) out[r] = argmin_scalar(s + r * p.kp, p.k);
   }
 }
 
