@@ -32,6 +32,7 @@ constexpr double kFailureVoteSeconds = 3.0;
 
 struct StageOptions {
   std::string deck;
+  bool deck_given = false;  // -c given (an empty value is then an error, not "no deck")
   std::vector<std::string> overrides;
   bool print_deck = false;
   std::map<std::string, std::string> alias_values;  // deck key -> value from --input etc.
@@ -48,13 +49,17 @@ std::string join_command_line(int argc, char** argv) {
 // A missing deck is found here, by rank 0 for all (a check on every rank, as
 // CLI11's ExistingFile, would let a deck missing on some nodes only end
 // those ranks and leave the others waiting).
-std::string read_deck(const std::string& path, const par::Comm& comm) {
+std::string read_deck(const std::string& path, bool given, const par::Comm& comm) {
   std::string text;
-  if (path.empty()) return text;
+  if (path.empty() && !given) return text;
   par::collectively(comm, [&] {
+    if (path.empty())  // -c "$UNSET": not the same as no deck
+      throw ConfigError("-c/--config is empty; expected an input deck (TOML file)");
     if (!comm.is_root()) return;
     std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) throw ConfigError(at_file(path, "no such input deck"));
+    const bool exists = std::filesystem::exists(path, ec);
+    if (ec) throw ConfigError(at_file(path, "cannot read input deck: " + ec.message()));
+    if (!exists) throw ConfigError(at_file(path, "no such input deck"));
     if (std::filesystem::is_directory(path, ec))
       throw ConfigError(at_file(path, "is a directory; expected an input deck (TOML file)"));
     std::ifstream in(path);
@@ -69,7 +74,7 @@ std::string read_deck(const std::string& path, const par::Comm& comm) {
 
 void run_stage(const Pipeline& pipeline, const Stage& stage, const StageOptions& options,
                const std::string& command_line, const par::Comm& comm) {
-  const std::string deck_text = read_deck(options.deck, comm);
+  const std::string deck_text = read_deck(options.deck, options.deck_given, comm);
   core::Config config;
   par::collectively(comm, [&] {
     // Option aliases (--input X) come first so an explicit --set wins.
@@ -144,8 +149,9 @@ int run_cli(int argc, char** argv, const par::Comm& world) {
     for (const auto& stage : pipeline.stages) {
       CLI::App* s = p->add_subcommand(stage.name, stage.summary);
       s->fallthrough();
-      s->add_option("-c,--config", options.deck, "Input deck (TOML); defaults apply to keys it omits")
-          ->type_name("FILE");
+      const CLI::Option* deck = s->add_option("-c,--config", options.deck,
+                                              "Input deck (TOML); defaults apply to keys it omits")
+                                    ->type_name("FILE");
       s->add_option("--set", options.overrides, "Override a deck key: --set section.key=value (repeatable)")
           ->type_name("KEY=VALUE");
       s->add_flag("--print-deck", options.print_deck, "Print the resolved deck and exit");
@@ -154,9 +160,10 @@ int run_cli(int argc, char** argv, const par::Comm& world) {
                                                   "Shortcut for --set " + alias.key + "=VALUE");
         options.alias_options.emplace_back(option, alias.key);
       }
-      s->callback([&chosen_pipeline, &chosen_stage, &pipeline, &stage] {
+      s->callback([&chosen_pipeline, &chosen_stage, &options, &pipeline, &stage, deck] {
         chosen_pipeline = &pipeline;
         chosen_stage = &stage;
+        options.deck_given = deck->count() > 0;
       });
     }
   }

@@ -144,7 +144,7 @@ void summarize(const StageContext& ctx) {
 
   const auto features = io::read_samples<float>(in, "/features");
   const std::uint64_t d = features.sample_shape.empty() ? 1 : features.sample_shape[0];
-  const auto labels = io::read_samples<std::int64_t>(in, "/labels", {{}, true});
+  const auto labels = io::read_samples<std::int64_t>(in, "/labels", io::one_value_per_row());
   par::check_all(ctx.comm, labels.global_rows == features.global_rows,
                  cat(input, ": /labels has ", labels.global_rows, " rows but /features has ",
                      features.global_rows));

@@ -26,7 +26,7 @@ std::vector<std::string> split_lines(const std::string& s) {
 std::vector<std::int64_t> read_ints(const io::H5File& in, const std::string& name, std::uint64_t expected_rows,
                                    const par::Comm& comm) {
   par::check_all(comm, in.has(name), cat(in.where(name), ": missing; expected int64 per sample (edge sample layout)"));
-  auto block = io::read_samples<std::int64_t>(in, name);
+  auto block = io::read_samples<std::int64_t>(in, name, io::one_value_per_row());
   par::check_all(comm, block.global_rows == expected_rows,
                  cat(in.where(name), ": ", block.global_rows, " rows, expected one per sample (", expected_rows, ")"));
   return std::move(block.data);
@@ -65,8 +65,8 @@ EdgeSamples read_edge_samples(const std::string& path, const par::Comm& comm) {
   s.frame_s = in.read_double_attribute("/", "frame_s");
   bool ok = true;
   for (auto c : s.condition) ok = ok && c >= 0 && c < static_cast<std::int64_t>(s.conditions.size());
-  par::check_all(comm, ok, cat(in.where("/condition"), ": condition index outside 0..", s.conditions.size() - 1,
-                               " (the names in the 'conditions' attribute)"));
+  par::check_all(comm, ok, cat(in.where("/condition"), ": condition index outside the ", s.conditions.size(),
+                               " name(s) of the 'conditions' attribute (one per line)"));
   const bool experiments_ok = std::all_of(s.experiment.begin(), s.experiment.end(), [](auto e) { return e >= 0; });
   par::check_all(comm, experiments_ok, cat(in.where("/experiment"), ": a negative paired-experiment id; expected ids >= 0"));
   return s;
@@ -128,7 +128,7 @@ bool all_have_cells(const EdgeSamples& s, const par::Comm& comm) {
 
 std::vector<std::int64_t> read_teacher_labels(const std::string& path, std::uint64_t expected, const par::Comm& comm) {
   io::H5File in = io::H5File::open(path, comm);
-  auto block = io::read_samples<std::int64_t>(in, "/labels");
+  auto block = io::read_samples<std::int64_t>(in, "/labels", io::one_value_per_row());
   par::check_all(comm, block.global_rows == expected,
                  cat(in.where("/labels"), ": ", block.global_rows, " labels but ", expected,
                      " samples; run edge teacher on the same samples"));

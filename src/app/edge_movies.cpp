@@ -78,6 +78,7 @@ std::vector<MovieEntry> read_movie_table(const std::string& path, const par::Com
       e.condition = t.rows[k][static_cast<std::size_t>(cond)];
       e.experiment = exp >= 0 ? io::parse_integer_field(t, k, exp, 0) : 0;
       if (e.movie.empty()) throw InputError(t.where(k) + ": column 'movie' is empty; expected a file name");
+      if (e.condition.empty()) throw InputError(t.where(k) + ": column 'condition' is empty; expected a name");
       movies.push_back(e);
     }
     if (movies.empty()) throw InputError(cat(path, ": no movies listed; expected one row per movie"));
@@ -173,12 +174,20 @@ using PlantedProportions = std::map<std::string, std::vector<double>>;
 PlantedProportions planned_proportions(const core::Config& cfg) {
   const auto conditions = cfg.string_list("simulate.conditions");
   if (conditions.empty()) throw ConfigError("simulate.conditions is empty: name at least one condition");
-  // The names are stored one per line (the HDF5 'conditions' attribute) and in movies.csv's rows.
+  // The names are stored one per line (the HDF5 'conditions' attribute) and
+  // in movies.csv's rows, whose fields are read back trimmed.
   for (std::size_t i = 0; i < conditions.size(); ++i) {
-    if (conditions[i].empty() || conditions[i].find_first_of("\r\n") != std::string::npos)
-      throw ConfigError(cat("simulate.conditions entry ", i + 1, " is ",
-                            conditions[i].empty() ? "empty" : "a name with a line break",
-                            "; expected a condition name on one line"));
+    const std::string& c = conditions[i];
+    const bool control = std::any_of(c.begin(), c.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20; });
+    const std::string problem = c.empty() ? "empty"
+                                : control ? "a name with a line break or another control character"
+                                : std::isspace(static_cast<unsigned char>(c.front())) ||
+                                        std::isspace(static_cast<unsigned char>(c.back()))
+                                    ? cat("'", c, "', with spaces around it")
+                                    : "";
+    if (!problem.empty())
+      throw ConfigError(cat("simulate.conditions entry ", i + 1, " is ", problem,
+                            "; expected a condition name on one line, without spaces around it"));
   }
   if (const auto i = core::first_repeat(conditions); i < conditions.size())
     throw ConfigError(cat("simulate.conditions names '", conditions[i], "' twice; expected distinct conditions"));
@@ -590,7 +599,7 @@ VelocityMapFile read_velocity_map(const std::string& path) {
   m.windows = static_cast<int>(v.global_rows);
   m.frames = static_cast<int>(v.sample_shape[0]);
   m.velocity.assign(v.data.begin(), v.data.end());
-  m.angle = io::read_samples<double>(in, "/angle").data;
+  m.angle = io::read_samples<double>(in, "/angle", io::one_value_per_row()).data;
   if (m.angle.size() != static_cast<std::size_t>(m.windows))
     throw InputError(cat(in.where("/angle"), ": ", m.angle.size(), " angle(s); expected one per window of /velocity (",
                          m.windows, ")"));
@@ -609,8 +618,8 @@ struct TruthIndex {
 TruthIndex read_truth(const std::string& path) {
   par::Comm self(MPI_COMM_SELF);
   io::H5File in = io::H5File::open(path, self);
-  const auto cell = io::read_samples<std::int64_t>(in, "/sector_cell").data;
-  const auto angle = io::read_samples<double>(in, "/sector_angle").data;
+  const auto cell = io::read_samples<std::int64_t>(in, "/sector_cell", io::one_value_per_row()).data;
+  const auto angle = io::read_samples<double>(in, "/sector_angle", io::one_value_per_row()).data;
   const auto same_length = [&](const char* name, std::size_t found, const char* like, std::size_t expected) {
     if (found != expected)
       throw InputError(cat(in.where(name), ": ", found, " values; expected one per entry of ", like, " (", expected, ")"));
@@ -618,11 +627,11 @@ TruthIndex read_truth(const std::string& path) {
   same_length("/sector_angle", angle.size(), "/sector_cell", cell.size());
   TruthIndex t;
   for (std::size_t s = 0; s < cell.size(); ++s) t.sectors[cell[s]].push_back({angle[s], static_cast<std::int64_t>(s)});
-  const auto ec = io::read_samples<std::int64_t>(in, "/event_cell").data;
-  const auto es = io::read_samples<std::int64_t>(in, "/event_sector").data;
-  const auto eo = io::read_samples<std::int64_t>(in, "/event_onset").data;
-  const auto ee = io::read_samples<std::int64_t>(in, "/event_end").data;
-  const auto ep = io::read_samples<std::int64_t>(in, "/event_phenotype").data;
+  const auto ec = io::read_samples<std::int64_t>(in, "/event_cell", io::one_value_per_row()).data;
+  const auto es = io::read_samples<std::int64_t>(in, "/event_sector", io::one_value_per_row()).data;
+  const auto eo = io::read_samples<std::int64_t>(in, "/event_onset", io::one_value_per_row()).data;
+  const auto ee = io::read_samples<std::int64_t>(in, "/event_end", io::one_value_per_row()).data;
+  const auto ep = io::read_samples<std::int64_t>(in, "/event_phenotype", io::one_value_per_row()).data;
   same_length("/event_sector", es.size(), "/event_cell", ec.size());
   same_length("/event_onset", eo.size(), "/event_cell", ec.size());
   same_length("/event_end", ee.size(), "/event_cell", ec.size());

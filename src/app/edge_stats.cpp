@@ -53,7 +53,7 @@ Phenotyped read_phenotyped(const core::Config& cfg, const std::string& path, con
   const std::string column = "/" + cfg.string("stats.labels");
   io::H5File in = io::H5File::open(path, comm);
   par::check_all(comm, in.has(column), cat(in.where(column), ": missing; expected the labels written by edge phenotype"));
-  p.labels = io::read_samples<std::int64_t>(in, column).data;
+  p.labels = io::read_samples<std::int64_t>(in, column, io::one_value_per_row()).data;
   par::check_all(comm, all_have_cells(p.samples, comm),
                  cat(path, ": some samples have no cell_id; the bootstrap resamples cells, so edge stats and edge cells "
                            "need a cell_id column at import"));

@@ -38,6 +38,11 @@ std::string attribute_text(hid_t attr) {
   const hssize_t n = H5Sget_simple_extent_npoints(space.get());
   const H5T_class_t cls = H5Tget_class(type.get());
   std::ostringstream os;
+  if (cls == H5T_STRING && n != 1) {
+    // An array of strings (h5py's attrs['names'] = ['a', 'b']): named, not
+    // read (the readers below hold one string).
+    return "string array of " + std::to_string(n);
+  }
   if (cls == H5T_STRING) {
     std::string text;
     if (H5Tis_variable_str(type.get()) > 0) {
@@ -126,7 +131,8 @@ void print_tiff_info(const std::string& path) {
 void print_csv_info(const std::string& path) {
   const io::TrajectoryTable t = io::read_trajectories_csv(path);
   std::cout << path << "\n  trajectories: " << t.track_offsets.size() - 1 << " tracks, "
-            << t.track_id.size() << " localisations, " << (t.has_z ? "3-D" : "2-D") << "\n";
+            << t.track_id.size() << " localisations, " << (t.has_z ? "3-D" : "2-D")
+            << (t.constant_z ? " (its z column is the same on every row)" : "") << "\n";
 }
 
 }  // namespace

@@ -152,6 +152,9 @@ TrackBlock read_tracks(const std::string& path, const par::Comm& comm, double pi
   } else {
     io::TrajectoryTable table;
     par::collectively(comm, [&] { table = io::read_trajectories_csv(path); });
+    if (table.constant_z)
+      core::Log::info(cat(path, ": column z is ", *table.constant_z, " on every row (TrackMate writes 0 for 2-D "
+                                "movies): read as 2-D tracks"));
     tracks = from_table(table, comm, pixel_um, dt_s);
   }
   // No stage has anything to do without tracks; empty outputs would replace

@@ -239,11 +239,11 @@ void classify(const StageContext& ctx) {
   const SubtomogramBlock subs = read_subtomograms(in);
   const int n = subs.n;
   const std::uint64_t un = static_cast<std::uint64_t>(n);
-  const auto labels = io::read_samples<std::int64_t>(in, "/labels", {{}, true});
+  const auto labels = io::read_samples<std::int64_t>(in, "/labels", io::one_value_per_row());
   // Purity is scored against the class map rows where the file has them:
   // every PDB/mmCIF class has label −1, a row of its own.
   const bool by_rows = in.has("/class_rows");
-  const auto class_rows = by_rows ? io::read_samples<std::int64_t>(in, "/class_rows", {{}, true}).data : labels.data;
+  const auto class_rows = by_rows ? io::read_samples<std::int64_t>(in, "/class_rows", io::one_value_per_row()).data : labels.data;
   const double tilt = in.read_double_attribute("/subtomograms", "tilt_max_deg");
   const double voxel_nm = in.read_double_attribute("/subtomograms", "voxel_nm");
   const std::string start_mode = cfg.string("classify.initial_alignment");

@@ -28,7 +28,7 @@ ClassMaps read_class_maps(const std::string& path, const par::Comm& comm) {
                  cat(in.where("/maps"), ": expected N x n x n x n class maps, found shape ", io::shape_string(info.shape)));
   const std::uint64_t count = info.shape[0], n = info.shape[1];
   const auto maps = io::read_sample_rows<float>(in, "/maps", {0, count}, {{n, n, n}, true});
-  const auto ids = io::read_sample_rows<std::int64_t>(in, "/class_ids", {0, count}, {{}, true});
+  const auto ids = io::read_sample_rows<std::int64_t>(in, "/class_ids", {0, count}, io::one_value_per_row());
   ClassMaps out;
   out.voxel_nm = in.read_double_attribute("/maps", "voxel_nm");
   out.class_ids = ids.data;
@@ -66,9 +66,9 @@ SelectedSubtomograms read_selected(const std::string& subtomograms, const Select
   using core::cat;
   io::H5File in = io::H5File::open(subtomograms, comm);
   const SubtomogramBlock subs = read_subtomograms(in);
-  const auto truth = io::read_samples<std::int64_t>(in, "/class_rows", {{}, true});
+  const auto truth = io::read_samples<std::int64_t>(in, "/class_rows", io::one_value_per_row());
   io::H5File sel = io::H5File::open(selection.file, comm);
-  const auto labels = io::read_samples<std::int64_t>(sel, selection.dataset, {{}, true});
+  const auto labels = io::read_samples<std::int64_t>(sel, selection.dataset, io::one_value_per_row());
   par::check_all(comm, labels.global_rows == subs.block.global_rows,
                  cat(sel.where(selection.dataset), ": ", labels.global_rows, " labels for ", subs.block.global_rows,
                      " subtomograms in ", in.where("/subtomograms")));
@@ -102,8 +102,8 @@ SelectedSubtomograms read_selected(const std::string& subtomograms, const Select
 EnrichedCluster most_enriched_cluster(const std::string& subdivide_path, std::int64_t row, const par::Comm& comm) {
   io::H5File sd = io::H5File::open(subdivide_path, comm);
   const std::uint64_t classes = sd.info("/most_enriched_cluster").shape[0];
-  const auto best = io::read_sample_rows<std::int64_t>(sd, "/most_enriched_cluster", {0, classes}, {{}, true});
-  const auto fraction = io::read_sample_rows<double>(sd, "/most_enriched_fraction", {0, classes}, {{}, true});
+  const auto best = io::read_sample_rows<std::int64_t>(sd, "/most_enriched_cluster", {0, classes}, io::one_value_per_row());
+  const auto fraction = io::read_sample_rows<double>(sd, "/most_enriched_fraction", {0, classes}, io::one_value_per_row());
   par::check_all(comm, row >= 0 && static_cast<std::uint64_t>(row) < classes && best.data[row] >= 0,
                  core::cat(sd.where("/most_enriched_cluster"), ": no cluster holds class row ", row));
   return {best.data[row], fraction.data[row]};

@@ -50,7 +50,7 @@ void subdivide(const StageContext& ctx) {
   const std::string labels_ds = cfg.string("subdivide.labels_dataset");
   const ml::ShardedMatrix x = ml::read_matrix({features_path, "/features"}, ctx.comm);
   io::H5File labels_file = io::H5File::open(labels_path, ctx.comm);
-  const auto labels = io::read_samples<std::int64_t>(labels_file, labels_ds, {{}, true});
+  const auto labels = io::read_samples<std::int64_t>(labels_file, labels_ds, io::one_value_per_row());
   par::check_all(ctx.comm, labels.global_rows == x.global_rows,
                  cat(labels_file.where(labels_ds), ": ", labels.global_rows, " labels for ", x.global_rows,
                      " feature rows in ", features_path, ":/features"));

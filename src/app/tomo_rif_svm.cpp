@@ -63,7 +63,7 @@ void rif_svm(const StageContext& ctx) {
   par::check_deck(ctx.comm, settings.shells <= max_shells,
                   cat(deck, ": rif_svm.shells = ", settings.shells, " but the ", n, "^3 subtomograms of ", input,
                       " hold at most (n - 1)/2 = ", max_shells, " Fourier shells"));
-  const auto labels = io::read_samples<std::int64_t>(in, labels_ds, {{}, true});
+  const auto labels = io::read_samples<std::int64_t>(in, labels_ds, io::one_value_per_row());
   par::check_all(ctx.comm, labels.global_rows == subs.global_rows,
                  cat(in.where(labels_ds), ": ", labels.global_rows, " labels for ", subs.global_rows,
                      " subtomograms in ", in.where("/subtomograms")));

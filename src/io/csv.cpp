@@ -121,6 +121,13 @@ struct Line {
   std::string_view text;
 };
 
+// The lines that hold content: not blank, not a '#' comment. A line keeps its
+// tabs at either end (only spaces and the line break are cut): in a
+// tab-separated file they delimit empty fields — a gap in the first or last
+// column, a row that is all gaps — which trimming would drop, shifting the
+// columns or the rows after them. With another separator (decided from the
+// header, choose_separator) a line of tabs alone is blank: see
+// drop_blank_rows.
 std::vector<Line> content_lines(std::string_view text) {
   std::vector<Line> lines;
   std::size_t number = 0;
@@ -128,11 +135,24 @@ std::vector<Line> content_lines(std::string_view text) {
     std::size_t end = text.find('\n', start);
     if (end == std::string_view::npos) end = text.size();
     ++number;
-    std::string_view line = trim(text.substr(start, end - start));
-    if (!line.empty() && line.front() != '#') lines.push_back({number, line});
+    std::string_view line = text.substr(start, end - start);
+    const std::string_view content = trim(line);
+    const bool tabs_only = content.empty() && line.find('\t') != std::string_view::npos;
+    if ((!content.empty() && content.front() != '#') || (tabs_only && !lines.empty())) {
+      const std::size_t b = line.find_first_not_of(" \r"), e = line.find_last_not_of(" \r");
+      lines.push_back({number, line.substr(b, e - b + 1)});
+    }
     start = end + 1;
   }
   return lines;
+}
+
+// Lines of tabs alone are rows of empty fields in a tab-separated file and
+// blank lines in any other.
+void drop_blank_rows(std::vector<Line>& lines, char sep) {
+  if (sep == '\t') return;
+  lines.erase(std::remove_if(lines.begin(), lines.end(), [](const Line& l) { return trim(l.text).empty(); }),
+              lines.end());
 }
 
 }  // namespace
@@ -449,16 +469,25 @@ std::string csv_field(std::string_view text) {
 
 TrajectoryTable read_trajectories_csv(const std::string& path) {
   const std::string text = read_whole_file(path);
-  const std::vector<Line> lines = content_lines(text);
+  std::vector<Line> lines = content_lines(text);
   if (lines.empty())
     throw InputError(at_file(path,
                              "file has no header row; expected columns track_id (or particle), frame, x, y "
                              "and optionally z"));
   const Layout layout = parse_header(lines[0], path);
+  drop_blank_rows(lines, layout.sep);
   ParsedRows parsed = parse_rows(lines, layout, path);
   sort_by_track_and_frame(parsed);
   check_unique_frames(parsed, path);
-  parsed.table.track_offsets = track_offsets(parsed.table.track_id);
+  TrajectoryTable& t = parsed.table;
+  t.track_offsets = track_offsets(t.track_id);
+  // A 3-D track's diffusion features divide by 2·3 where a 2-D one's divide
+  // by 2·2: a z that never moves would scale them by 2/3.
+  if (t.has_z && !t.z.empty() && std::all_of(t.z.begin(), t.z.end(), [&](double v) { return v == t.z.front(); })) {
+    t.constant_z = t.z.front();
+    t.has_z = false;
+    t.z.clear();
+  }
   return std::move(parsed.table);
 }
 
@@ -526,13 +555,14 @@ namespace {
 // columns; without, it is the first row. Every later row must be as wide.
 TextTable read_table(const std::string& path, bool header) {
   const std::string text = read_whole_file(path);
-  const std::vector<Line> lines = content_lines(text);
+  std::vector<Line> lines = content_lines(text);
   if (lines.empty())
     throw InputError(at_file(path, header ? "empty file; expected a header row and data rows"
                                           : "empty file; expected one row of values per line"));
   TextTable t;
   t.path = path;
   const char sep = choose_separator(lines.front().text);
+  drop_blank_rows(lines, sep);
   std::list<std::string> escaped;
   std::size_t width = split(lines.front().text, sep, escaped).size();
   std::size_t unclosed_line = 0;  // the last line with a quote never closed, if any

@@ -173,6 +173,11 @@ H5File H5File::create(const std::string& path, const par::Comm& comm) {
   comm.broadcast(temporary);
   if (!comm.is_root()) f.output_ = std::make_unique<AtomicFile>(path, temporary, false);
   H5Id fapl = mpio_access(comm);
+  // The 1.8 file format (read by every HDF5 since 1.8, h5py, MATLAB):
+  // attributes over 64 KiB (provenance of a sweep report with hundreds of
+  // inputs, a long deck) are stored densely, where the earliest format
+  // refuses them ("object header message is too large").
+  H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18);
   f.file_ = H5Id(H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()));
   const bool ok = f.file_.valid();
   const std::string why = ok ? "" : last_hdf5_error();

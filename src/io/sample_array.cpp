@@ -1,6 +1,7 @@
 #include "phenoscale/io/sample_array.hpp"
 
 #include <cmath>
+#include <exception>
 #include <type_traits>
 
 #include "phenoscale/core/error.hpp"
@@ -109,6 +110,10 @@ SampleBlock<T> read_sample_rows(const H5File& file, const std::string& dataset, 
       throw InputError(file.where(dataset) + ": expected an array of samples, found a scalar");
     }
     block.sample_shape.assign(info.shape.begin() + 1, info.shape.end());
+    if (options.one_value_per_row && !block.sample_shape.empty()) {
+      throw InputError(file.where(dataset) + ": expected one value per row (shape [N]), found shape " +
+                       shape_string(info.shape));
+    }
     if (!options.sample_shape.empty() && block.sample_shape != options.sample_shape) {
       throw InputError(file.where(dataset) + ": expected samples of shape " +
                        shape_string(options.sample_shape) + ", found " +
@@ -126,7 +131,16 @@ SampleBlock<T> read_sample_rows(const H5File& file, const std::string& dataset, 
   });
 
   block.rows = range;
-  block.data.resize(range.size() * block.sample_size());
+  // Agreed: a rank that cannot hold its rows must not leave the others in
+  // the collective read below.
+  par::collectively(file.comm(), [&] {
+    try {
+      block.data.resize(range.size() * block.sample_size());
+    } catch (const std::exception&) {  // std::bad_alloc, std::length_error
+      throw InputError(file.where(dataset) + ": " + std::to_string(range.size()) + " rows of " +
+                       std::to_string(block.sample_size() * sizeof(T)) + " bytes do not fit in this rank's memory");
+    }
+  });
   if (block.global_rows == 0 || block.sample_size() == 0) return block;  // nothing stored
   H5Id filespace(H5Dget_space(ds.get()));
   select_rows(filespace.get(), dims, range.begin, range.size());

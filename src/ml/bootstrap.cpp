@@ -224,9 +224,9 @@ Observations read_observations(const std::string& file, const std::string& label
     }
   });
   Observations obs;
-  obs.labels = io::read_samples<std::int64_t>(in, labels_dataset).data;
-  obs.groups = io::read_samples<std::int64_t>(in, groups_dataset).data;
-  obs.conditions = io::read_samples<std::int64_t>(in, conditions_dataset).data;
+  obs.labels = io::read_samples<std::int64_t>(in, labels_dataset, io::one_value_per_row()).data;
+  obs.groups = io::read_samples<std::int64_t>(in, groups_dataset, io::one_value_per_row()).data;
+  obs.conditions = io::read_samples<std::int64_t>(in, conditions_dataset, io::one_value_per_row()).data;
   return obs;
 }
 

@@ -12,6 +12,7 @@ run_np 2 data generate -c "$DECK" "${SMALL[@]}" --set run.output_dir=good -q || 
 
 # --- input decks ---------------------------------------------------------------
 expect_deck_error "missing deck" "nope.toml: no such input deck" 2 data generate -c nope.toml
+expect_deck_error "empty -c" "-c/--config is empty; expected an input deck (TOML file)" 2 data generate -c ""
 mkdir -p deck_dir
 expect_deck_error "deck is a directory" "deck_dir: is a directory; expected an input deck (TOML file)" 2 data generate -c deck_dir
 printf '[generate]\nsampels = 10\n' > typo.toml
@@ -88,6 +89,14 @@ open("short.mrc", "wb").write(bytes(header) + np.zeros(100, np.float32).tobytes(
 PY
 expect_error "MRC bad mode" "badmode.mrc:" 2 info badmode.mrc
 expect_error "MRC shorter than its header says" "short.mrc: MRC header says 8x8x8 voxels" 2 info short.mrc
+# String-array attributes (h5py, MATLAB cell strings) are named by info, not read into one string's buffer.
+"$PY" -c "import h5py, numpy as np
+with h5py.File('strings.h5', 'w') as f:
+    f['x'] = np.zeros(3)
+    f['x'].attrs['names'] = ['a', 'bb', 'ccc']
+    f['x'].attrs['fixed'] = np.array([b'ab', b'cd'], dtype='S2')"
+out=$(run_np 1 info strings.h5 2>&1) && grep -q "names = string array of 3" <<<"$out" && grep -q "fixed = string array of 2" <<<"$out" \
+  && pass "info: string-array attributes named" || fail "info on string-array attributes: $out"
 
 # --- spectral methods (PETSc/SLEPc) -----------------------------------------------
 # Gaussian weights that underflow leave vertices of degree 0, where

@@ -758,6 +758,10 @@ mkdir -p foreign/bad && printf 'movie,cell_id,condition\nragged.csv,0,DMSO\n' >f
 printf '1,2,3\n4,5\n' >foreign/bad/ragged.csv
 expect_error "import-maps: a ragged CSV map" "ragged.csv:2: expected 3 fields as in the first row, found 2" 2 \
   edge import-maps -c "$DECK" --input foreign/bad/ragged_table.csv --set run.output_dir=bad_maps
+# A condition left empty would be lost from the names stored one per line.
+printf 'movie,cell_id,condition\nragged.csv,0,DMSO\nheader.csv,1,\n' >foreign/bad/nocond_table.csv
+expect_error "import-maps: a movie without a condition" "nocond_table.csv:3: column 'condition' is empty; expected a name" 2 \
+  edge import-maps -c "$DECK" --input foreign/bad/nocond_table.csv --set run.output_dir=bad_maps
 printf 'movie,cell_id,condition\nheader.csv,0,DMSO\n' >foreign/bad/header_table.csv
 printf 'f0,f1,f2\n1,2,3\n' >foreign/bad/header.csv
 expect_error "import-maps: an undeclared header row" "header.csv:1: column 1: expected a velocity in nm/s (empty, nan or NA: a gap), found 'f0'; if the first row is a header, set maps.header = true" 2 \
@@ -858,9 +862,12 @@ no_files "an effect on a condition not simulated" out_effect
 expect_deck_error "an effect whose delta is not a number" "the delta '0.1x' is not a number" 2 \
   edge simulate -c "$DECK" "${TINY[@]}" --set run.output_dir=out_effect --set 'simulate.effects=["drug:accelerating:0.1x"]'
 # Condition names are stored one per line (the HDF5 'conditions' attribute): a line break would split one in two.
-expect_deck_error "a condition name with a line break" "simulate.conditions entry 2 is a name with a line break; expected a condition name on one line" 2 \
+expect_deck_error "a condition name with a line break" "simulate.conditions entry 2 is a name with a line break or another control character; expected a condition name on one line, without spaces around it" 2 \
   edge simulate -c "$DECK" "${TINY[@]}" --set run.output_dir=out_effect --set 'simulate.conditions=["DMSO", "dr\nug"]'
 no_files "a condition name with a line break" out_effect
+expect_deck_error "a condition name with spaces around it" "simulate.conditions entry 1 is ' DMSO', with spaces around it" 2 \
+  edge simulate -c "$DECK" "${TINY[@]}" --set run.output_dir=out_effect --set 'simulate.conditions=[" DMSO", "drug"]'
+no_files "a condition name with spaces around it" out_effect
 expect_error "movie with frames of different sizes" "sizes.tif" 2 edge window -c "$DECK" --set window.input=bad/sizes --set run.output_dir=out_sizes
 no_files "frames of different sizes" out_sizes
 expect_error "a frame with no cell" "frame 3: no cell found" 2 edge window -c "$DECK" --set window.input=bad/empty --set run.output_dir=out_empty

@@ -73,6 +73,7 @@ TEST_F(CsvTest, ThreeDimensionalColumnsInAnyOrderAndCase) {
                            "2.3,2.1,-4,9,2.2\r\n");
   TrajectoryTable t = read_trajectories_csv(path);
   EXPECT_TRUE(t.has_z);
+  EXPECT_FALSE(t.constant_z.has_value());
   EXPECT_EQ(t.track_id, (I64{-4, 5, 11, 11}));
   EXPECT_EQ(t.frame, (I64{9, 0, 0, 1}));
   EXPECT_EQ(t.x, (F64{2.1, 3.1, 1.1, 0.1}));
@@ -104,7 +105,11 @@ TEST_F(CsvTest, TrackMateSpotTableWithDescriptionRows) {
   TrajectoryTable t = read_trajectories_csv(path);
   EXPECT_EQ(t.frame, (I64{1, 2}));  // FRAME, not POSITION_T
   EXPECT_EQ(t.x, (F64{0.5, 1.5}));
-  EXPECT_EQ(t.z, (F64{0.0, 0.0}));
+  // TrackMate writes POSITION_Z = 0 for a 2-D movie: the tracks are 2-D.
+  EXPECT_FALSE(t.has_z);
+  EXPECT_TRUE(t.z.empty());
+  ASSERT_TRUE(t.constant_z.has_value());
+  EXPECT_EQ(*t.constant_z, 0.0);
   EXPECT_EQ(t.track_offsets, (I64{0, 2}));
 }
 
@@ -302,6 +307,28 @@ TEST_F(CsvTest, TextTableDropsTrailingSeparatorsButNotAnExtraValue) {
   EXPECT_EQ(t.rows[2], (std::vector<std::string>{"3", "C"}));
   EXPECT_EQ(message_of<InputError>([&] { read_csv_text(write("extra.csv", "track_id,label\n1,A,\n2,B,x\n")); }),
             file("extra.csv") + ":3: expected 2 fields as in the header, found 3");
+}
+
+// pandas' to_csv(sep='\t') writes NaN as an empty field: a gap in the first
+// or last column, or a row that is all gaps, stays empty fields (trimming the
+// line's tabs would shift the columns or drop the row). With another
+// separator a line of tabs alone is blank.
+TEST_F(CsvTest, TabSeparatedGapsAtTheEndsOfALineAreFields) {
+  const auto t = read_csv_text(write("wide.tsv", "sample_id\tv0\tv1\tv2\n7\t1.5\t\t\n8\t\t2\t3\r\n"));
+  ASSERT_EQ(t.rows.size(), 2u);
+  EXPECT_EQ(t.rows[0], (std::vector<std::string>{"7", "1.5", "", ""}));
+  EXPECT_EQ(t.rows[1], (std::vector<std::string>{"8", "", "2", "3"}));
+  const auto m = read_csv_rows(write("map.tsv", "1\t2\t3\n\t\t\n\t5\t6\n"));
+  ASSERT_EQ(m.rows.size(), 3u);
+  EXPECT_EQ(m.rows[1], (std::vector<std::string>{"", "", ""}));
+  EXPECT_EQ(m.rows[2], (std::vector<std::string>{"", "5", "6"}));
+  EXPECT_EQ(m.where(2), file("map.tsv") + ":3");
+  const auto c = read_csv_rows(write("map.csv", "1,2\n\t\n3,4\n"));
+  ASSERT_EQ(c.rows.size(), 2u);
+  EXPECT_EQ(c.rows[1], (std::vector<std::string>{"3", "4"}));
+  const TrajectoryTable tr = read_trajectories_csv(write("t.tsv", "\tparticle\tframe\tx\ty\n\t1\t0\t1.5\t2\n"));
+  EXPECT_EQ(tr.track_id, (I64{1}));
+  EXPECT_EQ(tr.x, (F64{1.5}));
 }
 
 // Files saved by other tools: classic-Mac CR line ends read as lines (line

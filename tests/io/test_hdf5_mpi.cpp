@@ -143,6 +143,21 @@ TEST(Hdf5, OutputIsInvisibleUntilCommitAndRemovedOnFailure) {
   EXPECT_FALSE(fs::exists(temporary));
 }
 
+// Provenance of a sweep report with hundreds of inputs, or a long deck, is an
+// attribute over 64 KiB, which the earliest file format refuses.
+TEST(Hdf5, AStringAttributeOver64KiBRoundTrips) {
+  const std::string path = shared_dir() + "/long_attribute.h5";
+  std::string text;
+  for (int i = 0; text.size() < 200000; ++i) text += "runs/sweep/repeat_" + std::to_string(i) + "/recover.h5\n";
+  {
+    io::H5File f = io::H5File::create(path, world());
+    f.write_attribute("/", "inputs", text);
+    f.commit();
+  }
+  io::H5File f = io::H5File::open(path, world());
+  EXPECT_EQ(f.read_string_attribute("/", "inputs"), text);
+}
+
 TEST(Hdf5, AFailedRenameReachesEveryRankAndLeavesNoFile) {
   // The final name is taken by a non-empty directory, so rank 0's rename of
   // the finished temporary fails: every rank must throw the same error (none
@@ -249,6 +264,9 @@ TEST(Hdf5, WrongDtypeShapeAndNaNAreRejectedOnAllRanks) {
             path + ":/x: expected dtype float32, found float64");
   EXPECT_EQ(message([&] { io::read_samples<double>(f, "/x", {{2, 2}, true}); }),
             path + ":/x: expected samples of shape [2, 2], found [4] (dataset shape [9, 4])");
+  // Labels given one-hot ([N, k]) where one value per row is read: refused, not read as N·k values.
+  EXPECT_EQ(message([&] { io::read_samples<double>(f, "/x", io::one_value_per_row(false)); }),
+            path + ":/x: expected one value per row (shape [N]), found shape [9, 4]");
   EXPECT_EQ(message([&] { io::read_samples<double>(f, "/x"); }),
             path + ":/x: NaN value in sample 8 (element 2); expected finite values");
   EXPECT_EQ(message([&] { io::read_samples<double>(f, "/missing"); }),

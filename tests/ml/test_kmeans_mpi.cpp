@@ -259,6 +259,30 @@ TEST(KMeans, KnownAnswerOnEveryInstructionSet) {
   }
 }
 
+// The seeding's d² to its 2 + ⌊ln k⌋ trial centres runs in groups of pairs of
+// centres (src/ml/kmeans.cpp, sq_dists): k = 3, 21, 55 and 404 give 3, 5, 6
+// and 8 trials — one pair and one alone, two pairs and one, three pairs, four
+// pairs. Known answers recorded with the build before the grouping (the
+// parent of e2fe964, one pair per pass), on every instruction-set path as the
+// test above.
+TEST(KMeans, KnownAnswerForEveryGroupingOfTrialCentres) {
+  const std::uint64_t n = 3000, d = 22;
+  const Mixture m = mixture(n, d, 9, 1.5, 1.0, 31);
+  for (const auto& [k, inertia, label_sum] :
+       {std::tuple<std::int64_t, double, std::int64_t>{3, 0x1.19e2716ab48e9p+17, 207668},
+        {21, 0x1.e4b1af8589d74p+15, 1311823},
+        {55, 0x1.b837d8313a52ap+15, 4013400},
+        {404, 0x1.3342652adfbb7p+15, 26981195}}) {
+    ml::KMeansOptions opt = options(k, "k-means++", 2026);
+    opt.n_init = 1;
+    const Global g = fit_on(m.x, d, opt, world());
+    std::int64_t weighted = 0;
+    for (std::size_t i = 0; i < g.labels.size(); ++i) weighted += static_cast<std::int64_t>(i % 97) * g.labels[i];
+    EXPECT_EQ(g.inertia, inertia) << "k = " << k << std::hexfloat << ": inertia " << g.inertia;
+    EXPECT_EQ(weighted, label_sum) << "k = " << k;
+  }
+}
+
 TEST(KMeans, KLargerThanNIsAUsageError) {
   const std::vector<float> all(10 * 2, 1.0f);
   const ml::ShardedMatrix x = ml::shard_rows(all, 2, world());

@@ -35,7 +35,19 @@ struct ReadOptions {
   // Reading double: also accept a float32 dataset (HDF5 widens it exactly),
   // as Python and MATLAB users often write their arrays.
   bool widen_float32 = false;
+  // One value per row (shape [N]): labels, ids, per-row counts. A dataset of
+  // shape [N, k] (one-hot labels) is refused, naming its shape, where it
+  // would otherwise be read as N·k values.
+  bool one_value_per_row = false;
 };
+
+// Options for a dataset of one value per row.
+inline ReadOptions one_value_per_row(bool require_finite = true) {
+  ReadOptions o;
+  o.require_finite = require_finite;
+  o.one_value_per_row = true;
+  return o;
+}
 
 // Collective. Writes `local_rows` samples of `sample_shape` from `data`.
 template <typename T>
