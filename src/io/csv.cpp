@@ -10,6 +10,7 @@
 #include <numeric>
 #include <optional>
 #include <string_view>
+#include <utility>
 
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/io/atomic_file.hpp"
@@ -119,15 +120,16 @@ std::string read_whole_file(const std::string& path) {
 struct Line {
   std::size_t number;
   std::string_view text;
+  bool tabs_only = false;  // only tabs (and spaces): see content_lines
 };
 
 // The lines that hold content: not blank, not a '#' comment. A line keeps its
 // tabs at either end (only spaces and the line break are cut): in a
 // tab-separated file they delimit empty fields — a gap in the first or last
 // column, a row that is all gaps — which trimming would drop, shifting the
-// columns or the rows after them. With another separator (decided from the
-// header, choose_separator) a line of tabs alone is blank: see
-// drop_blank_rows.
+// columns or the rows after them. Lines of tabs alone are kept, marked: a
+// row of gaps in a tab-separated table, a blank line anywhere else
+// (drop_tab_lines, read_table).
 std::vector<Line> content_lines(std::string_view text) {
   std::vector<Line> lines;
   std::size_t number = 0;
@@ -138,21 +140,24 @@ std::vector<Line> content_lines(std::string_view text) {
     std::string_view line = text.substr(start, end - start);
     const std::string_view content = trim(line);
     const bool tabs_only = content.empty() && line.find('\t') != std::string_view::npos;
-    if ((!content.empty() && content.front() != '#') || (tabs_only && !lines.empty())) {
+    if (tabs_only || (!content.empty() && content.front() != '#')) {
       const std::size_t b = line.find_first_not_of(" \r"), e = line.find_last_not_of(" \r");
-      lines.push_back({number, line.substr(b, e - b + 1)});
+      lines.push_back({number, line.substr(b, e - b + 1), tabs_only});
     }
     start = end + 1;
   }
   return lines;
 }
 
-// Lines of tabs alone are rows of empty fields in a tab-separated file and
-// blank lines in any other.
-void drop_blank_rows(std::vector<Line>& lines, char sep) {
-  if (sep == '\t') return;
-  lines.erase(std::remove_if(lines.begin(), lines.end(), [](const Line& l) { return trim(l.text).empty(); }),
-              lines.end());
+// Removes the lines of tabs alone: all of them (`all`), else those before
+// the first line with content (before a header: nothing to be a row of).
+void drop_tab_lines(std::vector<Line>& lines, bool all) {
+  std::size_t first = 0;
+  while (first < lines.size() && lines[first].tabs_only) ++first;
+  std::vector<Line> kept;
+  for (std::size_t k = 0; k < lines.size(); ++k)
+    if (!lines[k].tabs_only || (!all && k > first)) kept.push_back(lines[k]);
+  lines.swap(kept);
 }
 
 }  // namespace
@@ -213,11 +218,15 @@ const char* role_description(int role) {
 }
 
 char choose_separator(std::string_view header) {
-  const char candidates[] = {',', ';', '\t'};
+  // Tabs at the line's ends delimit empty fields in a tab-separated row, but
+  // are no evidence of tabs against a comma or semicolon inside it.
+  const auto count = [](std::string_view s, char c) { return std::count(s.begin(), s.end(), c); };
+  const std::ptrdiff_t commas = count(header, ','), semicolons = count(header, ';');
+  const std::ptrdiff_t tabs = commas + semicolons > 0 ? count(trim(header), '\t') : count(header, '\t');
   char best = ',';
   std::ptrdiff_t best_count = 0;
-  for (char c : candidates) {
-    std::ptrdiff_t n = std::count(header.begin(), header.end(), c);
+  const std::pair<char, std::ptrdiff_t> candidates[] = {{',', commas}, {';', semicolons}, {'\t', tabs}};
+  for (const auto& [c, n] : candidates) {
     if (n > best_count) best = c, best_count = n;
   }
   return best;
@@ -470,20 +479,22 @@ std::string csv_field(std::string_view text) {
 TrajectoryTable read_trajectories_csv(const std::string& path) {
   const std::string text = read_whole_file(path);
   std::vector<Line> lines = content_lines(text);
+  drop_tab_lines(lines, true);  // a row of gaps holds no localisation
   if (lines.empty())
     throw InputError(at_file(path,
                              "file has no header row; expected columns track_id (or particle), frame, x, y "
                              "and optionally z"));
   const Layout layout = parse_header(lines[0], path);
-  drop_blank_rows(lines, layout.sep);
   ParsedRows parsed = parse_rows(lines, layout, path);
   sort_by_track_and_frame(parsed);
   check_unique_frames(parsed, path);
   TrajectoryTable& t = parsed.table;
   t.track_offsets = track_offsets(t.track_id);
-  // A 3-D track's diffusion features divide by 2·3 where a 2-D one's divide
-  // by 2·2: a z that never moves would scale them by 2/3.
-  if (t.has_z && !t.z.empty() && std::all_of(t.z.begin(), t.z.end(), [&](double v) { return v == t.z.front(); })) {
+  // TrackMate exports POSITION_Z for 2-D movies too, the same on every spot:
+  // read as 3-D, every diffusion feature would divide by 2·3 where a 2-D
+  // track's divides by 2·2 (D 2/3 of the truth). Other layouts keep their z.
+  if (layout.trackmate && t.has_z && !t.z.empty() &&
+      std::all_of(t.z.begin(), t.z.end(), [&](double v) { return v == t.z.front(); })) {
     t.constant_z = t.z.front();
     t.has_z = false;
     t.z.clear();
@@ -556,15 +567,17 @@ namespace {
 TextTable read_table(const std::string& path, bool header) {
   const std::string text = read_whole_file(path);
   std::vector<Line> lines = content_lines(text);
-  if (lines.empty())
+  const auto first = std::find_if(lines.begin(), lines.end(), [](const Line& l) { return !l.tabs_only; });
+  if (first == lines.end())
     throw InputError(at_file(path, header ? "empty file; expected a header row and data rows"
                                           : "empty file; expected one row of values per line"));
   TextTable t;
   t.path = path;
-  const char sep = choose_separator(lines.front().text);
-  drop_blank_rows(lines, sep);
+  const char sep = choose_separator(first->text);
   std::list<std::string> escaped;
-  std::size_t width = split(lines.front().text, sep, escaped).size();
+  std::size_t width = split(first->text, sep, escaped).size();
+  // Lines of tabs alone: blank unless tab-separated; before a header, blank.
+  if (sep != '\t' || header) drop_tab_lines(lines, sep != '\t');
   std::size_t unclosed_line = 0;  // the last line with a quote never closed, if any
   for (std::size_t k = 0; k < lines.size(); ++k) {
     escaped.clear();
@@ -577,6 +590,8 @@ TextTable read_table(const std::string& path, bool header) {
     // Empty fields past the first row's (a trailing separator, as spreadsheets
     // write) shift nothing; a non-empty one would.
     while (fields.size() > width && fields.back().empty()) fields.pop_back();
+    // A line of tabs too few for a row of gaps is a blank line with a stray tab.
+    if (lines[k].tabs_only && fields.size() != width) continue;
     if (fields.size() != width) {
       // A quote never closed is text (split): most likely a value quoted over
       // two lines (this row's or the one before), which a line-based reader

@@ -75,6 +75,10 @@ TEST_F(CsvTest, ThreeDimensionalColumnsInAnyOrderAndCase) {
   EXPECT_TRUE(t.has_z);
   EXPECT_FALSE(t.constant_z.has_value());
   EXPECT_EQ(t.track_id, (I64{-4, 5, 11, 11}));
+  // Only TrackMate's constant POSITION_Z means a 2-D movie: another table keeps its z.
+  const TrajectoryTable plane = read_trajectories_csv(write("plane.csv", "track_id,frame,x,y,z\n1,0,1,2,5\n1,1,2,3,5\n"));
+  EXPECT_TRUE(plane.has_z);
+  EXPECT_EQ(plane.z, (F64{5.0, 5.0}));
   EXPECT_EQ(t.frame, (I64{9, 0, 0, 1}));
   EXPECT_EQ(t.x, (F64{2.1, 3.1, 1.1, 0.1}));
   EXPECT_EQ(t.y, (F64{2.2, 3.2, 1.2, 0.2}));
@@ -326,6 +330,14 @@ TEST_F(CsvTest, TabSeparatedGapsAtTheEndsOfALineAreFields) {
   const auto c = read_csv_rows(write("map.csv", "1,2\n\t\n3,4\n"));
   ASSERT_EQ(c.rows.size(), 2u);
   EXPECT_EQ(c.rows[1], (std::vector<std::string>{"3", "4"}));
+  // A first row of gaps is a row; a stray tab too few for a row is a blank line.
+  const auto g = read_csv_rows(write("gaps.tsv", "\t\t\n1\t2\t3\n\t\n"));
+  ASSERT_EQ(g.rows.size(), 2u);
+  EXPECT_EQ(g.rows[0], (std::vector<std::string>{"", "", ""}));
+  EXPECT_EQ(g.rows[1], (std::vector<std::string>{"1", "2", "3"}));
+  // Tabs after a comma header are no tab separation.
+  const auto h = read_csv_text(write("labels.csv", "track_id,label\t\t\n1,A\n"));
+  EXPECT_EQ(h.header, (std::vector<std::string>{"track_id", "label"}));
   const TrajectoryTable tr = read_trajectories_csv(write("t.tsv", "\tparticle\tframe\tx\ty\n\t1\t0\t1.5\t2\n"));
   EXPECT_EQ(tr.track_id, (I64{1}));
   EXPECT_EQ(tr.x, (F64{1.5}));

@@ -260,11 +260,12 @@ TEST(KMeans, KnownAnswerOnEveryInstructionSet) {
 }
 
 // The seeding's d² to its 2 + ⌊ln k⌋ trial centres runs in groups of pairs of
-// centres (src/ml/kmeans.cpp, sq_dists): k = 3, 21, 55 and 404 give 3, 5, 6
-// and 8 trials — one pair and one alone, two pairs and one, three pairs, four
-// pairs. Known answers recorded with the build before the grouping (the
-// parent of e2fe964, one pair per pass), on every instruction-set path as the
-// test above.
+// centres (src/ml/kmeans.cpp, sq_dists): k = 3, 21, 55, 200, 404 and 1100
+// give 3, 5, 6, 7, 8 and 9 trials — one pair and one alone, two pairs and
+// one, three pairs, three pairs and one, four pairs, four pairs and one (the
+// test above: 4 trials, two pairs). Known answers recorded with the build
+// before the grouping (the parent of e2fe964, one pair per pass), the same
+// on its three instruction-set paths; ctest runs this on each path too.
 TEST(KMeans, KnownAnswerForEveryGroupingOfTrialCentres) {
   const std::uint64_t n = 3000, d = 22;
   const Mixture m = mixture(n, d, 9, 1.5, 1.0, 31);
@@ -272,7 +273,9 @@ TEST(KMeans, KnownAnswerForEveryGroupingOfTrialCentres) {
        {std::tuple<std::int64_t, double, std::int64_t>{3, 0x1.19e2716ab48e9p+17, 207668},
         {21, 0x1.e4b1af8589d74p+15, 1311823},
         {55, 0x1.b837d8313a52ap+15, 4013400},
-        {404, 0x1.3342652adfbb7p+15, 26981195}}) {
+        {200, 0x1.6b1077331f784p+15, 14099985},
+        {404, 0x1.3342652adfbb7p+15, 26981195},
+        {1100, 0x1.6e4474d244c08p+14, 60703127}}) {
     ml::KMeansOptions opt = options(k, "k-means++", 2026);
     opt.n_init = 1;
     const Global g = fit_on(m.x, d, opt, world());

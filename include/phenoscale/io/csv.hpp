@@ -23,8 +23,8 @@ struct TrajectoryTable {
   std::vector<std::int64_t> frame;
   std::vector<double> x, y, z;  // z is empty unless has_z
   bool has_z = false;
-  // A z column whose every value is the same (TrackMate writes POSITION_Z =
-  // 0 for 2-D movies): read as 2-D tracks, has_z false; this holds the value.
+  // A TrackMate spot table whose POSITION_Z is the same on every row (0 for
+  // a 2-D movie): read as 2-D tracks, has_z false; this holds the value.
   std::optional<double> constant_z;
   // Rows of track k are [track_offsets[k], track_offsets[k+1]); size tracks()+1.
   std::vector<std::int64_t> track_offsets;
@@ -41,8 +41,8 @@ struct TrajectoryTable {
 // with `#` are skipped. Rows are sorted stably by (track, frame); gaps in the
 // frames are kept. Throws InputError (file:line, column, text found) for a
 // missing column, a non-numeric or non-finite value, a non-integer frame or
-// track id, or a frame repeated within a track. A z column with one value
-// throughout is no third dimension (constant_z): the tracks are 2-D.
+// track id, or a frame repeated within a track. TrackMate's POSITION_Z with
+// one value throughout is no third dimension (constant_z): the tracks are 2-D.
 TrajectoryTable read_trajectories_csv(const std::string& path);
 
 // Writes `track_id,frame,x,y[,z]` in the table's row order, atomically, with
