@@ -128,8 +128,8 @@ struct Line {
 // tab-separated file they delimit empty fields — a gap in the first or last
 // column, a row that is all gaps — which trimming would drop, shifting the
 // columns or the rows after them. Lines of tabs alone are kept, marked: a
-// row of gaps in a tab-separated table, a blank line anywhere else
-// (drop_tab_lines, read_table).
+// row of gaps in a tab-separated headerless matrix, a blank line anywhere
+// else (read_table, drop_tab_lines).
 std::vector<Line> content_lines(std::string_view text) {
   std::vector<Line> lines;
   std::size_t number = 0;
@@ -149,15 +149,9 @@ std::vector<Line> content_lines(std::string_view text) {
   return lines;
 }
 
-// Removes the lines of tabs alone: all of them (`all`), else those before
-// the first line with content (before a header: nothing to be a row of).
-void drop_tab_lines(std::vector<Line>& lines, bool all) {
-  std::size_t first = 0;
-  while (first < lines.size() && lines[first].tabs_only) ++first;
-  std::vector<Line> kept;
-  for (std::size_t k = 0; k < lines.size(); ++k)
-    if (!lines[k].tabs_only || (!all && k > first)) kept.push_back(lines[k]);
-  lines.swap(kept);
+// Removes the lines of tabs alone (where they are blank lines).
+void drop_tab_lines(std::vector<Line>& lines) {
+  lines.erase(std::remove_if(lines.begin(), lines.end(), [](const Line& l) { return l.tabs_only; }), lines.end());
 }
 
 }  // namespace
@@ -194,6 +188,7 @@ struct Layout {
   std::vector<std::string> names;  // as written in the header
   std::array<int, kRoles> column{-1, -1, -1, -1, -1};
   bool trackmate = false;  // TrackMate >= 7 puts three descriptive rows under the header
+  bool z_is_trackmate = false;  // z read from TrackMate's POSITION_Z
 };
 
 const std::array<std::vector<std::string>, kRoles>& aliases() {
@@ -267,6 +262,8 @@ Layout parse_header(const Line& header, const std::string& path) {
     layout.names.emplace_back(name);
     lowered.push_back(lower(name));
   }
+  // A trailing separator names no column (a row's value there is refused).
+  while (layout.names.size() > 1 && layout.names.back().empty()) layout.names.pop_back(), lowered.pop_back();
   std::string missing;
   for (int role = 0; role < kRoles; ++role) {
     layout.column[role] = find_column(lowered, role, path);
@@ -276,6 +273,7 @@ Layout parse_header(const Line& header, const std::string& path) {
   if (!missing.empty())
     throw InputError(at_file(path, "no column for " + missing + "; columns found: " + joined(layout.names)));
   layout.trackmate = std::find(lowered.begin(), lowered.end(), "position_x") != lowered.end();
+  layout.z_is_trackmate = layout.column[kZ] >= 0 && lowered[static_cast<std::size_t>(layout.column[kZ])] == "position_z";
   return layout;
 }
 
@@ -479,7 +477,7 @@ std::string csv_field(std::string_view text) {
 TrajectoryTable read_trajectories_csv(const std::string& path) {
   const std::string text = read_whole_file(path);
   std::vector<Line> lines = content_lines(text);
-  drop_tab_lines(lines, true);  // a row of gaps holds no localisation
+  drop_tab_lines(lines);  // a row of gaps holds no localisation
   if (lines.empty())
     throw InputError(at_file(path,
                              "file has no header row; expected columns track_id (or particle), frame, x, y "
@@ -493,7 +491,7 @@ TrajectoryTable read_trajectories_csv(const std::string& path) {
   // TrackMate exports POSITION_Z for 2-D movies too, the same on every spot:
   // read as 3-D, every diffusion feature would divide by 2·3 where a 2-D
   // track's divides by 2·2 (D 2/3 of the truth). Other layouts keep their z.
-  if (layout.trackmate && t.has_z && !t.z.empty() &&
+  if (layout.z_is_trackmate && t.has_z && !t.z.empty() &&
       std::all_of(t.z.begin(), t.z.end(), [&](double v) { return v == t.z.front(); })) {
     t.constant_z = t.z.front();
     t.has_z = false;
@@ -576,8 +574,10 @@ TextTable read_table(const std::string& path, bool header) {
   const char sep = choose_separator(first->text);
   std::list<std::string> escaped;
   std::size_t width = split(first->text, sep, escaped).size();
-  // Lines of tabs alone: blank unless tab-separated; before a header, blank.
-  if (sep != '\t' || header) drop_tab_lines(lines, sep != '\t');
+  // Lines of tabs alone: rows of gaps in a tab-separated headerless matrix
+  // (a window of a velocity map), else blank lines (a table's row names its
+  // sample, movie or track, and spreadsheets end files with such lines).
+  if (sep != '\t' || header) drop_tab_lines(lines);
   std::size_t unclosed_line = 0;  // the last line with a quote never closed, if any
   for (std::size_t k = 0; k < lines.size(); ++k) {
     escaped.clear();

@@ -330,7 +330,16 @@ TEST_F(CsvTest, TabSeparatedGapsAtTheEndsOfALineAreFields) {
   const auto c = read_csv_rows(write("map.csv", "1,2\n\t\n3,4\n"));
   ASSERT_EQ(c.rows.size(), 2u);
   EXPECT_EQ(c.rows[1], (std::vector<std::string>{"3", "4"}));
-  // A first row of gaps is a row; a stray tab too few for a row is a blank line.
+  // A table's row names its sample: lines of tabs alone there are blank (spreadsheets end files with them).
+  const auto movies = read_csv_text(write("movies.tsv", "movie\tcell_id\tcondition\na.tif\t1\tctl\n\t\t\n"));
+  ASSERT_EQ(movies.rows.size(), 1u);
+  // A trajectory header's trailing tab names no column: a value under it is refused, not ignored.
+  EXPECT_EQ(message_of<InputError>([&] {
+              read_trajectories_csv(write("trailing.tsv", "track_id\tframe\tx\ty\t\n1\t0\t1\t2\t9\n"));
+            }),
+            file("trailing.tsv") + ":2: row has 5 fields but the header names 4 columns; expected at most one field "
+                                   "per column (a decimal comma or an unquoted separator?)");
+  // In a headerless matrix a first row of gaps is a row; a stray tab too few for a row is a blank line.
   const auto g = read_csv_rows(write("gaps.tsv", "\t\t\n1\t2\t3\n\t\n"));
   ASSERT_EQ(g.rows.size(), 2u);
   EXPECT_EQ(g.rows[0], (std::vector<std::string>{"", "", ""}));
