@@ -2,7 +2,6 @@
 #include "phenoscale/app/edge_common.hpp"
 
 #include <algorithm>
-#include <sstream>
 
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
@@ -15,13 +14,6 @@ namespace phenoscale::app {
 namespace {
 
 using core::cat;
-
-std::vector<std::string> split_lines(const std::string& s) {
-  std::vector<std::string> out;
-  std::istringstream in(s);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
 
 std::vector<std::int64_t> read_ints(const io::H5File& in, const std::string& name, std::uint64_t expected_rows,
                                    const par::Comm& comm) {
@@ -61,7 +53,7 @@ EdgeSamples read_edge_samples(const std::string& path, const par::Comm& comm) {
   s.window = read_ints(in, "/window", n, comm);
   s.onset_frame = read_ints(in, "/onset_frame", n, comm);
   if (in.has("/truth/phenotype")) s.truth = read_ints(in, "/truth/phenotype", n, comm);
-  s.conditions = split_lines(in.read_string_attribute("/", "conditions"));
+  s.conditions = io::parse_name_list(in.read_string_attribute("/", "conditions"));
   s.frame_s = in.read_double_attribute("/", "frame_s");
   bool ok = true;
   for (auto c : s.condition) ok = ok && c >= 0 && c < static_cast<std::int64_t>(s.conditions.size());
@@ -88,14 +80,8 @@ void write_edge_samples(io::H5File& out, const EdgeSamples& s) {
     out.write_attribute("/truth/phenotype", "names",
                         std::string("0 steady, 1 bursting, 2 periodic, 3 accelerating, 4 bursting_early (rare)"));
   }
-  out.write_attribute("/", "conditions", condition_names_attribute(s.conditions));
+  out.write_attribute("/", "conditions", io::name_list_attribute(s.conditions));
   out.write_attribute("/", "frame_s", s.frame_s);
-}
-
-std::string condition_names_attribute(const std::vector<std::string>& names) {
-  std::string s;
-  for (std::size_t i = 0; i < names.size(); ++i) s += (i ? "\n" : "") + names[i];
-  return s;
 }
 
 std::int64_t find_condition(const std::vector<std::string>& names, const std::string& name, const std::string& key,

@@ -14,6 +14,7 @@
 #include <limits>
 #include <array>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "phenoscale/app/edge_common.hpp"
@@ -296,7 +297,7 @@ void write_truth(const StageContext& ctx, const std::string& path, const Planted
   io::write_samples(out, "/cell_experiment", t.cell_experiment, {});
   io::write_samples(out, "/cell_proportions", t.cell_proportions, {k});
   io::write_samples(out, "/cell_events", t.cell_events, {k});
-  out.write_attribute("/", "conditions", condition_names_attribute(conditions));
+  out.write_attribute("/", "conditions", io::name_list_attribute(conditions));
   io::write_ragged(out, "/sector_velocity", t.sector_velocity);
   out.write_attribute("/sector_velocity", "units", std::string("nm/s, planted (before imaging)"));
   io::write_samples(out, "/sector_cell", t.sector_cell, {});
@@ -512,11 +513,38 @@ edge::VelocityMap imported_map(std::size_t windows, std::size_t intervals) {
   return m;
 }
 
+// With maps.header = true, a header of numbers is the first window's
+// velocities: numpy.savetxt(header=...) writes its header as a '#' comment,
+// which every reader skips. Column indices (pandas writes 0, 1, 2, ...) are
+// names; other numbers and gaps are refused.
+void check_map_header(const io::TextTable& t) {
+  std::size_t numbers = 0;
+  bool indices = true;
+  std::optional<double> first;
+  for (std::size_t k = 0; k < t.header.size(); ++k) {
+    const std::string& name = t.header[k];
+    if (name.empty() || name == "NA" || name == "na") {
+      indices = false;
+      continue;
+    }
+    const auto value = io::parse_double(name);
+    if (!value) return;  // a name
+    if (!first) first = *value - double(k);
+    indices = indices && *value == *first + double(k);
+    ++numbers;
+  }
+  if (numbers == 0 || indices) return;
+  throw InputError(cat(t.path, ": maps.header = true but the header row is numbers ('", t.header.front(), "', ...), "
+                       "not column names; a header written as a '#' comment (numpy.savetxt) is skipped: set "
+                       "maps.header = false"));
+}
+
 // A CSV map as numpy.savetxt or MATLAB's writematrix write it: one row per
 // window, one column per frame interval, no header unless `header`; empty,
 // nan or NA cells are gaps.
 edge::VelocityMap read_map_csv(const std::string& path, bool header) {
   const io::TextTable t = header ? io::read_csv_text(path) : io::read_csv_rows(path);
+  if (header) check_map_header(t);
   const auto& rows = t.rows;
   if (rows.empty()) throw InputError(cat(path, ": no window rows after the header; expected one row per window"));
   edge::VelocityMap m = imported_map(rows.size(), rows.front().size());

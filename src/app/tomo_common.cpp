@@ -20,6 +20,26 @@
 
 namespace phenoscale::app {
 
+namespace {
+
+// The class names, one per line (since 2026-12-07; file paths may hold
+// commas); files written before joined them with commas.
+std::vector<std::string> class_names(const io::H5File& in, std::uint64_t count) {
+  if (!in.has_attribute("/maps", "class_names")) return std::vector<std::string>(count);
+  const std::string text = in.read_string_attribute("/maps", "class_names");
+  std::vector<std::string> names;
+  if (text.find('\n') != std::string::npos || count == 1) {
+    names = io::parse_name_list(text);
+  } else {
+    std::stringstream list(text);
+    for (std::string name; std::getline(list, name, ',');) names.push_back(name);
+  }
+  names.resize(count);
+  return names;
+}
+
+}  // namespace
+
 ClassMaps read_class_maps(const std::string& path, const par::Comm& comm) {
   using core::cat;
   io::H5File in = io::H5File::open(path, comm);
@@ -32,10 +52,7 @@ ClassMaps read_class_maps(const std::string& path, const par::Comm& comm) {
   ClassMaps out;
   out.voxel_nm = in.read_double_attribute("/maps", "voxel_nm");
   out.class_ids = ids.data;
-  std::stringstream names(in.has_attribute("/maps", "class_names") ? in.read_string_attribute("/maps", "class_names")
-                                                                   : std::string());
-  for (std::string name; std::getline(names, name, ',');) out.names.push_back(name);
-  out.names.resize(count);
+  out.names = class_names(in, count);
   for (std::uint64_t c = 0; c < count; ++c) {
     if (out.names[c].empty()) out.names[c] = cat("class_row_", c);
     tomo::Volume v = tomo::Volume::cube(static_cast<int>(n), out.voxel_nm);

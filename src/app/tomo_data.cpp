@@ -8,6 +8,9 @@
 //   mpirun -n 1 phenoscale tomo pick       -c inputs/tomo/demo.toml
 #include "phenoscale/app/tomo_data.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
 #include <numeric>
 
 #include "phenoscale/app/stage_io.hpp"
@@ -17,6 +20,7 @@
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/core/progress.hpp"
 #include "phenoscale/core/stop_signal.hpp"
+#include "phenoscale/io/hdf5.hpp"
 #include "phenoscale/io/mrc.hpp"
 #include "phenoscale/io/provenance.hpp"
 #include "phenoscale/io/sample_array.hpp"
@@ -32,6 +36,7 @@ namespace phenoscale::app {
 namespace {
 
 using core::cat;
+namespace fs = std::filesystem;
 
 // Ids 0..22: the 22 procedural assemblies and the empty class.
 std::vector<std::int64_t> all_procedural_classes() {
@@ -73,6 +78,29 @@ void write_acquisition(io::H5File& f, const std::string& object, const tomo::Acq
 }
 
 // The class maps of a structures file, on every rank.
+// The maps a previous run wrote under `prefix` (<prefix><index>_<name>.mrc)
+// that this run's `set` does not name. Unreadable directories give none:
+// nothing of ours can be there.
+std::vector<std::string> earlier_class_maps(const std::string& prefix, const std::vector<std::string>& set) {
+  const fs::path dir = fs::path(prefix).parent_path().empty() ? fs::path(".") : fs::path(prefix).parent_path();
+  const std::string stem = fs::path(prefix).filename().string();
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() <= stem.size() + 5 || name.compare(0, stem.size(), stem) != 0 ||
+        name.compare(name.size() - 4, 4, ".mrc") != 0)
+      continue;
+    std::size_t digits = stem.size();
+    while (digits < name.size() && std::isdigit(static_cast<unsigned char>(name[digits]))) ++digits;
+    if (digits == stem.size() || name[digits] != '_') continue;
+    const std::string path = (fs::path(prefix).parent_path() / name).string();
+    if (std::find(set.begin(), set.end(), path) == set.end()) out.push_back(path);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 void structures(const StageContext& ctx) {
   const auto& cfg = ctx.config;
   const std::vector<std::int64_t> ids = cfg.integer_list("structures.classes");
@@ -84,6 +112,10 @@ void structures(const StageContext& ctx) {
     if (const auto i = core::first_repeat(ids); i < ids.size())
       throw ConfigError(cat(deck_label(cfg), ": structures.classes names class ", ids[i],
                             " twice; expected distinct classes (two identical class maps)"));
+    for (const auto& file : files)  // the class names are stored one per line
+      if (file.find_first_of("\n\r") != std::string::npos)
+        throw ConfigError(cat(deck_label(cfg), ": structures.files: a file name holds a line break; expected one "
+                              "path per entry"));
   });
   const std::uint64_t count = ids.size() + files.size();
   const int box = static_cast<int>(cfg.integer("structures.box"));
@@ -115,10 +147,22 @@ void structures(const StageContext& ctx) {
       }
     });
   }
-  // Every map computed: the previous run's files of these names go first.
+  // Every map computed: the previous run's files of these names go first,
+  // and its maps of other classes (a run with more classes or other names
+  // would leave class_5_*.mrc beside this run's five maps).
   std::vector<std::string> set{path};
   for (std::uint64_t c = 0; c < count && !prefix.empty(); ++c) set.push_back(mrc_path(c));
+  // Listed by rank 0 and broadcast: every rank must retire the same set.
+  std::string listed;
+  if (ctx.comm.is_root() && !prefix.empty())
+    listed = io::name_list_attribute(earlier_class_maps(output_path(cfg, prefix), set));
+  ctx.comm.broadcast(listed);
+  const std::vector<std::string> earlier = io::parse_name_list(listed);
+  set.insert(set.end(), earlier.begin(), earlier.end());
   begin_outputs(ctx, set);
+  if (!earlier.empty())
+    core::Log::info(cat("tomo structures: removed ", earlier.size(), " class map(s) of an earlier run (",
+                        fs::path(earlier.front()).filename().string(), earlier.size() > 1 ? ", ..." : "", ")"));
   if (!prefix.empty()) {
     par::collectively(ctx.comm, [&] {
       for (std::uint64_t c = mine.begin; c < mine.end; ++c) {
@@ -138,9 +182,7 @@ void structures(const StageContext& ctx) {
   out.write_attribute("/maps", "voxel_nm", voxel_nm);
   out.write_attribute("/maps", "resolution_nm", resolution_nm);
   out.write_attribute("/maps", "units", std::string("Da/nm^3"));
-  std::string joined;
-  for (const auto& name : names) joined += (joined.empty() ? "" : ",") + name;
-  out.write_attribute("/maps", "class_names", joined);
+  out.write_attribute("/maps", "class_names", io::name_list_attribute(names));
   io::write_provenance(out, stage_provenance(ctx, std::vector<std::string>(files.begin(), files.end())));
   out.commit();
   core::Log::info(cat("tomo structures: ", count, " class maps of ", box, "^3 at ", voxel_nm, " nm -> ", path));

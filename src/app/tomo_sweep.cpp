@@ -35,6 +35,7 @@
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/core/stop_signal.hpp"
 #include "phenoscale/io/atomic_file.hpp"
+#include "phenoscale/io/csv.hpp"
 #include "phenoscale/io/sample_array.hpp"
 #include "phenoscale/io/star.hpp"
 #include "phenoscale/par/agree.hpp"
@@ -521,9 +522,9 @@ void sweep_report(const StageContext& ctx) {
             "class_discrepancy_max_nm\n";
     for (const auto& r : table) {
       const ClassOutcome& c = outcome(r.class_row);
-      text << r.class_row << ',' << r.name << ',' << r.cluster << ',' << r.cluster_size << ',' << r.cluster_fraction
+      text << r.class_row << ',' << io::csv_field(r.name) << ',' << r.cluster << ',' << r.cluster_size << ',' << r.cluster_fraction
            << ',' << r.predicted_size << ',' << r.predicted_fraction << ',' << r.discrepancy_nm << ','
-           << (r.recovered ? "yes" : "no") << ',' << r.nearest_name << ',' << r.nearest_nm << ',' << r.half_set_nm
+           << (r.recovered ? "yes" : "no") << ',' << io::csv_field(r.nearest_name) << ',' << r.nearest_nm << ',' << r.half_set_nm
            << ',' << r.repeat << ',' << r.seed << ',' << repeat_recovered[r.repeat] << ',' << c.rate << ','
            << c.mean_nm << ',' << c.min_nm << ',' << c.max_nm << '\n';
     }

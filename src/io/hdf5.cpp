@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <mutex>
+#include <sstream>
 
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/par/agree.hpp"
@@ -334,13 +335,16 @@ std::string H5File::read_string_attribute(const std::string& object, const std::
     char* text = nullptr;
     H5Id mem(H5Tcopy(H5T_C_S1));
     H5Tset_size(mem.get(), H5T_VARIABLE);
-    H5Aread(attr.get(), mem.get(), &text);
+    H5Tset_cset(mem.get(), H5Tget_cset(type.get()));  // h5py writes UTF-8; HDF5 converts no character set
+    if (H5Aread(attr.get(), mem.get(), &text) < 0)
+      throw InputError(where(object) + ": attribute '" + name + "': cannot read the string");
     std::string out = text ? text : "";
     H5free_memory(text);
     return out;
   }
   std::string out(H5Tget_size(type.get()), '\0');
-  H5Aread(attr.get(), type.get(), out.data());
+  if (H5Aread(attr.get(), type.get(), out.data()) < 0)
+    throw InputError(where(object) + ": attribute '" + name + "': cannot read the string");
   out.resize(out.find('\0') == std::string::npos ? out.size() : out.find('\0'));
   return out;
 }
@@ -366,6 +370,19 @@ std::int64_t H5File::read_int_attribute(const std::string& object, const std::st
     throw InputError(where(object) + ": attribute '" + name + "' is not an integer");
   }
   return v;
+}
+
+std::string name_list_attribute(const std::vector<std::string>& names) {
+  std::string s;
+  for (std::size_t i = 0; i < names.size(); ++i) s += (i ? "\n" : "") + names[i];
+  return s;
+}
+
+std::vector<std::string> parse_name_list(const std::string& attribute) {
+  std::vector<std::string> out;
+  std::istringstream in(attribute);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
 }
 
 }  // namespace phenoscale::io

@@ -8,9 +8,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <sstream>
 
 #include "phenoscale/core/error.hpp"
@@ -195,6 +197,58 @@ void read_tiles(TIFF* tif, const PageFormat& f, std::size_t page, const std::str
   }
 }
 
+// The most bytes one stored byte of a page can decode to, per compression
+// scheme: raw data is stored as is; PackBits repeats a byte at most 128 times
+// per 2 stored bytes; deflate expands at most 1032:1 (zlib's technical notes);
+// an LZW code of 9 to 12 bits stands for at most 4096 bytes. 0: not bounded
+// here (JPEG, LZMA, ZSTD, ...); libtiff's decoder reports those.
+double max_expansion(std::uint16_t compression) {
+  switch (compression) {
+    case COMPRESSION_NONE: return 1.0;
+    case COMPRESSION_PACKBITS: return 64.0;
+    case COMPRESSION_ADOBE_DEFLATE:
+    case COMPRESSION_DEFLATE: return 1032.0;
+    case COMPRESSION_LZW: return 4096.0 * 8.0 / 9.0;
+    default: return 0.0;
+  }
+}
+
+// Checks that the page's strips (or tiles) can hold its pixels before they
+// are allocated: a corrupt or truncated file whose directory claims a
+// 60000 x 60000 page must be named, not exhaust the node's memory.
+void check_stored_bytes(TIFF* tif, const PageFormat& f, std::size_t page, std::uint64_t file_bytes,
+                        const std::string& path) {
+  std::uint16_t compression = COMPRESSION_NONE;
+  TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &compression);
+  const std::uint32_t striles = f.tiled ? TIFFNumberOfTiles(tif) : TIFFNumberOfStrips(tif);
+  std::uint64_t stored = 0;
+  for (std::uint32_t k = 0; k < striles; ++k) {
+    const std::uint64_t offset = TIFFGetStrileOffset(tif, k), count = TIFFGetStrileByteCount(tif, k);
+    if (count > file_bytes || offset > file_bytes - count)
+      throw InputError(at_file(path, page_label(page) + ": " + (f.tiled ? "tile " : "strip ") + std::to_string(k) +
+                                         " lies at bytes " + std::to_string(offset) + ".." +
+                                         std::to_string(offset + count) + " but the file is " +
+                                         std::to_string(file_bytes) + " bytes (truncated or corrupt file)"));
+    stored += count;
+  }
+  const std::uint64_t pixels_bytes = std::uint64_t(f.width) * f.height * (f.bits / 8u);
+  const double ratio = max_expansion(compression);
+  if (ratio == 0.0 || double(stored) * ratio >= double(pixels_bytes)) return;
+  std::ostringstream os;
+  os << page_label(page) << " is " << size_text(f) << " pixels of " << sample_text(f) << " (" << pixels_bytes
+     << " bytes) but its " << (f.tiled ? "tiles" : "strips") << " hold " << stored << " bytes"
+     << (compression == COMPRESSION_NONE ? "" : " compressed") << "; expected the file to store every pixel "
+     << "(truncated or corrupt file)";
+  throw InputError(at_file(path, os.str()));
+}
+
+std::uint64_t file_size(const std::string& path) {
+  std::error_code ec;
+  const auto n = std::filesystem::file_size(path, ec);
+  if (ec) throw InputError(at_file(path, "cannot determine the file size (" + ec.message() + ")"));
+  return n;
+}
+
 void check_finite(const float* page_data, const PageFormat& f, std::size_t page, const std::string& path) {
   const std::size_t n = std::size_t(f.width) * f.height;
   const float* bad = std::find_if(page_data, page_data + n, [](float v) { return !std::isfinite(v); });
@@ -365,18 +419,27 @@ ImageStack read_tiff_stack(const std::string& path) {
   check_imagej_page_count(ij, pages, path);
   const PageFormat first = page_format(tif.get(), 0, path);
   check_supported(first, 0, path);
+  const std::uint64_t file_bytes = file_size(path);
+  check_stored_bytes(tif.get(), first, 0, file_bytes, path);
 
   ImageStack s;
   s.width = static_cast<int>(first.width);
   s.height = static_cast<int>(first.height);
   s.bits_per_sample = first.bits;
   const std::size_t page_pixels = std::size_t(first.width) * first.height;
-  s.data.reserve(pages * page_pixels);  // one allocation: movies can be most of memory
+  try {
+    s.data.reserve(pages * page_pixels);  // one allocation: movies can be most of memory
+  } catch (const std::bad_alloc&) {
+    throw InputError(at_file(path, std::to_string(pages) + " pages of " + size_text(first) + " pixels need " +
+                                       std::to_string(double(pages * page_pixels) * 4.0 / 1073741824.0) +
+                                       " GiB as 32-bit floats; cannot allocate them on this node"));
+  }
   std::size_t page = 0;
   do {
     const PageFormat f = page_format(tif.get(), page, path);
     check_supported(f, page, path);
     check_same_as_first(f, first, page, path);
+    check_stored_bytes(tif.get(), f, page, file_bytes, path);
     s.data.resize((page + 1) * page_pixels);
     float* out = s.data.data() + page * page_pixels;
     if (f.tiled)

@@ -120,11 +120,14 @@ __attribute__((target("avx512f"))) void scores_avx512(const float* x, const Pack
 }
 
 // Lowest index of the smallest score (exact comparisons: any order of
-// evaluation gives the same answer). kp is a multiple of 16.
+// evaluation gives the same answer). Every path keeps one rule for scores
+// that overflowed (features near 1e19): a NaN is never chosen, and when no
+// score is below +inf the answer is index 0 — never a padding column.
 std::int32_t argmin_scalar(const float* s, std::size_t n) {
   std::size_t best = 0;
-  for (std::size_t c = 1; c < n; ++c) {
-    if (s[c] < s[best]) best = c;
+  float smallest = std::numeric_limits<float>::infinity();
+  for (std::size_t c = 0; c < n; ++c) {
+    if (s[c] < smallest) smallest = s[c], best = c;
   }
   return static_cast<std::int32_t>(best);
 }
@@ -161,12 +164,15 @@ __attribute__((target("avx512f"))) void argmins_avx512(const float* s, std::size
 }
 
 __attribute__((target("avx2"))) std::int32_t argmin_avx2(const float* s, std::size_t kp) {
-  __m256 m = _mm256_loadu_ps(s);
-  for (std::size_t c = 8; c < kp; c += 8) m = _mm256_min_ps(m, _mm256_loadu_ps(s + c));
+  // min_ps(a, b) returns b when either is NaN: with the running minimum as b
+  // (from +inf), a NaN score never enters it.
+  __m256 m = _mm256_set1_ps(std::numeric_limits<float>::infinity());
+  for (std::size_t c = 0; c < kp; c += 8) m = _mm256_min_ps(_mm256_loadu_ps(s + c), m);
   alignas(32) float lanes[8];
   _mm256_store_ps(lanes, m);
   float best = lanes[0];
   for (int l = 1; l < 8; ++l) best = std::min(best, lanes[l]);
+  if (!(best < std::numeric_limits<float>::infinity())) return 0;  // nothing below +inf (padding's key)
   const __m256 b = _mm256_set1_ps(best);
   for (std::size_t c = 0; c < kp; c += 8) {
     const int eq = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(s + c), b, _CMP_EQ_OQ));

@@ -40,7 +40,9 @@ void scores(const float* x, const Packed& p, float* s);
 // (resized to kRows × d, zero rows after it) so every row takes the same path.
 void scores_block(const float* rows, std::size_t n, const Packed& p, float* s, std::vector<float>& pad);
 // For each of the first n <= kRows rows of s (kRows × kp, as scores()
-// writes it): the lowest index of the smallest of its first p.k scores.
+// writes it): the lowest index of the smallest of its first p.k scores. A
+// NaN score (overflow, features near 1e19) is never chosen, and a row with
+// no score below +inf gives 0 — the same on every path, never a padding column.
 void argmins(const float* s, const Packed& p, std::size_t n, std::int32_t* out);
 // The first j in [from, kp) with s[j] <= limit (NaN never), or kp.
 std::size_t next_at_most(const float* s, std::size_t from, std::size_t kp, float limit);

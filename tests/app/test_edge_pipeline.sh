@@ -766,6 +766,16 @@ printf 'movie,cell_id,condition\nheader.csv,0,DMSO\n' >foreign/bad/header_table.
 printf 'f0,f1,f2\n1,2,3\n' >foreign/bad/header.csv
 expect_error "import-maps: an undeclared header row" "header.csv:1: column 1: expected a velocity in nm/s (empty, nan or NA: a gap), found 'f0'; if the first row is a header, set maps.header = true" 2 \
   edge import-maps -c "$DECK" --input foreign/bad/header_table.csv --set run.output_dir=bad_maps
+# numpy.savetxt(header=...) comments its header out: the first window is not a header.
+printf '# f0 f1 f2\n1.5,-2,3\n4,5,6\n' >foreign/bad/header.csv
+expect_error "import-maps: a header of velocities" "header.csv: maps.header = true but the header row is numbers ('1.5', ...), not column names" 2 \
+  edge import-maps -c "$DECK" --input foreign/bad/header_table.csv --set run.output_dir=bad_maps --set maps.header=true
+# pandas' to_csv(index=False) heads the columns 0, 1, 2: names, not a window.
+printf '0,1,2\n1.5,-2,3\n4,5,6\n' >foreign/bad/pandas.csv && printf 'movie,cell_id,condition\npandas.csv,0,DMSO\n' >foreign/bad/pandas_table.csv
+edge 1 pandas_maps import-maps --input foreign/bad/pandas_table.csv --set maps.header=true
+if $PY -c "import h5py, sys; v = h5py.File('pandas_maps/windows/pandas.h5', 'r')['velocity']; sys.exit(0 if v.shape == (2, 4) else 1)"; then
+  pass "import-maps: a header of column indices is a header"
+else fail "import-maps: pandas' column indices not read as a header"; fi
 expect_error "import-maps: a missing HDF5 dataset" "cell_0000.h5:/velocity: missing; expected the velocity map (maps.dataset)" 2 \
   edge import-maps -c "$DECK" --input foreign/maps_h5.csv --set run.output_dir=bad_maps
 $PY -c "import h5py, numpy as np; h5py.File('foreign/bad/int.h5', 'w')['velocity'] = np.zeros((3, 9), np.int16)"

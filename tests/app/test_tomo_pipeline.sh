@@ -177,10 +177,10 @@ def pdb(name, xyz):
             f.write(f"ATOM  {i + 1:5d}  CA  ALA A{i % 9999 + 1:4d}    {x:8.3f}{y:8.3f}{z:8.3f}  1.00  0.00           C\n")
         f.write("END\n")
 pdb("ring.pdb", [(60 * math.cos(a / 50), 60 * math.sin(a / 50), (a % 5) * 4.0) for a in range(315)])
-pdb("rod.pdb", [((i % 3) * 6.0, (i // 3 % 3) * 6.0, -90 + (i // 9) * 5.0) for i in range(333)])
+pdb("rod, copy.pdb", [((i % 3) * 6.0, (i // 3 % 3) * 6.0, -90 + (i // 9) * 5.0) for i in range(333)])
 PY
 run_np 2 -q tomo structures -c "$DECK" --set run.output_dir=pdb "${SMALL[@]}" --set 'structures.classes=[]' \
-  --set 'structures.files=["ring.pdb", "rod.pdb"]' || fail "structures from PDB files only"
+  --set 'structures.files=["ring.pdb", "rod, copy.pdb"]' || fail "structures from PDB files only"
 run_np 2 -q tomo simulate -c "$DECK" --set run.output_dir=pdb "${SMALL[@]}" || fail "simulate from PDB files only"
 if "$PY" - <<'PY'
 import h5py, numpy as np
@@ -188,8 +188,25 @@ s = h5py.File("pdb/structures.h5", "r"); t = h5py.File("pdb/subtomograms.h5", "r
 ids = s["/class_ids"][()]; rows = t["/class_rows"][()]
 print(f"PDB-only deck: class ids {ids.tolist()}, {len(rows)} subtomograms of rows {sorted(set(rows.tolist()))}")
 assert ids.tolist() == [-1, -1] and s["/maps"].shape[0] == 2 and sorted(set(rows.tolist())) == [0, 1]
+names = s["/maps"].attrs["class_names"]
+assert (names.decode() if isinstance(names, bytes) else names) == "ring.pdb\nrod, copy.pdb", names
 PY
 then pass "a deck of PDB files only builds two classes and simulates them"; else fail "PDB-only deck"; fi
+# Class names are stored one per line: a file name with a comma stays one name.
+out=$(run_np 1 tomo average -c "$DECK" --set run.output_dir=pdb "${SMALL[@]}" --set average.class_id=1 \
+  --set average.members=oracle --set average.alignment=oracle 2>&1)
+if grep -q "simulated members of rod, copy.pdb (oracle): 12 subtomograms, 100% of them rod, copy.pdb" <<<"$out"; then
+  pass "a class named by a file with a comma keeps its name"; else fail "class name with a comma: $out"; fi
+# A rerun with fewer classes removes the earlier run's other class maps.
+run_np 2 -q tomo structures -c "$DECK" --set run.output_dir=stale "${SMALL[@]}" --set 'structures.classes=[0, 1, 2]' &&
+  touch stale/maps/class_notes.mrc stale/maps/other_1_x.mrc &&
+  out=$(run_np 2 tomo structures -c "$DECK" --set run.output_dir=stale "${SMALL[@]}" --set 'structures.classes=[1]' 2>&1) ||
+  fail "structures rerun with fewer classes"
+maps=$(cd stale/maps && ls class_[0-9]*_*.mrc | tr '\n' ' ')
+if [ "$maps" = "$(cd stale/maps && ls class_0_*.mrc) " ] && [ -e stale/maps/class_notes.mrc ] && [ -e stale/maps/other_1_x.mrc ] &&
+   grep -q "removed 3 class map(s) of an earlier run" <<<"$out"; then
+  pass "a rerun with fewer classes leaves no maps of the earlier run's other classes"
+else fail "stale class maps after a rerun with fewer classes: $maps / $out"; fi
 expect_deck_error "no classes at all" "structures.classes and structures.files are both empty" 2 tomo structures -c "$DECK" \
   --set run.output_dir=bad --set 'structures.classes=[]'
 # An MRC tomogram of an unsupported mode (3: complex int16), and one whose

@@ -312,3 +312,35 @@ TEST(Hdf5, Float32WidensToDoubleOnlyWhenAsked) {
   EXPECT_EQ(message([&] { io::read_samples<double>(f, "/counts", widen); }),
             path + ":/counts: expected dtype float32 or float64, found int16");
 }
+
+TEST(Hdf5, NameListsKeepCommasAndEmptyNames) {
+  // Conditions such as "drug, 10 uM" and class names that are file paths keep
+  // their commas; a name left empty keeps its place.
+  const std::vector<std::string> names = {"DMSO", "drug, 10 uM", "", "/data/pdb/1abc,copy.pdb"};
+  const std::string text = io::name_list_attribute(names);
+  EXPECT_EQ(text, "DMSO\ndrug, 10 uM\n\n/data/pdb/1abc,copy.pdb");
+  EXPECT_EQ(io::parse_name_list(text), names);
+  EXPECT_EQ(io::parse_name_list("one"), std::vector<std::string>{"one"});
+  EXPECT_TRUE(io::parse_name_list("").empty());
+}
+
+// h5py writes a str attribute as a variable-length UTF-8 string; HDF5
+// converts between no character sets, so reading it as ASCII failed and
+// read as "" (the class names of a structures file edited in Python).
+TEST(Hdf5, VariableLengthUtf8AttributesAsH5pyWritesThem) {
+  const std::string path = shared_dir() + "/h5py_attribute.h5";
+  if (world().is_root()) {
+    hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    H5Tset_cset(type, H5T_CSET_UTF8);
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t attr = H5Acreate2(file, "class_names", type, space, H5P_DEFAULT, H5P_DEFAULT);
+    const char* text = "ring.pdb\nrod, \xc3\xa9t\xc3\xa9.pdb";
+    H5Awrite(attr, type, &text);
+    H5Aclose(attr), H5Sclose(space), H5Tclose(type), H5Fclose(file);
+  }
+  world().barrier();
+  io::H5File f = io::H5File::open(path, world());
+  EXPECT_EQ(f.read_string_attribute("/", "class_names"), "ring.pdb\nrod, \xc3\xa9t\xc3\xa9.pdb");
+}

@@ -291,6 +291,50 @@ TEST_F(TiffTest, NanInFloatPageIsNamed) {
             file("nan.tif") + ": page 1, pixel (row 2, column 3) is NaN; expected finite intensities");
 }
 
+// A directory claiming a page far larger than the strips stored for it: the
+// reader must name the file before allocating the page (800 MB as floats here;
+// a corrupt IFD can claim 60000 x 60000).
+void write_claimed_page(const std::string& path, std::uint32_t edge, std::uint16_t compression,
+                        std::size_t stored) {
+  std::unique_ptr<TIFF, void (*)(TIFF*)> tif(TIFFOpen(path.c_str(), "w"), TIFFClose);
+  ASSERT_TRUE(tif);
+  TIFFSetField(tif.get(), TIFFTAG_IMAGEWIDTH, edge);
+  TIFFSetField(tif.get(), TIFFTAG_IMAGELENGTH, edge);
+  TIFFSetField(tif.get(), TIFFTAG_BITSPERSAMPLE, 16);
+  TIFFSetField(tif.get(), TIFFTAG_SAMPLESPERPIXEL, 1);
+  TIFFSetField(tif.get(), TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+  TIFFSetField(tif.get(), TIFFTAG_COMPRESSION, compression);
+  TIFFSetField(tif.get(), TIFFTAG_ROWSPERSTRIP, edge);
+  std::vector<unsigned char> bytes(stored, 0x11);
+  ASSERT_GE(TIFFWriteRawStrip(tif.get(), 0, bytes.data(), tmsize_t(bytes.size())), 0);
+  ASSERT_TRUE(TIFFWriteDirectory(tif.get()));
+}
+
+TEST_F(TiffTest, PagesLargerThanTheirStoredBytesAreRefusedBeforeAllocating) {
+  // Uncompressed, libtiff cuts the one strip into rows of 28,000 bytes; the
+  // first already runs past the end of the file.
+  write_claimed_page(file("claims.tif"), 14000, COMPRESSION_NONE, 64);
+  std::string msg = message_of<InputError>([&] { read_tiff_stack(file("claims.tif")); });
+  EXPECT_EQ(msg.rfind(file("claims.tif") + ": page 0: strip 0 lies at bytes 8..28008 but the file is ", 0), 0u) << msg;
+  EXPECT_NE(msg.find(" bytes (truncated or corrupt file)"), std::string::npos) << msg;
+  // Deflate expands at most 1032:1: 1,000 bytes cannot hold 392 MB.
+  write_claimed_page(file("deflate.tif"), 14000, COMPRESSION_ADOBE_DEFLATE, 1000);
+  EXPECT_EQ(message_of<InputError>([&] { read_tiff_stack(file("deflate.tif")); }),
+            file("deflate.tif") +
+                ": page 0 is 14000x14000 pixels of 16-bit unsigned integer (392000000 bytes) but its strips hold "
+                "1000 bytes compressed; expected the file to store every pixel (truncated or corrupt file)");
+}
+
+TEST_F(TiffTest, HighlyCompressedPagesAreRead) {
+  // A flat 16-bit movie compresses over 100:1 under deflate (strip by strip).
+  ImageStack s = stack_of(2, 1500, 1500, [](int, int, int) { return 0.f; });
+  write_tiff_stack(file("flat.tif"), s, 16, true);
+  EXPECT_LT(fs::file_size(file("flat.tif")), 90000u);
+  const ImageStack back = read_tiff_stack(file("flat.tif"));
+  EXPECT_EQ(back.frames, 2);
+  EXPECT_EQ(back.data, s.data);
+}
+
 TEST_F(TiffTest, NotATiffNamesTheFile) {
   std::ofstream(file("notes.tif")) << "hello world";
   EXPECT_EQ(message_of<InputError>([&] { read_tiff_stack(file("notes.tif")); }),

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <tuple>
 #include <set>
@@ -16,6 +17,7 @@
 #include "phenoscale/core/rng.hpp"
 #include "phenoscale/ml/kmeans.hpp"
 #include "phenoscale/ml/matrix.hpp"
+#include "ml/score_kernel.hpp"
 #include "test_support.hpp"
 
 using namespace phenoscale;
@@ -284,6 +286,55 @@ TEST(KMeans, KnownAnswerForEveryGroupingOfTrialCentres) {
     EXPECT_EQ(g.inertia, inertia) << "k = " << k << std::hexfloat << ": inertia " << g.inertia;
     EXPECT_EQ(weighted, label_sum) << "k = " << k;
   }
+}
+
+// One argmin rule on every instruction-set path (run under each
+// PHENOSCALE_KMEANS_ISA by ctest): the lowest index of the smallest score, a
+// NaN score never chosen, index 0 when no score is below +inf. Scores
+// overflow to NaN only for features near 1e19; before, the AVX2 path could
+// return a padding column (>= k) and the scalar path a NaN at column 0.
+TEST(KMeans, KnownAnswerArgminRuleForNaNScores) {
+  using namespace ml::detail;
+  const std::size_t k = 20, d = 2;
+  const std::vector<double> centres(k * d, 1.0);
+  const Packed p = pack(centres.data(), k, d);
+  ASSERT_EQ(p.kp, 32u);
+  const float nan = std::nanf(""), inf = std::numeric_limits<float>::infinity();
+  std::vector<float> s(kRows * p.kp);
+  for (std::size_t r = 0; r < kRows; ++r)
+    for (std::size_t c = 0; c < p.kp; ++c) s[r * p.kp + c] = c < k ? 10.0f + float((c * 7 + r) % 11) : inf;
+  float* row = s.data();
+  row[0] = nan, row[5] = -3.0f;                                // 0: NaN first, minimum at 5
+  row += p.kp;
+  for (std::size_t c = 0; c < k; ++c) row[c] = nan;            // 1: every score NaN
+  row += p.kp;
+  row[3] = row[7] = -1.0f;                                     // 2: a tie: the lower index
+  row += p.kp;
+  for (std::size_t c = 0; c < k; c += 2) row[c] = nan;         // 3: NaN between, minimum last
+  row[19] = -2.0f;
+  row += p.kp;
+  for (std::size_t c = 0; c < k; ++c) row[c] = c == 17 ? inf : nan;  // 4: NaN and +inf only
+  row += p.kp;
+  for (std::size_t c = 0; c < k; ++c) row[c] = c < 16 ? nan : 4.0f;  // 5: minimum in the last, short chunk
+  std::vector<std::int32_t> out(kRows, -1);
+  argmins(s.data(), p, kRows, out.data());
+  EXPECT_EQ(out[0], 5);
+  EXPECT_EQ(out[1], 0);
+  EXPECT_EQ(out[2], 3);
+  EXPECT_EQ(out[3], 19);
+  EXPECT_EQ(out[4], 0);
+  EXPECT_EQ(out[5], 16);
+  for (std::size_t r = 6; r < kRows; ++r) {  // untouched rows: the smallest of 10 + (7c + r) % 11
+    std::int32_t expected = 0;
+    for (std::size_t c = 1; c < k; ++c)
+      if (s[r * p.kp + c] < s[r * p.kp + std::size_t(expected)]) expected = std::int32_t(c);
+    EXPECT_EQ(out[r], expected) << "row " << r;
+  }
+  // The same from a block of fewer rows.
+  argmins(s.data(), p, 3, out.data());
+  EXPECT_EQ(out[0], 5);
+  EXPECT_EQ(out[1], 0);
+  EXPECT_EQ(out[2], 3);
 }
 
 TEST(KMeans, KLargerThanNIsAUsageError) {

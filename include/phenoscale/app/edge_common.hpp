@@ -50,10 +50,6 @@ EdgeSamples read_edge_samples(const std::string& path, const par::Comm& comm);
 // and commits). The truth dataset is written when any rank holds truth.
 void write_edge_samples(io::H5File& out, const EdgeSamples& samples);
 
-// The condition names as the HDF5 'conditions' attribute stores them, one per
-// line (edge simulate refuses a name with a line break or an empty one).
-std::string condition_names_attribute(const std::vector<std::string>& names);
-
 // Index of condition `name` in `names`; otherwise ConfigError
 // "<key>: condition '<name>' is not in <where> (a, b, c)".
 std::int64_t find_condition(const std::vector<std::string>& names, const std::string& name, const std::string& key,

@@ -120,4 +120,10 @@ class H5File {
   bool committed_ = false;
 };
 
+// A list of names (conditions, class names) as one string attribute, one
+// name per line: names may hold commas (file paths, "drug, 10 uM") but never
+// a line break, which the writers refuse on input.
+std::string name_list_attribute(const std::vector<std::string>& names);
+std::vector<std::string> parse_name_list(const std::string& attribute);
+
 }  // namespace phenoscale::io
