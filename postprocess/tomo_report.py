@@ -218,8 +218,11 @@ def main():
     avg = h5(final) if final else None
     names = []
     if structures is not None:
-        names = text(structures["/maps"].attrs["class_names"]).replace(",", "\n").split("\n")
-        names = [n.strip() for n in names if n.strip()]
+        # One name per line (file paths may hold commas); files written
+        # before 2026-12-07 joined them with commas.
+        joined = text(structures["/maps"].attrs["class_names"])
+        multi = "\n" in joined or structures["/maps"].shape[0] == 1
+        names = joined.split("\n") if multi else joined.split(",")
     lines = ["# tomo demo report", ""]
     summary = headline(avg, final) if avg is not None else None
     lines.append(summary[0] if summary else "**No final map: tomo recover and tomo average did not run.**")

@@ -515,28 +515,29 @@ edge::VelocityMap imported_map(std::size_t windows, std::size_t intervals) {
 
 // With maps.header = true, a header of numbers is the first window's
 // velocities: numpy.savetxt(header=...) writes its header as a '#' comment,
-// which every reader skips. Column indices (pandas writes 0, 1, 2, ...) are
-// names; other numbers and gaps are refused.
+// which every reader skips. Evenly spaced increasing numbers (pandas' column
+// indices 0, 1, 2, frame numbers or times) are names; other numbers are
+// refused, and so is pandas' index column (an empty first header cell): its
+// values would be read as velocities.
 void check_map_header(const io::TextTable& t) {
-  std::size_t numbers = 0;
-  bool indices = true;
-  std::optional<double> first;
-  for (std::size_t k = 0; k < t.header.size(); ++k) {
-    const std::string& name = t.header[k];
-    if (name.empty() || name == "NA" || name == "na") {
-      indices = false;
-      continue;
-    }
+  const auto& h = t.header;
+  if (h.size() > 1 && h.front().empty())
+    throw InputError(cat(t.path, ": the header's first cell is empty, as pandas writes its index column "
+                         "(DataFrame.to_csv with index=True); expected velocities only: write the map with "
+                         "index=False"));
+  std::vector<double> numbers;
+  for (const std::string& name : h) {
     const auto value = io::parse_double(name);
     if (!value) return;  // a name
-    if (!first) first = *value - double(k);
-    indices = indices && *value == *first + double(k);
-    ++numbers;
+    numbers.push_back(*value);
   }
-  if (numbers == 0 || indices) return;
-  throw InputError(cat(t.path, ": maps.header = true but the header row is numbers ('", t.header.front(), "', ...), "
-                       "not column names; a header written as a '#' comment (numpy.savetxt) is skipped: set "
-                       "maps.header = false"));
+  bool spaced = numbers.size() < 2 || numbers[1] > numbers[0];
+  for (std::size_t k = 2; k < numbers.size() && spaced; ++k)
+    spaced = numbers[k] - numbers[k - 1] == numbers[1] - numbers[0];
+  if (spaced) return;
+  throw InputError(cat(t.path, ": maps.header = true but the header row is velocities ('", h.front(), "', ...), "
+                       "not column names (numbers evenly spaced are taken as names); if the header was written "
+                       "as a '#' comment (numpy.savetxt), it is skipped: set maps.header = false"));
 }
 
 // A CSV map as numpy.savetxt or MATLAB's writematrix write it: one row per

@@ -217,7 +217,7 @@ void spt_simulate(const StageContext& ctx) {
   // between the two leaves no test set rather than an earlier run's.
   std::vector<std::string> set{train_path, train_csv};
   if (test > 0) set.insert(set.end(), {test_path, test_csv});
-  simulate_set(ctx, options, 0, train, train_path, train_csv, set, "nothing written under a final name");
+  simulate_set(ctx, options, 0, train, train_path, train_csv, set, par::nothing_written);
   // The test tracks continue the seed's stream after the training tracks: independent draws.
   if (test > 0) {
     simulate_set(ctx, options, train, test, test_path, test_csv, {test_path, test_csv},

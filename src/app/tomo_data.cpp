@@ -12,6 +12,7 @@
 #include <cctype>
 #include <filesystem>
 #include <numeric>
+#include <set>
 
 #include "phenoscale/app/stage_io.hpp"
 #include "phenoscale/app/tomo_common.hpp"
@@ -77,30 +78,33 @@ void write_acquisition(io::H5File& f, const std::string& object, const tomo::Acq
   f.write_attribute(object, "voxel_nm", voxel_nm);
 }
 
-// The class maps of a structures file, on every rank.
-// The maps a previous run wrote under `prefix` (<prefix><index>_<name>.mrc)
-// that this run's `set` does not name. Unreadable directories give none:
-// nothing of ours can be there.
+// The maps a previous run of this stage wrote under `prefix`
+// (<prefix><index>_<name>.mrc, the name a procedural class's or "file") that
+// this run's `set` does not name; regular files only, compared by name
+// within the folder. A folder that cannot be read gives none.
 std::vector<std::string> earlier_class_maps(const std::string& prefix, const std::vector<std::string>& set) {
-  const fs::path dir = fs::path(prefix).parent_path().empty() ? fs::path(".") : fs::path(prefix).parent_path();
+  const fs::path folder = fs::path(prefix).parent_path();
   const std::string stem = fs::path(prefix).filename().string();
+  std::set<std::string> ours{"file"}, kept;
+  for (int id = 0; id < tomo::class_count_with_empty; ++id) ours.insert(tomo::procedural_class_name(id));
+  for (const auto& path : set) kept.insert(fs::path(path).filename().string());
   std::vector<std::string> out;
-  std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+  std::error_code ec, kind;
+  for (fs::directory_iterator it(folder.empty() ? fs::path(".") : folder, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    if (name.size() <= stem.size() + 5 || name.compare(0, stem.size(), stem) != 0 ||
-        name.compare(name.size() - 4, 4, ".mrc") != 0)
+    if (name.size() <= stem.size() + 6 || name.compare(0, stem.size(), stem) != 0 ||
+        name.compare(name.size() - 4, 4, ".mrc") != 0 || kept.count(name) || !it->is_regular_file(kind))
       continue;
     std::size_t digits = stem.size();
     while (digits < name.size() && std::isdigit(static_cast<unsigned char>(name[digits]))) ++digits;
     if (digits == stem.size() || name[digits] != '_') continue;
-    const std::string path = (fs::path(prefix).parent_path() / name).string();
-    if (std::find(set.begin(), set.end(), path) == set.end()) out.push_back(path);
+    if (ours.count(name.substr(digits + 1, name.size() - 4 - digits - 1))) out.push_back((folder / name).string());
   }
   std::sort(out.begin(), out.end());
   return out;
 }
 
+// The class maps of a structures file, on every rank.
 void structures(const StageContext& ctx) {
   const auto& cfg = ctx.config;
   const std::vector<std::int64_t> ids = cfg.integer_list("structures.classes");
@@ -154,8 +158,10 @@ void structures(const StageContext& ctx) {
   for (std::uint64_t c = 0; c < count && !prefix.empty(); ++c) set.push_back(mrc_path(c));
   // Listed by rank 0 and broadcast: every rank must retire the same set.
   std::string listed;
-  if (ctx.comm.is_root() && !prefix.empty())
-    listed = io::name_list_attribute(earlier_class_maps(output_path(cfg, prefix), set));
+  par::collectively(ctx.comm, [&] {
+    if (ctx.comm.is_root() && !prefix.empty())
+      listed = io::name_list_attribute(earlier_class_maps(output_path(cfg, prefix), set));
+  });
   ctx.comm.broadcast(listed);
   const std::vector<std::string> earlier = io::parse_name_list(listed);
   set.insert(set.end(), earlier.begin(), earlier.end());

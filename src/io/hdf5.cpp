@@ -5,7 +5,6 @@
 
 #include <cstdio>
 #include <mutex>
-#include <sstream>
 
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/par/agree.hpp"
@@ -380,9 +379,13 @@ std::string name_list_attribute(const std::vector<std::string>& names) {
 
 std::vector<std::string> parse_name_list(const std::string& attribute) {
   std::vector<std::string> out;
-  std::istringstream in(attribute);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
+  if (attribute.empty()) return out;  // no names (one empty name cannot be told apart)
+  for (std::size_t begin = 0;;) {
+    const std::size_t end = attribute.find('\n', begin);
+    out.push_back(attribute.substr(begin, end - begin));
+    if (end == std::string::npos) return out;
+    begin = end + 1;
+  }
 }
 
 }  // namespace phenoscale::io

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <new>
 #include <sstream>
+#include <stdexcept>
 
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/io/atomic_file.hpp"
@@ -427,12 +428,18 @@ ImageStack read_tiff_stack(const std::string& path) {
   s.height = static_cast<int>(first.height);
   s.bits_per_sample = first.bits;
   const std::size_t page_pixels = std::size_t(first.width) * first.height;
+  const auto too_large = [&] {
+    return InputError(at_file(path, std::to_string(pages) + " pages of " + size_text(first) + " pixels need " +
+                                        std::to_string(double(pages) * double(page_pixels) * 4.0 / 1073741824.0) +
+                                        " GiB as 32-bit floats; cannot allocate them on this node"));
+  };
+  if (page_pixels > 0 && pages > s.data.max_size() / page_pixels) throw too_large();
   try {
     s.data.reserve(pages * page_pixels);  // one allocation: movies can be most of memory
   } catch (const std::bad_alloc&) {
-    throw InputError(at_file(path, std::to_string(pages) + " pages of " + size_text(first) + " pixels need " +
-                                       std::to_string(double(pages * page_pixels) * 4.0 / 1073741824.0) +
-                                       " GiB as 32-bit floats; cannot allocate them on this node"));
+    throw too_large();
+  } catch (const std::length_error&) {
+    throw too_large();
   }
   std::size_t page = 0;
   do {

@@ -768,9 +768,14 @@ expect_error "import-maps: an undeclared header row" "header.csv:1: column 1: ex
   edge import-maps -c "$DECK" --input foreign/bad/header_table.csv --set run.output_dir=bad_maps
 # numpy.savetxt(header=...) comments its header out: the first window is not a header.
 printf '# f0 f1 f2\n1.5,-2,3\n4,5,6\n' >foreign/bad/header.csv
-expect_error "import-maps: a header of velocities" "header.csv: maps.header = true but the header row is numbers ('1.5', ...), not column names" 2 \
+expect_error "import-maps: a header of velocities" "header.csv: maps.header = true but the header row is velocities ('1.5', ...), not column names" 2 \
   edge import-maps -c "$DECK" --input foreign/bad/header_table.csv --set run.output_dir=bad_maps --set maps.header=true
-# pandas' to_csv(index=False) heads the columns 0, 1, 2: names, not a window.
+# pandas' to_csv(index=True) adds its index column under an empty header cell.
+printf ',0,1,2\n0,1.5,-2,3\n1,4,5,6\n' >foreign/bad/header.csv
+expect_error "import-maps: pandas' index column" "header.csv: the header's first cell is empty, as pandas writes its index column" 2 \
+  edge import-maps -c "$DECK" --input foreign/bad/header_table.csv --set run.output_dir=bad_maps --set maps.header=true
+# pandas' to_csv(index=False) heads the columns 0, 1, 2: names, not a window
+# (as are frame times 0, 5, 10).
 printf '0,1,2\n1.5,-2,3\n4,5,6\n' >foreign/bad/pandas.csv && printf 'movie,cell_id,condition\npandas.csv,0,DMSO\n' >foreign/bad/pandas_table.csv
 edge 1 pandas_maps import-maps --input foreign/bad/pandas_table.csv --set maps.header=true
 if $PY -c "import h5py, sys; v = h5py.File('pandas_maps/windows/pandas.h5', 'r')['velocity']; sys.exit(0 if v.shape == (2, 4) else 1)"; then

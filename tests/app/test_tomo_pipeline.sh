@@ -197,13 +197,15 @@ out=$(run_np 1 tomo average -c "$DECK" --set run.output_dir=pdb "${SMALL[@]}" --
   --set average.members=oracle --set average.alignment=oracle 2>&1)
 if grep -q "simulated members of rod, copy.pdb (oracle): 12 subtomograms, 100% of them rod, copy.pdb" <<<"$out"; then
   pass "a class named by a file with a comma keeps its name"; else fail "class name with a comma: $out"; fi
-# A rerun with fewer classes removes the earlier run's other class maps.
+# A rerun with fewer classes removes the earlier run's other class maps
+# (<prefix><index>_<class name>.mrc), not the user's files beside them.
 run_np 2 -q tomo structures -c "$DECK" --set run.output_dir=stale "${SMALL[@]}" --set 'structures.classes=[0, 1, 2]' &&
-  touch stale/maps/class_notes.mrc stale/maps/other_1_x.mrc &&
+  touch stale/maps/class_notes.mrc stale/maps/other_1_x.mrc stale/maps/class_2024_notes.mrc &&
   out=$(run_np 2 tomo structures -c "$DECK" --set run.output_dir=stale "${SMALL[@]}" --set 'structures.classes=[1]' 2>&1) ||
   fail "structures rerun with fewer classes"
-maps=$(cd stale/maps && ls class_[0-9]*_*.mrc | tr '\n' ' ')
+maps=$(cd stale/maps && ls class_[0-9]*_*.mrc | grep -v '^class_2024_notes.mrc$' | tr '\n' ' ')
 if [ "$maps" = "$(cd stale/maps && ls class_0_*.mrc) " ] && [ -e stale/maps/class_notes.mrc ] && [ -e stale/maps/other_1_x.mrc ] &&
+   [ -e stale/maps/class_2024_notes.mrc ] &&
    grep -q "removed 3 class map(s) of an earlier run" <<<"$out"; then
   pass "a rerun with fewer classes leaves no maps of the earlier run's other classes"
 else fail "stale class maps after a rerun with fewer classes: $maps / $out"; fi

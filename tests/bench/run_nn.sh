@@ -29,14 +29,20 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); BLAS: $(readlink -f
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 field() { grep -o "$1=[0-9.e+-]*" | cut -d= -f2; }
 
+# The series networks train whole epochs (8 batches: both sides hold 8
+# batches of series): a part of an epoch would time different batches of
+# series on the two sides (ours the first of its next epoch's shuffled order,
+# the peer's the first of its own), and a batch of 150-frame series costs
+# three of 50-frame ones. Until 2026-12-07 lstm-classifier timed 10 steps and
+# the autoencoder 5, which biased their ratios by the lengths drawn.
 CASES=(
   "cnn3d-small 16 10 size=32 channels=8 classes=4 optimizer=sgd"
-  "lstm-classifier 64 10 channels=2 hidden=32 classes=4 optimizer=adam infer_passes=5"
+  "lstm-classifier 64 16 channels=2 hidden=32 classes=4 optimizer=adam infer_passes=5"
   # bidirectional_encoder=0: the encoder nn_peer.py builds (BiLSTM -> LSTM ->
   # LSTM); ours defaults to a bidirectional one since 2026-12-02.
-  "guided-bilstm-ae 128 5 channels=1 classes=6 optimizer=rmsprop infer_passes=5 bidirectional_encoder=0"
+  "guided-bilstm-ae 128 8 channels=1 classes=6 optimizer=rmsprop infer_passes=5 bidirectional_encoder=0"
   # ... and the default network, the paper's: every encoder layer bidirectional.
-  "guided-bilstm-ae 128 5 channels=1 classes=6 optimizer=rmsprop infer_passes=5 bidirectional_encoder=1"
+  "guided-bilstm-ae 128 8 channels=1 classes=6 optimizer=rmsprop infer_passes=5 bidirectional_encoder=1"
 )
 printf '\n%-22s %7s %12s %12s %7s %12s %12s %7s\n' model batch "ours train/s" "torch py/s" ratio "ours infer/s" "py infer/s" ratio
 for c in "${CASES[@]}"; do

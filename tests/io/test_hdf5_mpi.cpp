@@ -321,6 +321,7 @@ TEST(Hdf5, NameListsKeepCommasAndEmptyNames) {
   EXPECT_EQ(text, "DMSO\ndrug, 10 uM\n\n/data/pdb/1abc,copy.pdb");
   EXPECT_EQ(io::parse_name_list(text), names);
   EXPECT_EQ(io::parse_name_list("one"), std::vector<std::string>{"one"});
+  EXPECT_EQ(io::parse_name_list("a\n"), (std::vector<std::string>{"a", ""}));  // a last name left empty
   EXPECT_TRUE(io::parse_name_list("").empty());
 }
 

@@ -7,6 +7,7 @@
 
 #include "phenoscale/app/registry.hpp"
 #include "phenoscale/io/provenance.hpp"
+#include "phenoscale/par/agree.hpp"
 
 namespace phenoscale::app {
 
@@ -41,7 +42,7 @@ void create_parent_dir(const StageContext& ctx, const std::string& path);
 // `left` says what is on disk for the stop point's message, where the stage
 // has committed other files before this set (par::stop_point).
 void begin_outputs(const StageContext& ctx, const std::vector<std::string>& set,
-                   const std::string& left = "nothing written under a final name");
+                   const std::string& left = par::nothing_written);
 
 // Collective. Throws the same ConfigError on every rank when the string key
 // `key` is empty: "<key> is empty: <how_to_set_it>".

@@ -28,8 +28,8 @@ void check_all(const Comm& comm, bool ok, const std::string& message_if_not_ok);
 // outputs are atomic, so nothing is left under a final name and the requeued
 // job reruns (or, where the stage checkpoints, resumes) the stage. `left`
 // says what is on disk for the message, where a stage writes as it goes.
-void stop_point(const Comm& comm, const std::string& what,
-                const std::string& left = "nothing written under a final name");
+inline constexpr const char* nothing_written = "nothing written under a final name";  // stop_point's default `left`
+void stop_point(const Comm& comm, const std::string& what, const std::string& left = nothing_written);
 
 template <typename F>
 void collectively(const Comm& comm, F&& fn) {
