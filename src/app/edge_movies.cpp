@@ -513,12 +513,40 @@ edge::VelocityMap imported_map(std::size_t windows, std::size_t intervals) {
   return m;
 }
 
+// Decimal places written in a number ("0.033" -> 3, "5" or "1e2" -> 0).
+int decimals(const std::string& text) {
+  const auto dot = text.find('.');
+  if (dot == std::string::npos) return 0;
+  std::size_t end = dot + 1;
+  while (end < text.size() && std::isdigit(static_cast<unsigned char>(text[end]))) ++end;
+  return static_cast<int>(end - dot - 1);
+}
+
+// Column names that are numbers: increasing and evenly spaced as written
+// (pandas' indices 0, 1, 2; frame numbers; frame times 0, 0.1, 0.2 or
+// 0, 0.033, 0.067, rounded for printing), at least three of them; two only
+// as consecutive integers (k, k + 1).
+bool evenly_spaced(const std::vector<double>& x, const std::vector<std::string>& text) {
+  const std::size_t n = x.size();
+  if (n == 1) return true;
+  if (n == 2) return x[1] == x[0] + 1.0 && x[0] == std::floor(x[0]);
+  const double step = (x[n - 1] - x[0]) / double(n - 1);
+  if (!(step > 0.0)) return false;
+  int places = 0;
+  double largest = 0.0;
+  for (std::size_t k = 0; k < n; ++k) places = std::max(places, decimals(text[k])), largest = std::max(largest, std::fabs(x[k]));
+  const double tolerance = 0.5 * std::pow(10.0, -places) + 1e-9 * largest;
+  for (std::size_t k = 0; k < n; ++k)
+    if (std::fabs(x[k] - x[0] - double(k) * step) > tolerance) return false;
+  return true;
+}
+
 // With maps.header = true, a header of numbers is the first window's
 // velocities: numpy.savetxt(header=...) writes its header as a '#' comment,
-// which every reader skips. Evenly spaced increasing numbers (pandas' column
-// indices 0, 1, 2, frame numbers or times) are names; other numbers are
-// refused, and so is pandas' index column (an empty first header cell): its
-// values would be read as velocities.
+// which every reader skips. Numbers evenly spaced (evenly_spaced) are names;
+// other numbers, or numbers with gaps (empty, NA or nan cells), are refused,
+// and so is pandas' index column (an empty first header cell): its values
+// would be read as velocities.
 void check_map_header(const io::TextTable& t) {
   const auto& h = t.header;
   if (h.size() > 1 && h.front().empty())
@@ -526,18 +554,22 @@ void check_map_header(const io::TextTable& t) {
                          "(DataFrame.to_csv with index=True); expected velocities only: write the map with "
                          "index=False"));
   std::vector<double> numbers;
+  std::vector<std::string> written;
+  bool gaps = false;
   for (const std::string& name : h) {
     const auto value = io::parse_double(name);
+    if (name.empty() || name == "NA" || name == "na" || (value && std::isnan(*value))) {
+      gaps = true;
+      continue;
+    }
     if (!value) return;  // a name
     numbers.push_back(*value);
+    written.push_back(name);
   }
-  bool spaced = numbers.size() < 2 || numbers[1] > numbers[0];
-  for (std::size_t k = 2; k < numbers.size() && spaced; ++k)
-    spaced = numbers[k] - numbers[k - 1] == numbers[1] - numbers[0];
-  if (spaced) return;
+  if (!gaps && !numbers.empty() && evenly_spaced(numbers, written)) return;
   throw InputError(cat(t.path, ": maps.header = true but the header row is velocities ('", h.front(), "', ...), "
-                       "not column names (numbers evenly spaced are taken as names); if the header was written "
-                       "as a '#' comment (numpy.savetxt), it is skipped: set maps.header = false"));
+                       "not column names (numbers increasing evenly are taken as names); if the header was "
+                       "written as a '#' comment (numpy.savetxt), it is skipped: set maps.header = false"));
 }
 
 // A CSV map as numpy.savetxt or MATLAB's writematrix write it: one row per

@@ -774,13 +774,18 @@ expect_error "import-maps: a header of velocities" "header.csv: maps.header = tr
 printf ',0,1,2\n0,1.5,-2,3\n1,4,5,6\n' >foreign/bad/header.csv
 expect_error "import-maps: pandas' index column" "header.csv: the header's first cell is empty, as pandas writes its index column" 2 \
   edge import-maps -c "$DECK" --input foreign/bad/header_table.csv --set run.output_dir=bad_maps --set maps.header=true
-# pandas' to_csv(index=False) heads the columns 0, 1, 2: names, not a window
-# (as are frame times 0, 5, 10).
-printf '0,1,2\n1.5,-2,3\n4,5,6\n' >foreign/bad/pandas.csv && printf 'movie,cell_id,condition\npandas.csv,0,DMSO\n' >foreign/bad/pandas_table.csv
+# A velocity row with a gap is not a header either.
+printf '1.5,,3\n1.5,-2,3\n4,5,6\n' >foreign/bad/header.csv
+expect_error "import-maps: a header of velocities with a gap" "header.csv: maps.header = true but the header row is velocities ('1.5', ...)" 2 \
+  edge import-maps -c "$DECK" --input foreign/bad/header_table.csv --set run.output_dir=bad_maps --set maps.header=true
+# pandas' to_csv(index=False) heads the columns 0, 1, 2: names, not a window;
+# so are frame times as printed (1/30 s rounded to 3 places).
+printf '0,1,2\n1.5,-2,3\n4,5,6\n' >foreign/bad/pandas.csv && printf '0,0.033,0.067,0.1\n1.5,-2,3,1\n' >foreign/bad/times.csv
+printf 'movie,cell_id,condition\npandas.csv,0,DMSO\ntimes.csv,1,DMSO\n' >foreign/bad/pandas_table.csv
 edge 1 pandas_maps import-maps --input foreign/bad/pandas_table.csv --set maps.header=true
-if $PY -c "import h5py, sys; v = h5py.File('pandas_maps/windows/pandas.h5', 'r')['velocity']; sys.exit(0 if v.shape == (2, 4) else 1)"; then
-  pass "import-maps: a header of column indices is a header"
-else fail "import-maps: pandas' column indices not read as a header"; fi
+if $PY -c "import h5py, sys; v = [h5py.File(f'pandas_maps/windows/{m}.h5', 'r')['velocity'].shape for m in ('pandas', 'times')]; sys.exit(0 if v == [(2, 4), (1, 5)] else 1)"; then
+  pass "import-maps: a header of column indices or frame times is a header"
+else fail "import-maps: pandas' column indices or frame times not read as a header"; fi
 expect_error "import-maps: a missing HDF5 dataset" "cell_0000.h5:/velocity: missing; expected the velocity map (maps.dataset)" 2 \
   edge import-maps -c "$DECK" --input foreign/maps_h5.csv --set run.output_dir=bad_maps
 $PY -c "import h5py, numpy as np; h5py.File('foreign/bad/int.h5', 'w')['velocity'] = np.zeros((3, 9), np.int16)"

@@ -203,7 +203,9 @@ int run(const Args& a, const par::Comm& comm) {
     // on a shared machine at one thread).
     double train_wall = 0, train_cpu = 0;
     if (a.steps > 0) {  // STEPS = 0: inference only
-      timed_training(*model, data, o, 2, comm);  // warm-up: allocator, thread pool
+      // Warm-up, one whole epoch: allocator, thread pool, and every batch
+      // shape (series length) the timed epochs meet, as the peer's.
+      timed_training(*model, data, o, (n + a.batch - 1) / a.batch, comm);
       const double c0 = cpu_seconds();
       train_wall = timed_training(*model, data, o, a.steps, comm);
       train_cpu = cpu_seconds() - c0;

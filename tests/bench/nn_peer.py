@@ -265,7 +265,7 @@ def main_unet(arch, batch, steps, threads, kv, opt_name, smin, smax, passes):
     params = sum(p.numel() for p in model.parameters())
     if steps > 0:
         model.train()
-        train(2)
+        train(n // batch)  # warm-up, one whole epoch: every batch shape, as bench_nn's
         c0, t0 = time.process_time(), time.perf_counter()
         train(steps)
         t, tc = time.perf_counter() - t0, time.process_time() - c0
@@ -370,7 +370,7 @@ def main():
 
     if steps > 0:
         model.train()
-        train(2)
+        train(n // batch)  # warm-up, one whole epoch: every batch shape, as bench_nn's
         c0, t0 = time.process_time(), time.perf_counter()
         train(steps)
         t, tc = time.perf_counter() - t0, time.process_time() - c0

@@ -29,12 +29,14 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); BLAS: $(readlink -f
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 field() { grep -o "$1=[0-9.e+-]*" | cut -d= -f2; }
 
-# The series networks train whole epochs (8 batches: both sides hold 8
-# batches of series): a part of an epoch would time different batches of
-# series on the two sides (ours the first of its next epoch's shuffled order,
-# the peer's the first of its own), and a batch of 150-frame series costs
-# three of 50-frame ones. Until 2026-12-07 lstm-classifier timed 10 steps and
-# the autoencoder 5, which biased their ratios by the lengths drawn.
+# Both sides warm up one whole epoch (8 batches of the 8 * batch samples)
+# and the series networks are timed over whole epochs, so both train exactly
+# the same series, every batch shape already met. Until 2026-12-07 the
+# warm-up was 2 steps and lstm-classifier timed 10 steps, the autoencoder 5:
+# our timed run (every nn::train call restarts at epoch 0) began with the
+# warm-up's two batches again, the peer's with new ones, and the part of an
+# epoch timed held other series lengths on each side (docs/performance.md,
+# "Correction (2026-12-07)").
 CASES=(
   "cnn3d-small 16 10 size=32 channels=8 classes=4 optimizer=sgd"
   "lstm-classifier 64 16 channels=2 hidden=32 classes=4 optimizer=adam infer_passes=5"
@@ -47,6 +49,7 @@ CASES=(
 printf '\n%-22s %7s %12s %12s %7s %12s %12s %7s\n' model batch "ours train/s" "torch py/s" ratio "ours infer/s" "py infer/s" ratio
 for c in "${CASES[@]}"; do
   set -- $c
+  if [ "$1" != cnn3d-small ] && (( $3 % 8 != 0 )); then echo "run_nn.sh: $1 times $3 steps; expected whole epochs (a multiple of 8)" >&2; exit 2; fi
   ours_t=(); peer_t=(); ours_i=(); peer_i=()
   for _ in $(seq "$repeats"); do
     o=$("$BENCH" throughput "$@" 2>/dev/null); p=$("$PY" "$src/tests/bench/nn_peer.py" "$1" "$2" "$3" "$threads" "${@:4}" "peer_grad=${PEER_GRAD:-no_grad}")
