@@ -443,10 +443,12 @@ ImageStack read_tiff_stack(const std::string& path) {
   }
   std::size_t page = 0;
   do {
-    const PageFormat f = page_format(tif.get(), page, path);
-    check_supported(f, page, path);
-    check_same_as_first(f, first, page, path);
-    check_stored_bytes(tif.get(), f, page, file_bytes, path);
+    const PageFormat f = page == 0 ? first : page_format(tif.get(), page, path);
+    if (page > 0) {  // the first page was checked above, before the allocation
+      check_supported(f, page, path);
+      check_same_as_first(f, first, page, path);
+      check_stored_bytes(tif.get(), f, page, file_bytes, path);
+    }
     s.data.resize((page + 1) * page_pixels);
     float* out = s.data.data() + page * page_pixels;
     if (f.tiled)

@@ -3,9 +3,13 @@
 // and the guided bi-LSTM autoencoder of DeepHACKS (Ma et al. 2024; the edge
 // pipeline, docs/methods.md §3.3).
 //
-// Every recurrent layer runs on packed sequences, so a series' output never
-// depends on how much padding its batch needed (a padded backward LSTM would
-// read zeros first): a result is the same in any batch, at any rank count.
+// Every recurrent layer runs with packed-sequence semantics, so a series'
+// output never depends on how much padding its batch needed (a padded
+// backward LSTM would read zeros first): a result is the same in any batch,
+// at any rank count. The LSTMs run through the fused CPU kernel
+// (fused_lstm.hpp) where it applies, LibTorch's packed LSTM elsewhere (GPU);
+// the GRU runs on LibTorch's.
+#include "fused_lstm.hpp"
 #include "models.hpp"
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
@@ -35,10 +39,18 @@ torch::Tensor final_state(const torch::Tensor& h_n, bool bidirectional) {
   return torch::cat({h_n[-2], h_n[-1]}, 1);
 }
 
-// The hidden state h_n of a recurrent layer's final state: LSTMs return
-// (h_n, c_n), GRUs h_n alone.
-torch::Tensor hidden_of(const std::tuple<torch::Tensor, torch::Tensor>& state) { return std::get<0>(state); }
-torch::Tensor hidden_of(const torch::Tensor& state) { return state; }
+// A recurrent layer over zero-padded series: outputs [B, T, D·H] (zero past
+// each length) and the final hidden state h_n [layers·D, B, H].
+std::pair<torch::Tensor, torch::Tensor> run_recurrent(torch::nn::LSTM& lstm, const torch::Tensor& padded,
+                                                      const torch::Tensor& lengths) {
+  auto r = run_lstm(lstm, padded, lengths);
+  return {r.output, r.h_n};
+}
+std::pair<torch::Tensor, torch::Tensor> run_recurrent(torch::nn::GRU& gru, const torch::Tensor& padded,
+                                                      const torch::Tensor& lengths) {
+  auto [packed, h_n] = gru->forward_with_packed_input(pack(padded, lengths));
+  return {unpack(packed, padded.size(1)), h_n};
+}
 
 // A stacked bidirectional RNN (torch::nn::LSTM or torch::nn::GRU, with its
 // options type) over packed series, then one linear layer: on the final
@@ -56,13 +68,12 @@ class RnnClassifier final : public Model {
     out_ = register_module("out", torch::nn::Linear(2 * h, spec.integer("classes")));
   }
   ModelOutput forward(const Batch& batch) override {
-    auto [packed, state] = rnn_->forward_with_packed_input(pack(batch.inputs, batch.lengths));
+    auto [frames, h_n] = run_recurrent(rnn_, batch.inputs, batch.lengths);
     if (per_frame_) {
-      auto frames = unpack(packed, batch.inputs.size(1));
       auto logits = out_->forward(frames);
       return {logits, frames, {}};
     }
-    auto features = final_state(hidden_of(state), true);
+    auto features = final_state(h_n, true);
     return {out_->forward(features), features, {}};
   }
 
@@ -109,19 +120,17 @@ class GuidedBiLstmAutoencoder final : public Model {
   }
   ModelOutput forward(const Batch& batch) override {
     const auto frames = batch.inputs.size(1);
-    auto x = pack(batch.inputs, batch.lengths);
-    x = std::get<0>(enc1_->forward_with_packed_input(x));
-    x = std::get<0>(enc2_->forward_with_packed_input(x));
-    auto latent = final_state(std::get<0>(std::get<1>(enc3_->forward_with_packed_input(x))), bidirectional_);
+    auto x = run_lstm(enc1_, batch.inputs, batch.lengths).output;
+    x = run_lstm(enc2_, x, batch.lengths).output;
+    auto latent = final_state(run_lstm(enc3_, x, batch.lengths).h_n, bidirectional_);
     auto h = torch::relu(normalise(head1_->forward(latent)));
     h = row_dropout(h, dropout_, is_training(), batch, 0);
     auto logits = head2_->forward(h);
     if (!batch.need_reconstruction) return {logits, latent, {}};  // the head never reads the decoder
     auto repeated = latent.unsqueeze(1).expand({latent.size(0), frames, latent.size(1)}).contiguous();
-    auto y = pack(repeated, batch.lengths);
-    y = std::get<0>(dec1_->forward_with_packed_input(y));
-    y = std::get<0>(dec2_->forward_with_packed_input(y));
-    auto reconstruction = unpack(std::get<0>(dec3_->forward_with_packed_input(y)), frames);
+    auto y = run_lstm(dec1_, repeated, batch.lengths).output;
+    y = run_lstm(dec2_, y, batch.lengths).output;
+    auto reconstruction = run_lstm(dec3_, y, batch.lengths).output;
     return {logits, latent, reconstruction};
   }
 
