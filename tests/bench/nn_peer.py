@@ -6,7 +6,7 @@ PyTorch user would (torch.optim defaults, packed sequences), one process.
 prints train_samples_per_s and infer_samples_per_s like bench_nn; STEPS = 0
 measures inference only (no training).
 
-The 1D U-Nets (unet1d, unet1d-paper2d, unet1d-paper3d) see exactly bench_nn's
+The 1D U-Nets (unet1d, unet1d-paper2d, unet1d-paper3d) and gru-tagger see exactly bench_nn's
 batches: the same series lengths (bench_nn's Philox draw, replicated below),
 training batches bucketed by length as phenoscale's DistributedSampler does
 (one window: the epoch is sorted by length, cut into batches, batch order
@@ -86,6 +86,20 @@ class LstmClassifier(nn.Module):
     def forward(self, x, lengths):
         _, (h, _) = self.lstm(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
         return self.out(torch.cat([h[-2], h[-1]], 1))
+
+
+class GruTagger(nn.Module):
+    """phenoscale's gru-tagger (DeepSPT event timing): a stacked bidirectional
+    GRU over packed series, one linear layer on every frame's output."""
+    def __init__(self, channels, hidden, layers, classes):
+        super().__init__()
+        self.gru = nn.GRU(channels, hidden, num_layers=layers, batch_first=True, bidirectional=True)
+        self.out = nn.Linear(2 * hidden, classes)
+
+    def forward(self, x, mask):
+        lengths = mask.sum(1).long()
+        y, _ = self.gru(pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False))
+        return self.out(pad_packed_sequence(y, batch_first=True, total_length=x.shape[1])[0])
 
 
 class GuidedBiLstmAutoencoder(nn.Module):
@@ -204,15 +218,19 @@ def bench_length(i, smin, smax):
 
 
 def main_unet(arch, batch, steps, threads, kv, opt_name, smin, smax, passes):
-    """Per-frame segmentation: the trainer's step (masked per-frame cross-entropy
+    """Per-frame segmentation (the U-Nets and gru-tagger): the trainer's step (masked per-frame cross-entropy
     summed over real frames / real frames, backward, optimiser) and inference
     (eval, no_grad, per-frame softmax and argmax)."""
     n = batch * 8
-    c, depth, kernel = UNET_PRESETS[arch]
-    inputs = int(kv.get("inputs", 4))
     classes = int(kv.get("classes", 4))
-    model = UNet1d(inputs, int(kv.get("channels", c)), int(kv.get("depth", depth)), int(kv.get("kernel", kernel)),
-                   int(kv.get("dilation", 2)), int(kv.get("convs", 2)), classes)
+    if arch == "gru-tagger":
+        inputs = int(kv.get("channels", 2))
+        model = GruTagger(inputs, int(kv.get("hidden", 25)), int(kv.get("layers", 5)), classes)
+    else:
+        c, depth, kernel = UNET_PRESETS[arch]
+        inputs = int(kv.get("inputs", 4))
+        model = UNet1d(inputs, int(kv.get("channels", c)), int(kv.get("depth", depth)), int(kv.get("kernel", kernel)),
+                       int(kv.get("dilation", 2)), int(kv.get("convs", 2)), classes)
     lens = [bench_length(i, smin, smax) for i in range(n)]
     data = [(torch.randn(l, inputs), torch.full((l,), i % classes, dtype=torch.long)) for i, l in enumerate(lens)]
     if opt_name == "sgd":
@@ -296,7 +314,7 @@ def main():
     # predict uses) instead of the usual torch.no_grad().
     global grad_mode
     grad_mode = torch.inference_mode if kv.pop("peer_grad", "no_grad") == "inference_mode" else torch.no_grad
-    if arch in UNET_PRESETS:
+    if arch in UNET_PRESETS or arch == "gru-tagger":
         return main_unet(arch, batch, steps, threads, kv, opt_name, smin, smax, passes)
     n = batch * 8
     classes = int(kv.get("classes", 2))

@@ -6,9 +6,11 @@
 # backward on a ≥ 10 M-parameter model at np=2.
 #   bash tests/bench/run_nn.sh [build_dir] [threads] [repeats]
 # Each figure is the median of `repeats` alternating runs (ours, peer, ours,
-# peer, ...), so drifting load on a shared machine hits both sides alike.
+# peer, ...); the "pairs" column is the median of the ratios of each pair
+# (ours / the peer run right after it), the like-for-like figure on a machine
+# whose speed drifts (docs/performance.md, "Correction (2026-12-07)").
 # Targets (issue 4): training samples/s ratio ≥ 1.0 for the 3D CNN and ≥ 1.2
-# for the bi-LSTMs. The series networks see the same series lengths on both
+# for the bi-LSTMs (gru-tagger, DeepSPT's, has none). The series networks see the same series lengths on both
 # sides, training batches bucketed by length and inference batches in order
 # of length (as nn::predict forms them; the autoencoder without its decoder),
 # inference averaged over infer_passes passes (one pass is ~0.1 s). The peer
@@ -45,23 +47,27 @@ CASES=(
   "guided-bilstm-ae 128 8 channels=1 classes=6 optimizer=rmsprop infer_passes=5 bidirectional_encoder=0"
   # ... and the default network, the paper's: every encoder layer bidirectional.
   "guided-bilstm-ae 128 8 channels=1 classes=6 optimizer=rmsprop infer_passes=5 bidirectional_encoder=1"
+  # DeepSPT's event tagger (spt event-train): bi-GRU 5 x 25, one class per frame.
+  "gru-tagger 64 16 channels=2 classes=2 optimizer=adam infer_passes=5"
 )
-printf '\n%-22s %7s %12s %12s %7s %12s %12s %7s\n' model batch "ours train/s" "torch py/s" ratio "ours infer/s" "py infer/s" ratio
+printf '\n%-22s %7s %12s %12s %7s %7s %12s %12s %7s %7s\n' model batch "ours train/s" "torch py/s" ratio pairs "ours infer/s" "py infer/s" ratio pairs
 for c in "${CASES[@]}"; do
   set -- $c
   if [ "$1" != cnn3d-small ] && (( $3 % 8 != 0 )); then echo "run_nn.sh: $1 times $3 steps; expected whole epochs (a multiple of 8)" >&2; exit 2; fi
-  ours_t=(); peer_t=(); ours_i=(); peer_i=()
+  ours_t=(); peer_t=(); ours_i=(); peer_i=(); pair_t=(); pair_i=()
   for _ in $(seq "$repeats"); do
     o=$("$BENCH" throughput "$@" 2>/dev/null); p=$("$PY" "$src/tests/bench/nn_peer.py" "$1" "$2" "$3" "$threads" "${@:4}" "peer_grad=${PEER_GRAD:-no_grad}")
     ours_t+=("$(field train_samples_per_s <<<"$o")"); peer_t+=("$(field train_samples_per_s <<<"$p")")
     ours_i+=("$(field infer_samples_per_s <<<"$o")"); peer_i+=("$(field infer_samples_per_s <<<"$p")")
+    pair_t+=("$(echo "${ours_t[-1]}/${peer_t[-1]}" | bc -l)"); pair_i+=("$(echo "${ours_i[-1]}/${peer_i[-1]}" | bc -l)")
   done
   ot=$(printf '%s\n' "${ours_t[@]}" | median); pt=$(printf '%s\n' "${peer_t[@]}" | median)
   oi=$(printf '%s\n' "${ours_i[@]}" | median); pi=$(printf '%s\n' "${peer_i[@]}" | median)
   label=$1; [[ "$c" == *bidirectional_encoder=0* ]] && label="$1 (uni)"
   params="$(field params <<<"$o") / $(field params <<<"$p")"  # ours / peer: the same network
-  printf '%-22s %7s %12.1f %12.1f %7.2f %12.1f %12.1f %7.2f   params %s\n' "$label" "$2" "$ot" "$pt" "$(echo "$ot/$pt" | bc -l)" \
-    "$oi" "$pi" "$(echo "$oi/$pi" | bc -l)" "$params"
+  printf '%-22s %7s %12.1f %12.1f %7.2f %7.2f %12.1f %12.1f %7.2f %7.2f   params %s\n' "$label" "$2" "$ot" "$pt" \
+    "$(echo "$ot/$pt" | bc -l)" "$(printf '%s\n' "${pair_t[@]}" | median)" "$oi" "$pi" "$(echo "$oi/$pi" | bc -l)" \
+    "$(printf '%s\n' "${pair_i[@]}" | median)" "$params"
 done
 
 echo

@@ -5,11 +5,12 @@
 //
 // Every recurrent layer runs with packed-sequence semantics, so a series'
 // output never depends on how much padding its batch needed (a padded
-// backward LSTM would read zeros first): a result is the same in any batch,
-// at any rank count. The LSTMs run through the fused CPU kernel
-// (fused_lstm.hpp) where it applies, LibTorch's packed LSTM elsewhere (GPU);
-// the GRU runs on LibTorch's.
-#include "fused_lstm.hpp"
+// backward LSTM would read zeros first), and on the other series of its
+// batch only through rounding: a result is the same in any batch, at any
+// rank count, to float rounding. The layers run through the fused CPU
+// kernels (fused_rnn.hpp) where they apply, LibTorch's packed ones
+// elsewhere (GPU).
+#include "fused_rnn.hpp"
 #include "models.hpp"
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
@@ -18,19 +19,10 @@ namespace phenoscale::nn {
 namespace {
 
 using core::cat;
-namespace rnn = torch::nn::utils::rnn;
 namespace F = torch::nn::functional;
 
 torch::nn::LSTM lstm(std::int64_t in, std::int64_t hidden, bool bidirectional, std::int64_t layers = 1) {
   return torch::nn::LSTM(torch::nn::LSTMOptions(in, hidden).num_layers(layers).batch_first(true).bidirectional(bidirectional));
-}
-
-rnn::PackedSequence pack(const torch::Tensor& padded, const torch::Tensor& lengths) {
-  return rnn::pack_padded_sequence(padded, lengths, /*batch_first=*/true, /*enforce_sorted=*/false);
-}
-
-torch::Tensor unpack(const rnn::PackedSequence& packed, std::int64_t frames) {
-  return std::get<0>(rnn::pad_packed_sequence(packed, /*batch_first=*/true, 0.0, frames));
 }
 
 // The last layer's final hidden state of both directions, [B, 2H] (or [B, H]).
@@ -48,8 +40,8 @@ std::pair<torch::Tensor, torch::Tensor> run_recurrent(torch::nn::LSTM& lstm, con
 }
 std::pair<torch::Tensor, torch::Tensor> run_recurrent(torch::nn::GRU& gru, const torch::Tensor& padded,
                                                       const torch::Tensor& lengths) {
-  auto [packed, h_n] = gru->forward_with_packed_input(pack(padded, lengths));
-  return {unpack(packed, padded.size(1)), h_n};
+  auto r = run_gru(gru, padded, lengths);
+  return {r.output, r.h_n};
 }
 
 // A stacked bidirectional RNN (torch::nn::LSTM or torch::nn::GRU, with its

@@ -1,0 +1,488 @@
+// The fused CPU recurrent layers (fused_rnn.hpp): one autograd node per layer
+// direction, back-propagation through time written out (LSTM: Hochreiter &
+// Schmidhuber 1997; GRU: Cho et al. 2014; the gate equations of
+// torch.nn.LSTM's and torch.nn.GRU's documentation).
+#include "fused_rnn.hpp"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cstring>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/core/log.hpp"
+
+namespace phenoscale::nn {
+namespace {
+
+using core::cat;
+namespace rnn = torch::nn::utils::rnn;
+using torch::Tensor;
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using Array = Eigen::Array<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using MatrixMap = Eigen::Map<Matrix>;
+using ConstMatrixMap = Eigen::Map<const Matrix>;
+using ArrayMap = Eigen::Map<Array>;
+using ConstArrayMap = Eigen::Map<const Array>;
+
+// The series of a batch sorted longest first: the series still running at
+// frame t are then the first running[t] rows of every time-major buffer.
+std::vector<std::int64_t> running_counts(const Tensor& sorted_lengths, std::int64_t frames) {
+  const auto* length = sorted_lengths.data_ptr<std::int64_t>();
+  std::vector<std::int64_t> running(static_cast<std::size_t>(frames) + 1, 0);
+  std::int64_t n = sorted_lengths.size(0);
+  for (std::int64_t t = 0; t < frames; ++t) {
+    while (n > 0 && length[n - 1] <= t) --n;
+    running[static_cast<std::size_t>(t)] = n;
+  }
+  return running;
+}
+
+// Sizes of one layer direction's buffers, all time-major [T, B, ·]; `gates`
+// is 4 for the LSTM, 3 for the GRU.
+struct Shape {
+  std::int64_t frames, batch, hidden, gates;
+  std::int64_t gate_stride() const { return batch * gates * hidden; }
+  std::int64_t state_stride() const { return batch * hidden; }
+};
+
+// The frame whose state feeds frame t, and how many of the rows running at
+// t have one (the others start from the zero state): the forward direction
+// reads frame t - 1, which every series running at t ran; the reverse
+// direction reads frame t + 1, which only the first running[t + 1] ran.
+struct Previous {
+  std::int64_t frame = -1, rows = 0;
+};
+Previous previous_of(std::int64_t t, bool reverse, const std::vector<std::int64_t>& running, const Shape& s) {
+  const auto p = reverse ? t + 1 : t - 1;
+  if (p < 0 || p >= s.frames) return {};
+  return {p, std::min(running[static_cast<std::size_t>(t)], running[static_cast<std::size_t>(p)])};
+}
+
+// The first row whose final state is at frame t (rows from there to
+// running[t] end at t): in reverse every row ends at frame 0; forward, the
+// rows that do not run at t + 1.
+std::int64_t first_final_row(std::int64_t t, bool reverse, const std::vector<std::int64_t>& running) {
+  const auto u = static_cast<std::size_t>(t);
+  if (reverse) return t == 0 ? 0 : running[u];
+  return running[u + 1];
+}
+
+// Copies the final-state gradient of the rows ending at frame t into the
+// carried gradient (nothing is carried into a row at its last frame).
+void take_final_gradient(Array& carried, const float* d_final, std::int64_t t, bool reverse,
+                         const std::vector<std::int64_t>& running, std::int64_t hidden) {
+  if (!d_final) return;
+  const auto n = running[static_cast<std::size_t>(t)];
+  for (auto j = first_final_row(t, reverse, running); j < n; ++j)
+    carried.row(j) = ConstArrayMap(d_final + j * hidden, 1, hidden);
+}
+
+// LSTM forward recurrence. `gates` holds x W_ihᵀ + b_ih + b_hh on entry and
+// the activated gates (i, f, g, o) on return; cells and hidden are filled.
+void lstm_forward(float* gates, float* cells, float* hidden, const Tensor& w_hh, bool reverse,
+                  const std::vector<std::int64_t>& running, const Shape& s) {
+  const auto H = s.hidden;
+  const ConstMatrixMap W(w_hh.data_ptr<float>(), 4 * H, H);
+  for (std::int64_t step = 0; step < s.frames; ++step) {
+    const auto t = reverse ? s.frames - 1 - step : step;
+    const auto n = running[static_cast<std::size_t>(t)];
+    if (n == 0) continue;
+    const auto prev = previous_of(t, reverse, running, s);
+    float* g_t = gates + t * s.gate_stride();
+    if (prev.rows > 0)
+      MatrixMap(g_t, n, 4 * H).topRows(prev.rows).noalias() +=
+          ConstMatrixMap(hidden + prev.frame * s.state_stride(), prev.rows, H) * W.transpose();
+    ArrayMap a(g_t, n, 4 * H);
+    a.leftCols(2 * H) = a.leftCols(2 * H).logistic();
+    a.middleCols(2 * H, H) = a.middleCols(2 * H, H).tanh();
+    a.rightCols(H) = a.rightCols(H).logistic();
+    ArrayMap c(cells + t * s.state_stride(), n, H);
+    c = a.leftCols(H) * a.middleCols(2 * H, H);
+    if (prev.rows > 0)
+      c.topRows(prev.rows) += a.block(0, H, prev.rows, H) *
+                               ConstArrayMap(cells + prev.frame * s.state_stride(), prev.rows, H);
+    ArrayMap(hidden + t * s.state_stride(), n, H) = a.rightCols(H) * c.tanh();
+  }
+}
+
+// The gradients a backward recurrence reads: of every frame's output (may
+// be null) and of the final states (null when unused).
+struct OutputGradients {
+  const float* d_out = nullptr;  // [T, B, H]
+  const float* dh_n = nullptr;   // [B, H]
+  const float* dc_n = nullptr;   // [B, H], LSTM
+};
+
+// LSTM backward recurrence: fills d_gates, the gradient with respect to the
+// gates' pre-activations. Frames run in the opposite order of the forward
+// pass; the carried dh, dc of a row are those of its state at the frame
+// just processed.
+void lstm_backward(const float* gates, const float* cells, OutputGradients d, float* d_gates, const Tensor& w_hh,
+                   bool reverse, const std::vector<std::int64_t>& running, const Shape& s) {
+  const auto H = s.hidden;
+  const ConstMatrixMap W(w_hh.data_ptr<float>(), 4 * H, H);
+  Array dh = Array::Zero(s.batch, H), dc = Array::Zero(s.batch, H);
+  Array dht(s.batch, H), dct(s.batch, H), tc(s.batch, H);  // per-frame scratch
+  for (std::int64_t step = 0; step < s.frames; ++step) {
+    const auto t = reverse ? step : s.frames - 1 - step;
+    const auto n = running[static_cast<std::size_t>(t)];
+    if (n == 0) continue;
+    take_final_gradient(dh, d.dh_n, t, reverse, running, H);
+    take_final_gradient(dc, d.dc_n, t, reverse, running, H);
+    const auto prev = previous_of(t, reverse, running, s);
+    const ConstArrayMap a(gates + t * s.gate_stride(), n, 4 * H);
+    const auto i = a.leftCols(H);
+    const auto f = a.middleCols(H, H);
+    const auto g = a.middleCols(2 * H, H);
+    const auto o = a.rightCols(H);
+    tc.topRows(n) = ConstArrayMap(cells + t * s.state_stride(), n, H).tanh();
+    dht.topRows(n) = dh.topRows(n);
+    if (d.d_out) dht.topRows(n) += ConstArrayMap(d.d_out + t * s.state_stride(), n, H);
+    dct.topRows(n) = dc.topRows(n) + dht.topRows(n) * o * (1.0f - tc.topRows(n).square());
+    ArrayMap dg(d_gates + t * s.gate_stride(), n, 4 * H);
+    dg.leftCols(H) = dct.topRows(n) * g * i * (1.0f - i);
+    dg.middleCols(2 * H, H) = dct.topRows(n) * i * (1.0f - g.square());
+    dg.rightCols(H) = dht.topRows(n) * tc.topRows(n) * o * (1.0f - o);
+    if (prev.rows == 0) continue;  // forget gate: c_prev = 0 leaves its gradient 0
+    const auto m = prev.rows;
+    const ConstArrayMap c_prev(cells + prev.frame * s.state_stride(), m, H);
+    dg.block(0, H, m, H) = dct.topRows(m) * c_prev * f.topRows(m) * (1.0f - f.topRows(m));
+    dc.topRows(m) = dct.topRows(m) * f.topRows(m);
+    dh.topRows(m).matrix().noalias() = MatrixMap(d_gates + t * s.gate_stride(), m, 4 * H) * W;
+  }
+}
+
+// GRU forward recurrence (gate order r, z, n as torch.nn.GRU):
+//   r = σ(x W_irᵀ + b_ir + h W_hrᵀ + b_hr), z likewise,
+//   n = tanh(x W_inᵀ + b_in + r ⊙ (h W_hnᵀ + b_hn)), h' = (1 − z) ⊙ n + z ⊙ h.
+// `gates` holds x W_ihᵀ + b_ih on entry and the activated r, z, n on return;
+// `recurrent_n` receives h W_hnᵀ + b_hn (r's gradient needs it).
+void gru_forward(float* gates, float* recurrent_n, float* hidden, const Tensor& w_hh, const Tensor& b_hh,
+                 bool reverse, const std::vector<std::int64_t>& running, const Shape& s) {
+  const auto H = s.hidden;
+  const ConstMatrixMap W(w_hh.data_ptr<float>(), 3 * H, H);
+  const Eigen::Map<const Eigen::RowVectorXf> bias(b_hh.data_ptr<float>(), 3 * H);
+  Matrix gh(s.batch, 3 * H);
+  for (std::int64_t step = 0; step < s.frames; ++step) {
+    const auto t = reverse ? s.frames - 1 - step : step;
+    const auto n = running[static_cast<std::size_t>(t)];
+    if (n == 0) continue;
+    const auto prev = previous_of(t, reverse, running, s);
+    gh.topRows(n).rowwise() = bias;
+    if (prev.rows > 0)
+      gh.topRows(prev.rows).noalias() +=
+          ConstMatrixMap(hidden + prev.frame * s.state_stride(), prev.rows, H) * W.transpose();
+    ArrayMap a(gates + t * s.gate_stride(), n, 3 * H);
+    a.leftCols(2 * H) = (a.leftCols(2 * H) + gh.topRows(n).leftCols(2 * H).array()).logistic();
+    ArrayMap hn(recurrent_n + t * s.state_stride(), n, H);
+    hn = gh.topRows(n).rightCols(H).array();
+    a.rightCols(H) = (a.rightCols(H) + a.leftCols(H) * hn).tanh();
+    ArrayMap h(hidden + t * s.state_stride(), n, H);
+    h = (1.0f - a.middleCols(H, H)) * a.rightCols(H);
+    if (prev.rows > 0)
+      h.topRows(prev.rows) +=
+          a.block(0, H, prev.rows, H) * ConstArrayMap(hidden + prev.frame * s.state_stride(), prev.rows, H);
+  }
+}
+
+// GRU backward recurrence: the gradients with respect to x W_ihᵀ + b_ih
+// (d_input) and to h W_hhᵀ + b_hh (d_recurrent); they differ in n's third,
+// which r scales on the recurrent side.
+void gru_backward(const float* gates, const float* recurrent_n, const float* hidden, OutputGradients d,
+                  float* d_input, float* d_recurrent, const Tensor& w_hh, bool reverse,
+                  const std::vector<std::int64_t>& running, const Shape& s) {
+  const auto H = s.hidden;
+  const ConstMatrixMap W(w_hh.data_ptr<float>(), 3 * H, H);
+  Array dh = Array::Zero(s.batch, H);
+  Array dht(s.batch, H), dan(s.batch, H), dz(s.batch, H), carried(s.batch, H);  // per-frame scratch
+  for (std::int64_t step = 0; step < s.frames; ++step) {
+    const auto t = reverse ? step : s.frames - 1 - step;
+    const auto n = running[static_cast<std::size_t>(t)];
+    if (n == 0) continue;
+    take_final_gradient(dh, d.dh_n, t, reverse, running, H);
+    const auto prev = previous_of(t, reverse, running, s);
+    const ConstArrayMap a(gates + t * s.gate_stride(), n, 3 * H);
+    const auto r = a.leftCols(H);
+    const auto z = a.middleCols(H, H);
+    const auto c = a.rightCols(H);  // n, the candidate state
+    dht.topRows(n) = dh.topRows(n);
+    if (d.d_out) dht.topRows(n) += ConstArrayMap(d.d_out + t * s.state_stride(), n, H);
+    dan.topRows(n) = dht.topRows(n) * (1.0f - z) * (1.0f - c.square());
+    dz.topRows(n) = -dht.topRows(n) * c;
+    if (prev.rows > 0)
+      dz.topRows(prev.rows) +=
+          dht.topRows(prev.rows) * ConstArrayMap(hidden + prev.frame * s.state_stride(), prev.rows, H);
+    ArrayMap di(d_input + t * s.gate_stride(), n, 3 * H);
+    ArrayMap dr(d_recurrent + t * s.gate_stride(), n, 3 * H);
+    di.leftCols(H) = dan.topRows(n) * ConstArrayMap(recurrent_n + t * s.state_stride(), n, H) * r * (1.0f - r);
+    di.middleCols(H, H) = dz.topRows(n) * z * (1.0f - z);
+    di.rightCols(H) = dan.topRows(n);
+    dr.leftCols(2 * H) = di.leftCols(2 * H);
+    dr.rightCols(H) = dan.topRows(n) * r;
+    if (prev.rows == 0) continue;
+    const auto m = prev.rows;
+    carried.topRows(m) = dht.topRows(m) * z.topRows(m);
+    dh.topRows(m).matrix().noalias() = MatrixMap(d_recurrent + t * s.gate_stride(), m, 3 * H) * W;
+    dh.topRows(m) += carried.topRows(m);
+  }
+}
+
+// Each series' final state: frame length - 1 forward, frame 0 in reverse.
+Tensor final_states(const Tensor& states, const Tensor& sorted_lengths, bool reverse) {
+  const auto B = states.size(1), H = states.size(2);
+  auto out = torch::zeros({B, H}, states.options());
+  const auto* length = sorted_lengths.data_ptr<std::int64_t>();
+  const float* src = states.data_ptr<float>();
+  float* dst = out.data_ptr<float>();
+  for (std::int64_t j = 0; j < B; ++j) {
+    const auto t = reverse ? 0 : length[j] - 1;
+    std::memcpy(dst + j * H, src + (t * B + j) * H, static_cast<std::size_t>(H) * sizeof(float));
+  }
+  return out;
+}
+
+// The state each frame read: frame t - 1's (t + 1's in reverse), zero where a
+// series had none (the hidden buffer is zero past each length).
+Tensor previous_states(const Tensor& hidden, bool reverse) {
+  const auto T = hidden.size(0);
+  auto previous = torch::zeros_like(hidden);
+  if (T > 1) {
+    if (reverse) previous.narrow(0, 0, T - 1).copy_(hidden.narrow(0, 1, T - 1));
+    else previous.narrow(0, 1, T - 1).copy_(hidden.narrow(0, 0, T - 1));
+  }
+  return previous;
+}
+
+OutputGradients output_gradients(const variable_list& grad, std::size_t outputs) {
+  auto ptr = [](const Tensor& g) { return g.defined() ? g.data_ptr<float>() : nullptr; };
+  return {ptr(grad[0]), ptr(grad[1]), outputs > 2 ? ptr(grad[2]) : nullptr};
+}
+variable_list contiguous(variable_list grad) {
+  for (auto& g : grad)
+    if (g.defined()) g = g.contiguous();
+  return grad;
+}
+
+// What a Direction's forward saves for its backward: the inputs, the
+// activated gates, the per-frame state the kernel needs besides the hidden
+// states (LSTM: cells; GRU: h W_hnᵀ + b_hn), the hidden states.
+void save_direction(AutogradContext* ctx, const Tensor& x, const Tensor& sorted_lengths, const Tensor& w_ih,
+                    const Tensor& w_hh, const Tensor& gates, const Tensor& state, const Tensor& hidden, bool reverse) {
+  ctx->save_for_backward({x, sorted_lengths, w_ih, w_hh, gates, state, hidden});
+  ctx->saved_data["reverse"] = reverse;
+}
+struct SavedDirection {
+  Tensor x, sorted_lengths, w_ih, w_hh, gates, state, hidden;
+  bool reverse;
+  Shape shape;
+  std::vector<std::int64_t> running;
+};
+SavedDirection saved_direction(AutogradContext* ctx, std::int64_t gate_count) {
+  const auto v = ctx->get_saved_variables();
+  SavedDirection d{v[0], v[1], v[2], v[3], v[4], v[5], v[6], ctx->saved_data["reverse"].toBool(), {}, {}};
+  d.shape = {d.x.size(0), d.x.size(1), d.w_hh.size(1), gate_count};
+  d.running = running_counts(d.sorted_lengths, d.shape.frames);
+  return d;
+}
+
+// One LSTM layer direction over time-major, longest-first series x [T, B, C]
+// that are zero past each length. Returns the hidden states [T, B, H] and
+// the final h, c [B, H].
+struct LstmDirection : public torch::autograd::Function<LstmDirection> {
+  static variable_list forward(AutogradContext* ctx, const Tensor& x_in, const Tensor& sorted_lengths,
+                               const Tensor& w_ih, const Tensor& w_hh_in, const Tensor& b_ih, const Tensor& b_hh,
+                               bool reverse) {
+    const auto x = x_in.contiguous(), w_hh = w_hh_in.contiguous();
+    const auto T = x.size(0), B = x.size(1), C = x.size(2), H = w_hh.size(1);
+    const Shape s{T, B, H, 4};
+    const auto running = running_counts(sorted_lengths, T);
+    auto gates = torch::addmm(b_ih + b_hh, x.view({T * B, C}), w_ih.t()).view({T, B, 4 * H});
+    auto cells = torch::zeros({T, B, H}, x.options());
+    auto hidden = torch::zeros({T, B, H}, x.options());
+    lstm_forward(gates.data_ptr<float>(), cells.data_ptr<float>(), hidden.data_ptr<float>(), w_hh, reverse, running,
+                 s);
+    auto h_n = final_states(hidden, sorted_lengths, reverse);
+    auto c_n = final_states(cells, sorted_lengths, reverse);
+    save_direction(ctx, x, sorted_lengths, w_ih, w_hh, gates, cells, hidden, reverse);
+    return {hidden, h_n, c_n};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_in) {
+    const auto d = saved_direction(ctx, 4);
+    const auto T = d.shape.frames, B = d.shape.batch, C = d.x.size(2), H = d.shape.hidden;
+    const auto grad = contiguous(std::move(grad_in));
+    auto d_gates = torch::zeros({T, B, 4 * H}, d.x.options());
+    lstm_backward(d.gates.data_ptr<float>(), d.state.data_ptr<float>(), output_gradients(grad, 3),
+                  d_gates.data_ptr<float>(), d.w_hh, d.reverse, d.running, d.shape);
+    const auto dg = d_gates.view({T * B, 4 * H});
+    Tensor d_x;
+    if (ctx->needs_input_grad(0)) d_x = dg.mm(d.w_ih).view({T, B, C});
+    auto d_b = dg.sum(0);
+    return {d_x,
+            Tensor(),
+            dg.t().mm(d.x.view({T * B, C})),
+            dg.t().mm(previous_states(d.hidden, d.reverse).view({T * B, H})),
+            d_b,
+            d_b.clone(),
+            Tensor()};
+  }
+};
+
+// One GRU layer direction, as LstmDirection: hidden states and final h.
+struct GruDirection : public torch::autograd::Function<GruDirection> {
+  static variable_list forward(AutogradContext* ctx, const Tensor& x_in, const Tensor& sorted_lengths,
+                               const Tensor& w_ih, const Tensor& w_hh_in, const Tensor& b_ih, const Tensor& b_hh_in,
+                               bool reverse) {
+    const auto x = x_in.contiguous(), w_hh = w_hh_in.contiguous(), b_hh = b_hh_in.contiguous();
+    const auto T = x.size(0), B = x.size(1), C = x.size(2), H = w_hh.size(1);
+    const Shape s{T, B, H, 3};
+    const auto running = running_counts(sorted_lengths, T);
+    auto gates = torch::addmm(b_ih, x.view({T * B, C}), w_ih.t()).view({T, B, 3 * H});
+    auto recurrent_n = torch::zeros({T, B, H}, x.options());
+    auto hidden = torch::zeros({T, B, H}, x.options());
+    gru_forward(gates.data_ptr<float>(), recurrent_n.data_ptr<float>(), hidden.data_ptr<float>(), w_hh, b_hh,
+                reverse, running, s);
+    auto h_n = final_states(hidden, sorted_lengths, reverse);
+    save_direction(ctx, x, sorted_lengths, w_ih, w_hh, gates, recurrent_n, hidden, reverse);
+    return {hidden, h_n};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_in) {
+    const auto d = saved_direction(ctx, 3);
+    const auto T = d.shape.frames, B = d.shape.batch, C = d.x.size(2), H = d.shape.hidden;
+    const auto grad = contiguous(std::move(grad_in));
+    auto d_input = torch::zeros({T, B, 3 * H}, d.x.options());
+    auto d_recurrent = torch::zeros({T, B, 3 * H}, d.x.options());
+    gru_backward(d.gates.data_ptr<float>(), d.state.data_ptr<float>(), d.hidden.data_ptr<float>(),
+                 output_gradients(grad, 2), d_input.data_ptr<float>(), d_recurrent.data_ptr<float>(), d.w_hh,
+                 d.reverse, d.running, d.shape);
+    const auto di = d_input.view({T * B, 3 * H}), dr = d_recurrent.view({T * B, 3 * H});
+    Tensor d_x;
+    if (ctx->needs_input_grad(0)) d_x = di.mm(d.w_ih).view({T, B, C});
+    return {d_x,
+            Tensor(),
+            di.t().mm(d.x.view({T * B, C})),
+            dr.t().mm(previous_states(d.hidden, d.reverse).view({T * B, H})),
+            di.sum(0),
+            dr.sum(0),
+            Tensor()};
+  }
+};
+
+template <typename Options>
+bool options_apply(const Options& o, bool training, const torch::Tensor& padded) {
+  if (!padded.device().is_cpu() || padded.scalar_type() != torch::kFloat) return false;
+  if (!o.batch_first() || !o.bias()) return false;
+  return !(training && o.num_layers() > 1 && o.dropout() > 0.0);
+}
+
+template <typename Module>
+bool parameters_apply(const Module& m) {
+  for (const auto& p : m->parameters())
+    if (!p.device().is_cpu() || p.scalar_type() != torch::kFloat) return false;
+  return true;
+}
+
+template <typename Module>
+Tensor parameter(const Module& m, const std::string& name) {
+  const auto parameters = m->named_parameters(/*recurse=*/false);
+  const auto* p = parameters.find(name);
+  if (!p) throw Error(cat("fused recurrent layer: the layer has no parameter ", name));
+  return *p;
+}
+
+// The batch sorted longest first, time-major, zero past each length (the
+// padding may hold anything, NaN included, and every layer's weight
+// gradient multiplies every row): what the Direction functions take.
+struct SortedBatch {
+  Tensor x, sort, unsort, lengths;
+};
+SortedBatch sort_batch(const Tensor& padded, const Tensor& lengths) {
+  if (padded.dim() != 3 || lengths.dim() != 1 || lengths.size(0) != padded.size(0))
+    throw Error(cat("recurrent layer: expected series [B, T, C] and lengths [B]; found ", padded.sizes(), " and ",
+                    lengths.sizes()));
+  const auto T = padded.size(1);
+  auto length = lengths.to(torch::kCPU, torch::kLong).contiguous();
+  const auto* l = length.data_ptr<std::int64_t>();
+  std::vector<std::int64_t> order(static_cast<std::size_t>(length.size(0)));
+  std::iota(order.begin(), order.end(), 0);
+  for (const auto b : order)
+    if (l[b] < 1 || l[b] > T)
+      throw Error(cat("recurrent layer: series ", b, " of the batch has length ", l[b], "; expected 1..", T,
+                      " (its padded frames)"));
+  std::stable_sort(order.begin(), order.end(), [l](std::int64_t a, std::int64_t b) { return l[a] > l[b]; });
+  SortedBatch s;
+  s.sort = torch::tensor(order, torch::kLong);
+  s.unsort = torch::argsort(s.sort);
+  s.lengths = length.index_select(0, s.sort);
+  const auto inside = (torch::arange(T).unsqueeze(1) < s.lengths.unsqueeze(0)).unsqueeze(2);  // [T, B, 1]
+  s.x = torch::where(inside, padded.index_select(0, s.sort).transpose(0, 1), torch::zeros({}, padded.options()))
+            .contiguous();
+  return s;
+}
+
+// A stack of layers, each one or two directions, through Direction.
+template <typename Direction, typename Module>
+RnnResult run_fused(Module& m, const Tensor& padded, const Tensor& lengths) {
+  const auto& o = m->options;
+  const int directions = o.bidirectional() ? 2 : 1;
+  auto batch = sort_batch(padded, lengths);
+  auto x = batch.x;
+  std::vector<Tensor> h_n, c_n;
+  for (std::int64_t layer = 0; layer < o.num_layers(); ++layer) {
+    std::vector<Tensor> outputs;
+    for (int dir = 0; dir < directions; ++dir) {
+      const auto suffix = cat("_l", layer, dir == 1 ? "_reverse" : "");
+      auto r = Direction::apply(x, batch.lengths, parameter(m, "weight_ih" + suffix), parameter(m, "weight_hh" + suffix),
+                                parameter(m, "bias_ih" + suffix), parameter(m, "bias_hh" + suffix), dir == 1);
+      outputs.push_back(r[0]);
+      h_n.push_back(r[1]);
+      if (r.size() > 2) c_n.push_back(r[2]);
+    }
+    x = directions == 2 ? torch::cat(outputs, 2) : outputs[0];
+  }
+  RnnResult result{x.transpose(0, 1).index_select(0, batch.unsort), torch::stack(h_n).index_select(1, batch.unsort),
+                   {}};
+  if (!c_n.empty()) result.c_n = torch::stack(c_n).index_select(1, batch.unsort);
+  return result;
+}
+
+rnn::PackedSequence pack(const Tensor& padded, const Tensor& lengths) {
+  return rnn::pack_padded_sequence(padded, lengths.to(torch::kCPU, torch::kLong), /*batch_first=*/true,
+                                   /*enforce_sorted=*/false);
+}
+Tensor unpack(const rnn::PackedSequence& packed, std::int64_t frames) {
+  return std::get<0>(rnn::pad_packed_sequence(packed, /*batch_first=*/true, 0.0, frames));
+}
+
+}  // namespace
+
+bool fused_rnn_applies(const torch::nn::LSTM& lstm, const Tensor& padded) {
+  return options_apply(lstm->options, lstm->is_training(), padded) && lstm->options.proj_size() == 0 &&
+         parameters_apply(lstm);
+}
+bool fused_rnn_applies(const torch::nn::GRU& gru, const Tensor& padded) {
+  return options_apply(gru->options, gru->is_training(), padded) && parameters_apply(gru);
+}
+
+RnnResult run_lstm(torch::nn::LSTM& lstm, const Tensor& padded, const Tensor& lengths, RnnKernel kernel) {
+  if (kernel == RnnKernel::automatic && fused_rnn_applies(lstm, padded))
+    return run_fused<LstmDirection>(lstm, padded, lengths);
+  auto [out, state] = lstm->forward_with_packed_input(pack(padded, lengths));
+  return {unpack(out, padded.size(1)), std::get<0>(state), std::get<1>(state)};
+}
+
+RnnResult run_gru(torch::nn::GRU& gru, const Tensor& padded, const Tensor& lengths, RnnKernel kernel) {
+  if (kernel == RnnKernel::automatic && fused_rnn_applies(gru, padded))
+    return run_fused<GruDirection>(gru, padded, lengths);
+  auto [out, h_n] = gru->forward_with_packed_input(pack(padded, lengths));
+  return {unpack(out, padded.size(1)), h_n, {}};
+}
+
+}  // namespace phenoscale::nn

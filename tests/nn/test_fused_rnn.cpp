@@ -1,0 +1,206 @@
+// The fused CPU LSTM and GRU against LibTorch's packed ones (the known
+// answer): the same outputs, final states and gradients of every parameter
+// and of the input, for one and two layers, one and two directions, over
+// batches of unsorted lengths from 1 to the padded frames, all lengths
+// equal, one series, and padded frames no series reaches; the fused kernel
+// is the one that ran; a series' result does not depend on its batch;
+// padding (NaN here) is never read.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "nn/libtorch/fused_rnn.hpp"
+#include "phenoscale/core/error.hpp"
+
+namespace phenoscale::nn {
+namespace {
+
+struct Lstm {
+  using Module = torch::nn::LSTM;
+  static constexpr const char* node = "LstmDirection";
+  static Module make(std::int64_t in, std::int64_t hidden, int layers, bool bi) {
+    torch::manual_seed(11);
+    return Module(torch::nn::LSTMOptions(in, hidden).num_layers(layers).batch_first(true).bidirectional(bi));
+  }
+  static RnnResult run(Module& m, const torch::Tensor& x, const torch::Tensor& len, RnnKernel k) {
+    return run_lstm(m, x, len, k);
+  }
+};
+struct Gru {
+  using Module = torch::nn::GRU;
+  static constexpr const char* node = "GruDirection";
+  static Module make(std::int64_t in, std::int64_t hidden, int layers, bool bi) {
+    torch::manual_seed(11);
+    return Module(torch::nn::GRUOptions(in, hidden).num_layers(layers).batch_first(true).bidirectional(bi));
+  }
+  static RnnResult run(Module& m, const torch::Tensor& x, const torch::Tensor& len, RnnKernel k) {
+    return run_gru(m, x, len, k);
+  }
+};
+
+// Series of lengths `lengths`, padded to T frames with NaN (never to be read).
+torch::Tensor series(const std::vector<std::int64_t>& lengths, std::int64_t T, std::int64_t C) {
+  torch::manual_seed(3);
+  auto x = torch::randn({static_cast<std::int64_t>(lengths.size()), T, C});
+  for (std::size_t b = 0; b < lengths.size(); ++b)
+    if (lengths[b] < T) x[static_cast<std::int64_t>(b)].narrow(0, lengths[b], T - lengths[b]).fill_(NAN);
+  return x;
+}
+
+// Whether an autograd node whose name contains `name` produced t.
+bool graph_has(const torch::Tensor& t, const std::string& name) {
+  std::vector<std::shared_ptr<torch::autograd::Node>> todo{t.grad_fn()};
+  std::set<torch::autograd::Node*> seen;
+  while (!todo.empty()) {
+    auto node = todo.back();
+    todo.pop_back();
+    if (!node || !seen.insert(node.get()).second) continue;
+    if (node->name().find(name) != std::string::npos) return true;
+    for (const auto& e : node->next_edges()) todo.push_back(e.function);
+  }
+  return false;
+}
+
+struct Run {
+  RnnResult result;
+  torch::Tensor input_grad;          // undefined when the input needs none
+  std::vector<torch::Tensor> grads;  // every parameter
+};
+
+// Forward and backward of a loss reading the outputs inside each length and
+// every final state, through fixed random weights.
+template <typename R>
+Run run(typename R::Module& m, const torch::Tensor& x0, const torch::Tensor& lengths, RnnKernel kernel,
+        bool input_grad = true) {
+  for (auto& p : m->parameters()) p.mutable_grad() = torch::Tensor();
+  auto x = x0.clone().requires_grad_(input_grad);
+  auto r = R::run(m, x, lengths, kernel);
+  torch::manual_seed(5);
+  auto mask = (torch::arange(x.size(1)).unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(2).to(torch::kFloat);
+  auto loss = (r.output * torch::randn(r.output.sizes()) * mask).sum() + (r.h_n * torch::randn(r.h_n.sizes())).sum();
+  if (r.c_n.defined()) loss = loss + (r.c_n * torch::randn(r.c_n.sizes())).sum();
+  loss.backward();
+  Run out{r, input_grad ? x.grad() : torch::Tensor(), {}};
+  for (auto& p : m->parameters()) out.grads.push_back(p.grad().clone());
+  return out;
+}
+
+float max_abs(const torch::Tensor& t) { return t.abs().max().item<float>(); }
+
+// max |a - b| / max(1, max |b|): relative for values above 1, absolute below.
+void expect_close(const torch::Tensor& a, const torch::Tensor& b, const std::string& what) {
+  ASSERT_EQ(a.defined(), b.defined()) << what;
+  if (!a.defined()) return;
+  ASSERT_EQ(a.sizes(), b.sizes()) << what;
+  ASSERT_TRUE(torch::isfinite(a).all().item<bool>()) << what << " has a NaN or infinity";
+  const double err = (a - b).abs().max().item<double>();
+  const double scale = std::max(1.0, b.abs().max().item<double>());
+  EXPECT_LT(err / scale, 2e-5) << what << ": max difference " << err;
+}
+
+struct Case {
+  int layers;
+  bool bidirectional;
+  std::vector<std::int64_t> lengths;
+  std::int64_t frames;
+  bool input_grad;
+};
+
+const std::vector<Case> cases = {
+    {1, false, {5, 1, 9, 9, 3, 7, 2}, 9, true},  // unsorted, repeats, 1 and T
+    {1, true, {5, 1, 9, 9, 3, 7, 2}, 9, true},
+    {2, false, {5, 1, 9, 9, 3, 7, 2}, 9, true},
+    {2, true, {5, 1, 9, 9, 3, 7, 2}, 9, true},
+    {2, true, {6, 6, 6, 6}, 6, true},      // all lengths equal
+    {1, true, {4}, 4, true},               // one series
+    {2, true, {3, 5, 2}, 8, true},         // frames no series reaches
+    {2, true, {5, 1, 9, 3}, 9, false},     // an input that needs no gradient (a first layer)
+};
+
+template <typename R>
+class FusedRnn : public ::testing::Test {};
+using Kinds = ::testing::Types<Lstm, Gru>;
+TYPED_TEST_SUITE(FusedRnn, Kinds);
+
+TYPED_TEST(FusedRnn, MatchesLibTorchPackedKernel) {
+  for (const auto& c : cases) {
+    SCOPED_TRACE("layers " + std::to_string(c.layers) + (c.bidirectional ? " bi" : " uni") + ", " +
+                 std::to_string(c.lengths.size()) + " series, " + std::to_string(c.frames) + " frames");
+    const std::int64_t C = 3, H = 4;
+    auto m = TypeParam::make(C, H, c.layers, c.bidirectional);
+    const auto x = series(c.lengths, c.frames, C);
+    const auto len = torch::tensor(c.lengths, torch::kLong);
+    ASSERT_TRUE(fused_rnn_applies(m, x));
+    const auto fused = run<TypeParam>(m, x, len, RnnKernel::automatic, c.input_grad);
+    EXPECT_TRUE(graph_has(fused.result.h_n, TypeParam::node)) << "the fused kernel did not run";
+    const auto reference = run<TypeParam>(m, torch::nan_to_num(x, 0.0), len, RnnKernel::libtorch, c.input_grad);
+    EXPECT_FALSE(graph_has(reference.result.h_n, TypeParam::node));
+    expect_close(fused.result.output, reference.result.output, "output");
+    expect_close(fused.result.h_n, reference.result.h_n, "h_n");
+    expect_close(fused.result.c_n, reference.result.c_n, "c_n");
+    expect_close(fused.input_grad, reference.input_grad, "input gradient");  // finite: padding never read
+    ASSERT_EQ(fused.grads.size(), reference.grads.size());
+    for (std::size_t i = 0; i < fused.grads.size(); ++i)
+      expect_close(fused.grads[i], reference.grads[i], "gradient of parameter " + std::to_string(i));
+    for (std::size_t b = 0; b < c.lengths.size(); ++b) {  // zero past each length, outputs and input gradient
+      const auto L = c.lengths[b], rest = c.frames - L;
+      if (rest == 0) continue;
+      const auto row = static_cast<std::int64_t>(b);
+      EXPECT_EQ(max_abs(fused.result.output[row].narrow(0, L, rest)), 0.0f) << "series " << b;
+      if (c.input_grad) {
+        EXPECT_EQ(max_abs(fused.input_grad[row].narrow(0, L, rest)), 0.0f) << "series " << b;
+      }
+    }
+  }
+}
+
+TYPED_TEST(FusedRnn, SeriesResultDoesNotDependOnItsBatch) {
+  const std::vector<std::int64_t> lengths{4, 12, 7};
+  auto m = TypeParam::make(2, 6, 2, true);
+  const auto x = series(lengths, 12, 2);
+  c10::InferenceMode inference;  // as nn::predict runs
+  const auto batch = TypeParam::run(m, x, torch::tensor(lengths, torch::kLong), RnnKernel::automatic);
+  for (std::int64_t b = 0; b < 3; ++b) {
+    const auto L = lengths[static_cast<std::size_t>(b)];
+    const auto alone = TypeParam::run(m, x[b].narrow(0, 0, L).unsqueeze(0), torch::tensor({L}, torch::kLong),
+                                      RnnKernel::automatic);
+    const auto name = "series " + std::to_string(b);
+    expect_close(batch.output[b].narrow(0, 0, L), alone.output[0], name + " output");
+    expect_close(batch.h_n.select(1, b), alone.h_n.select(1, 0), name + " h_n");
+    if (batch.c_n.defined()) expect_close(batch.c_n.select(1, b), alone.c_n.select(1, 0), name + " c_n");
+  }
+}
+
+TYPED_TEST(FusedRnn, LengthOutsideThePaddedFramesIsNamed) {
+  auto m = TypeParam::make(2, 3, 1, true);
+  const auto x = torch::zeros({2, 5, 2});
+  try {
+    TypeParam::run(m, x, torch::tensor({5, 6}, torch::kLong), RnnKernel::automatic);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("series 1 of the batch has length 6; expected 1..5"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(TypeParam::run(m, x, torch::tensor({0, 5}, torch::kLong), RnnKernel::automatic), Error);
+}
+
+TEST(FusedRnnApplies, FallsBackWhereTheKernelDoesNot) {
+  auto lstm = Lstm::make(2, 3, 2, true);
+  const auto x = torch::zeros({2, 5, 2});
+  EXPECT_TRUE(fused_rnn_applies(lstm, x));
+  EXPECT_FALSE(fused_rnn_applies(lstm, x.to(torch::kDouble)));
+  torch::nn::LSTM dropout(torch::nn::LSTMOptions(2, 3).num_layers(2).batch_first(true).dropout(0.5));
+  EXPECT_FALSE(fused_rnn_applies(dropout, x));  // training: dropout between the layers
+  dropout->eval();
+  EXPECT_TRUE(fused_rnn_applies(dropout, x));
+  torch::nn::LSTM projected(torch::nn::LSTMOptions(2, 3).batch_first(true).proj_size(2));
+  EXPECT_FALSE(fused_rnn_applies(projected, x));
+  torch::nn::GRU time_major(torch::nn::GRUOptions(2, 3));
+  EXPECT_FALSE(fused_rnn_applies(time_major, x));
+}
+
+}  // namespace
+}  // namespace phenoscale::nn
