@@ -12,6 +12,7 @@
 #include <cctype>
 #include <filesystem>
 #include <numeric>
+#include <optional>
 #include <set>
 
 #include "phenoscale/app/stage_io.hpp"
@@ -78,10 +79,27 @@ void write_acquisition(io::H5File& f, const std::string& object, const tomo::Acq
   f.write_attribute(object, "voxel_nm", voxel_nm);
 }
 
+// A class map's file name, <prefix><index>_<name>.mrc (the name a procedural
+// class's, or "file" for a PDB/mmCIF class), and its reading: the <name> of
+// a file `filename` so named under `stem` (prefix without its folder), or
+// nothing.
+std::string class_map_path(const std::string& prefix, std::uint64_t index, const std::string& name) {
+  return cat(prefix, index, "_", name, ".mrc");
+}
+std::optional<std::string> class_map_name(const std::string& filename, const std::string& stem) {
+  if (filename.size() <= stem.size() + 6 || filename.compare(0, stem.size(), stem) != 0 ||
+      filename.compare(filename.size() - 4, 4, ".mrc") != 0)
+    return std::nullopt;
+  std::size_t digits = stem.size();
+  while (digits < filename.size() && std::isdigit(static_cast<unsigned char>(filename[digits]))) ++digits;
+  if (digits == stem.size() || filename[digits] != '_') return std::nullopt;
+  return filename.substr(digits + 1, filename.size() - 4 - digits - 1);
+}
+
 // The maps a previous run of this stage wrote under `prefix`
-// (<prefix><index>_<name>.mrc, the name a procedural class's or "file") that
-// this run's `set` does not name; regular files only, compared by name
-// within the folder. A folder that cannot be read gives none.
+// (class_map_path) that this run's `set` does not name; regular files only,
+// compared by name within the folder. A folder that cannot be read gives
+// none.
 std::vector<std::string> earlier_class_maps(const std::string& prefix, const std::vector<std::string>& set) {
   const fs::path folder = fs::path(prefix).parent_path();
   const std::string stem = fs::path(prefix).filename().string();
@@ -92,13 +110,9 @@ std::vector<std::string> earlier_class_maps(const std::string& prefix, const std
   std::error_code ec, kind;
   for (fs::directory_iterator it(folder.empty() ? fs::path(".") : folder, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string name = it->path().filename().string();
-    if (name.size() <= stem.size() + 6 || name.compare(0, stem.size(), stem) != 0 ||
-        name.compare(name.size() - 4, 4, ".mrc") != 0 || kept.count(name) || !it->is_regular_file(kind))
-      continue;
-    std::size_t digits = stem.size();
-    while (digits < name.size() && std::isdigit(static_cast<unsigned char>(name[digits]))) ++digits;
-    if (digits == stem.size() || name[digits] != '_') continue;
-    if (ours.count(name.substr(digits + 1, name.size() - 4 - digits - 1))) out.push_back((folder / name).string());
+    const auto class_name = class_map_name(name, stem);
+    if (class_name && ours.count(*class_name) && !kept.count(name) && it->is_regular_file(kind))
+      out.push_back((folder / name).string());
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -134,7 +148,7 @@ void structures(const StageContext& ctx) {
   const std::string prefix = cfg.string("structures.mrc_prefix");
   const std::string path = output_path(cfg, cfg.string("structures.output"));
   const auto mrc_path = [&](std::uint64_t c) {
-    return output_path(cfg, cat(prefix, c, "_", c < ids.size() ? names[c] : std::string("file"), ".mrc"));
+    return output_path(cfg, class_map_path(prefix, c, c < ids.size() ? names[c] : std::string("file")));
   };
   {
     core::ScopedTimer t(ctx.timers, "density maps");

@@ -70,7 +70,8 @@ struct Run {
   std::vector<torch::Tensor> grads;  // every parameter
 };
 
-// Forward and backward of a loss reading the outputs inside each length and
+// Forward and backward of a loss reading every output (past each length
+// too: those are constant zeros, whose gradient a kernel must not read) and
 // every final state, through fixed random weights.
 template <typename R>
 Run run(typename R::Module& m, const torch::Tensor& x0, const torch::Tensor& lengths, RnnKernel kernel,
@@ -79,8 +80,7 @@ Run run(typename R::Module& m, const torch::Tensor& x0, const torch::Tensor& len
   auto x = x0.clone().requires_grad_(input_grad);
   auto r = R::run(m, x, lengths, kernel);
   torch::manual_seed(5);
-  auto mask = (torch::arange(x.size(1)).unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(2).to(torch::kFloat);
-  auto loss = (r.output * torch::randn(r.output.sizes()) * mask).sum() + (r.h_n * torch::randn(r.h_n.sizes())).sum();
+  auto loss = (r.output * torch::randn(r.output.sizes())).sum() + (r.h_n * torch::randn(r.h_n.sizes())).sum();
   if (r.c_n.defined()) loss = loss + (r.c_n * torch::randn(r.c_n.sizes())).sum();
   loss.backward();
   Run out{r, input_grad ? x.grad() : torch::Tensor(), {}};
@@ -107,7 +107,16 @@ struct Case {
   std::vector<std::int64_t> lengths;
   std::int64_t frames;
   bool input_grad;
+  std::int64_t hidden = 4;
 };
+
+// The sizes the networks use (hidden 32, a batch of 70 series of 1-40
+// frames): the per-step products take Eigen's blocked paths.
+std::vector<std::int64_t> network_sized_lengths() {
+  std::vector<std::int64_t> l(70);
+  for (std::size_t i = 0; i < l.size(); ++i) l[i] = 1 + static_cast<std::int64_t>((i * 37) % 40);
+  return l;
+}
 
 const std::vector<Case> cases = {
     {1, false, {5, 1, 9, 9, 3, 7, 2}, 9, true},  // unsorted, repeats, 1 and T
@@ -118,6 +127,7 @@ const std::vector<Case> cases = {
     {1, true, {4}, 4, true},               // one series
     {2, true, {3, 5, 2}, 8, true},         // frames no series reaches
     {2, true, {5, 1, 9, 3}, 9, false},     // an input that needs no gradient (a first layer)
+    {2, true, network_sized_lengths(), 40, true, 32},
 };
 
 template <typename R>
@@ -129,8 +139,8 @@ TYPED_TEST(FusedRnn, MatchesLibTorchPackedKernel) {
   for (const auto& c : cases) {
     SCOPED_TRACE("layers " + std::to_string(c.layers) + (c.bidirectional ? " bi" : " uni") + ", " +
                  std::to_string(c.lengths.size()) + " series, " + std::to_string(c.frames) + " frames");
-    const std::int64_t C = 3, H = 4;
-    auto m = TypeParam::make(C, H, c.layers, c.bidirectional);
+    const std::int64_t C = 3;
+    auto m = TypeParam::make(C, c.hidden, c.layers, c.bidirectional);
     const auto x = series(c.lengths, c.frames, C);
     const auto len = torch::tensor(c.lengths, torch::kLong);
     ASSERT_TRUE(fused_rnn_applies(m, x));
@@ -198,6 +208,11 @@ TEST(FusedRnnApplies, FallsBackWhereTheKernelDoesNot) {
   EXPECT_TRUE(fused_rnn_applies(dropout, x));
   torch::nn::LSTM projected(torch::nn::LSTMOptions(2, 3).batch_first(true).proj_size(2));
   EXPECT_FALSE(fused_rnn_applies(projected, x));
+  auto gru = Gru::make(2, 3, 1, true);
+  EXPECT_TRUE(fused_rnn_applies(gru, x));
+  EXPECT_FALSE(fused_rnn_applies(gru, x.to(torch::kDouble)));
+  gru->to(torch::kDouble);
+  EXPECT_FALSE(fused_rnn_applies(gru, x));  // float series, double parameters
   torch::nn::GRU time_major(torch::nn::GRUOptions(2, 3));
   EXPECT_FALSE(fused_rnn_applies(time_major, x));
 }
