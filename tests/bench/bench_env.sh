@@ -12,3 +12,6 @@ source "$src/jobs/local/env.sh"
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE MALLOC_MMAP_THRESHOLD_ MALLOC_TRIM_THRESHOLD_
 echo "bench environment: load average $(cut -d' ' -f1-3 /proc/loadavg); peers' BLAS:" \
   "$(/usr/bin/python3 -c "import numpy, threadpoolctl; print('; '.join(f\"{i['internal_api']} {i.get('version')} {i.get('architecture', '')}\" for i in threadpoolctl.threadpool_info()))" 2>/dev/null || echo unknown)"
+# The median of numbers on stdin, one per line (the lower middle value of an
+# even count), for the scripts that take medians of alternating runs.
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

@@ -15,7 +15,6 @@ build=${1:-$src/build}; repeats=${2:-3}; shift $(( $# < 2 ? $# : 2 ))
 lengths=("$@"); [ ${#lengths[@]} -gt 0 ] || lengths=(25 50 100 200 400)
 source "$src/tests/bench/bench_env.sh"
 export OMP_NUM_THREADS=1 MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 rate() {  # train samples/s from a bench output; refuses a run that printed none
   local v; v=$(grep -o "train_samples_per_s=[0-9.e+-]*" | cut -d= -f2)
   [ -n "$v" ] || { echo "run_rnn_scaling.sh: a run printed no train_samples_per_s" >&2; exit 1; }

@@ -52,14 +52,14 @@ torch::Tensor series(const std::vector<std::int64_t>& lengths, std::int64_t T, s
 
 // Whether an autograd node whose name contains `name` produced t.
 bool graph_has(const torch::Tensor& t, const std::string& name) {
-  std::vector<std::shared_ptr<torch::autograd::Node>> todo{t.grad_fn()};
+  std::vector<std::shared_ptr<torch::autograd::Node>> pending{t.grad_fn()};  // nodes still to visit
   std::set<torch::autograd::Node*> seen;
-  while (!todo.empty()) {
-    auto node = todo.back();
-    todo.pop_back();
+  while (!pending.empty()) {
+    auto node = pending.back();
+    pending.pop_back();
     if (!node || !seen.insert(node.get()).second) continue;
     if (node->name().find(name) != std::string::npos) return true;
-    for (const auto& e : node->next_edges()) todo.push_back(e.function);
+    for (const auto& e : node->next_edges()) pending.push_back(e.function);
   }
   return false;
 }

@@ -5,9 +5,8 @@
 //
 // Every recurrent layer runs with packed-sequence semantics, so a series'
 // output never depends on how much padding its batch needed (a padded
-// backward LSTM would read zeros first), and on the other series of its
-// batch only through rounding: a result is the same in any batch, at any
-// rank count, to float rounding. The layers run through the fused CPU
+// backward LSTM would read zeros first): a result is the same in any batch,
+// at any rank count, to float rounding. The layers run through the fused CPU
 // kernels (fused_rnn.hpp) where they apply, LibTorch's packed ones
 // elsewhere (GPU).
 #include "fused_rnn.hpp"
