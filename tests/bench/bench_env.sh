@@ -12,6 +12,15 @@ source "$src/jobs/local/env.sh"
 unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE MALLOC_MMAP_THRESHOLD_ MALLOC_TRIM_THRESHOLD_
 echo "bench environment: load average $(cut -d' ' -f1-3 /proc/loadavg); peers' BLAS:" \
   "$(/usr/bin/python3 -c "import numpy, threadpoolctl; print('; '.join(f\"{i['internal_api']} {i.get('version')} {i.get('architecture', '')}\" for i in threadpoolctl.threadpool_info()))" 2>/dev/null || echo unknown)"
-# The median of numbers on stdin, one per line (the lower middle value of an
-# even count), for the scripts that take medians of alternating runs.
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# The median of numbers on stdin, one per line (the mean of the two middle
+# values of an even count), for the scripts that take medians of
+# alternating runs.
+median() { sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else printf "%.6f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+# The number after "key=" in a benchmark's output on stdin (the first); a run
+# that printed none stops the script (set -e, through the assignment that
+# reads it) with a message instead of handing bc an empty operand.
+field() {
+  local v; v=$(grep -o "$1=[0-9.e+-]*" | head -1 | cut -d= -f2)
+  [ -n "$v" ] || { echo "$(basename "$0"): a run printed no $1=" >&2; return 1; }
+  echo "$v"
+}

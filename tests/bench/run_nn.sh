@@ -28,7 +28,6 @@ PY=/usr/bin/python3
 BENCH=$build/tests/bench/bench_nn
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); BLAS: $(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3)"
 
-field() { grep -o "$1=[0-9.e+-]*" | cut -d= -f2; }
 
 # Both sides warm up one whole epoch (8 batches of the 8 * batch samples)
 # and the series networks are timed over whole epochs, so both train exactly

@@ -15,18 +15,13 @@ build=${1:-$src/build}; repeats=${2:-3}; shift $(( $# < 2 ? $# : 2 ))
 lengths=("$@"); [ ${#lengths[@]} -gt 0 ] || lengths=(25 50 100 200 400)
 source "$src/tests/bench/bench_env.sh"
 export OMP_NUM_THREADS=1 MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824
-rate() {  # train samples/s from a bench output; refuses a run that printed none
-  local v; v=$(grep -o "train_samples_per_s=[0-9.e+-]*" | cut -d= -f2)
-  [ -n "$v" ] || { echo "run_rnn_scaling.sh: a run printed no train_samples_per_s" >&2; exit 1; }
-  echo "$v"
-}
 args=(channels=2 hidden=32 classes=4 optimizer=adam)
 printf '%-8s %14s %14s %8s\n' frames "ours us/frame" "torch us/frame" ratio
 for L in "${lengths[@]}"; do
   ours=(); peer=(); pairs=()
   for _ in $(seq "$repeats"); do
-    o=$("$build/tests/bench/bench_nn" throughput lstm-classifier 64 8 "${args[@]}" series_min="$L" series_max="$L" 2>/dev/null | rate)
-    p=$(/usr/bin/python3 "$src/tests/bench/nn_peer.py" lstm-classifier 64 8 1 "${args[@]}" series_min="$L" series_max="$L" | rate)
+    o=$("$build/tests/bench/bench_nn" throughput lstm-classifier 64 8 "${args[@]}" series_min="$L" series_max="$L" 2>/dev/null | field train_samples_per_s)
+    p=$(/usr/bin/python3 "$src/tests/bench/nn_peer.py" lstm-classifier 64 8 1 "${args[@]}" series_min="$L" series_max="$L" | field train_samples_per_s)
     ours+=("$(echo "1000000 / ($o * $L)" | bc -l)"); peer+=("$(echo "1000000 / ($p * $L)" | bc -l)")
     pairs+=("$(echo "$o / $p" | bc -l)")
   done

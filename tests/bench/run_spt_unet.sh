@@ -34,7 +34,6 @@ TUNED=(env MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824)
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p') ($(nproc) cores); BLAS: $(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3)"
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-field() { grep -o "$1=[0-9.e+-]*" | cut -d= -f2; }
 med() { printf '%s\n' "$@" | median; }
 ratio() { if [ "$1" = "-" ]; then echo "-"; else printf '%.2f' "$(echo "$1/$2" | bc -l)"; fi; }
 num() { if [ "$1" = "-" ]; then echo "-"; else printf '%.1f' "$1"; fi; }

@@ -24,7 +24,6 @@ export OMP_NUM_THREADS=1
 TUNED_MALLOC=(MALLOC_MMAP_THRESHOLD_=268435456 MALLOC_TRIM_THRESHOLD_=1073741824)
 PY=/usr/bin/python3
 BENCH=$build/tests/bench/bench_nn
-field() { grep -o "$1=[0-9.e+-]*" | cut -d= -f2; }
 
 p=$("$BENCH" peak); peak=$(field peak_gflops <<<"$p")
 blas=$("$PY" -c "import numpy, threadpoolctl; print('; '.join(f\"{i['internal_api']} {i.get('version')} {i.get('architecture', '')}\" for i in threadpoolctl.threadpool_info()))")

@@ -7,7 +7,10 @@
 // padding (NaN here) is never read.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
+#include <numeric>
 #include <set>
 #include <string>
 #include <vector>
@@ -184,6 +187,52 @@ TYPED_TEST(FusedRnn, SeriesResultDoesNotDependOnItsBatch) {
   }
 }
 
+// LibTorch's intra-op thread count while it lives (the fused kernel runs
+// one row block per thread).
+class TorchThreads {
+ public:
+  explicit TorchThreads(int n) : before_(torch::get_num_threads()) { torch::set_num_threads(n); }
+  ~TorchThreads() { torch::set_num_threads(before_); }
+  TorchThreads(const TorchThreads&) = delete;
+  TorchThreads& operator=(const TorchThreads&) = delete;
+
+ private:
+  int before_;
+};
+
+// Three threads split the network-sized batch into three row blocks whose
+// boundaries fall inside runs of equal lengths and between series that end
+// at different frames; each block's results, states and gradients must be
+// those of LibTorch's kernel and of one thread.
+TYPED_TEST(FusedRnn, RowBlocksOnThreeThreadsMatchOneThread) {
+  auto lengths = network_sized_lengths();
+  auto sorted = lengths;
+  std::sort(sorted.begin(), sorted.end(), std::greater<>());
+  ASSERT_EQ(rnn_row_blocks(sorted, 3).size(), 3u);
+  const std::int64_t C = 3, T = 40;
+  auto m = TypeParam::make(C, 32, 2, true);
+  const auto x = series(lengths, T, C);
+  const auto len = torch::tensor(lengths, torch::kLong);
+  const auto one = run<TypeParam>(m, x, len, RnnKernel::automatic);
+  Run three;
+  {
+    TorchThreads threads(3);
+    three = run<TypeParam>(m, x, len, RnnKernel::automatic);
+  }
+  EXPECT_TRUE(graph_has(three.result.h_n, TypeParam::node)) << "the fused kernel did not run";
+  const auto reference = run<TypeParam>(m, torch::nan_to_num(x, 0.0), len, RnnKernel::libtorch);
+  for (const auto* against : {&one, &reference}) {
+    const std::string with = against == &one ? " (against one thread)" : " (against LibTorch)";
+    expect_close(three.result.output, against->result.output, "output" + with);
+    expect_close(three.result.h_n, against->result.h_n, "h_n" + with);
+    expect_close(three.result.c_n, against->result.c_n, "c_n" + with);
+    expect_close(three.input_grad, against->input_grad, "input gradient" + with);
+    ASSERT_EQ(three.grads.size(), against->grads.size());
+    for (std::size_t i = 0; i < three.grads.size(); ++i)
+      expect_close(three.grads[i], against->grads[i], "gradient of parameter " + std::to_string(i) + with);
+  }
+}
+
 TYPED_TEST(FusedRnn, LengthOutsideThePaddedFramesIsNamed) {
   auto m = TypeParam::make(2, 3, 1, true);
   const auto x = torch::zeros({2, 5, 2});
@@ -195,6 +244,40 @@ TYPED_TEST(FusedRnn, LengthOutsideThePaddedFramesIsNamed) {
         << e.what();
   }
   EXPECT_THROW(TypeParam::run(m, x, torch::tensor({0, 5}, torch::kLong), RnnKernel::automatic), Error);
+}
+
+// The threads' row blocks: contiguous, covering the batch, at most one per
+// thread, none under the minimum, and about equal frames each.
+TEST(RnnRowBlocks, SplitTheFramesEvenlyInContiguousBlocks) {
+  std::vector<std::int64_t> sorted(70);
+  for (std::size_t i = 0; i < sorted.size(); ++i) sorted[i] = 56 - static_cast<std::int64_t>(i * 40 / 70);
+  const std::int64_t total = std::accumulate(sorted.begin(), sorted.end(), std::int64_t{0});
+  for (const int threads : {1, 2, 3, 4, 8}) {
+    SCOPED_TRACE(std::to_string(threads) + " threads");
+    const auto blocks = rnn_row_blocks(sorted, threads);
+    ASSERT_EQ(blocks.size(), static_cast<std::size_t>(std::min(threads, 70 / 8)));
+    std::int64_t next = 0;
+    for (const auto& b : blocks) {
+      EXPECT_EQ(b.begin, next);
+      EXPECT_GE(b.end - b.begin, 8);
+      const auto frames = std::accumulate(sorted.begin() + b.begin, sorted.begin() + b.end, std::int64_t{0});
+      if (threads <= 4)  // within one series of the share (at 8 the minimum of 8 rows binds)
+        EXPECT_LE(std::abs(static_cast<double>(frames) - static_cast<double>(total) / blocks.size()), 56.0)
+            << "rows " << b.begin << ".." << b.end;
+      next = b.end;
+    }
+    EXPECT_EQ(next, 70);
+  }
+  // Small batches run on fewer threads: 15 rows give one block of at least 8.
+  EXPECT_EQ(rnn_row_blocks(std::vector<std::int64_t>(15, 5), 4).size(), 1u);
+  EXPECT_EQ(rnn_row_blocks(std::vector<std::int64_t>(16, 5), 4).size(), 2u);
+  // One long series and many short ones: the long one's block keeps the minimum.
+  std::vector<std::int64_t> skewed(24, 1);
+  skewed[0] = 1000;
+  const auto blocks = rnn_row_blocks(skewed, 3);
+  ASSERT_EQ(blocks.size(), 3u);
+  EXPECT_EQ(blocks[0].end - blocks[0].begin, 8);
+  EXPECT_EQ(blocks[2].end, 24);
 }
 
 TEST(FusedRnnApplies, FallsBackWhereTheKernelDoesNot) {

@@ -7,6 +7,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstring>
+#include <exception>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -47,9 +48,43 @@ std::vector<std::int64_t> running_counts(const Tensor& sorted_lengths, std::int6
 // is 4 for the LSTM, 3 for the GRU.
 struct Shape {
   std::int64_t frames, batch, hidden, gates;
-  std::int64_t gate_stride() const { return batch * gates * hidden; }
-  std::int64_t state_stride() const { return batch * hidden; }
+  std::int64_t gate_offset(std::int64_t t, std::int64_t row) const { return (t * batch + row) * gates * hidden; }
+  std::int64_t state_offset(std::int64_t t, std::int64_t row) const { return (t * batch + row) * hidden; }
 };
+
+// How many of a block's rows are among the first `count` rows of the batch
+// (the rows running at a frame, or having a previous state there).
+std::int64_t rows_within(const RowBlock& rows, std::int64_t count) {
+  return std::max<std::int64_t>(0, std::min(rows.end, count) - rows.begin);
+}
+
+// The row blocks of one layer direction, one per thread of LibTorch's
+// intra-op count (docs/architecture.md, "Recurrent layers").
+std::vector<RowBlock> blocks_of(const Tensor& sorted_lengths) {
+  const auto* l = sorted_lengths.data_ptr<std::int64_t>();
+  return rnn_row_blocks(std::vector<std::int64_t>(l, l + sorted_lengths.size(0)), torch::get_num_threads());
+}
+
+// Runs f on every block, one OpenMP thread each. Inside the region Eigen's
+// products run on their own thread (Eigen does not nest), so a time step
+// opens no parallel region. An exception may not leave the region: the
+// first is rethrown after it.
+template <typename F>
+void for_each_block(const std::vector<RowBlock>& blocks, const F& f) {
+  if (blocks.size() == 1) return f(blocks.front());
+  std::exception_ptr failure;
+  const auto n = static_cast<std::int64_t>(blocks.size());
+#pragma omp parallel for num_threads(static_cast<int>(n)) schedule(static, 1)
+  for (std::int64_t i = 0; i < n; ++i) {
+    try {
+      f(blocks[static_cast<std::size_t>(i)]);
+    } catch (...) {
+#pragma omp critical(phenoscale_fused_rnn_failure)
+      if (!failure) failure = std::current_exception();
+    }
+  }
+  if (failure) std::rethrow_exception(failure);
+}
 
 // The frame whose state feeds frame t, and how many of the rows running at
 // t have one (the others start from the zero state): the forward direction
@@ -73,41 +108,42 @@ std::int64_t first_final_row(std::int64_t t, bool reverse, const std::vector<std
   return running[u + 1];
 }
 
-// Copies the final-state gradient of the rows ending at frame t into the
-// carried gradient (nothing is carried into a row at its last frame).
+// Copies the final-state gradient of the block's rows ending at frame t
+// into the carried gradient, whose row 0 is the block's first (nothing is
+// carried into a row at its last frame).
 void take_final_gradient(Array& carried, const float* d_final, std::int64_t t, bool reverse,
-                         const std::vector<std::int64_t>& running, std::int64_t hidden) {
+                         const std::vector<std::int64_t>& running, std::int64_t hidden, const RowBlock& rows) {
   if (!d_final) return;
-  const auto n = running[static_cast<std::size_t>(t)];
-  for (auto j = first_final_row(t, reverse, running); j < n; ++j)
-    carried.row(j) = ConstArrayMap(d_final + j * hidden, 1, hidden);
+  const auto n = std::min(running[static_cast<std::size_t>(t)], rows.end);
+  for (auto j = std::max(first_final_row(t, reverse, running), rows.begin); j < n; ++j)
+    carried.row(j - rows.begin) = ConstArrayMap(d_final + j * hidden, 1, hidden);
 }
 
-// LSTM forward recurrence. `gates` holds x W_ihᵀ + b_ih + b_hh on entry and
-// the activated gates (i, f, g, o) on return; cells and hidden are filled.
+// LSTM forward recurrence over the block's rows. `gates` holds
+// x W_ihᵀ + b_ih + b_hh on entry and the activated gates (i, f, g, o) on
+// return; cells and hidden are filled.
 void lstm_forward(float* gates, float* cells, float* hidden, const Tensor& w_hh, bool reverse,
-                  const std::vector<std::int64_t>& running, const Shape& s) {
+                  const std::vector<std::int64_t>& running, const Shape& s, const RowBlock& rows) {
   const auto H = s.hidden;
   const ConstMatrixMap W(w_hh.data_ptr<float>(), 4 * H, H);
   for (std::int64_t step = 0; step < s.frames; ++step) {
     const auto t = reverse ? s.frames - 1 - step : step;
-    const auto n = running[static_cast<std::size_t>(t)];
+    const auto n = rows_within(rows, running[static_cast<std::size_t>(t)]);
     if (n == 0) continue;
     const auto prev = previous_of(t, reverse, running, s);
-    float* g_t = gates + t * s.gate_stride();
-    if (prev.rows > 0)
-      MatrixMap(g_t, n, 4 * H).topRows(prev.rows).noalias() +=
-          ConstMatrixMap(hidden + prev.frame * s.state_stride(), prev.rows, H) * W.transpose();
+    const auto m = rows_within(rows, prev.rows);
+    float* g_t = gates + s.gate_offset(t, rows.begin);
+    if (m > 0)
+      MatrixMap(g_t, n, 4 * H).topRows(m).noalias() +=
+          ConstMatrixMap(hidden + s.state_offset(prev.frame, rows.begin), m, H) * W.transpose();
     ArrayMap a(g_t, n, 4 * H);
     a.leftCols(2 * H) = a.leftCols(2 * H).logistic();
     a.middleCols(2 * H, H) = a.middleCols(2 * H, H).tanh();
     a.rightCols(H) = a.rightCols(H).logistic();
-    ArrayMap c(cells + t * s.state_stride(), n, H);
+    ArrayMap c(cells + s.state_offset(t, rows.begin), n, H);
     c = a.leftCols(H) * a.middleCols(2 * H, H);
-    if (prev.rows > 0)
-      c.topRows(prev.rows) += a.block(0, H, prev.rows, H) *
-                               ConstArrayMap(cells + prev.frame * s.state_stride(), prev.rows, H);
-    ArrayMap(hidden + t * s.state_stride(), n, H) = a.rightCols(H) * c.tanh();
+    if (m > 0) c.topRows(m) += a.block(0, H, m, H) * ConstArrayMap(cells + s.state_offset(prev.frame, rows.begin), m, H);
+    ArrayMap(hidden + s.state_offset(t, rows.begin), n, H) = a.rightCols(H) * c.tanh();
   }
 }
 
@@ -119,116 +155,116 @@ struct OutputGradients {
   const float* dc_n = nullptr;   // [B, H], LSTM
 };
 
-// LSTM backward recurrence: fills d_gates, the gradient with respect to the
-// gates' pre-activations. Frames run in the opposite order of the forward
-// pass; the carried dh, dc of a row are those of its state at the frame
-// just processed.
+// LSTM backward recurrence over the block's rows: fills d_gates, the
+// gradient with respect to the gates' pre-activations. Frames run in the
+// opposite order of the forward pass; the carried dh, dc of a row are those
+// of its state at the frame just processed.
 void lstm_backward(const float* gates, const float* cells, OutputGradients d, float* d_gates, const Tensor& w_hh,
-                   bool reverse, const std::vector<std::int64_t>& running, const Shape& s) {
-  const auto H = s.hidden;
+                   bool reverse, const std::vector<std::int64_t>& running, const Shape& s, const RowBlock& rows) {
+  const auto H = s.hidden, R = rows.end - rows.begin;
   const ConstMatrixMap W(w_hh.data_ptr<float>(), 4 * H, H);
-  Array dh = Array::Zero(s.batch, H), dc = Array::Zero(s.batch, H);
-  Array dht(s.batch, H), dct(s.batch, H), tc(s.batch, H);  // per-frame scratch
+  Array dh = Array::Zero(R, H), dc = Array::Zero(R, H);
+  Array dht(R, H), dct(R, H), tc(R, H);  // per-frame scratch
   for (std::int64_t step = 0; step < s.frames; ++step) {
     const auto t = reverse ? step : s.frames - 1 - step;
-    const auto n = running[static_cast<std::size_t>(t)];
+    const auto n = rows_within(rows, running[static_cast<std::size_t>(t)]);
     if (n == 0) continue;
-    take_final_gradient(dh, d.dh_n, t, reverse, running, H);
-    take_final_gradient(dc, d.dc_n, t, reverse, running, H);
+    take_final_gradient(dh, d.dh_n, t, reverse, running, H, rows);
+    take_final_gradient(dc, d.dc_n, t, reverse, running, H, rows);
     const auto prev = previous_of(t, reverse, running, s);
-    const ConstArrayMap a(gates + t * s.gate_stride(), n, 4 * H);
+    const ConstArrayMap a(gates + s.gate_offset(t, rows.begin), n, 4 * H);
     const auto i = a.leftCols(H);
     const auto f = a.middleCols(H, H);
     const auto g = a.middleCols(2 * H, H);
     const auto o = a.rightCols(H);
-    tc.topRows(n) = ConstArrayMap(cells + t * s.state_stride(), n, H).tanh();
+    tc.topRows(n) = ConstArrayMap(cells + s.state_offset(t, rows.begin), n, H).tanh();
     dht.topRows(n) = dh.topRows(n);
-    if (d.d_out) dht.topRows(n) += ConstArrayMap(d.d_out + t * s.state_stride(), n, H);
+    if (d.d_out) dht.topRows(n) += ConstArrayMap(d.d_out + s.state_offset(t, rows.begin), n, H);
     dct.topRows(n) = dc.topRows(n) + dht.topRows(n) * o * (1.0f - tc.topRows(n).square());
-    ArrayMap dg(d_gates + t * s.gate_stride(), n, 4 * H);
+    float* dg_t = d_gates + s.gate_offset(t, rows.begin);
+    ArrayMap dg(dg_t, n, 4 * H);
     dg.leftCols(H) = dct.topRows(n) * g * i * (1.0f - i);
     dg.middleCols(2 * H, H) = dct.topRows(n) * i * (1.0f - g.square());
     dg.rightCols(H) = dht.topRows(n) * tc.topRows(n) * o * (1.0f - o);
-    if (prev.rows == 0) continue;  // forget gate: c_prev = 0 leaves its gradient 0
-    const auto m = prev.rows;
-    const ConstArrayMap c_prev(cells + prev.frame * s.state_stride(), m, H);
+    const auto m = rows_within(rows, prev.rows);
+    if (m == 0) continue;  // forget gate: c_prev = 0 leaves its gradient 0
+    const ConstArrayMap c_prev(cells + s.state_offset(prev.frame, rows.begin), m, H);
     dg.block(0, H, m, H) = dct.topRows(m) * c_prev * f.topRows(m) * (1.0f - f.topRows(m));
     dc.topRows(m) = dct.topRows(m) * f.topRows(m);
-    dh.topRows(m).matrix().noalias() = MatrixMap(d_gates + t * s.gate_stride(), m, 4 * H) * W;
+    dh.topRows(m).matrix().noalias() = MatrixMap(dg_t, m, 4 * H) * W;
   }
 }
 
-// GRU forward recurrence (gate order r, z, n as torch.nn.GRU):
+// GRU forward recurrence over the block's rows (gate order r, z, n as
+// torch.nn.GRU):
 //   r = σ(x W_irᵀ + b_ir + h W_hrᵀ + b_hr), z likewise,
 //   n = tanh(x W_inᵀ + b_in + r ⊙ (h W_hnᵀ + b_hn)), h' = (1 − z) ⊙ n + z ⊙ h.
 // `gates` holds x W_ihᵀ + b_ih on entry and the activated r, z, n on return;
 // `recurrent_n` receives h W_hnᵀ + b_hn (r's gradient needs it).
 void gru_forward(float* gates, float* recurrent_n, float* hidden, const Tensor& w_hh, const Tensor& b_hh,
-                 bool reverse, const std::vector<std::int64_t>& running, const Shape& s) {
+                 bool reverse, const std::vector<std::int64_t>& running, const Shape& s, const RowBlock& rows) {
   const auto H = s.hidden;
   const ConstMatrixMap W(w_hh.data_ptr<float>(), 3 * H, H);
   const Eigen::Map<const Eigen::RowVectorXf> bias(b_hh.data_ptr<float>(), 3 * H);
-  Matrix gh(s.batch, 3 * H);
+  Matrix gh(rows.end - rows.begin, 3 * H);
   for (std::int64_t step = 0; step < s.frames; ++step) {
     const auto t = reverse ? s.frames - 1 - step : step;
-    const auto n = running[static_cast<std::size_t>(t)];
+    const auto n = rows_within(rows, running[static_cast<std::size_t>(t)]);
     if (n == 0) continue;
     const auto prev = previous_of(t, reverse, running, s);
+    const auto m = rows_within(rows, prev.rows);
+    const float* h_prev = m > 0 ? hidden + s.state_offset(prev.frame, rows.begin) : nullptr;
     gh.topRows(n).rowwise() = bias;
-    if (prev.rows > 0)
-      gh.topRows(prev.rows).noalias() +=
-          ConstMatrixMap(hidden + prev.frame * s.state_stride(), prev.rows, H) * W.transpose();
-    ArrayMap a(gates + t * s.gate_stride(), n, 3 * H);
+    if (m > 0) gh.topRows(m).noalias() += ConstMatrixMap(h_prev, m, H) * W.transpose();
+    ArrayMap a(gates + s.gate_offset(t, rows.begin), n, 3 * H);
     a.leftCols(2 * H) = (a.leftCols(2 * H) + gh.topRows(n).leftCols(2 * H).array()).logistic();
-    ArrayMap hn(recurrent_n + t * s.state_stride(), n, H);
+    ArrayMap hn(recurrent_n + s.state_offset(t, rows.begin), n, H);
     hn = gh.topRows(n).rightCols(H).array();
     a.rightCols(H) = (a.rightCols(H) + a.leftCols(H) * hn).tanh();
-    ArrayMap h(hidden + t * s.state_stride(), n, H);
+    ArrayMap h(hidden + s.state_offset(t, rows.begin), n, H);
     h = (1.0f - a.middleCols(H, H)) * a.rightCols(H);
-    if (prev.rows > 0)
-      h.topRows(prev.rows) +=
-          a.block(0, H, prev.rows, H) * ConstArrayMap(hidden + prev.frame * s.state_stride(), prev.rows, H);
+    if (m > 0) h.topRows(m) += a.block(0, H, m, H) * ConstArrayMap(h_prev, m, H);
   }
 }
 
-// GRU backward recurrence: the gradients with respect to x W_ihᵀ + b_ih
-// (d_input) and to h W_hhᵀ + b_hh (d_recurrent); they differ in n's third,
-// which r scales on the recurrent side.
+// GRU backward recurrence over the block's rows: the gradients with respect
+// to x W_ihᵀ + b_ih (d_input) and to h W_hhᵀ + b_hh (d_recurrent); they
+// differ in n's third, which r scales on the recurrent side.
 void gru_backward(const float* gates, const float* recurrent_n, const float* hidden, OutputGradients d,
                   float* d_input, float* d_recurrent, const Tensor& w_hh, bool reverse,
-                  const std::vector<std::int64_t>& running, const Shape& s) {
-  const auto H = s.hidden;
+                  const std::vector<std::int64_t>& running, const Shape& s, const RowBlock& rows) {
+  const auto H = s.hidden, R = rows.end - rows.begin;
   const ConstMatrixMap W(w_hh.data_ptr<float>(), 3 * H, H);
-  Array dh = Array::Zero(s.batch, H);
-  Array dht(s.batch, H), dan(s.batch, H), dz(s.batch, H), carried(s.batch, H);  // per-frame scratch
+  Array dh = Array::Zero(R, H);
+  Array dht(R, H), dan(R, H), dz(R, H), carried(R, H);  // per-frame scratch
   for (std::int64_t step = 0; step < s.frames; ++step) {
     const auto t = reverse ? step : s.frames - 1 - step;
-    const auto n = running[static_cast<std::size_t>(t)];
+    const auto n = rows_within(rows, running[static_cast<std::size_t>(t)]);
     if (n == 0) continue;
-    take_final_gradient(dh, d.dh_n, t, reverse, running, H);
+    take_final_gradient(dh, d.dh_n, t, reverse, running, H, rows);
     const auto prev = previous_of(t, reverse, running, s);
-    const ConstArrayMap a(gates + t * s.gate_stride(), n, 3 * H);
+    const auto m = rows_within(rows, prev.rows);
+    const ConstArrayMap a(gates + s.gate_offset(t, rows.begin), n, 3 * H);
     const auto r = a.leftCols(H);
     const auto z = a.middleCols(H, H);
     const auto c = a.rightCols(H);  // n, the candidate state
     dht.topRows(n) = dh.topRows(n);
-    if (d.d_out) dht.topRows(n) += ConstArrayMap(d.d_out + t * s.state_stride(), n, H);
+    if (d.d_out) dht.topRows(n) += ConstArrayMap(d.d_out + s.state_offset(t, rows.begin), n, H);
     dan.topRows(n) = dht.topRows(n) * (1.0f - z) * (1.0f - c.square());
     dz.topRows(n) = -dht.topRows(n) * c;
-    if (prev.rows > 0)
-      dz.topRows(prev.rows) +=
-          dht.topRows(prev.rows) * ConstArrayMap(hidden + prev.frame * s.state_stride(), prev.rows, H);
-    ArrayMap di(d_input + t * s.gate_stride(), n, 3 * H);
-    ArrayMap dr(d_recurrent + t * s.gate_stride(), n, 3 * H);
-    di.leftCols(H) = dan.topRows(n) * ConstArrayMap(recurrent_n + t * s.state_stride(), n, H) * r * (1.0f - r);
+    if (m > 0)
+      dz.topRows(m) += dht.topRows(m) * ConstArrayMap(hidden + s.state_offset(prev.frame, rows.begin), m, H);
+    float* dr_t = d_recurrent + s.gate_offset(t, rows.begin);
+    ArrayMap di(d_input + s.gate_offset(t, rows.begin), n, 3 * H);
+    ArrayMap dr(dr_t, n, 3 * H);
+    di.leftCols(H) = dan.topRows(n) * ConstArrayMap(recurrent_n + s.state_offset(t, rows.begin), n, H) * r * (1.0f - r);
     di.middleCols(H, H) = dz.topRows(n) * z * (1.0f - z);
     di.rightCols(H) = dan.topRows(n);
     dr.leftCols(2 * H) = di.leftCols(2 * H);
     dr.rightCols(H) = dan.topRows(n) * r;
-    if (prev.rows == 0) continue;
-    const auto m = prev.rows;
+    if (m == 0) continue;
     carried.topRows(m) = dht.topRows(m) * z.topRows(m);
-    dh.topRows(m).matrix().noalias() = MatrixMap(d_recurrent + t * s.gate_stride(), m, 3 * H) * W;
+    dh.topRows(m).matrix().noalias() = MatrixMap(dr_t, m, 3 * H) * W;
     dh.topRows(m) += carried.topRows(m);
   }
 }
@@ -282,12 +318,14 @@ struct SavedDirection {
   bool reverse;
   Shape shape;
   std::vector<std::int64_t> running;
+  std::vector<RowBlock> blocks;
 };
 SavedDirection saved_direction(AutogradContext* ctx, std::int64_t gate_count) {
   const auto v = ctx->get_saved_variables();
-  SavedDirection d{v[0], v[1], v[2], v[3], v[4], v[5], v[6], ctx->saved_data["reverse"].toBool(), {}, {}};
+  SavedDirection d{v[0], v[1], v[2], v[3], v[4], v[5], v[6], ctx->saved_data["reverse"].toBool(), {}, {}, {}};
   d.shape = {d.x.size(0), d.x.size(1), d.w_hh.size(1), gate_count};
   d.running = running_counts(d.sorted_lengths, d.shape.frames);
+  d.blocks = blocks_of(d.sorted_lengths);
   return d;
 }
 
@@ -305,8 +343,10 @@ struct LstmDirection : public torch::autograd::Function<LstmDirection> {
     auto gates = torch::addmm(b_ih + b_hh, x.view({T * B, C}), w_ih.t()).view({T, B, 4 * H});
     auto cells = torch::zeros({T, B, H}, x.options());
     auto hidden = torch::zeros({T, B, H}, x.options());
-    lstm_forward(gates.data_ptr<float>(), cells.data_ptr<float>(), hidden.data_ptr<float>(), w_hh, reverse, running,
-                 s);
+    for_each_block(blocks_of(sorted_lengths), [&](const RowBlock& rows) {
+      lstm_forward(gates.data_ptr<float>(), cells.data_ptr<float>(), hidden.data_ptr<float>(), w_hh, reverse, running,
+                   s, rows);
+    });
     auto h_n = final_states(hidden, sorted_lengths, reverse);
     auto c_n = final_states(cells, sorted_lengths, reverse);
     save_direction(ctx, x, sorted_lengths, w_ih, w_hh, gates, cells, hidden, reverse);
@@ -318,8 +358,10 @@ struct LstmDirection : public torch::autograd::Function<LstmDirection> {
     const auto T = d.shape.frames, B = d.shape.batch, C = d.x.size(2), H = d.shape.hidden;
     const auto grad = contiguous(std::move(grad_in));
     auto d_gates = torch::zeros({T, B, 4 * H}, d.x.options());
-    lstm_backward(d.gates.data_ptr<float>(), d.state.data_ptr<float>(), output_gradients(grad, 3),
-                  d_gates.data_ptr<float>(), d.w_hh, d.reverse, d.running, d.shape);
+    for_each_block(d.blocks, [&](const RowBlock& rows) {
+      lstm_backward(d.gates.data_ptr<float>(), d.state.data_ptr<float>(), output_gradients(grad, 3),
+                    d_gates.data_ptr<float>(), d.w_hh, d.reverse, d.running, d.shape, rows);
+    });
     const auto dg = d_gates.view({T * B, 4 * H});
     Tensor d_x;
     if (ctx->needs_input_grad(0)) d_x = dg.mm(d.w_ih).view({T, B, C});
@@ -346,8 +388,10 @@ struct GruDirection : public torch::autograd::Function<GruDirection> {
     auto gates = torch::addmm(b_ih, x.view({T * B, C}), w_ih.t()).view({T, B, 3 * H});
     auto recurrent_n = torch::zeros({T, B, H}, x.options());
     auto hidden = torch::zeros({T, B, H}, x.options());
-    gru_forward(gates.data_ptr<float>(), recurrent_n.data_ptr<float>(), hidden.data_ptr<float>(), w_hh, b_hh,
-                reverse, running, s);
+    for_each_block(blocks_of(sorted_lengths), [&](const RowBlock& rows) {
+      gru_forward(gates.data_ptr<float>(), recurrent_n.data_ptr<float>(), hidden.data_ptr<float>(), w_hh, b_hh,
+                  reverse, running, s, rows);
+    });
     auto h_n = final_states(hidden, sorted_lengths, reverse);
     save_direction(ctx, x, sorted_lengths, w_ih, w_hh, gates, recurrent_n, hidden, reverse);
     return {hidden, h_n};
@@ -359,9 +403,11 @@ struct GruDirection : public torch::autograd::Function<GruDirection> {
     const auto grad = contiguous(std::move(grad_in));
     auto d_input = torch::zeros({T, B, 3 * H}, d.x.options());
     auto d_recurrent = torch::zeros({T, B, 3 * H}, d.x.options());
-    gru_backward(d.gates.data_ptr<float>(), d.state.data_ptr<float>(), d.hidden.data_ptr<float>(),
-                 output_gradients(grad, 2), d_input.data_ptr<float>(), d_recurrent.data_ptr<float>(), d.w_hh,
-                 d.reverse, d.running, d.shape);
+    for_each_block(d.blocks, [&](const RowBlock& rows) {
+      gru_backward(d.gates.data_ptr<float>(), d.state.data_ptr<float>(), d.hidden.data_ptr<float>(),
+                   output_gradients(grad, 2), d_input.data_ptr<float>(), d_recurrent.data_ptr<float>(), d.w_hh,
+                   d.reverse, d.running, d.shape, rows);
+    });
     const auto di = d_input.view({T * B, 3 * H}), dr = d_recurrent.view({T * B, 3 * H});
     Tensor d_x;
     if (ctx->needs_input_grad(0)) d_x = di.mm(d.w_ih).view({T, B, C});
@@ -462,6 +508,31 @@ Tensor unpack(const rnn::PackedSequence& packed, std::int64_t frames) {
 }
 
 }  // namespace
+
+std::vector<RowBlock> rnn_row_blocks(const std::vector<std::int64_t>& sorted_lengths, int threads,
+                                     std::int64_t min_rows) {
+  const auto B = static_cast<std::int64_t>(sorted_lengths.size());
+  const auto least = std::max<std::int64_t>(1, min_rows);
+  const auto count = std::max<std::int64_t>(1, std::min<std::int64_t>(threads, B / least));
+  std::vector<std::int64_t> frames_before(sorted_lengths.size() + 1, 0);  // frames of rows 0..j-1
+  std::partial_sum(sorted_lengths.begin(), sorted_lengths.end(), frames_before.begin() + 1);
+  const double total = static_cast<double>(frames_before.back());
+  std::vector<RowBlock> blocks;
+  std::int64_t begin = 0;
+  for (std::int64_t k = 0; k < count; ++k) {
+    std::int64_t end = B;
+    if (k + 1 < count) {  // the first row where the frames so far reach the block's share
+      const auto share = total * static_cast<double>(k + 1) / static_cast<double>(count);
+      end = std::lower_bound(frames_before.begin(), frames_before.end(), share,
+                             [](std::int64_t f, double v) { return static_cast<double>(f) < v; }) -
+            frames_before.begin();
+      end = std::clamp(end, begin + least, B - (count - 1 - k) * least);
+    }
+    blocks.push_back({begin, end});
+    begin = end;
+  }
+  return blocks;
+}
 
 bool fused_rnn_applies(const torch::nn::LSTM& lstm, const Tensor& padded) {
   return options_apply(lstm->options, lstm->is_training(), padded) && lstm->options.proj_size() == 0 &&

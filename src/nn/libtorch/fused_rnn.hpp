@@ -21,6 +21,9 @@
 
 #include <torch/torch.h>
 
+#include <cstdint>
+#include <vector>
+
 namespace phenoscale::nn {
 
 // Which implementation runs a recurrent layer: the fused kernel where it
@@ -40,6 +43,19 @@ RnnResult run_lstm(torch::nn::LSTM& lstm, const torch::Tensor& padded, const tor
                    RnnKernel kernel = RnnKernel::automatic);
 RnnResult run_gru(torch::nn::GRU& gru, const torch::Tensor& padded, const torch::Tensor& lengths,
                   RnnKernel kernel = RnnKernel::automatic);
+
+// Threads: the series of a batch are independent through time, so each of
+// LibTorch's intra-op threads (torch::get_num_threads()) runs a contiguous
+// block of the batch's rows, sorted longest first, through every frame; the
+// blocks meet only in the weight and input gradients, one matrix product
+// each. A block's rows carry about an equal share of the batch's frames, and
+// no block has fewer than `min_rows` rows (smaller batches run on fewer
+// threads). How the rows are split changes the results only through rounding.
+struct RowBlock {
+  std::int64_t begin = 0, end = 0;  // rows [begin, end) of the sorted batch
+};
+std::vector<RowBlock> rnn_row_blocks(const std::vector<std::int64_t>& sorted_lengths, int threads,
+                                     std::int64_t min_rows = 8);
 
 // Whether the fused kernel runs these series: CPU, float32, batch_first,
 // with biases, no projection, and no inter-layer dropout while training.
