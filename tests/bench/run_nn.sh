@@ -62,7 +62,7 @@ for c in "${CASES[@]}"; do
   ot=$(printf '%s\n' "${ours_t[@]}" | median); pt=$(printf '%s\n' "${peer_t[@]}" | median)
   oi=$(printf '%s\n' "${ours_i[@]}" | median); pi=$(printf '%s\n' "${peer_i[@]}" | median)
   label=$1; [[ "$c" == *bidirectional_encoder=0* ]] && label="$1 (uni)"
-  params="$(field params <<<"$o") / $(field params <<<"$p")"  # ours / peer: the same network
+  params=$(field params <<<"$o"); params="$params / $(field params <<<"$p")"  # ours / peer: the same network
   printf '%-22s %7s %12.1f %12.1f %7.2f %7.2f %12.1f %12.1f %7.2f %7.2f   params %s\n' "$label" "$2" "$ot" "$pt" \
     "$(echo "$ot/$pt" | bc -l)" "$(printf '%s\n' "${pair_t[@]}" | median)" "$oi" "$pi" "$(echo "$oi/$pi" | bc -l)" \
     "$(printf '%s\n' "${pair_i[@]}" | median)" "$params"

@@ -56,7 +56,8 @@ for threads in $thread_counts; do
       p=$("$PY" "$PEER" "$1" "$2" "$3" "$threads" "${@:4}")
       q=$("${TUNED[@]}" "$PY" "$PEER" "$1" "$2" "$3" "$threads" "${@:4}")
       for x in "$p" "$q"; do
-        if [ "$(field frames <<<"$o")" != "$(field frames <<<"$x")" ] || [ "$(field params <<<"$o")" != "$(field params <<<"$x")" ]; then
+        of=$(field frames <<<"$o"); xf=$(field frames <<<"$x"); op=$(field params <<<"$o"); xp=$(field params <<<"$x")
+        if [ "$of" != "$xf" ] || [ "$op" != "$xp" ]; then
           echo "mismatch between ours and the peer: $o / $x" >&2; exit 1
         fi
       done

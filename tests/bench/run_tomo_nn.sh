@@ -54,8 +54,8 @@ for arch in inception3d dsrf3d; do
   pt=$(field train_samples_per_s <<<"$p"); pi=$(field infer_samples_per_s <<<"$p")
   for np in 1 2; do
     o=$(mpirun -n $np --bind-to none "$BENCH" throughput $arch $((batch * np)) "$steps" size=40 classes=23 2>/dev/null)
-    ot=$(echo "$(field train_samples_per_s <<<"$o") / $np" | bc -l)
-    oi=$(echo "$(field infer_samples_per_s <<<"$o") / $np" | bc -l)
+    ot=$(field train_samples_per_s <<<"$o"); ot=$(echo "$ot / $np" | bc -l)
+    oi=$(field infer_samples_per_s <<<"$o"); oi=$(echo "$oi / $np" | bc -l)
     rate=$(echo "$ot * 3 * $fwd" | bc -l)
     printf '%-12s %6s %11.2f %14.2f %11.2f %11.2f %11.2f %11.2f %8.2f %8.1f %8.0f%%\n' $arch $np "$ot" "$p0t" "$pt" \
       "$(echo "$ot / $pt" | bc -l)" "$oi" "$pi" "$(echo "$oi / $pi" | bc -l)" "$rate" "$(echo "100 * $rate / $peak" | bc -l)"

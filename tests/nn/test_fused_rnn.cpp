@@ -213,15 +213,18 @@ TYPED_TEST(FusedRnn, RowBlocksOnThreeThreadsMatchOneThread) {
   auto m = TypeParam::make(C, 32, 2, true);
   const auto x = series(lengths, T, C);
   const auto len = torch::tensor(lengths, torch::kLong);
-  const auto one = run<TypeParam>(m, x, len, RnnKernel::automatic);
-  Run three;
+  Run one, three;
+  {
+    TorchThreads threads(1);
+    one = run<TypeParam>(m, x, len, RnnKernel::automatic);
+  }
   {
     TorchThreads threads(3);
     three = run<TypeParam>(m, x, len, RnnKernel::automatic);
   }
   EXPECT_TRUE(graph_has(three.result.h_n, TypeParam::node)) << "the fused kernel did not run";
   const auto reference = run<TypeParam>(m, torch::nan_to_num(x, 0.0), len, RnnKernel::libtorch);
-  for (const auto* against : {&one, &reference}) {
+  for (const Run* against : std::initializer_list<const Run*>{&one, &reference}) {
     const std::string with = against == &one ? " (against one thread)" : " (against LibTorch)";
     expect_close(three.result.output, against->result.output, "output" + with);
     expect_close(three.result.h_n, against->result.h_n, "h_n" + with);
@@ -261,9 +264,10 @@ TEST(RnnRowBlocks, SplitTheFramesEvenlyInContiguousBlocks) {
       EXPECT_EQ(b.begin, next);
       EXPECT_GE(b.end - b.begin, 8);
       const auto frames = std::accumulate(sorted.begin() + b.begin, sorted.begin() + b.end, std::int64_t{0});
-      if (threads <= 4)  // within one series of the share (at 8 the minimum of 8 rows binds)
+      if (threads <= 4) {  // within one series of the share (at 8 the minimum of 8 rows binds)
         EXPECT_LE(std::abs(static_cast<double>(frames) - static_cast<double>(total) / blocks.size()), 56.0)
             << "rows " << b.begin << ".." << b.end;
+      }
       next = b.end;
     }
     EXPECT_EQ(next, 70);

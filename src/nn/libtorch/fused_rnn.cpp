@@ -67,8 +67,14 @@ std::vector<RowBlock> blocks_of(const Tensor& sorted_lengths) {
 
 // Runs f on every block, one OpenMP thread each. Inside the region Eigen's
 // products run on their own thread (Eigen does not nest), so a time step
-// opens no parallel region. An exception may not leave the region: the
-// first is rethrown after it.
+// opens no parallel region; f must call no LibTorch operator (the region's
+// threads lack ATen's thread-local state): the callers take every pointer
+// before. An exception may not leave the region: the first is rethrown
+// after it. A batch of one block (under 2 × 8 rows) runs on the calling
+// thread, where Eigen splits a product over t threads only from t × 50,000
+// multiply-adds (its kMinTaskSize): the networks' per-step products stay
+// below that (15 rows × 32 × 128 for the LSTMs), so the per-frame regions
+// the blocks replaced do not come back; a much wider layer would see them.
 template <typename F>
 void for_each_block(const std::vector<RowBlock>& blocks, const F& f) {
   if (blocks.size() == 1) return f(blocks.front());
@@ -122,10 +128,10 @@ void take_final_gradient(Array& carried, const float* d_final, std::int64_t t, b
 // LSTM forward recurrence over the block's rows. `gates` holds
 // x W_ihᵀ + b_ih + b_hh on entry and the activated gates (i, f, g, o) on
 // return; cells and hidden are filled.
-void lstm_forward(float* gates, float* cells, float* hidden, const Tensor& w_hh, bool reverse,
+void lstm_forward(float* gates, float* cells, float* hidden, const float* w_hh, bool reverse,
                   const std::vector<std::int64_t>& running, const Shape& s, const RowBlock& rows) {
   const auto H = s.hidden;
-  const ConstMatrixMap W(w_hh.data_ptr<float>(), 4 * H, H);
+  const ConstMatrixMap W(w_hh, 4 * H, H);
   for (std::int64_t step = 0; step < s.frames; ++step) {
     const auto t = reverse ? s.frames - 1 - step : step;
     const auto n = rows_within(rows, running[static_cast<std::size_t>(t)]);
@@ -159,10 +165,10 @@ struct OutputGradients {
 // gradient with respect to the gates' pre-activations. Frames run in the
 // opposite order of the forward pass; the carried dh, dc of a row are those
 // of its state at the frame just processed.
-void lstm_backward(const float* gates, const float* cells, OutputGradients d, float* d_gates, const Tensor& w_hh,
+void lstm_backward(const float* gates, const float* cells, OutputGradients d, float* d_gates, const float* w_hh,
                    bool reverse, const std::vector<std::int64_t>& running, const Shape& s, const RowBlock& rows) {
   const auto H = s.hidden, R = rows.end - rows.begin;
-  const ConstMatrixMap W(w_hh.data_ptr<float>(), 4 * H, H);
+  const ConstMatrixMap W(w_hh, 4 * H, H);
   Array dh = Array::Zero(R, H), dc = Array::Zero(R, H);
   Array dht(R, H), dct(R, H), tc(R, H);  // per-frame scratch
   for (std::int64_t step = 0; step < s.frames; ++step) {
@@ -201,11 +207,11 @@ void lstm_backward(const float* gates, const float* cells, OutputGradients d, fl
 //   n = tanh(x W_inᵀ + b_in + r ⊙ (h W_hnᵀ + b_hn)), h' = (1 − z) ⊙ n + z ⊙ h.
 // `gates` holds x W_ihᵀ + b_ih on entry and the activated r, z, n on return;
 // `recurrent_n` receives h W_hnᵀ + b_hn (r's gradient needs it).
-void gru_forward(float* gates, float* recurrent_n, float* hidden, const Tensor& w_hh, const Tensor& b_hh,
+void gru_forward(float* gates, float* recurrent_n, float* hidden, const float* w_hh, const float* b_hh,
                  bool reverse, const std::vector<std::int64_t>& running, const Shape& s, const RowBlock& rows) {
   const auto H = s.hidden;
-  const ConstMatrixMap W(w_hh.data_ptr<float>(), 3 * H, H);
-  const Eigen::Map<const Eigen::RowVectorXf> bias(b_hh.data_ptr<float>(), 3 * H);
+  const ConstMatrixMap W(w_hh, 3 * H, H);
+  const Eigen::Map<const Eigen::RowVectorXf> bias(b_hh, 3 * H);
   Matrix gh(rows.end - rows.begin, 3 * H);
   for (std::int64_t step = 0; step < s.frames; ++step) {
     const auto t = reverse ? s.frames - 1 - step : step;
@@ -231,10 +237,10 @@ void gru_forward(float* gates, float* recurrent_n, float* hidden, const Tensor& 
 // to x W_ihᵀ + b_ih (d_input) and to h W_hhᵀ + b_hh (d_recurrent); they
 // differ in n's third, which r scales on the recurrent side.
 void gru_backward(const float* gates, const float* recurrent_n, const float* hidden, OutputGradients d,
-                  float* d_input, float* d_recurrent, const Tensor& w_hh, bool reverse,
+                  float* d_input, float* d_recurrent, const float* w_hh, bool reverse,
                   const std::vector<std::int64_t>& running, const Shape& s, const RowBlock& rows) {
   const auto H = s.hidden, R = rows.end - rows.begin;
-  const ConstMatrixMap W(w_hh.data_ptr<float>(), 3 * H, H);
+  const ConstMatrixMap W(w_hh, 3 * H, H);
   Array dh = Array::Zero(R, H);
   Array dht(R, H), dan(R, H), dz(R, H), carried(R, H);  // per-frame scratch
   for (std::int64_t step = 0; step < s.frames; ++step) {
@@ -343,10 +349,10 @@ struct LstmDirection : public torch::autograd::Function<LstmDirection> {
     auto gates = torch::addmm(b_ih + b_hh, x.view({T * B, C}), w_ih.t()).view({T, B, 4 * H});
     auto cells = torch::zeros({T, B, H}, x.options());
     auto hidden = torch::zeros({T, B, H}, x.options());
-    for_each_block(blocks_of(sorted_lengths), [&](const RowBlock& rows) {
-      lstm_forward(gates.data_ptr<float>(), cells.data_ptr<float>(), hidden.data_ptr<float>(), w_hh, reverse, running,
-                   s, rows);
-    });
+    float *g = gates.data_ptr<float>(), *c = cells.data_ptr<float>(), *h = hidden.data_ptr<float>();
+    const float* w = w_hh.data_ptr<float>();
+    for_each_block(blocks_of(sorted_lengths),
+                   [&](const RowBlock& rows) { lstm_forward(g, c, h, w, reverse, running, s, rows); });
     auto h_n = final_states(hidden, sorted_lengths, reverse);
     auto c_n = final_states(cells, sorted_lengths, reverse);
     save_direction(ctx, x, sorted_lengths, w_ih, w_hh, gates, cells, hidden, reverse);
@@ -358,9 +364,11 @@ struct LstmDirection : public torch::autograd::Function<LstmDirection> {
     const auto T = d.shape.frames, B = d.shape.batch, C = d.x.size(2), H = d.shape.hidden;
     const auto grad = contiguous(std::move(grad_in));
     auto d_gates = torch::zeros({T, B, 4 * H}, d.x.options());
+    const float *g = d.gates.data_ptr<float>(), *c = d.state.data_ptr<float>(), *w = d.w_hh.data_ptr<float>();
+    const auto outputs = output_gradients(grad, 3);
+    float* dg_all = d_gates.data_ptr<float>();
     for_each_block(d.blocks, [&](const RowBlock& rows) {
-      lstm_backward(d.gates.data_ptr<float>(), d.state.data_ptr<float>(), output_gradients(grad, 3),
-                    d_gates.data_ptr<float>(), d.w_hh, d.reverse, d.running, d.shape, rows);
+      lstm_backward(g, c, outputs, dg_all, w, d.reverse, d.running, d.shape, rows);
     });
     const auto dg = d_gates.view({T * B, 4 * H});
     Tensor d_x;
@@ -388,10 +396,10 @@ struct GruDirection : public torch::autograd::Function<GruDirection> {
     auto gates = torch::addmm(b_ih, x.view({T * B, C}), w_ih.t()).view({T, B, 3 * H});
     auto recurrent_n = torch::zeros({T, B, H}, x.options());
     auto hidden = torch::zeros({T, B, H}, x.options());
-    for_each_block(blocks_of(sorted_lengths), [&](const RowBlock& rows) {
-      gru_forward(gates.data_ptr<float>(), recurrent_n.data_ptr<float>(), hidden.data_ptr<float>(), w_hh, b_hh,
-                  reverse, running, s, rows);
-    });
+    float *g = gates.data_ptr<float>(), *hn = recurrent_n.data_ptr<float>(), *h = hidden.data_ptr<float>();
+    const float *w = w_hh.data_ptr<float>(), *b = b_hh.data_ptr<float>();
+    for_each_block(blocks_of(sorted_lengths),
+                   [&](const RowBlock& rows) { gru_forward(g, hn, h, w, b, reverse, running, s, rows); });
     auto h_n = final_states(hidden, sorted_lengths, reverse);
     save_direction(ctx, x, sorted_lengths, w_ih, w_hh, gates, recurrent_n, hidden, reverse);
     return {hidden, h_n};
@@ -403,10 +411,12 @@ struct GruDirection : public torch::autograd::Function<GruDirection> {
     const auto grad = contiguous(std::move(grad_in));
     auto d_input = torch::zeros({T, B, 3 * H}, d.x.options());
     auto d_recurrent = torch::zeros({T, B, 3 * H}, d.x.options());
+    const float *g = d.gates.data_ptr<float>(), *hn = d.state.data_ptr<float>(), *h = d.hidden.data_ptr<float>();
+    const float* w = d.w_hh.data_ptr<float>();
+    const auto outputs = output_gradients(grad, 2);
+    float *di_all = d_input.data_ptr<float>(), *dr_all = d_recurrent.data_ptr<float>();
     for_each_block(d.blocks, [&](const RowBlock& rows) {
-      gru_backward(d.gates.data_ptr<float>(), d.state.data_ptr<float>(), d.hidden.data_ptr<float>(),
-                   output_gradients(grad, 2), d_input.data_ptr<float>(), d_recurrent.data_ptr<float>(), d.w_hh,
-                   d.reverse, d.running, d.shape, rows);
+      gru_backward(g, hn, h, outputs, di_all, dr_all, w, d.reverse, d.running, d.shape, rows);
     });
     const auto di = d_input.view({T * B, 3 * H}), dr = d_recurrent.view({T * B, 3 * H});
     Tensor d_x;
