@@ -52,6 +52,20 @@ if(NOT SLEPC_FOUND)
                       "(jobs/local/setup.sh) or set SLEPC_DIR to a SLEPc build matching PETSc ${PETSC_VERSION}.")
 endif()
 
+# BLAS through its C interface (cblas.h): the fused recurrent layers' per-step
+# products (src/nn/libtorch/fused_rnn.cpp) run on the BLAS LibTorch runs on,
+# Debian's libblas.so.3 (Generic: not an OpenBLAS, FlexiBLAS or MKL found
+# first, which would put a second BLAS in the process). It is OpenBLAS
+# wherever libopenblas0-* is installed (jobs/local/setup.sh), whose kernels
+# are chosen for the CPU at run time; 32-bit integers, as cblas.h declares.
+set(BLA_VENDOR Generic)
+set(BLA_SIZEOF_INTEGER 4)
+find_package(BLAS)
+if(NOT BLAS_FOUND)
+  message(FATAL_ERROR "BLAS (libblas.so) not found: install the Debian packages libblas-dev and "
+                      "libopenblas0-openmp (jobs/local/setup.sh).")
+endif()
+
 # --- header libraries and small helpers --------------------------------------
 find_package(Eigen3 3.4 REQUIRED NO_MODULE)
 find_package(tomlplusplus 3 REQUIRED)

@@ -11,7 +11,7 @@ PACKAGES=(
   # parallel stack
   openmpi-bin libopenmpi-dev libhdf5-openmpi-dev hdf5-tools
   # numerics and ML
-  libtorch-dev libopenblas0-openmp petsc-dev slepc-dev libeigen3-dev libfftw3-dev libigraph-dev libsvm-dev
+  libtorch-dev libopenblas0-openmp libblas-dev petsc-dev slepc-dev libeigen3-dev libfftw3-dev libigraph-dev libsvm-dev
   # helpers
   libtomlplusplus-dev libcli11-dev libtiff-dev zlib1g-dev nlohmann-json3-dev
   # tests and benchmarks

@@ -6,6 +6,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <cblas.h>
 #include <cstring>
 #include <exception>
 #include <numeric>
@@ -26,8 +27,6 @@ using torch::autograd::variable_list;
 
 using Matrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using Array = Eigen::Array<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using MatrixMap = Eigen::Map<Matrix>;
-using ConstMatrixMap = Eigen::Map<const Matrix>;
 using ArrayMap = Eigen::Map<Array>;
 using ConstArrayMap = Eigen::Map<const Array>;
 
@@ -52,6 +51,21 @@ struct Shape {
   std::int64_t state_offset(std::int64_t t, std::int64_t row) const { return (t * batch + row) * hidden; }
 };
 
+// out[rows × cols] = beta · out + a[rows × depth] · b (bᵀ with transpose_b),
+// row-major with leading dimensions ld*: a time step's product, through the
+// BLAS LibTorch runs on (libblas.so.3). Its kernels are chosen for the CPU
+// at run time (OpenBLAS: AVX2, AVX-512), where Eigen's are fixed when
+// compiling — SSE2 for a generic x86-64 build, which took lstm-classifier's
+// training 1.5× as long (docs/performance.md, "Per-step products through
+// the BLAS"). With netlib's reference BLAS as libblas.so.3 these products
+// (and LibTorch's) run its unblocked loops.
+void gemm(std::int64_t rows, std::int64_t cols, std::int64_t depth, const float* a, std::int64_t lda, const float* b,
+          std::int64_t ldb, bool transpose_b, float beta, float* out, std::int64_t ldo) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans, static_cast<int>(rows),
+              static_cast<int>(cols), static_cast<int>(depth), 1.0f, a, static_cast<int>(lda), b, static_cast<int>(ldb),
+              beta, out, static_cast<int>(ldo));
+}
+
 // How many of a block's rows are among the first `count` rows of the batch
 // (the rows running at a frame, or having a previous state there).
 std::int64_t rows_within(const RowBlock& rows, std::int64_t count) {
@@ -65,16 +79,18 @@ std::vector<RowBlock> blocks_of(const Tensor& sorted_lengths) {
   return rnn_row_blocks(std::vector<std::int64_t>(l, l + sorted_lengths.size(0)), torch::get_num_threads());
 }
 
-// Runs f on every block, one OpenMP thread each. Inside the region Eigen's
-// products run on their own thread (Eigen does not nest), so a time step
-// opens no parallel region; f must call no LibTorch operator (the region's
+// Runs f on every block, one OpenMP thread each. Inside the region the
+// OpenMP build of OpenBLAS (Debian's libopenblas0-openmp, which setup.sh
+// installs) runs each product on its calling thread (omp_in_parallel), so a
+// time step opens no parallel region; f must call no LibTorch operator (the region's
 // threads lack ATen's thread-local state): the callers take every pointer
 // before. An exception may not leave the region: the first is rethrown
 // after it. A batch of one block (under 2 × 8 rows) runs on the calling
-// thread, where Eigen splits a product over t threads only from t × 50,000
-// multiply-adds (its kMinTaskSize): the networks' per-step products stay
-// below that (15 rows × 32 × 128 for the LSTMs), so the per-frame regions
-// the blocks replaced do not come back; a much wider layer would see them.
+// thread, where OpenBLAS threads a product only above 4 × 65,536
+// multiply-adds (GEMM_MULTITHREAD_THRESHOLD): the networks' per-step
+// products stay below that (15 rows × 32 × 128 for the LSTMs), so the
+// per-frame parallel regions the blocks replaced do not come back; a much
+// wider layer would see them.
 template <typename F>
 void for_each_block(const std::vector<RowBlock>& blocks, const F& f) {
   if (blocks.size() == 1) return f(blocks.front());
@@ -131,7 +147,6 @@ void take_final_gradient(Array& carried, const float* d_final, std::int64_t t, b
 void lstm_forward(float* gates, float* cells, float* hidden, const float* w_hh, bool reverse,
                   const std::vector<std::int64_t>& running, const Shape& s, const RowBlock& rows) {
   const auto H = s.hidden;
-  const ConstMatrixMap W(w_hh, 4 * H, H);
   for (std::int64_t step = 0; step < s.frames; ++step) {
     const auto t = reverse ? s.frames - 1 - step : step;
     const auto n = rows_within(rows, running[static_cast<std::size_t>(t)]);
@@ -139,9 +154,7 @@ void lstm_forward(float* gates, float* cells, float* hidden, const float* w_hh, 
     const auto prev = previous_of(t, reverse, running, s);
     const auto m = rows_within(rows, prev.rows);
     float* g_t = gates + s.gate_offset(t, rows.begin);
-    if (m > 0)
-      MatrixMap(g_t, n, 4 * H).topRows(m).noalias() +=
-          ConstMatrixMap(hidden + s.state_offset(prev.frame, rows.begin), m, H) * W.transpose();
+    if (m > 0) gemm(m, 4 * H, H, hidden + s.state_offset(prev.frame, rows.begin), H, w_hh, H, true, 1.0f, g_t, 4 * H);
     ArrayMap a(g_t, n, 4 * H);
     a.leftCols(2 * H) = a.leftCols(2 * H).logistic();
     a.middleCols(2 * H, H) = a.middleCols(2 * H, H).tanh();
@@ -168,7 +181,6 @@ struct OutputGradients {
 void lstm_backward(const float* gates, const float* cells, OutputGradients d, float* d_gates, const float* w_hh,
                    bool reverse, const std::vector<std::int64_t>& running, const Shape& s, const RowBlock& rows) {
   const auto H = s.hidden, R = rows.end - rows.begin;
-  const ConstMatrixMap W(w_hh, 4 * H, H);
   Array dh = Array::Zero(R, H), dc = Array::Zero(R, H);
   Array dht(R, H), dct(R, H), tc(R, H);  // per-frame scratch
   for (std::int64_t step = 0; step < s.frames; ++step) {
@@ -197,7 +209,7 @@ void lstm_backward(const float* gates, const float* cells, OutputGradients d, fl
     const ConstArrayMap c_prev(cells + s.state_offset(prev.frame, rows.begin), m, H);
     dg.block(0, H, m, H) = dct.topRows(m) * c_prev * f.topRows(m) * (1.0f - f.topRows(m));
     dc.topRows(m) = dct.topRows(m) * f.topRows(m);
-    dh.topRows(m).matrix().noalias() = MatrixMap(dg_t, m, 4 * H) * W;
+    gemm(m, H, 4 * H, dg_t, 4 * H, w_hh, H, false, 0.0f, dh.data(), H);
   }
 }
 
@@ -210,7 +222,6 @@ void lstm_backward(const float* gates, const float* cells, OutputGradients d, fl
 void gru_forward(float* gates, float* recurrent_n, float* hidden, const float* w_hh, const float* b_hh,
                  bool reverse, const std::vector<std::int64_t>& running, const Shape& s, const RowBlock& rows) {
   const auto H = s.hidden;
-  const ConstMatrixMap W(w_hh, 3 * H, H);
   const Eigen::Map<const Eigen::RowVectorXf> bias(b_hh, 3 * H);
   Matrix gh(rows.end - rows.begin, 3 * H);
   for (std::int64_t step = 0; step < s.frames; ++step) {
@@ -221,7 +232,7 @@ void gru_forward(float* gates, float* recurrent_n, float* hidden, const float* w
     const auto m = rows_within(rows, prev.rows);
     const float* h_prev = m > 0 ? hidden + s.state_offset(prev.frame, rows.begin) : nullptr;
     gh.topRows(n).rowwise() = bias;
-    if (m > 0) gh.topRows(m).noalias() += ConstMatrixMap(h_prev, m, H) * W.transpose();
+    if (m > 0) gemm(m, 3 * H, H, h_prev, H, w_hh, H, true, 1.0f, gh.data(), 3 * H);
     ArrayMap a(gates + s.gate_offset(t, rows.begin), n, 3 * H);
     a.leftCols(2 * H) = (a.leftCols(2 * H) + gh.topRows(n).leftCols(2 * H).array()).logistic();
     ArrayMap hn(recurrent_n + s.state_offset(t, rows.begin), n, H);
@@ -240,7 +251,6 @@ void gru_backward(const float* gates, const float* recurrent_n, const float* hid
                   float* d_input, float* d_recurrent, const float* w_hh, bool reverse,
                   const std::vector<std::int64_t>& running, const Shape& s, const RowBlock& rows) {
   const auto H = s.hidden, R = rows.end - rows.begin;
-  const ConstMatrixMap W(w_hh, 3 * H, H);
   Array dh = Array::Zero(R, H);
   Array dht(R, H), dan(R, H), dz(R, H), carried(R, H);  // per-frame scratch
   for (std::int64_t step = 0; step < s.frames; ++step) {
@@ -270,7 +280,7 @@ void gru_backward(const float* gates, const float* recurrent_n, const float* hid
     dr.rightCols(H) = dan.topRows(n) * r;
     if (m == 0) continue;
     carried.topRows(m) = dht.topRows(m) * z.topRows(m);
-    dh.topRows(m).matrix().noalias() = MatrixMap(dr_t, m, 3 * H) * W;
+    gemm(m, H, 3 * H, dr_t, 3 * H, w_hh, H, false, 0.0f, dh.data(), H);
     dh.topRows(m) += carried.topRows(m);
   }
 }
@@ -434,7 +444,7 @@ struct GruDirection : public torch::autograd::Function<GruDirection> {
 template <typename Options>
 bool options_apply(const Options& o, bool training, const torch::Tensor& padded) {
   if (!padded.device().is_cpu() || padded.scalar_type() != torch::kFloat) return false;
-  if (!o.batch_first() || !o.bias()) return false;
+  if (!o.batch_first() || !o.bias() || o.hidden_size() < 1) return false;  // BLAS needs leading dimensions >= 1
   return !(training && o.num_layers() > 1 && o.dropout() > 0.0);
 }
 

@@ -10,8 +10,9 @@
 // traffic (docs/performance.md, "The fused CPU recurrent layers"). Here one
 // autograd node covers a whole layer direction: the input projection, the
 // weight gradients and the input gradient are one matrix product each over
-// every frame, and a time step is one small product plus fused gate
-// arithmetic (Eigen) on the series still running at that frame.
+// every frame, and a time step is one small product (the BLAS's
+// cblas_sgemm) plus fused gate arithmetic (Eigen) on the series still
+// running at that frame.
 //
 // Semantics are LibTorch's on packed sequences (gate orders i, f, g, o and
 // r, z, n; zero initial state): a series' outputs depend on the other series
@@ -58,7 +59,8 @@ std::vector<RowBlock> rnn_row_blocks(const std::vector<std::int64_t>& sorted_len
                                      std::int64_t min_rows = 8);
 
 // Whether the fused kernel runs these series: CPU, float32, batch_first,
-// with biases, no projection, and no inter-layer dropout while training.
+// with biases, a hidden size of at least 1, no projection, and no
+// inter-layer dropout while training.
 bool fused_rnn_applies(const torch::nn::LSTM& lstm, const torch::Tensor& padded);
 bool fused_rnn_applies(const torch::nn::GRU& gru, const torch::Tensor& padded);
 
