@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <exception>
 #include <mutex>
 
 #include "phenoscale/core/error.hpp"
+#include "phenoscale/core/log.hpp"
 #include "phenoscale/par/agree.hpp"
 #include "phenoscale/par/environment.hpp"
 
@@ -132,11 +134,14 @@ std::string shape_string(const std::vector<std::uint64_t>& shape) {
 // ---- H5File --------------------------------------------------------------------
 
 H5File::H5File(std::string path, const par::Comm& comm)
-    : path_(std::move(path)), comm_(&comm), transfer_(collective_dxpl()) {}
+    : path_(std::move(path)), comm_(&comm), transfer_(collective_dxpl()),
+      uncaught_at_open_(std::uncaught_exceptions()),
+      unwind_vote_(comm.size() > 1 ? std::make_unique<par::FailureVote>(comm) : nullptr) {}
 
 H5File::H5File(H5File&& o) noexcept
     : path_(std::move(o.path_)), output_(std::move(o.output_)), comm_(o.comm_),
-      file_(std::move(o.file_)), transfer_(std::move(o.transfer_)), committed_(o.committed_) {
+      file_(std::move(o.file_)), transfer_(std::move(o.transfer_)), committed_(o.committed_),
+      uncaught_at_open_(o.uncaught_at_open_), unwind_vote_(std::move(o.unwind_vote_)) {
   o.committed_ = true;  // the moved-from object owns nothing to clean up
 }
 
@@ -192,10 +197,40 @@ void H5File::close() {
 
 H5File::~H5File() {
   if (committed_ || !comm_) return;
-  // Not committed: an error unwound past us. Close (collective, as every rank
-  // unwinds together after an agreed error); AtomicFile removes the temporary.
+  // Not committed: a file read to its end, or an error unwound past us.
+  // Close (collective: every rank unwinds together after an agreed error);
+  // AtomicFile removes the temporary.
+  if (std::uncaught_exceptions() > uncaught_at_open_ && !every_rank_unwinds()) {
+    abandon();
+    return;
+  }
   close();
   if (output_) comm_->barrier();
+}
+
+bool H5File::every_rank_unwinds() {
+  if (!unwind_vote_) return true;
+  // An agreed error throws on every rank at the same point, so the ranks
+  // arrive here within milliseconds; the grace is for a loaded node. The
+  // code argument is unused here.
+  constexpr double kUnwindGraceSeconds = 10.0;
+  int code = 0;
+  return unwind_vote_->everyone_failed(kUnwindGraceSeconds, code);
+}
+
+void H5File::abandon() noexcept {
+  // Left open (its close is collective) and its vote left in flight (waiting
+  // for it would hang too); the process ends by MPI_Abort: the CLI's failure
+  // vote or Environment::finish, once the error is reported.
+  try {
+    core::Log::error(at_file(path_, "an error on this rank alone (the other ranks are not unwinding with it) "
+                                    "leaves the file open; the job will be aborted"));
+  } catch (...) {  // the message is a courtesy; the abort is what matters
+  }
+  static_cast<void>(transfer_.release());
+  static_cast<void>(file_.release());
+  static_cast<void>(unwind_vote_.release());  // NOLINT: deliberately leaked, see above
+  par::Environment::abort_at_finish();
 }
 
 void H5File::commit() {

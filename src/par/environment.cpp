@@ -28,11 +28,21 @@ Environment::Environment(int& argc, char**& argv) : init_(argc, argv), world_(MP
 
 namespace {
 std::atomic<bool> finalize_unsafe{false};
+std::atomic<bool> abort_pending{false};
 }
 
 void Environment::skip_finalize() { finalize_unsafe = true; }
 
+void Environment::abort_at_finish() { abort_pending = true; }
+
 int Environment::finish(int code) {
+  // Decided by this rank alone: the ranks it left behind may be blocked in a
+  // collective (a file close) that this rank will never join.
+  if (abort_pending) {
+    std::fflush(stdout);
+    std::fflush(stderr);
+    abort(code == 0 ? 1 : code);
+  }
   // Agreed over the world (every rank reaches here; FailureVote aborts the
   // rest): a close may fail on some ranks only (the aggregators, a per-rank
   // file), and ranks that went on into MPI_Finalize would wait there for

@@ -19,6 +19,7 @@
 
 #include "phenoscale/io/atomic_file.hpp"
 #include "phenoscale/par/comm.hpp"
+#include "phenoscale/par/failure_vote.hpp"
 
 namespace phenoscale::io {
 
@@ -76,6 +77,11 @@ class H5File {
   H5File(const H5File&) = delete;
   H5File& operator=(const H5File&) = delete;
   // Without commit(): closes the file and removes the temporary (collective).
+  // While an exception unwinds past the file, the ranks first find out
+  // whether all of them are unwinding (an agreed error: par::collectively,
+  // check_all) within a grace time; a rank that failed alone leaves the file
+  // open instead of waiting in the collective close for ranks that are
+  // elsewhere, and the job is aborted once the error is reported.
   ~H5File();
 
   // Collective. Closes the file and atomically renames it to its final name.
@@ -111,6 +117,8 @@ class H5File {
  private:
   H5File(std::string path, const par::Comm& comm);
   void close();
+  bool every_rank_unwinds();
+  void abandon() noexcept;
 
   std::string path_;
   std::unique_ptr<AtomicFile> output_;  // null for files opened for reading
@@ -118,6 +126,12 @@ class H5File {
   H5Id file_;
   H5Id transfer_;
   bool committed_ = false;
+  // The exceptions in flight when the file was opened: more at destruction
+  // means one is unwinding past it.
+  int uncaught_at_open_ = 0;
+  // The unwinding ranks' vote (on a duplicate of the communicator, so it can
+  // never match a collective the other ranks wait in); null on one rank.
+  std::unique_ptr<par::FailureVote> unwind_vote_;
 };
 
 // A list of names (conditions, class names) as one string attribute, one

@@ -22,11 +22,18 @@ class Environment {
 
   // Ends the program with `code`: MPI_Finalize, or a plain process exit when
   // skip_finalize() was called (a library left in a state that would crash
-  // inside MPI_Finalize). Every rank must call it.
+  // inside MPI_Finalize), or MPI_Abort when abort_at_finish() was. Every rank
+  // must call it.
   int finish(int code);
 
   // Called when an HDF5 file could not be closed cleanly after an I/O error.
   static void skip_finalize();
+
+  // Called by a rank that left a collective object unfinished (io::H5File:
+  // a file the other ranks did not close with it). finish() then aborts the
+  // job rather than meet the other ranks in a collective they may never
+  // reach; the error has been reported by then.
+  static void abort_at_finish();
 
   // Ends every rank at once with `code`. Only for errors that could not be
   // agreed collectively (a rank stuck in a collective would otherwise hang).
