@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <limits>
 #include <mutex>
 
 #include "phenoscale/core/error.hpp"
@@ -136,12 +137,12 @@ std::string shape_string(const std::vector<std::uint64_t>& shape) {
 H5File::H5File(std::string path, const par::Comm& comm)
     : path_(std::move(path)), comm_(&comm), transfer_(collective_dxpl()),
       uncaught_at_open_(std::uncaught_exceptions()),
-      unwind_vote_(comm.size() > 1 ? std::make_unique<par::FailureVote>(comm) : nullptr) {}
+      close_vote_(comm.size() > 1 ? std::make_unique<par::FailureVote>(comm) : nullptr) {}
 
 H5File::H5File(H5File&& o) noexcept
     : path_(std::move(o.path_)), output_(std::move(o.output_)), comm_(o.comm_),
       file_(std::move(o.file_)), transfer_(std::move(o.transfer_)), committed_(o.committed_),
-      uncaught_at_open_(o.uncaught_at_open_), unwind_vote_(std::move(o.unwind_vote_)) {
+      uncaught_at_open_(o.uncaught_at_open_), close_vote_(std::move(o.close_vote_)) {
   o.committed_ = true;  // the moved-from object owns nothing to clean up
 }
 
@@ -198,9 +199,8 @@ void H5File::close() {
 H5File::~H5File() {
   if (committed_ || !comm_) return;
   // Not committed: a file read to its end, or an error unwound past us.
-  // Close (collective: every rank unwinds together after an agreed error);
-  // AtomicFile removes the temporary.
-  if (std::uncaught_exceptions() > uncaught_at_open_ && !every_rank_unwinds()) {
+  // Close (collective); AtomicFile removes the temporary.
+  if (!every_rank_closes()) {
     abandon();
     return;
   }
@@ -208,28 +208,36 @@ H5File::~H5File() {
   if (output_) comm_->barrier();
 }
 
-bool H5File::every_rank_unwinds() {
-  if (!unwind_vote_) return true;
-  // An agreed error throws on every rank at the same point, so the ranks
-  // arrive here within milliseconds; the grace is for a loaded node. The
-  // code argument is unused here.
+bool H5File::every_rank_closes() {
+  if (!close_vote_) return true;  // one rank
+  // Every rank closing the file meets here first. A rank that is not
+  // unwinding waits for the others as the close itself would (they may still
+  // be computing). A rank that is unwinding waits a grace time: after an
+  // agreed error every rank throws at the same point and arrives within
+  // milliseconds, and a rank whose error is caught inside par::collectively
+  // meets the others' ordinary close here; if no one comes, the error is
+  // this rank's alone and the others are elsewhere, where a collective close
+  // would wait for them forever.
   constexpr double kUnwindGraceSeconds = 10.0;
-  int code = 0;
-  return unwind_vote_->everyone_failed(kUnwindGraceSeconds, code);
+  const bool unwinding = std::uncaught_exceptions() > uncaught_at_open_;
+  int code = 0;  // the vote's exit code is not used here
+  return close_vote_->everyone_failed(unwinding ? kUnwindGraceSeconds : std::numeric_limits<double>::infinity(),
+                                      code);
 }
 
 void H5File::abandon() noexcept {
   // Left open (its close is collective) and its vote left in flight (waiting
-  // for it would hang too); the process ends by MPI_Abort: the CLI's failure
-  // vote or Environment::finish, once the error is reported.
+  // for it would hang too). The process ends by MPI_Abort once the error is
+  // reported: par::agree when the error is caught by par::collectively, else
+  // the CLI's failure vote or Environment::finish.
   try {
-    core::Log::error(at_file(path_, "an error on this rank alone (the other ranks are not unwinding with it) "
-                                    "leaves the file open; the job will be aborted"));
+    core::Log::error(at_file(path_, "an error on this rank alone (the other ranks did not come to close the file "
+                                    "within 10 s) leaves it open; the job will be aborted"));
   } catch (...) {  // the message is a courtesy; the abort is what matters
   }
   static_cast<void>(transfer_.release());
   static_cast<void>(file_.release());
-  static_cast<void>(unwind_vote_.release());  // NOLINT: deliberately leaked, see above
+  static_cast<void>(close_vote_.release());  // NOLINT: deliberately leaked, see above
   par::Environment::abort_at_finish();
 }
 

@@ -3,7 +3,9 @@
 #include <cstdint>
 #include <vector>
 
+#include "phenoscale/core/log.hpp"
 #include "phenoscale/core/stop_signal.hpp"
+#include "phenoscale/par/environment.hpp"
 
 namespace phenoscale::par {
 namespace {
@@ -26,6 +28,14 @@ LocalFailure describe(std::exception_ptr error) {
 }  // namespace
 
 void agree(const Comm& comm, std::exception_ptr local_error) {
+  // This rank's error left a collective unfinished (io::H5File, unwinding
+  // alone): the other ranks may wait in it and never reach this agreement.
+  // Report the error here, where it is known, and end the job.
+  if (local_error && Environment::abort_pending()) {
+    const LocalFailure failure = describe(local_error);
+    core::Log::error(failure.message);
+    Environment::abort(failure.code);
+  }
   const int candidate = local_error ? comm.rank() : comm.size();
   const int first_failed = comm.allreduce_min(candidate);
   if (first_failed == comm.size()) return;

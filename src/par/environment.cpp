@@ -28,17 +28,19 @@ Environment::Environment(int& argc, char**& argv) : init_(argc, argv), world_(MP
 
 namespace {
 std::atomic<bool> finalize_unsafe{false};
-std::atomic<bool> abort_pending{false};
+std::atomic<bool> abort_requested{false};
 }
 
 void Environment::skip_finalize() { finalize_unsafe = true; }
 
-void Environment::abort_at_finish() { abort_pending = true; }
+void Environment::abort_at_finish() { abort_requested = true; }
+
+bool Environment::abort_pending() { return abort_requested; }
 
 int Environment::finish(int code) {
   // Decided by this rank alone: the ranks it left behind may be blocked in a
   // collective (a file close) that this rank will never join.
-  if (abort_pending) {
+  if (abort_requested) {
     std::fflush(stdout);
     std::fflush(stderr);
     abort(code == 0 ? 1 : code);

@@ -2,6 +2,7 @@
 #include "phenoscale/par/failure_vote.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <thread>
 
 namespace phenoscale::par {
@@ -21,6 +22,11 @@ bool FailureVote::everyone_failed(double grace_seconds, int& code) {
   MPI_Comm_rank(comm_, &mine_.rank);
   mine_.code = code;
   MPI_Iallreduce(&mine_, &lowest_, 1, MPI_2INT, MPI_MINLOC, comm_, &request_);
+  if (!std::isfinite(grace_seconds)) {
+    MPI_Wait(&request_, MPI_STATUS_IGNORE);
+    code = lowest_.code;
+    return true;
+  }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(grace_seconds);
   int done = 0;
   while (true) {

@@ -120,8 +120,13 @@ TEST_P(Hdf5RoundTrip, WrittenAtThisRankCountReadBackAtOneAndTwoRanks) {
 // n = 2 leaves rank 2 empty at np = 3; 1001 gives uneven blocks.
 INSTANTIATE_TEST_SUITE_P(Sizes, Hdf5RoundTrip, ::testing::Values(0, 2, 7, 1001));
 
+// HDF5 files open in this process (a file an unwinding rank gave up on
+// stays open: io::H5File::abandon).
+ssize_t open_files() { return H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE); }
+
 TEST(Hdf5, OutputIsInvisibleUntilCommitAndRemovedOnFailure) {
   const std::string path = shared_dir() + "/atomic.h5";
+  const ssize_t open_before = open_files();
   std::string temporary;
   try {
     io::H5File f = io::H5File::create(path, world());
@@ -141,6 +146,34 @@ TEST(Hdf5, OutputIsInvisibleUntilCommitAndRemovedOnFailure) {
   world().barrier();
   EXPECT_FALSE(fs::exists(path));
   EXPECT_FALSE(fs::exists(temporary));
+  EXPECT_EQ(open_files(), open_before);  // every rank unwound past the file together and closed it
+}
+
+// An error on one rank caught by par::collectively while a file read by all
+// ranks goes out of scope inside it: the failing rank unwinds past the file,
+// the others close it as usual; both meet in the collective close, and the
+// error becomes every rank's CollectiveError (an unwinding rank must not give
+// up on a close that the others are making).
+TEST(Hdf5, OneRanksErrorInsideCollectivelyClosesAFileReadByAll) {
+  const std::string path = shared_dir() + "/read_by_all.h5";
+  {
+    io::H5File f = io::H5File::create(path, world());
+    f.create_group("/g");
+    f.commit();
+  }
+  const ssize_t open_before = open_files();
+  std::string message;
+  try {
+    par::collectively(world(), [&] {
+      io::H5File f = io::H5File::open(path, world());
+      EXPECT_TRUE(f.has("/g"));
+      if (world().rank() == world().size() - 1) throw IoError("planted error on the last rank only");
+    });
+  } catch (const CollectiveError& e) {
+    message = e.what();
+  }
+  EXPECT_EQ(message, "planted error on the last rank only");
+  EXPECT_EQ(open_files(), open_before);
 }
 
 // Provenance of a sweep report with hundreds of inputs, or a long deck, is an

@@ -77,11 +77,11 @@ class H5File {
   H5File(const H5File&) = delete;
   H5File& operator=(const H5File&) = delete;
   // Without commit(): closes the file and removes the temporary (collective).
-  // While an exception unwinds past the file, the ranks first find out
-  // whether all of them are unwinding (an agreed error: par::collectively,
-  // check_all) within a grace time; a rank that failed alone leaves the file
-  // open instead of waiting in the collective close for ranks that are
-  // elsewhere, and the job is aborted once the error is reported.
+  // The ranks first meet in a vote; a rank that an exception unwinds past
+  // the file waits for the others only a grace time (10 s): if they do not
+  // come (its error was its own, and they are elsewhere), it leaves the file
+  // open instead of waiting in the collective close forever, and the job is
+  // aborted once the error is reported.
   ~H5File();
 
   // Collective. Closes the file and atomically renames it to its final name.
@@ -117,7 +117,7 @@ class H5File {
  private:
   H5File(std::string path, const par::Comm& comm);
   void close();
-  bool every_rank_unwinds();
+  bool every_rank_closes();
   void abandon() noexcept;
 
   std::string path_;
@@ -129,9 +129,9 @@ class H5File {
   // The exceptions in flight when the file was opened: more at destruction
   // means one is unwinding past it.
   int uncaught_at_open_ = 0;
-  // The unwinding ranks' vote (on a duplicate of the communicator, so it can
+  // The closing ranks' vote (on a duplicate of the communicator, so it can
   // never match a collective the other ranks wait in); null on one rank.
-  std::unique_ptr<par::FailureVote> unwind_vote_;
+  std::unique_ptr<par::FailureVote> close_vote_;
 };
 
 // A list of names (conditions, class names) as one string attribute, one

@@ -34,6 +34,7 @@ class Environment {
   // job rather than meet the other ranks in a collective they may never
   // reach; the error has been reported by then.
   static void abort_at_finish();
+  static bool abort_pending();
 
   // Ends every rank at once with `code`. Only for errors that could not be
   // agreed collectively (a rank stuck in a collective would otherwise hang).

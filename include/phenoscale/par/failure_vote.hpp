@@ -30,7 +30,7 @@ class FailureVote {
   // when every rank called it within `grace_seconds` of this rank's call;
   // `code` is then rank 0's on every rank. False when some rank did not
   // come: the caller must end the job (Environment::abort), as the vote
-  // stays open.
+  // stays open. An infinite grace waits for every rank (always true).
   bool everyone_failed(double grace_seconds, int& code);
 
  private:
