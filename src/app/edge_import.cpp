@@ -4,15 +4,20 @@
 // layout every later stage reads (app/edge_common.hpp). Two CSV layouts:
 //   long: sample_id,frame,velocity[,cell_id,condition,experiment,window]
 //   wide: sample_id[,cell_id,condition,experiment,window],v0,v1,...,vN
-// (trailing empty or NaN cells of a wide row end a shorter sample). The key
+// (trailing empty or NaN velocities end a shorter sample, in either layout;
+// sample_id in plain integer digits; an empty or -1 cell_id or window is
+// unknown; rows of separators alone are blank lines). The key
 // (import.input) and these column names are a fixed contract: external
 // evaluations write them. Interior NaN are filled as for movies (±4 frames);
-// samples that still hold NaN (all-NaN, or NaN at the ends) are skipped and
+// samples that still hold NaN (all-NaN, or NaN before the first velocity) are
+// skipped and
 // counted. Every rank parses the file and keeps its BlockPartition block of
 // samples, so the result does not depend on the rank count.
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <map>
 
 #include "phenoscale/app/edge_common.hpp"
@@ -39,6 +44,41 @@ struct ImportedSample {
   std::size_t row = 0;  // first row, for messages
 };
 
+// A cell or window id: -1 or an empty field (pandas' NaN) is "unknown", as
+// the pipeline writes it (phenotypes.csv, /cell_id).
+std::int64_t optional_id_field(const io::TextTable& t, std::size_t k, int column) {
+  if (t.rows[k][static_cast<std::size_t>(column)].empty()) return -1;
+  return io::parse_integer_field(t, k, column, -1);
+}
+
+// sample_id is written back as imported (phenotypes.csv, teacher.csv), as an
+// integer: text that another tool would not match against that integer
+// ("007", "12.0", "1e3", "+5") is refused rather than rewritten, and two
+// spellings of one number can never merge two samples.
+std::int64_t sample_id_field(const io::TextTable& t, std::size_t k, int column) {
+  const std::int64_t id = io::parse_integer_field(t, k, column);
+  const std::string& text = t.rows[k][static_cast<std::size_t>(column)];
+  if (text != std::to_string(id))
+    throw InputError(cat(t.where(k), ": column 'sample_id': expected an integer in plain digits, found '", text,
+                         "' (the outputs write it back as ", id, ", which tools matching ids as text would miss)"));
+  return id;
+}
+
+// A velocity, NaN for a gap; the samples are stored as 32-bit floats.
+double velocity_field(const io::TextTable& t, std::size_t k, int column) {
+  const double v = io::parse_real_field(t, k, column, true);
+  if (std::abs(v) > double(std::numeric_limits<float>::max()))
+    throw InputError(cat(t.where(k), ": column '", t.header[static_cast<std::size_t>(column)],
+                         "': expected a velocity within the 32-bit float range (nm/s), found ", v));
+  return v;
+}
+
+// Rows of separators alone (",,,": cleared cells in a spreadsheet) are blank
+// lines.
+bool all_fields_empty(const std::vector<std::string>& row) {
+  return std::all_of(row.begin(), row.end(), [](const std::string& f) { return f.empty(); });
+}
+
 // The optional annotation columns, -1 when absent.
 struct Annotations {
   int cell = -1, condition = -1, experiment = -1, window = -1;
@@ -46,16 +86,44 @@ struct Annotations {
       : cell(t.column("cell_id")), condition(t.column("condition")), experiment(t.column("experiment")),
         window(t.column("window")) {}
   void fill(const io::TextTable& t, std::size_t k, ImportedSample& s) const {
-    if (cell >= 0) s.cell = io::parse_integer_field(t, k, cell, 0);
+    if (cell >= 0) s.cell = optional_id_field(t, k, cell);
     if (condition >= 0) s.condition = t.rows[k][static_cast<std::size_t>(condition)];
     if (experiment >= 0) s.experiment = io::parse_integer_field(t, k, experiment, 0);
-    if (window >= 0) s.window = io::parse_integer_field(t, k, window, 0);
+    if (window >= 0) s.window = optional_id_field(t, k, window);
     if (s.condition.empty()) throw InputError(t.where(k) + ": column 'condition' is empty; expected a name");
   }
   bool same(const ImportedSample& a, const ImportedSample& b) const {
     return a.cell == b.cell && a.condition == b.condition && a.experiment == b.experiment && a.window == b.window;
   }
 };
+
+// Gaps after a sample's last velocity end a shorter sample, in either
+// layout (a wide table's padding; the same table melted to the long layout
+// by pandas keeps those cells as rows of NaN).
+void trim_trailing_gaps(std::vector<double>& velocity) {
+  while (!velocity.empty() && std::isnan(velocity.back())) velocity.pop_back();
+}
+
+bool same_name(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// The contract's columns may each appear once: with two 'velocity' columns
+// the reader would silently take the first.
+void check_single_columns(const io::TextTable& t) {
+  for (const char* name : {"sample_id", "frame", "velocity", "cell_id", "condition", "experiment", "window"}) {
+    std::size_t first = t.header.size();
+    for (std::size_t c = 0; c < t.header.size(); ++c) {
+      if (!same_name(t.header[c], name)) continue;
+      if (first < t.header.size())
+        throw InputError(cat(t.path, ": column '", name, "' appears twice (columns ", first + 1, " and ", c + 1,
+                             "); expected it once"));
+      first = c;
+    }
+  }
+}
 
 int required_column(const io::TextTable& t, const std::string& name, const std::string& layout) {
   const int c = t.column(name);
@@ -82,8 +150,9 @@ std::vector<ImportedSample> read_long(const io::TextTable& t) {
   std::map<std::int64_t, std::vector<Row>> rows;
   std::map<std::int64_t, ImportedSample> meta;
   for (std::size_t k = 0; k < t.rows.size(); ++k) {
-    const auto sid = io::parse_integer_field(t, k, id);
-    rows[sid].push_back({io::parse_integer_field(t, k, frame), io::parse_real_field(t, k, velocity, true), k});
+    if (all_fields_empty(t.rows[k])) continue;
+    const auto sid = sample_id_field(t, k, id);
+    rows[sid].push_back({io::parse_integer_field(t, k, frame), velocity_field(t, k, velocity), k});
     ImportedSample s;
     s.id = sid;
     s.row = k;
@@ -106,44 +175,52 @@ std::vector<ImportedSample> read_long(const io::TextTable& t) {
                              r[j].frame, "; write missing frames with an empty or NaN velocity"));
       s.velocity.push_back(r[j].v);
     }
+    trim_trailing_gaps(s.velocity);
     out.push_back(std::move(s));
   }
   return out;
 }
 
+// The frame of a wide-layout column name: v<j> (or V<j>) without leading
+// zeros; -1 for any other column.
+long frame_of_column(const std::string& h) {
+  long j = -1;
+  const bool digits = h.size() >= 2 && (h[0] == 'v' || h[0] == 'V') && (h[1] != '0' || h.size() == 2) &&
+                      std::from_chars(h.data() + 1, h.data() + h.size(), j).ptr == h.data() + h.size();
+  return digits ? j : -1;
+}
+
 std::vector<ImportedSample> read_wide(const io::TextTable& t) {
   const int id = required_column(t, "sample_id", kWide);
+  std::map<long, int> by_frame;  // v<j> -> its column, in one pass over the header
+  for (std::size_t c = 0; c < t.header.size(); ++c) {
+    const long j = frame_of_column(t.header[c]);
+    if (j >= 0 && !by_frame.emplace(j, static_cast<int>(c)).second)
+      throw InputError(cat(t.path, ": column 'v", j, "' appears twice; expected one column per frame"));
+  }
   std::vector<int> value_columns;
-  for (int j = 0;; ++j) {
-    const int c = t.column("v" + std::to_string(j));
-    if (c < 0) break;
+  for (const auto& [j, c] : by_frame) {
+    // A misspelt or missing column inside the range would otherwise cut every
+    // sample short at it, silently.
+    if (j != static_cast<long>(value_columns.size()))
+      throw InputError(cat(t.path, ": no column 'v", value_columns.size(), "' but a column 'v", by_frame.rbegin()->first,
+                           "'; the wide layout needs v0..vN without gaps"));
     value_columns.push_back(c);
   }
   if (value_columns.empty()) required_column(t, "v0", kWide);
-  // A misspelt or missing column inside the range would otherwise cut every
-  // sample short at it, silently.
-  long highest = -1;
-  for (const auto& h : t.header) {
-    long j = -1;
-    const bool digits = h.size() >= 2 && (h[0] == 'v' || h[0] == 'V') && (h[1] != '0' || h.size() == 2) &&
-                        std::from_chars(h.data() + 1, h.data() + h.size(), j).ptr == h.data() + h.size();
-    if (digits) highest = std::max(highest, j);  // v<j> without leading zeros; others are not frame columns
-  }
-  if (highest + 1 != static_cast<long>(value_columns.size()))
-    throw InputError(cat(t.path, ": no column 'v", value_columns.size(), "' but a column 'v", highest,
-                         "'; the wide layout needs v0..vN without gaps"));
   const Annotations ann(t);
   std::vector<ImportedSample> out;
   std::map<std::int64_t, std::size_t> seen;
   for (std::size_t k = 0; k < t.rows.size(); ++k) {
+    if (all_fields_empty(t.rows[k])) continue;
     ImportedSample s;
-    s.id = io::parse_integer_field(t, k, id);
+    s.id = sample_id_field(t, k, id);
     s.row = k;
     ann.fill(t, k, s);
     if (auto [it, fresh] = seen.emplace(s.id, k); !fresh)
       throw InputError(cat(t.where(k), ": sample_id ", s.id, " repeats line ", t.line[it->second]));
-    for (int c : value_columns) s.velocity.push_back(io::parse_real_field(t, k, c, true));
-    while (!s.velocity.empty() && std::isnan(s.velocity.back())) s.velocity.pop_back();  // shorter sample
+    for (int c : value_columns) s.velocity.push_back(velocity_field(t, k, c));
+    trim_trailing_gaps(s.velocity);
     out.push_back(std::move(s));
   }
   std::sort(out.begin(), out.end(), [](const ImportedSample& a, const ImportedSample& b) { return a.id < b.id; });
@@ -152,6 +229,7 @@ std::vector<ImportedSample> read_wide(const io::TextTable& t) {
 
 std::vector<ImportedSample> read_series_csv(const std::string& path, const std::string& format) {
   const io::TextTable t = io::read_csv_text(path);
+  check_single_columns(t);
   std::string layout = format;
   // Either long-layout column names that layout (a typo in the other is then
   // named as missing, not reported as a wide table without v0).
@@ -205,7 +283,7 @@ void edge_import(const StageContext& ctx) {
     kept.push_back(std::move(s));
   }
   par::check_all(ctx.comm, !kept.empty(),
-                 cat(input, ": no usable sample among ", all.size(), " (", nan_skipped, " all-NaN or NaN at the ends, ",
+                 cat(input, ": no usable sample among ", all.size(), " (", nan_skipped, " all NaN or NaN at the start, ",
                      short_skipped, " shorter than import.min_frames = ", cfg.integer("import.min_frames"), ")"));
   const par::Range mine = par::BlockPartition::over(kept.size(), ctx.comm).range(ctx.comm.rank());
   for (std::uint64_t i = mine.begin; i < mine.end; ++i) {
@@ -220,7 +298,7 @@ void edge_import(const StageContext& ctx) {
   io::write_provenance(out, stage_provenance(ctx, {input}));
   out.commit();
   core::Log::info(cat("edge import: ", kept.size(), " samples of ", all.size(), " in ", input, " (", nan_skipped,
-                      " skipped: all NaN or NaN at the ends; ", short_skipped, " skipped: shorter than ",
+                      " skipped: all NaN or NaN at the start; ", short_skipped, " skipped: shorter than ",
                       cfg.integer("import.min_frames"), " frames; ", filled, " interior NaN filled), ",
                       samples.conditions.size(), " condition(s) -> ", path));
 }

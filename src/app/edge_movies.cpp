@@ -558,7 +558,7 @@ void check_map_header(const io::TextTable& t) {
   bool gaps = false;
   for (const std::string& name : h) {
     const auto value = io::parse_double(name);
-    if (name.empty() || name == "NA" || name == "na" || (value && std::isnan(*value))) {
+    if (io::is_missing_value(name)) {
       gaps = true;
       continue;
     }
@@ -574,7 +574,7 @@ void check_map_header(const io::TextTable& t) {
 
 // A CSV map as numpy.savetxt or MATLAB's writematrix write it: one row per
 // window, one column per frame interval, no header unless `header`; empty,
-// nan or NA cells are gaps.
+// nan, NA (io::is_missing_value) cells are gaps.
 edge::VelocityMap read_map_csv(const std::string& path, bool header) {
   const io::TextTable t = header ? io::read_csv_text(path) : io::read_csv_rows(path);
   if (header) check_map_header(t);
@@ -586,7 +586,7 @@ edge::VelocityMap read_map_csv(const std::string& path, bool header) {
     for (std::size_t k = 0; k < rows[w].size(); ++k) {
       const std::string& field = rows[w][k];
       const auto value = io::parse_double(field);
-      if (field.empty() || field == "NA" || field == "na" || (value && std::isnan(*value))) continue;  // a gap
+      if (io::is_missing_value(field)) continue;  // a gap
       if (!value || !std::isfinite(*value)) {
         throw InputError(cat(path, ":", lines[w], ": column ", k + 1, ": expected a velocity in nm/s (empty, nan or NA: "
                              "a gap), found '", field, "'",

@@ -404,6 +404,11 @@ class CsvWriter {
     if (buffer_.size() > (1u << 20)) flush();
   }
   void number(double v) {
+    // Whole numbers as integers: the shortest round-trip form writes 100000
+    // as "1e+05", which no longer matches the same id written as an integer
+    // elsewhere (cell_id in phenotypes.csv). Below 2^53 every integer is a
+    // double exactly.
+    if (std::abs(v) < 9007199254740992.0 && v == std::trunc(v)) return integer(static_cast<std::int64_t>(v));
     char digits[32];
     auto [end, ec] = std::to_chars(digits, digits + sizeof digits, v);  // shortest round-trip form
     buffer_.append(digits, end);
@@ -620,10 +625,20 @@ TextTable read_csv_text(const std::string& path) { return read_table(path, true)
 
 TextTable read_csv_rows(const std::string& path) { return read_table(path, false); }
 
+bool is_missing_value(std::string_view field) {
+  static const char* const kNaSpellings[] = {"",     "nan",  "-nan", "na",   "n/a",      "#n/a",    "#n/a n/a",
+                                             "#na",  "null", "none", "<na>", "-1.#ind",  "1.#ind", "-1.#qnan",
+                                             "1.#qnan"};
+  const std::string low = lower(field);
+  for (const char* na : kNaSpellings)
+    if (low == na) return true;
+  const auto v = parse_double(field);
+  return v && std::isnan(*v);
+}
+
 double parse_real_field(const TextTable& t, std::size_t row, int column, bool allow_nan) {
   const std::string& s = t.rows.at(row).at(static_cast<std::size_t>(column));
-  const std::string low = lower(s);
-  if (allow_nan && (s.empty() || low == "nan" || low == "na")) return std::numeric_limits<double>::quiet_NaN();
+  if (allow_nan && is_missing_value(s)) return std::numeric_limits<double>::quiet_NaN();
   std::optional<double> v = parse_double(s);
   if (!v || !std::isfinite(*v))
     throw InputError(t.where(row) + ": column '" + t.header[static_cast<std::size_t>(column)] +

@@ -932,6 +932,49 @@ c = h5py.File('out_order/events.h5', 'r').attrs['conditions']
 c = (c.decode() if isinstance(c, bytes) else str(c)).split()
 assert c == ['DMSO', 'drug'], c
 PY
+# The wide table melted to the long layout by pandas keeps its padding as
+# rows of NaN after each shorter sample: they end the sample there, as in
+# the wide layout, rather than skipping it as NaN at its end. The gaps are
+# spelt as pandas reads missing values (nan, -nan, N/A, #N/A, NULL).
+$PY - <<'PY'
+import csv
+rows = list(csv.reader(open('wide.csv')))
+with open('long_padded.csv', 'w') as f:
+    f.write('sample_id,frame,velocity\n')
+    for r in rows[1:]:
+        for t, x in enumerate(r[1:]):
+            f.write('%s,%d,%s\n' % (r[0], t, x if x else ['nan', '-nan', 'N/A', '#N/A', 'NULL'][t % 5]))
+PY
+edge 2 imp_padded import --input long_padded.csv
+same_datasets imp_long/events.h5 imp_padded/events.h5 /velocity/values /velocity/offsets /sample_id
+# sample_id is written back as imported: a spelling other than plain digits
+# would come back as another text (and "01" and "1" would merge).
+sed '2s/^1000,/01000,/' long.csv >zero_id.csv
+expect_error "import: a zero-padded sample_id" \
+  "zero_id.csv:2: column 'sample_id': expected an integer in plain digits, found '01000'" 2 \
+  edge import -c "$DECK" --input zero_id.csv --set run.output_dir=out_zero_id
+no_files "import: a zero-padded sample_id" out_zero_id
+# Unknown cells as the pipeline writes them (-1) or pandas does (an empty
+# field); rows of separators alone (cleared spreadsheet cells) are blank lines.
+{ echo 'sample_id,frame,velocity,cell_id,condition'
+  for t in $(seq 0 19); do echo "5,$t,1.$t,-1,DMSO"; done; echo ',,,,'
+  for t in $(seq 0 19); do echo "6,$t,0.$t,,DMSO"; done; for t in $(seq 0 19); do echo "7,$t,0.$t,3,drug"; done; } >unknown_cells.csv
+edge 2 out_unknown_cells import --input unknown_cells.csv
+$PY - <<'PY' && pass "import: -1 and empty cell_id read as unknown (-1); a row of commas skipped" || fail "import: unknown cells"
+import h5py
+f = h5py.File('out_unknown_cells/events.h5', 'r')
+assert list(f['sample_id'][:]) == [5, 6, 7], f['sample_id'][:]
+assert list(f['cell_id'][:]) == [-1, -1, 3], f['cell_id'][:]
+PY
+printf 'sample_id,frame,velocity,Velocity\n1,0,0.5,0.7\n' >twice.csv
+expect_error "import: a column given twice" "twice.csv: column 'velocity' appears twice (columns 3 and 4); expected it once" 2 \
+  edge import -c "$DECK" --input twice.csv --set run.output_dir=out_twice
+no_files "import: a column given twice" out_twice
+{ echo 'sample_id,frame,velocity'; for t in $(seq 0 19); do echo "1,$t,1.0"; done; echo "1,20,1e39"; } >huge.csv
+expect_error "import: a velocity beyond the float range" \
+  "huge.csv:22: column 'velocity': expected a velocity within the 32-bit float range (nm/s), found 1e+39" 2 \
+  edge import -c "$DECK" --input huge.csv --set run.output_dir=out_huge
+no_files "import: a velocity beyond the float range" out_huge
 { echo 'sample_id,frame,velocity'; for t in $(seq 0 30); do echo "7,$t,nan"; done; sed 1d long.csv; } >nan.csv
 out=$(run_np 2 edge import -c "$DECK" --input nan.csv --set run.output_dir=out_nan 2>&1)
 if grep -q "120 samples of 121 in nan.csv (1 skipped: all NaN" <<<"$out"; then pass "all-NaN series skipped and counted"

@@ -256,6 +256,24 @@ TEST_F(CsvTest, ResultTableContent) {
   EXPECT_EQ(entries(), std::vector<std::string>{"res.csv"});
 }
 
+// Whole numbers as integers (an id of 100000 is not "1e+05"), up to 2^53;
+// beyond, and for fractions, the shortest form that reads back the same.
+TEST_F(CsvTest, ResultTableWritesWholeNumbersAsIntegers) {
+  write_csv_table(file("ids.csv"), {"cell_id", "x"},
+                  {{100000, 3e5, -1e6, 9007199254740991.0}, {1e20, 0.1, -0.0, 1.5e-7}});
+  EXPECT_EQ(slurp("ids.csv"), "cell_id,x\n100000,1e+20\n300000,0.1\n-1000000,0\n9007199254740991,1.5e-07\n");
+}
+
+// pandas' read_csv reads these as NaN by default (its na_values); so do we
+// where a numeric field may hold a gap.
+TEST(CsvMissingValues, PandasDefaultSpellingsAreMissing) {
+  for (const char* na : {"", "nan", "NaN", "-nan", "-NaN", "NA", "N/A", "n/a", "#N/A", "#N/A N/A", "#NA", "NULL",
+                         "null", "None", "<NA>", "1.#QNAN", "-1.#IND"})
+    EXPECT_TRUE(is_missing_value(na)) << "'" << na << "'";
+  for (const char* value : {"0", "-1.5", "inf", "n", "NAN1", "nana", "missing", "-"})
+    EXPECT_FALSE(is_missing_value(value)) << "'" << value << "'";
+}
+
 TEST_F(CsvTest, ResultTableErrorsLeaveNoFile) {
   EXPECT_NE(message_of<IoError>([&] {
               write_csv_table(file("r.csv"), {"a", "b"}, {{1, 2}, {3}});

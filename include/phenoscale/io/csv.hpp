@@ -89,6 +89,11 @@ TextTable read_csv_rows(const std::string& path);
 std::optional<double> parse_double(std::string_view s);
 std::optional<std::int64_t> parse_integer(std::string_view s);
 
+// A missing value in a numeric field: empty, or one of pandas' default NA
+// spellings (read_csv's na_values: nan, -nan, NA, N/A, #N/A, NULL, None,
+// <NA>, 1.#QNAN, ...; any case), or any text that parses as NaN.
+bool is_missing_value(std::string_view field);
+
 // A text value as a CSV field: quoted (RFC 4180, "" for a quote) when it
 // holds a comma, semicolon, tab, quote or line break or begins with # — a
 // condition named "drug, 10 uM" stays one field. Other text unchanged.
