@@ -6,7 +6,7 @@
 //   wide: sample_id[,cell_id,condition,experiment,window],v0,v1,...,vN
 // (trailing empty or NaN velocities end a shorter sample, in either layout;
 // sample_id in plain integer digits; an empty or -1 cell_id or window is
-// unknown; rows of separators alone are blank lines). The key
+// unknown; rows of empty fields are blank lines). The key
 // (import.input) and these column names are a fixed contract: external
 // evaluations write them. Interior NaN are filled as for movies (±4 frames);
 // samples that still hold NaN (all-NaN, or NaN before the first velocity) are
@@ -69,7 +69,8 @@ double velocity_field(const io::TextTable& t, std::size_t k, int column) {
   const double v = io::parse_real_field(t, k, column, true);
   if (std::abs(v) > double(std::numeric_limits<float>::max()))
     throw InputError(cat(t.where(k), ": column '", t.header[static_cast<std::size_t>(column)],
-                         "': expected a velocity within the 32-bit float range (nm/s), found ", v));
+                         "': expected a velocity within the 32-bit float range (nm/s), found '",
+                         t.rows[k][static_cast<std::size_t>(column)], "'"));
   return v;
 }
 
@@ -110,16 +111,18 @@ bool same_name(const std::string& a, const std::string& b) {
          });
 }
 
-// The contract's columns may each appear once: with two 'velocity' columns
-// the reader would silently take the first.
-void check_single_columns(const io::TextTable& t) {
-  for (const char* name : {"sample_id", "frame", "velocity", "cell_id", "condition", "experiment", "window"}) {
+// The columns a layout reads may each appear once: with two 'velocity'
+// columns the reader would silently take the first.
+void check_single_columns(const io::TextTable& t, bool long_layout) {
+  std::vector<std::string> names{"sample_id", "cell_id", "condition", "experiment", "window"};
+  if (long_layout) names.insert(names.end(), {"frame", "velocity"});
+  for (const auto& name : names) {
     std::size_t first = t.header.size();
     for (std::size_t c = 0; c < t.header.size(); ++c) {
       if (!same_name(t.header[c], name)) continue;
       if (first < t.header.size())
-        throw InputError(cat(t.path, ": column '", name, "' appears twice (columns ", first + 1, " and ", c + 1,
-                             "); expected it once"));
+        throw InputError(cat(t.path, ": the header names column '", name, "' twice (columns ", first + 1, " and ",
+                             c + 1, "); expected it once"));
       first = c;
     }
   }
@@ -195,8 +198,10 @@ std::vector<ImportedSample> read_wide(const io::TextTable& t) {
   std::map<long, int> by_frame;  // v<j> -> its column, in one pass over the header
   for (std::size_t c = 0; c < t.header.size(); ++c) {
     const long j = frame_of_column(t.header[c]);
-    if (j >= 0 && !by_frame.emplace(j, static_cast<int>(c)).second)
-      throw InputError(cat(t.path, ": column 'v", j, "' appears twice; expected one column per frame"));
+    if (j < 0) continue;
+    if (const auto [it, fresh] = by_frame.emplace(j, static_cast<int>(c)); !fresh)
+      throw InputError(cat(t.path, ": the header names column 'v", j, "' twice (columns ", it->second + 1, " and ",
+                           c + 1, "); expected one column per frame"));
   }
   std::vector<int> value_columns;
   for (const auto& [j, c] : by_frame) {
@@ -229,11 +234,11 @@ std::vector<ImportedSample> read_wide(const io::TextTable& t) {
 
 std::vector<ImportedSample> read_series_csv(const std::string& path, const std::string& format) {
   const io::TextTable t = io::read_csv_text(path);
-  check_single_columns(t);
   std::string layout = format;
   // Either long-layout column names that layout (a typo in the other is then
   // named as missing, not reported as a wide table without v0).
   if (layout == "auto") layout = t.column("frame") >= 0 || t.column("velocity") >= 0 ? "long" : "wide";
+  check_single_columns(t, layout == "long");
   return layout == "long" ? read_long(t) : read_wide(t);
 }
 

@@ -585,11 +585,12 @@ edge::VelocityMap read_map_csv(const std::string& path, bool header) {
   for (std::size_t w = 0; w < rows.size(); ++w)
     for (std::size_t k = 0; k < rows[w].size(); ++k) {
       const std::string& field = rows[w][k];
-      const auto value = io::parse_double(field);
       if (io::is_missing_value(field)) continue;  // a gap
-      if (!value || !std::isfinite(*value)) {
-        throw InputError(cat(path, ":", lines[w], ": column ", k + 1, ": expected a velocity in nm/s (empty, nan or NA: "
-                             "a gap), found '", field, "'",
+      const auto value = io::parse_double(field);
+      if (!value || !std::isfinite(*value) || std::abs(*value) > double(std::numeric_limits<float>::max())) {
+        throw InputError(cat(path, ":", lines[w], ": column ", k + 1, ": expected a velocity in nm/s within the "
+                             "32-bit float range (empty, nan, NA or another missing-value spelling: a gap), found '",
+                             field, "'",
                              !header && w == 0 ? "; if the first row is a header, set maps.header = true" : ""));
       }
       m.velocity[w * static_cast<std::size_t>(m.frames) + k + 1] = *value;
@@ -616,7 +617,10 @@ edge::VelocityMap read_map_h5(const std::string& path, const std::string& datase
   for (std::size_t w = 0; w < static_cast<std::size_t>(m.windows); ++w)
     for (std::size_t k = 0; k < intervals; ++k) {
       const double x = frames_by_windows ? v.data[k * cols + w] : v.data[w * cols + k];
-      if (std::isinf(x)) throw InputError(cat(in.where(dataset), ": infinite velocity at window ", w, ", interval ", k));
+      if (std::isinf(x) || std::abs(x) > double(std::numeric_limits<float>::max()))
+        throw InputError(cat(in.where(dataset), ": ", std::isinf(x) ? "an infinite velocity" : "a velocity above 3.4e38",
+                             " at window ", w, ", interval ", k,
+                             "; expected a finite velocity within the 32-bit float range (nm/s)"));
       m.velocity[w * static_cast<std::size_t>(m.frames) + k + 1] = x;
     }
   return m;

@@ -134,6 +134,13 @@ std::string shape_string(const std::vector<std::uint64_t>& shape) {
 
 // ---- H5File --------------------------------------------------------------------
 
+namespace {
+// How long a rank that an exception unwinds past a file waits for the others
+// to close it (~H5File): after an agreed error they arrive within
+// milliseconds; the grace is for a loaded node.
+constexpr double kUnwindGraceSeconds = 10.0;
+}  // namespace
+
 H5File::H5File(std::string path, const par::Comm& comm)
     : path_(std::move(path)), comm_(&comm), transfer_(collective_dxpl()),
       uncaught_at_open_(std::uncaught_exceptions()),
@@ -197,7 +204,9 @@ void H5File::close() {
 }
 
 H5File::~H5File() {
-  if (committed_ || !comm_) return;
+  // Nothing opened (create() or open() failed before H5Fcreate/H5Fopen): no
+  // collective close to meet in.
+  if (committed_ || !comm_ || !file_.valid()) return;
   // Not committed: a file read to its end, or an error unwound past us.
   // Close (collective); AtomicFile removes the temporary.
   if (!every_rank_closes()) {
@@ -212,13 +221,12 @@ bool H5File::every_rank_closes() {
   if (!close_vote_) return true;  // one rank
   // Every rank closing the file meets here first. A rank that is not
   // unwinding waits for the others as the close itself would (they may still
-  // be computing). A rank that is unwinding waits a grace time: after an
-  // agreed error every rank throws at the same point and arrives within
-  // milliseconds, and a rank whose error is caught inside par::collectively
+  // be computing). A rank that is unwinding waits kUnwindGraceSeconds: after
+  // an agreed error every rank throws at the same point and arrives at once,
+  // and a rank whose error is caught inside par::collectively
   // meets the others' ordinary close here; if no one comes, the error is
   // this rank's alone and the others are elsewhere, where a collective close
   // would wait for them forever.
-  constexpr double kUnwindGraceSeconds = 10.0;
   const bool unwinding = std::uncaught_exceptions() > uncaught_at_open_;
   int code = 0;  // the vote's exit code is not used here
   return close_vote_->everyone_failed(unwinding ? kUnwindGraceSeconds : std::numeric_limits<double>::infinity(),
@@ -231,8 +239,8 @@ void H5File::abandon() noexcept {
   // reported: par::agree when the error is caught by par::collectively, else
   // the CLI's failure vote or Environment::finish.
   try {
-    core::Log::error(at_file(path_, "an error on this rank alone (the other ranks did not come to close the file "
-                                    "within 10 s) leaves it open; the job will be aborted"));
+    core::Log::error(at_file(path_, core::cat("an error on this rank alone (the other ranks did not come to close the file within ",
+                                              kUnwindGraceSeconds, " s) leaves it open; the job will be aborted")));
   } catch (...) {  // the message is a courtesy; the abort is what matters
   }
   static_cast<void>(transfer_.release());

@@ -764,7 +764,12 @@ expect_error "import-maps: a movie without a condition" "nocond_table.csv:3: col
   edge import-maps -c "$DECK" --input foreign/bad/nocond_table.csv --set run.output_dir=bad_maps
 printf 'movie,cell_id,condition\nheader.csv,0,DMSO\n' >foreign/bad/header_table.csv
 printf 'f0,f1,f2\n1,2,3\n' >foreign/bad/header.csv
-expect_error "import-maps: an undeclared header row" "header.csv:1: column 1: expected a velocity in nm/s (empty, nan or NA: a gap), found 'f0'; if the first row is a header, set maps.header = true" 2 \
+expect_error "import-maps: an undeclared header row" "header.csv:1: column 1: expected a velocity in nm/s within the 32-bit float range (empty, nan, NA or another missing-value spelling: a gap), found 'f0'; if the first row is a header, set maps.header = true" 2 \
+  edge import-maps -c "$DECK" --input foreign/bad/header_table.csv --set run.output_dir=bad_maps
+# A velocity beyond float32 would be stored as inf; pandas' missing-value
+# spellings are gaps (the error names the 1e39, not the N/A before it).
+printf '1,N/A,3\n4,#N/A,1e39\n' >foreign/bad/header.csv
+expect_error "import-maps: a velocity beyond the float range" "header.csv:2: column 3: expected a velocity in nm/s within the 32-bit float range" 2 \
   edge import-maps -c "$DECK" --input foreign/bad/header_table.csv --set run.output_dir=bad_maps
 # numpy.savetxt(header=...) comments its header out: the first window is not a header.
 printf '# f0 f1 f2\n1.5,-2,3\n4,5,6\n' >foreign/bad/header.csv
@@ -956,23 +961,24 @@ expect_error "import: a zero-padded sample_id" \
 no_files "import: a zero-padded sample_id" out_zero_id
 # Unknown cells as the pipeline writes them (-1) or pandas does (an empty
 # field); rows of separators alone (cleared spreadsheet cells) are blank lines.
-{ echo 'sample_id,frame,velocity,cell_id,condition'
-  for t in $(seq 0 19); do echo "5,$t,1.$t,-1,DMSO"; done; echo ',,,,'
-  for t in $(seq 0 19); do echo "6,$t,0.$t,,DMSO"; done; for t in $(seq 0 19); do echo "7,$t,0.$t,3,drug"; done; } >unknown_cells.csv
+{ echo 'sample_id,frame,velocity,cell_id,condition,window'
+  for t in $(seq 0 19); do echo "5,$t,1.$t,-1,DMSO,"; done; echo ',,,,,'
+  for t in $(seq 0 19); do echo "6,$t,0.$t,,DMSO,-1"; done; for t in $(seq 0 19); do echo "7,$t,0.$t,3,drug,4"; done; } >unknown_cells.csv
 edge 2 out_unknown_cells import --input unknown_cells.csv
-$PY - <<'PY' && pass "import: -1 and empty cell_id read as unknown (-1); a row of commas skipped" || fail "import: unknown cells"
+$PY - <<'PY' && pass "import: -1 and empty cell_id and window read as unknown (-1); a row of commas skipped" || fail "import: unknown cells"
 import h5py
 f = h5py.File('out_unknown_cells/events.h5', 'r')
 assert list(f['sample_id'][:]) == [5, 6, 7], f['sample_id'][:]
 assert list(f['cell_id'][:]) == [-1, -1, 3], f['cell_id'][:]
+assert list(f['window'][:]) == [-1, -1, 4], f['window'][:]
 PY
 printf 'sample_id,frame,velocity,Velocity\n1,0,0.5,0.7\n' >twice.csv
-expect_error "import: a column given twice" "twice.csv: column 'velocity' appears twice (columns 3 and 4); expected it once" 2 \
+expect_error "import: a column given twice" "twice.csv: the header names column 'velocity' twice (columns 3 and 4); expected it once" 2 \
   edge import -c "$DECK" --input twice.csv --set run.output_dir=out_twice
 no_files "import: a column given twice" out_twice
 { echo 'sample_id,frame,velocity'; for t in $(seq 0 19); do echo "1,$t,1.0"; done; echo "1,20,1e39"; } >huge.csv
 expect_error "import: a velocity beyond the float range" \
-  "huge.csv:22: column 'velocity': expected a velocity within the 32-bit float range (nm/s), found 1e+39" 2 \
+  "huge.csv:22: column 'velocity': expected a velocity within the 32-bit float range (nm/s), found '1e39'" 2 \
   edge import -c "$DECK" --input huge.csv --set run.output_dir=out_huge
 no_files "import: a velocity beyond the float range" out_huge
 { echo 'sample_id,frame,velocity'; for t in $(seq 0 30); do echo "7,$t,nan"; done; sed 1d long.csv; } >nan.csv

@@ -120,9 +120,11 @@ TEST_P(Hdf5RoundTrip, WrittenAtThisRankCountReadBackAtOneAndTwoRanks) {
 // n = 2 leaves rank 2 empty at np = 3; 1001 gives uneven blocks.
 INSTANTIATE_TEST_SUITE_P(Sizes, Hdf5RoundTrip, ::testing::Values(0, 2, 7, 1001));
 
+namespace {
 // HDF5 files open in this process (a file an unwinding rank gave up on
 // stays open: io::H5File::abandon).
 ssize_t open_files() { return H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE); }
+}  // namespace
 
 TEST(Hdf5, OutputIsInvisibleUntilCommitAndRemovedOnFailure) {
   const std::string path = shared_dir() + "/atomic.h5";

@@ -11,6 +11,11 @@
 // a communicator of its own (a duplicate of world, made before the stage
 // runs): it can never match a collective that other ranks are blocked in on
 // world.
+//
+// io::H5File uses one per file for its close: there every rank that closes
+// the file votes (ranks not failing with an infinite grace), so that a rank
+// an exception unwinds past the file learns whether the others come to the
+// collective close at all.
 #pragma once
 
 #include <mpi.h>
@@ -21,12 +26,13 @@ namespace phenoscale::par {
 
 class FailureVote {
  public:
-  explicit FailureVote(const Comm& world);  // collective over world
+  explicit FailureVote(const Comm& world);  // collective over `world` (any communicator)
   ~FailureVote();
   FailureVote(const FailureVote&) = delete;
   FailureVote& operator=(const FailureVote&) = delete;
 
-  // Called (once) by a rank whose work failed, with its exit code. True
+  // Called (once) by a rank whose work failed (or, in io::H5File, by every
+  // rank closing the file), with its exit code. True
   // when every rank called it within `grace_seconds` of this rank's call;
   // `code` is then rank 0's on every rank. False when some rank did not
   // come: the caller must end the job (Environment::abort), as the vote
