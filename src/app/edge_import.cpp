@@ -4,15 +4,17 @@
 // layout every later stage reads (app/edge_common.hpp). Two CSV layouts:
 //   long: sample_id,frame,velocity[,cell_id,condition,experiment,window]
 //   wide: sample_id[,cell_id,condition,experiment,window],v0,v1,...,vN
-// (trailing empty or NaN velocities end a shorter sample, in either layout;
-// sample_id in plain integer digits; an empty or -1 cell_id or window is
-// unknown; rows of empty fields are blank lines). The key
-// (import.input) and these column names are a fixed contract: external
+// In either layout: a gap is any of pandas' missing-value spellings
+// (io::is_missing_value), and gaps after the last velocity end a shorter
+// sample; sample_id in plain integer digits; an empty or -1 cell_id or
+// window is unknown; velocities within the float32 range; rows of empty
+// fields are blank lines; a column the layout reads may be named once. The
+// key (import.input) and these column names are a fixed contract: external
 // evaluations write them. Interior NaN are filled as for movies (±4 frames);
-// samples that still hold NaN (all-NaN, or NaN before the first velocity) are
-// skipped and
-// counted. Every rank parses the file and keeps its BlockPartition block of
-// samples, so the result does not depend on the rank count.
+// samples that still hold NaN (all-NaN, or NaN before the first velocity)
+// are skipped and counted. Every rank parses the file and keeps its
+// BlockPartition block of samples, so the result does not depend on the
+// rank count.
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -59,7 +61,8 @@ std::int64_t sample_id_field(const io::TextTable& t, std::size_t k, int column) 
   const std::int64_t id = io::parse_integer_field(t, k, column);
   const std::string& text = t.rows[k][static_cast<std::size_t>(column)];
   if (text != std::to_string(id))
-    throw InputError(cat(t.where(k), ": column 'sample_id': expected an integer in plain digits, found '", text,
+    throw InputError(cat(t.where(k), ": column '", t.header[static_cast<std::size_t>(column)],
+                         "': expected an integer in plain digits, found '", text,
                          "' (the outputs write it back as ", id, ", which tools matching ids as text would miss)"));
   return id;
 }

@@ -618,9 +618,8 @@ edge::VelocityMap read_map_h5(const std::string& path, const std::string& datase
     for (std::size_t k = 0; k < intervals; ++k) {
       const double x = frames_by_windows ? v.data[k * cols + w] : v.data[w * cols + k];
       if (std::isinf(x) || std::abs(x) > double(std::numeric_limits<float>::max()))
-        throw InputError(cat(in.where(dataset), ": ", std::isinf(x) ? "an infinite velocity" : "a velocity above 3.4e38",
-                             " at window ", w, ", interval ", k,
-                             "; expected a finite velocity within the 32-bit float range (nm/s)"));
+        throw InputError(cat(in.where(dataset), ": velocity ", x, " at window ", w, ", interval ", k,
+                             "; expected a finite velocity within the 32-bit float range (|v| <= 3.4e38 nm/s)"));
       m.velocity[w * static_cast<std::size_t>(m.frames) + k + 1] = x;
     }
   return m;

@@ -223,10 +223,10 @@ bool H5File::every_rank_closes() {
   // unwinding waits for the others as the close itself would (they may still
   // be computing). A rank that is unwinding waits kUnwindGraceSeconds: after
   // an agreed error every rank throws at the same point and arrives at once,
-  // and a rank whose error is caught inside par::collectively
-  // meets the others' ordinary close here; if no one comes, the error is
-  // this rank's alone and the others are elsewhere, where a collective close
-  // would wait for them forever.
+  // and a rank whose error is caught inside par::collectively meets the
+  // others' ordinary close here if they reach it within the grace. When no
+  // one comes, the others are elsewhere (or slower than the grace): a
+  // collective close could wait for them forever, so the job is aborted.
   const bool unwinding = std::uncaught_exceptions() > uncaught_at_open_;
   int code = 0;  // the vote's exit code is not used here
   return close_vote_->everyone_failed(unwinding ? kUnwindGraceSeconds : std::numeric_limits<double>::infinity(),
