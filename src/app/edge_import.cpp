@@ -16,7 +16,6 @@
 // BlockPartition block of samples, so the result does not depend on the
 // rank count.
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -108,26 +107,16 @@ void trim_trailing_gaps(std::vector<double>& velocity) {
   while (!velocity.empty() && std::isnan(velocity.back())) velocity.pop_back();
 }
 
-bool same_name(const std::string& a, const std::string& b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 // The columns a layout reads may each appear once: with two 'velocity'
 // columns the reader would silently take the first.
 void check_single_columns(const io::TextTable& t, bool long_layout) {
   std::vector<std::string> names{"sample_id", "cell_id", "condition", "experiment", "window"};
   if (long_layout) names.insert(names.end(), {"frame", "velocity"});
   for (const auto& name : names) {
-    std::size_t first = t.header.size();
-    for (std::size_t c = 0; c < t.header.size(); ++c) {
-      if (!same_name(t.header[c], name)) continue;
-      if (first < t.header.size())
-        throw InputError(cat(t.path, ": the header names column '", name, "' twice (columns ", first + 1, " and ",
-                             c + 1, "); expected it once"));
-      first = c;
-    }
+    const auto found = t.columns_named(name);
+    if (found.size() > 1)
+      throw InputError(cat(t.path, ": the header names column '", name, "' twice (columns ", found[0] + 1, " and ",
+                           found[1] + 1, "); expected it once"));
   }
 }
 

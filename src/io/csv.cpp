@@ -99,6 +99,14 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+// Equal but for ASCII case (column names, missing-value spellings), without
+// building lowered copies.
+bool same_ignoring_case(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
 std::string read_whole_file(const std::string& path) {
   UniqueFile f = open_input(path);
   std::string text;
@@ -555,10 +563,16 @@ void write_csv_table(const std::string& path, const std::vector<std::string>& te
 // --- generic text tables -----------------------------------------------------
 
 int TextTable::column(const std::string& name) const {
-  const std::string wanted = lower(name);
   for (std::size_t c = 0; c < header.size(); ++c)
-    if (lower(header[c]) == wanted) return static_cast<int>(c);
+    if (same_ignoring_case(header[c], name)) return static_cast<int>(c);
   return -1;
+}
+
+std::vector<int> TextTable::columns_named(const std::string& name) const {
+  std::vector<int> found;
+  for (std::size_t c = 0; c < header.size(); ++c)
+    if (same_ignoring_case(header[c], name)) found.push_back(static_cast<int>(c));
+  return found;
 }
 
 std::string TextTable::where(std::size_t k) const { return path + ":" + std::to_string(line.at(k)); }
@@ -629,9 +643,8 @@ bool is_missing_value(std::string_view field) {
   static const char* const kNaSpellings[] = {"",     "nan",  "-nan", "na",   "n/a",      "#n/a",    "#n/a n/a",
                                              "#na",  "null", "none", "<na>", "-1.#ind",  "1.#ind", "-1.#qnan",
                                              "1.#qnan"};
-  const std::string low = lower(field);
   for (const char* na : kNaSpellings)
-    if (low == na) return true;
+    if (same_ignoring_case(field, na)) return true;
   const auto v = parse_double(field);
   return v && std::isnan(*v);
 }

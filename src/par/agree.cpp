@@ -1,7 +1,6 @@
 #include "phenoscale/par/agree.hpp"
 
 #include <cstdint>
-#include <cstdio>
 #include <vector>
 
 #include "phenoscale/core/log.hpp"
@@ -35,8 +34,6 @@ void agree(const Comm& comm, std::exception_ptr local_error) {
   if (local_error && Environment::abort_pending()) {
     const LocalFailure failure = describe(local_error);
     core::Log::error(failure.message);
-    std::fflush(stdout);
-    std::fflush(stderr);
     Environment::abort(failure.code);
   }
   const int candidate = local_error ? comm.rank() : comm.size();

@@ -40,11 +40,7 @@ bool Environment::abort_pending() { return abort_requested; }
 int Environment::finish(int code) {
   // Decided by this rank alone: the ranks it left behind may be blocked in a
   // collective (a file close) that this rank will never join.
-  if (abort_requested) {
-    std::fflush(stdout);
-    std::fflush(stderr);
-    abort(code == 0 ? 1 : code);
-  }
+  if (abort_requested) abort(code == 0 ? 1 : code);
   // Agreed over the world (every rank reaches here; FailureVote aborts the
   // rest): a close may fail on some ranks only (the aggregators, a per-rank
   // file), and ranks that went on into MPI_Finalize would wait there for
@@ -65,6 +61,9 @@ Environment::~Environment() {
 }
 
 void Environment::abort(int code) {
+  // The error line has been written; MPI_Abort kills without flushing.
+  std::fflush(stdout);
+  std::fflush(stderr);
   MPI_Abort(MPI_COMM_WORLD, code);
   std::exit(code);  // not reached
 }

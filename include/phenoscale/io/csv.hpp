@@ -74,6 +74,8 @@ struct TextTable {
   std::vector<std::size_t> line;               // 1-based line number of each row
   // Index of the column named `name` (case-insensitive), or -1.
   int column(const std::string& name) const;
+  // Every column named `name` (case-insensitive), in header order.
+  std::vector<int> columns_named(const std::string& name) const;
   // "path:line" of row k, for messages.
   std::string where(std::size_t k) const;
 };
