@@ -134,22 +134,14 @@ std::string shape_string(const std::vector<std::uint64_t>& shape) {
 
 // ---- H5File --------------------------------------------------------------------
 
-namespace {
-// How long a rank that an exception unwinds past a file waits for the others
-// to close it (~H5File): after an agreed error they arrive within
-// milliseconds; the grace is for a loaded node.
-constexpr double kUnwindGraceSeconds = 10.0;
-}  // namespace
-
 H5File::H5File(std::string path, const par::Comm& comm)
     : path_(std::move(path)), comm_(&comm), transfer_(collective_dxpl()),
-      uncaught_at_open_(std::uncaught_exceptions()),
-      close_vote_(comm.size() > 1 ? std::make_unique<par::FailureVote>(comm) : nullptr) {}
+      close_vote_(comm) {}
 
 H5File::H5File(H5File&& o) noexcept
     : path_(std::move(o.path_)), output_(std::move(o.output_)), comm_(o.comm_),
       file_(std::move(o.file_)), transfer_(std::move(o.transfer_)), committed_(o.committed_),
-      uncaught_at_open_(o.uncaught_at_open_), close_vote_(std::move(o.close_vote_)) {
+      close_vote_(std::move(o.close_vote_)) {
   o.committed_ = true;  // the moved-from object owns nothing to clean up
 }
 
@@ -208,8 +200,10 @@ H5File::~H5File() {
   // collective close to meet in.
   if (committed_ || !comm_ || !file_.valid()) return;
   // Not committed: a file read to its end, or an error unwound past us.
-  // Close (collective); AtomicFile removes the temporary.
-  if (!every_rank_closes()) {
+  // Close (collective) when every rank comes to close it (par::TeardownVote:
+  // an unwinding rank waits kUnwindGraceSeconds for them); AtomicFile removes
+  // the temporary.
+  if (!close_vote_.everyone_comes()) {
     abandon();
     return;
   }
@@ -217,36 +211,19 @@ H5File::~H5File() {
   if (output_) comm_->barrier();
 }
 
-bool H5File::every_rank_closes() {
-  if (!close_vote_) return true;  // one rank
-  // Every rank closing the file meets here first. A rank that is not
-  // unwinding waits for the others as the close itself would (they may still
-  // be computing). A rank that is unwinding waits kUnwindGraceSeconds: after
-  // an agreed error every rank throws at the same point and arrives at once,
-  // and a rank whose error is caught inside par::collectively meets the
-  // others' ordinary close here if they reach it within the grace. When no
-  // one comes, the others are elsewhere (or slower than the grace): a
-  // collective close could wait for them forever, so the job is aborted.
-  const bool unwinding = std::uncaught_exceptions() > uncaught_at_open_;
-  int code = 0;  // the vote's exit code is not used here
-  return close_vote_->everyone_failed(unwinding ? kUnwindGraceSeconds : std::numeric_limits<double>::infinity(),
-                                      code);
-}
-
 void H5File::abandon() noexcept {
-  // Left open (its close is collective) and its vote left in flight (waiting
-  // for it would hang too). The process ends by MPI_Abort once the error is
-  // reported: par::agree when the error is caught by par::collectively, else
-  // the CLI's failure vote or Environment::finish.
+  // Left open (its close is collective) and its vote left in flight. The
+  // process ends by MPI_Abort once the error is reported: par::agree when the
+  // error is caught by par::collectively, else the CLI's failure vote or
+  // Environment::finish.
   try {
     core::Log::error(at_file(path_, core::cat("an error on this rank alone (the other ranks did not come to close the file within ",
-                                              kUnwindGraceSeconds, " s) leaves it open; the job will be aborted")));
+                                              par::kUnwindGraceSeconds, " s) leaves it open; the job will be aborted")));
   } catch (...) {  // the message is a courtesy; the abort is what matters
   }
   static_cast<void>(transfer_.release());
   static_cast<void>(file_.release());
-  static_cast<void>(close_vote_.release());  // NOLINT: deliberately leaked, see above
-  par::Environment::abort_at_finish();
+  close_vote_.abandon();
 }
 
 void H5File::commit() {

@@ -322,13 +322,21 @@ SlepcSession::SlepcSession(const par::Comm& comm) {
     const PetscErrorCode rc = SlepcInitialize(&argc, &argv, nullptr, nullptr);
     if (rc != 0) throw IoError(cat("PETSc/SLEPc initialisation failed with code ", rc));
     owns_ = true;
+    finish_vote_ = par::TeardownVote(comm);
   }
   PetscPushErrorHandler(keep_message, &message_);
 }
 
 SlepcSession::~SlepcSession() {
   PetscPopErrorHandler();
-  if (owns_) SlepcFinalize();
+  if (!owns_) return;
+  if (!finish_vote_.everyone_comes()) {
+    core::Log::error(cat("PETSc/SLEPc: an error on this rank alone (the other ranks did not come to finalise PETSc within ",
+                         par::kUnwindGraceSeconds, " s) leaves it initialised; the job will be aborted"));
+    finish_vote_.abandon();
+    return;
+  }
+  SlepcFinalize();
 }
 
 void SlepcSession::check(int rc, const char* call) const {

@@ -1,11 +1,13 @@
 #include "phenoscale/par/agree.hpp"
 
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "phenoscale/core/log.hpp"
 #include "phenoscale/core/stop_signal.hpp"
 #include "phenoscale/par/environment.hpp"
+#include "phenoscale/par/failure_vote.hpp"
 
 namespace phenoscale::par {
 namespace {
@@ -14,6 +16,13 @@ struct LocalFailure {
   std::string message;
   int code = exit_code::error;
 };
+
+// How long a rank whose work failed waits at the agreement for the others.
+// Ranks that fail alike arrive together and ranks still working arrive when
+// their share is done; a rank that does not come within the grace is taken
+// to be blocked in a collective of the work that the failed rank left (or too
+// slow to wait for), and the failed rank ends the job with its error.
+constexpr double kAgreementGraceSeconds = 30.0;
 
 LocalFailure describe(std::exception_ptr error) {
   try {
@@ -36,15 +45,29 @@ void agree(const Comm& comm, std::exception_ptr local_error) {
     core::Log::error(failure.message);
     Environment::abort(failure.code);
   }
-  const int candidate = local_error ? comm.rank() : comm.size();
-  const int first_failed = comm.allreduce_min(candidate);
+  // On the agreement's own communicator: a failed rank can never enter a
+  // collective that the others, still inside the work, are blocked in, and
+  // it waits for them only so long.
+  const Comm agreement(comm.agreement());
+  int candidate = local_error ? comm.rank() : comm.size();
+  int first_failed = comm.size();
+  MPI_Request request = MPI_REQUEST_NULL;
+  MPI_Iallreduce(&candidate, &first_failed, 1, MPI_INT, MPI_MIN, agreement.raw(), &request);
+  if (!completes_within(request, local_error ? kAgreementGraceSeconds : std::numeric_limits<double>::infinity())) {
+    const LocalFailure failure = describe(local_error);
+    core::Log::error(core::cat(failure.message, " (the other ranks did not come to agree on this error within ",
+                               kAgreementGraceSeconds,
+                               " s: they wait in a collective step of the failed work, or are slower; the job is "
+                               "aborted)"));
+    Environment::abort(failure.code);  // `request` stays in flight with its buffers
+  }
   if (first_failed == comm.size()) return;
 
   LocalFailure failure;
   if (comm.rank() == first_failed) failure = describe(local_error);
-  comm.broadcast(failure.message, first_failed);
+  agreement.broadcast(failure.message, first_failed);
   std::int32_t code = failure.code;
-  comm.broadcast(code, first_failed);
+  agreement.broadcast(code, first_failed);
   // A stop signal stays a preemption (exit 75, a "preempted" line) when a
   // stage stops inside an agreement, e.g. a trainer on MPI_COMM_SELF inside
   // `collectively` (spt classify's cross-validation folds).

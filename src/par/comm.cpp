@@ -9,7 +9,19 @@ Comm::Comm(MPI_Comm comm) : comm_(comm) {
   MPI_Comm_size(comm_, &size_);
 }
 
+namespace {
+// A Comm may outlive MPI (the test harness's world is a static): nothing to
+// free then.
+void free_unless_finalized(MPI_Comm& comm) {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized && comm != MPI_COMM_NULL) MPI_Comm_free(&comm);
+  comm = MPI_COMM_NULL;
+}
+}  // namespace
+
 Comm::~Comm() {
+  free_unless_finalized(agreement_);
   if (owned_ && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
 }
 
@@ -18,15 +30,18 @@ Comm::Comm(Comm&& other) noexcept
       owned_(other.owned_),
       rank_(other.rank_),
       size_(other.size_),
-      message_bytes_(other.message_bytes_) {
+      message_bytes_(other.message_bytes_),
+      agreement_(std::exchange(other.agreement_, MPI_COMM_NULL)) {
   other.comm_ = MPI_COMM_NULL;
   other.owned_ = false;
 }
 
 Comm& Comm::operator=(Comm&& other) noexcept {
   if (this != &other) {
+    free_unless_finalized(agreement_);
     if (owned_ && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
     comm_ = std::exchange(other.comm_, MPI_COMM_NULL);
+    agreement_ = std::exchange(other.agreement_, MPI_COMM_NULL);
     owned_ = std::exchange(other.owned_, false);
     rank_ = other.rank_;
     size_ = other.size_;
@@ -58,6 +73,11 @@ Comm Comm::split_shared() const {
   Comm c(out);
   c.owned_ = true;
   return c;
+}
+
+MPI_Comm Comm::agreement() const {
+  if (agreement_ == MPI_COMM_NULL) MPI_Comm_dup(comm_, &agreement_);
+  return agreement_;
 }
 
 void Comm::barrier() const { MPI_Barrier(comm_); }

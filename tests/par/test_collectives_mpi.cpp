@@ -2,9 +2,11 @@
 // run at 1, 2 and 3 ranks.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <numeric>
+#include <thread>
 #include <vector>
 
 #include "phenoscale/core/error.hpp"
@@ -236,6 +238,20 @@ TEST(Agree, FailureOnOneRankIsReportedOnAllRanks) {
     EXPECT_EQ(e.failed_rank(), failing);
     EXPECT_EQ(e.exit_code(), exit_code::error);
   }
+}
+
+TEST(Agree, AFailedRankWaitsForRanksStillWorking) {
+  // The failed rank polls the agreement within its grace (30 s): ranks that
+  // arrive 1.5 s later, still within it, end in the same clean agreed error
+  // (a failed rank that gave up would abort the job instead).
+  const int failing = world().size() - 1;
+  const std::string message = phenoscale::testing::message_of<CollectiveError>([&] {
+    par::collectively(world(), [&] {
+      if (world().rank() == failing) throw InputError("movie_17.tif: frame 3 has 512 x 500 pixels");
+      std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    });
+  });
+  EXPECT_EQ(message, "movie_17.tif: frame 3 has 512 x 500 pixels");
 }
 
 TEST(Agree, APreemptionInsideAnAgreementStaysAPreemption) {

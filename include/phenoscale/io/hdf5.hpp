@@ -117,7 +117,6 @@ class H5File {
  private:
   H5File(std::string path, const par::Comm& comm);
   void close();
-  bool every_rank_closes();
   void abandon() noexcept;
 
   std::string path_;
@@ -126,12 +125,9 @@ class H5File {
   H5Id file_;
   H5Id transfer_;
   bool committed_ = false;
-  // The exceptions in flight when the file was opened: more at destruction
-  // means one is unwinding past it.
-  int uncaught_at_open_ = 0;
-  // The closing ranks' vote (on a duplicate of the communicator, so it can
-  // never match a collective the other ranks wait in); null on one rank.
-  std::unique_ptr<par::FailureVote> close_vote_;
+  // The closing ranks' vote (par::TeardownVote: on a duplicate of the
+  // communicator, so it can never match a collective the others wait in).
+  par::TeardownVote close_vote_;
 };
 
 // A list of names (conditions, class names) as one string attribute, one

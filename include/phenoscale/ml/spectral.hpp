@@ -40,6 +40,7 @@
 #include "phenoscale/ml/louvain.hpp"
 #include "phenoscale/ml/matrix.hpp"
 #include "phenoscale/par/comm.hpp"
+#include "phenoscale/par/failure_vote.hpp"
 
 namespace phenoscale::ml {
 
@@ -48,6 +49,11 @@ namespace phenoscale::ml {
 // finalises them in the destructor when it initialised them. No options are
 // read: empty argc/argv, no .petscrc, no signal handler. PETSc errors are
 // returned as codes and turned into one-line IoErrors by check().
+// Finalising is collective: a session that an error on one rank alone
+// unwinds past finalises only when the other ranks come to finalise too
+// (par::TeardownVote); otherwise PETSc stays initialised and the job is
+// aborted once the error is reported (PetscFinalize would wait for ranks
+// blocked in a PETSc reduction, or be matched with it).
 class SlepcSession {
  public:
   explicit SlepcSession(const par::Comm& comm);
@@ -61,6 +67,7 @@ class SlepcSession {
 
  private:
   bool owns_ = false;
+  par::TeardownVote finish_vote_;  // when owns_
   std::string message_;  // the innermost PETSc message of the last error (handler context)
 };
 

@@ -5,6 +5,13 @@
 // learns whether any rank failed; if so, all ranks throw the same
 // `CollectiveError` carrying the message of the lowest failing rank, and the
 // program exits cleanly through MPI_Finalize with the same code everywhere.
+//
+// The work inside `collectively` may itself be collective. The agreement
+// therefore meets on a communicator of its own (Comm::agreement()), so that
+// a rank that failed cannot enter, or be matched with, a collective that the
+// others are still blocked in; and a failed rank waits for the others 30 s,
+// after which it logs its error and aborts the job (they wait in a
+// collective of the work that it left). See docs/architecture.md.
 #pragma once
 
 #include <exception>
@@ -33,6 +40,7 @@ void stop_point(const Comm& comm, const std::string& what, const std::string& le
 
 template <typename F>
 void collectively(const Comm& comm, F&& fn) {
+  static_cast<void>(comm.agreement());  // made before the work: a failed rank cannot make it alone
   std::exception_ptr error;
   try {
     fn();

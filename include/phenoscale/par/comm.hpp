@@ -56,6 +56,11 @@ class Comm {
   Comm split_shared() const;
 
   MPI_Comm raw() const { return comm_; }
+  // The communicator par::agree (agree.hpp) meets on: a duplicate made at
+  // this Comm's first agreement (collective then; par::collectively makes it
+  // before its work starts), so that a rank whose work failed can never enter
+  // a collective that the others, still inside the work, are blocked in.
+  MPI_Comm agreement() const;
   int rank() const { return rank_; }
   int size() const { return size_; }
   bool is_root() const { return rank_ == 0; }
@@ -261,6 +266,7 @@ class Comm {
   int rank_ = 0;
   int size_ = 1;
   std::size_t message_bytes_ = kMessageBytes;
+  mutable MPI_Comm agreement_ = MPI_COMM_NULL;  // made by agreement(); freed with this Comm
 };
 
 }  // namespace phenoscale::par

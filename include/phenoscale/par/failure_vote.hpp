@@ -12,17 +12,21 @@
 // runs): it can never match a collective that other ranks are blocked in on
 // world.
 //
-// io::H5File uses one per file for its close: there every rank that closes
-// the file votes (ranks not failing with an infinite grace), so that a rank
-// an exception unwinds past the file learns whether the others come to the
-// collective close at all.
+// TeardownVote (below) uses one before a collective teardown.
 #pragma once
 
 #include <mpi.h>
 
+#include <memory>
+
 #include "phenoscale/par/comm.hpp"
 
 namespace phenoscale::par {
+
+// Waits for `request` at most `grace_seconds` (an infinite grace: MPI_Wait).
+// True when it completed; false leaves it in flight (its buffers must then
+// outlive the process, which the callers end by Environment::abort).
+bool completes_within(MPI_Request& request, double grace_seconds);
 
 class FailureVote {
  public:
@@ -49,6 +53,43 @@ class FailureVote {
   // write its result after everyone_failed() returned.
   RankCode mine_{0, 0}, lowest_{0, 0};
   MPI_Request request_ = MPI_REQUEST_NULL;
+};
+
+// A vote before a collective teardown that an exception may unwind into on
+// some ranks only: closing a parallel HDF5 file (io::H5File), finalising
+// PETSc (ml::SlepcSession). Torn down by one rank alone, such an object would
+// wait for the others, which are elsewhere (typically blocked in a collective
+// that waits for the failed rank), or be matched with a collective of theirs.
+// So every rank that tears it down votes first. A rank that is not unwinding
+// waits for the others without limit, as the teardown itself would (they may
+// still be computing). A rank that an exception is unwinding past waits
+// kUnwindGraceSeconds: after an agreed error every rank throws at the same
+// point and arrives at once, and a rank whose error is caught inside
+// par::collectively meets the others' ordinary teardown if they reach it
+// within the grace. When no one comes, the owner must not tear down; it calls
+// abandon(), and the job is aborted once the error is reported.
+inline constexpr double kUnwindGraceSeconds = 10.0;
+
+class TeardownVote {
+ public:
+  TeardownVote() = default;  // no vote: tears down alone (one rank, or nothing opened)
+  // Collective over `comm`: a duplicate of it (none on one rank). Records the
+  // exceptions in flight now; more at the vote means this rank is unwinding.
+  explicit TeardownVote(const Comm& comm);
+  TeardownVote(TeardownVote&&) noexcept = default;
+  TeardownVote& operator=(TeardownVote&&) noexcept = default;
+
+  // True when every rank came to tear down (always on one rank).
+  bool everyone_comes();
+  // After everyone_comes() returned false: the vote stays in flight (leaked
+  // on purpose: waiting for it would hang too), and Environment::finish or
+  // par::agree aborts the job once the error is reported. The caller leaves
+  // its object torn down by no one and logs what it left.
+  void abandon() noexcept;
+
+ private:
+  int uncaught_at_start_ = 0;
+  std::unique_ptr<FailureVote> vote_;
 };
 
 }  // namespace phenoscale::par

@@ -90,9 +90,10 @@ GradientSynchroniser::GradientSynchroniser(torch::nn::Module& module, par::Allre
 
 GradientSynchroniser::~GradientSynchroniser() {
   for (std::size_t k = 0; k < accumulators_.size(); ++k) accumulators_[k]->del_post_hook(hook_keys_[k]);
-  for (auto& b : buckets_) {
-    if (b.pending) b.pending->wait();
-  }
+  // Each pending reduction's own destructor waits for it without throwing
+  // (wait() may throw, which in a destructor run by an unwinding error would
+  // end the process by std::terminate before the error is reported).
+  for (auto& b : buckets_) b.pending.reset();
 }
 
 void GradientSynchroniser::broadcast_from_root() {
