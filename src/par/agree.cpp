@@ -1,7 +1,9 @@
 #include "phenoscale/par/agree.hpp"
 
 #include <cstdint>
+#include <cstdio>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "phenoscale/core/log.hpp"
@@ -34,32 +36,44 @@ LocalFailure describe(std::exception_ptr error) {
   }
 }
 
+// Ends the job from this rank, which cannot agree with the others, with its
+// error (`why` says why) and the error's exit code.
+[[noreturn]] void abort_with(const LocalFailure& failure, const std::string& why) {
+  if (failure.code == exit_code::preempted) {
+    // Reported as the CLI reports a preemption; MPI_Abort's code is mpirun's
+    // exit status, so a requeue on exit 75 still happens.
+    std::fprintf(stderr, "phenoscale: preempted: %s%s\n", failure.message.c_str(), why.c_str());
+  } else {
+    core::Log::error(failure.message + why);
+  }
+  Environment::abort(failure.code);
+}
+
 }  // namespace
 
 void agree(const Comm& comm, std::exception_ptr local_error) {
   // This rank's error left a collective unfinished (io::H5File, unwinding
   // alone): the other ranks may wait in it and never reach this agreement.
   // Report the error here, where it is known, and end the job.
-  if (local_error && Environment::abort_pending()) {
-    const LocalFailure failure = describe(local_error);
-    core::Log::error(failure.message);
-    Environment::abort(failure.code);
-  }
+  if (local_error && Environment::abort_pending()) abort_with(describe(local_error), "");
   // On the agreement's own communicator: a failed rank can never enter a
-  // collective that the others, still inside the work, are blocked in, and
-  // it waits for them only so long.
+  // collective of the work that the others, still inside it, are blocked
+  // in, and it waits for them only so long.
   const Comm agreement(comm.agreement());
   int candidate = local_error ? comm.rank() : comm.size();
   int first_failed = comm.size();
   MPI_Request request = MPI_REQUEST_NULL;
-  MPI_Iallreduce(&candidate, &first_failed, 1, MPI_INT, MPI_MIN, agreement.raw(), &request);
+  const int rc = MPI_Iallreduce(&candidate, &first_failed, 1, MPI_INT, MPI_MIN, agreement.raw(), &request);
+  if (rc != MPI_SUCCESS) {
+    const LocalFailure failure = local_error ? describe(local_error) : LocalFailure{"", exit_code::error};
+    abort_with(failure, core::cat(local_error ? " (and " : "", "the error agreement failed: MPI_Iallreduce: ",
+                                  mpi_error_text(rc), local_error ? ")" : ""));
+  }
   if (!completes_within(request, local_error ? kAgreementGraceSeconds : std::numeric_limits<double>::infinity())) {
-    const LocalFailure failure = describe(local_error);
-    core::Log::error(core::cat(failure.message, " (the other ranks did not come to agree on this error within ",
-                               kAgreementGraceSeconds,
-                               " s: they wait in a collective step of the failed work, or are slower; the job is "
-                               "aborted)"));
-    Environment::abort(failure.code);  // `request` stays in flight with its buffers
+    // `request` stays in flight with its buffers: the job ends here.
+    abort_with(describe(local_error),
+               core::cat(" (the other ranks did not come to agree on this error within ", kAgreementGraceSeconds,
+                         " s: they wait in a collective step of the failed work, or are slower; the job is aborted)"));
   }
   if (first_failed == comm.size()) return;
 

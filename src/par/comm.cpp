@@ -1,8 +1,18 @@
 #include "phenoscale/par/comm.hpp"
 
+#include <string>
 #include <utility>
 
+#include "phenoscale/core/error.hpp"
+
 namespace phenoscale::par {
+
+std::string mpi_error_text(int rc) {
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  MPI_Error_string(rc, text, &length);
+  return std::string(text, static_cast<std::size_t>(length));
+}
 
 Comm::Comm(MPI_Comm comm) : comm_(comm) {
   MPI_Comm_rank(comm_, &rank_);
@@ -76,7 +86,14 @@ Comm Comm::split_shared() const {
 }
 
 MPI_Comm Comm::agreement() const {
-  if (agreement_ == MPI_COMM_NULL) MPI_Comm_dup(comm_, &agreement_);
+  if (agreement_ == MPI_COMM_NULL) {
+    MPI_Comm dup = MPI_COMM_NULL;
+    const int rc = MPI_Comm_dup(comm_, &dup);
+    if (rc != MPI_SUCCESS) {
+      throw IoError("MPI_Comm_dup of the error agreement's communicator failed: " + mpi_error_text(rc));
+    }
+    agreement_ = dup;
+  }
   return agreement_;
 }
 

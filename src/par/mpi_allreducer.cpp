@@ -7,6 +7,7 @@
 
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/par/allreducer.hpp"
+#include "phenoscale/par/comm.hpp"
 
 namespace phenoscale::par {
 namespace {
@@ -16,12 +17,7 @@ MPI_Datatype datatype(ReduceType type) {
 }
 
 void check(int rc, const char* what) {
-  if (rc != MPI_SUCCESS) {
-    char text[MPI_MAX_ERROR_STRING];
-    int len = 0;
-    MPI_Error_string(rc, text, &len);
-    throw IoError(std::string("MPI allreducer: ") + what + " failed: " + std::string(text, len));
-  }
+  if (rc != MPI_SUCCESS) throw IoError(std::string("MPI allreducer: ") + what + " failed: " + mpi_error_text(rc));
 }
 
 class MpiPending final : public PendingReduction {

@@ -10,8 +10,6 @@
 #include <cuda_runtime.h>
 #include <nccl.h>
 
-#include <exception>
-
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/par/agree.hpp"
 #include "phenoscale/par/allreducer.hpp"
@@ -84,12 +82,12 @@ class NcclAllreducer final : public Allreducer {
         cuda_check(cudaEventCreateWithFlags(&ready_, cudaEventDisableTiming), "cudaEventCreate");
       });
     } catch (...) {
-      release(true);  // no destructor runs for a half-built object
+      release();  // no destructor runs for a half-built object
       throw;
     }
   }
 
-  ~NcclAllreducer() override { release(std::uncaught_exceptions() > uncaught_at_start_); }
+  ~NcclAllreducer() override { release(); }
 
   std::string name() const override { return "nccl"; }
   bool device_memory() const override { return true; }
@@ -109,25 +107,16 @@ class NcclAllreducer final : public Allreducer {
   }
 
  private:
-  // After an error (`failed`: an exception unwinding past us) a reduction on
-  // the stream may wait for ranks that never join it: synchronising or
-  // ncclCommDestroy (which finalises, flushing it) could then wait for ever,
-  // so the communicator is aborted, as NCCL prescribes for error handling.
-  void release(bool failed) {
-    if (failed) {
-      if (nccl_) ncclCommAbort(nccl_);
-    } else {
-      if (stream_) cudaStreamSynchronize(stream_);
-      if (nccl_) ncclCommDestroy(nccl_);
-    }
+  void release() {
+    if (stream_) cudaStreamSynchronize(stream_);
     if (ready_) cudaEventDestroy(ready_);
+    if (nccl_) ncclCommDestroy(nccl_);
     if (stream_) cudaStreamDestroy(stream_);
     ready_ = nullptr;
     nccl_ = nullptr;
     stream_ = nullptr;
   }
 
-  int uncaught_at_start_ = std::uncaught_exceptions();  // more at destruction: an error unwinds past us
   ncclComm_t nccl_ = nullptr;
   cudaStream_t stream_ = nullptr;
   cudaEvent_t ready_ = nullptr;

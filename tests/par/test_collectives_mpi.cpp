@@ -242,8 +242,10 @@ TEST(Agree, FailureOnOneRankIsReportedOnAllRanks) {
 
 TEST(Agree, AFailedRankWaitsForRanksStillWorking) {
   // The failed rank polls the agreement within its grace (30 s): ranks that
-  // arrive 1.5 s later, still within it, end in the same clean agreed error
-  // (a failed rank that gave up would abort the job instead).
+  // arrive 1.5 s later, still within it, end in the same clean agreed error.
+  // A guard against a grace too short for ranks still at work (a failed rank
+  // that gave up would abort the job instead); the planted
+  // par.one_rank_error_inside_collective_work_aborts tests the grace's end.
   const int failing = world().size() - 1;
   const std::string message = phenoscale::testing::message_of<CollectiveError>([&] {
     par::collectively(world(), [&] {

@@ -40,6 +40,9 @@ MPI_Datatype mpi_type() {
   else static_assert(sizeof(T) == 0, "no MPI datatype for this type");
 }
 
+// MPI's text for an error code (MPI_Error_string).
+std::string mpi_error_text(int rc);
+
 class Comm {
  public:
   // Borrows `comm` (not freed). Use `duplicate()` for an owned copy.
