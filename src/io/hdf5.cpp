@@ -216,14 +216,9 @@ void H5File::abandon() noexcept {
   // process ends by MPI_Abort once the error is reported: par::agree when the
   // error is caught by par::collectively, else the CLI's failure vote or
   // Environment::finish.
-  try {
-    core::Log::error(at_file(path_, core::cat("an error on this rank alone (the other ranks did not come to close the file within ",
-                                              par::kUnwindGraceSeconds, " s) leaves it open; the job will be aborted")));
-  } catch (...) {  // the message is a courtesy; the abort is what matters
-  }
+  close_vote_.abandon(path_, "close the file", "open");
   static_cast<void>(transfer_.release());
   static_cast<void>(file_.release());
-  close_vote_.abandon();
 }
 
 void H5File::commit() {

@@ -331,9 +331,7 @@ SlepcSession::~SlepcSession() {
   PetscPopErrorHandler();
   if (!owns_) return;
   if (!finish_vote_.everyone_comes()) {
-    core::Log::error(cat("PETSc/SLEPc: an error on this rank alone (the other ranks did not come to finalise PETSc within ",
-                         par::kUnwindGraceSeconds, " s) leaves it initialised; the job will be aborted"));
-    finish_vote_.abandon();
+    finish_vote_.abandon("PETSc/SLEPc", "finalise PETSc", "initialised");
     return;
   }
   SlepcFinalize();

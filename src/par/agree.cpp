@@ -65,9 +65,9 @@ void agree(const Comm& comm, std::exception_ptr local_error) {
   MPI_Request request = MPI_REQUEST_NULL;
   const int rc = MPI_Iallreduce(&candidate, &first_failed, 1, MPI_INT, MPI_MIN, agreement.raw(), &request);
   if (rc != MPI_SUCCESS) {
-    const LocalFailure failure = local_error ? describe(local_error) : LocalFailure{"", exit_code::error};
-    abort_with(failure, core::cat(local_error ? " (and " : "", "the error agreement failed: MPI_Iallreduce: ",
-                                  mpi_error_text(rc), local_error ? ")" : ""));
+    const std::string failed = "the error agreement failed: MPI_Iallreduce: " + mpi_error_text(rc);
+    if (!local_error) abort_with({failed, exit_code::error}, "");
+    abort_with(describe(local_error), " (and " + failed + ")");
   }
   if (!completes_within(request, local_error ? kAgreementGraceSeconds : std::numeric_limits<double>::infinity())) {
     // `request` stays in flight with its buffers: the job ends here.

@@ -30,7 +30,9 @@ void free_unless_finalized(MPI_Comm& comm) {
 }
 }  // namespace
 
-Comm::~Comm() {
+Comm::~Comm() { release(); }
+
+void Comm::release() {
   free_unless_finalized(agreement_);
   if (owned_ && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
 }
@@ -48,8 +50,7 @@ Comm::Comm(Comm&& other) noexcept
 
 Comm& Comm::operator=(Comm&& other) noexcept {
   if (this != &other) {
-    free_unless_finalized(agreement_);
-    if (owned_ && comm_ != MPI_COMM_NULL) MPI_Comm_free(&comm_);
+    release();
     comm_ = std::exchange(other.comm_, MPI_COMM_NULL);
     agreement_ = std::exchange(other.agreement_, MPI_COMM_NULL);
     owned_ = std::exchange(other.owned_, false);

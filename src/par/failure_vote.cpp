@@ -7,6 +7,8 @@
 #include <limits>
 #include <thread>
 
+#include "phenoscale/core/error.hpp"
+#include "phenoscale/core/log.hpp"
 #include "phenoscale/par/environment.hpp"
 
 namespace phenoscale::par {
@@ -56,7 +58,13 @@ bool TeardownVote::everyone_comes() {
   return vote_->everyone_failed(unwinding ? kUnwindGraceSeconds : std::numeric_limits<double>::infinity(), code);
 }
 
-void TeardownVote::abandon() noexcept {
+void TeardownVote::abandon(const std::string& subject, const char* teardown, const char* left) noexcept {
+  try {
+    core::Log::error(at_file(subject, core::cat("an error on this rank alone (the other ranks did not come to ",
+                                                teardown, " within ", kUnwindGraceSeconds, " s) leaves it ", left,
+                                                "; the job will be aborted")));
+  } catch (...) {  // the message is a courtesy; the abort is what matters
+  }
   static_cast<void>(vote_.release());  // NOLINT: deliberately leaked, see the header
   Environment::abort_at_finish();
 }

@@ -231,6 +231,8 @@ class Comm {
   // The tag of post_send / post_receive (below the guaranteed MPI_TAG_UB).
   static constexpr int kTag = 32101;
 
+  void release();  // frees what this Comm owns (the destructor, move assignment)
+
   // Exclusive prefix sums of `counts` with the total appended.
   static std::vector<std::uint64_t> offsets(const std::vector<std::uint64_t>& counts) {
     std::vector<std::uint64_t> at(counts.size() + 1, 0);

@@ -18,6 +18,7 @@
 #include <mpi.h>
 
 #include <memory>
+#include <string>
 
 #include "phenoscale/par/comm.hpp"
 
@@ -35,8 +36,8 @@ class FailureVote {
   FailureVote(const FailureVote&) = delete;
   FailureVote& operator=(const FailureVote&) = delete;
 
-  // Called (once) by a rank whose work failed (or, in io::H5File, by every
-  // rank closing the file), with its exit code. True
+  // Called (once) by a rank whose work failed (or, in TeardownVote, by every
+  // rank tearing down), with its exit code. True
   // when every rank called it within `grace_seconds` of this rank's call;
   // `code` is then rank 0's on every rank. False when some rank did not
   // come: the caller must end the job (Environment::abort), as the vote
@@ -81,11 +82,13 @@ class TeardownVote {
 
   // True when every rank came to tear down (always on one rank).
   bool everyone_comes();
-  // After everyone_comes() returned false: the vote stays in flight (leaked
-  // on purpose: waiting for it would hang too), and Environment::finish or
-  // par::agree aborts the job once the error is reported. The caller leaves
-  // its object torn down by no one and logs what it left.
-  void abandon() noexcept;
+  // After everyone_comes() returned false: logs "<subject>: an error on this
+  // rank alone (the other ranks did not come to <teardown> within 10 s)
+  // leaves it <left>; the job will be aborted", leaves the vote in flight
+  // (leaked on purpose: waiting for it would hang too), and Environment::
+  // finish or par::agree aborts the job once the error is reported. The
+  // caller leaves its object torn down by no one.
+  void abandon(const std::string& subject, const char* teardown, const char* left) noexcept;
 
  private:
   int uncaught_at_start_ = 0;
