@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "phenoscale/app/registry.hpp"
@@ -188,7 +189,13 @@ int run_cli(int argc, char** argv, const par::Comm& world) {
   if (verbose) core::Log::set_level(core::LogLevel::debug);
   if (quiet) core::Log::set_level(core::LogLevel::warn);
 
-  par::FailureVote vote(world);
+  std::optional<par::FailureVote> vote;  // its communicator, made before any stage's collectives
+  try {
+    vote.emplace(world);
+  } catch (const std::exception& e) {
+    core::Log::error(e.what());
+    par::Environment::abort(exit_code::error);
+  }
   try {
     if (info->parsed()) {
       print_file_info(info_path, show_deck, world);
@@ -213,7 +220,7 @@ int run_cli(int argc, char** argv, const par::Comm& world) {
     // when only some did, the others may wait in a collective: report and end
     // the whole job rather than hang.
     int code = exit_code_for(e);
-    if (world.size() > 1 && !vote.everyone_failed(kFailureVoteSeconds, code)) {
+    if (world.size() > 1 && !vote->everyone_failed(kFailureVoteSeconds, code)) {
       core::Log::error(e.what());
       par::Environment::abort(code);
     }

@@ -208,7 +208,13 @@ H5File::~H5File() {
     return;
   }
   close();
-  if (output_) comm_->barrier();
+  if (!output_) return;
+  try {
+    comm_->barrier();
+  } catch (const std::exception& e) {  // a destructor must not throw: report, and end the job at finish
+    core::Log::error(at_file(path_, e.what()));
+    par::Environment::abort_at_finish();
+  }
 }
 
 void H5File::abandon() noexcept {

@@ -49,8 +49,8 @@ ColumnScale column_scale(const ShardedMatrix& x, const par::Comm& comm) {
     const float* r = x.row(i);
     for (std::size_t j = 0; j < d; ++j) local[j] = std::max(local[j], std::fabs(r[j]));
   }
-  std::vector<float> colmax(d);
-  MPI_Allreduce(local.data(), colmax.data(), static_cast<int>(d), MPI_FLOAT, MPI_MAX, comm.raw());
+  std::vector<float> colmax = std::move(local);
+  comm.allreduce_max_inplace(colmax);
   // Headroom: N values of at most 2^B each must sum below 2^63.
   int n_bits = 0;
   while (n_bits < 63 && (std::uint64_t{1} << n_bits) <= x.global_rows) ++n_bits;
@@ -589,7 +589,7 @@ struct Seeder {
           }
         }
       }
-      MPI_Allreduce(MPI_IN_PLACE, picks.data(), static_cast<int>(trials), MPI_INT64_T, MPI_MAX, comm.raw());
+      comm.allreduce_max_inplace(picks);
       const std::vector<double> rows = fetch_rows(x, std::vector<std::uint64_t>(picks.begin(), picks.end()), comm);
       // Each row against every trial in one pass (the row read once); the
       // potentials are integer sums, so their order does not matter.
@@ -737,7 +737,7 @@ class Lloyd {
       const std::uint64_t g = chosen[t];
       if (g >= x_.first_row && g < x_.first_row + x_.local_rows) old[t] = labels[g - x_.first_row];
     }
-    MPI_Allreduce(MPI_IN_PLACE, old.data(), static_cast<int>(old.size()), MPI_INT64_T, MPI_MAX, comm_.raw());
+    comm_.allreduce_max_inplace(old);
     // Each chosen row leaves its cluster (which keeps at least one row) for an
     // empty one; owners contribute the moved sums, rank 0 the count changes.
     std::vector<std::int64_t> moved(k * d + k, 0);

@@ -226,13 +226,13 @@ void fix_signs(std::vector<double>& vectors, std::uint64_t cols, std::uint64_t f
       }
     }
   }
-  std::vector<double> global_largest(m);
-  MPI_Allreduce(largest.data(), global_largest.data(), m, MPI_DOUBLE, MPI_MAX, comm.raw());
+  std::vector<double> global_largest = largest;
+  comm.allreduce_max_inplace(global_largest);
   for (int c = 0; c < m; ++c) {
     if (largest[c] < global_largest[c]) where[c] = std::numeric_limits<std::int64_t>::max();
   }
-  std::vector<std::int64_t> global_where(m);
-  MPI_Allreduce(where.data(), global_where.data(), m, MPI_INT64_T, MPI_MIN, comm.raw());
+  std::vector<std::int64_t> global_where = where;
+  comm.allreduce_min_inplace(global_where);
   std::vector<double> sign(m, 0.0);
   for (int c = 0; c < m; ++c) {
     const auto w = global_where[c] - static_cast<std::int64_t>(first_vertex);
@@ -319,10 +319,13 @@ SlepcSession::SlepcSession(const par::Comm& comm) {
     PETSC_COMM_WORLD = comm.raw();
     int argc = 0;
     char** argv = nullptr;
+    // Made first: once PETSc is initialised nothing may throw before owns_
+    // (the destructor would not run to finalise it).
+    par::TeardownVote vote(comm);
     const PetscErrorCode rc = SlepcInitialize(&argc, &argv, nullptr, nullptr);
     if (rc != 0) throw IoError(cat("PETSc/SLEPc initialisation failed with code ", rc));
     owns_ = true;
-    finish_vote_ = par::TeardownVote(comm);
+    finish_vote_ = std::move(vote);
   }
   PetscPushErrorHandler(keep_message, &message_);
 }

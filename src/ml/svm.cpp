@@ -183,15 +183,6 @@ void RbfSvmClassifier::fit_cross_validated(const std::vector<double>& x, std::si
   const int folds = static_cast<int>(std::min<std::size_t>(std::max(grid.folds, 2), smallest));
   const std::vector<int> fold_of = stratified_folds(classes, static_cast<int>(labels.size()), folds, grid.seed,
                                                     0x5356'4d00ULL);  // "SVM" folds, one stream per class
-  // Each fold is standardised with its own training rows, as the final model
-  // is with the whole training set: the held-out rows never shape the scaling.
-  std::vector<std::vector<std::size_t>> train_rows(folds), held_out_rows(folds);
-  std::vector<std::vector<double>> xs(folds);
-  for (int f = 0; f < folds; ++f) {
-    for (std::size_t i = 0; i < n; ++i) (fold_of[i] == f ? held_out_rows : train_rows)[f].push_back(i);
-    xs[f] = Standardiser::fit(x, d, train_rows[f]).apply(x);
-  }
-
   std::vector<SvmCvPoint> points;
   for (double lc : grid.log2_c)
     for (double s : grid.gamma_scales) points.push_back({std::exp2(lc), s / double(d), 0.0});
@@ -200,25 +191,41 @@ void RbfSvmClassifier::fit_cross_validated(const std::vector<double>& x, std::si
   // One slot per task, plus a count of failed tasks so that every rank
   // learns of a failure on any rank (no rank waits alone in the reduction).
   std::vector<std::int64_t> correct(static_cast<std::size_t>(tasks) + 1, 0);
-  std::vector<std::string> errors(static_cast<std::size_t>(tasks));
-#pragma omp parallel for schedule(dynamic, 1)
-  for (std::int64_t t = rank; t < tasks; t += size) {
-    try {
-      const auto& point = points[static_cast<std::size_t>(t / folds)];
-      const int fold = static_cast<int>(t % folds);
-      const auto m = train_machine(xs[fold], d, classes, train_rows[fold], point.c, point.gamma);
-      std::vector<svm_node> scratch;
-      std::int64_t right = 0;
-      for (std::size_t i : held_out_rows[fold])
-        right += predict_row(*m, xs[fold].data() + i * d, d, scratch) == classes[i];
-      correct[static_cast<std::size_t>(t)] = right;
-    } catch (const std::exception& e) {
-      errors[static_cast<std::size_t>(t)] = e.what();
-    }
-  }
+  // This rank's first failure, from the folds' preparation (the standardised
+  // copies are folds × n × d values: a bad_alloc on one rank) or a task:
+  // the rank still joins the reduction, which tells every rank.
   std::string first_error;
-  for (const auto& e : errors)
-    if (!e.empty() && first_error.empty()) first_error = e;
+  try {
+    // Each fold is standardised with its own training rows, as the final
+    // model is with the whole training set: the held-out rows never shape
+    // the scaling.
+    std::vector<std::vector<std::size_t>> train_rows(folds), held_out_rows(folds);
+    std::vector<std::vector<double>> xs(folds);
+    for (int f = 0; f < folds; ++f) {
+      for (std::size_t i = 0; i < n; ++i) (fold_of[i] == f ? held_out_rows : train_rows)[f].push_back(i);
+      xs[f] = Standardiser::fit(x, d, train_rows[f]).apply(x);
+    }
+    std::vector<std::string> errors(static_cast<std::size_t>(tasks));
+#pragma omp parallel for schedule(dynamic, 1)
+    for (std::int64_t t = rank; t < tasks; t += size) {
+      try {
+        const auto& point = points[static_cast<std::size_t>(t / folds)];
+        const int fold = static_cast<int>(t % folds);
+        const auto m = train_machine(xs[fold], d, classes, train_rows[fold], point.c, point.gamma);
+        std::vector<svm_node> scratch;
+        std::int64_t right = 0;
+        for (std::size_t i : held_out_rows[fold])
+          right += predict_row(*m, xs[fold].data() + i * d, d, scratch) == classes[i];
+        correct[static_cast<std::size_t>(t)] = right;
+      } catch (const std::exception& e) {
+        errors[static_cast<std::size_t>(t)] = e.what();
+      }
+    }
+    for (const auto& e : errors)
+      if (!e.empty() && first_error.empty()) first_error = e;
+  } catch (const std::exception& e) {
+    first_error = cat("SVM: preparing the cross-validation folds: ", e.what());
+  }
   correct.back() = first_error.empty() ? 0 : 1;
   if (comm) comm->allreduce_sum_inplace(correct);
   if (correct.back() > 0)

@@ -19,12 +19,6 @@ struct LocalFailure {
   int code = exit_code::error;
 };
 
-// How long a rank whose work failed waits at the agreement for the others.
-// Ranks that fail alike arrive together and ranks still working arrive when
-// their share is done; a rank that does not come within the grace is taken
-// to be blocked in a collective of the work that the failed rank left (or too
-// slow to wait for), and the failed rank ends the job with its error.
-constexpr double kAgreementGraceSeconds = 30.0;
 
 LocalFailure describe(std::exception_ptr error) {
   try {
@@ -58,35 +52,45 @@ void agree(const Comm& comm, std::exception_ptr local_error) {
   if (local_error && Environment::abort_pending()) abort_with(describe(local_error), "");
   // On the agreement's own communicator: a failed rank can never enter a
   // collective of the work that the others, still inside it, are blocked
-  // in, and it waits for them only so long.
-  const Comm agreement(comm.agreement());
+  // in, and it waits for them only so long (the grace, 30 s unless
+  // PHENOSCALE_AGREEMENT_GRACE says otherwise). Ranks that fail alike arrive
+  // together and ranks still working arrive when their share is done; a
+  // rank that does not come within the grace is taken to be blocked in a
+  // collective of the work that the failed rank left (or too slow to wait
+  // for), and the failed rank ends the job with its error.
+  const double grace = Environment::agreement_grace_seconds();
   int candidate = local_error ? comm.rank() : comm.size();
   int first_failed = comm.size();
-  MPI_Request request = MPI_REQUEST_NULL;
-  const int rc = MPI_Iallreduce(&candidate, &first_failed, 1, MPI_INT, MPI_MIN, agreement.raw(), &request);
-  if (rc != MPI_SUCCESS) {
-    const std::string failed = "the error agreement failed: MPI_Iallreduce: " + mpi_error_text(rc);
+  MPI_Request request = MPI_REQUEST_NULL;  // in flight, with its buffers, when the job is aborted below
+  LocalFailure failure;
+  try {
+    const Comm agreement(comm.agreement());
+    check_mpi(MPI_Iallreduce(&candidate, &first_failed, 1, MPI_INT, MPI_MIN, agreement.raw(), &request),
+              "MPI_Iallreduce");
+    if (!completes_within(request, local_error ? grace : std::numeric_limits<double>::infinity())) {
+      abort_with(describe(local_error),
+                 core::cat(" (the other ranks did not come to agree on this error within ", grace,
+                           " s: they wait in a collective step of the failed work, or are slower; the job is "
+                           "aborted)"));
+    }
+    if (first_failed == comm.size()) return;
+    if (comm.rank() == first_failed) failure = describe(local_error);
+    agreement.broadcast(failure.message, first_failed);
+    std::int32_t code = failure.code;
+    agreement.broadcast(code, first_failed);
+    failure.code = code;
+  } catch (const std::exception& e) {
+    // The agreement itself failed: the ranks cannot learn of each other's
+    // errors, so this one ends the job with what it knows.
+    const std::string failed = std::string("the error agreement failed: ") + e.what();
     if (!local_error) abort_with({failed, exit_code::error}, "");
     abort_with(describe(local_error), " (and " + failed + ")");
   }
-  if (!completes_within(request, local_error ? kAgreementGraceSeconds : std::numeric_limits<double>::infinity())) {
-    // `request` stays in flight with its buffers: the job ends here.
-    abort_with(describe(local_error),
-               core::cat(" (the other ranks did not come to agree on this error within ", kAgreementGraceSeconds,
-                         " s: they wait in a collective step of the failed work, or are slower; the job is aborted)"));
-  }
-  if (first_failed == comm.size()) return;
-
-  LocalFailure failure;
-  if (comm.rank() == first_failed) failure = describe(local_error);
-  agreement.broadcast(failure.message, first_failed);
-  std::int32_t code = failure.code;
-  agreement.broadcast(code, first_failed);
   // A stop signal stays a preemption (exit 75, a "preempted" line) when a
   // stage stops inside an agreement, e.g. a trainer on MPI_COMM_SELF inside
   // `collectively` (spt classify's cross-validation folds).
-  if (code == exit_code::preempted) throw Preempted(failure.message);
-  throw CollectiveError(failure.message, first_failed, code);
+  if (failure.code == exit_code::preempted) throw Preempted(failure.message);
+  throw CollectiveError(failure.message, first_failed, failure.code);
 }
 
 void check_all(const Comm& comm, bool ok, const std::string& message_if_not_ok) {

@@ -4,6 +4,8 @@
 #include <utility>
 
 #include "phenoscale/core/error.hpp"
+#include "phenoscale/core/log.hpp"
+#include "phenoscale/par/environment.hpp"
 
 namespace phenoscale::par {
 
@@ -14,9 +16,20 @@ std::string mpi_error_text(int rc) {
   return std::string(text, static_cast<std::size_t>(length));
 }
 
+void throw_mpi_error(int rc, const char* call) {
+  throw IoError(std::string("MPI: ") + call + " failed: " + mpi_error_text(rc));
+}
+
+void abort_on_mpi_error(int rc, const char* call) {
+  core::Log::error(std::string("MPI: ") + call + " failed: " + mpi_error_text(rc) +
+                   " (with point-to-point messages in flight into buffers that an error would free; the job is "
+                   "aborted)");
+  Environment::abort(exit_code::error);
+}
+
 Comm::Comm(MPI_Comm comm) : comm_(comm) {
-  MPI_Comm_rank(comm_, &rank_);
-  MPI_Comm_size(comm_, &size_);
+  check_mpi(MPI_Comm_rank(comm_, &rank_), "MPI_Comm_rank");
+  check_mpi(MPI_Comm_size(comm_, &size_), "MPI_Comm_size");
 }
 
 namespace {
@@ -61,44 +74,48 @@ Comm& Comm::operator=(Comm&& other) noexcept {
   return *this;
 }
 
+// Takes ownership of `made` (a duplicate or split of this Comm's communicator).
+Comm Comm::adopt(MPI_Comm made) {
+  int rank = 0, size = 1;
+  int rc = MPI_Comm_rank(made, &rank);
+  if (rc == MPI_SUCCESS) rc = MPI_Comm_size(made, &size);
+  if (rc != MPI_SUCCESS) {
+    MPI_Comm_free(&made);
+    throw_mpi_error(rc, "MPI_Comm_rank/MPI_Comm_size");
+  }
+  return Comm(made, rank, size);
+}
+
 Comm Comm::duplicate() const {
-  MPI_Comm dup;
-  MPI_Comm_dup(comm_, &dup);
-  Comm c(dup);
-  c.owned_ = true;
+  MPI_Comm dup = MPI_COMM_NULL;
+  check_mpi(MPI_Comm_dup(comm_, &dup), "MPI_Comm_dup");
+  Comm c = adopt(dup);
   c.message_bytes_ = message_bytes_;  // a duplicate keeps its parent's message size
   return c;
 }
 
 Comm Comm::split(int color, int key) const {
-  MPI_Comm out;
-  MPI_Comm_split(comm_, color, key, &out);
-  Comm c(out);
-  c.owned_ = true;
-  return c;
+  MPI_Comm out = MPI_COMM_NULL;
+  check_mpi(MPI_Comm_split(comm_, color, key, &out), "MPI_Comm_split");
+  return adopt(out);
 }
 
 Comm Comm::split_shared() const {
-  MPI_Comm out;
-  MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &out);
-  Comm c(out);
-  c.owned_ = true;
-  return c;
+  MPI_Comm out = MPI_COMM_NULL;
+  check_mpi(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &out), "MPI_Comm_split_type");
+  return adopt(out);
 }
 
 MPI_Comm Comm::agreement() const {
   if (agreement_ == MPI_COMM_NULL) {
     MPI_Comm dup = MPI_COMM_NULL;
-    const int rc = MPI_Comm_dup(comm_, &dup);
-    if (rc != MPI_SUCCESS) {
-      throw IoError("MPI_Comm_dup of the error agreement's communicator failed: " + mpi_error_text(rc));
-    }
+    check_mpi(MPI_Comm_dup(comm_, &dup), "MPI_Comm_dup (the error agreement's communicator)");
     agreement_ = dup;
   }
   return agreement_;
 }
 
-void Comm::barrier() const { MPI_Barrier(comm_); }
+void Comm::barrier() const { check_mpi(MPI_Barrier(comm_), "MPI_Barrier"); }
 
 void Comm::broadcast(std::string& text, int root) const {
   std::vector<char> buffer(text.begin(), text.end());

@@ -1,9 +1,11 @@
 #include "phenoscale/par/environment.hpp"
 
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
+#include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
 
 namespace phenoscale::par {
@@ -20,10 +22,40 @@ Environment::Init::Init(int& argc, char**& argv) {
   }
 }
 
+namespace {
+std::atomic<double> agreement_grace{Environment::kDefaultAgreementGraceSeconds};
+
+// PHENOSCALE_AGREEMENT_GRACE as seconds; NaN when set to anything but a
+// positive finite number.
+double parse_agreement_grace() {
+  const char* env = std::getenv("PHENOSCALE_AGREEMENT_GRACE");
+  if (env == nullptr || *env == '\0') return Environment::kDefaultAgreementGraceSeconds;
+  char* end = nullptr;
+  const double seconds = std::strtod(env, &end);
+  if (*end != '\0' || !std::isfinite(seconds) || !(seconds > 0)) return std::nan("");
+  return seconds;
+}
+}  // namespace
+
+double Environment::agreement_grace_seconds() { return agreement_grace; }
+
 Environment::Environment(int& argc, char**& argv) : init_(argc, argv), world_(MPI_COMM_WORLD) {
-  // Errors come back as codes so they can be turned into one-line messages.
+  // Errors come back as codes so they can be turned into one-line messages
+  // (par::check_mpi); communicators made from these inherit it.
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
   core::Log::set_rank(world_.rank(), world_.size());
+  const double grace = parse_agreement_grace();
+  if (std::isnan(grace)) {  // every rank reads the same environment and ends alike
+    if (world_.is_root()) {
+      std::fprintf(stderr,
+                   "phenoscale: error: PHENOSCALE_AGREEMENT_GRACE = '%s': expected a positive number of seconds\n",
+                   std::getenv("PHENOSCALE_AGREEMENT_GRACE"));
+    }
+    MPI_Finalize();
+    std::exit(exit_code::usage);
+  }
+  agreement_grace = grace;
 }
 
 namespace {
@@ -45,7 +77,14 @@ int Environment::finish(int code) {
   // rest): a close may fail on some ranks only (the aggregators, a per-rank
   // file), and ranks that went on into MPI_Finalize would wait there for
   // those that skipped it.
-  if (world_.allreduce_max<int>(finalize_unsafe ? 1 : 0) == 1) {
+  int unsafe = 0;
+  try {
+    unsafe = world_.allreduce_max<int>(finalize_unsafe ? 1 : 0);
+  } catch (const std::exception& e) {
+    core::Log::error(e.what());
+    abort(code == 0 ? 1 : code);
+  }
+  if (unsafe == 1) {
     // The error has been reported already; the exit code carries it.
     std::fflush(stdout);
     std::fflush(stderr);

@@ -13,7 +13,9 @@
 
 namespace phenoscale::par {
 
-FailureVote::FailureVote(const Comm& world) { MPI_Comm_dup(world.raw(), &comm_); }
+FailureVote::FailureVote(const Comm& world) {
+  check_mpi(MPI_Comm_dup(world.raw(), &comm_), "MPI_Comm_dup (the failure vote's communicator)");
+}
 
 FailureVote::~FailureVote() {
   // After a lost vote the job is aborted before this runs; a vote still in
@@ -24,13 +26,13 @@ FailureVote::~FailureVote() {
 
 bool completes_within(MPI_Request& request, double grace_seconds) {
   if (!std::isfinite(grace_seconds)) {
-    MPI_Wait(&request, MPI_STATUS_IGNORE);
+    check_mpi(MPI_Wait(&request, MPI_STATUS_IGNORE), "MPI_Wait");
     return true;
   }
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(grace_seconds);
   int done = 0;
   while (true) {
-    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+    check_mpi(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
     if (done || std::chrono::steady_clock::now() >= deadline) return done != 0;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -39,10 +41,17 @@ bool completes_within(MPI_Request& request, double grace_seconds) {
 bool FailureVote::everyone_failed(double grace_seconds, int& code) {
   // One non-blocking reduction is both the vote and the agreement on the
   // exit code: MINLOC over (rank, code) pairs yields rank 0's code.
-  MPI_Comm_rank(comm_, &mine_.rank);
-  mine_.code = code;
-  MPI_Iallreduce(&mine_, &lowest_, 1, MPI_2INT, MPI_MINLOC, comm_, &request_);
-  if (!completes_within(request_, grace_seconds)) return false;  // some rank did not come: the caller aborts the job
+  // A failed MPI call is reported here and counts as a lost vote: the
+  // callers (the CLI's last resort, a teardown) then end the job.
+  try {
+    check_mpi(MPI_Comm_rank(comm_, &mine_.rank), "MPI_Comm_rank");
+    mine_.code = code;
+    check_mpi(MPI_Iallreduce(&mine_, &lowest_, 1, MPI_2INT, MPI_MINLOC, comm_, &request_), "MPI_Iallreduce");
+    if (!completes_within(request_, grace_seconds)) return false;  // some rank did not come: the caller aborts the job
+  } catch (const std::exception& e) {
+    core::Log::error(std::string("the failure vote: ") + e.what());
+    return false;
+  }
   code = lowest_.code;
   return true;
 }
@@ -53,6 +62,13 @@ TeardownVote::TeardownVote(const Comm& comm)
 
 bool TeardownVote::everyone_comes() {
   if (!vote_) return true;
+  // An earlier teardown on this rank was abandoned: the job will be aborted,
+  // the others did not come then, and waiting for them again would only
+  // delay it (10 s per file still open on an unwinding rank).
+  if (Environment::abort_pending()) {
+    after_abandoned_ = true;
+    return false;
+  }
   const bool unwinding = std::uncaught_exceptions() > uncaught_at_start_;
   int code = 0;  // the vote's exit code is not used here
   return vote_->everyone_failed(unwinding ? kUnwindGraceSeconds : std::numeric_limits<double>::infinity(), code);
@@ -60,9 +76,13 @@ bool TeardownVote::everyone_comes() {
 
 void TeardownVote::abandon(const std::string& subject, const char* teardown, const char* left) noexcept {
   try {
-    core::Log::error(at_file(subject, core::cat("an error on this rank alone (the other ranks did not come to ",
-                                                teardown, " within ", kUnwindGraceSeconds, " s) leaves it ", left,
-                                                "; the job will be aborted")));
+    const std::string why = after_abandoned_
+                                ? std::string("after an earlier teardown on this rank was abandoned, without waiting "
+                                              "for the other ranks")
+                                : core::cat("the other ranks did not come to ", teardown, " within ",
+                                            kUnwindGraceSeconds, " s");
+    core::Log::error(at_file(subject, "an error on this rank alone (" + why + ") leaves it " + std::string(left) +
+                                          "; the job will be aborted"));
   } catch (...) {  // the message is a courtesy; the abort is what matters
   }
   static_cast<void>(vote_.release());  // NOLINT: deliberately leaked, see the header

@@ -16,10 +16,6 @@ MPI_Datatype datatype(ReduceType type) {
   return type == ReduceType::float32 ? MPI_FLOAT : MPI_DOUBLE;
 }
 
-void check(int rc, const char* what) {
-  if (rc != MPI_SUCCESS) throw IoError(std::string("MPI allreducer: ") + what + " failed: " + mpi_error_text(rc));
-}
-
 class MpiPending final : public PendingReduction {
  public:
   explicit MpiPending(std::vector<MPI_Request> requests) : requests_(std::move(requests)) {}
@@ -28,12 +24,13 @@ class MpiPending final : public PendingReduction {
     MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE);
   }
   void wait() override {
-    check(MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+    check_mpi(MPI_Waitall(static_cast<int>(requests_.size()), requests_.data(), MPI_STATUSES_IGNORE),
+              "MPI_Waitall (the mpi allreducer)");
   }
   bool test() override {
     int done = 0;
-    check(MPI_Testall(static_cast<int>(requests_.size()), requests_.data(), &done, MPI_STATUSES_IGNORE),
-          "MPI_Testall");
+    check_mpi(MPI_Testall(static_cast<int>(requests_.size()), requests_.data(), &done, MPI_STATUSES_IGNORE),
+          "MPI_Testall (the mpi allreducer)");
     return done != 0;
   }
 
@@ -64,7 +61,8 @@ class MpiAllreducer final : public Allreducer {
 
   void sum(void* data, std::size_t count, ReduceType type) override {
     for_each_piece(data, count, type, [&](void* piece, int n) {
-      check(MPI_Allreduce(MPI_IN_PLACE, piece, n, datatype(type), MPI_SUM, comm_.raw()), "MPI_Allreduce");
+      check_mpi(MPI_Allreduce(MPI_IN_PLACE, piece, n, datatype(type), MPI_SUM, comm_.raw()),
+                "MPI_Allreduce (the mpi allreducer)");
     });
   }
 
@@ -72,8 +70,9 @@ class MpiAllreducer final : public Allreducer {
                                               ReduceType type) override {
     std::vector<MPI_Request> requests;
     for_each_piece(data, count, type, [&](void* piece, int n) {
-      check(MPI_Iallreduce(MPI_IN_PLACE, piece, n, datatype(type), MPI_SUM, comm_.raw(), &requests.emplace_back()),
-            "MPI_Iallreduce");
+      check_mpi(
+          MPI_Iallreduce(MPI_IN_PLACE, piece, n, datatype(type), MPI_SUM, comm_.raw(), &requests.emplace_back()),
+          "MPI_Iallreduce (the mpi allreducer)");
     });
     return std::make_unique<MpiPending>(std::move(requests));
   }

@@ -74,7 +74,7 @@ class NcclAllreducer final : public Allreducer {
       cuda_check(cudaSetDevice(node.rank() % devices), "cudaSetDevice");
       if (comm.is_root()) nccl_check(ncclGetUniqueId(&id), "ncclGetUniqueId");
     });
-    MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, comm.raw());
+    comm.broadcast_span(reinterpret_cast<char*>(&id), sizeof id, 0);
     try {
       collectively(comm, [&] { nccl_check(ncclCommInitRank(&nccl_, comm.size(), id, comm.rank()), "ncclCommInitRank"); });
       collectively(comm, [&] {

@@ -37,6 +37,11 @@ expect_deck_error "TOML syntax" "broken.toml:1:" 2 data generate -c broken.toml
 PHENOSCALE_STOP_AT_LINE='(' expect_deck_error "bad PHENOSCALE_STOP_AT_LINE" \
   "PHENOSCALE_STOP_AT_LINE = '(': expected a regular expression" 1 data generate --set run.output_dir=out_drill
 [ ! -e out_drill ] && pass "bad PHENOSCALE_STOP_AT_LINE: nothing written" || fail "bad PHENOSCALE_STOP_AT_LINE: out_drill written"
+# So is the error agreement's grace (docs/cli.md), on every rank alike.
+PHENOSCALE_AGREEMENT_GRACE=soon expect_deck_error "bad PHENOSCALE_AGREEMENT_GRACE" \
+  "PHENOSCALE_AGREEMENT_GRACE = 'soon': expected a positive number of seconds" 2 \
+  data generate --set run.output_dir=out_grace
+[ ! -e out_grace ] && pass "bad PHENOSCALE_AGREEMENT_GRACE: nothing written" || fail "bad PHENOSCALE_AGREEMENT_GRACE: out_grace written"
 
 # --- HDF5 inputs ---------------------------------------------------------------
 expect_error "missing input file" "$WORK/none.h5: no such file" 2 \

@@ -3,9 +3,13 @@
 // cross-validated choice of (C, γ) identical at any rank count, and clear
 // errors on bad training data.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <fstream>
 #include <limits>
+#include <optional>
 
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/rng.hpp"
@@ -54,6 +58,46 @@ Planted exclusive_or(std::size_t n, std::uint64_t seed) {
   }
   return p;
 }
+
+// Lowers this process's address-space limit to what it maps now plus
+// `margin` bytes while it lives: a planted out-of-memory on one rank.
+// applied() is false when the limit could not be set (a hard limit below).
+class AddressSpaceLimit {
+ public:
+  explicit AddressSpaceLimit(std::size_t margin) {
+    if (getrlimit(RLIMIT_AS, &saved_) != 0) return;
+    std::ifstream statm("/proc/self/statm");
+    std::size_t pages = 0;
+    if (!(statm >> pages)) return;
+    rlimit lowered = saved_;
+    lowered.rlim_cur = pages * static_cast<std::size_t>(sysconf(_SC_PAGESIZE)) + margin;
+    if (lowered.rlim_cur > saved_.rlim_max) return;
+    applied_ = setrlimit(RLIMIT_AS, &lowered) == 0;
+  }
+  ~AddressSpaceLimit() {
+    if (applied_) setrlimit(RLIMIT_AS, &saved_);
+  }
+  AddressSpaceLimit(const AddressSpaceLimit&) = delete;
+  AddressSpaceLimit& operator=(const AddressSpaceLimit&) = delete;
+  bool applied() const { return applied_; }
+
+ private:
+  rlimit saved_{};
+  bool applied_ = false;
+};
+
+// Sanitizers reserve address space (shadow memory) beyond any such limit.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
 
 double accuracy(const std::vector<std::int64_t>& predicted, const std::vector<std::int64_t>& truth) {
   std::size_t right = 0;
@@ -116,4 +160,41 @@ TEST(RbfSvm, BadTrainingDataGivesClearErrors) {
             std::string::npos);
   EXPECT_FALSE(svm.fitted());
   EXPECT_THROW(svm.predict(x), phenoscale::Error);
+}
+
+TEST(RbfSvm, ARankOutOfMemoryPreparingTheFoldsFailsEveryRankAlike) {
+  // Rank 1 cannot hold the folds' standardised copies (3 of 1,200 × 1,000
+  // values, 9.6 MB each, under a limit of 16 MB more than it maps): it must
+  // still join the fold reduction, so that every rank ends with an error
+  // (before, rank 1 threw past the reduction and the others waited in it).
+  if (kSanitized) GTEST_SKIP() << "a sanitizer's shadow memory ignores an address-space limit";
+  if (world().size() < 2) GTEST_SKIP() << "needs a second rank to fail alone";
+  const std::size_t n = 1200, d = 1000;
+  std::vector<double> x(n * d);
+  std::vector<std::int64_t> y(n);
+  Rng rng(4, Stream::test, 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    y[i] = static_cast<std::int64_t>(i % 2);
+    for (std::size_t j = 0; j < d; ++j) x[i * d + j] = rng.normal(y[i] == 0 ? 0.0 : 0.5, 1.0);
+  }
+  SvmGrid grid;
+  grid.log2_c = {0.0};
+  grid.gamma_scales = {1.0};
+  grid.folds = 3;
+  RbfSvmClassifier svm;
+  std::string message;
+  {
+    std::optional<AddressSpaceLimit> limit;
+    if (world().rank() == 1) limit.emplace(std::size_t{16} << 20);
+    // Every rank skips together (one skipping alone would leave the others in the reduction).
+    if (world().allreduce_min(static_cast<int>(!limit || limit->applied())) == 0)
+      GTEST_SKIP() << "rank 1 could not lower its address-space limit";
+    message = message_of<InputError>([&] { svm.fit_cross_validated(x, d, y, grid, &world()); });
+  }
+  if (world().rank() == 1) {
+    EXPECT_EQ(message.rfind("SVM: preparing the cross-validation folds: ", 0), 0u) << message;
+  } else {
+    EXPECT_EQ(message, "SVM: cross-validation failed on another rank");
+  }
+  EXPECT_FALSE(svm.fitted());
 }

@@ -256,6 +256,26 @@ TEST(Agree, AFailedRankWaitsForRanksStillWorking) {
   EXPECT_EQ(message, "movie_17.tif: frame 3 has 512 x 500 pixels");
 }
 
+TEST(Agree, AFailedMpiCallThrowsAndIsAgreed) {
+  // A broadcast whose receiver expects fewer elements than the root sends:
+  // MPI returns MPI_ERR_TRUNCATE on the receiver (world's error handler
+  // returns codes). par::Comm throws it, and the agreement reports it on
+  // both ranks; before, the code was ignored and the receiver went on with a
+  // buffer MPI had not written. Ranks 0 and 1 only: beyond two, a receiver
+  // that failed would not forward the message down the broadcast's tree.
+  if (world().size() < 2) GTEST_SKIP() << "needs a sender and a receiver";
+  const par::Comm pair = world().split(world().rank() < 2 ? 0 : 1, world().rank());
+  if (world().rank() >= 2) return;
+  const std::string message = phenoscale::testing::message_of<CollectiveError>([&] {
+    par::collectively(pair, [&] {
+      std::vector<std::int32_t> values(pair.is_root() ? 4 : 2, 7);
+      pair.broadcast_span(values.data(), values.size(), 0);
+    });
+  });
+  // Open MPI 4.1 (Debian 12) says "MPI_ERR_TRUNCATE: message truncated".
+  EXPECT_EQ(message.rfind("MPI: MPI_Bcast failed: ", 0), 0u) << message;
+}
+
 TEST(Agree, APreemptionInsideAnAgreementStaysAPreemption) {
   // A stage stopped by a signal inside `collectively` (a trainer on one rank's
   // own communicator) must still leave as Preempted: exit 75 and a

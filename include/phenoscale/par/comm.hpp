@@ -6,6 +6,15 @@
 // rank-count-independence rules (fixed reduction order, double accumulators)
 // live in one place.
 //
+// Return codes: world's error handler is MPI_ERRORS_RETURN (par::Environment),
+// which duplicates and splits inherit, so a failed call returns instead of
+// ending the job. Every MPI call here goes through check_mpi, which throws
+// IoError naming the call and MPI's text (a truncated message, a mismatched
+// collective): the error then reaches par::agree like any other, instead of
+// leaving a buffer silently unwritten. A failed post or wait of
+// point-to-point requests ends the job instead (check_mpi_in_flight). Calls
+// in destructors stay unchecked: there is nothing to throw to.
+//
 // Large counts: MPI's counts and displacements are ints, so a v-collective
 // over more than 2^31 - 1 elements would overflow (the union kNN graph at the
 // paper's K = 2560 reaches that many arcs a rank near 10^6 samples). Every
@@ -42,6 +51,19 @@ MPI_Datatype mpi_type() {
 
 // MPI's text for an error code (MPI_Error_string).
 std::string mpi_error_text(int rc);
+[[noreturn]] void throw_mpi_error(int rc, const char* call);
+// Throws IoError("MPI: <call> failed: <MPI's text>") unless rc is MPI_SUCCESS.
+inline void check_mpi(int rc, const char* call) {
+  if (rc != MPI_SUCCESS) throw_mpi_error(rc, call);
+}
+// For the calls of non-blocking point-to-point (post, wait): other requests
+// may be in flight into buffers that an exception would free while the
+// other ranks' messages still land there. Logs "MPI: <call> failed: <text>
+// (...; the job is aborted)" and ends the job (Environment::abort).
+[[noreturn]] void abort_on_mpi_error(int rc, const char* call);
+inline void check_mpi_in_flight(int rc, const char* call) {
+  if (rc != MPI_SUCCESS) abort_on_mpi_error(rc, call);
+}
 
 class Comm {
  public:
@@ -73,39 +95,59 @@ class Comm {
   template <typename T>
   T allreduce_sum(T value) const {
     T out{};
-    MPI_Allreduce(&value, &out, 1, mpi_type<T>(), MPI_SUM, comm_);
+    check_mpi(MPI_Allreduce(&value, &out, 1, mpi_type<T>(), MPI_SUM, comm_), "MPI_Allreduce");
     return out;
   }
   template <typename T>
   T allreduce_max(T value) const {
     T out{};
-    MPI_Allreduce(&value, &out, 1, mpi_type<T>(), MPI_MAX, comm_);
+    check_mpi(MPI_Allreduce(&value, &out, 1, mpi_type<T>(), MPI_MAX, comm_), "MPI_Allreduce");
     return out;
   }
   template <typename T>
   T allreduce_min(T value) const {
     T out{};
-    MPI_Allreduce(&value, &out, 1, mpi_type<T>(), MPI_MIN, comm_);
+    check_mpi(MPI_Allreduce(&value, &out, 1, mpi_type<T>(), MPI_MIN, comm_), "MPI_Allreduce");
     return out;
+  }
+  // Element-wise reductions of the n elements at `data`, in place on every
+  // rank (in pieces when above message_limit).
+  template <typename T>
+  void allreduce_sum_span(T* data, std::size_t n) const {
+    allreduce_span(data, n, MPI_SUM);
+  }
+  template <typename T>
+  void allreduce_max_span(T* data, std::size_t n) const {
+    allreduce_span(data, n, MPI_MAX);
+  }
+  template <typename T>
+  void allreduce_min_span(T* data, std::size_t n) const {
+    allreduce_span(data, n, MPI_MIN);
   }
   template <typename T>
   void allreduce_sum_inplace(std::vector<T>& values) const {
-    for_each_chunk<T>(values.size(), [&](std::size_t at, int n) {
-      MPI_Allreduce(MPI_IN_PLACE, values.data() + at, n, mpi_type<T>(), MPI_SUM, comm_);
-    });
+    allreduce_span(values.data(), values.size(), MPI_SUM);
+  }
+  template <typename T>
+  void allreduce_max_inplace(std::vector<T>& values) const {
+    allreduce_span(values.data(), values.size(), MPI_MAX);
+  }
+  template <typename T>
+  void allreduce_min_inplace(std::vector<T>& values) const {
+    allreduce_span(values.data(), values.size(), MPI_MIN);
   }
   // Exclusive prefix sum: rank r receives sum of values of ranks < r (0 on rank 0).
   template <typename T>
   T exscan_sum(T value) const {
     T out{};
-    MPI_Exscan(&value, &out, 1, mpi_type<T>(), MPI_SUM, comm_);
+    check_mpi(MPI_Exscan(&value, &out, 1, mpi_type<T>(), MPI_SUM, comm_), "MPI_Exscan");
     if (rank_ == 0) out = T{};  // MPI leaves rank 0's buffer undefined
     return out;
   }
   template <typename T>
   std::vector<T> allgather(T value) const {
     std::vector<T> out(size_);
-    MPI_Allgather(&value, 1, mpi_type<T>(), out.data(), 1, mpi_type<T>(), comm_);
+    check_mpi(MPI_Allgather(&value, 1, mpi_type<T>(), out.data(), 1, mpi_type<T>(), comm_), "MPI_Allgather");
     return out;
   }
   // Concatenation of every rank's `local` in rank order, on every rank.
@@ -116,8 +158,9 @@ class Comm {
     std::vector<T> out(at.back());
     if (at.back() <= message_limit<T>()) {
       const std::vector<int> n(counts.begin(), counts.end()), d(at.begin(), at.end() - 1);
-      MPI_Allgatherv(local.data(), n[rank_], mpi_type<T>(), out.data(), n.data(), d.data(), mpi_type<T>(),
-                     comm_);
+      check_mpi(MPI_Allgatherv(local.data(), n[rank_], mpi_type<T>(), out.data(), n.data(), d.data(),
+                               mpi_type<T>(), comm_),
+                "MPI_Allgatherv");
       return out;
     }
     std::copy(local.begin(), local.end(), out.begin() + static_cast<std::ptrdiff_t>(at[rank_]));
@@ -133,8 +176,9 @@ class Comm {
     std::vector<T> out(rank_ == root ? at.back() : 0);
     if (at.back() <= message_limit<T>()) {
       const std::vector<int> n(counts.begin(), counts.end()), d(at.begin(), at.end() - 1);
-      MPI_Gatherv(local.data(), n[rank_], mpi_type<T>(), out.data(), n.data(), d.data(), mpi_type<T>(), root,
-                  comm_);
+      check_mpi(MPI_Gatherv(local.data(), n[rank_], mpi_type<T>(), out.data(), n.data(), d.data(), mpi_type<T>(),
+                            root, comm_),
+                "MPI_Gatherv");
       return out;
     }
     Requests requests;
@@ -150,7 +194,7 @@ class Comm {
   }
   template <typename T>
   void broadcast(T& value, int root = 0) const {
-    MPI_Bcast(&value, 1, mpi_type<T>(), root, comm_);
+    check_mpi(MPI_Bcast(&value, 1, mpi_type<T>(), root, comm_), "MPI_Bcast");
   }
   template <typename T>
   void broadcast(std::vector<T>& values, int root = 0) const {
@@ -163,7 +207,9 @@ class Comm {
   // The n elements at `data` from `root` (in pieces when above message_limit).
   template <typename T>
   void broadcast_span(T* data, std::size_t n, int root) const {
-    for_each_chunk<T>(n, [&](std::size_t at, int k) { MPI_Bcast(data + at, k, mpi_type<T>(), root, comm_); });
+    for_each_chunk<T>(n, [&](std::size_t at, int k) {
+      check_mpi(MPI_Bcast(data + at, k, mpi_type<T>(), root, comm_), "MPI_Bcast");
+    });
   }
 
   // Personalised all-to-all: `buckets[r]` goes to rank r. Returns what every
@@ -195,17 +241,20 @@ class Comm {
   template <typename T>
   void post_send(const T* data, std::size_t n, int to, Requests& requests) const {
     for_each_chunk<T>(n, [&](std::size_t at, int k) {
-      MPI_Isend(data + at, k, mpi_type<T>(), to, kTag, comm_, &requests.emplace_back());
+      check_mpi_in_flight(MPI_Isend(data + at, k, mpi_type<T>(), to, kTag, comm_, &requests.emplace_back()),
+                          "MPI_Isend");
     });
   }
   template <typename T>
   void post_receive(T* data, std::size_t n, int from, Requests& requests) const {
     for_each_chunk<T>(n, [&](std::size_t at, int k) {
-      MPI_Irecv(data + at, k, mpi_type<T>(), from, kTag, comm_, &requests.emplace_back());
+      check_mpi_in_flight(MPI_Irecv(data + at, k, mpi_type<T>(), from, kTag, comm_, &requests.emplace_back()),
+                          "MPI_Irecv");
     });
   }
   static void wait_all(Requests& requests) {
-    MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE);
+    check_mpi_in_flight(MPI_Waitall(static_cast<int>(requests.size()), requests.data(), MPI_STATUSES_IGNORE),
+                        "MPI_Waitall");
   }
 
   // Most elements of T one MPI call moves here: as many as fill 1 GiB (so at
@@ -232,6 +281,15 @@ class Comm {
   static constexpr int kTag = 32101;
 
   void release();  // frees what this Comm owns (the destructor, move assignment)
+  static Comm adopt(MPI_Comm made);  // owns `made` (a duplicate or split)
+  Comm(MPI_Comm owned, int rank, int size) : comm_(owned), owned_(true), rank_(rank), size_(size) {}
+
+  template <typename T>
+  void allreduce_span(T* data, std::size_t n, MPI_Op op) const {
+    for_each_chunk<T>(n, [&](std::size_t at, int k) {
+      check_mpi(MPI_Allreduce(MPI_IN_PLACE, data + at, k, mpi_type<T>(), op, comm_), "MPI_Allreduce");
+    });
+  }
 
   // Exclusive prefix sums of `counts` with the total appended.
   static std::vector<std::uint64_t> offsets(const std::vector<std::uint64_t>& counts) {
@@ -246,7 +304,8 @@ class Comm {
   std::vector<T> exchange(BlockFor&& block_for, const std::vector<std::uint64_t>& send_counts,
                           std::vector<std::uint64_t>* received_counts) const {
     std::vector<std::uint64_t> recv_counts(size_);
-    MPI_Alltoall(send_counts.data(), 1, MPI_UINT64_T, recv_counts.data(), 1, MPI_UINT64_T, comm_);
+    check_mpi(MPI_Alltoall(send_counts.data(), 1, MPI_UINT64_T, recv_counts.data(), 1, MPI_UINT64_T, comm_),
+              "MPI_Alltoall");
     const auto at = offsets(recv_counts);
     std::vector<T> out(at.back());
     Requests requests;

@@ -40,6 +40,13 @@ class Environment {
   // agreed collectively (a rank stuck in a collective would otherwise hang).
   [[noreturn]] static void abort(int code);
 
+  // How long a rank whose work failed waits at par::agree for the others
+  // (seconds): PHENOSCALE_AGREEMENT_GRACE, default 30. Read when the
+  // Environment is made; a value that is not a positive number of seconds
+  // ends the program there (exit 2, one line).
+  static double agreement_grace_seconds();
+  static constexpr double kDefaultAgreementGraceSeconds = 30.0;
+
  private:
   // Runs MPI_Init_thread before `world_` is built (members initialise in order).
   struct Init {

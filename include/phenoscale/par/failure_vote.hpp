@@ -26,7 +26,8 @@ namespace phenoscale::par {
 
 // Waits for `request` at most `grace_seconds` (an infinite grace: MPI_Wait).
 // True when it completed; false leaves it in flight (its buffers must then
-// outlive the process, which the callers end by Environment::abort).
+// outlive the process, which the callers end by Environment::abort). Throws
+// IoError when MPI_Test or MPI_Wait fails.
 bool completes_within(MPI_Request& request, double grace_seconds);
 
 class FailureVote {
@@ -41,7 +42,8 @@ class FailureVote {
   // when every rank called it within `grace_seconds` of this rank's call;
   // `code` is then rank 0's on every rank. False when some rank did not
   // come: the caller must end the job (Environment::abort), as the vote
-  // stays open. An infinite grace waits for every rank (always true).
+  // stays open. An infinite grace waits for every rank (true unless an MPI
+  // call of the vote fails, which is logged and counts as false).
   bool everyone_failed(double grace_seconds, int& code);
 
  private:
@@ -80,11 +82,15 @@ class TeardownVote {
   TeardownVote(TeardownVote&&) noexcept = default;
   TeardownVote& operator=(TeardownVote&&) noexcept = default;
 
-  // True when every rank came to tear down (always on one rank).
+  // True when every rank came to tear down (always on one rank). False at
+  // once, without a vote, after a teardown on this rank was abandoned (the
+  // job is to be aborted: no need to wait again).
   bool everyone_comes();
   // After everyone_comes() returned false: logs "<subject>: an error on this
   // rank alone (the other ranks did not come to <teardown> within 10 s)
-  // leaves it <left>; the job will be aborted", leaves the vote in flight
+  // leaves it <left>; the job will be aborted" (after an earlier
+  // abandonment: "(after an earlier teardown on this rank was abandoned,
+  // without waiting for the other ranks)"), leaves the vote in flight
   // (leaked on purpose: waiting for it would hang too), and Environment::
   // finish or par::agree aborts the job once the error is reported. The
   // caller leaves its object torn down by no one.
@@ -92,6 +98,7 @@ class TeardownVote {
 
  private:
   int uncaught_at_start_ = 0;
+  bool after_abandoned_ = false;  // everyone_comes() did not vote: an abort was already pending
   std::unique_ptr<FailureVote> vote_;
 };
 

@@ -120,8 +120,7 @@ void GradientSynchroniser::average_buffers() {
     auto b = buffer.detach();
     on_host(b, [&](torch::Tensor& t) {
       auto c = t.contiguous();
-      MPI_Allreduce(MPI_IN_PLACE, c.data_ptr<float>(), static_cast<int>(c.numel()), MPI_FLOAT, MPI_SUM,
-                    comm_.raw());
+      comm_.allreduce_sum_span(c.data_ptr<float>(), static_cast<std::size_t>(c.numel()));
       c.div_(static_cast<double>(comm_.size()));
       if (!c.is_same(t)) t.copy_(c);
     });

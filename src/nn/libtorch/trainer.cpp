@@ -417,7 +417,7 @@ std::pair<MetricSums, bool> allreduce_step(const MetricSums& local, bool stop, c
   const auto packed = local.pack();
   std::copy(packed.begin(), packed.end(), v.begin());
   v[MetricSums::kPacked] = stop ? 1.0 : 0.0;
-  MPI_Allreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), MPI_DOUBLE, MPI_SUM, comm.raw());
+  comm.allreduce_sum_span(v.data(), v.size());
   return {MetricSums::unpack(v.data()), v[MetricSums::kPacked] > 0};
 }
 
@@ -463,7 +463,7 @@ MetricSums evaluate(Model& model, const SampleStore& data, const std::vector<std
     local.add(compute_loss(arch.task, model.forward(batch), batch, weight).sums);
   }
   auto packed = local.pack();
-  MPI_Allreduce(MPI_IN_PLACE, packed.data(), static_cast<int>(packed.size()), MPI_DOUBLE, MPI_SUM, comm.raw());
+  comm.allreduce_sum_span(packed.data(), packed.size());
   return MetricSums::unpack(packed.data());
 }
 
