@@ -211,9 +211,11 @@ H5File::~H5File() {
   if (!output_) return;
   try {
     comm_->barrier();
-  } catch (const std::exception& e) {  // a destructor must not throw: report, and end the job at finish
+  } catch (const std::exception& e) {
+    // A destructor must not throw, and this rank cannot go on as if the
+    // others had met it here: report and end the job.
     core::Log::error(at_file(path_, e.what()));
-    par::Environment::abort_at_finish();
+    par::Environment::abort(exit_code::error);
   }
 }
 

@@ -1,9 +1,11 @@
 #include "phenoscale/par/environment.hpp"
 
 #include <atomic>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <string_view>
 
 #include "phenoscale/core/error.hpp"
 #include "phenoscale/core/log.hpp"
@@ -25,14 +27,21 @@ Environment::Init::Init(int& argc, char**& argv) {
 namespace {
 std::atomic<double> agreement_grace{Environment::kDefaultAgreementGraceSeconds};
 
-// PHENOSCALE_AGREEMENT_GRACE as seconds; NaN when set to anything but a
-// positive finite number.
+// PHENOSCALE_AGREEMENT_GRACE as seconds (a decimal number, blanks around
+// it allowed); NaN when it is set to anything else or below the least
+// grace (a shorter one would abort before ranks that fail alike meet).
 double parse_agreement_grace() {
   const char* env = std::getenv("PHENOSCALE_AGREEMENT_GRACE");
-  if (env == nullptr || *env == '\0') return Environment::kDefaultAgreementGraceSeconds;
-  char* end = nullptr;
-  const double seconds = std::strtod(env, &end);
-  if (*end != '\0' || !std::isfinite(seconds) || !(seconds > 0)) return std::nan("");
+  if (env == nullptr) return Environment::kDefaultAgreementGraceSeconds;
+  std::string_view text(env);
+  const auto first = text.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return Environment::kDefaultAgreementGraceSeconds;
+  text = text.substr(first, text.find_last_not_of(" \t") - first + 1);
+  double seconds = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
+  if (error != std::errc() || end != text.data() + text.size() || !std::isfinite(seconds) ||
+      seconds < Environment::kLeastAgreementGraceSeconds)
+    return std::nan("");
   return seconds;
 }
 }  // namespace
@@ -45,12 +54,16 @@ Environment::Environment(int& argc, char**& argv) : init_(argc, argv), world_(MP
   MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
   MPI_Comm_set_errhandler(MPI_COMM_SELF, MPI_ERRORS_RETURN);
   core::Log::set_rank(world_.rank(), world_.size());
+  // Agreed: a remote rank may not see the variable (mpirun without -x), and
+  // ranks that left alone would leave the others waiting for them.
   const double grace = parse_agreement_grace();
-  if (std::isnan(grace)) {  // every rank reads the same environment and ends alike
-    if (world_.is_root()) {
+  const int first_bad = world_.allreduce_min(std::isnan(grace) ? world_.rank() : world_.size());
+  if (first_bad < world_.size()) {
+    if (world_.rank() == first_bad) {
       std::fprintf(stderr,
-                   "phenoscale: error: PHENOSCALE_AGREEMENT_GRACE = '%s': expected a positive number of seconds\n",
-                   std::getenv("PHENOSCALE_AGREEMENT_GRACE"));
+                   "phenoscale: error: PHENOSCALE_AGREEMENT_GRACE = '%s': expected a number of seconds, at least "
+                   "%g\n",
+                   std::getenv("PHENOSCALE_AGREEMENT_GRACE"), kLeastAgreementGraceSeconds);
     }
     MPI_Finalize();
     std::exit(exit_code::usage);

@@ -62,16 +62,24 @@ TeardownVote::TeardownVote(const Comm& comm)
 
 bool TeardownVote::everyone_comes() {
   if (!vote_) return true;
-  // An earlier teardown on this rank was abandoned: the job will be aborted,
-  // the others did not come then, and waiting for them again would only
-  // delay it (10 s per file still open on an unwinding rank).
-  if (Environment::abort_pending()) {
+  const bool unwinding = std::uncaught_exceptions() > uncaught_at_start_;
+  // Unwinding past a second object after a teardown on this rank was
+  // abandoned (the only source of a pending abort): the others did not come
+  // then, the job will be aborted, and waiting for them again would only
+  // delay it (10 s per file still open). They are blocked in the abandoned
+  // object's collective or further on, never in this object's vote.
+  if (unwinding && Environment::abort_pending()) {
     after_abandoned_ = true;
     return false;
   }
-  const bool unwinding = std::uncaught_exceptions() > uncaught_at_start_;
   int code = 0;  // the vote's exit code is not used here
-  return vote_->everyone_failed(unwinding ? kUnwindGraceSeconds : std::numeric_limits<double>::infinity(), code);
+  if (vote_->everyone_failed(unwinding ? kUnwindGraceSeconds : std::numeric_limits<double>::infinity(), code))
+    return true;
+  // Without a limit the vote ends false only when one of its MPI calls
+  // failed (logged): this rank can neither tear down nor go on past the
+  // others, who may wait in the vote.
+  if (!unwinding) Environment::abort(exit_code::error);
+  return false;
 }
 
 void TeardownVote::abandon(const std::string& subject, const char* teardown, const char* left) noexcept {

@@ -30,7 +30,7 @@ class MpiPending final : public PendingReduction {
   bool test() override {
     int done = 0;
     check_mpi(MPI_Testall(static_cast<int>(requests_.size()), requests_.data(), &done, MPI_STATUSES_IGNORE),
-          "MPI_Testall (the mpi allreducer)");
+              "MPI_Testall (the mpi allreducer)");
     return done != 0;
   }
 
@@ -70,7 +70,9 @@ class MpiAllreducer final : public Allreducer {
                                               ReduceType type) override {
     std::vector<MPI_Request> requests;
     for_each_piece(data, count, type, [&](void* piece, int n) {
-      check_mpi(
+      // A later piece failing would leave the earlier ones reducing into
+      // `data`: the job ends (check_mpi_in_flight).
+      check_mpi_in_flight(
           MPI_Iallreduce(MPI_IN_PLACE, piece, n, datatype(type), MPI_SUM, comm_.raw(), &requests.emplace_back()),
           "MPI_Iallreduce (the mpi allreducer)");
     });

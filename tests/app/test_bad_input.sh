@@ -39,7 +39,7 @@ PHENOSCALE_STOP_AT_LINE='(' expect_deck_error "bad PHENOSCALE_STOP_AT_LINE" \
 [ ! -e out_drill ] && pass "bad PHENOSCALE_STOP_AT_LINE: nothing written" || fail "bad PHENOSCALE_STOP_AT_LINE: out_drill written"
 # So is the error agreement's grace (docs/cli.md), on every rank alike.
 PHENOSCALE_AGREEMENT_GRACE=soon expect_deck_error "bad PHENOSCALE_AGREEMENT_GRACE" \
-  "PHENOSCALE_AGREEMENT_GRACE = 'soon': expected a positive number of seconds" 2 \
+  "PHENOSCALE_AGREEMENT_GRACE = 'soon': expected a number of seconds, at least 0.1" 2 \
   data generate --set run.output_dir=out_grace
 [ ! -e out_grace ] && pass "bad PHENOSCALE_AGREEMENT_GRACE: nothing written" || fail "bad PHENOSCALE_AGREEMENT_GRACE: out_grace written"
 

@@ -42,10 +42,12 @@ class Environment {
 
   // How long a rank whose work failed waits at par::agree for the others
   // (seconds): PHENOSCALE_AGREEMENT_GRACE, default 30. Read when the
-  // Environment is made; a value that is not a positive number of seconds
-  // ends the program there (exit 2, one line).
+  // Environment is made (by every rank, agreed); a value that is not a
+  // number of seconds, at least 0.1, ends the program there on every rank
+  // (exit 2, one line).
   static double agreement_grace_seconds();
   static constexpr double kDefaultAgreementGraceSeconds = 30.0;
+  static constexpr double kLeastAgreementGraceSeconds = 0.1;
 
  private:
   // Runs MPI_Init_thread before `world_` is built (members initialise in order).
