@@ -213,9 +213,16 @@ H5File::~H5File() {
     comm_->barrier();
   } catch (const std::exception& e) {
     // A destructor must not throw, and this rank cannot go on as if the
-    // others had met it here: report and end the job.
+    // others had met it here: report, and end the job — at once, or, while
+    // an error unwinds, once that error is reported. The close is done: the
+    // temporary goes.
     core::Log::error(at_file(path_, e.what()));
-    par::Environment::abort(exit_code::error);
+    output_.reset();
+    if (std::uncaught_exceptions() > 0) {
+      par::Environment::abort_at_finish();
+    } else {
+      par::Environment::abort(exit_code::error);
+    }
   }
 }
 

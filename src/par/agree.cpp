@@ -49,7 +49,12 @@ void agree(const Comm& comm, std::exception_ptr local_error) {
   // This rank's error left a collective unfinished (io::H5File, unwinding
   // alone): the other ranks may wait in it and never reach this agreement.
   // Report the error here, where it is known, and end the job.
-  if (local_error && Environment::abort_pending()) abort_with(describe(local_error), "");
+  // Without an error of its own the rank ends the job all the same: the
+  // abandoned teardown's line has been written.
+  if (Environment::abort_pending()) {
+    if (local_error) abort_with(describe(local_error), "");
+    Environment::abort(exit_code::error);
+  }
   // On the agreement's own communicator: a failed rank can never enter a
   // collective of the work that the others, still inside it, are blocked
   // in, and it waits for them only so long (the grace, 30 s unless

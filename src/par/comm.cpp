@@ -22,8 +22,7 @@ void throw_mpi_error(int rc, const char* call) {
 
 void abort_on_mpi_error(int rc, const char* call) {
   core::Log::error(std::string("MPI: ") + call + " failed: " + mpi_error_text(rc) +
-                   " (with point-to-point messages in flight into buffers that an error would free; the job is "
-                   "aborted)");
+                   " (with messages in flight into buffers that an error would free; the job is aborted)");
   Environment::abort(exit_code::error);
 }
 

@@ -37,6 +37,7 @@ double parse_agreement_grace() {
   const auto first = text.find_first_not_of(" \t");
   if (first == std::string_view::npos) return Environment::kDefaultAgreementGraceSeconds;
   text = text.substr(first, text.find_last_not_of(" \t") - first + 1);
+  if (text.size() > 1 && text.front() == '+') text.remove_prefix(1);  // from_chars takes no sign; strtod did
   double seconds = 0;
   const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
   if (error != std::errc() || end != text.data() + text.size() || !std::isfinite(seconds) ||
@@ -57,7 +58,13 @@ Environment::Environment(int& argc, char**& argv) : init_(argc, argv), world_(MP
   // Agreed: a remote rank may not see the variable (mpirun without -x), and
   // ranks that left alone would leave the others waiting for them.
   const double grace = parse_agreement_grace();
-  const int first_bad = world_.allreduce_min(std::isnan(grace) ? world_.rank() : world_.size());
+  int first_bad = world_.size();
+  try {
+    first_bad = world_.allreduce_min(std::isnan(grace) ? world_.rank() : world_.size());
+  } catch (const std::exception& e) {  // before main's handlers: report and end the job here
+    std::fprintf(stderr, "phenoscale: error: %s\n", e.what());
+    abort(exit_code::error);
+  }
   if (first_bad < world_.size()) {
     if (world_.rank() == first_bad) {
       std::fprintf(stderr,

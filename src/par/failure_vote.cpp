@@ -63,12 +63,13 @@ TeardownVote::TeardownVote(const Comm& comm)
 bool TeardownVote::everyone_comes() {
   if (!vote_) return true;
   const bool unwinding = std::uncaught_exceptions() > uncaught_at_start_;
-  // Unwinding past a second object after a teardown on this rank was
-  // abandoned (the only source of a pending abort): the others did not come
-  // then, the job will be aborted, and waiting for them again would only
-  // delay it (10 s per file still open). They are blocked in the abandoned
-  // object's collective or further on, never in this object's vote.
-  if (unwinding && Environment::abort_pending()) {
+  // A teardown on this rank was abandoned before (the only source of a
+  // pending abort): the others did not come then and the job will be
+  // aborted. Unwinding past another object, the rank leaves it alone at
+  // once rather than wait again (10 s per file still open) and goes on to
+  // report its error; not unwinding, it ends the job now (finish would).
+  if (Environment::abort_pending()) {
+    if (!unwinding) Environment::abort(exit_code::error);
     after_abandoned_ = true;
     return false;
   }

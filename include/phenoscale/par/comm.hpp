@@ -56,9 +56,10 @@ std::string mpi_error_text(int rc);
 inline void check_mpi(int rc, const char* call) {
   if (rc != MPI_SUCCESS) throw_mpi_error(rc, call);
 }
-// For the calls of non-blocking point-to-point (post, wait): other requests
-// may be in flight into buffers that an exception would free while the
-// other ranks' messages still land there. Logs "MPI: <call> failed: <text>
+// For the calls of non-blocking communication (point-to-point posts and
+// waits, the MPI allreducer's overlapped posts): other requests may be in
+// flight into buffers that an exception would free while the other ranks'
+// messages still land there. Logs "MPI: <call> failed: <text>
 // (...; the job is aborted)" and ends the job (Environment::abort).
 [[noreturn]] void abort_on_mpi_error(int rc, const char* call);
 inline void check_mpi_in_flight(int rc, const char* call) {

@@ -42,9 +42,9 @@ class Environment {
 
   // How long a rank whose work failed waits at par::agree for the others
   // (seconds): PHENOSCALE_AGREEMENT_GRACE, default 30. Read when the
-  // Environment is made (by every rank, agreed); a value that is not a
-  // number of seconds, at least 0.1, ends the program there on every rank
-  // (exit 2, one line).
+  // Environment is made; each rank uses the value it sees, and a value that
+  // is not a number of seconds, at least 0.1, on any rank ends the program
+  // there on every rank (exit 2, one line).
   static double agreement_grace_seconds();
   static constexpr double kDefaultAgreementGraceSeconds = 30.0;
   static constexpr double kLeastAgreementGraceSeconds = 0.1;

@@ -85,7 +85,8 @@ class TeardownVote {
   // True when every rank came to tear down (always on one rank). False at
   // once, without a vote, on a rank unwinding after a teardown on it was
   // abandoned (the job is to be aborted: no need to wait again). A rank not
-  // unwinding whose vote fails (an MPI call's error, logged) ends the job.
+  // unwinding ends the job instead when an abort is pending, or when its
+  // vote fails (an MPI call's error, logged).
   bool everyone_comes();
   // After everyone_comes() returned false: logs "<subject>: an error on this
   // rank alone (the other ranks did not come to <teardown> within 10 s)
