@@ -436,7 +436,7 @@ def proportion_bars(figs, rows, label):
                 ax.text(i, top + 0.01, stars, ha="center", fontsize=8)
         ax.set_xticks(x); ax.set_xticklabels([fmt(r[label]) for r in rs], fontsize=8)
         ax.set_xlabel(label.replace("_", " ")); ax.set_ylabel("pooled proportion")
-        ax.set_title(f"experiment {fmt(e)}: {treatment} vs {control}", fontsize=9)
+        ax.set_title(f"experiment {e}: {treatment} vs {control}", fontsize=9)
         ax.legend(fontsize=7)
     save(fig, figs, "proportions.png")
     return ("Pooled proportions per phenotype, control and treatment, with " +
@@ -468,7 +468,7 @@ def stats_section(path, figs, lines):
     lines += table(["exp", "control", "treatment", label, "cells (c/t)", "control prop.", "treatment prop.",
                     "difference", "CI", "p_greater", "p_less", "p_greater_fraction", "p_less_fraction",
                     "Cohen's d", "Holm p (greater / less)"],
-                   [[fmt(r["experiment"]), r["control"], r["treatment"], fmt(r[label]),
+                   [[r["experiment"], r["control"], r["treatment"], fmt(r[label]),
                      f"{fmt(r['control_cells'])}/{fmt(r['treatment_cells'])}", fmt(r["control_proportion"]),
                      fmt(r["treatment_proportion"]), fmt(r["difference"]),
                      f"[{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]", fmt(r["p_greater"]), fmt(r["p_less"]),
@@ -510,7 +510,7 @@ def cells_section(path, figs, lines):
                   "one contrast's groups and both directions):", ""]
         lines += table(["exp", "treatment vs control", "cell group", "cells (c/t)", "control fraction",
                         "treatment fraction", "difference", "CI", "Holm p (greater / less)"],
-                       [[fmt(r["experiment"]), f"{r['treatment']} vs {r['control']}", fmt(r["cell_group"]),
+                       [[r["experiment"], f"{r['treatment']} vs {r['control']}", fmt(r["cell_group"]),
                          f"{fmt(r['control_cells'])}/{fmt(r['treatment_cells'])}", fmt(r["control_proportion"]),
                          fmt(r["treatment_proportion"]), fmt(r["difference"]), f"[{fmt(r['ci_low'])}, {fmt(r['ci_high'])}]",
                          f"{fmt(r['p_greater_holm'])} / {fmt(r['p_less_holm'])}"] for r in rows_c])

@@ -24,7 +24,53 @@ std::vector<std::int64_t> read_ints(const io::H5File& in, const std::string& nam
   return std::move(block.data);
 }
 
+// The `names` attribute of an id dataset (/cell_id, /experiment), when the
+// imported ids were names; every id must then be -1 (unknown, cells only) or
+// index a name.
+std::vector<std::string> read_id_names(const io::H5File& in, const std::string& dataset,
+                                       const std::vector<std::int64_t>& ids, const par::Comm& comm) {
+  if (!in.has_attribute(dataset, "names")) return {};
+  auto names = io::parse_name_list(in.read_string_attribute(dataset, "names"));
+  const auto outside = std::find_if(ids.begin(), ids.end(), [&](std::int64_t id) {
+    return id < -1 || id >= static_cast<std::int64_t>(names.size());
+  });
+  par::check_all(comm, outside == ids.end(),
+                 cat(in.where(dataset), ": an id outside the ", names.size(), " name(s) of its 'names' attribute "
+                                        "(one per line)"));
+  return names;
+}
+
+// The imported sample_id texts of this rank's samples (/sample_name), when
+// they were names.
+void read_sample_names(const io::H5File& in, EdgeSamples& s, const par::Comm& comm) {
+  s.named_samples = in.has("/sample_name");
+  if (!s.named_samples) return;
+  const auto names = io::read_ragged<std::uint8_t>(in, "/sample_name", 1);
+  par::check_all(comm, names.global_series == s.velocity.global_series,
+                 cat(in.where("/sample_name"), ": ", names.global_series, " names, expected one per sample (",
+                     s.velocity.global_series, ")"));
+  for (std::uint64_t i = 0; i < names.size(); ++i) {
+    const auto* bytes = reinterpret_cast<const char*>(names.series(i));
+    s.sample_name.emplace_back(bytes, bytes + names.length(i));
+  }
+}
+
+std::string id_text(std::int64_t id, const std::vector<std::string>& names) {
+  if (id < 0 || names.empty()) return cat(id);
+  return names[static_cast<std::size_t>(id)];
+}
+
 }  // namespace
+
+std::string EdgeSamples::sample_text(std::uint64_t i) const {
+  return named_samples ? sample_name[i] : cat(sample_id[i]);
+}
+
+std::string EdgeSamples::cell_text(std::int64_t cell) const { return id_text(cell, cell_names); }
+
+std::string EdgeSamples::experiment_text(std::int64_t e) const {
+  return id_text(e, experiment_names);
+}
 
 void EdgeSamples::push_back(const std::vector<double>& v, std::int64_t id, std::int64_t cell, std::int64_t cond,
                             std::int64_t exp, std::int64_t win, std::int64_t onset) {
@@ -52,6 +98,9 @@ EdgeSamples read_edge_samples(const std::string& path, const par::Comm& comm) {
   s.experiment = read_ints(in, "/experiment", n, comm);
   s.window = read_ints(in, "/window", n, comm);
   s.onset_frame = read_ints(in, "/onset_frame", n, comm);
+  read_sample_names(in, s, comm);
+  s.cell_names = read_id_names(in, "/cell_id", s.cell_id, comm);
+  s.experiment_names = read_id_names(in, "/experiment", s.experiment, comm);
   if (in.has("/truth/phenotype")) s.truth = read_ints(in, "/truth/phenotype", n, comm);
   s.conditions = io::parse_name_list(in.read_string_attribute("/", "conditions"));
   s.frame_s = in.read_double_attribute("/", "frame_s");
@@ -67,10 +116,13 @@ EdgeSamples read_edge_samples(const std::string& path, const par::Comm& comm) {
 void write_edge_samples(io::H5File& out, const EdgeSamples& s) {
   io::write_ragged(out, "/velocity", s.velocity);
   out.write_attribute("/velocity", "units", std::string("nm/s"));
-  io::write_samples(out, "/sample_id", s.sample_id, {});
+  write_sample_ids(out, s);
   io::write_samples(out, "/cell_id", s.cell_id, {});
+  if (!s.cell_names.empty()) out.write_attribute("/cell_id", "names", io::name_list_attribute(s.cell_names));
   io::write_samples(out, "/condition", s.condition, {});
   io::write_samples(out, "/experiment", s.experiment, {});
+  if (!s.experiment_names.empty())
+    out.write_attribute("/experiment", "names", io::name_list_attribute(s.experiment_names));
   io::write_samples(out, "/window", s.window, {});
   io::write_samples(out, "/onset_frame", s.onset_frame, {});
   const bool truth = out.comm().allreduce_max<int>(s.truth.empty() ? 0 : 1) == 1;
@@ -82,6 +134,15 @@ void write_edge_samples(io::H5File& out, const EdgeSamples& s) {
   }
   out.write_attribute("/", "conditions", io::name_list_attribute(s.conditions));
   out.write_attribute("/", "frame_s", s.frame_s);
+}
+
+void write_sample_ids(io::H5File& out, const EdgeSamples& s) {
+  io::write_samples(out, "/sample_id", s.sample_id, {});
+  if (!s.named_samples) return;
+  io::RaggedSeries<std::uint8_t> names;
+  for (const auto& name : s.sample_name) names.push_back(reinterpret_cast<const std::uint8_t*>(name.data()), name.size());
+  io::write_ragged(out, "/sample_name", names);
+  out.write_attribute("/sample_name", "encoding", std::string("UTF-8 bytes of each sample's imported sample_id"));
 }
 
 std::int64_t find_condition(const std::vector<std::string>& names, const std::string& name, const std::string& key,

@@ -6,20 +6,25 @@
 //   wide: sample_id[,cell_id,condition,experiment,window],v0,v1,...,vN
 // In either layout: a gap is any of pandas' missing-value spellings
 // (io::is_missing_value), and gaps after the last velocity end a shorter
-// sample; sample_id in plain integer digits; an empty or -1 cell_id or
-// window is unknown; velocities within the float32 range; rows of empty
-// fields are blank lines; a column the layout reads may be named once. The
-// key (import.input) and these column names are a fixed contract: external
-// evaluations write them. Interior NaN are filled as for movies (±4 frames);
-// samples that still hold NaN (all-NaN, or NaN before the first velocity)
-// are skipped and counted. Every rank parses the file and keeps its
-// BlockPartition block of samples, so the result does not depend on the
-// rank count.
+// sample; an empty or -1 cell_id or window is unknown; velocities within the
+// float32 range; rows of empty fields are blank lines; a column the layout
+// reads may be named once. sample_id, cell_id and experiment are numbers
+// when every field of the column is an integer in plain digits, and names
+// otherwise ("s0001", "A01-c3", "2024-05-01", or "007" beside "7"): each
+// distinct text is one id, numbered in the order of its first line and
+// written back as imported. The key (import.input) and these column names
+// are a fixed contract: external evaluations write them. Interior NaN are
+// filled as for movies (±4 frames); samples that still hold NaN (all-NaN,
+// or NaN before the first velocity) are skipped and counted. Every rank
+// parses the file and keeps its BlockPartition block of samples, so the
+// result does not depend on the rank count.
 #include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
 #include <map>
+#include <optional>
+#include <unordered_map>
 
 #include "phenoscale/app/edge_common.hpp"
 #include "phenoscale/app/edge_stages.hpp"
@@ -40,31 +45,122 @@ using core::cat;
 // One imported sample before sharding.
 struct ImportedSample {
   std::int64_t id = 0, cell = -1, experiment = 0, window = -1;
+  std::string text;  // sample_id as written
   std::string condition = "all";
   std::vector<double> velocity;
   std::size_t row = 0;  // first row, for messages
 };
 
-// A cell or window id: -1 or an empty field (pandas' NaN) is "unknown", as
-// the pipeline writes it (phenotypes.csv, /cell_id).
+// Rows of separators alone (",,,": cleared cells in a spreadsheet) are blank
+// lines.
+bool all_fields_empty(const std::vector<std::string>& row) {
+  return std::all_of(row.begin(), row.end(), [](const std::string& f) { return f.empty(); });
+}
+
+// An integer as the outputs would write it back: another spelling ("007",
+// "12.0", "+5", "1e3") would come back as other text. sample_id's test for a
+// column of numbers.
+bool plain_integer(const std::string& text) {
+  std::int64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  return ec == std::errc() && end == text.data() + text.size() && text == std::to_string(v);
+}
+
+// cell_id's and experiment's test: any spelling io::parse_integer reads
+// ("3.0", as pandas writes an integer column with gaps), as before names
+// were read.
+bool reads_as_integer(const std::string& text) { return io::parse_integer(text).has_value(); }
+
+// A column of ids (sample_id, cell_id, experiment): numbers when every field
+// passes `is_number`, names otherwise — each distinct text one id, numbered
+// in the order of its first line, kept to be written back. Where unknown ids
+// are allowed (cell_id), -1 and a missing value (empty, NA, nan: pandas'
+// spellings) are unknown (-1); elsewhere a missing value is refused.
+class IdColumn {
+ public:
+  IdColumn(const io::TextTable& t, int column, bool unknown_allowed, bool (*is_number)(const std::string&))
+      : column_(column), unknown_allowed_(unknown_allowed) {
+    if (column < 0) return;
+    for (std::size_t k = 0; k < t.rows.size() && !named_; ++k) {
+      const std::string& f = field(t, k);
+      if (!all_fields_empty(t.rows[k]) && !unknown(f) && !io::is_missing_value(f) && !is_number(f)) {
+        named_ = true;
+        first_name_ = k;
+      }
+    }
+    if (!named_) return;
+    for (std::size_t k = 0; k < t.rows.size(); ++k) {
+      const std::string& f = field(t, k);
+      if (all_fields_empty(t.rows[k]) || unknown(f)) continue;
+      if (io::is_missing_value(f))
+        throw InputError(cat(t.where(k), ": column '", header(t), "': a missing value ('", f, "'); expected an id"));
+      if (std::any_of(f.begin(), f.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+        throw InputError(cat(t.where(k), ": column '", header(t), "': the id '", f,
+                             "' holds a control character (a line break, a tab); expected an id on one line"));
+      if (index_.find(f) == index_.end()) {
+        index_.emplace(f, static_cast<std::int64_t>(names_.size()));
+        names_.push_back(f);
+      }
+    }
+  }
+  bool named() const { return named_; }
+  const std::vector<std::string>& names() const { return names_; }
+  // Row k's id: its number, or its name's index (-1 when unknown). `number`
+  // parses a numeric column's field with that column's checks.
+  template <typename Number>
+  std::int64_t id(const io::TextTable& t, std::size_t k, Number number) const {
+    const std::string& f = field(t, k);
+    if (unknown(f)) return -1;
+    return named_ ? index_.at(f) : number(t, k, column_);
+  }
+  // "sample_id: ids are names ..." for the log, or "" for a numeric column.
+  std::string describe(const io::TextTable& t) const {
+    if (!named_) return "";
+    return cat(header(t), ": ", names_.size(), " id(s) as names (line ", t.line[first_name_], ": '",
+               field(t, first_name_), "' is not a number), written back as imported");
+  }
+
+ private:
+  const std::string& field(const io::TextTable& t, std::size_t k) const {
+    return t.rows[k][static_cast<std::size_t>(column_)];
+  }
+  const std::string& header(const io::TextTable& t) const { return t.header[static_cast<std::size_t>(column_)]; }
+  bool unknown(const std::string& f) const { return unknown_allowed_ && (f == "-1" || io::is_missing_value(f)); }
+
+  int column_ = -1;
+  bool unknown_allowed_ = false, named_ = false;
+  std::size_t first_name_ = 0;
+  std::unordered_map<std::string, std::int64_t> index_;
+  std::vector<std::string> names_;
+};
+
+// A cell or window id: -1 or a missing value (empty, NA, nan: pandas'
+// spellings) is "unknown", as the pipeline writes it (phenotypes.csv,
+// /cell_id).
 std::int64_t optional_id_field(const io::TextTable& t, std::size_t k, int column) {
-  if (t.rows[k][static_cast<std::size_t>(column)].empty()) return -1;
+  if (io::is_missing_value(t.rows[k][static_cast<std::size_t>(column)])) return -1;
   return io::parse_integer_field(t, k, column, -1);
 }
 
-// sample_id is written back as imported (phenotypes.csv, teacher.csv), as an
-// integer: text that another tool would not match against that integer
-// ("007", "12.0", "1e3", "+5") is refused rather than rewritten, and two
-// spellings of one number can never merge two samples.
-std::int64_t sample_id_field(const io::TextTable& t, std::size_t k, int column) {
-  const std::int64_t id = io::parse_integer_field(t, k, column);
-  const std::string& text = t.rows[k][static_cast<std::size_t>(column)];
-  if (text != std::to_string(id))
-    throw InputError(cat(t.where(k), ": column '", t.header[static_cast<std::size_t>(column)],
-                         "': expected an integer in plain digits, found '", text,
-                         "' (the outputs write it back as ", id, ", which tools matching ids as text would miss)"));
-  return id;
+std::int64_t experiment_field(const io::TextTable& t, std::size_t k, int column) {
+  return io::parse_integer_field(t, k, column, 0);
 }
+
+// A sample_id of a numeric column (IdColumn found every one in plain digits).
+std::int64_t sample_id_field(const io::TextTable& t, std::size_t k, int column) {
+  return io::parse_integer_field(t, k, column);
+}
+
+// The sample_id column, numbers or names.
+struct SampleIds {
+  int column;
+  IdColumn ids;
+  SampleIds(const io::TextTable& t, int c) : column(c), ids(t, c, false, plain_integer) {}
+  void fill(const io::TextTable& t, std::size_t k, ImportedSample& s) const {
+    s.id = ids.id(t, k, sample_id_field);
+    s.text = t.rows[k][static_cast<std::size_t>(column)];
+  }
+};
 
 // A velocity, NaN for a gap; the samples are stored as 32-bit floats.
 double velocity_field(const io::TextTable& t, std::size_t k, int column) {
@@ -76,22 +172,18 @@ double velocity_field(const io::TextTable& t, std::size_t k, int column) {
   return v;
 }
 
-// Rows of separators alone (",,,": cleared cells in a spreadsheet) are blank
-// lines.
-bool all_fields_empty(const std::vector<std::string>& row) {
-  return std::all_of(row.begin(), row.end(), [](const std::string& f) { return f.empty(); });
-}
-
 // The optional annotation columns, -1 when absent.
 struct Annotations {
   int cell = -1, condition = -1, experiment = -1, window = -1;
+  IdColumn cells, experiments;
   explicit Annotations(const io::TextTable& t)
       : cell(t.column("cell_id")), condition(t.column("condition")), experiment(t.column("experiment")),
-        window(t.column("window")) {}
+        window(t.column("window")), cells(t, cell, true, reads_as_integer),
+        experiments(t, experiment, false, reads_as_integer) {}
   void fill(const io::TextTable& t, std::size_t k, ImportedSample& s) const {
-    if (cell >= 0) s.cell = optional_id_field(t, k, cell);
+    if (cell >= 0) s.cell = cells.id(t, k, optional_id_field);
     if (condition >= 0) s.condition = t.rows[k][static_cast<std::size_t>(condition)];
-    if (experiment >= 0) s.experiment = io::parse_integer_field(t, k, experiment, 0);
+    if (experiment >= 0) s.experiment = experiments.id(t, k, experiment_field);
     if (window >= 0) s.window = optional_id_field(t, k, window);
     if (s.condition.empty()) throw InputError(t.where(k) + ": column 'condition' is empty; expected a name");
   }
@@ -133,9 +225,27 @@ int required_column(const io::TextTable& t, const std::string& name, const std::
 const char* kLong = "sample_id,frame,velocity[,cell_id,condition,experiment,window]";
 const char* kWide = "sample_id[,cell_id,condition,experiment,window],v0,v1,...";
 
-std::vector<ImportedSample> read_long(const io::TextTable& t) {
+// What a layout's reader found: the samples sorted by sample_id, and the
+// columns of ids that hold names.
+struct ImportedSeries {
+  std::vector<ImportedSample> samples;
+  bool named_samples = false;
+  std::vector<std::string> cell_names, experiment_names;  // empty when the ids are numbers
+  std::vector<std::string> notes;                         // one log line per column of names
+
+  ImportedSeries(std::vector<ImportedSample> sorted, const io::TextTable& t, const SampleIds& ids,
+                 const Annotations& ann)
+      : samples(std::move(sorted)), named_samples(ids.ids.named()), cell_names(ann.cells.names()),
+        experiment_names(ann.experiments.names()) {
+    for (const IdColumn* c : {&ids.ids, &ann.cells, &ann.experiments})
+      if (c->named()) notes.push_back(c->describe(t));
+  }
+};
+
+ImportedSeries read_long(const io::TextTable& t) {
   const int id = required_column(t, "sample_id", kLong), frame = required_column(t, "frame", kLong),
             velocity = required_column(t, "velocity", kLong);
+  const SampleIds ids(t, id);
   const Annotations ann(t);
   struct Row {
     std::int64_t frame;
@@ -146,15 +256,14 @@ std::vector<ImportedSample> read_long(const io::TextTable& t) {
   std::map<std::int64_t, ImportedSample> meta;
   for (std::size_t k = 0; k < t.rows.size(); ++k) {
     if (all_fields_empty(t.rows[k])) continue;
-    const auto sid = sample_id_field(t, k, id);
-    rows[sid].push_back({io::parse_integer_field(t, k, frame), velocity_field(t, k, velocity), k});
     ImportedSample s;
-    s.id = sid;
+    ids.fill(t, k, s);
+    rows[s.id].push_back({io::parse_integer_field(t, k, frame), velocity_field(t, k, velocity), k});
     s.row = k;
     ann.fill(t, k, s);
-    auto [it, fresh] = meta.emplace(sid, s);
+    auto [it, fresh] = meta.emplace(s.id, s);
     if (!fresh && !ann.same(it->second, s))
-      throw InputError(cat(t.where(k), ": sample ", sid, " has other cell_id/condition/experiment/window than on line ",
+      throw InputError(cat(t.where(k), ": sample ", s.text, " has other cell_id/condition/experiment/window than on line ",
                            t.line[it->second.row], "; a sample belongs to one window of one cell"));
   }
   std::vector<ImportedSample> out;
@@ -163,17 +272,17 @@ std::vector<ImportedSample> read_long(const io::TextTable& t) {
     ImportedSample s = meta[sid];
     for (std::size_t j = 0; j < r.size(); ++j) {
       if (j > 0 && r[j].frame == r[j - 1].frame)
-        throw InputError(cat(t.where(r[j].k), ": frame ", r[j].frame, " of sample ", sid, " repeats line ",
+        throw InputError(cat(t.where(r[j].k), ": frame ", r[j].frame, " of sample ", s.text, " repeats line ",
                              t.line[r[j - 1].k]));
       if (j > 0 && r[j].frame != r[j - 1].frame + 1)
-        throw InputError(cat(t.where(r[j].k), ": sample ", sid, " jumps from frame ", r[j - 1].frame, " to ",
+        throw InputError(cat(t.where(r[j].k), ": sample ", s.text, " jumps from frame ", r[j - 1].frame, " to ",
                              r[j].frame, "; write missing frames with an empty or NaN velocity"));
       s.velocity.push_back(r[j].v);
     }
     trim_trailing_gaps(s.velocity);
     out.push_back(std::move(s));
   }
-  return out;
+  return ImportedSeries(std::move(out), t, ids, ann);
 }
 
 // The frame of a wide-layout column name: v<j> (or V<j>) without leading
@@ -185,8 +294,9 @@ long frame_of_column(const std::string& h) {
   return digits ? j : -1;
 }
 
-std::vector<ImportedSample> read_wide(const io::TextTable& t) {
+ImportedSeries read_wide(const io::TextTable& t) {
   const int id = required_column(t, "sample_id", kWide);
+  const SampleIds ids(t, id);
   std::map<long, int> by_frame;  // v<j> -> its column, in one pass over the header
   for (std::size_t c = 0; c < t.header.size(); ++c) {
     const long j = frame_of_column(t.header[c]);
@@ -211,20 +321,20 @@ std::vector<ImportedSample> read_wide(const io::TextTable& t) {
   for (std::size_t k = 0; k < t.rows.size(); ++k) {
     if (all_fields_empty(t.rows[k])) continue;
     ImportedSample s;
-    s.id = sample_id_field(t, k, id);
+    ids.fill(t, k, s);
     s.row = k;
     ann.fill(t, k, s);
     if (auto [it, fresh] = seen.emplace(s.id, k); !fresh)
-      throw InputError(cat(t.where(k), ": sample_id ", s.id, " repeats line ", t.line[it->second]));
+      throw InputError(cat(t.where(k), ": sample_id ", s.text, " repeats line ", t.line[it->second]));
     for (int c : value_columns) s.velocity.push_back(velocity_field(t, k, c));
     trim_trailing_gaps(s.velocity);
     out.push_back(std::move(s));
   }
   std::sort(out.begin(), out.end(), [](const ImportedSample& a, const ImportedSample& b) { return a.id < b.id; });
-  return out;
+  return ImportedSeries(std::move(out), t, ids, ann);
 }
 
-std::vector<ImportedSample> read_series_csv(const std::string& path, const std::string& format) {
+ImportedSeries read_series_csv(const std::string& path, const std::string& format) {
   const io::TextTable t = io::read_csv_text(path);
   std::string layout = format;
   // Either long-layout column names that layout (a typo in the other is then
@@ -250,13 +360,17 @@ void edge_import(const StageContext& ctx) {
   const auto& cfg = ctx.config;
   require_setting(ctx, "import.input", "give the series with --input series.csv (or --set import.input=FILE)");
   const std::string input = cfg.string("import.input");
-  std::vector<ImportedSample> all;
-  par::collectively(ctx.comm, [&] { all = read_series_csv(input, cfg.string("import.format")); });
+  std::optional<ImportedSeries> read;
+  par::collectively(ctx.comm, [&] { read.emplace(read_series_csv(input, cfg.string("import.format"))); });
+  std::vector<ImportedSample>& all = read->samples;
   // Conditions by first appearance in the file; samples with NaN left after
   // gap filling, or too short, are skipped with counts.
   EdgeSamples samples;
   samples.conditions.clear();
   samples.frame_s = cfg.real("import.frame_s");
+  samples.named_samples = read->named_samples;
+  samples.cell_names = read->cell_names;
+  samples.experiment_names = read->experiment_names;
   std::size_t nan_skipped = 0, short_skipped = 0, filled = 0;
   std::vector<ImportedSample> kept;
   {  // the samples come sorted by sample_id; a condition's place is its first line in the file
@@ -286,8 +400,13 @@ void edge_import(const StageContext& ctx) {
   for (std::uint64_t i = mine.begin; i < mine.end; ++i) {
     const auto& s = kept[i];
     const auto cond = std::find(samples.conditions.begin(), samples.conditions.end(), s.condition) - samples.conditions.begin();
-    samples.push_back(s.velocity, s.id, s.cell, cond, s.experiment, s.window, -1);
+    // Named samples are numbered 0..N−1 over the samples kept (the names
+    // were numbered over every sample of the file).
+    const auto id = samples.named_samples ? static_cast<std::int64_t>(i) : s.id;
+    samples.push_back(s.velocity, id, s.cell, cond, s.experiment, s.window, -1);
+    if (samples.named_samples) samples.sample_name.push_back(s.text);
   }
+  for (const auto& note : read->notes) core::Log::info("edge import: " + note);
   const std::string path = output_path(cfg, cfg.string("import.output"));
   make_parent_dir(ctx, path);
   io::H5File out = io::H5File::create(path, ctx.comm);

@@ -82,9 +82,10 @@ ml::CommunityOptions community_options(const core::Config& cfg) {
 // all), numbered consecutively across groups. Returns the global labels.
 std::vector<std::int64_t> coarse_phenotypes(const core::Config& cfg, const std::vector<float>& all_rows,
                                             std::uint64_t cols, const std::vector<std::int64_t>& group,
-                                            const std::string& stage, const par::Comm& comm,
+                                            const EdgeSamples& s, const std::string& stage, const par::Comm& comm,
                                             std::vector<ml::SweepPoint>& chosen) {
   std::vector<std::int64_t> labels(group.size(), -1);
+  const bool per_experiment = cfg.boolean("phenotype.per_experiment");  // otherwise one group, 0
   std::vector<std::int64_t> groups = group;
   std::sort(groups.begin(), groups.end());
   groups.erase(std::unique(groups.begin(), groups.end()), groups.end());
@@ -97,7 +98,9 @@ std::vector<std::int64_t> coarse_phenotypes(const core::Config& cfg, const std::
     for (std::size_t i = 0; i < group.size(); ++i) keep[i] = group[i] == g;
     const Subset sub = subset(all_rows, cols, keep, comm);
     const auto ks = neighbour_counts(cfg, "phenotype.neighbours", static_cast<std::int64_t>(sub.rows.size()),
-                                     cat("phenotyped samples of experiment ", g), comm);
+                                     per_experiment ? cat("phenotyped samples of experiment ", s.experiment_text(g))
+                                                    : std::string("phenotyped samples"),
+                                     comm);
     const auto sweep = ml::sweep_communities(sub.x, ks, community_options(cfg), quality, {}, comm);
     chosen.push_back(sweep.points[sweep.best]);
     const auto found = ml::gather_values(sweep.best_labels(), comm);
@@ -225,7 +228,7 @@ std::vector<std::int64_t> deep_phenotypes(const core::Config& cfg, const std::ve
 
 // The join of partial phenotypes (edge::join_partial_phenotypes), logged.
 void join_partial(const std::vector<float>& all_rows, std::uint64_t cols, const std::vector<std::int64_t>& group,
-                  std::vector<std::int64_t>& coarse, std::vector<std::int64_t>& deep_id) {
+                  const EdgeSamples& s, std::vector<std::int64_t>& coarse, std::vector<std::int64_t>& deep_id) {
   const auto joins = edge::join_partial_phenotypes(all_rows, cols, group, coarse, deep_id);
   if (joins.empty()) return;
   std::vector<std::int64_t> named = deep_id;
@@ -234,7 +237,7 @@ void join_partial(const std::vector<float>& all_rows, std::uint64_t cols, const 
     std::string into, in;
     for (std::size_t i = 0; i < deep_id.size() && into.empty(); ++i)
       if (deep_id[i] == j.into_deep) into = names[i];
-    for (auto e : j.experiments) in += cat(in.empty() ? "" : ", ", e);
+    for (auto e : j.experiments) in += cat(in.empty() ? "" : ", ", s.experiment_text(e));
     core::Log::info(cat("edge phenotype: ", j.samples, " samples of phenotype ", j.phenotype,
                         " (found in paired experiments ", in, " only) join deep phenotype ", into,
                         ": centroid distance ", j.distance, " <= ", j.gate,
@@ -423,7 +426,7 @@ LatentPhenotypes latent_phenotypes(const core::Config& cfg, const ml::ShardedMat
                  cat(where, ": no sample has phenotype.min_frames = ", cfg.integer("phenotype.min_frames"),
                      " frames or more; lower it"));
   std::vector<ml::SweepPoint> chosen;
-  out.coarse = coarse_phenotypes(cfg, out.scores, out.cols, group, stage, comm, chosen);
+  out.coarse = coarse_phenotypes(cfg, out.scores, out.cols, group, s, stage, comm, chosen);
   out.group = group;
   if (cfg.boolean("phenotype.per_experiment") && cfg.boolean("phenotype.match_experiments"))
     out.coarse = match_experiments(out.scores, out.cols, group, out.coarse, stage);
@@ -504,7 +507,7 @@ void edge_phenotype(const StageContext& ctx) {
   std::vector<std::int64_t> deep_id = deep_phenotypes(cfg, all_rows, scores.cols, coarse);
   if (cfg.boolean("phenotype.per_experiment") && cfg.boolean("phenotype.match_experiments") &&
       cfg.boolean("phenotype.join_partial"))
-    join_partial(all_rows, scores.cols, lp.group, coarse, deep_id);
+    join_partial(all_rows, scores.cols, lp.group, s, coarse, deep_id);
   const auto deep = edge::name_deep_phenotypes(coarse, deep_id);
   // Local slices of the global label vectors.
   const auto first = static_cast<std::size_t>(s.velocity.first_series);
@@ -552,7 +555,8 @@ void edge_phenotype(const StageContext& ctx) {
   }
   std::string rows = ctx.comm.is_root() ? "sample_id,cell_id,condition,teacher_cluster,phenotype,deep_phenotype\n" : "";
   for (std::uint64_t i = 0; i < s.size(); ++i)
-    rows += cat(s.sample_id[i], ",", s.cell_id[i], ",", io::csv_field(s.conditions[static_cast<std::size_t>(s.condition[i])]), ",",
+    rows += cat(io::csv_field(s.sample_text(i)), ",", io::csv_field(s.cell_text(s.cell_id[i])), ",",
+                io::csv_field(s.conditions[static_cast<std::size_t>(s.condition[i])]), ",",
                 teacher[i], ",", coarse[first + i], ",", deep[first + i], "\n");
   const std::string csv = output_path(cfg, cfg.string("phenotype.output"));
   const std::string h5 = output_path(cfg, cfg.string("phenotype.h5"));

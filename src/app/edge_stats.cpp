@@ -131,7 +131,7 @@ ExperimentObservations experiment_observations(const Labelled& x, std::int64_t e
 // counted. A phenotype found only in a skipped condition leaves `eo` too: it
 // would be a 0 → 0 row and widen the Holm family. An empty table when
 // nothing is left.
-ml::CellTable table_without_small_conditions(ExperimentObservations& eo, std::int64_t min_cells, std::int64_t e,
+ml::CellTable table_without_small_conditions(ExperimentObservations& eo, std::int64_t min_cells, const std::string& e,
                                              const std::vector<std::string>& names, const std::string& stage,
                                              std::size_t& skipped, const par::Comm& comm) {
   ml::CellTable table = ml::build_cell_table(eo.obs, eo.phenotypes.size(), comm);
@@ -161,7 +161,7 @@ ml::CellTable table_without_small_conditions(ExperimentObservations& eo, std::in
 // P(p < 0.01) 0.07–0.09 at 3, 0.04 at 5, 0.02 at 10 and 0.01–0.02 at 15.
 constexpr std::size_t kFewCells = 10;
 
-void warn_few_cells(const ml::CellTable& table, std::int64_t e, const std::vector<std::string>& names,
+void warn_few_cells(const ml::CellTable& table, const std::string& e, const std::vector<std::string>& names,
                     const std::string& stage) {
   for (std::size_t k = 0; k < table.conditions.size(); ++k) {
     if (table.cells_in(k) >= kFewCells) continue;
@@ -193,10 +193,12 @@ const std::vector<std::string>& contrast_columns() {
   return names;
 }
 
-// The bootstrap of cells (ml::bootstrap) for every experiment of `x`; `names`
-// are the condition names, `control` the control's index into them.
-ContrastTable bootstrap_contrasts(const core::Config& cfg, const Labelled& x, const std::vector<std::string>& names,
+// The bootstrap of cells (ml::bootstrap) for every experiment of `x`; `s`
+// names the conditions and experiments, `control` is the control's index
+// into s.conditions.
+ContrastTable bootstrap_contrasts(const core::Config& cfg, const Labelled& x, const EdgeSamples& s,
                                   std::int64_t control, const std::string& stage, const par::Comm& comm) {
+  const std::vector<std::string>& names = s.conditions;
   std::int64_t clusters = 0;
   for (auto label : x.labels) clusters = std::max(clusters, label + 1);
   clusters = comm.allreduce_max(clusters);
@@ -206,11 +208,12 @@ ContrastTable bootstrap_contrasts(const core::Config& cfg, const Labelled& x, co
   for (const std::int64_t e : experiments.values()) {
     ExperimentObservations eo = experiment_observations(x, e, clusters, comm);
     if (eo.phenotypes.empty()) continue;
+    const std::string experiment = s.experiment_text(e);
     const ml::CellTable table =
-        table_without_small_conditions(eo, cfg.integer("stats.min_cells"), e, names, stage, t.skipped, comm);
+        table_without_small_conditions(eo, cfg.integer("stats.min_cells"), experiment, names, stage, t.skipped, comm);
     const bool has_control = std::find(table.conditions.begin(), table.conditions.end(), control) != table.conditions.end();
     if (!has_control || table.conditions.size() < 2) continue;
-    warn_few_cells(table, e, names, stage);
+    warn_few_cells(table, experiment, names, stage);
     ml::BootstrapOptions options;
     options.replicates = static_cast<std::uint64_t>(cfg.integer("stats.replicates"));
     options.confidence = cfg.real("stats.confidence");
@@ -223,7 +226,7 @@ ContrastTable bootstrap_contrasts(const core::Config& cfg, const Labelled& x, co
       const std::size_t ti = condition_position(b, b.treatments[m]);
       for (std::size_t c = 0; c < C; ++c) {
         const std::size_t mc = m * C + c;
-        t.experiment.push_back(cat(e));
+        t.experiment.push_back(experiment);
         t.control.push_back(names[static_cast<std::size_t>(control)]);
         t.treatment.push_back(names[static_cast<std::size_t>(b.treatments[m])]);
         const double row[] = {double(eo.phenotypes[c]), double(table.cells_in(ci)), double(table.cells_in(ti)),
@@ -297,7 +300,7 @@ void edge_stats(const StageContext& ctx) {
   const auto& s = p.samples;
   std::int64_t control = 0;
   par::collectively(ctx.comm, [&] { control = control_index(cfg, s); });  // every rank alike: one error line
-  const ContrastTable t = bootstrap_contrasts(cfg, {p.labels, s.cell_id, s.condition, s.experiment}, s.conditions,
+  const ContrastTable t = bootstrap_contrasts(cfg, {p.labels, s.cell_id, s.condition, s.experiment}, s,
                                               control, "edge stats", ctx.comm);
   par::check_all(ctx.comm, !t.experiment.empty(),
                  cat(input, ": no contrast to test (needs a control '", s.conditions[static_cast<std::size_t>(control)],
@@ -334,7 +337,7 @@ ContrastTable cell_group_contrasts(const StageContext& ctx, const EdgeSamples& s
       experiments.push_back(experiment);
     }
   ContrastTable t =
-      bootstrap_contrasts(cfg, {labels, cells, conditions, experiments}, s.conditions, control, "edge cells", ctx.comm);
+      bootstrap_contrasts(cfg, {labels, cells, conditions, experiments}, s, control, "edge cells", ctx.comm);
   if (t.experiment.empty())
     core::Log::info(cat("edge cells: no cell-group contrast (needs a control '",
                         s.conditions[static_cast<std::size_t>(control)], "' and another condition with at least "
@@ -418,20 +421,23 @@ void edge_cells(const StageContext& ctx) {
   begin_outputs(ctx, {path, groups_path, contrasts_path});
   par::collectively(ctx.comm, [&] {
     if (!ctx.comm.is_root()) return;
-    std::vector<std::string> cond_names;
-    std::vector<std::vector<double>> cols(4 + uo.n_components + d);
-    std::vector<std::string> header{"cell_id", "experiment", "samples", "cell_group"};
+    std::vector<std::string> cond_names, cell_names, experiment_names;
+    std::vector<std::vector<double>> cols(2 + uo.n_components + d);
+    std::vector<std::string> header{"samples", "cell_group"};
     for (std::uint64_t c = 0; c < uo.n_components; ++c) header.push_back(cat("umap_", c + 1));
     for (std::uint64_t j = 0; j < d; ++j) header.push_back(cat("proportion_", j));
     for (std::uint64_t i = 0; i < n; ++i) {
       const auto& [cell, cond, exp] = ids[i];
       cond_names.push_back(s.conditions[static_cast<std::size_t>(cond)]);
-      std::vector<double> row{double(cell), double(exp), totals[i], double(groups[i])};
+      cell_names.push_back(s.cell_text(cell));
+      experiment_names.push_back(s.experiment_text(exp));
+      std::vector<double> row{totals[i], double(groups[i])};
       for (std::uint64_t c = 0; c < uo.n_components; ++c) row.push_back(embedding.coordinates[i * uo.n_components + c]);
       for (std::uint64_t j = 0; j < d; ++j) row.push_back(proportions[i * d + j]);
       for (std::size_t k = 0; k < row.size(); ++k) cols[k].push_back(row[k]);
     }
-    io::write_csv_table(path, {"condition"}, {cond_names}, header, cols);
+    io::write_csv_table(path, {"condition", "cell_id", "experiment"}, {cond_names, cell_names, experiment_names}, header,
+                        cols);
     // Composition of each condition by cell group.
     std::map<std::pair<std::string, std::int64_t>, double> table;
     std::map<std::string, double> per_condition;

@@ -342,7 +342,7 @@ void edge_teacher(const StageContext& ctx) {
     // outside the silhouette's sample above its exact limit, and for samples
     // that are not landmarks): the silhouette plot.
     io::write_samples(out, "/silhouette", silhouettes, {});
-    io::write_samples(out, "/sample_id", s.sample_id, {});
+    write_sample_ids(out, s);
     out.write_attribute("/", "clusters", clusters);
     out.write_attribute("/", "neighbours", point.parameter);
     out.write_attribute("/", "method", cfg.string("teacher.method"));
@@ -356,7 +356,7 @@ void edge_teacher(const StageContext& ctx) {
   }
   io::write_text_in_rank_order(base + ".csv", [&] {
     std::string text = ctx.comm.is_root() ? "sample_id,teacher_cluster\n" : "";
-    for (std::uint64_t i = 0; i < s.size(); ++i) text += cat(s.sample_id[i], ",", labels[i], "\n");
+    for (std::uint64_t i = 0; i < s.size(); ++i) text += cat(io::csv_field(s.sample_text(i)), ",", labels[i], "\n");
     return text;
   }(), ctx.comm);
   par::collectively(ctx.comm, [&] {

@@ -107,6 +107,7 @@ RaggedSeries<T> read_ragged(const H5File& file, const std::string& group,
   template RaggedSeries<T> read_ragged<T>(const H5File&, const std::string&, std::uint64_t);
 PHENOSCALE_INSTANTIATE(float)
 PHENOSCALE_INSTANTIATE(double)
+PHENOSCALE_INSTANTIATE(std::uint8_t)
 PHENOSCALE_INSTANTIATE(std::int32_t)
 PHENOSCALE_INSTANTIATE(std::int64_t)
 #undef PHENOSCALE_INSTANTIATE

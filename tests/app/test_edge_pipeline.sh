@@ -14,6 +14,9 @@
 #     silhouette plot draws) against scikit-learn's.
 #  4. import (long and wide CSV) → teacher → student → phenotype on imported
 #     series alone (no cells, no conditions); stats then refuses clearly.
+#     Text sample and cell ids (names) are written back as imported, with
+#     every label as the numbered series got; stats and cells write cell and
+#     experiment names back.
 #     import-maps: velocity maps from elsewhere (CSV, transposed HDF5) give
 #     edge events the same samples as edge window's maps.
 #  5. Bad input: movies with frames of different sizes, a frame with no cell,
@@ -302,6 +305,35 @@ count = lambda f: collections.Counter((r['condition'], r['samples']) for r in cs
 a, b = count('cells.csv'), count('cells_renum.csv')
 assert a == b, (a, b)
 print(sum(a.values()), 'cells, the same (condition, samples) as with unique ids')
+PY
+# Cell and experiment ids imported as names (edge import: a column that is
+# not all integers; the names are the 'names' attribute of /cell_id and
+# /experiment): stats and cells compute exactly as with the numbers and
+# write the names back — quoted where they hold a comma.
+$PY - np1 <<'PY'
+import sys, shutil, h5py, numpy as np
+d = sys.argv[1]
+shutil.copy(d + '/phenotypes.h5', d + '/phenotypes_named.h5')
+with h5py.File(d + '/phenotypes_named.h5', 'r+') as f:
+    cells, exps = f['cell_id'][:], f['experiment'][:]
+    f['cell_id'].attrs['names'] = '\n'.join('A%02d, cell %d' % (k, k) for k in range(cells.max() + 1))
+    f['experiment'].attrs['names'] = '\n'.join('2024-05-%02d' % (k + 1) for k in range(exps.max() + 1))
+PY
+[ $? -eq 0 ] || fail "edge stats/cells with named ids: naming the ids (the test's setup) failed"
+edge 2 np1 stats --set stats.input="$PWD/np1/phenotypes_named.h5" --set stats.output=stats_named.csv
+edge 2 np1 cells --set cells.input="$PWD/np1/phenotypes_named.h5" --set cells.output=cells_named.csv
+$PY - np1 <<'PY' && pass "edge stats and cells write imported cell and experiment names back, results unchanged" || fail "edge stats/cells with named ids"
+import sys, csv
+d = sys.argv[1]
+rows = lambda f: list(csv.DictReader(open(f'{d}/{f}')))
+cell = lambda k: 'A%02d, cell %d' % (int(k), int(k))
+exp = lambda k: '2024-05-%02d' % (int(k) + 1)
+a, b = rows('stats.csv'), rows('stats_named.csv')
+assert len(a) == len(b) > 0 and [dict(r, experiment=exp(r['experiment'])) for r in a] == b, (a[:1], b[:1])
+a, b = rows('cells.csv'), rows('cells_named.csv')
+assert len(a) == len(b) > 0 and list(b[0]) == list(a[0]), (list(a[0]), list(b[0]))
+assert [dict(r, cell_id=cell(r['cell_id']), experiment=exp(r['experiment'])) for r in a] == b, (a[:1], b[:1])
+print(len(a), 'cells; e.g.', b[0]['cell_id'], b[0]['experiment'])
 PY
 # phenotype.min_community_size: the same rule for the coarse phenotypes (a
 # sparse graph, K = 5, leaves communities of 16 and 17 samples).
@@ -684,6 +716,35 @@ for layout in long wide; do
   fi
 done
 same_datasets imp_long/events.h5 imp_wide/events.h5 /velocity/values /velocity/offsets /sample_id
+# sample_id and cell_id as text (a column of ids that are not all integers
+# holds names): written back as imported — "007" beside "7", a name with a
+# comma (quoted) — and every label is what the numbered series got.
+$PY - <<'PY'
+import csv
+name = lambda s: {'1005': 'A01, ev 5', '1010': '007', '1011': '7'}.get(s, 'ev-' + s)
+with open('long.csv') as f, open('text.csv', 'w', newline='') as g:
+    w = csv.writer(g)
+    w.writerow(['sample_id', 'frame', 'velocity', 'cell_id'])
+    for r in list(csv.reader(f))[1:]:
+        w.writerow([name(r[0]), r[1], r[2], 'NA' if r[0] == '1119' else 'c%d' % ((int(r[0]) - 1000) // 10)])
+PY
+edge 2 imp_text import --input text.csv
+for stage in denoise teacher student phenotype; do edge 2 imp_text "$stage"; done
+$PY - <<'PY' && pass "import: text sample_id and cell_id written back as imported; teacher and phenotypes as numbered" || fail "import with text ids"
+import csv, h5py
+name = lambda s: {'1005': 'A01, ev 5', '1010': '007', '1011': '7'}.get(s, 'ev-' + s)
+rows = lambda f: list(csv.DictReader(open(f)))
+a, b = rows('imp_long/teacher.csv'), rows('imp_text/teacher.csv')
+assert [dict(r, sample_id=name(r['sample_id'])) for r in a] == b, (a[:6], b[:6])
+a, b = rows('imp_long/phenotypes.csv'), rows('imp_text/phenotypes.csv')
+cell = lambda s: '-1' if s == '1119' else 'c%d' % ((int(s) - 1000) // 10)
+assert [dict(r, sample_id=name(r['sample_id']), cell_id=cell(r['sample_id'])) for r in a] == b, (a[:6], b[:6])
+assert '"A01, ev 5",c0,' in open('imp_text/phenotypes.csv').read()
+with h5py.File('imp_text/teacher.h5', 'r') as f:
+    v, o = f['sample_name/values'][:, 0], f['sample_name/offsets'][:]
+    assert [bytes(v[o[i]:o[i + 1]]).decode() for i in range(len(o) - 1)] == [r['sample_id'] for r in b]
+print(len(b), 'samples; e.g.', b[5]['sample_id'], b[10]['sample_id'], b[11]['sample_id'])
+PY
 if [ -e imp_long/phenotypes_truth.csv ]; then fail "phenotype left the previous run's phenotypes_truth.csv"
 else pass "phenotype retired the previous run's phenotypes_truth.csv (not written without truth)"; fi
 report_runs "edge report on imported series (no movies, cells or conditions)" edge_report.py imp_long
@@ -952,25 +1013,38 @@ with open('long_padded.csv', 'w') as f:
 PY
 edge 2 imp_padded import --input long_padded.csv
 same_datasets imp_long/events.h5 imp_padded/events.h5 /velocity/values /velocity/offsets /sample_id
-# sample_id is written back as imported: a spelling other than plain digits
-# would come back as another text (and "01" and "1" would merge).
+# A sample_id column of integers that holds one other spelling holds names:
+# "01000" is then a sample of its own (one frame, skipped as too short), not
+# sample 1000's first frame.
 sed '2s/^1000,/01000,/' long.csv >zero_id.csv
-expect_error "import: a zero-padded sample_id" \
-  "zero_id.csv:2: column 'sample_id': expected an integer in plain digits, found '01000'" 2 \
-  edge import -c "$DECK" --input zero_id.csv --set run.output_dir=out_zero_id
-no_files "import: a zero-padded sample_id" out_zero_id
-# Unknown cells as the pipeline writes them (-1) or pandas does (an empty
-# field); rows of separators alone (cleared spreadsheet cells) are blank lines.
+out=$(run_np 2 edge import -c "$DECK" --input zero_id.csv --set run.output_dir=out_zero_id 2>&1)
+if grep -q "sample_id: 121 id(s) as names (line 2: '01000' is not a number)" <<<"$out" &&
+   grep -q "120 samples of 121 in zero_id.csv (0 skipped: all NaN or NaN at the start; 1 skipped: shorter" <<<"$out"; then
+  pass "import: a zero-padded sample_id makes the column names, and '01000' a sample apart from '1000'"
+else fail "import: a zero-padded sample_id: $(grep 'edge import:' <<<"$out")"; fi
+$PY - <<'PY' && pass "import: named samples numbered 0..N-1 over the samples kept, each with its name" || fail "import: named sample numbers"
+import h5py
+f = h5py.File('out_zero_id/events.h5', 'r')
+v, o = f['sample_name/values'][:, 0], f['sample_name/offsets'][:]
+assert list(f['sample_id'][:]) == list(range(120)), f['sample_id'][:5]
+assert [bytes(v[o[i]:o[i + 1]]).decode() for i in range(120)] == [str(1000 + i) for i in range(120)]
+PY
+# Unknown cells as the pipeline writes them (-1) or pandas and R do (an
+# empty field, NA, nan); rows of separators alone (cleared spreadsheet cells)
+# are blank lines; 3.0 (pandas' integer column with gaps) is cell 3, and the
+# column stays one of numbers.
 { echo 'sample_id,frame,velocity,cell_id,condition,window'
   for t in $(seq 0 19); do echo "5,$t,1.$t,-1,DMSO,"; done; echo ',,,,,'
-  for t in $(seq 0 19); do echo "6,$t,0.$t,,DMSO,-1"; done; for t in $(seq 0 19); do echo "7,$t,0.$t,3,drug,4"; done; } >unknown_cells.csv
+  for t in $(seq 0 19); do echo "6,$t,0.$t,,DMSO,-1"; done; for t in $(seq 0 19); do echo "7,$t,0.$t,3,drug,4"; done
+  for t in $(seq 0 19); do echo "8,$t,0.$t,NA,drug,nan"; done; for t in $(seq 0 19); do echo "9,$t,0.$t,3.0,drug,2"; done; } >unknown_cells.csv
 edge 2 out_unknown_cells import --input unknown_cells.csv
-$PY - <<'PY' && pass "import: -1 and empty cell_id and window read as unknown (-1); a row of commas skipped" || fail "import: unknown cells"
+$PY - <<'PY' && pass "import: -1, empty and NA cell_id and window read as unknown (-1); 3.0 is cell 3; a row of commas skipped" || fail "import: unknown cells"
 import h5py
 f = h5py.File('out_unknown_cells/events.h5', 'r')
-assert list(f['sample_id'][:]) == [5, 6, 7], f['sample_id'][:]
-assert list(f['cell_id'][:]) == [-1, -1, 3], f['cell_id'][:]
-assert list(f['window'][:]) == [-1, -1, 4], f['window'][:]
+assert list(f['sample_id'][:]) == [5, 6, 7, 8, 9], f['sample_id'][:]
+assert list(f['cell_id'][:]) == [-1, -1, 3, -1, 3], f['cell_id'][:]
+assert 'names' not in f['cell_id'].attrs and 'sample_name' not in f
+assert list(f['window'][:]) == [-1, -1, 4, -1, 2], f['window'][:]
 PY
 printf 'sample_id,frame,velocity,Velocity\n1,0,0.5,0.7\n' >twice.csv
 expect_error "import: a column given twice" "twice.csv: the header names column 'velocity' twice (columns 3 and 4); expected it once" 2 \

@@ -5,7 +5,11 @@
 //
 //   /velocity      CSR group (values N_frames × 1 float32 nm/s, offsets N + 1):
 //                  sample i starts `before` frames ahead of its protrusion onset
-//   /sample_id     int64 N   as imported (movies: the row index)
+//   /sample_id     int64 N   as imported (movies: the row index); when the
+//                  imported ids were not all integers, 0..N−1 in the file's
+//                  order, and /sample_name holds each sample's text
+//   /sample_name   CSR group (values N_bytes × 1 uint8, offsets N + 1): the
+//                  imported sample_id's UTF-8 bytes (only when they were names)
 //   /cell_id       int64 N   −1 when unknown (imported series without cells)
 //   /condition     int64 N   index into the root attribute `conditions`
 //   /experiment    int64 N   paired-experiment id (0 when unknown)
@@ -13,6 +17,8 @@
 //   /onset_frame   int64 N   frame of the onset in its movie block (−1 when unknown)
 //   /truth/phenotype int64 N planted phenotype (simulated data only; scoring only)
 //   attributes on /: conditions ("DMSO\nCK666", newline-separated), frame_s
+//   attribute `names` on /cell_id and /experiment (newline-separated), only
+//   when the imported ids were names: id k is names[k]
 //
 // Samples are in a global order that does not depend on the rank count
 // (cells in order, then windows, then onsets); ranks hold BlockPartition blocks.
@@ -36,7 +42,18 @@ struct EdgeSamples {
   std::vector<std::int64_t> truth;          // empty unless simulated
   std::vector<std::string> conditions{"all"};  // names, identical on every rank
   double frame_s = 5.0;
+  // Ids imported as text (edge import: a column of ids that are not all
+  // integers): sample i's sample_id as written, and the text of each cell and
+  // paired-experiment number. Empty when the ids are numbers.
+  bool named_samples = false;                              // the same on every rank
+  std::vector<std::string> sample_name;                    // local, one per sample when named_samples
+  std::vector<std::string> cell_names, experiment_names;   // identical on every rank
   std::uint64_t size() const { return velocity.size(); }
+  // The ids as the outputs write them: the imported text, or the number
+  // (an unknown cell, −1, stays "-1").
+  std::string sample_text(std::uint64_t i) const;
+  std::string cell_text(std::int64_t cell) const;
+  std::string experiment_text(std::int64_t e) const;
   // Appends one sample with its annotations.
   void push_back(const std::vector<double>& v, std::int64_t id, std::int64_t cell, std::int64_t cond,
                  std::int64_t exp, std::int64_t win, std::int64_t onset);
@@ -49,6 +66,10 @@ EdgeSamples read_edge_samples(const std::string& path, const par::Comm& comm);
 // Collective. Writes the layout above into `out` (the caller adds provenance
 // and commits). The truth dataset is written when any rank holds truth.
 void write_edge_samples(io::H5File& out, const EdgeSamples& samples);
+
+// Collective. /sample_id, and /sample_name when the ids are names (a stage's
+// own output that names its samples: teacher.h5).
+void write_sample_ids(io::H5File& out, const EdgeSamples& samples);
 
 // Index of condition `name` in `names`; otherwise ConfigError
 // "<key>: condition '<name>' is not in <where> (a, b, c)".
