@@ -124,13 +124,14 @@ def velocity_maps_section(path, figs, lines):
         with h5py.File(m, "r") as f:
             if "velocity" not in f:
                 sys.exit(f"edge_report: {m}: no /velocity; expected a velocity map written by edge window")
-            movies.append((m, f["velocity"][()].astype(float), int(f.attrs.get("cell_id", -1)),
-                           text(f.attrs.get("condition", "")), float(f.attrs.get("frame_s", 1.0))))
+            cell = int(f.attrs.get("cell_id", -1))  # the index of cell_name when the cells were named
+            movies.append((m, f["velocity"][()].astype(float), cell, text(f.attrs.get("condition", "")),
+                           float(f.attrs.get("frame_s", 1.0)), text(f.attrs.get("cell_name", str(cell)))))
     finite = np.concatenate([np.abs(v[np.isfinite(v)]) for _, v, *_ in movies])
     vmax = float(np.percentile(finite, 99)) if finite.size else 1.0  # one colour scale for every movie
     out = os.path.join(figs, "velocity_maps")
     os.makedirs(out, exist_ok=True)
-    for m, v, cell, condition, frame_s in movies:
+    for m, v, cell, condition, frame_s, cell_name in movies:
         fig, ax = plt.subplots(figsize=(6, 3))
         im = ax.imshow(v, aspect="auto", origin="lower", cmap="RdBu_r", vmin=-vmax, vmax=vmax, interpolation="nearest",
                        extent=(-0.5 * frame_s, (v.shape[1] - 0.5) * frame_s, -0.5, v.shape[0] - 0.5))
@@ -140,7 +141,7 @@ def velocity_maps_section(path, figs, lines):
                        label="protrusion onset")
             ax.legend(fontsize=6, loc="upper right")
         ax.set_xlabel("time (s)"); ax.set_ylabel("window")
-        ax.set_title(f"cell {cell} ({condition}): edge velocity", fontsize=9)
+        ax.set_title(f"cell {cell_name} ({condition}): edge velocity", fontsize=9)
         fig.colorbar(im, ax=ax, label="nm/s (protrusion > 0)")
         atomic_savefig(fig, os.path.join(out, os.path.splitext(os.path.basename(m))[0] + ".png"))
     DRAWN.append(f"velocity_maps/ ({len(movies)} movies)")

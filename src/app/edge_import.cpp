@@ -24,7 +24,6 @@
 #include <limits>
 #include <map>
 #include <optional>
-#include <unordered_map>
 
 #include "phenoscale/app/edge_common.hpp"
 #include "phenoscale/app/edge_stages.hpp"
@@ -57,107 +56,21 @@ bool all_fields_empty(const std::vector<std::string>& row) {
   return std::all_of(row.begin(), row.end(), [](const std::string& f) { return f.empty(); });
 }
 
-// An integer as the outputs would write it back: another spelling ("007",
-// "12.0", "+5", "1e3") would come back as other text. sample_id's test for a
-// column of numbers.
-bool plain_integer(const std::string& text) {
-  std::int64_t v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  return ec == std::errc() && end == text.data() + text.size() && text == std::to_string(v);
-}
-
-// cell_id's and experiment's test: any spelling io::parse_integer reads
-// ("3.0", as pandas writes an integer column with gaps), as before names
-// were read.
-bool reads_as_integer(const std::string& text) { return io::parse_integer(text).has_value(); }
-
-// A column of ids (sample_id, cell_id, experiment): numbers when every field
-// passes `is_number`, names otherwise — each distinct text one id, numbered
-// in the order of its first line, kept to be written back. Where unknown ids
-// are allowed (cell_id), -1 and a missing value (empty, NA, nan: pandas'
-// spellings) are unknown (-1); elsewhere a missing value is refused.
-class IdColumn {
- public:
-  IdColumn(const io::TextTable& t, int column, bool unknown_allowed, bool (*is_number)(const std::string&))
-      : column_(column), unknown_allowed_(unknown_allowed) {
-    if (column < 0) return;
-    for (std::size_t k = 0; k < t.rows.size() && !named_; ++k) {
-      const std::string& f = field(t, k);
-      if (!all_fields_empty(t.rows[k]) && !unknown(f) && !io::is_missing_value(f) && !is_number(f)) {
-        named_ = true;
-        first_name_ = k;
-      }
-    }
-    if (!named_) return;
-    for (std::size_t k = 0; k < t.rows.size(); ++k) {
-      const std::string& f = field(t, k);
-      if (all_fields_empty(t.rows[k]) || unknown(f)) continue;
-      if (io::is_missing_value(f))
-        throw InputError(cat(t.where(k), ": column '", header(t), "': a missing value ('", f, "'); expected an id"));
-      if (std::any_of(f.begin(), f.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
-        throw InputError(cat(t.where(k), ": column '", header(t), "': the id '", f,
-                             "' holds a control character (a line break, a tab); expected an id on one line"));
-      if (index_.find(f) == index_.end()) {
-        index_.emplace(f, static_cast<std::int64_t>(names_.size()));
-        names_.push_back(f);
-      }
-    }
-  }
-  bool named() const { return named_; }
-  const std::vector<std::string>& names() const { return names_; }
-  // Row k's id: its number, or its name's index (-1 when unknown). `number`
-  // parses a numeric column's field with that column's checks.
-  template <typename Number>
-  std::int64_t id(const io::TextTable& t, std::size_t k, Number number) const {
-    const std::string& f = field(t, k);
-    if (unknown(f)) return -1;
-    return named_ ? index_.at(f) : number(t, k, column_);
-  }
-  // "sample_id: ids are names ..." for the log, or "" for a numeric column.
-  std::string describe(const io::TextTable& t) const {
-    if (!named_) return "";
-    return cat(header(t), ": ", names_.size(), " id(s) as names (line ", t.line[first_name_], ": '",
-               field(t, first_name_), "' is not a number), written back as imported");
-  }
-
- private:
-  const std::string& field(const io::TextTable& t, std::size_t k) const {
-    return t.rows[k][static_cast<std::size_t>(column_)];
-  }
-  const std::string& header(const io::TextTable& t) const { return t.header[static_cast<std::size_t>(column_)]; }
-  bool unknown(const std::string& f) const { return unknown_allowed_ && (f == "-1" || io::is_missing_value(f)); }
-
-  int column_ = -1;
-  bool unknown_allowed_ = false, named_ = false;
-  std::size_t first_name_ = 0;
-  std::unordered_map<std::string, std::int64_t> index_;
-  std::vector<std::string> names_;
-};
-
-// A cell or window id: -1 or a missing value (empty, NA, nan: pandas'
-// spellings) is "unknown", as the pipeline writes it (phenotypes.csv,
-// /cell_id).
+// A window id: -1 or a missing value (empty, NA, nan: pandas' spellings) is
+// "unknown", as the pipeline writes it (/window).
 std::int64_t optional_id_field(const io::TextTable& t, std::size_t k, int column) {
   if (io::is_missing_value(t.rows[k][static_cast<std::size_t>(column)])) return -1;
   return io::parse_integer_field(t, k, column, -1);
 }
 
-std::int64_t experiment_field(const io::TextTable& t, std::size_t k, int column) {
-  return io::parse_integer_field(t, k, column, 0);
-}
-
-// A sample_id of a numeric column (IdColumn found every one in plain digits).
-std::int64_t sample_id_field(const io::TextTable& t, std::size_t k, int column) {
-  return io::parse_integer_field(t, k, column);
-}
-
-// The sample_id column, numbers or names.
+// The sample_id column, numbers (in plain digits: they are written back) or
+// names.
 struct SampleIds {
   int column;
-  IdColumn ids;
-  SampleIds(const io::TextTable& t, int c) : column(c), ids(t, c, false, plain_integer) {}
+  io::IdColumn ids;
+  SampleIds(const io::TextTable& t, int c) : column(c), ids(t, c, io::IdColumn::Numbers::plain_digits, false) {}
   void fill(const io::TextTable& t, std::size_t k, ImportedSample& s) const {
-    s.id = ids.id(t, k, sample_id_field);
+    s.id = ids.id(t, k, std::numeric_limits<std::int64_t>::min());
     s.text = t.rows[k][static_cast<std::size_t>(column)];
   }
 };
@@ -175,15 +88,15 @@ double velocity_field(const io::TextTable& t, std::size_t k, int column) {
 // The optional annotation columns, -1 when absent.
 struct Annotations {
   int cell = -1, condition = -1, experiment = -1, window = -1;
-  IdColumn cells, experiments;
+  io::IdColumn cells, experiments;  // numbers as before names were read ("3.0" too)
   explicit Annotations(const io::TextTable& t)
       : cell(t.column("cell_id")), condition(t.column("condition")), experiment(t.column("experiment")),
-        window(t.column("window")), cells(t, cell, true, reads_as_integer),
-        experiments(t, experiment, false, reads_as_integer) {}
+        window(t.column("window")), cells(t, cell, io::IdColumn::Numbers::any_integer, true),
+        experiments(t, experiment, io::IdColumn::Numbers::any_integer, false) {}
   void fill(const io::TextTable& t, std::size_t k, ImportedSample& s) const {
-    if (cell >= 0) s.cell = cells.id(t, k, optional_id_field);
+    if (cell >= 0) s.cell = cells.id(t, k, -1);
     if (condition >= 0) s.condition = t.rows[k][static_cast<std::size_t>(condition)];
-    if (experiment >= 0) s.experiment = experiments.id(t, k, experiment_field);
+    if (experiment >= 0) s.experiment = experiments.id(t, k, 0);
     if (window >= 0) s.window = optional_id_field(t, k, window);
     if (s.condition.empty()) throw InputError(t.where(k) + ": column 'condition' is empty; expected a name");
   }
@@ -237,7 +150,7 @@ struct ImportedSeries {
                  const Annotations& ann)
       : samples(std::move(sorted)), named_samples(ids.ids.named()), cell_names(ann.cells.names()),
         experiment_names(ann.experiments.names()) {
-    for (const IdColumn* c : {&ids.ids, &ann.cells, &ann.experiments})
+    for (const io::IdColumn* c : {&ids.ids, &ann.cells, &ann.experiments})
       if (c->named()) notes.push_back(c->describe(t));
   }
 };

@@ -52,6 +52,21 @@ struct MovieEntry {
   std::int64_t experiment = 0;
 };
 
+// movies.csv: its rows, and the names of cell and experiment ids when the
+// table gives names (io::IdColumn; empty for numbers).
+struct MovieTable {
+  std::vector<MovieEntry> movies;
+  std::vector<std::string> cell_names, experiment_names;
+  std::size_t size() const { return movies.size(); }
+  const MovieEntry& operator[](std::size_t i) const { return movies[i]; }
+  std::string cell_text(const MovieEntry& m) const {
+    return cell_names.empty() ? cat(m.cell_id) : cell_names[static_cast<std::size_t>(m.cell_id)];
+  }
+  std::string experiment_text(const MovieEntry& m) const {
+    return experiment_names.empty() ? cat(m.experiment) : experiment_names[static_cast<std::size_t>(m.experiment)];
+  }
+};
+
 std::string movie_name(std::int64_t cell) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "cell_%04lld", static_cast<long long>(cell));
@@ -60,8 +75,9 @@ std::string movie_name(std::int64_t cell) {
 
 // ---- movies.csv ---------------------------------------------------------------
 
-std::vector<MovieEntry> read_movie_table(const std::string& path, const par::Comm& comm) {
-  std::vector<MovieEntry> movies;
+MovieTable read_movie_table(const std::string& path, const par::Comm& comm) {
+  MovieTable table;
+  std::vector<std::string> notes;
   par::collectively(comm, [&] {
     const io::TextTable t = io::read_csv_text(path);
     const int movie = t.column("movie"), cell = t.column("cell_id"), cond = t.column("condition"),
@@ -72,39 +88,49 @@ std::vector<MovieEntry> read_movie_table(const std::string& path, const par::Com
       throw InputError(cat(path, ": no column '", movie < 0 ? "movie" : cell < 0 ? "cell_id" : "condition",
                            "'; expected columns movie,cell_id,condition[,experiment], found ", found));
     }
+    // Cell and experiment ids: numbers, or names written back as given.
+    const io::IdColumn cells(t, cell, io::IdColumn::Numbers::any_integer, false),
+        experiments(t, exp, io::IdColumn::Numbers::any_integer, false);
     for (std::size_t k = 0; k < t.rows.size(); ++k) {
       MovieEntry e;
       e.movie = t.rows[k][static_cast<std::size_t>(movie)];
-      e.cell_id = io::parse_integer_field(t, k, cell, 0);
+      e.cell_id = cells.id(t, k, 0);
       e.condition = t.rows[k][static_cast<std::size_t>(cond)];
-      e.experiment = exp >= 0 ? io::parse_integer_field(t, k, exp, 0) : 0;
+      e.experiment = exp >= 0 ? experiments.id(t, k, 0) : 0;
       if (e.movie.empty()) throw InputError(t.where(k) + ": column 'movie' is empty; expected a file name");
       if (e.condition.empty()) throw InputError(t.where(k) + ": column 'condition' is empty; expected a name");
-      movies.push_back(e);
+      table.movies.push_back(e);
     }
-    if (movies.empty()) throw InputError(cat(path, ": no movies listed; expected one row per movie"));
+    if (table.movies.empty()) throw InputError(cat(path, ": no movies listed; expected one row per movie"));
+    table.cell_names = cells.names();
+    table.experiment_names = experiments.names();
+    for (const io::IdColumn* c : {&cells, &experiments})
+      if (c->named()) notes.push_back(cat(path, ": ", c->describe(t)));
   });
-  return movies;
+  for (const auto& note : notes) core::Log::info(note);
+  return table;
 }
 
-void write_movie_table(const std::string& path, const std::vector<MovieEntry>& movies,
+// movies.csv beside the velocity maps: `table`'s rows with `movies`' file
+// names (the maps), their ids as the table gave them.
+void write_movie_table(const std::string& path, const MovieTable& table, const std::vector<MovieEntry>& movies,
                        const std::vector<std::int64_t>& windows = {}, const std::vector<std::int64_t>& frames = {}) {
-  std::vector<std::string> names, conditions;
-  std::vector<double> cells, experiments;
+  std::vector<std::string> names, conditions, cells, experiments;
   for (const auto& m : movies) {
     names.push_back(m.movie);
     conditions.push_back(m.condition);
-    cells.push_back(static_cast<double>(m.cell_id));
-    experiments.push_back(static_cast<double>(m.experiment));
+    cells.push_back(table.cell_text(m));
+    experiments.push_back(table.experiment_text(m));
   }
-  std::vector<std::string> header{"cell_id", "experiment"};
-  std::vector<std::vector<double>> columns{cells, experiments};
+  std::vector<std::string> header;
+  std::vector<std::vector<double>> columns;
   if (!windows.empty()) {
-    header.insert(header.end(), {"windows", "frames"});
+    header = {"windows", "frames"};
     columns.emplace_back(windows.begin(), windows.end());
     columns.emplace_back(frames.begin(), frames.end());
   }
-  io::write_csv_table(path, {"movie", "condition"}, {names, conditions}, header, columns);
+  io::write_csv_table(path, {"movie", "condition", "cell_id", "experiment"}, {names, conditions, cells, experiments},
+                      header, columns);
 }
 
 // Condition names in order of first appearance, and each movie's index into them.
@@ -420,7 +446,7 @@ void simulate_movies(const StageContext& ctx, const std::vector<MovieEntry>& cel
   stop_point_after_files(ctx, "movies");
   write_truth(ctx, (fs::path(dir) / "truth.h5").string(), truth, names);
   par::collectively(ctx.comm, [&] {  // agreed: a failed write is every rank's error
-    if (ctx.comm.is_root()) write_movie_table((fs::path(dir) / "movies.csv").string(), cells);
+    if (ctx.comm.is_root()) write_movie_table((fs::path(dir) / "movies.csv").string(), MovieTable{}, cells);
   });
   core::Log::info(cat("edge simulate: ", cells.size(), " movies (", cfg.integer("simulate.frames"), " frames of ",
                       options.size, "x", options.size, " px, ", options.pixel_nm, " nm/px) -> ", dir));
@@ -442,8 +468,9 @@ edge::WindowOptions window_options(const core::Config& cfg) {
   return o;
 }
 
-void write_velocity_map(const std::string& path, const edge::VelocityMap& map, const MovieEntry& movie,
-                        const edge::WindowOptions& o, const StageContext& ctx, const std::string& source) {
+void write_velocity_map(const std::string& path, const edge::VelocityMap& map, const MovieTable& table,
+                        const MovieEntry& movie, const edge::WindowOptions& o, const StageContext& ctx,
+                        const std::string& source) {
   par::Comm self(MPI_COMM_SELF);
   io::H5File out = io::H5File::create(path, self);
   std::vector<float> v(map.velocity.begin(), map.velocity.end());
@@ -455,6 +482,9 @@ void write_velocity_map(const std::string& path, const edge::VelocityMap& map, c
   out.write_attribute("/", "cell_id", movie.cell_id);
   out.write_attribute("/", "condition", movie.condition);
   out.write_attribute("/", "experiment", movie.experiment);
+  // Ids the table gave as names: the numbers above are their indices.
+  if (!table.cell_names.empty()) out.write_attribute("/", "cell_name", table.cell_text(movie));
+  if (!table.experiment_names.empty()) out.write_attribute("/", "experiment_name", table.experiment_text(movie));
   out.write_attribute("/", "pixel_nm", o.pixel_nm);
   out.write_attribute("/", "frame_s", o.frame_s);
   out.write_attribute("/", "width_nm", o.width_nm);
@@ -831,7 +861,7 @@ void edge_window(const StageContext& ctx) {
   const std::string table = (fs::path(in_dir) / "movies.csv").string();
   const auto movies = read_movie_table(table, ctx.comm);
   const std::string out_dir = output_path(cfg, cfg.string("window.output"));
-  prepare_map_dir(ctx, table, in_dir, out_dir, movies);
+  prepare_map_dir(ctx, table, in_dir, out_dir, movies.movies);
   const auto options = window_options(cfg);
   const par::Range mine = par::BlockPartition::over(movies.size(), ctx.comm).range(ctx.comm.rank());
   std::vector<std::int64_t> windows, frames;
@@ -849,7 +879,7 @@ void edge_window(const StageContext& ctx) {
       } catch (const InputError& e) {
         throw InputError(cat(source, ": ", e.what()));
       }
-      write_velocity_map((fs::path(out_dir) / map_name(movies[i])).string(), map, movies[i], options, ctx, source);
+      write_velocity_map((fs::path(out_dir) / map_name(movies[i])).string(), map, movies, movies[i], options, ctx, source);
       windows.push_back(map.windows);
       frames.push_back(map.frames);
       frame_count += static_cast<std::uint64_t>(movie.frames);
@@ -861,10 +891,10 @@ void edge_window(const StageContext& ctx) {
   stop_point_after_files(ctx, "velocity maps");
   const double seconds = MPI_Wtime() - start;
   const auto all_windows = ctx.comm.allgatherv(windows), all_frames = ctx.comm.allgatherv(frames);
-  std::vector<MovieEntry> renamed = movies;
+  std::vector<MovieEntry> renamed = movies.movies;
   for (auto& m : renamed) m.movie = map_name(m);
   par::collectively(ctx.comm, [&] {  // agreed: a failed write is every rank's error
-    if (ctx.comm.is_root()) write_movie_table((fs::path(out_dir) / "movies.csv").string(), renamed, all_windows, all_frames);
+    if (ctx.comm.is_root()) write_movie_table((fs::path(out_dir) / "movies.csv").string(), movies, renamed, all_windows, all_frames);
   });
   core::Log::info(cat("edge window: ", movies.size(), " movies, ", frame_count / std::max(seconds, 1e-9),
                       " frames/s on rank 0 -> ", out_dir));
@@ -880,7 +910,7 @@ void edge_import_maps(const StageContext& ctx) {
   const std::string in_dir = fs::path(table).parent_path().string();
   const std::string out_dir =
       output_path(cfg, cfg.string("maps.output").empty() ? cfg.string("window.output") : cfg.string("maps.output"));
-  prepare_map_dir(ctx, table, in_dir, out_dir, movies);
+  prepare_map_dir(ctx, table, in_dir, out_dir, movies.movies);
   edge::WindowOptions options;  // what the maps' attributes record: only the frame interval is known
   options.frame_s = cfg.real("maps.frame_s");
   options.pixel_nm = options.width_nm = std::nan("");
@@ -893,7 +923,7 @@ void edge_import_maps(const StageContext& ctx) {
       const edge::VelocityMap map = read_foreign_map(cfg, table, source);
       for (int w = 0; w < map.windows; ++w)
         for (int t = 1; t < map.frames; ++t) gaps += std::isnan(map.at(w, t));
-      write_velocity_map((fs::path(out_dir) / map_name(movies[i])).string(), map, movies[i], options, ctx, source);
+      write_velocity_map((fs::path(out_dir) / map_name(movies[i])).string(), map, movies, movies[i], options, ctx, source);
       windows.push_back(map.windows);
       frames.push_back(map.frames);
       if (core::StopSignal::received() != 0) break;  // as in edge simulate: the stop point precedes movies.csv
@@ -901,10 +931,10 @@ void edge_import_maps(const StageContext& ctx) {
   });
   stop_point_after_files(ctx, "velocity maps");
   const auto all_windows = ctx.comm.allgatherv(windows), all_frames = ctx.comm.allgatherv(frames);
-  std::vector<MovieEntry> renamed = movies;
+  std::vector<MovieEntry> renamed = movies.movies;
   for (auto& m : renamed) m.movie = map_name(m);
   par::collectively(ctx.comm, [&] {  // agreed: a failed write is every rank's error
-    if (ctx.comm.is_root()) write_movie_table((fs::path(out_dir) / "movies.csv").string(), renamed, all_windows, all_frames);
+    if (ctx.comm.is_root()) write_movie_table((fs::path(out_dir) / "movies.csv").string(), movies, renamed, all_windows, all_frames);
   });
   std::int64_t window_total = 0;
   for (auto w : all_windows) window_total += w;
@@ -934,9 +964,9 @@ void edge_events(const StageContext& ctx) {
       } else {
         try {  // the truth is optional: a table it cannot read only leaves it unattached
           std::set<std::pair<std::string, std::int64_t>> planted;
-          for (const auto& m : read_movie_table(simulated_table, ctx.comm))
+          for (const auto& m : read_movie_table(simulated_table, ctx.comm).movies)
             planted.insert({fs::path(m.movie).stem().string(), m.cell_id});
-          for (const auto& m : movies)
+          for (const auto& m : movies.movies)
             if (why.empty() && planted.count({fs::path(m.movie).stem().string(), m.cell_id}) == 0)
               why = cat("the velocity maps in ", in_dir, " are not of the movies it was simulated with (",
                         m.movie, ", cell ", m.cell_id, " is not in ", simulated_table, ")");
@@ -951,7 +981,7 @@ void edge_events(const StageContext& ctx) {
     }
   }
   const par::Range mine = par::BlockPartition::over(movies.size(), ctx.comm).range(ctx.comm.rank());
-  const auto names = condition_names(movies);
+  const auto names = condition_names(movies.movies);
   const auto align = align_options(cfg);
   const int gap = static_cast<int>(cfg.integer("events.gap_half_width"));
   const int tolerance = static_cast<int>(cfg.integer("events.truth_tolerance"));
@@ -960,6 +990,8 @@ void edge_events(const StageContext& ctx) {
     throw ConfigError("events.block_frames = 1: a block needs at least 2 frames (0 analyses the whole movie)");
   EdgeSamples samples;
   samples.conditions = names;
+  samples.cell_names = movies.cell_names;
+  samples.experiment_names = movies.experiment_names;
   samples.frame_s = 0.0;  // from the velocity maps; a rank without movies must not contribute the default
   std::uint64_t skipped = 0, filled = 0, series = 0, dropped = 0;
   par::collectively(ctx.comm, [&] {

@@ -540,7 +540,8 @@ void write_csv_table(const std::string& path, const std::vector<std::string>& te
                      const std::vector<std::vector<std::string>>& text_columns, const std::vector<std::string>& header,
                      const std::vector<std::vector<double>>& columns) {
   check_result_table(header, columns, path);
-  const std::size_t rows = columns.empty() ? 0 : columns[0].size();
+  // A table may be all text (movies.csv before its maps are counted).
+  const std::size_t rows = !columns.empty() ? columns[0].size() : text_columns.empty() ? 0 : text_columns[0].size();
   for (const auto& column : text_columns) {
     if (column.size() != rows) throw Error(path + ": text and number columns of different lengths");
   }
@@ -657,6 +658,73 @@ double parse_real_field(const TextTable& t, std::size_t row, int column, bool al
     throw InputError(t.where(row) + ": column '" + t.header[static_cast<std::size_t>(column)] +
                      "': expected a finite number, found '" + s + "'");
   return *v;
+}
+
+namespace {
+
+// An integer as an output would write it back: another spelling ("007",
+// "12.0", "+5", "1e3") would come back as other text.
+bool plain_integer(const std::string& text) {
+  std::int64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  return ec == std::errc() && end == text.data() + text.size() && text == std::to_string(v);
+}
+
+bool all_fields_empty(const std::vector<std::string>& row) {
+  return std::all_of(row.begin(), row.end(), [](const std::string& f) { return f.empty(); });
+}
+
+}  // namespace
+
+IdColumn::IdColumn(const TextTable& t, int column, Numbers numbers, bool unknown_allowed)
+    : column_(column), unknown_allowed_(unknown_allowed) {
+  if (column < 0) return;
+  const auto is_number = [&](const std::string& f) {
+    return numbers == Numbers::plain_digits ? plain_integer(f) : parse_integer(f).has_value();
+  };
+  for (std::size_t k = 0; k < t.rows.size() && !named_; ++k) {
+    const std::string& f = field(t, k);
+    if (!all_fields_empty(t.rows[k]) && !unknown(f) && !is_missing_value(f) && !is_number(f)) {
+      named_ = true;
+      first_name_ = k;
+    }
+  }
+  if (!named_) return;
+  const std::string& header = t.header[static_cast<std::size_t>(column)];
+  for (std::size_t k = 0; k < t.rows.size(); ++k) {
+    const std::string& f = field(t, k);
+    if (all_fields_empty(t.rows[k]) || unknown(f)) continue;
+    if (is_missing_value(f))
+      throw InputError(t.where(k) + ": column '" + header + "': a missing value ('" + f + "'); expected an id");
+    if (std::any_of(f.begin(), f.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+      throw InputError(t.where(k) + ": column '" + header + "': the id '" + f +
+                       "' holds a control character (a line break, a tab); expected an id on one line");
+    if (index_.find(f) == index_.end()) {
+      index_.emplace(f, static_cast<std::int64_t>(names_.size()));
+      names_.push_back(f);
+    }
+  }
+}
+
+std::int64_t IdColumn::id(const TextTable& t, std::size_t k, std::int64_t least) const {
+  const std::string& f = field(t, k);
+  if (unknown(f)) return -1;
+  return named_ ? index_.at(f) : parse_integer_field(t, k, column_, least);
+}
+
+std::string IdColumn::describe(const TextTable& t) const {
+  if (!named_) return "";
+  return t.header[static_cast<std::size_t>(column_)] + ": " + std::to_string(names_.size()) + " id(s) as names (line " +
+         std::to_string(t.line[first_name_]) + ": '" + field(t, first_name_) +
+         "' is not a number), written back as imported";
+}
+
+const std::string& IdColumn::field(const TextTable& t, std::size_t k) const {
+  return t.rows[k][static_cast<std::size_t>(column_)];
+}
+
+bool IdColumn::unknown(const std::string& f) const {
+  return unknown_allowed_ && (f == "-1" || is_missing_value(f));
 }
 
 std::int64_t parse_integer_field(const TextTable& t, std::size_t row, int column, std::int64_t min) {

@@ -793,14 +793,30 @@ with open('foreign/maps_csv.csv', 'w') as a, open('foreign/maps_h5.csv', 'w') as
         with h5py.File(f'foreign/{stem}.h5', 'w') as f:  # float32 and float64 maps, by turns
             f['maps/v'] = v.T.astype(np.float64 if int(m['cell_id']) % 2 else np.float32)
         a.write(f"{stem}.csv,{m['cell_id']},{m['condition']},{m['experiment']}\n")
-        b.write(f"{stem}.h5,{m['cell_id']},{m['condition']},{m['experiment']}\n")
+        # the HDF5 maps' table names its cells and experiments (in the order of the numbers)
+        b.write(f"{stem}.h5,cell A{int(m['cell_id']):02d},{m['condition']},plate {m['experiment']}\n")
 PY
 edge 2 maps_csv import-maps --input foreign/maps_csv.csv --set window.frame_s=2 --set maps.frame_s=5
 edge 2 maps_h5 import-maps --input foreign/maps_h5.csv --set maps.dataset=/maps/v --set maps.layout=frames-by-windows
 for dir in maps_csv maps_h5; do
   edge 3 "$dir" events
-  same_datasets np1/events.h5 "$dir/events.h5" /velocity/values /velocity/offsets /sample_id /cell_id /condition /window /onset_frame
+  # (h5diff compares attributes too: maps_h5's /cell_id has its names; its values are compared below)
+  same_datasets np1/events.h5 "$dir/events.h5" /velocity/values /velocity/offsets /sample_id /condition /window /onset_frame
 done
+same_datasets np1/events.h5 maps_csv/events.h5 /cell_id
+$PY - <<'PY' && pass "import-maps: cell and experiment names of the table kept (maps, movies.csv, events.h5)" || fail "import-maps: named cells"
+import csv, h5py
+rows = list(csv.DictReader(open('maps_h5/windows/movies.csv')))
+assert [r['cell_id'] for r in rows] == ['cell A%02d' % k for k in range(len(rows))], rows[:2]
+assert {r['experiment'] for r in rows} == {'plate 0'}, rows[:2]
+m = h5py.File('maps_h5/windows/' + rows[1]['movie'], 'r').attrs
+assert m['cell_id'] == 1 and m['cell_name'] in ('cell A01', b'cell A01'), dict(m)
+f = h5py.File('maps_h5/events.h5', 'r')
+assert (f['cell_id'][:] == h5py.File('np1/events.h5', 'r')['cell_id'][:]).all()  # numbered in the table's order
+names = lambda a: (a.decode() if isinstance(a, bytes) else str(a)).split('\n')
+assert names(f['cell_id'].attrs['names']) == ['cell A%02d' % k for k in range(len(rows))]
+assert names(f['experiment'].attrs['names']) == ['plate 0']
+PY
 if $PY -c "import h5py, sys; sys.exit(0 if 'truth' not in h5py.File('maps_h5/events.h5', 'r') else 1)"; then
   pass "import-maps: no planted truth is attached to maps from elsewhere"
 else fail "import-maps: events.h5 of imported maps carries /truth"; fi

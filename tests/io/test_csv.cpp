@@ -1,5 +1,6 @@
 // Trajectory CSV parsing (layouts of trackpy, TrackMate and hand-written
-// files), its error messages, and the atomic CSV writers.
+// files), its error messages, the atomic CSV writers and columns of ids
+// (numbers or names).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -432,4 +433,65 @@ TEST_F(CsvTest, QuotedFieldsKeepSeparatorsAndQuotes) {
   // field there gets no such hint.
   EXPECT_EQ(message_of<InputError>([&] { read_csv_text(write("q2.csv", "a,b\n1,\"\"\"wt\"\" control\",x\n")); }),
             file("q2.csv") + ":2: expected 2 fields as in the header, found 3");
+}
+
+// A column of ids is numbers when every field is one, names otherwise: each
+// distinct text one id, in the order of its first line (edge import's
+// sample_id, cell_id and experiment; a movies table's cell_id).
+TEST_F(CsvTest, IdColumnsHoldNumbersOrNames) {
+  const auto t = read_csv_text(write("ids.csv",
+                                     "sample_id,cell_id,experiment,plain\n"
+                                     "12,3.0,0,7\n"
+                                     "s-2,NA,1,007\n"
+                                     ",,,\n"
+                                     "12,-1,2,7\n"
+                                     "\"A01, c3\",4,1,8\n"));
+  // sample_id: names once one is not an integer; "12" twice is one id.
+  const IdColumn samples(t, 0, IdColumn::Numbers::plain_digits, false);
+  EXPECT_TRUE(samples.named());
+  EXPECT_EQ(samples.names(), (std::vector<std::string>{"12", "s-2", "A01, c3"}));
+  EXPECT_EQ((I64{samples.id(t, 0, 0), samples.id(t, 1, 0), samples.id(t, 3, 0), samples.id(t, 4, 0)}),
+            (I64{0, 1, 0, 2}));
+  EXPECT_EQ(samples.describe(t), "sample_id: 3 id(s) as names (line 3: 's-2' is not a number), written back as imported");
+  // cell_id: 3.0 reads as an integer (pandas), NA and -1 are unknown: numbers.
+  const IdColumn cells(t, 1, IdColumn::Numbers::any_integer, true);
+  EXPECT_FALSE(cells.named());
+  EXPECT_EQ(cells.describe(t), "");
+  EXPECT_EQ((I64{cells.id(t, 0, -1), cells.id(t, 1, -1), cells.id(t, 3, -1), cells.id(t, 4, -1)}), (I64{3, -1, -1, 4}));
+  // "007" beside "7": plain digits make names (written back as given);
+  // any_integer reads both as 7.
+  const IdColumn plain(t, 3, IdColumn::Numbers::plain_digits, false);
+  EXPECT_TRUE(plain.named());
+  EXPECT_EQ(plain.names(), (std::vector<std::string>{"7", "007", "8"}));
+  const IdColumn loose(t, 3, IdColumn::Numbers::any_integer, false);
+  EXPECT_FALSE(loose.named());
+  EXPECT_EQ(loose.id(t, 1, 0), 7);
+  // Numbers keep their checks (here: at least 1).
+  const IdColumn experiments(t, 2, IdColumn::Numbers::any_integer, false);
+  EXPECT_EQ(message_of<InputError>([&] { experiments.id(t, 0, 1); }),
+            file("ids.csv") + ":2: column 'experiment': expected an integer >= 1, found '0'");
+  // No column: nothing named.
+  EXPECT_FALSE(IdColumn(t, -1, IdColumn::Numbers::any_integer, true).named());
+}
+
+TEST_F(CsvTest, IdColumnsRefuseMissingAndControlCharactersInNames) {
+  const auto missing = read_csv_text(write("missing.csv", "sample_id,v\ns1,1\nNA,2\n"));
+  EXPECT_EQ(message_of<InputError>([&] { IdColumn(missing, 0, IdColumn::Numbers::plain_digits, false); }),
+            file("missing.csv") + ":3: column 'sample_id': a missing value ('NA'); expected an id");
+  // A missing value in a column of numbers is the number parser's error.
+  const auto numbers = read_csv_text(write("numbers.csv", "experiment,v\n1,1\n,2\n"));
+  const IdColumn experiments(numbers, 0, IdColumn::Numbers::any_integer, false);
+  EXPECT_FALSE(experiments.named());
+  EXPECT_EQ(message_of<InputError>([&] { experiments.id(numbers, 1, 0); }),
+            file("numbers.csv") + ":3: column 'experiment': expected an integer >= 0, found ''");
+  const auto bell = read_csv_text(write("bell.csv", "cell_id,v\nc\x07" "1,1\n"));
+  EXPECT_EQ(message_of<InputError>([&] { IdColumn(bell, 0, IdColumn::Numbers::any_integer, true); }),
+            file("bell.csv") + ":2: column 'cell_id': the id 'c\x07" "1' holds a control character (a line break, a "
+                               "tab); expected an id on one line");
+}
+
+// A table of text columns alone (movies.csv before its maps are counted).
+TEST_F(CsvTest, ATableOfTextColumnsAloneHasItsRows) {
+  write_csv_table(file("text.csv"), {"movie", "cell_id"}, {{"a.tif", "b.tif"}, {"A01, c1", "3"}}, {}, {});
+  EXPECT_EQ(slurp("text.csv"), "movie,cell_id\na.tif,\"A01, c1\"\nb.tif,3\n");
 }

@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace phenoscale::io {
@@ -107,5 +108,42 @@ std::string csv_field(std::string_view text);
 double parse_real_field(const TextTable& t, std::size_t row, int column, bool allow_nan);
 std::int64_t parse_integer_field(const TextTable& t, std::size_t row, int column,
                                  std::int64_t min = std::numeric_limits<std::int64_t>::min());
+
+// A column of ids in a TextTable (edge import's sample_id, cell_id and
+// experiment; the cell_id and experiment of a movies table): numbers when
+// every field is one, names otherwise ("s0001", "A01-c3", "2024-05-01") —
+// each distinct text one id, numbered in the order of its first line and
+// kept, so that outputs write it back as imported. Blank rows (every field
+// empty) are skipped. Where unknown ids are allowed, -1 and a missing value
+// (is_missing_value) are unknown (-1); elsewhere a missing value is an
+// error. A name holding a control character (a line break, a tab) is an
+// error: names are stored one per line.
+class IdColumn {
+ public:
+  enum class Numbers {
+    plain_digits,  // "12" only: "012" or "12.0" would be written back as other text (sample_id)
+    any_integer,   // whatever parse_integer reads, "12.0" too (pandas' integer column with gaps)
+  };
+  IdColumn() = default;  // no such column
+  IdColumn(const TextTable& t, int column, Numbers numbers, bool unknown_allowed);
+  bool named() const { return named_; }
+  const std::vector<std::string>& names() const { return names_; }
+  // Row k's id: -1 when unknown, its name's index, or its integer (below
+  // `least` an InputError, as parse_integer_field).
+  std::int64_t id(const TextTable& t, std::size_t k, std::int64_t least) const;
+  // "<column>: <n> id(s) as names (line L: '<text>' is not a number), written
+  // back as imported", or "" for a column of numbers.
+  std::string describe(const TextTable& t) const;
+
+ private:
+  const std::string& field(const TextTable& t, std::size_t k) const;
+  bool unknown(const std::string& f) const;
+
+  int column_ = -1;
+  bool unknown_allowed_ = false, named_ = false;
+  std::size_t first_name_ = 0;
+  std::unordered_map<std::string, std::int64_t> index_;
+  std::vector<std::string> names_;
+};
 
 }  // namespace phenoscale::io
