@@ -6,13 +6,14 @@
 //   wide: sample_id[,cell_id,condition,experiment,window],v0,v1,...,vN
 // In either layout: a gap is any of pandas' missing-value spellings
 // (io::is_missing_value), and gaps after the last velocity end a shorter
-// sample; an empty or -1 cell_id or window is unknown; velocities within the
-// float32 range; rows of empty fields are blank lines; a column the layout
-// reads may be named once. sample_id, cell_id and experiment are numbers
-// when every field of the column is an integer in plain digits, and names
-// otherwise ("s0001", "A01-c3", "2024-05-01", or "007" beside "7"): each
-// distinct text is one id, numbered in the order of its first line and
-// written back as imported. The key (import.input) and these column names
+// sample; -1 or a missing value in cell_id or window is unknown;
+// velocities within the float32 range; rows of empty fields are blank
+// lines; a column the layout reads may be named once. sample_id, cell_id and
+// experiment are numbers when every field of the column is one (sample_id in
+// plain digits; cell_id and experiment also as "3.0", pandas' integers with
+// gaps), and names otherwise ("s0001", "A01-c3", "2024-05-01", or a
+// sample_id "007" beside "7"; io::IdColumn): each distinct text is one id,
+// numbered in the order of its first line and written back as imported. The key (import.input) and these column names
 // are a fixed contract: external evaluations write them. Interior NaN are
 // filled as for movies (±4 frames); samples that still hold NaN (all-NaN,
 // or NaN before the first velocity) are skipped and counted. Every rank
@@ -49,12 +50,6 @@ struct ImportedSample {
   std::vector<double> velocity;
   std::size_t row = 0;  // first row, for messages
 };
-
-// Rows of separators alone (",,,": cleared cells in a spreadsheet) are blank
-// lines.
-bool all_fields_empty(const std::vector<std::string>& row) {
-  return std::all_of(row.begin(), row.end(), [](const std::string& f) { return f.empty(); });
-}
 
 // A window id: -1 or a missing value (empty, NA, nan: pandas' spellings) is
 // "unknown", as the pipeline writes it (/window).
@@ -168,7 +163,7 @@ ImportedSeries read_long(const io::TextTable& t) {
   std::map<std::int64_t, std::vector<Row>> rows;
   std::map<std::int64_t, ImportedSample> meta;
   for (std::size_t k = 0; k < t.rows.size(); ++k) {
-    if (all_fields_empty(t.rows[k])) continue;
+    if (io::is_blank_row(t.rows[k])) continue;  // ",,,": cleared spreadsheet cells
     ImportedSample s;
     ids.fill(t, k, s);
     rows[s.id].push_back({io::parse_integer_field(t, k, frame), velocity_field(t, k, velocity), k});
@@ -232,7 +227,7 @@ ImportedSeries read_wide(const io::TextTable& t) {
   std::vector<ImportedSample> out;
   std::map<std::int64_t, std::size_t> seen;
   for (std::size_t k = 0; k < t.rows.size(); ++k) {
-    if (all_fields_empty(t.rows[k])) continue;
+    if (io::is_blank_row(t.rows[k])) continue;  // ",,,": cleared spreadsheet cells
     ImportedSample s;
     ids.fill(t, k, s);
     s.row = k;

@@ -92,6 +92,7 @@ MovieTable read_movie_table(const std::string& path, const par::Comm& comm) {
     const io::IdColumn cells(t, cell, io::IdColumn::Numbers::any_integer, false),
         experiments(t, exp, io::IdColumn::Numbers::any_integer, false);
     for (std::size_t k = 0; k < t.rows.size(); ++k) {
+      if (io::is_blank_row(t.rows[k])) continue;  // ",,,": cleared spreadsheet cells
       MovieEntry e;
       e.movie = t.rows[k][static_cast<std::size_t>(movie)];
       e.cell_id = cells.id(t, k, 0);
@@ -959,7 +960,10 @@ void edge_events(const StageContext& ctx) {
       // matched to its planted events by cell id, and scored against them.
       const std::string simulated_table = (fs::path(simulated).parent_path() / "movies.csv").string();
       std::string why;
-      if (ctx.comm.allreduce_min<int>(fs::exists(simulated_table) ? 1 : 0) == 0) {
+      if (!movies.cell_names.empty()) {
+        why = cat("the velocity maps' movies.csv names its cells (", movies.cell_names.front(),
+                  ", ...); simulated cells are numbered");
+      } else if (ctx.comm.allreduce_min<int>(fs::exists(simulated_table) ? 1 : 0) == 0) {
         why = cat("there is no ", simulated_table, " to match the velocity maps to");
       } else {
         try {  // the truth is optional: a table it cannot read only leaves it unattached
@@ -969,7 +973,7 @@ void edge_events(const StageContext& ctx) {
           for (const auto& m : movies.movies)
             if (why.empty() && planted.count({fs::path(m.movie).stem().string(), m.cell_id}) == 0)
               why = cat("the velocity maps in ", in_dir, " are not of the movies it was simulated with (",
-                        m.movie, ", cell ", m.cell_id, " is not in ", simulated_table, ")");
+                        m.movie, ", cell ", movies.cell_text(m), " is not in ", simulated_table, ")");
         } catch (const CollectiveError& e) {
           why = cat(simulated_table, " is not readable (", e.what(), ")");
         }
@@ -980,6 +984,9 @@ void edge_events(const StageContext& ctx) {
                             "; no planted truth is attached (set events.truth to score against it anyway)"));
     }
   }
+  if (!truth_path.empty() && !movies.cell_names.empty())
+    core::Log::warn(cat("edge events: events.truth = ", truth_path, ": the velocity maps' cells are names, matched "
+                        "to the planted cells by their rows' order in movies.csv (cell k is the k-th name)"));
   const par::Range mine = par::BlockPartition::over(movies.size(), ctx.comm).range(ctx.comm.rank());
   const auto names = condition_names(movies.movies);
   const auto align = align_options(cfg);

@@ -540,6 +540,9 @@ void write_csv_table(const std::string& path, const std::vector<std::string>& te
                      const std::vector<std::vector<std::string>>& text_columns, const std::vector<std::string>& header,
                      const std::vector<std::vector<double>>& columns) {
   check_result_table(header, columns, path);
+  if (text_header.size() != text_columns.size())
+    throw Error(path + ": " + std::to_string(text_header.size()) + " text column names for " +
+                std::to_string(text_columns.size()) + " text columns");
   // A table may be all text (movies.csv before its maps are counted).
   const std::size_t rows = !columns.empty() ? columns[0].size() : text_columns.empty() ? 0 : text_columns[0].size();
   for (const auto& column : text_columns) {
@@ -670,11 +673,11 @@ bool plain_integer(const std::string& text) {
   return ec == std::errc() && end == text.data() + text.size() && text == std::to_string(v);
 }
 
-bool all_fields_empty(const std::vector<std::string>& row) {
+}  // namespace
+
+bool is_blank_row(const std::vector<std::string>& row) {
   return std::all_of(row.begin(), row.end(), [](const std::string& f) { return f.empty(); });
 }
-
-}  // namespace
 
 IdColumn::IdColumn(const TextTable& t, int column, Numbers numbers, bool unknown_allowed)
     : column_(column), unknown_allowed_(unknown_allowed) {
@@ -684,7 +687,7 @@ IdColumn::IdColumn(const TextTable& t, int column, Numbers numbers, bool unknown
   };
   for (std::size_t k = 0; k < t.rows.size() && !named_; ++k) {
     const std::string& f = field(t, k);
-    if (!all_fields_empty(t.rows[k]) && !unknown(f) && !is_missing_value(f) && !is_number(f)) {
+    if (!is_blank_row(t.rows[k]) && !unknown(f) && !is_missing_value(f) && !is_number(f)) {
       named_ = true;
       first_name_ = k;
     }
@@ -693,7 +696,7 @@ IdColumn::IdColumn(const TextTable& t, int column, Numbers numbers, bool unknown
   const std::string& header = t.header[static_cast<std::size_t>(column)];
   for (std::size_t k = 0; k < t.rows.size(); ++k) {
     const std::string& f = field(t, k);
-    if (all_fields_empty(t.rows[k]) || unknown(f)) continue;
+    if (is_blank_row(t.rows[k]) || unknown(f)) continue;
     if (is_missing_value(f))
       throw InputError(t.where(k) + ": column '" + header + "': a missing value ('" + f + "'); expected an id");
     if (std::any_of(f.begin(), f.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
@@ -709,7 +712,15 @@ IdColumn::IdColumn(const TextTable& t, int column, Numbers numbers, bool unknown
 std::int64_t IdColumn::id(const TextTable& t, std::size_t k, std::int64_t least) const {
   const std::string& f = field(t, k);
   if (unknown(f)) return -1;
-  return named_ ? index_.at(f) : parse_integer_field(t, k, column_, least);
+  if (!named_) return parse_integer_field(t, k, column_, least);
+  // Among names, a field that reads as a number keeps the numbers' limit: a
+  // -3 cell would otherwise be a name.
+  if (const auto v = parse_integer(f); v && *v < least) parse_integer_field(t, k, column_, least);
+  const auto it = index_.find(f);
+  if (it == index_.end())  // a blank row: the constructor numbered none
+    throw InputError(t.where(k) + ": column '" + t.header[static_cast<std::size_t>(column_)] +
+                     "' is empty; expected an id");
+  return it->second;
 }
 
 std::string IdColumn::describe(const TextTable& t) const {
@@ -724,7 +735,7 @@ const std::string& IdColumn::field(const TextTable& t, std::size_t k) const {
 }
 
 bool IdColumn::unknown(const std::string& f) const {
-  return unknown_allowed_ && (f == "-1" || is_missing_value(f));
+  return unknown_allowed_ && (is_missing_value(f) || parse_integer(f) == -1);  // "-1.0" too
 }
 
 std::int64_t parse_integer_field(const TextTable& t, std::size_t row, int column, std::int64_t min) {

@@ -472,6 +472,26 @@ TEST_F(CsvTest, IdColumnsHoldNumbersOrNames) {
             file("ids.csv") + ":2: column 'experiment': expected an integer >= 1, found '0'");
   // No column: nothing named.
   EXPECT_FALSE(IdColumn(t, -1, IdColumn::Numbers::any_integer, true).named());
+  // A blank row has no id (readers skip it; asked anyway, it is an error).
+  EXPECT_EQ(message_of<InputError>([&] { samples.id(t, 2, 0); }),
+            file("ids.csv") + ":4: column 'sample_id' is empty; expected an id");
+}
+
+// Among names, a field that reads as an integer keeps the numbers' rules:
+// -1 (or -1.0) is unknown where unknown cells are allowed, and below the
+// limit it is refused (a movies table's cell -3 is not a name).
+TEST_F(CsvTest, NumbersAmongNamesKeepTheirRules) {
+  const auto t = read_csv_text(write("mixed.csv", "cell_id\nA01\n-1.0\n-3\n"));
+  const IdColumn cells(t, 0, IdColumn::Numbers::any_integer, true);
+  EXPECT_TRUE(cells.named());
+  EXPECT_EQ(cells.names(), (std::vector<std::string>{"A01", "-3"}));
+  EXPECT_EQ(cells.id(t, 0, -1), 0);
+  EXPECT_EQ(cells.id(t, 1, -1), -1);
+  EXPECT_EQ(message_of<InputError>([&] { cells.id(t, 2, -1); }),
+            file("mixed.csv") + ":4: column 'cell_id': expected an integer >= -1, found '-3'");
+  const IdColumn movies(t, 0, IdColumn::Numbers::any_integer, false);
+  EXPECT_EQ(message_of<InputError>([&] { movies.id(t, 1, 0); }),
+            file("mixed.csv") + ":3: column 'cell_id': expected an integer >= 0, found '-1.0'");
 }
 
 TEST_F(CsvTest, IdColumnsRefuseMissingAndControlCharactersInNames) {

@@ -109,15 +109,20 @@ double parse_real_field(const TextTable& t, std::size_t row, int column, bool al
 std::int64_t parse_integer_field(const TextTable& t, std::size_t row, int column,
                                  std::int64_t min = std::numeric_limits<std::int64_t>::min());
 
+// A row of empty fields (",,,": cleared spreadsheet cells), which readers
+// of tables skip as a blank line.
+bool is_blank_row(const std::vector<std::string>& row);
+
 // A column of ids in a TextTable (edge import's sample_id, cell_id and
 // experiment; the cell_id and experiment of a movies table): numbers when
 // every field is one, names otherwise ("s0001", "A01-c3", "2024-05-01") —
 // each distinct text one id, numbered in the order of its first line and
 // kept, so that outputs write it back as imported. Blank rows (every field
-// empty) are skipped. Where unknown ids are allowed, -1 and a missing value
-// (is_missing_value) are unknown (-1); elsewhere a missing value is an
-// error. A name holding a control character (a line break, a tab) is an
-// error: names are stored one per line.
+// empty) are skipped. Where unknown ids are allowed, -1 (or -1.0) and a
+// missing value (is_missing_value) are unknown (-1); elsewhere a missing
+// value is an error. Among names, a field that reads as an integer keeps
+// the numbers' lower limit. A name holding a control character (a line
+// break, a tab) is an error: names are stored one per line.
 class IdColumn {
  public:
   enum class Numbers {
