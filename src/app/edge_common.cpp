@@ -55,12 +55,12 @@ void read_sample_names(const io::H5File& in, EdgeSamples& s, const par::Comm& co
   }
 }
 
+}  // namespace
+
 std::string id_text(std::int64_t id, const std::vector<std::string>& names) {
   if (id < 0 || names.empty()) return cat(id);
   return names[static_cast<std::size_t>(id)];
 }
-
-}  // namespace
 
 std::string EdgeSamples::sample_text(std::uint64_t i) const {
   return named_samples ? sample_name[i] : cat(sample_id[i]);

@@ -13,12 +13,13 @@
 // plain digits; cell_id and experiment also as "3.0", pandas' integers with
 // gaps), and names otherwise ("s0001", "A01-c3", "2024-05-01", or a
 // sample_id "007" beside "7"; io::IdColumn): each distinct text is one id,
-// numbered in the order of its first line and written back as imported. The key (import.input) and these column names
-// are a fixed contract: external evaluations write them. Interior NaN are
-// filled as for movies (±4 frames); samples that still hold NaN (all-NaN,
-// or NaN before the first velocity) are skipped and counted. Every rank
-// parses the file and keeps its BlockPartition block of samples, so the
-// result does not depend on the rank count.
+// numbered in the order of its first line and written back as imported.
+// The key (import.input) and these column names are a fixed contract:
+// external evaluations write them. Interior NaN are filled as for movies
+// (±4 frames); samples that still hold NaN (all-NaN, or NaN before the
+// first velocity) are skipped and counted. Every rank parses the file and
+// keeps its BlockPartition block of samples, so the result does not depend
+// on the rank count.
 #include <algorithm>
 #include <charconv>
 #include <cmath>

@@ -59,12 +59,8 @@ struct MovieTable {
   std::vector<std::string> cell_names, experiment_names;
   std::size_t size() const { return movies.size(); }
   const MovieEntry& operator[](std::size_t i) const { return movies[i]; }
-  std::string cell_text(const MovieEntry& m) const {
-    return cell_names.empty() ? cat(m.cell_id) : cell_names[static_cast<std::size_t>(m.cell_id)];
-  }
-  std::string experiment_text(const MovieEntry& m) const {
-    return experiment_names.empty() ? cat(m.experiment) : experiment_names[static_cast<std::size_t>(m.experiment)];
-  }
+  std::string cell_text(const MovieEntry& m) const { return id_text(m.cell_id, cell_names); }
+  std::string experiment_text(const MovieEntry& m) const { return id_text(m.experiment, experiment_names); }
 };
 
 std::string movie_name(std::int64_t cell) {

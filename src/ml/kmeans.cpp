@@ -44,12 +44,11 @@ struct ColumnScale {
 };
 ColumnScale column_scale(const ShardedMatrix& x, const par::Comm& comm) {
   const std::size_t d = x.cols;
-  std::vector<float> local(d, 0.0f);
+  std::vector<float> colmax(d, 0.0f);
   for (std::uint64_t i = 0; i < x.local_rows; ++i) {
     const float* r = x.row(i);
-    for (std::size_t j = 0; j < d; ++j) local[j] = std::max(local[j], std::fabs(r[j]));
+    for (std::size_t j = 0; j < d; ++j) colmax[j] = std::max(colmax[j], std::fabs(r[j]));
   }
-  std::vector<float> colmax = std::move(local);
   comm.allreduce_max_inplace(colmax);
   // Headroom: N values of at most 2^B each must sum below 2^63.
   int n_bits = 0;

@@ -231,11 +231,10 @@ void fix_signs(std::vector<double>& vectors, std::uint64_t cols, std::uint64_t f
   for (int c = 0; c < m; ++c) {
     if (largest[c] < global_largest[c]) where[c] = std::numeric_limits<std::int64_t>::max();
   }
-  std::vector<std::int64_t> global_where = where;
-  comm.allreduce_min_inplace(global_where);
+  comm.allreduce_min_inplace(where);  // the first row holding each column's largest |value|
   std::vector<double> sign(m, 0.0);
   for (int c = 0; c < m; ++c) {
-    const auto w = global_where[c] - static_cast<std::int64_t>(first_vertex);
+    const auto w = where[c] - static_cast<std::int64_t>(first_vertex);
     if (w >= 0 && static_cast<std::uint64_t>(w) < n) sign[c] = vectors[w * cols + from + c] < 0 ? -1.0 : 1.0;
   }
   comm.allreduce_sum_inplace(sign);

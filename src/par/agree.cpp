@@ -19,7 +19,6 @@ struct LocalFailure {
   int code = exit_code::error;
 };
 
-
 LocalFailure describe(std::exception_ptr error) {
   try {
     std::rethrow_exception(error);

@@ -63,8 +63,8 @@ TeardownVote::TeardownVote(const Comm& comm)
 bool TeardownVote::everyone_comes() {
   if (!vote_) return true;
   const bool unwinding = std::uncaught_exceptions() > uncaught_at_start_;
-  // A teardown on this rank was abandoned before (the only source of a
-  // pending abort): the others did not come then and the job will be
+  // A teardown on this rank was abandoned before, or io::H5File's barrier
+  // after a close failed (the sources of a pending abort): the job will be
   // aborted. Unwinding past another object, the rank leaves it alone at
   // once rather than wait again (10 s per file still open) and goes on to
   // report its error; not unwinding, it ends the job now (finish would).

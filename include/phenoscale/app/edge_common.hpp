@@ -59,6 +59,10 @@ struct EdgeSamples {
                  std::int64_t exp, std::int64_t win, std::int64_t onset);
 };
 
+// An id as the outputs write it: names[id] when the ids were names, else
+// the number (an unknown one, −1, stays "-1").
+std::string id_text(std::int64_t id, const std::vector<std::string>& names);
+
 // Collective. Reads this rank's block; InputError naming file and dataset for
 // a missing dataset, a length mismatch or a condition index outside the names.
 EdgeSamples read_edge_samples(const std::string& path, const par::Comm& comm);

@@ -95,35 +95,24 @@ class Comm {
 
   template <typename T>
   T allreduce_sum(T value) const {
-    T out{};
-    check_mpi(MPI_Allreduce(&value, &out, 1, mpi_type<T>(), MPI_SUM, comm_), "MPI_Allreduce");
-    return out;
+    allreduce_span(&value, 1, MPI_SUM);
+    return value;
   }
   template <typename T>
   T allreduce_max(T value) const {
-    T out{};
-    check_mpi(MPI_Allreduce(&value, &out, 1, mpi_type<T>(), MPI_MAX, comm_), "MPI_Allreduce");
-    return out;
+    allreduce_span(&value, 1, MPI_MAX);
+    return value;
   }
   template <typename T>
   T allreduce_min(T value) const {
-    T out{};
-    check_mpi(MPI_Allreduce(&value, &out, 1, mpi_type<T>(), MPI_MIN, comm_), "MPI_Allreduce");
-    return out;
+    allreduce_span(&value, 1, MPI_MIN);
+    return value;
   }
-  // Element-wise reductions of the n elements at `data`, in place on every
-  // rank (in pieces when above message_limit).
+  // Element-wise sum of the n elements at `data`, in place on every rank (in
+  // pieces when above message_limit).
   template <typename T>
   void allreduce_sum_span(T* data, std::size_t n) const {
     allreduce_span(data, n, MPI_SUM);
-  }
-  template <typename T>
-  void allreduce_max_span(T* data, std::size_t n) const {
-    allreduce_span(data, n, MPI_MAX);
-  }
-  template <typename T>
-  void allreduce_min_span(T* data, std::size_t n) const {
-    allreduce_span(data, n, MPI_MIN);
   }
   template <typename T>
   void allreduce_sum_inplace(std::vector<T>& values) const {
